@@ -1,0 +1,158 @@
+//! Configuration: the embedded defaults (`config/default.toml`), then the user's file, then the
+//! environment. Unknown keys are rejected so that typos surface as errors.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The commented default configuration, embedded in both binaries.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub ghl: GhlConfig,
+    pub sync: SyncConfig,
+    pub store: StoreConfig,
+    pub scoring: ScoringConfig,
+    pub queues: QueuesConfig,
+    pub logging: LoggingConfig,
+}
+
+/// `[ghl]`: which location, and how to reach it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GhlConfig {
+    pub base_url: String,
+    pub location_id: String,
+    pub token_file: String,
+    pub timeout_secs: u64,
+}
+
+/// `[sync]`: how often to pull.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    pub interval_secs: u64,
+    pub fast_poll_secs: u64,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub cache_capacity_mb: u64,
+}
+
+/// `[scoring]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoringConfig {
+    pub hot_min_answered: u8,
+    pub warm_min_answered: u8,
+}
+
+/// `[queues]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueuesConfig {
+    pub speed_to_lead_window_hours: u64,
+    pub dormant_after_days: u64,
+}
+
+/// `[logging]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingConfig {
+    pub filter: String,
+    pub keep_days: usize,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}. Check the path given by --config or LEADLINE_CONFIG")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid: {message}. Compare it with `config/default.toml`")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The embedded default is checked by a unit test, so this cannot fail in a release.
+        #[allow(clippy::expect_used)]
+        toml::from_str(DEFAULT_TOML).expect("embedded config/default.toml is valid")
+    }
+}
+
+impl Config {
+    /// Loads the defaults, overlaid with the file at `path` if it exists. A missing file
+    /// at the default location is fine; a missing file the user named is an error.
+    pub fn load(path: &Path, must_exist: bool) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                return Ok(Config::default());
+            }
+            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+        };
+        Config::from_overlay(&text)
+            .map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })
+    }
+
+    /// The defaults overlaid with a TOML document (tables merge key by key).
+    pub fn from_overlay(text: &str) -> Result<Config, String> {
+        let mut base: toml::Table = toml::from_str(DEFAULT_TOML).map_err(|e| e.to_string())?;
+        let overlay: toml::Table = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        merge(&mut base, overlay);
+        Config::deserialize(toml::Value::Table(base)).map_err(|e| e.message().to_owned())
+    }
+}
+
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_parses() {
+        let c = Config::default();
+        assert_eq!(c.ghl.base_url, "https://services.leadconnectorhq.com");
+        assert_eq!(c.scoring.hot_min_answered, 3);
+    }
+
+    #[test]
+    fn overlay_changes_only_what_it_names() {
+        let c = Config::from_overlay("[sync]\ninterval_secs = 5\n").expect("valid overlay");
+        assert_eq!(c.sync.interval_secs, 5);
+        assert_eq!(c.sync.fast_poll_secs, Config::default().sync.fast_poll_secs);
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_errors() {
+        let err = Config::from_overlay("[sync]\nintervall_secs = 5\n").expect_err("typo rejected");
+        assert!(err.contains("intervall_secs"), "{err}");
+        assert!(Config::from_overlay("[sync]\ninterval_secs = \"soon\"\n").is_err());
+        assert!(Config::from_overlay("not toml at all [").is_err());
+    }
+
+    #[test]
+    fn named_file_must_exist() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("nope.toml");
+        assert!(Config::load(&missing, false).is_ok());
+        let err = Config::load(&missing, true).expect_err("named file missing");
+        assert!(err.to_string().contains("nope.toml"));
+    }
+}

@@ -1,0 +1,176 @@
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::null_default;
+use super::time::lenient;
+
+/// A GHL contact, as returned by `GET /contacts/{id}` and `POST /contacts/search`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Contact {
+    pub id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub location_id: String,
+    pub name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The contact's IANA time zone, used for quiet hours.
+    pub timezone: Option<String>,
+    pub company_name: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub dnd: bool,
+    /// Per-channel DND, keyed by GHL's channel names (`SMS`, `Email`, `Call`, ...).
+    #[serde(deserialize_with = "null_default")]
+    pub dnd_settings: BTreeMap<String, DndSetting>,
+    #[serde(rename = "type")]
+    pub contact_type: Option<String>,
+    pub source: Option<String>,
+    pub assigned_to: Option<String>,
+    pub address1: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
+    pub postal_code: Option<String>,
+    pub website: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub tags: Vec<String>,
+    #[serde(with = "lenient")]
+    pub date_added: Option<Timestamp>,
+    #[serde(with = "lenient")]
+    pub date_updated: Option<Timestamp>,
+    #[serde(with = "lenient")]
+    pub last_activity: Option<Timestamp>,
+    #[serde(deserialize_with = "null_default")]
+    pub custom_fields: Vec<CustomFieldValue>,
+}
+
+impl Contact {
+    /// The name to show: GHL's `name`, else first and last name, else email or phone.
+    pub fn display_name(&self) -> String {
+        if let Some(name) = self.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            return name.to_owned();
+        }
+        let joined = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !joined.is_empty() {
+            return joined;
+        }
+        self.email
+            .clone()
+            .or_else(|| self.phone.clone())
+            .unwrap_or_else(|| format!("(no name) {}", self.id))
+    }
+
+    /// Whether a channel (`SMS`, `Email`, ...) may be used: false under global DND or an
+    /// active or permanent per-channel DND.
+    pub fn channel_allowed(&self, channel: &str) -> bool {
+        if self.dnd {
+            return false;
+        }
+        self.dnd_settings
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(channel))
+            .is_none_or(|(_, s)| !s.is_active())
+    }
+
+    /// The value of a custom field by its id.
+    pub fn custom_field(&self, id: &str) -> Option<&serde_json::Value> {
+        self.custom_fields.iter().find(|f| f.id == id).map(|f| &f.value)
+    }
+}
+
+/// A custom field value. Contacts call the value `value`; opportunities call it `fieldValue`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CustomFieldValue {
+    #[serde(deserialize_with = "null_default")]
+    pub id: String,
+    #[serde(alias = "fieldValue", alias = "field_value")]
+    pub value: serde_json::Value,
+}
+
+/// One channel's DND setting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DndSetting {
+    /// `active`, `inactive` or `permanent`.
+    #[serde(deserialize_with = "null_default")]
+    pub status: String,
+    pub message: Option<String>,
+    pub code: Option<String>,
+}
+
+impl DndSetting {
+    /// Whether this setting blocks the channel.
+    pub fn is_active(&self) -> bool {
+        matches!(self.status.as_str(), "active" | "permanent")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example from the official `GetContectByIdSchema`, plus fields GHL added later.
+    const SPEC_EXAMPLE: &str = r#"{
+        "id": "seD4PfOuKoVMLkEZqohJ", "name": "rubika deo", "locationId": "ve9EPM428h8vShlRW1KT",
+        "firstName": "rubika", "lastName": "Deo", "email": "rubika@deos.com",
+        "emailLowerCase": "rubika@deos.com", "timezone": "Asia/Calcutta", "companyName": "DGS VolMAX",
+        "phone": "+18832327657", "dnd": true,
+        "dndSettings": {"Call": {"status": "active", "message": "string", "code": "string"},
+                        "RCS": {"status": "inactive"}},
+        "type": "read", "source": "public api", "assignedTo": "ve9EPM428h8vShlRW1KT",
+        "address1": "3535 1st St N", "city": "ruDolomitebika", "state": "AL", "country": "US",
+        "postalCode": "35061", "website": "https://www.tesla.com",
+        "tags": ["nisi sint commodo amet", "consequat"], "dateOfBirth": "Date format YYYY-MM-DD",
+        "dateAdded": "2021-07-02T05:18:26.704Z", "dateUpdated": "2021-07-02T05:18:26.704Z",
+        "attachments": "", "ssn": "", "keyword": "test", "lastActivity": "2021-07-16T11:39:30.564Z",
+        "customFields": [{"id": "MgobCB14YMVKuE4Ka8p1", "value": "name"}, {"id": "n", "value": ["a", "b"]}],
+        "businessId": "641c094001436dbc2081e642",
+        "attributionSource": {"sessionSource": "CRM UI", "medium": "manual"},
+        "searchAfter": [1234, "102goXVW3lIExEQPOnd3"], "additionalEmails": [{"email": "x@y.z"}]
+    }"#;
+
+    #[test]
+    fn parses_the_spec_example_and_ignores_unknown_fields() {
+        let c: Contact = serde_json::from_str(SPEC_EXAMPLE).expect("spec example parses");
+        assert_eq!(c.id, "seD4PfOuKoVMLkEZqohJ");
+        assert_eq!(c.display_name(), "rubika deo");
+        assert_eq!(c.tags.len(), 2);
+        assert_eq!(c.custom_fields.len(), 2);
+        assert!(c.dnd);
+        assert!(!c.channel_allowed("SMS"));
+        assert_eq!(c.date_added.map(|t| t.as_millisecond()), Some(1_625_203_106_704));
+    }
+
+    #[test]
+    fn tolerates_nulls_and_missing_fields() {
+        let c: Contact = serde_json::from_str(
+            r#"{"id":"a","tags":null,"dnd":null,"customFields":null,"dndSettings":null,"dateAdded":null}"#,
+        )
+        .expect("nulls are tolerated");
+        assert!(c.tags.is_empty());
+        assert!(c.channel_allowed("SMS"));
+        assert_eq!(c.display_name(), "(no name) a");
+    }
+
+    #[test]
+    fn per_channel_dnd_blocks_only_that_channel() {
+        let c: Contact = serde_json::from_str(
+            r#"{"id":"a","dndSettings":{"SMS":{"status":"active"},"Email":{"status":"inactive"}}}"#,
+        )
+        .expect("parses");
+        assert!(!c.channel_allowed("sms"));
+        assert!(c.channel_allowed("Email"));
+        assert!(c.channel_allowed("Call"));
+    }
+}

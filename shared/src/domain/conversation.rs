@@ -1,0 +1,113 @@
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::null_default;
+use super::time::lenient;
+
+/// A GHL conversation (one thread with a contact), from `GET /conversations/search`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Conversation {
+    pub id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub contact_id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub location_id: String,
+    pub last_message_body: Option<String>,
+    pub last_message_type: Option<String>,
+    #[serde(with = "lenient")]
+    pub last_message_date: Option<Timestamp>,
+    #[serde(rename = "type")]
+    pub conversation_type: Option<serde_json::Value>,
+    #[serde(deserialize_with = "null_default")]
+    pub unread_count: i64,
+    pub full_name: Option<String>,
+    pub assigned_to: Option<String>,
+}
+
+/// A message in a conversation, in the shape of the message list and the location-wide export.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Message {
+    pub id: String,
+    /// GHL's numeric message type.
+    #[serde(rename = "type")]
+    pub type_code: Option<i64>,
+    /// `TYPE_SMS`, `TYPE_EMAIL`, `TYPE_CALL`, ... (some payloads say `SMS`).
+    pub message_type: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub location_id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub contact_id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub conversation_id: String,
+    #[serde(with = "lenient")]
+    pub date_added: Option<Timestamp>,
+    pub body: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub direction: Direction,
+    pub status: Option<String>,
+    pub content_type: Option<String>,
+    pub source: Option<String>,
+    pub user_id: Option<String>,
+}
+
+impl Message {
+    /// The channel in Leadline's terms (`sms`, `email`, `call`, ...), from `messageType`.
+    pub fn channel(&self) -> &'static str {
+        let t = self.message_type.as_deref().unwrap_or("").to_ascii_uppercase();
+        let t = t.strip_prefix("TYPE_").unwrap_or(&t);
+        match t {
+            "SMS" => "sms",
+            "EMAIL" => "email",
+            "CALL" => "call",
+            "WHATSAPP" => "whatsapp",
+            _ if t.starts_with("ACTIVITY") => "activity",
+            _ => "other",
+        }
+    }
+
+    /// Whether this is a real conversation message, not an activity entry.
+    pub fn is_conversational(&self) -> bool {
+        self.channel() != "activity"
+    }
+}
+
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_an_export_item() {
+        let m: Message = serde_json::from_str(
+            r#"{"id":"ve9EPM428h8vShlRW1KT","type":1,"messageType":"TYPE_SMS","locationId":"l",
+                "contactId":"c","conversationId":"cv","dateAdded":"2024-02-01T10:00:00.000Z",
+                "body":"We're pre-approved up to $450k","direction":"inbound","status":"delivered",
+                "contentType":"text/plain","attachments":[],"meta":{"callDuration":null}}"#,
+        )
+        .expect("parses");
+        assert_eq!(m.direction, Direction::Inbound);
+        assert_eq!(m.channel(), "sms");
+        assert!(m.is_conversational());
+    }
+
+    #[test]
+    fn unknown_direction_and_activity_types() {
+        let m: Message =
+            serde_json::from_str(r#"{"id":"x","direction":"sideways","messageType":"TYPE_ACTIVITY_CONTACT"}"#)
+                .expect("parses");
+        assert_eq!(m.direction, Direction::Unknown);
+        assert!(!m.is_conversational());
+    }
+}

@@ -1,0 +1,106 @@
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::{Qualification, Temperature};
+
+/// A lead's score with the reasons for it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Score {
+    pub contact_id: String,
+    /// 0–100.
+    pub value: u8,
+    pub temperature: Temperature,
+    pub qualification: Qualification,
+    /// Contributions that add up to `value`.
+    pub explanation: Vec<Contribution>,
+    /// Which scorer produced it, e.g. `rules-v1`.
+    pub model: String,
+    pub computed_at: Option<Timestamp>,
+}
+
+/// One feature's part of a score.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    pub feature: String,
+    pub contribution: f64,
+}
+
+/// A follow-up the engine has planned for a lead.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FollowUp {
+    pub contact_id: String,
+    pub due_at: Option<Timestamp>,
+    pub workflow: String,
+    pub step: u32,
+    /// `sms` or `email`.
+    pub channel: String,
+    pub template: String,
+    pub status: FollowUpStatus,
+}
+
+/// Where a follow-up stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUpStatus {
+    #[default]
+    Scheduled,
+    Sent,
+    Skipped,
+    Cancelled,
+}
+
+/// A local edit waiting to be pushed to GHL. It is written in the same transaction as the
+/// edit itself, so an acknowledged edit is never lost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingOp {
+    /// Monotonic sequence number; ops are pushed in this order.
+    pub seq: u64,
+    pub contact_id: String,
+    pub kind: OpKind,
+    pub created_at: Timestamp,
+    pub attempts: u32,
+    pub state: OpState,
+    /// Why the last attempt failed, shown to the agent.
+    pub last_error: Option<String>,
+}
+
+/// What a pending op does in GHL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum OpKind {
+    AddTag { tag: String },
+    RemoveTag { tag: String },
+    SetStage { opportunity_id: String, pipeline_stage_id: String },
+    SetStatus { opportunity_id: String, status: String },
+    AddNote { body: String },
+    AddTask { title: String, due_at: Timestamp },
+    Assign { user_id: String },
+    SetDnd { channel: String, on: bool },
+    SendMessage { channel: String, body: String },
+}
+
+/// Where a pending op stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpState {
+    #[default]
+    Pending,
+    /// GHL refused it; the agent can retry it.
+    Failed,
+    /// The same conflict happened twice: shown to the agent to settle.
+    OutOfSync,
+}
+
+/// A record of something Leadline did or decided, kept for compliance review.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditEvent {
+    pub at: Option<Timestamp>,
+    /// `agent`, `engine`, `sync` or `daemon`.
+    pub actor: String,
+    pub action: String,
+    pub contact_id: Option<String>,
+    pub detail: String,
+}

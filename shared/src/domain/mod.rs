@@ -1,0 +1,34 @@
+//! The domain model.
+//!
+//! GHL entities ([`Contact`], [`Opportunity`], [`Pipeline`], [`Conversation`], [`Message`],
+//! [`Task`], [`Note`], [`User`]) parse GHL's JSON as the API returns it: camelCase names,
+//! unknown fields ignored, `null` accepted wherever GHL is known to send it.
+//! Local types ([`Score`], [`FollowUp`], [`PendingOp`], [`AuditEvent`], [`LeadSummary`]) are
+//! Leadline's own and never leave the machine.
+
+mod contact;
+mod conversation;
+mod lead;
+mod local;
+mod opportunity;
+mod people;
+pub mod time;
+
+pub use contact::{Contact, CustomFieldValue, DndSetting};
+pub use conversation::{Conversation, Direction, Message};
+pub use lead::{LeadSummary, Qualification, QualificationItem, Temperature};
+pub use local::{
+    AuditEvent, Contribution, FollowUp, FollowUpStatus, OpKind, OpState, PendingOp, Score,
+};
+pub use opportunity::{Opportunity, OpportunityStatus, Pipeline, Stage};
+pub use people::{Note, Task, User};
+
+/// Deserializes `null` as the type's default, for GHL fields that are sometimes `null`.
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}

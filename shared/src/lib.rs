@@ -1,0 +1,14 @@
+//! Types and rules shared by the Leadline daemon (`leadlined`) and dashboard (`leadline`).
+//!
+//! - [`domain`]: GHL entities with GHL's own field names, plus Leadline's local types.
+//! - [`protocol`]: the framed IPC protocol spoken over the Unix socket.
+//! - [`config`]: the layered configuration (embedded defaults, file, environment).
+//! - [`paths`]: where the data, socket, logs and config live, with permission checks.
+
+pub mod config;
+pub mod domain;
+pub mod paths;
+pub mod protocol;
+
+/// The version of the Leadline binaries, shown in handshakes and `status`.
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");

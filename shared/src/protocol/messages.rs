@@ -1,0 +1,216 @@
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::QueueName;
+use crate::domain::{
+    Contact, Contribution, Direction, LeadSummary, Opportunity, PendingOp, Qualification, Score,
+};
+
+/// A frame from a client to the daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Always the first frame.
+    Hello { protocol: u16, app_version: String },
+    /// A request; the response carries the same id.
+    Request { id: u64, body: Request },
+}
+
+/// What a client can ask.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    Ping,
+    /// Daemon, store and sync state.
+    Status,
+    /// The best `limit` leads of a queue.
+    Queue { name: QueueName, limit: u32 },
+    /// One lead with its score explanation and timeline.
+    Lead { id: String },
+    /// Start receiving [`Event`]s on this connection.
+    Subscribe,
+}
+
+/// A frame from the daemon to a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Welcome(Welcome),
+    /// The client speaks another protocol version; the daemon closes the connection.
+    Incompatible { expected: u16, got: u16, message: String },
+    Response { id: u64, result: Result<Response, RemoteError> },
+    Event { event: Event },
+    /// A connection-level failure (a bad frame); the daemon closes the connection after it.
+    Error { error: RemoteError },
+}
+
+/// The daemon's answer to a compatible Hello.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    pub app_version: String,
+    pub protocol: u16,
+    pub pid: u32,
+}
+
+/// A successful answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum Response {
+    Pong,
+    Status(Box<StatusReport>),
+    Queue(Vec<LeadSummary>),
+    Lead(Box<LeadDetail>),
+    Subscribed,
+}
+
+/// Something that happened in the daemon, pushed to subscribed clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// These leads changed (new, rescored, new message...): re-query what is on screen.
+    LeadsChanged { ids: Vec<String> },
+    /// Sync state moved on.
+    Sync { status: SyncStatus },
+    /// The daemon is stopping; reconnect later.
+    ShuttingDown,
+}
+
+/// A typed error from the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct RemoteError {
+    pub kind: ErrorKind,
+    /// What went wrong and what to do about it.
+    pub message: String,
+}
+
+impl RemoteError {
+    /// Builds an error of a kind.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        RemoteError { kind, message: message.into() }
+    }
+}
+
+/// The class of a [`RemoteError`]; decides the CLI's exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request was wrong (exit code 2).
+    BadRequest,
+    /// No such lead or list (exit code 2).
+    NotFound,
+    /// The frame could not be read.
+    BadFrame,
+    /// The daemon failed (exit code 1).
+    Internal,
+    #[serde(other)]
+    Other,
+}
+
+/// `leadline status`: the daemon, the store and sync.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StatusReport {
+    pub daemon: DaemonInfo,
+    pub counts: Counts,
+    pub sync: SyncStatus,
+    pub store: StoreInfo,
+}
+
+/// Who is answering.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DaemonInfo {
+    pub version: String,
+    pub protocol: u16,
+    pub pid: u32,
+    pub started_at: Option<Timestamp>,
+    pub socket: String,
+    pub data_dir: String,
+}
+
+/// How much is stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Counts {
+    pub contacts: u64,
+    pub opportunities: u64,
+    pub messages: u64,
+    pub hot: u64,
+    pub warm: u64,
+    pub cold: u64,
+}
+
+/// Where sync stands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyncStatus {
+    /// `idle`, `syncing`, `offline`, `seeded` (demo data, no GHL) or `not_configured`.
+    pub state: String,
+    pub last_success: Option<Timestamp>,
+    pub pending_ops: u64,
+    pub failed_ops: u64,
+    pub last_error: Option<String>,
+    /// GHL requests left in the current burst window and today, when known.
+    pub rate_limit: Option<RateBudget>,
+}
+
+/// The GHL request budget as the last response reported it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateBudget {
+    pub burst_remaining: u32,
+    pub burst_max: u32,
+    pub daily_remaining: u32,
+    pub daily_max: u32,
+}
+
+/// The store on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoreInfo {
+    pub path: String,
+    pub schema_version: u32,
+    pub bytes_on_disk: u64,
+}
+
+/// `leadline lead ID`: one lead in full.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LeadDetail {
+    #[serde(flatten)]
+    pub lead: LeadSummary,
+    pub explanation: Vec<Contribution>,
+    pub qualification: Qualification,
+    pub score_model: String,
+    pub timeline: Vec<TimelineEntry>,
+    pub opportunities: Vec<Opportunity>,
+    pub pending_ops: Vec<PendingOp>,
+    pub contact: Contact,
+}
+
+impl LeadDetail {
+    /// Assembles the detail view from its parts.
+    pub fn new(lead: LeadSummary, score: Score, contact: Contact) -> Self {
+        LeadDetail {
+            lead,
+            explanation: score.explanation,
+            qualification: score.qualification,
+            score_model: score.model,
+            contact,
+            ..LeadDetail::default()
+        }
+    }
+}
+
+/// One entry of a lead's timeline, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TimelineEntry {
+    pub at: Option<Timestamp>,
+    /// `message`, `note`, `task` or `deal`.
+    pub kind: String,
+    pub direction: Option<Direction>,
+    pub channel: Option<String>,
+    pub text: String,
+}
