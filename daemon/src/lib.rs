@@ -1,1 +1,13 @@
+//! The Leadline daemon as a library: the store, the engine, ingest and the IPC server.
+//!
+//! `leadlined run` (and `leadline`'s hidden `daemon` subcommand) call [`cli::main`].
 
+pub mod cli;
+pub mod clock;
+pub mod daemon;
+pub mod engine;
+pub mod ingest;
+pub mod ipc;
+pub mod lock;
+pub mod state;
+pub mod store;

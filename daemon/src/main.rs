@@ -1,1 +1,22 @@
-fn main() {}
+//! `leadlined`: the Leadline daemon.
+
+use clap::Parser;
+use leadline_daemon::cli::{DaemonCommand, GlobalArgs};
+
+/// Keeps a local store synced with one GHL location, scores leads, and serves the dashboard.
+#[derive(Debug, Parser)]
+#[command(name = "leadlined", version)]
+struct Cli {
+    #[command(flatten)]
+    globals: GlobalArgs,
+    #[command(subcommand)]
+    command: DaemonCommand,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = leadline_daemon::cli::main(&cli.globals, cli.command) {
+        eprintln!("leadlined: {e:#}");
+        std::process::exit(1);
+    }
+}

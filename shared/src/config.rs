@@ -72,8 +72,13 @@ pub struct LoggingConfig {
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}. Check the path given by --config or LEADLINE_CONFIG")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error(
+        "cannot read config file {path}: {source}. Check the path given by --config or LEADLINE_CONFIG"
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid: {message}. Compare it with `config/default.toml`")]
     Invalid { path: PathBuf, message: String },
 }
@@ -95,10 +100,17 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
                 return Ok(Config::default());
             }
-            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
         };
-        Config::from_overlay(&text)
-            .map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })
+        Config::from_overlay(&text).map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })
     }
 
     /// The defaults overlaid with a TOML document (tables merge key by key).

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod logging;
 pub mod paths;
 pub mod protocol;
 

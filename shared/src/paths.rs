@@ -57,6 +57,10 @@ pub struct Paths {
     pub config_explicit: bool,
     pub data_dir: PathBuf,
     pub socket: PathBuf,
+    /// True when the socket is at its default location (its directory is Leadline's own).
+    pub socket_is_default: bool,
+    /// True when the data directory is at its default location.
+    pub data_dir_is_default: bool,
 }
 
 /// A path Leadline cannot use.
@@ -65,17 +69,32 @@ pub enum PathError {
     #[error(
         "no home directory found for the default {what} location; set {env} (or pass {flag}) to a directory of your choice"
     )]
-    NoDefault { what: &'static str, env: &'static str, flag: &'static str },
+    NoDefault {
+        what: &'static str,
+        env: &'static str,
+        flag: &'static str,
+    },
     #[error(
         "socket path {path} is {len} bytes, over the {max}-byte limit of Unix sockets; pass --socket (or set LEADLINE_SOCKET) to a shorter path, e.g. under /tmp"
     )]
-    SocketTooLong { path: PathBuf, len: usize, max: usize },
-    #[error("{path} is a symbolic link; Leadline only uses real directories it owns. Remove it and retry")]
+    SocketTooLong {
+        path: PathBuf,
+        len: usize,
+        max: usize,
+    },
+    #[error(
+        "{path} is a symbolic link; Leadline only uses real directories it owns. Remove it and retry"
+    )]
     Symlink { path: PathBuf },
-    #[error("{path} belongs to uid {owner}, not to you (uid {uid}); remove it or choose another path")]
+    #[error(
+        "{path} belongs to uid {owner}, not to you (uid {uid}); remove it or choose another path"
+    )]
     ForeignOwner { path: PathBuf, owner: u32, uid: u32 },
     #[error("cannot prepare {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl Paths {
@@ -92,6 +111,8 @@ impl Paths {
                 (dir.join("config.toml"), false)
             }
         };
+        let data_dir_is_default = overrides.data_dir.is_none();
+        let socket_is_default = overrides.socket.is_none();
         let data_dir = match &overrides.data_dir {
             Some(p) => p.clone(),
             None => platform.data_dir.clone().ok_or(PathError::NoDefault {
@@ -105,7 +126,14 @@ impl Paths {
             None => default_socket(platform),
         };
         check_socket_path(&socket)?;
-        Ok(Paths { config_file, config_explicit, data_dir, socket })
+        Ok(Paths {
+            config_file,
+            config_explicit,
+            data_dir,
+            socket,
+            socket_is_default,
+            data_dir_is_default,
+        })
     }
 
     /// The store's directory.
@@ -128,7 +156,10 @@ impl Paths {
 pub fn default_socket(platform: &Platform) -> PathBuf {
     match &platform.runtime_dir {
         Some(dir) => dir.join("leadline").join("leadline.sock"),
-        None => platform.tmp_dir.join(format!("leadline-{}", platform.uid)).join("leadline.sock"),
+        None => platform
+            .tmp_dir
+            .join(format!("leadline-{}", platform.uid))
+            .join("leadline.sock"),
     }
 }
 
@@ -145,25 +176,38 @@ pub fn check_socket_path(path: &Path) -> Result<(), PathError> {
     Ok(())
 }
 
-/// Creates `dir` if needed and makes sure it is a real directory, owned by `uid`, with mode
-/// 0700. A directory we own with looser bits is tightened; anything else is an error.
-pub fn ensure_private_dir(dir: &Path, uid: u32) -> Result<(), PathError> {
-    let io = |source| PathError::Io { path: dir.to_owned(), source };
+/// Creates `dir` if needed (mode 0700) and makes sure it is a real directory owned by `uid`.
+/// An existing directory with group or other bits is tightened to 0700 when `is_ours` (it is
+/// Leadline's own default directory); a directory the user named is left as it is, since it
+/// may be shared (never chmod someone's `/tmp`).
+pub fn ensure_private_dir(dir: &Path, uid: u32, is_ours: bool) -> Result<(), PathError> {
+    let io = |source| PathError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut created = false;
     match std::fs::symlink_metadata(dir) {
         Ok(meta) if meta.file_type().is_symlink() => {
-            return Err(PathError::Symlink { path: dir.to_owned() });
+            return Err(PathError::Symlink {
+                path: dir.to_owned(),
+            });
         }
         Ok(meta) if meta.uid() != uid => {
-            return Err(PathError::ForeignOwner { path: dir.to_owned(), owner: meta.uid(), uid });
+            return Err(PathError::ForeignOwner {
+                path: dir.to_owned(),
+                owner: meta.uid(),
+                uid,
+            });
         }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(dir).map_err(io)?;
+            created = true;
         }
         Err(e) => return Err(io(e)),
     }
-    let meta = std::fs::metadata(dir).map_err(io)?;
-    if meta.permissions().mode() & 0o777 != 0o700 {
+    let mode = std::fs::metadata(dir).map_err(io)?.permissions().mode() & 0o777;
+    if (created || is_ours) && mode != 0o700 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
     }
     Ok(())
@@ -192,8 +236,14 @@ mod tests {
     fn defaults_prefer_the_runtime_dir() {
         let p = Paths::resolve(&PathOverrides::default(), &platform(Some("/run/user/1000")))
             .expect("resolves");
-        assert_eq!(p.socket, PathBuf::from("/run/user/1000/leadline/leadline.sock"));
-        assert_eq!(p.config_file, PathBuf::from("/home/a/.config/leadline/config.toml"));
+        assert_eq!(
+            p.socket,
+            PathBuf::from("/run/user/1000/leadline/leadline.sock")
+        );
+        assert_eq!(
+            p.config_file,
+            PathBuf::from("/home/a/.config/leadline/config.toml")
+        );
         assert!(!p.config_explicit);
     }
 
@@ -211,13 +261,22 @@ mod tests {
             socket: Some("/s.sock".into()),
         };
         let p = Paths::resolve(&o, &platform(None)).expect("resolves");
-        assert_eq!((p.data_dir.as_path(), p.socket.as_path()), (Path::new("/d"), Path::new("/s.sock")));
+        assert_eq!(
+            (p.data_dir.as_path(), p.socket.as_path()),
+            (Path::new("/d"), Path::new("/s.sock"))
+        );
         assert!(p.config_explicit);
 
-        let long = PathOverrides { socket: Some(PathBuf::from(format!("/{}", "x".repeat(120)))), ..o };
+        let long = PathOverrides {
+            socket: Some(PathBuf::from(format!("/{}", "x".repeat(120)))),
+            ..o
+        };
         let err = Paths::resolve(&long, &platform(None)).expect_err("too long");
         let msg = err.to_string();
-        assert!(msg.contains("107-byte limit") && msg.contains("--socket"), "{msg}");
+        assert!(
+            msg.contains("107-byte limit") && msg.contains("--socket"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -233,20 +292,26 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let uid = current_uid();
         let dir = tmp.path().join("a/b");
-        ensure_private_dir(&dir, uid).expect("created");
+        ensure_private_dir(&dir, uid, false).expect("created");
         let mode = std::fs::metadata(&dir).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
 
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        ensure_private_dir(&dir, uid).expect("tightened");
+        ensure_private_dir(&dir, uid, false).expect("left alone");
+        let mode = std::fs::metadata(&dir).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755, "a directory the user named is not chmodded");
+        ensure_private_dir(&dir, uid, true).expect("tightened");
         let mode = std::fs::metadata(&dir).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
 
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(&dir, &link).expect("symlink");
-        assert!(matches!(ensure_private_dir(&link, uid), Err(PathError::Symlink { .. })));
         assert!(matches!(
-            ensure_private_dir(&dir, uid + 1),
+            ensure_private_dir(&link, uid, true),
+            Err(PathError::Symlink { .. })
+        ));
+        assert!(matches!(
+            ensure_private_dir(&dir, uid + 1, true),
             Err(PathError::ForeignOwner { .. })
         ));
     }

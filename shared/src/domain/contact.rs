@@ -51,7 +51,12 @@ pub struct Contact {
 impl Contact {
     /// The name to show: GHL's `name`, else first and last name, else email or phone.
     pub fn display_name(&self) -> String {
-        if let Some(name) = self.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        if let Some(name) = self
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
             return name.to_owned();
         }
         let joined = [self.first_name.as_deref(), self.last_name.as_deref()]
@@ -84,7 +89,10 @@ impl Contact {
 
     /// The value of a custom field by its id.
     pub fn custom_field(&self, id: &str) -> Option<&serde_json::Value> {
-        self.custom_fields.iter().find(|f| f.id == id).map(|f| &f.value)
+        self.custom_fields
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| &f.value)
     }
 }
 
@@ -96,6 +104,33 @@ pub struct CustomFieldValue {
     pub id: String,
     #[serde(alias = "fieldValue", alias = "field_value")]
     pub value: serde_json::Value,
+}
+
+/// A custom field's definition, from `GET /locations/{id}/customFields`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CustomFieldDef {
+    pub id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    /// e.g. `contact.budget`.
+    #[serde(deserialize_with = "null_default")]
+    pub field_key: String,
+    pub data_type: Option<String>,
+    pub model: Option<String>,
+}
+
+impl CustomFieldDef {
+    /// The key without its model prefix, lowercased: `contact.Budget` gives `budget`.
+    pub fn short_key(&self) -> String {
+        let key = self.field_key.rsplit('.').next().unwrap_or(&self.field_key);
+        let key = if key.is_empty() {
+            self.name.as_str()
+        } else {
+            key
+        };
+        key.trim().to_ascii_lowercase().replace([' ', '-'], "_")
+    }
 }
 
 /// One channel's DND setting.
@@ -149,7 +184,10 @@ mod tests {
         assert_eq!(c.custom_fields.len(), 2);
         assert!(c.dnd);
         assert!(!c.channel_allowed("SMS"));
-        assert_eq!(c.date_added.map(|t| t.as_millisecond()), Some(1_625_203_106_704));
+        assert_eq!(
+            c.date_added.map(|t| t.as_millisecond()),
+            Some(1_625_203_106_704)
+        );
     }
 
     #[test]

@@ -55,7 +55,11 @@ pub struct Message {
 impl Message {
     /// The channel in Leadline's terms (`sms`, `email`, `call`, ...), from `messageType`.
     pub fn channel(&self) -> &'static str {
-        let t = self.message_type.as_deref().unwrap_or("").to_ascii_uppercase();
+        let t = self
+            .message_type
+            .as_deref()
+            .unwrap_or("")
+            .to_ascii_uppercase();
         let t = t.strip_prefix("TYPE_").unwrap_or(&t);
         match t {
             "SMS" => "sms",
@@ -104,9 +108,10 @@ mod tests {
 
     #[test]
     fn unknown_direction_and_activity_types() {
-        let m: Message =
-            serde_json::from_str(r#"{"id":"x","direction":"sideways","messageType":"TYPE_ACTIVITY_CONTACT"}"#)
-                .expect("parses");
+        let m: Message = serde_json::from_str(
+            r#"{"id":"x","direction":"sideways","messageType":"TYPE_ACTIVITY_CONTACT"}"#,
+        )
+        .expect("parses");
         assert_eq!(m.direction, Direction::Unknown);
         assert!(!m.is_conversational());
     }

@@ -14,7 +14,7 @@ mod opportunity;
 mod people;
 pub mod time;
 
-pub use contact::{Contact, CustomFieldValue, DndSetting};
+pub use contact::{Contact, CustomFieldDef, CustomFieldValue, DndSetting};
 pub use conversation::{Conversation, Direction, Message};
 pub use lead::{LeadSummary, Qualification, QualificationItem, Temperature};
 pub use local::{

@@ -24,9 +24,14 @@ pub enum Request {
     /// Daemon, store and sync state.
     Status,
     /// The best `limit` leads of a queue.
-    Queue { name: QueueName, limit: u32 },
+    Queue {
+        name: QueueName,
+        limit: u32,
+    },
     /// One lead with its score explanation and timeline.
-    Lead { id: String },
+    Lead {
+        id: String,
+    },
     /// Start receiving [`Event`]s on this connection.
     Subscribe,
 }
@@ -37,11 +42,22 @@ pub enum Request {
 pub enum ServerMessage {
     Welcome(Welcome),
     /// The client speaks another protocol version; the daemon closes the connection.
-    Incompatible { expected: u16, got: u16, message: String },
-    Response { id: u64, result: Result<Response, RemoteError> },
-    Event { event: Event },
+    Incompatible {
+        expected: u16,
+        got: u16,
+        message: String,
+    },
+    Response {
+        id: u64,
+        result: Result<Response, RemoteError>,
+    },
+    Event {
+        event: Event,
+    },
     /// A connection-level failure (a bad frame); the daemon closes the connection after it.
-    Error { error: RemoteError },
+    Error {
+        error: RemoteError,
+    },
 }
 
 /// The daemon's answer to a compatible Hello.
@@ -87,7 +103,10 @@ pub struct RemoteError {
 impl RemoteError {
     /// Builds an error of a kind.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        RemoteError { kind, message: message.into() }
+        RemoteError {
+            kind,
+            message: message.into(),
+        }
     }
 }
 

@@ -114,7 +114,11 @@ fn default_contact_type() -> String {
 impl Contact {
     /// Whether sending on `channel` (`SMS`, `Email`, `Call`, `WhatsApp`, ...) is blocked by DND.
     pub fn dnd_blocks(&self, channel: &str) -> bool {
-        self.dnd || self.dnd_settings.get(channel).is_some_and(DndSetting::blocks)
+        self.dnd
+            || self
+                .dnd_settings
+                .get(channel)
+                .is_some_and(DndSetting::blocks)
     }
 
     /// The display name GHL shows.
@@ -133,11 +137,19 @@ impl Contact {
     pub fn refresh_derived(&mut self) {
         self.first_name_lower_case = self.first_name.as_ref().map(|s| s.to_lowercase());
         self.last_name_lower_case = self.last_name.as_ref().map(|s| s.to_lowercase());
-        let full = self.display_name();
-        self.full_name_lower_case = (!full.is_empty()).then(|| full.to_lowercase());
-        if self.first_name.is_some() || self.last_name.is_some() {
-            self.name = (!full.is_empty()).then_some(full);
+        let parts: Vec<&str> = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !parts.is_empty() {
+            self.name = Some(parts.join(" "));
         }
+        self.full_name_lower_case = self
+            .name
+            .as_ref()
+            .filter(|n| !n.is_empty())
+            .map(|n| n.to_lowercase());
         self.email_lower_case = self.email.as_ref().map(|s| s.to_lowercase());
     }
 }

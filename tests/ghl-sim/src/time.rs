@@ -35,7 +35,12 @@ pub fn ms_from_value(v: &serde_json::Value) -> Option<i64> {
                 ms_from_iso(t).or_else(|| {
                     // A bare date (YYYY-MM-DD) means midnight UTC.
                     let d: jiff::civil::Date = t.parse().ok()?;
-                    Some(d.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp().as_millisecond())
+                    Some(
+                        d.to_zoned(jiff::tz::TimeZone::UTC)
+                            .ok()?
+                            .timestamp()
+                            .as_millisecond(),
+                    )
                 })
             }
         }

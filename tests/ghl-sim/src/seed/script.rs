@@ -159,11 +159,11 @@ pub fn lead_opener(rng: &mut impl Rng, p: &Profile) -> String {
     match p.lead_type {
         LeadType::Buyer => {
             let opts = [
+                format!("Hi, is the house on {} still available?", p.street_address),
                 format!(
-                    "Hi, is the house on {} still available?",
-                    p.street_address
+                    "Hello, I'd like to see homes in {} this weekend",
+                    p.areas[0]
                 ),
-                format!("Hello, I'd like to see homes in {} this weekend", p.areas[0]),
                 "Hi, I filled out the form on your website. Can someone call me?".to_string(),
             ];
             opts.choose(rng).cloned().unwrap_or_default()
@@ -259,14 +259,15 @@ pub fn answer(rng: &mut impl Rng, topic: Topic, p: &Profile) -> String {
         ],
         Topic::Rooms => vec![
             format!("need {} bed {} bath", p.bedrooms, p.bathrooms),
-            format!(
-                "At least {} bedrooms and {} baths",
-                p.bedrooms, p.bathrooms
-            ),
+            format!("At least {} bedrooms and {} baths", p.bedrooms, p.bathrooms),
         ],
         Topic::MustHaves => vec![
             format!("Must have {} and {}", p.must_haves[0], p.must_haves[1]),
-            format!("{} is a must, {} would be nice", cap(p.must_haves[0]), p.must_haves[1]),
+            format!(
+                "{} is a must, {} would be nice",
+                cap(p.must_haves[0]),
+                p.must_haves[1]
+            ),
         ],
         Topic::Financing => match p.financing {
             0 => vec![format!("We're pre-approved with {}", p.lender)],
@@ -338,7 +339,10 @@ pub fn nudge(rng: &mut impl Rng, p: &Profile, first: &str) -> String {
             "Hey {first}, just checking in. Are you still looking in {}?",
             p.areas[0]
         ),
-        format!("Hey {first}, a new listing just hit in {}. Want the details?", p.areas[1]),
+        format!(
+            "Hey {first}, a new listing just hit in {}. Want the details?",
+            p.areas[1]
+        ),
         format!("Hey {first}, should I close your file or are you still thinking about a move?"),
     ];
     opts.choose(rng).cloned().unwrap_or_default()

@@ -1,0 +1,70 @@
+//! The daemon's command line, shared by `leadlined` and `leadline daemon`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use leadline_shared::config::Config;
+use leadline_shared::paths::{PathOverrides, Paths, Platform};
+
+use crate::daemon::{RunOptions, run};
+
+/// Where things live: flags with env fallbacks, shared by both binaries.
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// Config file [env: LEADLINE_CONFIG]
+    #[arg(long, global = true, env = "LEADLINE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory: store, lock and logs [env: LEADLINE_DATA_DIR]
+    #[arg(long, global = true, env = "LEADLINE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The daemon's Unix socket [env: LEADLINE_SOCKET]
+    #[arg(long, global = true, env = "LEADLINE_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// Resolves the paths against the real platform.
+    pub fn paths(&self) -> Result<Paths, leadline_shared::paths::PathError> {
+        let overrides = PathOverrides {
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            socket: self.socket.clone(),
+        };
+        Paths::resolve(&overrides, &Platform::detect())
+    }
+}
+
+/// The daemon's subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum DaemonCommand {
+    /// Run the daemon in the foreground (service units call this)
+    Run {
+        /// Import a GHL data set (the `ghl-sim --dump` format) at start
+        #[arg(long, value_name = "FILE")]
+        import: Option<PathBuf>,
+    },
+}
+
+/// Runs a daemon subcommand; returns the process exit code.
+pub fn main(globals: &GlobalArgs, command: DaemonCommand) -> anyhow::Result<()> {
+    let paths = globals.paths()?;
+    let config = Config::load(&paths.config_file, paths.config_explicit)?;
+    let _guard = leadline_shared::logging::init(
+        &paths.log_dir(),
+        "leadlined",
+        &config.logging.filter,
+        config.logging.keep_days,
+    )?;
+    let DaemonCommand::Run { import } = command;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut opts = RunOptions::new(paths, config);
+    opts.import = import;
+    let result = runtime.block_on(run(opts));
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "daemon stopped with an error");
+    }
+    Ok(result?)
+}

@@ -1,0 +1,175 @@
+//! Starting, running and stopping the daemon.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use leadline_shared::APP_VERSION;
+use leadline_shared::config::Config;
+use leadline_shared::paths::{Paths, current_uid, ensure_private_dir};
+use leadline_shared::protocol::{DaemonInfo, Event, PROTOCOL_VERSION};
+use tokio::net::UnixListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::{Clock, SystemClock};
+use crate::ingest::{Ingest, IngestError, Snapshot};
+use crate::ipc::{self, IpcError};
+use crate::lock::{DataDirLock, LockError};
+use crate::state::State;
+use crate::store::{Db, SledStore, StoreError};
+
+/// Why the daemon could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Path(#[from] leadline_shared::paths::PathError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Ipc(#[from] IpcError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error("cannot listen for signals: {0}")]
+    Signals(std::io::Error),
+}
+
+/// How to run.
+pub struct RunOptions {
+    pub paths: Paths,
+    pub config: Config,
+    /// A data set to import at start (the offline demo), in the `ghl-sim --dump` format.
+    pub import: Option<PathBuf>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl RunOptions {
+    /// Options with the system clock and no import.
+    pub fn new(paths: Paths, config: Config) -> RunOptions {
+        RunOptions {
+            paths,
+            config,
+            import: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// A started daemon: its state and the pieces [`Daemon::serve`] needs.
+pub struct Daemon {
+    pub state: Arc<State>,
+    listener: UnixListener,
+    socket: PathBuf,
+    _lock: DataDirLock,
+}
+
+impl Daemon {
+    /// Takes the data directory's lock, opens the store, imports any data set, and binds the
+    /// socket. On success clients can connect as soon as [`Daemon::serve`] runs.
+    pub async fn start(opts: RunOptions) -> Result<Daemon, DaemonError> {
+        let RunOptions {
+            paths,
+            config,
+            import,
+            clock,
+        } = opts;
+        let uid = current_uid();
+        ensure_private_dir(&paths.data_dir, uid, paths.data_dir_is_default)?;
+        let lock = DataDirLock::acquire(&paths.lock_file())?;
+
+        let store_dir = paths.store_dir();
+        let cache = config.store.cache_capacity_mb.saturating_mul(1 << 20);
+        let dir = store_dir.clone();
+        let store = tokio::task::spawn_blocking(move || SledStore::open(&dir, cache))
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))??;
+        let db = Db::open(Arc::new(store))?;
+        let info = DaemonInfo {
+            version: APP_VERSION.into(),
+            protocol: PROTOCOL_VERSION,
+            pid: std::process::id(),
+            started_at: Some(clock.now()),
+            socket: paths.socket.display().to_string(),
+            data_dir: paths.data_dir.display().to_string(),
+        };
+        let state = Arc::new(State::new(
+            db.clone(),
+            config.clone(),
+            clock.clone(),
+            info,
+            store_dir.display().to_string(),
+        ));
+
+        match import {
+            Some(path) => {
+                let snapshot = Snapshot::read(&path)?;
+                let ingest = Ingest::new(db, config.scoring.clone());
+                let n = ingest.import(snapshot, clock.now()).await?;
+                tracing::info!(contacts = n, path = %path.display(), "imported the data set");
+                state.set_sync_status(|s| {
+                    s.state = "seeded".into();
+                    s.last_success = Some(clock.now());
+                });
+            }
+            None => state.set_sync_status(|s| s.state = "not_configured".into()),
+        }
+
+        let listener = ipc::bind(&paths.socket, uid, paths.socket_is_default).await?;
+        tracing::info!(socket = %paths.socket.display(), pid = std::process::id(), "daemon ready");
+        Ok(Daemon {
+            state,
+            listener,
+            socket: paths.socket,
+            _lock: lock,
+        })
+    }
+
+    /// Serves clients until `shutdown` is cancelled, then tells them, flushes the store and
+    /// removes the socket.
+    pub async fn serve(self, shutdown: CancellationToken) -> Result<(), DaemonError> {
+        let tasks = TaskTracker::new();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        tasks.spawn(ipc::serve_connection(stream, self.state.clone(), shutdown.clone()));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, do not spin.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                },
+            }
+        }
+        tracing::info!("shutting down");
+        self.state.publish(Event::ShuttingDown);
+        drop(self.listener);
+        let _ = std::fs::remove_file(&self.socket);
+        tasks.close();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), tasks.wait()).await;
+        self.state.db.flush().await?;
+        tracing::info!("store flushed; bye");
+        Ok(())
+    }
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
+    let daemon = Daemon::start(opts).await?;
+    let shutdown = CancellationToken::new();
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+        }
+        trigger.cancel();
+    });
+    daemon.serve(shutdown).await
+}

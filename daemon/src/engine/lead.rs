@@ -1,0 +1,224 @@
+//! Derives a lead's queue row from its records. Pure: the caller gathers the inputs.
+
+use jiff::Timestamp;
+use leadline_shared::domain::{
+    Contact, Direction, FollowUp, FollowUpStatus, LeadSummary, Message, Opportunity,
+    OpportunityStatus, Pipeline, Score,
+};
+
+/// Everything a lead's row is derived from.
+pub struct LeadInputs<'a> {
+    pub contact: &'a Contact,
+    /// The contact's messages, oldest first.
+    pub messages: &'a [Message],
+    pub opportunities: &'a [Opportunity],
+    pub pipelines: &'a [Pipeline],
+    pub score: &'a Score,
+    pub follow_up: Option<&'a FollowUp>,
+    /// Buyer or seller, from a custom field.
+    pub lead_type: Option<String>,
+}
+
+/// Builds the queue row.
+pub fn summarize(inputs: &LeadInputs<'_>) -> LeadSummary {
+    let c = inputs.contact;
+    let talk: Vec<&Message> = inputs
+        .messages
+        .iter()
+        .filter(|m| m.is_conversational())
+        .collect();
+    let last_message_at = talk.iter().filter_map(|m| m.date_added).max();
+    let first_outbound_at = talk
+        .iter()
+        .filter(|m| m.direction == Direction::Outbound)
+        .filter_map(|m| m.date_added)
+        .min();
+    let last_activity = [c.last_activity, last_message_at, c.date_added]
+        .into_iter()
+        .flatten()
+        .max();
+    let deal = main_deal(inputs.opportunities);
+    let pipeline = deal.and_then(|d| inputs.pipelines.iter().find(|p| p.id == d.pipeline_id));
+    let stage = match (deal, pipeline) {
+        (Some(d), _) if d.status != OpportunityStatus::Open => {
+            Some(status_label(d.status).to_owned())
+        }
+        (Some(d), Some(p)) => p.stage_name(&d.pipeline_stage_id).map(str::to_owned),
+        _ => None,
+    };
+    LeadSummary {
+        id: c.id.clone(),
+        name: c.display_name(),
+        score: inputs.score.value,
+        temperature: inputs.score.temperature,
+        answered: inputs.score.qualification.answered_count(),
+        source: c.source.clone().filter(|s| !s.is_empty()),
+        lead_type: inputs
+            .lead_type
+            .clone()
+            .or_else(|| lead_type_from_tags(&c.tags)),
+        pipeline: pipeline.map(|p| p.name.clone()),
+        stage,
+        phone: c.phone.clone(),
+        email: c.email.clone(),
+        timezone: c.timezone.clone(),
+        tags: c.tags.clone(),
+        date_added: c.date_added,
+        last_activity,
+        awaiting_reply_since: awaiting_reply_since(&talk),
+        first_outbound_at,
+        next_followup_at: inputs
+            .follow_up
+            .filter(|f| f.status == FollowUpStatus::Scheduled)
+            .and_then(|f| f.due_at),
+        sms_blocked: !c.channel_allowed("SMS"),
+        message_count: talk.len() as u32,
+    }
+}
+
+/// The open deal changed most recently, else the most recent deal of any status.
+fn main_deal(opps: &[Opportunity]) -> Option<&Opportunity> {
+    let recency = |o: &&Opportunity| o.updated_at.or(o.created_at);
+    opps.iter()
+        .filter(|o| o.status == OpportunityStatus::Open)
+        .max_by_key(recency)
+        .or_else(|| opps.iter().max_by_key(recency))
+}
+
+fn status_label(status: OpportunityStatus) -> &'static str {
+    match status {
+        OpportunityStatus::Won => "Won",
+        OpportunityStatus::Lost => "Lost",
+        OpportunityStatus::Abandoned => "Abandoned",
+        OpportunityStatus::Open | OpportunityStatus::Other => "Open",
+    }
+}
+
+fn lead_type_from_tags(tags: &[String]) -> Option<String> {
+    tags.iter().find_map(|t| {
+        let t = t.to_ascii_lowercase();
+        if t.contains("seller") {
+            Some("seller".to_owned())
+        } else if t.contains("buyer") {
+            Some("buyer".to_owned())
+        } else {
+            None
+        }
+    })
+}
+
+/// When the lead started waiting: the first inbound message after our last outbound one,
+/// if the conversation ends on their side.
+fn awaiting_reply_since(talk: &[&Message]) -> Option<Timestamp> {
+    let last_outbound = talk
+        .iter()
+        .rposition(|m| m.direction == Direction::Outbound);
+    let waiting = match last_outbound {
+        Some(i) => &talk[i + 1..],
+        None => talk,
+    };
+    waiting
+        .iter()
+        .filter(|m| m.direction == Direction::Inbound)
+        .filter_map(|m| m.date_added)
+        .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leadline_shared::domain::{Stage, Temperature};
+
+    fn msg(s: i64, dir: Direction) -> Message {
+        Message {
+            id: s.to_string(),
+            date_added: Timestamp::from_second(s).ok(),
+            direction: dir,
+            message_type: Some("TYPE_SMS".into()),
+            ..Default::default()
+        }
+    }
+
+    fn summarize_with(messages: &[Message], opps: &[Opportunity]) -> LeadSummary {
+        let contact = Contact {
+            id: "c".into(),
+            first_name: Some("Ana".into()),
+            date_added: Timestamp::from_second(1).ok(),
+            tags: vec!["Buyer-Lead".into()],
+            ..Default::default()
+        };
+        let pipelines = [Pipeline {
+            id: "p".into(),
+            name: "Buyer".into(),
+            stages: vec![Stage {
+                id: "s".into(),
+                name: "Showing".into(),
+                position: Some(3),
+            }],
+            ..Default::default()
+        }];
+        let score = Score {
+            value: 50,
+            temperature: Temperature::Hot,
+            ..Default::default()
+        };
+        summarize(&LeadInputs {
+            contact: &contact,
+            messages,
+            opportunities: opps,
+            pipelines: &pipelines,
+            score: &score,
+            follow_up: None,
+            lead_type: None,
+        })
+    }
+
+    #[test]
+    fn a_new_lead_is_uncontacted_and_not_waiting() {
+        let l = summarize_with(&[], &[]);
+        assert_eq!(
+            (l.name.as_str(), l.score, l.lead_type.as_deref()),
+            ("Ana", 50, Some("buyer"))
+        );
+        assert_eq!((l.first_outbound_at, l.awaiting_reply_since), (None, None));
+        assert_eq!(l.last_activity, Timestamp::from_second(1).ok());
+    }
+
+    #[test]
+    fn waiting_starts_at_the_first_unanswered_inbound() {
+        let talk = [
+            msg(10, Direction::Inbound),
+            msg(20, Direction::Outbound),
+            msg(30, Direction::Inbound),
+            msg(40, Direction::Inbound),
+        ];
+        let l = summarize_with(&talk, &[]);
+        assert_eq!(l.awaiting_reply_since, Timestamp::from_second(30).ok());
+        assert_eq!(l.first_outbound_at, Timestamp::from_second(20).ok());
+        assert_eq!(l.last_activity, Timestamp::from_second(40).ok());
+        let answered = summarize_with(&talk[..2], &[]);
+        assert_eq!(answered.awaiting_reply_since, None);
+    }
+
+    #[test]
+    fn stage_comes_from_the_open_deal() {
+        let open = Opportunity {
+            id: "o1".into(),
+            pipeline_id: "p".into(),
+            pipeline_stage_id: "s".into(),
+            ..Default::default()
+        };
+        let won = Opportunity {
+            id: "o2".into(),
+            status: OpportunityStatus::Won,
+            updated_at: Timestamp::from_second(99).ok(),
+            ..Default::default()
+        };
+        let l = summarize_with(&[], &[won.clone(), open]);
+        assert_eq!(
+            (l.pipeline.as_deref(), l.stage.as_deref()),
+            (Some("Buyer"), Some("Showing"))
+        );
+        assert_eq!(summarize_with(&[], &[won]).stage.as_deref(), Some("Won"));
+    }
+}

@@ -1,0 +1,361 @@
+//! Applies GHL records to the store, one page per transaction, rescoring every lead the page
+//! touches in the same transaction. Sync and the demo import both come through here.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use jiff::Timestamp;
+use leadline_shared::config::ScoringConfig;
+use leadline_shared::domain::{
+    Contact, CustomFieldDef, Message, Note, Opportunity, Pipeline, Task, User,
+};
+use serde::Deserialize;
+
+use crate::engine::lead::{LeadInputs, summarize};
+use crate::engine::qualify::{FieldMap, qualify};
+use crate::engine::score::score;
+use crate::store::{Batch, Db, Put, StoreError};
+
+/// The most messages per contact read to derive its row.
+const MESSAGES_PER_LEAD: usize = 200;
+/// Records per transaction for imports.
+pub const PAGE: usize = 500;
+
+/// Meta key of the location's custom field definitions.
+pub const META_CUSTOM_FIELDS: &str = "ghl/custom_fields";
+/// Meta key of the location record.
+pub const META_LOCATION: &str = "ghl/location";
+
+/// One page of GHL records.
+#[derive(Debug, Clone)]
+pub enum Page {
+    Contacts(Vec<Contact>),
+    Opportunities(Vec<Opportunity>),
+    Messages(Vec<Message>),
+    Pipelines(Vec<Pipeline>),
+    Users(Vec<User>),
+    CustomFields(Vec<CustomFieldDef>),
+    Notes(Vec<Note>),
+    Tasks(Vec<Task>),
+}
+
+/// Why a page or a snapshot could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot read the data set {path}: {message}")]
+    Snapshot { path: String, message: String },
+}
+
+/// Applies pages to the store.
+pub struct Ingest {
+    db: Db,
+    scoring: ScoringConfig,
+}
+
+impl Ingest {
+    /// An ingester writing to `db`.
+    pub fn new(db: Db, scoring: ScoringConfig) -> Ingest {
+        Ingest { db, scoring }
+    }
+
+    /// Applies one page atomically and returns the ids of the leads it changed. The caller
+    /// flushes before telling anyone.
+    pub fn apply(&self, page: Page, now: Timestamp) -> Result<Vec<String>, IngestError> {
+        let mut batch = Batch::new();
+        let mut overlay = Overlay::default();
+        let mut touched = BTreeSet::new();
+        match page {
+            Page::Contacts(items) => {
+                for c in items {
+                    touched.insert(c.id.clone());
+                    batch.put(Put::Contact(c.clone()));
+                    overlay.contacts.insert(c.id.clone(), c);
+                }
+            }
+            Page::Messages(items) => {
+                for m in items {
+                    touched.insert(m.contact_id.clone());
+                    batch.put(Put::Message(m.clone()));
+                    overlay
+                        .messages
+                        .entry(m.contact_id.clone())
+                        .or_default()
+                        .push(m);
+                }
+            }
+            Page::Opportunities(items) => {
+                for o in items {
+                    touched.insert(o.contact_id.clone());
+                    batch.put(Put::Opportunity(o.clone()));
+                    overlay
+                        .opportunities
+                        .entry(o.contact_id.clone())
+                        .or_default()
+                        .push(o);
+                }
+            }
+            Page::Pipelines(items) => items.into_iter().for_each(|p| {
+                batch.put(Put::Pipeline(p));
+            }),
+            Page::Users(items) => items.into_iter().for_each(|u| {
+                batch.put(Put::User(u));
+            }),
+            Page::CustomFields(defs) => {
+                let value = serde_json::to_value(&defs).unwrap_or_default();
+                batch.put(Put::Meta {
+                    key: META_CUSTOM_FIELDS.into(),
+                    value,
+                });
+            }
+            Page::Notes(items) => items.into_iter().for_each(|n| {
+                batch.put(Put::Note(n));
+            }),
+            Page::Tasks(items) => items.into_iter().for_each(|t| {
+                batch.put(Put::Task(t));
+            }),
+        }
+        let changed = self.rescore_into(&mut batch, &touched, &overlay, now)?;
+        self.db.commit(&batch)?;
+        Ok(changed)
+    }
+
+    /// Rescores the given leads from what the store holds.
+    pub fn rescore(
+        &self,
+        ids: &BTreeSet<String>,
+        now: Timestamp,
+    ) -> Result<Vec<String>, IngestError> {
+        let mut batch = Batch::new();
+        let changed = self.rescore_into(&mut batch, ids, &Overlay::default(), now)?;
+        self.db.commit(&batch)?;
+        Ok(changed)
+    }
+
+    fn rescore_into(
+        &self,
+        batch: &mut Batch,
+        ids: &BTreeSet<String>,
+        overlay: &Overlay,
+        now: Timestamp,
+    ) -> Result<Vec<String>, IngestError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pipelines = self.db.pipelines()?;
+        let fields = FieldMap::new(
+            &self
+                .db
+                .meta::<Vec<CustomFieldDef>>(META_CUSTOM_FIELDS)?
+                .unwrap_or_default(),
+        );
+        let mut changed = Vec::with_capacity(ids.len());
+        for id in ids {
+            let contact = match overlay.contacts.get(id) {
+                Some(c) => c.clone(),
+                None => match self.db.contact(id)? {
+                    Some(c) => c,
+                    // Messages or deals of a contact not synced yet: its row is derived when it arrives.
+                    None => continue,
+                },
+            };
+            let messages = merged(
+                self.db.messages_for(id, MESSAGES_PER_LEAD)?,
+                overlay.messages.get(id),
+                |m| &m.id,
+                |m| m.date_added,
+            );
+            let opportunities = merged(
+                self.db.opportunities_for(id)?,
+                overlay.opportunities.get(id),
+                |o| &o.id,
+                |o| o.created_at,
+            );
+            let follow_up = self.db.follow_up(id)?;
+            let s = score(
+                id,
+                qualify(&contact, &messages, &fields),
+                &self.scoring,
+                now,
+            );
+            let lead = summarize(&LeadInputs {
+                contact: &contact,
+                messages: &messages,
+                opportunities: &opportunities,
+                pipelines: &pipelines,
+                score: &s,
+                follow_up: follow_up.as_ref(),
+                lead_type: fields.lead_type(&contact),
+            });
+            batch.put(Put::Score(s));
+            batch.put(Put::Lead(lead));
+            changed.push(id.clone());
+        }
+        Ok(changed)
+    }
+
+    /// Imports a whole data set (the `ghl-sim --dump` format), page by page, flushing at the end.
+    pub async fn import(&self, snapshot: Snapshot, now: Timestamp) -> Result<usize, IngestError> {
+        let Snapshot {
+            location,
+            users,
+            custom_fields,
+            pipelines,
+            contacts,
+            opportunities,
+            messages,
+            notes,
+            tasks,
+        } = snapshot;
+        let mut batch = Batch::new();
+        batch.put(Put::Meta {
+            key: META_LOCATION.into(),
+            value: location,
+        });
+        self.db.commit(&batch)?;
+        self.apply(Page::CustomFields(custom_fields), now)?;
+        self.apply(Page::Pipelines(pipelines), now)?;
+        self.apply(Page::Users(users), now)?;
+        // Contacts last, so each lead is scored once with its messages and deals in place.
+        for chunk in messages.chunks(PAGE) {
+            self.apply(Page::Messages(chunk.to_vec()), now)?;
+        }
+        for chunk in opportunities.chunks(PAGE) {
+            self.apply(Page::Opportunities(chunk.to_vec()), now)?;
+        }
+        for chunk in notes.chunks(PAGE) {
+            self.apply(Page::Notes(chunk.to_vec()), now)?;
+        }
+        for chunk in tasks.chunks(PAGE) {
+            self.apply(Page::Tasks(chunk.to_vec()), now)?;
+        }
+        let total = contacts.len();
+        for chunk in contacts.chunks(PAGE) {
+            self.apply(Page::Contacts(chunk.to_vec()), now)?;
+        }
+        self.db.flush().await?;
+        Ok(total)
+    }
+}
+
+/// Records of the page being applied, which the store does not hold yet.
+#[derive(Default)]
+struct Overlay {
+    contacts: HashMap<String, Contact>,
+    messages: HashMap<String, Vec<Message>>,
+    opportunities: HashMap<String, Vec<Opportunity>>,
+}
+
+/// Stored records with the page's records laid over them (same id: the page wins), in time order.
+fn merged<T: Clone, K: Ord + Copy>(
+    mut stored: Vec<T>,
+    fresh: Option<&Vec<T>>,
+    id: impl Fn(&T) -> &String,
+    at: impl Fn(&T) -> K,
+) -> Vec<T> {
+    if let Some(fresh) = fresh {
+        stored.retain(|s| !fresh.iter().any(|f| id(f) == id(s)));
+        stored.extend(fresh.iter().cloned());
+        stored.sort_by_key(|r| at(r));
+    }
+    stored
+}
+
+/// A whole location's data set, as `ghl-sim --dump` writes it (GHL's own JSON shapes).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Snapshot {
+    pub location: serde_json::Value,
+    pub users: Vec<User>,
+    pub custom_fields: Vec<CustomFieldDef>,
+    pub pipelines: Vec<Pipeline>,
+    pub contacts: Vec<Contact>,
+    pub opportunities: Vec<Opportunity>,
+    pub messages: Vec<Message>,
+    pub notes: Vec<Note>,
+    pub tasks: Vec<Task>,
+}
+
+impl Snapshot {
+    /// Reads a data set file.
+    pub fn read(path: &Path) -> Result<Snapshot, IngestError> {
+        let err = |message: String| IngestError::Snapshot {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        serde_json::from_slice(&text).map_err(|e| err(format!("not a GHL data set: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use leadline_shared::config::Config;
+    use leadline_shared::domain::{Direction, Temperature};
+    use std::sync::Arc;
+
+    fn ingest() -> (Ingest, Db) {
+        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
+        (Ingest::new(db.clone(), Config::default().scoring), db)
+    }
+
+    #[test]
+    fn a_reply_in_a_later_page_rescores_the_lead() {
+        let (ingest, db) = ingest();
+        let now = Timestamp::from_second(1_700_000_000).expect("ts");
+        let contact = Contact {
+            id: "c1".into(),
+            first_name: Some("Ana".into()),
+            ..Default::default()
+        };
+        ingest
+            .apply(Page::Contacts(vec![contact]), now)
+            .expect("contacts");
+        assert_eq!(
+            db.lead("c1").expect("lead").map(|l| l.temperature),
+            Some(Temperature::Cold)
+        );
+
+        let reply = Message {
+            id: "m1".into(),
+            contact_id: "c1".into(),
+            direction: Direction::Inbound,
+            message_type: Some("TYPE_SMS".into()),
+            date_added: Some(now),
+            body: Some("Pre-approved for $500k, need 4 bed in Frisco area within 2 months".into()),
+            ..Default::default()
+        };
+        let changed = ingest
+            .apply(Page::Messages(vec![reply]), now)
+            .expect("messages");
+        assert_eq!(changed, ["c1"]);
+        let lead = db.lead("c1").expect("read").expect("lead");
+        assert_eq!(lead.temperature, Temperature::Hot);
+        assert_eq!(lead.awaiting_reply_since, Some(now));
+        assert_eq!(
+            db.score("c1").expect("read").expect("score").value,
+            lead.score
+        );
+    }
+
+    #[test]
+    fn messages_before_their_contact_wait_for_it() {
+        let (ingest, db) = ingest();
+        let m = Message {
+            id: "m".into(),
+            contact_id: "later".into(),
+            ..Default::default()
+        };
+        assert!(
+            ingest
+                .apply(Page::Messages(vec![m]), Timestamp::UNIX_EPOCH)
+                .expect("apply")
+                .is_empty()
+        );
+        assert_eq!(db.counts().expect("counts").messages, 1);
+        assert!(db.lead("later").expect("read").is_none());
+    }
+}

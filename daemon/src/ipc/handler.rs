@@ -1,0 +1,131 @@
+//! Answers one request from the store. Reads only; edits arrive with the sync issue.
+
+use leadline_shared::domain::{Direction, OpState};
+use leadline_shared::protocol::{
+    ErrorKind, LeadDetail, RemoteError, Request, Response, StatusReport, StoreInfo, TimelineEntry,
+};
+
+use crate::engine::queues::{self, QueueError};
+use crate::state::State;
+use crate::store::{CURRENT_SCHEMA, StoreError};
+
+/// The largest queue one request may ask for (it must fit in one frame).
+pub const MAX_QUEUE_LIMIT: u32 = 5_000;
+/// Timeline entries returned with a lead.
+const TIMELINE_LEN: usize = 100;
+
+fn internal(e: StoreError) -> RemoteError {
+    tracing::error!(error = %e, "store error while answering a request");
+    RemoteError::new(ErrorKind::Internal, e.to_string())
+}
+
+/// Answers a request. `Subscribe` is handled by the connection.
+pub fn handle(state: &State, request: Request) -> Result<Response, RemoteError> {
+    match request {
+        Request::Ping => Ok(Response::Pong),
+        Request::Subscribe => Ok(Response::Subscribed),
+        Request::Status => status(state)
+            .map(|s| Response::Status(Box::new(s)))
+            .map_err(internal),
+        Request::Queue { name, limit } => {
+            if limit > MAX_QUEUE_LIMIT {
+                return Err(RemoteError::new(
+                    ErrorKind::BadRequest,
+                    format!(
+                        "--limit {limit} is over the maximum of {MAX_QUEUE_LIMIT}; ask for fewer"
+                    ),
+                ));
+            }
+            let now = state.clock.now();
+            queues::list(&state.db, &name, limit as usize, now, &state.config.queues)
+                .map(Response::Queue)
+                .map_err(|e| match e {
+                    QueueError::UnknownList(_) => {
+                        RemoteError::new(ErrorKind::NotFound, e.to_string())
+                    }
+                    QueueError::Store(e) => internal(e),
+                })
+        }
+        Request::Lead { id } => match lead(state, &id).map_err(internal)? {
+            Some(detail) => Ok(Response::Lead(Box::new(detail))),
+            None => Err(RemoteError::new(
+                ErrorKind::NotFound,
+                format!("no lead with id {id:?}; `leadline queue all --json` lists the ids"),
+            )),
+        },
+    }
+}
+
+fn status(state: &State) -> Result<StatusReport, StoreError> {
+    let mut sync = state.sync_status();
+    let ops = state.db.pending_ops()?;
+    sync.pending_ops = ops.iter().filter(|o| o.state == OpState::Pending).count() as u64;
+    sync.failed_ops = ops.len() as u64 - sync.pending_ops;
+    Ok(StatusReport {
+        daemon: state.info.clone(),
+        counts: state.db.counts()?,
+        sync,
+        store: StoreInfo {
+            path: state.store_path.clone(),
+            schema_version: state.db.schema_version()?.unwrap_or(CURRENT_SCHEMA),
+            bytes_on_disk: state.db.backend().size_on_disk()?,
+        },
+    })
+}
+
+fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {
+    let (Some(summary), Some(contact)) = (state.db.lead(id)?, state.db.contact(id)?) else {
+        return Ok(None);
+    };
+    let score = state.db.score(id)?.unwrap_or_default();
+    let mut detail = LeadDetail::new(summary, score, contact);
+    let pipelines = state.db.pipelines()?;
+    detail.opportunities = state.db.opportunities_for(id)?;
+    let mut timeline: Vec<TimelineEntry> = state
+        .db
+        .messages_for(id, TIMELINE_LEN)?
+        .into_iter()
+        .filter(|m| m.is_conversational())
+        .map(|m| TimelineEntry {
+            at: m.date_added,
+            kind: "message".into(),
+            direction: Some(m.direction).filter(|d| *d != Direction::Unknown),
+            channel: Some(m.channel().to_owned()),
+            text: m.body.unwrap_or_default(),
+        })
+        .collect();
+    for o in &detail.opportunities {
+        let stage = pipelines
+            .iter()
+            .find(|p| p.id == o.pipeline_id)
+            .and_then(|p| {
+                p.stage_name(&o.pipeline_stage_id)
+                    .map(|s| format!("{} · {s}", p.name))
+            })
+            .unwrap_or_default();
+        let value = o
+            .monetary_value
+            .map(|v| format!(" · ${v:.0}"))
+            .unwrap_or_default();
+        timeline.push(TimelineEntry {
+            at: o.updated_at.or(o.created_at),
+            kind: "deal".into(),
+            text: format!(
+                "{} ({}) {stage}{value}",
+                o.name.as_deref().unwrap_or("deal"),
+                format!("{:?}", o.status).to_lowercase()
+            ),
+            ..TimelineEntry::default()
+        });
+    }
+    timeline.sort_by(|a, b| b.at.cmp(&a.at));
+    timeline.truncate(TIMELINE_LEN);
+    detail.timeline = timeline;
+    detail.pending_ops = state
+        .db
+        .pending_ops()?
+        .into_iter()
+        .filter(|o| o.contact_id == id)
+        .collect();
+    Ok(Some(detail))
+}

@@ -1,0 +1,8 @@
+//! The IPC server: the Unix socket, one task per client, and the request handler.
+
+mod connection;
+pub mod handler;
+pub mod socket;
+
+pub use connection::serve_connection;
+pub use socket::{IpcError, bind};

@@ -1,0 +1,71 @@
+//! What the daemon's tasks share.
+
+use std::sync::{Arc, RwLock};
+
+use leadline_shared::config::Config;
+use leadline_shared::protocol::{DaemonInfo, Event, SyncStatus};
+use tokio::sync::broadcast;
+
+use crate::clock::Clock;
+use crate::store::Db;
+
+/// Events buffered per subscriber before it counts as lagging.
+const EVENT_BUFFER: usize = 256;
+
+/// The daemon's shared state. Cheap to share behind an `Arc`.
+pub struct State {
+    pub db: Db,
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    pub info: DaemonInfo,
+    pub store_path: String,
+    events: broadcast::Sender<Event>,
+    sync: RwLock<SyncStatus>,
+}
+
+impl State {
+    /// Builds the state.
+    pub fn new(
+        db: Db,
+        config: Config,
+        clock: Arc<dyn Clock>,
+        info: DaemonInfo,
+        store_path: String,
+    ) -> State {
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        State {
+            db,
+            config,
+            clock,
+            info,
+            store_path,
+            events,
+            sync: RwLock::new(SyncStatus::default()),
+        }
+    }
+
+    /// Tells every subscribed client. Nobody listening is fine.
+    pub fn publish(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    /// A new subscription to [`State::publish`]ed events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// The current sync status.
+    pub fn sync_status(&self) -> SyncStatus {
+        self.sync.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Changes the sync status and tells subscribers.
+    pub fn set_sync_status(&self, change: impl FnOnce(&mut SyncStatus)) {
+        let status = {
+            let mut guard = self.sync.write().unwrap_or_else(|p| p.into_inner());
+            change(&mut guard);
+            guard.clone()
+        };
+        self.publish(Event::Sync { status });
+    }
+}

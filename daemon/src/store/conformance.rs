@@ -1,0 +1,367 @@
+//! The conformance suite every [`Store`] implementation must pass.
+//!
+//! Each check takes a fresh, empty store. `store_conformance_tests!(factory)` expands to one
+//! `#[test]` per check, where `factory()` returns `(store, guard)` and the guard (e.g. a temp
+//! dir) lives as long as the store.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use leadline_shared::domain::{Contact, LeadSummary, Message, OpKind, Opportunity, Temperature};
+
+use super::{Batch, Db, LeadOrder, Migration, Put, Remove, Store, StoreError, Tree, TxError};
+
+/// Expands to the conformance tests for a store factory.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($factory:expr) => {
+        $crate::store_conformance_tests!(@each $factory,
+            basic_get_insert_remove, scans_are_ordered_and_bounded, aborted_transactions_leave_nothing,
+            transactions_read_their_own_writes, lead_indexes_follow_their_lead, counters_track_records,
+            messages_and_opportunities_by_contact, pending_ops_are_sequenced, schema_version_and_migrations,
+            flush_succeeds);
+    };
+    (@each $factory:expr, $($check:ident),+) => {
+        $(
+            #[test]
+            fn $check() {
+                let (store, _guard) = ($factory)();
+                $crate::store::conformance::$check(store);
+            }
+        )+
+    };
+}
+
+fn ts(s: i64) -> Option<Timestamp> {
+    Timestamp::from_second(s).ok()
+}
+
+fn keys(
+    store: &dyn Store,
+    tree: Tree,
+    prefix: &[u8],
+    from: Option<&[u8]>,
+    reverse: bool,
+) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    store
+        .scan(tree, prefix, from, reverse, &mut |k, _| {
+            out.push(k.to_vec());
+            ControlFlow::Continue(())
+        })
+        .expect("scan");
+    out
+}
+
+fn db<S: Store>(store: S) -> Db {
+    Db::open(Arc::new(store)).expect("open db")
+}
+
+/// Single keys can be written, read back and removed.
+pub fn basic_get_insert_remove<S: Store>(store: S) {
+    store
+        .transact(&|tx| tx.insert(Tree::Contacts, b"a", b"1"))
+        .expect("insert");
+    assert_eq!(
+        store.get(Tree::Contacts, b"a").expect("get"),
+        Some(b"1".to_vec())
+    );
+    assert_eq!(
+        store.get(Tree::Leads, b"a").expect("get"),
+        None,
+        "trees are separate"
+    );
+    store
+        .transact(&|tx| tx.remove(Tree::Contacts, b"a"))
+        .expect("remove");
+    assert_eq!(store.get(Tree::Contacts, b"a").expect("get"), None);
+    assert_eq!(store.len(Tree::Contacts).expect("len"), 0);
+}
+
+/// Scans honour byte order, prefixes, starting points and direction, and stop on Break.
+pub fn scans_are_ordered_and_bounded<S: Store>(store: S) {
+    store
+        .transact(&|tx| {
+            for k in [&b"b2"[..], b"a1", b"b1", b"b3", b"c1", b"b\xff"] {
+                tx.insert(Tree::Messages, k, b"")?;
+            }
+            Ok(())
+        })
+        .expect("insert");
+    let all = keys(&store, Tree::Messages, b"", None, false);
+    assert_eq!(all, [&b"a1"[..], b"b1", b"b2", b"b3", b"b\xff", b"c1"]);
+    assert_eq!(
+        keys(&store, Tree::Messages, b"b", None, false),
+        [&b"b1"[..], b"b2", b"b3", b"b\xff"]
+    );
+    assert_eq!(
+        keys(&store, Tree::Messages, b"b", None, true),
+        [&b"b\xff"[..], b"b3", b"b2", b"b1"]
+    );
+    assert_eq!(
+        keys(&store, Tree::Messages, b"b", Some(b"b2"), false),
+        [&b"b2"[..], b"b3", b"b\xff"]
+    );
+    assert_eq!(
+        keys(&store, Tree::Messages, b"b", Some(b"b2"), true),
+        [&b"b2"[..], b"b1"]
+    );
+    let mut first = Vec::new();
+    store
+        .scan(Tree::Messages, b"", None, false, &mut |k, _| {
+            first.push(k.to_vec());
+            ControlFlow::Break(())
+        })
+        .expect("scan");
+    assert_eq!(first, [b"a1".to_vec()]);
+}
+
+/// A transaction that fails writes nothing, in any tree.
+pub fn aborted_transactions_leave_nothing<S: Store>(store: S) {
+    let result = store.transact(&|tx| {
+        tx.insert(Tree::Contacts, b"x", b"1")?;
+        tx.insert(Tree::IdxScore, b"x", b"")?;
+        Err(TxError::Abort(StoreError::Backend("deliberate".into())))
+    });
+    assert!(matches!(result, Err(StoreError::Backend(m)) if m == "deliberate"));
+    assert_eq!(store.get(Tree::Contacts, b"x").expect("get"), None);
+    assert_eq!(store.get(Tree::IdxScore, b"x").expect("get"), None);
+}
+
+/// Reads inside a transaction see its earlier writes and removes.
+pub fn transactions_read_their_own_writes<S: Store>(store: S) {
+    store
+        .transact(&|tx| tx.insert(Tree::Meta, b"k", b"old"))
+        .expect("seed");
+    store
+        .transact(&|tx| {
+            tx.insert(Tree::Meta, b"k", b"new")?;
+            assert_eq!(tx.get(Tree::Meta, b"k")?, Some(b"new".to_vec()));
+            tx.remove(Tree::Meta, b"k")?;
+            assert_eq!(tx.get(Tree::Meta, b"k")?, None);
+            tx.insert(Tree::Meta, b"k", b"last")?;
+            Ok(())
+        })
+        .expect("tx");
+    assert_eq!(
+        store.get(Tree::Meta, b"k").expect("get"),
+        Some(b"last".to_vec())
+    );
+}
+
+fn lead(id: &str, score: u8, t: Temperature) -> LeadSummary {
+    LeadSummary {
+        id: id.into(),
+        name: id.into(),
+        score,
+        temperature: t,
+        date_added: ts(100),
+        ..Default::default()
+    }
+}
+
+fn order(db: &Db, order: LeadOrder) -> Vec<String> {
+    let mut ids = Vec::new();
+    db.leads_by(order, &mut |l| {
+        ids.push(l.id);
+        ControlFlow::Continue(())
+    })
+    .expect("walk");
+    ids
+}
+
+/// Rewriting a lead moves its index entries; removing it removes them.
+pub fn lead_indexes_follow_their_lead<S: Store>(store: S) {
+    let db = db(store);
+    let mut batch = Batch::new();
+    batch.put(Put::Lead(lead("a", 30, Temperature::Cold)));
+    batch.put(Put::Lead(lead("b", 90, Temperature::Hot)));
+    batch.put(Put::Lead(lead("c", 60, Temperature::Warm)));
+    db.commit(&batch).expect("commit");
+    assert_eq!(order(&db, LeadOrder::Score), ["b", "c", "a"]);
+    assert_eq!(order(&db, LeadOrder::UncontactedOldest).len(), 3);
+
+    let mut a = lead("a", 95, Temperature::Hot);
+    a.first_outbound_at = ts(200);
+    a.awaiting_reply_since = ts(300);
+    a.last_activity = ts(300);
+    db.commit(Batch::new().put(Put::Lead(a))).expect("rescore");
+    assert_eq!(order(&db, LeadOrder::Score), ["a", "b", "c"]);
+    assert_eq!(order(&db, LeadOrder::UncontactedOldest), ["b", "c"]);
+    assert_eq!(order(&db, LeadOrder::AwaitingLongest), ["a"]);
+    assert_eq!(order(&db, LeadOrder::ActivityOldest), ["b", "c", "a"]);
+
+    db.commit(Batch::new().remove(Remove::Lead("b".into())))
+        .expect("remove");
+    assert_eq!(order(&db, LeadOrder::Score), ["a", "c"]);
+    assert_eq!(db.backend().len(Tree::IdxScore).expect("len"), 2);
+    assert_eq!(db.backend().len(Tree::IdxActivity).expect("len"), 2);
+}
+
+/// Counters match what is stored, across inserts, rewrites and removes.
+pub fn counters_track_records<S: Store>(store: S) {
+    let db = db(store);
+    let mut batch = Batch::new();
+    for i in 0..5 {
+        batch.put(Put::Contact(Contact {
+            id: format!("c{i}"),
+            ..Default::default()
+        }));
+    }
+    batch.put(Put::Lead(lead("c0", 90, Temperature::Hot)));
+    batch.put(Put::Lead(lead("c1", 50, Temperature::Warm)));
+    db.commit(&batch).expect("commit");
+    db.commit(Batch::new().put(Put::Contact(Contact {
+        id: "c0".into(),
+        ..Default::default()
+    })))
+    .expect("rewrite is not new");
+    db.commit(Batch::new().put(Put::Lead(lead("c1", 95, Temperature::Hot))))
+        .expect("warm to hot");
+    db.commit(
+        Batch::new()
+            .remove(Remove::Contact("c4".into()))
+            .remove(Remove::Contact("nope".into())),
+    )
+    .expect("remove");
+    let counts = db.counts().expect("counts");
+    assert_eq!(
+        (counts.contacts, counts.hot, counts.warm, counts.cold),
+        (4, 2, 0, 0)
+    );
+}
+
+/// Messages come back per contact in time order; opportunities per contact; both re-index
+/// when a record moves.
+pub fn messages_and_opportunities_by_contact<S: Store>(store: S) {
+    let db = db(store);
+    let msg = |id: &str, contact: &str, s: i64| Message {
+        id: id.into(),
+        contact_id: contact.into(),
+        date_added: ts(s),
+        ..Default::default()
+    };
+    let mut batch = Batch::new();
+    batch.put(Put::Message(msg("m3", "c1", 30)));
+    batch.put(Put::Message(msg("m1", "c1", 10)));
+    batch.put(Put::Message(msg("m2", "c1", 20)));
+    batch.put(Put::Message(msg("x", "c10", 5)));
+    batch.put(Put::Opportunity(Opportunity {
+        id: "o1".into(),
+        contact_id: "c1".into(),
+        ..Default::default()
+    }));
+    db.commit(&batch).expect("commit");
+    let ids = |v: Vec<Message>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(db.messages_for("c1", 10).expect("msgs")),
+        ["m1", "m2", "m3"]
+    );
+    assert_eq!(
+        ids(db.messages_for("c1", 2).expect("msgs")),
+        ["m2", "m3"],
+        "the newest, oldest first"
+    );
+    db.commit(Batch::new().put(Put::Message(msg("m1", "c1", 40))))
+        .expect("edit");
+    assert_eq!(
+        ids(db.messages_for("c1", 10).expect("msgs")),
+        ["m2", "m3", "m1"]
+    );
+    assert_eq!(db.counts().expect("counts").messages, 4);
+
+    db.commit(Batch::new().put(Put::Opportunity(Opportunity {
+        id: "o1".into(),
+        contact_id: "c2".into(),
+        ..Default::default()
+    })))
+    .expect("move");
+    assert!(db.opportunities_for("c1").expect("opps").is_empty());
+    assert_eq!(db.opportunities_for("c2").expect("opps").len(), 1);
+    db.commit(Batch::new().remove(Remove::Message("m2".into())))
+        .expect("remove");
+    assert_eq!(ids(db.messages_for("c1", 10).expect("msgs")), ["m3", "m1"]);
+}
+
+/// Pending ops get increasing sequence numbers and come back in order.
+pub fn pending_ops_are_sequenced<S: Store>(store: S) {
+    let db = db(store);
+    let mut batch = Batch::new();
+    batch.ops.push((
+        "c1".into(),
+        OpKind::AddTag {
+            tag: "Hot Lead".into(),
+        },
+    ));
+    batch.ops.push((
+        "c1".into(),
+        OpKind::AddNote {
+            body: "called".into(),
+        },
+    ));
+    db.commit(&batch).expect("commit");
+    let mut batch = Batch::new();
+    batch
+        .ops
+        .push(("c2".into(), OpKind::RemoveTag { tag: "x".into() }));
+    db.commit(&batch).expect("commit");
+    let ops = db.pending_ops().expect("ops");
+    let seqs: Vec<u64> = ops.iter().map(|o| o.seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(ops[2].contact_id, "c2");
+    db.commit(Batch::new().remove(Remove::PendingOp(1)))
+        .expect("ack");
+    assert_eq!(db.pending_ops().expect("ops").len(), 2);
+}
+
+fn bump_marker(db: &Db) -> Result<(), StoreError> {
+    db.commit(Batch::new().put(Put::Meta {
+        key: "migrated".into(),
+        value: serde_json::json!(true),
+    }))
+}
+
+/// A new store gets the current schema; an old one is migrated step by step; a newer one
+/// is refused.
+pub fn schema_version_and_migrations<S: Store>(store: S) {
+    let store: Arc<dyn Store> = Arc::new(store);
+    let db = Db::open_with(store.clone(), 1, &[]).expect("fresh");
+    assert_eq!(db.schema_version().expect("version"), Some(1));
+    let steps = [Migration {
+        from: 1,
+        describe: "test step",
+        run: bump_marker,
+    }];
+    let db = Db::open_with(store.clone(), 2, &steps).expect("migrates");
+    assert_eq!(db.schema_version().expect("version"), Some(2));
+    assert_eq!(db.meta::<bool>("migrated").expect("meta"), Some(true));
+    let err = Db::open_with(store.clone(), 1, &[])
+        .err()
+        .expect("newer schema refused");
+    assert!(matches!(
+        err,
+        StoreError::NewerSchema {
+            found: 2,
+            supported: 1
+        }
+    ));
+    let err = Db::open_with(store, 3, &[]).err().expect("missing step");
+    assert!(matches!(err, StoreError::Migration { from: 2, .. }));
+}
+
+/// Flushing works, on an empty and on a written store.
+pub fn flush_succeeds<S: Store>(store: S) {
+    let db = db(store);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    rt.block_on(db.flush()).expect("flush empty");
+    db.commit(Batch::new().put(Put::Contact(Contact {
+        id: "a".into(),
+        ..Default::default()
+    })))
+    .expect("commit");
+    rt.block_on(db.flush()).expect("flush");
+    assert!(db.contact("a").expect("get").is_some());
+}

@@ -1,0 +1,556 @@
+//! The typed store: records, secondary indexes and counters, kept in step in one transaction.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use leadline_shared::domain::{
+    AuditEvent, Contact, FollowUp, LeadSummary, Message, Note, OpKind, OpState, Opportunity,
+    PendingOp, Pipeline, Score, Task, Temperature, User,
+};
+use leadline_shared::protocol::Counts;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::codec::{decode, encode};
+use super::keys;
+use super::schema::{self, CURRENT_SCHEMA, MIGRATIONS, Migration};
+use super::{KvTx, Store, StoreError, Tree, TxError};
+
+/// A record to write.
+#[derive(Debug, Clone)]
+pub enum Put {
+    Contact(Contact),
+    Opportunity(Opportunity),
+    Pipeline(Pipeline),
+    Message(Message),
+    User(User),
+    Task(Task),
+    Note(Note),
+    Score(Score),
+    Lead(LeadSummary),
+    FollowUp(FollowUp),
+    /// A small named value: cursors, custom-field definitions, sync state.
+    Meta {
+        key: String,
+        value: serde_json::Value,
+    },
+    Audit(AuditEvent),
+}
+
+/// A record to delete, by id.
+#[derive(Debug, Clone)]
+pub enum Remove {
+    Contact(String),
+    Opportunity(String),
+    Message(String),
+    Task(String),
+    Note(String),
+    User(String),
+    Lead(String),
+    Score(String),
+    FollowUp(String),
+    PendingOp(u64),
+}
+
+/// Writes that land together or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub puts: Vec<Put>,
+    pub removes: Vec<Remove>,
+    /// Local edits to push to GHL, written with the edit itself.
+    pub ops: Vec<(String, OpKind)>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    /// Adds a write.
+    pub fn put(&mut self, put: Put) -> &mut Batch {
+        self.puts.push(put);
+        self
+    }
+
+    /// Adds a delete.
+    pub fn remove(&mut self, remove: Remove) -> &mut Batch {
+        self.removes.push(remove);
+        self
+    }
+
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty() && self.removes.is_empty() && self.ops.is_empty()
+    }
+}
+
+/// The orders in which leads can be walked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadOrder {
+    /// Best score first (ties: most recent activity first).
+    Score,
+    /// Least recent activity first.
+    ActivityOldest,
+    /// Soonest follow-up first (only leads with one).
+    DueSoonest,
+    /// Longest waiting for a reply first (only leads waiting).
+    AwaitingLongest,
+    /// Oldest uncontacted lead first (only leads nobody reached out to).
+    UncontactedOldest,
+}
+
+const META_SCHEMA: &[u8] = b"schema_version";
+const COUNT_PREFIX: &str = "count/";
+const SEQ_OPS: &[u8] = b"seq/pending_ops";
+const SEQ_AUDIT: &[u8] = b"seq/audit";
+
+/// The typed store over any [`Store`] backend.
+#[derive(Clone)]
+pub struct Db {
+    store: Arc<dyn Store>,
+}
+
+impl Db {
+    /// Opens the typed layer, bringing the schema up to date.
+    pub fn open(store: Arc<dyn Store>) -> Result<Db, StoreError> {
+        Db::open_with(store, CURRENT_SCHEMA, MIGRATIONS)
+    }
+
+    /// [`Db::open`] with explicit migrations (the hook tests use it).
+    pub fn open_with(
+        store: Arc<dyn Store>,
+        target: u32,
+        migrations: &[Migration],
+    ) -> Result<Db, StoreError> {
+        let db = Db { store };
+        match db.schema_version()? {
+            None => db.set_schema_version(target)?,
+            Some(found) => schema::migrate(&db, found, target, migrations)?,
+        }
+        Ok(db)
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The schema version on disk, `None` for a new store.
+    pub fn schema_version(&self) -> Result<Option<u32>, StoreError> {
+        Ok(self
+            .store
+            .get(Tree::Meta, META_SCHEMA)?
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_be_bytes))
+    }
+
+    pub(super) fn set_schema_version(&self, version: u32) -> Result<(), StoreError> {
+        self.store
+            .transact(&|tx| tx.insert(Tree::Meta, META_SCHEMA, &version.to_be_bytes()))
+    }
+
+    /// Applies a batch atomically: records, index entries and counters.
+    /// Call [`Db::flush`] before acknowledging it to anyone.
+    pub fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // Timestamps for new ops are taken once, outside the transaction body, which may rerun.
+        let now = jiff::Timestamp::now();
+        self.store.transact(&|tx| {
+            for remove in &batch.removes {
+                apply_remove(tx, remove)?;
+            }
+            for put in &batch.puts {
+                apply_put(tx, put)?;
+            }
+            for (contact_id, kind) in &batch.ops {
+                let seq = next_seq(tx, SEQ_OPS)?;
+                let op = PendingOp {
+                    seq,
+                    contact_id: contact_id.clone(),
+                    kind: kind.clone(),
+                    created_at: now,
+                    attempts: 0,
+                    state: OpState::Pending,
+                    last_error: None,
+                };
+                tx.insert(Tree::PendingOps, &seq.to_be_bytes(), &encode(&op)?)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Makes every committed write durable.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush().await
+    }
+
+    /// Replaces a pending op (after a push attempt).
+    pub fn update_op(&self, op: &PendingOp) -> Result<(), StoreError> {
+        let bytes = encode(op)?;
+        self.store.transact(&|tx| {
+            tx.insert(Tree::PendingOps, &op.seq.to_be_bytes(), &bytes)
+                .map_err(Into::into)
+        })
+    }
+
+    fn get<T: DeserializeOwned>(&self, tree: Tree, key: &[u8]) -> Result<Option<T>, StoreError> {
+        self.store
+            .get(tree, key)?
+            .map(|b| decode(tree, &b))
+            .transpose()
+    }
+
+    /// A contact by GHL id.
+    pub fn contact(&self, id: &str) -> Result<Option<Contact>, StoreError> {
+        self.get(Tree::Contacts, id.as_bytes())
+    }
+
+    /// A lead's derived summary.
+    pub fn lead(&self, id: &str) -> Result<Option<LeadSummary>, StoreError> {
+        self.get(Tree::Leads, id.as_bytes())
+    }
+
+    /// A lead's score with its explanation.
+    pub fn score(&self, id: &str) -> Result<Option<Score>, StoreError> {
+        self.get(Tree::Scores, id.as_bytes())
+    }
+
+    /// A lead's planned follow-up.
+    pub fn follow_up(&self, id: &str) -> Result<Option<FollowUp>, StoreError> {
+        self.get(Tree::FollowUps, id.as_bytes())
+    }
+
+    /// An opportunity by id.
+    pub fn opportunity(&self, id: &str) -> Result<Option<Opportunity>, StoreError> {
+        self.get(Tree::Opportunities, id.as_bytes())
+    }
+
+    /// A message by id.
+    pub fn message(&self, id: &str) -> Result<Option<Message>, StoreError> {
+        self.get(Tree::Messages, id.as_bytes())
+    }
+
+    /// Every pipeline.
+    pub fn pipelines(&self) -> Result<Vec<Pipeline>, StoreError> {
+        self.all(Tree::Pipelines)
+    }
+
+    /// Every user.
+    pub fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.all(Tree::Users)
+    }
+
+    /// A small named value.
+    pub fn meta<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        let Some(value) = self.get::<serde_json::Value>(Tree::Meta, meta_key(key).as_bytes())?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_value(value)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                tree: "meta",
+                reason: e.to_string(),
+            })
+    }
+
+    fn all<T: DeserializeOwned>(&self, tree: Tree) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        let mut err = None;
+        self.store
+            .scan(tree, b"", None, false, &mut |_, v| match decode(tree, v) {
+                Ok(item) => {
+                    out.push(item);
+                    ControlFlow::Continue(())
+                }
+                Err(e) => {
+                    err = Some(e);
+                    ControlFlow::Break(())
+                }
+            })?;
+        err.map_or(Ok(out), Err)
+    }
+
+    /// A contact's opportunities.
+    pub fn opportunities_for(&self, contact_id: &str) -> Result<Vec<Opportunity>, StoreError> {
+        let prefix = keys::contact_prefix(contact_id);
+        let mut ids = Vec::new();
+        self.store.scan(
+            Tree::IdxOpportunitiesByContact,
+            &prefix,
+            None,
+            false,
+            &mut |k, _| {
+                if let Some(id) = keys::id_after(k, prefix.len()) {
+                    ids.push(id.to_owned());
+                }
+                ControlFlow::Continue(())
+            },
+        )?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.opportunity(id).transpose())
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// A contact's messages, oldest first, at most `limit` of the newest.
+    pub fn messages_for(&self, contact_id: &str, limit: usize) -> Result<Vec<Message>, StoreError> {
+        let prefix = keys::contact_prefix(contact_id);
+        let fixed = prefix.len() + 8;
+        let mut ids = Vec::new();
+        self.store.scan(
+            Tree::IdxMessagesByContact,
+            &prefix,
+            None,
+            true,
+            &mut |k, _| {
+                if let Some(id) = keys::id_after(k, fixed) {
+                    ids.push(id.to_owned());
+                }
+                if ids.len() >= limit {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        )?;
+        ids.reverse();
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.message(id).transpose())
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Walks leads in an order until `visit` breaks.
+    pub fn leads_by(
+        &self,
+        order: LeadOrder,
+        visit: &mut dyn FnMut(LeadSummary) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let (tree, fixed) = match order {
+            LeadOrder::Score => (Tree::IdxScore, keys::SCORE_FIXED),
+            LeadOrder::ActivityOldest => (Tree::IdxActivity, keys::TIME_FIXED),
+            LeadOrder::DueSoonest => (Tree::IdxDue, keys::TIME_FIXED),
+            LeadOrder::AwaitingLongest => (Tree::IdxAwaiting, keys::TIME_FIXED),
+            LeadOrder::UncontactedOldest => (Tree::IdxUncontacted, keys::TIME_FIXED),
+        };
+        let mut err = None;
+        self.store.scan(tree, b"", None, false, &mut |k, _| {
+            let Some(id) = keys::id_after(k, fixed) else {
+                return ControlFlow::Continue(());
+            };
+            match self.lead(id) {
+                Ok(Some(lead)) => visit(lead),
+                Ok(None) => ControlFlow::Continue(()),
+                Err(e) => {
+                    err = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        })?;
+        err.map_or(Ok(()), Err)
+    }
+
+    /// Local edits not yet accepted by GHL, oldest first (failed and out-of-sync included).
+    pub fn pending_ops(&self) -> Result<Vec<PendingOp>, StoreError> {
+        self.all(Tree::PendingOps)
+    }
+
+    /// The audit log, oldest first.
+    pub fn audit_log(&self) -> Result<Vec<AuditEvent>, StoreError> {
+        self.all(Tree::Audit)
+    }
+
+    /// Record counts, kept as counters (no tree walk).
+    pub fn counts(&self) -> Result<Counts, StoreError> {
+        let c = |name: &str| -> Result<u64, StoreError> {
+            Ok(self
+                .store
+                .get(Tree::Meta, format!("{COUNT_PREFIX}{name}").as_bytes())?
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0))
+        };
+        Ok(Counts {
+            contacts: c("contacts")?,
+            opportunities: c("opportunities")?,
+            messages: c("messages")?,
+            hot: c("hot")?,
+            warm: c("warm")?,
+            cold: c("cold")?,
+        })
+    }
+}
+
+fn meta_key(key: &str) -> String {
+    format!("m/{key}")
+}
+
+fn bump(tx: &dyn KvTx, name: &str, delta: i64) -> Result<(), TxError> {
+    let key = format!("{COUNT_PREFIX}{name}");
+    let old = tx
+        .get(Tree::Meta, key.as_bytes())?
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0);
+    let new = old.saturating_add_signed(delta);
+    tx.insert(Tree::Meta, key.as_bytes(), &new.to_be_bytes())
+}
+
+fn next_seq(tx: &dyn KvTx, key: &[u8]) -> Result<u64, TxError> {
+    let next = tx
+        .get(Tree::Meta, key)?
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+        + 1;
+    tx.insert(Tree::Meta, key, &next.to_be_bytes())?;
+    Ok(next)
+}
+
+fn read<T: DeserializeOwned>(tx: &dyn KvTx, tree: Tree, key: &[u8]) -> Result<Option<T>, TxError> {
+    Ok(tx.get(tree, key)?.map(|b| decode(tree, &b)).transpose()?)
+}
+
+fn write<T: Serialize>(tx: &dyn KvTx, tree: Tree, key: &[u8], value: &T) -> Result<(), TxError> {
+    tx.insert(tree, key, &encode(value)?)
+}
+
+/// Writes a record, bumping its counter when it is new.
+fn upsert_counted<T: Serialize>(
+    tx: &dyn KvTx,
+    tree: Tree,
+    id: &str,
+    value: &T,
+    counter: &str,
+) -> Result<(), TxError> {
+    if tx.get(tree, id.as_bytes())?.is_none() {
+        bump(tx, counter, 1)?;
+    }
+    write(tx, tree, id.as_bytes(), value)
+}
+
+fn temperature_counter(t: Temperature) -> &'static str {
+    t.as_str()
+}
+
+fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
+    match put {
+        Put::Contact(c) => upsert_counted(tx, Tree::Contacts, &c.id, c, "contacts"),
+        Put::Opportunity(o) => {
+            if let Some(old) = read::<Opportunity>(tx, Tree::Opportunities, o.id.as_bytes())? {
+                tx.remove(
+                    Tree::IdxOpportunitiesByContact,
+                    &keys::opportunity_by_contact(&old.contact_id, &old.id),
+                )?;
+            }
+            tx.insert(
+                Tree::IdxOpportunitiesByContact,
+                &keys::opportunity_by_contact(&o.contact_id, &o.id),
+                &[],
+            )?;
+            upsert_counted(tx, Tree::Opportunities, &o.id, o, "opportunities")
+        }
+        Put::Message(m) => {
+            if let Some(old) = read::<Message>(tx, Tree::Messages, m.id.as_bytes())? {
+                tx.remove(
+                    Tree::IdxMessagesByContact,
+                    &keys::message_by_contact(&old.contact_id, old.date_added, &old.id),
+                )?;
+            }
+            tx.insert(
+                Tree::IdxMessagesByContact,
+                &keys::message_by_contact(&m.contact_id, m.date_added, &m.id),
+                &[],
+            )?;
+            upsert_counted(tx, Tree::Messages, &m.id, m, "messages")
+        }
+        Put::Lead(lead) => {
+            let old = read::<LeadSummary>(tx, Tree::Leads, lead.id.as_bytes())?;
+            let new_entries = keys::lead_index_entries(lead);
+            if let Some(old) = &old {
+                for entry in keys::lead_index_entries(old) {
+                    if !new_entries.contains(&entry) {
+                        tx.remove(entry.0, &entry.1)?;
+                    }
+                }
+                bump(tx, temperature_counter(old.temperature), -1)?;
+            }
+            for (tree, key) in &new_entries {
+                tx.insert(*tree, key, &[])?;
+            }
+            bump(tx, temperature_counter(lead.temperature), 1)?;
+            write(tx, Tree::Leads, lead.id.as_bytes(), lead)
+        }
+        Put::Pipeline(p) => write(tx, Tree::Pipelines, p.id.as_bytes(), p),
+        Put::User(u) => write(tx, Tree::Users, u.id.as_bytes(), u),
+        Put::Task(t) => write(tx, Tree::Tasks, t.id.as_bytes(), t),
+        Put::Note(n) => write(tx, Tree::Notes, n.id.as_bytes(), n),
+        Put::Score(s) => write(tx, Tree::Scores, s.contact_id.as_bytes(), s),
+        Put::FollowUp(f) => write(tx, Tree::FollowUps, f.contact_id.as_bytes(), f),
+        Put::Meta { key, value } => write(tx, Tree::Meta, meta_key(key).as_bytes(), value),
+        Put::Audit(event) => {
+            let seq = next_seq(tx, SEQ_AUDIT)?;
+            let at = event.at.map(keys::ts).unwrap_or_else(|| keys::ms(0));
+            write(
+                tx,
+                Tree::Audit,
+                &keys::join(&[&at, &seq.to_be_bytes()]),
+                event,
+            )
+        }
+    }
+}
+
+fn apply_remove(tx: &dyn KvTx, remove: &Remove) -> Result<(), TxError> {
+    match remove {
+        Remove::Contact(id) => {
+            if tx.get(Tree::Contacts, id.as_bytes())?.is_some() {
+                bump(tx, "contacts", -1)?;
+                tx.remove(Tree::Contacts, id.as_bytes())?;
+            }
+            Ok(())
+        }
+        Remove::Opportunity(id) => {
+            if let Some(old) = read::<Opportunity>(tx, Tree::Opportunities, id.as_bytes())? {
+                tx.remove(
+                    Tree::IdxOpportunitiesByContact,
+                    &keys::opportunity_by_contact(&old.contact_id, id),
+                )?;
+                bump(tx, "opportunities", -1)?;
+                tx.remove(Tree::Opportunities, id.as_bytes())?;
+            }
+            Ok(())
+        }
+        Remove::Message(id) => {
+            if let Some(old) = read::<Message>(tx, Tree::Messages, id.as_bytes())? {
+                tx.remove(
+                    Tree::IdxMessagesByContact,
+                    &keys::message_by_contact(&old.contact_id, old.date_added, id),
+                )?;
+                bump(tx, "messages", -1)?;
+                tx.remove(Tree::Messages, id.as_bytes())?;
+            }
+            Ok(())
+        }
+        Remove::Lead(id) => {
+            if let Some(old) = read::<LeadSummary>(tx, Tree::Leads, id.as_bytes())? {
+                for (tree, key) in keys::lead_index_entries(&old) {
+                    tx.remove(tree, &key)?;
+                }
+                bump(tx, temperature_counter(old.temperature), -1)?;
+                tx.remove(Tree::Leads, id.as_bytes())?;
+            }
+            Ok(())
+        }
+        Remove::Task(id) => tx.remove(Tree::Tasks, id.as_bytes()),
+        Remove::Note(id) => tx.remove(Tree::Notes, id.as_bytes()),
+        Remove::User(id) => tx.remove(Tree::Users, id.as_bytes()),
+        Remove::Score(id) => tx.remove(Tree::Scores, id.as_bytes()),
+        Remove::FollowUp(id) => tx.remove(Tree::FollowUps, id.as_bytes()),
+        Remove::PendingOp(seq) => tx.remove(Tree::PendingOps, &seq.to_be_bytes()),
+    }
+}

@@ -1,0 +1,140 @@
+//! Key encodings. Numbers are big-endian so that byte order is numeric order; timestamps are
+//! shifted so that negative values sort before positive ones. Ids are GHL ids (no NUL bytes),
+//! and a NUL separates an id from what follows it.
+
+use jiff::Timestamp;
+use leadline_shared::domain::LeadSummary;
+
+use super::Tree;
+
+/// The sortable 8 bytes of a timestamp in milliseconds.
+pub fn ts(t: Timestamp) -> [u8; 8] {
+    ms(t.as_millisecond())
+}
+
+/// The sortable 8 bytes of a signed millisecond count.
+pub fn ms(ms: i64) -> [u8; 8] {
+    ((ms as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// `a` then `b`.
+pub fn join(parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        key.extend_from_slice(part);
+    }
+    key
+}
+
+/// The id at the end of an index key whose fixed-size prefix is `fixed` bytes long.
+pub fn id_after(key: &[u8], fixed: usize) -> Option<&str> {
+    key.get(fixed..)
+        .and_then(|rest| std::str::from_utf8(rest).ok())
+}
+
+/// The prefix of every key of one contact in a per-contact index.
+pub fn contact_prefix(contact_id: &str) -> Vec<u8> {
+    join(&[contact_id.as_bytes(), &[0]])
+}
+
+/// A message's key in [`Tree::IdxMessagesByContact`]: contact, NUL, time, message id.
+pub fn message_by_contact(contact_id: &str, at: Option<Timestamp>, message_id: &str) -> Vec<u8> {
+    let at = at.map(ts).unwrap_or_else(|| ms(i64::MIN));
+    join(&[contact_id.as_bytes(), &[0], &at, message_id.as_bytes()])
+}
+
+/// An opportunity's key in [`Tree::IdxOpportunitiesByContact`]: contact, NUL, opportunity id.
+pub fn opportunity_by_contact(contact_id: &str, opportunity_id: &str) -> Vec<u8> {
+    join(&[contact_id.as_bytes(), &[0], opportunity_id.as_bytes()])
+}
+
+/// The fixed-size prefix length of the lead index keys below.
+pub const SCORE_FIXED: usize = 9;
+/// The fixed-size prefix length of the time-ordered lead index keys.
+pub const TIME_FIXED: usize = 8;
+
+/// Every index entry a lead has, as `(tree, key)`. Whether a lead is in an index, and where,
+/// is decided here and nowhere else; the store diffs old against new entries on each write.
+pub fn lead_index_entries(lead: &LeadSummary) -> Vec<(Tree, Vec<u8>)> {
+    let id = lead.id.as_bytes();
+    let activity = lead
+        .last_activity
+        .or(lead.date_added)
+        .map(ts)
+        .unwrap_or_else(|| ms(i64::MIN));
+    // Best score first, then most recent activity first.
+    let recency = (!u64::from_be_bytes(activity)).to_be_bytes();
+    let mut entries = vec![
+        (
+            Tree::IdxScore,
+            join(&[&[u8::MAX - lead.score], &recency, id]),
+        ),
+        (Tree::IdxActivity, join(&[&activity, id])),
+    ];
+    if let Some(due) = lead.next_followup_at {
+        entries.push((Tree::IdxDue, join(&[&ts(due), id])));
+    }
+    if let Some(since) = lead.awaiting_reply_since {
+        entries.push((Tree::IdxAwaiting, join(&[&ts(since), id])));
+    }
+    if lead.first_outbound_at.is_none() {
+        let added = lead.date_added.map(ts).unwrap_or_else(|| ms(i64::MIN));
+        entries.push((Tree::IdxUncontacted, join(&[&added, id])));
+    }
+    entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ms_order_is_numeric_order(a in any::<i64>(), b in any::<i64>()) {
+            prop_assert_eq!(a.cmp(&b), ms(a).cmp(&ms(b)));
+        }
+
+        #[test]
+        fn score_index_orders_best_first(a in 0u8..=100, b in 0u8..=100) {
+            let lead = |id: &str, score| LeadSummary { id: id.into(), score, ..Default::default() };
+            let ka = &lead_index_entries(&lead("a", a))[0].1;
+            let kb = &lead_index_entries(&lead("b", b))[0].1;
+            if a > b { prop_assert!(ka < kb); }
+        }
+    }
+
+    #[test]
+    fn membership_follows_the_lead() {
+        let mut lead = LeadSummary {
+            id: "c1".into(),
+            ..Default::default()
+        };
+        let trees = |l: &LeadSummary| {
+            lead_index_entries(l)
+                .into_iter()
+                .map(|(t, _)| t)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            trees(&lead),
+            [Tree::IdxScore, Tree::IdxActivity, Tree::IdxUncontacted]
+        );
+        lead.first_outbound_at = Some(Timestamp::UNIX_EPOCH);
+        lead.awaiting_reply_since = Some(Timestamp::UNIX_EPOCH);
+        lead.next_followup_at = Some(Timestamp::UNIX_EPOCH);
+        assert_eq!(
+            trees(&lead),
+            [
+                Tree::IdxScore,
+                Tree::IdxActivity,
+                Tree::IdxDue,
+                Tree::IdxAwaiting
+            ]
+        );
+        assert_eq!(
+            id_after(&lead_index_entries(&lead)[0].1, SCORE_FIXED),
+            Some("c1")
+        );
+    }
+}

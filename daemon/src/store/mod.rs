@@ -1,0 +1,195 @@
+//! The local store.
+//!
+//! Two layers:
+//! - [`Store`]: an ordered key-value backend with one tree per entity and atomic multi-tree
+//!   transactions. [`SledStore`] is the real one; [`MemoryStore`] serves tests and tools. Both
+//!   pass the same [`conformance`] suite.
+//! - [`Db`]: the typed layer on top. It encodes records with a version byte, keeps every
+//!   secondary index and counter in the same transaction as its record, owns the schema
+//!   version and its migrations, and answers the queries the engine and the IPC need.
+
+mod codec;
+#[cfg(any(test, feature = "test-support"))]
+pub mod conformance;
+mod db;
+pub mod keys;
+mod memory;
+mod schema;
+mod sled_store;
+
+use std::future::Future;
+use std::ops::ControlFlow;
+use std::pin::Pin;
+
+pub use db::{Batch, Db, LeadOrder, Put, Remove};
+pub use memory::MemoryStore;
+pub use schema::{CURRENT_SCHEMA, Migration};
+pub use sled_store::SledStore;
+
+/// The trees of the store, one per entity plus the secondary indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tree {
+    Meta,
+    Contacts,
+    Opportunities,
+    Pipelines,
+    Messages,
+    Users,
+    Tasks,
+    Notes,
+    Scores,
+    Leads,
+    FollowUps,
+    PendingOps,
+    Audit,
+    /// Leads by score, best first.
+    IdxScore,
+    /// Leads by last activity, oldest first.
+    IdxActivity,
+    /// Leads by next follow-up due, soonest first.
+    IdxDue,
+    /// Leads waiting for a reply, longest-waiting first.
+    IdxAwaiting,
+    /// Leads nobody has contacted yet, oldest first.
+    IdxUncontacted,
+    /// Messages by contact and time.
+    IdxMessagesByContact,
+    /// Opportunities by contact.
+    IdxOpportunitiesByContact,
+}
+
+impl Tree {
+    /// Every tree, in a fixed order (the backends index their trees by it).
+    pub const ALL: [Tree; 20] = [
+        Tree::Meta,
+        Tree::Contacts,
+        Tree::Opportunities,
+        Tree::Pipelines,
+        Tree::Messages,
+        Tree::Users,
+        Tree::Tasks,
+        Tree::Notes,
+        Tree::Scores,
+        Tree::Leads,
+        Tree::FollowUps,
+        Tree::PendingOps,
+        Tree::Audit,
+        Tree::IdxScore,
+        Tree::IdxActivity,
+        Tree::IdxDue,
+        Tree::IdxAwaiting,
+        Tree::IdxUncontacted,
+        Tree::IdxMessagesByContact,
+        Tree::IdxOpportunitiesByContact,
+    ];
+
+    /// The tree's name on disk.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tree::Meta => "meta",
+            Tree::Contacts => "contacts",
+            Tree::Opportunities => "opportunities",
+            Tree::Pipelines => "pipelines",
+            Tree::Messages => "messages",
+            Tree::Users => "users",
+            Tree::Tasks => "tasks",
+            Tree::Notes => "notes",
+            Tree::Scores => "scores",
+            Tree::Leads => "leads",
+            Tree::FollowUps => "followups",
+            Tree::PendingOps => "pending_ops",
+            Tree::Audit => "audit",
+            Tree::IdxScore => "idx_score",
+            Tree::IdxActivity => "idx_activity",
+            Tree::IdxDue => "idx_due",
+            Tree::IdxAwaiting => "idx_awaiting",
+            Tree::IdxUncontacted => "idx_uncontacted",
+            Tree::IdxMessagesByContact => "idx_messages_by_contact",
+            Tree::IdxOpportunitiesByContact => "idx_opportunities_by_contact",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Why the store failed. Messages say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "cannot open the store at {path}: {message}. If it is damaged, stop leadlined, move the directory aside and start again: the store is rebuilt from GHL by a full sync"
+    )]
+    Open { path: String, message: String },
+    #[error("store I/O failed: {0}. Check free disk space and permissions of the data directory")]
+    Backend(String),
+    #[error(
+        "a record in {tree} is unreadable ({reason}). Run `leadline doctor`; if it persists, move the store aside and re-sync"
+    )]
+    Corrupt { tree: &'static str, reason: String },
+    #[error(
+        "the store was written by a newer Leadline (schema {found}, this one knows up to {supported}). Upgrade Leadline, or move the data directory aside to re-sync"
+    )]
+    NewerSchema { found: u32, supported: u32 },
+    #[error("migrating the store from schema {from} failed: {message}")]
+    Migration { from: u32, message: String },
+}
+
+/// A transaction's view of the store. Reads see the transaction's own writes.
+pub trait KvTx {
+    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, TxError>;
+    fn insert(&self, tree: Tree, key: &[u8], value: &[u8]) -> Result<(), TxError>;
+    fn remove(&self, tree: Tree, key: &[u8]) -> Result<(), TxError>;
+}
+
+/// An error inside a transaction. `Conflict` makes the backend retry the transaction.
+#[derive(Debug)]
+pub enum TxError {
+    Conflict,
+    Abort(StoreError),
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        TxError::Abort(e)
+    }
+}
+
+/// The body of a transaction. It may run more than once, so it must do no IO of its own.
+pub type TxBody<'a> = &'a dyn Fn(&dyn KvTx) -> Result<(), TxError>;
+
+/// A visitor over a range scan: return `Break` to stop.
+pub type Visit<'a> = &'a mut dyn FnMut(&[u8], &[u8]) -> ControlFlow<()>;
+
+/// A boxed future, so that [`Store`] stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An ordered key-value backend: one tree per entity, atomic multi-tree transactions, and an
+/// explicit durability point.
+pub trait Store: Send + Sync + 'static {
+    /// Reads one key.
+    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Visits keys starting at `from` (inclusive) upwards, or from the end downwards when
+    /// `reverse`, in byte order, while they start with `prefix`.
+    fn scan(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        from: Option<&[u8]>,
+        reverse: bool,
+        visit: Visit<'_>,
+    ) -> Result<(), StoreError>;
+
+    /// Runs `body` atomically across trees: all of its writes land, or none.
+    fn transact(&self, body: TxBody<'_>) -> Result<(), StoreError>;
+
+    /// Makes every write so far durable. A write is acknowledged only after this returns.
+    fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Bytes the store takes on disk (0 for memory).
+    fn size_on_disk(&self) -> Result<u64, StoreError>;
+
+    /// The number of keys in a tree (may walk the tree: not for hot paths).
+    fn len(&self, tree: Tree) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,51 @@
+//! Logs go to daily files, never to the terminal the dashboard draws on.
+
+use std::path::Path;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::EnvFilter;
+
+/// Why logging could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error(
+        "cannot write logs in {dir}: {message}. Check the data directory's permissions, or set LEADLINE_DATA_DIR"
+    )]
+    Dir { dir: String, message: String },
+}
+
+/// Starts writing `dir/<name>.YYYY-MM-DD.log`, keeping `keep_days` files. The filter comes
+/// from `LEADLINE_LOG` if set, else `filter`. Keep the guard alive until exit, or the last
+/// lines are lost.
+pub fn init(
+    dir: &Path,
+    name: &str,
+    filter: &str,
+    keep_days: usize,
+) -> Result<WorkerGuard, LogError> {
+    let err = |message: String| LogError::Dir {
+        dir: dir.display().to_string(),
+        message,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(name)
+        .filename_suffix("log")
+        .max_log_files(keep_days.max(1))
+        .build(dir)
+        .map_err(|e| err(e.to_string()))?;
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = std::env::var("LEADLINE_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .or_else(|| EnvFilter::try_new(filter).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    // A second init (e.g. in tests) keeps the first subscriber; that is fine.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init();
+    Ok(guard)
+}

@@ -1,0 +1,166 @@
+//! Everything a key can ask the dashboard to do.
+//!
+//! Keys resolve to an [`Action`] first (see [`super::keymap`]) and the [`super::app::App`]
+//! executes it second, so bindings can change without touching behaviour and the help overlay
+//! can describe every action from one table.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One user intent. The kebab-case names (see [`Action::name`]) are what the keymap file uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Leave the dashboard.
+    Quit,
+    /// Show or hide the help overlay.
+    Help,
+    /// Select the next lead.
+    NextRow,
+    /// Select the previous lead.
+    PrevRow,
+    /// Move the selection down one screen.
+    PageDown,
+    /// Move the selection up one screen.
+    PageUp,
+    /// Select the first lead.
+    FirstRow,
+    /// Select the last lead.
+    LastRow,
+    /// Show the next queue tab.
+    NextQueue,
+    /// Show the previous queue tab.
+    PrevQueue,
+    /// Jump to the queue tab at this index (0-based; `queue-1` is 0).
+    Queue(u8),
+    /// Open the detail pane of the selected lead.
+    OpenDetail,
+    /// Open the detail pane, or close it when open.
+    ToggleDetail,
+    /// Close whatever is on top: the help overlay, then the detail pane.
+    Close,
+    /// Reload status, queue and detail now; when offline, retry the connection now.
+    Refresh,
+}
+
+/// How many queue tabs `queue-N` can address.
+pub const QUEUE_SLOTS: u8 = 6;
+
+impl Action {
+    /// Every action, in the order the help overlay lists them.
+    pub fn all() -> Vec<Action> {
+        let mut all = vec![
+            Action::NextRow,
+            Action::PrevRow,
+            Action::PageDown,
+            Action::PageUp,
+            Action::FirstRow,
+            Action::LastRow,
+            Action::NextQueue,
+            Action::PrevQueue,
+        ];
+        all.extend((0..QUEUE_SLOTS).map(Action::Queue));
+        all.extend([
+            Action::OpenDetail,
+            Action::ToggleDetail,
+            Action::Close,
+            Action::Refresh,
+            Action::Help,
+            Action::Quit,
+        ]);
+        all
+    }
+
+    /// The kebab-case name used in the keymap file.
+    pub fn name(self) -> String {
+        match self {
+            Action::Quit => "quit".into(),
+            Action::Help => "help".into(),
+            Action::NextRow => "next-row".into(),
+            Action::PrevRow => "prev-row".into(),
+            Action::PageDown => "page-down".into(),
+            Action::PageUp => "page-up".into(),
+            Action::FirstRow => "first-row".into(),
+            Action::LastRow => "last-row".into(),
+            Action::NextQueue => "next-queue".into(),
+            Action::PrevQueue => "prev-queue".into(),
+            Action::Queue(i) => format!("queue-{}", u16::from(i) + 1),
+            Action::OpenDetail => "open-detail".into(),
+            Action::ToggleDetail => "toggle-detail".into(),
+            Action::Close => "close".into(),
+            Action::Refresh => "refresh".into(),
+        }
+    }
+
+    /// What the action does, as the help overlay says it.
+    pub fn description(self) -> String {
+        match self {
+            Action::Quit => "quit".into(),
+            Action::Help => "show or hide this help".into(),
+            Action::NextRow => "next lead".into(),
+            Action::PrevRow => "previous lead".into(),
+            Action::PageDown => "page down".into(),
+            Action::PageUp => "page up".into(),
+            Action::FirstRow => "first lead".into(),
+            Action::LastRow => "last lead".into(),
+            Action::NextQueue => "next queue".into(),
+            Action::PrevQueue => "previous queue".into(),
+            Action::Queue(i) => format!("queue {}", u16::from(i) + 1),
+            Action::OpenDetail => "open lead detail".into(),
+            Action::ToggleDetail => "open or close lead detail".into(),
+            Action::Close => "close help or detail".into(),
+            Action::Refresh => "refresh now / retry the daemon".into(),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// A name in the keymap file that is no action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a dashboard action; known actions: {known}", known = known_actions())]
+pub struct UnknownAction(pub String);
+
+fn known_actions() -> String {
+    Action::all()
+        .iter()
+        .map(|a| a.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl FromStr for Action {
+    type Err = UnknownAction;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase();
+        Action::all()
+            .into_iter()
+            .find(|a| a.name() == wanted)
+            .ok_or_else(|| UnknownAction(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for action in Action::all() {
+            assert_eq!(action.name().parse::<Action>(), Ok(action));
+        }
+        assert_eq!("queue-6".parse::<Action>(), Ok(Action::Queue(5)));
+        assert_eq!(" Next-Row ".parse::<Action>(), Ok(Action::NextRow));
+    }
+
+    #[test]
+    fn unknown_names_are_rejected_with_the_list() {
+        let err = "queue-7".parse::<Action>().expect_err("only six queues");
+        assert!(err.to_string().contains("next-row"), "{err}");
+        assert!("".parse::<Action>().is_err());
+    }
+}

@@ -1,0 +1,581 @@
+//! The dashboard's state and its transitions. No IO: keys and arriving data go in, and
+//! [`Effect`]s come out for the driver in `mod.rs` to perform, so every behaviour can be
+//! tested, and snapshotted, without a terminal or a daemon.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use leadline_shared::domain::LeadSummary;
+use leadline_shared::protocol::{Event, LeadDetail, QueueName, StatusReport, Welcome};
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+
+use super::action::Action;
+use super::connection::{ConnEffect, ConnEvent, ConnState, Connection};
+use super::keymap::Keymap;
+
+/// How many leads of a queue the dashboard asks for.
+pub const QUEUE_LIMIT: u32 = 500;
+
+/// How long pushed change events are collected before the visible queue is re-fetched, so a
+/// burst of changes (a sync page, a rescore) costs one query.
+pub const REFRESH_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// IO the driver performs for the [`App`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Connect (two connections: requests and events); report [`Update::Connected`] or
+    /// [`Update::ConnectFailed`].
+    Connect,
+    /// Drop the connection.
+    Disconnect,
+    /// Start the daemon; report [`Update::DaemonStarted`] or [`Update::DaemonStartFailed`].
+    StartDaemon,
+    /// Report [`Update::RetryDue`] with this token after this long.
+    ScheduleRetry {
+        /// Passed back in [`Update::RetryDue`].
+        token: u64,
+        /// How long to wait.
+        after: Duration,
+    },
+    /// Report [`Update::RefreshDue`] after this long.
+    ScheduleRefresh {
+        /// How long to wait.
+        after: Duration,
+    },
+    /// `Request::Status`; report [`Update::StatusLoaded`].
+    FetchStatus,
+    /// `Request::Queue`; report [`Update::QueueLoaded`].
+    FetchQueue {
+        /// Which queue.
+        name: QueueName,
+        /// How many leads.
+        limit: u32,
+    },
+    /// `Request::Lead`; report [`Update::LeadLoaded`].
+    FetchLead {
+        /// The contact id.
+        id: String,
+    },
+    /// Leave the dashboard.
+    Quit,
+}
+
+/// Data and outcomes arriving from the driver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// Time passed (once a second): relative times and the retry countdown move on.
+    Tick {
+        /// The current time.
+        now: Timestamp,
+    },
+    /// Both connections are up.
+    Connected {
+        /// The daemon's handshake.
+        welcome: Welcome,
+    },
+    /// Connecting failed.
+    ConnectFailed {
+        /// What went wrong, shown in the banner.
+        error: String,
+        /// No daemon answers (see `ClientError::is_unreachable`).
+        unreachable: bool,
+    },
+    /// An established connection broke.
+    Disconnected {
+        /// What went wrong.
+        error: String,
+    },
+    /// A scheduled retry is due.
+    RetryDue {
+        /// The token from [`Effect::ScheduleRetry`].
+        token: u64,
+    },
+    /// Starting the daemon returned successfully.
+    DaemonStarted,
+    /// Starting the daemon failed.
+    DaemonStartFailed {
+        /// Why.
+        error: String,
+    },
+    /// The scheduled refresh is due.
+    RefreshDue,
+    /// The daemon's status.
+    StatusLoaded(Box<StatusReport>),
+    /// A queue's leads, best first.
+    QueueLoaded {
+        /// Which queue.
+        name: QueueName,
+        /// Its leads.
+        rows: Vec<LeadSummary>,
+    },
+    /// One lead in full.
+    LeadLoaded(Box<LeadDetail>),
+    /// An event pushed by the daemon.
+    DaemonEvent(Event),
+    /// A request the daemon answered with an error (the connection is fine).
+    RequestFailed {
+        /// The daemon's message.
+        error: String,
+    },
+}
+
+/// One queue tab: its leads and where the user is in them, kept while other tabs are shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueView {
+    /// The queue.
+    pub name: QueueName,
+    /// Its leads, best first.
+    pub rows: Vec<LeadSummary>,
+    /// True once the daemon answered for this queue.
+    pub loaded: bool,
+    /// The selected row (0 when empty).
+    pub selected: usize,
+    /// The first row on screen.
+    pub offset: usize,
+}
+
+impl QueueView {
+    fn new(name: QueueName) -> Self {
+        QueueView {
+            name,
+            rows: Vec::new(),
+            loaded: false,
+            selected: 0,
+            offset: 0,
+        }
+    }
+
+    /// The selected lead, if any.
+    pub fn selected_lead(&self) -> Option<&LeadSummary> {
+        self.rows.get(self.selected)
+    }
+
+    /// How many leads the tab shows: `None` before the first load; capped by the request
+    /// limit, which [`QueueView::count_label`] marks with `+`.
+    pub fn count_label(&self) -> Option<String> {
+        self.loaded.then(|| {
+            let n = self.rows.len();
+            if n >= QUEUE_LIMIT as usize {
+                format!("{n}+")
+            } else {
+                n.to_string()
+            }
+        })
+    }
+
+    fn select(&mut self, index: usize, page: usize) {
+        self.selected = index.min(self.rows.len().saturating_sub(1));
+        self.offset = visible_range(self.rows.len(), self.offset, self.selected, page).start;
+    }
+}
+
+/// The rows of a table `height` rows tall to draw, given the previous first row and the
+/// selection: the window moves only as far as needed to keep the selection visible, and never
+/// leaves blank rows at the bottom while rows are above. Only this range is ever turned into
+/// table rows, so a frame costs the same at 100 rows or 100 000.
+pub fn visible_range(len: usize, offset: usize, selected: usize, height: usize) -> Range<usize> {
+    if len == 0 || height == 0 {
+        return 0..0;
+    }
+    let selected = selected.min(len - 1);
+    let mut start = offset;
+    if selected < start {
+        start = selected;
+    }
+    if selected >= start + height {
+        start = selected + 1 - height;
+    }
+    start = start.min(len.saturating_sub(height));
+    start..(start + height).min(len)
+}
+
+/// The dashboard's state.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub(super) now: Timestamp,
+    pub(super) keymap: Keymap,
+    pub(super) views: Vec<QueueView>,
+    pub(super) current: usize,
+    pub(super) detail_open: bool,
+    pub(super) detail: Option<LeadDetail>,
+    requested_lead: Option<String>,
+    pub(super) status: Option<StatusReport>,
+    pub(super) welcome: Option<Welcome>,
+    pub(super) conn: Connection,
+    pub(super) help: bool,
+    pub(super) last_error: Option<String>,
+    refresh_scheduled: bool,
+    changed: HashSet<String>,
+    size: (u16, u16),
+}
+
+impl App {
+    /// A dashboard with no data yet, on the first queue, with the default keymap.
+    pub fn new(now: Timestamp) -> Self {
+        App {
+            now,
+            keymap: Keymap::defaults(),
+            views: QueueName::BUILT_IN
+                .into_iter()
+                .map(QueueView::new)
+                .collect(),
+            current: 0,
+            detail_open: false,
+            detail: None,
+            requested_lead: None,
+            status: None,
+            welcome: None,
+            conn: Connection::new(),
+            help: false,
+            last_error: None,
+            refresh_scheduled: false,
+            changed: HashSet::new(),
+            size: (0, 0),
+        }
+    }
+
+    /// A dashboard whose current queue holds `rows` (for benchmarks and tests).
+    #[allow(
+        dead_code,
+        reason = "API for the benchmark and keymap loading; the binary alone may not call it"
+    )]
+    pub fn with_rows(now: Timestamp, rows: Vec<LeadSummary>) -> Self {
+        let mut app = App::new(now);
+        let name = app.current_queue().clone();
+        app.apply(Update::QueueLoaded { name, rows });
+        app
+    }
+
+    /// Replaces the keymap (the defaults with the user's keymap file applied).
+    pub fn set_keymap(&mut self, keymap: Keymap) {
+        self.keymap = keymap;
+    }
+
+    /// The live keymap.
+    #[allow(
+        dead_code,
+        reason = "API for the benchmark and keymap loading; the binary alone may not call it"
+    )]
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    /// Sets the clock. The driver calls it before each update so that banners and timers use
+    /// the real time; tests leave it fixed.
+    pub fn set_now(&mut self, now: Timestamp) {
+        self.now = now;
+    }
+
+    /// The terminal's size, which decides how far a page moves and keeps the selection on
+    /// screen.
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.size = (width, height);
+        let page = self.page_rows();
+        let view = &mut self.views[self.current];
+        view.select(view.selected, page);
+    }
+
+    /// The effects to perform first: connect.
+    pub fn start(&mut self) -> Vec<Effect> {
+        conn_effects(self.conn.start())
+    }
+
+    /// The queue on screen.
+    pub fn current_queue(&self) -> &QueueName {
+        &self.views[self.current].name
+    }
+
+    /// The tab on screen.
+    pub fn view(&self) -> &QueueView {
+        &self.views[self.current]
+    }
+
+    /// The selected lead, if any.
+    pub fn selected_lead(&self) -> Option<&LeadSummary> {
+        self.view().selected_lead()
+    }
+
+    /// The loaded detail of the selected lead, if it has arrived.
+    pub fn selected_detail(&self) -> Option<&LeadDetail> {
+        let id = &self.selected_lead()?.id;
+        self.detail.as_ref().filter(|d| &d.lead.id == id)
+    }
+
+    /// The connection state.
+    pub fn connection(&self) -> &ConnState {
+        self.conn.state()
+    }
+
+    /// Whether the detail pane is open.
+    pub fn detail_open(&self) -> bool {
+        self.detail_open
+    }
+
+    /// Whether the help overlay is shown.
+    pub fn help_visible(&self) -> bool {
+        self.help
+    }
+
+    /// Table rows that fit on screen, from the terminal size given to [`App::resize`].
+    pub fn page_rows(&self) -> usize {
+        let (w, h) = self.size;
+        usize::from(super::layout(Rect::new(0, 0, w, h), self).table_rows).max(1)
+    }
+
+    /// A key press: resolved through the keymap, then handled.
+    pub fn handle_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        match self.keymap.resolve(key) {
+            Some(action) => self.handle_action(action),
+            None => Vec::new(),
+        }
+    }
+
+    /// Executes an action.
+    pub fn handle_action(&mut self, action: Action) -> Vec<Effect> {
+        // The help overlay is modal: it swallows every key except those that close it or quit.
+        if self.help && !matches!(action, Action::Help | Action::Close | Action::Quit) {
+            return Vec::new();
+        }
+        let page = self.page_rows();
+        match action {
+            Action::Quit => return vec![Effect::Quit],
+            Action::Help => self.help = !self.help,
+            Action::Close => {
+                if self.help {
+                    self.help = false;
+                } else if self.detail_open {
+                    self.detail_open = false;
+                } else {
+                    self.last_error = None;
+                }
+            }
+            Action::NextRow => return self.move_selection(1, page),
+            Action::PrevRow => return self.move_selection(-1, page),
+            Action::PageDown => return self.move_selection(page as isize, page),
+            Action::PageUp => return self.move_selection(-(page as isize), page),
+            Action::FirstRow => return self.move_selection(isize::MIN, page),
+            Action::LastRow => return self.move_selection(isize::MAX, page),
+            Action::NextQueue => return self.switch_queue((self.current + 1) % self.views.len()),
+            Action::PrevQueue => {
+                return self.switch_queue((self.current + self.views.len() - 1) % self.views.len());
+            }
+            Action::Queue(i) => {
+                if usize::from(i) < self.views.len() {
+                    return self.switch_queue(usize::from(i));
+                }
+            }
+            Action::OpenDetail => {
+                self.detail_open = true;
+                return self.fetch_detail_if_needed();
+            }
+            Action::ToggleDetail => {
+                self.detail_open = !self.detail_open;
+                return self.fetch_detail_if_needed();
+            }
+            Action::Refresh => {
+                if self.conn.is_online() {
+                    self.last_error = None;
+                    let mut effects = vec![Effect::FetchStatus, self.fetch_current()];
+                    effects.extend(self.fetch_detail(true));
+                    return effects;
+                }
+                return conn_effects(self.conn.handle(ConnEvent::RetryNow));
+            }
+        }
+        Vec::new()
+    }
+
+    /// Takes in arriving data.
+    pub fn apply(&mut self, update: Update) -> Vec<Effect> {
+        match update {
+            Update::Tick { now } => self.now = now,
+            Update::Connected { welcome } => {
+                self.welcome = Some(welcome);
+                self.conn.handle(ConnEvent::Connected { now: self.now });
+                self.requested_lead = None;
+                // The current queue first, so it shows before the others' counts arrive.
+                let mut effects = vec![self.fetch_current(), Effect::FetchStatus];
+                effects.extend(
+                    (0..self.views.len())
+                        .filter(|i| *i != self.current)
+                        .map(|i| Effect::FetchQueue {
+                            name: self.views[i].name.clone(),
+                            limit: QUEUE_LIMIT,
+                        }),
+                );
+                effects.extend(self.fetch_detail_if_needed());
+                return effects;
+            }
+            Update::ConnectFailed { error, unreachable } => {
+                tracing::debug!(%error, unreachable, "connect failed");
+                return conn_effects(self.conn.handle(ConnEvent::ConnectFailed {
+                    error,
+                    unreachable,
+                    now: self.now,
+                }));
+            }
+            Update::Disconnected { error } => {
+                self.requested_lead = None;
+                return conn_effects(self.conn.handle(ConnEvent::Lost { error }));
+            }
+            Update::RetryDue { token } => {
+                return conn_effects(self.conn.handle(ConnEvent::RetryDue { token }));
+            }
+            Update::DaemonStarted => {
+                return conn_effects(self.conn.handle(ConnEvent::DaemonStarted));
+            }
+            Update::DaemonStartFailed { error } => {
+                tracing::warn!(%error, "could not start the daemon");
+                return conn_effects(self.conn.handle(ConnEvent::DaemonStartFailed { error }));
+            }
+            Update::RefreshDue => {
+                self.refresh_scheduled = false;
+                let changed = std::mem::take(&mut self.changed);
+                if !self.conn.is_online() {
+                    return Vec::new();
+                }
+                let mut effects = vec![self.fetch_current(), Effect::FetchStatus];
+                if self
+                    .selected_lead()
+                    .is_some_and(|l| changed.contains(&l.id))
+                {
+                    effects.extend(self.fetch_detail(true));
+                }
+                return effects;
+            }
+            Update::StatusLoaded(status) => self.status = Some(*status),
+            Update::QueueLoaded { name, rows } => return self.load_queue(name, rows),
+            Update::LeadLoaded(detail) => {
+                if self.requested_lead.as_deref() == Some(detail.lead.id.as_str()) {
+                    self.requested_lead = None;
+                }
+                // A detail for a lead no longer selected is dropped: the pane shows the
+                // selection only.
+                if self.selected_lead().is_some_and(|l| l.id == detail.lead.id) {
+                    self.detail = Some(*detail);
+                }
+            }
+            Update::DaemonEvent(event) => return self.on_event(event),
+            Update::RequestFailed { error } => {
+                tracing::warn!(%error, "request failed");
+                self.requested_lead = None;
+                self.last_error = Some(error);
+            }
+        }
+        Vec::new()
+    }
+
+    fn on_event(&mut self, event: Event) -> Vec<Effect> {
+        match event {
+            Event::LeadsChanged { ids } => {
+                self.changed.extend(ids);
+                if self.refresh_scheduled {
+                    return Vec::new();
+                }
+                self.refresh_scheduled = true;
+                vec![Effect::ScheduleRefresh {
+                    after: REFRESH_DEBOUNCE,
+                }]
+            }
+            Event::Sync { status } => {
+                self.status.get_or_insert_with(StatusReport::default).sync = status;
+                Vec::new()
+            }
+            Event::ShuttingDown => {
+                self.requested_lead = None;
+                conn_effects(self.conn.handle(ConnEvent::Lost {
+                    error: "the daemon is shutting down".into(),
+                }))
+            }
+        }
+    }
+
+    fn load_queue(&mut self, name: QueueName, rows: Vec<LeadSummary>) -> Vec<Effect> {
+        let page = self.page_rows();
+        let Some(index) = self.views.iter().position(|v| v.name == name) else {
+            return Vec::new();
+        };
+        let view = &mut self.views[index];
+        // Keep the same lead selected when the queue reorders under it.
+        let selected_id = view.selected_lead().map(|l| l.id.clone());
+        view.rows = rows;
+        view.loaded = true;
+        let index_of_selected = selected_id
+            .and_then(|id| view.rows.iter().position(|l| l.id == id))
+            .unwrap_or(view.selected);
+        view.select(index_of_selected, page);
+        if index == self.current {
+            self.fetch_detail_if_needed()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn move_selection(&mut self, delta: isize, page: usize) -> Vec<Effect> {
+        let view = &mut self.views[self.current];
+        let target = view.selected.saturating_add_signed(delta);
+        view.select(target, page);
+        self.fetch_detail_if_needed()
+    }
+
+    fn switch_queue(&mut self, index: usize) -> Vec<Effect> {
+        if index == self.current {
+            return Vec::new();
+        }
+        self.current = index;
+        let page = self.page_rows();
+        let view = &mut self.views[index];
+        view.select(view.selected, page);
+        if !self.conn.is_online() {
+            return Vec::new();
+        }
+        let mut effects = vec![self.fetch_current()];
+        effects.extend(self.fetch_detail_if_needed());
+        effects
+    }
+
+    fn fetch_current(&self) -> Effect {
+        Effect::FetchQueue {
+            name: self.current_queue().clone(),
+            limit: QUEUE_LIMIT,
+        }
+    }
+
+    /// Asks for the selected lead's detail when the pane is open and neither has it nor is
+    /// waiting for it, so holding `j` does not queue a request per row already asked for.
+    fn fetch_detail_if_needed(&mut self) -> Vec<Effect> {
+        self.fetch_detail(false)
+    }
+
+    /// Asks for the selected lead's detail when the pane is open; unless `force`d (the lead
+    /// changed), only if it is neither shown nor already asked for.
+    fn fetch_detail(&mut self, force: bool) -> Vec<Effect> {
+        if !self.detail_open || !self.conn.is_online() {
+            return Vec::new();
+        }
+        let Some(id) = self.selected_lead().map(|l| l.id.clone()) else {
+            return Vec::new();
+        };
+        if !force && (self.selected_detail().is_some() || self.requested_lead.as_ref() == Some(&id))
+        {
+            return Vec::new();
+        }
+        self.requested_lead = Some(id.clone());
+        vec![Effect::FetchLead { id }]
+    }
+}
+
+fn conn_effects(effects: Vec<ConnEffect>) -> Vec<Effect> {
+    effects
+        .into_iter()
+        .map(|e| match e {
+            ConnEffect::Connect => Effect::Connect,
+            ConnEffect::StartDaemon => Effect::StartDaemon,
+            ConnEffect::ScheduleRetry { token, after } => Effect::ScheduleRetry { token, after },
+            ConnEffect::Disconnect => Effect::Disconnect,
+        })
+        .collect()
+}

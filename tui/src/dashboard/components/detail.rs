@@ -1,0 +1,275 @@
+//! The selected lead in full: contact, score with its explanation, the seven qualifying
+//! questions, and the timeline, newest first. Until the detail arrives the pane shows what the
+//! queue row already knows, so moving through leads never shows an empty pane.
+
+use leadline_shared::domain::{Direction, LeadSummary, QualificationItem};
+use leadline_shared::protocol::{LeadDetail, TimelineEntry};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::{ellipsize, temperature_style};
+use crate::dashboard::app::App;
+use crate::dashboard::connection::ConnState;
+use crate::dashboard::format;
+
+/// Width of the label column of the key/value lines.
+const LABEL: usize = 9;
+
+/// Draws the detail pane of the selected lead.
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(lead) = app.selected_lead() else {
+        let empty = Paragraph::new("No lead selected.")
+            .dark_gray()
+            .block(Block::bordered().title(" Lead "));
+        frame.render_widget(empty, area);
+        return;
+    };
+    let block = Block::bordered()
+        .title(Line::from(vec![
+            " ".into(),
+            lead.name.clone().bold(),
+            " ".into(),
+        ]))
+        .title(Line::from(" esc closes ").right_aligned().dark_gray());
+    let inner_width = usize::from(area.width.saturating_sub(2));
+    let detail = app.selected_detail();
+    let mut lines = summary_lines(lead, detail, app);
+    match detail {
+        Some(detail) => {
+            lines.extend(explanation_lines(detail, inner_width));
+            lines.extend(qualification_lines(detail, inner_width));
+            lines.extend(timeline_lines(&detail.timeline, app, inner_width));
+            if !detail.pending_ops.is_empty() {
+                lines.push(Line::default());
+                lines.push(
+                    Line::from(format!(
+                        "{} local edit(s) waiting to reach GHL",
+                        detail.pending_ops.len()
+                    ))
+                    .yellow(),
+                );
+            }
+        }
+        None => {
+            lines.push(Line::default());
+            let note = match app.connection() {
+                ConnState::Online { .. } => "Loading details…",
+                _ => "Details load when the daemon answers.",
+            };
+            lines.push(Line::from(note).dark_gray());
+        }
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn kv(label: &str, value: impl Into<String>) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{label:<LABEL$}"), Style::new().fg(Color::Gray)),
+        Span::raw(value.into()),
+    ])
+}
+
+fn or_dash(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "—".to_owned())
+}
+
+fn summary_lines(lead: &LeadSummary, detail: Option<&LeadDetail>, app: &App) -> Vec<Line<'static>> {
+    let mut score = vec![
+        Span::styled(format!("{:<LABEL$}", "Score"), Style::new().fg(Color::Gray)),
+        Span::styled(
+            format!("{} ", lead.score),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(
+            lead.temperature.as_str().to_uppercase(),
+            temperature_style(lead.temperature),
+        ),
+        Span::raw(format!("  {}/7 answered", lead.answered)),
+    ];
+    if let Some(model) = detail
+        .map(|d| d.score_model.as_str())
+        .filter(|m| !m.is_empty())
+    {
+        score.push(Span::styled(
+            format!("  ({model})"),
+            Style::new().fg(Color::DarkGray),
+        ));
+    }
+    let mut lines = vec![
+        Line::from(score),
+        kv("Phone", or_dash(&lead.phone)),
+        kv("Email", or_dash(&lead.email)),
+        kv("Timezone", or_dash(&lead.timezone)),
+        kv(
+            "Source",
+            match &lead.lead_type {
+                Some(kind) => format!("{} · {kind}", or_dash(&lead.source)),
+                None => or_dash(&lead.source),
+            },
+        ),
+        kv(
+            "Stage",
+            match (&lead.pipeline, &lead.stage) {
+                (Some(p), Some(s)) => format!("{p} / {s}"),
+                (Some(one), None) | (None, Some(one)) => one.clone(),
+                (None, None) => "—".to_owned(),
+            },
+        ),
+    ];
+    if !lead.tags.is_empty() {
+        lines.push(kv("Tags", lead.tags.join(", ")));
+    }
+    lines.push(kv(
+        "Added",
+        format!(
+            "{}   last activity {}",
+            format::relative(lead.date_added, app.now),
+            format::relative(lead.last_activity, app.now)
+        ),
+    ));
+    let mut contact = Vec::new();
+    if let Some(since) = lead.awaiting_reply_since {
+        contact.push(format!(
+            "awaiting your reply since {}",
+            format::relative(Some(since), app.now)
+        ));
+    }
+    if lead.first_outbound_at.is_none() {
+        contact.push("never contacted".to_owned());
+    }
+    if let Some(next) = lead.next_followup_at {
+        contact.push(format!(
+            "follow-up {}",
+            format::relative(Some(next), app.now)
+        ));
+    }
+    if !contact.is_empty() {
+        lines.push(kv("Contact", contact.join(" · ")));
+    }
+    if lead.sms_blocked {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<LABEL$}", "SMS"), Style::new().fg(Color::Gray)),
+            Span::styled("blocked (do not disturb)", Style::new().fg(Color::Red)),
+        ]));
+    }
+    lines
+}
+
+fn section(title: &str) -> [Line<'static>; 2] {
+    [
+        Line::default(),
+        Line::from(title.to_owned()).bold().underlined(),
+    ]
+}
+
+fn explanation_lines(detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::from(section("Why this score"));
+    if detail.explanation.is_empty() {
+        lines.push(Line::from("no explanation recorded").dark_gray());
+        return lines;
+    }
+    let name_width = detail
+        .explanation
+        .iter()
+        .map(|c| c.feature.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, 22);
+    let bar_width = width.saturating_sub(name_width + 10).min(30);
+    let max = detail
+        .explanation
+        .iter()
+        .map(|c| c.contribution.abs())
+        .fold(0.0_f64, f64::max);
+    for c in &detail.explanation {
+        let filled = if max > 0.0 && c.contribution.is_finite() {
+            ((c.contribution.abs() / max) * bar_width as f64).round() as usize
+        } else {
+            0
+        };
+        let color = if c.contribution < 0.0 {
+            Color::Red
+        } else {
+            Color::Green
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!(
+                "  {:<name_width$} ",
+                ellipsize(&c.feature, name_width)
+            )),
+            Span::styled(format!("{:>+6.1} ", c.contribution), Style::new().fg(color)),
+            Span::styled("█".repeat(filled.min(bar_width)), Style::new().fg(color)),
+        ]));
+    }
+    lines
+}
+
+fn qualification_lines(detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
+    let q = &detail.qualification;
+    let mut lines = Vec::from(section(&format!("Qualification {}/7", q.answered_count())));
+    for item in QualificationItem::ALL {
+        let label = match item {
+            QualificationItem::HomeCondition => "Home condition",
+            QualificationItem::Budget => "Budget",
+            QualificationItem::Location => "Location",
+            QualificationItem::Timeline => "Timeline",
+            QualificationItem::Property => "Property",
+            QualificationItem::Financing => "Financing",
+            QualificationItem::Motivation => "Motivation",
+        };
+        let line = match q.get(item) {
+            Some(answer) => Line::from(vec![
+                Span::styled("  ✓ ", Style::new().fg(Color::Green)),
+                Span::raw(format!("{label:<15}")),
+                Span::raw(ellipsize(&one_line(answer), width.saturating_sub(21))),
+            ]),
+            None => Line::from(vec![
+                Span::styled("  · ", Style::new().fg(Color::DarkGray)),
+                Span::styled(label, Style::new().fg(Color::DarkGray)),
+            ]),
+        };
+        lines.push(line);
+    }
+    lines
+}
+
+fn timeline_lines(timeline: &[TimelineEntry], app: &App, width: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::from(section("Timeline"));
+    if timeline.is_empty() {
+        lines.push(Line::from("nothing yet").dark_gray());
+        return lines;
+    }
+    // The daemon sends newest first; sorting again keeps the promise if it ever does not.
+    let mut entries: Vec<&TimelineEntry> = timeline.iter().collect();
+    entries.sort_by_key(|e| std::cmp::Reverse(e.at));
+    for e in entries {
+        let (arrow, color) = match e.direction {
+            Some(Direction::Inbound) => ("←", Color::Cyan),
+            Some(Direction::Outbound) => ("→", Color::Magenta),
+            _ => ("·", Color::Gray),
+        };
+        let kind = e.channel.clone().unwrap_or_else(|| e.kind.clone());
+        let when = format!("  {:>9} ", format::relative(e.at, app.now));
+        let prefix_width = when.chars().count() + 2 + 7;
+        lines.push(Line::from(vec![
+            Span::styled(when, Style::new().fg(Color::Gray)),
+            Span::styled(format!("{arrow} "), Style::new().fg(color)),
+            Span::styled(
+                format!("{:<6} ", ellipsize(&kind, 6)),
+                Style::new().fg(Color::DarkGray),
+            ),
+            Span::raw(ellipsize(
+                &one_line(&e.text),
+                width.saturating_sub(prefix_width),
+            )),
+        ]));
+    }
+    lines
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,50 @@
+//! The dashboard's components. Each draws one part of the screen from the read-only [`App`];
+//! keys are resolved once by the keymap and handled by the `App`, so components hold no state
+//! of their own and the help overlay's modality is the `App`'s rule.
+//!
+//! [`App`]: super::app::App
+
+pub mod detail;
+pub mod help;
+pub mod queue_table;
+pub mod status_bar;
+pub mod tabs;
+
+use leadline_shared::domain::Temperature;
+use ratatui::style::{Color, Modifier, Style};
+
+/// The colour of a temperature, used wherever a score is shown.
+pub fn temperature_style(t: Temperature) -> Style {
+    let color = match t {
+        Temperature::Hot => Color::Red,
+        Temperature::Warm => Color::Yellow,
+        Temperature::Cold => Color::Blue,
+    };
+    Style::new().fg(color).add_modifier(Modifier::BOLD)
+}
+
+/// Truncates `s` to `max` characters, marking the cut with `…`.
+pub fn ellipsize(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ellipsize_marks_the_cut() {
+        assert_eq!(ellipsize("hello", 5), "hello");
+        assert_eq!(ellipsize("hello world", 6), "hello…");
+        assert_eq!(ellipsize("héllo", 2), "h…");
+        assert_eq!(ellipsize("xy", 0), "");
+    }
+}

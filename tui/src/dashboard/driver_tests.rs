@@ -1,0 +1,259 @@
+//! The driver against a fake daemon on a real Unix socket: connecting, loading, following
+//! pushed changes, starting the daemon when none answers, and reconnecting after it stops.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use leadline_shared::protocol::{
+    self, ClientMessage, Event, QueueName, Request, Response, ServerMessage, Welcome,
+};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::codec::Framed;
+
+use super::connection::ConnState;
+use super::tests::{detail, queue, status};
+use super::*;
+
+/// A daemon that speaks the protocol from the test fixtures.
+#[derive(Clone)]
+struct Fake {
+    events: broadcast::Sender<Event>,
+    renamed: Arc<AtomicBool>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl Fake {
+    fn new() -> Self {
+        Fake {
+            events: broadcast::channel(16).0,
+            renamed: Arc::new(AtomicBool::new(false)),
+            connections: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Serves on `socket` until `stop` fires or is dropped; then every connection closes.
+    async fn serve(self, listener: UnixListener, stop: oneshot::Receiver<()>) {
+        let mut conns = tokio::task::JoinSet::new();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    if let Ok((stream, _)) = accepted {
+                        self.connections.fetch_add(1, Ordering::SeqCst);
+                        conns.spawn(self.clone().connection(stream));
+                    }
+                }
+                _ = &mut stop => break,
+            }
+        }
+    }
+
+    async fn connection(self, stream: UnixStream) {
+        let mut framed = Framed::new(stream, protocol::framing());
+        let Some(Ok(_hello)) = framed.next().await else {
+            return;
+        };
+        let welcome = Welcome {
+            app_version: "0.1.0".into(),
+            protocol: 1,
+            pid: 4242,
+        };
+        let send = |msg: ServerMessage| protocol::encode(&msg).unwrap();
+        if framed
+            .send(send(ServerMessage::Welcome(welcome)))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let mut subscription: Option<broadcast::Receiver<Event>> = None;
+        loop {
+            let pushed = async {
+                match &mut subscription {
+                    Some(rx) => rx.recv().await.ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            let reply = tokio::select! {
+                frame = framed.next() => {
+                    let Some(Ok(frame)) = frame else { return };
+                    let Ok(ClientMessage::Request { id, body }) = protocol::decode(&frame) else { return };
+                    let response = match body {
+                        Request::Ping => Response::Pong,
+                        Request::Status => Response::Status(Box::new(status())),
+                        Request::Queue { name, .. } => Response::Queue(self.queue(&name)),
+                        Request::Lead { id } => Response::Lead(Box::new(detail(&id))),
+                        Request::Subscribe => {
+                            subscription = Some(self.events.subscribe());
+                            Response::Subscribed
+                        }
+                    };
+                    ServerMessage::Response { id, result: Ok(response) }
+                }
+                Some(event) = pushed => ServerMessage::Event { event },
+            };
+            if framed.send(send(reply)).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn queue(&self, name: &QueueName) -> Vec<leadline_shared::domain::LeadSummary> {
+        let mut rows = queue(name);
+        if self.renamed.load(Ordering::SeqCst)
+            && let Some(first) = rows.first_mut()
+        {
+            first.name = "Renamed Lead".into();
+        }
+        rows
+    }
+}
+
+fn start(fake: &Fake, socket: &Path) -> oneshot::Sender<()> {
+    let _ = std::fs::remove_file(socket);
+    let listener = UnixListener::bind(socket).unwrap();
+    let (stop, stopped) = oneshot::channel();
+    tokio::spawn(fake.clone().serve(listener, stopped));
+    stop
+}
+
+/// Feeds the driver until `done` holds, as the dashboard's loop would.
+async fn pump(
+    driver: &mut Driver,
+    app: &mut App,
+    rx: &mut mpsc::UnboundedReceiver<Input>,
+    done: impl Fn(&App) -> bool,
+) {
+    let result = tokio::time::timeout(Duration::from_secs(20), async {
+        while !done(app) {
+            let input = rx.recv().await.unwrap();
+            assert!(!driver.handle(app, input), "nothing here quits");
+        }
+    })
+    .await;
+    result.unwrap_or_else(|_| panic!("timed out; connection is {:?}", app.connection()));
+}
+
+fn socket_in(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("daemon.sock")
+}
+
+#[tokio::test]
+async fn loads_from_the_daemon_and_follows_pushed_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = socket_in(&dir);
+    let fake = Fake::new();
+    let _stop = start(&fake, &socket);
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let never: StartDaemon = Arc::new(|| Err("not expected".into()));
+    let mut driver = Driver::new(socket, never, tx);
+    let mut app = App::new(jiff::Timestamp::now());
+    app.resize(80, 24);
+    app.handle_action(Action::Queue(5));
+    driver.perform(app.start());
+    pump(&mut driver, &mut app, &mut rx, |a| {
+        a.view().loaded && a.status.is_some() && a.views.iter().all(|v| v.loaded)
+    })
+    .await;
+    assert_eq!(app.view().rows.len(), 40);
+    assert_eq!(
+        fake.connections.load(Ordering::SeqCst),
+        2,
+        "one for requests, one for events"
+    );
+
+    app.handle_action(Action::ToggleDetail);
+    let effects = app.handle_action(Action::NextRow);
+    driver.perform(effects);
+    pump(&mut driver, &mut app, &mut rx, |a| {
+        a.selected_detail().is_some()
+    })
+    .await;
+    assert_eq!(app.selected_detail().unwrap().lead.id, "c00001");
+
+    // A pushed change re-fetches the visible queue after the debounce.
+    fake.renamed.store(true, Ordering::SeqCst);
+    fake.events
+        .send(Event::LeadsChanged {
+            ids: vec!["c00000".into()],
+        })
+        .unwrap();
+    pump(&mut driver, &mut app, &mut rx, |a| {
+        a.view().rows[0].name == "Renamed Lead"
+    })
+    .await;
+    assert_eq!(app.selected_lead().unwrap().id, "c00001", "selection kept");
+}
+
+#[tokio::test]
+async fn starts_the_daemon_when_none_answers_and_reconnects_after_it_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = socket_in(&dir);
+    let fake = Fake::new();
+    let starts = Arc::new(AtomicUsize::new(0));
+    let stops: Arc<std::sync::Mutex<Vec<oneshot::Sender<()>>>> = Arc::default();
+    let runtime = tokio::runtime::Handle::current();
+    let start_daemon: StartDaemon = {
+        let (fake, socket, starts, stops) =
+            (fake.clone(), socket.clone(), starts.clone(), stops.clone());
+        Arc::new(move || {
+            starts.fetch_add(1, Ordering::SeqCst);
+            let _guard = runtime.enter();
+            let stop = start(&fake, &socket);
+            stops.lock().unwrap().push(stop);
+            Ok(())
+        })
+    };
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut driver = Driver::new(socket.clone(), start_daemon, tx);
+    let mut app = App::new(jiff::Timestamp::now());
+    app.resize(80, 24);
+    driver.perform(app.start());
+    pump(&mut driver, &mut app, &mut rx, |a| a.view().loaded).await;
+    assert_eq!(starts.load(Ordering::SeqCst), 1);
+    assert!(matches!(app.connection(), ConnState::Online { .. }));
+
+    // The daemon says it stops, and does: the dashboard goes offline, starts it again, and
+    // comes back.
+    fake.events.send(Event::ShuttingDown).unwrap();
+    for stop in stops.lock().unwrap().drain(..) {
+        let _ = stop.send(());
+    }
+    pump(&mut driver, &mut app, &mut rx, |a| {
+        !matches!(a.connection(), ConnState::Online { .. })
+    })
+    .await;
+    pump(&mut driver, &mut app, &mut rx, |a| {
+        matches!(a.connection(), ConnState::Online { .. })
+    })
+    .await;
+    assert_eq!(starts.load(Ordering::SeqCst), 2);
+    driver.shutdown();
+}
+
+#[tokio::test]
+async fn stays_offline_with_a_banner_while_the_daemon_cannot_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = socket_in(&dir);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let fail: StartDaemon = Arc::new(|| Err("leadlined: not found".into()));
+    let mut driver = Driver::new(socket, fail, tx);
+    let mut app = App::new(jiff::Timestamp::now());
+    app.resize(80, 24);
+    driver.perform(app.start());
+    pump(&mut driver, &mut app, &mut rx, |a| {
+        matches!(a.connection(), ConnState::Offline { attempts: 2.., .. })
+    })
+    .await;
+    let banner = components::status_bar::banner_text(&app).unwrap();
+    assert!(banner.contains("OFFLINE — retrying in"), "{banner}");
+    driver.shutdown();
+}

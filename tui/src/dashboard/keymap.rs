@@ -1,0 +1,613 @@
+//! Key bindings: defaults in code, optional overrides from a keymap file, and the text the
+//! help overlay and footer show, generated from the live bindings so they never drift.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use serde::Deserialize;
+
+use super::action::{Action, QUEUE_SLOTS, UnknownAction};
+
+/// One key with its modifiers, normalised so that what a terminal sends and what a user writes
+/// in the keymap compare equal (see [`KeyChord::from_event`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyChord {
+    /// The key.
+    pub code: KeyCode,
+    /// Only `CONTROL`, `ALT` and `SHIFT` are kept, and `SHIFT` only on keys without case.
+    pub modifiers: KeyModifiers,
+}
+
+impl KeyChord {
+    /// A chord from its parts, normalised.
+    pub fn new(code: KeyCode, modifiers: KeyModifiers) -> Self {
+        let mut modifiers =
+            modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let mut code = code;
+        match code {
+            // The case of the character already says whether shift was held; terminals
+            // disagree on whether they also set SHIFT, so it is dropped.
+            KeyCode::Char(c) => {
+                modifiers.remove(KeyModifiers::SHIFT);
+                if modifiers.contains(KeyModifiers::CONTROL) {
+                    // Most terminals cannot tell ctrl-c from ctrl-C apart anyway.
+                    code = KeyCode::Char(c.to_ascii_lowercase());
+                }
+            }
+            KeyCode::BackTab => modifiers.remove(KeyModifiers::SHIFT),
+            KeyCode::Tab if modifiers.contains(KeyModifiers::SHIFT) => {
+                code = KeyCode::BackTab;
+                modifiers.remove(KeyModifiers::SHIFT);
+            }
+            _ => {}
+        }
+        KeyChord { code, modifiers }
+    }
+
+    /// The chord of a terminal key event.
+    pub fn from_event(event: &KeyEvent) -> Self {
+        KeyChord::new(event.code, event.modifiers)
+    }
+}
+
+/// A key string that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not a key: write a character (\"j\", \"G\", \"?\"), a named key (enter, esc, tab, shift-tab, backspace, space, up, down, left, right, home, end, pgup, pgdn, insert, delete, f1–f12), optionally after ctrl-, alt- or shift-"
+)]
+pub struct BadKey(pub String);
+
+impl FromStr for KeyChord {
+    type Err = BadKey;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || BadKey(s.to_owned());
+        let mut rest = s.trim();
+        let mut modifiers = KeyModifiers::NONE;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            // `rest.len() > prefix.len()` keeps "ctrl--" (ctrl and the minus key) readable.
+            let prefix = [
+                ("ctrl-", KeyModifiers::CONTROL),
+                ("alt-", KeyModifiers::ALT),
+                ("shift-", KeyModifiers::SHIFT),
+            ]
+            .into_iter()
+            .find(|(p, _)| lower.starts_with(p) && rest.len() > p.len());
+            match prefix {
+                Some((p, m)) => {
+                    modifiers |= m;
+                    rest = &rest[p.len()..];
+                }
+                None => break,
+            }
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (None, _) => return Err(bad()),
+            (Some(c), None) => {
+                if modifiers.contains(KeyModifiers::SHIFT) && c.is_ascii_alphabetic() {
+                    KeyCode::Char(c.to_ascii_uppercase())
+                } else {
+                    KeyCode::Char(c)
+                }
+            }
+            _ => named_key(&rest.to_ascii_lowercase()).ok_or_else(bad)?,
+        };
+        Ok(KeyChord::new(code, modifiers))
+    }
+}
+
+fn named_key(name: &str) -> Option<KeyCode> {
+    Some(match name {
+        "enter" | "return" => KeyCode::Enter,
+        "esc" | "escape" => KeyCode::Esc,
+        "tab" => KeyCode::Tab,
+        "backtab" => KeyCode::BackTab,
+        "backspace" => KeyCode::Backspace,
+        "space" => KeyCode::Char(' '),
+        "up" => KeyCode::Up,
+        "down" => KeyCode::Down,
+        "left" => KeyCode::Left,
+        "right" => KeyCode::Right,
+        "home" => KeyCode::Home,
+        "end" => KeyCode::End,
+        "pgup" | "pageup" => KeyCode::PageUp,
+        "pgdn" | "pgdown" | "pagedown" => KeyCode::PageDown,
+        "insert" | "ins" => KeyCode::Insert,
+        "delete" | "del" => KeyCode::Delete,
+        f if f.starts_with('f') => {
+            let n: u8 = f[1..].parse().ok()?;
+            if (1..=12).contains(&n) {
+                KeyCode::F(n)
+            } else {
+                return None;
+            }
+        }
+        _ => return None,
+    })
+}
+
+impl fmt::Display for KeyChord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.modifiers.contains(KeyModifiers::CONTROL) {
+            f.write_str("ctrl-")?;
+        }
+        if self.modifiers.contains(KeyModifiers::ALT) {
+            f.write_str("alt-")?;
+        }
+        if self.modifiers.contains(KeyModifiers::SHIFT) {
+            f.write_str("shift-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("enter"),
+            KeyCode::Esc => f.write_str("esc"),
+            KeyCode::Tab => f.write_str("tab"),
+            KeyCode::BackTab => f.write_str("shift-tab"),
+            KeyCode::Backspace => f.write_str("backspace"),
+            KeyCode::Up => f.write_str("up"),
+            KeyCode::Down => f.write_str("down"),
+            KeyCode::Left => f.write_str("left"),
+            KeyCode::Right => f.write_str("right"),
+            KeyCode::Home => f.write_str("home"),
+            KeyCode::End => f.write_str("end"),
+            KeyCode::PageUp => f.write_str("pgup"),
+            KeyCode::PageDown => f.write_str("pgdn"),
+            KeyCode::Insert => f.write_str("insert"),
+            KeyCode::Delete => f.write_str("delete"),
+            KeyCode::F(n) => write!(f, "f{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// One key bound to one action, with the text the help overlay shows for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The key.
+    pub key: KeyChord,
+    /// What it does.
+    pub action: Action,
+    /// The help text.
+    pub desc: String,
+}
+
+/// The keymap file's shape (`config/keymap.toml`): `[keys]` maps a key string to an action
+/// name, or to `"none"` to unbind a default. Entries override the defaults key by key.
+#[allow(
+    dead_code,
+    reason = "API for the benchmark and keymap loading; the binary alone may not call it"
+)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeymapFile {
+    /// Key string → action name.
+    #[serde(default)]
+    pub keys: BTreeMap<String, String>,
+}
+
+/// A keymap entry that could not be applied.
+#[allow(
+    dead_code,
+    reason = "API for the benchmark and keymap loading; the binary alone may not call it"
+)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeymapError {
+    /// The key string is not a key.
+    #[error("keymap: {0}")]
+    Key(#[from] BadKey),
+    /// The action name is not an action.
+    #[error("keymap: {0}")]
+    Action(#[from] UnknownAction),
+}
+
+/// Every binding of the dashboard; resolves key events to actions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    bindings: Vec<Binding>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Keymap::defaults()
+    }
+}
+
+/// The built-in bindings, as (key, action) pairs.
+const DEFAULTS: &[(&str, &str)] = &[
+    ("j", "next-row"),
+    ("down", "next-row"),
+    ("k", "prev-row"),
+    ("up", "prev-row"),
+    ("pgdn", "page-down"),
+    ("ctrl-d", "page-down"),
+    ("pgup", "page-up"),
+    ("ctrl-u", "page-up"),
+    ("g", "first-row"),
+    ("home", "first-row"),
+    ("G", "last-row"),
+    ("end", "last-row"),
+    ("tab", "next-queue"),
+    ("]", "next-queue"),
+    ("right", "next-queue"),
+    ("shift-tab", "prev-queue"),
+    ("[", "prev-queue"),
+    ("left", "prev-queue"),
+    ("enter", "toggle-detail"),
+    ("esc", "close"),
+    ("r", "refresh"),
+    ("?", "help"),
+    ("f1", "help"),
+    ("q", "quit"),
+    ("ctrl-c", "quit"),
+];
+
+impl Keymap {
+    /// The built-in bindings.
+    pub fn defaults() -> Self {
+        let mut map = Keymap {
+            bindings: Vec::new(),
+        };
+        for (key, action) in DEFAULTS {
+            // The defaults are literals checked by `defaults_parse`; a typo would be skipped
+            // rather than crash the dashboard.
+            if let (Ok(key), Ok(action)) = (key.parse(), action.parse()) {
+                map.bind(key, Some(action));
+            }
+        }
+        for i in 0..QUEUE_SLOTS {
+            let key = KeyChord::new(KeyCode::Char(char::from(b'1' + i)), KeyModifiers::NONE);
+            map.bind(key, Some(Action::Queue(i)));
+        }
+        map
+    }
+
+    /// Binds `key` to `action`, replacing what it did before; `None` unbinds it.
+    pub fn bind(&mut self, key: KeyChord, action: Option<Action>) {
+        self.bindings.retain(|b| b.key != key);
+        if let Some(action) = action {
+            self.bindings.push(Binding {
+                key,
+                action,
+                desc: action.description(),
+            });
+        }
+    }
+
+    /// The defaults with a keymap file's entries applied. Any bad entry is an error naming
+    /// it, so a typo is reported instead of silently ignored.
+    #[allow(
+        dead_code,
+        reason = "API for the benchmark and keymap loading; the binary alone may not call it"
+    )]
+    pub fn with_overrides<I, K, V>(mut self, entries: I) -> Result<Self, KeymapError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        for (key, action) in entries {
+            let key: KeyChord = key.as_ref().parse()?;
+            let action = match action.as_ref().trim() {
+                "none" | "" => None,
+                name => Some(name.parse()?),
+            };
+            self.bind(key, action);
+        }
+        Ok(self)
+    }
+
+    /// The defaults with a parsed keymap file applied.
+    #[allow(
+        dead_code,
+        reason = "API for the benchmark and keymap loading; the binary alone may not call it"
+    )]
+    pub fn from_file(file: &KeymapFile) -> Result<Self, KeymapError> {
+        Keymap::defaults().with_overrides(&file.keys)
+    }
+
+    /// The action of a key press; `None` for unbound keys and for key releases and repeats
+    /// (terminals with the kitty protocol report those too).
+    pub fn resolve(&self, event: &KeyEvent) -> Option<Action> {
+        if event.kind != KeyEventKind::Press {
+            return None;
+        }
+        let chord = KeyChord::from_event(event);
+        self.bindings
+            .iter()
+            .find(|b| b.key == chord)
+            .map(|b| b.action)
+    }
+
+    /// All bindings, in the order they were made.
+    #[allow(
+        dead_code,
+        reason = "API for the benchmark and keymap loading; the binary alone may not call it"
+    )]
+    pub fn bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+
+    /// The keys bound to an action, in binding order.
+    pub fn keys_for(&self, action: Action) -> Vec<KeyChord> {
+        self.bindings
+            .iter()
+            .filter(|b| b.action == action)
+            .map(|b| b.key)
+            .collect()
+    }
+
+    /// The help overlay's lines: the keys of each bound action (joined by ", ") and its
+    /// description, in [`Action::all`] order.
+    ///
+    /// When each queue is bound to exactly its own digit (the default), the six queue lines
+    /// become one (`1–6`), which keeps the overlay inside an 80×24 terminal.
+    pub fn help_entries(&self) -> Vec<(String, String)> {
+        let digits_only = (0..QUEUE_SLOTS).all(|i| {
+            self.keys_for(Action::Queue(i))
+                == [KeyChord::new(
+                    KeyCode::Char(char::from(b'1' + i)),
+                    KeyModifiers::NONE,
+                )]
+        });
+        Action::all()
+            .into_iter()
+            .filter_map(|action| {
+                if digits_only && let Action::Queue(i) = action {
+                    return (i == 0)
+                        .then(|| (format!("1–{QUEUE_SLOTS}"), format!("queue 1–{QUEUE_SLOTS}")));
+                }
+                let bound: Vec<&Binding> = self
+                    .bindings
+                    .iter()
+                    .filter(|b| b.action == action)
+                    .collect();
+                let first = bound.first()?;
+                let keys = bound
+                    .iter()
+                    .map(|b| b.key.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Some((keys, first.desc.clone()))
+            })
+            .collect()
+    }
+
+    /// The footer's hints: (keys, label) for the most used actions that are bound.
+    pub fn footer_hints(&self) -> Vec<(String, &'static str)> {
+        let first = |a: Action| self.keys_for(a).first().map(|k| k.to_string());
+        let mut hints = Vec::new();
+        match (first(Action::NextRow), first(Action::PrevRow)) {
+            (Some(n), Some(p)) => hints.push((format!("{n}/{p}"), "move")),
+            (Some(k), None) | (None, Some(k)) => hints.push((k, "move")),
+            (None, None) => {}
+        }
+        for (action, label) in [
+            (Action::ToggleDetail, "detail"),
+            (Action::OpenDetail, "detail"),
+            (Action::NextQueue, "queue"),
+            (Action::Refresh, "refresh"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ] {
+            if hints.iter().any(|(_, l)| *l == label) {
+                continue;
+            }
+            if let Some(k) = first(action) {
+                hints.push((k, label));
+            }
+        }
+        hints
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    fn chord(s: &str) -> KeyChord {
+        s.parse().expect(s)
+    }
+
+    #[test]
+    fn defaults_parse() {
+        for (key, action) in DEFAULTS {
+            assert!(key.parse::<KeyChord>().is_ok(), "{key}");
+            assert!(action.parse::<Action>().is_ok(), "{action}");
+        }
+        assert_eq!(
+            Keymap::defaults().bindings().len(),
+            DEFAULTS.len() + usize::from(QUEUE_SLOTS)
+        );
+    }
+
+    #[test]
+    fn parses_key_strings() {
+        assert_eq!(
+            chord("ctrl-c"),
+            KeyChord::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
+        );
+        assert_eq!(chord("Ctrl-C"), chord("ctrl-c"));
+        assert_eq!(
+            chord("shift-tab"),
+            KeyChord::new(KeyCode::BackTab, KeyModifiers::NONE)
+        );
+        assert_eq!(chord("backtab"), chord("shift-tab"));
+        assert_eq!(chord("shift-g"), chord("G"));
+        assert_eq!(
+            chord("G"),
+            KeyChord::new(KeyCode::Char('G'), KeyModifiers::NONE)
+        );
+        assert_ne!(chord("g"), chord("G"));
+        assert_eq!(
+            chord("-"),
+            KeyChord::new(KeyCode::Char('-'), KeyModifiers::NONE)
+        );
+        assert_eq!(
+            chord("ctrl--"),
+            KeyChord::new(KeyCode::Char('-'), KeyModifiers::CONTROL)
+        );
+        assert_eq!(
+            chord("alt-enter"),
+            KeyChord::new(KeyCode::Enter, KeyModifiers::ALT)
+        );
+        assert_eq!(
+            chord("PgDn"),
+            KeyChord::new(KeyCode::PageDown, KeyModifiers::NONE)
+        );
+        assert_eq!(
+            chord("f12"),
+            KeyChord::new(KeyCode::F(12), KeyModifiers::NONE)
+        );
+        assert_eq!(
+            chord("space"),
+            KeyChord::new(KeyCode::Char(' '), KeyModifiers::NONE)
+        );
+        for bad in ["", "ctrl-", "f13", "f0", "enterr", "hyper-x", "ctrl-foo"] {
+            assert!(bad.parse::<KeyChord>().is_err(), "{bad:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for b in Keymap::defaults().bindings() {
+            assert_eq!(
+                b.key.to_string().parse::<KeyChord>(),
+                Ok(b.key),
+                "{}",
+                b.key
+            );
+        }
+    }
+
+    #[test]
+    fn resolves_terminal_events() {
+        let map = Keymap::defaults();
+        assert_eq!(
+            map.resolve(&press(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::NextRow)
+        );
+        assert_eq!(
+            map.resolve(&press(KeyCode::Down, KeyModifiers::NONE)),
+            Some(Action::NextRow)
+        );
+        // Terminals send G with SHIFT set, and shift-tab as BackTab with SHIFT set.
+        assert_eq!(
+            map.resolve(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::LastRow)
+        );
+        assert_eq!(
+            map.resolve(&press(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Action::PrevQueue)
+        );
+        assert_eq!(
+            map.resolve(&press(KeyCode::Char('?'), KeyModifiers::SHIFT)),
+            Some(Action::Help)
+        );
+        assert_eq!(
+            map.resolve(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map.resolve(&press(KeyCode::Char('c'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            map.resolve(&press(KeyCode::Char('3'), KeyModifiers::NONE)),
+            Some(Action::Queue(2))
+        );
+        assert_eq!(
+            map.resolve(&press(KeyCode::Enter, KeyModifiers::NONE)),
+            Some(Action::ToggleDetail)
+        );
+        let mut release = press(KeyCode::Char('q'), KeyModifiers::NONE);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(map.resolve(&release), None);
+    }
+
+    #[test]
+    fn overrides_replace_and_unbind() {
+        let map = Keymap::defaults()
+            .with_overrides([("q", "none"), ("x", "quit"), ("j", "prev-row")])
+            .expect("valid overrides");
+        assert_eq!(
+            map.resolve(&press(KeyCode::Char('q'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            map.resolve(&press(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map.resolve(&press(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::PrevRow)
+        );
+        assert!(matches!(
+            Keymap::defaults().with_overrides([("x", "explode")]),
+            Err(KeymapError::Action(_))
+        ));
+        assert!(matches!(
+            Keymap::defaults().with_overrides([("hyper-x", "quit")]),
+            Err(KeymapError::Key(_))
+        ));
+    }
+
+    #[test]
+    fn help_and_footer_follow_the_live_keymap() {
+        let map = Keymap::defaults();
+        let help = map.help_entries();
+        assert!(
+            help.contains(&("j, down".to_owned(), "next lead".to_owned())),
+            "{help:?}"
+        );
+        assert!(
+            help.iter().all(|(_, desc)| desc != "open lead detail"),
+            "unbound actions are left out"
+        );
+        assert!(
+            help.contains(&("1–6".to_owned(), "queue 1–6".to_owned())),
+            "{help:?}"
+        );
+        let moved = map
+            .clone()
+            .with_overrides([("7", "queue-6")])
+            .expect("valid");
+        assert!(
+            moved
+                .help_entries()
+                .contains(&("6, 7".to_owned(), "queue 6".to_owned()))
+        );
+        let footer = map.footer_hints();
+        assert_eq!(footer.first(), Some(&("j/k".to_owned(), "move")));
+        assert!(footer.contains(&("?".to_owned(), "help")));
+
+        let remapped = map
+            .with_overrides([("?", "none"), ("h", "help")])
+            .expect("valid");
+        assert!(remapped.footer_hints().contains(&("f1".to_owned(), "help")));
+        let help = remapped.help_entries();
+        assert!(
+            help.contains(&("f1, h".to_owned(), "show or hide this help".to_owned())),
+            "{help:?}"
+        );
+    }
+
+    #[test]
+    fn keymap_file_deserializes() {
+        let file: KeymapFile =
+            serde_json::from_str(r#"{"keys": {"x": "quit", "q": "none"}}"#).expect("json");
+        let map = Keymap::from_file(&file).expect("valid");
+        assert_eq!(
+            map.resolve(&press(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
+    }
+}

@@ -1,0 +1,480 @@
+//! The terminal dashboard (`leadline` with no subcommand).
+//!
+//! - [`app`]: the state and its transitions ([`App`], [`Effect`], [`Update`]); no IO.
+//! - [`action`] and [`keymap`]: keys resolve to one [`Action`] enum, with defaults in code.
+//! - [`connection`]: the daemon connection's lifecycle as a pure state machine.
+//! - [`components`]: what draws each part of the screen, from a read-only `App`.
+//! - [`tui`]: the terminal and the event task.
+//! - this module: [`render`], and [`run`], the driver that performs the `App`'s effects over
+//!   the IPC client.
+
+pub mod action;
+pub mod app;
+pub mod components;
+pub mod connection;
+pub mod format;
+pub mod keymap;
+pub mod tui;
+
+#[cfg(test)]
+mod driver_tests;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use leadline_shared::protocol::QueueName;
+use ratatui::Frame;
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::{Constraint, Layout, Rect};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+
+#[allow(
+    unused_imports,
+    reason = "re-exported for the benchmark and the lead's main"
+)]
+pub use action::Action;
+#[allow(
+    unused_imports,
+    reason = "re-exported for the benchmark and the lead's main"
+)]
+pub use app::{App, Effect, QUEUE_LIMIT, Update};
+pub use keymap::Keymap;
+
+use crate::client::{Client, ClientError, EventStream};
+use components::queue_table::CHROME_ROWS;
+use connection::ConnState;
+
+/// From this width the detail pane opens beside the table instead of over it.
+pub const WIDE: u16 = 120;
+
+/// Starts the daemon; blocking (it may wait for the socket to answer). `Err` carries a message
+/// for the offline banner.
+pub type StartDaemon = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// Where each part of the screen goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    /// The queue tabs.
+    pub tabs: Rect,
+    /// The offline banner (zero height when online).
+    pub banner: Rect,
+    /// The queue table, unless the detail pane covers it.
+    pub table: Option<Rect>,
+    /// The detail pane, when open.
+    pub detail: Option<Rect>,
+    /// The status line.
+    pub status: Rect,
+    /// The key hints.
+    pub footer: Rect,
+    /// Lead rows the table shows (also when covered, so paging keeps its size).
+    pub table_rows: u16,
+}
+
+/// Splits the screen. Narrower than [`WIDE`], an open detail pane replaces the table.
+pub fn layout(area: Rect, app: &App) -> Areas {
+    let banner = u16::from(matches!(app.connection(), ConnState::Offline { .. }));
+    let [tabs, banner, main, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let (table, detail) = if !app.detail_open() {
+        (Some(main), None)
+    } else if main.width >= WIDE {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(main);
+        (Some(left), Some(right))
+    } else {
+        (None, Some(main))
+    };
+    let table_rows = table.unwrap_or(main).height.saturating_sub(CHROME_ROWS);
+    Areas {
+        tabs,
+        banner,
+        table,
+        detail,
+        status,
+        footer,
+        table_rows,
+    }
+}
+
+/// Draws one frame. Cost depends on the screen size, not on how many leads the queue holds.
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    let areas = layout(area, app);
+    components::tabs::draw(app, frame, areas.tabs);
+    components::status_bar::draw_banner(app, frame, areas.banner);
+    if let Some(table) = areas.table {
+        components::queue_table::draw(app, frame, table);
+    }
+    if let Some(detail) = areas.detail {
+        components::detail::draw(app, frame, detail);
+    }
+    components::status_bar::draw_status(app, frame, areas.status);
+    components::status_bar::draw_footer(app, frame, areas.footer);
+    if app.help_visible() {
+        components::help::draw(app, frame, area);
+    }
+}
+
+/// What the driver's tasks report.
+pub enum Input {
+    /// A key press (or repeat).
+    Key(KeyEvent),
+    /// The terminal was resized.
+    Resize(u16, u16),
+    /// A second passed.
+    Tick,
+    /// The terminal's input failed or ended: quit.
+    TerminalGone(String),
+    /// Data or an outcome for the [`App`].
+    Update(Update),
+    /// A connection attempt succeeded: a request connection and a subscribed one.
+    Connected {
+        /// Which attempt.
+        generation: u64,
+        /// For requests.
+        client: Box<Client>,
+        /// For pushed events.
+        events: Box<EventStream>,
+    },
+    /// A connection attempt failed.
+    ConnectFailed {
+        /// Which attempt.
+        generation: u64,
+        /// Why.
+        error: ClientError,
+    },
+    /// A task of the session found the daemon gone.
+    Lost {
+        /// Which session.
+        generation: u64,
+        /// Why.
+        error: String,
+    },
+}
+
+/// Opens the dashboard with the default keymap and runs it until the user quits.
+pub async fn run(socket: PathBuf, start_daemon: StartDaemon) -> anyhow::Result<()> {
+    run_with_keymap(socket, start_daemon, Keymap::defaults()).await
+}
+
+/// Opens the dashboard with a keymap (see [`Keymap::from_file`]) and runs it until the user
+/// quits. The terminal is restored on return, on error and on panic.
+pub async fn run_with_keymap(
+    socket: PathBuf,
+    start_daemon: StartDaemon,
+    keymap: Keymap,
+) -> anyhow::Result<()> {
+    let (mut terminal, _guard) = tui::enter()?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let events = tui::spawn_events(tx.clone());
+    let mut app = App::new(Timestamp::now());
+    app.set_keymap(keymap);
+    let size = terminal.size()?;
+    app.resize(size.width, size.height);
+    let mut driver = Driver::new(socket, start_daemon, tx);
+
+    let mut result = Ok(());
+    let mut quit = driver.perform(app.start());
+    while !quit {
+        if let Err(error) = terminal.draw(|frame| render(&app, frame)) {
+            result = Err(error.into());
+            break;
+        }
+        let Some(input) = rx.recv().await else { break };
+        quit = driver.handle(&mut app, input);
+        // Take everything already waiting before drawing again, so a burst (a held key, a
+        // flurry of events) costs one frame.
+        while !quit {
+            match rx.try_recv() {
+                Ok(input) => quit = driver.handle(&mut app, input),
+                Err(_) => break,
+            }
+        }
+    }
+    events.abort();
+    driver.shutdown();
+    result
+}
+
+/// One request for the session's worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fetch {
+    Status,
+    Queue { name: QueueName, limit: u32 },
+    Lead { id: String },
+}
+
+/// Drops requests made redundant by later ones in the same batch: a repeated status or queue
+/// request is sent once, and only the last lead asked for is fetched (the user has moved on
+/// from the others).
+fn coalesce(batch: Vec<Fetch>) -> Vec<Fetch> {
+    let mut out: Vec<Fetch> = Vec::with_capacity(batch.len());
+    for fetch in batch {
+        if matches!(fetch, Fetch::Lead { .. }) {
+            out.retain(|f| !matches!(f, Fetch::Lead { .. }));
+            out.push(fetch);
+        } else if !out.contains(&fetch) {
+            out.push(fetch);
+        }
+    }
+    out
+}
+
+/// A live connection: the worker serving requests and the task forwarding events. Dropping
+/// it ends both.
+struct Session {
+    requests: UnboundedSender<Fetch>,
+    tasks: [JoinHandle<()>; 2],
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+struct Driver {
+    socket: PathBuf,
+    start_daemon: StartDaemon,
+    tx: UnboundedSender<Input>,
+    session: Option<Session>,
+    /// Counts connection attempts, so reports from an abandoned attempt or session are
+    /// recognised and ignored.
+    generation: u64,
+    timers: Vec<JoinHandle<()>>,
+}
+
+impl Driver {
+    fn new(socket: PathBuf, start_daemon: StartDaemon, tx: UnboundedSender<Input>) -> Self {
+        Driver {
+            socket,
+            start_daemon,
+            tx,
+            session: None,
+            generation: 0,
+            timers: Vec::new(),
+        }
+    }
+
+    /// Handles one input; true when the dashboard should quit.
+    fn handle(&mut self, app: &mut App, input: Input) -> bool {
+        app.set_now(Timestamp::now());
+        let effects = match input {
+            Input::Key(key) => app.handle_key(&key),
+            Input::Resize(width, height) => {
+                app.resize(width, height);
+                Vec::new()
+            }
+            Input::Tick => {
+                self.timers.retain(|t| !t.is_finished());
+                app.apply(Update::Tick {
+                    now: Timestamp::now(),
+                })
+            }
+            Input::TerminalGone(error) => {
+                tracing::error!(%error, "terminal input failed; quitting");
+                return true;
+            }
+            Input::Update(update) => app.apply(update),
+            Input::Connected {
+                generation,
+                client,
+                events,
+            } => {
+                if generation != self.generation {
+                    return false;
+                }
+                let welcome = client.welcome().clone();
+                tracing::info!(version = %welcome.app_version, pid = welcome.pid, "connected to the daemon");
+                self.session = Some(self.open_session(*client, *events));
+                app.apply(Update::Connected { welcome })
+            }
+            Input::ConnectFailed { generation, error } => {
+                if generation != self.generation {
+                    return false;
+                }
+                app.apply(Update::ConnectFailed {
+                    error: error.to_string(),
+                    unreachable: error.is_unreachable(),
+                })
+            }
+            Input::Lost { generation, error } => {
+                if generation != self.generation || self.session.is_none() {
+                    return false;
+                }
+                self.session = None;
+                app.apply(Update::Disconnected { error })
+            }
+        };
+        self.perform(effects)
+    }
+
+    /// Performs effects; true when one of them is [`Effect::Quit`].
+    fn perform(&mut self, effects: Vec<Effect>) -> bool {
+        for effect in effects {
+            match effect {
+                Effect::Quit => return true,
+                Effect::Connect => self.connect(),
+                Effect::Disconnect => self.session = None,
+                Effect::StartDaemon => {
+                    let start = Arc::clone(&self.start_daemon);
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let update = match tokio::task::spawn_blocking(move || start()).await {
+                            Ok(Ok(())) => Update::DaemonStarted,
+                            Ok(Err(error)) => Update::DaemonStartFailed { error },
+                            Err(error) => Update::DaemonStartFailed {
+                                error: format!("starting the daemon failed: {error}"),
+                            },
+                        };
+                        let _ = tx.send(Input::Update(update));
+                    });
+                }
+                Effect::ScheduleRetry { token, after } => {
+                    self.after(after, Update::RetryDue { token })
+                }
+                Effect::ScheduleRefresh { after } => self.after(after, Update::RefreshDue),
+                Effect::FetchStatus => self.fetch(Fetch::Status),
+                Effect::FetchQueue { name, limit } => self.fetch(Fetch::Queue { name, limit }),
+                Effect::FetchLead { id } => self.fetch(Fetch::Lead { id }),
+            }
+        }
+        false
+    }
+
+    fn after(&mut self, wait: std::time::Duration, update: Update) {
+        let tx = self.tx.clone();
+        self.timers.push(tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let _ = tx.send(Input::Update(update));
+        }));
+    }
+
+    /// Requests wait for a session; without one they are dropped, since connecting re-fetches
+    /// everything on screen.
+    fn fetch(&mut self, fetch: Fetch) {
+        if let Some(session) = &self.session {
+            let _ = session.requests.send(fetch);
+        }
+    }
+
+    fn connect(&mut self) {
+        self.session = None;
+        self.generation += 1;
+        let generation = self.generation;
+        let socket = self.socket.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let attempt = async {
+                let client = Client::connect(&socket).await?;
+                let events = Client::connect(&socket).await?.subscribe().await?;
+                Ok::<_, ClientError>((client, events))
+            };
+            let input = match attempt.await {
+                Ok((client, events)) => Input::Connected {
+                    generation,
+                    client: Box::new(client),
+                    events: Box::new(events),
+                },
+                Err(error) => Input::ConnectFailed { generation, error },
+            };
+            let _ = tx.send(input);
+        });
+    }
+
+    fn open_session(&self, client: Client, events: EventStream) -> Session {
+        let (requests, rx) = mpsc::unbounded_channel();
+        let worker = tokio::spawn(serve(client, rx, self.tx.clone(), self.generation));
+        let forwarder = tokio::spawn(forward(events, self.tx.clone(), self.generation));
+        Session {
+            requests,
+            tasks: [worker, forwarder],
+        }
+    }
+
+    fn shutdown(&mut self) {
+        self.session = None;
+        for timer in self.timers.drain(..) {
+            timer.abort();
+        }
+    }
+}
+
+/// Serves requests one at a time on the request connection.
+async fn serve(
+    mut client: Client,
+    mut rx: UnboundedReceiver<Fetch>,
+    tx: UnboundedSender<Input>,
+    generation: u64,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        for fetch in coalesce(batch) {
+            let result = match fetch {
+                Fetch::Status => client
+                    .status()
+                    .await
+                    .map(|s| Update::StatusLoaded(Box::new(s))),
+                Fetch::Queue { name, limit } => client
+                    .queue(name.clone(), limit)
+                    .await
+                    .map(|rows| Update::QueueLoaded { name, rows }),
+                Fetch::Lead { id } => client
+                    .lead(&id)
+                    .await
+                    .map(|d| Update::LeadLoaded(Box::new(d))),
+            };
+            let input = match result {
+                Ok(update) => Input::Update(update),
+                Err(error) if error.is_unreachable() => {
+                    let _ = tx.send(Input::Lost {
+                        generation,
+                        error: error.to_string(),
+                    });
+                    return;
+                }
+                Err(error) => Input::Update(Update::RequestFailed {
+                    error: error.to_string(),
+                }),
+            };
+            if tx.send(input).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Forwards pushed events until the subscription ends.
+async fn forward(mut events: EventStream, tx: UnboundedSender<Input>, generation: u64) {
+    loop {
+        let input = match events.next().await {
+            Ok(event) => Input::Update(Update::DaemonEvent(event)),
+            Err(error) => {
+                let _ = tx.send(Input::Lost {
+                    generation,
+                    error: error.to_string(),
+                });
+                return;
+            }
+        };
+        if tx.send(input).is_err() {
+            return;
+        }
+    }
+}
