@@ -42,6 +42,9 @@ pub enum DaemonCommand {
         /// Import a GHL data set (the `ghl-sim --dump` format) at start
         #[arg(long, value_name = "FILE")]
         import: Option<PathBuf>,
+        /// Stop when the process that started this one exits (the demo uses it)
+        #[arg(long, hide = true)]
+        exit_with_parent: bool,
     },
 }
 
@@ -55,13 +58,11 @@ pub fn main(globals: &GlobalArgs, command: DaemonCommand) -> anyhow::Result<()> 
         &config.logging.filter,
         config.logging.keep_days,
     )?;
-    let DaemonCommand::Run { import } = command;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let DaemonCommand::Run { import, exit_with_parent } = command;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let mut opts = RunOptions::new(paths, config);
     opts.import = import;
+    opts.exit_with_parent = exit_with_parent;
     let result = runtime.block_on(run(opts));
     if let Err(e) = &result {
         tracing::error!(error = %e, "daemon stopped with an error");

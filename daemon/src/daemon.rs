@@ -43,17 +43,14 @@ pub struct RunOptions {
     /// A data set to import at start (the offline demo), in the `ghl-sim --dump` format.
     pub import: Option<PathBuf>,
     pub clock: Arc<dyn Clock>,
+    /// Stop when the parent process exits, so a killed demo leaves no daemon behind.
+    pub exit_with_parent: bool,
 }
 
 impl RunOptions {
     /// Options with the system clock and no import.
     pub fn new(paths: Paths, config: Config) -> RunOptions {
-        RunOptions {
-            paths,
-            config,
-            import: None,
-            clock: Arc::new(SystemClock),
-        }
+        RunOptions { paths, config, import: None, clock: Arc::new(SystemClock), exit_with_parent: false }
     }
 }
 
@@ -69,12 +66,7 @@ impl Daemon {
     /// Takes the data directory's lock, opens the store, imports any data set, and binds the
     /// socket. On success clients can connect as soon as [`Daemon::serve`] runs.
     pub async fn start(opts: RunOptions) -> Result<Daemon, DaemonError> {
-        let RunOptions {
-            paths,
-            config,
-            import,
-            clock,
-        } = opts;
+        let RunOptions { paths, config, import, clock, exit_with_parent: _ } = opts;
         let uid = current_uid();
         ensure_private_dir(&paths.data_dir, uid, paths.data_dir_is_default)?;
         let lock = DataDirLock::acquire(&paths.lock_file())?;
@@ -118,12 +110,7 @@ impl Daemon {
 
         let listener = ipc::bind(&paths.socket, uid, paths.socket_is_default).await?;
         tracing::info!(socket = %paths.socket.display(), pid = std::process::id(), "daemon ready");
-        Ok(Daemon {
-            state,
-            listener,
-            socket: paths.socket,
-            _lock: lock,
-        })
+        Ok(Daemon { state, listener, socket: paths.socket, _lock: lock })
     }
 
     /// Serves clients until `shutdown` is cancelled, then tells them, flushes the store and
@@ -159,8 +146,12 @@ impl Daemon {
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
+    let exit_with_parent = opts.exit_with_parent;
     let daemon = Daemon::start(opts).await?;
     let shutdown = CancellationToken::new();
+    if exit_with_parent {
+        tokio::spawn(watch_parent(shutdown.clone()));
+    }
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
     let trigger = shutdown.clone();
@@ -172,4 +163,18 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
         trigger.cancel();
     });
     daemon.serve(shutdown).await
+}
+
+/// Cancels `shutdown` once this process is re-parented, i.e. its parent has exited.
+async fn watch_parent(shutdown: CancellationToken) {
+    let parent = std::os::unix::process::parent_id();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        if std::os::unix::process::parent_id() != parent {
+            tracing::info!(parent, "the parent process exited; stopping");
+            shutdown.cancel();
+            return;
+        }
+    }
 }

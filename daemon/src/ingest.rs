@@ -6,9 +6,7 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use leadline_shared::config::ScoringConfig;
-use leadline_shared::domain::{
-    Contact, CustomFieldDef, Message, Note, Opportunity, Pipeline, Task, User,
-};
+use leadline_shared::domain::{Contact, CustomFieldDef, Message, Note, Opportunity, Pipeline, Task, User};
 use serde::Deserialize;
 
 use crate::engine::lead::{LeadInputs, summarize};
@@ -78,22 +76,14 @@ impl Ingest {
                 for m in items {
                     touched.insert(m.contact_id.clone());
                     batch.put(Put::Message(m.clone()));
-                    overlay
-                        .messages
-                        .entry(m.contact_id.clone())
-                        .or_default()
-                        .push(m);
+                    overlay.messages.entry(m.contact_id.clone()).or_default().push(m);
                 }
             }
             Page::Opportunities(items) => {
                 for o in items {
                     touched.insert(o.contact_id.clone());
                     batch.put(Put::Opportunity(o.clone()));
-                    overlay
-                        .opportunities
-                        .entry(o.contact_id.clone())
-                        .or_default()
-                        .push(o);
+                    overlay.opportunities.entry(o.contact_id.clone()).or_default().push(o);
                 }
             }
             Page::Pipelines(items) => items.into_iter().for_each(|p| {
@@ -104,10 +94,7 @@ impl Ingest {
             }),
             Page::CustomFields(defs) => {
                 let value = serde_json::to_value(&defs).unwrap_or_default();
-                batch.put(Put::Meta {
-                    key: META_CUSTOM_FIELDS.into(),
-                    value,
-                });
+                batch.put(Put::Meta { key: META_CUSTOM_FIELDS.into(), value });
             }
             Page::Notes(items) => items.into_iter().for_each(|n| {
                 batch.put(Put::Note(n));
@@ -122,11 +109,7 @@ impl Ingest {
     }
 
     /// Rescores the given leads from what the store holds.
-    pub fn rescore(
-        &self,
-        ids: &BTreeSet<String>,
-        now: Timestamp,
-    ) -> Result<Vec<String>, IngestError> {
+    pub fn rescore(&self, ids: &BTreeSet<String>, now: Timestamp) -> Result<Vec<String>, IngestError> {
         let mut batch = Batch::new();
         let changed = self.rescore_into(&mut batch, ids, &Overlay::default(), now)?;
         self.db.commit(&batch)?;
@@ -144,12 +127,8 @@ impl Ingest {
             return Ok(Vec::new());
         }
         let pipelines = self.db.pipelines()?;
-        let fields = FieldMap::new(
-            &self
-                .db
-                .meta::<Vec<CustomFieldDef>>(META_CUSTOM_FIELDS)?
-                .unwrap_or_default(),
-        );
+        let fields =
+            FieldMap::new(&self.db.meta::<Vec<CustomFieldDef>>(META_CUSTOM_FIELDS)?.unwrap_or_default());
         let mut changed = Vec::with_capacity(ids.len());
         for id in ids {
             let contact = match overlay.contacts.get(id) {
@@ -173,12 +152,7 @@ impl Ingest {
                 |o| o.created_at,
             );
             let follow_up = self.db.follow_up(id)?;
-            let s = score(
-                id,
-                qualify(&contact, &messages, &fields),
-                &self.scoring,
-                now,
-            );
+            let s = score(id, qualify(&contact, &messages, &fields), &self.scoring, now);
             let lead = summarize(&LeadInputs {
                 contact: &contact,
                 messages: &messages,
@@ -209,10 +183,7 @@ impl Ingest {
             tasks,
         } = snapshot;
         let mut batch = Batch::new();
-        batch.put(Put::Meta {
-            key: META_LOCATION.into(),
-            value: location,
-        });
+        batch.put(Put::Meta { key: META_LOCATION.into(), value: location });
         self.db.commit(&batch)?;
         self.apply(Page::CustomFields(custom_fields), now)?;
         self.apply(Page::Pipelines(pipelines), now)?;
@@ -280,10 +251,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// Reads a data set file.
     pub fn read(path: &Path) -> Result<Snapshot, IngestError> {
-        let err = |message: String| IngestError::Snapshot {
-            path: path.display().to_string(),
-            message,
-        };
+        let err = |message: String| IngestError::Snapshot { path: path.display().to_string(), message };
         let text = std::fs::read(path).map_err(|e| err(e.to_string()))?;
         serde_json::from_slice(&text).map_err(|e| err(format!("not a GHL data set: {e}")))
     }
@@ -306,18 +274,9 @@ mod tests {
     fn a_reply_in_a_later_page_rescores_the_lead() {
         let (ingest, db) = ingest();
         let now = Timestamp::from_second(1_700_000_000).expect("ts");
-        let contact = Contact {
-            id: "c1".into(),
-            first_name: Some("Ana".into()),
-            ..Default::default()
-        };
-        ingest
-            .apply(Page::Contacts(vec![contact]), now)
-            .expect("contacts");
-        assert_eq!(
-            db.lead("c1").expect("lead").map(|l| l.temperature),
-            Some(Temperature::Cold)
-        );
+        let contact = Contact { id: "c1".into(), first_name: Some("Ana".into()), ..Default::default() };
+        ingest.apply(Page::Contacts(vec![contact]), now).expect("contacts");
+        assert_eq!(db.lead("c1").expect("lead").map(|l| l.temperature), Some(Temperature::Cold));
 
         let reply = Message {
             id: "m1".into(),
@@ -328,33 +287,19 @@ mod tests {
             body: Some("Pre-approved for $500k, need 4 bed in Frisco area within 2 months".into()),
             ..Default::default()
         };
-        let changed = ingest
-            .apply(Page::Messages(vec![reply]), now)
-            .expect("messages");
+        let changed = ingest.apply(Page::Messages(vec![reply]), now).expect("messages");
         assert_eq!(changed, ["c1"]);
         let lead = db.lead("c1").expect("read").expect("lead");
         assert_eq!(lead.temperature, Temperature::Hot);
         assert_eq!(lead.awaiting_reply_since, Some(now));
-        assert_eq!(
-            db.score("c1").expect("read").expect("score").value,
-            lead.score
-        );
+        assert_eq!(db.score("c1").expect("read").expect("score").value, lead.score);
     }
 
     #[test]
     fn messages_before_their_contact_wait_for_it() {
         let (ingest, db) = ingest();
-        let m = Message {
-            id: "m".into(),
-            contact_id: "later".into(),
-            ..Default::default()
-        };
-        assert!(
-            ingest
-                .apply(Page::Messages(vec![m]), Timestamp::UNIX_EPOCH)
-                .expect("apply")
-                .is_empty()
-        );
+        let m = Message { id: "m".into(), contact_id: "later".into(), ..Default::default() };
+        assert!(ingest.apply(Page::Messages(vec![m]), Timestamp::UNIX_EPOCH).expect("apply").is_empty());
         assert_eq!(db.counts().expect("counts").messages, 1);
         assert!(db.lead("later").expect("read").is_none());
     }

@@ -13,10 +13,7 @@ pub enum LockError {
     )]
     Held { dir: String, pid: String },
     #[error("cannot lock {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
 }
 
 /// The held lock; dropping it releases the directory.
@@ -28,10 +25,7 @@ pub struct DataDirLock {
 impl DataDirLock {
     /// Takes the lock, or says which process holds it.
     pub fn acquire(lock_path: &Path) -> Result<DataDirLock, LockError> {
-        let io = |source| LockError::Io {
-            path: lock_path.display().to_string(),
-            source,
-        };
+        let io = |source| LockError::Io { path: lock_path.display().to_string(), source };
         let mut file = File::options()
             .read(true)
             .write(true)
@@ -44,15 +38,8 @@ impl DataDirLock {
             Err(TryLockError::WouldBlock) => {
                 let mut pid = String::new();
                 let _ = file.read_to_string(&mut pid);
-                let dir = lock_path
-                    .parent()
-                    .unwrap_or(lock_path)
-                    .display()
-                    .to_string();
-                return Err(LockError::Held {
-                    dir,
-                    pid: pid.trim().to_owned(),
-                });
+                let dir = lock_path.parent().unwrap_or(lock_path).display().to_string();
+                return Err(LockError::Held { dir, pid: pid.trim().to_owned() });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
@@ -74,10 +61,7 @@ mod tests {
         let path = dir.path().join("daemon.lock");
         let first = DataDirLock::acquire(&path).expect("first");
         let err = DataDirLock::acquire(&path).expect_err("second refused");
-        assert!(
-            err.to_string().contains(&std::process::id().to_string()),
-            "{err}"
-        );
+        assert!(err.to_string().contains(&std::process::id().to_string()), "{err}");
         drop(first);
         DataDirLock::acquire(&path).expect("free again");
     }

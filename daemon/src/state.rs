@@ -25,23 +25,9 @@ pub struct State {
 
 impl State {
     /// Builds the state.
-    pub fn new(
-        db: Db,
-        config: Config,
-        clock: Arc<dyn Clock>,
-        info: DaemonInfo,
-        store_path: String,
-    ) -> State {
+    pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>, info: DaemonInfo, store_path: String) -> State {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        State {
-            db,
-            config,
-            clock,
-            info,
-            store_path,
-            events,
-            sync: RwLock::new(SyncStatus::default()),
-        }
+        State { db, config, clock, info, store_path, events, sync: RwLock::new(SyncStatus::default()) }
     }
 
     /// Tells every subscribed client. Nobody listening is fine.

@@ -72,13 +72,8 @@ pub struct LoggingConfig {
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error(
-        "cannot read config file {path}: {source}. Check the path given by --config or LEADLINE_CONFIG"
-    )]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot read config file {path}: {source}. Check the path given by --config or LEADLINE_CONFIG")]
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path} is not valid: {message}. Compare it with `config/default.toml`")]
     Invalid { path: PathBuf, message: String },
 }
@@ -101,16 +96,10 @@ impl Config {
                 return Ok(Config::default());
             }
             Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                });
+                return Err(ConfigError::Read { path: path.to_owned(), source });
             }
         };
-        Config::from_overlay(&text).map_err(|message| ConfigError::Invalid {
-            path: path.to_owned(),
-            message,
-        })
+        Config::from_overlay(&text).map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })
     }
 
     /// The defaults overlaid with a TOML document (tables merge key by key).

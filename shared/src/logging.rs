@@ -17,16 +17,8 @@ pub enum LogError {
 /// Starts writing `dir/<name>.YYYY-MM-DD.log`, keeping `keep_days` files. The filter comes
 /// from `LEADLINE_LOG` if set, else `filter`. Keep the guard alive until exit, or the last
 /// lines are lost.
-pub fn init(
-    dir: &Path,
-    name: &str,
-    filter: &str,
-    keep_days: usize,
-) -> Result<WorkerGuard, LogError> {
-    let err = |message: String| LogError::Dir {
-        dir: dir.display().to_string(),
-        message,
-    };
+pub fn init(dir: &Path, name: &str, filter: &str, keep_days: usize) -> Result<WorkerGuard, LogError> {
+    let err = |message: String| LogError::Dir { dir: dir.display().to_string(), message };
     std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
@@ -42,10 +34,6 @@ pub fn init(
         .or_else(|| EnvFilter::try_new(filter).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
     // A second init (e.g. in tests) keeps the first subscriber; that is fine.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(false)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(false).try_init();
     Ok(guard)
 }

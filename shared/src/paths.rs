@@ -39,9 +39,7 @@ impl Platform {
         let dirs = directories::ProjectDirs::from("", "", "leadline");
         Platform {
             uid: current_uid(),
-            runtime_dir: std::env::var_os("XDG_RUNTIME_DIR")
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute()),
+            runtime_dir: std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from).filter(|p| p.is_absolute()),
             tmp_dir: std::env::temp_dir(),
             config_dir: dirs.as_ref().map(|d| d.config_dir().to_owned()),
             data_dir: dirs.as_ref().map(|d| d.data_local_dir().to_owned()),
@@ -69,32 +67,17 @@ pub enum PathError {
     #[error(
         "no home directory found for the default {what} location; set {env} (or pass {flag}) to a directory of your choice"
     )]
-    NoDefault {
-        what: &'static str,
-        env: &'static str,
-        flag: &'static str,
-    },
+    NoDefault { what: &'static str, env: &'static str, flag: &'static str },
     #[error(
         "socket path {path} is {len} bytes, over the {max}-byte limit of Unix sockets; pass --socket (or set LEADLINE_SOCKET) to a shorter path, e.g. under /tmp"
     )]
-    SocketTooLong {
-        path: PathBuf,
-        len: usize,
-        max: usize,
-    },
-    #[error(
-        "{path} is a symbolic link; Leadline only uses real directories it owns. Remove it and retry"
-    )]
+    SocketTooLong { path: PathBuf, len: usize, max: usize },
+    #[error("{path} is a symbolic link; Leadline only uses real directories it owns. Remove it and retry")]
     Symlink { path: PathBuf },
-    #[error(
-        "{path} belongs to uid {owner}, not to you (uid {uid}); remove it or choose another path"
-    )]
+    #[error("{path} belongs to uid {owner}, not to you (uid {uid}); remove it or choose another path")]
     ForeignOwner { path: PathBuf, owner: u32, uid: u32 },
     #[error("cannot prepare {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 impl Paths {
@@ -126,14 +109,7 @@ impl Paths {
             None => default_socket(platform),
         };
         check_socket_path(&socket)?;
-        Ok(Paths {
-            config_file,
-            config_explicit,
-            data_dir,
-            socket,
-            socket_is_default,
-            data_dir_is_default,
-        })
+        Ok(Paths { config_file, config_explicit, data_dir, socket, socket_is_default, data_dir_is_default })
     }
 
     /// The store's directory.
@@ -156,10 +132,7 @@ impl Paths {
 pub fn default_socket(platform: &Platform) -> PathBuf {
     match &platform.runtime_dir {
         Some(dir) => dir.join("leadline").join("leadline.sock"),
-        None => platform
-            .tmp_dir
-            .join(format!("leadline-{}", platform.uid))
-            .join("leadline.sock"),
+        None => platform.tmp_dir.join(format!("leadline-{}", platform.uid)).join("leadline.sock"),
     }
 }
 
@@ -167,11 +140,7 @@ pub fn default_socket(platform: &Platform) -> PathBuf {
 pub fn check_socket_path(path: &Path) -> Result<(), PathError> {
     let len = path.as_os_str().len();
     if len > MAX_SOCKET_PATH_BYTES {
-        return Err(PathError::SocketTooLong {
-            path: path.to_owned(),
-            len,
-            max: MAX_SOCKET_PATH_BYTES,
-        });
+        return Err(PathError::SocketTooLong { path: path.to_owned(), len, max: MAX_SOCKET_PATH_BYTES });
     }
     Ok(())
 }
@@ -181,23 +150,14 @@ pub fn check_socket_path(path: &Path) -> Result<(), PathError> {
 /// Leadline's own default directory); a directory the user named is left as it is, since it
 /// may be shared (never chmod someone's `/tmp`).
 pub fn ensure_private_dir(dir: &Path, uid: u32, is_ours: bool) -> Result<(), PathError> {
-    let io = |source| PathError::Io {
-        path: dir.to_owned(),
-        source,
-    };
+    let io = |source| PathError::Io { path: dir.to_owned(), source };
     let mut created = false;
     match std::fs::symlink_metadata(dir) {
         Ok(meta) if meta.file_type().is_symlink() => {
-            return Err(PathError::Symlink {
-                path: dir.to_owned(),
-            });
+            return Err(PathError::Symlink { path: dir.to_owned() });
         }
         Ok(meta) if meta.uid() != uid => {
-            return Err(PathError::ForeignOwner {
-                path: dir.to_owned(),
-                owner: meta.uid(),
-                uid,
-            });
+            return Err(PathError::ForeignOwner { path: dir.to_owned(), owner: meta.uid(), uid });
         }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -234,16 +194,10 @@ mod tests {
 
     #[test]
     fn defaults_prefer_the_runtime_dir() {
-        let p = Paths::resolve(&PathOverrides::default(), &platform(Some("/run/user/1000")))
-            .expect("resolves");
-        assert_eq!(
-            p.socket,
-            PathBuf::from("/run/user/1000/leadline/leadline.sock")
-        );
-        assert_eq!(
-            p.config_file,
-            PathBuf::from("/home/a/.config/leadline/config.toml")
-        );
+        let p =
+            Paths::resolve(&PathOverrides::default(), &platform(Some("/run/user/1000"))).expect("resolves");
+        assert_eq!(p.socket, PathBuf::from("/run/user/1000/leadline/leadline.sock"));
+        assert_eq!(p.config_file, PathBuf::from("/home/a/.config/leadline/config.toml"));
         assert!(!p.config_explicit);
     }
 
@@ -261,22 +215,13 @@ mod tests {
             socket: Some("/s.sock".into()),
         };
         let p = Paths::resolve(&o, &platform(None)).expect("resolves");
-        assert_eq!(
-            (p.data_dir.as_path(), p.socket.as_path()),
-            (Path::new("/d"), Path::new("/s.sock"))
-        );
+        assert_eq!((p.data_dir.as_path(), p.socket.as_path()), (Path::new("/d"), Path::new("/s.sock")));
         assert!(p.config_explicit);
 
-        let long = PathOverrides {
-            socket: Some(PathBuf::from(format!("/{}", "x".repeat(120)))),
-            ..o
-        };
+        let long = PathOverrides { socket: Some(PathBuf::from(format!("/{}", "x".repeat(120)))), ..o };
         let err = Paths::resolve(&long, &platform(None)).expect_err("too long");
         let msg = err.to_string();
-        assert!(
-            msg.contains("107-byte limit") && msg.contains("--socket"),
-            "{msg}"
-        );
+        assert!(msg.contains("107-byte limit") && msg.contains("--socket"), "{msg}");
     }
 
     #[test]
@@ -306,13 +251,7 @@ mod tests {
 
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(&dir, &link).expect("symlink");
-        assert!(matches!(
-            ensure_private_dir(&link, uid, true),
-            Err(PathError::Symlink { .. })
-        ));
-        assert!(matches!(
-            ensure_private_dir(&dir, uid + 1, true),
-            Err(PathError::ForeignOwner { .. })
-        ));
+        assert!(matches!(ensure_private_dir(&link, uid, true), Err(PathError::Symlink { .. })));
+        assert!(matches!(ensure_private_dir(&dir, uid + 1, true), Err(PathError::ForeignOwner { .. })));
     }
 }

@@ -7,8 +7,8 @@ use futures::{SinkExt, StreamExt};
 use leadline_shared::APP_VERSION;
 use leadline_shared::domain::LeadSummary;
 use leadline_shared::protocol::{
-    self, ClientMessage, ErrorKind, Event, FrameError, LeadDetail, PROTOCOL_VERSION, QueueName,
-    RemoteError, Request, Response, ServerMessage, StatusReport, Welcome,
+    self, ClientMessage, ErrorKind, Event, FrameError, LeadDetail, PROTOCOL_VERSION, QueueName, RemoteError,
+    Request, Response, ServerMessage, StatusReport, Welcome,
 };
 use tokio::net::UnixStream;
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
@@ -20,7 +20,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// from a daemon that answered with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("no daemon answers on {socket}: {source}. Start it with `leadlined run` (or just run `leadline`)")]
+    #[error(
+        "no daemon answers on {socket}: {source}. Start it with `leadlined run` (or just run `leadline`)"
+    )]
     Connect { socket: String, source: std::io::Error },
     #[error(
         "the daemon speaks protocol {daemon} but this leadline speaks {client}: {message}. Restart the daemon with the same Leadline version (`pkill leadlined`, then run `leadline`)"
@@ -43,7 +45,10 @@ impl ClientError {
     pub fn is_unreachable(&self) -> bool {
         matches!(
             self,
-            ClientError::Connect { .. } | ClientError::Closed | ClientError::Timeout(_) | ClientError::Frame(FrameError::Io(_))
+            ClientError::Connect { .. }
+                | ClientError::Closed
+                | ClientError::Timeout(_)
+                | ClientError::Frame(FrameError::Io(_))
         )
     }
 
@@ -66,10 +71,9 @@ pub struct Client {
 impl Client {
     /// Connects and completes the Hello/Welcome handshake.
     pub async fn connect(socket: &Path) -> Result<Client, ClientError> {
-        let stream = UnixStream::connect(socket).await.map_err(|source| ClientError::Connect {
-            socket: socket.display().to_string(),
-            source,
-        })?;
+        let stream = UnixStream::connect(socket)
+            .await
+            .map_err(|source| ClientError::Connect { socket: socket.display().to_string(), source })?;
         let mut framed = Framed::new(stream, protocol::framing());
         let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, app_version: APP_VERSION.to_owned() };
         framed.send(protocol::encode(&hello)?).await.map_err(FrameError::Io)?;

@@ -1,1 +1,105 @@
-fn main() {}
+//! `leadline`: the dashboard and client CLI.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use leadline_shared::config::Config;
+use leadline_tui::cli::{Cli, Command};
+use leadline_tui::commands::{self, CommandError};
+use leadline_tui::{dashboard, demo, launch};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((code, message)) => {
+            eprintln!("leadline: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+type Failure = (u8, String);
+
+fn operational(e: impl std::fmt::Display) -> Failure {
+    (1, format!("{e:#}"))
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let globals = cli.globals;
+    if let Some(Command::Daemon(cmd)) = cli.command {
+        return leadline_daemon::cli::main(&globals, cmd).map_err(operational);
+    }
+    let paths = globals.paths().map_err(|e| (2, e.to_string()))?;
+    let config = Config::load(&paths.config_file, paths.config_explicit).map_err(|e| (2, e.to_string()))?;
+    // Logs never go to the terminal: the dashboard draws there and scripts read stdout.
+    let _log = leadline_shared::logging::init(
+        &paths.log_dir(),
+        "leadline",
+        &config.logging.filter,
+        config.logging.keep_days,
+    )
+    .map_err(operational)?;
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(operational)
+    };
+    let command_result = |r: Result<(), CommandError>| r.map_err(|e| (e.exit_code() as u8, e.to_string()));
+
+    match cli.command {
+        None => {
+            let logs = paths.log_dir();
+            launch::ensure_daemon(&globals, &paths.socket, &logs).map_err(operational)?;
+            let starter: dashboard::StartDaemon = {
+                let (globals, socket) = (globals.clone(), paths.socket.clone());
+                Arc::new(move || launch::ensure_daemon(&globals, &socket, &logs).map_err(|e| e.to_string()))
+            };
+            runtime()?.block_on(dashboard::run(paths.socket.clone(), starter)).map_err(operational)
+        }
+        Some(Command::Demo { headless, contacts }) => {
+            let mut demo = demo::Demo::start(&globals, contacts).map_err(operational)?;
+            if headless {
+                println!("{}", demo.socket.display());
+                println!("demo daemon ready: {contacts} seeded leads, data in {}", demo.data_dir.display());
+                println!(
+                    "try `leadline queue hot` or `leadline status` in another shell; Ctrl-C stops the demo"
+                );
+                return runtime()?.block_on(wait_for_signal_or_exit(&mut demo));
+            }
+            // The dashboard never restarts the demo's daemon: it only reconnects.
+            let socket = demo.socket.clone();
+            let starter: dashboard::StartDaemon =
+                Arc::new(|| Err("the demo daemon stopped; restart `leadline demo`".into()));
+            runtime()?.block_on(dashboard::run(socket, starter)).map_err(operational)
+        }
+        Some(Command::Status { json }) => {
+            runtime()?.block_on(async { command_result(commands::status(&paths.socket, json).await) })
+        }
+        Some(Command::Queue { name, limit, json }) => runtime()?
+            .block_on(async { command_result(commands::queue(&paths.socket, &name, limit, json).await) }),
+        Some(Command::Lead { id, json }) => {
+            runtime()?.block_on(async { command_result(commands::lead(&paths.socket, &id, json).await) })
+        }
+        Some(Command::Daemon(_)) => Ok(()),
+    }
+}
+
+async fn wait_for_signal_or_exit(demo: &mut demo::Demo) -> Result<(), Failure> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(operational)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(operational)?;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = tick.tick() => if !demo.daemon_alive() {
+                return Err((1, "the demo daemon stopped unexpectedly; see its log in the demo data directory".into()));
+            },
+        }
+    }
+}

@@ -2,8 +2,8 @@
 
 use jiff::Timestamp;
 use leadline_shared::domain::{
-    Contact, Direction, FollowUp, FollowUpStatus, LeadSummary, Message, Opportunity,
-    OpportunityStatus, Pipeline, Score,
+    Contact, Direction, FollowUp, FollowUpStatus, LeadSummary, Message, Opportunity, OpportunityStatus,
+    Pipeline, Score,
 };
 
 /// Everything a lead's row is derived from.
@@ -22,27 +22,15 @@ pub struct LeadInputs<'a> {
 /// Builds the queue row.
 pub fn summarize(inputs: &LeadInputs<'_>) -> LeadSummary {
     let c = inputs.contact;
-    let talk: Vec<&Message> = inputs
-        .messages
-        .iter()
-        .filter(|m| m.is_conversational())
-        .collect();
+    let talk: Vec<&Message> = inputs.messages.iter().filter(|m| m.is_conversational()).collect();
     let last_message_at = talk.iter().filter_map(|m| m.date_added).max();
-    let first_outbound_at = talk
-        .iter()
-        .filter(|m| m.direction == Direction::Outbound)
-        .filter_map(|m| m.date_added)
-        .min();
-    let last_activity = [c.last_activity, last_message_at, c.date_added]
-        .into_iter()
-        .flatten()
-        .max();
+    let first_outbound_at =
+        talk.iter().filter(|m| m.direction == Direction::Outbound).filter_map(|m| m.date_added).min();
+    let last_activity = [c.last_activity, last_message_at, c.date_added].into_iter().flatten().max();
     let deal = main_deal(inputs.opportunities);
     let pipeline = deal.and_then(|d| inputs.pipelines.iter().find(|p| p.id == d.pipeline_id));
     let stage = match (deal, pipeline) {
-        (Some(d), _) if d.status != OpportunityStatus::Open => {
-            Some(status_label(d.status).to_owned())
-        }
+        (Some(d), _) if d.status != OpportunityStatus::Open => Some(status_label(d.status).to_owned()),
         (Some(d), Some(p)) => p.stage_name(&d.pipeline_stage_id).map(str::to_owned),
         _ => None,
     };
@@ -53,10 +41,7 @@ pub fn summarize(inputs: &LeadInputs<'_>) -> LeadSummary {
         temperature: inputs.score.temperature,
         answered: inputs.score.qualification.answered_count(),
         source: c.source.clone().filter(|s| !s.is_empty()),
-        lead_type: inputs
-            .lead_type
-            .clone()
-            .or_else(|| lead_type_from_tags(&c.tags)),
+        lead_type: inputs.lead_type.clone().or_else(|| lead_type_from_tags(&c.tags)),
         pipeline: pipeline.map(|p| p.name.clone()),
         stage,
         phone: c.phone.clone(),
@@ -110,18 +95,12 @@ fn lead_type_from_tags(tags: &[String]) -> Option<String> {
 /// When the lead started waiting: the first inbound message after our last outbound one,
 /// if the conversation ends on their side.
 fn awaiting_reply_since(talk: &[&Message]) -> Option<Timestamp> {
-    let last_outbound = talk
-        .iter()
-        .rposition(|m| m.direction == Direction::Outbound);
+    let last_outbound = talk.iter().rposition(|m| m.direction == Direction::Outbound);
     let waiting = match last_outbound {
         Some(i) => &talk[i + 1..],
         None => talk,
     };
-    waiting
-        .iter()
-        .filter(|m| m.direction == Direction::Inbound)
-        .filter_map(|m| m.date_added)
-        .min()
+    waiting.iter().filter(|m| m.direction == Direction::Inbound).filter_map(|m| m.date_added).min()
 }
 
 #[cfg(test)]
@@ -150,18 +129,10 @@ mod tests {
         let pipelines = [Pipeline {
             id: "p".into(),
             name: "Buyer".into(),
-            stages: vec![Stage {
-                id: "s".into(),
-                name: "Showing".into(),
-                position: Some(3),
-            }],
+            stages: vec![Stage { id: "s".into(), name: "Showing".into(), position: Some(3) }],
             ..Default::default()
         }];
-        let score = Score {
-            value: 50,
-            temperature: Temperature::Hot,
-            ..Default::default()
-        };
+        let score = Score { value: 50, temperature: Temperature::Hot, ..Default::default() };
         summarize(&LeadInputs {
             contact: &contact,
             messages,
@@ -176,10 +147,7 @@ mod tests {
     #[test]
     fn a_new_lead_is_uncontacted_and_not_waiting() {
         let l = summarize_with(&[], &[]);
-        assert_eq!(
-            (l.name.as_str(), l.score, l.lead_type.as_deref()),
-            ("Ana", 50, Some("buyer"))
-        );
+        assert_eq!((l.name.as_str(), l.score, l.lead_type.as_deref()), ("Ana", 50, Some("buyer")));
         assert_eq!((l.first_outbound_at, l.awaiting_reply_since), (None, None));
         assert_eq!(l.last_activity, Timestamp::from_second(1).ok());
     }
@@ -215,10 +183,7 @@ mod tests {
             ..Default::default()
         };
         let l = summarize_with(&[], &[won.clone(), open]);
-        assert_eq!(
-            (l.pipeline.as_deref(), l.stage.as_deref()),
-            (Some("Buyer"), Some("Showing"))
-        );
+        assert_eq!((l.pipeline.as_deref(), l.stage.as_deref()), (Some("Buyer"), Some("Showing")));
         assert_eq!(summarize_with(&[], &[won]).stage.as_deref(), Some("Won"));
     }
 }

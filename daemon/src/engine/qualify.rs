@@ -10,7 +10,8 @@ use leadline_shared::domain::{
 /// Maps custom-field ids to the question they answer, from the location's field definitions.
 #[derive(Debug, Clone, Default)]
 pub struct FieldMap {
-    by_id: HashMap<String, QualificationItem>,
+    /// Field id to the question it answers and the field's label.
+    by_id: HashMap<String, (QualificationItem, String)>,
     lead_type_ids: Vec<String>,
 }
 
@@ -24,7 +25,8 @@ impl FieldMap {
                 map.lead_type_ids.push(def.id.clone());
             }
             if let Some(item) = item_for_field(&key) {
-                map.by_id.insert(def.id.clone(), item);
+                let label = if def.name.trim().is_empty() { key.replace('_', " ") } else { def.name.trim().to_owned() };
+                map.by_id.insert(def.id.clone(), (item, label));
             }
         }
         map
@@ -43,9 +45,7 @@ impl FieldMap {
 fn item_for_field(key: &str) -> Option<QualificationItem> {
     use QualificationItem::*;
     Some(match key {
-        "budget" | "budget_confirmed" | "budget_max" | "price_expectation" | "expected_price" => {
-            Budget
-        }
+        "budget" | "budget_confirmed" | "budget_max" | "price_expectation" | "expected_price" => Budget,
         "location" | "preferred_location" | "area" | "neighborhood" => Location,
         "timeline" | "timeline_urgency" | "timeline_acceptable" | "move_timeline" => Timeline,
         "bedrooms" | "bathrooms" | "must_haves" | "property_type" => Property,
@@ -60,11 +60,7 @@ fn value_text(value: &serde_json::Value) -> Option<String> {
     let text = match value {
         serde_json::Value::Null => return None,
         serde_json::Value::String(s) => s.trim().to_owned(),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .filter_map(value_text)
-            .collect::<Vec<_>>()
-            .join(", "),
+        serde_json::Value::Array(items) => items.iter().filter_map(value_text).collect::<Vec<_>>().join(", "),
         // A boolean answer counts too ("timeline acceptable: false" is an answer).
         other => other.to_string(),
     };
@@ -75,15 +71,7 @@ fn value_text(value: &serde_json::Value) -> Option<String> {
 const CUES: &[(QualificationItem, &[&str])] = &[
     (
         QualificationItem::Budget,
-        &[
-            "budget",
-            "price range",
-            "afford",
-            "up to $",
-            "under $",
-            "around $",
-            "max $",
-        ],
+        &["budget", "price range", "afford", "up to $", "under $", "around $", "max $"],
     ),
     (
         QualificationItem::Location,
@@ -205,14 +193,11 @@ const MAX_ANSWER_CHARS: usize = 140;
 pub fn qualify(contact: &Contact, messages: &[Message], fields: &FieldMap) -> Qualification {
     let mut q = Qualification::default();
     for field in &contact.custom_fields {
-        if let (Some(item), Some(text)) = (fields.by_id.get(&field.id), value_text(&field.value)) {
-            q.answer(*item, clip(&text));
+        if let (Some((item, label)), Some(text)) = (fields.by_id.get(&field.id), value_text(&field.value)) {
+            q.answer(*item, clip(&format!("{label}: {text}")));
         }
     }
-    for message in messages
-        .iter()
-        .filter(|m| m.direction == Direction::Inbound && m.is_conversational())
-    {
+    for message in messages.iter().filter(|m| m.direction == Direction::Inbound && m.is_conversational()) {
         if let Some(body) = &message.body {
             answers_in_text(body, &mut q);
         }
@@ -222,11 +207,7 @@ pub fn qualify(contact: &Contact, messages: &[Message], fields: &FieldMap) -> Qu
 
 /// Records every question a piece of free text answers, sentence by sentence.
 pub fn answers_in_text(text: &str, q: &mut Qualification) {
-    for sentence in text
-        .split(['.', '!', '?', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    for sentence in text.split(['.', '!', '?', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
         let lower = sentence.to_lowercase();
         for (item, cues) in CUES {
             if q.get(*item).is_none()
@@ -241,8 +222,7 @@ pub fn answers_in_text(text: &str, q: &mut Qualification) {
 
 /// True when `cue` occurs at the start of a word.
 fn has_cue(text: &str, cue: &str) -> bool {
-    text.match_indices(cue)
-        .any(|(i, _)| i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric())
+    text.match_indices(cue).any(|(i, _)| i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric())
 }
 
 /// A dollar amount (`$450k`, `$300,000`) or a bare `450k`.
@@ -291,10 +271,7 @@ mod tests {
         ];
         let q = qualify(&Contact::default(), &msgs, &FieldMap::default());
         assert_eq!(q.budget.as_deref(), Some("We're pre-approved up to $450k"));
-        assert_eq!(
-            q.financing.as_deref(),
-            Some("We're pre-approved up to $450k")
-        );
+        assert_eq!(q.financing.as_deref(), Some("We're pre-approved up to $450k"));
         assert_eq!(q.location.as_deref(), Some("Looking in Plano or Frisco"));
         assert!(q.property.is_some() && q.timeline.is_some() && q.motivation.is_some());
         assert_eq!(q.home_condition, None);
@@ -305,10 +282,7 @@ mod tests {
     fn outbound_messages_are_not_answers() {
         let mut m = inbound("What's your budget and timeline?");
         m.direction = Direction::Outbound;
-        assert_eq!(
-            qualify(&Contact::default(), &[m], &FieldMap::default()).answered_count(),
-            0
-        );
+        assert_eq!(qualify(&Contact::default(), &[m], &FieldMap::default()).answered_count(), 0);
     }
 
     #[test]
@@ -316,14 +290,11 @@ mod tests {
         let defs = [
             CustomFieldDef {
                 id: "f1".into(),
+                name: "Budget".into(),
                 field_key: "contact.budget".into(),
                 ..Default::default()
             },
-            CustomFieldDef {
-                id: "f2".into(),
-                field_key: "contact.lead_type".into(),
-                ..Default::default()
-            },
+            CustomFieldDef { id: "f2".into(), field_key: "contact.lead_type".into(), ..Default::default() },
             CustomFieldDef {
                 id: "f3".into(),
                 field_key: "contact.timeline_acceptable".into(),
@@ -332,33 +303,17 @@ mod tests {
         ];
         let contact = Contact {
             custom_fields: vec![
-                CustomFieldValue {
-                    id: "f1".into(),
-                    value: json!("$600,000"),
-                },
-                CustomFieldValue {
-                    id: "f2".into(),
-                    value: json!("Seller"),
-                },
-                CustomFieldValue {
-                    id: "f3".into(),
-                    value: json!(false),
-                },
-                CustomFieldValue {
-                    id: "unknown".into(),
-                    value: json!("x"),
-                },
+                CustomFieldValue { id: "f1".into(), value: json!("$600,000") },
+                CustomFieldValue { id: "f2".into(), value: json!("Seller") },
+                CustomFieldValue { id: "f3".into(), value: json!(false) },
+                CustomFieldValue { id: "unknown".into(), value: json!("x") },
             ],
             ..Default::default()
         };
         let map = FieldMap::new(&defs);
         let q = qualify(&contact, &[inbound("budget is 300k")], &map);
-        assert_eq!(q.budget.as_deref(), Some("$600,000"));
-        assert_eq!(
-            q.timeline.as_deref(),
-            Some("false"),
-            "a 'no' is still an answer"
-        );
+        assert_eq!(q.budget.as_deref(), Some("Budget: $600,000"));
+        assert_eq!(q.timeline.as_deref(), Some("timeline acceptable: false"), "a 'no' is still an answer");
         assert_eq!(map.lead_type(&contact).as_deref(), Some("seller"));
     }
 

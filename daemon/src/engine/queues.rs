@@ -22,25 +22,19 @@ pub enum QueueError {
 }
 
 /// The index a queue walks, and which rows of it belong to the queue at `now`.
-pub fn plan(
-    name: &QueueName,
-    now: Timestamp,
-    cfg: &QueuesConfig,
-) -> Result<(LeadOrder, Filter), QueueError> {
+pub fn plan(name: &QueueName, now: Timestamp, cfg: &QueuesConfig) -> Result<(LeadOrder, Filter), QueueError> {
     let hours = |h: u64| SignedDuration::from_hours(h.min(1_000_000) as i64);
     Ok(match name {
         QueueName::All => (LeadOrder::Score, Filter::Any),
         QueueName::Hot => (LeadOrder::Score, Filter::Hot),
-        QueueName::SpeedToLead => (
-            LeadOrder::UncontactedOldest,
-            Filter::AddedSince(now - hours(cfg.speed_to_lead_window_hours)),
-        ),
+        QueueName::SpeedToLead => {
+            (LeadOrder::UncontactedOldest, Filter::AddedSince(now - hours(cfg.speed_to_lead_window_hours)))
+        }
         QueueName::NeedsReply => (LeadOrder::AwaitingLongest, Filter::Any),
         QueueName::Due => (LeadOrder::DueSoonest, Filter::DueBy(now)),
-        QueueName::Dormant => (
-            LeadOrder::Score,
-            Filter::QuietSince(now - hours(cfg.dormant_after_days * 24)),
-        ),
+        QueueName::Dormant => {
+            (LeadOrder::Score, Filter::QuietSince(now - hours(cfg.dormant_after_days * 24)))
+        }
         QueueName::Saved(name) => return Err(QueueError::UnknownList(name.clone())),
     })
 }
@@ -100,11 +94,7 @@ pub fn list(
     db.leads_by(order, &mut |lead| match filter.judge(&lead) {
         Verdict::Take => {
             out.push(lead);
-            if out.len() >= limit {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+            if out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         }
         Verdict::Skip => ControlFlow::Continue(()),
         Verdict::Stop => ControlFlow::Break(()),
@@ -134,9 +124,6 @@ mod tests {
         assert_eq!(f.judge(&lead), Verdict::Stop);
         let (_, f) = plan(&QueueName::Hot, now, &cfg).expect("plan");
         assert_eq!(f.judge(&lead), Verdict::Skip);
-        assert!(matches!(
-            plan(&QueueName::Saved("x".into()), now, &cfg),
-            Err(QueueError::UnknownList(_))
-        ));
+        assert!(matches!(plan(&QueueName::Saved("x".into()), now, &cfg), Err(QueueError::UnknownList(_))));
     }
 }

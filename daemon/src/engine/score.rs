@@ -25,16 +25,13 @@ pub fn score(contact_id: &str, q: Qualification, cfg: &ScoringConfig, now: Times
     } else {
         Temperature::Cold
     };
-    let mut explanation = vec![Contribution {
-        feature: "baseline".into(),
-        contribution: f64::from(PERCENT[0]),
-    }];
+    let mut explanation =
+        vec![Contribution { feature: "baseline".into(), contribution: f64::from(PERCENT[0]) }];
     if answered > 0 {
         let share = f64::from(value - PERCENT[0]) / f64::from(answered);
-        explanation.extend(q.answered().map(|item| Contribution {
-            feature: item.as_str().into(),
-            contribution: share,
-        }));
+        explanation.extend(
+            q.answered().map(|item| Contribution { feature: item.as_str().into(), contribution: share }),
+        );
     }
     Score {
         contact_id: contact_id.to_owned(),

@@ -6,8 +6,8 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use leadline_shared::APP_VERSION;
 use leadline_shared::protocol::{
-    self, ClientMessage, ErrorKind, Event, FrameError, PROTOCOL_VERSION, RemoteError, Request,
-    ServerMessage, Welcome,
+    self, ClientMessage, ErrorKind, Event, FrameError, PROTOCOL_VERSION, RemoteError, Request, ServerMessage,
+    Welcome,
 };
 use tokio::net::UnixStream;
 use tokio::sync::broadcast;
@@ -29,10 +29,7 @@ pub async fn serve_connection(stream: UnixStream, state: Arc<State>, shutdown: C
     match stream.peer_cred() {
         Ok(cred) if cred.uid() == my_uid => {}
         Ok(cred) => {
-            tracing::warn!(
-                peer_uid = cred.uid(),
-                "refused a connection from another user"
-            );
+            tracing::warn!(peer_uid = cred.uid(), "refused a connection from another user");
             return;
         }
         Err(e) => {
@@ -49,25 +46,15 @@ pub async fn serve_connection(stream: UnixStream, state: Arc<State>, shutdown: C
 }
 
 async fn send(conn: &mut Conn, msg: &ServerMessage) -> Result<(), FrameError> {
-    conn.send(protocol::encode(msg)?)
-        .await
-        .map_err(FrameError::Io)
+    conn.send(protocol::encode(msg)?).await.map_err(FrameError::Io)
 }
 
 async fn next_message(conn: &mut Conn) -> Option<Result<ClientMessage, FrameError>> {
     let frame = conn.next().await?;
-    Some(
-        frame
-            .map_err(protocol::codec::classify_io)
-            .and_then(|f| protocol::decode(&f)),
-    )
+    Some(frame.map_err(protocol::codec::classify_io).and_then(|f| protocol::decode(&f)))
 }
 
-async fn run(
-    conn: &mut Conn,
-    state: &State,
-    shutdown: &CancellationToken,
-) -> Result<(), FrameError> {
+async fn run(conn: &mut Conn, state: &State, shutdown: &CancellationToken) -> Result<(), FrameError> {
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_message(conn)).await {
         Ok(Some(msg)) => msg?,
         Ok(None) | Err(_) => return Ok(()),
@@ -81,19 +68,12 @@ async fn run(
             };
             send(conn, &ServerMessage::Welcome(welcome)).await?;
         }
-        ClientMessage::Hello {
-            protocol,
-            app_version,
-        } => {
+        ClientMessage::Hello { protocol, app_version } => {
             tracing::info!(client_protocol = protocol, client_version = %app_version, "refused an incompatible client");
             let message = format!(
                 "this daemon is Leadline {APP_VERSION} (protocol {PROTOCOL_VERSION}); the client is {app_version} (protocol {protocol}). Run the same version of both: restart the daemon after upgrading"
             );
-            let reply = ServerMessage::Incompatible {
-                expected: PROTOCOL_VERSION,
-                got: protocol,
-                message,
-            };
+            let reply = ServerMessage::Incompatible { expected: PROTOCOL_VERSION, got: protocol, message };
             return send(conn, &reply).await;
         }
         ClientMessage::Request { .. } => {

@@ -24,25 +24,19 @@ pub fn handle(state: &State, request: Request) -> Result<Response, RemoteError> 
     match request {
         Request::Ping => Ok(Response::Pong),
         Request::Subscribe => Ok(Response::Subscribed),
-        Request::Status => status(state)
-            .map(|s| Response::Status(Box::new(s)))
-            .map_err(internal),
+        Request::Status => status(state).map(|s| Response::Status(Box::new(s))).map_err(internal),
         Request::Queue { name, limit } => {
             if limit > MAX_QUEUE_LIMIT {
                 return Err(RemoteError::new(
                     ErrorKind::BadRequest,
-                    format!(
-                        "--limit {limit} is over the maximum of {MAX_QUEUE_LIMIT}; ask for fewer"
-                    ),
+                    format!("--limit {limit} is over the maximum of {MAX_QUEUE_LIMIT}; ask for fewer"),
                 ));
             }
             let now = state.clock.now();
             queues::list(&state.db, &name, limit as usize, now, &state.config.queues)
                 .map(Response::Queue)
                 .map_err(|e| match e {
-                    QueueError::UnknownList(_) => {
-                        RemoteError::new(ErrorKind::NotFound, e.to_string())
-                    }
+                    QueueError::UnknownList(_) => RemoteError::new(ErrorKind::NotFound, e.to_string()),
                     QueueError::Store(e) => internal(e),
                 })
         }
@@ -98,15 +92,9 @@ fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {
         let stage = pipelines
             .iter()
             .find(|p| p.id == o.pipeline_id)
-            .and_then(|p| {
-                p.stage_name(&o.pipeline_stage_id)
-                    .map(|s| format!("{} · {s}", p.name))
-            })
+            .and_then(|p| p.stage_name(&o.pipeline_stage_id).map(|s| format!("{} · {s}", p.name)))
             .unwrap_or_default();
-        let value = o
-            .monetary_value
-            .map(|v| format!(" · ${v:.0}"))
-            .unwrap_or_default();
+        let value = o.monetary_value.map(|v| format!(" · ${v:.0}")).unwrap_or_default();
         timeline.push(TimelineEntry {
             at: o.updated_at.or(o.created_at),
             kind: "deal".into(),
@@ -121,11 +109,6 @@ fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {
     timeline.sort_by(|a, b| b.at.cmp(&a.at));
     timeline.truncate(TIMELINE_LEN);
     detail.timeline = timeline;
-    detail.pending_ops = state
-        .db
-        .pending_ops()?
-        .into_iter()
-        .filter(|o| o.contact_id == id)
-        .collect();
+    detail.pending_ops = state.db.pending_ops()?.into_iter().filter(|o| o.contact_id == id).collect();
     Ok(Some(detail))
 }

@@ -18,10 +18,7 @@ pub enum IpcError {
     #[error("{0} exists and is not a socket; remove it or pass another --socket")]
     NotASocket(String),
     #[error("cannot bind {path}: {source}")]
-    Bind {
-        path: String,
-        source: std::io::Error,
-    },
+    Bind { path: String, source: std::io::Error },
 }
 
 /// Binds the listening socket at `path`.
@@ -37,35 +34,19 @@ pub async fn bind(path: &Path, uid: u32, dir_is_ours: bool) -> Result<UnixListen
             Ok(_) => return Err(IpcError::AlreadyServing(shown())),
             Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
                 tracing::info!(socket = %path.display(), "removing a stale socket nobody answers on");
-                std::fs::remove_file(path).map_err(|source| IpcError::Bind {
-                    path: shown(),
-                    source,
-                })?;
+                std::fs::remove_file(path).map_err(|source| IpcError::Bind { path: shown(), source })?;
             }
             Err(source) => {
-                return Err(IpcError::Bind {
-                    path: shown(),
-                    source,
-                });
+                return Err(IpcError::Bind { path: shown(), source });
             }
         },
         Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(source) => {
-            return Err(IpcError::Bind {
-                path: shown(),
-                source,
-            });
+            return Err(IpcError::Bind { path: shown(), source });
         }
     }
-    let listener = UnixListener::bind(path).map_err(|source| IpcError::Bind {
-        path: shown(),
-        source,
-    })?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
-        IpcError::Bind {
-            path: shown(),
-            source,
-        }
-    })?;
+    let listener = UnixListener::bind(path).map_err(|source| IpcError::Bind { path: shown(), source })?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|source| IpcError::Bind { path: shown(), source })?;
     Ok(listener)
 }

@@ -23,18 +23,13 @@ pub fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, StoreError> {
 /// Decodes a record read from `tree`.
 pub fn decode<T: DeserializeOwned>(tree: Tree, bytes: &[u8]) -> Result<T, StoreError> {
     match bytes.split_first() {
-        Some((&RECORD_V1, body)) => serde_json::from_slice(body).map_err(|e| StoreError::Corrupt {
-            tree: tree.name(),
-            reason: e.to_string(),
-        }),
+        Some((&RECORD_V1, body)) => serde_json::from_slice(body)
+            .map_err(|e| StoreError::Corrupt { tree: tree.name(), reason: e.to_string() }),
         Some((version, _)) => Err(StoreError::Corrupt {
             tree: tree.name(),
             reason: format!("record encoding v{version} is newer than this Leadline understands"),
         }),
-        None => Err(StoreError::Corrupt {
-            tree: tree.name(),
-            reason: "empty record".into(),
-        }),
+        None => Err(StoreError::Corrupt { tree: tree.name(), reason: "empty record".into() }),
     }
 }
 
@@ -45,16 +40,9 @@ mod tests {
 
     #[test]
     fn round_trips_and_rejects_unknown_versions() {
-        let c = Contact {
-            id: "x".into(),
-            tags: vec!["a".into()],
-            ..Default::default()
-        };
+        let c = Contact { id: "x".into(), tags: vec!["a".into()], ..Default::default() };
         let bytes = encode(&c).expect("encodes");
-        assert_eq!(
-            decode::<Contact>(Tree::Contacts, &bytes).expect("decodes"),
-            c
-        );
+        assert_eq!(decode::<Contact>(Tree::Contacts, &bytes).expect("decodes"), c);
         let mut newer = bytes.clone();
         newer[0] = 9;
         let err = decode::<Contact>(Tree::Contacts, &newer).expect_err("unknown version");

@@ -37,13 +37,7 @@ fn ts(s: i64) -> Option<Timestamp> {
     Timestamp::from_second(s).ok()
 }
 
-fn keys(
-    store: &dyn Store,
-    tree: Tree,
-    prefix: &[u8],
-    from: Option<&[u8]>,
-    reverse: bool,
-) -> Vec<Vec<u8>> {
+fn keys(store: &dyn Store, tree: Tree, prefix: &[u8], from: Option<&[u8]>, reverse: bool) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     store
         .scan(tree, prefix, from, reverse, &mut |k, _| {
@@ -60,21 +54,10 @@ fn db<S: Store>(store: S) -> Db {
 
 /// Single keys can be written, read back and removed.
 pub fn basic_get_insert_remove<S: Store>(store: S) {
-    store
-        .transact(&|tx| tx.insert(Tree::Contacts, b"a", b"1"))
-        .expect("insert");
-    assert_eq!(
-        store.get(Tree::Contacts, b"a").expect("get"),
-        Some(b"1".to_vec())
-    );
-    assert_eq!(
-        store.get(Tree::Leads, b"a").expect("get"),
-        None,
-        "trees are separate"
-    );
-    store
-        .transact(&|tx| tx.remove(Tree::Contacts, b"a"))
-        .expect("remove");
+    store.transact(&|tx| tx.insert(Tree::Contacts, b"a", b"1")).expect("insert");
+    assert_eq!(store.get(Tree::Contacts, b"a").expect("get"), Some(b"1".to_vec()));
+    assert_eq!(store.get(Tree::Leads, b"a").expect("get"), None, "trees are separate");
+    store.transact(&|tx| tx.remove(Tree::Contacts, b"a")).expect("remove");
     assert_eq!(store.get(Tree::Contacts, b"a").expect("get"), None);
     assert_eq!(store.len(Tree::Contacts).expect("len"), 0);
 }
@@ -91,22 +74,10 @@ pub fn scans_are_ordered_and_bounded<S: Store>(store: S) {
         .expect("insert");
     let all = keys(&store, Tree::Messages, b"", None, false);
     assert_eq!(all, [&b"a1"[..], b"b1", b"b2", b"b3", b"b\xff", b"c1"]);
-    assert_eq!(
-        keys(&store, Tree::Messages, b"b", None, false),
-        [&b"b1"[..], b"b2", b"b3", b"b\xff"]
-    );
-    assert_eq!(
-        keys(&store, Tree::Messages, b"b", None, true),
-        [&b"b\xff"[..], b"b3", b"b2", b"b1"]
-    );
-    assert_eq!(
-        keys(&store, Tree::Messages, b"b", Some(b"b2"), false),
-        [&b"b2"[..], b"b3", b"b\xff"]
-    );
-    assert_eq!(
-        keys(&store, Tree::Messages, b"b", Some(b"b2"), true),
-        [&b"b2"[..], b"b1"]
-    );
+    assert_eq!(keys(&store, Tree::Messages, b"b", None, false), [&b"b1"[..], b"b2", b"b3", b"b\xff"]);
+    assert_eq!(keys(&store, Tree::Messages, b"b", None, true), [&b"b\xff"[..], b"b3", b"b2", b"b1"]);
+    assert_eq!(keys(&store, Tree::Messages, b"b", Some(b"b2"), false), [&b"b2"[..], b"b3", b"b\xff"]);
+    assert_eq!(keys(&store, Tree::Messages, b"b", Some(b"b2"), true), [&b"b2"[..], b"b1"]);
     let mut first = Vec::new();
     store
         .scan(Tree::Messages, b"", None, false, &mut |k, _| {
@@ -131,9 +102,7 @@ pub fn aborted_transactions_leave_nothing<S: Store>(store: S) {
 
 /// Reads inside a transaction see its earlier writes and removes.
 pub fn transactions_read_their_own_writes<S: Store>(store: S) {
-    store
-        .transact(&|tx| tx.insert(Tree::Meta, b"k", b"old"))
-        .expect("seed");
+    store.transact(&|tx| tx.insert(Tree::Meta, b"k", b"old")).expect("seed");
     store
         .transact(&|tx| {
             tx.insert(Tree::Meta, b"k", b"new")?;
@@ -144,10 +113,7 @@ pub fn transactions_read_their_own_writes<S: Store>(store: S) {
             Ok(())
         })
         .expect("tx");
-    assert_eq!(
-        store.get(Tree::Meta, b"k").expect("get"),
-        Some(b"last".to_vec())
-    );
+    assert_eq!(store.get(Tree::Meta, b"k").expect("get"), Some(b"last".to_vec()));
 }
 
 fn lead(id: &str, score: u8, t: Temperature) -> LeadSummary {
@@ -192,8 +158,7 @@ pub fn lead_indexes_follow_their_lead<S: Store>(store: S) {
     assert_eq!(order(&db, LeadOrder::AwaitingLongest), ["a"]);
     assert_eq!(order(&db, LeadOrder::ActivityOldest), ["b", "c", "a"]);
 
-    db.commit(Batch::new().remove(Remove::Lead("b".into())))
-        .expect("remove");
+    db.commit(Batch::new().remove(Remove::Lead("b".into()))).expect("remove");
     assert_eq!(order(&db, LeadOrder::Score), ["a", "c"]);
     assert_eq!(db.backend().len(Tree::IdxScore).expect("len"), 2);
     assert_eq!(db.backend().len(Tree::IdxActivity).expect("len"), 2);
@@ -204,32 +169,18 @@ pub fn counters_track_records<S: Store>(store: S) {
     let db = db(store);
     let mut batch = Batch::new();
     for i in 0..5 {
-        batch.put(Put::Contact(Contact {
-            id: format!("c{i}"),
-            ..Default::default()
-        }));
+        batch.put(Put::Contact(Contact { id: format!("c{i}"), ..Default::default() }));
     }
     batch.put(Put::Lead(lead("c0", 90, Temperature::Hot)));
     batch.put(Put::Lead(lead("c1", 50, Temperature::Warm)));
     db.commit(&batch).expect("commit");
-    db.commit(Batch::new().put(Put::Contact(Contact {
-        id: "c0".into(),
-        ..Default::default()
-    })))
-    .expect("rewrite is not new");
-    db.commit(Batch::new().put(Put::Lead(lead("c1", 95, Temperature::Hot))))
-        .expect("warm to hot");
-    db.commit(
-        Batch::new()
-            .remove(Remove::Contact("c4".into()))
-            .remove(Remove::Contact("nope".into())),
-    )
-    .expect("remove");
+    db.commit(Batch::new().put(Put::Contact(Contact { id: "c0".into(), ..Default::default() })))
+        .expect("rewrite is not new");
+    db.commit(Batch::new().put(Put::Lead(lead("c1", 95, Temperature::Hot)))).expect("warm to hot");
+    db.commit(Batch::new().remove(Remove::Contact("c4".into())).remove(Remove::Contact("nope".into())))
+        .expect("remove");
     let counts = db.counts().expect("counts");
-    assert_eq!(
-        (counts.contacts, counts.hot, counts.warm, counts.cold),
-        (4, 2, 0, 0)
-    );
+    assert_eq!((counts.contacts, counts.hot, counts.warm, counts.cold), (4, 2, 0, 0));
 }
 
 /// Messages come back per contact in time order; opportunities per contact; both re-index
@@ -254,21 +205,10 @@ pub fn messages_and_opportunities_by_contact<S: Store>(store: S) {
     }));
     db.commit(&batch).expect("commit");
     let ids = |v: Vec<Message>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
-    assert_eq!(
-        ids(db.messages_for("c1", 10).expect("msgs")),
-        ["m1", "m2", "m3"]
-    );
-    assert_eq!(
-        ids(db.messages_for("c1", 2).expect("msgs")),
-        ["m2", "m3"],
-        "the newest, oldest first"
-    );
-    db.commit(Batch::new().put(Put::Message(msg("m1", "c1", 40))))
-        .expect("edit");
-    assert_eq!(
-        ids(db.messages_for("c1", 10).expect("msgs")),
-        ["m2", "m3", "m1"]
-    );
+    assert_eq!(ids(db.messages_for("c1", 10).expect("msgs")), ["m1", "m2", "m3"]);
+    assert_eq!(ids(db.messages_for("c1", 2).expect("msgs")), ["m2", "m3"], "the newest, oldest first");
+    db.commit(Batch::new().put(Put::Message(msg("m1", "c1", 40)))).expect("edit");
+    assert_eq!(ids(db.messages_for("c1", 10).expect("msgs")), ["m2", "m3", "m1"]);
     assert_eq!(db.counts().expect("counts").messages, 4);
 
     db.commit(Batch::new().put(Put::Opportunity(Opportunity {
@@ -279,8 +219,7 @@ pub fn messages_and_opportunities_by_contact<S: Store>(store: S) {
     .expect("move");
     assert!(db.opportunities_for("c1").expect("opps").is_empty());
     assert_eq!(db.opportunities_for("c2").expect("opps").len(), 1);
-    db.commit(Batch::new().remove(Remove::Message("m2".into())))
-        .expect("remove");
+    db.commit(Batch::new().remove(Remove::Message("m2".into()))).expect("remove");
     assert_eq!(ids(db.messages_for("c1", 10).expect("msgs")), ["m3", "m1"]);
 }
 
@@ -288,38 +227,22 @@ pub fn messages_and_opportunities_by_contact<S: Store>(store: S) {
 pub fn pending_ops_are_sequenced<S: Store>(store: S) {
     let db = db(store);
     let mut batch = Batch::new();
-    batch.ops.push((
-        "c1".into(),
-        OpKind::AddTag {
-            tag: "Hot Lead".into(),
-        },
-    ));
-    batch.ops.push((
-        "c1".into(),
-        OpKind::AddNote {
-            body: "called".into(),
-        },
-    ));
+    batch.ops.push(("c1".into(), OpKind::AddTag { tag: "Hot Lead".into() }));
+    batch.ops.push(("c1".into(), OpKind::AddNote { body: "called".into() }));
     db.commit(&batch).expect("commit");
     let mut batch = Batch::new();
-    batch
-        .ops
-        .push(("c2".into(), OpKind::RemoveTag { tag: "x".into() }));
+    batch.ops.push(("c2".into(), OpKind::RemoveTag { tag: "x".into() }));
     db.commit(&batch).expect("commit");
     let ops = db.pending_ops().expect("ops");
     let seqs: Vec<u64> = ops.iter().map(|o| o.seq).collect();
     assert_eq!(seqs, [1, 2, 3]);
     assert_eq!(ops[2].contact_id, "c2");
-    db.commit(Batch::new().remove(Remove::PendingOp(1)))
-        .expect("ack");
+    db.commit(Batch::new().remove(Remove::PendingOp(1))).expect("ack");
     assert_eq!(db.pending_ops().expect("ops").len(), 2);
 }
 
 fn bump_marker(db: &Db) -> Result<(), StoreError> {
-    db.commit(Batch::new().put(Put::Meta {
-        key: "migrated".into(),
-        value: serde_json::json!(true),
-    }))
+    db.commit(Batch::new().put(Put::Meta { key: "migrated".into(), value: serde_json::json!(true) }))
 }
 
 /// A new store gets the current schema; an old one is migrated step by step; a newer one
@@ -328,24 +251,12 @@ pub fn schema_version_and_migrations<S: Store>(store: S) {
     let store: Arc<dyn Store> = Arc::new(store);
     let db = Db::open_with(store.clone(), 1, &[]).expect("fresh");
     assert_eq!(db.schema_version().expect("version"), Some(1));
-    let steps = [Migration {
-        from: 1,
-        describe: "test step",
-        run: bump_marker,
-    }];
+    let steps = [Migration { from: 1, describe: "test step", run: bump_marker }];
     let db = Db::open_with(store.clone(), 2, &steps).expect("migrates");
     assert_eq!(db.schema_version().expect("version"), Some(2));
     assert_eq!(db.meta::<bool>("migrated").expect("meta"), Some(true));
-    let err = Db::open_with(store.clone(), 1, &[])
-        .err()
-        .expect("newer schema refused");
-    assert!(matches!(
-        err,
-        StoreError::NewerSchema {
-            found: 2,
-            supported: 1
-        }
-    ));
+    let err = Db::open_with(store.clone(), 1, &[]).err().expect("newer schema refused");
+    assert!(matches!(err, StoreError::NewerSchema { found: 2, supported: 1 }));
     let err = Db::open_with(store, 3, &[]).err().expect("missing step");
     assert!(matches!(err, StoreError::Migration { from: 2, .. }));
 }
@@ -353,15 +264,10 @@ pub fn schema_version_and_migrations<S: Store>(store: S) {
 /// Flushing works, on an empty and on a written store.
 pub fn flush_succeeds<S: Store>(store: S) {
     let db = db(store);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     rt.block_on(db.flush()).expect("flush empty");
-    db.commit(Batch::new().put(Put::Contact(Contact {
-        id: "a".into(),
-        ..Default::default()
-    })))
-    .expect("commit");
+    db.commit(Batch::new().put(Put::Contact(Contact { id: "a".into(), ..Default::default() })))
+        .expect("commit");
     rt.block_on(db.flush()).expect("flush");
     assert!(db.contact("a").expect("get").is_some());
 }

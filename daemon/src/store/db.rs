@@ -4,8 +4,8 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use leadline_shared::domain::{
-    AuditEvent, Contact, FollowUp, LeadSummary, Message, Note, OpKind, OpState, Opportunity,
-    PendingOp, Pipeline, Score, Task, Temperature, User,
+    AuditEvent, Contact, FollowUp, LeadSummary, Message, Note, OpKind, OpState, Opportunity, PendingOp,
+    Pipeline, Score, Task, Temperature, User,
 };
 use leadline_shared::protocol::Counts;
 use serde::Serialize;
@@ -118,11 +118,7 @@ impl Db {
     }
 
     /// [`Db::open`] with explicit migrations (the hook tests use it).
-    pub fn open_with(
-        store: Arc<dyn Store>,
-        target: u32,
-        migrations: &[Migration],
-    ) -> Result<Db, StoreError> {
+    pub fn open_with(store: Arc<dyn Store>, target: u32, migrations: &[Migration]) -> Result<Db, StoreError> {
         let db = Db { store };
         match db.schema_version()? {
             None => db.set_schema_version(target)?,
@@ -138,16 +134,11 @@ impl Db {
 
     /// The schema version on disk, `None` for a new store.
     pub fn schema_version(&self) -> Result<Option<u32>, StoreError> {
-        Ok(self
-            .store
-            .get(Tree::Meta, META_SCHEMA)?
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_be_bytes))
+        Ok(self.store.get(Tree::Meta, META_SCHEMA)?.and_then(|b| b.try_into().ok()).map(u32::from_be_bytes))
     }
 
     pub(super) fn set_schema_version(&self, version: u32) -> Result<(), StoreError> {
-        self.store
-            .transact(&|tx| tx.insert(Tree::Meta, META_SCHEMA, &version.to_be_bytes()))
+        self.store.transact(&|tx| tx.insert(Tree::Meta, META_SCHEMA, &version.to_be_bytes()))
     }
 
     /// Applies a batch atomically: records, index entries and counters.
@@ -190,17 +181,12 @@ impl Db {
     /// Replaces a pending op (after a push attempt).
     pub fn update_op(&self, op: &PendingOp) -> Result<(), StoreError> {
         let bytes = encode(op)?;
-        self.store.transact(&|tx| {
-            tx.insert(Tree::PendingOps, &op.seq.to_be_bytes(), &bytes)
-                .map_err(Into::into)
-        })
+        self.store
+            .transact(&|tx| tx.insert(Tree::PendingOps, &op.seq.to_be_bytes(), &bytes).map_err(Into::into))
     }
 
     fn get<T: DeserializeOwned>(&self, tree: Tree, key: &[u8]) -> Result<Option<T>, StoreError> {
-        self.store
-            .get(tree, key)?
-            .map(|b| decode(tree, &b))
-            .transpose()
+        self.store.get(tree, key)?.map(|b| decode(tree, &b)).transpose()
     }
 
     /// A contact by GHL id.
@@ -245,32 +231,27 @@ impl Db {
 
     /// A small named value.
     pub fn meta<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
-        let Some(value) = self.get::<serde_json::Value>(Tree::Meta, meta_key(key).as_bytes())?
-        else {
+        let Some(value) = self.get::<serde_json::Value>(Tree::Meta, meta_key(key).as_bytes())? else {
             return Ok(None);
         };
         serde_json::from_value(value)
             .map(Some)
-            .map_err(|e| StoreError::Corrupt {
-                tree: "meta",
-                reason: e.to_string(),
-            })
+            .map_err(|e| StoreError::Corrupt { tree: "meta", reason: e.to_string() })
     }
 
     fn all<T: DeserializeOwned>(&self, tree: Tree) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
         let mut err = None;
-        self.store
-            .scan(tree, b"", None, false, &mut |_, v| match decode(tree, v) {
-                Ok(item) => {
-                    out.push(item);
-                    ControlFlow::Continue(())
-                }
-                Err(e) => {
-                    err = Some(e);
-                    ControlFlow::Break(())
-                }
-            })?;
+        self.store.scan(tree, b"", None, false, &mut |_, v| match decode(tree, v) {
+            Ok(item) => {
+                out.push(item);
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                err = Some(e);
+                ControlFlow::Break(())
+            }
+        })?;
         err.map_or(Ok(out), Err)
     }
 
@@ -278,22 +259,13 @@ impl Db {
     pub fn opportunities_for(&self, contact_id: &str) -> Result<Vec<Opportunity>, StoreError> {
         let prefix = keys::contact_prefix(contact_id);
         let mut ids = Vec::new();
-        self.store.scan(
-            Tree::IdxOpportunitiesByContact,
-            &prefix,
-            None,
-            false,
-            &mut |k, _| {
-                if let Some(id) = keys::id_after(k, prefix.len()) {
-                    ids.push(id.to_owned());
-                }
-                ControlFlow::Continue(())
-            },
-        )?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| self.opportunity(id).transpose())
-            .collect::<Result<_, _>>()?)
+        self.store.scan(Tree::IdxOpportunitiesByContact, &prefix, None, false, &mut |k, _| {
+            if let Some(id) = keys::id_after(k, prefix.len()) {
+                ids.push(id.to_owned());
+            }
+            ControlFlow::Continue(())
+        })?;
+        Ok(ids.iter().filter_map(|id| self.opportunity(id).transpose()).collect::<Result<_, _>>()?)
     }
 
     /// A contact's messages, oldest first, at most `limit` of the newest.
@@ -301,27 +273,14 @@ impl Db {
         let prefix = keys::contact_prefix(contact_id);
         let fixed = prefix.len() + 8;
         let mut ids = Vec::new();
-        self.store.scan(
-            Tree::IdxMessagesByContact,
-            &prefix,
-            None,
-            true,
-            &mut |k, _| {
-                if let Some(id) = keys::id_after(k, fixed) {
-                    ids.push(id.to_owned());
-                }
-                if ids.len() >= limit {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            },
-        )?;
+        self.store.scan(Tree::IdxMessagesByContact, &prefix, None, true, &mut |k, _| {
+            if let Some(id) = keys::id_after(k, fixed) {
+                ids.push(id.to_owned());
+            }
+            if ids.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })?;
         ids.reverse();
-        Ok(ids
-            .iter()
-            .filter_map(|id| self.message(id).transpose())
-            .collect::<Result<_, _>>()?)
+        Ok(ids.iter().filter_map(|id| self.message(id).transpose()).collect::<Result<_, _>>()?)
     }
 
     /// Walks leads in an order until `visit` breaks.
@@ -401,12 +360,8 @@ fn bump(tx: &dyn KvTx, name: &str, delta: i64) -> Result<(), TxError> {
 }
 
 fn next_seq(tx: &dyn KvTx, key: &[u8]) -> Result<u64, TxError> {
-    let next = tx
-        .get(Tree::Meta, key)?
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
-        .unwrap_or(0)
-        + 1;
+    let next =
+        tx.get(Tree::Meta, key)?.and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0) + 1;
     tx.insert(Tree::Meta, key, &next.to_be_bytes())?;
     Ok(next)
 }
@@ -495,12 +450,7 @@ fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
         Put::Audit(event) => {
             let seq = next_seq(tx, SEQ_AUDIT)?;
             let at = event.at.map(keys::ts).unwrap_or_else(|| keys::ms(0));
-            write(
-                tx,
-                Tree::Audit,
-                &keys::join(&[&at, &seq.to_be_bytes()]),
-                event,
-            )
+            write(tx, Tree::Audit, &keys::join(&[&at, &seq.to_be_bytes()]), event)
         }
     }
 }

@@ -28,8 +28,7 @@ pub fn join(parts: &[&[u8]]) -> Vec<u8> {
 
 /// The id at the end of an index key whose fixed-size prefix is `fixed` bytes long.
 pub fn id_after(key: &[u8], fixed: usize) -> Option<&str> {
-    key.get(fixed..)
-        .and_then(|rest| std::str::from_utf8(rest).ok())
+    key.get(fixed..).and_then(|rest| std::str::from_utf8(rest).ok())
 }
 
 /// The prefix of every key of one contact in a per-contact index.
@@ -57,18 +56,11 @@ pub const TIME_FIXED: usize = 8;
 /// is decided here and nowhere else; the store diffs old against new entries on each write.
 pub fn lead_index_entries(lead: &LeadSummary) -> Vec<(Tree, Vec<u8>)> {
     let id = lead.id.as_bytes();
-    let activity = lead
-        .last_activity
-        .or(lead.date_added)
-        .map(ts)
-        .unwrap_or_else(|| ms(i64::MIN));
+    let activity = lead.last_activity.or(lead.date_added).map(ts).unwrap_or_else(|| ms(i64::MIN));
     // Best score first, then most recent activity first.
     let recency = (!u64::from_be_bytes(activity)).to_be_bytes();
     let mut entries = vec![
-        (
-            Tree::IdxScore,
-            join(&[&[u8::MAX - lead.score], &recency, id]),
-        ),
+        (Tree::IdxScore, join(&[&[u8::MAX - lead.score], &recency, id])),
         (Tree::IdxActivity, join(&[&activity, id])),
     ];
     if let Some(due) = lead.next_followup_at {
@@ -106,35 +98,13 @@ mod tests {
 
     #[test]
     fn membership_follows_the_lead() {
-        let mut lead = LeadSummary {
-            id: "c1".into(),
-            ..Default::default()
-        };
-        let trees = |l: &LeadSummary| {
-            lead_index_entries(l)
-                .into_iter()
-                .map(|(t, _)| t)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            trees(&lead),
-            [Tree::IdxScore, Tree::IdxActivity, Tree::IdxUncontacted]
-        );
+        let mut lead = LeadSummary { id: "c1".into(), ..Default::default() };
+        let trees = |l: &LeadSummary| lead_index_entries(l).into_iter().map(|(t, _)| t).collect::<Vec<_>>();
+        assert_eq!(trees(&lead), [Tree::IdxScore, Tree::IdxActivity, Tree::IdxUncontacted]);
         lead.first_outbound_at = Some(Timestamp::UNIX_EPOCH);
         lead.awaiting_reply_since = Some(Timestamp::UNIX_EPOCH);
         lead.next_followup_at = Some(Timestamp::UNIX_EPOCH);
-        assert_eq!(
-            trees(&lead),
-            [
-                Tree::IdxScore,
-                Tree::IdxActivity,
-                Tree::IdxDue,
-                Tree::IdxAwaiting
-            ]
-        );
-        assert_eq!(
-            id_after(&lead_index_entries(&lead)[0].1, SCORE_FIXED),
-            Some("c1")
-        );
+        assert_eq!(trees(&lead), [Tree::IdxScore, Tree::IdxActivity, Tree::IdxDue, Tree::IdxAwaiting]);
+        assert_eq!(id_after(&lead_index_entries(&lead)[0].1, SCORE_FIXED), Some("c1"));
     }
 }

@@ -20,9 +20,7 @@ pub struct MemoryStore {
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
-        MemoryStore {
-            trees: Mutex::new(vec![BTreeMap::new(); Tree::ALL.len()]),
-        }
+        MemoryStore { trees: Mutex::new(vec![BTreeMap::new(); Tree::ALL.len()]) }
     }
 
     fn lock(&self) -> MutexGuard<'_, Trees> {
@@ -53,20 +51,11 @@ impl Store for MemoryStore {
         loop {
             let chunk: Vec<(Vec<u8>, Vec<u8>)> = {
                 let guard = self.lock();
-                let range = guard[tree.index()].range::<Vec<u8>, _>(scan_bounds(
-                    prefix,
-                    cursor.as_deref(),
-                    reverse,
-                ));
-                let iter: Box<dyn Iterator<Item = (&Vec<u8>, &Vec<u8>)>> = if reverse {
-                    Box::new(range.rev())
-                } else {
-                    Box::new(range)
-                };
-                iter.skip(usize::from(skip_cursor))
-                    .take(CHUNK)
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
+                let range =
+                    guard[tree.index()].range::<Vec<u8>, _>(scan_bounds(prefix, cursor.as_deref(), reverse));
+                let iter: Box<dyn Iterator<Item = (&Vec<u8>, &Vec<u8>)>> =
+                    if reverse { Box::new(range.rev()) } else { Box::new(range) };
+                iter.skip(usize::from(skip_cursor)).take(CHUNK).map(|(k, v)| (k.clone(), v.clone())).collect()
             };
             let done = chunk.len() < CHUNK;
             for (k, v) in &chunk {
@@ -86,10 +75,7 @@ impl Store for MemoryStore {
 
     fn transact(&self, body: TxBody<'_>) -> Result<(), StoreError> {
         let mut guard = self.lock();
-        let tx = MemTx {
-            base: &guard,
-            staged: RefCell::new(HashMap::new()),
-        };
+        let tx = MemTx { base: &guard, staged: RefCell::new(HashMap::new()) };
         match body(&tx) {
             Ok(()) => {
                 let staged = tx.staged.into_inner();
@@ -102,9 +88,7 @@ impl Store for MemoryStore {
                 Ok(())
             }
             // Nothing else writes while the lock is held, so there are no conflicts to retry.
-            Err(TxError::Conflict) => Err(StoreError::Backend(
-                "unexpected transaction conflict".into(),
-            )),
+            Err(TxError::Conflict) => Err(StoreError::Backend("unexpected transaction conflict".into())),
             Err(TxError::Abort(e)) => Err(e),
         }
     }
@@ -136,9 +120,7 @@ impl KvTx for MemTx<'_> {
     }
 
     fn insert(&self, tree: Tree, key: &[u8], value: &[u8]) -> Result<(), TxError> {
-        self.staged
-            .borrow_mut()
-            .insert((tree, key.to_vec()), Some(value.to_vec()));
+        self.staged.borrow_mut().insert((tree, key.to_vec()), Some(value.to_vec()));
         Ok(())
     }
 

@@ -19,31 +19,17 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[];
 
 /// Brings the store to `target`, running each migration in order.
-pub(super) fn migrate(
-    db: &Db,
-    found: u32,
-    target: u32,
-    migrations: &[Migration],
-) -> Result<(), StoreError> {
+pub(super) fn migrate(db: &Db, found: u32, target: u32, migrations: &[Migration]) -> Result<(), StoreError> {
     if found > target {
-        return Err(StoreError::NewerSchema {
-            found,
-            supported: target,
-        });
+        return Err(StoreError::NewerSchema { found, supported: target });
     }
     for version in found..target {
-        let step = migrations
-            .iter()
-            .find(|m| m.from == version)
-            .ok_or_else(|| StoreError::Migration {
-                from: version,
-                message: format!("no migration from schema {version} is known to this Leadline"),
-            })?;
-        tracing::info!(from = version, what = step.describe, "migrating the store");
-        (step.run)(db).map_err(|e| StoreError::Migration {
+        let step = migrations.iter().find(|m| m.from == version).ok_or_else(|| StoreError::Migration {
             from: version,
-            message: e.to_string(),
+            message: format!("no migration from schema {version} is known to this Leadline"),
         })?;
+        tracing::info!(from = version, what = step.describe, "migrating the store");
+        (step.run)(db).map_err(|e| StoreError::Migration { from: version, message: e.to_string() })?;
         db.set_schema_version(version + 1)?;
     }
     Ok(())

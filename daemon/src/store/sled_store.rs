@@ -3,9 +3,7 @@
 use std::ops::{Bound, ControlFlow};
 use std::path::Path;
 
-use sled::transaction::{
-    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
-};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional, TransactionalTree};
 
 use super::{BoxFuture, KvTx, Store, StoreError, Tree, TxBody, TxError, Visit};
 
@@ -22,10 +20,8 @@ impl SledStore {
     /// the capacity is always explicit. sled also fsyncs in the background every 500 ms, but
     /// we never rely on that: every acknowledged write is followed by [`Store::flush`].
     pub fn open(dir: &Path, cache_capacity_bytes: u64) -> Result<SledStore, StoreError> {
-        let open_err = |e: sled::Error| StoreError::Open {
-            path: dir.display().to_string(),
-            message: e.to_string(),
-        };
+        let open_err =
+            |e: sled::Error| StoreError::Open { path: dir.display().to_string(), message: e.to_string() };
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_capacity_bytes)
@@ -83,11 +79,7 @@ pub(super) fn scan_bounds(
 
 impl Store for SledStore {
     fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .tree(tree)
-            .get(key)
-            .map_err(backend)?
-            .map(|v| v.to_vec()))
+        Ok(self.tree(tree).get(key).map_err(backend)?.map(|v| v.to_vec()))
     }
 
     fn scan(
@@ -98,14 +90,9 @@ impl Store for SledStore {
         reverse: bool,
         visit: Visit<'_>,
     ) -> Result<(), StoreError> {
-        let range = self
-            .tree(tree)
-            .range::<Vec<u8>, _>(scan_bounds(prefix, from, reverse));
-        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if reverse {
-            Box::new(range.rev())
-        } else {
-            Box::new(range)
-        };
+        let range = self.tree(tree).range::<Vec<u8>, _>(scan_bounds(prefix, from, reverse));
+        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
+            if reverse { Box::new(range.rev()) } else { Box::new(range) };
         for item in iter {
             let (k, v) = item.map_err(backend)?;
             if let ControlFlow::Break(()) = visit(&k, &v) {
@@ -116,10 +103,8 @@ impl Store for SledStore {
     }
 
     fn transact(&self, body: TxBody<'_>) -> Result<(), StoreError> {
-        let result = self
-            .trees
-            .as_slice()
-            .transaction(|txs: &Vec<TransactionalTree>| match body(&SledTx(txs)) {
+        let result =
+            self.trees.as_slice().transaction(|txs: &Vec<TransactionalTree>| match body(&SledTx(txs)) {
                 Ok(()) => Ok(()),
                 Err(TxError::Conflict) => Err(ConflictableTransactionError::Conflict),
                 Err(TxError::Abort(e)) => Err(ConflictableTransactionError::Abort(e)),
@@ -158,10 +143,7 @@ fn tx_err(e: sled::transaction::UnabortableTransactionError) -> TxError {
 
 impl KvTx for SledTx<'_> {
     fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, TxError> {
-        Ok(self.0[tree.index()]
-            .get(key)
-            .map_err(tx_err)?
-            .map(|v| v.to_vec()))
+        Ok(self.0[tree.index()].get(key).map_err(tx_err)?.map(|v| v.to_vec()))
     }
 
     fn insert(&self, tree: Tree, key: &[u8], value: &[u8]) -> Result<(), TxError> {

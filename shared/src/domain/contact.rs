@@ -51,12 +51,7 @@ pub struct Contact {
 impl Contact {
     /// The name to show: GHL's `name`, else first and last name, else email or phone.
     pub fn display_name(&self) -> String {
-        if let Some(name) = self
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-        {
+        if let Some(name) = self.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             return name.to_owned();
         }
         let joined = [self.first_name.as_deref(), self.last_name.as_deref()]
@@ -69,10 +64,7 @@ impl Contact {
         if !joined.is_empty() {
             return joined;
         }
-        self.email
-            .clone()
-            .or_else(|| self.phone.clone())
-            .unwrap_or_else(|| format!("(no name) {}", self.id))
+        self.email.clone().or_else(|| self.phone.clone()).unwrap_or_else(|| format!("(no name) {}", self.id))
     }
 
     /// Whether a channel (`SMS`, `Email`, ...) may be used: false under global DND or an
@@ -89,10 +81,7 @@ impl Contact {
 
     /// The value of a custom field by its id.
     pub fn custom_field(&self, id: &str) -> Option<&serde_json::Value> {
-        self.custom_fields
-            .iter()
-            .find(|f| f.id == id)
-            .map(|f| &f.value)
+        self.custom_fields.iter().find(|f| f.id == id).map(|f| &f.value)
     }
 }
 
@@ -124,11 +113,7 @@ impl CustomFieldDef {
     /// The key without its model prefix, lowercased: `contact.Budget` gives `budget`.
     pub fn short_key(&self) -> String {
         let key = self.field_key.rsplit('.').next().unwrap_or(&self.field_key);
-        let key = if key.is_empty() {
-            self.name.as_str()
-        } else {
-            key
-        };
+        let key = if key.is_empty() { self.name.as_str() } else { key };
         key.trim().to_ascii_lowercase().replace([' ', '-'], "_")
     }
 }
@@ -184,10 +169,7 @@ mod tests {
         assert_eq!(c.custom_fields.len(), 2);
         assert!(c.dnd);
         assert!(!c.channel_allowed("SMS"));
-        assert_eq!(
-            c.date_added.map(|t| t.as_millisecond()),
-            Some(1_625_203_106_704)
-        );
+        assert_eq!(c.date_added.map(|t| t.as_millisecond()), Some(1_625_203_106_704));
     }
 
     #[test]

@@ -55,11 +55,7 @@ pub struct Message {
 impl Message {
     /// The channel in Leadline's terms (`sms`, `email`, `call`, ...), from `messageType`.
     pub fn channel(&self) -> &'static str {
-        let t = self
-            .message_type
-            .as_deref()
-            .unwrap_or("")
-            .to_ascii_uppercase();
+        let t = self.message_type.as_deref().unwrap_or("").to_ascii_uppercase();
         let t = t.strip_prefix("TYPE_").unwrap_or(&t);
         match t {
             "SMS" => "sms",

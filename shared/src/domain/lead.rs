@@ -2,9 +2,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// How warm a lead is. Hot leads get worked first.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Temperature {
     #[default]
@@ -95,17 +93,12 @@ impl Qualification {
 
     /// How many questions are answered (0–7).
     pub fn answered_count(&self) -> u8 {
-        QualificationItem::ALL
-            .iter()
-            .filter(|i| self.get(**i).is_some())
-            .count() as u8
+        QualificationItem::ALL.iter().filter(|i| self.get(**i).is_some()).count() as u8
     }
 
     /// The questions answered, in order.
     pub fn answered(&self) -> impl Iterator<Item = QualificationItem> + '_ {
-        QualificationItem::ALL
-            .into_iter()
-            .filter(|i| self.get(*i).is_some())
+        QualificationItem::ALL.into_iter().filter(|i| self.get(*i).is_some())
     }
 
     fn slot(&self, item: QualificationItem) -> &Option<String> {

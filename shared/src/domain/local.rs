@@ -70,38 +70,15 @@ pub struct PendingOp {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum OpKind {
-    AddTag {
-        tag: String,
-    },
-    RemoveTag {
-        tag: String,
-    },
-    SetStage {
-        opportunity_id: String,
-        pipeline_stage_id: String,
-    },
-    SetStatus {
-        opportunity_id: String,
-        status: String,
-    },
-    AddNote {
-        body: String,
-    },
-    AddTask {
-        title: String,
-        due_at: Timestamp,
-    },
-    Assign {
-        user_id: String,
-    },
-    SetDnd {
-        channel: String,
-        on: bool,
-    },
-    SendMessage {
-        channel: String,
-        body: String,
-    },
+    AddTag { tag: String },
+    RemoveTag { tag: String },
+    SetStage { opportunity_id: String, pipeline_stage_id: String },
+    SetStatus { opportunity_id: String, status: String },
+    AddNote { body: String },
+    AddTask { title: String, due_at: Timestamp },
+    Assign { user_id: String },
+    SetDnd { channel: String, on: bool },
+    SendMessage { channel: String, body: String },
 }
 
 /// Where a pending op stands.

@@ -17,9 +17,7 @@ pub mod time;
 pub use contact::{Contact, CustomFieldDef, CustomFieldValue, DndSetting};
 pub use conversation::{Conversation, Direction, Message};
 pub use lead::{LeadSummary, Qualification, QualificationItem, Temperature};
-pub use local::{
-    AuditEvent, Contribution, FollowUp, FollowUpStatus, OpKind, OpState, PendingOp, Score,
-};
+pub use local::{AuditEvent, Contribution, FollowUp, FollowUpStatus, OpKind, OpState, PendingOp, Score};
 pub use opportunity::{Opportunity, OpportunityStatus, Pipeline, Stage};
 pub use people::{Note, Task, User};
 

@@ -75,10 +75,7 @@ pub struct Stage {
 impl Pipeline {
     /// The name of a stage of this pipeline.
     pub fn stage_name(&self, stage_id: &str) -> Option<&str> {
-        self.stages
-            .iter()
-            .find(|s| s.id == stage_id)
-            .map(|s| s.name.as_str())
+        self.stages.iter().find(|s| s.id == stage_id).map(|s| s.name.as_str())
     }
 }
 

@@ -11,9 +11,7 @@ use serde::{Deserialize, Deserializer, Serializer};
 pub fn parse_ghl_timestamp(value: &serde_json::Value) -> Option<Timestamp> {
     match value {
         serde_json::Value::String(s) => parse_str(s),
-        serde_json::Value::Number(n) => n
-            .as_i64()
-            .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+        serde_json::Value::Number(n) => n.as_i64().and_then(|ms| Timestamp::from_millisecond(ms).ok()),
         _ => None,
     }
 }
@@ -63,8 +61,7 @@ mod tests {
 
     #[test]
     fn parses_every_shape_ghl_sends() {
-        let iso =
-            parse_ghl_timestamp(&json!("2021-07-02T05:18:26.704Z")).map(|t| t.as_millisecond());
+        let iso = parse_ghl_timestamp(&json!("2021-07-02T05:18:26.704Z")).map(|t| t.as_millisecond());
         assert_eq!(iso, Some(1_625_203_106_704));
         assert_eq!(
             parse_ghl_timestamp(&json!(1_625_203_106_704_i64)).map(|t| t.as_millisecond()),

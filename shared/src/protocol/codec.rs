@@ -33,10 +33,7 @@ pub fn framing() -> LengthDelimitedCodec {
 pub fn encode<T: Serialize>(msg: &T) -> Result<Bytes, FrameError> {
     let bytes = serde_json::to_vec(msg).map_err(FrameError::Malformed)?;
     if bytes.len() > MAX_FRAME_BYTES {
-        return Err(FrameError::Oversize {
-            len: bytes.len(),
-            max: MAX_FRAME_BYTES,
-        });
+        return Err(FrameError::Oversize { len: bytes.len(), max: MAX_FRAME_BYTES });
     }
     Ok(Bytes::from(bytes))
 }
@@ -44,10 +41,7 @@ pub fn encode<T: Serialize>(msg: &T) -> Result<Bytes, FrameError> {
 /// Parses one frame payload.
 pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T, FrameError> {
     if frame.len() > MAX_FRAME_BYTES {
-        return Err(FrameError::Oversize {
-            len: frame.len(),
-            max: MAX_FRAME_BYTES,
-        });
+        return Err(FrameError::Oversize { len: frame.len(), max: MAX_FRAME_BYTES });
     }
     serde_json::from_slice(frame).map_err(FrameError::Malformed)
 }
@@ -55,10 +49,7 @@ pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T, FrameError> {
 /// Maps the codec's own error (an oversize length prefix surfaces as `InvalidData`).
 pub fn classify_io(err: std::io::Error) -> FrameError {
     if err.kind() == std::io::ErrorKind::InvalidData {
-        FrameError::Oversize {
-            len: 0,
-            max: MAX_FRAME_BYTES,
-        }
+        FrameError::Oversize { len: 0, max: MAX_FRAME_BYTES }
     } else {
         FrameError::Io(err)
     }

@@ -103,10 +103,7 @@ pub struct RemoteError {
 impl RemoteError {
     /// Builds an error of a kind.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        RemoteError {
-            kind,
-            message: message.into(),
-        }
+        RemoteError { kind, message: message.into() }
     }
 }
 

@@ -96,10 +96,7 @@ mod tests {
         for q in QueueName::BUILT_IN {
             assert_eq!(q.as_str().parse::<QueueName>(), Ok(q.clone()));
         }
-        assert_eq!(
-            "my list".parse::<QueueName>(),
-            Ok(QueueName::Saved("my list".into()))
-        );
+        assert_eq!("my list".parse::<QueueName>(), Ok(QueueName::Saved("my list".into())));
         assert!("".parse::<QueueName>().is_err());
     }
 }

@@ -75,22 +75,11 @@ fn reply(sh: &Shared, rng: &mut impl Rng, stop: bool) -> Result<(), crate::error
     let body = if stop {
         "STOP".to_string()
     } else {
-        let region = c
-            .phone
-            .as_deref()
-            .and_then(words::region_of_phone)
-            .unwrap_or(&words::REGIONS[0]);
-        let lead_type = if c.tags.iter().any(|t| t == "Seller-Lead") {
-            LeadType::Seller
-        } else {
-            LeadType::Buyer
-        };
+        let region = c.phone.as_deref().and_then(words::region_of_phone).unwrap_or(&words::REGIONS[0]);
+        let lead_type =
+            if c.tags.iter().any(|t| t == "Seller-Lead") { LeadType::Seller } else { LeadType::Buyer };
         let profile = Profile::draw(rng, lead_type, region);
-        let topic = profile
-            .topics()
-            .choose(rng)
-            .copied()
-            .unwrap_or(script::Topic::Timeline);
+        let topic = profile.topics().choose(rng).copied().unwrap_or(script::Topic::Timeline);
         script::answer(rng, topic, &profile)
     };
     ops::inbound(sh, &c.id, &body).map(|_| ())
@@ -112,19 +101,10 @@ fn move_deal(sh: &Shared, rng: &mut impl Rng) {
         if o.status != "open" {
             return;
         }
-        let Some(p) = store
-            .pipelines
-            .iter()
-            .find(|p| p.id == o.pipeline_id)
-            .cloned()
-        else {
+        let Some(p) = store.pipelines.iter().find(|p| p.id == o.pipeline_id).cloned() else {
             return;
         };
-        let pos = p
-            .stages
-            .iter()
-            .position(|s| s.id == o.pipeline_stage_id)
-            .unwrap_or(0);
+        let pos = p.stages.iter().position(|s| s.id == o.pipeline_stage_id).unwrap_or(0);
         let roll: f64 = rng.random();
         let iso = crate::time::iso_from_ms(now);
         let after = store.update_opportunity(&o.id, now, |op| {
@@ -147,12 +127,10 @@ fn move_deal(sh: &Shared, rng: &mut impl Rng) {
     };
     if let Some(a) = after {
         if a.status != before.status {
-            sh.webhooks
-                .opportunity_event("OpportunityStatusUpdate", &a, now);
+            sh.webhooks.opportunity_event("OpportunityStatusUpdate", &a, now);
         }
         if a.pipeline_stage_id != before.pipeline_stage_id {
-            sh.webhooks
-                .opportunity_event("OpportunityStageUpdate", &a, now);
+            sh.webhooks.opportunity_event("OpportunityStageUpdate", &a, now);
         }
     }
 }

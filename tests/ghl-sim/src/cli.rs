@@ -142,10 +142,7 @@ mod tests {
         assert_eq!(cfg.contacts, 10);
         assert!(cfg.rate_limit.is_none());
         assert!(cfg.daily_limit.is_none());
-        assert_eq!(
-            cfg.fault_kinds,
-            vec![FaultKind::ServerError, FaultKind::Hang]
-        );
+        assert_eq!(cfg.fault_kinds, vec![FaultKind::ServerError, FaultKind::Hang]);
         assert_eq!(cfg.now_ms, Some(1_767_225_600_000));
         assert_eq!(cfg.token, "sim-token");
         let bad = Cli::parse_from(["ghl-sim", "--fault-rate", "2"]);

@@ -19,10 +19,7 @@ pub struct RateLimit {
 impl Default for RateLimit {
     /// GHL's documented burst limit: 100 requests per 10 seconds.
     fn default() -> Self {
-        Self {
-            max: 100,
-            interval_ms: 10_000,
-        }
+        Self { max: 100, interval_ms: 10_000 }
     }
 }
 
@@ -52,18 +49,11 @@ impl FromStr for RateLimit {
         } else {
             (d, 1000)
         };
-        let num: u64 = if num.is_empty() {
-            1
-        } else {
-            num.parse().map_err(|_| bad())?
-        };
+        let num: u64 = if num.is_empty() { 1 } else { num.parse().map_err(|_| bad())? };
         if max == 0 || num == 0 {
             return Err(bad());
         }
-        Ok(Self {
-            max,
-            interval_ms: num * mult,
-        })
+        Ok(Self { max, interval_ms: num * mult })
     }
 }
 
@@ -116,12 +106,9 @@ impl FromStr for FaultKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!("unknown fault {s:?}: expected one of 429, 500, 502, hang, truncated, malformed, slow")
-            })
+        Self::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            format!("unknown fault {s:?}: expected one of 429, 500, 502, hang, truncated, malformed, slow")
+        })
     }
 }
 
@@ -198,10 +185,7 @@ impl SimConfig {
     /// Checks ranges; returns a message naming the bad value.
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.fault_rate) || self.fault_rate.is_nan() {
-            return Err(format!(
-                "fault rate {} is out of range: use a number from 0 to 1",
-                self.fault_rate
-            ));
+            return Err(format!("fault rate {} is out of range: use a number from 0 to 1", self.fault_rate));
         }
         if self.fault_rate > 0.0 && self.fault_kinds.is_empty() {
             return Err("fault rate is set but no fault kinds are enabled".into());
@@ -215,9 +199,7 @@ impl SimConfig {
         if let Some(url) = &self.webhook_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return Err(format!(
-                "webhook url {url:?} must start with http:// or https://"
-            ));
+            return Err(format!("webhook url {url:?} must start with http:// or https://"));
         }
         Ok(())
     }
@@ -229,34 +211,10 @@ mod tests {
 
     #[test]
     fn parses_rate_limits() {
-        assert_eq!(
-            "100/10s".parse(),
-            Ok(RateLimit {
-                max: 100,
-                interval_ms: 10_000
-            })
-        );
-        assert_eq!(
-            "5/250ms".parse(),
-            Ok(RateLimit {
-                max: 5,
-                interval_ms: 250
-            })
-        );
-        assert_eq!(
-            "600/1m".parse(),
-            Ok(RateLimit {
-                max: 600,
-                interval_ms: 60_000
-            })
-        );
-        assert_eq!(
-            "10/s".parse(),
-            Ok(RateLimit {
-                max: 10,
-                interval_ms: 1_000
-            })
-        );
+        assert_eq!("100/10s".parse(), Ok(RateLimit { max: 100, interval_ms: 10_000 }));
+        assert_eq!("5/250ms".parse(), Ok(RateLimit { max: 5, interval_ms: 250 }));
+        assert_eq!("600/1m".parse(), Ok(RateLimit { max: 600, interval_ms: 60_000 }));
+        assert_eq!("10/s".parse(), Ok(RateLimit { max: 10, interval_ms: 1_000 }));
         assert!("100".parse::<RateLimit>().is_err());
         assert!("0/10s".parse::<RateLimit>().is_err());
         assert!("x/10s".parse::<RateLimit>().is_err());
@@ -268,10 +226,7 @@ mod tests {
         assert_eq!("502".parse(), Ok(FaultKind::BadGateway));
         assert!("boom".parse::<FaultKind>().is_err());
         assert!(SimConfig::default().validate().is_ok());
-        let bad = SimConfig {
-            fault_rate: 1.5,
-            ..SimConfig::default()
-        };
+        let bad = SimConfig { fault_rate: 1.5, ..SimConfig::default() };
         assert!(bad.validate().is_err());
     }
 }

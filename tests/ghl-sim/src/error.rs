@@ -19,20 +19,12 @@ pub struct ApiError {
 impl ApiError {
     /// 400 Bad Request.
     pub fn bad_request(msg: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            message: json!(msg.into()),
-            error: Some("Bad Request"),
-        }
+        Self { status: StatusCode::BAD_REQUEST, message: json!(msg.into()), error: Some("Bad Request") }
     }
 
     /// 401, as GHL answers a missing or wrong token.
     pub fn unauthorized() -> Self {
-        Self {
-            status: StatusCode::UNAUTHORIZED,
-            message: json!("Invalid JWT"),
-            error: None,
-        }
+        Self { status: StatusCode::UNAUTHORIZED, message: json!("Invalid JWT"), error: None }
     }
 
     /// 403 for a location the token cannot access.
@@ -46,11 +38,7 @@ impl ApiError {
 
     /// 404 Not Found.
     pub fn not_found(msg: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            message: json!(msg.into()),
-            error: Some("Not Found"),
-        }
+        Self { status: StatusCode::NOT_FOUND, message: json!(msg.into()), error: Some("Not Found") }
     }
 
     /// 422 with class-validator style messages.
@@ -73,11 +61,7 @@ impl ApiError {
 
     /// 429 Too Many Requests.
     pub fn too_many_requests() -> Self {
-        Self {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            message: json!("Too Many Requests"),
-            error: None,
-        }
+        Self { status: StatusCode::TOO_MANY_REQUESTS, message: json!("Too Many Requests"), error: None }
     }
 
     /// 500 Internal Server Error.
@@ -111,10 +95,7 @@ mod tests {
 
     #[test]
     fn shapes() {
-        assert_eq!(
-            ApiError::unauthorized().body(),
-            json!({"statusCode": 401, "message": "Invalid JWT"})
-        );
+        assert_eq!(ApiError::unauthorized().body(), json!({"statusCode": 401, "message": "Invalid JWT"}));
         assert_eq!(
             ApiError::unprocessable(&["pageLimit must be a number"]).body(),
             json!({"statusCode": 422, "message": ["pageLimit must be a number"], "error": "Unprocessable Entity"})

@@ -29,12 +29,7 @@ pub struct FaultInjector {
 impl FaultInjector {
     /// An injector firing with probability `rate`, choosing uniformly among `kinds`.
     pub fn new(rate: f64, kinds: Vec<FaultKind>, seed: u64) -> Self {
-        Self {
-            rate,
-            kinds,
-            rng: crate::seed::stream_rng(seed, 20),
-            counts: BTreeMap::new(),
-        }
+        Self { rate, kinds, rng: crate::seed::stream_rng(seed, 20), counts: BTreeMap::new() }
     }
 
     /// The fault for the next request, if any.

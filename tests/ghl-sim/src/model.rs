@@ -114,11 +114,7 @@ fn default_contact_type() -> String {
 impl Contact {
     /// Whether sending on `channel` (`SMS`, `Email`, `Call`, `WhatsApp`, ...) is blocked by DND.
     pub fn dnd_blocks(&self, channel: &str) -> bool {
-        self.dnd
-            || self
-                .dnd_settings
-                .get(channel)
-                .is_some_and(DndSetting::blocks)
+        self.dnd || self.dnd_settings.get(channel).is_some_and(DndSetting::blocks)
     }
 
     /// The display name GHL shows.
@@ -126,10 +122,8 @@ impl Contact {
         if let Some(n) = &self.name {
             return n.clone();
         }
-        let parts: Vec<&str> = [self.first_name.as_deref(), self.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
+        let parts: Vec<&str> =
+            [self.first_name.as_deref(), self.last_name.as_deref()].into_iter().flatten().collect();
         parts.join(" ")
     }
 
@@ -145,11 +139,7 @@ impl Contact {
         if !parts.is_empty() {
             self.name = Some(parts.join(" "));
         }
-        self.full_name_lower_case = self
-            .name
-            .as_ref()
-            .filter(|n| !n.is_empty())
-            .map(|n| n.to_lowercase());
+        self.full_name_lower_case = self.name.as_ref().filter(|n| !n.is_empty()).map(|n| n.to_lowercase());
         self.email_lower_case = self.email.as_ref().map(|s| s.to_lowercase());
     }
 }
@@ -500,14 +490,8 @@ mod tests {
         }))
         .expect("minimal contact parses");
         assert!(!c.dnd_blocks("SMS"));
-        c.dnd_settings.insert(
-            "SMS".into(),
-            DndSetting {
-                status: "active".into(),
-                message: None,
-                code: None,
-            },
-        );
+        c.dnd_settings
+            .insert("SMS".into(), DndSetting { status: "active".into(), message: None, code: None });
         assert!(c.dnd_blocks("SMS"));
         assert!(!c.dnd_blocks("Email"));
         c.dnd = true;

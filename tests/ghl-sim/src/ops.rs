@@ -24,22 +24,12 @@ fn str_field(v: &Value, k: &str) -> Option<String> {
 }
 
 /// Creates a new lead now, fires `ContactCreate` (and `OpportunityCreate` when a deal is made).
-pub fn inject_lead(
-    sh: &Shared,
-    overrides: &Value,
-) -> Result<(Contact, Option<Opportunity>), ApiError> {
+pub fn inject_lead(sh: &Shared, overrides: &Value) -> Result<(Contact, Option<Opportunity>), ApiError> {
     if !overrides.is_null() && !overrides.is_object() {
         return Err(ApiError::bad_request("body must be a JSON object"));
     }
     let now = sh.now_ms();
-    let (
-        NewLead {
-            mut contact,
-            profile,
-        },
-        make_opp,
-        stage_rng_pick,
-    ) = {
+    let (NewLead { mut contact, profile }, make_opp, stage_rng_pick) = {
         let mut guard = sh.factory.lock().map_err(|_| ApiError::internal())?;
         let (factory, rng) = &mut *guard;
         let lead = factory.make(rng, now);
@@ -71,9 +61,7 @@ pub fn inject_lead(
         Some("buyer") => LeadType::Buyer,
         Some("seller") => LeadType::Seller,
         Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "leadType must be buyer or seller, not {other:?}"
-            )));
+            return Err(ApiError::invalid(format!("leadType must be buyer or seller, not {other:?}")));
         }
         None => profile.lead_type,
     };
@@ -122,11 +110,7 @@ pub fn inject_lead(
                 name: format!(
                     "{} - {}",
                     contact.display_name(),
-                    if lead_type == LeadType::Buyer {
-                        "Buyer"
-                    } else {
-                        "Listing"
-                    }
+                    if lead_type == LeadType::Buyer { "Buyer" } else { "Listing" }
                 ),
                 monetary_value: (profile.price + stage_rng_pick % 2 * 5_000) as f64,
                 pipeline_id: p.id.clone(),
@@ -173,9 +157,8 @@ pub fn inbound(sh: &Shared, contact_id: &str, body: &str) -> Result<Message, Api
     let now = sh.now_ms();
     let stop = is_stop(body);
     let mut store = sh.write();
-    let conv = store
-        .ensure_conversation(contact_id, now)
-        .ok_or_else(|| ApiError::not_found("Contact not found"))?;
+    let conv =
+        store.ensure_conversation(contact_id, now).ok_or_else(|| ApiError::not_found("Contact not found"))?;
     let location_id = store.location.id.clone();
     let mut msg = seed::make_message(
         &mut store.rng,

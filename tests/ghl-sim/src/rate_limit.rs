@@ -63,14 +63,7 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter with the given burst and daily limits (`None` = unlimited).
     pub fn new(burst: Option<RateLimit>, daily: Option<u64>) -> Self {
-        Self {
-            burst,
-            daily,
-            window: VecDeque::new(),
-            day: i64::MIN,
-            used_today: 0,
-            limited: 0,
-        }
+        Self { burst, daily, window: VecDeque::new(), day: i64::MIN, used_today: 0, limited: 0 }
     }
 
     fn prune(&mut self, now: Instant) {
@@ -90,9 +83,7 @@ impl RateLimiter {
         RateStatus {
             allowed,
             max: self.burst.map(|b| b.max),
-            remaining: self
-                .burst
-                .map(|b| b.max.saturating_sub(self.window.len() as u32)),
+            remaining: self.burst.map(|b| b.max.saturating_sub(self.window.len() as u32)),
             interval_ms: self.burst.map(|b| b.interval_ms),
             daily_limit: self.daily,
             daily_remaining: self.daily.map(|d| d.saturating_sub(self.used_today)),
@@ -106,9 +97,7 @@ impl RateLimiter {
             self.used_today = 0;
         }
         self.prune(now);
-        let burst_full = self
-            .burst
-            .is_some_and(|b| self.window.len() >= b.max as usize);
+        let burst_full = self.burst.is_some_and(|b| self.window.len() >= b.max as usize);
         let daily_full = self.daily.is_some_and(|d| self.used_today >= d);
         if burst_full || daily_full {
             self.limited += 1;
@@ -140,13 +129,7 @@ mod tests {
 
     #[test]
     fn burst_then_refill() {
-        let mut rl = RateLimiter::new(
-            Some(RateLimit {
-                max: 3,
-                interval_ms: 1000,
-            }),
-            Some(5),
-        );
+        let mut rl = RateLimiter::new(Some(RateLimit { max: 3, interval_ms: 1000 }), Some(5));
         let t0 = Instant::now();
         for i in 0..3 {
             let s = rl.check(t0, 0);

@@ -19,9 +19,7 @@ impl RequestLog {
     /// Opens (creates or appends to) the log file.
     pub fn open(path: &Path) -> io::Result<Self> {
         let f = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Self {
-            out: Mutex::new(BufWriter::new(f)),
-        })
+        Ok(Self { out: Mutex::new(BufWriter::new(f)) })
     }
 
     /// Appends one entry and flushes it.
@@ -71,10 +69,7 @@ mod tests {
     #[test]
     fn redacts_the_token() {
         let mut h = HeaderMap::new();
-        h.insert(
-            "authorization",
-            "Bearer secret-token".parse().expect("valid"),
-        );
+        h.insert("authorization", "Bearer secret-token".parse().expect("valid"));
         h.insert("version", "2021-07-28".parse().expect("valid"));
         let v = redacted_headers(&h);
         assert_eq!(v["authorization"], "Bearer ***");
@@ -90,10 +85,7 @@ mod tests {
         log.write(&json!({"method": "GET"}));
         log.write(&json!({"method": "POST", "body": body_value(br#"{"a":1}"#)}));
         let text = std::fs::read_to_string(&p).expect("reads");
-        let lines: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json line"))
-            .collect();
+        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1]["body"]["a"], 1);
     }

@@ -37,9 +37,7 @@ pub enum SimError {
     #[error("invalid configuration: {0}")]
     Config(String),
     /// The port could not be bound.
-    #[error(
-        "could not listen on 127.0.0.1:{port}: {source} (pick another --port, or 0 for any free port)"
-    )]
+    #[error("could not listen on 127.0.0.1:{port}: {source} (pick another --port, or 0 for any free port)")]
     Bind {
         /// The port asked for.
         port: u16,
@@ -140,10 +138,7 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .is_some_and(|t| t.trim() == token)
 }
 
@@ -191,19 +186,12 @@ async fn gated(sh: &Arc<Shared>, req: Request, next: Next) -> Response {
             // Reads get their real body cut short; writes do not run at all.
             let body = if req.method() == axum::http::Method::GET {
                 let resp = next.run(req).await;
-                to_bytes(resp.into_body(), usize::MAX)
-                    .await
-                    .unwrap_or_default()
+                to_bytes(resp.into_body(), usize::MAX).await.unwrap_or_default()
             } else {
                 bytes::Bytes::from_static(br#"{"succeded":true,"contact":{"id":"x","name":"trunc"#)
             };
             let cut = faults::truncate(&body);
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-                cut,
-            )
-                .into_response()
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], cut).into_response()
         }
         FaultKind::SlowBody => {
             let resp = next.run(req).await;
@@ -328,12 +316,7 @@ impl SimHandle {
 
     /// Webhook statistics and the most recent events.
     pub fn webhooks(&self) -> WebhookStats {
-        self.shared
-            .webhooks
-            .stats
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default()
+        self.shared.webhooks.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// A full copy of the current data (the same shape as `--dump`).
@@ -380,10 +363,7 @@ impl SimHandle {
         }
         if let Some(s) = self.server.take() {
             let abort = s.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(2), s)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(Duration::from_secs(2), s).await.is_err() {
                 abort.abort();
             }
         }
@@ -417,28 +397,17 @@ pub async fn spawn(cfg: SimConfig) -> Result<SimHandle, SimError> {
 
     let listener = TcpListener::bind(("127.0.0.1", cfg.port))
         .await
-        .map_err(|source| SimError::Bind {
-            port: cfg.port,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| SimError::Bind {
-        port: cfg.port,
-        source,
-    })?;
+        .map_err(|source| SimError::Bind { port: cfg.port, source })?;
+    let addr = listener.local_addr().map_err(|source| SimError::Bind { port: cfg.port, source })?;
     let log = match &cfg.request_log {
-        Some(p) => Some(RequestLog::open(p).map_err(|source| SimError::RequestLog {
-            path: p.display().to_string(),
-            source,
-        })?),
+        Some(p) => Some(
+            RequestLog::open(p)
+                .map_err(|source| SimError::RequestLog { path: p.display().to_string(), source })?,
+        ),
         None => None,
     };
     let key = WebhookKey::from_seed(cfg.seed);
-    let webhooks = Webhooks::start(
-        &cfg.location_id,
-        cfg.webhook_url.clone(),
-        key.clone(),
-        cfg.seed,
-    );
+    let webhooks = Webhooks::start(&cfg.location_id, cfg.webhook_url.clone(), key.clone(), cfg.seed);
     let catalog = Catalog::from_store(&store);
     let mut factory = LeadFactory::new(catalog, cfg.seed);
     factory.reserve(store.all_contacts(), store.contact_count() as u64);
@@ -446,11 +415,7 @@ pub async fn spawn(cfg: SimConfig) -> Result<SimHandle, SimError> {
         store: RwLock::new(store),
         clock: Clock::new(now_ms),
         limiter: Mutex::new(RateLimiter::new(cfg.rate_limit, cfg.daily_limit)),
-        faults: Mutex::new(FaultInjector::new(
-            cfg.fault_rate,
-            cfg.fault_kinds.clone(),
-            cfg.seed,
-        )),
+        faults: Mutex::new(FaultInjector::new(cfg.fault_rate, cfg.fault_kinds.clone(), cfg.seed)),
         requests: AtomicU64::new(0),
         log,
         webhooks,
@@ -469,17 +434,8 @@ pub async fn spawn(cfg: SimConfig) -> Result<SimHandle, SimError> {
             tracing::error!("ghl-sim server stopped: {e}");
         }
     });
-    let activity = shared
-        .cfg
-        .activity
-        .then(|| tokio::spawn(crate::activity::run(shared.clone())));
-    Ok(SimHandle {
-        addr,
-        shared,
-        stop: Some(tx),
-        server: Some(server),
-        activity,
-    })
+    let activity = shared.cfg.activity.then(|| tokio::spawn(crate::activity::run(shared.clone())));
+    Ok(SimHandle { addr, shared, stop: Some(tx), server: Some(server), activity })
 }
 
 #[cfg(test)]
@@ -489,10 +445,7 @@ mod tests {
     #[test]
     fn versions_by_service() {
         assert_eq!(required_version("/contacts/search"), Some("2021-07-28"));
-        assert_eq!(
-            required_version("/conversations/messages/export"),
-            Some("2021-04-15")
-        );
+        assert_eq!(required_version("/conversations/messages/export"), Some("2021-04-15"));
         assert_eq!(required_version("/locations/x/tags"), Some("2021-07-28"));
         assert_eq!(required_version("/__sim/state"), None);
         let mut h = HeaderMap::new();

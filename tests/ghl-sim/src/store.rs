@@ -10,8 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Contact, Conversation, CustomFieldDef, Location, Message, Note, Opportunity,
-    OpportunityContact, Pipeline, Tag, Task, User,
+    Contact, Conversation, CustomFieldDef, Location, Message, Note, Opportunity, OpportunityContact,
+    Pipeline, Tag, Task, User,
 };
 use crate::seed::{self, Dataset};
 use crate::time::{iso_from_ms, ms_from_iso};
@@ -202,9 +202,7 @@ impl Store {
 
     /// Contacts by `(dateAdded, id)` ascending.
     pub fn contacts_in_order(&self) -> impl DoubleEndedIterator<Item = &Contact> {
-        self.by_added
-            .iter()
-            .filter_map(|(_, id)| self.contacts.get(id))
+        self.by_added.iter().filter_map(|(_, id)| self.contacts.get(id))
     }
 
     /// The sort index for `sort`.
@@ -218,10 +216,7 @@ impl Store {
     /// Inserts (or replaces) a contact.
     pub fn insert_contact(&mut self, c: Contact) {
         if let Some(old) = self.contacts.get(&c.id) {
-            let (a, u) = (
-                key_of(&old.date_added, &old.id),
-                key_of(&old.date_updated, &old.id),
-            );
+            let (a, u) = (key_of(&old.date_added, &old.id), key_of(&old.date_updated, &old.id));
             self.by_added.remove(&a);
             self.by_updated.remove(&u);
         }
@@ -231,12 +226,7 @@ impl Store {
     }
 
     /// Applies `f` to a contact and sets its `dateUpdated` to `now_ms`. Returns the new contact.
-    pub fn update_contact(
-        &mut self,
-        id: &str,
-        now_ms: i64,
-        f: impl FnOnce(&mut Contact),
-    ) -> Option<Contact> {
+    pub fn update_contact(&mut self, id: &str, now_ms: i64, f: impl FnOnce(&mut Contact)) -> Option<Contact> {
         let c = self.contacts.get_mut(id)?;
         let old = key_of(&c.date_updated, &c.id);
         f(c);
@@ -264,12 +254,8 @@ impl Store {
         self.by_updated.remove(&key_of(&c.date_updated, &c.id));
         self.notes.remove(id);
         self.tasks.remove(id);
-        let opp_ids: Vec<String> = self
-            .opportunities
-            .values()
-            .filter(|o| o.contact_id == id)
-            .map(|o| o.id.clone())
-            .collect();
+        let opp_ids: Vec<String> =
+            self.opportunities.values().filter(|o| o.contact_id == id).map(|o| o.id.clone()).collect();
         for o in opp_ids {
             self.delete_opportunity(&o);
         }
@@ -296,9 +282,7 @@ impl Store {
 
     /// Opportunities by `(createdAt, id)` ascending.
     pub fn opportunities_in_order(&self) -> impl DoubleEndedIterator<Item = &Opportunity> {
-        self.opp_by_created
-            .iter()
-            .filter_map(|(_, id)| self.opportunities.get(id))
+        self.opp_by_created.iter().filter_map(|(_, id)| self.opportunities.get(id))
     }
 
     /// The `(createdAt, id)` index.
@@ -314,8 +298,7 @@ impl Store {
     /// Inserts (or replaces) an opportunity.
     pub fn insert_opportunity(&mut self, o: Opportunity) {
         if let Some(old) = self.opportunities.get(&o.id) {
-            self.opp_by_created
-                .remove(&key_of(&old.created_at, &old.id));
+            self.opp_by_created.remove(&key_of(&old.created_at, &old.id));
         }
         self.opp_by_created.insert(key_of(&o.created_at, &o.id));
         self.opportunities.insert(o.id.clone(), o);
@@ -357,9 +340,7 @@ impl Store {
 
     /// The conversation of a contact.
     pub fn conversation_of(&self, contact_id: &str) -> Option<&Conversation> {
-        self.conv_by_contact
-            .get(contact_id)
-            .and_then(|id| self.conversations.get(id))
+        self.conv_by_contact.get(contact_id).and_then(|id| self.conversations.get(id))
     }
 
     /// The contact's conversation id, creating the conversation if it has none.
@@ -400,10 +381,7 @@ impl Store {
     fn index_message(&mut self, m: Message) {
         let key = key_of(&m.date_added, &m.id);
         self.msg_by_added.insert(key.clone());
-        self.msg_by_conv
-            .entry(m.conversation_id.clone())
-            .or_default()
-            .insert(key);
+        self.msg_by_conv.entry(m.conversation_id.clone()).or_default().insert(key);
         *self.channel_counts.entry(m.channel()).or_default() += 1;
         self.messages.insert(m.id.clone(), m);
     }
@@ -447,9 +425,7 @@ impl Store {
 
     /// Messages by `(dateAdded, id)` ascending.
     pub fn messages_in_order(&self) -> impl DoubleEndedIterator<Item = &Message> {
-        self.msg_by_added
-            .iter()
-            .filter_map(|(_, id)| self.messages.get(id))
+        self.msg_by_added.iter().filter_map(|(_, id)| self.messages.get(id))
     }
 
     /// The location-wide `(dateAdded, id)` message index.
@@ -501,21 +477,12 @@ mod tests {
     use crate::seed::{SeedConfig, generate};
 
     fn store() -> Store {
-        Store::from_dataset(
-            generate(&SeedConfig {
-                contacts: 120,
-                ..SeedConfig::default()
-            }),
-            1,
-        )
+        Store::from_dataset(generate(&SeedConfig { contacts: 120, ..SeedConfig::default() }), 1)
     }
 
     #[test]
     fn round_trips_the_dataset() {
-        let ds = generate(&SeedConfig {
-            contacts: 120,
-            ..SeedConfig::default()
-        });
+        let ds = generate(&SeedConfig { contacts: 120, ..SeedConfig::default() });
         let s = Store::from_dataset(ds.clone(), 1);
         let back = s.dataset();
         assert_eq!(back.contacts.len(), ds.contacts.len());
@@ -526,26 +493,13 @@ mod tests {
     #[test]
     fn update_moves_the_updated_index() {
         let mut s = store();
-        let id = s
-            .contacts_in_order()
-            .next()
-            .map(|c| c.id.clone())
-            .expect("a contact");
+        let id = s.contacts_in_order().next().map(|c| c.id.clone()).expect("a contact");
         let far = 4_000_000_000_000;
-        let c = s
-            .update_contact(&id, far, |c| c.first_name = Some("Zed".into()))
-            .expect("exists");
+        let c = s.update_contact(&id, far, |c| c.first_name = Some("Zed".into())).expect("exists");
         assert_eq!(c.name.as_deref().map(|n| n.starts_with("Zed")), Some(true));
-        let last = s
-            .contact_index(ContactSort::DateUpdated)
-            .iter()
-            .next_back()
-            .cloned();
+        let last = s.contact_index(ContactSort::DateUpdated).iter().next_back().cloned();
         assert_eq!(last, Some((far, id.clone())));
-        assert_eq!(
-            s.contact_index(ContactSort::DateUpdated).len(),
-            s.contact_count()
-        );
+        assert_eq!(s.contact_index(ContactSort::DateUpdated).len(), s.contact_count());
     }
 
     #[test]
@@ -553,9 +507,7 @@ mod tests {
         let mut s = store();
         let conv = s.conversations().next().cloned().expect("a conversation");
         let before = s.message_count();
-        let n = s
-            .conversation_message_index(&conv.id)
-            .map_or(0, BTreeSet::len);
+        let n = s.conversation_message_index(&conv.id).map_or(0, BTreeSet::len);
         assert!(n > 0);
         s.delete_contact(&conv.contact_id).expect("exists");
         assert_eq!(s.message_count(), before - n);

@@ -9,12 +9,7 @@ pub fn iso_from_ms(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
 /// Parses an RFC 3339 / ISO-8601 timestamp (with offset or `Z`) into epoch milliseconds.
@@ -35,12 +30,7 @@ pub fn ms_from_value(v: &serde_json::Value) -> Option<i64> {
                 ms_from_iso(t).or_else(|| {
                     // A bare date (YYYY-MM-DD) means midnight UTC.
                     let d: jiff::civil::Date = t.parse().ok()?;
-                    Some(
-                        d.to_zoned(jiff::tz::TimeZone::UTC)
-                            .ok()?
-                            .timestamp()
-                            .as_millisecond(),
-                    )
+                    Some(d.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp().as_millisecond())
                 })
             }
         }
@@ -58,12 +48,7 @@ pub fn ms_from_mdy(s: &str) -> Option<i64> {
         return None;
     }
     let date = jiff::civil::Date::new(y, m, d).ok()?;
-    Some(
-        date.to_zoned(jiff::tz::TimeZone::UTC)
-            .ok()?
-            .timestamp()
-            .as_millisecond(),
-    )
+    Some(date.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp().as_millisecond())
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (Howard Hinnant's algorithm).
@@ -91,10 +76,7 @@ pub struct Clock {
 impl Clock {
     /// A clock that reads `anchor_ms` now and advances in real time.
     pub fn new(anchor_ms: i64) -> Self {
-        Self {
-            anchor_ms,
-            started: Instant::now(),
-        }
+        Self { anchor_ms, started: Instant::now() }
     }
 
     /// The current simulated time in epoch milliseconds.
@@ -134,14 +116,8 @@ mod tests {
     fn parses_filter_values() {
         assert_eq!(ms_from_value(&serde_json::json!(1234)), Some(1234));
         assert_eq!(ms_from_value(&serde_json::json!("1234")), Some(1234));
-        assert_eq!(
-            ms_from_value(&serde_json::json!("2021-07-02T05:18:26.704Z")),
-            Some(1_625_203_106_704)
-        );
-        assert_eq!(
-            ms_from_value(&serde_json::json!("1970-01-02")),
-            Some(86_400_000)
-        );
+        assert_eq!(ms_from_value(&serde_json::json!("2021-07-02T05:18:26.704Z")), Some(1_625_203_106_704));
+        assert_eq!(ms_from_value(&serde_json::json!("1970-01-02")), Some(86_400_000));
         assert_eq!(ms_from_value(&serde_json::json!("soon")), None);
         assert_eq!(ms_from_mdy("01-02-1970"), Some(86_400_000));
         assert_eq!(ms_from_mdy("13-02-1970"), None);

@@ -21,9 +21,7 @@ use crate::model::{Contact, Message, Opportunity};
 use crate::time::iso_from_ms;
 
 /// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410).
-const SPKI_PREFIX: [u8; 12] = [
-    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-];
+const SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
 
 /// The simulator's webhook signing key (a test key derived from the seed).
 #[derive(Debug, Clone)]
@@ -37,9 +35,7 @@ impl WebhookKey {
         let mut rng = crate::seed::stream_rng(seed, 30);
         let mut secret = [0u8; 32];
         rng.fill_bytes(&mut secret);
-        Self {
-            signing: SigningKey::from_bytes(&secret),
-        }
+        Self { signing: SigningKey::from_bytes(&secret) }
     }
 
     /// The base64 body of the SPKI PEM (like GHL's published `MCowBQYDK2VwAyEA...`).
@@ -51,10 +47,7 @@ impl WebhookKey {
 
     /// The public key as a PEM document.
     pub fn public_key_pem(&self) -> String {
-        format!(
-            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-            self.public_key_spki_b64()
-        )
+        format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", self.public_key_spki_b64())
     }
 
     /// The raw 32-byte public key.
@@ -161,11 +154,7 @@ impl Webhooks {
         stats.recent.push_back(EventRecord {
             kind: kind.to_string(),
             webhook_id,
-            delivery: if self.tx.is_some() {
-                "pending".into()
-            } else {
-                "not_configured".into()
-            },
+            delivery: if self.tx.is_some() { "pending".into() } else { "not_configured".into() },
             status: None,
             payload,
         });
@@ -190,11 +179,7 @@ impl Webhooks {
 
     /// `InboundMessage` / `OutboundMessage`.
     pub fn message_event(&self, m: &Message, now_ms: i64) {
-        let kind = if m.direction == "inbound" {
-            "InboundMessage"
-        } else {
-            "OutboundMessage"
-        };
+        let kind = if m.direction == "inbound" { "InboundMessage" } else { "OutboundMessage" };
         let mut f = json!({
             "attachments": m.attachments,
             "body": m.body,
@@ -279,10 +264,7 @@ async fn deliver(
     mut rx: mpsc::UnboundedReceiver<(usize, Vec<u8>)>,
     stats: Arc<Mutex<WebhookStats>>,
 ) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-    {
+    let client = match reqwest::Client::builder().timeout(Duration::from_secs(5)).build() {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!("webhook client could not start: {e}");
@@ -315,12 +297,7 @@ async fn deliver(
             } else {
                 s.failed += 1;
             }
-            if let Some(rec) = s
-                .recent
-                .iter_mut()
-                .rev()
-                .find(|r| r.webhook_id == webhook_id)
-            {
+            if let Some(rec) = s.recent.iter_mut().rev().find(|r| r.webhook_id == webhook_id) {
                 rec.delivery = if ok { "delivered" } else { "failed" }.into();
                 rec.status = status;
             }
@@ -338,10 +315,7 @@ mod tests {
         let a = WebhookKey::from_seed(5);
         let b = WebhookKey::from_seed(5);
         assert_eq!(a.public_key_pem(), b.public_key_pem());
-        assert_ne!(
-            a.public_key_pem(),
-            WebhookKey::from_seed(6).public_key_pem()
-        );
+        assert_ne!(a.public_key_pem(), WebhookKey::from_seed(6).public_key_pem());
         assert!(a.public_key_spki_b64().starts_with("MCowBQYDK2VwAyEA"));
         let body = br#"{"type":"ContactCreate"}"#;
         let sig = B64.decode(a.sign(body)).expect("base64");

@@ -46,27 +46,15 @@ async fn call(
 }
 
 async fn state(sim: &SimHandle, summary: bool) -> Value {
-    let url = format!(
-        "{}/__sim/state{}",
-        sim.base_url(),
-        if summary { "?summary=1" } else { "" }
-    );
-    reqwest::get(url)
-        .await
-        .expect("state")
-        .json()
-        .await
-        .expect("state json")
+    let url = format!("{}/__sim/state{}", sim.base_url(), if summary { "?summary=1" } else { "" });
+    reqwest::get(url).await.expect("state").json().await.expect("state json")
 }
 
 #[tokio::test]
 async fn contacts_search_after_visits_every_contact_once() {
     let sim = ghl_sim::spawn(cfg(537)).await.expect("spawns");
     let loc = sim.location_id().to_string();
-    for sort in [
-        json!(null),
-        json!([{"field": "dateUpdated", "direction": "asc"}]),
-    ] {
+    for sort in [json!(null), json!([{"field": "dateUpdated", "direction": "asc"}])] {
         let mut seen = HashSet::new();
         let mut after: Option<Value> = None;
         let mut pages = 0;
@@ -78,14 +66,7 @@ async fn contacts_search_after_visits_every_contact_once() {
             if let Some(a) = &after {
                 body["searchAfter"] = a.clone();
             }
-            let (st, _, v) = call(
-                &sim,
-                Method::POST,
-                "/contacts/search",
-                CONTACTS_V,
-                Some(body),
-            )
-            .await;
+            let (st, _, v) = call(&sim, Method::POST, "/contacts/search", CONTACTS_V, Some(body)).await;
             assert_eq!(st, StatusCode::OK, "{v}");
             assert_eq!(v["total"], 537);
             assert!(v["traceId"].is_string());
@@ -105,14 +86,8 @@ async fn contacts_search_after_visits_every_contact_once() {
         assert_eq!(seen.len(), 537);
     }
     // Missing pageLimit → 422 in GHL's shape; over 500 → 422.
-    let (st, _, v) = call(
-        &sim,
-        Method::POST,
-        "/contacts/search",
-        CONTACTS_V,
-        Some(json!({"locationId": loc})),
-    )
-    .await;
+    let (st, _, v) =
+        call(&sim, Method::POST, "/contacts/search", CONTACTS_V, Some(json!({"locationId": loc}))).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["statusCode"], 422);
     assert!(v["message"].is_array());
@@ -136,46 +111,22 @@ async fn incremental_search_by_date_updated_sees_writes() {
     let body = json!({"locationId": loc, "pageLimit": 100,
         "filters": [{"field": "dateUpdated", "operator": "range", "value": {"gt": since}}],
         "sort": [{"field": "dateUpdated", "direction": "asc"}]});
-    let (_, _, v) = call(
-        &sim,
-        Method::POST,
-        "/contacts/search",
-        CONTACTS_V,
-        Some(body.clone()),
-    )
-    .await;
+    let (_, _, v) = call(&sim, Method::POST, "/contacts/search", CONTACTS_V, Some(body.clone())).await;
     assert_eq!(v["total"], 0);
     let id = sim.snapshot().contacts[3].id.clone();
-    let (st, _, v) = call(
-        &sim,
-        Method::PUT,
-        &format!("/contacts/{id}"),
-        CONTACTS_V,
-        Some(json!({"tags": ["Hot Lead"]})),
-    )
-    .await;
+    let (st, _, v) =
+        call(&sim, Method::PUT, &format!("/contacts/{id}"), CONTACTS_V, Some(json!({"tags": ["Hot Lead"]})))
+            .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["succeded"], true);
     assert_eq!(v["contact"]["tags"], json!(["Hot Lead"]));
-    let (_, _, v) = call(
-        &sim,
-        Method::POST,
-        "/contacts/search",
-        CONTACTS_V,
-        Some(body),
-    )
-    .await;
+    let (_, _, v) = call(&sim, Method::POST, "/contacts/search", CONTACTS_V, Some(body)).await;
     assert_eq!(v["total"], 1);
     assert_eq!(v["contacts"][0]["id"], id);
     // Unknown property → 422 like GHL's validation.
-    let (st, _, _) = call(
-        &sim,
-        Method::PUT,
-        &format!("/contacts/{id}"),
-        CONTACTS_V,
-        Some(json!({"locationId": loc})),
-    )
-    .await;
+    let (st, _, _) =
+        call(&sim, Method::PUT, &format!("/contacts/{id}"), CONTACTS_V, Some(json!({"locationId": loc})))
+            .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     sim.shutdown().await;
 }
@@ -185,17 +136,12 @@ async fn export_cursor_visits_every_message_once() {
     let sim = ghl_sim::spawn(cfg(300)).await.expect("spawns");
     let loc = sim.location_id().to_string();
     let snap = sim.snapshot();
-    let emails = snap
-        .messages
-        .iter()
-        .filter(|m| m.message_type == "TYPE_EMAIL")
-        .count();
+    let emails = snap.messages.iter().filter(|m| m.message_type == "TYPE_EMAIL").count();
     let mut seen = HashSet::new();
     for channel in ["", "&channel=Email"] {
         let mut cursor: Option<String> = None;
         loop {
-            let mut path =
-                format!("/conversations/messages/export?locationId={loc}&limit=100{channel}");
+            let mut path = format!("/conversations/messages/export?locationId={loc}&limit=100{channel}");
             if let Some(c) = &cursor {
                 path.push_str(&format!("&cursor={}", urlencode(c)));
             }
@@ -208,9 +154,7 @@ async fn export_cursor_visits_every_message_once() {
             if cursor.is_none() && channel.is_empty() {
                 assert_eq!(v["total"], snap.messages.len() - emails);
             } else if channel.is_empty() {
-                assert!(
-                    v["total"].as_u64().expect("total") > (snap.messages.len() - emails) as u64
-                );
+                assert!(v["total"].as_u64().expect("total") > (snap.messages.len() - emails) as u64);
             } else {
                 assert_eq!(v["total"], emails);
             }
@@ -220,8 +164,7 @@ async fn export_cursor_visits_every_message_once() {
             }
             // New messages arriving mid-export do not disturb the cursor.
             let cid = &snap.contacts[0].id;
-            sim.inbound(cid, "Are there any open houses this weekend?")
-                .expect("inbound");
+            sim.inbound(cid, "Are there any open houses this weekend?").expect("inbound");
         }
     }
     let original: HashSet<String> = snap.messages.iter().map(|m| m.id.clone()).collect();
@@ -255,18 +198,9 @@ async fn conversation_messages_are_nested_and_paged() {
     let conv = snap
         .conversations
         .iter()
-        .max_by_key(|c| {
-            snap.messages
-                .iter()
-                .filter(|m| m.conversation_id == c.id)
-                .count()
-        })
+        .max_by_key(|c| snap.messages.iter().filter(|m| m.conversation_id == c.id).count())
         .expect("a conversation");
-    let n = snap
-        .messages
-        .iter()
-        .filter(|m| m.conversation_id == conv.id)
-        .count();
+    let n = snap.messages.iter().filter(|m| m.conversation_id == conv.id).count();
     let mut got = Vec::new();
     let mut last: Option<String> = None;
     loop {
@@ -302,10 +236,7 @@ async fn token_and_version_are_checked() {
         .await
         .expect("sends");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        r.json::<Value>().await.expect("json"),
-        json!({"statusCode": 401, "message": "Invalid JWT"})
-    );
+    assert_eq!(r.json::<Value>().await.expect("json"), json!({"statusCode": 401, "message": "Invalid JWT"}));
     let r = client
         .get(format!("{}/locations/{loc}", sim.base_url()))
         .bearer_auth("wrong")
@@ -323,28 +254,12 @@ async fn token_and_version_are_checked() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(r.json::<Value>().await.expect("json")["statusCode"], 400);
     // Conversations want 2021-04-15.
-    let (st, _, _) = call(
-        &sim,
-        Method::GET,
-        &format!("/conversations/search?locationId={loc}"),
-        CONTACTS_V,
-        None,
-    )
-    .await;
+    let (st, _, _) =
+        call(&sim, Method::GET, &format!("/conversations/search?locationId={loc}"), CONTACTS_V, None).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (st, _, v) = call(
-        &sim,
-        Method::GET,
-        &format!("/locations/{loc}"),
-        CONTACTS_V,
-        None,
-    )
-    .await;
+    let (st, _, v) = call(&sim, Method::GET, &format!("/locations/{loc}"), CONTACTS_V, None).await;
     assert_eq!(st, StatusCode::OK);
-    let company = v["location"]["companyId"]
-        .as_str()
-        .expect("companyId")
-        .to_string();
+    let company = v["location"]["companyId"].as_str().expect("companyId").to_string();
     assert_eq!(v["location"]["timezone"], "America/Chicago");
     // Users need companyId.
     let (st, _, _) = call(&sim, Method::GET, "/users/search", CONTACTS_V, None).await;
@@ -359,60 +274,26 @@ async fn token_and_version_are_checked() {
     .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["count"], 4);
-    let (_, _, v) = call(
-        &sim,
-        Method::GET,
-        &format!("/locations/{loc}/customFields?model=contact"),
-        CONTACTS_V,
-        None,
-    )
-    .await;
-    let keys: Vec<&str> = v["customFields"]
-        .as_array()
-        .expect("fields")
-        .iter()
-        .filter_map(|f| f["fieldKey"].as_str())
-        .collect();
+    let (_, _, v) =
+        call(&sim, Method::GET, &format!("/locations/{loc}/customFields?model=contact"), CONTACTS_V, None)
+            .await;
+    let keys: Vec<&str> =
+        v["customFields"].as_array().expect("fields").iter().filter_map(|f| f["fieldKey"].as_str()).collect();
     assert!(keys.contains(&"contact.budget") && keys.contains(&"contact.home_condition"));
-    let (_, _, v) = call(
-        &sim,
-        Method::GET,
-        &format!("/locations/{loc}/tags"),
-        CONTACTS_V,
-        None,
-    )
-    .await;
-    assert!(
-        v["tags"]
-            .as_array()
-            .expect("tags")
-            .iter()
-            .any(|t| t["name"] == "Buyer-Lead")
-    );
+    let (_, _, v) = call(&sim, Method::GET, &format!("/locations/{loc}/tags"), CONTACTS_V, None).await;
+    assert!(v["tags"].as_array().expect("tags").iter().any(|t| t["name"] == "Buyer-Lead"));
     // Another location → 403.
-    let (st, _, _) = call(
-        &sim,
-        Method::GET,
-        "/locations/someoneElse",
-        CONTACTS_V,
-        None,
-    )
-    .await;
+    let (st, _, _) = call(&sim, Method::GET, "/locations/someoneElse", CONTACTS_V, None).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn burst_limit_gives_429_with_headers() {
-    let sim = ghl_sim::spawn(SimConfig {
-        rate_limit: Some(RateLimit {
-            max: 5,
-            interval_ms: 60_000,
-        }),
-        ..cfg(10)
-    })
-    .await
-    .expect("spawns");
+    let sim =
+        ghl_sim::spawn(SimConfig { rate_limit: Some(RateLimit { max: 5, interval_ms: 60_000 }), ..cfg(10) })
+            .await
+            .expect("spawns");
     let path = format!("/locations/{}", sim.location_id());
     for i in 0..5 {
         let (st, h, _) = call(&sim, Method::GET, &path, CONTACTS_V, None).await;
@@ -425,10 +306,7 @@ async fn burst_limit_gives_429_with_headers() {
     }
     let (st, h, v) = call(&sim, Method::GET, &path, CONTACTS_V, None).await;
     assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(
-        v,
-        json!({"statusCode": 429, "message": "Too Many Requests"})
-    );
+    assert_eq!(v, json!({"statusCode": 429, "message": "Too Many Requests"}));
     assert_eq!(h["x-ratelimit-remaining"], "0");
     assert_eq!(sim.rate_limited(), 1);
     // Sim control is not limited, and reports the 429.
@@ -489,21 +367,12 @@ async fn faults_never_mutate_state() {
 async fn opportunities_search_pages_and_pipelines() {
     let sim = ghl_sim::spawn(cfg(400)).await.expect("spawns");
     let loc = sim.location_id().to_string();
-    let (st, _, v) = call(
-        &sim,
-        Method::GET,
-        &format!("/opportunities/pipelines?locationId={loc}"),
-        CONTACTS_V,
-        None,
-    )
-    .await;
+    let (st, _, v) =
+        call(&sim, Method::GET, &format!("/opportunities/pipelines?locationId={loc}"), CONTACTS_V, None)
+            .await;
     assert_eq!(st, StatusCode::OK);
-    let names: Vec<&str> = v["pipelines"]
-        .as_array()
-        .expect("pipelines")
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names: Vec<&str> =
+        v["pipelines"].as_array().expect("pipelines").iter().filter_map(|p| p["name"].as_str()).collect();
     assert_eq!(names, vec!["Buyer Pipeline", "Seller Pipeline"]);
     assert_eq!(v["pipelines"][0]["stages"][6]["name"], "Closed");
     let mut seen = HashSet::new();
@@ -529,14 +398,8 @@ async fn opportunities_search_pages_and_pipelines() {
     }
     assert_eq!(seen.len(), 80);
     // v2 wants snake_case; camelCase is refused.
-    let (st, _, _) = call(
-        &sim,
-        Method::GET,
-        &format!("/opportunities/search?locationId={loc}"),
-        CONTACTS_V,
-        None,
-    )
-    .await;
+    let (st, _, _) =
+        call(&sim, Method::GET, &format!("/opportunities/search?locationId={loc}"), CONTACTS_V, None).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     let (st, _, _) = call(
         &sim,
@@ -554,21 +417,16 @@ async fn opportunities_search_pages_and_pipelines() {
 async fn send_records_and_respects_stop() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("requests.jsonl");
-    let sim = ghl_sim::spawn(SimConfig {
-        request_log: Some(log.clone()),
-        ..cfg(30)
-    })
-    .await
-    .expect("spawns");
-    let lead = sim
-        .inject_lead(&json!({"firstName": "Dana", "phone": "+12145550188"}))
-        .expect("lead");
+    let sim = ghl_sim::spawn(SimConfig { request_log: Some(log.clone()), ..cfg(30) }).await.expect("spawns");
+    let lead = sim.inject_lead(&json!({"firstName": "Dana", "phone": "+12145550188"})).expect("lead");
     let (st, _, v) = call(
         &sim,
         Method::POST,
         "/conversations/messages",
         CONV_V,
-        Some(json!({"type": "SMS", "contactId": lead.id, "message": "Hi Dana, when are you hoping to move?"})),
+        Some(
+            json!({"type": "SMS", "contactId": lead.id, "message": "Hi Dana, when are you hoping to move?"}),
+        ),
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -590,14 +448,7 @@ async fn send_records_and_respects_stop() {
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
     assert_eq!(sim.sent().len(), 1);
-    let (_, _, v) = call(
-        &sim,
-        Method::GET,
-        &format!("/contacts/{}", lead.id),
-        CONTACTS_V,
-        None,
-    )
-    .await;
+    let (_, _, v) = call(&sim, Method::GET, &format!("/contacts/{}", lead.id), CONTACTS_V, None).await;
     assert_eq!(v["contact"]["dndSettings"]["SMS"]["status"], "active");
     let full = state(&sim, false).await;
     assert_eq!(
@@ -614,19 +465,12 @@ async fn send_records_and_respects_stop() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
-    let send = lines
-        .iter()
-        .find(|l| l["path"] == "/conversations/messages")
-        .expect("logged send");
+    let send = lines.iter().find(|l| l["path"] == "/conversations/messages").expect("logged send");
     assert_eq!(send["method"], "POST");
     assert_eq!(send["headers"]["authorization"], "Bearer ***");
     assert_eq!(send["body"]["type"], "SMS");
     assert_eq!(send["status"], 200);
-    assert!(
-        !std::fs::read_to_string(&log)
-            .expect("log")
-            .contains("sim-token")
-    );
+    assert!(!std::fs::read_to_string(&log).expect("log").contains("sim-token"));
 }
 
 #[tokio::test]
@@ -647,19 +491,12 @@ async fn webhooks_are_signed_with_the_published_key() {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let hook = format!("http://{}/hook", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let sim = ghl_sim::spawn(SimConfig {
-        webhook_url: Some(hook),
-        ..cfg(10)
-    })
-    .await
-    .expect("spawns");
+    let sim = ghl_sim::spawn(SimConfig { webhook_url: Some(hook), ..cfg(10) }).await.expect("spawns");
     let pem = reqwest::get(format!("{}/__sim/webhook-public-key", sim.base_url()))
         .await
         .expect("key")
@@ -684,9 +521,7 @@ async fn webhooks_are_signed_with_the_published_key() {
         .await
         .expect("webhook in time")
         .expect("webhook");
-    let sig = B64
-        .decode(headers["x-ghl-signature"].to_str().expect("ascii"))
-        .expect("base64 sig");
+    let sig = B64.decode(headers["x-ghl-signature"].to_str().expect("ascii")).expect("base64 sig");
     let sig = Signature::from_slice(&sig).expect("64 bytes");
     assert!(vk.verify(&body, &sig).is_ok());
     let mut tampered = body.to_vec();
@@ -697,25 +532,17 @@ async fn webhooks_are_signed_with_the_published_key() {
     assert_eq!(event["id"], lead["contact"]["id"]);
     assert_eq!(event["locationId"], sim.location_id());
     assert!(event["webhookId"].as_str().is_some_and(|s| s.len() == 36));
-    assert!(
-        event["timestamp"]
-            .as_str()
-            .is_some_and(|s| s.ends_with('Z'))
-    );
+    assert!(event["timestamp"].as_str().is_some_and(|s| s.ends_with('Z')));
     // Inbound STOP → InboundMessage then ContactDndUpdate.
     let id = lead["contact"]["id"].as_str().expect("id");
     sim.inbound(id, "stop").expect("inbound");
     let mut types = Vec::new();
     for _ in 0..2 {
-        let (h, b) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
-            .await
-            .expect("in time")
-            .expect("event");
-        let s = Signature::from_slice(
-            &B64.decode(h["x-ghl-signature"].to_str().expect("ascii"))
-                .expect("b64"),
-        )
-        .expect("sig");
+        let (h, b) =
+            tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("in time").expect("event");
+        let s =
+            Signature::from_slice(&B64.decode(h["x-ghl-signature"].to_str().expect("ascii")).expect("b64"))
+                .expect("sig");
         assert!(vk.verify(&b, &s).is_ok());
         let v: Value = serde_json::from_slice(&b).expect("json");
         types.push(v["type"].as_str().expect("type").to_string());

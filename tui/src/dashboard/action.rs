@@ -125,11 +125,7 @@ impl fmt::Display for Action {
 pub struct UnknownAction(pub String);
 
 fn known_actions() -> String {
-    Action::all()
-        .iter()
-        .map(|a| a.name())
-        .collect::<Vec<_>>()
-        .join(", ")
+    Action::all().iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
 }
 
 impl FromStr for Action {
@@ -137,10 +133,7 @@ impl FromStr for Action {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.trim().to_ascii_lowercase();
-        Action::all()
-            .into_iter()
-            .find(|a| a.name() == wanted)
-            .ok_or_else(|| UnknownAction(s.to_owned()))
+        Action::all().into_iter().find(|a| a.name() == wanted).ok_or_else(|| UnknownAction(s.to_owned()))
     }
 }
 

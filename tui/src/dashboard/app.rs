@@ -139,13 +139,7 @@ pub struct QueueView {
 
 impl QueueView {
     fn new(name: QueueName) -> Self {
-        QueueView {
-            name,
-            rows: Vec::new(),
-            loaded: false,
-            selected: 0,
-            offset: 0,
-        }
+        QueueView { name, rows: Vec::new(), loaded: false, selected: 0, offset: 0 }
     }
 
     /// The selected lead, if any.
@@ -158,11 +152,7 @@ impl QueueView {
     pub fn count_label(&self) -> Option<String> {
         self.loaded.then(|| {
             let n = self.rows.len();
-            if n >= QUEUE_LIMIT as usize {
-                format!("{n}+")
-            } else {
-                n.to_string()
-            }
+            if n >= QUEUE_LIMIT as usize { format!("{n}+") } else { n.to_string() }
         })
     }
 
@@ -218,10 +208,7 @@ impl App {
         App {
             now,
             keymap: Keymap::defaults(),
-            views: QueueName::BUILT_IN
-                .into_iter()
-                .map(QueueView::new)
-                .collect(),
+            views: QueueName::BUILT_IN.into_iter().map(QueueView::new).collect(),
             current: 0,
             detail_open: false,
             detail: None,
@@ -238,10 +225,7 @@ impl App {
     }
 
     /// A dashboard whose current queue holds `rows` (for benchmarks and tests).
-    #[allow(
-        dead_code,
-        reason = "API for the benchmark and keymap loading; the binary alone may not call it"
-    )]
+    #[allow(dead_code, reason = "API for the benchmark and keymap loading; the binary alone may not call it")]
     pub fn with_rows(now: Timestamp, rows: Vec<LeadSummary>) -> Self {
         let mut app = App::new(now);
         let name = app.current_queue().clone();
@@ -255,10 +239,7 @@ impl App {
     }
 
     /// The live keymap.
-    #[allow(
-        dead_code,
-        reason = "API for the benchmark and keymap loading; the binary alone may not call it"
-    )]
+    #[allow(dead_code, reason = "API for the benchmark and keymap loading; the binary alone may not call it")]
     pub fn keymap(&self) -> &Keymap {
         &self.keymap
     }
@@ -401,10 +382,7 @@ impl App {
                 effects.extend(
                     (0..self.views.len())
                         .filter(|i| *i != self.current)
-                        .map(|i| Effect::FetchQueue {
-                            name: self.views[i].name.clone(),
-                            limit: QUEUE_LIMIT,
-                        }),
+                        .map(|i| Effect::FetchQueue { name: self.views[i].name.clone(), limit: QUEUE_LIMIT }),
                 );
                 effects.extend(self.fetch_detail_if_needed());
                 return effects;
@@ -438,10 +416,7 @@ impl App {
                     return Vec::new();
                 }
                 let mut effects = vec![self.fetch_current(), Effect::FetchStatus];
-                if self
-                    .selected_lead()
-                    .is_some_and(|l| changed.contains(&l.id))
-                {
+                if self.selected_lead().is_some_and(|l| changed.contains(&l.id)) {
                     effects.extend(self.fetch_detail(true));
                 }
                 return effects;
@@ -476,9 +451,7 @@ impl App {
                     return Vec::new();
                 }
                 self.refresh_scheduled = true;
-                vec![Effect::ScheduleRefresh {
-                    after: REFRESH_DEBOUNCE,
-                }]
+                vec![Effect::ScheduleRefresh { after: REFRESH_DEBOUNCE }]
             }
             Event::Sync { status } => {
                 self.status.get_or_insert_with(StatusReport::default).sync = status;
@@ -486,9 +459,9 @@ impl App {
             }
             Event::ShuttingDown => {
                 self.requested_lead = None;
-                conn_effects(self.conn.handle(ConnEvent::Lost {
-                    error: "the daemon is shutting down".into(),
-                }))
+                conn_effects(
+                    self.conn.handle(ConnEvent::Lost { error: "the daemon is shutting down".into() }),
+                )
             }
         }
     }
@@ -503,15 +476,10 @@ impl App {
         let selected_id = view.selected_lead().map(|l| l.id.clone());
         view.rows = rows;
         view.loaded = true;
-        let index_of_selected = selected_id
-            .and_then(|id| view.rows.iter().position(|l| l.id == id))
-            .unwrap_or(view.selected);
+        let index_of_selected =
+            selected_id.and_then(|id| view.rows.iter().position(|l| l.id == id)).unwrap_or(view.selected);
         view.select(index_of_selected, page);
-        if index == self.current {
-            self.fetch_detail_if_needed()
-        } else {
-            Vec::new()
-        }
+        if index == self.current { self.fetch_detail_if_needed() } else { Vec::new() }
     }
 
     fn move_selection(&mut self, delta: isize, page: usize) -> Vec<Effect> {
@@ -538,10 +506,7 @@ impl App {
     }
 
     fn fetch_current(&self) -> Effect {
-        Effect::FetchQueue {
-            name: self.current_queue().clone(),
-            limit: QUEUE_LIMIT,
-        }
+        Effect::FetchQueue { name: self.current_queue().clone(), limit: QUEUE_LIMIT }
     }
 
     /// Asks for the selected lead's detail when the pane is open and neither has it nor is
@@ -559,8 +524,7 @@ impl App {
         let Some(id) = self.selected_lead().map(|l| l.id.clone()) else {
             return Vec::new();
         };
-        if !force && (self.selected_detail().is_some() || self.requested_lead.as_ref() == Some(&id))
-        {
+        if !force && (self.selected_detail().is_some() || self.requested_lead.as_ref() == Some(&id)) {
             return Vec::new();
         }
         self.requested_lead = Some(id.clone());

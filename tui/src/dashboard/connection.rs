@@ -162,15 +162,9 @@ impl Connection {
                 self.outage_since = None;
                 Vec::new()
             }
-            ConnEvent::ConnectFailed {
-                error,
-                unreachable,
-                now,
-            } => {
+            ConnEvent::ConnectFailed { error, unreachable, now } => {
                 let attempts = match &self.state {
-                    ConnState::Connecting { attempts } | ConnState::Offline { attempts, .. } => {
-                        attempts + 1
-                    }
+                    ConnState::Connecting { attempts } | ConnState::Offline { attempts, .. } => attempts + 1,
                     // A late failure report for an attempt that was superseded.
                     ConnState::Online { .. } => return Vec::new(),
                 };
@@ -189,49 +183,30 @@ impl Connection {
                 vec![ConnEffect::Disconnect, ConnEffect::Connect]
             }
             ConnEvent::RetryDue { token } => match &self.state {
-                ConnState::Offline {
-                    attempts,
-                    starting_daemon: false,
-                    ..
-                } if token == self.retry_token => {
-                    self.state = ConnState::Connecting {
-                        attempts: *attempts,
-                    };
+                ConnState::Offline { attempts, starting_daemon: false, .. } if token == self.retry_token => {
+                    self.state = ConnState::Connecting { attempts: *attempts };
                     vec![ConnEffect::Connect]
                 }
                 _ => Vec::new(),
             },
             // A retry by hand may start the daemon again if it still does not answer.
             ConnEvent::RetryNow => match &self.state {
-                ConnState::Offline {
-                    attempts,
-                    starting_daemon: false,
-                    ..
-                } => {
+                ConnState::Offline { attempts, starting_daemon: false, .. } => {
                     self.started_this_outage = false;
-                    self.state = ConnState::Connecting {
-                        attempts: *attempts,
-                    };
+                    self.state = ConnState::Connecting { attempts: *attempts };
                     vec![ConnEffect::Connect]
                 }
                 _ => Vec::new(),
             },
             ConnEvent::DaemonStarted => match &self.state {
                 ConnState::Offline { attempts, .. } => {
-                    self.state = ConnState::Connecting {
-                        attempts: *attempts,
-                    };
+                    self.state = ConnState::Connecting { attempts: *attempts };
                     vec![ConnEffect::Connect]
                 }
                 _ => Vec::new(),
             },
             ConnEvent::DaemonStartFailed { error } => {
-                if let ConnState::Offline {
-                    last_error,
-                    starting_daemon,
-                    ..
-                } = &mut self.state
-                {
+                if let ConnState::Offline { last_error, starting_daemon, .. } = &mut self.state {
                     *last_error = error;
                     *starting_daemon = false;
                 }
@@ -264,10 +239,7 @@ impl Connection {
         }
         // While the daemon is starting, its completion triggers the next attempt; the timer
         // still runs so the banner counts down, and it is ignored if the start wins.
-        effects.push(ConnEffect::ScheduleRetry {
-            token: self.retry_token,
-            after: wait,
-        });
+        effects.push(ConnEffect::ScheduleRetry { token: self.retry_token, after: wait });
         effects
     }
 
@@ -292,11 +264,7 @@ mod tests {
     }
 
     fn fail(now: Timestamp) -> ConnEvent {
-        ConnEvent::ConnectFailed {
-            error: "no daemon".into(),
-            unreachable: true,
-            now,
-        }
+        ConnEvent::ConnectFailed { error: "no daemon".into(), unreachable: true, now }
     }
 
     fn token(effects: &[ConnEffect]) -> u64 {
@@ -331,27 +299,15 @@ mod tests {
         c.start();
         let effects = c.handle(fail(t(0)));
         assert_eq!(effects[0], ConnEffect::StartDaemon);
-        assert!(
-            matches!(effects[1], ConnEffect::ScheduleRetry { after, .. } if after == MIN_BACKOFF)
-        );
+        assert!(matches!(effects[1], ConnEffect::ScheduleRetry { after, .. } if after == MIN_BACKOFF));
         assert_eq!(c.retry_in_secs(t(0)), Some(1));
 
         // The start fails: the error is shown and the timer drives the next attempt.
-        assert_eq!(
-            c.handle(ConnEvent::DaemonStartFailed {
-                error: "no leadlined binary".into()
-            }),
-            []
-        );
+        assert_eq!(c.handle(ConnEvent::DaemonStartFailed { error: "no leadlined binary".into() }), []);
         assert!(
             matches!(c.state(), ConnState::Offline { last_error, .. } if last_error == "no leadlined binary")
         );
-        assert_eq!(
-            c.handle(ConnEvent::RetryDue {
-                token: token(&effects)
-            }),
-            [ConnEffect::Connect]
-        );
+        assert_eq!(c.handle(ConnEvent::RetryDue { token: token(&effects) }), [ConnEffect::Connect]);
 
         // Second failure: no second daemon start, a longer wait, same outage start.
         let effects = c.handle(fail(t(1)));
@@ -359,17 +315,10 @@ mod tests {
         assert!(
             matches!(effects[0], ConnEffect::ScheduleRetry { after, .. } if after == Duration::from_secs(1))
         );
-        assert!(
-            matches!(c.state(), ConnState::Offline { since, attempts: 2, .. } if *since == t(0))
-        );
+        assert!(matches!(c.state(), ConnState::Offline { since, attempts: 2, .. } if *since == t(0)));
 
         // The daemon comes back.
-        assert_eq!(
-            c.handle(ConnEvent::RetryDue {
-                token: token(&effects)
-            }),
-            [ConnEffect::Connect]
-        );
+        assert_eq!(c.handle(ConnEvent::RetryDue { token: token(&effects) }), [ConnEffect::Connect]);
         assert_eq!(c.handle(ConnEvent::Connected { now: t(3) }), []);
         assert_eq!(c.state(), &ConnState::Online { since: t(3) });
     }
@@ -383,23 +332,10 @@ mod tests {
         // The timer fires while the daemon is still starting: wait for the start.
         assert_eq!(c.handle(ConnEvent::RetryDue { token: stale }), []);
         assert_eq!(c.handle(ConnEvent::DaemonStarted), [ConnEffect::Connect]);
-        assert_eq!(
-            c.handle(ConnEvent::RetryDue { token: stale }),
-            [],
-            "not offline any more"
-        );
+        assert_eq!(c.handle(ConnEvent::RetryDue { token: stale }), [], "not offline any more");
         let effects = c.handle(fail(t(1)));
-        assert_eq!(
-            c.handle(ConnEvent::RetryDue { token: stale }),
-            [],
-            "superseded timer"
-        );
-        assert_eq!(
-            c.handle(ConnEvent::RetryDue {
-                token: token(&effects)
-            }),
-            [ConnEffect::Connect]
-        );
+        assert_eq!(c.handle(ConnEvent::RetryDue { token: stale }), [], "superseded timer");
+        assert_eq!(c.handle(ConnEvent::RetryDue { token: token(&effects) }), [ConnEffect::Connect]);
     }
 
     #[test]
@@ -412,13 +348,7 @@ mod tests {
             now: t(0),
         });
         assert!(!effects.contains(&ConnEffect::StartDaemon));
-        assert!(matches!(
-            c.state(),
-            ConnState::Offline {
-                starting_daemon: false,
-                ..
-            }
-        ));
+        assert!(matches!(c.state(), ConnState::Offline { starting_daemon: false, .. }));
     }
 
     #[test]
@@ -427,27 +357,14 @@ mod tests {
         c.start();
         c.handle(ConnEvent::Connected { now: t(0) });
         assert_eq!(
-            c.handle(ConnEvent::Lost {
-                error: "closed".into()
-            }),
+            c.handle(ConnEvent::Lost { error: "closed".into() }),
             [ConnEffect::Disconnect, ConnEffect::Connect]
         );
         // The second task to notice reports it too; nothing more happens.
-        assert_eq!(
-            c.handle(ConnEvent::Lost {
-                error: "closed".into()
-            }),
-            []
-        );
+        assert_eq!(c.handle(ConnEvent::Lost { error: "closed".into() }), []);
         let effects = c.handle(fail(t(5)));
-        assert_eq!(
-            effects[0],
-            ConnEffect::StartDaemon,
-            "a new outage may start the daemon again"
-        );
-        assert!(
-            matches!(c.state(), ConnState::Offline { since, attempts: 1, .. } if *since == t(5))
-        );
+        assert_eq!(effects[0], ConnEffect::StartDaemon, "a new outage may start the daemon again");
+        assert!(matches!(c.state(), ConnState::Offline { since, attempts: 1, .. } if *since == t(5)));
     }
 
     #[test]
@@ -456,9 +373,7 @@ mod tests {
         c.start();
         c.handle(fail(t(0)));
         assert_eq!(c.handle(ConnEvent::RetryNow), [], "the daemon is starting");
-        c.handle(ConnEvent::DaemonStartFailed {
-            error: "boom".into(),
-        });
+        c.handle(ConnEvent::DaemonStartFailed { error: "boom".into() });
         assert_eq!(c.handle(ConnEvent::RetryNow), [ConnEffect::Connect]);
         let effects = c.handle(fail(t(2)));
         assert_eq!(effects[0], ConnEffect::StartDaemon);

@@ -59,17 +59,9 @@ impl Fake {
         let Some(Ok(_hello)) = framed.next().await else {
             return;
         };
-        let welcome = Welcome {
-            app_version: "0.1.0".into(),
-            protocol: 1,
-            pid: 4242,
-        };
+        let welcome = Welcome { app_version: "0.1.0".into(), protocol: 1, pid: 4242 };
         let send = |msg: ServerMessage| protocol::encode(&msg).unwrap();
-        if framed
-            .send(send(ServerMessage::Welcome(welcome)))
-            .await
-            .is_err()
-        {
+        if framed.send(send(ServerMessage::Welcome(welcome))).await.is_err() {
             return;
         }
         let mut subscription: Option<broadcast::Receiver<Event>> = None;
@@ -163,32 +155,18 @@ async fn loads_from_the_daemon_and_follows_pushed_changes() {
     })
     .await;
     assert_eq!(app.view().rows.len(), 40);
-    assert_eq!(
-        fake.connections.load(Ordering::SeqCst),
-        2,
-        "one for requests, one for events"
-    );
+    assert_eq!(fake.connections.load(Ordering::SeqCst), 2, "one for requests, one for events");
 
     app.handle_action(Action::ToggleDetail);
     let effects = app.handle_action(Action::NextRow);
     driver.perform(effects);
-    pump(&mut driver, &mut app, &mut rx, |a| {
-        a.selected_detail().is_some()
-    })
-    .await;
+    pump(&mut driver, &mut app, &mut rx, |a| a.selected_detail().is_some()).await;
     assert_eq!(app.selected_detail().unwrap().lead.id, "c00001");
 
     // A pushed change re-fetches the visible queue after the debounce.
     fake.renamed.store(true, Ordering::SeqCst);
-    fake.events
-        .send(Event::LeadsChanged {
-            ids: vec!["c00000".into()],
-        })
-        .unwrap();
-    pump(&mut driver, &mut app, &mut rx, |a| {
-        a.view().rows[0].name == "Renamed Lead"
-    })
-    .await;
+    fake.events.send(Event::LeadsChanged { ids: vec!["c00000".into()] }).unwrap();
+    pump(&mut driver, &mut app, &mut rx, |a| a.view().rows[0].name == "Renamed Lead").await;
     assert_eq!(app.selected_lead().unwrap().id, "c00001", "selection kept");
 }
 
@@ -201,8 +179,7 @@ async fn starts_the_daemon_when_none_answers_and_reconnects_after_it_stops() {
     let stops: Arc<std::sync::Mutex<Vec<oneshot::Sender<()>>>> = Arc::default();
     let runtime = tokio::runtime::Handle::current();
     let start_daemon: StartDaemon = {
-        let (fake, socket, starts, stops) =
-            (fake.clone(), socket.clone(), starts.clone(), stops.clone());
+        let (fake, socket, starts, stops) = (fake.clone(), socket.clone(), starts.clone(), stops.clone());
         Arc::new(move || {
             starts.fetch_add(1, Ordering::SeqCst);
             let _guard = runtime.enter();
@@ -227,14 +204,8 @@ async fn starts_the_daemon_when_none_answers_and_reconnects_after_it_stops() {
     for stop in stops.lock().unwrap().drain(..) {
         let _ = stop.send(());
     }
-    pump(&mut driver, &mut app, &mut rx, |a| {
-        !matches!(a.connection(), ConnState::Online { .. })
-    })
-    .await;
-    pump(&mut driver, &mut app, &mut rx, |a| {
-        matches!(a.connection(), ConnState::Online { .. })
-    })
-    .await;
+    pump(&mut driver, &mut app, &mut rx, |a| !matches!(a.connection(), ConnState::Online { .. })).await;
+    pump(&mut driver, &mut app, &mut rx, |a| matches!(a.connection(), ConnState::Online { .. })).await;
     assert_eq!(starts.load(Ordering::SeqCst), 2);
     driver.shutdown();
 }

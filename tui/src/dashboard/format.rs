@@ -99,11 +99,7 @@ mod tests {
     fn ages() {
         assert_eq!(age(None, now()), "—");
         assert_eq!(age(ago(5 * 86_400 + 7), now()), "5d");
-        assert_eq!(
-            age(ago(-86_400), now()),
-            "now",
-            "clock skew shows as new, not negative"
-        );
+        assert_eq!(age(ago(-86_400), now()), "now", "clock skew shows as new, not negative");
     }
 
     #[test]

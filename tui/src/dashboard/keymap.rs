@@ -23,8 +23,7 @@ pub struct KeyChord {
 impl KeyChord {
     /// A chord from its parts, normalised.
     pub fn new(code: KeyCode, modifiers: KeyModifiers) -> Self {
-        let mut modifiers =
-            modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let mut modifiers = modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
         let mut code = code;
         match code {
             // The case of the character already says whether shift was held; terminals
@@ -178,10 +177,7 @@ pub struct Binding {
 
 /// The keymap file's shape (`config/keymap.toml`): `[keys]` maps a key string to an action
 /// name, or to `"none"` to unbind a default. Entries override the defaults key by key.
-#[allow(
-    dead_code,
-    reason = "API for the benchmark and keymap loading; the binary alone may not call it"
-)]
+#[allow(dead_code, reason = "API for the benchmark and keymap loading; the binary alone may not call it")]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeymapFile {
@@ -191,10 +187,7 @@ pub struct KeymapFile {
 }
 
 /// A keymap entry that could not be applied.
-#[allow(
-    dead_code,
-    reason = "API for the benchmark and keymap loading; the binary alone may not call it"
-)]
+#[allow(dead_code, reason = "API for the benchmark and keymap loading; the binary alone may not call it")]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeymapError {
     /// The key string is not a key.
@@ -249,9 +242,7 @@ const DEFAULTS: &[(&str, &str)] = &[
 impl Keymap {
     /// The built-in bindings.
     pub fn defaults() -> Self {
-        let mut map = Keymap {
-            bindings: Vec::new(),
-        };
+        let mut map = Keymap { bindings: Vec::new() };
         for (key, action) in DEFAULTS {
             // The defaults are literals checked by `defaults_parse`; a typo would be skipped
             // rather than crash the dashboard.
@@ -270,20 +261,13 @@ impl Keymap {
     pub fn bind(&mut self, key: KeyChord, action: Option<Action>) {
         self.bindings.retain(|b| b.key != key);
         if let Some(action) = action {
-            self.bindings.push(Binding {
-                key,
-                action,
-                desc: action.description(),
-            });
+            self.bindings.push(Binding { key, action, desc: action.description() });
         }
     }
 
     /// The defaults with a keymap file's entries applied. Any bad entry is an error naming
     /// it, so a typo is reported instead of silently ignored.
-    #[allow(
-        dead_code,
-        reason = "API for the benchmark and keymap loading; the binary alone may not call it"
-    )]
+    #[allow(dead_code, reason = "API for the benchmark and keymap loading; the binary alone may not call it")]
     pub fn with_overrides<I, K, V>(mut self, entries: I) -> Result<Self, KeymapError>
     where
         I: IntoIterator<Item = (K, V)>,
@@ -302,10 +286,7 @@ impl Keymap {
     }
 
     /// The defaults with a parsed keymap file applied.
-    #[allow(
-        dead_code,
-        reason = "API for the benchmark and keymap loading; the binary alone may not call it"
-    )]
+    #[allow(dead_code, reason = "API for the benchmark and keymap loading; the binary alone may not call it")]
     pub fn from_file(file: &KeymapFile) -> Result<Self, KeymapError> {
         Keymap::defaults().with_overrides(&file.keys)
     }
@@ -317,28 +298,18 @@ impl Keymap {
             return None;
         }
         let chord = KeyChord::from_event(event);
-        self.bindings
-            .iter()
-            .find(|b| b.key == chord)
-            .map(|b| b.action)
+        self.bindings.iter().find(|b| b.key == chord).map(|b| b.action)
     }
 
     /// All bindings, in the order they were made.
-    #[allow(
-        dead_code,
-        reason = "API for the benchmark and keymap loading; the binary alone may not call it"
-    )]
+    #[allow(dead_code, reason = "API for the benchmark and keymap loading; the binary alone may not call it")]
     pub fn bindings(&self) -> &[Binding] {
         &self.bindings
     }
 
     /// The keys bound to an action, in binding order.
     pub fn keys_for(&self, action: Action) -> Vec<KeyChord> {
-        self.bindings
-            .iter()
-            .filter(|b| b.action == action)
-            .map(|b| b.key)
-            .collect()
+        self.bindings.iter().filter(|b| b.action == action).map(|b| b.key).collect()
     }
 
     /// The help overlay's lines: the keys of each bound action (joined by ", ") and its
@@ -349,29 +320,17 @@ impl Keymap {
     pub fn help_entries(&self) -> Vec<(String, String)> {
         let digits_only = (0..QUEUE_SLOTS).all(|i| {
             self.keys_for(Action::Queue(i))
-                == [KeyChord::new(
-                    KeyCode::Char(char::from(b'1' + i)),
-                    KeyModifiers::NONE,
-                )]
+                == [KeyChord::new(KeyCode::Char(char::from(b'1' + i)), KeyModifiers::NONE)]
         });
         Action::all()
             .into_iter()
             .filter_map(|action| {
                 if digits_only && let Action::Queue(i) = action {
-                    return (i == 0)
-                        .then(|| (format!("1–{QUEUE_SLOTS}"), format!("queue 1–{QUEUE_SLOTS}")));
+                    return (i == 0).then(|| (format!("1–{QUEUE_SLOTS}"), format!("queue 1–{QUEUE_SLOTS}")));
                 }
-                let bound: Vec<&Binding> = self
-                    .bindings
-                    .iter()
-                    .filter(|b| b.action == action)
-                    .collect();
+                let bound: Vec<&Binding> = self.bindings.iter().filter(|b| b.action == action).collect();
                 let first = bound.first()?;
-                let keys = bound
-                    .iter()
-                    .map(|b| b.key.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let keys = bound.iter().map(|b| b.key.to_string()).collect::<Vec<_>>().join(", ");
                 Some((keys, first.desc.clone()))
             })
             .collect()
@@ -423,54 +382,24 @@ mod tests {
             assert!(key.parse::<KeyChord>().is_ok(), "{key}");
             assert!(action.parse::<Action>().is_ok(), "{action}");
         }
-        assert_eq!(
-            Keymap::defaults().bindings().len(),
-            DEFAULTS.len() + usize::from(QUEUE_SLOTS)
-        );
+        assert_eq!(Keymap::defaults().bindings().len(), DEFAULTS.len() + usize::from(QUEUE_SLOTS));
     }
 
     #[test]
     fn parses_key_strings() {
-        assert_eq!(
-            chord("ctrl-c"),
-            KeyChord::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
-        );
+        assert_eq!(chord("ctrl-c"), KeyChord::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
         assert_eq!(chord("Ctrl-C"), chord("ctrl-c"));
-        assert_eq!(
-            chord("shift-tab"),
-            KeyChord::new(KeyCode::BackTab, KeyModifiers::NONE)
-        );
+        assert_eq!(chord("shift-tab"), KeyChord::new(KeyCode::BackTab, KeyModifiers::NONE));
         assert_eq!(chord("backtab"), chord("shift-tab"));
         assert_eq!(chord("shift-g"), chord("G"));
-        assert_eq!(
-            chord("G"),
-            KeyChord::new(KeyCode::Char('G'), KeyModifiers::NONE)
-        );
+        assert_eq!(chord("G"), KeyChord::new(KeyCode::Char('G'), KeyModifiers::NONE));
         assert_ne!(chord("g"), chord("G"));
-        assert_eq!(
-            chord("-"),
-            KeyChord::new(KeyCode::Char('-'), KeyModifiers::NONE)
-        );
-        assert_eq!(
-            chord("ctrl--"),
-            KeyChord::new(KeyCode::Char('-'), KeyModifiers::CONTROL)
-        );
-        assert_eq!(
-            chord("alt-enter"),
-            KeyChord::new(KeyCode::Enter, KeyModifiers::ALT)
-        );
-        assert_eq!(
-            chord("PgDn"),
-            KeyChord::new(KeyCode::PageDown, KeyModifiers::NONE)
-        );
-        assert_eq!(
-            chord("f12"),
-            KeyChord::new(KeyCode::F(12), KeyModifiers::NONE)
-        );
-        assert_eq!(
-            chord("space"),
-            KeyChord::new(KeyCode::Char(' '), KeyModifiers::NONE)
-        );
+        assert_eq!(chord("-"), KeyChord::new(KeyCode::Char('-'), KeyModifiers::NONE));
+        assert_eq!(chord("ctrl--"), KeyChord::new(KeyCode::Char('-'), KeyModifiers::CONTROL));
+        assert_eq!(chord("alt-enter"), KeyChord::new(KeyCode::Enter, KeyModifiers::ALT));
+        assert_eq!(chord("PgDn"), KeyChord::new(KeyCode::PageDown, KeyModifiers::NONE));
+        assert_eq!(chord("f12"), KeyChord::new(KeyCode::F(12), KeyModifiers::NONE));
+        assert_eq!(chord("space"), KeyChord::new(KeyCode::Char(' '), KeyModifiers::NONE));
         for bad in ["", "ctrl-", "f13", "f0", "enterr", "hyper-x", "ctrl-foo"] {
             assert!(bad.parse::<KeyChord>().is_err(), "{bad:?} should not parse");
         }
@@ -479,55 +408,23 @@ mod tests {
     #[test]
     fn display_round_trips() {
         for b in Keymap::defaults().bindings() {
-            assert_eq!(
-                b.key.to_string().parse::<KeyChord>(),
-                Ok(b.key),
-                "{}",
-                b.key
-            );
+            assert_eq!(b.key.to_string().parse::<KeyChord>(), Ok(b.key), "{}", b.key);
         }
     }
 
     #[test]
     fn resolves_terminal_events() {
         let map = Keymap::defaults();
-        assert_eq!(
-            map.resolve(&press(KeyCode::Char('j'), KeyModifiers::NONE)),
-            Some(Action::NextRow)
-        );
-        assert_eq!(
-            map.resolve(&press(KeyCode::Down, KeyModifiers::NONE)),
-            Some(Action::NextRow)
-        );
+        assert_eq!(map.resolve(&press(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::NextRow));
+        assert_eq!(map.resolve(&press(KeyCode::Down, KeyModifiers::NONE)), Some(Action::NextRow));
         // Terminals send G with SHIFT set, and shift-tab as BackTab with SHIFT set.
-        assert_eq!(
-            map.resolve(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)),
-            Some(Action::LastRow)
-        );
-        assert_eq!(
-            map.resolve(&press(KeyCode::BackTab, KeyModifiers::SHIFT)),
-            Some(Action::PrevQueue)
-        );
-        assert_eq!(
-            map.resolve(&press(KeyCode::Char('?'), KeyModifiers::SHIFT)),
-            Some(Action::Help)
-        );
-        assert_eq!(
-            map.resolve(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            Some(Action::Quit)
-        );
-        assert_eq!(
-            map.resolve(&press(KeyCode::Char('c'), KeyModifiers::NONE)),
-            None
-        );
-        assert_eq!(
-            map.resolve(&press(KeyCode::Char('3'), KeyModifiers::NONE)),
-            Some(Action::Queue(2))
-        );
-        assert_eq!(
-            map.resolve(&press(KeyCode::Enter, KeyModifiers::NONE)),
-            Some(Action::ToggleDetail)
-        );
+        assert_eq!(map.resolve(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::LastRow));
+        assert_eq!(map.resolve(&press(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::PrevQueue));
+        assert_eq!(map.resolve(&press(KeyCode::Char('?'), KeyModifiers::SHIFT)), Some(Action::Help));
+        assert_eq!(map.resolve(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
+        assert_eq!(map.resolve(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
+        assert_eq!(map.resolve(&press(KeyCode::Char('3'), KeyModifiers::NONE)), Some(Action::Queue(2)));
+        assert_eq!(map.resolve(&press(KeyCode::Enter, KeyModifiers::NONE)), Some(Action::ToggleDetail));
         let mut release = press(KeyCode::Char('q'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
         assert_eq!(map.resolve(&release), None);
@@ -538,76 +435,36 @@ mod tests {
         let map = Keymap::defaults()
             .with_overrides([("q", "none"), ("x", "quit"), ("j", "prev-row")])
             .expect("valid overrides");
-        assert_eq!(
-            map.resolve(&press(KeyCode::Char('q'), KeyModifiers::NONE)),
-            None
-        );
-        assert_eq!(
-            map.resolve(&press(KeyCode::Char('x'), KeyModifiers::NONE)),
-            Some(Action::Quit)
-        );
-        assert_eq!(
-            map.resolve(&press(KeyCode::Char('j'), KeyModifiers::NONE)),
-            Some(Action::PrevRow)
-        );
-        assert!(matches!(
-            Keymap::defaults().with_overrides([("x", "explode")]),
-            Err(KeymapError::Action(_))
-        ));
-        assert!(matches!(
-            Keymap::defaults().with_overrides([("hyper-x", "quit")]),
-            Err(KeymapError::Key(_))
-        ));
+        assert_eq!(map.resolve(&press(KeyCode::Char('q'), KeyModifiers::NONE)), None);
+        assert_eq!(map.resolve(&press(KeyCode::Char('x'), KeyModifiers::NONE)), Some(Action::Quit));
+        assert_eq!(map.resolve(&press(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::PrevRow));
+        assert!(matches!(Keymap::defaults().with_overrides([("x", "explode")]), Err(KeymapError::Action(_))));
+        assert!(matches!(Keymap::defaults().with_overrides([("hyper-x", "quit")]), Err(KeymapError::Key(_))));
     }
 
     #[test]
     fn help_and_footer_follow_the_live_keymap() {
         let map = Keymap::defaults();
         let help = map.help_entries();
-        assert!(
-            help.contains(&("j, down".to_owned(), "next lead".to_owned())),
-            "{help:?}"
-        );
-        assert!(
-            help.iter().all(|(_, desc)| desc != "open lead detail"),
-            "unbound actions are left out"
-        );
-        assert!(
-            help.contains(&("1–6".to_owned(), "queue 1–6".to_owned())),
-            "{help:?}"
-        );
-        let moved = map
-            .clone()
-            .with_overrides([("7", "queue-6")])
-            .expect("valid");
-        assert!(
-            moved
-                .help_entries()
-                .contains(&("6, 7".to_owned(), "queue 6".to_owned()))
-        );
+        assert!(help.contains(&("j, down".to_owned(), "next lead".to_owned())), "{help:?}");
+        assert!(help.iter().all(|(_, desc)| desc != "open lead detail"), "unbound actions are left out");
+        assert!(help.contains(&("1–6".to_owned(), "queue 1–6".to_owned())), "{help:?}");
+        let moved = map.clone().with_overrides([("7", "queue-6")]).expect("valid");
+        assert!(moved.help_entries().contains(&("6, 7".to_owned(), "queue 6".to_owned())));
         let footer = map.footer_hints();
         assert_eq!(footer.first(), Some(&("j/k".to_owned(), "move")));
         assert!(footer.contains(&("?".to_owned(), "help")));
 
-        let remapped = map
-            .with_overrides([("?", "none"), ("h", "help")])
-            .expect("valid");
+        let remapped = map.with_overrides([("?", "none"), ("h", "help")]).expect("valid");
         assert!(remapped.footer_hints().contains(&("f1".to_owned(), "help")));
         let help = remapped.help_entries();
-        assert!(
-            help.contains(&("f1, h".to_owned(), "show or hide this help".to_owned())),
-            "{help:?}"
-        );
+        assert!(help.contains(&("f1, h".to_owned(), "show or hide this help".to_owned())), "{help:?}");
     }
 
     #[test]
     fn keymap_file_deserializes() {
-        let file: KeymapFile =
-            serde_json::from_str(r#"{"keys": {"x": "quit", "q": "none"}}"#).expect("json");
+        let file: KeymapFile = serde_json::from_str(r#"{"keys": {"x": "quit", "q": "none"}}"#).expect("json");
         let map = Keymap::from_file(&file).expect("valid");
-        assert_eq!(
-            map.resolve(&press(KeyCode::Char('x'), KeyModifiers::NONE)),
-            Some(Action::Quit)
-        );
+        assert_eq!(map.resolve(&press(KeyCode::Char('x'), KeyModifiers::NONE)), Some(Action::Quit));
     }
 }

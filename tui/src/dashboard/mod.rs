@@ -32,15 +32,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
-#[allow(
-    unused_imports,
-    reason = "re-exported for the benchmark and the lead's main"
-)]
+#[allow(unused_imports, reason = "re-exported for the benchmark and the lead's main")]
 pub use action::Action;
-#[allow(
-    unused_imports,
-    reason = "re-exported for the benchmark and the lead's main"
-)]
+#[allow(unused_imports, reason = "re-exported for the benchmark and the lead's main")]
 pub use app::{App, Effect, QUEUE_LIMIT, Update};
 pub use keymap::Keymap;
 
@@ -89,22 +83,13 @@ pub fn layout(area: Rect, app: &App) -> Areas {
         (Some(main), None)
     } else if main.width >= WIDE {
         let [left, right] =
-            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
-                .areas(main);
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(main);
         (Some(left), Some(right))
     } else {
         (None, Some(main))
     };
     let table_rows = table.unwrap_or(main).height.saturating_sub(CHROME_ROWS);
-    Areas {
-        tabs,
-        banner,
-        table,
-        detail,
-        status,
-        footer,
-        table_rows,
-    }
+    Areas { tabs, banner, table, detail, status, footer, table_rows }
 }
 
 /// Draws one frame. Cost depends on the screen size, not on how many leads the queue holds.
@@ -259,14 +244,7 @@ struct Driver {
 
 impl Driver {
     fn new(socket: PathBuf, start_daemon: StartDaemon, tx: UnboundedSender<Input>) -> Self {
-        Driver {
-            socket,
-            start_daemon,
-            tx,
-            session: None,
-            generation: 0,
-            timers: Vec::new(),
-        }
+        Driver { socket, start_daemon, tx, session: None, generation: 0, timers: Vec::new() }
     }
 
     /// Handles one input; true when the dashboard should quit.
@@ -280,20 +258,14 @@ impl Driver {
             }
             Input::Tick => {
                 self.timers.retain(|t| !t.is_finished());
-                app.apply(Update::Tick {
-                    now: Timestamp::now(),
-                })
+                app.apply(Update::Tick { now: Timestamp::now() })
             }
             Input::TerminalGone(error) => {
                 tracing::error!(%error, "terminal input failed; quitting");
                 return true;
             }
             Input::Update(update) => app.apply(update),
-            Input::Connected {
-                generation,
-                client,
-                events,
-            } => {
+            Input::Connected { generation, client, events } => {
                 if generation != self.generation {
                     return false;
                 }
@@ -343,9 +315,7 @@ impl Driver {
                         let _ = tx.send(Input::Update(update));
                     });
                 }
-                Effect::ScheduleRetry { token, after } => {
-                    self.after(after, Update::RetryDue { token })
-                }
+                Effect::ScheduleRetry { token, after } => self.after(after, Update::RetryDue { token }),
                 Effect::ScheduleRefresh { after } => self.after(after, Update::RefreshDue),
                 Effect::FetchStatus => self.fetch(Fetch::Status),
                 Effect::FetchQueue { name, limit } => self.fetch(Fetch::Queue { name, limit }),
@@ -384,11 +354,9 @@ impl Driver {
                 Ok::<_, ClientError>((client, events))
             };
             let input = match attempt.await {
-                Ok((client, events)) => Input::Connected {
-                    generation,
-                    client: Box::new(client),
-                    events: Box::new(events),
-                },
+                Ok((client, events)) => {
+                    Input::Connected { generation, client: Box::new(client), events: Box::new(events) }
+                }
                 Err(error) => Input::ConnectFailed { generation, error },
             };
             let _ = tx.send(input);
@@ -399,10 +367,7 @@ impl Driver {
         let (requests, rx) = mpsc::unbounded_channel();
         let worker = tokio::spawn(serve(client, rx, self.tx.clone(), self.generation));
         let forwarder = tokio::spawn(forward(events, self.tx.clone(), self.generation));
-        Session {
-            requests,
-            tasks: [worker, forwarder],
-        }
+        Session { requests, tasks: [worker, forwarder] }
     }
 
     fn shutdown(&mut self) {
@@ -427,31 +392,19 @@ async fn serve(
         }
         for fetch in coalesce(batch) {
             let result = match fetch {
-                Fetch::Status => client
-                    .status()
-                    .await
-                    .map(|s| Update::StatusLoaded(Box::new(s))),
-                Fetch::Queue { name, limit } => client
-                    .queue(name.clone(), limit)
-                    .await
-                    .map(|rows| Update::QueueLoaded { name, rows }),
-                Fetch::Lead { id } => client
-                    .lead(&id)
-                    .await
-                    .map(|d| Update::LeadLoaded(Box::new(d))),
+                Fetch::Status => client.status().await.map(|s| Update::StatusLoaded(Box::new(s))),
+                Fetch::Queue { name, limit } => {
+                    client.queue(name.clone(), limit).await.map(|rows| Update::QueueLoaded { name, rows })
+                }
+                Fetch::Lead { id } => client.lead(&id).await.map(|d| Update::LeadLoaded(Box::new(d))),
             };
             let input = match result {
                 Ok(update) => Input::Update(update),
                 Err(error) if error.is_unreachable() => {
-                    let _ = tx.send(Input::Lost {
-                        generation,
-                        error: error.to_string(),
-                    });
+                    let _ = tx.send(Input::Lost { generation, error: error.to_string() });
                     return;
                 }
-                Err(error) => Input::Update(Update::RequestFailed {
-                    error: error.to_string(),
-                }),
+                Err(error) => Input::Update(Update::RequestFailed { error: error.to_string() }),
             };
             if tx.send(input).is_err() {
                 return;
@@ -466,10 +419,7 @@ async fn forward(mut events: EventStream, tx: UnboundedSender<Input>, generation
         let input = match events.next().await {
             Ok(event) => Input::Update(Update::DaemonEvent(event)),
             Err(error) => {
-                let _ = tx.send(Input::Lost {
-                    generation,
-                    error: error.to_string(),
-                });
+                let _ = tx.send(Input::Lost { generation, error: error.to_string() });
                 return;
             }
         };

@@ -8,8 +8,7 @@ use std::collections::VecDeque;
 use jiff::Timestamp;
 use leadline_shared::domain::{Contribution, Direction, LeadSummary, Qualification, Temperature};
 use leadline_shared::protocol::{
-    Counts, DaemonInfo, Event, LeadDetail, QueueName, StatusReport, SyncStatus, TimelineEntry,
-    Welcome,
+    Counts, DaemonInfo, Event, LeadDetail, QueueName, StatusReport, SyncStatus, TimelineEntry, Welcome,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -29,33 +28,12 @@ fn ago(secs: i64) -> Timestamp {
     Timestamp::from_second(now().as_second() - secs).unwrap()
 }
 
-const FIRST: [&str; 10] = [
-    "Maria", "James", "Aisha", "Robert", "Linh", "Carlos", "Emily", "Darnell", "Priya", "Tom",
-];
-const LAST: [&str; 7] = [
-    "Gonzalez", "Whitaker", "Okafor", "Nguyen", "Brennan", "Patel", "Kowalski",
-];
-const SOURCES: [&str; 6] = [
-    "Zillow",
-    "Realtor.com",
-    "Facebook Ads",
-    "Open house",
-    "Referral",
-    "Website",
-];
-const STAGES: [&str; 5] = [
-    "New lead",
-    "Contacted",
-    "Qualified",
-    "Showing",
-    "Offer made",
-];
-const ZONES: [&str; 4] = [
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Los_Angeles",
-];
+const FIRST: [&str; 10] =
+    ["Maria", "James", "Aisha", "Robert", "Linh", "Carlos", "Emily", "Darnell", "Priya", "Tom"];
+const LAST: [&str; 7] = ["Gonzalez", "Whitaker", "Okafor", "Nguyen", "Brennan", "Patel", "Kowalski"];
+const SOURCES: [&str; 6] = ["Zillow", "Realtor.com", "Facebook Ads", "Open house", "Referral", "Website"];
+const STAGES: [&str; 5] = ["New lead", "Contacted", "Qualified", "Showing", "Offer made"];
+const ZONES: [&str; 4] = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"];
 
 /// A deterministic lead: scores fall with `i`, times spread over hours and days.
 pub(super) fn lead(i: usize) -> LeadSummary {
@@ -73,14 +51,7 @@ pub(super) fn lead(i: usize) -> LeadSummary {
         temperature,
         answered: (score / 15).min(7),
         source: (i % 9 != 8).then(|| SOURCES[(i + i / 6) % SOURCES.len()].to_owned()),
-        lead_type: Some(
-            if i.is_multiple_of(3) {
-                "seller"
-            } else {
-                "buyer"
-            }
-            .to_owned(),
-        ),
+        lead_type: Some(if i.is_multiple_of(3) { "seller" } else { "buyer" }.to_owned()),
         pipeline: Some("Buyers".to_owned()),
         stage: Some(STAGES[i % STAGES.len()].to_owned()),
         phone: Some(format!("+1 512 555 {:04}", 100 + i % 9000)),
@@ -109,35 +80,18 @@ fn leads(n: usize) -> Vec<LeadSummary> {
 pub(super) fn queue(name: &QueueName) -> Vec<LeadSummary> {
     let all = leads(40);
     match name {
-        QueueName::SpeedToLead => all
-            .into_iter()
-            .filter(|l| l.first_outbound_at.is_none())
-            .collect(),
-        QueueName::Hot => all
-            .into_iter()
-            .filter(|l| l.temperature == Temperature::Hot)
-            .collect(),
-        QueueName::NeedsReply => all
-            .into_iter()
-            .filter(|l| l.awaiting_reply_since.is_some())
-            .collect(),
+        QueueName::SpeedToLead => all.into_iter().filter(|l| l.first_outbound_at.is_none()).collect(),
+        QueueName::Hot => all.into_iter().filter(|l| l.temperature == Temperature::Hot).collect(),
+        QueueName::NeedsReply => all.into_iter().filter(|l| l.awaiting_reply_since.is_some()).collect(),
         QueueName::Due => Vec::new(),
-        QueueName::Dormant => all
-            .into_iter()
-            .filter(|l| l.last_activity.is_none())
-            .collect(),
+        QueueName::Dormant => all.into_iter().filter(|l| l.last_activity.is_none()).collect(),
         QueueName::All | QueueName::Saved(_) => all,
     }
 }
 
 pub(super) fn status() -> StatusReport {
     StatusReport {
-        daemon: DaemonInfo {
-            version: "0.1.0".into(),
-            protocol: 1,
-            pid: 4242,
-            ..DaemonInfo::default()
-        },
+        daemon: DaemonInfo { version: "0.1.0".into(), protocol: 1, pid: 4242, ..DaemonInfo::default() },
         counts: Counts {
             contacts: 12_480,
             opportunities: 2_310,
@@ -159,35 +113,22 @@ pub(super) fn status() -> StatusReport {
 
 pub(super) fn detail(id: &str) -> LeadDetail {
     let index: usize = id.trim_start_matches('c').parse().unwrap();
-    let entry =
-        |secs: i64, kind: &str, direction: Option<Direction>, channel: Option<&str>, text: &str| {
-            TimelineEntry {
-                at: Some(ago(secs)),
-                kind: kind.into(),
-                direction,
-                channel: channel.map(str::to_owned),
-                text: text.into(),
-            }
-        };
+    let entry = |secs: i64, kind: &str, direction: Option<Direction>, channel: Option<&str>, text: &str| {
+        TimelineEntry {
+            at: Some(ago(secs)),
+            kind: kind.into(),
+            direction,
+            channel: channel.map(str::to_owned),
+            text: text.into(),
+        }
+    };
     LeadDetail {
         lead: lead(index),
         explanation: vec![
-            Contribution {
-                feature: "budget_answered".into(),
-                contribution: 20.0,
-            },
-            Contribution {
-                feature: "timeline_answered".into(),
-                contribution: 15.0,
-            },
-            Contribution {
-                feature: "inbound_last_24h".into(),
-                contribution: 12.5,
-            },
-            Contribution {
-                feature: "no_reply_48h".into(),
-                contribution: -5.0,
-            },
+            Contribution { feature: "budget_answered".into(), contribution: 20.0 },
+            Contribution { feature: "timeline_answered".into(), contribution: 15.0 },
+            Contribution { feature: "inbound_last_24h".into(), contribution: 12.5 },
+            Contribution { feature: "no_reply_48h".into(), contribution: -5.0 },
         ],
         qualification: Qualification {
             budget: Some("$450k to $500k".into()),
@@ -199,13 +140,7 @@ pub(super) fn detail(id: &str) -> LeadDetail {
         score_model: "rules-v1".into(),
         // Deliberately not newest first: the pane sorts.
         timeline: vec![
-            entry(
-                86_400 * 2,
-                "deal",
-                None,
-                None,
-                "Opportunity created: Buyers / New lead",
-            ),
+            entry(86_400 * 2, "deal", None, None, "Opportunity created: Buyers / New lead"),
             entry(
                 7_200,
                 "message",
@@ -227,11 +162,7 @@ pub(super) fn detail(id: &str) -> LeadDetail {
 }
 
 fn welcome() -> Welcome {
-    Welcome {
-        app_version: "0.1.0".into(),
-        protocol: 1,
-        pid: 4242,
-    }
+    Welcome { app_version: "0.1.0".into(), protocol: 1, pid: 4242 }
 }
 
 /// The App, a terminal, and a fake daemon that answers the App's effects in order.
@@ -247,11 +178,7 @@ impl Harness {
         let mut app = App::new(now());
         app.resize(width, height);
         let terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        let mut h = Harness {
-            app,
-            terminal,
-            other: Vec::new(),
-        };
+        let mut h = Harness { app, terminal, other: Vec::new() };
         let effects = h.app.start();
         h.run(effects);
         h
@@ -275,10 +202,9 @@ impl Harness {
         while let Some(effect) = queue.pop_front() {
             let answer = match &effect {
                 Effect::FetchStatus => Update::StatusLoaded(Box::new(status())),
-                Effect::FetchQueue { name, .. } => Update::QueueLoaded {
-                    name: name.clone(),
-                    rows: queue_rows(name),
-                },
+                Effect::FetchQueue { name, .. } => {
+                    Update::QueueLoaded { name: name.clone(), rows: queue_rows(name) }
+                }
                 Effect::FetchLead { id } => Update::LeadLoaded(Box::new(detail(id))),
                 _ => {
                     self.other.push(effect);
@@ -293,9 +219,7 @@ impl Harness {
     fn press(&mut self, keys: &str) {
         for key in keys.split_whitespace() {
             let chord: keymap::KeyChord = key.parse().unwrap();
-            let effects = self
-                .app
-                .handle_key(&KeyEvent::new(chord.code, chord.modifiers));
+            let effects = self.app.handle_key(&KeyEvent::new(chord.code, chord.modifiers));
             self.run(effects);
         }
     }
@@ -339,10 +263,7 @@ fn snapshot_detail() {
     for (w, h) in SIZES {
         let mut t = Harness::online(w, h);
         t.press("3 j enter");
-        assert_eq!(
-            t.app.selected_detail().map(|d| d.lead.id.as_str()),
-            Some("c00006")
-        );
+        assert_eq!(t.app.selected_detail().map(|d| d.lead.id.as_str()), Some("c00006"));
         assert_screen(&format!("detail_{w}x{h}"), t.draw());
     }
 }
@@ -361,17 +282,13 @@ fn snapshot_offline() {
     for (w, h) in SIZES {
         let mut t = Harness::online(w, h);
         t.press("6 j");
-        t.update(Update::Disconnected {
-            error: "the daemon closed the connection".into(),
-        });
+        t.update(Update::Disconnected { error: "the daemon closed the connection".into() });
         t.update(Update::ConnectFailed {
             error: format!("no daemon answers on {SOCKET}: Connection refused (os error 111)"),
             unreachable: true,
         });
         assert!(t.other.contains(&Effect::StartDaemon));
-        t.update(Update::DaemonStartFailed {
-            error: "could not start leadlined: permission denied".into(),
-        });
+        t.update(Update::DaemonStartFailed { error: "could not start leadlined: permission denied".into() });
         assert_screen(&format!("offline_{w}x{h}"), t.draw());
     }
 }
@@ -388,15 +305,7 @@ fn snapshot_empty_queue() {
 
 #[test]
 fn tiny_and_odd_sizes_never_panic() {
-    for (w, h) in [
-        (10, 3),
-        (0, 0),
-        (1, 1),
-        (3, 10),
-        (40, 5),
-        (119, 12),
-        (120, 8),
-    ] {
+    for (w, h) in [(10, 3), (0, 0), (1, 1), (3, 10), (40, 5), (119, 12), (120, 8)] {
         // Drawing is what is tested; TestBackend's Display cannot print a zero-width buffer.
         let mut t = Harness::online(w, h);
         t.draw();
@@ -405,13 +314,8 @@ fn tiny_and_odd_sizes_never_panic() {
         t.press("?");
         t.draw();
         t.press("esc esc G");
-        t.update(Update::Disconnected {
-            error: "gone".into(),
-        });
-        t.update(Update::ConnectFailed {
-            error: "no daemon".into(),
-            unreachable: true,
-        });
+        t.update(Update::Disconnected { error: "gone".into() });
+        t.update(Update::ConnectFailed { error: "no daemon".into(), unreachable: true });
         t.draw();
     }
 }
@@ -437,10 +341,7 @@ fn renders_only_the_visible_window_of_100k_rows() {
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
     terminal.draw(|frame| render(&app, frame)).unwrap();
     let screen = terminal.backend().to_string();
-    assert!(
-        screen.contains(&lead(99_999).name),
-        "the selected last lead is on screen"
-    );
+    assert!(screen.contains(&lead(99_999).name), "the selected last lead is on screen");
     assert!(screen.contains("100,000 of 100,000"), "{screen}");
     assert!(!screen.contains(&format!("c{:05}", 0)));
 
@@ -454,31 +355,11 @@ fn visible_range_keeps_the_selection_on_screen() {
     assert_eq!(visible_range(5, 0, 0, 0), 0..0);
     assert_eq!(visible_range(5, 0, 4, 10), 0..5, "fewer rows than lines");
     assert_eq!(visible_range(100, 0, 9, 10), 0..10);
-    assert_eq!(
-        visible_range(100, 0, 10, 10),
-        1..11,
-        "scrolls by one past the bottom"
-    );
-    assert_eq!(
-        visible_range(100, 50, 55, 10),
-        50..60,
-        "no scroll while visible"
-    );
-    assert_eq!(
-        visible_range(100, 50, 49, 10),
-        49..59,
-        "scrolls up to the selection"
-    );
-    assert_eq!(
-        visible_range(100, 95, 99, 10),
-        90..100,
-        "no blank rows at the end"
-    );
-    assert_eq!(
-        visible_range(100, 0, 500, 10),
-        90..100,
-        "selection past the end is clamped"
-    );
+    assert_eq!(visible_range(100, 0, 10, 10), 1..11, "scrolls by one past the bottom");
+    assert_eq!(visible_range(100, 50, 55, 10), 50..60, "no scroll while visible");
+    assert_eq!(visible_range(100, 50, 49, 10), 49..59, "scrolls up to the selection");
+    assert_eq!(visible_range(100, 95, 99, 10), 90..100, "no blank rows at the end");
+    assert_eq!(visible_range(100, 0, 500, 10), 90..100, "selection past the end is clamped");
 }
 
 #[test]
@@ -500,10 +381,7 @@ fn selection_and_scroll_are_clamped() {
 
     // The queue shrinks under the selection: it is clamped to the new last row.
     t.press("G");
-    t.update(Update::QueueLoaded {
-        name: QueueName::All,
-        rows: leads(5),
-    });
+    t.update(Update::QueueLoaded { name: QueueName::All, rows: leads(5) });
     assert_eq!(t.app.view().selected, 4);
     assert_eq!(t.app.view().offset, 0);
 
@@ -511,17 +389,11 @@ fn selection_and_scroll_are_clamped() {
     t.press("k");
     let mut reordered = leads(5);
     reordered.reverse();
-    t.update(Update::QueueLoaded {
-        name: QueueName::All,
-        rows: reordered,
-    });
+    t.update(Update::QueueLoaded { name: QueueName::All, rows: reordered });
     assert_eq!(t.app.selected_lead().unwrap().id, "c00003");
 
     // An empty queue has nothing to select and nothing to move.
-    t.update(Update::QueueLoaded {
-        name: QueueName::All,
-        rows: Vec::new(),
-    });
+    t.update(Update::QueueLoaded { name: QueueName::All, rows: Vec::new() });
     t.press("j G pgdn k");
     assert_eq!(t.app.view().selected, 0);
     assert!(t.app.selected_lead().is_none());
@@ -546,16 +418,10 @@ fn queues_switch_with_tabs_numbers_and_brackets() {
 fn a_queue_of_another_tab_does_not_replace_the_current_rows() {
     let mut t = Harness::online(80, 24);
     t.press("6");
-    t.update(Update::QueueLoaded {
-        name: QueueName::Hot,
-        rows: leads(3),
-    });
+    t.update(Update::QueueLoaded { name: QueueName::Hot, rows: leads(3) });
     assert_eq!(t.app.view().rows.len(), 40);
     assert_eq!(t.app.views[1].rows.len(), 3);
-    t.update(Update::QueueLoaded {
-        name: QueueName::Saved("mine".into()),
-        rows: leads(3),
-    });
+    t.update(Update::QueueLoaded { name: QueueName::Saved("mine".into()), rows: leads(3) });
     assert_eq!(t.app.view().rows.len(), 40);
 }
 
@@ -564,34 +430,18 @@ fn help_is_modal_and_quit_always_works() {
     let mut t = Harness::online(80, 24);
     t.press("? j j");
     assert!(t.app.help_visible());
-    assert_eq!(
-        t.app.view().selected,
-        0,
-        "keys under the overlay are swallowed"
-    );
+    assert_eq!(t.app.view().selected, 0, "keys under the overlay are swallowed");
     t.press("esc");
     assert!(!t.app.help_visible());
     t.press("?");
-    assert_eq!(
-        t.app
-            .handle_key(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
-        [Effect::Quit]
-    );
-    assert_eq!(
-        t.app
-            .handle_key(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-        [Effect::Quit]
-    );
+    assert_eq!(t.app.handle_key(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), [Effect::Quit]);
+    assert_eq!(t.app.handle_key(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), [Effect::Quit]);
 }
 
 #[test]
 fn the_help_overlay_lists_the_live_keymap() {
     let mut t = Harness::online(160, 48);
-    t.app.set_keymap(
-        Keymap::defaults()
-            .with_overrides([("x", "refresh")])
-            .unwrap(),
-    );
+    t.app.set_keymap(Keymap::defaults().with_overrides([("x", "refresh")]).unwrap());
     t.press("?");
     let screen = t.screen();
     assert!(screen.contains("r, x"), "{screen}");
@@ -615,12 +465,7 @@ fn detail_follows_the_selection_and_drops_stale_answers() {
     // Asking twice for the same lead sends one request.
     let mut app = App::with_rows(now(), leads(3));
     app.apply(Update::Connected { welcome: welcome() });
-    assert_eq!(
-        app.handle_action(Action::OpenDetail),
-        [Effect::FetchLead {
-            id: "c00000".into()
-        }]
-    );
+    assert_eq!(app.handle_action(Action::OpenDetail), [Effect::FetchLead { id: "c00000".into() }]);
     assert_eq!(app.handle_action(Action::OpenDetail), []);
 }
 
@@ -630,48 +475,27 @@ fn pushed_changes_are_debounced_into_one_refresh() {
     t.press("6 enter");
     t.other.clear();
     let changed = |ids: &[&str]| {
-        Update::DaemonEvent(Event::LeadsChanged {
-            ids: ids.iter().map(|s| s.to_string()).collect(),
-        })
+        Update::DaemonEvent(Event::LeadsChanged { ids: ids.iter().map(|s| s.to_string()).collect() })
     };
-    assert_eq!(
-        t.app.apply(changed(&["c00009"])),
-        [Effect::ScheduleRefresh {
-            after: app::REFRESH_DEBOUNCE
-        }]
-    );
+    assert_eq!(t.app.apply(changed(&["c00009"])), [Effect::ScheduleRefresh { after: app::REFRESH_DEBOUNCE }]);
     assert_eq!(t.app.apply(changed(&["c00000"])), [], "already scheduled");
     let effects = t.app.apply(Update::RefreshDue);
-    assert!(effects.contains(&Effect::FetchQueue {
-        name: QueueName::All,
-        limit: QUEUE_LIMIT
-    }));
+    assert!(effects.contains(&Effect::FetchQueue { name: QueueName::All, limit: QUEUE_LIMIT }));
     assert!(effects.contains(&Effect::FetchStatus));
     assert!(
-        effects.contains(&Effect::FetchLead {
-            id: "c00000".into()
-        }),
+        effects.contains(&Effect::FetchLead { id: "c00000".into() }),
         "the open lead changed: {effects:?}"
     );
     // Changes to leads not on screen do not re-fetch the detail.
     t.app.apply(changed(&["c00030"]));
     let effects = t.app.apply(Update::RefreshDue);
-    assert!(
-        !effects
-            .iter()
-            .any(|e| matches!(e, Effect::FetchLead { .. })),
-        "{effects:?}"
-    );
+    assert!(!effects.iter().any(|e| matches!(e, Effect::FetchLead { .. })), "{effects:?}");
 }
 
 #[test]
 fn sync_events_update_the_status_bar() {
     let mut t = Harness::online(160, 48);
-    let sync = SyncStatus {
-        state: "syncing".into(),
-        pending_ops: 7,
-        ..SyncStatus::default()
-    };
+    let sync = SyncStatus { state: "syncing".into(), pending_ops: 7, ..SyncStatus::default() };
     t.update(Update::DaemonEvent(Event::Sync { status: sync }));
     let screen = t.screen();
     assert!(screen.contains("sync syncing"), "{screen}");
@@ -684,18 +508,9 @@ fn refresh_retries_when_offline_and_refetches_when_online() {
     let effects = t.app.handle_action(Action::Refresh);
     assert!(effects.contains(&Effect::FetchStatus));
     t.update(Update::DaemonEvent(Event::ShuttingDown));
-    assert!(
-        t.other.ends_with(&[Effect::Disconnect, Effect::Connect]),
-        "{:?}",
-        t.other
-    );
-    t.update(Update::ConnectFailed {
-        error: "refused".into(),
-        unreachable: true,
-    });
-    t.update(Update::DaemonStartFailed {
-        error: "nope".into(),
-    });
+    assert!(t.other.ends_with(&[Effect::Disconnect, Effect::Connect]), "{:?}", t.other);
+    t.update(Update::ConnectFailed { error: "refused".into(), unreachable: true });
+    t.update(Update::DaemonStartFailed { error: "nope".into() });
     assert!(t.screen().contains("OFFLINE"));
     assert_eq!(t.app.handle_action(Action::Refresh), [Effect::Connect]);
     t.update(Update::Connected { welcome: welcome() });
@@ -705,9 +520,7 @@ fn refresh_retries_when_offline_and_refetches_when_online() {
 #[test]
 fn request_errors_show_in_the_footer_until_dismissed() {
     let mut t = Harness::online(80, 24);
-    t.update(Update::RequestFailed {
-        error: "no lead c99999: it may have been deleted".into(),
-    });
+    t.update(Update::RequestFailed { error: "no lead c99999: it may have been deleted".into() });
     assert!(t.screen().contains("no lead c99999"));
     t.press("esc");
     assert!(!t.screen().contains("no lead c99999"));
@@ -715,23 +528,8 @@ fn request_errors_show_in_the_footer_until_dismissed() {
 
 #[test]
 fn requests_are_coalesced() {
-    let q = |n: &str| Fetch::Queue {
-        name: n.parse().unwrap(),
-        limit: 500,
-    };
+    let q = |n: &str| Fetch::Queue { name: n.parse().unwrap(), limit: 500 };
     let l = |id: &str| Fetch::Lead { id: id.into() };
-    let batch = vec![
-        Fetch::Status,
-        q("hot"),
-        l("a"),
-        q("all"),
-        q("hot"),
-        l("b"),
-        Fetch::Status,
-        l("c"),
-    ];
-    assert_eq!(
-        coalesce(batch),
-        vec![Fetch::Status, q("hot"), q("all"), l("c")]
-    );
+    let batch = vec![Fetch::Status, q("hot"), l("a"), q("all"), q("hot"), l("b"), Fetch::Status, l("c")];
+    assert_eq!(coalesce(batch), vec![Fetch::Status, q("hot"), q("all"), l("c")]);
 }

@@ -82,16 +82,12 @@ fn parse_filters(v: &Value, depth: usize) -> Result<Vec<Filter>, ApiError> {
     if depth > 3 {
         return Err(ApiError::invalid("filters are nested too deeply"));
     }
-    let arr = v
-        .as_array()
-        .ok_or_else(|| ApiError::invalid("filters must be an array"))?;
+    let arr = v.as_array().ok_or_else(|| ApiError::invalid("filters must be an array"))?;
     arr.iter().map(|f| parse_filter(f, depth)).collect()
 }
 
 fn parse_filter(f: &Value, depth: usize) -> Result<Filter, ApiError> {
-    let o = f
-        .as_object()
-        .ok_or_else(|| ApiError::invalid("each filter must be an object"))?;
+    let o = f.as_object().ok_or_else(|| ApiError::invalid("each filter must be an object"))?;
     if let Some(g) = o.get("group") {
         let or = match g.as_str().map(str::to_ascii_uppercase).as_deref() {
             Some("OR") => true,
@@ -106,9 +102,7 @@ fn parse_filter(f: &Value, depth: usize) -> Result<Filter, ApiError> {
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::invalid("filter field should not be empty"))?;
     if !known_field(field) {
-        return Err(ApiError::invalid(format!(
-            "filter field {field} is not supported"
-        )));
+        return Err(ApiError::invalid(format!("filter field {field} is not supported")));
     }
     let operator = o
         .get("operator")
@@ -119,9 +113,7 @@ fn parse_filter(f: &Value, depth: usize) -> Result<Filter, ApiError> {
         match v {
             Value::String(s) => Ok(s.to_lowercase()),
             Value::Number(n) => Ok(n.to_string()),
-            _ => Err(ApiError::invalid(format!(
-                "filter value for {operator} must be a string"
-            ))),
+            _ => Err(ApiError::invalid(format!("filter value for {operator} must be a string"))),
         }
     };
     let op = match operator {
@@ -132,16 +124,14 @@ fn parse_filter(f: &Value, depth: usize) -> Result<Filter, ApiError> {
         "exists" => Op::Exists,
         "not_exists" => Op::NotExists,
         "range" => {
-            let r = value.as_object().ok_or_else(|| {
-                ApiError::invalid("range value must be an object with gt, gte, lt or lte")
-            })?;
+            let r = value
+                .as_object()
+                .ok_or_else(|| ApiError::invalid("range value must be an object with gt, gte, lt or lte"))?;
             let mut lo = None;
             let mut hi = None;
             for (k, v) in r {
                 let ms = ms_from_value(v).ok_or_else(|| {
-                    ApiError::invalid(format!(
-                        "range {k} must be epoch milliseconds or an ISO date"
-                    ))
+                    ApiError::invalid(format!("range {k} must be epoch milliseconds or an ISO date"))
                 })?;
                 match k.as_str() {
                     "gt" => lo = Some(lo.map_or(ms + 1, |l: i64| l.max(ms + 1))),
@@ -156,9 +146,7 @@ fn parse_filter(f: &Value, depth: usize) -> Result<Filter, ApiError> {
                 }
             }
             if lo.is_none() && hi.is_none() {
-                return Err(ApiError::invalid(
-                    "range needs at least one of gt, gte, lt, lte",
-                ));
+                return Err(ApiError::invalid("range needs at least one of gt, gte, lt, lte"));
             }
             Op::Range { lo, hi }
         }
@@ -168,10 +156,7 @@ fn parse_filter(f: &Value, depth: usize) -> Result<Filter, ApiError> {
             )));
         }
     };
-    Ok(Filter::Cond {
-        field: field.to_string(),
-        op,
-    })
+    Ok(Filter::Cond { field: field.to_string(), op })
 }
 
 enum Fv<'a> {
@@ -214,25 +199,15 @@ fn field_value<'a>(c: &'a Contact, f: &str) -> Fv<'a> {
         "tags" => Fv::L(&c.tags),
         "dnd" => Fv::B(c.dnd),
         _ => {
-            let id = f
-                .strip_prefix("customFields.")
-                .or_else(|| f.strip_prefix("customField."))
-                .unwrap_or("");
-            c.custom_fields
-                .iter()
-                .find(|cf| cf.id == id)
-                .map_or(Fv::None, |cf| Fv::V(&cf.value))
+            let id = f.strip_prefix("customFields.").or_else(|| f.strip_prefix("customField.")).unwrap_or("");
+            c.custom_fields.iter().find(|cf| cf.id == id).map_or(Fv::None, |cf| Fv::V(&cf.value))
         }
     }
 }
 
 fn digits(s: &str) -> String {
     let d: String = s.chars().filter(char::is_ascii_digit).collect();
-    if d.len() > 10 {
-        d[d.len() - 10..].to_string()
-    } else {
-        d
-    }
+    if d.len() > 10 { d[d.len() - 10..].to_string() } else { d }
 }
 
 fn value_text(v: &Value) -> String {
@@ -247,11 +222,7 @@ fn eq_matches(fv: &Fv<'_>, field: &str, want: &Value) -> bool {
         Fv::None => want.is_null(),
         Fv::S(s) => {
             let w = value_text(want);
-            if field == "phone" {
-                !w.is_empty() && digits(s) == digits(&w)
-            } else {
-                s.to_lowercase() == w
-            }
+            if field == "phone" { !w.is_empty() && digits(s) == digits(&w) } else { s.to_lowercase() == w }
         }
         Fv::N(n) => ms_from_value(want) == Some(*n),
         Fv::B(b) => match want {
@@ -354,16 +325,12 @@ fn parse_search(sh: &Shared, body: &Value) -> Result<Search, ApiError> {
                 0
             }
             Some(v) if v > MAX_PAGE_LIMIT => {
-                errs.push(format!(
-                    "pageLimit must not be greater than {MAX_PAGE_LIMIT}"
-                ));
+                errs.push(format!("pageLimit must not be greater than {MAX_PAGE_LIMIT}"));
                 0
             }
             Some(v) => v as usize,
             None => {
-                errs.push(
-                    "pageLimit must be a number conforming to the specified constraints".into(),
-                );
+                errs.push("pageLimit must be a number conforming to the specified constraints".into());
                 0
             }
         },
@@ -377,18 +344,7 @@ fn parse_search(sh: &Shared, body: &Value) -> Result<Search, ApiError> {
         return Err(ApiError::unprocessable(&refs));
     }
     sh.check_location(o.get("locationId").and_then(Value::as_str), "locationId")?;
-    only_props(
-        o,
-        &[
-            "locationId",
-            "pageLimit",
-            "page",
-            "searchAfter",
-            "filters",
-            "sort",
-            "query",
-        ],
-    )?;
+    only_props(o, &["locationId", "pageLimit", "page", "searchAfter", "filters", "sort", "query"])?;
     let page = match o.get("page") {
         None | Some(Value::Null) => None,
         Some(v) => match v.as_u64() {
@@ -403,9 +359,9 @@ fn parse_search(sh: &Shared, body: &Value) -> Result<Search, ApiError> {
             let ms = ms_from_value(&a[0]).ok_or_else(|| {
                 ApiError::invalid("searchAfter[0] must be the sort value of the last contact")
             })?;
-            let id = a[1].as_str().ok_or_else(|| {
-                ApiError::invalid("searchAfter[1] must be the id of the last contact")
-            })?;
+            let id = a[1]
+                .as_str()
+                .ok_or_else(|| ApiError::invalid("searchAfter[1] must be the id of the last contact"))?;
             Some((ms, id.to_string()))
         }
         Some(_) => {
@@ -415,9 +371,7 @@ fn parse_search(sh: &Shared, body: &Value) -> Result<Search, ApiError> {
         }
     };
     if page.is_some() && after.is_some() {
-        return Err(ApiError::invalid(
-            "page and searchAfter cannot be used together",
-        ));
+        return Err(ApiError::invalid("page and searchAfter cannot be used together"));
     }
     if let Some(p) = page
         && p * limit as u64 > MAX_PAGE_DEPTH
@@ -434,9 +388,7 @@ fn parse_search(sh: &Shared, body: &Value) -> Result<Search, ApiError> {
                 Value::Array(a) if a.is_empty() => &Value::Null,
                 Value::Object(_) => s,
                 _ => {
-                    return Err(ApiError::invalid(
-                        "sort must be an array with one {field, direction}",
-                    ));
+                    return Err(ApiError::invalid("sort must be an array with one {field, direction}"));
                 }
             };
             if first.is_null() {
@@ -461,9 +413,7 @@ fn parse_search(sh: &Shared, body: &Value) -> Result<Search, ApiError> {
                     None | Some("desc") => Dir::Desc,
                     Some("asc") => Dir::Asc,
                     Some(other) => {
-                        return Err(ApiError::invalid(format!(
-                            "sort direction {other} must be asc or desc"
-                        )));
+                        return Err(ApiError::invalid(format!("sort direction {other} must be asc or desc")));
                     }
                 };
                 (field, dir)
@@ -477,23 +427,13 @@ fn parse_search(sh: &Shared, body: &Value) -> Result<Search, ApiError> {
     let query = match o.get("query") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.chars().count() > 75 => {
-            return Err(ApiError::invalid(
-                "query must be shorter than or equal to 75 characters",
-            ));
+            return Err(ApiError::invalid("query must be shorter than or equal to 75 characters"));
         }
         Some(Value::String(s)) if s.trim().is_empty() => None,
         Some(Value::String(s)) => Some(s.trim().to_lowercase()),
         Some(_) => return Err(ApiError::invalid("query must be a string")),
     };
-    Ok(Search {
-        limit,
-        page,
-        after,
-        sort,
-        dir,
-        filters,
-        query,
-    })
+    Ok(Search { limit, page, after, sort, dir, filters, query })
 }
 
 /// The bounds a top-level range filter on the sort field puts on the index scan.
@@ -505,10 +445,7 @@ fn index_bounds(s: &Search) -> (Option<i64>, Option<i64>) {
     let mut lo: Option<i64> = None;
     let mut hi: Option<i64> = None;
     for f in &s.filters {
-        if let Filter::Cond {
-            field,
-            op: Op::Range { lo: l, hi: h },
-        } = f
+        if let Filter::Cond { field, op: Op::Range { lo: l, hi: h } } = f
             && field == name
         {
             if let Some(l) = l {
@@ -529,11 +466,9 @@ fn scan<'a>(
     after: Option<&Key>,
     dir: Dir,
 ) -> Box<dyn Iterator<Item = &'a Key> + 'a> {
-    let mut start: Bound<Key> =
-        lo.map_or(Bound::Unbounded, |l| Bound::Included((l, String::new())));
-    let mut end: Bound<Key> = hi.map_or(Bound::Unbounded, |h| {
-        Bound::Excluded((h.saturating_add(1), String::new()))
-    });
+    let mut start: Bound<Key> = lo.map_or(Bound::Unbounded, |l| Bound::Included((l, String::new())));
+    let mut end: Bound<Key> =
+        hi.map_or(Bound::Unbounded, |h| Bound::Excluded((h.saturating_add(1), String::new())));
     if let Some(a) = after {
         match dir {
             Dir::Asc => {
@@ -556,8 +491,7 @@ fn scan<'a>(
             }
         }
     }
-    if let (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e)) =
-        (&start, &end)
+    if let (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e)) = (&start, &end)
         && s > e
     {
         return Box::new(std::iter::empty());
@@ -578,17 +512,13 @@ fn search_item(c: &Contact, key: &Key) -> Value {
 }
 
 /// `POST /contacts/search`.
-pub async fn search(
-    State(sh): State<Arc<Shared>>,
-    body: JsonBody,
-) -> Result<Json<Value>, ApiError> {
+pub async fn search(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Json<Value>, ApiError> {
     let s = parse_search(&sh, &body.0)?;
     let store = sh.read();
     let idx = store.contact_index(s.sort);
     let (lo, hi) = index_bounds(&s);
     let pass = |c: &Contact| {
-        s.filters.iter().all(|f| matches(c, f))
-            && s.query.as_deref().is_none_or(|q| query_matches(c, q))
+        s.filters.iter().all(|f| matches(c, f)) && s.query.as_deref().is_none_or(|q| query_matches(c, q))
     };
     let skip = s.page.map_or(0, |p| (p as usize - 1) * s.limit);
     let mut out = Vec::with_capacity(s.limit);
@@ -612,27 +542,17 @@ pub async fn search(
     let total = if s.filters.is_empty() && s.query.is_none() {
         store.contact_count()
     } else {
-        scan(idx, lo, hi, None, Dir::Asc)
-            .filter_map(|k| store.contact(&k.1))
-            .filter(|c| pass(c))
-            .count()
+        scan(idx, lo, hi, None, Dir::Asc).filter_map(|k| store.contact(&k.1)).filter(|c| pass(c)).count()
     };
-    Ok(Json(
-        json!({"contacts": out, "total": total, "traceId": trace_id()}),
-    ))
+    Ok(Json(json!({"contacts": out, "total": total, "traceId": trace_id()})))
 }
 
 fn contact_or_404<'a>(store: &'a Store, id: &str) -> Result<&'a Contact, ApiError> {
-    store
-        .contact(id)
-        .ok_or_else(|| ApiError::not_found("Contact not found"))
+    store.contact(id).ok_or_else(|| ApiError::not_found("Contact not found"))
 }
 
 /// `GET /contacts/{contactId}`.
-pub async fn get_one(
-    State(sh): State<Arc<Shared>>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn get_one(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let store = sh.read();
     let c = contact_or_404(&store, &id)?;
     Ok(Json(json!({"contact": c})))
@@ -707,19 +627,14 @@ fn apply_contact_fields(
         c.name = Some(n);
     }
     if let Some(v) = o.get("dnd") {
-        let b = v
-            .as_bool()
-            .ok_or_else(|| ApiError::invalid("dnd must be a boolean value"))?;
+        let b = v.as_bool().ok_or_else(|| ApiError::invalid("dnd must be a boolean value"))?;
         ch.dnd |= b != c.dnd;
         c.dnd = b;
     }
     if let Some(v) = o.get("dndSettings").filter(|v| !v.is_null()) {
-        let m = v
-            .as_object()
-            .ok_or_else(|| ApiError::invalid("dndSettings must be an object"))?;
+        let m = v.as_object().ok_or_else(|| ApiError::invalid("dndSettings must be an object"))?;
         for (channel, setting) in m {
-            if !["Call", "Email", "SMS", "WhatsApp", "GMB", "FB", "RCS"].contains(&channel.as_str())
-            {
+            if !["Call", "Email", "SMS", "WhatsApp", "GMB", "FB", "RCS"].contains(&channel.as_str()) {
                 return Err(ApiError::invalid(format!(
                     "dndSettings.{channel} is not a channel (Call, Email, SMS, WhatsApp, GMB, FB)"
                 )));
@@ -742,9 +657,7 @@ fn apply_contact_fields(
         c.tags = tags;
     }
     if let Some(v) = o.get("customFields").filter(|v| !v.is_null()) {
-        let arr = v
-            .as_array()
-            .ok_or_else(|| ApiError::invalid("customFields must be an array"))?;
+        let arr = v.as_array().ok_or_else(|| ApiError::invalid("customFields must be an array"))?;
         for item in arr {
             let id = item
                 .get("id")
@@ -752,29 +665,15 @@ fn apply_contact_fields(
                 .map(str::to_string)
                 .or_else(|| {
                     let key = item.get("key").and_then(Value::as_str)?;
-                    let key = if key.starts_with("contact.") {
-                        key.to_string()
-                    } else {
-                        format!("contact.{key}")
-                    };
-                    store_fields
-                        .iter()
-                        .find(|f| f.field_key == key)
-                        .map(|f| f.id.clone())
+                    let key =
+                        if key.starts_with("contact.") { key.to_string() } else { format!("contact.{key}") };
+                    store_fields.iter().find(|f| f.field_key == key).map(|f| f.id.clone())
                 })
-                .ok_or_else(|| {
-                    ApiError::bad_request("customFields items need an existing id or key")
-                })?;
+                .ok_or_else(|| ApiError::bad_request("customFields items need an existing id or key"))?;
             if !store_fields.iter().any(|f| f.id == id) {
-                return Err(ApiError::bad_request(format!(
-                    "Custom field {id} not found"
-                )));
+                return Err(ApiError::bad_request(format!("Custom field {id} not found")));
             }
-            let value = item
-                .get("field_value")
-                .or_else(|| item.get("value"))
-                .cloned()
-                .unwrap_or(Value::Null);
+            let value = item.get("field_value").or_else(|| item.get("value")).cloned().unwrap_or(Value::Null);
             c.custom_fields.retain(|f| f.id != id);
             if !value.is_null() && value != "" {
                 c.custom_fields.push(CustomFieldValue { id, value });
@@ -789,11 +688,7 @@ fn ensure_location_tags(store: &mut Store, tags: &[String]) {
         if !store.tags.iter().any(|x| x.name.eq_ignore_ascii_case(t)) {
             let id = store.new_id();
             let location_id = store.location.id.clone();
-            store.tags.push(Tag {
-                id,
-                name: t.clone(),
-                location_id,
-            });
+            store.tags.push(Tag { id, name: t.clone(), location_id });
         }
     }
 }
@@ -880,15 +775,11 @@ pub async fn create(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Res
     let phone = c.phone.as_deref().map(digits);
     if let Some(dup) = store.all_contacts().find(|x| {
         email.is_some() && x.email_lower_case == email
-            || phone.as_ref().is_some_and(|p| {
-                !p.is_empty() && x.phone.as_deref().map(digits).as_ref() == Some(p)
-            })
+            || phone
+                .as_ref()
+                .is_some_and(|p| !p.is_empty() && x.phone.as_deref().map(digits).as_ref() == Some(p))
     }) {
-        let field = if email.is_some() && dup.email_lower_case == email {
-            "email"
-        } else {
-            "phone"
-        };
+        let field = if email.is_some() && dup.email_lower_case == email { "email" } else { "phone" };
         return Ok((
             StatusCode::BAD_REQUEST,
             Json(json!({
@@ -907,15 +798,9 @@ pub async fn create(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Res
 }
 
 /// `DELETE /contacts/{contactId}` → `{succeded: true}`.
-pub async fn delete(
-    State(sh): State<Arc<Shared>>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn delete(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let now = sh.now_ms();
-    let c = sh
-        .write()
-        .delete_contact(&id)
-        .ok_or_else(|| ApiError::not_found("Contact not found"))?;
+    let c = sh.write().delete_contact(&id).ok_or_else(|| ApiError::not_found("Contact not found"))?;
     sh.webhooks.contact_event("ContactDelete", &c, now);
     Ok(Json(json!({"succeded": true})))
 }
@@ -962,8 +847,7 @@ pub async fn remove_tags(
     let c = sh
         .write()
         .update_contact(&id, now, |c| {
-            c.tags
-                .retain(|t| !remove.iter().any(|r| r.eq_ignore_ascii_case(t)));
+            c.tags.retain(|t| !remove.iter().any(|r| r.eq_ignore_ascii_case(t)));
         })
         .ok_or_else(|| ApiError::not_found("Contact not found"))?;
     sh.webhooks.contact_event("ContactTagUpdate", &c, now);
@@ -1042,12 +926,8 @@ pub async fn update_note(
     let now = sh.now_ms();
     let mut store = sh.write();
     contact_or_404(&store, &cid)?;
-    let (body_s, user, title, color) = (
-        opt_str(o, "body")?,
-        opt_str(o, "userId")?,
-        opt_str(o, "title")?,
-        opt_str(o, "color")?,
-    );
+    let (body_s, user, title, color) =
+        (opt_str(o, "body")?, opt_str(o, "userId")?, opt_str(o, "title")?, opt_str(o, "color")?);
     let n = store
         .notes_mut(&cid)
         .iter_mut()
@@ -1095,8 +975,7 @@ pub async fn delete_note(
     }
     store.update_contact(&cid, now, |_| {});
     drop(store);
-    sh.webhooks
-        .emit("NoteDelete", json!({"id": nid, "contactId": cid}), now);
+    sh.webhooks.emit("NoteDelete", json!({"id": nid, "contactId": cid}), now);
     Ok(Json(json!({"succeded": true})))
 }
 
@@ -1176,12 +1055,7 @@ pub async fn get_task(
     Ok(Json(json!({"task": t})))
 }
 
-fn edit_task(
-    sh: &Shared,
-    cid: &str,
-    tid: &str,
-    f: impl FnOnce(&mut Task),
-) -> Result<Task, ApiError> {
+fn edit_task(sh: &Shared, cid: &str, tid: &str, f: impl FnOnce(&mut Task)) -> Result<Task, ApiError> {
     let now = sh.now_ms();
     let mut store = sh.write();
     contact_or_404(&store, cid)?;
@@ -1275,8 +1149,7 @@ pub async fn delete_task(
     }
     store.update_contact(&cid, now, |_| {});
     drop(store);
-    sh.webhooks
-        .emit("TaskDelete", json!({"id": tid, "contactId": cid}), now);
+    sh.webhooks.emit("TaskDelete", json!({"id": tid, "contactId": cid}), now);
     Ok(Json(json!({"succeded": true})))
 }
 
@@ -1299,35 +1172,23 @@ mod tests {
         .expect("valid filters");
         assert_eq!(
             f[0],
-            Filter::Cond {
-                field: "dateUpdated".into(),
-                op: Op::Range {
-                    lo: Some(1001),
-                    hi: Some(5000)
-                }
-            }
+            Filter::Cond { field: "dateUpdated".into(), op: Op::Range { lo: Some(1001), hi: Some(5000) } }
         );
         assert!(parse_filters(&json!([{"field": "nope", "operator": "eq"}]), 0).is_err());
         assert!(parse_filters(&json!([{"field": "email", "operator": "like"}]), 0).is_err());
         assert!(
-            parse_filters(
-                &json!([{"field": "dateAdded", "operator": "range", "value": {}}]),
-                0
-            )
-            .is_err()
+            parse_filters(&json!([{"field": "dateAdded", "operator": "range", "value": {}}]), 0).is_err()
         );
     }
 
     #[test]
     fn scans_respect_cursor_and_bounds() {
         let idx: BTreeSet<Key> = (0..10).map(|i| (i * 10, format!("c{i}"))).collect();
-        let asc: Vec<i64> = scan(&idx, Some(20), Some(60), Some(&(30, "c3".into())), Dir::Asc)
-            .map(|k| k.0)
-            .collect();
+        let asc: Vec<i64> =
+            scan(&idx, Some(20), Some(60), Some(&(30, "c3".into())), Dir::Asc).map(|k| k.0).collect();
         assert_eq!(asc, vec![40, 50, 60]);
-        let desc: Vec<i64> = scan(&idx, Some(20), None, Some(&(50, "c5".into())), Dir::Desc)
-            .map(|k| k.0)
-            .collect();
+        let desc: Vec<i64> =
+            scan(&idx, Some(20), None, Some(&(50, "c5".into())), Dir::Desc).map(|k| k.0).collect();
         assert_eq!(desc, vec![40, 30, 20]);
         assert_eq!(scan(&idx, Some(80), Some(10), None, Dir::Asc).count(), 0);
     }

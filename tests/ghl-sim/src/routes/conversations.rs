@@ -26,59 +26,44 @@ pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
         None | Some("desc") => false,
         Some("asc") => true,
         Some(_) => {
-            return Err(ApiError::invalid(
-                "sort must be one of the following values: asc, desc",
-            ));
+            return Err(ApiError::invalid("sort must be one of the following values: asc, desc"));
         }
     };
     let by_added = match q.get("sortBy") {
         None | Some("last_message_date") | Some("last_manual_message_date") => false,
         Some("date_added") | Some("date_updated") => true,
         Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "sortBy {other} is not supported"
-            )));
+            return Err(ApiError::invalid(format!("sortBy {other} is not supported")));
         }
     };
     let after = match q.get("startAfterDate") {
         Some(s) => Some(s.parse::<i64>().map_err(|_| {
-            ApiError::invalid(
-                "startAfterDate must be the sort value (epoch ms) of the last conversation",
-            )
+            ApiError::invalid("startAfterDate must be the sort value (epoch ms) of the last conversation")
         })?),
         None => None,
     };
     let start = q.get("startDate").map(|s| ms_from_value(&json!(s)));
     let end = q.get("endDate").map(|s| ms_from_value(&json!(s)));
     if matches!(start, Some(None)) || matches!(end, Some(None)) {
-        return Err(ApiError::invalid(
-            "startDate and endDate must be epoch milliseconds",
-        ));
+        return Err(ApiError::invalid("startDate and endDate must be epoch milliseconds"));
     }
     let (start, end) = (start.flatten(), end.flatten());
     let text = q.get("query").map(str::to_lowercase);
     let store = sh.read();
     let sort_of = |c: &Conversation| {
-        if by_added {
-            c.date_added
-        } else {
-            c.last_message_date
-        }
+        if by_added { c.date_added } else { c.last_message_date }
     };
     let pass = |c: &Conversation| {
         q.get("contactId").is_none_or(|id| c.contact_id == id)
-            && q.get("assignedTo")
-                .is_none_or(|a| c.assigned_to.as_deref() == Some(a))
+            && q.get("assignedTo").is_none_or(|a| c.assigned_to.as_deref() == Some(a))
             && match q.get("status") {
                 Some("unread") => c.unread_count > 0,
                 Some("read") => c.unread_count == 0,
                 Some("starred") => c.starred,
                 _ => true,
             }
-            && q.get("lastMessageType")
-                .is_none_or(|t| c.last_message_type == t)
-            && q.get("lastMessageDirection")
-                .is_none_or(|d| c.last_message_direction.as_deref() == Some(d))
+            && q.get("lastMessageType").is_none_or(|t| c.last_message_type == t)
+            && q.get("lastMessageDirection").is_none_or(|d| c.last_message_direction.as_deref() == Some(d))
             && start.is_none_or(|s| c.date_added >= s)
             && end.is_none_or(|e| c.date_added <= e)
             && text.as_deref().is_none_or(|t| {
@@ -88,11 +73,7 @@ pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
             })
     };
     let mut all: Vec<&Conversation> = match q.get("contactId") {
-        Some(id) => store
-            .conversation_of(id)
-            .into_iter()
-            .filter(|c| pass(c))
-            .collect(),
+        Some(id) => store.conversation_of(id).into_iter().filter(|c| pass(c)).collect(),
         None => store.conversations().filter(|c| pass(c)).collect(),
     };
     let total = all.len();
@@ -118,14 +99,9 @@ pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
 }
 
 /// `GET /conversations/{conversationId}` (`GetConversationByIdResponse`).
-pub async fn get_one(
-    State(sh): State<Arc<Shared>>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn get_one(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let store = sh.read();
-    let c = store
-        .conversation(&id)
-        .ok_or_else(|| ApiError::not_found("Conversation not found"))?;
+    let c = store.conversation(&id).ok_or_else(|| ApiError::not_found("Conversation not found"))?;
     Ok(Json(json!({
         "id": c.id,
         "contactId": c.contact_id,
@@ -157,13 +133,10 @@ pub async fn list_messages(
     q: Q,
 ) -> Result<Json<Value>, ApiError> {
     let limit = q.int("limit", 20, 1, 100)? as usize;
-    let types: Option<Vec<String>> = q
-        .get("type")
-        .map(|t| t.split(',').map(|s| s.trim().to_string()).collect());
+    let types: Option<Vec<String>> =
+        q.get("type").map(|t| t.split(',').map(|s| s.trim().to_string()).collect());
     let store = sh.read();
-    store
-        .conversation(&id)
-        .ok_or_else(|| ApiError::not_found("Conversation not found"))?;
+    store.conversation(&id).ok_or_else(|| ApiError::not_found("Conversation not found"))?;
     let empty = BTreeSet::new();
     let idx = store.conversation_message_index(&id).unwrap_or(&empty);
     let end: Bound<Key> = match q.get("lastMessageId") {
@@ -171,13 +144,8 @@ pub async fn list_messages(
             let m = store
                 .message(mid)
                 .filter(|m| m.conversation_id == id)
-                .ok_or_else(|| {
-                    ApiError::bad_request("lastMessageId does not belong to this conversation")
-                })?;
-            Bound::Excluded((
-                crate::time::ms_from_iso(&m.date_added).unwrap_or(0),
-                m.id.clone(),
-            ))
+                .ok_or_else(|| ApiError::bad_request("lastMessageId does not belong to this conversation"))?;
+            Bound::Excluded((crate::time::ms_from_iso(&m.date_added).unwrap_or(0), m.id.clone()))
         }
         None => Bound::Unbounded,
     };
@@ -205,9 +173,7 @@ pub async fn get_message(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let store = sh.read();
-    let m = store
-        .message(&id)
-        .ok_or_else(|| ApiError::not_found("Message not found"))?;
+    let m = store.message(&id).ok_or_else(|| ApiError::not_found("Message not found"))?;
     Ok(Json(json!(m)))
 }
 
@@ -256,9 +222,7 @@ pub async fn export(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
         None | Some("desc") => false,
         Some("asc") => true,
         Some(_) => {
-            return Err(ApiError::invalid(
-                "sortOrder must be one of the following values: asc, desc",
-            ));
+            return Err(ApiError::invalid("sortOrder must be one of the following values: asc, desc"));
         }
     };
     let channel = match q.get("channel") {
@@ -274,21 +238,18 @@ pub async fn export(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
     let date = |k: &str| -> Result<Option<i64>, ApiError> {
         match q.get(k) {
             None => Ok(None),
-            Some(s) => ms_from_value(&json!(s)).map(Some).ok_or_else(|| {
-                ApiError::invalid(format!("{k} must be an ISO date or epoch milliseconds"))
-            }),
+            Some(s) => ms_from_value(&json!(s))
+                .map(Some)
+                .ok_or_else(|| ApiError::invalid(format!("{k} must be an ISO date or epoch milliseconds"))),
         }
     };
     let (start, end) = (date("startDate")?, date("endDate")?);
     let store = sh.read();
     let conv_filter: Option<String> = match (q.get("conversationId"), q.get("contactId")) {
         (Some(c), _) => Some(c.to_string()),
-        (None, Some(contact)) => Some(
-            store
-                .conversation_of(contact)
-                .map(|c| c.id.clone())
-                .unwrap_or_default(),
-        ),
+        (None, Some(contact)) => {
+            Some(store.conversation_of(contact).map(|c| c.id.clone()).unwrap_or_default())
+        }
         (None, None) => None,
     };
     let empty = BTreeSet::new();
@@ -297,9 +258,8 @@ pub async fn export(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
         None => store.message_index(),
     };
     let lo: Bound<Key> = start.map_or(Bound::Unbounded, |s| Bound::Included((s, String::new())));
-    let hi: Bound<Key> = end.map_or(Bound::Unbounded, |e| {
-        Bound::Excluded((e.saturating_add(1), String::new()))
-    });
+    let hi: Bound<Key> =
+        end.map_or(Bound::Unbounded, |e| Bound::Excluded((e.saturating_add(1), String::new())));
     let (mut lo_c, mut hi_c) = (lo.clone(), hi.clone());
     if let Some(c) = &cursor {
         if asc {
@@ -326,11 +286,7 @@ pub async fn export(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
     if valid(&lo_c, &hi_c) {
         let r = idx.range((lo_c, hi_c));
         let it: Box<dyn Iterator<Item = &Key>> = if asc { Box::new(r) } else { Box::new(r.rev()) };
-        page = it
-            .filter_map(|k| store.message(&k.1))
-            .filter(|m| wanted(m))
-            .take(limit + 1)
-            .collect();
+        page = it.filter_map(|k| store.message(&k.1)).filter(|m| wanted(m)).take(limit + 1).collect();
     }
     let more = page.len() > limit;
     page.truncate(limit);
@@ -340,39 +296,20 @@ pub async fn export(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
             None => store.message_count() - store.message_count_on("Email"),
         }
     } else if valid(&lo, &hi) {
-        idx.range((lo, hi))
-            .filter_map(|k| store.message(&k.1))
-            .filter(|m| wanted(m))
-            .count()
+        idx.range((lo, hi)).filter_map(|k| store.message(&k.1)).filter(|m| wanted(m)).count()
     } else {
         0
     };
     let next = if more {
-        page.last().map(|m| {
-            encode_cursor(&(
-                crate::time::ms_from_iso(&m.date_added).unwrap_or(0),
-                m.id.clone(),
-            ))
-        })
+        page.last()
+            .map(|m| encode_cursor(&(crate::time::ms_from_iso(&m.date_added).unwrap_or(0), m.id.clone())))
     } else {
         None
     };
-    Ok(Json(
-        json!({"messages": page, "nextCursor": next, "total": total}),
-    ))
+    Ok(Json(json!({"messages": page, "nextCursor": next, "total": total})))
 }
 
-const SEND_TYPES: &[&str] = &[
-    "SMS",
-    "RCS",
-    "Email",
-    "WhatsApp",
-    "IG",
-    "FB",
-    "Custom",
-    "Live_Chat",
-    "TIKTOK",
-];
+const SEND_TYPES: &[&str] = &["SMS", "RCS", "Email", "WhatsApp", "IG", "FB", "Custom", "Live_Chat", "TIKTOK"];
 
 /// `POST /conversations/messages` → `{conversationId, messageId, msg, status}`. Records the send
 /// in `sent`, creates the outbound message, and refuses a contact with DND on that channel.
@@ -388,18 +325,11 @@ pub async fn send(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Json<
     let message = opt_str(o, "message")?;
     let html = opt_str(o, "html")?;
     let subject = opt_str(o, "subject")?;
-    let has_attachments = o
-        .get("attachments")
-        .and_then(Value::as_array)
-        .is_some_and(|a| !a.is_empty());
+    let has_attachments = o.get("attachments").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
     let text = match kind.as_str() {
         "Email" => {
-            if html.as_deref().is_none_or(str::is_empty)
-                && message.as_deref().is_none_or(str::is_empty)
-            {
-                return Err(ApiError::invalid(
-                    "html or message should not be empty for an Email",
-                ));
+            if html.as_deref().is_none_or(str::is_empty) && message.as_deref().is_none_or(str::is_empty) {
+                return Err(ApiError::invalid("html or message should not be empty for an Email"));
             }
             html.clone().or(message.clone()).unwrap_or_default()
         }
@@ -419,10 +349,8 @@ pub async fn send(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Json<
     };
     let now = sh.now_ms();
     let mut store = sh.write();
-    let contact = store
-        .contact(&contact_id)
-        .cloned()
-        .ok_or_else(|| ApiError::bad_request("Contact not found"))?;
+    let contact =
+        store.contact(&contact_id).cloned().ok_or_else(|| ApiError::bad_request("Contact not found"))?;
     if contact.dnd_blocks(dnd_channel) {
         return Err(ApiError::bad_request(format!(
             "Cannot send message as DND is active for {dnd_channel}."
@@ -430,14 +358,10 @@ pub async fn send(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Json<
     }
     match kind.as_str() {
         "Email" if contact.email.is_none() => {
-            return Err(ApiError::bad_request(
-                "Contact does not have an email address",
-            ));
+            return Err(ApiError::bad_request("Contact does not have an email address"));
         }
         "SMS" | "RCS" | "WhatsApp" if contact.phone.is_none() => {
-            return Err(ApiError::bad_request(
-                "Contact does not have a phone number",
-            ));
+            return Err(ApiError::bad_request("Contact does not have a phone number"));
         }
         _ => {}
     }

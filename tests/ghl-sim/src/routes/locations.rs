@@ -11,11 +11,7 @@ use crate::error::ApiError;
 use crate::server::Shared;
 
 fn check(sh: &Shared, id: &str) -> Result<(), ApiError> {
-    if id == sh.cfg.location_id {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden_location())
-    }
+    if id == sh.cfg.location_id { Ok(()) } else { Err(ApiError::forbidden_location()) }
 }
 
 /// `GET /locations/{locationId}` → `{location}`.
@@ -28,10 +24,7 @@ pub async fn get_location(
 }
 
 /// `GET /locations/{locationId}/tags` → `{tags}`.
-pub async fn tags(
-    State(sh): State<Arc<Shared>>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn tags(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     check(&sh, &id)?;
     Ok(Json(json!({"tags": sh.read().tags})))
 }
@@ -53,10 +46,7 @@ pub async fn custom_fields(
         }
     };
     let store = sh.read();
-    let fields: Vec<_> = store
-        .custom_fields
-        .iter()
-        .filter(|f| model.as_deref().is_none_or(|m| f.model == m))
-        .collect();
+    let fields: Vec<_> =
+        store.custom_fields.iter().filter(|f| model.as_deref().is_none_or(|m| f.model == m)).collect();
     Ok(Json(json!({"customFields": fields})))
 }

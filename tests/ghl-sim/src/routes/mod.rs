@@ -28,40 +28,19 @@ pub fn api_routes() -> Router<Arc<Shared>> {
         .route("/contacts/search", post(contacts::search))
         .route("/contacts/", post(contacts::create))
         .route("/contacts", post(contacts::create))
-        .route(
-            "/contacts/{contactId}",
-            get(contacts::get_one)
-                .put(contacts::update)
-                .delete(contacts::delete),
-        )
-        .route(
-            "/contacts/{contactId}/tags",
-            post(contacts::add_tags).delete(contacts::remove_tags),
-        )
-        .route(
-            "/contacts/{contactId}/notes",
-            get(contacts::list_notes).post(contacts::create_note),
-        )
+        .route("/contacts/{contactId}", get(contacts::get_one).put(contacts::update).delete(contacts::delete))
+        .route("/contacts/{contactId}/tags", post(contacts::add_tags).delete(contacts::remove_tags))
+        .route("/contacts/{contactId}/notes", get(contacts::list_notes).post(contacts::create_note))
         .route(
             "/contacts/{contactId}/notes/{id}",
-            get(contacts::get_note)
-                .put(contacts::update_note)
-                .delete(contacts::delete_note),
+            get(contacts::get_note).put(contacts::update_note).delete(contacts::delete_note),
         )
-        .route(
-            "/contacts/{contactId}/tasks",
-            get(contacts::list_tasks).post(contacts::create_task),
-        )
+        .route("/contacts/{contactId}/tasks", get(contacts::list_tasks).post(contacts::create_task))
         .route(
             "/contacts/{contactId}/tasks/{taskId}",
-            get(contacts::get_task)
-                .put(contacts::update_task)
-                .delete(contacts::delete_task),
+            get(contacts::get_task).put(contacts::update_task).delete(contacts::delete_task),
         )
-        .route(
-            "/contacts/{contactId}/tasks/{taskId}/completed",
-            put(contacts::complete_task),
-        )
+        .route("/contacts/{contactId}/tasks/{taskId}/completed", put(contacts::complete_task))
         // opportunities (Version 2021-07-28)
         .route("/opportunities/search", get(opportunities::search))
         .route("/opportunities/pipelines", get(opportunities::pipelines))
@@ -69,37 +48,20 @@ pub fn api_routes() -> Router<Arc<Shared>> {
         .route("/opportunities", post(opportunities::create))
         .route(
             "/opportunities/{id}",
-            get(opportunities::get_one)
-                .put(opportunities::update)
-                .delete(opportunities::delete),
+            get(opportunities::get_one).put(opportunities::update).delete(opportunities::delete),
         )
-        .route(
-            "/opportunities/{id}/status",
-            put(opportunities::update_status),
-        )
+        .route("/opportunities/{id}/status", put(opportunities::update_status))
         // conversations (Version 2021-04-15)
         .route("/conversations/search", get(conversations::search))
         .route("/conversations/messages", post(conversations::send))
         .route("/conversations/messages/export", get(conversations::export))
-        .route(
-            "/conversations/messages/{id}",
-            get(conversations::get_message),
-        )
-        .route(
-            "/conversations/{conversationId}",
-            get(conversations::get_one),
-        )
-        .route(
-            "/conversations/{conversationId}/messages",
-            get(conversations::list_messages),
-        )
+        .route("/conversations/messages/{id}", get(conversations::get_message))
+        .route("/conversations/{conversationId}", get(conversations::get_one))
+        .route("/conversations/{conversationId}/messages", get(conversations::list_messages))
         // locations and users (Version 2021-07-28)
         .route("/locations/{locationId}", get(locations::get_location))
         .route("/locations/{locationId}/tags", get(locations::tags))
-        .route(
-            "/locations/{locationId}/customFields",
-            get(locations::custom_fields),
-        )
+        .route("/locations/{locationId}/customFields", get(locations::custom_fields))
         .route("/users/search", get(users::search))
         .route("/users/", get(users::list))
         .route("/users", get(users::list))
@@ -134,26 +96,15 @@ impl Q {
         let v: i64 = raw
             .parse::<i64>()
             .ok()
-            .or_else(|| {
-                raw.parse::<f64>()
-                    .ok()
-                    .filter(|f| f.fract() == 0.0)
-                    .map(|f| f as i64)
-            })
+            .or_else(|| raw.parse::<f64>().ok().filter(|f| f.fract() == 0.0).map(|f| f as i64))
             .ok_or_else(|| {
-                ApiError::invalid(format!(
-                    "{k} must be a number conforming to the specified constraints"
-                ))
+                ApiError::invalid(format!("{k} must be a number conforming to the specified constraints"))
             })?;
         if v < min {
-            return Err(ApiError::invalid(format!(
-                "{k} must not be less than {min}"
-            )));
+            return Err(ApiError::invalid(format!("{k} must not be less than {min}")));
         }
         if v > max {
-            return Err(ApiError::invalid(format!(
-                "{k} must not be greater than {max}"
-            )));
+            return Err(ApiError::invalid(format!("{k} must not be greater than {max}")));
         }
         Ok(v)
     }
@@ -213,10 +164,7 @@ impl JsonBody {
                 }
             }
             _ => {
-                let msgs: Vec<String> = required
-                    .iter()
-                    .map(|k| format!("{k} should not be empty"))
-                    .collect();
+                let msgs: Vec<String> = required.iter().map(|k| format!("{k} should not be empty")).collect();
                 let mut refs: Vec<&str> = msgs.iter().map(String::as_str).collect();
                 if refs.is_empty() {
                     refs.push("the body must be a JSON object");
@@ -252,10 +200,7 @@ pub fn opt_str(o: &serde_json::Map<String, Value>, k: &str) -> Result<Option<Str
 }
 
 /// An optional list of strings; anything else is a 422.
-pub fn opt_str_list(
-    o: &serde_json::Map<String, Value>,
-    k: &str,
-) -> Result<Option<Vec<String>>, ApiError> {
+pub fn opt_str_list(o: &serde_json::Map<String, Value>, k: &str) -> Result<Option<Vec<String>>, ApiError> {
     match o.get(k) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(a)) => a
@@ -275,9 +220,7 @@ static TRACE: AtomicU64 = AtomicU64::new(1);
 
 /// A UUID-looking trace id (GHL returns one with each search).
 pub fn trace_id() -> String {
-    let mut x = TRACE
-        .fetch_add(1, Ordering::Relaxed)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut x = TRACE.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x ^= x >> 31;
     let y = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     format!(

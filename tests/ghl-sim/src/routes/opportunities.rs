@@ -71,33 +71,24 @@ pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
         }
     };
     let date_lo = match q.get("date") {
-        Some(d) => {
-            Some(ms_from_mdy(d).ok_or_else(|| ApiError::invalid("date must be mm-dd-yyyy"))?)
-        }
+        Some(d) => Some(ms_from_mdy(d).ok_or_else(|| ApiError::invalid("date must be mm-dd-yyyy"))?),
         None => None,
     };
     let date_hi = match q.get("endDate") {
         Some(d) => Some(
-            ms_from_mdy(d).ok_or_else(|| ApiError::invalid("endDate must be mm-dd-yyyy"))?
-                + 86_400_000
-                - 1,
+            ms_from_mdy(d).ok_or_else(|| ApiError::invalid("endDate must be mm-dd-yyyy"))? + 86_400_000 - 1,
         ),
         None => None,
     };
     let after: Option<Key> = match (q.get("startAfter"), q.get("startAfterId")) {
         (None, None) => None,
         (Some(sa), id) => {
-            let ms: i64 = sa
-                .parse()
-                .map_err(|_| ApiError::invalid("startAfter must be epoch milliseconds"))?;
+            let ms: i64 =
+                sa.parse().map_err(|_| ApiError::invalid("startAfter must be epoch milliseconds"))?;
             // Without an id, resume after every opportunity at that timestamp.
             let id = id.map_or_else(
                 || {
-                    if asc {
-                        "\u{10FFFF}".into()
-                    } else {
-                        String::new()
-                    }
+                    if asc { "\u{10FFFF}".into() } else { String::new() }
                 },
                 str::to_string,
             );
@@ -105,9 +96,9 @@ pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
         }
         (None, Some(id)) => {
             let store = sh.read();
-            let o = store.opportunity(id).ok_or_else(|| {
-                ApiError::bad_request("startAfterId does not match an opportunity")
-            })?;
+            let o = store
+                .opportunity(id)
+                .ok_or_else(|| ApiError::bad_request("startAfterId does not match an opportunity"))?;
             Some((created_ms(o), o.id.clone()))
         }
     };
@@ -116,27 +107,21 @@ pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
     let pass = |o: &Opportunity| {
         status.is_none_or(|s| o.status == s)
             && q.get("pipeline_id").is_none_or(|p| o.pipeline_id == p)
-            && q.get("pipeline_stage_id")
-                .is_none_or(|p| o.pipeline_stage_id == p)
+            && q.get("pipeline_stage_id").is_none_or(|p| o.pipeline_stage_id == p)
             && q.get("contact_id").is_none_or(|c| o.contact_id == c)
-            && q.get("assigned_to")
-                .is_none_or(|a| o.assigned_to.as_deref() == Some(a))
+            && q.get("assigned_to").is_none_or(|a| o.assigned_to.as_deref() == Some(a))
             && q.get("id").is_none_or(|i| o.id == i)
             && text.as_deref().is_none_or(|t| {
                 o.name.to_lowercase().contains(t)
                     || o.contact.as_ref().is_some_and(|c| {
-                        c.email
-                            .as_deref()
-                            .is_some_and(|e| e.to_lowercase().contains(t))
+                        c.email.as_deref().is_some_and(|e| e.to_lowercase().contains(t))
                             || c.phone.as_deref().is_some_and(|p| p.contains(t))
                     })
             })
     };
     let idx = store.opportunity_index();
     let lo: Bound<Key> = date_lo.map_or(Bound::Unbounded, |l| Bound::Included((l, String::new())));
-    let hi: Bound<Key> = date_hi.map_or(Bound::Unbounded, |h| {
-        Bound::Excluded((h + 1, String::new()))
-    });
+    let hi: Bound<Key> = date_hi.map_or(Bound::Unbounded, |h| Bound::Excluded((h + 1, String::new())));
     let range_ok = match (&lo, &hi) {
         (Bound::Included(a), Bound::Excluded(b)) => a < b,
         _ => true,
@@ -162,11 +147,7 @@ pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
         .filter_map(|k| store.opportunity(&k.1))
         .filter(|o| pass(o));
     // `page` skips pages only when no cursor is given (as the meta's nextPage suggests).
-    let skip = if after.is_none() {
-        (page - 1) * limit
-    } else {
-        0
-    };
+    let skip = if after.is_none() { (page - 1) * limit } else { 0 };
     let mut items: Vec<&Opportunity> = matched.skip(skip).take(limit + 1).collect();
     let more = items.len() > limit;
     items.truncate(limit);
@@ -174,15 +155,9 @@ pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
         || date_lo.is_some()
         || date_hi.is_some()
         || text.is_some()
-        || [
-            "pipeline_id",
-            "pipeline_stage_id",
-            "contact_id",
-            "assigned_to",
-            "id",
-        ]
-        .iter()
-        .any(|k| q.get(k).is_some());
+        || ["pipeline_id", "pipeline_stage_id", "contact_id", "assigned_to", "id"]
+            .iter()
+            .any(|k| q.get(k).is_some());
     let total = if filtered {
         store
             .all_opportunities()
@@ -206,15 +181,9 @@ pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
             params.push(("startAfter".into(), ms.to_string()));
             params.push(("startAfterId".into(), id.clone()));
             params.push(("page".into(), (page + 1).to_string()));
-            let qs: Vec<String> = params
-                .iter()
-                .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-                .collect();
-            Some(format!(
-                "{}/opportunities/search?{}",
-                sh.base_url,
-                qs.join("&")
-            ))
+            let qs: Vec<String> =
+                params.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect();
+            Some(format!("{}/opportunities/search?{}", sh.base_url, qs.join("&")))
         }
         _ => None,
     };
@@ -254,16 +223,11 @@ pub async fn pipelines(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value
 }
 
 fn opp_or_404<'a>(store: &'a Store, id: &str) -> Result<&'a Opportunity, ApiError> {
-    store
-        .opportunity(id)
-        .ok_or_else(|| ApiError::not_found("Opportunity not found"))
+    store.opportunity(id).ok_or_else(|| ApiError::not_found("Opportunity not found"))
 }
 
 /// `GET /opportunities/{id}` → `{opportunity}`.
-pub async fn get_one(
-    State(sh): State<Arc<Shared>>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn get_one(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let store = sh.read();
     Ok(Json(json!({"opportunity": opp_or_404(&store, &id)?})))
 }
@@ -277,9 +241,7 @@ fn check_stage(store: &Store, pipeline_id: &str, stage_id: Option<&str>) -> Resu
     if let Some(s) = stage_id
         && !p.stages.iter().any(|st| st.id == s)
     {
-        return Err(ApiError::bad_request(
-            "Pipeline stage does not belong to the pipeline",
-        ));
+        return Err(ApiError::bad_request("Pipeline stage does not belong to the pipeline"));
     }
     Ok(())
 }
@@ -287,9 +249,9 @@ fn check_stage(store: &Store, pipeline_id: &str, stage_id: Option<&str>) -> Resu
 fn status_of(o: &Map<String, Value>) -> Result<Option<String>, ApiError> {
     match opt_str(o, "status")? {
         Some(s) if STATUSES.contains(&s.as_str()) => Ok(Some(s)),
-        Some(_) => Err(ApiError::invalid(
-            "status must be one of the following values: open, won, lost, abandoned",
-        )),
+        Some(_) => {
+            Err(ApiError::invalid("status must be one of the following values: open, won, lost, abandoned"))
+        }
         None => Ok(None),
     }
 }
@@ -297,31 +259,23 @@ fn status_of(o: &Map<String, Value>) -> Result<Option<String>, ApiError> {
 fn money(o: &Map<String, Value>) -> Result<Option<f64>, ApiError> {
     match o.get("monetaryValue") {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| ApiError::invalid("monetaryValue must be a number")),
+        Some(v) => v.as_f64().map(Some).ok_or_else(|| ApiError::invalid("monetaryValue must be a number")),
     }
 }
 
 fn emit_changes(sh: &Shared, before: &Opportunity, after: &Opportunity, now: i64) {
-    sh.webhooks
-        .opportunity_event("OpportunityUpdate", after, now);
+    sh.webhooks.opportunity_event("OpportunityUpdate", after, now);
     if before.status != after.status {
-        sh.webhooks
-            .opportunity_event("OpportunityStatusUpdate", after, now);
+        sh.webhooks.opportunity_event("OpportunityStatusUpdate", after, now);
     }
     if before.pipeline_stage_id != after.pipeline_stage_id {
-        sh.webhooks
-            .opportunity_event("OpportunityStageUpdate", after, now);
+        sh.webhooks.opportunity_event("OpportunityStageUpdate", after, now);
     }
     if before.monetary_value != after.monetary_value {
-        sh.webhooks
-            .opportunity_event("OpportunityMonetaryValueUpdate", after, now);
+        sh.webhooks.opportunity_event("OpportunityMonetaryValueUpdate", after, now);
     }
     if before.assigned_to != after.assigned_to {
-        sh.webhooks
-            .opportunity_event("OpportunityAssignedToUpdate", after, now);
+        sh.webhooks.opportunity_event("OpportunityAssignedToUpdate", after, now);
     }
 }
 
@@ -334,15 +288,7 @@ pub async fn update(
     let o = body.object(&[])?;
     only_props(
         o,
-        &[
-            "pipelineId",
-            "name",
-            "pipelineStageId",
-            "status",
-            "monetaryValue",
-            "assignedTo",
-            "customFields",
-        ],
+        &["pipelineId", "name", "pipelineStageId", "status", "monetaryValue", "assignedTo", "customFields"],
     )?;
     let status = status_of(o)?;
     let value = money(o)?;
@@ -353,9 +299,7 @@ pub async fn update(
     let now = sh.now_ms();
     let mut store = sh.write();
     let before = opp_or_404(&store, &id)?.clone();
-    let pid = pipeline
-        .clone()
-        .unwrap_or_else(|| before.pipeline_id.clone());
+    let pid = pipeline.clone().unwrap_or_else(|| before.pipeline_id.clone());
     if pipeline.is_some() || stage.is_some() {
         check_stage(&store, &pid, stage.as_deref())?;
     }
@@ -422,15 +366,9 @@ pub async fn update_status(
 }
 
 /// `DELETE /opportunities/{id}` → `{succeded: true}`.
-pub async fn delete(
-    State(sh): State<Arc<Shared>>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn delete(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let now = sh.now_ms();
-    let o = sh
-        .write()
-        .delete_opportunity(&id)
-        .ok_or_else(|| ApiError::not_found("Opportunity not found"))?;
+    let o = sh.write().delete_opportunity(&id).ok_or_else(|| ApiError::not_found("Opportunity not found"))?;
     sh.webhooks.opportunity_event("OpportunityDelete", &o, now);
     Ok(Json(json!({"succeded": true})))
 }
@@ -462,10 +400,8 @@ pub async fn create(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Res
     let iso = iso_from_ms(now);
     let mut store = sh.write();
     check_stage(&store, &pipeline_id, stage.as_deref())?;
-    let contact = store
-        .contact(&contact_id)
-        .cloned()
-        .ok_or_else(|| ApiError::bad_request("Contact not found"))?;
+    let contact =
+        store.contact(&contact_id).cloned().ok_or_else(|| ApiError::bad_request("Contact not found"))?;
     let stage_id = match stage {
         Some(s) => s,
         None => store
@@ -503,8 +439,7 @@ pub async fn create(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Res
     };
     store.insert_opportunity(opp.clone());
     drop(store);
-    sh.webhooks
-        .opportunity_event("OpportunityCreate", &opp, now);
+    sh.webhooks.opportunity_event("OpportunityCreate", &opp, now);
     Ok((StatusCode::CREATED, Json(json!({"opportunity": opp}))).into_response())
 }
 

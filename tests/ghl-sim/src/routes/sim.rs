@@ -50,12 +50,7 @@ struct StateView<'a> {
 }
 
 fn json_bytes(bytes: Vec<u8>) -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        bytes,
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
 /// `GET /__sim/state[?summary=1]`: counts, sent messages, rate-limit and fault counters and
@@ -103,32 +98,22 @@ async fn state(State(sh): State<Arc<Shared>>, q: Q) -> Response {
 /// `POST /__sim/leads` (optional overrides) → 201 `{contact, opportunity}`; fires `ContactCreate`.
 async fn leads(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Response, ApiError> {
     let (contact, opp) = ops::inject_lead(&sh, &body.0)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"contact": contact, "opportunity": opp})),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(json!({"contact": contact, "opportunity": opp}))).into_response())
 }
 
 /// `POST /__sim/inbound` `{contactId, body}` → 201 `{message}`; `STOP` sets SMS DND.
 async fn inbound(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Response, ApiError> {
     let o = body.object(&["contactId", "body"])?;
     let cid = o.get("contactId").and_then(Value::as_str).unwrap_or("");
-    let text = o
-        .get("body")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::invalid("body must be a string"))?;
+    let text =
+        o.get("body").and_then(Value::as_str).ok_or_else(|| ApiError::invalid("body must be a string"))?;
     let m = ops::inbound(&sh, cid, text)?;
     Ok((StatusCode::CREATED, Json(json!({"message": m}))).into_response())
 }
 
 /// `GET /__sim/webhook-public-key` → the Ed25519 public key as PEM text.
 async fn public_key(State(sh): State<Arc<Shared>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/x-pem-file")],
-        sh.key.public_key_pem(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/x-pem-file")], sh.key.public_key_pem()).into_response()
 }
 
 /// `GET /__sim/webhooks` → delivery counts and the most recent events.

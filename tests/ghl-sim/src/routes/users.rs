@@ -13,9 +13,7 @@ use crate::server::Shared;
 
 /// `GET /users/search?companyId=...` → `{users, count}`.
 pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, ApiError> {
-    let company = q
-        .get("companyId")
-        .ok_or_else(|| ApiError::invalid("companyId should not be empty"))?;
+    let company = q.get("companyId").ok_or_else(|| ApiError::invalid("companyId should not be empty"))?;
     let skip = q.int("skip", 0, 0, i64::MAX)? as usize;
     let limit = q.int("limit", 25, 1, 1000)? as usize;
     let store = sh.read();
@@ -33,9 +31,9 @@ pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
         .users
         .iter()
         .filter(|u| {
-            text.as_deref().is_none_or(|t| {
-                u.name.to_lowercase().contains(t) || u.email.to_lowercase().contains(t)
-            }) && q.get("role").is_none_or(|r| u.roles.role == r)
+            text.as_deref()
+                .is_none_or(|t| u.name.to_lowercase().contains(t) || u.email.to_lowercase().contains(t))
+                && q.get("role").is_none_or(|r| u.roles.role == r)
                 && ids.as_ref().is_none_or(|ids| ids.contains(&u.id.as_str()))
         })
         .collect();
@@ -51,15 +49,8 @@ pub async fn list(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, Ap
 }
 
 /// `GET /users/{userId}` → the user.
-pub async fn get_one(
-    State(sh): State<Arc<Shared>>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn get_one(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let store = sh.read();
-    let u = store
-        .users
-        .iter()
-        .find(|u| u.id == id)
-        .ok_or_else(|| ApiError::not_found("User not found"))?;
+    let u = store.users.iter().find(|u| u.id == id).ok_or_else(|| ApiError::not_found("User not found"))?;
     Ok(Json(json!(u)))
 }

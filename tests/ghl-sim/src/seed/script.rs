@@ -50,23 +50,12 @@ pub enum Topic {
 }
 
 /// The order in which the team asks a buyer's questions.
-pub const BUYER_TOPICS: &[Topic] = &[
-    Topic::Timeline,
-    Topic::Budget,
-    Topic::Location,
-    Topic::Rooms,
-    Topic::MustHaves,
-    Topic::Financing,
-];
+pub const BUYER_TOPICS: &[Topic] =
+    &[Topic::Timeline, Topic::Budget, Topic::Location, Topic::Rooms, Topic::MustHaves, Topic::Financing];
 
 /// The order in which the team asks a seller's questions.
-pub const SELLER_TOPICS: &[Topic] = &[
-    Topic::Address,
-    Topic::Motivation,
-    Topic::Timeline,
-    Topic::Condition,
-    Topic::Price,
-];
+pub const SELLER_TOPICS: &[Topic] =
+    &[Topic::Address, Topic::Motivation, Topic::Timeline, Topic::Condition, Topic::Price];
 
 /// Everything a lead would answer, drawn once per lead so answers stay consistent.
 #[derive(Debug, Clone)]
@@ -160,10 +149,7 @@ pub fn lead_opener(rng: &mut impl Rng, p: &Profile) -> String {
         LeadType::Buyer => {
             let opts = [
                 format!("Hi, is the house on {} still available?", p.street_address),
-                format!(
-                    "Hello, I'd like to see homes in {} this weekend",
-                    p.areas[0]
-                ),
+                format!("Hello, I'd like to see homes in {} this weekend", p.areas[0]),
                 "Hi, I filled out the form on your website. Can someone call me?".to_string(),
             ];
             opts.choose(rng).cloned().unwrap_or_default()
@@ -171,10 +157,7 @@ pub fn lead_opener(rng: &mut impl Rng, p: &Profile) -> String {
         LeadType::Seller => {
             let opts = [
                 "Hi, I'm curious what my house is worth".to_string(),
-                format!(
-                    "Hello, thinking about selling my place in {}. What would it list for?",
-                    p.areas[0]
-                ),
+                format!("Hello, thinking about selling my place in {}. What would it list for?", p.areas[0]),
             ];
             opts.choose(rng).cloned().unwrap_or_default()
         }
@@ -217,19 +200,16 @@ pub fn question(rng: &mut impl Rng, topic: Topic, p: &Profile, first: &str) -> S
             "How would you describe the condition of the home?".into(),
             "Any updates or repairs the house needs?".into(),
         ],
-        Topic::Price => vec![
-            "Do you have a price in mind?".into(),
-            "What would you want to net from the sale?".into(),
-        ],
+        Topic::Price => {
+            vec!["Do you have a price in mind?".into(), "What would you want to net from the sale?".into()]
+        }
     };
     opts.choose(rng).cloned().unwrap_or_default()
 }
 
 fn money(v: u64) -> String {
     if v >= 1_000_000 {
-        format!("${:.2}M", v as f64 / 1_000_000.0)
-            .replace(".00M", "M")
-            .replace("0M", "M")
+        format!("${:.2}M", v as f64 / 1_000_000.0).replace(".00M", "M").replace("0M", "M")
     } else {
         format!("${}k", v / 1000)
     }
@@ -263,11 +243,7 @@ pub fn answer(rng: &mut impl Rng, topic: Topic, p: &Profile) -> String {
         ],
         Topic::MustHaves => vec![
             format!("Must have {} and {}", p.must_haves[0], p.must_haves[1]),
-            format!(
-                "{} is a must, {} would be nice",
-                cap(p.must_haves[0]),
-                p.must_haves[1]
-            ),
+            format!("{} is a must, {} would be nice", cap(p.must_haves[0]), p.must_haves[1]),
         ],
         Topic::Financing => match p.financing {
             0 => vec![format!("We're pre-approved with {}", p.lender)],
@@ -275,19 +251,14 @@ pub fn answer(rng: &mut impl Rng, topic: Topic, p: &Profile) -> String {
             2 => vec!["We'd be paying cash".into()],
             _ => vec!["Haven't talked to a lender yet".into()],
         },
-        Topic::Address => vec![format!(
-            "It's {}, {}",
-            p.street_address,
-            p.region.cities.first().map(|c| c.0).unwrap_or("")
-        )],
+        Topic::Address => {
+            vec![format!("It's {}, {}", p.street_address, p.region.cities.first().map(|c| c.0).unwrap_or(""))]
+        }
         Topic::Motivation => vec![MOTIVATIONS[p.motivation].to_string()],
         Topic::Condition => vec![CONDITIONS[p.condition].1.to_string()],
         Topic::Price => vec![
             format!("Hoping to get around {}", money(p.price)),
-            format!(
-                "Neighbor sold for {} so something like that",
-                money(p.price)
-            ),
+            format!("Neighbor sold for {} so something like that", money(p.price)),
         ],
     };
     opts.choose(rng).cloned().unwrap_or_default()
@@ -335,14 +306,8 @@ pub fn lead_followup(rng: &mut impl Rng) -> String {
 /// A follow-up the team sends when the lead has gone quiet.
 pub fn nudge(rng: &mut impl Rng, p: &Profile, first: &str) -> String {
     let opts = [
-        format!(
-            "Hey {first}, just checking in. Are you still looking in {}?",
-            p.areas[0]
-        ),
-        format!(
-            "Hey {first}, a new listing just hit in {}. Want the details?",
-            p.areas[1]
-        ),
+        format!("Hey {first}, just checking in. Are you still looking in {}?", p.areas[0]),
+        format!("Hey {first}, a new listing just hit in {}. Want the details?", p.areas[1]),
         format!("Hey {first}, should I close your file or are you still thinking about a move?"),
     ];
     opts.choose(rng).cloned().unwrap_or_default()

@@ -374,22 +374,10 @@ pub const MOTIVATIONS: &[&str] = &[
 /// Home conditions as stored in `contact.home_condition`, with a seller's way of saying it.
 pub const CONDITIONS: &[(&str, &str)] = &[
     ("Needs some work", "It needs some work, roof is old"),
-    (
-        "Move-in ready",
-        "Move-in ready, we redid the kitchen last year",
-    ),
-    (
-        "Needs major repairs",
-        "Needs major repairs honestly, we'd sell as-is",
-    ),
-    (
-        "Recently renovated",
-        "Recently renovated, new floors and paint throughout",
-    ),
-    (
-        "Dated but solid",
-        "It's solid but dated, original bathrooms",
-    ),
+    ("Move-in ready", "Move-in ready, we redid the kitchen last year"),
+    ("Needs major repairs", "Needs major repairs honestly, we'd sell as-is"),
+    ("Recently renovated", "Recently renovated, new floors and paint throughout"),
+    ("Dated but solid", "It's solid but dated, original bathrooms"),
 ];
 
 /// Timelines as stored in `contact.timeline`, with a lead's way of saying it.
@@ -399,10 +387,7 @@ pub const TIMELINES: &[(&str, &str)] = &[
     ("30-60 days", "hoping to move within 60 days"),
     ("60-90 days", "probably in the next 2-3 months"),
     ("3-6 months", "no big rush, maybe 3-6 months"),
-    (
-        "6+ months",
-        "just starting to look, probably 6 months or more",
-    ),
+    ("6+ months", "just starting to look, probably 6 months or more"),
 ];
 
 /// Financing as stored in `contact.financing`.
@@ -449,21 +434,8 @@ pub const REGIONS: &[Region] = &[
         area_codes: &["214", "469", "972"],
         timezone: "America/Chicago",
         state: "TX",
-        cities: &[
-            ("Dallas", "752"),
-            ("Plano", "750"),
-            ("Frisco", "750"),
-            ("McKinney", "750"),
-        ],
-        areas: &[
-            "Plano",
-            "Frisco",
-            "McKinney",
-            "Allen",
-            "Richardson",
-            "Lake Highlands",
-            "Prosper",
-        ],
+        cities: &[("Dallas", "752"), ("Plano", "750"), ("Frisco", "750"), ("McKinney", "750")],
+        areas: &["Plano", "Frisco", "McKinney", "Allen", "Richardson", "Lake Highlands", "Prosper"],
         price_factor: 1.0,
         weight: 34,
     },
@@ -472,14 +444,7 @@ pub const REGIONS: &[Region] = &[
         timezone: "America/Chicago",
         state: "TX",
         cities: &[("Houston", "770"), ("Katy", "774"), ("Sugar Land", "774")],
-        areas: &[
-            "Katy",
-            "Sugar Land",
-            "The Woodlands",
-            "Pearland",
-            "Cypress",
-            "the Heights",
-        ],
+        areas: &["Katy", "Sugar Land", "The Woodlands", "Pearland", "Cypress", "the Heights"],
         price_factor: 0.9,
         weight: 8,
     },
@@ -487,18 +452,8 @@ pub const REGIONS: &[Region] = &[
         area_codes: &["312", "773", "630"],
         timezone: "America/Chicago",
         state: "IL",
-        cities: &[
-            ("Chicago", "606"),
-            ("Naperville", "605"),
-            ("Evanston", "602"),
-        ],
-        areas: &[
-            "Naperville",
-            "Evanston",
-            "Oak Park",
-            "Lincoln Park",
-            "Wheaton",
-        ],
+        cities: &[("Chicago", "606"), ("Naperville", "605"), ("Evanston", "602")],
+        areas: &["Naperville", "Evanston", "Oak Park", "Lincoln Park", "Wheaton"],
         price_factor: 1.1,
         weight: 7,
     },
@@ -507,13 +462,7 @@ pub const REGIONS: &[Region] = &[
         timezone: "America/New_York",
         state: "NY",
         cities: &[("New York", "100"), ("Brooklyn", "112"), ("Queens", "113")],
-        areas: &[
-            "Park Slope",
-            "Astoria",
-            "the Upper West Side",
-            "Long Island City",
-            "Bay Ridge",
-        ],
+        areas: &["Park Slope", "Astoria", "the Upper West Side", "Long Island City", "Bay Ridge"],
         price_factor: 1.9,
         weight: 7,
     },
@@ -530,11 +479,7 @@ pub const REGIONS: &[Region] = &[
         area_codes: &["404", "678"],
         timezone: "America/New_York",
         state: "GA",
-        cities: &[
-            ("Atlanta", "303"),
-            ("Alpharetta", "300"),
-            ("Marietta", "300"),
-        ],
+        cities: &[("Atlanta", "303"), ("Alpharetta", "300"), ("Marietta", "300")],
         areas: &["Decatur", "Alpharetta", "Marietta", "Buckhead", "Roswell"],
         price_factor: 1.0,
         weight: 6,
@@ -544,13 +489,7 @@ pub const REGIONS: &[Region] = &[
         timezone: "America/Denver",
         state: "CO",
         cities: &[("Denver", "802"), ("Aurora", "800"), ("Lakewood", "802")],
-        areas: &[
-            "Aurora",
-            "Lakewood",
-            "Highlands Ranch",
-            "Littleton",
-            "Arvada",
-        ],
+        areas: &["Aurora", "Lakewood", "Highlands Ranch", "Littleton", "Arvada"],
         price_factor: 1.3,
         weight: 6,
     },
@@ -558,11 +497,7 @@ pub const REGIONS: &[Region] = &[
         area_codes: &["602", "480"],
         timezone: "America/Phoenix",
         state: "AZ",
-        cities: &[
-            ("Phoenix", "850"),
-            ("Scottsdale", "852"),
-            ("Chandler", "852"),
-        ],
+        cities: &[("Phoenix", "850"), ("Scottsdale", "852"), ("Chandler", "852")],
         areas: &["Scottsdale", "Tempe", "Chandler", "Gilbert", "Mesa"],
         price_factor: 1.05,
         weight: 7,
@@ -571,18 +506,8 @@ pub const REGIONS: &[Region] = &[
         area_codes: &["213", "310", "909"],
         timezone: "America/Los_Angeles",
         state: "CA",
-        cities: &[
-            ("Los Angeles", "900"),
-            ("Pasadena", "911"),
-            ("Rancho Cucamonga", "917"),
-        ],
-        areas: &[
-            "Pasadena",
-            "Burbank",
-            "Rancho Cucamonga",
-            "Ontario",
-            "Santa Monica",
-        ],
+        cities: &[("Los Angeles", "900"), ("Pasadena", "911"), ("Rancho Cucamonga", "917")],
+        areas: &["Pasadena", "Burbank", "Rancho Cucamonga", "Ontario", "Santa Monica"],
         price_factor: 2.0,
         weight: 8,
     },
@@ -632,14 +557,8 @@ mod tests {
             assert!(!r.area_codes.is_empty() && !r.cities.is_empty() && r.areas.len() >= 2);
             assert!(r.timezone.contains('/'));
         }
-        assert_eq!(
-            region_of_phone("+12125550123").map(|r| r.timezone),
-            Some("America/New_York")
-        );
-        assert_eq!(
-            region_of_phone("+18085550123").map(|r| r.timezone),
-            Some("Pacific/Honolulu")
-        );
+        assert_eq!(region_of_phone("+12125550123").map(|r| r.timezone), Some("America/New_York"));
+        assert_eq!(region_of_phone("+18085550123").map(|r| r.timezone), Some("Pacific/Honolulu"));
         assert!(region_of_phone("+1999").is_none());
     }
 }

@@ -21,18 +21,12 @@ const LABEL: usize = 9;
 /// Draws the detail pane of the selected lead.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let Some(lead) = app.selected_lead() else {
-        let empty = Paragraph::new("No lead selected.")
-            .dark_gray()
-            .block(Block::bordered().title(" Lead "));
+        let empty = Paragraph::new("No lead selected.").dark_gray().block(Block::bordered().title(" Lead "));
         frame.render_widget(empty, area);
         return;
     };
     let block = Block::bordered()
-        .title(Line::from(vec![
-            " ".into(),
-            lead.name.clone().bold(),
-            " ".into(),
-        ]))
+        .title(Line::from(vec![" ".into(), lead.name.clone().bold(), " ".into()]))
         .title(Line::from(" esc closes ").right_aligned().dark_gray());
     let inner_width = usize::from(area.width.saturating_sub(2));
     let detail = app.selected_detail();
@@ -45,11 +39,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             if !detail.pending_ops.is_empty() {
                 lines.push(Line::default());
                 lines.push(
-                    Line::from(format!(
-                        "{} local edit(s) waiting to reach GHL",
-                        detail.pending_ops.len()
-                    ))
-                    .yellow(),
+                    Line::from(format!("{} local edit(s) waiting to reach GHL", detail.pending_ops.len()))
+                        .yellow(),
                 );
             }
         }
@@ -79,24 +70,12 @@ fn or_dash(v: &Option<String>) -> String {
 fn summary_lines(lead: &LeadSummary, detail: Option<&LeadDetail>, app: &App) -> Vec<Line<'static>> {
     let mut score = vec![
         Span::styled(format!("{:<LABEL$}", "Score"), Style::new().fg(Color::Gray)),
-        Span::styled(
-            format!("{} ", lead.score),
-            Style::new().add_modifier(Modifier::BOLD),
-        ),
-        Span::styled(
-            lead.temperature.as_str().to_uppercase(),
-            temperature_style(lead.temperature),
-        ),
+        Span::styled(format!("{} ", lead.score), Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(lead.temperature.as_str().to_uppercase(), temperature_style(lead.temperature)),
         Span::raw(format!("  {}/7 answered", lead.answered)),
     ];
-    if let Some(model) = detail
-        .map(|d| d.score_model.as_str())
-        .filter(|m| !m.is_empty())
-    {
-        score.push(Span::styled(
-            format!("  ({model})"),
-            Style::new().fg(Color::DarkGray),
-        ));
+    if let Some(model) = detail.map(|d| d.score_model.as_str()).filter(|m| !m.is_empty()) {
+        score.push(Span::styled(format!("  ({model})"), Style::new().fg(Color::DarkGray)));
     }
     let mut lines = vec![
         Line::from(score),
@@ -132,19 +111,13 @@ fn summary_lines(lead: &LeadSummary, detail: Option<&LeadDetail>, app: &App) -> 
     ));
     let mut contact = Vec::new();
     if let Some(since) = lead.awaiting_reply_since {
-        contact.push(format!(
-            "awaiting your reply since {}",
-            format::relative(Some(since), app.now)
-        ));
+        contact.push(format!("awaiting your reply since {}", format::relative(Some(since), app.now)));
     }
     if lead.first_outbound_at.is_none() {
         contact.push("never contacted".to_owned());
     }
     if let Some(next) = lead.next_followup_at {
-        contact.push(format!(
-            "follow-up {}",
-            format::relative(Some(next), app.now)
-        ));
+        contact.push(format!("follow-up {}", format::relative(Some(next), app.now)));
     }
     if !contact.is_empty() {
         lines.push(kv("Contact", contact.join(" · ")));
@@ -159,10 +132,7 @@ fn summary_lines(lead: &LeadSummary, detail: Option<&LeadDetail>, app: &App) -> 
 }
 
 fn section(title: &str) -> [Line<'static>; 2] {
-    [
-        Line::default(),
-        Line::from(title.to_owned()).bold().underlined(),
-    ]
+    [Line::default(), Line::from(title.to_owned()).bold().underlined()]
 }
 
 fn explanation_lines(detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
@@ -171,35 +141,19 @@ fn explanation_lines(detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
         lines.push(Line::from("no explanation recorded").dark_gray());
         return lines;
     }
-    let name_width = detail
-        .explanation
-        .iter()
-        .map(|c| c.feature.chars().count())
-        .max()
-        .unwrap_or(0)
-        .clamp(8, 22);
+    let name_width =
+        detail.explanation.iter().map(|c| c.feature.chars().count()).max().unwrap_or(0).clamp(8, 22);
     let bar_width = width.saturating_sub(name_width + 10).min(30);
-    let max = detail
-        .explanation
-        .iter()
-        .map(|c| c.contribution.abs())
-        .fold(0.0_f64, f64::max);
+    let max = detail.explanation.iter().map(|c| c.contribution.abs()).fold(0.0_f64, f64::max);
     for c in &detail.explanation {
         let filled = if max > 0.0 && c.contribution.is_finite() {
             ((c.contribution.abs() / max) * bar_width as f64).round() as usize
         } else {
             0
         };
-        let color = if c.contribution < 0.0 {
-            Color::Red
-        } else {
-            Color::Green
-        };
+        let color = if c.contribution < 0.0 { Color::Red } else { Color::Green };
         lines.push(Line::from(vec![
-            Span::raw(format!(
-                "  {:<name_width$} ",
-                ellipsize(&c.feature, name_width)
-            )),
+            Span::raw(format!("  {:<name_width$} ", ellipsize(&c.feature, name_width))),
             Span::styled(format!("{:>+6.1} ", c.contribution), Style::new().fg(color)),
             Span::styled("█".repeat(filled.min(bar_width)), Style::new().fg(color)),
         ]));
@@ -257,14 +211,8 @@ fn timeline_lines(timeline: &[TimelineEntry], app: &App, width: usize) -> Vec<Li
         lines.push(Line::from(vec![
             Span::styled(when, Style::new().fg(Color::Gray)),
             Span::styled(format!("{arrow} "), Style::new().fg(color)),
-            Span::styled(
-                format!("{:<6} ", ellipsize(&kind, 6)),
-                Style::new().fg(Color::DarkGray),
-            ),
-            Span::raw(ellipsize(
-                &one_line(&e.text),
-                width.saturating_sub(prefix_width),
-            )),
+            Span::styled(format!("{:<6} ", ellipsize(&kind, 6)), Style::new().fg(Color::DarkGray)),
+            Span::raw(ellipsize(&one_line(&e.text), width.saturating_sub(prefix_width))),
         ]));
     }
     lines

@@ -12,31 +12,18 @@ use crate::dashboard::app::App;
 /// Draws the overlay centred over `area`.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let entries = app.keymap.help_entries();
-    let key_width = entries
-        .iter()
-        .map(|(k, _)| k.chars().count())
-        .max()
-        .unwrap_or(0);
-    let desc_width = entries
-        .iter()
-        .map(|(_, d)| d.chars().count())
-        .max()
-        .unwrap_or(0);
+    let key_width = entries.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let desc_width = entries.iter().map(|(_, d)| d.chars().count()).max().unwrap_or(0);
     let width = (key_width + desc_width + 7) as u16;
     let height = entries.len() as u16 + 4;
-    let popup = area.centered(
-        Constraint::Length(width.min(area.width)),
-        Constraint::Length(height.min(area.height)),
-    );
+    let popup =
+        area.centered(Constraint::Length(width.min(area.width)), Constraint::Length(height.min(area.height)));
 
     let mut lines: Vec<Line> = entries
         .into_iter()
         .map(|(keys, desc)| {
             Line::from(vec![
-                Span::styled(
-                    format!(" {keys:>key_width$}  "),
-                    Style::new().fg(Color::Cyan).bold(),
-                ),
+                Span::styled(format!(" {keys:>key_width$}  "), Style::new().fg(Color::Cyan).bold()),
                 Span::raw(desc),
             ])
         })
@@ -50,8 +37,6 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(format!(" {} closes this help", close.join(" or "))).dark_gray());
 
     frame.render_widget(Clear, popup);
-    let block = Block::bordered()
-        .title(" Keys ")
-        .border_style(Style::new().fg(Color::Cyan));
+    let block = Block::bordered().title(" Keys ").border_style(Style::new().fg(Color::Cyan));
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }

@@ -43,10 +43,7 @@ pub fn row(lead: &LeadSummary, now: Timestamp) -> Row<'static> {
     let dash = || "—".to_owned();
     let score = Line::from(vec![
         Span::raw(format!("{:>3} ", lead.score)),
-        Span::styled(
-            lead.temperature.as_str(),
-            temperature_style(lead.temperature),
-        ),
+        Span::styled(lead.temperature.as_str(), temperature_style(lead.temperature)),
     ]);
     Row::new([
         Cell::from(lead.name.clone()),
@@ -61,11 +58,7 @@ pub fn row(lead: &LeadSummary, now: Timestamp) -> Row<'static> {
 /// Draws the current queue.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let view = app.view();
-    let title = Line::from(vec![
-        " ".into(),
-        super::tabs::label(&view.name).bold(),
-        " ".into(),
-    ]);
+    let title = Line::from(vec![" ".into(), super::tabs::label(&view.name).bold(), " ".into()]);
     let mut block = Block::bordered().title(title);
     if !view.rows.is_empty() {
         let position = format!(
@@ -91,20 +84,13 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let rows = view.rows[range].iter().map(|lead| row(lead, app.now));
     let age = Cell::from(Line::from("Age").alignment(Alignment::Right));
     let header = Row::new(
-        ["Name", "Score", "Source", "Stage", "Last activity"]
-            .map(Cell::from)
-            .into_iter()
-            .chain([age]),
+        ["Name", "Score", "Source", "Stage", "Last activity"].map(Cell::from).into_iter().chain([age]),
     )
     .style(Style::new().add_modifier(Modifier::BOLD).fg(Color::Gray));
     let table = Table::new(rows, widths())
         .header(header)
         .block(block)
-        .row_highlight_style(
-            Style::new()
-                .bg(Color::DarkGray)
-                .add_modifier(Modifier::BOLD),
-        )
+        .row_highlight_style(Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD))
         .highlight_symbol("▶ ")
         .highlight_spacing(HighlightSpacing::Always);
     let mut state = TableState::new().with_selected(selected_in_window);

@@ -17,13 +17,7 @@ fn sep() -> Span<'static> {
 
 /// The banner's text while the daemon cannot be reached; `None` otherwise.
 pub fn banner_text(app: &App) -> Option<String> {
-    let ConnState::Offline {
-        attempts,
-        last_error,
-        starting_daemon,
-        ..
-    } = app.connection()
-    else {
+    let ConnState::Offline { attempts, last_error, starting_daemon, .. } = app.connection() else {
         return None;
     };
     let what = if *starting_daemon {
@@ -32,24 +26,16 @@ pub fn banner_text(app: &App) -> Option<String> {
         let secs = app.conn.retry_in_secs(app.now).unwrap_or(0);
         format!("retrying in {secs}s (attempt {})", attempts + 1)
     };
-    let retry_key = app
-        .keymap
-        .keys_for(crate::dashboard::action::Action::Refresh)
-        .first()
-        .map(|k| k.to_string());
-    let hint = retry_key
-        .map(|k| format!(" · {k} retries now"))
-        .unwrap_or_default();
+    let retry_key =
+        app.keymap.keys_for(crate::dashboard::action::Action::Refresh).first().map(|k| k.to_string());
+    let hint = retry_key.map(|k| format!(" · {k} retries now")).unwrap_or_default();
     Some(format!(" OFFLINE — {what}{hint} · {last_error}"))
 }
 
 /// Draws the offline banner.
 pub fn draw_banner(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(text) = banner_text(app) {
-        let style = Style::new()
-            .fg(Color::White)
-            .bg(Color::Red)
-            .add_modifier(Modifier::BOLD);
+        let style = Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD);
         frame.render_widget(Paragraph::new(text).style(style), area);
     }
 }
@@ -60,9 +46,7 @@ fn segments(app: &App) -> Vec<Vec<Span<'static>>> {
     segments.push(match app.connection() {
         ConnState::Online { .. } => {
             let (version, pid) = match (&app.status, &app.welcome) {
-                (Some(s), _) if !s.daemon.version.is_empty() => {
-                    (s.daemon.version.clone(), s.daemon.pid)
-                }
+                (Some(s), _) if !s.daemon.version.is_empty() => (s.daemon.version.clone(), s.daemon.pid),
                 (_, Some(w)) => (w.app_version.clone(), w.pid),
                 _ => (String::new(), 0),
             };
@@ -71,15 +55,9 @@ fn segments(app: &App) -> Vec<Vec<Span<'static>>> {
                 Span::raw(format!("leadlined {version} pid {pid}")),
             ]
         }
-        ConnState::Connecting { .. } => vec![Span::styled(
-            "◌ connecting…",
-            Style::new().fg(Color::Yellow),
-        )],
+        ConnState::Connecting { .. } => vec![Span::styled("◌ connecting…", Style::new().fg(Color::Yellow))],
         ConnState::Offline { since, .. } => vec![Span::styled(
-            format!(
-                "✕ offline since {}",
-                format::relative(Some(*since), app.now)
-            ),
+            format!("✕ offline since {}", format::relative(Some(*since), app.now)),
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         )],
     });
@@ -88,25 +66,15 @@ fn segments(app: &App) -> Vec<Vec<Span<'static>>> {
     };
 
     let sync = &status.sync;
-    let state = if sync.state.is_empty() {
-        "unknown"
-    } else {
-        sync.state.as_str()
-    };
+    let state = if sync.state.is_empty() { "unknown" } else { sync.state.as_str() };
     let color = match state {
         "idle" | "seeded" => Color::Green,
         "syncing" => Color::Cyan,
         _ => Color::Yellow,
     };
-    let mut sync_spans = vec![
-        Span::raw("sync "),
-        Span::styled(state.to_owned(), Style::new().fg(color)),
-    ];
+    let mut sync_spans = vec![Span::raw("sync "), Span::styled(state.to_owned(), Style::new().fg(color))];
     if let Some(last) = sync.last_success {
-        sync_spans.push(Span::raw(format!(
-            " · ok {}",
-            format::relative(Some(last), app.now)
-        )));
+        sync_spans.push(Span::raw(format!(" · ok {}", format::relative(Some(last), app.now))));
     }
     if sync.last_error.is_some() && state != "idle" {
         sync_spans.push(Span::styled(" · error", Style::new().fg(Color::Red)));
@@ -116,20 +84,13 @@ fn segments(app: &App) -> Vec<Vec<Span<'static>>> {
     let failed = Span::raw(format!(" · failed {}", sync.failed_ops));
     segments.push(vec![
         Span::raw(format!("pending {}", sync.pending_ops)),
-        if sync.failed_ops > 0 {
-            failed.red().bold()
-        } else {
-            failed
-        },
+        if sync.failed_ops > 0 { failed.red().bold() } else { failed },
     ]);
 
     let c = &status.counts;
     segments.push(vec![
         Span::raw(format!("{} contacts · ", format::thousands(c.contacts))),
-        Span::styled(
-            format!("{} hot", format::thousands(c.hot)),
-            Style::new().fg(Color::Red),
-        ),
+        Span::styled(format!("{} hot", format::thousands(c.hot)), Style::new().fg(Color::Red)),
         Span::raw(format!(" · {} warm", format::thousands(c.warm))),
     ]);
     segments
@@ -140,8 +101,7 @@ pub fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
     let mut spans: Vec<Span> = Vec::new();
     let mut used = 0;
     for (i, segment) in segments(app).into_iter().enumerate() {
-        let width: usize =
-            segment.iter().map(Span::width).sum::<usize>() + if i > 0 { 3 } else { 0 };
+        let width: usize = segment.iter().map(Span::width).sum::<usize>() + if i > 0 { 3 } else { 0 };
         // The first segment (connection) is always drawn, truncated if need be.
         if i > 0 && used + width > usize::from(area.width) {
             break;
@@ -152,30 +112,18 @@ pub fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
         spans.extend(segment);
         used += width;
     }
-    frame.render_widget(
-        Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::Black)),
-        area,
-    );
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::Black)), area);
 }
 
 /// Draws the footer: the last error if there is one, else the key hints.
 pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
     let line = match &app.last_error {
         Some(error) => {
-            let close = app
-                .keymap
-                .keys_for(crate::dashboard::action::Action::Close)
-                .first()
-                .map(|k| k.to_string());
-            let mut spans = vec![Span::styled(
-                format!(" ⚠ {error}"),
-                Style::new().fg(Color::Yellow),
-            )];
+            let close =
+                app.keymap.keys_for(crate::dashboard::action::Action::Close).first().map(|k| k.to_string());
+            let mut spans = vec![Span::styled(format!(" ⚠ {error}"), Style::new().fg(Color::Yellow))];
             if let Some(k) = close {
-                spans.push(Span::styled(
-                    format!("  ({k} dismisses)"),
-                    Style::new().fg(Color::DarkGray),
-                ));
+                spans.push(Span::styled(format!("  ({k} dismisses)"), Style::new().fg(Color::DarkGray)));
             }
             Line::from(spans)
         }
@@ -185,14 +133,8 @@ pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
                 if i > 0 {
                     spans.push(Span::raw("  "));
                 }
-                spans.push(Span::styled(
-                    keys,
-                    Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
-                ));
-                spans.push(Span::styled(
-                    format!(" {label}"),
-                    Style::new().fg(Color::Gray),
-                ));
+                spans.push(Span::styled(keys, Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)));
+                spans.push(Span::styled(format!(" {label}"), Style::new().fg(Color::Gray)));
             }
             Line::from(spans)
         }

@@ -40,11 +40,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                let name = if short {
-                    short_label(&v.name)
-                } else {
-                    label(&v.name)
-                };
+                let name = if short { short_label(&v.name) } else { label(&v.name) };
                 match v.count_label() {
                     Some(count) => format!("{} {name} {count}", i + 1),
                     None => format!("{} {name}", i + 1),
@@ -53,12 +49,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             .collect()
     };
     // Each title is padded by one space each side and divided by one column.
-    let width_of = |t: &[String]| {
-        t.iter()
-            .map(|s| s.chars().count() + 3)
-            .sum::<usize>()
-            .saturating_sub(1)
-    };
+    let width_of = |t: &[String]| t.iter().map(|s| s.chars().count() + 3).sum::<usize>().saturating_sub(1);
     let full = titles(false);
     let available = usize::from(area.width);
     let (titles, brand) = if width_of(&full) + BRAND.len() <= available {
@@ -73,26 +64,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let mut tabs_area = area;
     if brand {
         let brand_width = BRAND.len() as u16;
-        let brand_area = Rect {
-            width: brand_width.min(area.width),
-            ..area
-        };
-        frame.render_widget(
-            Paragraph::new(Span::from(BRAND).bold().fg(Color::Cyan)),
-            brand_area,
-        );
+        let brand_area = Rect { width: brand_width.min(area.width), ..area };
+        frame.render_widget(Paragraph::new(Span::from(BRAND).bold().fg(Color::Cyan)), brand_area);
         tabs_area.x += brand_width;
         tabs_area.width = tabs_area.width.saturating_sub(brand_width);
     }
     let tabs = Tabs::new(titles.into_iter().map(Line::from))
         .select(app.current)
         .style(Style::new().fg(Color::Gray))
-        .highlight_style(
-            Style::new()
-                .fg(Color::Black)
-                .bg(Color::Cyan)
-                .add_modifier(Modifier::BOLD),
-        )
+        .highlight_style(Style::new().fg(Color::Black).bg(Color::Cyan).add_modifier(Modifier::BOLD))
         .divider("│");
     frame.render_widget(tabs, tabs_area);
 }

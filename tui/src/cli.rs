@@ -1,0 +1,54 @@
+//! The command line of `leadline`.
+
+use clap::{Parser, Subcommand};
+use leadline_daemon::cli::{DaemonCommand, GlobalArgs};
+
+/// Leadline: a lead command center for real-estate agents on GoHighLevel.
+///
+/// With no command, opens the dashboard (starting the daemon if none answers).
+#[derive(Debug, Parser)]
+#[command(name = "leadline", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The whole system on a seeded, simulated GHL location; needs no account or network
+    Demo {
+        /// Start the daemon only: print the socket path, then run until killed
+        #[arg(long)]
+        headless: bool,
+        /// Contacts in the demo location
+        #[arg(long, default_value_t = 300)]
+        contacts: usize,
+    },
+    /// Daemon, store, sync and rate-limit budget
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A lead queue: speed-to-lead, hot, needs-reply, due, dormant, all, or a saved smart list
+    Queue {
+        name: String,
+        /// How many leads, best first
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One lead, with its score explanation and timeline
+    Lead {
+        /// The GHL contact id
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the daemon (same as `leadlined`)
+    #[command(subcommand, hide = true)]
+    Daemon(DaemonCommand),
+}

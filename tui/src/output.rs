@@ -1,0 +1,158 @@
+//! Printing replies for people and for scripts.
+
+use jiff::{Timestamp, Unit};
+use leadline_shared::domain::LeadSummary;
+use leadline_shared::protocol::{LeadDetail, StatusReport};
+
+/// "3h ago", "5d ago", "now".
+pub fn ago(at: Option<Timestamp>, now: Timestamp) -> String {
+    let Some(at) = at else { return "-".into() };
+    let secs = now.duration_since(at).as_secs();
+    if secs < 60 {
+        return "now".into();
+    }
+    let (n, unit) = match secs {
+        s if s < 3_600 => (s / 60, "m"),
+        s if s < 86_400 => (s / 3_600, "h"),
+        s => (s / 86_400, "d"),
+    };
+    format!("{n}{unit} ago")
+}
+
+fn ts(at: Option<Timestamp>) -> String {
+    at.map(|t| t.round(Unit::Second).map(|t| t.to_string()).unwrap_or_default()).unwrap_or_else(|| "-".into())
+}
+
+/// `leadline status` for people.
+pub fn status(s: &StatusReport) -> String {
+    let mut out = String::new();
+    let d = &s.daemon;
+    out.push_str(&format!(
+        "daemon   leadlined {} (protocol {}), pid {}, socket {}\n",
+        d.version, d.protocol, d.pid, d.socket
+    ));
+    out.push_str(&format!(
+        "store    {} contacts, {} deals, {} messages; {} hot / {} warm / {} cold\n",
+        s.counts.contacts,
+        s.counts.opportunities,
+        s.counts.messages,
+        s.counts.hot,
+        s.counts.warm,
+        s.counts.cold
+    ));
+    out.push_str(&format!(
+        "         {} (schema {}, {:.1} MB on disk)\n",
+        s.store.path,
+        s.store.schema_version,
+        s.store.bytes_on_disk as f64 / 1e6
+    ));
+    out.push_str(&format!(
+        "sync     {}, last success {}, {} pending / {} failed edits\n",
+        s.sync.state,
+        ts(s.sync.last_success),
+        s.sync.pending_ops,
+        s.sync.failed_ops
+    ));
+    match &s.sync.rate_limit {
+        Some(r) => out.push_str(&format!(
+            "budget   {}/{} requests this burst window, {}/{} today\n",
+            r.burst_remaining, r.burst_max, r.daily_remaining, r.daily_max
+        )),
+        None => out.push_str("budget   no GHL requests made yet\n"),
+    }
+    if let Some(e) = &s.sync.last_error {
+        out.push_str(&format!("error    {e}\n"));
+    }
+    out
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+/// `leadline queue` for people.
+pub fn queue(name: &str, leads: &[LeadSummary], now: Timestamp) -> String {
+    if leads.is_empty() {
+        return format!("The {name} queue is empty.\n");
+    }
+    let mut out = format!(
+        "{:<4} {:<24} {:>5} {:<5} {:<14} {:<16} {:<9} {:<6} {}\n",
+        "#", "NAME", "SCORE", "TEMP", "SOURCE", "STAGE", "ACTIVITY", "AGE", "ID"
+    );
+    for (i, l) in leads.iter().enumerate() {
+        out.push_str(&format!(
+            "{:<4} {:<24} {:>5} {:<5} {:<14} {:<16} {:<9} {:<6} {}\n",
+            i + 1,
+            clip(&l.name, 24),
+            l.score,
+            l.temperature.as_str(),
+            clip(l.source.as_deref().unwrap_or("-"), 14),
+            clip(l.stage.as_deref().unwrap_or("-"), 16),
+            ago(l.last_activity, now).trim_end_matches(" ago"),
+            ago(l.date_added, now).trim_end_matches(" ago"),
+            l.id
+        ));
+    }
+    out
+}
+
+/// `leadline lead` for people.
+pub fn lead(d: &LeadDetail, now: Timestamp) -> String {
+    let l = &d.lead;
+    let mut out = format!("{} ({})\n", l.name, l.id);
+    out.push_str(&format!(
+        "score    {} ({}), {} of 7 questions answered, model {}\n",
+        l.score,
+        l.temperature.as_str(),
+        l.answered,
+        d.score_model
+    ));
+    for c in &d.explanation {
+        out.push_str(&format!("         {:>6.1}  {}\n", c.contribution, c.feature));
+    }
+    out.push_str(&format!(
+        "contact  {} · {} · {}\n",
+        l.phone.as_deref().unwrap_or("-"),
+        l.email.as_deref().unwrap_or("-"),
+        l.timezone.as_deref().unwrap_or("-")
+    ));
+    out.push_str(&format!(
+        "lead     source {}, {} {}, added {}, last activity {}{}\n",
+        l.source.as_deref().unwrap_or("-"),
+        l.pipeline.as_deref().unwrap_or("no deal"),
+        l.stage.as_deref().unwrap_or(""),
+        ago(l.date_added, now),
+        ago(l.last_activity, now),
+        if l.sms_blocked { ", SMS opted out" } else { "" }
+    ));
+    out.push_str("answers\n");
+    for item in leadline_shared::domain::QualificationItem::ALL {
+        let answer = d.qualification.get(item);
+        out.push_str(&format!(
+            "  [{}] {:<15} {}\n",
+            if answer.is_some() { "x" } else { " " },
+            item.as_str(),
+            answer.unwrap_or("")
+        ));
+    }
+    out.push_str("timeline\n");
+    for e in d.timeline.iter().take(20) {
+        let arrow = match e.direction {
+            Some(leadline_shared::domain::Direction::Inbound) => "<-",
+            Some(leadline_shared::domain::Direction::Outbound) => "->",
+            _ => "  ",
+        };
+        out.push_str(&format!(
+            "  {:<8} {} {:<5} {}\n",
+            ago(e.at, now),
+            arrow,
+            e.channel.as_deref().unwrap_or(&e.kind),
+            clip(&e.text, 100)
+        ));
+    }
+    out
+}
