@@ -52,6 +52,7 @@ pub enum DaemonCommand {
 pub fn main(globals: &GlobalArgs, command: DaemonCommand) -> anyhow::Result<()> {
     let paths = globals.paths()?;
     let config = Config::load(&paths.config_file, paths.config_explicit)?;
+    paths.prepare_data_dir()?;
     let _guard = leadline_shared::logging::init(
         &paths.log_dir(),
         "leadlined",

@@ -112,6 +112,11 @@ impl Paths {
         Ok(Paths { config_file, config_explicit, data_dir, socket, socket_is_default, data_dir_is_default })
     }
 
+    /// Creates the data directory (0700) if needed; call before anything writes in it.
+    pub fn prepare_data_dir(&self) -> Result<(), PathError> {
+        ensure_private_dir(&self.data_dir, current_uid(), self.data_dir_is_default)
+    }
+
     /// The store's directory.
     pub fn store_dir(&self) -> PathBuf {
         self.data_dir.join("store")

@@ -33,6 +33,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
     let paths = globals.paths().map_err(|e| (2, e.to_string()))?;
     let config = Config::load(&paths.config_file, paths.config_explicit).map_err(|e| (2, e.to_string()))?;
+    paths.prepare_data_dir().map_err(operational)?;
     // Logs never go to the terminal: the dashboard draws there and scripts read stdout.
     let _log = leadline_shared::logging::init(
         &paths.log_dir(),
@@ -63,11 +64,22 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Demo { headless, contacts }) => {
             let mut demo = demo::Demo::start(&globals, contacts).map_err(operational)?;
             if headless {
-                println!("{}", demo.socket.display());
-                println!("demo daemon ready: {contacts} seeded leads, data in {}", demo.data_dir.display());
-                println!(
+                // Whoever reads stdout may stop after the first line (the socket path): a closed
+                // pipe must not stop the demo, so write errors are ignored.
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}", demo.socket.display());
+                let _ = writeln!(
+                    out,
+                    "demo daemon ready: {contacts} seeded leads, data in {}",
+                    demo.data_dir.display()
+                );
+                let _ = writeln!(
+                    out,
                     "try `leadline queue hot` or `leadline status` in another shell; Ctrl-C stops the demo"
                 );
+                let _ = out.flush();
+                drop(out);
                 return runtime()?.block_on(wait_for_signal_or_exit(&mut demo));
             }
             // The dashboard never restarts the demo's daemon: it only reconnects.

@@ -25,7 +25,11 @@ impl FieldMap {
                 map.lead_type_ids.push(def.id.clone());
             }
             if let Some(item) = item_for_field(&key) {
-                let label = if def.name.trim().is_empty() { key.replace('_', " ") } else { def.name.trim().to_owned() };
+                let label = if def.name.trim().is_empty() {
+                    key.replace('_', " ")
+                } else {
+                    def.name.trim().to_owned()
+                };
                 map.by_id.insert(def.id.clone(), (item, label));
             }
         }

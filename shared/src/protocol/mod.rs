@@ -23,3 +23,6 @@ pub use queue::{QueueName, UnknownQueue};
 
 /// The protocol version, defined once for both binaries. Peers must match exactly.
 pub const PROTOCOL_VERSION: u16 = 1;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,136 @@
+//! Codec round trips and hostile frames.
+
+use bytes::BytesMut;
+use proptest::prelude::*;
+use tokio_util::codec::{Decoder, Encoder};
+
+use super::*;
+use crate::domain::{LeadSummary, Temperature};
+
+fn arb_queue() -> impl Strategy<Value = QueueName> {
+    prop_oneof![
+        proptest::sample::select(QueueName::BUILT_IN.to_vec()),
+        "[a-z][a-z0-9 ]{0,20}".prop_map(|s| s.parse().unwrap_or(QueueName::All)),
+    ]
+}
+
+fn arb_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::Ping),
+        Just(Request::Status),
+        Just(Request::Subscribe),
+        (arb_queue(), any::<u32>()).prop_map(|(name, limit)| Request::Queue { name, limit }),
+        ".{0,40}".prop_map(|id| Request::Lead { id }),
+    ]
+}
+
+fn arb_client() -> impl Strategy<Value = ClientMessage> {
+    prop_oneof![
+        (any::<u16>(), ".{0,20}")
+            .prop_map(|(protocol, app_version)| ClientMessage::Hello { protocol, app_version }),
+        (any::<u64>(), arb_request()).prop_map(|(id, body)| ClientMessage::Request { id, body }),
+    ]
+}
+
+fn arb_lead() -> impl Strategy<Value = LeadSummary> {
+    (
+        ".{0,30}",
+        ".{0,30}",
+        0u8..=100,
+        proptest::sample::select(vec![Temperature::Hot, Temperature::Warm, Temperature::Cold]),
+    )
+        .prop_map(|(id, name, score, temperature)| LeadSummary {
+            id,
+            name,
+            score,
+            temperature,
+            ..Default::default()
+        })
+}
+
+fn arb_server() -> impl Strategy<Value = ServerMessage> {
+    prop_oneof![
+        (".{0,10}", any::<u16>(), any::<u32>()).prop_map(|(app_version, protocol, pid)| {
+            ServerMessage::Welcome(Welcome { app_version, protocol, pid })
+        }),
+        (any::<u16>(), any::<u16>(), ".{0,40}")
+            .prop_map(|(expected, got, message)| ServerMessage::Incompatible { expected, got, message }),
+        (any::<u64>(), proptest::collection::vec(arb_lead(), 0..8))
+            .prop_map(|(id, leads)| ServerMessage::Response { id, result: Ok(Response::Queue(leads)) }),
+        (any::<u64>(), ".{0,40}").prop_map(|(id, m)| ServerMessage::Response {
+            id,
+            result: Err(RemoteError::new(ErrorKind::NotFound, m))
+        }),
+        proptest::collection::vec(".{0,12}", 0..5)
+            .prop_map(|ids| ServerMessage::Event { event: Event::LeadsChanged { ids } }),
+    ]
+}
+
+/// Encodes through the real framing and decodes back.
+fn through_the_wire<T: serde::Serialize + serde::de::DeserializeOwned>(msg: &T) -> T {
+    let mut codec = framing();
+    let mut buf = BytesMut::new();
+    codec.encode(encode(msg).expect("encodes"), &mut buf).expect("frames");
+    let frame = codec.decode(&mut buf).expect("reads").expect("a whole frame");
+    assert!(buf.is_empty());
+    decode(&frame).expect("decodes")
+}
+
+proptest! {
+    #[test]
+    fn client_messages_round_trip(msg in arb_client()) {
+        prop_assert_eq!(through_the_wire(&msg), msg);
+    }
+
+    #[test]
+    fn server_messages_round_trip(msg in arb_server()) {
+        prop_assert_eq!(through_the_wire(&msg), msg);
+    }
+
+    #[test]
+    fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        // Whatever arrives, decoding gives a message or an error, never a panic.
+        let _ = decode::<ClientMessage>(&bytes);
+        let mut codec = framing();
+        let mut buf = BytesMut::from(&bytes[..]);
+        while let Ok(Some(frame)) = codec.decode(&mut buf) {
+            let _ = decode::<ClientMessage>(&frame);
+        }
+    }
+}
+
+#[test]
+fn an_oversize_length_prefix_is_an_error_before_any_allocation() {
+    let mut codec = framing();
+    let mut buf = BytesMut::new();
+    buf.extend_from_slice(&((MAX_FRAME_BYTES as u32) + 1).to_be_bytes());
+    buf.extend_from_slice(b"{}");
+    let err = codec.decode(&mut buf).expect_err("oversize refused");
+    assert!(matches!(codec::classify_io(err), FrameError::Oversize { .. }));
+}
+
+#[test]
+fn malformed_json_is_a_typed_error() {
+    assert!(matches!(decode::<ClientMessage>(b"{\"t\":\"hello\""), Err(FrameError::Malformed(_))));
+    assert!(matches!(decode::<ClientMessage>(b"{\"t\":\"launch_missiles\"}"), Err(FrameError::Malformed(_))));
+    assert!(matches!(decode::<ClientMessage>(&[0xff, 0xfe]), Err(FrameError::Malformed(_))));
+}
+
+#[test]
+fn newer_peers_may_add_fields() {
+    let hello = br#"{"t":"hello","protocol":1,"app_version":"9.9","features":["x"]}"#;
+    assert_eq!(
+        decode::<ClientMessage>(hello).expect("extra field ignored"),
+        ClientMessage::Hello { protocol: 1, app_version: "9.9".into() }
+    );
+}
+
+#[test]
+fn the_hello_frame_is_stable() {
+    // Old daemons must understand a new client's Hello to refuse it cleanly: its shape is fixed.
+    let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, app_version: "1.0".into() };
+    assert_eq!(
+        String::from_utf8(encode(&hello).expect("encodes").to_vec()).expect("utf8"),
+        format!(r#"{{"t":"hello","protocol":{PROTOCOL_VERSION},"app_version":"1.0"}}"#)
+    );
+}
