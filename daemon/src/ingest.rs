@@ -182,6 +182,7 @@ impl Ingest {
             notes,
             tasks,
         } = snapshot;
+        let started = std::time::Instant::now();
         let mut batch = Batch::new();
         batch.put(Put::Meta { key: META_LOCATION.into(), value: location });
         self.db.commit(&batch)?;
@@ -192,6 +193,11 @@ impl Ingest {
         for chunk in messages.chunks(PAGE) {
             self.apply(Page::Messages(chunk.to_vec()), now)?;
         }
+        tracing::info!(
+            messages = messages.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "imported messages"
+        );
         for chunk in opportunities.chunks(PAGE) {
             self.apply(Page::Opportunities(chunk.to_vec()), now)?;
         }
@@ -201,10 +207,16 @@ impl Ingest {
         for chunk in tasks.chunks(PAGE) {
             self.apply(Page::Tasks(chunk.to_vec()), now)?;
         }
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "imported deals, notes and tasks");
         let total = contacts.len();
         for chunk in contacts.chunks(PAGE) {
             self.apply(Page::Contacts(chunk.to_vec()), now)?;
         }
+        tracing::info!(
+            contacts = total,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "imported contacts"
+        );
         self.db.flush().await?;
         Ok(total)
     }

@@ -106,7 +106,7 @@ fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {
             ..TimelineEntry::default()
         });
     }
-    timeline.sort_by(|a, b| b.at.cmp(&a.at));
+    timeline.sort_by_key(|e| std::cmp::Reverse(e.at));
     timeline.truncate(TIMELINE_LEN);
     detail.timeline = timeline;
     detail.pending_ops = state.db.pending_ops()?.into_iter().filter(|o| o.contact_id == id).collect();

@@ -18,6 +18,7 @@ use super::{KvTx, Store, StoreError, Tree, TxError};
 
 /// A record to write.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant, reason = "batches are short-lived; boxing every record costs more")]
 pub enum Put {
     Contact(Contact),
     Opportunity(Opportunity),
@@ -181,8 +182,7 @@ impl Db {
     /// Replaces a pending op (after a push attempt).
     pub fn update_op(&self, op: &PendingOp) -> Result<(), StoreError> {
         let bytes = encode(op)?;
-        self.store
-            .transact(&|tx| tx.insert(Tree::PendingOps, &op.seq.to_be_bytes(), &bytes).map_err(Into::into))
+        self.store.transact(&|tx| tx.insert(Tree::PendingOps, &op.seq.to_be_bytes(), &bytes))
     }
 
     fn get<T: DeserializeOwned>(&self, tree: Tree, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -265,7 +265,7 @@ impl Db {
             }
             ControlFlow::Continue(())
         })?;
-        Ok(ids.iter().filter_map(|id| self.opportunity(id).transpose()).collect::<Result<_, _>>()?)
+        ids.iter().filter_map(|id| self.opportunity(id).transpose()).collect()
     }
 
     /// A contact's messages, oldest first, at most `limit` of the newest.
@@ -280,7 +280,7 @@ impl Db {
             if ids.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         })?;
         ids.reverse();
-        Ok(ids.iter().filter_map(|id| self.message(id).transpose()).collect::<Result<_, _>>()?)
+        ids.iter().filter_map(|id| self.message(id).transpose()).collect()
     }
 
     /// Walks leads in an order until `visit` breaks.

@@ -9,6 +9,7 @@ use super::sled_store::scan_bounds;
 use super::{BoxFuture, KvTx, Store, StoreError, Tree, TxBody, TxError, Visit};
 
 type Trees = Vec<BTreeMap<Vec<u8>, Vec<u8>>>;
+type Staged = HashMap<(Tree, Vec<u8>), Option<Vec<u8>>>;
 
 /// A store held in memory. Transactions stage their writes and apply them at the end, so
 /// an aborted transaction leaves nothing behind, as with sled.
@@ -108,7 +109,8 @@ impl Store for MemoryStore {
 
 struct MemTx<'a> {
     base: &'a Trees,
-    staged: RefCell<HashMap<(Tree, Vec<u8>), Option<Vec<u8>>>>,
+    /// Writes (`Some`) and removes (`None`) not yet applied.
+    staged: RefCell<Staged>,
 }
 
 impl KvTx for MemTx<'_> {

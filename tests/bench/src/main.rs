@@ -1,1 +1,116 @@
-fn main() {}
+//! `leadline-bench`: the figures product.md holds Leadline to, as one JSON object.
+//!
+//! Every figure is measured on this machine in this run, beside a reference measured in the
+//! same run where one exists (a bare socket echo for IPC). A figure not measured yet is `null`.
+
+mod ipc;
+mod render;
+mod stats;
+mod store;
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use serde_json::{Value, json};
+
+/// Runs the benchmark.
+#[derive(Debug, Parser)]
+#[command(name = "leadline-bench")]
+struct Args {
+    /// Internal: the processes the benchmark starts (the daemon, the echo reference)
+    #[command(subcommand)]
+    child: Option<Child>,
+    /// A smaller run (10 k leads, fewer samples) that finishes in under a minute
+    #[arg(long)]
+    quick: bool,
+    /// Print the figures as JSON only
+    #[arg(long)]
+    json: bool,
+    /// Leads in the data set (default 100 000, or 10 000 with --quick)
+    #[arg(long)]
+    leads: Option<usize>,
+}
+
+/// The benchmark re-executes itself for the processes it measures, so that no second build
+/// (with other feature sets) is needed and both sides of every socket are separate processes.
+#[derive(Debug, clap::Subcommand)]
+enum Child {
+    /// The daemon, exactly as `leadlined` runs it
+    #[command(hide = true)]
+    Daemon {
+        #[command(flatten)]
+        globals: leadline_daemon::cli::GlobalArgs,
+        #[command(subcommand)]
+        command: leadline_daemon::cli::DaemonCommand,
+    },
+    /// A framed echo server: the reference for the IPC round trip
+    #[command(hide = true)]
+    Echo { socket: PathBuf },
+}
+
+/// Sizes of one run.
+pub struct Plan {
+    pub leads: usize,
+    pub ipc_samples: usize,
+    pub frame_samples: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    match args.child {
+        Some(Child::Daemon { globals, command }) => return leadline_daemon::cli::main(&globals, command),
+        Some(Child::Echo { socket }) => return ipc::echo_server(&socket),
+        None => {}
+    }
+    let plan = Plan {
+        leads: args.leads.unwrap_or(if args.quick { 10_000 } else { 100_000 }),
+        ipc_samples: if args.quick { 500 } else { 3_000 },
+        frame_samples: if args.quick { 100 } else { 500 },
+    };
+    let work = tempfile::Builder::new().prefix("ll-bench-").tempdir_in("/tmp")?;
+    let log = |m: &str| {
+        if !args.json {
+            eprintln!("{m}");
+        }
+    };
+
+    log(&format!("generating a {}-lead location...", plan.leads));
+    let dataset_path: PathBuf = work.path().join("location.json");
+    let raw_json_bytes = store::write_dataset(&dataset_path, plan.leads)?;
+
+    log("ingest and rescore (in process, sled on disk)...");
+    let ingest = store::ingest_and_rescore(work.path(), &dataset_path)?;
+
+    log("daemon with the data set, IPC round trips...");
+    let ipc = ipc::measure(work.path(), &dataset_path, &plan)?;
+
+    log("dashboard frames...");
+    let frame = render::frames(&ingest.rows, plan.frame_samples);
+
+    let leads = plan.leads as f64;
+    let figures = json!({
+        "leads": plan.leads,
+        "quick": args.quick,
+        "sync_efficiency": Value::Null,
+        "sync_429s": Value::Null,
+        "ingest_contacts_per_s": ingest.contacts_per_s.round(),
+        "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
+        "ipc_queue_p50_us": ipc.queue.p50_us.round(),
+        "ipc_queue_p99_us": ipc.queue.p99_us.round(),
+        "ipc_echo_p50_us": ipc.echo.p50_us.round(),
+        "ipc_echo_p99_us": ipc.echo.p99_us.round(),
+        "ipc_queue_vs_echo_p99": ((ipc.queue.p99_us / ipc.echo.p99_us) * 100.0).round() / 100.0,
+        "frame_p50_us": frame.p50_us.round(),
+        "frame_p99_us": frame.p99_us.round(),
+        "samples": { "ipc": ipc.queue.n, "echo": ipc.echo.n, "frames": frame.n },
+        "speed_to_lead_p99_ms": Value::Null,
+        "daemon_rss_mb": (ipc.daemon_peak_rss_kb as f64 / 1024.0).round(),
+        "daemon_import_s": (ipc.import_s * 100.0).round() / 100.0,
+        "store_bytes_per_lead": (ipc.store_bytes as f64 / leads).round(),
+        "raw_json_bytes_per_lead": (raw_json_bytes as f64 / leads).round(),
+        "model_auc": Value::Null,
+        "model_predict_rows_per_s": Value::Null,
+    });
+    println!("{}", serde_json::to_string_pretty(&figures)?);
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! The real daemon binary at full size: import time, peak RSS, store size, and the IPC round
+//! trip of `queue hot --limit 50` beside a bare Unix-socket echo of the same request.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use leadline_shared::protocol::{self, ClientMessage, PROTOCOL_VERSION, QueueName, Request, ServerMessage};
+use tokio::net::{UnixListener, UnixStream};
+use tokio_util::codec::Framed;
+
+use crate::Plan;
+use crate::stats::{Summary, summarize};
+
+/// What the daemon run measured.
+pub struct IpcFigures {
+    pub queue: Summary,
+    pub echo: Summary,
+    pub daemon_peak_rss_kb: u64,
+    pub import_s: f64,
+    pub store_bytes: u64,
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Runs the daemon on the data set and measures it.
+pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFigures> {
+    let socket = work.join("d.sock");
+    let data = work.join("daemon-data");
+    let config = work.join("config.toml");
+    std::fs::write(&config, "")?;
+    let started = Instant::now();
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("daemon")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--socket")
+        .arg(&socket)
+        .args(["run", "--import"])
+        .arg(dataset)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let result = runtime.block_on(async {
+        let mut conn = loop {
+            if let Ok(conn) = hello(&socket).await {
+                break conn;
+            }
+            anyhow::ensure!(child.try_wait()?.is_none(), "leadlined exited during import");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let import_s = started.elapsed().as_secs_f64();
+        let queue = time_requests(&mut conn, plan.ipc_samples).await?;
+        let echo = echo(work, plan.ipc_samples).await?;
+        Ok::<_, anyhow::Error>((import_s, queue, echo))
+    });
+    let rss = peak_rss_kb(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    let (import_s, queue, echo) = result?;
+    Ok(IpcFigures {
+        queue,
+        echo,
+        daemon_peak_rss_kb: rss,
+        import_s,
+        store_bytes: dir_size(&data.join("store")),
+    })
+}
+
+type Conn = Framed<UnixStream, tokio_util::codec::LengthDelimitedCodec>;
+
+async fn hello(socket: &Path) -> anyhow::Result<Conn> {
+    let mut conn = Framed::new(UnixStream::connect(socket).await?, protocol::framing());
+    let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, app_version: "bench".into() };
+    conn.send(protocol::encode(&hello)?).await?;
+    match conn.next().await {
+        Some(Ok(frame)) => match protocol::decode::<ServerMessage>(&frame)? {
+            ServerMessage::Welcome(_) => Ok(conn),
+            other => anyhow::bail!("unexpected {other:?}"),
+        },
+        _ => anyhow::bail!("no welcome"),
+    }
+}
+
+fn queue_request(id: u64) -> anyhow::Result<Bytes> {
+    let msg = ClientMessage::Request { id, body: Request::Queue { name: QueueName::Hot, limit: 50 } };
+    Ok(protocol::encode(&msg)?)
+}
+
+/// `queue hot --limit 50`, one request at a time, as the CLI and dashboard send it.
+async fn time_requests(conn: &mut Conn, samples: usize) -> anyhow::Result<Summary> {
+    let mut times = Vec::with_capacity(samples);
+    for id in 0..(samples + 50) as u64 {
+        let started = Instant::now();
+        conn.send(queue_request(id)?).await?;
+        let frame = conn.next().await.ok_or_else(|| anyhow::anyhow!("daemon closed"))??;
+        let reply: ServerMessage = protocol::decode(&frame)?;
+        let elapsed = started.elapsed();
+        let ServerMessage::Response { result: Ok(_), .. } = reply else {
+            anyhow::bail!("bad reply {reply:?}")
+        };
+        if id >= 50 {
+            times.push(elapsed);
+        }
+    }
+    Ok(summarize(&mut times))
+}
+
+/// The reference: the same request bytes through a framed echo server in another process,
+/// so both round trips cross the same process boundary.
+async fn echo(work: &Path, samples: usize) -> anyhow::Result<Summary> {
+    let path = work.join("echo.sock");
+    let mut server =
+        Command::new(std::env::current_exe()?).arg("echo").arg(&path).stdin(Stdio::null()).spawn()?;
+    let mut conn = loop {
+        match UnixStream::connect(&path).await {
+            Ok(stream) => break Framed::new(stream, protocol::framing()),
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    };
+    let mut times = Vec::with_capacity(samples);
+    for id in 0..(samples + 50) as u64 {
+        let request = queue_request(id)?;
+        let started = Instant::now();
+        conn.send(request).await?;
+        conn.next().await.ok_or_else(|| anyhow::anyhow!("echo closed"))??;
+        if id >= 50 {
+            times.push(started.elapsed());
+        }
+    }
+    drop(conn);
+    let _ = server.kill();
+    let _ = server.wait();
+    Ok(summarize(&mut times))
+}
+
+/// Serves one echo client (the `echo` child process).
+pub fn echo_server(path: &Path) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let listener = UnixListener::bind(path)?;
+        let (stream, _) = listener.accept().await?;
+        let mut conn = Framed::new(stream, protocol::framing());
+        while let Some(Ok(frame)) = conn.next().await {
+            if conn.send(frame.freeze()).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
