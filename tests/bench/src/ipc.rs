@@ -19,6 +19,8 @@ pub struct IpcFigures {
     pub queue: Summary,
     pub echo: Summary,
     pub daemon_peak_rss_kb: u64,
+    /// RSS after the import and the queries, when only the store and caches remain.
+    pub daemon_rss_after_kb: u64,
     pub import_s: f64,
     pub store_bytes: u64,
 }
@@ -84,14 +86,15 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
         let echo = echo(work, plan.ipc_samples).await?;
         Ok::<_, anyhow::Error>((import_s, queue, echo))
     });
-    let rss = peak_rss_kb(child.id());
+    let (peak, now) = (status_kb(child.id(), "VmHWM:"), status_kb(child.id(), "VmRSS:"));
     let _ = child.kill();
     let _ = child.wait();
     let (import_s, queue, echo) = result?;
     Ok(IpcFigures {
         queue,
         echo,
-        daemon_peak_rss_kb: rss,
+        daemon_peak_rss_kb: peak,
+        daemon_rss_after_kb: now,
         import_s,
         store_bytes: dir_size(&data.join("store")),
     })

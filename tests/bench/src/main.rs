@@ -105,6 +105,7 @@ fn main() -> anyhow::Result<()> {
         "samples": { "ipc": ipc.queue.n, "echo": ipc.echo.n, "frames": frame.n },
         "speed_to_lead_p99_ms": Value::Null,
         "daemon_rss_mb": (ipc.daemon_peak_rss_kb as f64 / 1024.0).round(),
+        "daemon_rss_after_import_mb": (ipc.daemon_rss_after_kb as f64 / 1024.0).round(),
         "daemon_import_s": (ipc.import_s * 100.0).round() / 100.0,
         "store_bytes_per_lead": (ipc.store_bytes as f64 / leads).round(),
         "raw_json_bytes_per_lead": (raw_json_bytes as f64 / leads).round(),
