@@ -25,14 +25,11 @@ pub struct IpcFigures {
     pub store_bytes: u64,
 }
 
-fn peak_rss_kb(pid: u32) -> u64 {
+/// A `/proc/<pid>/status` field in kB (`VmHWM:` is the peak RSS, `VmRSS:` the current one).
+fn status_kb(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
         .unwrap_or(0)
 }
 
