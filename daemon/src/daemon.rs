@@ -32,6 +32,8 @@ pub enum DaemonError {
     Ipc(#[from] IpcError),
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Ghl(#[from] crate::ghl::GhlError),
     #[error("cannot listen for signals: {0}")]
     Signals(std::io::Error),
 }
@@ -57,6 +59,7 @@ impl RunOptions {
 /// A started daemon: its state and the pieces [`Daemon::serve`] needs.
 pub struct Daemon {
     pub state: Arc<State>,
+    sync: Option<(crate::ghl::GhlClient, tokio::sync::mpsc::Receiver<crate::sync::SyncCommand>)>,
     listener: UnixListener,
     socket: PathBuf,
     _lock: DataDirLock,
@@ -105,18 +108,22 @@ impl Daemon {
                     s.last_success = Some(clock.now());
                 });
             }
-            None => state.set_sync_status(|s| s.state = "not_configured".into()),
+            None => {}
         }
+        let sync = if state.sync_status().state == "seeded" { None } else { connect_ghl(&state)? };
 
         let listener = ipc::bind(&paths.socket, uid, paths.socket_is_default).await?;
         tracing::info!(socket = %paths.socket.display(), pid = std::process::id(), "daemon ready");
-        Ok(Daemon { state, listener, socket: paths.socket, _lock: lock })
+        Ok(Daemon { state, sync, listener, socket: paths.socket, _lock: lock })
     }
 
     /// Serves clients until `shutdown` is cancelled, then tells them, flushes the store and
     /// removes the socket.
-    pub async fn serve(self, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    pub async fn serve(mut self, shutdown: CancellationToken) -> Result<(), DaemonError> {
         let tasks = TaskTracker::new();
+        if let Some((client, commands)) = self.sync.take() {
+            tasks.spawn(crate::sync::run(self.state.clone(), client, commands, shutdown.clone()));
+        }
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -142,6 +149,39 @@ impl Daemon {
         tracing::info!("store flushed; bye");
         Ok(())
     }
+}
+
+/// Sets up the GHL client and the sync command channel, or records why sync is off.
+fn connect_ghl(
+    state: &State,
+) -> Result<Option<(crate::ghl::GhlClient, tokio::sync::mpsc::Receiver<crate::sync::SyncCommand>)>, DaemonError>
+{
+    use crate::ghl::{ClientConfig, Credentials, GhlClient, GhlError, RateLimits};
+    let cfg = &state.config.ghl;
+    let credentials = match Credentials::resolve(cfg, &|k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(GhlError::NotConfigured(why)) => {
+            tracing::info!("GHL sync is off: {why}");
+            state.set_sync_status(|s| {
+                s.state = "not_configured".into();
+                s.last_error = Some(why);
+            });
+            return Ok(None);
+        }
+        Err(e) => return Err(DaemonError::Ghl(e)),
+    };
+    let client = GhlClient::new(ClientConfig {
+        base_url: cfg.base_url.clone(),
+        credentials,
+        timeout: std::time::Duration::from_secs(cfg.timeout_secs.max(1)),
+        limits: RateLimits::default(),
+        max_attempts: 5,
+    })
+    .map_err(DaemonError::Ghl)?;
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    state.attach_sync(tx);
+    state.set_sync_status(|s| s.state = "starting".into());
+    Ok(Some((client, rx)))
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.

@@ -6,13 +6,16 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use leadline_shared::config::ScoringConfig;
-use leadline_shared::domain::{Contact, CustomFieldDef, Message, Note, Opportunity, Pipeline, Task, User};
+use leadline_shared::domain::{
+    Contact, CustomFieldDef, Message, Note, Opportunity, PendingOp, Pipeline, Task, User,
+};
 use serde::Deserialize;
 
 use crate::engine::lead::{LeadInputs, summarize};
 use crate::engine::qualify::{FieldMap, qualify};
 use crate::engine::score::score;
 use crate::store::{Batch, Db, Put, StoreError};
+use crate::sync::conflict::{rebase_contact, rebase_opportunity};
 
 /// The most messages per contact read to derive its row.
 const MESSAGES_PER_LEAD: usize = 200;
@@ -50,23 +53,40 @@ pub enum IngestError {
 pub struct Ingest {
     db: Db,
     scoring: ScoringConfig,
+    last_seqs: std::sync::Mutex<Vec<u64>>,
 }
 
 impl Ingest {
     /// An ingester writing to `db`.
     pub fn new(db: Db, scoring: ScoringConfig) -> Ingest {
-        Ingest { db, scoring }
+        Ingest { db, scoring, last_seqs: std::sync::Mutex::new(Vec::new()) }
     }
 
     /// Applies one page atomically and returns the ids of the leads it changed. The caller
     /// flushes before telling anyone.
     pub fn apply(&self, page: Page, now: Timestamp) -> Result<Vec<String>, IngestError> {
-        let mut batch = Batch::new();
+        self.apply_with(page, Batch::new(), now)
+    }
+
+    /// [`Ingest::apply`] with more writes in the same transaction: sync saves the page's
+    /// cursor this way, so a cursor is never ahead of the data it points past; a local edit
+    /// comes with its pending op this way, so an acknowledged edit is never lost.
+    ///
+    /// Pulled contacts and deals are rebased on the pending local edits first
+    /// ([`crate::sync::conflict`]), so an edit not yet in GHL stays visible.
+    pub fn apply_with(&self, page: Page, extra: Batch, now: Timestamp) -> Result<Vec<String>, IngestError> {
+        let mut batch = extra;
+        let pending = match &page {
+            Page::Contacts(_) | Page::Opportunities(_) => self.db.pending_ops()?,
+            _ => Vec::new(),
+        };
+        let pending: Vec<&PendingOp> = pending.iter().collect();
         let mut overlay = Overlay::default();
         let mut touched = BTreeSet::new();
         match page {
             Page::Contacts(items) => {
                 for c in items {
+                    let c = if pending.is_empty() { c } else { rebase_contact(c, &pending) };
                     touched.insert(c.id.clone());
                     batch.put(Put::Contact(c.clone()));
                     overlay.contacts.insert(c.id.clone(), c);
@@ -81,6 +101,7 @@ impl Ingest {
             }
             Page::Opportunities(items) => {
                 for o in items {
+                    let o = if pending.is_empty() { o } else { rebase_opportunity(o, &pending) };
                     touched.insert(o.contact_id.clone());
                     batch.put(Put::Opportunity(o.clone()));
                     overlay.opportunities.entry(o.contact_id.clone()).or_default().push(o);
@@ -104,8 +125,14 @@ impl Ingest {
             }),
         }
         let changed = self.rescore_into(&mut batch, &touched, &overlay, now)?;
-        self.db.commit(&batch)?;
+        let seqs = self.db.commit(&batch)?;
+        self.last_seqs.lock().unwrap_or_else(|p| p.into_inner()).clone_from(&seqs);
         Ok(changed)
+    }
+
+    /// The pending-op sequence numbers the last `apply_with` on this ingester gave.
+    pub fn last_seqs(&self) -> Vec<u64> {
+        self.last_seqs.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Rescores the given leads from what the store holds.

@@ -1,6 +1,6 @@
 //! What the daemon's tasks share.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use leadline_shared::config::Config;
 use leadline_shared::protocol::{DaemonInfo, Event, SyncStatus};
@@ -21,13 +21,23 @@ pub struct State {
     pub store_path: String,
     events: broadcast::Sender<Event>,
     sync: RwLock<SyncStatus>,
+    sync_commands: OnceLock<tokio::sync::mpsc::Sender<crate::sync::SyncCommand>>,
 }
 
 impl State {
     /// Builds the state.
     pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>, info: DaemonInfo, store_path: String) -> State {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        State { db, config, clock, info, store_path, events, sync: RwLock::new(SyncStatus::default()) }
+        State {
+            db,
+            config,
+            clock,
+            info,
+            store_path,
+            events,
+            sync: RwLock::new(SyncStatus::default()),
+            sync_commands: OnceLock::new(),
+        }
     }
 
     /// Tells every subscribed client. Nobody listening is fine.
@@ -38,6 +48,16 @@ impl State {
     /// A new subscription to [`State::publish`]ed events.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    /// Connects the sync task (once, at start).
+    pub fn attach_sync(&self, tx: tokio::sync::mpsc::Sender<crate::sync::SyncCommand>) {
+        let _ = self.sync_commands.set(tx);
+    }
+
+    /// The sync task's command channel, when sync runs.
+    pub fn sync_commands(&self) -> Option<&tokio::sync::mpsc::Sender<crate::sync::SyncCommand>> {
+        self.sync_commands.get()
     }
 
     /// The current sync status.

@@ -48,6 +48,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Sync with GHL now
+    Sync {
+        /// Wait until the sync is done, and fail if it fails
+        #[arg(long)]
+        wait: bool,
+        /// A full sync (every record), not just what changed
+        #[arg(long)]
+        full: bool,
+    },
+    /// Add a tag to a lead (or remove it with --remove); pushed to GHL when it answers
+    Tag {
+        id: String,
+        tag: String,
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Add a note to a lead; pushed to GHL when it answers
+    Note { id: String, text: String },
+    /// Retry an edit GHL refused (its number is in `leadline lead ID`)
+    Retry { seq: u64 },
     /// Run the daemon (same as `leadlined`)
     #[command(subcommand, hide = true)]
     Daemon(DaemonCommand),

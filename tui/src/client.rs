@@ -134,6 +134,38 @@ impl Client {
         }
     }
 
+    /// `Request::SyncNow`: with `wait`, returns when the sync is done.
+    pub async fn sync(
+        &mut self,
+        wait: bool,
+        full: bool,
+    ) -> Result<leadline_shared::protocol::SyncStatus, ClientError> {
+        match self.request(Request::SyncNow { wait, full }).await? {
+            Response::Synced(s) => Ok(*s),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    /// `Request::Edit`: returns the pending op's sequence number once the edit is durable.
+    pub async fn edit(
+        &mut self,
+        contact_id: &str,
+        op: leadline_shared::domain::OpKind,
+    ) -> Result<u64, ClientError> {
+        match self.request(Request::Edit { contact_id: contact_id.to_owned(), op }).await? {
+            Response::Accepted { seq } => Ok(seq),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    /// `Request::RetryOp`.
+    pub async fn retry(&mut self, seq: u64) -> Result<(), ClientError> {
+        match self.request(Request::RetryOp { seq }).await? {
+            Response::Accepted { .. } => Ok(()),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// Turns this connection into an event stream (`Request::Subscribe`).
     pub async fn subscribe(mut self) -> Result<EventStream, ClientError> {
         match self.request(Request::Subscribe).await? {

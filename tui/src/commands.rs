@@ -62,3 +62,26 @@ pub async fn lead(socket: &Path, id: &str, json: bool) -> Result<(), CommandErro
     let detail = Client::connect(socket).await?.lead(id).await?;
     if json { print_json(&detail) } else { print(&output::lead(&detail, jiff::Timestamp::now())) }
 }
+
+/// `leadline sync [--wait] [--full]`.
+pub async fn sync(socket: &Path, wait: bool, full: bool) -> Result<(), CommandError> {
+    let status = Client::connect(socket).await?.sync(wait, full).await?;
+    let when = status.last_success.map(|t| t.to_string()).unwrap_or_else(|| "never".into());
+    if wait {
+        print(&format!("sync done: {}, last success {when}\n", status.state))
+    } else {
+        print(&format!("sync started (state {}, last success {when})\n", status.state))
+    }
+}
+
+/// `leadline tag` and `leadline note`: one local edit.
+pub async fn edit(socket: &Path, id: &str, op: leadline_shared::domain::OpKind) -> Result<(), CommandError> {
+    let seq = Client::connect(socket).await?.edit(id, op).await?;
+    print(&format!("saved as edit #{seq}; it goes to GHL with the next sync\n"))
+}
+
+/// `leadline retry SEQ`.
+pub async fn retry(socket: &Path, seq: u64) -> Result<(), CommandError> {
+    Client::connect(socket).await?.retry(seq).await?;
+    print(&format!("edit #{seq} queued again\n"))
+}

@@ -1,11 +1,12 @@
-//! `leadline demo`: a throwaway daemon on a seeded, simulated GHL location.
+//! `leadline demo`: a throwaway daemon synced with a live, simulated GHL location.
 //!
-//! The data set comes from the GHL simulator's seed generator (the same one `ghl-sim` serves),
-//! dated against now, and enters the store through the daemon's ingest path. The daemon gets a
-//! temporary data directory and the default socket, so `leadline queue hot` from another
-//! shell talks to it. Everything is removed on exit.
+//! The GHL simulator (`ghl-sim`, the same one the tests use) runs inside this process on
+//! loopback with live activity: new leads arrive, leads reply, some text STOP. A daemon with a
+//! temporary data directory syncs from it over real HTTP, exactly as it would from GHL, on the
+//! default socket, so `leadline queue hot` from another shell talks to it. Everything is
+//! removed on exit.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Child;
 
 use leadline_daemon::cli::GlobalArgs;
@@ -20,40 +21,63 @@ pub enum DemoError {
         "a Leadline daemon already answers on {0}. The demo needs its own: stop that daemon, or give the demo another socket with --socket PATH"
     )]
     SocketBusy(String),
-    #[error("cannot prepare the demo's temporary directory: {0}")]
-    TempDir(std::io::Error),
-    #[error("cannot write the demo data set: {0}")]
-    Dataset(String),
+    #[error("cannot prepare the demo: {0}")]
+    Setup(std::io::Error),
+    #[error("cannot start the simulated GHL location: {0}")]
+    Simulator(String),
+    #[error("the first sync with the simulated location failed: {0}")]
+    FirstSync(String),
     #[error(transparent)]
     Launch(#[from] LaunchError),
     #[error(transparent)]
     Path(#[from] leadline_shared::paths::PathError),
 }
 
-/// A running demo; dropping it stops the daemon and deletes its data.
+/// A running demo; dropping it stops the daemon and the simulator and deletes the data.
 pub struct Demo {
     pub socket: PathBuf,
     pub data_dir: PathBuf,
+    /// The simulator's address, e.g. `http://127.0.0.1:41234`.
+    pub ghl_url: String,
     child: Child,
+    sim: Option<ghl_sim::SimHandle>,
+    runtime: tokio::runtime::Runtime,
     _temp: tempfile::TempDir,
 }
 
 impl Demo {
-    /// Seeds a location with `contacts` leads and starts a daemon on it.
+    /// Starts the simulated location with `contacts` leads and a daemon synced with it.
     pub fn start(globals: &GlobalArgs, contacts: usize) -> Result<Demo, DemoError> {
         let socket = globals.paths()?.socket;
-        let runtime =
-            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(DemoError::TempDir)?;
+        // The simulator lives on this runtime's threads for as long as the demo runs.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("ghl-sim")
+            .enable_all()
+            .build()
+            .map_err(DemoError::Setup)?;
         if runtime.block_on(Client::connect(&socket)).is_ok() {
             return Err(DemoError::SocketBusy(socket.display().to_string()));
         }
-        let temp = tempfile::Builder::new().prefix("leadline-demo-").tempdir().map_err(DemoError::TempDir)?;
+        let sim_config = ghl_sim::SimConfig {
+            port: 0,
+            contacts,
+            activity: true,
+            activity_interval_ms: 6_000,
+            ..ghl_sim::SimConfig::default()
+        };
+        let sim =
+            runtime.block_on(ghl_sim::spawn(sim_config)).map_err(|e| DemoError::Simulator(e.to_string()))?;
+        let ghl_url = sim.base_url();
+
+        let temp = tempfile::Builder::new().prefix("leadline-demo-").tempdir().map_err(DemoError::Setup)?;
         let data_dir = temp.path().join("data");
-        let dataset = temp.path().join("location.json");
-        write_dataset(&dataset, contacts)?;
-        // An empty config: the demo runs on the built-in defaults, whatever the user's file says.
         let config = temp.path().join("config.toml");
-        std::fs::write(&config, "").map_err(DemoError::TempDir)?;
+        let config_text = format!(
+            "[ghl]\nbase_url = \"{ghl_url}\"\nlocation_id = \"{}\"\n\n[sync]\nfast_poll_secs = 3\ninterval_secs = 30\n",
+            sim.location_id()
+        );
+        std::fs::write(&config, config_text).map_err(DemoError::Setup)?;
 
         let demo_globals = GlobalArgs {
             config: Some(config),
@@ -61,14 +85,19 @@ impl Demo {
             socket: Some(socket.clone()),
         };
         let mut cmd = launch::daemon_command(&demo_globals)?;
-        cmd.arg("--import").arg(&dataset).arg("--exit-with-parent");
-        let mut child = cmd.spawn().map_err(LaunchError::Spawn)?;
-        if let Err(e) = launch::wait_until_ready(&socket, Some(&mut child), &data_dir.join("logs")) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(e.into());
-        }
-        Ok(Demo { socket, data_dir, child, _temp: temp })
+        cmd.arg("--exit-with-parent")
+            .env("GHL_API_KEY", sim.token())
+            .env("GHL_LOCATION_ID", sim.location_id());
+        let child = cmd.spawn().map_err(LaunchError::Spawn)?;
+        // From here on, dropping `demo` stops the daemon and the simulator on any error.
+        let mut demo = Demo { socket, data_dir, ghl_url, child, sim: Some(sim), runtime, _temp: temp };
+        launch::wait_until_ready(&demo.socket, Some(&mut demo.child), &demo.data_dir.join("logs"))?;
+        let synced = demo.runtime.block_on(async {
+            let mut client = Client::connect(&demo.socket).await.map_err(|e| e.to_string())?;
+            client.sync(true, false).await.map_err(|e| e.to_string())
+        });
+        synced.map_err(DemoError::FirstSync)?;
+        Ok(demo)
     }
 
     /// True while the daemon runs.
@@ -84,23 +113,16 @@ impl Drop for Demo {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         for _ in 0..50 {
             if !self.daemon_alive() {
-                return;
+                break;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if self.daemon_alive() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if let Some(sim) = self.sim.take() {
+            self.runtime.block_on(sim.shutdown());
+        }
     }
-}
-
-fn write_dataset(path: &Path, contacts: usize) -> Result<(), DemoError> {
-    let seed = ghl_sim::seed::SeedConfig {
-        contacts,
-        now_ms: jiff::Timestamp::now().as_millisecond(),
-        ..ghl_sim::seed::SeedConfig::default()
-    };
-    let dataset = ghl_sim::seed::generate(&seed);
-    let file = std::fs::File::create(path).map_err(|e| DemoError::Dataset(e.to_string()))?;
-    serde_json::to_writer(std::io::BufWriter::new(file), &dataset)
-        .map_err(|e| DemoError::Dataset(e.to_string()))
 }

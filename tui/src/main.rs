@@ -71,7 +71,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 let _ = writeln!(out, "{}", demo.socket.display());
                 let _ = writeln!(
                     out,
-                    "demo daemon ready: {contacts} seeded leads, data in {}",
+                    "demo daemon synced with a simulated GHL location at {} ({contacts} leads, live activity); data in {}",
+                    demo.ghl_url,
                     demo.data_dir.display()
                 );
                 let _ = writeln!(
@@ -95,6 +96,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
             .block_on(async { command_result(commands::queue(&paths.socket, &name, limit, json).await) }),
         Some(Command::Lead { id, json }) => {
             runtime()?.block_on(async { command_result(commands::lead(&paths.socket, &id, json).await) })
+        }
+        Some(Command::Sync { wait, full }) => {
+            runtime()?.block_on(async { command_result(commands::sync(&paths.socket, wait, full).await) })
+        }
+        Some(Command::Tag { id, tag, remove }) => {
+            use leadline_shared::domain::OpKind;
+            let op = if remove { OpKind::RemoveTag { tag } } else { OpKind::AddTag { tag } };
+            runtime()?.block_on(async { command_result(commands::edit(&paths.socket, &id, op).await) })
+        }
+        Some(Command::Note { id, text }) => {
+            let op = leadline_shared::domain::OpKind::AddNote { body: text };
+            runtime()?.block_on(async { command_result(commands::edit(&paths.socket, &id, op).await) })
+        }
+        Some(Command::Retry { seq }) => {
+            runtime()?.block_on(async { command_result(commands::retry(&paths.socket, seq).await) })
         }
         Some(Command::Daemon(_)) => Ok(()),
     }

@@ -98,7 +98,7 @@ async fn run(conn: &mut Conn, state: &State, shutdown: &CancellationToken) -> Re
                         if body == Request::Subscribe && events.is_none() {
                             events = Some(state.subscribe());
                         }
-                        let result = handler::handle(state, body);
+                        let result = handler::handle(state, body).await;
                         send(conn, &ServerMessage::Response { id, result }).await?;
                     }
                     ClientMessage::Hello { .. } => {

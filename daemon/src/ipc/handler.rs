@@ -20,8 +20,15 @@ fn internal(e: StoreError) -> RemoteError {
 }
 
 /// Answers a request. `Subscribe` is handled by the connection.
-pub fn handle(state: &State, request: Request) -> Result<Response, RemoteError> {
+pub async fn handle(state: &State, request: Request) -> Result<Response, RemoteError> {
     match request {
+        Request::Edit { contact_id, op } => {
+            super::edits::edit(state, &contact_id, op).await.map(|seq| Response::Accepted { seq })
+        }
+        Request::RetryOp { seq } => {
+            super::edits::retry(state, seq).await.map(|()| Response::Accepted { seq })
+        }
+        Request::SyncNow { wait, full } => sync_now(state, wait, full).await,
         Request::Ping => Ok(Response::Pong),
         Request::Subscribe => Ok(Response::Subscribed),
         Request::Status => status(state).map(|s| Response::Status(Box::new(s))).map_err(internal),
@@ -111,4 +118,26 @@ fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {
     detail.timeline = timeline;
     detail.pending_ops = state.db.pending_ops()?.into_iter().filter(|o| o.contact_id == id).collect();
     Ok(Some(detail))
+}
+
+async fn sync_now(state: &State, wait: bool, full: bool) -> Result<Response, RemoteError> {
+    let Some(tx) = state.sync_commands() else {
+        return Err(RemoteError::new(
+            ErrorKind::BadRequest,
+            "sync is not configured: set GHL_API_KEY and GHL_LOCATION_ID (or [ghl] token_file and location_id), then restart the daemon",
+        ));
+    };
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let command = crate::sync::SyncCommand::Now { full, done: wait.then_some(done_tx) };
+    tx.send(command).await.map_err(|_| RemoteError::new(ErrorKind::Internal, "the sync task has stopped"))?;
+    if wait {
+        match done_rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(RemoteError::new(ErrorKind::Internal, format!("sync failed: {e}"))),
+            Err(_) => {
+                return Err(RemoteError::new(ErrorKind::Internal, "the sync task stopped before finishing"));
+            }
+        }
+    }
+    Ok(Response::Synced(Box::new(state.sync_status())))
 }

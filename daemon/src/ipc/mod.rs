@@ -1,6 +1,7 @@
 //! The IPC server: the Unix socket, one task per client, and the request handler.
 
 mod connection;
+pub mod edits;
 pub mod handler;
 pub mod socket;
 

@@ -242,7 +242,7 @@ pub fn pending_ops_are_sequenced<S: Store>(store: S) {
 }
 
 fn bump_marker(db: &Db) -> Result<(), StoreError> {
-    db.commit(Batch::new().put(Put::Meta { key: "migrated".into(), value: serde_json::json!(true) }))
+    db.commit(Batch::new().put(Put::Meta { key: "migrated".into(), value: serde_json::json!(true) })).map(drop)
 }
 
 /// A new store gets the current schema; an old one is migrated step by step; a newer one

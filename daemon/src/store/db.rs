@@ -142,15 +142,18 @@ impl Db {
         self.store.transact(&|tx| tx.insert(Tree::Meta, META_SCHEMA, &version.to_be_bytes()))
     }
 
-    /// Applies a batch atomically: records, index entries and counters.
-    /// Call [`Db::flush`] before acknowledging it to anyone.
-    pub fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
+    /// Applies a batch atomically: records, index entries and counters. Returns the sequence
+    /// numbers given to the batch's pending ops. Call [`Db::flush`] before acknowledging it.
+    pub fn commit(&self, batch: &Batch) -> Result<Vec<u64>, StoreError> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        let seqs = std::sync::Mutex::new(Vec::new());
         // Timestamps for new ops are taken once, outside the transaction body, which may rerun.
         let now = jiff::Timestamp::now();
         self.store.transact(&|tx| {
+            // The body may run again after a conflict: start the list afresh each time.
+            let mut given = Vec::new();
             for remove in &batch.removes {
                 apply_remove(tx, remove)?;
             }
@@ -167,11 +170,15 @@ impl Db {
                     attempts: 0,
                     state: OpState::Pending,
                     last_error: None,
+                    conflicts: 0,
                 };
                 tx.insert(Tree::PendingOps, &seq.to_be_bytes(), &encode(&op)?)?;
+                given.push(seq);
             }
+            *seqs.lock().unwrap_or_else(|p| p.into_inner()) = given;
             Ok(())
-        })
+        })?;
+        Ok(seqs.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Makes every committed write durable.

@@ -64,6 +64,9 @@ pub struct PendingOp {
     pub state: OpState,
     /// Why the last attempt failed, shown to the agent.
     pub last_error: Option<String>,
+    /// How many times GHL refused it as invalid (the second time makes it out of sync).
+    #[serde(default)]
+    pub conflicts: u32,
 }
 
 /// What a pending op does in GHL.

@@ -34,6 +34,20 @@ pub enum Request {
     },
     /// Start receiving [`Event`]s on this connection.
     Subscribe,
+    /// Sync with GHL now; with `wait`, answer when it is done.
+    SyncNow {
+        wait: bool,
+        full: bool,
+    },
+    /// A local edit: applied at once, pushed to GHL when it answers.
+    Edit {
+        contact_id: String,
+        op: crate::domain::OpKind,
+    },
+    /// Retry a failed or out-of-sync edit.
+    RetryOp {
+        seq: u64,
+    },
 }
 
 /// A frame from the daemon to a client.
@@ -77,6 +91,12 @@ pub enum Response {
     Queue(Vec<LeadSummary>),
     Lead(Box<LeadDetail>),
     Subscribed,
+    /// A sync finished (with `wait`) or was started.
+    Synced(Box<SyncStatus>),
+    /// The edit is durable locally and queued for GHL as op `seq`.
+    Accepted {
+        seq: u64,
+    },
 }
 
 /// Something that happened in the daemon, pushed to subscribed clients.
@@ -167,6 +187,8 @@ pub struct SyncStatus {
     pub pending_ops: u64,
     pub failed_ops: u64,
     pub last_error: Option<String>,
+    /// What a running sync is doing, with counts.
+    pub progress: Option<String>,
     /// GHL requests left in the current burst window and today, when known.
     pub rate_limit: Option<RateBudget>,
 }

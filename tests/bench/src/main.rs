@@ -7,6 +7,7 @@ mod ipc;
 mod render;
 mod stats;
 mod store;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -76,13 +77,16 @@ fn main() -> anyhow::Result<()> {
 
     log(&format!("generating a {}-lead location...", plan.leads));
     let dataset_path: PathBuf = work.path().join("location.json");
-    let raw_json_bytes = store::write_dataset(&dataset_path, plan.leads)?;
+    let (dataset, raw_json_bytes) = store::write_dataset(&dataset_path, plan.leads)?;
 
     log("ingest and rescore (in process, sled on disk)...");
     let ingest = store::ingest_and_rescore(work.path(), &dataset_path)?;
 
     log("daemon with the data set, IPC round trips...");
     let ipc = ipc::measure(work.path(), &dataset_path, &plan)?;
+
+    log("initial sync against the rate-limited simulator...");
+    let sync = sync::measure(work.path(), std::sync::Arc::new(dataset))?;
 
     log("dashboard frames...");
     let frame = render::frames(&ingest.rows, plan.frame_samples);
@@ -91,8 +95,12 @@ fn main() -> anyhow::Result<()> {
     let figures = json!({
         "leads": plan.leads,
         "quick": args.quick,
-        "sync_efficiency": Value::Null,
-        "sync_429s": Value::Null,
+        "sync_efficiency": ((sync.optimum_seconds / sync.seconds).min(1.0) * 1000.0).round() / 1000.0,
+        "sync_429s": sync.responses_429,
+        "sync_seconds": (sync.seconds * 10.0).round() / 10.0,
+        "sync_optimum_seconds": sync.optimum_seconds,
+        "sync_requests": sync.requests,
+        "sync_records": { "contacts": sync.contacts, "opportunities": sync.opportunities, "messages": sync.messages },
         "ingest_contacts_per_s": ingest.contacts_per_s.round(),
         "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
         "ipc_queue_p50_us": ipc.queue.p50_us.round(),

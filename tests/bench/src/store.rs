@@ -11,16 +11,17 @@ use leadline_daemon::store::{Db, LeadOrder, SledStore};
 use leadline_shared::config::Config;
 use leadline_shared::domain::LeadSummary;
 
-/// Writes the simulator's seeded location; returns its size in bytes.
-pub fn write_dataset(path: &Path, leads: usize) -> anyhow::Result<u64> {
+/// Writes the simulator's seeded location; returns it and its size in bytes.
+pub fn write_dataset(path: &Path, leads: usize) -> anyhow::Result<(ghl_sim::Dataset, u64)> {
     let seed = ghl_sim::seed::SeedConfig {
         contacts: leads,
         now_ms: jiff::Timestamp::now().as_millisecond(),
         ..ghl_sim::seed::SeedConfig::default()
     };
+    let dataset = ghl_sim::seed::generate(&seed);
     let file = std::fs::File::create(path)?;
-    serde_json::to_writer(std::io::BufWriter::new(file), &ghl_sim::seed::generate(&seed))?;
-    Ok(std::fs::metadata(path)?.len())
+    serde_json::to_writer(std::io::BufWriter::new(file), &dataset)?;
+    Ok((dataset, std::fs::metadata(path)?.len()))
 }
 
 /// What the in-process run measured.

@@ -199,3 +199,56 @@ pub async fn handshake(socket: &Path) -> Result<Conn, String> {
         other => Err(format!("{other:?}")),
     }
 }
+
+/// A GHL simulator running in this test process, on its own runtime.
+pub struct Sim {
+    pub handle: Option<ghl_sim::SimHandle>,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl Sim {
+    /// Starts a simulator.
+    pub fn start(cfg: ghl_sim::SimConfig) -> Sim {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let handle = runtime.block_on(ghl_sim::spawn(cfg)).expect("simulator starts");
+        Sim { handle: Some(handle), runtime }
+    }
+
+    /// The running simulator.
+    pub fn sim(&self) -> &ghl_sim::SimHandle {
+        self.handle.as_ref().unwrap()
+    }
+
+    /// Writes a daemon config pointing at this simulator, with `extra` TOML appended.
+    pub fn write_config(&self, dir: &Path, extra: &str) {
+        let text = format!(
+            "[ghl]\nbase_url = \"{}\"\nlocation_id = \"{}\"\ntimeout_secs = 2\n\n[sync]\nfast_poll_secs = 3600\ninterval_secs = 3600\n{extra}",
+            self.sim().base_url(),
+            self.sim().location_id()
+        );
+        std::fs::write(dir.join("config.toml"), text).unwrap();
+    }
+
+    /// Starts a daemon synced with this simulator (credentials through the environment).
+    pub fn daemon(&self, dir: &Path) -> Daemon {
+        let mut cmd = Daemon::command(dir);
+        cmd.env("GHL_API_KEY", self.sim().token()).env("GHL_LOCATION_ID", self.sim().location_id());
+        let mut daemon = Daemon {
+            child: cmd.spawn().expect("spawn leadlined"),
+            socket: dir.join("s.sock"),
+            data_dir: dir.join("data"),
+            config: dir.join("config.toml"),
+        };
+        daemon.wait_ready();
+        daemon
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            self.runtime.block_on(h.shutdown());
+        }
+    }
+}

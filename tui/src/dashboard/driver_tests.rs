@@ -85,6 +85,8 @@ impl Fake {
                             subscription = Some(self.events.subscribe());
                             Response::Subscribed
                         }
+                        Request::SyncNow { .. } => Response::Synced(Box::new(status().sync)),
+                        Request::Edit { .. } | Request::RetryOp { .. } => Response::Accepted { seq: 1 },
                     };
                     ServerMessage::Response { id, result: Ok(response) }
                 }

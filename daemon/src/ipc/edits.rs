@@ -1,0 +1,123 @@
+//! Local edits: validated, applied to the local view and queued for GHL in one transaction,
+//! flushed before they are acknowledged.
+
+use leadline_shared::domain::{OpKind, OpState, PendingOp};
+use leadline_shared::protocol::{ErrorKind, Event, RemoteError};
+
+use crate::ingest::{Ingest, Page};
+use crate::state::State;
+use crate::store::Batch;
+use crate::sync::SyncCommand;
+use crate::sync::conflict::{rebase_contact, rebase_opportunity};
+
+fn bad(message: impl Into<String>) -> RemoteError {
+    RemoteError::new(ErrorKind::BadRequest, message)
+}
+
+fn internal(e: impl std::fmt::Display) -> RemoteError {
+    RemoteError::new(ErrorKind::Internal, e.to_string())
+}
+
+/// Checks an edit's own fields.
+pub fn validate(op: &OpKind) -> Result<(), RemoteError> {
+    let blank = |s: &str| s.trim().is_empty();
+    match op {
+        OpKind::AddTag { tag } | OpKind::RemoveTag { tag } if blank(tag) => Err(bad("a tag cannot be empty")),
+        OpKind::AddNote { body } if blank(body) => Err(bad("a note needs some text")),
+        OpKind::AddTask { title, .. } if blank(title) => Err(bad("a task needs a title")),
+        OpKind::Assign { user_id } if blank(user_id) => {
+            Err(bad("assign to which user? the user id is empty"))
+        }
+        OpKind::SendMessage { channel, .. } if !matches!(channel.as_str(), "sms" | "email") => {
+            Err(bad(format!("cannot send on {channel:?}: use sms or email")))
+        }
+        OpKind::SendMessage { body, .. } if blank(body) => Err(bad("a message needs some text")),
+        OpKind::SetStatus { status, .. }
+            if !matches!(status.as_str(), "open" | "won" | "lost" | "abandoned") =>
+        {
+            Err(bad(format!("{status:?} is not a deal status: use open, won, lost or abandoned")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Applies an edit locally with its pending op; returns the op's sequence number.
+pub async fn edit(state: &State, contact_id: &str, op: OpKind) -> Result<u64, RemoteError> {
+    validate(&op)?;
+    let contact = state.db.contact(contact_id).map_err(internal)?.ok_or_else(|| {
+        RemoteError::new(
+            ErrorKind::NotFound,
+            format!("no lead with id {contact_id:?}; `leadline queue all --json` lists the ids"),
+        )
+    })?;
+    let probe = PendingOp {
+        seq: 0,
+        contact_id: contact_id.to_owned(),
+        kind: op.clone(),
+        created_at: state.clock.now(),
+        attempts: 0,
+        state: OpState::Pending,
+        last_error: None,
+        conflicts: 0,
+    };
+    let page = match &op {
+        OpKind::SetStage { opportunity_id, .. } | OpKind::SetStatus { opportunity_id, .. } => {
+            let deal = state
+                .db
+                .opportunity(opportunity_id)
+                .map_err(internal)?
+                .filter(|o| o.contact_id == contact_id)
+                .ok_or_else(|| {
+                    RemoteError::new(
+                        ErrorKind::NotFound,
+                        format!("lead {contact_id} has no deal {opportunity_id}"),
+                    )
+                })?;
+            Page::Opportunities(vec![rebase_opportunity(deal, &[&probe])])
+        }
+        _ => Page::Contacts(vec![rebase_contact(contact, &[&probe])]),
+    };
+    let mut extra = Batch::new();
+    extra.ops.push((contact_id.to_owned(), op));
+    let ingest = Ingest::new(state.db.clone(), state.config.scoring.clone());
+    let changed = ingest.apply_with(page, extra, state.clock.now()).map_err(internal)?;
+    state.db.flush().await.map_err(internal)?;
+    let seq = ingest.last_seqs().first().copied().unwrap_or_default();
+    state.publish(Event::LeadsChanged { ids: changed });
+    if let Some(tx) = state.sync_commands() {
+        let _ = tx.try_send(SyncCommand::Push);
+    }
+    Ok(seq)
+}
+
+/// Puts a failed or out-of-sync op back in the queue.
+pub async fn retry(state: &State, seq: u64) -> Result<(), RemoteError> {
+    let mut op = state
+        .db
+        .pending_ops()
+        .map_err(internal)?
+        .into_iter()
+        .find(|o| o.seq == seq)
+        .ok_or_else(|| RemoteError::new(ErrorKind::NotFound, format!("no pending edit #{seq}")))?;
+    op.state = OpState::Pending;
+    op.conflicts = 0;
+    state.db.update_op(&op).map_err(internal)?;
+    state.db.flush().await.map_err(internal)?;
+    if let Some(tx) = state.sync_commands() {
+        let _ = tx.try_send(SyncCommand::Push);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_are_validated() {
+        assert!(validate(&OpKind::AddTag { tag: " ".into() }).is_err());
+        assert!(validate(&OpKind::SendMessage { channel: "fax".into(), body: "x".into() }).is_err());
+        assert!(validate(&OpKind::SetStatus { opportunity_id: "o".into(), status: "maybe".into() }).is_err());
+        assert!(validate(&OpKind::AddTag { tag: "Hot Lead".into() }).is_ok());
+    }
+}

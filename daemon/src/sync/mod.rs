@@ -1,0 +1,159 @@
+//! Two-way sync with one GHL location.
+//!
+//! One task owns it ([`run`]): a full sync at start (resuming an unfinished one), then the fast
+//! poll (a push of pending edits, then new and changed contacts and new messages) every
+//! `sync.fast_poll_secs`, and deals and reference data every `sync.interval_secs`. Commands
+//! ([`SyncCommand`]) and webhook hints wake it early. Failures are recorded in the sync status
+//! and retried on the next tick; the GHL client's circuit breaker keeps an outage from turning
+//! into a retry storm.
+
+pub mod conflict;
+pub mod pull;
+pub mod push;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leadline_shared::protocol::Event;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use crate::ghl::{GhlClient, GhlError};
+use crate::ingest::IngestError;
+use crate::state::State;
+use crate::store::StoreError;
+
+/// Why a sync step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Ghl(#[from] GhlError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error("sync failed: {0}")]
+    Internal(String),
+}
+
+/// Asks the sync task to do something now.
+#[derive(Debug)]
+pub enum SyncCommand {
+    /// Sync now; `done` hears the outcome.
+    Now { full: bool, done: Option<oneshot::Sender<Result<(), String>>> },
+    /// Push pending edits now (a new edit was made).
+    Push,
+    /// Re-fetch these contacts (webhook hints).
+    Refetch(BTreeSet<String>),
+}
+
+/// Runs sync until `shutdown`.
+pub async fn run(
+    state: Arc<State>,
+    client: GhlClient,
+    mut commands: mpsc::Receiver<SyncCommand>,
+    shutdown: CancellationToken,
+) {
+    let fast = Duration::from_secs(state.config.sync.fast_poll_secs.max(1));
+    let slow = Duration::from_secs(state.config.sync.interval_secs.max(1));
+    let mut fast_tick = tokio::time::interval_at(tokio::time::Instant::now() + fast, fast);
+    let mut slow_tick = tokio::time::interval_at(tokio::time::Instant::now() + slow, slow);
+    fast_tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    slow_tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+
+    let first = tokio::select! {
+        _ = shutdown.cancelled() => return,
+        r = step(&state, &client, Step::Full) => r,
+    };
+    if let Err(e) = first {
+        tracing::warn!(error = %e, "the first full sync failed; it resumes on the next tick");
+    }
+    loop {
+        let outcome = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = fast_tick.tick() => step(&state, &client, Step::Fast).await,
+            _ = slow_tick.tick() => step(&state, &client, Step::Deals).await,
+            cmd = commands.recv() => match cmd {
+                None => return,
+                Some(SyncCommand::Now { full, done }) => {
+                    let r = step(&state, &client, if full { Step::Full } else { Step::Fast }).await;
+                    if let Some(done) = done {
+                        let _ = done.send(r.as_ref().map(drop).map_err(|e| e.to_string()));
+                    }
+                    r
+                }
+                Some(SyncCommand::Push) => step(&state, &client, Step::Push).await,
+                Some(SyncCommand::Refetch(ids)) => step(&state, &client, Step::Refetch(ids)).await,
+            },
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "sync step failed; retrying on the next tick");
+        }
+    }
+}
+
+enum Step {
+    Full,
+    Fast,
+    Deals,
+    Push,
+    Refetch(BTreeSet<String>),
+}
+
+async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncError> {
+    state.set_sync_status(|s| s.state = "syncing".into());
+    let result = async {
+        let mut changed = Vec::new();
+        let mut refetch = BTreeSet::new();
+        let poll = matches!(step, Step::Fast);
+        match step {
+            Step::Full => changed.extend(pull::full(state, client).await?.changed_leads),
+            Step::Deals => changed.extend(pull::deals(state, client).await?.changed_leads),
+            Step::Refetch(ids) => refetch = ids,
+            Step::Fast | Step::Push => {}
+        }
+        // Local edits go out before the poll, so the poll already sees them in GHL.
+        let pushed = push::push(state, client).await?;
+        refetch.extend(pushed.refetch);
+        if poll {
+            changed.extend(pull::incremental(state, client).await?.changed_leads);
+        }
+        if !refetch.is_empty() {
+            changed.extend(pull::contacts_by_id(state, client, &refetch).await?.changed_leads);
+        }
+        Ok::<_, SyncError>(changed)
+    }
+    .await;
+    let budget = client.budget();
+    match &result {
+        Ok(changed) => {
+            let now = state.clock.now();
+            state.set_sync_status(|s| {
+                s.state = "idle".into();
+                s.last_success = Some(now);
+                s.last_error = None;
+                s.progress = None;
+                s.rate_limit = budget.clone().or(s.rate_limit.take());
+            });
+            if !changed.is_empty() {
+                let mut ids = changed.clone();
+                ids.sort();
+                ids.dedup();
+                state.publish(Event::LeadsChanged { ids });
+            }
+        }
+        Err(e) => {
+            let offline = matches!(e, SyncError::Ghl(g) if g.is_retryable());
+            let message = e.to_string();
+            state.set_sync_status(|s| {
+                s.state = if offline { "offline".into() } else { "error".into() };
+                s.last_error = Some(message);
+                s.progress = None;
+                s.rate_limit = budget.clone().or(s.rate_limit.take());
+            });
+        }
+    }
+    result.map(drop)
+}

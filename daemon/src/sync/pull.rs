@@ -1,0 +1,374 @@
+//! Pulling from GHL: the full sync, the incremental sync and re-fetches.
+//!
+//! Every page is applied in one store transaction together with the cursor that points past
+//! it, then flushed; so a crash resumes from the last durable page, never past it.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use leadline_shared::domain::Contact;
+use serde::{Deserialize, Serialize};
+
+use super::SyncError;
+use crate::ghl::{ContactQuery, GhlClient, MessageQuery, OpportunityQuery};
+use crate::ingest::{Ingest, META_LOCATION, Page};
+use crate::state::State;
+use crate::store::{Batch, LeadOrder, Put, Remove};
+
+/// Contacts per search page (GHL's maximum).
+pub const CONTACT_PAGE: u32 = 500;
+/// Opportunities per search page (GHL's maximum).
+pub const OPPORTUNITY_PAGE: u32 = 100;
+/// Messages per export page (GHL's maximum).
+pub const MESSAGE_PAGE: u32 = 500;
+
+/// Where sync stands, saved in the store's meta tree with each page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Cursors {
+    /// The contact search position of an unfinished full sync.
+    pub contacts_after: Option<Vec<serde_json::Value>>,
+    /// The opportunity search position of an unfinished full sync.
+    pub opportunities_after: Option<(String, String)>,
+    /// The messages export position (kept after the end, to pick up new messages).
+    pub messages_cursor: Option<String>,
+    /// The email pass of the export.
+    pub email_cursor: Option<String>,
+    /// Which phase an unfinished full sync is in.
+    pub phase: Phase,
+    /// Contacts changed after this time (epoch ms) are pulled by the incremental sync.
+    pub contacts_updated_after: Option<i64>,
+}
+
+/// The phases of a full sync, in order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    #[default]
+    Start,
+    Contacts,
+    Opportunities,
+    Messages,
+    Emails,
+    Done,
+}
+
+/// Meta key of [`Cursors`].
+pub const META_CURSORS: &str = "sync/cursors";
+
+/// Counts of one pull.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pulled {
+    pub contacts: usize,
+    pub opportunities: usize,
+    pub messages: usize,
+    pub deleted: usize,
+    pub changed_leads: Vec<String>,
+}
+
+struct Puller<'a> {
+    state: &'a State,
+    client: &'a GhlClient,
+    ingest: Ingest,
+    cursors: Cursors,
+    pulled: Pulled,
+    /// Ids seen by a full pass that ran from its start in this process: only then is the
+    /// deletion pass safe (a resumed pass has not seen the earlier pages' ids).
+    seen: Option<(BTreeSet<String>, BTreeSet<String>)>,
+}
+
+impl<'a> Puller<'a> {
+    fn new(state: &'a State, client: &'a GhlClient) -> Result<Self, SyncError> {
+        Ok(Puller {
+            state,
+            client,
+            ingest: Ingest::new(state.db.clone(), state.config.scoring.clone()),
+            cursors: state.db.meta::<Cursors>(META_CURSORS)?.unwrap_or_default(),
+            pulled: Pulled::default(),
+            seen: None,
+        })
+    }
+
+    /// Applies a page with the cursors as they stand after it, then flushes.
+    async fn commit(&mut self, page: Page) -> Result<(), SyncError> {
+        let cursors = serde_json::to_value(&self.cursors).map_err(|e| SyncError::Internal(e.to_string()))?;
+        let mut extra = Batch::new();
+        extra.put(Put::Meta { key: META_CURSORS.into(), value: cursors });
+        let changed = self.ingest.apply_with(page, extra, self.state.clock.now())?;
+        self.state.db.flush().await?;
+        self.pulled.changed_leads.extend(changed);
+        Ok(())
+    }
+
+    async fn save_cursors(&mut self) -> Result<(), SyncError> {
+        self.commit(Page::Contacts(Vec::new())).await
+    }
+
+    fn progress(&self, phase: &str) {
+        let p = &self.pulled;
+        let detail =
+            format!("{phase}: {} contacts, {} deals, {} messages", p.contacts, p.opportunities, p.messages);
+        self.state.set_sync_status(|s| {
+            s.state = "syncing".into();
+            s.progress = Some(detail);
+        });
+    }
+
+    fn note_contacts(&mut self, contacts: &[Contact]) {
+        let newest = contacts.iter().filter_map(|c| c.date_updated.map(|t| t.as_millisecond())).max();
+        if let Some(newest) = newest {
+            let old = self.cursors.contacts_updated_after.unwrap_or(i64::MIN);
+            self.cursors.contacts_updated_after = Some(old.max(newest));
+        }
+    }
+
+    /// Location, users, custom fields, pipelines: small, pulled whole.
+    async fn reference_data(&mut self) -> Result<(), SyncError> {
+        let location = self.client.location().await?;
+        let company = location.get("companyId").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        self.state.db.commit(Batch::new().put(Put::Meta { key: META_LOCATION.into(), value: location }))?;
+        if !company.is_empty() {
+            let users = self.client.users(&company).await?;
+            self.commit(Page::Users(users)).await?;
+        }
+        let fields = self.client.custom_fields().await?;
+        self.commit(Page::CustomFields(fields)).await?;
+        let pipelines = self.client.pipelines().await?;
+        self.commit(Page::Pipelines(pipelines)).await?;
+        Ok(())
+    }
+
+    async fn all_contacts(&mut self) -> Result<(), SyncError> {
+        loop {
+            let q = ContactQuery {
+                page_limit: CONTACT_PAGE,
+                search_after: self.cursors.contacts_after.clone(),
+                updated_after: None,
+            };
+            let page = self.client.search_contacts(&q).await?;
+            self.pulled.contacts += page.contacts.len();
+            if let Some((seen, _)) = &mut self.seen {
+                seen.extend(page.contacts.iter().map(|c| c.id.clone()));
+            }
+            self.note_contacts(&page.contacts);
+            let done = page.next.is_none() || page.contacts.is_empty();
+            self.cursors.contacts_after = page.next;
+            if done {
+                self.cursors.phase = Phase::Opportunities;
+            }
+            self.commit(Page::Contacts(page.contacts)).await?;
+            self.progress("contacts");
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn all_opportunities(&mut self) -> Result<(), SyncError> {
+        loop {
+            let q = OpportunityQuery {
+                limit: OPPORTUNITY_PAGE,
+                start_after: self.cursors.opportunities_after.clone(),
+            };
+            let page = self.client.search_opportunities(&q).await?;
+            self.pulled.opportunities += page.opportunities.len();
+            if let Some((_, seen)) = &mut self.seen {
+                seen.extend(page.opportunities.iter().map(|o| o.id.clone()));
+            }
+            let done = page.next.is_none() || page.opportunities.is_empty();
+            self.cursors.opportunities_after = page.next;
+            if done {
+                self.cursors.phase = Phase::Messages;
+            }
+            self.commit(Page::Opportunities(page.opportunities)).await?;
+            self.progress("deals");
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Pages through the export from the saved cursor; the last cursor is kept, so the next
+    /// pull starts where this one ended.
+    async fn messages(&mut self, email: bool) -> Result<(), SyncError> {
+        loop {
+            let cursor =
+                if email { self.cursors.email_cursor.clone() } else { self.cursors.messages_cursor.clone() };
+            let q = MessageQuery { limit: MESSAGE_PAGE, cursor, channel: email.then(|| "Email".to_owned()) };
+            let page = self.client.export_messages(&q).await?;
+            self.pulled.messages += page.messages.len();
+            let done = page.next_cursor.is_none() || page.messages.is_empty();
+            if let Some(next) = page.next_cursor {
+                if email {
+                    self.cursors.email_cursor = Some(next);
+                } else {
+                    self.cursors.messages_cursor = Some(next);
+                }
+            }
+            self.commit(Page::Messages(page.messages)).await?;
+            if done {
+                return Ok(());
+            }
+            self.progress(if email { "emails" } else { "messages" });
+        }
+    }
+
+    /// Deletes local records GHL no longer has (only after a complete pass saw every id).
+    fn reconcile_deletions(&mut self) -> Result<(), SyncError> {
+        let Some((seen, seen_opps)) = self.seen.take() else {
+            tracing::info!("resumed full sync: deletions are reconciled by the next complete pass");
+            return Ok(());
+        };
+        let mut gone_contacts = Vec::new();
+        self.state.db.leads_by(LeadOrder::Score, &mut |lead| {
+            if !seen.contains(&lead.id) {
+                gone_contacts.push(lead.id);
+            }
+            ControlFlow::Continue(())
+        })?;
+        let mut batch = Batch::new();
+        for id in &gone_contacts {
+            for o in self.state.db.opportunities_for(id)? {
+                batch.remove(Remove::Opportunity(o.id));
+            }
+            for m in self.state.db.messages_for(id, usize::MAX)? {
+                batch.remove(Remove::Message(m.id));
+            }
+            batch
+                .remove(Remove::Contact(id.clone()))
+                .remove(Remove::Lead(id.clone()))
+                .remove(Remove::Score(id.clone()))
+                .remove(Remove::FollowUp(id.clone()));
+        }
+        let mut gone_opps = 0;
+        for id in &seen {
+            for o in self.state.db.opportunities_for(id)? {
+                if !seen_opps.contains(&o.id) {
+                    batch.remove(Remove::Opportunity(o.id));
+                    gone_opps += 1;
+                }
+            }
+        }
+        self.pulled.deleted = gone_contacts.len() + gone_opps;
+        if !batch.is_empty() {
+            tracing::info!(
+                contacts = gone_contacts.len(),
+                deals = gone_opps,
+                "removing records deleted in GHL"
+            );
+            self.state.db.commit(&batch)?;
+        }
+        Ok(())
+    }
+}
+
+/// A full sync, resuming an unfinished one where its last durable page left it.
+pub async fn full(state: &State, client: &GhlClient) -> Result<Pulled, SyncError> {
+    let mut p = Puller::new(state, client)?;
+    if matches!(p.cursors.phase, Phase::Start | Phase::Done) {
+        p.cursors.phase = Phase::Contacts;
+        p.cursors.contacts_after = None;
+        p.cursors.opportunities_after = None;
+        p.seen = Some(Default::default());
+        p.reference_data().await?;
+    } else {
+        tracing::info!(phase = ?p.cursors.phase, "resuming an unfinished full sync");
+    }
+    if p.cursors.phase == Phase::Contacts {
+        p.all_contacts().await?;
+    }
+    if p.cursors.phase == Phase::Opportunities {
+        p.all_opportunities().await?;
+    }
+    if p.cursors.phase == Phase::Messages {
+        p.messages(false).await?;
+        p.cursors.phase = Phase::Emails;
+        p.save_cursors().await?;
+    }
+    if p.cursors.phase == Phase::Emails {
+        p.messages(true).await?;
+    }
+    p.reconcile_deletions()?;
+    p.cursors.phase = Phase::Done;
+    p.save_cursors().await?;
+    Ok(p.pulled)
+}
+
+/// The cheap poll: contacts changed since the last pull, and new messages. Three requests
+/// when nothing happened.
+pub async fn incremental(state: &State, client: &GhlClient) -> Result<Pulled, SyncError> {
+    let mut p = Puller::new(state, client)?;
+    if p.cursors.phase != Phase::Done {
+        return full(state, client).await;
+    }
+    let mut after = None;
+    loop {
+        let q = ContactQuery {
+            page_limit: CONTACT_PAGE,
+            search_after: after.take(),
+            updated_after: p
+                .cursors
+                .contacts_updated_after
+                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()),
+        };
+        let page = client.search_contacts(&q).await?;
+        p.pulled.contacts += page.contacts.len();
+        p.note_contacts(&page.contacts);
+        let done = page.next.is_none() || page.contacts.is_empty();
+        after = page.next;
+        p.commit(Page::Contacts(page.contacts)).await?;
+        if done {
+            break;
+        }
+    }
+    p.messages(false).await?;
+    p.messages(true).await?;
+    Ok(p.pulled)
+}
+
+/// Deals and reference data: re-listed on the slower schedule.
+pub async fn deals(state: &State, client: &GhlClient) -> Result<Pulled, SyncError> {
+    let mut p = Puller::new(state, client)?;
+    p.reference_data().await?;
+    let mut after = None;
+    loop {
+        let page = client
+            .search_opportunities(&OpportunityQuery { limit: OPPORTUNITY_PAGE, start_after: after })
+            .await?;
+        p.pulled.opportunities += page.opportunities.len();
+        let done = page.next.is_none() || page.opportunities.is_empty();
+        after = page.next;
+        p.commit(Page::Opportunities(page.opportunities)).await?;
+        if done {
+            return Ok(p.pulled);
+        }
+    }
+}
+
+/// Re-fetches single contacts (webhook hints, refused edits). A contact GHL no longer has is
+/// removed.
+pub async fn contacts_by_id(
+    state: &State,
+    client: &GhlClient,
+    ids: &BTreeSet<String>,
+) -> Result<Pulled, SyncError> {
+    let mut p = Puller::new(state, client)?;
+    let mut found = Vec::new();
+    let mut batch = Batch::new();
+    for id in ids {
+        match client.get_contact(id).await? {
+            Some(c) => found.push(c),
+            None => {
+                batch
+                    .remove(Remove::Contact(id.clone()))
+                    .remove(Remove::Lead(id.clone()))
+                    .remove(Remove::Score(id.clone()));
+                p.pulled.deleted += 1;
+            }
+        }
+    }
+    p.pulled.contacts = found.len();
+    state.db.commit(&batch)?;
+    p.commit(Page::Contacts(found)).await?;
+    Ok(p.pulled)
+}

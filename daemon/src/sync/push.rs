@@ -1,0 +1,105 @@
+//! Pushing local edits to GHL, oldest first, through the conflict policy.
+
+use std::collections::BTreeSet;
+
+use leadline_shared::domain::{AuditEvent, OpKind, OpState, PendingOp};
+use serde_json::json;
+
+use super::SyncError;
+use super::conflict::{Attempt, Next, after_attempt};
+use crate::ghl::{GhlClient, GhlError};
+use crate::state::State;
+use crate::store::{Batch, Put, Remove};
+
+/// Counts of one push round.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pushed {
+    pub accepted: usize,
+    pub kept: usize,
+    /// Contacts to pull again because GHL refused an edit on them.
+    pub refetch: BTreeSet<String>,
+}
+
+async fn perform(client: &GhlClient, op: &PendingOp) -> Result<(), GhlError> {
+    let id = op.contact_id.as_str();
+    match &op.kind {
+        OpKind::AddTag { tag } => client.add_tags(id, std::slice::from_ref(tag)).await,
+        OpKind::RemoveTag { tag } => client.remove_tags(id, std::slice::from_ref(tag)).await,
+        OpKind::SetStage { opportunity_id, pipeline_stage_id } => client
+            .update_opportunity(opportunity_id, &json!({ "pipelineStageId": pipeline_stage_id }))
+            .await
+            .map(drop),
+        OpKind::SetStatus { opportunity_id, status } => {
+            client.set_opportunity_status(opportunity_id, status).await
+        }
+        OpKind::AddNote { body } => client.add_note(id, body).await.map(drop),
+        OpKind::AddTask { title, due_at } => client.add_task(id, title, *due_at).await.map(drop),
+        OpKind::Assign { user_id } => {
+            client.update_contact(id, &json!({ "assignedTo": user_id })).await.map(drop)
+        }
+        OpKind::SetDnd { channel, on } => {
+            let status = if *on { "active" } else { "inactive" };
+            let patch = json!({ "dndSettings": { channel.as_str(): { "status": status } } });
+            client.update_contact(id, &patch).await.map(drop)
+        }
+        OpKind::SendMessage { channel, body } => client.send_message(id, channel, body, None).await.map(drop),
+    }
+}
+
+/// Classifies a failed attempt. A message whose send may have reached GHL is never retried
+/// blindly: a lead must not get the same text twice.
+fn classify(op: &PendingOp, err: &GhlError) -> Attempt {
+    if err.is_permanent() {
+        return Attempt::Refused(err.to_string());
+    }
+    if matches!(op.kind, OpKind::SendMessage { .. }) && !err.is_retryable() {
+        return Attempt::Uncertain(format!(
+            "the send may or may not have reached GHL ({err}); check the conversation before retrying"
+        ));
+    }
+    Attempt::Transient(err.to_string())
+}
+
+/// Pushes pending ops in order. Stops at the first passing failure, so edits reach GHL in the
+/// order they were made.
+pub async fn push(state: &State, client: &GhlClient) -> Result<Pushed, SyncError> {
+    let mut pushed = Pushed::default();
+    for op in state.db.pending_ops()?.into_iter().filter(|o| o.state == OpState::Pending) {
+        let attempt = match perform(client, &op).await {
+            Ok(()) => Attempt::Accepted,
+            Err(e) => classify(&op, &e),
+        };
+        let transient = matches!(attempt, Attempt::Transient(_));
+        let (seq, contact_id, kind) = (op.seq, op.contact_id.clone(), op.kind.clone());
+        match after_attempt(op, attempt) {
+            Next::Done => {
+                let mut batch = Batch::new();
+                batch.remove(Remove::PendingOp(seq));
+                batch.put(Put::Audit(AuditEvent {
+                    at: Some(state.clock.now()),
+                    actor: "sync".into(),
+                    action: "pushed".into(),
+                    contact_id: Some(contact_id),
+                    detail: serde_json::to_string(&kind).unwrap_or_default(),
+                }));
+                state.db.commit(&batch)?;
+                pushed.accepted += 1;
+            }
+            Next::Keep { op, refetch } => {
+                if op.state == OpState::OutOfSync {
+                    tracing::warn!(seq = op.seq, "an edit is out of sync with GHL; the agent must settle it");
+                }
+                if refetch {
+                    pushed.refetch.insert(op.contact_id.clone());
+                }
+                state.db.update_op(&op)?;
+                pushed.kept += 1;
+            }
+        }
+        state.db.flush().await?;
+        if transient {
+            break;
+        }
+    }
+    Ok(pushed)
+}

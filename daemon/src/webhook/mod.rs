@@ -1,0 +1,363 @@
+//! The GHL webhook receiver (optional, off by default).
+//!
+//! An HTTP server on a **loopback** address (put a tunnel or reverse proxy in front of it to
+//! receive GHL's deliveries). Per request, in this order:
+//!
+//! 1. The body is read as raw bytes, up to [`WebhookConfig::max_body_bytes`] (axum's body limit
+//!    stops reading past it) → **413** when larger.
+//! 2. The signature is checked over those exact bytes ([`Verifier`]: `X-GHL-Signature` Ed25519,
+//!    else legacy `X-WH-Signature` RSA-SHA256) → **401** when missing or wrong. Nothing is parsed
+//!    before this.
+//! 3. The JSON is parsed ([`parse_event`], flat or `data`-wrapped) → **400** when malformed.
+//! 4. Dedup on `webhookId` in a bounded set: a duplicate gets **200** and is not forwarded again.
+//! 5. The [`Hint`] is queued with `try_send` and the answer is **200** at once. When the channel is
+//!    full the hint is dropped (counted in [`WebhookStats::dropped`], logged at warn) and the
+//!    answer is still 200: the periodic sync catches up, and GHL must not retry or pause the URL.
+//!    When the receiver is gone (daemon shutting down) the answer is **503**, so GHL retries later.
+//!
+//! Other methods get **405**, other paths **404**. Error bodies are short JSON
+//! (`{"error":"..."}`). Bodies are never logged (they carry personal data); accepted events are
+//! logged at info with their type only.
+//!
+//! # Replay
+//!
+//! GHL's docs suggest rejecting timestamps outside a window "(e.g., 5 minutes)" *and* duplicate
+//! `webhookId`s. But GHL retries failed deliveries up to 12 times with backoff, and a manual
+//! resend "re-sends the original payload", so a strict window would reject legitimate late
+//! deliveries. This receiver therefore **accepts any timestamp** and relies on `webhookId` dedup
+//! (the documented idempotency key) plus the signature; an event whose `timestamp` is more than
+//! 5 minutes away from now is only logged at debug. A replay is harmless anyway: every event is
+//! merely a hint to re-fetch the record from the API. Events without a `webhookId` are forwarded
+//! every time.
+
+mod dedup;
+mod event;
+mod verify;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use event::{Hint, ParseError, parse_event};
+pub use verify::{GHL_SIGNATURE_HEADER, SignatureError, SignatureKind, Verifier, WH_SIGNATURE_HEADER};
+
+use dedup::Dedup;
+
+/// The path GHL should deliver to (`/` is an alias).
+pub const WEBHOOK_PATH: &str = "/webhooks/ghl";
+/// The default body limit: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The default number of remembered `webhookId`s.
+pub const DEFAULT_DEDUP_CAPACITY: usize = 10_000;
+/// Timestamps further than this from now are logged at debug (never rejected, see the module docs).
+pub const REPLAY_LOG_WINDOW_SECS: i64 = 5 * 60;
+
+/// GHL's published Ed25519 key for `X-GHL-Signature` (copied from `shared/ghl-openapi/`; source
+/// in `shared/ghl-openapi/SOURCE.md`).
+const GHL_ED25519_PEM: &str = include_str!("../../../config/ghl-webhook-keys/webhook-public-key-ed25519.pem");
+/// GHL's published RSA-4096 key for the legacy `X-WH-Signature`.
+const GHL_RSA_PEM: &str = include_str!("../../../config/ghl-webhook-keys/webhook-public-key-rsa.pem");
+
+/// The receiver's settings.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Where to listen. Must be a loopback address (`127.0.0.0/8` or `::1`); port 0 picks one.
+    pub listen: SocketAddr,
+    /// The Ed25519 public key for `X-GHL-Signature` (SPKI PEM, or its bare base64 body).
+    pub ed25519_public_key_pem: String,
+    /// The RSA public key for the legacy `X-WH-Signature`; `None` refuses that header.
+    pub rsa_public_key_pem: Option<String>,
+    /// Larger bodies get 413 (default [`DEFAULT_MAX_BODY_BYTES`]).
+    pub max_body_bytes: usize,
+    /// How many `webhookId`s to remember for dedup (default [`DEFAULT_DEDUP_CAPACITY`]).
+    pub dedup_capacity: usize,
+}
+
+impl WebhookConfig {
+    /// GHL's official public keys: `(ed25519_pem, Some(rsa_pem))`, embedded from
+    /// `config/ghl-webhook-keys/`.
+    pub fn ghl_default_keys() -> (String, Option<String>) {
+        (GHL_ED25519_PEM.to_string(), Some(GHL_RSA_PEM.to_string()))
+    }
+
+    /// A config listening on `listen` with GHL's official keys and the default limits.
+    pub fn with_ghl_keys(listen: SocketAddr) -> Self {
+        let (ed25519_public_key_pem, rsa_public_key_pem) = Self::ghl_default_keys();
+        Self {
+            listen,
+            ed25519_public_key_pem,
+            rsa_public_key_pem,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            dedup_capacity: DEFAULT_DEDUP_CAPACITY,
+        }
+    }
+}
+
+/// Why the receiver could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// The listen address is not loopback.
+    #[error(
+        "webhook listen address {0} is not a loopback address: the receiver only binds 127.0.0.1 or ::1 \
+         (expose it through a tunnel or reverse proxy)"
+    )]
+    NotLoopback(SocketAddr),
+    /// A public key could not be parsed.
+    #[error("invalid {which} webhook public key: {reason}")]
+    Key {
+        /// `Ed25519` or `RSA`.
+        which: &'static str,
+        /// The parser's complaint.
+        reason: String,
+    },
+    /// Another setting is unusable.
+    #[error("invalid webhook config: {0}")]
+    Config(String),
+    /// The address could not be bound.
+    #[error("cannot listen for webhooks on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Request counters (monotonic).
+#[derive(Debug, Default)]
+pub struct WebhookStats {
+    /// Events verified, parsed, new, and queued as hints.
+    pub accepted: AtomicU64,
+    /// Events answered 200 but not forwarded: their `webhookId` was seen before.
+    pub duplicates: AtomicU64,
+    /// Events answered 200 whose hint was dropped because the channel was full.
+    pub dropped: AtomicU64,
+    /// 401s.
+    pub unauthorized: AtomicU64,
+    /// 400s.
+    pub malformed: AtomicU64,
+    /// 413s.
+    pub too_large: AtomicU64,
+}
+
+/// A plain copy of [`WebhookStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookStatsSnapshot {
+    /// See [`WebhookStats::accepted`].
+    pub accepted: u64,
+    /// See [`WebhookStats::duplicates`].
+    pub duplicates: u64,
+    /// See [`WebhookStats::dropped`].
+    pub dropped: u64,
+    /// See [`WebhookStats::unauthorized`].
+    pub unauthorized: u64,
+    /// See [`WebhookStats::malformed`].
+    pub malformed: u64,
+    /// See [`WebhookStats::too_large`].
+    pub too_large: u64,
+}
+
+impl WebhookStats {
+    /// The current counts.
+    pub fn snapshot(&self) -> WebhookStatsSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        WebhookStatsSnapshot {
+            accepted: get(&self.accepted),
+            duplicates: get(&self.duplicates),
+            dropped: get(&self.dropped),
+            unauthorized: get(&self.unauthorized),
+            malformed: get(&self.malformed),
+            too_large: get(&self.too_large),
+        }
+    }
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A running receiver. It stops when the `shutdown` token given to [`serve`] is cancelled.
+#[derive(Debug)]
+pub struct WebhookHandle {
+    /// The bound address (the real port when the config said 0).
+    pub local_addr: SocketAddr,
+    /// Request counters.
+    pub stats: Arc<WebhookStats>,
+    task: JoinHandle<()>,
+}
+
+impl WebhookHandle {
+    /// `http://{local_addr}/webhooks/ghl`.
+    pub fn url(&self) -> String {
+        format!("http://{}{}", self.local_addr, WEBHOOK_PATH)
+    }
+
+    /// Waits until the server has stopped (after the shutdown token is cancelled and in-flight
+    /// requests finished).
+    pub async fn stopped(self) {
+        if let Err(e) = self.task.await {
+            tracing::warn!("webhook server task failed: {e}");
+        }
+    }
+}
+
+struct AppState {
+    verifier: Verifier,
+    hints: mpsc::Sender<Hint>,
+    dedup: Mutex<Dedup>,
+    stats: Arc<WebhookStats>,
+}
+
+/// Binds `cfg.listen`, spawns the server and returns once it is listening. Hints go to `hints`;
+/// the server stops gracefully when `shutdown` is cancelled.
+pub async fn serve(
+    cfg: WebhookConfig,
+    hints: mpsc::Sender<Hint>,
+    shutdown: CancellationToken,
+) -> Result<WebhookHandle, WebhookError> {
+    if !cfg.listen.ip().to_canonical().is_loopback() {
+        return Err(WebhookError::NotLoopback(cfg.listen));
+    }
+    if cfg.max_body_bytes == 0 {
+        return Err(WebhookError::Config("max_body_bytes must be at least 1".into()));
+    }
+    let verifier = Verifier::new(&cfg.ed25519_public_key_pem, cfg.rsa_public_key_pem.as_deref())?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| WebhookError::Bind { addr: cfg.listen, source })?;
+    let local_addr =
+        listener.local_addr().map_err(|source| WebhookError::Bind { addr: cfg.listen, source })?;
+    let stats = Arc::new(WebhookStats::default());
+    let state = Arc::new(AppState {
+        verifier,
+        hints,
+        dedup: Mutex::new(Dedup::new(cfg.dedup_capacity)),
+        stats: stats.clone(),
+    });
+    let app = router(state, cfg.max_body_bytes);
+    tracing::info!(%local_addr, rsa = cfg.rsa_public_key_pem.is_some(), "webhook receiver listening");
+    let task = tokio::spawn(async move {
+        let result = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        match result {
+            Ok(()) => tracing::debug!("webhook receiver stopped"),
+            Err(e) => tracing::warn!("webhook receiver failed: {e}"),
+        }
+    });
+    Ok(WebhookHandle { local_addr, stats, task })
+}
+
+fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
+    let ingest = post(receive).fallback(method_not_allowed);
+    Router::new()
+        .route(WEBHOOK_PATH, ingest.clone())
+        .route("/", ingest)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+fn json_error(status: StatusCode, message: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], format!("{{\"error\":\"{message}\"}}"))
+        .into_response()
+}
+
+fn json_ok(note: &'static str) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], format!("{{\"ok\":true,\"{note}\":true}}"))
+        .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    let mut r = json_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    r
+}
+
+async fn not_found() -> Response {
+    json_error(StatusCode::NOT_FOUND, "not found")
+}
+
+async fn receive(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            bump(&st.stats.too_large);
+            tracing::debug!("webhook refused: body over the limit");
+            return json_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+        }
+        Err(rejection) => {
+            bump(&st.stats.malformed);
+            tracing::debug!("webhook refused: body unreadable: {rejection}");
+            return json_error(StatusCode::BAD_REQUEST, "unreadable body");
+        }
+    };
+
+    let kind = match st.verifier.verify(&headers, &body) {
+        Ok(kind) => kind,
+        Err(e) => {
+            bump(&st.stats.unauthorized);
+            tracing::debug!("webhook refused: {e}");
+            return json_error(StatusCode::UNAUTHORIZED, "invalid signature");
+        }
+    };
+
+    let event = match event::parse(&body) {
+        Ok(e) => e,
+        Err(e) => {
+            bump(&st.stats.malformed);
+            tracing::debug!("webhook refused: {e}");
+            return json_error(StatusCode::BAD_REQUEST, "malformed event");
+        }
+    };
+
+    if let Some(ts) = event.timestamp {
+        let skew = jiff::Timestamp::now().as_second() - ts.as_second();
+        if skew.abs() > REPLAY_LOG_WINDOW_SECS {
+            tracing::debug!(event = %event.event_type, skew_secs = skew, "webhook timestamp outside the 5 min window (accepted; dedup by webhookId)");
+        }
+    }
+
+    if let Some(id) = &event.webhook_id {
+        let new = st.dedup.lock().unwrap_or_else(PoisonError::into_inner).insert(id);
+        if !new {
+            bump(&st.stats.duplicates);
+            tracing::debug!(event = %event.event_type, "duplicate webhookId, not forwarded");
+            return json_ok("duplicate");
+        }
+    }
+
+    tracing::debug!(hint = ?event.hint, "webhook hint");
+    match st.hints.try_send(event.hint) {
+        Ok(()) => {
+            bump(&st.stats.accepted);
+            tracing::info!(event = %event.event_type, signature = ?kind, "webhook accepted");
+            json_ok("accepted")
+        }
+        Err(TrySendError::Full(_)) => {
+            bump(&st.stats.dropped);
+            tracing::warn!(event = %event.event_type, "webhook hint dropped: the sync engine is busy (periodic sync will catch up)");
+            json_ok("dropped")
+        }
+        Err(TrySendError::Closed(_)) => {
+            if let Some(id) = &event.webhook_id {
+                st.dedup.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+            }
+            tracing::debug!(event = %event.event_type, "webhook refused: daemon shutting down");
+            json_error(StatusCode::SERVICE_UNAVAILABLE, "shutting down")
+        }
+    }
+}

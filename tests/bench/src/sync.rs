@@ -1,0 +1,124 @@
+//! The initial sync of a whole location against the simulator enforcing GHL's rate limit,
+//! as a fraction of the rate-limit-bound optimum, with the count of 429s.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use leadline_shared::protocol::{self, ClientMessage, PROTOCOL_VERSION, Request, Response, ServerMessage};
+use tokio::net::UnixStream;
+use tokio_util::codec::Framed;
+
+/// What the sync run measured.
+pub struct SyncFigures {
+    pub seconds: f64,
+    pub optimum_seconds: f64,
+    pub requests: u64,
+    pub responses_429: u64,
+    pub contacts: usize,
+    pub opportunities: usize,
+    pub messages: usize,
+}
+
+/// The optimum of product.md: R requests, a burst of 100, then 10 per second.
+pub fn optimum_seconds(contacts: usize, opportunities: usize, messages: usize, fixed: usize) -> (usize, f64) {
+    let r = contacts.div_ceil(500) + opportunities.div_ceil(100) + messages.div_ceil(500) + fixed;
+    (r, r.saturating_sub(100) as f64 / 10.0)
+}
+
+/// Starts a rate-limited simulator with `dataset`, a daemon synced with it, and times the
+/// daemon's first full sync.
+pub fn measure(work: &Path, dataset: std::sync::Arc<ghl_sim::Dataset>) -> anyhow::Result<SyncFigures> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let (contacts, opportunities, messages) =
+        (dataset.contacts.len(), dataset.opportunities.len(), dataset.messages.len());
+    let sim = runtime.block_on(ghl_sim::spawn(ghl_sim::SimConfig {
+        port: 0,
+        contacts,
+        dataset: Some(dataset),
+        rate_limit: Some(ghl_sim::RateLimit { max: 100, interval_ms: 10_000 }),
+        ..ghl_sim::SimConfig::default()
+    }))?;
+    let dir = work.join("sync");
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[ghl]\nbase_url = \"{}\"\nlocation_id = \"{}\"\n[sync]\nfast_poll_secs = 3600\ninterval_secs = 3600\n",
+            sim.base_url(),
+            sim.location_id()
+        ),
+    )?;
+    let socket = dir.join("s.sock");
+    let started = Instant::now();
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("daemon")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--socket")
+        .arg(&socket)
+        .arg("run")
+        .env("GHL_API_KEY", sim.token())
+        .env("GHL_LOCATION_ID", sim.location_id())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    // The daemon starts a full sync by itself; a waited sync request queues behind it, so its
+    // answer comes when the first full sync is done (plus one cheap incremental pass).
+    let result = runtime.block_on(async {
+        let mut conn = loop {
+            if let Ok(stream) = UnixStream::connect(&socket).await {
+                let mut conn = Framed::new(stream, protocol::framing());
+                let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, app_version: "bench".into() };
+                conn.send(protocol::encode(&hello)?).await?;
+                if let Some(Ok(_welcome)) = conn.next().await {
+                    break conn;
+                }
+            }
+            anyhow::ensure!(started.elapsed() < Duration::from_secs(60), "the daemon did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let request = ClientMessage::Request { id: 1, body: Request::SyncNow { wait: true, full: false } };
+        conn.send(protocol::encode(&request)?).await?;
+        let frame = conn.next().await.ok_or_else(|| anyhow::anyhow!("daemon closed"))??;
+        match protocol::decode::<ServerMessage>(&frame)? {
+            ServerMessage::Response { result: Ok(Response::Synced(_)), .. } => {
+                Ok(started.elapsed().as_secs_f64())
+            }
+            other => anyhow::bail!("sync failed: {other:?}"),
+        }
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let seconds = result?;
+    // Fixed calls: location, users, custom fields, pipelines (our client sends no tags call in sync).
+    let (_, optimum_seconds) = optimum_seconds(contacts, opportunities, messages, 4);
+    let figures = SyncFigures {
+        seconds,
+        optimum_seconds,
+        requests: sim.requests(),
+        responses_429: sim.rate_limited(),
+        contacts,
+        opportunities,
+        messages,
+    };
+    runtime.block_on(sim.shutdown());
+    Ok(figures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_optimum_of_product_md() {
+        let (r, secs) = optimum_seconds(100_000, 20_000, 300_000, 5);
+        assert_eq!(r, 1_005);
+        assert!((secs - 90.5).abs() < 1e-9);
+    }
+}
