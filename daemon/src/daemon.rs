@@ -34,6 +34,8 @@ pub enum DaemonError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Ghl(#[from] crate::ghl::GhlError),
+    #[error("{0}")]
+    Config(String),
     #[error("cannot listen for signals: {0}")]
     Signals(std::io::Error),
 }
@@ -97,20 +99,20 @@ impl Daemon {
             store_dir.display().to_string(),
         ));
 
-        match import {
-            Some(path) => {
-                let snapshot = Snapshot::read(&path)?;
-                let ingest = Ingest::new(db, config.scoring.clone());
-                let n = ingest.import(snapshot, clock.now()).await?;
-                tracing::info!(contacts = n, path = %path.display(), "imported the data set");
-                state.set_sync_status(|s| {
-                    s.state = "seeded".into();
-                    s.last_success = Some(clock.now());
-                });
-            }
-            None => {}
-        }
-        let sync = if state.sync_status().state == "seeded" { None } else { connect_ghl(&state)? };
+        // An imported data set is a frozen location: no sync on top of it.
+        let sync = if let Some(path) = import {
+            let snapshot = Snapshot::read(&path)?;
+            let ingest = Ingest::new(db, config.scoring.clone());
+            let n = ingest.import(snapshot, clock.now()).await?;
+            tracing::info!(contacts = n, path = %path.display(), "imported the data set");
+            state.set_sync_status(|s| {
+                s.state = "seeded".into();
+                s.last_success = Some(clock.now());
+            });
+            None
+        } else {
+            connect_ghl(&state)?
+        };
 
         let listener = ipc::bind(&paths.socket, uid, paths.socket_is_default).await?;
         tracing::info!(socket = %paths.socket.display(), pid = std::process::id(), "daemon ready");
@@ -123,6 +125,9 @@ impl Daemon {
         let tasks = TaskTracker::new();
         if let Some((client, commands)) = self.sync.take() {
             tasks.spawn(crate::sync::run(self.state.clone(), client, commands, shutdown.clone()));
+            if self.state.config.webhooks.enabled {
+                start_webhooks(&self.state, &tasks, &shutdown).await?;
+            }
         }
         loop {
             tokio::select! {
@@ -182,6 +187,37 @@ fn connect_ghl(
     state.attach_sync(tx);
     state.set_sync_status(|s| s.state = "starting".into());
     Ok(Some((client, rx)))
+}
+
+/// Starts the webhook receiver and the task that turns its hints into sync work.
+async fn start_webhooks(
+    state: &Arc<State>,
+    tasks: &TaskTracker,
+    shutdown: &CancellationToken,
+) -> Result<(), DaemonError> {
+    use crate::webhook::{WebhookConfig, serve};
+    let cfg = &state.config.webhooks;
+    let listen = cfg.listen.parse().map_err(|e| {
+        DaemonError::Config(format!(
+            "[webhooks] listen = {:?} is not an address ({e}); use e.g. 127.0.0.1:8787",
+            cfg.listen
+        ))
+    })?;
+    let mut wh = WebhookConfig::with_ghl_keys(listen);
+    if !cfg.public_key_file.is_empty() {
+        wh.ed25519_public_key_pem = std::fs::read_to_string(&cfg.public_key_file).map_err(|e| {
+            DaemonError::Config(format!(
+                "cannot read [webhooks] public_key_file {}: {e}",
+                cfg.public_key_file
+            ))
+        })?;
+        wh.rsa_public_key_pem = None;
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    let handle = serve(wh, tx, shutdown.clone()).await.map_err(|e| DaemonError::Config(e.to_string()))?;
+    tracing::info!(url = %handle.url(), "receiving GHL webhooks");
+    tasks.spawn(crate::hints::forward(state.clone(), rx, shutdown.clone()));
+    Ok(())
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.

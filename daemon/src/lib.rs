@@ -7,6 +7,7 @@ pub mod clock;
 pub mod daemon;
 pub mod engine;
 pub mod ghl;
+pub mod hints;
 pub mod ingest;
 pub mod ipc;
 pub mod lock;

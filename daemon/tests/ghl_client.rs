@@ -26,7 +26,10 @@ async fn sim(cfg: SimConfig) -> SimHandle {
 fn client_cfg(sim: &SimHandle) -> ClientConfig {
     ClientConfig {
         base_url: sim.base_url(),
-        credentials: Credentials { token: Secret::new(sim.token()), location_id: sim.location_id().to_owned() },
+        credentials: Credentials {
+            token: Secret::new(sim.token()),
+            location_id: sim.location_id().to_owned(),
+        },
         timeout: Duration::from_secs(5),
         limits: RateLimits::default(),
         max_attempts: 5,
@@ -34,7 +37,9 @@ fn client_cfg(sim: &SimHandle) -> ClientConfig {
 }
 
 fn client(sim: &SimHandle) -> GhlClient {
-    GhlClient::new(client_cfg(sim)).expect("client").with_backoff(Duration::from_millis(20), Duration::from_millis(400))
+    GhlClient::new(client_cfg(sim))
+        .expect("client")
+        .with_backoff(Duration::from_millis(20), Duration::from_millis(400))
 }
 
 async fn all_contacts(c: &GhlClient, page_limit: u32) -> Vec<Contact> {
@@ -91,7 +96,8 @@ async fn contacts_paging_visits_every_contact_exactly_once() {
     let got = ids(contacts.iter().map(|c| c.id.as_str()));
     assert_eq!(got.len(), contacts.len(), "a contact was visited twice");
     assert_eq!(got, ids(truth.contacts.iter().map(|c| c.id.as_str())));
-    let first = c.search_contacts(&ContactQuery { page_limit: 10, ..ContactQuery::default() }).await.expect("page");
+    let first =
+        c.search_contacts(&ContactQuery { page_limit: 10, ..ContactQuery::default() }).await.expect("page");
     assert_eq!(first.total, Some(300));
 
     // Incremental: only contacts updated after a point, oldest update first.
@@ -123,8 +129,12 @@ async fn opportunities_messages_and_location_data() {
 
     let opps = all_opportunities(&c, 25).await;
     assert_eq!(opps.len(), truth.opportunities.len());
-    assert_eq!(ids(opps.iter().map(|o| o.id.as_str())), ids(truth.opportunities.iter().map(|o| o.id.as_str())));
-    let first = c.search_opportunities(&OpportunityQuery { limit: 5, start_after: None }).await.expect("page");
+    assert_eq!(
+        ids(opps.iter().map(|o| o.id.as_str())),
+        ids(truth.opportunities.iter().map(|o| o.id.as_str()))
+    );
+    let first =
+        c.search_opportunities(&OpportunityQuery { limit: 5, start_after: None }).await.expect("page");
     assert_eq!(first.total, Some(truth.opportunities.len() as u64));
 
     let default = all_messages(&c, None, 100).await;
@@ -181,7 +191,9 @@ async fn every_push_method_changes_the_simulator() {
 
     let note = c.add_note(&id, "Called, wants 3 bed in Frisco").await.expect("note");
     assert_eq!(note.contact_id, id);
-    assert!(sim.snapshot().notes.iter().any(|n| n.id == note.id && n.body == "Called, wants 3 bed in Frisco"));
+    assert!(
+        sim.snapshot().notes.iter().any(|n| n.id == note.id && n.body == "Called, wants 3 bed in Frisco")
+    );
 
     let due: jiff::Timestamp = "2030-01-02T15:00:00Z".parse().expect("timestamp");
     let task = c.add_task(&id, "Follow up on financing", due).await.expect("task");
@@ -196,15 +208,18 @@ async fn every_push_method_changes_the_simulator() {
     let opp = truth.opportunities.iter().find(|o| o.status == "open").expect("an open deal");
     let pipeline = truth.pipelines.iter().find(|p| p.id == opp.pipeline_id).expect("its pipeline");
     let stage = pipeline.stages.iter().find(|s| s.id != opp.pipeline_stage_id).expect("another stage");
-    let moved =
-        c.update_opportunity(&opp.id, &json!({"pipelineStageId": stage.id})).await.expect("update opportunity");
+    let moved = c
+        .update_opportunity(&opp.id, &json!({"pipelineStageId": stage.id}))
+        .await
+        .expect("update opportunity");
     assert_eq!(moved.pipeline_stage_id, stage.id);
     c.set_opportunity_status(&opp.id, "won").await.expect("status");
     let now = sim.snapshot().opportunities.into_iter().find(|o| o.id == opp.id).expect("deal");
     assert_eq!((now.status.as_str(), now.pipeline_stage_id.as_str()), ("won", stage.id.as_str()));
 
     let sms = c.send_message(&id, "sms", "Hi! Still looking in Plano?", None).await.expect("sms");
-    let mail = c.send_message(&id, "email", "<p>Listings attached</p>", Some("New listings")).await.expect("email");
+    let mail =
+        c.send_message(&id, "email", "<p>Listings attached</p>", Some("New listings")).await.expect("email");
     let sent = sim.sent();
     assert!(sent.iter().any(|s| s.message_id == sms.message_id && s.channel == "sms" && s.contact_id == id));
     assert!(sent.iter().any(|s| s.message_id == mail.message_id && s.channel == "email"));
@@ -213,7 +228,8 @@ async fn every_push_method_changes_the_simulator() {
 
     // GHL refusals are typed and permanent; they are not retried.
     let before = c.stats().requests;
-    let err = c.update_opportunity(&opp.id, &json!({"status": "sideways"})).await.expect_err("invalid status");
+    let err =
+        c.update_opportunity(&opp.id, &json!({"status": "sideways"})).await.expect_err("invalid status");
     assert!(err.is_permanent(), "{err}");
     let err = c.add_note("doesNotExist0000000", "x").await.expect_err("no contact");
     assert!(matches!(err, GhlError::NotFound { .. }), "{err}");
@@ -255,7 +271,10 @@ async fn reads_survive_faults_and_match_the_fault_free_results() {
     assert_eq!(opp_ids(all_opportunities(&b, 100).await), opp_ids(all_opportunities(&a, 100).await));
     let msg_ids = |v: Vec<Message>| ids(v.iter().map(|m| m.id.as_str()));
     assert_eq!(msg_ids(all_messages(&b, None, 500).await), msg_ids(all_messages(&a, None, 500).await));
-    assert_eq!(msg_ids(all_messages(&b, Some("Email"), 500).await), msg_ids(all_messages(&a, Some("Email"), 500).await));
+    assert_eq!(
+        msg_ids(all_messages(&b, Some("Email"), 500).await),
+        msg_ids(all_messages(&a, Some("Email"), 500).await)
+    );
     assert_eq!(b.pipelines().await.expect("pipelines"), a.pipelines().await.expect("pipelines"));
     assert_eq!(b.custom_fields().await.expect("fields"), a.custom_fields().await.expect("fields"));
     assert_eq!(b.tags().await.expect("tags"), a.tags().await.expect("tags"));
@@ -274,7 +293,8 @@ async fn reads_survive_faults_and_match_the_fault_free_results() {
 
 #[tokio::test]
 async fn a_small_rate_limit_is_kept_exactly() {
-    let sim = sim(SimConfig { rate_limit: Some(RateLimit { max: 20, interval_ms: 1000 }), ..sim_config() }).await;
+    let sim =
+        sim(SimConfig { rate_limit: Some(RateLimit { max: 20, interval_ms: 1000 }), ..sim_config() }).await;
     let c = GhlClient::new(ClientConfig {
         limits: RateLimits { burst: 20, window: Duration::from_secs(1), daily: 200_000 },
         ..client_cfg(&sim)
@@ -336,7 +356,10 @@ async fn the_breaker_opens_against_a_dead_port_and_fails_fast() {
     assert_eq!(requests, 15);
     for _ in 0..50 {
         let err = c.tags().await.expect_err("breaker open");
-        assert!(matches!(err, GhlError::CircuitOpen { retry_in } if retry_in > Duration::from_secs(20)), "{err}");
+        assert!(
+            matches!(err, GhlError::CircuitOpen { retry_in } if retry_in > Duration::from_secs(20)),
+            "{err}"
+        );
     }
     assert_eq!(c.stats().requests, requests, "an open breaker sends nothing");
     assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
@@ -353,7 +376,11 @@ async fn measure_300_requests_at_the_default_limit() {
         c.tags().await.expect("tags");
     }
     let took = start.elapsed();
-    eprintln!("300 requests at 100/10s: {took:?}, 429s: {}, sim refused: {}", c.stats().responses_429, sim.rate_limited());
+    eprintln!(
+        "300 requests at 100/10s: {took:?}, 429s: {}, sim refused: {}",
+        c.stats().responses_429,
+        sim.rate_limited()
+    );
     assert_eq!(sim.rate_limited(), 0);
     sim.shutdown().await;
 }

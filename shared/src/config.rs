@@ -18,6 +18,16 @@ pub struct Config {
     pub scoring: ScoringConfig,
     pub queues: QueuesConfig,
     pub logging: LoggingConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+/// `[webhooks]`: the optional signed-webhook receiver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    pub enabled: bool,
+    pub listen: String,
+    pub public_key_file: String,
 }
 
 /// `[ghl]`: which location, and how to reach it.

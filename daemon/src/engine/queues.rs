@@ -28,7 +28,7 @@ pub fn plan(name: &QueueName, now: Timestamp, cfg: &QueuesConfig) -> Result<(Lea
         QueueName::All => (LeadOrder::Score, Filter::Any),
         QueueName::Hot => (LeadOrder::Score, Filter::Hot),
         QueueName::SpeedToLead => {
-            (LeadOrder::UncontactedOldest, Filter::AddedSince(now - hours(cfg.speed_to_lead_window_hours)))
+            (LeadOrder::UncontactedNewest, Filter::AddedSince(now - hours(cfg.speed_to_lead_window_hours)))
         }
         QueueName::NeedsReply => (LeadOrder::AwaitingLongest, Filter::Any),
         QueueName::Due => (LeadOrder::DueSoonest, Filter::DueBy(now)),
@@ -44,7 +44,7 @@ pub fn plan(name: &QueueName, now: Timestamp, cfg: &QueuesConfig) -> Result<(Lea
 pub enum Filter {
     Any,
     Hot,
-    /// Added at or after this time.
+    /// Added at or after this time; the walk is newest first, so it stops at the first older.
     AddedSince(Timestamp),
     /// A follow-up due at or before this time; the walk is in due order, so it stops at the
     /// first one later.
@@ -68,7 +68,10 @@ impl Filter {
         match *self {
             Filter::Any => Verdict::Take,
             Filter::Hot => keep(lead.temperature == Temperature::Hot),
-            Filter::AddedSince(t) => keep(lead.date_added.is_some_and(|d| d >= t)),
+            Filter::AddedSince(t) => match lead.date_added {
+                Some(d) if d >= t => Verdict::Take,
+                _ => Verdict::Stop,
+            },
             Filter::DueBy(t) => match lead.next_followup_at {
                 Some(due) if due <= t => Verdict::Take,
                 _ => Verdict::Stop,

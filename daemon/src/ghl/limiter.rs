@@ -222,11 +222,9 @@ impl LimiterCore {
             // a phantom is only added for requests we certainly did not send.
             let server_used = u64::from(max.saturating_sub(remaining));
             let since = slot.sent.checked_sub(self.window);
-            let known = self
-                .entries
-                .iter()
-                .filter(|e| e.done.is_none_or(|d| since.is_none_or(|t| d > t)))
-                .count() as u64;
+            let known =
+                self.entries.iter().filter(|e| e.done.is_none_or(|d| since.is_none_or(|t| d > t))).count()
+                    as u64;
             for _ in known..server_used.min(u64::from(self.burst)) {
                 let id = self.next_id;
                 self.next_id += 1;

@@ -146,7 +146,7 @@ pub fn lead_indexes_follow_their_lead<S: Store>(store: S) {
     batch.put(Put::Lead(lead("c", 60, Temperature::Warm)));
     db.commit(&batch).expect("commit");
     assert_eq!(order(&db, LeadOrder::Score), ["b", "c", "a"]);
-    assert_eq!(order(&db, LeadOrder::UncontactedOldest).len(), 3);
+    assert_eq!(order(&db, LeadOrder::UncontactedNewest).len(), 3);
 
     let mut a = lead("a", 95, Temperature::Hot);
     a.first_outbound_at = ts(200);
@@ -154,7 +154,7 @@ pub fn lead_indexes_follow_their_lead<S: Store>(store: S) {
     a.last_activity = ts(300);
     db.commit(Batch::new().put(Put::Lead(a))).expect("rescore");
     assert_eq!(order(&db, LeadOrder::Score), ["a", "b", "c"]);
-    assert_eq!(order(&db, LeadOrder::UncontactedOldest), ["b", "c"]);
+    assert_eq!(order(&db, LeadOrder::UncontactedNewest), ["c", "b"]);
     assert_eq!(order(&db, LeadOrder::AwaitingLongest), ["a"]);
     assert_eq!(order(&db, LeadOrder::ActivityOldest), ["b", "c", "a"]);
 
@@ -242,7 +242,8 @@ pub fn pending_ops_are_sequenced<S: Store>(store: S) {
 }
 
 fn bump_marker(db: &Db) -> Result<(), StoreError> {
-    db.commit(Batch::new().put(Put::Meta { key: "migrated".into(), value: serde_json::json!(true) })).map(drop)
+    db.commit(Batch::new().put(Put::Meta { key: "migrated".into(), value: serde_json::json!(true) }))
+        .map(drop)
 }
 
 /// A new store gets the current schema; an old one is migrated step by step; a newer one

@@ -97,8 +97,9 @@ pub enum LeadOrder {
     DueSoonest,
     /// Longest waiting for a reply first (only leads waiting).
     AwaitingLongest,
-    /// Oldest uncontacted lead first (only leads nobody reached out to).
-    UncontactedOldest,
+    /// Newest uncontacted lead first (only leads nobody reached out to): speed-to-lead, where
+    /// the freshest lead is the one still worth the most.
+    UncontactedNewest,
 }
 
 const META_SCHEMA: &[u8] = b"schema_version";
@@ -301,10 +302,11 @@ impl Db {
             LeadOrder::ActivityOldest => (Tree::IdxActivity, keys::TIME_FIXED),
             LeadOrder::DueSoonest => (Tree::IdxDue, keys::TIME_FIXED),
             LeadOrder::AwaitingLongest => (Tree::IdxAwaiting, keys::TIME_FIXED),
-            LeadOrder::UncontactedOldest => (Tree::IdxUncontacted, keys::TIME_FIXED),
+            LeadOrder::UncontactedNewest => (Tree::IdxUncontacted, keys::TIME_FIXED),
         };
+        let reverse = order == LeadOrder::UncontactedNewest;
         let mut err = None;
-        self.store.scan(tree, b"", None, false, &mut |k, _| {
+        self.store.scan(tree, b"", None, reverse, &mut |k, _| {
             let Some(id) = keys::id_after(k, fixed) else {
                 return ControlFlow::Continue(());
             };

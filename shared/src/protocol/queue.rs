@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub enum QueueName {
-    /// New leads nobody has contacted yet, longest-waiting first.
+    /// New leads nobody has contacted yet, newest first.
     SpeedToLead,
     /// Hot leads, best score first.
     Hot,

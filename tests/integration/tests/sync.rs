@@ -74,7 +74,13 @@ fn converges_with_the_simulator_under_20_percent_faults() {
     let lead = json(&daemon.leadline(&["lead", &added.id, "--json"]));
     assert_eq!(lead["name"], "Dana Newlead");
     let replied = json(&daemon.leadline(&["lead", &someone, "--json"]));
-    assert!(replied["timeline"].as_array().unwrap().iter().any(|e| e["text"].as_str().unwrap_or("").contains("$600k")));
+    assert!(
+        replied["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["text"].as_str().unwrap_or("").contains("$600k"))
+    );
     // ...and a full pass (deals are re-listed on the slower schedule) makes the store equal GHL.
     sync_until_ok(&daemon, true);
     assert_converged(&daemon, sim.sim());
