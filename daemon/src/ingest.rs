@@ -76,10 +76,22 @@ impl Ingest {
     /// ([`crate::sync::conflict`]), so an edit not yet in GHL stays visible.
     pub fn apply_with(&self, page: Page, extra: Batch, now: Timestamp) -> Result<Vec<String>, IngestError> {
         let mut batch = extra;
-        let pending = match &page {
+        let mut pending = match &page {
             Page::Contacts(_) | Page::Opportunities(_) => self.db.pending_ops()?,
             _ => Vec::new(),
         };
+        // The batch's own new ops come after every stored one: an edit made now must win
+        // over an older pending edit of the same field.
+        pending.extend(batch.ops.iter().map(|(contact_id, kind)| PendingOp {
+            seq: u64::MAX,
+            contact_id: contact_id.clone(),
+            kind: kind.clone(),
+            created_at: now,
+            attempts: 0,
+            state: leadline_shared::domain::OpState::Pending,
+            last_error: None,
+            conflicts: 0,
+        }));
         let pending: Vec<&PendingOp> = pending.iter().collect();
         let mut overlay = Overlay::default();
         let mut touched = BTreeSet::new();

@@ -1,14 +1,13 @@
 //! Local edits: validated, applied to the local view and queued for GHL in one transaction,
 //! flushed before they are acknowledged.
 
-use leadline_shared::domain::{OpKind, OpState, PendingOp};
+use leadline_shared::domain::{OpKind, OpState};
 use leadline_shared::protocol::{ErrorKind, Event, RemoteError};
 
 use crate::ingest::{Ingest, Page};
 use crate::state::State;
 use crate::store::Batch;
 use crate::sync::SyncCommand;
-use crate::sync::conflict::{rebase_contact, rebase_opportunity};
 
 fn bad(message: impl Into<String>) -> RemoteError {
     RemoteError::new(ErrorKind::BadRequest, message)
@@ -50,16 +49,8 @@ pub async fn edit(state: &State, contact_id: &str, op: OpKind) -> Result<u64, Re
             format!("no lead with id {contact_id:?}; `leadline queue all --json` lists the ids"),
         )
     })?;
-    let probe = PendingOp {
-        seq: 0,
-        contact_id: contact_id.to_owned(),
-        kind: op.clone(),
-        created_at: state.clock.now(),
-        attempts: 0,
-        state: OpState::Pending,
-        last_error: None,
-        conflicts: 0,
-    };
+    // The record goes through ingest with the new op in the same batch: ingest lays every
+    // pending op over it, this one last, so the edit shows at once.
     let page = match &op {
         OpKind::SetStage { opportunity_id, .. } | OpKind::SetStatus { opportunity_id, .. } => {
             let deal = state
@@ -73,9 +64,9 @@ pub async fn edit(state: &State, contact_id: &str, op: OpKind) -> Result<u64, Re
                         format!("lead {contact_id} has no deal {opportunity_id}"),
                     )
                 })?;
-            Page::Opportunities(vec![rebase_opportunity(deal, &[&probe])])
+            Page::Opportunities(vec![deal])
         }
-        _ => Page::Contacts(vec![rebase_contact(contact, &[&probe])]),
+        _ => Page::Contacts(vec![contact]),
     };
     let mut extra = Batch::new();
     extra.ops.push((contact_id.to_owned(), op));
