@@ -1,12 +1,25 @@
 //! A bounded set of recently seen `webhookId`s (oldest evicted first).
+//!
+//! Ids are kept as their SHA-256 digests, so memory is bounded by the capacity alone (32 bytes
+//! per id, twice), whatever length of id a sender uses.
 
 use std::collections::{HashSet, VecDeque};
+
+use aws_lc_rs::digest::{SHA256, digest};
+
+type Key = [u8; 32];
+
+fn key(id: &str) -> Key {
+    let mut k = [0u8; 32];
+    k.copy_from_slice(digest(&SHA256, id.as_bytes()).as_ref());
+    k
+}
 
 #[derive(Debug)]
 pub(crate) struct Dedup {
     capacity: usize,
-    seen: HashSet<String>,
-    order: VecDeque<String>,
+    seen: HashSet<Key>,
+    order: VecDeque<Key>,
 }
 
 impl Dedup {
@@ -22,7 +35,8 @@ impl Dedup {
 
     /// Records `id`; `false` when it was already present (a duplicate).
     pub(crate) fn insert(&mut self, id: &str) -> bool {
-        if self.seen.contains(id) {
+        let id = key(id);
+        if self.seen.contains(&id) {
             return false;
         }
         while self.order.len() >= self.capacity {
@@ -30,15 +44,16 @@ impl Dedup {
                 self.seen.remove(&old);
             }
         }
-        self.seen.insert(id.to_string());
-        self.order.push_back(id.to_string());
+        self.seen.insert(id);
+        self.order.push_back(id);
         true
     }
 
     /// Forgets `id` (so a retry of an event we could not hand over is accepted again).
     pub(crate) fn remove(&mut self, id: &str) {
-        if self.seen.remove(id) {
-            self.order.retain(|x| x != id);
+        let id = key(id);
+        if self.seen.remove(&id) {
+            self.order.retain(|x| *x != id);
         }
     }
 
@@ -68,5 +83,11 @@ mod tests {
         assert!(d.insert("c"));
         assert_eq!(d.len(), 3);
         assert!(Dedup::new(0).insert("x"));
+        // Long ids cost no more than short ones, and stay distinct.
+        let mut d = Dedup::new(2);
+        let long = "x".repeat(100_000);
+        assert!(d.insert(&long));
+        assert!(!d.insert(&long));
+        assert!(d.insert(&long[1..]));
     }
 }

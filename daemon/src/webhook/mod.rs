@@ -6,10 +6,11 @@
 //! 1. The body is read as raw bytes, up to [`WebhookConfig::max_body_bytes`] (axum's body limit
 //!    stops reading past it) → **413** when larger.
 //! 2. The signature is checked over those exact bytes ([`Verifier`]: `X-GHL-Signature` Ed25519,
-//!    else legacy `X-WH-Signature` RSA-SHA256) → **401** when missing or wrong. Nothing is parsed
-//!    before this.
+//!    else legacy `X-WH-Signature` RSA-SHA256; `N/A` or empty counts as absent; a signature header
+//!    sent twice is refused) → **401** when missing or wrong. Nothing is parsed before this.
 //! 3. The JSON is parsed ([`parse_event`], flat or `data`-wrapped) → **400** when malformed.
-//! 4. Dedup on `webhookId` in a bounded set: a duplicate gets **200** and is not forwarded again.
+//! 4. Dedup on `webhookId` in a bounded set ([`WebhookConfig::dedup_capacity`] ids, kept as
+//!    SHA-256 digests, oldest evicted first): a duplicate gets **200** and is not forwarded again.
 //! 5. The [`Hint`] is queued with `try_send` and the answer is **200** at once. When the channel is
 //!    full the hint is dropped (counted in [`WebhookStats::dropped`], logged at warn) and the
 //!    answer is still 200: the periodic sync catches up, and GHL must not retry or pause the URL.
@@ -89,6 +90,18 @@ impl WebhookConfig {
     /// `config/ghl-webhook-keys/`.
     pub fn ghl_default_keys() -> (String, Option<String>) {
         (GHL_ED25519_PEM.to_string(), Some(GHL_RSA_PEM.to_string()))
+    }
+
+    /// A config listening on `listen` that accepts only `X-GHL-Signature` under `ed25519_pem`
+    /// (e.g. the simulator's `SimHandle::webhook_public_key_pem()`), with the default limits.
+    pub fn with_ed25519_key(listen: SocketAddr, ed25519_pem: impl Into<String>) -> Self {
+        Self {
+            listen,
+            ed25519_public_key_pem: ed25519_pem.into(),
+            rsa_public_key_pem: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            dedup_capacity: DEFAULT_DEDUP_CAPACITY,
+        }
     }
 
     /// A config listening on `listen` with GHL's official keys and the default limits.

@@ -11,7 +11,8 @@
 //! Ed25519 signature is checked (never a fallback to RSA, so a stripped or forged Ed25519 header
 //! cannot be "rescued" by the weaker legacy path). Only when it is absent is `X-WH-Signature`
 //! checked. A header whose value is empty or the literal `N/A` counts as absent, as in GHL's
-//! sample code. Neither header → rejected.
+//! sample code. A signature header sent more than once is refused (a leading `N/A` copy must not
+//! hide an `X-GHL-Signature` and so downgrade to RSA). Neither header → rejected.
 //!
 //! Ed25519 is verified with `ed25519-dalek` (`verify_strict`); RSA with `aws-lc-rs` (the same
 //! crate rustls already builds in this workspace).
@@ -50,6 +51,13 @@ pub enum SignatureError {
     /// The header value is not base64 (or not even visible ASCII).
     #[error("the {header} header is not valid base64")]
     Encoding {
+        /// The header name.
+        header: &'static str,
+    },
+    /// A signature header was sent more than once (which value to check would be a guess, and a
+    /// leading `N/A` could otherwise hide an `X-GHL-Signature` and downgrade to RSA).
+    #[error("the {header} header was sent more than once")]
+    Repeated {
         /// The header name.
         header: &'static str,
     },
@@ -106,7 +114,9 @@ impl Verifier {
 
     /// Checks the request's signature over `raw_body` (the exact received bytes).
     pub fn verify(&self, headers: &HeaderMap, raw_body: &[u8]) -> Result<SignatureKind, SignatureError> {
-        if let Some(value) = header_value(headers, GHL_SIGNATURE_HEADER) {
+        let ghl = header_value(headers, GHL_SIGNATURE_HEADER, "X-GHL-Signature")?;
+        let wh = header_value(headers, WH_SIGNATURE_HEADER, "X-WH-Signature")?;
+        if let Some(value) = ghl {
             let sig = decode_sig(value, "X-GHL-Signature")?;
             let mismatch = SignatureError::Mismatch(SignatureKind::Ed25519);
             let sig = Signature::from_slice(&sig).map_err(|_| mismatch.clone())?;
@@ -115,7 +125,7 @@ impl Verifier {
                 Err(_) => Err(mismatch),
             };
         }
-        if let Some(value) = header_value(headers, WH_SIGNATURE_HEADER) {
+        if let Some(value) = wh {
             let sig = decode_sig(value, "X-WH-Signature")?;
             let key = self.rsa.as_ref().ok_or(SignatureError::RsaNotConfigured)?;
             return match key.verify_sig(raw_body, &sig) {
@@ -127,10 +137,22 @@ impl Verifier {
     }
 }
 
-/// The header's value, trimmed; `None` when absent, empty or `N/A`.
-fn header_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
-    let value = headers.get(name)?.as_bytes().trim_ascii();
-    if value.is_empty() || value.eq_ignore_ascii_case(b"N/A") { None } else { Some(value) }
+/// The header's value, trimmed; `None` when absent, empty or `N/A`; an error when it was sent
+/// more than once.
+fn header_value<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+    header: &'static str,
+) -> Result<Option<&'a [u8]>, SignatureError> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(SignatureError::Repeated { header });
+    }
+    let value = first.as_bytes().trim_ascii();
+    Ok(if value.is_empty() || value.eq_ignore_ascii_case(b"N/A") { None } else { Some(value) })
 }
 
 fn decode_sig(value: &[u8], header: &'static str) -> Result<Vec<u8>, SignatureError> {
@@ -327,6 +349,28 @@ mod tests {
         assert_eq!(v.verify(&h, BODY), Err(SignatureError::Missing));
         let h = headers(&[(GHL_SIGNATURE_HEADER, "  ")]);
         assert_eq!(v.verify(&h, BODY), Err(SignatureError::Missing));
+    }
+
+    #[test]
+    fn repeated_header_is_refused() {
+        let rsa = rsa_key();
+        let ed = test_key();
+        let v = Verifier::new(&test_pem(&ed), Some(&rsa.pem)).expect("verifier");
+        // `N/A` first, then a forged Ed25519 signature, plus a valid RSA one: no downgrade.
+        let mut h = headers(&[(WH_SIGNATURE_HEADER, &rsa_sig(&rsa.pair, BODY))]);
+        h.append(GHL_SIGNATURE_HEADER, HeaderValue::from_static("N/A"));
+        let forged = ed_sig(&SigningKey::from_bytes(&[3u8; 32]), BODY);
+        h.append(GHL_SIGNATURE_HEADER, HeaderValue::from_str(&forged).expect("header"));
+        assert_eq!(v.verify(&h, BODY), Err(SignatureError::Repeated { header: "X-GHL-Signature" }));
+        // Even two copies of a valid signature are refused.
+        let good = ed_sig(&ed, BODY);
+        let mut h = headers(&[(GHL_SIGNATURE_HEADER, &good)]);
+        h.append(GHL_SIGNATURE_HEADER, HeaderValue::from_str(&good).expect("header"));
+        assert_eq!(v.verify(&h, BODY), Err(SignatureError::Repeated { header: "X-GHL-Signature" }));
+        let sig = rsa_sig(&rsa.pair, BODY);
+        let mut h = headers(&[(WH_SIGNATURE_HEADER, &sig)]);
+        h.append(WH_SIGNATURE_HEADER, HeaderValue::from_str(&sig).expect("header"));
+        assert_eq!(v.verify(&h, BODY), Err(SignatureError::Repeated { header: "X-WH-Signature" }));
     }
 
     #[test]

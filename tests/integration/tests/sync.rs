@@ -175,3 +175,40 @@ fn local_edits_reach_ghl_and_refusals_end_out_of_sync() {
     assert_eq!(op["state"], "out_of_sync");
     assert!(op["last_error"].as_str().unwrap().contains("twice"));
 }
+
+#[test]
+fn a_signed_webhook_brings_a_new_lead_without_polling() {
+    // A free loopback port for the receiver, known before the simulator starts.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let sim = Sim::start(ghl_sim::SimConfig {
+        contacts: 20,
+        seed: 9,
+        webhook_url: Some(format!("http://127.0.0.1:{port}/webhooks/ghl")),
+        ..ghl_sim::SimConfig::default()
+    });
+    let dir = short_tempdir();
+    let key = dir.path().join("sim-key.pem");
+    std::fs::write(&key, sim.sim().webhook_public_key_pem()).unwrap();
+    // Polling is effectively off (1 h): only the webhook can bring the lead in.
+    sim.write_config(
+        dir.path(),
+        &format!(
+            "\n[webhooks]\nenabled = true\nlisten = \"127.0.0.1:{port}\"\npublic_key_file = \"{}\"\n",
+            key.display()
+        ),
+    );
+    let daemon = sim.daemon(dir.path());
+    sync_until_ok(&daemon, false);
+
+    let lead = sim.sim().inject_lead(&serde_json::json!({"firstName": "Webby", "lastName": "Hook"})).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = daemon.leadline(&["lead", &lead.id, "--json"]);
+        if out.status.success() {
+            assert_eq!(json(&out)["name"], "Webby Hook");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the webhook did not bring the lead in");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
