@@ -46,10 +46,10 @@ pub struct Cursors {
 pub enum Phase {
     #[default]
     Start,
-    Contacts,
     Opportunities,
     Messages,
     Emails,
+    Contacts,
     Done,
 }
 
@@ -139,22 +139,30 @@ impl<'a> Puller<'a> {
     }
 
     async fn all_contacts(&mut self) -> Result<(), SyncError> {
+        let query =
+            |after| ContactQuery { page_limit: CONTACT_PAGE, search_after: after, updated_after: None };
+        let client = self.client.clone();
+        let fetch = move |after| {
+            let client = client.clone();
+            tokio::spawn(async move { client.search_contacts(&query(after)).await })
+        };
+        let mut next = fetch(self.cursors.contacts_after.clone());
         loop {
-            let q = ContactQuery {
-                page_limit: CONTACT_PAGE,
-                search_after: self.cursors.contacts_after.clone(),
-                updated_after: None,
-            };
-            let page = self.client.search_contacts(&q).await?;
+            let page = (&mut next).await.map_err(|e| SyncError::Internal(e.to_string()))??;
+            let done = page.next.is_none() || page.contacts.is_empty();
+            // Ask for the next page while this one is applied: the request waits on the rate
+            // limit or the network while the store works.
+            if !done {
+                next = fetch(page.next.clone());
+            }
             self.pulled.contacts += page.contacts.len();
             if let Some((seen, _)) = &mut self.seen {
                 seen.extend(page.contacts.iter().map(|c| c.id.clone()));
             }
             self.note_contacts(&page.contacts);
-            let done = page.next.is_none() || page.contacts.is_empty();
             self.cursors.contacts_after = page.next;
             if done {
-                self.cursors.phase = Phase::Opportunities;
+                self.cursors.phase = Phase::Done;
             }
             self.commit(Page::Contacts(page.contacts)).await?;
             self.progress("contacts");
@@ -165,17 +173,24 @@ impl<'a> Puller<'a> {
     }
 
     async fn all_opportunities(&mut self) -> Result<(), SyncError> {
+        let client = self.client.clone();
+        let fetch = move |start_after| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client.search_opportunities(&OpportunityQuery { limit: OPPORTUNITY_PAGE, start_after }).await
+            })
+        };
+        let mut next = fetch(self.cursors.opportunities_after.clone());
         loop {
-            let q = OpportunityQuery {
-                limit: OPPORTUNITY_PAGE,
-                start_after: self.cursors.opportunities_after.clone(),
-            };
-            let page = self.client.search_opportunities(&q).await?;
+            let page = (&mut next).await.map_err(|e| SyncError::Internal(e.to_string()))??;
+            let done = page.next.is_none() || page.opportunities.is_empty();
+            if !done {
+                next = fetch(page.next.clone());
+            }
             self.pulled.opportunities += page.opportunities.len();
             if let Some((_, seen)) = &mut self.seen {
                 seen.extend(page.opportunities.iter().map(|o| o.id.clone()));
             }
-            let done = page.next.is_none() || page.opportunities.is_empty();
             self.cursors.opportunities_after = page.next;
             if done {
                 self.cursors.phase = Phase::Messages;
@@ -191,18 +206,27 @@ impl<'a> Puller<'a> {
     /// Pages through the export from the saved cursor; the last cursor is kept, so the next
     /// pull starts where this one ended.
     async fn messages(&mut self, email: bool) -> Result<(), SyncError> {
-        loop {
-            let cursor =
-                if email { self.cursors.email_cursor.clone() } else { self.cursors.messages_cursor.clone() };
+        let client = self.client.clone();
+        let fetch = move |cursor| {
+            let client = client.clone();
             let q = MessageQuery { limit: MESSAGE_PAGE, cursor, channel: email.then(|| "Email".to_owned()) };
-            let page = self.client.export_messages(&q).await?;
-            self.pulled.messages += page.messages.len();
+            tokio::spawn(async move { client.export_messages(&q).await })
+        };
+        let cursor =
+            if email { self.cursors.email_cursor.clone() } else { self.cursors.messages_cursor.clone() };
+        let mut next = fetch(cursor);
+        loop {
+            let page = (&mut next).await.map_err(|e| SyncError::Internal(e.to_string()))??;
             let done = page.next_cursor.is_none() || page.messages.is_empty();
-            if let Some(next) = page.next_cursor {
+            if !done {
+                next = fetch(page.next_cursor.clone());
+            }
+            self.pulled.messages += page.messages.len();
+            if let Some(cursor) = page.next_cursor {
                 if email {
-                    self.cursors.email_cursor = Some(next);
+                    self.cursors.email_cursor = Some(cursor);
                 } else {
-                    self.cursors.messages_cursor = Some(next);
+                    self.cursors.messages_cursor = Some(cursor);
                 }
             }
             self.commit(Page::Messages(page.messages)).await?;
@@ -263,19 +287,20 @@ impl<'a> Puller<'a> {
 }
 
 /// A full sync, resuming an unfinished one where its last durable page left it.
+///
+/// Deals and messages come before contacts: a message or deal whose contact is not stored yet
+/// is kept without scoring, and each lead is then scored once, when its contact arrives with
+/// everything it needs already in the store.
 pub async fn full(state: &State, client: &GhlClient) -> Result<Pulled, SyncError> {
     let mut p = Puller::new(state, client)?;
     if matches!(p.cursors.phase, Phase::Start | Phase::Done) {
-        p.cursors.phase = Phase::Contacts;
+        p.cursors.phase = Phase::Opportunities;
         p.cursors.contacts_after = None;
         p.cursors.opportunities_after = None;
         p.seen = Some(Default::default());
         p.reference_data().await?;
     } else {
         tracing::info!(phase = ?p.cursors.phase, "resuming an unfinished full sync");
-    }
-    if p.cursors.phase == Phase::Contacts {
-        p.all_contacts().await?;
     }
     if p.cursors.phase == Phase::Opportunities {
         p.all_opportunities().await?;
@@ -287,6 +312,11 @@ pub async fn full(state: &State, client: &GhlClient) -> Result<Pulled, SyncError
     }
     if p.cursors.phase == Phase::Emails {
         p.messages(true).await?;
+        p.cursors.phase = Phase::Contacts;
+        p.save_cursors().await?;
+    }
+    if p.cursors.phase == Phase::Contacts {
+        p.all_contacts().await?;
     }
     p.reconcile_deletions()?;
     p.cursors.phase = Phase::Done;

@@ -30,6 +30,9 @@ struct Args {
     /// Leads in the data set (default 100 000, or 10 000 with --quick)
     #[arg(long)]
     leads: Option<usize>,
+    /// Run only the sync figure (the others print null)
+    #[arg(long)]
+    sync_only: bool,
 }
 
 /// The benchmark re-executes itself for the processes it measures, so that no second build
@@ -78,6 +81,21 @@ fn main() -> anyhow::Result<()> {
     log(&format!("generating a {}-lead location...", plan.leads));
     let dataset_path: PathBuf = work.path().join("location.json");
     let (dataset, raw_json_bytes) = store::write_dataset(&dataset_path, plan.leads)?;
+
+    if args.sync_only {
+        log("initial sync against the rate-limited simulator...");
+        let sync = sync::measure(work.path(), std::sync::Arc::new(dataset))?;
+        let figures = json!({
+            "leads": plan.leads,
+            "sync_efficiency": ((sync.optimum_seconds / sync.seconds).min(1.0) * 1000.0).round() / 1000.0,
+            "sync_429s": sync.responses_429,
+            "sync_seconds": (sync.seconds * 10.0).round() / 10.0,
+            "sync_optimum_seconds": sync.optimum_seconds,
+            "sync_requests": sync.requests,
+        });
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+        return Ok(());
+    }
 
     log("ingest and rescore (in process, sled on disk)...");
     let ingest = store::ingest_and_rescore(work.path(), &dataset_path)?;
