@@ -61,6 +61,18 @@ async fn sync(state: &State, ghl: &GhlClient) {
     pull::incremental(state, ghl).await.unwrap();
 }
 
+/// What a push does in the model: the pending local edits land on GHL's state, in order.
+fn push_model(model: &mut BTreeMap<usize, BTreeSet<String>>, pending: &mut Vec<(usize, String, bool)>) {
+    for (contact, tag, add) in pending.drain(..) {
+        let set = model.get_mut(&contact).unwrap();
+        if add {
+            set.insert(tag);
+        } else {
+            set.remove(&tag);
+        }
+    }
+}
+
 async fn run(actions: Vec<Action>) {
     let sim =
         ghl_sim::spawn(ghl_sim::SimConfig { contacts: 12, rate_limit: None, seed: 5, ..Default::default() })
@@ -109,26 +121,12 @@ async fn run(actions: Vec<Action>) {
                 }
             }
             Action::Sync => {
-                for (contact, tag, add) in pending.drain(..) {
-                    let set = model.get_mut(&contact).unwrap();
-                    if add {
-                        set.insert(tag)
-                    } else {
-                        set.remove(&tag)
-                    };
-                }
+                push_model(&mut model, &mut pending);
                 sync(&state, &ghl).await;
             }
         }
     }
-    for (contact, tag, add) in pending.drain(..) {
-        let set = model.get_mut(&contact).unwrap();
-        if add {
-            set.insert(tag)
-        } else {
-            set.remove(&tag)
-        };
-    }
+    push_model(&mut model, &mut pending);
     sync(&state, &ghl).await;
     // A second pull sees any remote change made between the push and the first pull.
     pull::incremental(&state, &ghl).await.unwrap();

@@ -101,7 +101,8 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
 
 type Conn = Framed<UnixStream, tokio_util::codec::LengthDelimitedCodec>;
 
-async fn hello(socket: &Path) -> anyhow::Result<Conn> {
+/// Connects and completes the handshake.
+pub async fn hello(socket: &Path) -> anyhow::Result<Conn> {
     let mut conn = Framed::new(UnixStream::connect(socket).await?, protocol::framing());
     let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, app_version: "bench".into() };
     conn.send(protocol::encode(&hello)?).await?;

@@ -85,14 +85,8 @@ fn main() -> anyhow::Result<()> {
     if args.sync_only {
         log("initial sync against the rate-limited simulator...");
         let sync = sync::measure(work.path(), std::sync::Arc::new(dataset))?;
-        let figures = json!({
-            "leads": plan.leads,
-            "sync_efficiency": ((sync.optimum_seconds / sync.seconds).min(1.0) * 1000.0).round() / 1000.0,
-            "sync_429s": sync.responses_429,
-            "sync_seconds": (sync.seconds * 10.0).round() / 10.0,
-            "sync_optimum_seconds": sync.optimum_seconds,
-            "sync_requests": sync.requests,
-        });
+        let mut figures = sync.figures();
+        figures["leads"] = json!(plan.leads);
         println!("{}", serde_json::to_string_pretty(&figures)?);
         return Ok(());
     }
@@ -110,15 +104,9 @@ fn main() -> anyhow::Result<()> {
     let frame = render::frames(&ingest.rows, plan.frame_samples);
 
     let leads = plan.leads as f64;
-    let figures = json!({
+    let mut figures = json!({
         "leads": plan.leads,
         "quick": args.quick,
-        "sync_efficiency": ((sync.optimum_seconds / sync.seconds).min(1.0) * 1000.0).round() / 1000.0,
-        "sync_429s": sync.responses_429,
-        "sync_seconds": (sync.seconds * 10.0).round() / 10.0,
-        "sync_optimum_seconds": sync.optimum_seconds,
-        "sync_requests": sync.requests,
-        "sync_records": { "contacts": sync.contacts, "opportunities": sync.opportunities, "messages": sync.messages },
         "ingest_contacts_per_s": ingest.contacts_per_s.round(),
         "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
         "ipc_queue_p50_us": ipc.queue.p50_us.round(),
@@ -138,6 +126,9 @@ fn main() -> anyhow::Result<()> {
         "model_auc": Value::Null,
         "model_predict_rows_per_s": Value::Null,
     });
+    if let (Some(all), Value::Object(sync)) = (figures.as_object_mut(), sync.figures()) {
+        all.extend(sync);
+    }
     println!("{}", serde_json::to_string_pretty(&figures)?);
     Ok(())
 }

@@ -6,9 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use leadline_shared::protocol::{self, ClientMessage, PROTOCOL_VERSION, Request, Response, ServerMessage};
-use tokio::net::UnixStream;
-use tokio_util::codec::Framed;
+use leadline_shared::protocol::{self, ClientMessage, Request, Response, ServerMessage};
 
 /// What the sync run measured.
 pub struct SyncFigures {
@@ -19,6 +17,20 @@ pub struct SyncFigures {
     pub contacts: usize,
     pub opportunities: usize,
     pub messages: usize,
+}
+
+impl SyncFigures {
+    /// The sync figures under their JSON keys.
+    pub fn figures(&self) -> serde_json::Value {
+        serde_json::json!({
+            "sync_efficiency": ((self.optimum_seconds / self.seconds).min(1.0) * 1000.0).round() / 1000.0,
+            "sync_429s": self.responses_429,
+            "sync_seconds": (self.seconds * 10.0).round() / 10.0,
+            "sync_optimum_seconds": self.optimum_seconds,
+            "sync_requests": self.requests,
+            "sync_records": { "contacts": self.contacts, "opportunities": self.opportunities, "messages": self.messages },
+        })
+    }
 }
 
 /// The optimum of product.md: R requests, a burst of 100, then 10 per second.
@@ -72,13 +84,8 @@ pub fn measure(work: &Path, dataset: std::sync::Arc<ghl_sim::Dataset>) -> anyhow
     // answer comes when the first full sync is done (plus one cheap incremental pass).
     let result = runtime.block_on(async {
         let mut conn = loop {
-            if let Ok(stream) = UnixStream::connect(&socket).await {
-                let mut conn = Framed::new(stream, protocol::framing());
-                let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, app_version: "bench".into() };
-                conn.send(protocol::encode(&hello)?).await?;
-                if let Some(Ok(_welcome)) = conn.next().await {
-                    break conn;
-                }
+            if let Ok(conn) = crate::ipc::hello(&socket).await {
+                break conn;
             }
             anyhow::ensure!(started.elapsed() < Duration::from_secs(60), "the daemon did not start");
             tokio::time::sleep(Duration::from_millis(20)).await;

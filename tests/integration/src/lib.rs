@@ -82,6 +82,11 @@ impl Daemon {
     pub fn start(dir: &Path, extra: &[&str]) -> Daemon {
         let mut cmd = Daemon::command(dir);
         cmd.args(extra);
+        Daemon::spawn(dir, cmd)
+    }
+
+    /// Spawns a prepared `leadlined` command for `dir` and waits until it answers.
+    pub fn spawn(dir: &Path, mut cmd: Command) -> Daemon {
         let mut daemon = Daemon {
             child: cmd.spawn().expect("spawn leadlined"),
             socket: dir.join("s.sock"),
@@ -234,14 +239,7 @@ impl Sim {
     pub fn daemon(&self, dir: &Path) -> Daemon {
         let mut cmd = Daemon::command(dir);
         cmd.env("GHL_API_KEY", self.sim().token()).env("GHL_LOCATION_ID", self.sim().location_id());
-        let mut daemon = Daemon {
-            child: cmd.spawn().expect("spawn leadlined"),
-            socket: dir.join("s.sock"),
-            data_dir: dir.join("data"),
-            config: dir.join("config.toml"),
-        };
-        daemon.wait_ready();
-        daemon
+        Daemon::spawn(dir, cmd)
     }
 }
 
