@@ -2,6 +2,9 @@
 //! `cargo run --release -p leadline-daemon --example ingest_profile -- 20000`
 
 use std::sync::Arc;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Instant;
 
 use leadline_daemon::ingest::{Ingest, PAGE, Page};
@@ -33,5 +36,6 @@ fn main() -> anyhow::Result<()> {
     run("memory", Arc::new(MemoryStore::new()), &contacts)?;
     let dir = tempfile::tempdir()?;
     run("sled 64MB", Arc::new(SledStore::open(&dir.path().join("a"), 64 << 20)?), &contacts)?;
+    run("sled 512MB", Arc::new(SledStore::open(&dir.path().join("b"), 512 << 20)?), &contacts)?;
     Ok(())
 }

@@ -13,13 +13,20 @@ pub struct Contact {
     pub id: String,
     #[serde(deserialize_with = "null_default")]
     pub location_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// The contact's IANA time zone, used for quiet hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     #[serde(deserialize_with = "null_default")]
     pub dnd: bool,
@@ -27,22 +34,34 @@ pub struct Contact {
     #[serde(deserialize_with = "null_default")]
     pub dnd_settings: BTreeMap<String, DndSetting>,
     #[serde(rename = "type")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub assigned_to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address1: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
     #[serde(deserialize_with = "null_default")]
     pub tags: Vec<String>,
     #[serde(with = "lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_added: Option<Timestamp>,
     #[serde(with = "lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_updated: Option<Timestamp>,
     #[serde(with = "lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity: Option<Timestamp>,
     #[serde(deserialize_with = "null_default")]
     pub custom_fields: Vec<CustomFieldValue>,
@@ -105,7 +124,9 @@ pub struct CustomFieldDef {
     /// e.g. `contact.budget`.
     #[serde(deserialize_with = "null_default")]
     pub field_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
 }
 
@@ -125,7 +146,9 @@ pub struct DndSetting {
     /// `active`, `inactive` or `permanent`.
     #[serde(deserialize_with = "null_default")]
     pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
 }
 

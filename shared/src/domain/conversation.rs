@@ -13,15 +13,21 @@ pub struct Conversation {
     pub contact_id: String,
     #[serde(deserialize_with = "null_default")]
     pub location_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_type: Option<String>,
     #[serde(with = "lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_date: Option<Timestamp>,
     #[serde(rename = "type")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_type: Option<serde_json::Value>,
     #[serde(deserialize_with = "null_default")]
     pub unread_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub assigned_to: Option<String>,
 }
 
@@ -32,8 +38,10 @@ pub struct Message {
     pub id: String,
     /// GHL's numeric message type.
     #[serde(rename = "type")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_code: Option<i64>,
     /// `TYPE_SMS`, `TYPE_EMAIL`, `TYPE_CALL`, ... (some payloads say `SMS`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
     #[serde(deserialize_with = "null_default")]
     pub location_id: String,
@@ -42,13 +50,19 @@ pub struct Message {
     #[serde(deserialize_with = "null_default")]
     pub conversation_id: String,
     #[serde(with = "lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_added: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     #[serde(deserialize_with = "null_default")]
     pub direction: Direction,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
 }
 

@@ -3,6 +3,8 @@
 //! GHL entities ([`Contact`], [`Opportunity`], [`Pipeline`], [`Conversation`], [`Message`],
 //! [`Task`], [`Note`], [`User`]) parse GHL's JSON as the API returns it: camelCase names,
 //! unknown fields ignored, `null` accepted wherever GHL is known to send it.
+//! Stored and sent, a GHL entity leaves out its empty (`None`) fields: most contacts have most
+//! of them empty, and the store and every frame are smaller for it.
 //! Local types ([`Score`], [`FollowUp`], [`PendingOp`], [`AuditEvent`], [`LeadSummary`]) are
 //! Leadline's own and never leave the machine.
 

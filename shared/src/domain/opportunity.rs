@@ -9,28 +9,37 @@ use super::{CustomFieldValue, null_default};
 #[serde(rename_all = "camelCase", default)]
 pub struct Opportunity {
     pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub monetary_value: Option<f64>,
     #[serde(deserialize_with = "null_default")]
     pub pipeline_id: String,
     #[serde(deserialize_with = "null_default")]
     pub pipeline_stage_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub assigned_to: Option<String>,
     #[serde(deserialize_with = "null_default")]
     pub status: OpportunityStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     #[serde(with = "lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_status_change_at: Option<Timestamp>,
     #[serde(with = "lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_stage_change_at: Option<Timestamp>,
     #[serde(with = "lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Timestamp>,
     #[serde(with = "lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<Timestamp>,
     #[serde(deserialize_with = "null_default")]
     pub contact_id: String,
     #[serde(deserialize_with = "null_default")]
     pub location_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lost_reason_id: Option<String>,
     #[serde(deserialize_with = "null_default")]
     pub custom_fields: Vec<CustomFieldValue>,
@@ -58,6 +67,7 @@ pub struct Pipeline {
     pub name: String,
     #[serde(deserialize_with = "null_default")]
     pub stages: Vec<Stage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location_id: Option<String>,
 }
 
@@ -69,6 +79,7 @@ pub struct Stage {
     pub id: String,
     #[serde(deserialize_with = "null_default")]
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<i64>,
 }
 

@@ -9,10 +9,14 @@ use super::time::lenient;
 #[serde(rename_all = "camelCase", default)]
 pub struct Task {
     pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub assigned_to: Option<String>,
     #[serde(with = "lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub due_date: Option<Timestamp>,
     #[serde(deserialize_with = "null_default")]
     pub completed: bool,
@@ -25,12 +29,16 @@ pub struct Task {
 #[serde(rename_all = "camelCase", default)]
 pub struct Note {
     pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     #[serde(with = "lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_added: Option<Timestamp>,
     #[serde(deserialize_with = "null_default")]
     pub contact_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 
@@ -39,10 +47,15 @@ pub struct Note {
 #[serde(rename_all = "camelCase", default)]
 pub struct User {
     pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     #[serde(deserialize_with = "null_default")]
     pub deleted: bool,
