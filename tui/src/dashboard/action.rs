@@ -40,6 +40,16 @@ pub enum Action {
     Close,
     /// Reload status, queue and detail now; when offline, retry the connection now.
     Refresh,
+    /// Add a tag to the selected lead (opens a text input).
+    AddTag,
+    /// Remove a tag from the selected lead (opens a text input).
+    RemoveTag,
+    /// Add a note to the selected lead (opens a text input).
+    AddNote,
+    /// Retry the selected lead's failed and out-of-sync edits.
+    RetryEdits,
+    /// Ask the daemon to sync with GHL now.
+    SyncNow,
 }
 
 /// How many queue tabs `queue-N` can address.
@@ -64,6 +74,11 @@ impl Action {
             Action::ToggleDetail,
             Action::Close,
             Action::Refresh,
+            Action::AddTag,
+            Action::RemoveTag,
+            Action::AddNote,
+            Action::RetryEdits,
+            Action::SyncNow,
             Action::Help,
             Action::Quit,
         ]);
@@ -88,6 +103,11 @@ impl Action {
             Action::ToggleDetail => "toggle-detail".into(),
             Action::Close => "close".into(),
             Action::Refresh => "refresh".into(),
+            Action::AddTag => "add-tag".into(),
+            Action::RemoveTag => "remove-tag".into(),
+            Action::AddNote => "add-note".into(),
+            Action::RetryEdits => "retry-edits".into(),
+            Action::SyncNow => "sync-now".into(),
         }
     }
 
@@ -109,6 +129,11 @@ impl Action {
             Action::ToggleDetail => "open or close lead detail".into(),
             Action::Close => "close help or detail".into(),
             Action::Refresh => "refresh now / retry the daemon".into(),
+            Action::AddTag => "add a tag to the lead".into(),
+            Action::RemoveTag => "remove a tag from the lead".into(),
+            Action::AddNote => "add a note to the lead".into(),
+            Action::RetryEdits => "retry the lead's failed edits".into(),
+            Action::SyncNow => "sync with GHL now".into(),
         }
     }
 }

@@ -6,14 +6,16 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::time::Duration;
 
-use jiff::Timestamp;
-use leadline_shared::domain::LeadSummary;
-use leadline_shared::protocol::{Event, LeadDetail, QueueName, StatusReport, Welcome};
+use jiff::{SignedDuration, Timestamp};
+use leadline_shared::domain::{LeadSummary, OpKind, OpState, Opportunity};
+use leadline_shared::protocol::{Event, LeadDetail, QueueName, StatusReport, SyncStatus, Welcome};
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
 use super::action::Action;
+use super::components::ellipsize;
 use super::connection::{ConnEffect, ConnEvent, ConnState, Connection};
+use super::input::{InputOutcome, TextInput};
 use super::keymap::Keymap;
 
 /// How many leads of a queue the dashboard asks for.
@@ -23,8 +25,12 @@ pub const QUEUE_LIMIT: u32 = 500;
 /// burst of changes (a sync page, a rescore) costs one query.
 pub const REFRESH_DEBOUNCE: Duration = Duration::from_millis(300);
 
+/// How long a confirmation or progress message stays in the footer. Errors stay until
+/// dismissed or replaced.
+pub const FLASH_TTL: SignedDuration = SignedDuration::from_secs(8);
+
 /// IO the driver performs for the [`App`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Connect (two connections: requests and events); report [`Update::Connected`] or
     /// [`Update::ConnectFailed`].
@@ -58,6 +64,21 @@ pub enum Effect {
     FetchLead {
         /// The contact id.
         id: String,
+    },
+    /// `Request::Edit`; report [`Update::EditAccepted`] or [`Update::EditFailed`].
+    Edit {
+        /// The lead.
+        contact_id: String,
+        /// The edit.
+        op: OpKind,
+    },
+    /// `Request::SyncNow { wait: false, full: false }`; report [`Update::SyncStarted`] or
+    /// [`Update::SyncFailed`].
+    SyncNow,
+    /// `Request::RetryOp`; report [`Update::RetryAccepted`] or [`Update::RetryFailed`].
+    Retry {
+        /// The pending op.
+        seq: u64,
     },
     /// Leave the dashboard.
     Quit,
@@ -120,6 +141,132 @@ pub enum Update {
         /// The daemon's message.
         error: String,
     },
+    /// The daemon applied an edit locally and queued it for GHL.
+    EditAccepted {
+        /// The lead.
+        contact_id: String,
+        /// The edit.
+        op: OpKind,
+        /// Its pending op's sequence number.
+        seq: u64,
+    },
+    /// An edit was not saved.
+    EditFailed {
+        /// The lead.
+        contact_id: String,
+        /// The edit.
+        op: OpKind,
+        /// Why.
+        error: String,
+    },
+    /// The daemon started a sync (or said why not, in the state).
+    SyncStarted(Box<SyncStatus>),
+    /// Asking for a sync failed.
+    SyncFailed {
+        /// Why.
+        error: String,
+    },
+    /// A failed edit goes back in the queue for the next sync.
+    RetryAccepted {
+        /// The pending op.
+        seq: u64,
+    },
+    /// Retrying an edit failed.
+    RetryFailed {
+        /// The pending op.
+        seq: u64,
+        /// Why.
+        error: String,
+    },
+}
+
+/// What a text prompt asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    /// A tag to add.
+    AddTag,
+    /// A tag to remove.
+    RemoveTag,
+    /// A note's text.
+    AddNote,
+}
+
+impl PromptKind {
+    /// The popup's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            PromptKind::AddTag => "Add tag",
+            PromptKind::RemoveTag => "Remove tag",
+            PromptKind::AddNote => "Add note",
+        }
+    }
+}
+
+/// The open text prompt: what it asks, for which lead, and the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// What it asks for.
+    pub kind: PromptKind,
+    /// The lead the edit goes to (fixed when the prompt opens, even if the queue reorders).
+    pub contact_id: String,
+    /// The lead's name, for the title.
+    pub lead_name: String,
+    /// The lead's tags when the prompt opened (shown when removing one).
+    pub tags: Vec<String>,
+    /// The text.
+    pub input: TextInput,
+}
+
+/// How a footer message looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlashKind {
+    /// Something is under way.
+    Info,
+    /// Something worked.
+    Success,
+    /// Something failed; stays until dismissed or replaced.
+    Error,
+}
+
+/// A short message in the footer, e.g. that an edit was saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    /// The text.
+    pub text: String,
+    /// How it looks.
+    pub kind: FlashKind,
+    /// When it goes away by itself (`None`: when dismissed).
+    pub until: Option<Timestamp>,
+}
+
+/// An edit as the footer and the detail pane name it: `tag 'VIP'`, `note "Called…"`.
+pub fn describe_op(op: &OpKind, opportunities: &[Opportunity]) -> String {
+    let deal = |id: &str| {
+        opportunities
+            .iter()
+            .find(|o| o.id == id)
+            .and_then(|o| o.name.clone())
+            .map_or_else(|| "deal".to_owned(), |name| format!("deal '{}'", ellipsize(&name, 30)))
+    };
+    let quote = |body: &str| {
+        let one_line = body.split_whitespace().collect::<Vec<_>>().join(" ");
+        format!("\"{}\"", ellipsize(&one_line, 40))
+    };
+    match op {
+        OpKind::AddTag { tag } => format!("tag '{tag}'"),
+        OpKind::RemoveTag { tag } => format!("tag '{tag}' removed"),
+        OpKind::AddNote { body } => format!("note {}", quote(body)),
+        OpKind::SetStage { opportunity_id, pipeline_stage_id } => {
+            format!("{} moved to stage {pipeline_stage_id}", deal(opportunity_id))
+        }
+        OpKind::SetStatus { opportunity_id, status } => format!("{} marked {status}", deal(opportunity_id)),
+        OpKind::AddTask { title, .. } => format!("task '{}'", ellipsize(title, 40)),
+        OpKind::Assign { user_id } => format!("assigned to {user_id}"),
+        OpKind::SetDnd { channel, on } => {
+            format!("do not disturb ({channel}) {}", if *on { "on" } else { "off" })
+        }
+        OpKind::SendMessage { channel, body } => format!("{channel} message {}", quote(body)),
+    }
 }
 
 /// One queue tab: its leads and where the user is in them, kept while other tabs are shown.
@@ -197,6 +344,10 @@ pub struct App {
     pub(super) conn: Connection,
     pub(super) help: bool,
     pub(super) last_error: Option<String>,
+    pub(super) prompt: Option<Prompt>,
+    pub(super) flash: Option<Flash>,
+    /// `R` was pressed before the lead's edits were loaded: retry them when they arrive.
+    retry_when_loaded: Option<String>,
     refresh_scheduled: bool,
     changed: HashSet<String>,
     size: (u16, u16),
@@ -218,6 +369,9 @@ impl App {
             conn: Connection::new(),
             help: false,
             last_error: None,
+            prompt: None,
+            flash: None,
+            retry_when_loaded: None,
             refresh_scheduled: false,
             changed: HashSet::new(),
             size: (0, 0),
@@ -300,14 +454,35 @@ impl App {
         self.help
     }
 
+    /// The open text prompt, if any.
+    pub fn prompt(&self) -> Option<&Prompt> {
+        self.prompt.as_ref()
+    }
+
+    /// The footer message, if any.
+    pub fn flash(&self) -> Option<&Flash> {
+        self.flash.as_ref()
+    }
+
     /// Table rows that fit on screen, from the terminal size given to [`App::resize`].
     pub fn page_rows(&self) -> usize {
         let (w, h) = self.size;
         usize::from(super::layout(Rect::new(0, 0, w, h), self).table_rows).max(1)
     }
 
-    /// A key press: resolved through the keymap, then handled.
+    /// A key press: given to the open prompt if there is one (it swallows every key), else
+    /// resolved through the keymap and handled.
     pub fn handle_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        if let Some(prompt) = &mut self.prompt {
+            return match prompt.input.handle_key(key) {
+                InputOutcome::Consumed => Vec::new(),
+                InputOutcome::Cancel => {
+                    self.prompt = None;
+                    Vec::new()
+                }
+                InputOutcome::Submit => self.submit_prompt(),
+            };
+        }
         match self.keymap.resolve(key) {
             Some(action) => self.handle_action(action),
             None => Vec::new(),
@@ -316,6 +491,10 @@ impl App {
 
     /// Executes an action.
     pub fn handle_action(&mut self, action: Action) -> Vec<Effect> {
+        // An open prompt takes keys as text (see `handle_key`); actions wait until it closes.
+        if self.prompt.is_some() {
+            return Vec::new();
+        }
         // The help overlay is modal: it swallows every key except those that close it or quit.
         if self.help && !matches!(action, Action::Help | Action::Close | Action::Quit) {
             return Vec::new();
@@ -331,6 +510,7 @@ impl App {
                     self.detail_open = false;
                 } else {
                     self.last_error = None;
+                    self.flash = None;
                 }
             }
             Action::NextRow => return self.move_selection(1, page),
@@ -365,14 +545,132 @@ impl App {
                 }
                 return conn_effects(self.conn.handle(ConnEvent::RetryNow));
             }
+            Action::AddTag => self.open_prompt(PromptKind::AddTag),
+            Action::RemoveTag => self.open_prompt(PromptKind::RemoveTag),
+            Action::AddNote => self.open_prompt(PromptKind::AddNote),
+            Action::RetryEdits => return self.retry_edits(),
+            Action::SyncNow => {
+                if !self.conn.is_online() {
+                    self.flash_error("Not connected to the daemon, so it cannot sync now.".to_owned());
+                    return Vec::new();
+                }
+                self.flash_info("Asking the daemon to sync with GHL…".to_owned());
+                return vec![Effect::SyncNow];
+            }
         }
         Vec::new()
+    }
+
+    fn set_flash(&mut self, kind: FlashKind, text: String) {
+        let until = match kind {
+            FlashKind::Error => None,
+            FlashKind::Info | FlashKind::Success => self.now.checked_add(FLASH_TTL).ok(),
+        };
+        self.flash = Some(Flash { text, kind, until });
+    }
+
+    fn flash_info(&mut self, text: String) {
+        self.set_flash(FlashKind::Info, text);
+    }
+
+    fn flash_success(&mut self, text: String) {
+        self.set_flash(FlashKind::Success, text);
+    }
+
+    fn flash_error(&mut self, text: String) {
+        self.set_flash(FlashKind::Error, text);
+    }
+
+    /// Opens a text prompt for the selected lead. Edits need the daemon, so offline the
+    /// prompt does not open (the typing would be lost).
+    fn open_prompt(&mut self, kind: PromptKind) {
+        let Some(lead) = self.selected_lead() else {
+            self.flash_error("No lead selected.".to_owned());
+            return;
+        };
+        let (contact_id, lead_name, tags) = (lead.id.clone(), lead.name.clone(), lead.tags.clone());
+        if !self.conn.is_online() {
+            self.flash_error("Not connected to the daemon: edits need it running.".to_owned());
+            return;
+        }
+        self.prompt = Some(Prompt { kind, contact_id, lead_name, tags, input: TextInput::new() });
+    }
+
+    /// Enter in the prompt: sends the edit unless the text is blank.
+    fn submit_prompt(&mut self) -> Vec<Effect> {
+        let Some(prompt) = self.prompt.take() else {
+            return Vec::new();
+        };
+        let text = prompt.input.value().trim().to_owned();
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let op = match prompt.kind {
+            PromptKind::AddTag => OpKind::AddTag { tag: text },
+            PromptKind::RemoveTag => OpKind::RemoveTag { tag: text },
+            PromptKind::AddNote => OpKind::AddNote { body: text },
+        };
+        if !self.conn.is_online() {
+            self.flash_error(format!("Not saved: {} (not connected to the daemon).", describe_op(&op, &[])));
+            return Vec::new();
+        }
+        self.flash_info(format!("Saving {}…", describe_op(&op, &[])));
+        vec![Effect::Edit { contact_id: prompt.contact_id, op }]
+    }
+
+    /// Retries the selected lead's failed and out-of-sync edits. When its detail (which lists
+    /// them) is not loaded yet, opens the pane and retries once it arrives.
+    fn retry_edits(&mut self) -> Vec<Effect> {
+        let Some(lead) = self.selected_lead() else {
+            self.flash_error("No lead selected.".to_owned());
+            return Vec::new();
+        };
+        let (id, name) = (lead.id.clone(), lead.name.clone());
+        if !self.conn.is_online() {
+            self.flash_error("Not connected to the daemon, so nothing can be retried now.".to_owned());
+            return Vec::new();
+        }
+        let Some(detail) = self.selected_detail() else {
+            self.retry_when_loaded = Some(id);
+            self.detail_open = true;
+            self.flash_info(format!("Loading {name}'s edits to retry…"));
+            return self.fetch_detail(false);
+        };
+        let seqs: Vec<u64> =
+            detail.pending_ops.iter().filter(|op| op.state != OpState::Pending).map(|op| op.seq).collect();
+        if seqs.is_empty() {
+            self.flash_info(format!("Nothing to retry: {name} has no failed edits."));
+            return Vec::new();
+        }
+        self.flash_info(format!("Retrying {} failed edit(s) of {name}…", seqs.len()));
+        seqs.into_iter().map(|seq| Effect::Retry { seq }).collect()
+    }
+
+    /// After an edit to `contact_id`: re-fetch the status (pending count), the queue and, when
+    /// it is on screen, the lead; a cached detail that is not re-fetched is dropped as stale.
+    fn refresh_after_edit(&mut self, contact_id: &str) -> Vec<Effect> {
+        if !self.conn.is_online() {
+            return Vec::new();
+        }
+        let mut effects = vec![Effect::FetchStatus, self.fetch_current()];
+        let selected = self.selected_lead().is_some_and(|l| l.id == contact_id);
+        let fetched = if selected { self.fetch_detail(true) } else { Vec::new() };
+        if fetched.is_empty() && self.detail.as_ref().is_some_and(|d| d.lead.id == contact_id) {
+            self.detail = None;
+        }
+        effects.extend(fetched);
+        effects
     }
 
     /// Takes in arriving data.
     pub fn apply(&mut self, update: Update) -> Vec<Effect> {
         match update {
-            Update::Tick { now } => self.now = now,
+            Update::Tick { now } => {
+                self.now = now;
+                if self.flash.as_ref().and_then(|f| f.until).is_some_and(|until| until <= now) {
+                    self.flash = None;
+                }
+            }
             Update::Connected { welcome } => {
                 self.welcome = Some(welcome);
                 self.conn.handle(ConnEvent::Connected { now: self.now });
@@ -397,6 +695,7 @@ impl App {
             }
             Update::Disconnected { error } => {
                 self.requested_lead = None;
+                self.retry_when_loaded = None;
                 return conn_effects(self.conn.handle(ConnEvent::Lost { error }));
             }
             Update::RetryDue { token } => {
@@ -429,18 +728,63 @@ impl App {
                 }
                 // A detail for a lead no longer selected is dropped: the pane shows the
                 // selection only.
-                if self.selected_lead().is_some_and(|l| l.id == detail.lead.id) {
+                let id = detail.lead.id.clone();
+                if self.selected_lead().is_some_and(|l| l.id == id) {
                     self.detail = Some(*detail);
+                }
+                if self.retry_when_loaded.as_ref() == Some(&id) {
+                    self.retry_when_loaded = None;
+                    if self.selected_detail().is_some() {
+                        return self.retry_edits();
+                    }
                 }
             }
             Update::DaemonEvent(event) => return self.on_event(event),
             Update::RequestFailed { error } => {
                 tracing::warn!(%error, "request failed");
                 self.requested_lead = None;
+                self.retry_when_loaded = None;
                 self.last_error = Some(error);
+            }
+            Update::EditAccepted { contact_id, op, seq } => {
+                let what = describe_op(&op, self.opportunities_of(&contact_id));
+                self.flash_success(format!("Saved: {what} (edit #{seq}, goes to GHL with the next sync)"));
+                return self.refresh_after_edit(&contact_id);
+            }
+            Update::EditFailed { contact_id, op, error } => {
+                let what = describe_op(&op, self.opportunities_of(&contact_id));
+                tracing::warn!(%error, %contact_id, "edit failed");
+                self.flash_error(format!("Not saved: {what}: {error}"));
+            }
+            Update::SyncStarted(sync) => {
+                let text = match sync.state.as_str() {
+                    "syncing" => "Sync started.".to_owned(),
+                    "" => "Sync requested.".to_owned(),
+                    state => format!("Sync requested; sync is {state}."),
+                };
+                self.status.get_or_insert_with(StatusReport::default).sync = *sync;
+                self.flash_success(text);
+            }
+            Update::SyncFailed { error } => {
+                tracing::warn!(%error, "sync request failed");
+                self.flash_error(format!("Could not start a sync: {error}"));
+            }
+            Update::RetryAccepted { seq } => {
+                self.flash_success(format!("Edit #{seq} will be retried with the next sync."));
+                let id = self.selected_lead().map(|l| l.id.clone());
+                return id.map(|id| self.refresh_after_edit(&id)).unwrap_or_default();
+            }
+            Update::RetryFailed { seq, error } => {
+                tracing::warn!(%error, seq, "retry failed");
+                self.flash_error(format!("Could not retry edit #{seq}: {error}"));
             }
         }
         Vec::new()
+    }
+
+    /// The opportunities of a lead whose detail is loaded, to name deals in messages.
+    fn opportunities_of(&self, contact_id: &str) -> &[Opportunity] {
+        self.detail.as_ref().filter(|d| d.lead.id == contact_id).map_or(&[], |d| &d.opportunities)
     }
 
     fn on_event(&mut self, event: Event) -> Vec<Effect> {
@@ -483,6 +827,7 @@ impl App {
     }
 
     fn move_selection(&mut self, delta: isize, page: usize) -> Vec<Effect> {
+        self.retry_when_loaded = None;
         let view = &mut self.views[self.current];
         let target = view.selected.saturating_add_signed(delta);
         view.select(target, page);
@@ -494,6 +839,7 @@ impl App {
             return Vec::new();
         }
         self.current = index;
+        self.retry_when_loaded = None;
         let page = self.page_rows();
         let view = &mut self.views[index];
         view.select(view.selected, page);

@@ -5,13 +5,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use leadline_shared::domain::OpKind;
 use leadline_shared::protocol::{
-    self, ClientMessage, Event, QueueName, Request, Response, ServerMessage, Welcome,
+    self, ClientMessage, ErrorKind, Event, QueueName, RemoteError, Request, Response, ServerMessage, Welcome,
 };
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::codec::Framed;
@@ -26,6 +29,10 @@ struct Fake {
     events: broadcast::Sender<Event>,
     renamed: Arc<AtomicBool>,
     connections: Arc<AtomicUsize>,
+    /// Every command (edit, sync, retry) received, in order.
+    commands: Arc<Mutex<Vec<Request>>>,
+    /// The next pending op's sequence number.
+    next_seq: Arc<AtomicU64>,
 }
 
 impl Fake {
@@ -34,6 +41,8 @@ impl Fake {
             events: broadcast::channel(16).0,
             renamed: Arc::new(AtomicBool::new(false)),
             connections: Arc::new(AtomicUsize::new(0)),
+            commands: Arc::default(),
+            next_seq: Arc::new(AtomicU64::new(12)),
         }
     }
 
@@ -76,19 +85,35 @@ impl Fake {
                 frame = framed.next() => {
                     let Some(Ok(frame)) = frame else { return };
                     let Ok(ClientMessage::Request { id, body }) = protocol::decode(&frame) else { return };
-                    let response = match body {
-                        Request::Ping => Response::Pong,
-                        Request::Status => Response::Status(Box::new(status())),
-                        Request::Queue { name, .. } => Response::Queue(self.queue(&name)),
-                        Request::Lead { id } => Response::Lead(Box::new(detail(&id))),
+                    if matches!(body, Request::Edit { .. } | Request::SyncNow { .. } | Request::RetryOp { .. }) {
+                        self.commands.lock().unwrap().push(body.clone());
+                    }
+                    let result = match body {
+                        Request::Ping => Ok(Response::Pong),
+                        Request::Status => Ok(Response::Status(Box::new(status()))),
+                        Request::Queue { name, .. } => Ok(Response::Queue(self.queue(&name))),
+                        Request::Lead { id } => Ok(Response::Lead(Box::new(detail(&id)))),
                         Request::Subscribe => {
                             subscription = Some(self.events.subscribe());
-                            Response::Subscribed
+                            Ok(Response::Subscribed)
                         }
-                        Request::SyncNow { .. } => Response::Synced(Box::new(status().sync)),
-                        Request::Edit { .. } | Request::RetryOp { .. } => Response::Accepted { seq: 1 },
+                        Request::SyncNow { .. } => {
+                            let mut sync = status().sync;
+                            sync.state = "syncing".into();
+                            Ok(Response::Synced(Box::new(sync)))
+                        }
+                        Request::Edit { op: OpKind::AddTag { tag }, .. } if tag.chars().count() > 64 => Err(
+                            RemoteError::new(ErrorKind::BadRequest, "tag names may not exceed 64 characters"),
+                        ),
+                        Request::Edit { contact_id, .. } => {
+                            // Like the daemon: durable before the answer, and published.
+                            let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
+                            let _ = self.events.send(Event::LeadsChanged { ids: vec![contact_id] });
+                            Ok(Response::Accepted { seq })
+                        }
+                        Request::RetryOp { seq } => Ok(Response::Accepted { seq }),
                     };
-                    ServerMessage::Response { id, result: Ok(response) }
+                    ServerMessage::Response { id, result }
                 }
                 Some(event) = pushed => ServerMessage::Event { event },
             };
@@ -229,4 +254,86 @@ async fn stays_offline_with_a_banner_while_the_daemon_cannot_start() {
     let banner = components::status_bar::banner_text(&app).unwrap();
     assert!(banner.contains("OFFLINE — retrying in"), "{banner}");
     driver.shutdown();
+}
+
+fn key(code: KeyCode) -> Input {
+    Input::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+#[tokio::test]
+async fn a_tag_typed_in_the_dashboard_reaches_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = socket_in(&dir);
+    let fake = Fake::new();
+    let _stop = start(&fake, &socket);
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let never: StartDaemon = Arc::new(|| Err("not expected".into()));
+    let mut driver = Driver::new(socket, never, tx);
+    let mut app = App::new(jiff::Timestamp::now());
+    app.resize(80, 24);
+    app.handle_action(Action::Queue(5));
+    driver.perform(app.start());
+    pump(&mut driver, &mut app, &mut rx, |a| a.view().loaded && a.status.is_some()).await;
+
+    // Open the lead, then type `t V I P Enter` as the terminal would deliver it.
+    driver.handle(&mut app, key(KeyCode::Enter));
+    let shift = |c| Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT));
+    for input in [key(KeyCode::Char('t')), shift('V'), shift('I'), shift('P'), key(KeyCode::Enter)] {
+        assert!(!driver.handle(&mut app, input));
+    }
+    pump(&mut driver, &mut app, &mut rx, |a| a.flash().is_some_and(|f| f.text.starts_with("Saved"))).await;
+    assert_eq!(
+        *fake.commands.lock().unwrap(),
+        [Request::Edit { contact_id: "c00000".into(), op: OpKind::AddTag { tag: "VIP".into() } }]
+    );
+    assert_eq!(app.flash().unwrap().text, "Saved: tag 'VIP' (edit #12, goes to GHL with the next sync)");
+    // The lead is re-fetched after the edit (and again on the pushed LeadsChanged).
+    pump(&mut driver, &mut app, &mut rx, |a| a.selected_detail().is_some()).await;
+
+    // A refused edit comes back as an error flash; the connection stays up.
+    driver.handle(&mut app, key(KeyCode::Char('t')));
+    for c in "x".repeat(65).chars() {
+        driver.handle(&mut app, key(KeyCode::Char(c)));
+    }
+    driver.handle(&mut app, key(KeyCode::Enter));
+    pump(&mut driver, &mut app, &mut rx, |a| a.flash().is_some_and(|f| f.kind == app::FlashKind::Error))
+        .await;
+    assert!(
+        app.flash().unwrap().text.ends_with("tag names may not exceed 64 characters"),
+        "{:?}",
+        app.flash()
+    );
+    assert!(matches!(app.connection(), ConnState::Online { .. }));
+
+    // s and R go over the same connection.
+    driver.handle(&mut app, key(KeyCode::Char('s')));
+    pump(&mut driver, &mut app, &mut rx, |a| a.flash().is_some_and(|f| f.text == "Sync started.")).await;
+    let retry = Update::LeadLoaded(Box::new(super::tests::detail_with_edits("c00000")));
+    driver.handle(&mut app, Input::Update(retry));
+    driver.handle(&mut app, key(KeyCode::Char('R')));
+    pump(&mut driver, &mut app, &mut rx, |a| a.flash().is_some_and(|f| f.text.starts_with("Edit #12"))).await;
+    let commands = fake.commands.lock().unwrap().clone();
+    assert_eq!(
+        commands[2..],
+        [
+            Request::SyncNow { wait: false, full: false },
+            Request::RetryOp { seq: 9 },
+            Request::RetryOp { seq: 12 }
+        ]
+    );
+    driver.shutdown();
+}
+
+#[tokio::test]
+async fn a_command_without_a_connection_fails_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let never: StartDaemon = Arc::new(|| Err("not expected".into()));
+    let mut driver = Driver::new(socket_in(&dir), never, tx);
+    driver.perform(vec![Effect::Edit { contact_id: "c1".into(), op: OpKind::AddNote { body: "hi".into() } }]);
+    let Some(Input::Update(Update::EditFailed { contact_id, error, .. })) = rx.recv().await else {
+        panic!("expected EditFailed");
+    };
+    assert_eq!((contact_id.as_str(), error.as_str()), ("c1", "not connected to the daemon"));
 }

@@ -233,6 +233,11 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("enter", "toggle-detail"),
     ("esc", "close"),
     ("r", "refresh"),
+    ("t", "add-tag"),
+    ("T", "remove-tag"),
+    ("n", "add-note"),
+    ("R", "retry-edits"),
+    ("s", "sync-now"),
     ("?", "help"),
     ("f1", "help"),
     ("q", "quit"),
@@ -349,6 +354,9 @@ impl Keymap {
             (Action::ToggleDetail, "detail"),
             (Action::OpenDetail, "detail"),
             (Action::NextQueue, "queue"),
+            (Action::AddTag, "tag"),
+            (Action::AddNote, "note"),
+            (Action::SyncNow, "sync"),
             (Action::Refresh, "refresh"),
             (Action::Help, "help"),
             (Action::Quit, "quit"),
@@ -425,6 +433,13 @@ mod tests {
         assert_eq!(map.resolve(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
         assert_eq!(map.resolve(&press(KeyCode::Char('3'), KeyModifiers::NONE)), Some(Action::Queue(2)));
         assert_eq!(map.resolve(&press(KeyCode::Enter, KeyModifiers::NONE)), Some(Action::ToggleDetail));
+        // The edit keys: lower and upper case are different actions.
+        assert_eq!(map.resolve(&press(KeyCode::Char('t'), KeyModifiers::NONE)), Some(Action::AddTag));
+        assert_eq!(map.resolve(&press(KeyCode::Char('T'), KeyModifiers::SHIFT)), Some(Action::RemoveTag));
+        assert_eq!(map.resolve(&press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::AddNote));
+        assert_eq!(map.resolve(&press(KeyCode::Char('s'), KeyModifiers::NONE)), Some(Action::SyncNow));
+        assert_eq!(map.resolve(&press(KeyCode::Char('R'), KeyModifiers::SHIFT)), Some(Action::RetryEdits));
+        assert_eq!(map.resolve(&press(KeyCode::Char('r'), KeyModifiers::NONE)), Some(Action::Refresh));
         let mut release = press(KeyCode::Char('q'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
         assert_eq!(map.resolve(&release), None);

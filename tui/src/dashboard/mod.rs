@@ -3,6 +3,7 @@
 //! - [`app`]: the state and its transitions ([`App`], [`Effect`], [`Update`]); no IO.
 //! - [`action`] and [`keymap`]: keys resolve to one [`Action`] enum, with defaults in code.
 //! - [`connection`]: the daemon connection's lifecycle as a pure state machine.
+//! - [`input`]: the one-line text input of the tag and note prompts.
 //! - [`components`]: what draws each part of the screen, from a read-only `App`.
 //! - [`tui`]: the terminal and the event task.
 //! - this module: [`render`], and [`run`], the driver that performs the `App`'s effects over
@@ -13,6 +14,7 @@ pub mod app;
 pub mod components;
 pub mod connection;
 pub mod format;
+pub mod input;
 pub mod keymap;
 pub mod tui;
 
@@ -25,6 +27,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use leadline_shared::domain::OpKind;
 use leadline_shared::protocol::QueueName;
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
@@ -109,6 +112,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     if app.help_visible() {
         components::help::draw(app, frame, area);
     }
+    components::prompt::draw(app, frame, area);
 }
 
 /// What the driver's tasks report.
@@ -192,24 +196,45 @@ pub async fn run_with_keymap(
     result
 }
 
-/// One request for the session's worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One request for the session's worker: a fetch, or a command (an edit, a sync, a retry).
+#[derive(Debug, Clone, PartialEq)]
 enum Fetch {
     Status,
     Queue { name: QueueName, limit: u32 },
     Lead { id: String },
+    Edit { contact_id: String, op: OpKind },
+    Sync,
+    Retry { seq: u64 },
+}
+
+impl Fetch {
+    /// Commands change something, so they are never coalesced away, and their failure is
+    /// reported even when the daemon went away.
+    fn is_command(&self) -> bool {
+        matches!(self, Fetch::Edit { .. } | Fetch::Sync | Fetch::Retry { .. })
+    }
+
+    /// What the [`App`] hears when this request fails.
+    fn failed(self, error: String) -> Update {
+        match self {
+            Fetch::Status | Fetch::Queue { .. } | Fetch::Lead { .. } => Update::RequestFailed { error },
+            Fetch::Edit { contact_id, op } => Update::EditFailed { contact_id, op, error },
+            Fetch::Sync => Update::SyncFailed { error },
+            Fetch::Retry { seq } => Update::RetryFailed { seq, error },
+        }
+    }
 }
 
 /// Drops requests made redundant by later ones in the same batch: a repeated status or queue
 /// request is sent once, and only the last lead asked for is fetched (the user has moved on
-/// from the others).
+/// from the others). Commands are all sent, in order.
 fn coalesce(batch: Vec<Fetch>) -> Vec<Fetch> {
     let mut out: Vec<Fetch> = Vec::with_capacity(batch.len());
     for fetch in batch {
         if matches!(fetch, Fetch::Lead { .. }) {
             out.retain(|f| !matches!(f, Fetch::Lead { .. }));
             out.push(fetch);
-        } else if !out.contains(&fetch) {
+        } else if fetch.is_command() || !out.contains(&fetch) {
             out.push(fetch);
         }
     }
@@ -320,6 +345,9 @@ impl Driver {
                 Effect::FetchStatus => self.fetch(Fetch::Status),
                 Effect::FetchQueue { name, limit } => self.fetch(Fetch::Queue { name, limit }),
                 Effect::FetchLead { id } => self.fetch(Fetch::Lead { id }),
+                Effect::Edit { contact_id, op } => self.command(Fetch::Edit { contact_id, op }),
+                Effect::SyncNow => self.command(Fetch::Sync),
+                Effect::Retry { seq } => self.command(Fetch::Retry { seq }),
             }
         }
         false
@@ -339,6 +367,19 @@ impl Driver {
         if let Some(session) = &self.session {
             let _ = session.requests.send(fetch);
         }
+    }
+
+    /// Commands go to the session's worker too; without a session they fail at once, so the
+    /// user learns the edit was not saved.
+    fn command(&mut self, command: Fetch) {
+        let command = match &self.session {
+            Some(session) => match session.requests.send(command) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(command)) => command,
+            },
+            None => command,
+        };
+        let _ = self.tx.send(Input::Update(command.failed("not connected to the daemon".to_owned())));
     }
 
     fn connect(&mut self) {
@@ -390,21 +431,38 @@ async fn serve(
         while let Ok(more) = rx.try_recv() {
             batch.push(more);
         }
-        for fetch in coalesce(batch) {
-            let result = match fetch {
+        let mut batch = coalesce(batch).into_iter();
+        while let Some(fetch) = batch.next() {
+            let result = match fetch.clone() {
                 Fetch::Status => client.status().await.map(|s| Update::StatusLoaded(Box::new(s))),
                 Fetch::Queue { name, limit } => {
                     client.queue(name.clone(), limit).await.map(|rows| Update::QueueLoaded { name, rows })
                 }
                 Fetch::Lead { id } => client.lead(&id).await.map(|d| Update::LeadLoaded(Box::new(d))),
+                Fetch::Edit { contact_id, op } => client
+                    .edit(&contact_id, op.clone())
+                    .await
+                    .map(|seq| Update::EditAccepted { contact_id, op, seq }),
+                Fetch::Sync => client.sync(false, false).await.map(|s| Update::SyncStarted(Box::new(s))),
+                Fetch::Retry { seq } => client.retry(seq).await.map(|()| Update::RetryAccepted { seq }),
             };
             let input = match result {
                 Ok(update) => Input::Update(update),
                 Err(error) if error.is_unreachable() => {
-                    let _ = tx.send(Input::Lost { generation, error: error.to_string() });
+                    // The session is over: every command not yet answered (this one, the rest
+                    // of the batch, the ones waiting) is reported as failed, never dropped.
+                    let error = error.to_string();
+                    rx.close();
+                    let waiting = std::iter::from_fn(|| rx.try_recv().ok());
+                    for command in std::iter::once(fetch).chain(batch).chain(waiting) {
+                        if command.is_command() {
+                            let _ = tx.send(Input::Update(command.failed(error.clone())));
+                        }
+                    }
+                    let _ = tx.send(Input::Lost { generation, error });
                     return;
                 }
-                Err(error) => Input::Update(Update::RequestFailed { error: error.to_string() }),
+                Err(error) => Input::Update(fetch.failed(error.to_string())),
             };
             if tx.send(input).is_err() {
                 return;

@@ -6,7 +6,9 @@
 use std::collections::VecDeque;
 
 use jiff::Timestamp;
-use leadline_shared::domain::{Contribution, Direction, LeadSummary, Qualification, Temperature};
+use leadline_shared::domain::{
+    Contribution, Direction, LeadSummary, OpKind, OpState, Opportunity, PendingOp, Qualification, Temperature,
+};
 use leadline_shared::protocol::{
     Counts, DaemonInfo, Event, LeadDetail, QueueName, StatusReport, SyncStatus, TimelineEntry, Welcome,
 };
@@ -158,6 +160,52 @@ pub(super) fn detail(id: &str) -> LeadDetail {
             entry(86_400, "note", None, None, "Called, left voicemail."),
         ],
         ..LeadDetail::default()
+    }
+}
+
+/// A lead's detail with three edits not yet in GHL: a failed tag, a waiting note and an
+/// out-of-sync deal status.
+pub(super) fn detail_with_edits(id: &str) -> LeadDetail {
+    let op = |seq: u64, kind: OpKind, state: OpState, attempts: u32, last_error: Option<&str>| PendingOp {
+        seq,
+        contact_id: id.to_owned(),
+        kind,
+        created_at: ago(600),
+        attempts,
+        state,
+        last_error: last_error.map(str::to_owned),
+        conflicts: 0,
+    };
+    LeadDetail {
+        opportunities: vec![Opportunity {
+            id: "opp-1".into(),
+            name: Some("Elm St purchase".into()),
+            ..Opportunity::default()
+        }],
+        pending_ops: vec![
+            op(
+                9,
+                OpKind::SetStatus { opportunity_id: "opp-1".into(), status: "won".into() },
+                OpState::OutOfSync,
+                2,
+                Some("the opportunity was changed in GHL after this edit; settle it there or retry"),
+            ),
+            op(
+                12,
+                OpKind::AddTag { tag: "VIP".into() },
+                OpState::Failed,
+                1,
+                Some("GHL refused the request (422): tag names may not exceed 64 characters"),
+            ),
+            op(
+                13,
+                OpKind::AddNote { body: "Called back,\nwants the Saturday 2pm showing".into() },
+                OpState::Pending,
+                0,
+                None,
+            ),
+        ],
+        ..detail(id)
     }
 }
 
@@ -532,4 +580,350 @@ fn requests_are_coalesced() {
     let l = |id: &str| Fetch::Lead { id: id.into() };
     let batch = vec![Fetch::Status, q("hot"), l("a"), q("all"), q("hot"), l("b"), Fetch::Status, l("c")];
     assert_eq!(coalesce(batch), vec![Fetch::Status, q("hot"), q("all"), l("c")]);
+}
+
+#[test]
+fn commands_are_never_coalesced_away() {
+    let note = || Fetch::Edit { contact_id: "a".into(), op: OpKind::AddNote { body: "again".into() } };
+    let batch =
+        vec![note(), Fetch::Status, Fetch::Sync, note(), Fetch::Retry { seq: 3 }, Fetch::Sync, Fetch::Status];
+    assert_eq!(
+        coalesce(batch),
+        vec![note(), Fetch::Status, Fetch::Sync, note(), Fetch::Retry { seq: 3 }, Fetch::Sync]
+    );
+}
+
+// --- Edits: the prompt, the edit keys and their effects ---
+
+fn press_key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.handle_key(&KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn edits(effects: &[Effect]) -> Vec<&Effect> {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Edit { .. } | Effect::SyncNow | Effect::Retry { .. }))
+        .collect()
+}
+
+#[test]
+fn the_tag_prompt_swallows_every_key_and_sends_the_tag() {
+    let mut t = Harness::online(80, 24);
+    t.press("6 j");
+    t.press("t");
+    let prompt = t.app.prompt().expect("t opens the prompt");
+    assert_eq!((prompt.kind, prompt.contact_id.as_str()), (app::PromptKind::AddTag, "c00001"));
+
+    // Keys of the keymap are text while the prompt is open; nothing else moves or quits.
+    t.press("q j ? tab r s");
+    assert_eq!(press_key(&mut t.app, KeyCode::Char('x')), []);
+    assert_eq!(t.app.handle_key(&KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)), []);
+    assert_eq!(t.app.prompt().unwrap().input.value(), "qj?rsx");
+    assert_eq!(t.app.view().selected, 1);
+    assert!(!t.app.help_visible());
+    assert_eq!(t.app.current_queue(), &QueueName::All);
+    assert_eq!(t.app.handle_action(Action::Quit), [], "actions wait while the prompt is open");
+
+    t.press("home delete delete delete delete delete delete");
+    t.press("V I P");
+    assert_eq!(t.app.prompt().unwrap().input.value(), "VIP");
+    let effects = press_key(&mut t.app, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        [Effect::Edit { contact_id: "c00001".into(), op: OpKind::AddTag { tag: "VIP".into() } }]
+    );
+    assert!(t.app.prompt().is_none());
+    assert_eq!(t.app.flash().unwrap().text, "Saving tag 'VIP'…");
+}
+
+#[test]
+fn notes_and_tag_removal_send_their_ops_trimmed() {
+    let mut t = Harness::online(80, 24);
+    t.press("6");
+    t.press("n space C a l l e d space b a c k space");
+    assert_eq!(t.app.prompt().unwrap().kind, app::PromptKind::AddNote);
+    assert_eq!(
+        press_key(&mut t.app, KeyCode::Enter),
+        [Effect::Edit { contact_id: "c00000".into(), op: OpKind::AddNote { body: "Called back".into() } }]
+    );
+    t.press("T");
+    let prompt = t.app.prompt().unwrap();
+    assert_eq!(prompt.kind, app::PromptKind::RemoveTag);
+    assert_eq!(prompt.tags, ["pre-approved", "first-time buyer"], "shown as a reminder");
+    t.press("V I P");
+    assert_eq!(
+        press_key(&mut t.app, KeyCode::Enter),
+        [Effect::Edit { contact_id: "c00000".into(), op: OpKind::RemoveTag { tag: "VIP".into() } }]
+    );
+}
+
+#[test]
+fn blank_or_cancelled_input_sends_nothing() {
+    let mut t = Harness::online(80, 24);
+    t.press("6 t space space");
+    assert_eq!(press_key(&mut t.app, KeyCode::Enter), [], "blank is not sent");
+    assert!(t.app.prompt().is_none());
+    t.press("n a b c");
+    assert_eq!(press_key(&mut t.app, KeyCode::Esc), []);
+    assert!(t.app.prompt().is_none(), "esc cancels");
+    t.press("t x");
+    assert_eq!(t.app.handle_key(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), []);
+    assert!(t.app.prompt().is_none(), "ctrl-c cancels the prompt, it does not quit");
+    assert!(edits(&t.other).is_empty(), "{:?}", t.other);
+}
+
+#[test]
+fn edits_need_a_lead_and_the_daemon() {
+    let mut t = Harness::online(80, 24);
+    t.press("4 t");
+    assert!(t.app.prompt().is_none());
+    assert_eq!(t.app.flash().unwrap().text, "No lead selected.");
+    assert_eq!(t.app.flash().unwrap().kind, app::FlashKind::Error);
+
+    let mut t = Harness::online(80, 24);
+    t.press("6");
+    t.update(Update::Disconnected { error: "gone".into() });
+    t.press("n");
+    assert!(t.app.prompt().is_none(), "offline, the typing would be lost");
+    assert!(t.app.flash().unwrap().text.contains("Not connected"));
+    assert_eq!(t.app.handle_action(Action::SyncNow), []);
+    assert_eq!(t.app.handle_action(Action::RetryEdits), []);
+}
+
+#[test]
+fn an_accepted_edit_flashes_and_refetches_the_queue_and_the_lead() {
+    let mut t = Harness::online(160, 48);
+    t.press("6 enter t V I P enter");
+    let accepted = Update::EditAccepted {
+        contact_id: "c00000".into(),
+        op: OpKind::AddTag { tag: "VIP".into() },
+        seq: 12,
+    };
+    let effects = t.app.apply(accepted);
+    assert!(effects.contains(&Effect::FetchStatus), "{effects:?}");
+    assert!(effects.contains(&Effect::FetchQueue { name: QueueName::All, limit: QUEUE_LIMIT }));
+    assert!(effects.contains(&Effect::FetchLead { id: "c00000".into() }));
+    let flash = t.app.flash().unwrap();
+    assert_eq!(flash.text, "Saved: tag 'VIP' (edit #12, goes to GHL with the next sync)");
+    assert_eq!(flash.kind, app::FlashKind::Success);
+    let screen = t.screen();
+    assert!(screen.contains("✓ Saved: tag 'VIP' (edit #12, goes to GHL with the next sync)"), "{screen}");
+
+    // The confirmation goes away by itself.
+    let later = Timestamp::from_second(now().as_second() + 9).unwrap();
+    t.update(Update::Tick { now: later });
+    assert!(t.app.flash().is_none());
+}
+
+#[test]
+fn an_edit_on_a_closed_lead_drops_its_stale_detail() {
+    let mut t = Harness::online(80, 24);
+    t.press("6 enter esc");
+    assert!(t.app.selected_detail().is_some());
+    let effects = t.app.apply(Update::EditAccepted {
+        contact_id: "c00000".into(),
+        op: OpKind::AddNote { body: "hi".into() },
+        seq: 3,
+    });
+    assert!(!effects.iter().any(|e| matches!(e, Effect::FetchLead { .. })), "{effects:?}");
+    assert!(t.app.selected_detail().is_none(), "reopening the pane fetches it fresh");
+    assert_eq!(t.app.handle_action(Action::OpenDetail), [Effect::FetchLead { id: "c00000".into() }]);
+}
+
+#[test]
+fn a_refused_edit_shows_the_error_in_red_until_dismissed() {
+    let mut t = Harness::online(80, 24);
+    t.update(Update::EditFailed {
+        contact_id: "c00000".into(),
+        op: OpKind::AddTag { tag: "VIP".into() },
+        error: "tag names may not be empty".into(),
+    });
+    let flash = t.app.flash().unwrap();
+    assert_eq!(flash.kind, app::FlashKind::Error);
+    assert_eq!(flash.text, "Not saved: tag 'VIP': tag names may not be empty");
+    let far_later = Timestamp::from_second(now().as_second() + 3_600).unwrap();
+    t.update(Update::Tick { now: far_later });
+    assert!(t.app.flash().is_some(), "errors stay");
+    let red =
+        t.draw().buffer().content().iter().any(|c| c.symbol() == "✕" && c.fg == ratatui::style::Color::Red);
+    assert!(red, "the error is red");
+    t.press("esc");
+    assert!(t.app.flash().is_none());
+}
+
+#[test]
+fn s_asks_for_a_sync_and_shows_the_answer() {
+    let mut t = Harness::online(80, 24);
+    assert_eq!(t.app.handle_action(Action::SyncNow), [Effect::SyncNow]);
+    let syncing = SyncStatus { state: "syncing".into(), pending_ops: 3, ..SyncStatus::default() };
+    t.update(Update::SyncStarted(Box::new(syncing.clone())));
+    assert_eq!(t.app.flash().unwrap().text, "Sync started.");
+    assert_eq!(t.app.status.as_ref().unwrap().sync, syncing);
+    t.update(Update::SyncFailed { error: "GHL is not configured".into() });
+    assert_eq!(t.app.flash().unwrap().text, "Could not start a sync: GHL is not configured");
+    assert_eq!(t.app.flash().unwrap().kind, app::FlashKind::Error);
+}
+
+#[test]
+fn r_retries_only_the_failed_and_out_of_sync_edits() {
+    let mut t = Harness::online(160, 48);
+    t.press("6 enter");
+    t.update(Update::LeadLoaded(Box::new(detail_with_edits("c00000"))));
+    assert_eq!(
+        t.app.handle_action(Action::RetryEdits),
+        [Effect::Retry { seq: 9 }, Effect::Retry { seq: 12 }]
+    );
+    assert_eq!(t.app.flash().unwrap().text, "Retrying 2 failed edit(s) of Maria Gonzalez…");
+    let effects = t.app.apply(Update::RetryAccepted { seq: 9 });
+    assert!(effects.contains(&Effect::FetchLead { id: "c00000".into() }), "{effects:?}");
+    assert_eq!(t.app.flash().unwrap().text, "Edit #9 will be retried with the next sync.");
+    t.update(Update::RetryFailed { seq: 12, error: "no pending op 12".into() });
+    assert_eq!(t.app.flash().unwrap().text, "Could not retry edit #12: no pending op 12");
+
+    // Nothing failed: nothing is sent.
+    t.update(Update::LeadLoaded(Box::new(detail("c00000"))));
+    assert_eq!(t.app.handle_action(Action::RetryEdits), []);
+    assert_eq!(t.app.flash().unwrap().text, "Nothing to retry: Maria Gonzalez has no failed edits.");
+}
+
+#[test]
+fn r_before_the_edits_are_loaded_loads_them_then_retries() {
+    let mut app = App::with_rows(now(), leads(3));
+    app.resize(80, 24);
+    app.apply(Update::Connected { welcome: welcome() });
+    assert_eq!(app.handle_action(Action::RetryEdits), [Effect::FetchLead { id: "c00000".into() }]);
+    assert!(app.detail_open(), "the pane opens to show them");
+    assert_eq!(
+        app.apply(Update::LeadLoaded(Box::new(detail_with_edits("c00000")))),
+        [Effect::Retry { seq: 9 }, Effect::Retry { seq: 12 }]
+    );
+    // Once only: a later load of the same lead does not retry again.
+    assert_eq!(app.apply(Update::LeadLoaded(Box::new(detail_with_edits("c00000")))), []);
+
+    // Moving on before the load arrives forgets the retry.
+    app.handle_action(Action::NextRow);
+    app.handle_action(Action::Close);
+    app.handle_action(Action::RetryEdits);
+    app.handle_action(Action::PrevRow);
+    app.handle_action(Action::NextRow);
+    assert!(app.apply(Update::LeadLoaded(Box::new(detail_with_edits("c00001")))).is_empty());
+}
+
+#[test]
+fn the_detail_pane_lists_pending_and_failed_edits_with_their_reasons() {
+    let mut t = Harness::online(160, 48);
+    t.press("6 enter");
+    t.update(Update::LeadLoaded(Box::new(detail_with_edits("c00000"))));
+    let screen = t.screen();
+    for want in [
+        "Edits not yet in GHL (2 failed, 1 waiting)",
+        "#12 tag 'VIP' — failed",
+        "GHL refused the request (422)",
+        "#9 deal 'Elm St purchase' marked won — out of sync",
+        "(2 attempts)",
+        "#13 note \"Called back, wants the Saturday 2pm s",
+        "— waiting for GHL",
+        "R to retry the failed edits",
+    ] {
+        assert!(screen.contains(want), "{want:?} missing:\n{screen}");
+    }
+    // Failed edits are red, waiting ones dim.
+    let buffer = t.draw().buffer().clone();
+    let color_of = |needle: &str| {
+        let width = usize::from(buffer.area.width);
+        let cells = buffer.content();
+        (0..cells.len()).find_map(|i| {
+            let row_start = i - i % width;
+            let text: String =
+                cells[i..(row_start + width).min(cells.len())].iter().map(|c| c.symbol()).collect();
+            text.starts_with(needle).then(|| cells[i].fg)
+        })
+    };
+    assert_eq!(color_of("#12 tag"), Some(ratatui::style::Color::Red));
+    assert_eq!(color_of("#13 note"), Some(ratatui::style::Color::DarkGray));
+}
+
+#[test]
+fn the_status_bar_shows_sync_progress_and_errors() {
+    let mut t = Harness::online(160, 48);
+    let sync = |state: &str, progress: Option<&str>, error: Option<&str>| {
+        Update::DaemonEvent(Event::Sync {
+            status: SyncStatus {
+                state: state.into(),
+                progress: progress.map(str::to_owned),
+                last_error: error.map(str::to_owned),
+                last_success: Some(ago(95)),
+                ..SyncStatus::default()
+            },
+        })
+    };
+    t.update(sync("syncing", Some("contacts: page 3, 300 so far"), None));
+    let screen = t.screen();
+    assert!(screen.contains("sync syncing · contacts: page 3, 300 so far"), "{screen}");
+    t.update(sync("offline", None, Some("GHL unreachable: connection timed out")));
+    let screen = t.screen();
+    assert!(screen.contains("sync offline · ok 1m ago · GHL unreachable: connection timed out"), "{screen}");
+    t.update(sync("error", None, Some("GHL said 401: the token was revoked")));
+    assert!(t.screen().contains("GHL said 401: the token was revoked"));
+    t.update(sync("idle", Some("stale progress"), Some("an old error")));
+    let screen = t.screen();
+    assert!(!screen.contains("stale progress") && !screen.contains("an old error"), "{screen}");
+
+    // At 80 columns a long error is cut, and the segment still shows.
+    let mut t = Harness::online(80, 24);
+    t.update(sync("error", None, Some(&"very long error ".repeat(10))));
+    let screen = t.screen();
+    assert!(screen.contains("sync error · ok 1m ago · very long error"), "{screen}");
+}
+
+#[test]
+fn the_edit_keys_are_in_the_help_and_the_footer() {
+    let mut t = Harness::online(160, 48);
+    t.press("?");
+    let screen = t.screen();
+    for want in [
+        "t  add a tag to the lead",
+        "T  remove a tag from the lead",
+        "n  add a note to the lead",
+        "R  retry the lead's failed edits",
+        "s  sync with GHL now",
+    ] {
+        assert!(screen.contains(want), "{want:?} missing:\n{screen}");
+    }
+    let mut t = Harness::online(80, 24);
+    let footer = t.screen().lines().last().unwrap().to_owned();
+    for want in ["j/k move", "t tag", "n note", "s sync", "? help", "q quit"] {
+        assert!(footer.contains(want), "{want:?} missing from {footer:?}");
+    }
+    let footer = Harness::online(160, 48).screen().lines().last().unwrap().to_owned();
+    assert!(footer.contains("r refresh"), "wide enough for every hint: {footer:?}");
+}
+
+#[test]
+fn snapshot_tag_prompt() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        t.press("6 j enter t V I P");
+        assert_screen(&format!("tag_prompt_{w}x{h}"), t.draw());
+    }
+}
+
+#[test]
+fn snapshot_failed_edit() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        t.press("3 j enter");
+        t.update(Update::LeadLoaded(Box::new(detail_with_edits("c00006"))));
+        t.update(Update::DaemonEvent(Event::Sync {
+            status: SyncStatus {
+                state: "error".into(),
+                last_success: Some(ago(900)),
+                pending_ops: 3,
+                failed_ops: 2,
+                last_error: Some("GHL said 429: rate limited, next try in 40s".into()),
+                ..SyncStatus::default()
+            },
+        }));
+        assert_screen(&format!("failed_edit_{w}x{h}"), t.draw());
+    }
 }

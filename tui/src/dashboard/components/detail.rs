@@ -1,8 +1,9 @@
-//! The selected lead in full: contact, score with its explanation, the seven qualifying
-//! questions, and the timeline, newest first. Until the detail arrives the pane shows what the
+//! The selected lead in full: contact, its edits not yet in GHL (failed ones in red with the
+//! reason), score with its explanation, the seven qualifying questions, and the timeline,
+//! newest first. Until the detail arrives the pane shows what the
 //! queue row already knows, so moving through leads never shows an empty pane.
 
-use leadline_shared::domain::{Direction, LeadSummary, QualificationItem};
+use leadline_shared::domain::{Direction, LeadSummary, OpState, PendingOp, QualificationItem};
 use leadline_shared::protocol::{LeadDetail, TimelineEntry};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -11,7 +12,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{ellipsize, temperature_style};
-use crate::dashboard::app::App;
+use crate::dashboard::action::Action;
+use crate::dashboard::app::{App, describe_op};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
 
@@ -33,16 +35,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let mut lines = summary_lines(lead, detail, app);
     match detail {
         Some(detail) => {
+            // Edits come first: a failed one needs the agent, and must not scroll off.
+            lines.extend(edit_lines(detail, app, inner_width));
             lines.extend(explanation_lines(detail, inner_width));
             lines.extend(qualification_lines(detail, inner_width));
             lines.extend(timeline_lines(&detail.timeline, app, inner_width));
-            if !detail.pending_ops.is_empty() {
-                lines.push(Line::default());
-                lines.push(
-                    Line::from(format!("{} local edit(s) waiting to reach GHL", detail.pending_ops.len()))
-                        .yellow(),
-                );
-            }
         }
         None => {
             lines.push(Line::default());
@@ -133,6 +130,92 @@ fn summary_lines(lead: &LeadSummary, detail: Option<&LeadDetail>, app: &App) -> 
 
 fn section(title: &str) -> [Line<'static>; 2] {
     [Line::default(), Line::from(title.to_owned()).bold().underlined()]
+}
+
+/// The lead's edits not yet in GHL: pending ones dim, failed and out-of-sync ones in red
+/// with the reason, and the key that retries them.
+fn edit_lines(detail: &LeadDetail, app: &App, width: usize) -> Vec<Line<'static>> {
+    let ops = &detail.pending_ops;
+    if ops.is_empty() {
+        return Vec::new();
+    }
+    let failed = ops.iter().filter(|op| op.state != OpState::Pending).count();
+    let waiting = ops.len() - failed;
+    let mut counts = Vec::new();
+    if failed > 0 {
+        counts.push(format!("{failed} failed"));
+    }
+    if waiting > 0 {
+        counts.push(format!("{waiting} waiting"));
+    }
+    let mut lines = Vec::from(section(&format!("Edits not yet in GHL ({})", counts.join(", "))));
+    for op in ops {
+        lines.extend(op_lines(op, detail, width));
+    }
+    if failed > 0 {
+        let hint = match app.keymap.keys_for(Action::RetryEdits).first() {
+            Some(key) => format!("  {key} to retry the failed edits"),
+            None => "  bind retry-edits in the keymap to retry them".to_owned(),
+        };
+        lines.push(Line::from(hint).dark_gray());
+    }
+    lines
+}
+
+fn op_lines(op: &PendingOp, detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
+    let what = describe_op(&op.kind, &detail.opportunities);
+    let head = format!("#{} {what}", op.seq);
+    let (mark, state, style) = match op.state {
+        OpState::Pending => ("  · ", "waiting for GHL", Style::new().fg(Color::DarkGray)),
+        OpState::Failed => ("  ✕ ", "failed", Style::new().fg(Color::Red)),
+        OpState::OutOfSync => ("  ✕ ", "out of sync", Style::new().fg(Color::Red)),
+    };
+    let tail = format!(" — {state}");
+    let room = width.saturating_sub(mark.chars().count() + tail.chars().count());
+    let mut lines = vec![Line::from(vec![
+        Span::styled(mark, style),
+        Span::styled(ellipsize(&head, room), style),
+        Span::styled(tail, style.add_modifier(Modifier::BOLD)),
+    ])];
+    if op.state != OpState::Pending {
+        let reason = op.last_error.as_deref().unwrap_or("no reason recorded");
+        let attempts = match op.attempts {
+            0 | 1 => String::new(),
+            n => format!(" ({n} attempts)"),
+        };
+        for line in wrap(&format!("{}{attempts}", one_line(reason)), width.saturating_sub(6), 3) {
+            lines.push(Line::from(Span::styled(format!("      {line}"), Style::new().fg(Color::Red))));
+        }
+    }
+    lines
+}
+
+/// Word-wraps `text` into at most `max_lines` lines of `width` characters, the last one cut
+/// with `…` if the text goes on.
+fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    if width == 0 || max_lines == 0 {
+        return Vec::new();
+    }
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        let needed = current.chars().count() + usize::from(!current.is_empty()) + word.chars().count();
+        if !current.is_empty() && needed > width {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    if lines.len() > max_lines {
+        let rest = lines.split_off(max_lines - 1).join(" ");
+        lines.push(rest);
+    }
+    lines.into_iter().map(|l| ellipsize(&l, width)).collect()
 }
 
 fn explanation_lines(detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {

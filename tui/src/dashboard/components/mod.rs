@@ -1,11 +1,12 @@
 //! The dashboard's components. Each draws one part of the screen from the read-only [`App`];
 //! keys are resolved once by the keymap and handled by the `App`, so components hold no state
-//! of their own and the help overlay's modality is the `App`'s rule.
+//! of their own and the modality of the help overlay and the text prompt is the `App`'s rule.
 //!
 //! [`App`]: super::app::App
 
 pub mod detail;
 pub mod help;
+pub mod prompt;
 pub mod queue_table;
 pub mod status_bar;
 pub mod tabs;

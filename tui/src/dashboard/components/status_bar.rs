@@ -1,5 +1,6 @@
-//! The bottom of the screen: the offline banner, the status line (daemon, sync, pending
-//! work, counts) and the footer of key hints generated from the live keymap.
+//! The bottom of the screen: the offline banner, the status line (daemon, sync with its
+//! progress or error, pending work, counts) and the footer: a flash message (an edit saved or
+//! refused), the last error, or the key hints generated from the live keymap.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,7 +8,8 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::dashboard::app::App;
+use super::ellipsize;
+use crate::dashboard::app::{App, FlashKind};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
 
@@ -40,8 +42,10 @@ pub fn draw_banner(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
-/// The status line's segments, most important first.
-fn segments(app: &App) -> Vec<Vec<Span<'static>>> {
+/// The status line's segments, most important first, for a line `width` wide. Free text
+/// (sync progress, the sync error) is cut so that the sync segment still fits beside the
+/// first one.
+fn segments(app: &App, width: usize) -> Vec<Vec<Span<'static>>> {
     let mut segments = Vec::new();
     segments.push(match app.connection() {
         ConnState::Online { .. } => {
@@ -67,17 +71,38 @@ fn segments(app: &App) -> Vec<Vec<Span<'static>>> {
 
     let sync = &status.sync;
     let state = if sync.state.is_empty() { "unknown" } else { sync.state.as_str() };
+    let failing = matches!(state, "error" | "offline");
     let color = match state {
         "idle" | "seeded" => Color::Green,
         "syncing" => Color::Cyan,
+        _ if failing => Color::Red,
         _ => Color::Yellow,
     };
     let mut sync_spans = vec![Span::raw("sync "), Span::styled(state.to_owned(), Style::new().fg(color))];
-    if let Some(last) = sync.last_success {
+    let progress = sync.progress.as_deref().filter(|p| state == "syncing" && !p.trim().is_empty());
+    if progress.is_none()
+        && let Some(last) = sync.last_success
+    {
         sync_spans.push(Span::raw(format!(" · ok {}", format::relative(Some(last), app.now))));
     }
-    if sync.last_error.is_some() && state != "idle" {
-        sync_spans.push(Span::styled(" · error", Style::new().fg(Color::Red)));
+    // What is left of the line for the free text, after the first segment, the separator,
+    // this segment so far and " · ".
+    let used = segments.iter().flatten().chain(&sync_spans).map(Span::width).sum::<usize>() + 3 + 3;
+    let room = width.saturating_sub(used);
+    let error = sync.last_error.as_deref().filter(|e| !e.trim().is_empty());
+    let free_text = match (progress, error) {
+        (Some(progress), _) => Some((progress, Color::Cyan)),
+        (None, Some(error)) if failing => Some((error, Color::Red)),
+        _ => None,
+    };
+    match free_text {
+        Some((text, color)) if room >= 8 => {
+            sync_spans.push(Span::styled(format!(" · {}", ellipsize(text, room)), Style::new().fg(color)));
+        }
+        _ if error.is_some() && state != "idle" => {
+            sync_spans.push(Span::styled(" · error", Style::new().fg(Color::Red)));
+        }
+        _ => {}
     }
     segments.push(sync_spans);
 
@@ -100,7 +125,7 @@ fn segments(app: &App) -> Vec<Vec<Span<'static>>> {
 pub fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
     let mut spans: Vec<Span> = Vec::new();
     let mut used = 0;
-    for (i, segment) in segments(app).into_iter().enumerate() {
+    for (i, segment) in segments(app, usize::from(area.width)).into_iter().enumerate() {
         let width: usize = segment.iter().map(Span::width).sum::<usize>() + if i > 0 { 3 } else { 0 };
         // The first segment (connection) is always drawn, truncated if need be.
         if i > 0 && used + width > usize::from(area.width) {
@@ -115,21 +140,59 @@ pub fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::Black)), area);
 }
 
-/// Draws the footer: the last error if there is one, else the key hints.
+/// The order in which key hints are left out when the footer is too narrow for all of them.
+const DROP_FIRST: [&str; 7] = ["refresh", "queue", "sync", "note", "tag", "detail", "move"];
+
+/// The key hints that fit in `width` columns (each drawn as `keys label`, two spaces apart,
+/// after one leading space), leaving out the least needed ones first.
+pub fn fitting_hints(mut hints: Vec<(String, &'static str)>, width: usize) -> Vec<(String, &'static str)> {
+    let used = |hints: &[(String, &str)]| {
+        hints
+            .iter()
+            .map(|(k, l)| k.chars().count() + 1 + l.chars().count() + 2)
+            .sum::<usize>()
+            .saturating_sub(1)
+    };
+    for label in DROP_FIRST {
+        if used(&hints) <= width {
+            break;
+        }
+        hints.retain(|(_, l)| *l != label);
+    }
+    hints
+}
+
+/// Draws the footer: a flash message if there is one, else the last error, else the key
+/// hints.
 pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
-    let line = match &app.last_error {
-        Some(error) => {
-            let close =
-                app.keymap.keys_for(crate::dashboard::action::Action::Close).first().map(|k| k.to_string());
-            let mut spans = vec![Span::styled(format!(" ⚠ {error}"), Style::new().fg(Color::Yellow))];
-            if let Some(k) = close {
-                spans.push(Span::styled(format!("  ({k} dismisses)"), Style::new().fg(Color::DarkGray)));
+    let dismiss = || {
+        app.keymap
+            .keys_for(crate::dashboard::action::Action::Close)
+            .first()
+            .map(|k| Span::styled(format!("  ({k} dismisses)"), Style::new().fg(Color::DarkGray)))
+    };
+    let line = match (&app.flash, &app.last_error) {
+        (Some(flash), _) => {
+            let (mark, color) = match flash.kind {
+                FlashKind::Info => ("…", Color::Gray),
+                FlashKind::Success => ("✓", Color::Green),
+                FlashKind::Error => ("✕", Color::Red),
+            };
+            let mut spans = vec![Span::styled(format!(" {mark} {}", flash.text), Style::new().fg(color))];
+            if flash.kind == FlashKind::Error {
+                spans.extend(dismiss());
             }
             Line::from(spans)
         }
-        None => {
+        (None, Some(error)) => {
+            let mut spans = vec![Span::styled(format!(" ⚠ {error}"), Style::new().fg(Color::Yellow))];
+            spans.extend(dismiss());
+            Line::from(spans)
+        }
+        (None, None) => {
             let mut spans = vec![Span::raw(" ")];
-            for (i, (keys, label)) in app.keymap.footer_hints().into_iter().enumerate() {
+            let hints = fitting_hints(app.keymap.footer_hints(), usize::from(area.width));
+            for (i, (keys, label)) in hints.into_iter().enumerate() {
                 if i > 0 {
                     spans.push(Span::raw("  "));
                 }
