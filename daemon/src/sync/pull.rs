@@ -10,10 +10,14 @@ use leadline_shared::domain::Contact;
 use serde::{Deserialize, Serialize};
 
 use super::SyncError;
-use crate::ghl::{ContactQuery, GhlClient, MessageQuery, OpportunityQuery};
+use crate::ghl::{
+    ContactPage, ContactQuery, GhlClient, GhlError, MessagePage, MessageQuery, OpportunityPage,
+    OpportunityQuery,
+};
 use crate::ingest::{Ingest, META_LOCATION, Page};
 use crate::state::State;
 use crate::store::{Batch, LeadOrder, Put, Remove};
+use tokio::sync::mpsc;
 
 /// Contacts per search page (GHL's maximum).
 pub const CONTACT_PAGE: u32 = 500;
@@ -41,7 +45,7 @@ pub struct Cursors {
 }
 
 /// The phases of a full sync, in order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     #[default]
@@ -138,29 +142,16 @@ impl<'a> Puller<'a> {
         Ok(())
     }
 
-    async fn all_contacts(&mut self) -> Result<(), SyncError> {
-        let query =
-            |after| ContactQuery { page_limit: CONTACT_PAGE, search_after: after, updated_after: None };
-        let client = self.client.clone();
-        let fetch = move |after| {
-            let client = client.clone();
-            tokio::spawn(async move { client.search_contacts(&query(after)).await })
-        };
-        let mut next = fetch(self.cursors.contacts_after.clone());
-        loop {
-            let page = (&mut next).await.map_err(|e| SyncError::Internal(e.to_string()))??;
-            let done = page.next.is_none() || page.contacts.is_empty();
-            // Ask for the next page while this one is applied: the request waits on the rate
-            // limit or the network while the store works.
-            if !done {
-                next = fetch(page.next.clone());
-            }
+    async fn all_contacts(&mut self, mut pages: Chain<ContactPage>) -> Result<(), SyncError> {
+        while let Some(fetched) = pages.recv().await {
+            let (page, next) = fetched?;
             self.pulled.contacts += page.contacts.len();
             if let Some((seen, _)) = &mut self.seen {
                 seen.extend(page.contacts.iter().map(|c| c.id.clone()));
             }
             self.note_contacts(&page.contacts);
-            self.cursors.contacts_after = page.next;
+            let done = next.is_none();
+            self.cursors.contacts_after = next;
             if done {
                 self.cursors.phase = Phase::Done;
             }
@@ -170,28 +161,18 @@ impl<'a> Puller<'a> {
                 return Ok(());
             }
         }
+        Err(SyncError::Internal("the contact pages stopped before the last one".into()))
     }
 
-    async fn all_opportunities(&mut self) -> Result<(), SyncError> {
-        let client = self.client.clone();
-        let fetch = move |start_after| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                client.search_opportunities(&OpportunityQuery { limit: OPPORTUNITY_PAGE, start_after }).await
-            })
-        };
-        let mut next = fetch(self.cursors.opportunities_after.clone());
-        loop {
-            let page = (&mut next).await.map_err(|e| SyncError::Internal(e.to_string()))??;
-            let done = page.next.is_none() || page.opportunities.is_empty();
-            if !done {
-                next = fetch(page.next.clone());
-            }
+    async fn all_opportunities(&mut self, mut pages: Chain<OpportunityPage>) -> Result<(), SyncError> {
+        while let Some(fetched) = pages.recv().await {
+            let (page, next) = fetched?;
             self.pulled.opportunities += page.opportunities.len();
             if let Some((_, seen)) = &mut self.seen {
                 seen.extend(page.opportunities.iter().map(|o| o.id.clone()));
             }
-            self.cursors.opportunities_after = page.next;
+            let done = next.is_none();
+            self.cursors.opportunities_after = next;
             if done {
                 self.cursors.phase = Phase::Messages;
             }
@@ -201,28 +182,17 @@ impl<'a> Puller<'a> {
                 return Ok(());
             }
         }
+        Err(SyncError::Internal("the deal pages stopped before the last one".into()))
     }
 
-    /// Pages through the export from the saved cursor; the last cursor is kept, so the next
-    /// pull starts where this one ended.
-    async fn messages(&mut self, email: bool) -> Result<(), SyncError> {
-        let client = self.client.clone();
-        let fetch = move |cursor| {
-            let client = client.clone();
-            let q = MessageQuery { limit: MESSAGE_PAGE, cursor, channel: email.then(|| "Email".to_owned()) };
-            tokio::spawn(async move { client.export_messages(&q).await })
-        };
-        let cursor =
-            if email { self.cursors.email_cursor.clone() } else { self.cursors.messages_cursor.clone() };
-        let mut next = fetch(cursor);
-        loop {
-            let page = (&mut next).await.map_err(|e| SyncError::Internal(e.to_string()))??;
-            let done = page.next_cursor.is_none() || page.messages.is_empty();
-            if !done {
-                next = fetch(page.next_cursor.clone());
-            }
+    /// Applies the export's pages; the last cursor is kept, so the next pull starts where this
+    /// one ended.
+    async fn messages(&mut self, email: bool, mut pages: Chain<MessagePage>) -> Result<(), SyncError> {
+        while let Some(fetched) = pages.recv().await {
+            let (page, next) = fetched?;
             self.pulled.messages += page.messages.len();
-            if let Some(cursor) = page.next_cursor {
+            let done = next.is_none();
+            if let Some(cursor) = next {
                 if email {
                     self.cursors.email_cursor = Some(cursor);
                 } else {
@@ -235,6 +205,7 @@ impl<'a> Puller<'a> {
             }
             self.progress(if email { "emails" } else { "messages" });
         }
+        Err(SyncError::Internal("the message pages stopped before the last one".into()))
     }
 
     /// Deletes local records GHL no longer has (only after a complete pass saw every id).
@@ -286,6 +257,109 @@ impl<'a> Puller<'a> {
     }
 }
 
+/// Pages fetched ahead of the store, with the cursor after each (`None` after the last).
+type Chain<P> = mpsc::Receiver<Result<(P, Option<Cursor<P>>), GhlError>>;
+
+/// The cursor type of each kind of page.
+type Cursor<P> = <P as Paged>::Cursor;
+
+/// A page of a cursor-chained listing.
+trait Paged: Send + 'static {
+    type Cursor: Clone + Send + 'static;
+    /// The cursor of the next page, `None` at the end.
+    fn next(&self) -> Option<Self::Cursor>;
+}
+
+impl Paged for ContactPage {
+    type Cursor = Vec<serde_json::Value>;
+    fn next(&self) -> Option<Self::Cursor> {
+        self.next.clone().filter(|_| !self.contacts.is_empty())
+    }
+}
+
+impl Paged for OpportunityPage {
+    type Cursor = (String, String);
+    fn next(&self) -> Option<Self::Cursor> {
+        self.next.clone().filter(|_| !self.opportunities.is_empty())
+    }
+}
+
+impl Paged for MessagePage {
+    type Cursor = String;
+    fn next(&self) -> Option<Self::Cursor> {
+        self.next_cursor.clone().filter(|_| !self.messages.is_empty())
+    }
+}
+
+/// Pages fetched ahead of the store. A cursor chain cannot be fetched in parallel, but it can
+/// run ahead of ingest: a task follows the cursors as fast as the rate limiter allows and
+/// hands the pages over in order. The store applies them one by one, each with its cursor, so
+/// a crash still resumes from the last durable page. Dropping the receiver stops the task.
+fn chain<P, F, Fut>(start: Option<P::Cursor>, fetch: F) -> Chain<P>
+where
+    P: Paged,
+    F: Fn(Option<P::Cursor>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<P, GhlError>> + Send,
+{
+    let (tx, rx) = mpsc::channel(FETCH_AHEAD);
+    tokio::spawn(async move {
+        let mut cursor = start;
+        loop {
+            let fetched = fetch(cursor.take()).await.map(|page| {
+                let next = page.next();
+                (page, next)
+            });
+            let next = fetched.as_ref().ok().and_then(|(_, next)| next.clone());
+            let last = next.is_none();
+            if tx.send(fetched).await.is_err() || last {
+                return;
+            }
+            cursor = next;
+        }
+    });
+    rx
+}
+
+/// Pages a chain may fetch ahead of the store.
+const FETCH_AHEAD: usize = 24;
+
+fn contact_chain(client: &GhlClient, start: Option<Vec<serde_json::Value>>) -> Chain<ContactPage> {
+    let client = client.clone();
+    chain(start, move |search_after| {
+        let client = client.clone();
+        async move {
+            client
+                .search_contacts(&ContactQuery {
+                    page_limit: CONTACT_PAGE,
+                    search_after,
+                    updated_after: None,
+                })
+                .await
+        }
+    })
+}
+
+fn opportunity_chain(client: &GhlClient, start: Option<(String, String)>) -> Chain<OpportunityPage> {
+    let client = client.clone();
+    chain(start, move |start_after| {
+        let client = client.clone();
+        async move {
+            client.search_opportunities(&OpportunityQuery { limit: OPPORTUNITY_PAGE, start_after }).await
+        }
+    })
+}
+
+fn message_chain(client: &GhlClient, start: Option<String>, email: bool) -> Chain<MessagePage> {
+    let client = client.clone();
+    chain(start, move |cursor| {
+        let client = client.clone();
+        async move {
+            let q = MessageQuery { limit: MESSAGE_PAGE, cursor, channel: email.then(|| "Email".to_owned()) };
+            client.export_messages(&q).await
+        }
+    })
+}
+
 /// A full sync, resuming an unfinished one where its last durable page left it.
 ///
 /// Deals and messages come before contacts: a message or deal whose contact is not stored yet
@@ -302,21 +376,30 @@ pub async fn full(state: &State, client: &GhlClient) -> Result<Pulled, SyncError
     } else {
         tracing::info!(phase = ?p.cursors.phase, "resuming an unfinished full sync");
     }
-    if p.cursors.phase == Phase::Opportunities {
-        p.all_opportunities().await?;
+    // Every chain still to run starts fetching now, so the rate limit's burst is used at once
+    // while the store works through the pages in phase order.
+    let phase = p.cursors.phase;
+    let c = &p.cursors;
+    let opps =
+        (phase <= Phase::Opportunities).then(|| opportunity_chain(client, c.opportunities_after.clone()));
+    let msgs = (phase <= Phase::Messages).then(|| message_chain(client, c.messages_cursor.clone(), false));
+    let emails = (phase <= Phase::Emails).then(|| message_chain(client, c.email_cursor.clone(), true));
+    let contacts = (phase <= Phase::Contacts).then(|| contact_chain(client, c.contacts_after.clone()));
+    if let Some(pages) = opps {
+        p.all_opportunities(pages).await?;
     }
-    if p.cursors.phase == Phase::Messages {
-        p.messages(false).await?;
+    if let Some(pages) = msgs {
+        p.messages(false, pages).await?;
         p.cursors.phase = Phase::Emails;
         p.save_cursors().await?;
     }
-    if p.cursors.phase == Phase::Emails {
-        p.messages(true).await?;
+    if let Some(pages) = emails {
+        p.messages(true, pages).await?;
         p.cursors.phase = Phase::Contacts;
         p.save_cursors().await?;
     }
-    if p.cursors.phase == Phase::Contacts {
-        p.all_contacts().await?;
+    if let Some(pages) = contacts {
+        p.all_contacts(pages).await?;
     }
     p.reconcile_deletions()?;
     p.cursors.phase = Phase::Done;
@@ -351,8 +434,10 @@ pub async fn incremental(state: &State, client: &GhlClient) -> Result<Pulled, Sy
             break;
         }
     }
-    p.messages(false).await?;
-    p.messages(true).await?;
+    let pages = message_chain(client, p.cursors.messages_cursor.clone(), false);
+    p.messages(false, pages).await?;
+    let pages = message_chain(client, p.cursors.email_cursor.clone(), true);
+    p.messages(true, pages).await?;
     Ok(p.pulled)
 }
 
