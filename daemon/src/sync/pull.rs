@@ -321,7 +321,7 @@ where
 }
 
 /// Pages a chain may fetch ahead of the store.
-const FETCH_AHEAD: usize = 24;
+const FETCH_AHEAD: usize = 8;
 
 fn contact_chain(client: &GhlClient, start: Option<Vec<serde_json::Value>>) -> Chain<ContactPage> {
     let client = client.clone();

@@ -26,7 +26,7 @@ pub struct IpcFigures {
 }
 
 /// A `/proc/<pid>/status` field in kB (`VmHWM:` is the peak RSS, `VmRSS:` the current one).
-fn status_kb(pid: u32, field: &str) -> u64 {
+pub fn status_kb(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

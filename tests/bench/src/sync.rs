@@ -14,6 +14,8 @@ pub struct SyncFigures {
     pub optimum_seconds: f64,
     pub requests: u64,
     pub responses_429: u64,
+    /// The syncing daemon's peak RSS.
+    pub daemon_peak_rss_mb: f64,
     pub contacts: usize,
     pub opportunities: usize,
     pub messages: usize,
@@ -28,6 +30,7 @@ impl SyncFigures {
             "sync_seconds": (self.seconds * 10.0).round() / 10.0,
             "sync_optimum_seconds": self.optimum_seconds,
             "sync_requests": self.requests,
+            "sync_daemon_rss_mb": self.daemon_peak_rss_mb.round(),
             "sync_records": { "contacts": self.contacts, "opportunities": self.opportunities, "messages": self.messages },
         })
     }
@@ -100,6 +103,7 @@ pub fn measure(work: &Path, dataset: std::sync::Arc<ghl_sim::Dataset>) -> anyhow
             other => anyhow::bail!("sync failed: {other:?}"),
         }
     });
+    let peak_rss_kb = crate::ipc::status_kb(child.id(), "VmHWM:");
     let _ = child.kill();
     let _ = child.wait();
     let seconds = result?;
@@ -110,6 +114,7 @@ pub fn measure(work: &Path, dataset: std::sync::Arc<ghl_sim::Dataset>) -> anyhow
         optimum_seconds,
         requests: sim.requests(),
         responses_429: sim.rate_limited(),
+        daemon_peak_rss_mb: peak_rss_kb as f64 / 1024.0,
         contacts,
         opportunities,
         messages,
