@@ -111,18 +111,7 @@ impl Q {
 
     /// Rejects parameters outside `allowed` the way GHL's validation does.
     pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
-        let mut bad: Vec<String> = self
-            .0
-            .keys()
-            .filter(|k| !allowed.contains(&k.as_str()))
-            .map(|k| format!("property {k} should not exist"))
-            .collect();
-        if bad.is_empty() {
-            return Ok(());
-        }
-        bad.sort();
-        let refs: Vec<&str> = bad.iter().map(String::as_str).collect();
-        Err(ApiError::unprocessable(&refs))
+        reject_unknown(self.0.keys(), allowed)
     }
 }
 
@@ -177,8 +166,12 @@ impl JsonBody {
 
 /// Rejects body properties outside `allowed` (GHL validates with `forbidNonWhitelisted`).
 pub fn only_props(o: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
-    let mut bad: Vec<String> = o
-        .keys()
+    reject_unknown(o.keys(), allowed)
+}
+
+/// The 422 GHL gives for names outside `allowed`, one message per name, sorted.
+fn reject_unknown<'a>(names: impl Iterator<Item = &'a String>, allowed: &[&str]) -> Result<(), ApiError> {
+    let mut bad: Vec<String> = names
         .filter(|k| !allowed.contains(&k.as_str()))
         .map(|k| format!("property {k} should not exist"))
         .collect();
