@@ -58,13 +58,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
 
     match cli.command {
         None => {
+            // Bad input first, before anything is started.
+            let keymap = load_keymap(&paths.config_file.with_file_name("keymap.toml"))?;
             let logs = paths.log_dir();
             launch::ensure_daemon(&globals, &paths.socket, &logs).map_err(operational)?;
             let starter: dashboard::StartDaemon = {
                 let (globals, socket) = (globals.clone(), paths.socket.clone());
                 Arc::new(move || launch::ensure_daemon(&globals, &socket, &logs).map_err(|e| e.to_string()))
             };
-            runtime()?.block_on(dashboard::run(paths.socket.clone(), starter)).map_err(operational)
+            runtime()?
+                .block_on(dashboard::run_with_keymap(paths.socket.clone(), starter, keymap))
+                .map_err(operational)
         }
         Some(Command::Demo { headless, contacts }) => {
             let mut demo = demo::Demo::start(&globals, contacts).map_err(operational)?;
@@ -119,6 +123,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Some(Command::Daemon(_)) => Ok(()),
     }
+}
+
+/// The user's keymap overrides (`keymap.toml` beside the config file), or the defaults.
+fn load_keymap(path: &std::path::Path) -> Result<dashboard::Keymap, Failure> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(dashboard::Keymap::defaults()),
+        Err(e) => return Err((2, format!("cannot read the keymap {}: {e}", path.display()))),
+    };
+    let file: dashboard::keymap::KeymapFile = toml::from_str(&text)
+        .map_err(|e| (2, format!("keymap {} is not valid TOML: {}", path.display(), e.message())))?;
+    dashboard::Keymap::from_file(&file).map_err(|e| (2, format!("keymap {}: {e}", path.display())))
 }
 
 async fn wait_for_signal_or_exit(demo: &mut demo::Demo) -> Result<(), Failure> {

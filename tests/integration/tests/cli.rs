@@ -121,3 +121,24 @@ fn demo_headless_prints_the_socket_then_serves_leads() {
     // The demo stops its daemon before it exits.
     assert!(!socket.exists(), "the demo's daemon removed its socket");
 }
+
+#[test]
+fn a_bad_keymap_is_refused_before_anything_starts() {
+    let dir = short_tempdir();
+    std::fs::write(dir.path().join("config.toml"), "").unwrap();
+    std::fs::write(dir.path().join("keymap.toml"), "[keys]\n\"x\" = \"launch-rockets\"\n").unwrap();
+    let socket = dir.path().join("s.sock");
+    let out = Command::new(bin("leadline"))
+        .arg("--config")
+        .arg(dir.path().join("config.toml"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--socket")
+        .arg(&socket)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("launch-rockets") && stderr.contains("known actions"), "{stderr}");
+    assert!(!socket.exists(), "no daemon was started");
+}
