@@ -53,19 +53,27 @@ pub enum IngestError {
 pub struct Ingest {
     db: Db,
     scoring: ScoringConfig,
-    last_seqs: std::sync::Mutex<Vec<u64>>,
+}
+
+/// What applying a page did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The leads whose rows changed.
+    pub changed: Vec<String>,
+    /// The sequence numbers given to the batch's new pending ops, in order.
+    pub op_seqs: Vec<u64>,
 }
 
 impl Ingest {
     /// An ingester writing to `db`.
     pub fn new(db: Db, scoring: ScoringConfig) -> Ingest {
-        Ingest { db, scoring, last_seqs: std::sync::Mutex::new(Vec::new()) }
+        Ingest { db, scoring }
     }
 
     /// Applies one page atomically and returns the ids of the leads it changed. The caller
     /// flushes before telling anyone.
     pub fn apply(&self, page: Page, now: Timestamp) -> Result<Vec<String>, IngestError> {
-        self.apply_with(page, Batch::new(), now)
+        Ok(self.apply_with(page, Batch::new(), now)?.changed)
     }
 
     /// [`Ingest::apply`] with more writes in the same transaction: sync saves the page's
@@ -74,7 +82,7 @@ impl Ingest {
     ///
     /// Pulled contacts and deals are rebased on the pending local edits first
     /// ([`crate::sync::conflict`]), so an edit not yet in GHL stays visible.
-    pub fn apply_with(&self, page: Page, extra: Batch, now: Timestamp) -> Result<Vec<String>, IngestError> {
+    pub fn apply_with(&self, page: Page, extra: Batch, now: Timestamp) -> Result<Applied, IngestError> {
         let mut batch = extra;
         let mut pending = match &page {
             Page::Contacts(_) | Page::Opportunities(_) => self.db.pending_ops()?,
@@ -137,14 +145,8 @@ impl Ingest {
             }),
         }
         let changed = self.rescore_into(&mut batch, &touched, &overlay, now)?;
-        let seqs = self.db.commit(&batch)?;
-        self.last_seqs.lock().unwrap_or_else(|p| p.into_inner()).clone_from(&seqs);
-        Ok(changed)
-    }
-
-    /// The pending-op sequence numbers the last `apply_with` on this ingester gave.
-    pub fn last_seqs(&self) -> Vec<u64> {
-        self.last_seqs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let op_seqs = self.db.commit(&batch)?;
+        Ok(Applied { changed, op_seqs })
     }
 
     /// Rescores the given leads from what the store holds.

@@ -71,10 +71,10 @@ pub async fn edit(state: &State, contact_id: &str, op: OpKind) -> Result<u64, Re
     let mut extra = Batch::new();
     extra.ops.push((contact_id.to_owned(), op));
     let ingest = Ingest::new(state.db.clone(), state.config.scoring.clone());
-    let changed = ingest.apply_with(page, extra, state.clock.now()).map_err(internal)?;
+    let applied = ingest.apply_with(page, extra, state.clock.now()).map_err(internal)?;
     state.db.flush().await.map_err(internal)?;
-    let seq = ingest.last_seqs().first().copied().unwrap_or_default();
-    state.publish(Event::LeadsChanged { ids: changed });
+    let seq = applied.op_seqs.first().copied().unwrap_or_default();
+    state.publish(Event::LeadsChanged { ids: applied.changed });
     if let Some(tx) = state.sync_commands() {
         let _ = tx.try_send(SyncCommand::Push);
     }

@@ -98,7 +98,7 @@ impl<'a> Puller<'a> {
         let cursors = serde_json::to_value(&self.cursors).map_err(|e| SyncError::Internal(e.to_string()))?;
         let mut extra = Batch::new();
         extra.put(Put::Meta { key: META_CURSORS.into(), value: cursors });
-        let changed = self.ingest.apply_with(page, extra, self.state.clock.now())?;
+        let changed = self.ingest.apply_with(page, extra, self.state.clock.now())?.changed;
         self.state.db.flush().await?;
         self.pulled.changed_leads.extend(changed);
         Ok(())
