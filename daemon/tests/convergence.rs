@@ -7,12 +7,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use leadline_daemon::clock::SystemClock;
-use leadline_daemon::ghl::{ClientConfig, Credentials, GhlClient, RateLimits, Secret};
+use leadline_daemon::ghl::{ClientConfig, GhlClient, RateLimits};
 use leadline_daemon::ipc::edits;
 use leadline_daemon::state::State;
 use leadline_daemon::store::{Db, MemoryStore};
@@ -41,13 +43,9 @@ fn action() -> impl Strategy<Value = Action> {
 }
 
 fn client(sim: &ghl_sim::SimHandle) -> GhlClient {
-    let mut cfg = Config::default().ghl;
-    cfg.base_url = sim.base_url();
-    let credentials =
-        Credentials { token: Secret::new(sim.token()), location_id: sim.location_id().to_owned() };
-    let mut config = ClientConfig::from_config(&cfg, credentials);
-    config.limits = RateLimits { burst: 100_000, window: Duration::from_secs(1), daily: u32::MAX };
-    GhlClient::new(config).unwrap()
+    // No rate limit here: the property runs many short syncs.
+    let limits = RateLimits { burst: 100_000, window: Duration::from_secs(1), daily: u32::MAX };
+    GhlClient::new(ClientConfig { limits, ..support::client_config(sim) }).unwrap()
 }
 
 /// Only our test tags, sorted, for comparison.

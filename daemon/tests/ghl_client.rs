@@ -1,6 +1,8 @@
 //! The GHL client against the in-process simulator: paging, every push method, errors,
 //! retries under faults, the rate limiter and the circuit breaker.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -23,21 +25,8 @@ async fn sim(cfg: SimConfig) -> SimHandle {
     ghl_sim::spawn(cfg).await.expect("simulator starts")
 }
 
-fn client_cfg(sim: &SimHandle) -> ClientConfig {
-    ClientConfig {
-        base_url: sim.base_url(),
-        credentials: Credentials {
-            token: Secret::new(sim.token()),
-            location_id: sim.location_id().to_owned(),
-        },
-        timeout: Duration::from_secs(5),
-        limits: RateLimits::default(),
-        max_attempts: 5,
-    }
-}
-
 fn client(sim: &SimHandle) -> GhlClient {
-    GhlClient::new(client_cfg(sim))
+    GhlClient::new(support::client_config(sim))
         .expect("client")
         .with_backoff(Duration::from_millis(20), Duration::from_millis(400))
 }
@@ -241,7 +230,7 @@ async fn every_push_method_changes_the_simulator() {
 #[tokio::test]
 async fn a_bad_token_is_unauthorized_and_not_retried() {
     let sim = sim(sim_config()).await;
-    let mut cfg = client_cfg(&sim);
+    let mut cfg = support::client_config(&sim);
     cfg.credentials.token = Secret::new("wrong-token");
     let c = GhlClient::new(cfg).expect("client");
     let err = c.tags().await.expect_err("refused");
@@ -258,7 +247,7 @@ async fn reads_survive_faults_and_match_the_fault_free_results() {
     let clean = sim(sim_config()).await;
     let faulty = sim(SimConfig { fault_rate: 0.3, hang_ms: 300, ..sim_config() }).await;
     let a = client(&clean);
-    let b = GhlClient::new(ClientConfig { max_attempts: 10, ..client_cfg(&faulty) })
+    let b = GhlClient::new(ClientConfig { max_attempts: 10, ..support::client_config(&faulty) })
         .expect("client")
         .with_backoff(Duration::from_millis(10), Duration::from_millis(200));
 
@@ -297,7 +286,7 @@ async fn a_small_rate_limit_is_kept_exactly() {
         sim(SimConfig { rate_limit: Some(RateLimit { max: 20, interval_ms: 1000 }), ..sim_config() }).await;
     let c = GhlClient::new(ClientConfig {
         limits: RateLimits { burst: 20, window: Duration::from_secs(1), daily: 200_000 },
-        ..client_cfg(&sim)
+        ..support::client_config(&sim)
     })
     .expect("client");
     let start = Instant::now();

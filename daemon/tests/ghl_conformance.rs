@@ -11,14 +11,13 @@
 //! The spec directory is `../../shared/ghl-openapi/apps` from this crate (override with
 //! `GHL_OPENAPI_DIR`).
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use ghl_sim::{SimConfig, SimHandle};
-use leadline_daemon::ghl::{
-    ClientConfig, ContactQuery, Credentials, GhlClient, MessageQuery, OpportunityQuery, RateLimits, Secret,
-};
+use leadline_daemon::ghl::{ClientConfig, ContactQuery, GhlClient, MessageQuery, OpportunityQuery};
 use serde_json::{Value, json};
 
 /// Required body fields the spec lists but the docs show to be wrong, with the reason.
@@ -130,17 +129,7 @@ fn query_pairs(q: &Value) -> Vec<(String, String)> {
 }
 
 fn client(sim: &SimHandle) -> GhlClient {
-    GhlClient::new(ClientConfig {
-        base_url: sim.base_url(),
-        credentials: Credentials {
-            token: Secret::new(sim.token()),
-            location_id: sim.location_id().to_owned(),
-        },
-        timeout: Duration::from_secs(5),
-        limits: RateLimits::default(),
-        max_attempts: 3,
-    })
-    .expect("client")
+    GhlClient::new(ClientConfig { max_attempts: 3, ..support::client_config(sim) }).expect("client")
 }
 
 /// Calls every client method at least once (and each paging form).

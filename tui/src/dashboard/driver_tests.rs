@@ -163,20 +163,34 @@ fn socket_in(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("daemon.sock")
 }
 
-#[tokio::test]
-async fn loads_from_the_daemon_and_follows_pushed_changes() {
+/// A dashboard on the all-leads queue, started against a fake daemon on a real socket.
+struct Session {
+    _dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+    fake: Fake,
+    driver: Driver,
+    app: App,
+    rx: mpsc::UnboundedReceiver<Input>,
+}
+
+fn session() -> Session {
     let dir = tempfile::tempdir().unwrap();
     let socket = socket_in(&dir);
     let fake = Fake::new();
-    let _stop = start(&fake, &socket);
-
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let stop = start(&fake, &socket);
+    let (tx, rx) = mpsc::unbounded_channel();
     let never: StartDaemon = Arc::new(|| Err("not expected".into()));
     let mut driver = Driver::new(socket, never, tx);
     let mut app = App::new(jiff::Timestamp::now());
     app.resize(80, 24);
     app.handle_action(Action::Queue(5));
     driver.perform(app.start());
+    Session { _dir: dir, _stop: stop, fake, driver, app, rx }
+}
+
+#[tokio::test]
+async fn loads_from_the_daemon_and_follows_pushed_changes() {
+    let Session { _dir, _stop, fake, mut driver, mut app, mut rx } = session();
     pump(&mut driver, &mut app, &mut rx, |a| {
         a.view().loaded && a.status.is_some() && a.views.iter().all(|v| v.loaded)
     })
@@ -262,18 +276,7 @@ fn key(code: KeyCode) -> Input {
 
 #[tokio::test]
 async fn a_tag_typed_in_the_dashboard_reaches_the_daemon() {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = socket_in(&dir);
-    let fake = Fake::new();
-    let _stop = start(&fake, &socket);
-
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let never: StartDaemon = Arc::new(|| Err("not expected".into()));
-    let mut driver = Driver::new(socket, never, tx);
-    let mut app = App::new(jiff::Timestamp::now());
-    app.resize(80, 24);
-    app.handle_action(Action::Queue(5));
-    driver.perform(app.start());
+    let Session { _dir, _stop, fake, mut driver, mut app, mut rx } = session();
     pump(&mut driver, &mut app, &mut rx, |a| a.view().loaded && a.status.is_some()).await;
 
     // Open the lead, then type `t V I P Enter` as the terminal would deliver it.
