@@ -43,12 +43,18 @@ fn run(name: &str, store: Arc<dyn Store>, contacts: &[Contact], messages: &[Mess
 
 fn main() -> anyhow::Result<()> {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    // `contacts`: contacts alone into an empty store, as the benchmark's ingest figure does.
+    let contacts_only = std::env::args().nth(2).as_deref() == Some("contacts");
     let seed = ghl_sim::seed::SeedConfig { contacts: n, ..Default::default() };
     let data = ghl_sim::seed::generate(&seed);
     let contacts: Vec<Contact> = serde_json::from_value(serde_json::to_value(&data.contacts)?)?;
-    let messages: Vec<Message> = serde_json::from_value(serde_json::to_value(&data.messages)?)?;
+    let messages: Vec<Message> = if contacts_only {
+        Vec::new()
+    } else {
+        serde_json::from_value(serde_json::to_value(&data.messages)?)?
+    };
     run("memory", Arc::new(MemoryStore::new()), &contacts, &messages)?;
     let dir = tempfile::tempdir()?;
-    run("sled", Arc::new(SledStore::open(&dir.path().join("a"), 64 << 20)?), &contacts, &messages)?;
+    run("sled", Arc::new(SledStore::open(&dir.path().join("a"), std::env::var("CACHE_MB").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(64) << 20)?), &contacts, &messages)?;
     Ok(())
 }

@@ -67,20 +67,20 @@ pub fn scans_are_ordered_and_bounded<S: Store>(store: S) {
     store
         .transact(&|tx| {
             for k in [&b"b2"[..], b"a1", b"b1", b"b3", b"c1", b"b\xff"] {
-                tx.insert(Tree::Messages, k, b"")?;
+                tx.insert(Tree::MessagesByContact, k, b"")?;
             }
             Ok(())
         })
         .expect("insert");
-    let all = keys(&store, Tree::Messages, b"", None, false);
+    let all = keys(&store, Tree::MessagesByContact, b"", None, false);
     assert_eq!(all, [&b"a1"[..], b"b1", b"b2", b"b3", b"b\xff", b"c1"]);
-    assert_eq!(keys(&store, Tree::Messages, b"b", None, false), [&b"b1"[..], b"b2", b"b3", b"b\xff"]);
-    assert_eq!(keys(&store, Tree::Messages, b"b", None, true), [&b"b\xff"[..], b"b3", b"b2", b"b1"]);
-    assert_eq!(keys(&store, Tree::Messages, b"b", Some(b"b2"), false), [&b"b2"[..], b"b3", b"b\xff"]);
-    assert_eq!(keys(&store, Tree::Messages, b"b", Some(b"b2"), true), [&b"b2"[..], b"b1"]);
+    assert_eq!(keys(&store, Tree::MessagesByContact, b"b", None, false), [&b"b1"[..], b"b2", b"b3", b"b\xff"]);
+    assert_eq!(keys(&store, Tree::MessagesByContact, b"b", None, true), [&b"b\xff"[..], b"b3", b"b2", b"b1"]);
+    assert_eq!(keys(&store, Tree::MessagesByContact, b"b", Some(b"b2"), false), [&b"b2"[..], b"b3", b"b\xff"]);
+    assert_eq!(keys(&store, Tree::MessagesByContact, b"b", Some(b"b2"), true), [&b"b2"[..], b"b1"]);
     let mut first = Vec::new();
     store
-        .scan(Tree::Messages, b"", None, false, &mut |k, _| {
+        .scan(Tree::MessagesByContact, b"", None, false, &mut |k, _| {
             first.push(k.to_vec());
             ControlFlow::Break(())
         })

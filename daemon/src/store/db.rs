@@ -224,7 +224,10 @@ impl Db {
 
     /// A message by id.
     pub fn message(&self, id: &str) -> Result<Option<Message>, StoreError> {
-        self.get(Tree::Messages, id.as_bytes())
+        match self.store.get(Tree::MessageIds, id.as_bytes())? {
+            Some(key) => self.get(Tree::MessagesByContact, &key),
+            None => Ok(None),
+        }
     }
 
     /// Every pipeline.
@@ -279,16 +282,20 @@ impl Db {
     /// A contact's messages, oldest first, at most `limit` of the newest.
     pub fn messages_for(&self, contact_id: &str, limit: usize) -> Result<Vec<Message>, StoreError> {
         let prefix = keys::contact_prefix(contact_id);
-        let fixed = prefix.len() + 8;
-        let mut ids = Vec::new();
-        self.store.scan(Tree::IdxMessagesByContact, &prefix, None, true, &mut |k, _| {
-            if let Some(id) = keys::id_after(k, fixed) {
-                ids.push(id.to_owned());
+        let mut out = Vec::new();
+        let mut err = None;
+        self.store.scan(Tree::MessagesByContact, &prefix, None, true, &mut |_, v| {
+            match decode(Tree::MessagesByContact, v) {
+                Ok(m) => out.push(m),
+                Err(e) => err = Some(e),
             }
-            if ids.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            if err.is_some() || out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         })?;
-        ids.reverse();
-        ids.iter().filter_map(|id| self.message(id).transpose()).collect()
+        if let Some(e) = err {
+            return Err(e);
+        }
+        out.reverse();
+        Ok(out)
     }
 
     /// Walks leads in an order until `visit` breaks.
@@ -419,18 +426,14 @@ fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
             upsert_counted(tx, Tree::Opportunities, &o.id, o, "opportunities")
         }
         Put::Message(m) => {
-            if let Some(old) = read::<Message>(tx, Tree::Messages, m.id.as_bytes())? {
-                tx.remove(
-                    Tree::IdxMessagesByContact,
-                    &keys::message_by_contact(&old.contact_id, old.date_added, &old.id),
-                )?;
+            let key = keys::message_by_contact(&m.contact_id, m.date_added, &m.id);
+            match tx.get(Tree::MessageIds, m.id.as_bytes())? {
+                Some(old) if old != key => tx.remove(Tree::MessagesByContact, &old)?,
+                Some(_) => {}
+                None => bump(tx, "messages", 1)?,
             }
-            tx.insert(
-                Tree::IdxMessagesByContact,
-                &keys::message_by_contact(&m.contact_id, m.date_added, &m.id),
-                &[],
-            )?;
-            upsert_counted(tx, Tree::Messages, &m.id, m, "messages")
+            write(tx, Tree::MessagesByContact, &key, m)?;
+            tx.insert(Tree::MessageIds, m.id.as_bytes(), &key)
         }
         Put::Lead(lead) => {
             let old = read::<LeadSummary>(tx, Tree::Leads, lead.id.as_bytes())?;
@@ -485,13 +488,10 @@ fn apply_remove(tx: &dyn KvTx, remove: &Remove) -> Result<(), TxError> {
             Ok(())
         }
         Remove::Message(id) => {
-            if let Some(old) = read::<Message>(tx, Tree::Messages, id.as_bytes())? {
-                tx.remove(
-                    Tree::IdxMessagesByContact,
-                    &keys::message_by_contact(&old.contact_id, old.date_added, id),
-                )?;
+            if let Some(key) = tx.get(Tree::MessageIds, id.as_bytes())? {
+                tx.remove(Tree::MessagesByContact, &key)?;
                 bump(tx, "messages", -1)?;
-                tx.remove(Tree::Messages, id.as_bytes())?;
+                tx.remove(Tree::MessageIds, id.as_bytes())?;
             }
             Ok(())
         }

@@ -36,7 +36,7 @@ pub fn contact_prefix(contact_id: &str) -> Vec<u8> {
     join(&[contact_id.as_bytes(), &[0]])
 }
 
-/// A message's key in [`Tree::IdxMessagesByContact`]: contact, NUL, time, message id.
+/// A message's key in [`Tree::MessagesByContact`]: contact, NUL, time, message id.
 pub fn message_by_contact(contact_id: &str, at: Option<Timestamp>, message_id: &str) -> Vec<u8> {
     let at = at.map(ts).unwrap_or_else(|| ms(i64::MIN));
     join(&[contact_id.as_bytes(), &[0], &at, message_id.as_bytes()])

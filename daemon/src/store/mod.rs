@@ -33,7 +33,8 @@ pub enum Tree {
     Contacts,
     Opportunities,
     Pipelines,
-    Messages,
+    /// Message id → the message's key in [`Tree::MessagesByContact`].
+    MessageIds,
     Users,
     Tasks,
     Notes,
@@ -52,8 +53,9 @@ pub enum Tree {
     IdxAwaiting,
     /// Leads nobody has contacted yet, oldest first.
     IdxUncontacted,
-    /// Messages by contact and time.
-    IdxMessagesByContact,
+    /// The message records, clustered by contact and time: a lead's conversation is one
+    /// range scan, which scoring does for every lead it touches.
+    MessagesByContact,
     /// Opportunities by contact.
     IdxOpportunitiesByContact,
 }
@@ -65,7 +67,7 @@ impl Tree {
         Tree::Contacts,
         Tree::Opportunities,
         Tree::Pipelines,
-        Tree::Messages,
+        Tree::MessageIds,
         Tree::Users,
         Tree::Tasks,
         Tree::Notes,
@@ -79,7 +81,7 @@ impl Tree {
         Tree::IdxDue,
         Tree::IdxAwaiting,
         Tree::IdxUncontacted,
-        Tree::IdxMessagesByContact,
+        Tree::MessagesByContact,
         Tree::IdxOpportunitiesByContact,
     ];
 
@@ -90,7 +92,8 @@ impl Tree {
             Tree::Contacts => "contacts",
             Tree::Opportunities => "opportunities",
             Tree::Pipelines => "pipelines",
-            Tree::Messages => "messages",
+            // Schema 1 kept the records here; the name stays so that stores migrate in place.
+            Tree::MessageIds => "messages",
             Tree::Users => "users",
             Tree::Tasks => "tasks",
             Tree::Notes => "notes",
@@ -104,13 +107,19 @@ impl Tree {
             Tree::IdxDue => "idx_due",
             Tree::IdxAwaiting => "idx_awaiting",
             Tree::IdxUncontacted => "idx_uncontacted",
-            Tree::IdxMessagesByContact => "idx_messages_by_contact",
+            Tree::MessagesByContact => "idx_messages_by_contact",
             Tree::IdxOpportunitiesByContact => "idx_opportunities_by_contact",
         }
     }
 
     fn index(self) -> usize {
         self as usize
+    }
+
+    /// The byte that prefixes the tree's keys when the backend keeps every tree in one.
+    /// Fixed by the on-disk format: never renumber a tree.
+    fn tag(self) -> u8 {
+        self as u8
     }
 }
 

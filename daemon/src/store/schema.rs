@@ -1,11 +1,15 @@
 //! The schema version and its migrations.
 
-use super::Db;
-use super::StoreError;
+use std::ops::ControlFlow;
+
+use leadline_shared::domain::Message;
+
+use super::codec::{RECORD_V1, decode};
+use super::{Db, StoreError, Tree, keys};
 
 /// The schema this Leadline writes. Bump it with a migration whenever a tree's layout, a
 /// key encoding or an index changes meaning.
-pub const CURRENT_SCHEMA: u32 = 1;
+pub const CURRENT_SCHEMA: u32 = 2;
 
 /// One step from `from` to `from + 1`. It runs in the daemon before anything else touches
 /// the store, and the version is bumped only after it succeeded.
@@ -15,8 +19,44 @@ pub struct Migration {
     pub run: fn(&Db) -> Result<(), StoreError>,
 }
 
-/// The migrations of this release, oldest first. Schema 1 is the first; nothing to migrate yet.
-pub const MIGRATIONS: &[Migration] = &[];
+/// The migrations of this release, oldest first.
+pub const MIGRATIONS: &[Migration] =
+    &[Migration { from: 1, describe: "cluster message records by contact", run: cluster_messages }];
+
+/// Messages moved per transaction while migrating.
+const MIGRATION_CHUNK: usize = 1000;
+
+/// Schema 1 → 2. Schema 1 kept message records by id and an empty index entry by contact and
+/// time, so scoring a lead cost one read per message. Now the records live under the index
+/// key and the id tree keeps only that key. An interrupted run resumes: a moved message is
+/// recognised because its id now maps to a key, not to a versioned record.
+fn cluster_messages(db: &Db) -> Result<(), StoreError> {
+    let store = db.backend();
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let mut chunk: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(MIGRATION_CHUNK);
+        store.scan(Tree::MessageIds, b"", after.as_deref(), false, &mut |k, v| {
+            if after.as_deref() != Some(k) {
+                chunk.push((k.to_vec(), v.to_vec()));
+            }
+            if chunk.len() >= MIGRATION_CHUNK { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })?;
+        let Some((last, _)) = chunk.last() else { return Ok(()) };
+        after = Some(last.clone());
+        store.transact(&|tx| {
+            for (id, value) in &chunk {
+                if value.first() != Some(&RECORD_V1) {
+                    continue;
+                }
+                let m: Message = decode(Tree::MessageIds, value)?;
+                let key = keys::message_by_contact(&m.contact_id, m.date_added, &m.id);
+                tx.insert(Tree::MessagesByContact, &key, value)?;
+                tx.insert(Tree::MessageIds, id, &key)?;
+            }
+            Ok(())
+        })?;
+    }
+}
 
 /// Brings the store to `target`, running each migration in order.
 pub(super) fn migrate(db: &Db, found: u32, target: u32, migrations: &[Migration]) -> Result<(), StoreError> {
@@ -33,4 +73,48 @@ pub(super) fn migrate(db: &Db, found: u32, target: u32, migrations: &[Migration]
         db.set_schema_version(version + 1)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::codec::encode;
+    use crate::store::{MemoryStore, Store};
+
+    #[test]
+    fn schema_1_messages_are_clustered_by_contact() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let at = |s| Some(jiff::Timestamp::from_second(s).expect("ts"));
+        let messages: Vec<Message> = (0..2500)
+            .map(|i| Message {
+                id: format!("m{i:05}"),
+                contact_id: format!("c{}", i % 7),
+                date_added: at(1_700_000_000 + i),
+                body: Some(format!("hello {i}")),
+                ..Default::default()
+            })
+            .collect();
+        // A schema 1 store, written the way schema 1 wrote it.
+        store
+            .transact(&|tx| {
+                tx.insert(Tree::Meta, b"schema_version", &1u32.to_be_bytes())?;
+                for m in &messages {
+                    tx.insert(Tree::MessageIds, m.id.as_bytes(), &encode(m)?)?;
+                    let key = keys::message_by_contact(&m.contact_id, m.date_added, &m.id);
+                    tx.insert(Tree::MessagesByContact, &key, &[])?;
+                }
+                Ok(())
+            })
+            .expect("schema 1 store");
+        let db = Db::open(store.clone()).expect("migrates");
+        assert_eq!(db.schema_version().expect("version"), Some(CURRENT_SCHEMA));
+        assert_eq!(db.message("m00042").expect("read").as_ref(), Some(&messages[42]));
+        let of_c3: Vec<Message> = messages.iter().filter(|m| m.contact_id == "c3").cloned().collect();
+        assert_eq!(db.messages_for("c3", usize::MAX).expect("read"), of_c3);
+        // Running it again (an interrupted migration resumed) changes nothing.
+        cluster_messages(&db).expect("rerun");
+        assert_eq!(db.messages_for("c3", usize::MAX).expect("read"), of_c3);
+    }
 }

@@ -1,16 +1,31 @@
 //! The sled backend.
+//!
+//! Every [`Tree`] lives in one sled tree, its keys prefixed by the tree's number. sled makes
+//! a batch on one tree atomic, crash recovery included, but across trees it offers only its
+//! optimistic transactions, and their `insert` reads the old value of every key it writes:
+//! half of ingest's store time went to those hidden reads. So the daemon's writes go through
+//! one writer lock, stage in memory (reads see the staged writes), and land as one batch.
+//! Readers never see half a batch: sled applies a batch under its write barrier.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::ops::{Bound, ControlFlow};
 use std::path::Path;
-
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional, TransactionalTree};
+use std::sync::Mutex;
 
 use super::{BoxFuture, KvTx, Store, StoreError, Tree, TxBody, TxError, Visit};
 
-/// The store on disk: one sled tree per [`Tree`].
+/// The one sled tree that holds every [`Tree`].
+const STORE_TREE: &str = "leadline";
+/// Keys copied per batch when an older store is brought into [`STORE_TREE`].
+const LAYOUT_CHUNK: usize = 2000;
+
+/// The store on disk.
 pub struct SledStore {
     db: sled::Db,
-    trees: Vec<sled::Tree>,
+    tree: sled::Tree,
+    /// Serialises transactions, so that staged writes never conflict.
+    writer: Mutex<()>,
 }
 
 impl SledStore {
@@ -28,17 +43,58 @@ impl SledStore {
             .mode(sled::Mode::LowSpace)
             .open()
             .map_err(open_err)?;
-        let trees = Tree::ALL
-            .iter()
-            .map(|t| db.open_tree(t.name()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(open_err)?;
-        Ok(SledStore { db, trees })
+        let tree = db.open_tree(STORE_TREE).map_err(open_err)?;
+        let store = SledStore { db, tree, writer: Mutex::new(()) };
+        store.adopt_tree_per_entity_layout().map_err(|e| StoreError::Open {
+            path: dir.display().to_string(),
+            message: format!("moving an older store into the current layout failed: {e}"),
+        })?;
+        Ok(store)
     }
 
-    fn tree(&self, tree: Tree) -> &sled::Tree {
-        &self.trees[tree.index()]
+    /// Stores written before the one-tree layout kept one sled tree per [`Tree`]. Their keys
+    /// are copied in, then the old tree is dropped; an interrupted run copies again.
+    fn adopt_tree_per_entity_layout(&self) -> Result<(), StoreError> {
+        let names = self.db.tree_names();
+        for tree in Tree::ALL {
+            if !names.iter().any(|n| n.as_ref() == tree.name().as_bytes()) {
+                continue;
+            }
+            let old = self.db.open_tree(tree.name()).map_err(backend)?;
+            let mut moved = 0usize;
+            let mut batch = sled::Batch::default();
+            let mut staged = 0;
+            for item in old.iter() {
+                let (k, v) = item.map_err(backend)?;
+                batch.insert(prefixed(tree, &k), v);
+                staged += 1;
+                if staged == LAYOUT_CHUNK {
+                    self.tree.apply_batch(std::mem::take(&mut batch)).map_err(backend)?;
+                    moved += staged;
+                    staged = 0;
+                }
+            }
+            self.tree.apply_batch(batch).map_err(backend)?;
+            moved += staged;
+            self.db.flush().map_err(backend)?;
+            self.db.drop_tree(tree.name()).map_err(backend)?;
+            tracing::info!(tree = tree.name(), keys = moved, "moved a tree into the one-tree layout");
+        }
+        Ok(())
     }
+
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The guard protects no data, only the order of writers: a poisoned lock is still good.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A tree's key in the one sled tree.
+fn prefixed(tree: Tree, key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len() + 1);
+    out.push(tree.tag());
+    out.extend_from_slice(key);
+    out
 }
 
 fn backend(e: sled::Error) -> StoreError {
@@ -79,7 +135,7 @@ pub(super) fn scan_bounds(
 
 impl Store for SledStore {
     fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.tree(tree).get(key).map_err(backend)?.map(|v| v.to_vec()))
+        Ok(self.tree.get(prefixed(tree, key)).map_err(backend)?.map(|v| v.to_vec()))
     }
 
     fn scan(
@@ -90,12 +146,14 @@ impl Store for SledStore {
         reverse: bool,
         visit: Visit<'_>,
     ) -> Result<(), StoreError> {
-        let range = self.tree(tree).range::<Vec<u8>, _>(scan_bounds(prefix, from, reverse));
+        let prefix = prefixed(tree, prefix);
+        let from = from.map(|f| prefixed(tree, f));
+        let range = self.tree.range::<Vec<u8>, _>(scan_bounds(&prefix, from.as_deref(), reverse));
         let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
             if reverse { Box::new(range.rev()) } else { Box::new(range) };
         for item in iter {
             let (k, v) = item.map_err(backend)?;
-            if let ControlFlow::Break(()) = visit(&k, &v) {
+            if let ControlFlow::Break(()) = visit(&k[1..], &v) {
                 break;
             }
         }
@@ -103,16 +161,25 @@ impl Store for SledStore {
     }
 
     fn transact(&self, body: TxBody<'_>) -> Result<(), StoreError> {
-        let result =
-            self.trees.as_slice().transaction(|txs: &Vec<TransactionalTree>| match body(&SledTx(txs)) {
-                Ok(()) => Ok(()),
-                Err(TxError::Conflict) => Err(ConflictableTransactionError::Conflict),
-                Err(TxError::Abort(e)) => Err(ConflictableTransactionError::Abort(e)),
-            });
-        match result {
-            Ok(()) => Ok(()),
-            Err(TransactionError::Abort(e)) => Err(e),
-            Err(TransactionError::Storage(e)) => Err(backend(e)),
+        let _writer = self.lock_writer();
+        loop {
+            let tx = StagedTx { tree: &self.tree, staged: RefCell::new(BTreeMap::new()) };
+            match body(&tx) {
+                Ok(()) => {
+                    let mut batch = sled::Batch::default();
+                    for (key, value) in tx.staged.into_inner() {
+                        match value {
+                            Some(value) => batch.insert(key, value),
+                            None => batch.remove(key),
+                        }
+                    }
+                    return self.tree.apply_batch(batch).map_err(backend);
+                }
+                // Nothing else writes while the lock is held, so a conflict can only come
+                // from the body itself: run it again, as the contract allows.
+                Err(TxError::Conflict) => continue,
+                Err(TxError::Abort(e)) => return Err(e),
+            }
         }
     }
 
@@ -128,31 +195,32 @@ impl Store for SledStore {
     }
 
     fn len(&self, tree: Tree) -> Result<u64, StoreError> {
-        Ok(self.tree(tree).len() as u64)
+        Ok(self.tree.scan_prefix([tree.tag()]).count() as u64)
     }
 }
 
-struct SledTx<'a>(&'a Vec<TransactionalTree>);
-
-fn tx_err(e: sled::transaction::UnabortableTransactionError) -> TxError {
-    match e {
-        sled::transaction::UnabortableTransactionError::Conflict => TxError::Conflict,
-        sled::transaction::UnabortableTransactionError::Storage(e) => TxError::Abort(backend(e)),
-    }
+/// A transaction's writes, staged until the body returns.
+struct StagedTx<'a> {
+    tree: &'a sled::Tree,
+    staged: RefCell<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
 }
 
-impl KvTx for SledTx<'_> {
+impl KvTx for StagedTx<'_> {
     fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, TxError> {
-        Ok(self.0[tree.index()].get(key).map_err(tx_err)?.map(|v| v.to_vec()))
+        let key = prefixed(tree, key);
+        if let Some(staged) = self.staged.borrow().get(&key) {
+            return Ok(staged.clone());
+        }
+        Ok(self.tree.get(key).map_err(backend)?.map(|v| v.to_vec()))
     }
 
     fn insert(&self, tree: Tree, key: &[u8], value: &[u8]) -> Result<(), TxError> {
-        self.0[tree.index()].insert(key, value).map_err(tx_err)?;
+        self.staged.borrow_mut().insert(prefixed(tree, key), Some(value.to_vec()));
         Ok(())
     }
 
     fn remove(&self, tree: Tree, key: &[u8]) -> Result<(), TxError> {
-        self.0[tree.index()].remove(key).map_err(tx_err)?;
+        self.staged.borrow_mut().insert(prefixed(tree, key), None);
         Ok(())
     }
 }
@@ -166,4 +234,27 @@ mod tests {
         let store = SledStore::open(&dir.path().join("store"), 8 << 20).expect("open");
         (store, dir)
     });
+
+    #[test]
+    fn a_store_with_a_tree_per_entity_is_adopted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("store");
+        {
+            let db = sled::open(&path).expect("old layout");
+            let contacts = db.open_tree(Tree::Contacts.name()).expect("tree");
+            for i in 0..(LAYOUT_CHUNK + 10) {
+                contacts.insert(format!("c{i:05}"), b"x".to_vec()).expect("insert");
+            }
+            db.open_tree(Tree::PendingOps.name()).expect("tree").insert(1u64.to_be_bytes(), b"op".to_vec()).expect("op");
+            db.flush().expect("flush");
+        }
+        let store = SledStore::open(&path, 8 << 20).expect("open");
+        assert_eq!(store.get(Tree::Contacts, b"c00007").expect("get"), Some(b"x".to_vec()));
+        assert_eq!(store.len(Tree::Contacts).expect("len"), (LAYOUT_CHUNK + 10) as u64);
+        assert_eq!(store.get(Tree::PendingOps, &1u64.to_be_bytes()).expect("get"), Some(b"op".to_vec()));
+        assert!(!store.db.tree_names().iter().any(|n| n.as_ref() == Tree::Contacts.name().as_bytes()));
+        drop(store);
+        let again = SledStore::open(&path, 8 << 20).expect("reopen");
+        assert_eq!(again.len(Tree::Contacts).expect("len"), (LAYOUT_CHUNK + 10) as u64);
+    }
 }
