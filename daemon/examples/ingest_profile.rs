@@ -55,6 +55,14 @@ fn main() -> anyhow::Result<()> {
     };
     run("memory", Arc::new(MemoryStore::new()), &contacts, &messages)?;
     let dir = tempfile::tempdir()?;
-    run("sled", Arc::new(SledStore::open(&dir.path().join("a"), std::env::var("CACHE_MB").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(64) << 20)?), &contacts, &messages)?;
+    run(
+        "sled",
+        Arc::new(SledStore::open(
+            &dir.path().join("a"),
+            std::env::var("CACHE_MB").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(64) << 20,
+        )?),
+        &contacts,
+        &messages,
+    )?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use jiff::Timestamp;
 use leadline_shared::config::ScoringConfig;
 use leadline_shared::domain::{
-    Contact, CustomFieldDef, Message, Note, Opportunity, PendingOp, Pipeline, Task, User,
+    Contact, CustomFieldDef, LeadSummary, Message, Note, Opportunity, PendingOp, Pipeline, Score, Task, User,
 };
 use serde::Deserialize;
 
@@ -21,6 +21,10 @@ use crate::sync::conflict::{rebase_contact, rebase_opportunity};
 const MESSAGES_PER_LEAD: usize = 200;
 /// Records per transaction for imports.
 pub const PAGE: usize = 500;
+/// Leads in one page from which deriving their rows is spread over threads.
+const PARALLEL_FROM: usize = 64;
+/// The most threads one page's derivation uses.
+const MAX_WORKERS: usize = 4;
 
 /// Meta key of the location's custom field definitions.
 pub const META_CUSTOM_FIELDS: &str = "ghl/custom_fields";
@@ -170,44 +174,90 @@ impl Ingest {
         let pipelines = self.db.pipelines()?;
         let fields =
             FieldMap::new(&self.db.meta::<Vec<CustomFieldDef>>(META_CUSTOM_FIELDS)?.unwrap_or_default());
-        let mut changed = Vec::with_capacity(ids.len());
-        for id in ids {
-            let contact = match overlay.contacts.get(id) {
-                Some(c) => c.clone(),
-                None => match self.db.contact(id)? {
-                    Some(c) => c,
-                    // Messages or deals of a contact not synced yet: its row is derived when it arrives.
-                    None => continue,
-                },
-            };
-            let messages = merged(
-                self.db.messages_for(id, MESSAGES_PER_LEAD)?,
-                overlay.messages.get(id),
-                |m| &m.id,
-                |m| m.date_added,
-            );
-            let opportunities = merged(
-                self.db.opportunities_for(id)?,
-                overlay.opportunities.get(id),
-                |o| &o.id,
-                |o| o.created_at,
-            );
-            let follow_up = self.db.follow_up(id)?;
-            let s = score(id, qualify(&contact, &messages, &fields), &self.scoring, now);
-            let lead = summarize(&LeadInputs {
-                contact: &contact,
-                messages: &messages,
-                opportunities: &opportunities,
-                pipelines: &pipelines,
-                score: &s,
-                follow_up: follow_up.as_ref(),
-                lead_type: fields.lead_type(&contact),
-            });
-            batch.put(Put::Score(s));
+        let ids: Vec<&String> = ids.iter().collect();
+        let derive = |ids: &[&String]| -> Result<Vec<(Score, LeadSummary)>, IngestError> {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(derived) = self.derive(id, overlay, &pipelines, &fields, now)? {
+                    out.push(derived);
+                }
+            }
+            Ok(out)
+        };
+        // Deriving a lead is reads and arithmetic, independent per lead: a big page is split
+        // over the cores, and the rows come back in id order for one commit.
+        let workers = if ids.len() < PARALLEL_FROM {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS)
+        };
+        let derived: Vec<(Score, LeadSummary)> = if workers == 1 {
+            derive(&ids)?
+        } else {
+            let per = ids.len().div_ceil(workers);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> =
+                    ids.chunks(per).map(|chunk| scope.spawn(move || derive(chunk))).collect();
+                let mut all = Vec::with_capacity(ids.len());
+                for handle in handles {
+                    let part = handle.join().map_err(|_| {
+                        IngestError::Store(StoreError::Backend("a scoring thread panicked".into()))
+                    })??;
+                    all.extend(part);
+                }
+                Ok::<_, IngestError>(all)
+            })?
+        };
+        let mut changed = Vec::with_capacity(derived.len());
+        for (score, lead) in derived {
+            changed.push(lead.id.clone());
+            batch.put(Put::Score(score));
             batch.put(Put::Lead(lead));
-            changed.push(id.clone());
         }
         Ok(changed)
+    }
+
+    /// A lead's score and row from its contact, messages and deals, `None` while the contact
+    /// itself is not synced (its row is derived when it arrives).
+    fn derive(
+        &self,
+        id: &str,
+        overlay: &Overlay,
+        pipelines: &[Pipeline],
+        fields: &FieldMap,
+        now: Timestamp,
+    ) -> Result<Option<(Score, LeadSummary)>, IngestError> {
+        let contact = match overlay.contacts.get(id) {
+            Some(c) => c.clone(),
+            None => match self.db.contact(id)? {
+                Some(c) => c,
+                None => return Ok(None),
+            },
+        };
+        let messages = merged(
+            self.db.messages_for(id, MESSAGES_PER_LEAD)?,
+            overlay.messages.get(id),
+            |m| &m.id,
+            |m| m.date_added,
+        );
+        let opportunities = merged(
+            self.db.opportunities_for(id)?,
+            overlay.opportunities.get(id),
+            |o| &o.id,
+            |o| o.created_at,
+        );
+        let follow_up = self.db.follow_up(id)?;
+        let s = score(id, qualify(&contact, &messages, fields), &self.scoring, now);
+        let lead = summarize(&LeadInputs {
+            contact: &contact,
+            messages: &messages,
+            opportunities: &opportunities,
+            pipelines,
+            score: &s,
+            follow_up: follow_up.as_ref(),
+            lead_type: fields.lead_type(&contact),
+        });
+        Ok(Some((s, lead)))
     }
 
     /// Imports a whole data set (the `ghl-sim --dump` format), page by page, flushing at the end.

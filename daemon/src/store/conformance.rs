@@ -74,9 +74,15 @@ pub fn scans_are_ordered_and_bounded<S: Store>(store: S) {
         .expect("insert");
     let all = keys(&store, Tree::MessagesByContact, b"", None, false);
     assert_eq!(all, [&b"a1"[..], b"b1", b"b2", b"b3", b"b\xff", b"c1"]);
-    assert_eq!(keys(&store, Tree::MessagesByContact, b"b", None, false), [&b"b1"[..], b"b2", b"b3", b"b\xff"]);
+    assert_eq!(
+        keys(&store, Tree::MessagesByContact, b"b", None, false),
+        [&b"b1"[..], b"b2", b"b3", b"b\xff"]
+    );
     assert_eq!(keys(&store, Tree::MessagesByContact, b"b", None, true), [&b"b\xff"[..], b"b3", b"b2", b"b1"]);
-    assert_eq!(keys(&store, Tree::MessagesByContact, b"b", Some(b"b2"), false), [&b"b2"[..], b"b3", b"b\xff"]);
+    assert_eq!(
+        keys(&store, Tree::MessagesByContact, b"b", Some(b"b2"), false),
+        [&b"b2"[..], b"b3", b"b\xff"]
+    );
     assert_eq!(keys(&store, Tree::MessagesByContact, b"b", Some(b"b2"), true), [&b"b2"[..], b"b1"]);
     let mut first = Vec::new();
     store

@@ -266,6 +266,18 @@ impl Db {
         err.map_or(Ok(out), Err)
     }
 
+    /// Every id (key) of a record tree, in key order, without reading the records.
+    pub fn ids(&self, tree: Tree) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        self.store.scan(tree, b"", None, false, &mut |k, _| {
+            if let Ok(id) = std::str::from_utf8(k) {
+                out.push(id.to_owned());
+            }
+            ControlFlow::Continue(())
+        })?;
+        Ok(out)
+    }
+
     /// A contact's opportunities.
     pub fn opportunities_for(&self, contact_id: &str) -> Result<Vec<Opportunity>, StoreError> {
         let prefix = keys::contact_prefix(contact_id);
@@ -289,7 +301,11 @@ impl Db {
                 Ok(m) => out.push(m),
                 Err(e) => err = Some(e),
             }
-            if err.is_some() || out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            if err.is_some() || out.len() >= limit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         })?;
         if let Some(e) = err {
             return Err(e);

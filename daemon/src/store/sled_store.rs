@@ -245,7 +245,10 @@ mod tests {
             for i in 0..(LAYOUT_CHUNK + 10) {
                 contacts.insert(format!("c{i:05}"), b"x".to_vec()).expect("insert");
             }
-            db.open_tree(Tree::PendingOps.name()).expect("tree").insert(1u64.to_be_bytes(), b"op".to_vec()).expect("op");
+            db.open_tree(Tree::PendingOps.name())
+                .expect("tree")
+                .insert(1u64.to_be_bytes(), b"op".to_vec())
+                .expect("op");
             db.flush().expect("flush");
         }
         let store = SledStore::open(&path, 8 << 20).expect("open");

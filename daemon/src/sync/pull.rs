@@ -4,7 +4,6 @@
 //! it, then flushed; so a crash resumes from the last durable page, never past it.
 
 use std::collections::BTreeSet;
-use std::ops::ControlFlow;
 
 use leadline_shared::domain::Contact;
 use serde::{Deserialize, Serialize};
@@ -16,7 +15,7 @@ use crate::ghl::{
 };
 use crate::ingest::{Ingest, META_LOCATION, Page};
 use crate::state::State;
-use crate::store::{Batch, LeadOrder, Put, Remove};
+use crate::store::{Batch, Put, Remove, Tree};
 use tokio::sync::mpsc;
 
 /// Contacts per search page (GHL's maximum).
@@ -79,6 +78,50 @@ struct Puller<'a> {
     /// Ids seen by a full pass that ran from its start in this process: only then is the
     /// deletion pass safe (a resumed pass has not seen the earlier pages' ids).
     seen: Option<(BTreeSet<String>, BTreeSet<String>)>,
+    timing: PhaseTiming,
+}
+
+/// Where a phase's time went: waiting for pages (rate limit, network, the server) or applying
+/// them (store and scoring). Logged at the end of each phase, for tuning the sync.
+#[derive(Debug, Default)]
+struct PhaseTiming {
+    started: Option<std::time::Instant>,
+    waiting: std::time::Duration,
+    applying: std::time::Duration,
+    pages: usize,
+}
+
+impl PhaseTiming {
+    fn start(&mut self) {
+        *self = PhaseTiming { started: Some(std::time::Instant::now()), ..Default::default() };
+    }
+
+    fn log(&self, phase: &str) {
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
+        tracing::info!(
+            phase,
+            pages = self.pages,
+            elapsed_ms = self.started.map(|s| ms(s.elapsed())).unwrap_or(0),
+            waiting_ms = ms(self.waiting),
+            applying_ms = ms(self.applying),
+            "sync phase done"
+        );
+    }
+}
+
+/// The next page of a chain, counting the wait.
+async fn next_page<P>(
+    pages: &mut Chain<P>,
+    timing: &mut PhaseTiming,
+) -> Option<Result<(P, Option<P::Cursor>), GhlError>>
+where
+    P: Paged,
+{
+    let waited = std::time::Instant::now();
+    let page = pages.recv().await;
+    timing.waiting += waited.elapsed();
+    timing.pages += 1;
+    page
 }
 
 impl<'a> Puller<'a> {
@@ -90,6 +133,7 @@ impl<'a> Puller<'a> {
             cursors: state.db.meta::<Cursors>(META_CURSORS)?.unwrap_or_default(),
             pulled: Pulled::default(),
             seen: None,
+            timing: PhaseTiming::default(),
         })
     }
 
@@ -98,8 +142,10 @@ impl<'a> Puller<'a> {
         let cursors = serde_json::to_value(&self.cursors).map_err(|e| SyncError::Internal(e.to_string()))?;
         let mut extra = Batch::new();
         extra.put(Put::Meta { key: META_CURSORS.into(), value: cursors });
+        let applying = std::time::Instant::now();
         let changed = self.ingest.apply_with(page, extra, self.state.clock.now())?.changed;
         self.state.db.flush().await?;
+        self.timing.applying += applying.elapsed();
         self.pulled.changed_leads.extend(changed);
         Ok(())
     }
@@ -143,7 +189,8 @@ impl<'a> Puller<'a> {
     }
 
     async fn all_contacts(&mut self, mut pages: Chain<ContactPage>) -> Result<(), SyncError> {
-        while let Some(fetched) = pages.recv().await {
+        self.timing.start();
+        while let Some(fetched) = next_page(&mut pages, &mut self.timing).await {
             let (page, next) = fetched?;
             self.pulled.contacts += page.contacts.len();
             if let Some((seen, _)) = &mut self.seen {
@@ -158,6 +205,7 @@ impl<'a> Puller<'a> {
             self.commit(Page::Contacts(page.contacts)).await?;
             self.progress("contacts");
             if done {
+                self.timing.log("contacts");
                 return Ok(());
             }
         }
@@ -165,7 +213,8 @@ impl<'a> Puller<'a> {
     }
 
     async fn all_opportunities(&mut self, mut pages: Chain<OpportunityPage>) -> Result<(), SyncError> {
-        while let Some(fetched) = pages.recv().await {
+        self.timing.start();
+        while let Some(fetched) = next_page(&mut pages, &mut self.timing).await {
             let (page, next) = fetched?;
             self.pulled.opportunities += page.opportunities.len();
             if let Some((_, seen)) = &mut self.seen {
@@ -179,6 +228,7 @@ impl<'a> Puller<'a> {
             self.commit(Page::Opportunities(page.opportunities)).await?;
             self.progress("deals");
             if done {
+                self.timing.log("deals");
                 return Ok(());
             }
         }
@@ -188,7 +238,8 @@ impl<'a> Puller<'a> {
     /// Applies the export's pages; the last cursor is kept, so the next pull starts where this
     /// one ended.
     async fn messages(&mut self, email: bool, mut pages: Chain<MessagePage>) -> Result<(), SyncError> {
-        while let Some(fetched) = pages.recv().await {
+        self.timing.start();
+        while let Some(fetched) = next_page(&mut pages, &mut self.timing).await {
             let (page, next) = fetched?;
             self.pulled.messages += page.messages.len();
             let done = next.is_none();
@@ -201,6 +252,7 @@ impl<'a> Puller<'a> {
             }
             self.commit(Page::Messages(page.messages)).await?;
             if done {
+                self.timing.log(if email { "emails" } else { "messages" });
                 return Ok(());
             }
             self.progress(if email { "emails" } else { "messages" });
@@ -214,18 +266,11 @@ impl<'a> Puller<'a> {
             tracing::info!("resumed full sync: deletions are reconciled by the next complete pass");
             return Ok(());
         };
-        let mut gone_contacts = Vec::new();
-        self.state.db.leads_by(LeadOrder::Score, &mut |lead| {
-            if !seen.contains(&lead.id) {
-                gone_contacts.push(lead.id);
-            }
-            ControlFlow::Continue(())
-        })?;
+        // Ids only: a complete pass over 100 k leads must not decode every record.
+        let gone_contacts: Vec<String> =
+            self.state.db.ids(Tree::Contacts)?.into_iter().filter(|id| !seen.contains(id)).collect();
         let mut batch = Batch::new();
         for id in &gone_contacts {
-            for o in self.state.db.opportunities_for(id)? {
-                batch.remove(Remove::Opportunity(o.id));
-            }
             for m in self.state.db.messages_for(id, usize::MAX)? {
                 batch.remove(Remove::Message(m.id));
             }
@@ -235,15 +280,17 @@ impl<'a> Puller<'a> {
                 .remove(Remove::Score(id.clone()))
                 .remove(Remove::FollowUp(id.clone()));
         }
-        let mut gone_opps = 0;
-        for id in &seen {
-            for o in self.state.db.opportunities_for(id)? {
-                if !seen_opps.contains(&o.id) {
-                    batch.remove(Remove::Opportunity(o.id));
-                    gone_opps += 1;
-                }
-            }
-        }
+        // Deals GHL no longer lists, whether or not their contact is gone.
+        let gone_opps = self
+            .state
+            .db
+            .ids(Tree::Opportunities)?
+            .into_iter()
+            .filter(|id| !seen_opps.contains(id))
+            .inspect(|id| {
+                batch.remove(Remove::Opportunity(id.clone()));
+            })
+            .count();
         self.pulled.deleted = gone_contacts.len() + gone_opps;
         if !batch.is_empty() {
             tracing::info!(
@@ -320,8 +367,11 @@ where
     rx
 }
 
-/// Pages a chain may fetch ahead of the store.
-const FETCH_AHEAD: usize = 8;
+/// Pages a chain may fetch ahead of the store. A full sync runs four chains, and 4 × 25 is
+/// GHL's burst of 100: the whole burst goes out at the start instead of being spread over the
+/// first window, which is worth ten seconds of a rate-bound sync. The store drains deal and
+/// message pages far faster than they arrive, so the buffers empty within seconds.
+const FETCH_AHEAD: usize = 25;
 
 fn contact_chain(client: &GhlClient, start: Option<Vec<serde_json::Value>>) -> Chain<ContactPage> {
     let client = client.clone();

@@ -33,6 +33,9 @@ struct Args {
     /// Run only the sync figure (the others print null)
     #[arg(long)]
     sync_only: bool,
+    /// Keep the work directory (data sets, stores and the daemons' logs)
+    #[arg(long)]
+    keep: bool,
 }
 
 /// The benchmark re-executes itself for the processes it measures, so that no second build
@@ -76,7 +79,12 @@ fn main() -> anyhow::Result<()> {
         ipc_samples: if args.quick { 500 } else { 3_000 },
         frame_samples: if args.quick { 100 } else { 500 },
     };
-    let work = tempfile::Builder::new().prefix("ll-bench-").tempdir_in("/tmp")?;
+    let mut work = tempfile::Builder::new().prefix("ll-bench-").tempdir_in("/tmp")?;
+    if args.keep {
+        // The daemons' logs (with the sync's phase timings) stay for a look afterwards.
+        work.disable_cleanup(true);
+        eprintln!("keeping the work directory {}", work.path().display());
+    }
     let log = |m: &str| {
         if !args.json {
             eprintln!("{m}");
