@@ -2,11 +2,12 @@
 //!
 //! One task owns it ([`run`]): a full sync at start (resuming an unfinished one), then the fast
 //! poll (a push of pending edits, then new and changed contacts and new messages) every
-//! `sync.fast_poll_secs`, and deals and reference data every `sync.interval_secs`. Commands
-//! ([`SyncCommand`]) and webhook hints wake it early. Failures are recorded in the sync status
-//! and retried on the next tick; the GHL client's circuit breaker keeps an outage from turning
-//! into a retry storm.
+//! `sync.fast_poll_secs`, and deals and reference data every `sync.interval_secs`, stretched for
+//! big pipelines (see [`budget`]). Commands ([`SyncCommand`]) and webhook hints wake it early.
+//! Failures are recorded in the sync status and retried on the next tick; the GHL client's
+//! circuit breaker keeps an outage from turning into a retry storm.
 
+pub mod budget;
 pub mod conflict;
 pub mod pull;
 pub mod push;
@@ -70,11 +71,19 @@ pub async fn run(
     if let Err(e) = first {
         tracing::warn!(error = %e, "the first full sync failed; it resumes on the next tick");
     }
+    let mut next_deals = tokio::time::Instant::now();
     loop {
         let outcome = tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = fast_tick.tick() => step(&state, &client, Step::Fast).await,
-            _ = slow_tick.tick() => step(&state, &client, Step::Deals).await,
+            _ = slow_tick.tick() => {
+                if tokio::time::Instant::now() < next_deals {
+                    continue;
+                }
+                let r = step(&state, &client, Step::Deals).await;
+                next_deals = tokio::time::Instant::now() + deals_every(&state, &client, slow);
+                r
+            }
             cmd = commands.recv() => match cmd {
                 None => return,
                 Some(SyncCommand::Now { full, done }) => {
@@ -92,6 +101,23 @@ pub async fn run(
             tracing::warn!(error = %e, "sync step failed; retrying on the next tick");
         }
     }
+}
+
+/// When the next deal re-listing may run: see [`budget`].
+fn deals_every(state: &State, client: &GhlClient, configured: Duration) -> Duration {
+    let deals = state.db.counts().map(|c| c.opportunities).unwrap_or(0);
+    let daily = client.budget().map(|b| b.daily_max).filter(|d| *d > 0).unwrap_or(budget::GHL_DAILY_BUDGET);
+    let cost = budget::deals_pass_requests(deals, pull::OPPORTUNITY_PAGE);
+    let every = budget::deals_interval(configured, cost, daily, budget::DEALS_SHARE);
+    if every > configured {
+        tracing::info!(
+            deals,
+            requests_per_pass = cost,
+            every_secs = every.as_secs(),
+            "deals are re-listed less often, to stay within their share of the daily request budget"
+        );
+    }
+    every
 }
 
 enum Step {
