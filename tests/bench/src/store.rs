@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use leadline_daemon::ingest::{Ingest, PAGE, Page, Snapshot};
-use leadline_daemon::store::{Db, LeadOrder, SledStore};
+use leadline_daemon::store::{Db, LeadOrder, SledStore, Tree, keys};
 use leadline_shared::config::Config;
 use leadline_shared::domain::LeadSummary;
 
@@ -27,6 +27,8 @@ pub fn write_dataset(path: &Path, leads: usize) -> anyhow::Result<(ghl_sim::Data
 /// What the in-process run measured.
 pub struct IngestFigures {
     pub contacts_per_s: f64,
+    /// The reference: sled alone writing the same keys and values, page by page.
+    pub sled_alone_contacts_per_s: f64,
     pub rescore_all_ms: f64,
     /// Every lead row, best first (the dashboard benchmark renders them).
     pub rows: Vec<LeadSummary>,
@@ -56,6 +58,7 @@ pub fn ingest_and_rescore(work: &Path, dataset: &Path) -> anyhow::Result<IngestF
     let contacts_per_s = contacts as f64 / started.elapsed().as_secs_f64();
 
     let ids: Vec<String> = snapshot.contacts.iter().map(|c| c.id.clone()).collect();
+    let sled_alone_contacts_per_s = sled_alone(work, &db, &ids, config.store.cache_capacity_mb << 20)?;
     let started = Instant::now();
     for chunk in ids.chunks(PAGE) {
         ingest.rescore(&chunk.iter().cloned().collect::<BTreeSet<_>>(), now)?;
@@ -67,5 +70,43 @@ pub fn ingest_and_rescore(work: &Path, dataset: &Path) -> anyhow::Result<IngestF
         rows.push(l);
         ControlFlow::Continue(())
     })?;
-    Ok(IngestFigures { contacts_per_s, rescore_all_ms, rows })
+    Ok(IngestFigures { contacts_per_s, sled_alone_contacts_per_s, rescore_all_ms, rows })
+}
+
+/// What sled alone does with ingest's writes: every key and value ingest stored for each
+/// contact (record, score, row, index entries), written in the same order and the same pages
+/// of 500 as one batch each, then one flush. No reads, no encoding, no scoring: the ceiling
+/// of any ingest on this store.
+fn sled_alone(work: &Path, db: &Db, ids: &[String], cache_bytes: u64) -> anyhow::Result<f64> {
+    let tag = |tree: Tree| Tree::ALL.iter().position(|t| *t == tree).unwrap_or(0) as u8;
+    let key = |tree: Tree, k: &[u8]| [&[tag(tree)][..], k].concat();
+    let mut pages = Vec::new();
+    for chunk in ids.chunks(PAGE) {
+        let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(chunk.len() * 6);
+        for id in chunk {
+            for tree in [Tree::Contacts, Tree::Scores, Tree::Leads] {
+                if let Some(v) = db.backend().get(tree, id.as_bytes())? {
+                    writes.push((key(tree, id.as_bytes()), v));
+                }
+            }
+            if let Some(lead) = db.lead(id)? {
+                for (tree, k) in keys::lead_index_entries(&lead) {
+                    writes.push((key(tree, &k), Vec::new()));
+                }
+            }
+        }
+        pages.push(writes);
+    }
+    let sled = sled::Config::new().path(work.join("sled-alone")).cache_capacity(cache_bytes).open()?;
+    let tree = sled.open_tree("leadline")?;
+    let started = Instant::now();
+    for writes in pages {
+        let mut batch = sled::Batch::default();
+        for (k, v) in writes {
+            batch.insert(k, v);
+        }
+        tree.apply_batch(batch)?;
+    }
+    sled.flush()?;
+    Ok(ids.len() as f64 / started.elapsed().as_secs_f64())
 }
