@@ -74,12 +74,11 @@ pub fn ingest_and_rescore(work: &Path, dataset: &Path) -> anyhow::Result<IngestF
 }
 
 /// What sled alone does with ingest's writes: every key and value ingest stored for each
-/// contact (record, score, row, index entries), written in the same order and the same pages
-/// of 500 as one batch each, then one flush. No reads, no encoding, no scoring: the ceiling
-/// of any ingest on this store.
+/// contact (record, score, row, index entries), under the same keys on disk, written in the
+/// same order and the same pages of 500 as one batch each, then one flush. No reads, no
+/// encoding, no scoring: the ceiling of any ingest on this store.
 fn sled_alone(work: &Path, db: &Db, ids: &[String], cache_bytes: u64) -> anyhow::Result<f64> {
-    let tag = |tree: Tree| Tree::ALL.iter().position(|t| *t == tree).unwrap_or(0) as u8;
-    let key = |tree: Tree, k: &[u8]| [&[tag(tree)][..], k].concat();
+    let key = SledStore::key_on_disk;
     let mut pages = Vec::new();
     for chunk in ids.chunks(PAGE) {
         let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(chunk.len() * 6);
