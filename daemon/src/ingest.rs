@@ -51,6 +51,10 @@ pub enum IngestError {
     Store(#[from] StoreError),
     #[error("cannot read the data set {path}: {message}")]
     Snapshot { path: String, message: String },
+    #[error(
+        "deriving lead rows failed unexpectedly (a bug; please report it with the daemon log). Nothing of the page was written; sync retries it"
+    )]
+    Panicked,
 }
 
 /// Applies pages to the store.
@@ -200,9 +204,7 @@ impl Ingest {
                     ids.chunks(per).map(|chunk| scope.spawn(move || derive(chunk))).collect();
                 let mut all = Vec::with_capacity(ids.len());
                 for handle in handles {
-                    let part = handle.join().map_err(|_| {
-                        IngestError::Store(StoreError::Backend("a scoring thread panicked".into()))
-                    })??;
+                    let part = handle.join().map_err(|_| IngestError::Panicked)??;
                     all.extend(part);
                 }
                 Ok::<_, IngestError>(all)
