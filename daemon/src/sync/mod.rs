@@ -81,7 +81,10 @@ pub async fn run(
                     continue;
                 }
                 let r = step(&state, &client, Step::Deals).await;
-                next_deals = tokio::time::Instant::now() + deals_every(&state, &client, slow);
+                // A failed pass is tried again on the next tick, not a stretched interval later.
+                if r.is_ok() {
+                    next_deals = tokio::time::Instant::now() + deals_every(&state, &client, slow);
+                }
                 r
             }
             cmd = commands.recv() => match cmd {
