@@ -1,11 +1,11 @@
 //! The sled backend.
 //!
 //! Every [`Tree`] lives in one sled tree, its keys prefixed by the tree's number (the trees
-//! keyed by contact id are interleaved, see [`BY_CONTACT`]). sled makes
-//! a batch on one tree atomic, crash recovery included, but across trees it offers only its
-//! optimistic transactions, and their `insert` reads the old value of every key it writes:
-//! half of ingest's store time went to those hidden reads. So the daemon's writes go through
-//! one writer lock, stage in memory (reads see the staged writes), and land as one batch.
+//! keyed by contact id are interleaved, see [`BY_CONTACT`]). sled makes a batch on one tree
+//! atomic, crash recovery included, but across trees it offers only its optimistic
+//! transactions, and their `insert` reads the old value of every key it writes: half of
+//! ingest's store time went to those hidden reads. So the daemon's writes go through one
+//! writer lock, stage in memory (reads see the staged writes), and land as one batch.
 //! Readers never see half a batch: sled applies a batch under its write barrier.
 
 use std::cell::RefCell;
