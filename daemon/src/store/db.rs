@@ -266,8 +266,18 @@ impl Db {
         err.map_or(Ok(out), Err)
     }
 
-    /// Every id (key) of a record tree, in key order, without reading the records.
-    pub fn ids(&self, tree: Tree) -> Result<Vec<String>, StoreError> {
+    /// Every stored contact's id, without reading the records.
+    pub fn contact_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.ids(Tree::Contacts)
+    }
+
+    /// Every stored opportunity's id, without reading the records.
+    pub fn opportunity_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.ids(Tree::Opportunities)
+    }
+
+    /// Every id (key) of a record tree, in key order.
+    fn ids(&self, tree: Tree) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
         self.store.scan(tree, b"", None, false, &mut |k, _| {
             if let Ok(id) = std::str::from_utf8(k) {

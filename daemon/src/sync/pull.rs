@@ -15,7 +15,7 @@ use crate::ghl::{
 };
 use crate::ingest::{Ingest, META_LOCATION, Page};
 use crate::state::State;
-use crate::store::{Batch, Put, Remove, Tree};
+use crate::store::{Batch, Put, Remove};
 use tokio::sync::mpsc;
 
 /// Contacts per search page (GHL's maximum).
@@ -268,7 +268,7 @@ impl<'a> Puller<'a> {
         };
         // Ids only: a complete pass over 100 k leads must not decode every record.
         let gone_contacts: Vec<String> =
-            self.state.db.ids(Tree::Contacts)?.into_iter().filter(|id| !seen.contains(id)).collect();
+            self.state.db.contact_ids()?.into_iter().filter(|id| !seen.contains(id)).collect();
         let mut batch = Batch::new();
         for id in &gone_contacts {
             for m in self.state.db.messages_for(id, usize::MAX)? {
@@ -284,7 +284,7 @@ impl<'a> Puller<'a> {
         let gone_opps = self
             .state
             .db
-            .ids(Tree::Opportunities)?
+            .opportunity_ids()?
             .into_iter()
             .filter(|id| !seen_opps.contains(id))
             .inspect(|id| {
