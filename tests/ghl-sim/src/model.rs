@@ -169,6 +169,39 @@ pub struct OpportunityContact {
     pub tags: Vec<String>,
 }
 
+impl Opportunity {
+    /// A deal of `contact` as GHL stores a new one: the contact's summary, source, owner and
+    /// location, the timestamps (`updated` also as last status, stage and action change), and
+    /// nothing attached yet. The caller fills in id, name, value, pipeline, stage and status.
+    pub fn of_contact(contact: &Contact, created: String, updated: String) -> Opportunity {
+        Opportunity {
+            id: String::new(),
+            name: String::new(),
+            monetary_value: 0.0,
+            pipeline_id: String::new(),
+            pipeline_stage_id: String::new(),
+            assigned_to: contact.assigned_to.clone(),
+            status: "open".into(),
+            source: contact.source.clone(),
+            last_status_change_at: Some(updated.clone()),
+            last_stage_change_at: Some(updated.clone()),
+            last_action_date: Some(updated.clone()),
+            index_version: Some(1),
+            created_at: created,
+            updated_at: updated,
+            contact_id: contact.id.clone(),
+            location_id: contact.location_id.clone(),
+            contact: Some(OpportunityContact::of(contact)),
+            notes: Vec::new(),
+            tasks: Vec::new(),
+            calendar_events: Vec::new(),
+            lost_reason_id: None,
+            custom_fields: Vec::new(),
+            followers: Vec::new(),
+        }
+    }
+}
+
 impl OpportunityContact {
     /// The summary of `c` as GHL embeds it.
     pub fn of(c: &Contact) -> Self {

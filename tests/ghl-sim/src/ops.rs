@@ -4,7 +4,7 @@ use rand::Rng;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::model::{Contact, DndSetting, Message, Opportunity, OpportunityContact};
+use crate::model::{Contact, DndSetting, Message, Opportunity};
 use crate::seed::script::LeadType;
 use crate::seed::{self, NewLead};
 use crate::server::Shared;
@@ -115,24 +115,7 @@ pub fn inject_lead(sh: &Shared, overrides: &Value) -> Result<(Contact, Option<Op
                 monetary_value: (profile.price + stage_rng_pick % 2 * 5_000) as f64,
                 pipeline_id: p.id.clone(),
                 pipeline_stage_id: stage,
-                assigned_to: contact.assigned_to.clone(),
-                status: "open".into(),
-                source: contact.source.clone(),
-                last_status_change_at: Some(iso.clone()),
-                last_stage_change_at: Some(iso.clone()),
-                last_action_date: Some(iso.clone()),
-                index_version: Some(1),
-                created_at: iso.clone(),
-                updated_at: iso,
-                contact_id: contact.id.clone(),
-                location_id: contact.location_id.clone(),
-                contact: Some(OpportunityContact::of(&contact)),
-                notes: Vec::new(),
-                tasks: Vec::new(),
-                calendar_events: Vec::new(),
-                lost_reason_id: None,
-                custom_fields: Vec::new(),
-                followers: Vec::new(),
+                ..Opportunity::of_contact(&contact, iso.clone(), iso)
             };
             store.insert_opportunity(o.clone());
             Some(o)

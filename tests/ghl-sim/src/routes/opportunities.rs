@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::{JsonBody, Q, only_props, opt_str};
 use crate::error::ApiError;
-use crate::model::{Opportunity, OpportunityContact};
+use crate::model::Opportunity;
 use crate::server::Shared;
 use crate::store::{Key, Store};
 use crate::time::{iso_from_ms, ms_from_mdy};
@@ -420,22 +420,8 @@ pub async fn create(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Res
         pipeline_stage_id: stage_id,
         assigned_to: opt_str(o, "assignedTo")?,
         status,
-        source: contact.source.clone(),
-        last_status_change_at: Some(iso.clone()),
-        last_stage_change_at: Some(iso.clone()),
-        last_action_date: Some(iso.clone()),
-        index_version: Some(1),
-        created_at: iso.clone(),
-        updated_at: iso,
-        contact_id,
         location_id: sh.cfg.location_id.clone(),
-        contact: Some(OpportunityContact::of(&contact)),
-        notes: Vec::new(),
-        tasks: Vec::new(),
-        calendar_events: Vec::new(),
-        lost_reason_id: None,
-        custom_fields: Vec::new(),
-        followers: Vec::new(),
+        ..Opportunity::of_contact(&contact, iso.clone(), iso)
     };
     store.insert_opportunity(opp.clone());
     drop(store);

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::model::{
     Contact, Conversation, CustomFieldDef, CustomFieldValue, DndSetting, Location, Message, MessageMeta,
-    Note, Opportunity, OpportunityContact, Pipeline, PipelineStage, Tag, Task, User, UserRole,
+    Note, Opportunity, Pipeline, PipelineStage, Tag, Task, User, UserRole,
 };
 use crate::time::iso_from_ms;
 use script::{LeadType, Profile, Topic};
@@ -683,7 +683,7 @@ pub fn generate(cfg: &SeedConfig) -> Dataset {
                 let roll: f64 = rng.random();
                 if persona != Persona::Unresponsive && i > 0 && roll < 0.05 {
                     ("Call", None)
-                } else if i == 0 && persona != Persona::Unresponsive {
+                } else if i == 0 {
                     asked = Some(0);
                     (
                         "SMS",
@@ -695,18 +695,7 @@ pub fn generate(cfg: &SeedConfig) -> Dataset {
                         )),
                     )
                 } else if persona == Persona::Unresponsive {
-                    if i == 0 {
-                        asked = Some(0);
-                        (
-                            "SMS",
-                            Some(script::intro(
-                                &profile,
-                                &first,
-                                &agent.1,
-                                contact.source.as_deref().unwrap_or("our website"),
-                            )),
-                        )
-                    } else if roll < 0.3 {
+                    if roll < 0.3 {
                         (
                             "Email",
                             Some(format!(
@@ -1027,24 +1016,9 @@ fn make_opportunities(
             monetary_value: value,
             pipeline_id: pipeline.id.clone(),
             pipeline_stage_id: stage.id.clone(),
-            assigned_to: c.assigned_to.clone(),
             status: status.into(),
-            source: c.source.clone(),
-            last_status_change_at: Some(iso_from_ms(updated)),
-            last_stage_change_at: Some(iso_from_ms(updated)),
-            last_action_date: Some(iso_from_ms(updated)),
-            index_version: Some(1),
-            created_at: iso_from_ms(created),
-            updated_at: iso_from_ms(updated),
-            contact_id: c.id.clone(),
             location_id: cfg.location_id.clone(),
-            contact: Some(OpportunityContact::of(c)),
-            notes: Vec::new(),
-            tasks: Vec::new(),
-            calendar_events: Vec::new(),
-            lost_reason_id: None,
-            custom_fields: Vec::new(),
-            followers: Vec::new(),
+            ..Opportunity::of_contact(c, iso_from_ms(created), iso_from_ms(updated))
         });
     }
     out
