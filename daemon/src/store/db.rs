@@ -91,8 +91,6 @@ impl Batch {
 pub enum LeadOrder {
     /// Best score first (ties: most recent activity first).
     Score,
-    /// Least recent activity first.
-    ActivityOldest,
     /// Soonest follow-up first (only leads with one).
     DueSoonest,
     /// Longest waiting for a reply first (only leads waiting).
@@ -332,7 +330,6 @@ impl Db {
     ) -> Result<(), StoreError> {
         let (tree, fixed) = match order {
             LeadOrder::Score => (Tree::IdxScore, keys::SCORE_FIXED),
-            LeadOrder::ActivityOldest => (Tree::IdxActivity, keys::TIME_FIXED),
             LeadOrder::DueSoonest => (Tree::IdxDue, keys::TIME_FIXED),
             LeadOrder::AwaitingLongest => (Tree::IdxAwaiting, keys::TIME_FIXED),
             LeadOrder::UncontactedNewest => (Tree::IdxUncontacted, keys::TIME_FIXED),

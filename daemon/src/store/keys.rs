@@ -59,10 +59,7 @@ pub fn lead_index_entries(lead: &LeadSummary) -> Vec<(Tree, Vec<u8>)> {
     let activity = lead.last_activity.or(lead.date_added).map(ts).unwrap_or_else(|| ms(i64::MIN));
     // Best score first, then most recent activity first.
     let recency = (!u64::from_be_bytes(activity)).to_be_bytes();
-    let mut entries = vec![
-        (Tree::IdxScore, join(&[&[u8::MAX - lead.score], &recency, id])),
-        (Tree::IdxActivity, join(&[&activity, id])),
-    ];
+    let mut entries = vec![(Tree::IdxScore, join(&[&[u8::MAX - lead.score], &recency, id]))];
     if let Some(due) = lead.next_followup_at {
         entries.push((Tree::IdxDue, join(&[&ts(due), id])));
     }
@@ -100,11 +97,11 @@ mod tests {
     fn membership_follows_the_lead() {
         let mut lead = LeadSummary { id: "c1".into(), ..Default::default() };
         let trees = |l: &LeadSummary| lead_index_entries(l).into_iter().map(|(t, _)| t).collect::<Vec<_>>();
-        assert_eq!(trees(&lead), [Tree::IdxScore, Tree::IdxActivity, Tree::IdxUncontacted]);
+        assert_eq!(trees(&lead), [Tree::IdxScore, Tree::IdxUncontacted]);
         lead.first_outbound_at = Some(Timestamp::UNIX_EPOCH);
         lead.awaiting_reply_since = Some(Timestamp::UNIX_EPOCH);
         lead.next_followup_at = Some(Timestamp::UNIX_EPOCH);
-        assert_eq!(trees(&lead), [Tree::IdxScore, Tree::IdxActivity, Tree::IdxDue, Tree::IdxAwaiting]);
+        assert_eq!(trees(&lead), [Tree::IdxScore, Tree::IdxDue, Tree::IdxAwaiting]);
         assert_eq!(id_after(&lead_index_entries(&lead)[0].1, SCORE_FIXED), Some("c1"));
     }
 }

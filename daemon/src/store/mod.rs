@@ -45,8 +45,9 @@ pub enum Tree {
     Audit,
     /// Leads by score, best first.
     IdxScore,
-    /// Leads by last activity, oldest first.
-    IdxActivity,
+    /// Schema 2's index of leads by last activity, which no queue walked. Emptied by the
+    /// migration to schema 3; kept so that its tag is never reused.
+    RetiredIdxActivity,
     /// Leads by next follow-up due, soonest first.
     IdxDue,
     /// Leads waiting for a reply, longest-waiting first.
@@ -77,7 +78,7 @@ impl Tree {
         Tree::PendingOps,
         Tree::Audit,
         Tree::IdxScore,
-        Tree::IdxActivity,
+        Tree::RetiredIdxActivity,
         Tree::IdxDue,
         Tree::IdxAwaiting,
         Tree::IdxUncontacted,
@@ -103,7 +104,7 @@ impl Tree {
             Tree::PendingOps => "pending_ops",
             Tree::Audit => "audit",
             Tree::IdxScore => "idx_score",
-            Tree::IdxActivity => "idx_activity",
+            Tree::RetiredIdxActivity => "idx_activity",
             Tree::IdxDue => "idx_due",
             Tree::IdxAwaiting => "idx_awaiting",
             Tree::IdxUncontacted => "idx_uncontacted",

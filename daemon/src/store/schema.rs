@@ -9,7 +9,7 @@ use super::{Db, StoreError, Tree, keys};
 
 /// The schema this Leadline writes. Bump it with a migration whenever a tree's layout, a
 /// key encoding or an index changes meaning.
-pub const CURRENT_SCHEMA: u32 = 2;
+pub const CURRENT_SCHEMA: u32 = 3;
 
 /// One step from `from` to `from + 1`. It runs in the daemon before anything else touches
 /// the store, and the version is bumped only after it succeeded.
@@ -20,10 +20,12 @@ pub struct Migration {
 }
 
 /// The migrations of this release, oldest first.
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { from: 1, describe: "cluster message records by contact", run: cluster_messages }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { from: 1, describe: "cluster message records by contact", run: cluster_messages },
+    Migration { from: 2, describe: "drop the unused lead-activity index", run: drop_activity_index },
+];
 
-/// Messages moved per transaction while migrating.
+/// Records moved per transaction while migrating.
 const MIGRATION_CHUNK: usize = 1000;
 
 /// Schema 1 → 2. Schema 1 kept message records by id and an empty index entry by contact and
@@ -55,6 +57,27 @@ fn cluster_messages(db: &Db) -> Result<(), StoreError> {
             }
             Ok(())
         })?;
+    }
+}
+
+/// Schema 2 → 3. No queue walked the activity index, yet every lead write paid for it.
+fn drop_activity_index(db: &Db) -> Result<(), StoreError> {
+    clear(db, Tree::RetiredIdxActivity)
+}
+
+/// Empties a tree, one transaction per chunk (an interrupted run just carries on).
+fn clear(db: &Db, tree: Tree) -> Result<(), StoreError> {
+    let store = db.backend();
+    loop {
+        let mut chunk: Vec<Vec<u8>> = Vec::with_capacity(MIGRATION_CHUNK);
+        store.scan(tree, b"", None, false, &mut |k, _| {
+            chunk.push(k.to_vec());
+            if chunk.len() >= MIGRATION_CHUNK { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        store.transact(&|tx| chunk.iter().try_for_each(|k| tx.remove(tree, k)))?;
     }
 }
 
@@ -116,5 +139,23 @@ mod tests {
         // Running it again (an interrupted migration resumed) changes nothing.
         cluster_messages(&db).expect("rerun");
         assert_eq!(db.messages_for("c3", usize::MAX).expect("read"), of_c3);
+    }
+
+    #[test]
+    fn schema_2_loses_its_activity_index() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        store
+            .transact(&|tx| {
+                tx.insert(Tree::Meta, b"schema_version", &2u32.to_be_bytes())?;
+                for i in 0..(MIGRATION_CHUNK * 2 + 7) {
+                    tx.insert(Tree::RetiredIdxActivity, format!("k{i:05}").as_bytes(), &[])?;
+                }
+                tx.insert(Tree::IdxScore, b"kept", &[])
+            })
+            .expect("schema 2 store");
+        let db = Db::open(store.clone()).expect("migrates");
+        assert_eq!(db.schema_version().expect("version"), Some(CURRENT_SCHEMA));
+        assert_eq!(store.len(Tree::RetiredIdxActivity).expect("len"), 0);
+        assert_eq!(store.len(Tree::IdxScore).expect("len"), 1);
     }
 }
