@@ -1,4 +1,5 @@
-//! Record encoding: one version byte, then the record as JSON.
+//! Record encoding: one version byte, then the record as JSON; a lead's record holds three
+//! JSON sections.
 //!
 //! The version byte lets a later Leadline change the encoding record by record; a record
 //! with an unknown version is reported, never guessed at.
@@ -33,6 +34,120 @@ pub fn decode<T: DeserializeOwned>(tree: Tree, bytes: &[u8]) -> Result<T, StoreE
     }
 }
 
+/// The encoding of a lead's one record ([`Tree::Leads`]): its GHL contact, its score and its
+/// row, each a JSON section behind its own length, so reading the row (every queue does) never
+/// parses the contact.
+pub const RECORD_LEAD: u8 = 2;
+
+/// The sections of a lead record, as JSON bytes; `None` is an absent section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadRecord {
+    pub contact: Option<Vec<u8>>,
+    pub score: Option<Vec<u8>>,
+    pub row: Option<Vec<u8>>,
+}
+
+/// Which section of a [`LeadRecord`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Contact = 0,
+    Score = 1,
+    Row = 2,
+}
+
+impl LeadRecord {
+    /// Parses a stored record.
+    pub fn decode(bytes: &[u8]) -> Result<LeadRecord, StoreError> {
+        let [contact, score, row] = sections(bytes)?;
+        Ok(LeadRecord {
+            contact: contact.map(<[u8]>::to_vec),
+            score: score.map(<[u8]>::to_vec),
+            row: row.map(<[u8]>::to_vec),
+        })
+    }
+
+    /// The stored bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let parts = [&self.contact, &self.score, &self.row];
+        let mut out =
+            Vec::with_capacity(1 + parts.iter().map(|p| 4 + p.as_ref().map_or(0, Vec::len)).sum::<usize>());
+        out.push(RECORD_LEAD);
+        for part in parts {
+            let body = part.as_deref().unwrap_or_default();
+            // A JSON value is never empty, so length 0 is free to mean "absent".
+            out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            out.extend_from_slice(body);
+        }
+        out
+    }
+
+    /// The section's slot.
+    pub fn slot(&mut self, section: Section) -> &mut Option<Vec<u8>> {
+        match section {
+            Section::Contact => &mut self.contact,
+            Section::Score => &mut self.score,
+            Section::Row => &mut self.row,
+        }
+    }
+
+    /// Decodes one section.
+    pub fn section<T: DeserializeOwned>(&self, section: Section) -> Result<Option<T>, StoreError> {
+        let body = match section {
+            Section::Contact => &self.contact,
+            Section::Score => &self.score,
+            Section::Row => &self.row,
+        };
+        body.as_deref().map(section_value).transpose()
+    }
+
+    /// True when no section is left.
+    pub fn is_empty(&self) -> bool {
+        self.contact.is_none() && self.score.is_none() && self.row.is_none()
+    }
+}
+
+/// Decodes one section of a stored lead record without copying the others.
+pub fn decode_section<T: DeserializeOwned>(bytes: &[u8], section: Section) -> Result<Option<T>, StoreError> {
+    sections(bytes)?[section as usize].map(section_value).transpose()
+}
+
+fn section_value<T: DeserializeOwned>(body: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(body)
+        .map_err(|e| StoreError::Corrupt { tree: Tree::Leads.name(), reason: e.to_string() })
+}
+
+/// The record's JSON encoding of a value, for a section.
+pub fn section_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Backend(format!("cannot encode a record: {e}")))
+}
+
+fn sections(bytes: &[u8]) -> Result<[Option<&[u8]>; 3], StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt { tree: Tree::Leads.name(), reason };
+    let mut rest = match bytes.split_first() {
+        Some((&RECORD_LEAD, rest)) => rest,
+        Some((version, _)) => {
+            return Err(corrupt(format!(
+                "lead record encoding v{version} is not one this Leadline understands"
+            )));
+        }
+        None => return Err(corrupt("empty record".into())),
+    };
+    let mut out = [None; 3];
+    for slot in &mut out {
+        let (len, tail) =
+            rest.split_first_chunk::<4>().ok_or_else(|| corrupt("truncated lead record".into()))?;
+        let len = u32::from_be_bytes(*len) as usize;
+        let (body, tail) =
+            tail.split_at_checked(len).ok_or_else(|| corrupt("truncated lead record".into()))?;
+        *slot = (len > 0).then_some(body);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err(corrupt("trailing bytes after a lead record".into()));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,12 +157,47 @@ mod tests {
     fn round_trips_and_rejects_unknown_versions() {
         let c = Contact { id: "x".into(), tags: vec!["a".into()], ..Default::default() };
         let bytes = encode(&c).expect("encodes");
-        assert_eq!(decode::<Contact>(Tree::Contacts, &bytes).expect("decodes"), c);
+        assert_eq!(decode::<Contact>(Tree::Users, &bytes).expect("decodes"), c);
         let mut newer = bytes.clone();
         newer[0] = 9;
-        let err = decode::<Contact>(Tree::Contacts, &newer).expect_err("unknown version");
+        let err = decode::<Contact>(Tree::Users, &newer).expect_err("unknown version");
         assert!(err.to_string().contains("v9"));
-        assert!(decode::<Contact>(Tree::Contacts, &[]).is_err());
-        assert!(decode::<Contact>(Tree::Contacts, &[RECORD_V1, b'{']).is_err());
+        assert!(decode::<Contact>(Tree::Users, &[]).is_err());
+        assert!(decode::<Contact>(Tree::Users, &[RECORD_V1, b'{']).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lead_records_round_trip(
+            contact in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 1..40)),
+            score in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 1..40)),
+            row in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 1..40)),
+        ) {
+            let record = LeadRecord { contact, score, row };
+            proptest::prop_assert_eq!(LeadRecord::decode(&record.encode()).expect("decodes"), record);
+        }
+
+        /// Garbage is an error, never a panic.
+        #[test]
+        fn lead_records_reject_garbage(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = LeadRecord::decode(&bytes);
+            let _ = decode_section::<serde_json::Value>(&bytes, Section::Row);
+        }
+    }
+
+    #[test]
+    fn a_lead_record_reads_one_section() {
+        let c = Contact { id: "c".into(), ..Default::default() };
+        let record = LeadRecord {
+            contact: Some(section_json(&c).expect("json")),
+            score: None,
+            row: Some(b"{".to_vec()),
+        };
+        let bytes = record.encode();
+        assert_eq!(decode_section::<Contact>(&bytes, Section::Contact).expect("contact"), Some(c));
+        assert_eq!(decode_section::<Contact>(&bytes, Section::Score).expect("absent"), None);
+        assert!(decode_section::<Contact>(&bytes, Section::Row).is_err(), "a broken row is reported");
+        assert!(LeadRecord::decode(&bytes[..bytes.len() - 1]).is_err(), "truncated");
+        assert!(LeadRecord::decode(&[RECORD_V1]).is_err(), "not a lead record");
     }
 }

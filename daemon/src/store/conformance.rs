@@ -54,12 +54,12 @@ fn db<S: Store>(store: S) -> Db {
 
 /// Single keys can be written, read back and removed.
 pub fn basic_get_insert_remove<S: Store>(store: S) {
-    store.transact(&|tx| tx.insert(Tree::Contacts, b"a", b"1")).expect("insert");
-    assert_eq!(store.get(Tree::Contacts, b"a").expect("get"), Some(b"1".to_vec()));
-    assert_eq!(store.get(Tree::Leads, b"a").expect("get"), None, "trees are separate");
-    store.transact(&|tx| tx.remove(Tree::Contacts, b"a")).expect("remove");
-    assert_eq!(store.get(Tree::Contacts, b"a").expect("get"), None);
-    assert_eq!(store.len(Tree::Contacts).expect("len"), 0);
+    store.transact(&|tx| tx.insert(Tree::Leads, b"a", b"1")).expect("insert");
+    assert_eq!(store.get(Tree::Leads, b"a").expect("get"), Some(b"1".to_vec()));
+    assert_eq!(store.get(Tree::FollowUps, b"a").expect("get"), None, "trees are separate");
+    store.transact(&|tx| tx.remove(Tree::Leads, b"a")).expect("remove");
+    assert_eq!(store.get(Tree::Leads, b"a").expect("get"), None);
+    assert_eq!(store.len(Tree::Leads).expect("len"), 0);
 }
 
 /// Scans honour byte order, prefixes, starting points and direction, and stop on Break.
@@ -97,12 +97,12 @@ pub fn scans_are_ordered_and_bounded<S: Store>(store: S) {
 /// A transaction that fails writes nothing, in any tree.
 pub fn aborted_transactions_leave_nothing<S: Store>(store: S) {
     let result = store.transact(&|tx| {
-        tx.insert(Tree::Contacts, b"x", b"1")?;
+        tx.insert(Tree::Leads, b"x", b"1")?;
         tx.insert(Tree::IdxScore, b"x", b"")?;
         Err(TxError::Abort(StoreError::Backend("deliberate".into())))
     });
     assert!(matches!(result, Err(StoreError::Backend(m)) if m == "deliberate"));
-    assert_eq!(store.get(Tree::Contacts, b"x").expect("get"), None);
+    assert_eq!(store.get(Tree::Leads, b"x").expect("get"), None);
     assert_eq!(store.get(Tree::IdxScore, b"x").expect("get"), None);
 }
 

@@ -11,7 +11,7 @@ use leadline_shared::protocol::Counts;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::codec::{decode, encode};
+use super::codec::{LeadRecord, Section, decode, decode_section, encode, section_json};
 use super::keys;
 use super::schema::{self, CURRENT_SCHEMA, MIGRATIONS, Migration};
 use super::{KvTx, Store, StoreError, Tree, TxError};
@@ -195,19 +195,26 @@ impl Db {
         self.store.get(tree, key)?.map(|b| decode(tree, &b)).transpose()
     }
 
+    fn lead_section<T: DeserializeOwned>(&self, id: &str, section: Section) -> Result<Option<T>, StoreError> {
+        match self.store.get(Tree::Leads, id.as_bytes())? {
+            Some(bytes) => decode_section(&bytes, section),
+            None => Ok(None),
+        }
+    }
+
     /// A contact by GHL id.
     pub fn contact(&self, id: &str) -> Result<Option<Contact>, StoreError> {
-        self.get(Tree::Contacts, id.as_bytes())
+        self.lead_section(id, Section::Contact)
     }
 
     /// A lead's derived summary.
     pub fn lead(&self, id: &str) -> Result<Option<LeadSummary>, StoreError> {
-        self.get(Tree::Leads, id.as_bytes())
+        self.lead_section(id, Section::Row)
     }
 
     /// A lead's score with its explanation.
     pub fn score(&self, id: &str) -> Result<Option<Score>, StoreError> {
-        self.get(Tree::Scores, id.as_bytes())
+        self.lead_section(id, Section::Score)
     }
 
     /// A lead's planned follow-up.
@@ -264,21 +271,31 @@ impl Db {
         err.map_or(Ok(out), Err)
     }
 
-    /// Every stored contact's id, without reading the records.
+    /// Every stored contact's id, without decoding the records.
     pub fn contact_ids(&self) -> Result<Vec<String>, StoreError> {
-        self.ids(Tree::Contacts)
+        let mut err = None;
+        let ids = self.ids(Tree::Leads, |v| match LeadRecord::decode(v) {
+            Ok(record) => record.contact.is_some(),
+            Err(e) => {
+                err = Some(e);
+                false
+            }
+        })?;
+        err.map_or(Ok(ids), Err)
     }
 
     /// Every stored opportunity's id, without reading the records.
     pub fn opportunity_ids(&self) -> Result<Vec<String>, StoreError> {
-        self.ids(Tree::Opportunities)
+        self.ids(Tree::Opportunities, |_| true)
     }
 
-    /// Every id (key) of a record tree, in key order.
-    fn ids(&self, tree: Tree) -> Result<Vec<String>, StoreError> {
+    /// The ids (keys) of a record tree whose value passes `keep`, in key order.
+    fn ids(&self, tree: Tree, mut keep: impl FnMut(&[u8]) -> bool) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
-        self.store.scan(tree, b"", None, false, &mut |k, _| {
-            if let Ok(id) = std::str::from_utf8(k) {
+        self.store.scan(tree, b"", None, false, &mut |k, v| {
+            if let Ok(id) = std::str::from_utf8(k)
+                && keep(v)
+            {
                 out.push(id.to_owned());
             }
             ControlFlow::Continue(())
@@ -427,13 +444,71 @@ fn upsert_counted<T: Serialize>(
     write(tx, tree, id.as_bytes(), value)
 }
 
+/// A lead's record as the transaction sees it (empty when there is none).
+fn read_lead_record(tx: &dyn KvTx, id: &str) -> Result<LeadRecord, TxError> {
+    Ok(tx.get(Tree::Leads, id.as_bytes())?.map(|b| LeadRecord::decode(&b)).transpose()?.unwrap_or_default())
+}
+
+/// Writes a lead's record, or removes it once no section is left.
+fn write_lead_record(tx: &dyn KvTx, id: &str, record: &LeadRecord) -> Result<(), TxError> {
+    if record.is_empty() {
+        tx.remove(Tree::Leads, id.as_bytes())
+    } else {
+        tx.insert(Tree::Leads, id.as_bytes(), &record.encode())
+    }
+}
+
+/// Replaces one section of a lead's record; returns the record as it was.
+fn set_lead_section(
+    tx: &dyn KvTx,
+    id: &str,
+    section: Section,
+    body: Option<Vec<u8>>,
+) -> Result<LeadRecord, TxError> {
+    let old = read_lead_record(tx, id)?;
+    let mut new = old.clone();
+    *new.slot(section) = body;
+    write_lead_record(tx, id, &new)?;
+    Ok(old)
+}
+
+/// Writes a lead's row and moves its index entries and temperature counter with it (`None`
+/// removes the row).
+fn set_lead_row(tx: &dyn KvTx, id: &str, lead: Option<&LeadSummary>) -> Result<(), TxError> {
+    let body = lead.map(section_json).transpose()?;
+    let old = set_lead_section(tx, id, Section::Row, body)?;
+    let old: Option<LeadSummary> = old.section(Section::Row)?;
+    let new_entries = lead.map(keys::lead_index_entries).unwrap_or_default();
+    if let Some(old) = &old {
+        for entry in keys::lead_index_entries(old) {
+            if !new_entries.contains(&entry) {
+                tx.remove(entry.0, &entry.1)?;
+            }
+        }
+        bump(tx, temperature_counter(old.temperature), -1)?;
+    }
+    for (tree, key) in &new_entries {
+        tx.insert(*tree, key, &[])?;
+    }
+    if let Some(lead) = lead {
+        bump(tx, temperature_counter(lead.temperature), 1)?;
+    }
+    Ok(())
+}
+
 fn temperature_counter(t: Temperature) -> &'static str {
     t.as_str()
 }
 
 fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
     match put {
-        Put::Contact(c) => upsert_counted(tx, Tree::Contacts, &c.id, c, "contacts"),
+        Put::Contact(c) => {
+            let old = set_lead_section(tx, &c.id, Section::Contact, Some(section_json(c)?))?;
+            if old.contact.is_none() {
+                bump(tx, "contacts", 1)?;
+            }
+            Ok(())
+        }
         Put::Opportunity(o) => {
             if let Some(old) = read::<Opportunity>(tx, Tree::Opportunities, o.id.as_bytes())? {
                 tx.remove(
@@ -458,28 +533,14 @@ fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
             write(tx, Tree::MessagesByContact, &key, m)?;
             tx.insert(Tree::MessageIds, m.id.as_bytes(), &key)
         }
-        Put::Lead(lead) => {
-            let old = read::<LeadSummary>(tx, Tree::Leads, lead.id.as_bytes())?;
-            let new_entries = keys::lead_index_entries(lead);
-            if let Some(old) = &old {
-                for entry in keys::lead_index_entries(old) {
-                    if !new_entries.contains(&entry) {
-                        tx.remove(entry.0, &entry.1)?;
-                    }
-                }
-                bump(tx, temperature_counter(old.temperature), -1)?;
-            }
-            for (tree, key) in &new_entries {
-                tx.insert(*tree, key, &[])?;
-            }
-            bump(tx, temperature_counter(lead.temperature), 1)?;
-            write(tx, Tree::Leads, lead.id.as_bytes(), lead)
-        }
+        Put::Lead(lead) => set_lead_row(tx, &lead.id, Some(lead)),
         Put::Pipeline(p) => write(tx, Tree::Pipelines, p.id.as_bytes(), p),
         Put::User(u) => write(tx, Tree::Users, u.id.as_bytes(), u),
         Put::Task(t) => write(tx, Tree::Tasks, t.id.as_bytes(), t),
         Put::Note(n) => write(tx, Tree::Notes, n.id.as_bytes(), n),
-        Put::Score(s) => write(tx, Tree::Scores, s.contact_id.as_bytes(), s),
+        Put::Score(s) => {
+            set_lead_section(tx, &s.contact_id, Section::Score, Some(section_json(s)?)).map(drop)
+        }
         Put::FollowUp(f) => write(tx, Tree::FollowUps, f.contact_id.as_bytes(), f),
         Put::Meta { key, value } => write(tx, Tree::Meta, meta_key(key).as_bytes(), value),
         Put::Audit(event) => {
@@ -493,9 +554,8 @@ fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
 fn apply_remove(tx: &dyn KvTx, remove: &Remove) -> Result<(), TxError> {
     match remove {
         Remove::Contact(id) => {
-            if tx.get(Tree::Contacts, id.as_bytes())?.is_some() {
+            if set_lead_section(tx, id, Section::Contact, None)?.contact.is_some() {
                 bump(tx, "contacts", -1)?;
-                tx.remove(Tree::Contacts, id.as_bytes())?;
             }
             Ok(())
         }
@@ -518,20 +578,11 @@ fn apply_remove(tx: &dyn KvTx, remove: &Remove) -> Result<(), TxError> {
             }
             Ok(())
         }
-        Remove::Lead(id) => {
-            if let Some(old) = read::<LeadSummary>(tx, Tree::Leads, id.as_bytes())? {
-                for (tree, key) in keys::lead_index_entries(&old) {
-                    tx.remove(tree, &key)?;
-                }
-                bump(tx, temperature_counter(old.temperature), -1)?;
-                tx.remove(Tree::Leads, id.as_bytes())?;
-            }
-            Ok(())
-        }
+        Remove::Lead(id) => set_lead_row(tx, id, None),
         Remove::Task(id) => tx.remove(Tree::Tasks, id.as_bytes()),
         Remove::Note(id) => tx.remove(Tree::Notes, id.as_bytes()),
         Remove::User(id) => tx.remove(Tree::Users, id.as_bytes()),
-        Remove::Score(id) => tx.remove(Tree::Scores, id.as_bytes()),
+        Remove::Score(id) => set_lead_section(tx, id, Section::Score, None).map(drop),
         Remove::FollowUp(id) => tx.remove(Tree::FollowUps, id.as_bytes()),
         Remove::PendingOp(seq) => tx.remove(Tree::PendingOps, &seq.to_be_bytes()),
     }

@@ -4,12 +4,12 @@ use std::ops::ControlFlow;
 
 use leadline_shared::domain::Message;
 
-use super::codec::{RECORD_V1, decode};
-use super::{Db, StoreError, Tree, keys};
+use super::codec::{LeadRecord, RECORD_V1, decode};
+use super::{Db, KvTx, Store, StoreError, Tree, TxError, keys};
 
 /// The schema this Leadline writes. Bump it with a migration whenever a tree's layout, a
 /// key encoding or an index changes meaning.
-pub const CURRENT_SCHEMA: u32 = 3;
+pub const CURRENT_SCHEMA: u32 = 4;
 
 /// One step from `from` to `from + 1`. It runs in the daemon before anything else touches
 /// the store, and the version is bumped only after it succeeded.
@@ -23,6 +23,7 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration { from: 1, describe: "cluster message records by contact", run: cluster_messages },
     Migration { from: 2, describe: "drop the unused lead-activity index", run: drop_activity_index },
+    Migration { from: 3, describe: "one record per lead", run: merge_lead_records },
 ];
 
 /// Records moved per transaction while migrating.
@@ -65,20 +66,104 @@ fn drop_activity_index(db: &Db) -> Result<(), StoreError> {
     clear(db, Tree::RetiredIdxActivity)
 }
 
+/// Schema 3 → 4. Schema 3 kept a lead's contact, score and row as three records, three random
+/// sled inserts per rescored lead; now they are one record's sections. The contact records
+/// are converted where they lie (a converted one is recognised by its encoding, so an
+/// interrupted run resumes), then any score or row left without a contact is moved too.
+fn merge_lead_records(db: &Db) -> Result<(), StoreError> {
+    let store = db.backend();
+    let body = |tree: Tree, value: Vec<u8>| match value.split_first() {
+        Some((&RECORD_V1, body)) => Ok(body.to_vec()),
+        _ => Err(TxError::Abort(StoreError::Corrupt {
+            tree: tree.name(),
+            reason: "not a schema 3 record".into(),
+        })),
+    };
+    let retired = |tx: &dyn KvTx, tree: Tree, id: &[u8]| -> Result<Option<Vec<u8>>, TxError> {
+        let value = tx.get(tree, id)?;
+        if value.is_some() {
+            tx.remove(tree, id)?;
+        }
+        value.map(|v| body(tree, v)).transpose()
+    };
+    let merge = |tx: &dyn KvTx, id: &[u8]| -> Result<(), TxError> {
+        let mut record = match tx.get(Tree::Leads, id)? {
+            Some(v) if v.first() == Some(&RECORD_V1) => {
+                LeadRecord { contact: Some(body(Tree::Leads, v)?), ..Default::default() }
+            }
+            Some(v) => LeadRecord::decode(&v)?,
+            None => LeadRecord::default(),
+        };
+        if let Some(score) = retired(tx, Tree::RetiredScores, id)? {
+            record.score = Some(score);
+        }
+        if let Some(row) = retired(tx, Tree::RetiredLeadRows, id)? {
+            record.row = Some(row);
+        }
+        tx.insert(Tree::Leads, id, &record.encode())
+    };
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let chunk = next_chunk(store, Tree::Leads, after.as_deref(), |v| v.first() == Some(&RECORD_V1))?;
+        store.transact(&|tx| chunk.keys.iter().try_for_each(|id| merge(tx, id)))?;
+        match chunk.last {
+            Some(last) => after = Some(last),
+            None => break,
+        }
+    }
+    // Scores and rows whose contact was never synced (or already removed): each pass moves
+    // what it finds out of the retired tree.
+    for tree in [Tree::RetiredScores, Tree::RetiredLeadRows] {
+        loop {
+            let chunk = next_chunk(store, tree, None, |_| true)?.keys;
+            if chunk.is_empty() {
+                break;
+            }
+            store.transact(&|tx| chunk.iter().try_for_each(|id| merge(tx, id)))?;
+        }
+    }
+    Ok(())
+}
+
 /// Empties a tree, one transaction per chunk (an interrupted run just carries on).
 fn clear(db: &Db, tree: Tree) -> Result<(), StoreError> {
     let store = db.backend();
     loop {
-        let mut chunk: Vec<Vec<u8>> = Vec::with_capacity(MIGRATION_CHUNK);
-        store.scan(tree, b"", None, false, &mut |k, _| {
-            chunk.push(k.to_vec());
-            if chunk.len() >= MIGRATION_CHUNK { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-        })?;
+        let chunk = next_chunk(store, tree, None, |_| true)?.keys;
         if chunk.is_empty() {
             return Ok(());
         }
         store.transact(&|tx| chunk.iter().try_for_each(|k| tx.remove(tree, k)))?;
     }
+}
+
+/// Keys picked from a tree, a chunk at a time.
+struct Chunk {
+    keys: Vec<Vec<u8>>,
+    /// The last key looked at, `None` once the tree is walked to its end.
+    last: Option<Vec<u8>>,
+}
+
+/// Up to a chunk of the keys of `tree` after `after` whose value passes `pick`.
+fn next_chunk(
+    store: &dyn Store,
+    tree: Tree,
+    after: Option<&[u8]>,
+    pick: impl Fn(&[u8]) -> bool,
+) -> Result<Chunk, StoreError> {
+    let mut chunk = Vec::new();
+    let mut last = None;
+    store.scan(tree, b"", after, false, &mut |k, v| {
+        if after == Some(k) {
+            return ControlFlow::Continue(());
+        }
+        if pick(v) {
+            chunk.push(k.to_vec());
+        }
+        last = Some(k.to_vec());
+        if chunk.len() >= MIGRATION_CHUNK { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    })?;
+    Ok(Chunk { keys: chunk, last })
 }
 
 /// Brings the store to `target`, running each migration in order.
@@ -157,5 +242,57 @@ mod tests {
         assert_eq!(db.schema_version().expect("version"), Some(CURRENT_SCHEMA));
         assert_eq!(store.len(Tree::RetiredIdxActivity).expect("len"), 0);
         assert_eq!(store.len(Tree::IdxScore).expect("len"), 1);
+    }
+
+    #[test]
+    fn schema_3_keeps_one_record_per_lead() {
+        use leadline_shared::domain::{Contact, LeadSummary, Score};
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let n = MIGRATION_CHUNK + 3;
+        let contact = |i: usize| Contact {
+            id: format!("c{i:05}"),
+            first_name: Some(format!("N{i}")),
+            ..Default::default()
+        };
+        let score =
+            |i: usize| Score { contact_id: format!("c{i:05}"), value: (i % 100) as u8, ..Default::default() };
+        let row =
+            |i: usize| LeadSummary { id: format!("c{i:05}"), score: (i % 100) as u8, ..Default::default() };
+        // A schema 3 store, written the way schema 3 wrote it; the last lead's row has no
+        // contact (its contact was removed).
+        store
+            .transact(&|tx| {
+                tx.insert(Tree::Meta, b"schema_version", &3u32.to_be_bytes())?;
+                for i in 0..n {
+                    let id = format!("c{i:05}");
+                    if i + 1 < n {
+                        tx.insert(Tree::Leads, id.as_bytes(), &encode(&contact(i))?)?;
+                    }
+                    tx.insert(Tree::RetiredScores, id.as_bytes(), &encode(&score(i))?)?;
+                    tx.insert(Tree::RetiredLeadRows, id.as_bytes(), &encode(&row(i))?)?;
+                }
+                Ok(())
+            })
+            .expect("schema 3 store");
+        let db = Db::open(store.clone()).expect("migrates");
+        assert_eq!(db.schema_version().expect("version"), Some(CURRENT_SCHEMA));
+        for i in [0, 7, MIGRATION_CHUNK, n - 2] {
+            let id = format!("c{i:05}");
+            assert_eq!(db.contact(&id).expect("contact"), Some(contact(i)));
+            assert_eq!(db.score(&id).expect("score"), Some(score(i)));
+            assert_eq!(db.lead(&id).expect("row"), Some(row(i)));
+        }
+        let last = format!("c{:05}", n - 1);
+        assert_eq!(db.contact(&last).expect("contact"), None);
+        assert_eq!(db.lead(&last).expect("row"), Some(row(n - 1)));
+        assert_eq!(db.contact_ids().expect("ids").len(), n - 1);
+        assert_eq!(
+            store.len(Tree::RetiredScores).expect("len") + store.len(Tree::RetiredLeadRows).expect("len"),
+            0
+        );
+        // Running it again (an interrupted migration resumed) changes nothing.
+        merge_lead_records(&db).expect("rerun");
+        assert_eq!(db.contact(&format!("c{:05}", 7)).expect("contact"), Some(contact(7)));
+        assert_eq!(store.len(Tree::Leads).expect("len"), n as u64);
     }
 }

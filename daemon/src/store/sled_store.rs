@@ -96,9 +96,9 @@ impl SledStore {
 }
 
 /// The trees keyed by contact id. Their records for one contact sit side by side on disk
-/// (key: group byte, id, NUL, tree number), so writing a lead's contact, score and row touches
-/// one leaf instead of three random ones: at 100 k leads sled's cost is the random leaf.
-const BY_CONTACT: [Tree; 4] = [Tree::Contacts, Tree::Scores, Tree::Leads, Tree::FollowUps];
+/// (key: group byte, id, NUL, tree number), so a lead's record and its follow-up share a leaf
+/// (schema 3's separate contact, score and row records shared one the same way).
+const BY_CONTACT: [Tree; 4] = [Tree::Leads, Tree::RetiredScores, Tree::RetiredLeadRows, Tree::FollowUps];
 /// The first byte of every [`BY_CONTACT`] key (tree numbers are far below it).
 const BY_CONTACT_GROUP: u8 = 0xFF;
 
@@ -311,7 +311,7 @@ mod tests {
         let path = dir.path().join("store");
         {
             let db = sled::open(&path).expect("old layout");
-            let contacts = db.open_tree(Tree::Contacts.name()).expect("tree");
+            let contacts = db.open_tree(Tree::Leads.name()).expect("tree");
             for i in 0..(LAYOUT_CHUNK + 10) {
                 contacts.insert(format!("c{i:05}"), b"x".to_vec()).expect("insert");
             }
@@ -333,13 +333,13 @@ mod tests {
             SledStore::open(&path, 8 << 20).expect("open")
         };
         let store = open();
-        assert_eq!(store.get(Tree::Contacts, b"c00007").expect("get"), Some(b"x".to_vec()));
-        assert_eq!(store.len(Tree::Contacts).expect("len"), (LAYOUT_CHUNK + 10) as u64);
+        assert_eq!(store.get(Tree::Leads, b"c00007").expect("get"), Some(b"x".to_vec()));
+        assert_eq!(store.len(Tree::Leads).expect("len"), (LAYOUT_CHUNK + 10) as u64);
         assert_eq!(store.get(Tree::PendingOps, &1u64.to_be_bytes()).expect("get"), Some(b"op".to_vec()));
-        assert!(!store.db.tree_names().iter().any(|n| n.as_ref() == Tree::Contacts.name().as_bytes()));
+        assert!(!store.db.tree_names().iter().any(|n| n.as_ref() == Tree::Leads.name().as_bytes()));
         drop(store);
         let again = open();
-        assert_eq!(again.len(Tree::Contacts).expect("len"), (LAYOUT_CHUNK + 10) as u64);
+        assert_eq!(again.len(Tree::Leads).expect("len"), (LAYOUT_CHUNK + 10) as u64);
     }
 
     proptest::proptest! {
@@ -356,7 +356,7 @@ mod tests {
             let dir = tempfile::tempdir().expect("tempdir");
             let sled = SledStore::open(&dir.path().join("s"), 1 << 20).expect("open");
             let memory = crate::store::MemoryStore::new();
-            let trees = [Tree::Contacts, Tree::Scores, Tree::Leads];
+            let trees = [Tree::Leads, Tree::RetiredScores, Tree::FollowUps];
             for store in [&sled as &dyn Store, &memory] {
                 store
                     .transact(&|tx| {

@@ -74,19 +74,17 @@ pub fn ingest_and_rescore(work: &Path, dataset: &Path) -> anyhow::Result<IngestF
 }
 
 /// What sled alone does with ingest's writes: every key and value ingest stored for each
-/// contact (record, score, row, index entries), under the same keys on disk, written in the
+/// contact (its lead record and index entries), under the same keys on disk, written in the
 /// same order and the same pages of 500 as one batch each, then one flush. No reads, no
 /// encoding, no scoring: the ceiling of any ingest on this store.
 fn sled_alone(work: &Path, db: &Db, ids: &[String], cache_bytes: u64) -> anyhow::Result<f64> {
     let key = SledStore::key_on_disk;
     let mut pages = Vec::new();
     for chunk in ids.chunks(PAGE) {
-        let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(chunk.len() * 6);
+        let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(chunk.len() * 4);
         for id in chunk {
-            for tree in [Tree::Contacts, Tree::Scores, Tree::Leads] {
-                if let Some(v) = db.backend().get(tree, id.as_bytes())? {
-                    writes.push((key(tree, id.as_bytes()), v));
-                }
+            if let Some(v) = db.backend().get(Tree::Leads, id.as_bytes())? {
+                writes.push((key(Tree::Leads, id.as_bytes()), v));
             }
             if let Some(lead) = db.lead(id)? {
                 for (tree, k) in keys::lead_index_entries(&lead) {
