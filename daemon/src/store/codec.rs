@@ -106,6 +106,11 @@ impl LeadRecord {
     }
 }
 
+/// Whether a stored lead record has a section, without decoding it.
+pub fn has_section(bytes: &[u8], section: Section) -> Result<bool, StoreError> {
+    Ok(sections(bytes)?[section as usize].is_some())
+}
+
 /// Decodes one section of a stored lead record without copying the others.
 pub fn decode_section<T: DeserializeOwned>(bytes: &[u8], section: Section) -> Result<Option<T>, StoreError> {
     sections(bytes)?[section as usize].map(section_value).transpose()

@@ -11,7 +11,7 @@ use leadline_shared::protocol::Counts;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::codec::{LeadRecord, Section, decode, decode_section, encode, section_json};
+use super::codec::{LeadRecord, Section, decode, decode_section, encode, has_section, section_json};
 use super::keys;
 use super::schema::{self, CURRENT_SCHEMA, MIGRATIONS, Migration};
 use super::{KvTx, Store, StoreError, Tree, TxError};
@@ -274,8 +274,8 @@ impl Db {
     /// Every stored contact's id, without decoding the records.
     pub fn contact_ids(&self) -> Result<Vec<String>, StoreError> {
         let mut err = None;
-        let ids = self.ids(Tree::Leads, |v| match LeadRecord::decode(v) {
-            Ok(record) => record.contact.is_some(),
+        let ids = self.ids(Tree::Leads, |v| match has_section(v, Section::Contact) {
+            Ok(has) => has,
             Err(e) => {
                 err = Some(e);
                 false

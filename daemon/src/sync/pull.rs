@@ -104,9 +104,18 @@ impl PhaseTiming {
             elapsed_ms = self.started.map(|s| ms(s.elapsed())).unwrap_or(0),
             waiting_ms = ms(self.waiting),
             applying_ms = ms(self.applying),
+            resident_mb = resident_mb(),
             "sync phase done"
         );
     }
+}
+
+/// The daemon's resident memory in MB, where the OS tells it (Linux), for the phase log: the
+/// sync's memory is one of the figures we hold ourselves to.
+fn resident_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().strip_suffix("kB")?.trim();
+    kb.parse::<u64>().ok().map(|kb| kb / 1024)
 }
 
 /// The next page of a chain, counting the wait.
@@ -536,4 +545,13 @@ pub async fn contacts_by_id(
     state.db.commit(&batch)?;
     p.commit(Page::Contacts(found)).await?;
     Ok(p.pulled)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn resident_memory_is_read_on_linux() {
+        assert!(super::resident_mb().is_some_and(|mb| mb > 0));
+    }
 }
