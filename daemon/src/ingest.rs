@@ -182,8 +182,10 @@ impl Ingest {
         let derive = |ids: &[&String]| -> Result<Vec<(Score, LeadSummary)>, IngestError> {
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                if let Some(derived) = self.derive(id, overlay, &pipelines, &fields, now)? {
-                    out.push(derived);
+                if let Some(Derived::Changed(score, lead)) =
+                    self.derive(id, overlay, &pipelines, &fields, now)?
+                {
+                    out.push((score, lead));
                 }
             }
             Ok(out)
@@ -228,13 +230,15 @@ impl Ingest {
         pipelines: &[Pipeline],
         fields: &FieldMap,
         now: Timestamp,
-    ) -> Result<Option<(Score, LeadSummary)>, IngestError> {
-        let contact = match overlay.contacts.get(id) {
-            Some(c) => c.clone(),
-            None => match self.db.contact(id)? {
+    ) -> Result<Option<Derived>, IngestError> {
+        let stored = self.db.stored_lead(id)?;
+        let contact = match (overlay.contacts.get(id), &stored) {
+            (Some(c), _) => c.clone(),
+            (None, Some(stored)) => match stored.contact()? {
                 Some(c) => c,
                 None => return Ok(None),
             },
+            (None, None) => return Ok(None),
         };
         let messages = merged(
             self.db.messages_for(id, MESSAGES_PER_LEAD)?,
@@ -259,7 +263,15 @@ impl Ingest {
             follow_up: follow_up.as_ref(),
             lead_type: fields.lead_type(&contact),
         });
-        Ok(Some((s, lead)))
+        // Most rescores (a deal re-listed, a contact fetched again) change nothing: those
+        // leads cost no write and are not reported as changed.
+        if let Some(stored) = &stored
+            && stored.row()?.as_ref() == Some(&lead)
+            && stored.score()?.is_some_and(|old| old.same_result(&s))
+        {
+            return Ok(Some(Derived::Unchanged));
+        }
+        Ok(Some(Derived::Changed(s, lead)))
     }
 
     /// Imports a whole data set (the `ghl-sim --dump` format), page by page, flushing at the end.
@@ -313,6 +325,18 @@ impl Ingest {
         self.db.flush().await?;
         Ok(total)
     }
+}
+
+/// What deriving a lead found.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "lives for one lead's derivation; boxing would allocate per lead"
+)]
+enum Derived {
+    /// The score and row differ from the stored ones.
+    Changed(Score, LeadSummary),
+    /// The stored score and row stand.
+    Unchanged,
 }
 
 /// Records of the page being applied, which the store does not hold yet.
@@ -398,6 +422,28 @@ mod tests {
         assert_eq!(lead.temperature, Temperature::Hot);
         assert_eq!(lead.awaiting_reply_since, Some(now));
         assert_eq!(db.score("c1").expect("read").expect("score").value, lead.score);
+    }
+
+    #[test]
+    fn a_page_that_changes_nothing_reports_no_lead() {
+        let (ingest, db) = ingest();
+        let now = Timestamp::from_second(1_700_000_000).expect("ts");
+        let later = Timestamp::from_second(1_700_086_400).expect("ts");
+        let contact = Contact { id: "c1".into(), first_name: Some("Ana".into()), ..Default::default() };
+        let deal = Opportunity { id: "o1".into(), contact_id: "c1".into(), ..Default::default() };
+        assert_eq!(ingest.apply(Page::Contacts(vec![contact.clone()]), now).expect("first"), ["c1"]);
+        ingest.apply(Page::Opportunities(vec![deal.clone()]), now).expect("deal");
+        let score = db.score("c1").expect("read").expect("score");
+
+        // The same records again, a day later: nothing to write, nothing to tell the dashboard.
+        assert!(ingest.apply(Page::Contacts(vec![contact.clone()]), later).expect("again").is_empty());
+        assert!(ingest.apply(Page::Opportunities(vec![deal]), later).expect("again").is_empty());
+        assert_eq!(db.score("c1").expect("read"), Some(score), "the stored score stands, with its time");
+        assert_eq!(db.counts().expect("counts").opportunities, 1);
+
+        let renamed = Contact { first_name: Some("Ana Maria".into()), ..contact };
+        assert_eq!(ingest.apply(Page::Contacts(vec![renamed]), later).expect("renamed"), ["c1"]);
+        assert_eq!(db.lead("c1").expect("read").expect("lead").name, "Ana Maria");
     }
 
     #[test]

@@ -86,6 +86,27 @@ impl Batch {
     }
 }
 
+/// A lead's record as stored: one read, each part decoded only when asked for.
+#[derive(Debug, Clone)]
+pub struct StoredLead(Vec<u8>);
+
+impl StoredLead {
+    /// The GHL contact.
+    pub fn contact(&self) -> Result<Option<Contact>, StoreError> {
+        decode_section(&self.0, Section::Contact)
+    }
+
+    /// The score with its explanation.
+    pub fn score(&self) -> Result<Option<Score>, StoreError> {
+        decode_section(&self.0, Section::Score)
+    }
+
+    /// The dashboard row.
+    pub fn row(&self) -> Result<Option<LeadSummary>, StoreError> {
+        decode_section(&self.0, Section::Row)
+    }
+}
+
 /// The orders in which leads can be walked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeadOrder {
@@ -215,6 +236,11 @@ impl Db {
     /// A lead's score with its explanation.
     pub fn score(&self, id: &str) -> Result<Option<Score>, StoreError> {
         self.lead_section(id, Section::Score)
+    }
+
+    /// A lead's whole record, read once, its parts decoded on demand.
+    pub fn stored_lead(&self, id: &str) -> Result<Option<StoredLead>, StoreError> {
+        Ok(self.store.get(Tree::Leads, id.as_bytes())?.map(StoredLead))
     }
 
     /// A lead's planned follow-up.
@@ -430,20 +456,6 @@ fn write<T: Serialize>(tx: &dyn KvTx, tree: Tree, key: &[u8], value: &T) -> Resu
     tx.insert(tree, key, &encode(value)?)
 }
 
-/// Writes a record, bumping its counter when it is new.
-fn upsert_counted<T: Serialize>(
-    tx: &dyn KvTx,
-    tree: Tree,
-    id: &str,
-    value: &T,
-    counter: &str,
-) -> Result<(), TxError> {
-    if tx.get(tree, id.as_bytes())?.is_none() {
-        bump(tx, counter, 1)?;
-    }
-    write(tx, tree, id.as_bytes(), value)
-}
-
 /// A lead's record as the transaction sees it (empty when there is none).
 fn read_lead_record(tx: &dyn KvTx, id: &str) -> Result<LeadRecord, TxError> {
     Ok(tx.get(Tree::Leads, id.as_bytes())?.map(|b| LeadRecord::decode(&b)).transpose()?.unwrap_or_default())
@@ -467,8 +479,12 @@ fn set_lead_section(
 ) -> Result<LeadRecord, TxError> {
     let old = read_lead_record(tx, id)?;
     let mut new = old.clone();
-    *new.slot(section) = body;
-    write_lead_record(tx, id, &new)?;
+    let slot = new.slot(section);
+    // Re-listed records GHL did not change cost no write.
+    if *slot != body {
+        *slot = body;
+        write_lead_record(tx, id, &new)?;
+    }
     Ok(old)
 }
 
@@ -476,7 +492,10 @@ fn set_lead_section(
 /// removes the row).
 fn set_lead_row(tx: &dyn KvTx, id: &str, lead: Option<&LeadSummary>) -> Result<(), TxError> {
     let body = lead.map(section_json).transpose()?;
-    let old = set_lead_section(tx, id, Section::Row, body)?;
+    let old = set_lead_section(tx, id, Section::Row, body.clone())?;
+    if old.row == body {
+        return Ok(());
+    }
     let old: Option<LeadSummary> = old.section(Section::Row)?;
     let new_entries = lead.map(keys::lead_index_entries).unwrap_or_default();
     if let Some(old) = &old {
@@ -510,18 +529,28 @@ fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
             Ok(())
         }
         Put::Opportunity(o) => {
-            if let Some(old) = read::<Opportunity>(tx, Tree::Opportunities, o.id.as_bytes())? {
-                tx.remove(
+            let old = read::<Opportunity>(tx, Tree::Opportunities, o.id.as_bytes())?;
+            // Deals are re-listed whole (GHL has no updated-since filter for them): an
+            // unchanged one costs no write.
+            if old.as_ref() == Some(o) {
+                return Ok(());
+            }
+            match &old {
+                None => bump(tx, "opportunities", 1)?,
+                Some(old) if old.contact_id != o.contact_id => tx.remove(
                     Tree::IdxOpportunitiesByContact,
                     &keys::opportunity_by_contact(&old.contact_id, &old.id),
+                )?,
+                Some(_) => {}
+            }
+            if old.is_none_or(|old| old.contact_id != o.contact_id) {
+                tx.insert(
+                    Tree::IdxOpportunitiesByContact,
+                    &keys::opportunity_by_contact(&o.contact_id, &o.id),
+                    &[],
                 )?;
             }
-            tx.insert(
-                Tree::IdxOpportunitiesByContact,
-                &keys::opportunity_by_contact(&o.contact_id, &o.id),
-                &[],
-            )?;
-            upsert_counted(tx, Tree::Opportunities, &o.id, o, "opportunities")
+            write(tx, Tree::Opportunities, o.id.as_bytes(), o)
         }
         Put::Message(m) => {
             let key = keys::message_by_contact(&m.contact_id, m.date_added, &m.id);

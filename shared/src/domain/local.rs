@@ -16,7 +16,21 @@ pub struct Score {
     pub explanation: Vec<Contribution>,
     /// Which scorer produced it, e.g. `rules-v1`.
     pub model: String,
+    /// When this result was computed. A rescore that reaches the same result keeps the
+    /// stored score, and with it this time.
     pub computed_at: Option<Timestamp>,
+}
+
+impl Score {
+    /// True when both say the same of the lead, whenever they were computed.
+    pub fn same_result(&self, other: &Score) -> bool {
+        self.contact_id == other.contact_id
+            && self.value == other.value
+            && self.temperature == other.temperature
+            && self.qualification == other.qualification
+            && self.explanation == other.explanation
+            && self.model == other.model
+    }
 }
 
 /// One feature's part of a score.

@@ -123,6 +123,7 @@ fn main() -> anyhow::Result<()> {
         "ingest_contacts_per_s": ingest.contacts_per_s.round(),
         "ingest_sled_alone_contacts_per_s": ingest.sled_alone_contacts_per_s.round(),
         "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
+        "rescore_unchanged_ms": (ingest.rescore_unchanged_ms * 10.0).round() / 10.0,
         "ipc_queue_p50_us": ipc.queue.p50_us.round(),
         "ipc_queue_p99_us": ipc.queue.p99_us.round(),
         "ipc_echo_p50_us": ipc.echo.p50_us.round(),
