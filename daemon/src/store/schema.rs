@@ -246,8 +246,21 @@ mod tests {
 
     #[test]
     fn schema_3_keeps_one_record_per_lead() {
+        schema_3_merges_into(Arc::new(MemoryStore::new()));
+    }
+
+    /// On sled the retired trees are interleaved with the lead records: the migration must
+    /// still find each of them.
+    #[test]
+    fn schema_3_keeps_one_record_per_lead_on_sled() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        schema_3_merges_into(Arc::new(
+            crate::store::SledStore::open(&dir.path().join("s"), 8 << 20).expect("open"),
+        ));
+    }
+
+    fn schema_3_merges_into(store: Arc<dyn Store>) {
         use leadline_shared::domain::{Contact, LeadSummary, Score};
-        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let n = MIGRATION_CHUNK + 3;
         let contact = |i: usize| Contact {
             id: format!("c{i:05}"),
