@@ -81,9 +81,17 @@ fn converges_with_the_simulator_under_20_percent_faults() {
             .iter()
             .any(|e| e["text"].as_str().unwrap_or("").contains("$600k"))
     );
+    // Records deleted in GHL: a contact (with its deals and conversation) and a deal of
+    // someone else.
+    let truth = sim.sim().snapshot();
+    let gone = truth.contacts[5].id.clone();
+    let gone_deal = truth.opportunities.iter().find(|o| o.contact_id != gone).map(|o| o.id.clone()).unwrap();
+    assert!(sim.sim().shared().write().delete_contact(&gone).is_some());
+    assert!(sim.sim().shared().write().delete_opportunity(&gone_deal).is_some());
     // ...and a full pass (deals are re-listed on the slower schedule) makes the store equal GHL.
     sync_until_ok(&daemon, true);
     assert_converged(&daemon, sim.sim());
+    assert!(!daemon.leadline(&["lead", &gone, "--json"]).status.success(), "the deleted contact is gone");
 }
 
 #[test]
