@@ -154,6 +154,15 @@ mod tests {
         }
     }
 
+    /// A breaker just opened at `t` by `cfg().threshold` failures in a row.
+    fn opened_at(t: Instant) -> Breaker {
+        let mut b = Breaker::new(cfg());
+        for _ in 0..cfg().threshold {
+            b.on_failure(t);
+        }
+        b
+    }
+
     #[test]
     fn opens_after_consecutive_failures_only() {
         let t = Instant::now();
@@ -172,10 +181,7 @@ mod tests {
     #[test]
     fn half_open_probe_then_close_or_reopen_with_doubling() {
         let t = Instant::now();
-        let mut b = Breaker::new(cfg());
-        for _ in 0..3 {
-            b.on_failure(t);
-        }
+        let mut b = opened_at(t);
         let t1 = t + Duration::from_secs(30);
         assert_eq!(b.allow(t1), Ok(Permit::Probe));
         // Only one probe at a time.
@@ -210,10 +216,7 @@ mod tests {
     #[test]
     fn a_lost_probe_is_replaced() {
         let t = Instant::now();
-        let mut b = Breaker::new(cfg());
-        for _ in 0..3 {
-            b.on_failure(t);
-        }
+        let mut b = opened_at(t);
         let t1 = t + Duration::from_secs(30);
         assert_eq!(b.allow(t1), Ok(Permit::Probe));
         assert!(b.allow(t1 + Duration::from_secs(59)).is_err());

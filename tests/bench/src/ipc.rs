@@ -50,6 +50,24 @@ fn dir_size(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// The benchmark re-executed as the daemon (the same code as `leadlined`), its output quiet
+/// but for errors; the caller adds the subcommand.
+pub fn daemon_command(config: &Path, data: &Path, socket: &Path) -> anyhow::Result<Command> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .arg("daemon")
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--socket")
+        .arg(socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    Ok(command)
+}
+
 /// Runs the daemon on the data set and measures it.
 pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFigures> {
     let socket = work.join("d.sock");
@@ -57,20 +75,8 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
     let config = work.join("config.toml");
     std::fs::write(&config, "")?;
     let started = Instant::now();
-    let mut child = Command::new(std::env::current_exe()?)
-        .arg("daemon")
-        .arg("--config")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--socket")
-        .arg(&socket)
-        .args(["run", "--import"])
-        .arg(dataset)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()?;
+    let mut child =
+        daemon_command(&config, &data, &socket)?.args(["run", "--import"]).arg(dataset).spawn()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let result = runtime.block_on(async {
         let mut conn = loop {

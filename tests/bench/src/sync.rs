@@ -2,7 +2,6 @@
 //! as a fraction of the rate-limit-bound optimum, with the count of 429s.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
@@ -68,20 +67,10 @@ pub fn measure(work: &Path, dataset: std::sync::Arc<ghl_sim::Dataset>) -> anyhow
     )?;
     let socket = dir.join("s.sock");
     let started = Instant::now();
-    let mut child = Command::new(std::env::current_exe()?)
-        .arg("daemon")
-        .arg("--config")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("--socket")
-        .arg(&socket)
+    let mut child = crate::ipc::daemon_command(&config, &dir.join("data"), &socket)?
         .arg("run")
         .env("GHL_API_KEY", sim.token())
         .env("GHL_LOCATION_ID", sim.location_id())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
         .spawn()?;
     // The daemon starts a full sync by itself; a waited sync request queues behind it, so its
     // answer comes when the first full sync is done (plus one cheap incremental pass).
