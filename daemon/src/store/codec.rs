@@ -39,15 +39,12 @@ pub fn decode<T: DeserializeOwned>(tree: Tree, bytes: &[u8]) -> Result<T, StoreE
 /// parses the contact.
 pub const RECORD_LEAD: u8 = 2;
 
-/// The sections of a lead record, as JSON bytes; `None` is an absent section.
+/// The sections of a lead record, as JSON bytes, indexed by [`Section`]; `None` is an absent
+/// section.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LeadRecord {
-    pub contact: Option<Vec<u8>>,
-    pub score: Option<Vec<u8>>,
-    pub row: Option<Vec<u8>>,
-}
+pub struct LeadRecord([Option<Vec<u8>>; 3]);
 
-/// Which section of a [`LeadRecord`].
+/// Which section of a [`LeadRecord`], in their order on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Contact = 0,
@@ -58,21 +55,15 @@ pub enum Section {
 impl LeadRecord {
     /// Parses a stored record.
     pub fn decode(bytes: &[u8]) -> Result<LeadRecord, StoreError> {
-        let [contact, score, row] = sections(bytes)?;
-        Ok(LeadRecord {
-            contact: contact.map(<[u8]>::to_vec),
-            score: score.map(<[u8]>::to_vec),
-            row: row.map(<[u8]>::to_vec),
-        })
+        Ok(LeadRecord(sections(bytes)?.map(|part| part.map(<[u8]>::to_vec))))
     }
 
     /// The stored bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let parts = [&self.contact, &self.score, &self.row];
         let mut out =
-            Vec::with_capacity(1 + parts.iter().map(|p| 4 + p.as_ref().map_or(0, Vec::len)).sum::<usize>());
+            Vec::with_capacity(1 + self.0.iter().map(|p| 4 + p.as_ref().map_or(0, Vec::len)).sum::<usize>());
         out.push(RECORD_LEAD);
-        for part in parts {
+        for part in &self.0 {
             let body = part.as_deref().unwrap_or_default();
             // A JSON value is never empty, so length 0 is free to mean "absent".
             out.extend_from_slice(&(body.len() as u32).to_be_bytes());
@@ -81,28 +72,27 @@ impl LeadRecord {
         out
     }
 
-    /// The section's slot.
-    pub fn slot(&mut self, section: Section) -> &mut Option<Vec<u8>> {
-        match section {
-            Section::Contact => &mut self.contact,
-            Section::Score => &mut self.score,
-            Section::Row => &mut self.row,
-        }
+    /// A section's JSON bytes.
+    pub fn get(&self, section: Section) -> Option<&[u8]> {
+        self.0[section as usize].as_deref()
+    }
+
+    /// Replaces a section; returns whether that changed the record.
+    pub fn set(&mut self, section: Section, body: Option<Vec<u8>>) -> bool {
+        let slot = &mut self.0[section as usize];
+        let changed = *slot != body;
+        *slot = body;
+        changed
     }
 
     /// Decodes one section.
     pub fn section<T: DeserializeOwned>(&self, section: Section) -> Result<Option<T>, StoreError> {
-        let body = match section {
-            Section::Contact => &self.contact,
-            Section::Score => &self.score,
-            Section::Row => &self.row,
-        };
-        body.as_deref().map(section_value).transpose()
+        self.get(section).map(section_value).transpose()
     }
 
     /// True when no section is left.
     pub fn is_empty(&self) -> bool {
-        self.contact.is_none() && self.score.is_none() && self.row.is_none()
+        self.0.iter().all(Option::is_none)
     }
 }
 
@@ -178,7 +168,7 @@ mod tests {
             score in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 1..40)),
             row in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 1..40)),
         ) {
-            let record = LeadRecord { contact, score, row };
+            let record = LeadRecord([contact, score, row]);
             proptest::prop_assert_eq!(LeadRecord::decode(&record.encode()).expect("decodes"), record);
         }
 
@@ -193,11 +183,7 @@ mod tests {
     #[test]
     fn a_lead_record_reads_one_section() {
         let c = Contact { id: "c".into(), ..Default::default() };
-        let record = LeadRecord {
-            contact: Some(section_json(&c).expect("json")),
-            score: None,
-            row: Some(b"{".to_vec()),
-        };
+        let record = LeadRecord([Some(section_json(&c).expect("json")), None, Some(b"{".to_vec())]);
         let bytes = record.encode();
         assert_eq!(decode_section::<Contact>(&bytes, Section::Contact).expect("contact"), Some(c));
         assert_eq!(decode_section::<Contact>(&bytes, Section::Score).expect("absent"), None);

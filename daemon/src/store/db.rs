@@ -479,10 +479,8 @@ fn set_lead_section(
 ) -> Result<LeadRecord, TxError> {
     let old = read_lead_record(tx, id)?;
     let mut new = old.clone();
-    let slot = new.slot(section);
     // Re-listed records GHL did not change cost no write.
-    if *slot != body {
-        *slot = body;
+    if new.set(section, body) {
         write_lead_record(tx, id, &new)?;
     }
     Ok(old)
@@ -493,7 +491,7 @@ fn set_lead_section(
 fn set_lead_row(tx: &dyn KvTx, id: &str, lead: Option<&LeadSummary>) -> Result<(), TxError> {
     let body = lead.map(section_json).transpose()?;
     let old = set_lead_section(tx, id, Section::Row, body.clone())?;
-    if old.row == body {
+    if old.get(Section::Row) == body.as_deref() {
         return Ok(());
     }
     let old: Option<LeadSummary> = old.section(Section::Row)?;
@@ -523,7 +521,7 @@ fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
     match put {
         Put::Contact(c) => {
             let old = set_lead_section(tx, &c.id, Section::Contact, Some(section_json(c)?))?;
-            if old.contact.is_none() {
+            if old.get(Section::Contact).is_none() {
                 bump(tx, "contacts", 1)?;
             }
             Ok(())
@@ -583,7 +581,7 @@ fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
 fn apply_remove(tx: &dyn KvTx, remove: &Remove) -> Result<(), TxError> {
     match remove {
         Remove::Contact(id) => {
-            if set_lead_section(tx, id, Section::Contact, None)?.contact.is_some() {
+            if set_lead_section(tx, id, Section::Contact, None)?.get(Section::Contact).is_some() {
                 bump(tx, "contacts", -1)?;
             }
             Ok(())

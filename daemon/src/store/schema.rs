@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 
 use leadline_shared::domain::Message;
 
-use super::codec::{LeadRecord, RECORD_V1, decode};
+use super::codec::{LeadRecord, RECORD_V1, Section, decode};
 use super::{Db, KvTx, Store, StoreError, Tree, TxError, keys};
 
 /// The schema this Leadline writes. Bump it with a migration whenever a tree's layout, a
@@ -89,16 +89,18 @@ fn merge_lead_records(db: &Db) -> Result<(), StoreError> {
     let merge = |tx: &dyn KvTx, id: &[u8]| -> Result<(), TxError> {
         let mut record = match tx.get(Tree::Leads, id)? {
             Some(v) if v.first() == Some(&RECORD_V1) => {
-                LeadRecord { contact: Some(body(Tree::Leads, v)?), ..Default::default() }
+                let mut record = LeadRecord::default();
+                record.set(Section::Contact, Some(body(Tree::Leads, v)?));
+                record
             }
             Some(v) => LeadRecord::decode(&v)?,
             None => LeadRecord::default(),
         };
-        if let Some(score) = retired(tx, Tree::RetiredScores, id)? {
-            record.score = Some(score);
-        }
-        if let Some(row) = retired(tx, Tree::RetiredLeadRows, id)? {
-            record.row = Some(row);
+        for (tree, section) in [(Tree::RetiredScores, Section::Score), (Tree::RetiredLeadRows, Section::Row)]
+        {
+            if let Some(part) = retired(tx, tree, id)? {
+                record.set(section, Some(part));
+            }
         }
         tx.insert(Tree::Leads, id, &record.encode())
     };
@@ -114,26 +116,29 @@ fn merge_lead_records(db: &Db) -> Result<(), StoreError> {
     // Scores and rows whose contact was never synced (or already removed): each pass moves
     // what it finds out of the retired tree.
     for tree in [Tree::RetiredScores, Tree::RetiredLeadRows] {
-        loop {
-            let chunk = next_chunk(store, tree, None, |_| true)?.keys;
-            if chunk.is_empty() {
-                break;
-            }
-            store.transact(&|tx| chunk.iter().try_for_each(|id| merge(tx, id)))?;
-        }
+        drain(store, tree, merge)?;
     }
     Ok(())
 }
 
 /// Empties a tree, one transaction per chunk (an interrupted run just carries on).
 fn clear(db: &Db, tree: Tree) -> Result<(), StoreError> {
-    let store = db.backend();
+    drain(db.backend(), tree, |tx, k| tx.remove(tree, k))
+}
+
+/// Applies `take` to every key of `tree`, a chunk per transaction, until the tree is empty:
+/// `take` must remove the key it is given.
+fn drain(
+    store: &dyn Store,
+    tree: Tree,
+    take: impl Fn(&dyn KvTx, &[u8]) -> Result<(), TxError>,
+) -> Result<(), StoreError> {
     loop {
         let chunk = next_chunk(store, tree, None, |_| true)?.keys;
         if chunk.is_empty() {
             return Ok(());
         }
-        store.transact(&|tx| chunk.iter().try_for_each(|k| tx.remove(tree, k)))?;
+        store.transact(&|tx| chunk.iter().try_for_each(|k| take(tx, k)))?;
     }
 }
 
