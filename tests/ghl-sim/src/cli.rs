@@ -64,6 +64,13 @@ pub struct Cli {
     /// The only bearer token accepted.
     #[arg(long, default_value = "sim-token", env = "GHL_SIM_TOKEN")]
     pub token: String,
+    /// The most milliseconds a contact write takes to reach search (each write draws its own
+    /// lag up to this), as GHL's search index lags behind writes. 0: at once.
+    #[arg(long, default_value_t = crate::config::DEFAULT_SEARCH_LAG_MS)]
+    pub search_lag_ms: u64,
+    /// Milliseconds an export cursor lives after its last use.
+    #[arg(long, default_value_t = crate::config::DEFAULT_EXPORT_CURSOR_TTL_MS)]
+    pub export_cursor_ttl_ms: u64,
     /// Write the seeded data set as one JSON file and exit.
     #[arg(long, value_name = "FILE")]
     pub dump: Option<PathBuf>,
@@ -110,6 +117,8 @@ impl Cli {
             request_log: self.request_log.clone(),
             webhook_url: self.webhook_url.clone(),
             token: self.token.clone(),
+            search_lag_ms: self.search_lag_ms,
+            export_cursor_ttl_ms: self.export_cursor_ttl_ms,
             dataset: None,
         };
         cfg.validate()?;

@@ -112,6 +112,11 @@ impl FromStr for FaultKind {
     }
 }
 
+/// The default most a contact write lags behind in search ("a few seconds", GHL's guide says).
+pub const DEFAULT_SEARCH_LAG_MS: u64 = 3_000;
+/// The default life of an export cursor after its last use.
+pub const DEFAULT_EXPORT_CURSOR_TTL_MS: u64 = 60_000;
+
 /// Everything the simulator needs to start. [`Default`] is a small realistic location.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -151,6 +156,11 @@ pub struct SimConfig {
     pub webhook_url: Option<String>,
     /// The only bearer token accepted.
     pub token: String,
+    /// The most a contact write takes to reach the search index (each write draws its own lag
+    /// in `0..=search_lag_ms`), as GHL's search lags a few seconds behind writes. 0: at once.
+    pub search_lag_ms: u64,
+    /// How long an export cursor (a point-in-time handle) lives after its last use.
+    pub export_cursor_ttl_ms: u64,
     /// Serve this data set instead of generating one (the seed still drives everything else).
     pub dataset: Option<Arc<Dataset>>,
 }
@@ -176,6 +186,8 @@ impl Default for SimConfig {
             request_log: None,
             webhook_url: None,
             token: "sim-token".into(),
+            search_lag_ms: DEFAULT_SEARCH_LAG_MS,
+            export_cursor_ttl_ms: DEFAULT_EXPORT_CURSOR_TTL_MS,
             dataset: None,
         }
     }

@@ -17,9 +17,10 @@ pub struct DndSetting {
     /// Free text, e.g. why DND was set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// A code, e.g. `101` for an inbound STOP.
+    /// A code, e.g. a carrier's `21610` for an inbound STOP. The spec types it as a string;
+    /// real payloads carry numbers too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<Value>,
 }
 
 impl DndSetting {

@@ -87,7 +87,7 @@ pub fn inject_lead(sh: &Shared, overrides: &Value) -> Result<(Contact, Option<Op
     contact.refresh_derived();
 
     let mut store = sh.write();
-    store.insert_contact(contact.clone());
+    store.insert_contact(contact.clone(), now);
     let opp = if make_opp {
         let pipeline = store
             .pipelines
@@ -163,7 +163,7 @@ pub fn inbound(sh: &Shared, contact_id: &str, body: &str) -> Result<Message, Api
                 DndSetting {
                     status: "active".into(),
                     message: Some("Inbound STOP received".into()),
-                    code: Some("21610".into()),
+                    code: Some(serde_json::json!(21610)),
                 },
             );
         })

@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{FaultKind, SimConfig};
 use crate::error::ApiError;
+use crate::export_cursor::ExportViews;
 use crate::faults::{self, FaultInjector};
 use crate::model::{Contact, Message};
 use crate::rate_limit::RateLimiter;
@@ -76,6 +77,8 @@ pub struct Shared {
     pub log: Option<RequestLog>,
     /// Webhook emitter.
     pub webhooks: Webhooks,
+    /// The messages export's open point-in-time views.
+    pub export_views: Mutex<ExportViews>,
     /// Webhook signing key.
     pub key: WebhookKey,
     /// Makes new leads (sim control and activity).
@@ -341,6 +344,12 @@ impl SimHandle {
         ops::inbound(&self.shared, contact_id, body)
     }
 
+    /// Serves a record with `fields` in place of its own, as `POST /__sim/odd` does (see
+    /// [`Store::set_odd`]).
+    pub fn set_odd(&self, kind: crate::store::RecordKind, id: &str, fields: serde_json::Map<String, Value>) {
+        self.shared.write().set_odd(kind, id, fields);
+    }
+
     /// Clears the rate-limit window and the daily count.
     pub fn reset_rate_limit(&self) {
         if let Ok(mut l) = self.shared.limiter.lock() {
@@ -385,12 +394,13 @@ pub async fn spawn(cfg: SimConfig) -> Result<SimHandle, SimError> {
     };
     let given = cfg.dataset.clone();
     let seed_value = cfg.seed;
+    let search_lag_ms = cfg.search_lag_ms;
     let store = tokio::task::spawn_blocking(move || {
         let ds = match given {
             Some(d) => (*d).clone(),
             None => seed::generate(&seed_cfg),
         };
-        Store::from_dataset(ds, seed_value)
+        Store::from_dataset(ds, seed_value, search_lag_ms)
     })
     .await
     .map_err(|e| SimError::Generate(e.to_string()))?;
@@ -415,6 +425,7 @@ pub async fn spawn(cfg: SimConfig) -> Result<SimHandle, SimError> {
         store: RwLock::new(store),
         clock: Clock::new(now_ms),
         limiter: Mutex::new(RateLimiter::new(cfg.rate_limit, cfg.daily_limit)),
+        export_views: Mutex::new(ExportViews::new(cfg.export_cursor_ttl_ms)),
         faults: Mutex::new(FaultInjector::new(cfg.fault_rate, cfg.fault_kinds.clone(), cfg.seed)),
         requests: AtomicU64::new(0),
         log,

@@ -5,6 +5,7 @@
 //! so every page is a range scan from its cursor (O(log N + page)), never a sort.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use crate::model::{
     Contact, Conversation, CustomFieldDef, Location, Message, Note, Opportunity, OpportunityContact,
     Pipeline, Tag, Task, User,
 };
+use crate::search_index::SearchIndex;
 use crate::seed::{self, Dataset};
 use crate::time::{iso_from_ms, ms_from_iso};
 
@@ -56,6 +58,18 @@ pub struct Counts {
     pub tasks: usize,
 }
 
+/// The kinds of record a test can give an odd shape (see [`Store::set_odd`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    /// A contact, wherever it is served (search, `GET /contacts/{id}`).
+    Contact,
+    /// An opportunity (search, `GET /opportunities/{id}`).
+    Opportunity,
+    /// A message (export, conversation list, `GET /conversations/messages/{id}`).
+    Message,
+}
+
 /// Which contact timestamp an index is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContactSort {
@@ -78,9 +92,11 @@ pub struct Store {
     pub tags: Vec<Tag>,
     /// Pipelines.
     pub pipelines: Vec<Pipeline>,
-    contacts: HashMap<String, Contact>,
+    /// Shared with the search index, which may still show an older version (see
+    /// [`SearchIndex`]); a write clones the contact only while the index holds the old one.
+    contacts: HashMap<String, Arc<Contact>>,
     by_added: BTreeSet<Key>,
-    by_updated: BTreeSet<Key>,
+    search: Mutex<SearchIndex>,
     opportunities: HashMap<String, Opportunity>,
     opp_by_created: BTreeSet<Key>,
     conversations: HashMap<String, Conversation>,
@@ -88,11 +104,16 @@ pub struct Store {
     messages: HashMap<String, Message>,
     msg_by_added: BTreeSet<Key>,
     msg_by_conv: HashMap<String, BTreeSet<Key>>,
+    /// Each message's insertion number: an export cursor sees only messages older than itself.
+    msg_seq: HashMap<String, u64>,
+    next_msg_seq: u64,
     channel_counts: HashMap<&'static str, usize>,
     notes: HashMap<String, Vec<Note>>,
     tasks: HashMap<String, Vec<Task>>,
     /// Every message sent through the API, oldest first.
     pub sent: Vec<SentRecord>,
+    /// Fields served in place of a record's own (see [`Store::set_odd`]).
+    odd: HashMap<(RecordKind, String), serde_json::Map<String, serde_json::Value>>,
     /// Ids for objects created at run time.
     pub rng: ChaCha8Rng,
 }
@@ -102,8 +123,9 @@ fn key_of(ms_iso: &str, id: &str) -> Key {
 }
 
 impl Store {
-    /// Loads a data set and builds the indexes.
-    pub fn from_dataset(ds: Dataset, seed: u64) -> Self {
+    /// Loads a data set and builds the indexes. Contact writes reach the search index after up
+    /// to `search_lag_ms` (see [`SearchIndex`]); the seeded contacts are indexed at once.
+    pub fn from_dataset(ds: Dataset, seed: u64, search_lag_ms: u64) -> Self {
         let mut s = Self {
             location: ds.location,
             users: ds.users,
@@ -112,7 +134,7 @@ impl Store {
             pipelines: ds.pipelines,
             contacts: HashMap::with_capacity(ds.contacts.len()),
             by_added: BTreeSet::new(),
-            by_updated: BTreeSet::new(),
+            search: Mutex::new(SearchIndex::new(search_lag_ms, seed::stream_rng(seed, 11))),
             opportunities: HashMap::with_capacity(ds.opportunities.len()),
             opp_by_created: BTreeSet::new(),
             conversations: HashMap::with_capacity(ds.conversations.len()),
@@ -120,14 +142,20 @@ impl Store {
             messages: HashMap::with_capacity(ds.messages.len()),
             msg_by_added: BTreeSet::new(),
             msg_by_conv: HashMap::with_capacity(ds.conversations.len()),
+            msg_seq: HashMap::with_capacity(ds.messages.len()),
+            next_msg_seq: 0,
             channel_counts: HashMap::new(),
             notes: HashMap::new(),
             tasks: HashMap::new(),
             sent: Vec::new(),
+            odd: HashMap::new(),
             rng: seed::stream_rng(seed, 10),
         };
         for c in ds.contacts {
-            s.insert_contact(c);
+            let c = Arc::new(c);
+            s.by_added.insert(key_of(&c.date_added, &c.id));
+            s.search_index().load(c.clone());
+            s.contacts.insert(c.id.clone(), c);
         }
         for o in ds.opportunities {
             s.insert_opportunity(o);
@@ -183,6 +211,38 @@ impl Store {
         }
     }
 
+    /// Serves `kind` record `id` with these fields in place of its own (`null` removes one),
+    /// wherever it is served: the odd shapes a real location holds now and then (a number where
+    /// a string belongs, a list as a string), which a client must skip without stalling.
+    /// An empty map restores the record.
+    pub fn set_odd(
+        &mut self,
+        kind: RecordKind,
+        id: &str,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) {
+        if fields.is_empty() {
+            self.odd.remove(&(kind, id.to_string()));
+        } else {
+            self.odd.insert((kind, id.to_string()), fields);
+        }
+    }
+
+    /// A record's JSON as served, odd fields included.
+    pub fn render<T: Serialize>(&self, kind: RecordKind, id: &str, item: &T) -> serde_json::Value {
+        let mut v = serde_json::to_value(item).unwrap_or(serde_json::Value::Null);
+        if let (Some(fields), Some(o)) = (self.odd.get(&(kind, id.to_string())), v.as_object_mut()) {
+            for (k, field) in fields {
+                if field.is_null() {
+                    o.remove(k);
+                } else {
+                    o.insert(k.clone(), field.clone());
+                }
+            }
+        }
+        v
+    }
+
     /// A new 20-character id.
     pub fn new_id(&mut self) -> String {
         seed::ghl_id(&mut self.rng)
@@ -190,9 +250,9 @@ impl Store {
 
     // ---- contacts ----
 
-    /// One contact.
+    /// One contact, as it is now (not as the search index shows it).
     pub fn contact(&self, id: &str) -> Option<&Contact> {
-        self.contacts.get(id)
+        self.contacts.get(id).map(Arc::as_ref)
     }
 
     /// Number of contacts.
@@ -202,41 +262,47 @@ impl Store {
 
     /// Contacts by `(dateAdded, id)` ascending.
     pub fn contacts_in_order(&self) -> impl DoubleEndedIterator<Item = &Contact> {
-        self.by_added.iter().filter_map(|(_, id)| self.contacts.get(id))
+        self.by_added.iter().filter_map(|(_, id)| self.contact(id))
     }
 
-    /// The sort index for `sort`.
-    pub fn contact_index(&self, sort: ContactSort) -> &BTreeSet<Key> {
-        match sort {
-            ContactSort::DateAdded => &self.by_added,
-            ContactSort::DateUpdated => &self.by_updated,
-        }
+    /// The search index, brought up to `now_ms`: what `POST /contacts/search` sees.
+    pub fn search_view(&self, now_ms: i64) -> MutexGuard<'_, SearchIndex> {
+        let mut idx = self.search_index();
+        idx.refresh(now_ms);
+        idx
     }
 
-    /// Inserts (or replaces) a contact.
-    pub fn insert_contact(&mut self, c: Contact) {
+    fn search_index(&self) -> MutexGuard<'_, SearchIndex> {
+        self.search.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Inserts (or replaces) a contact written at `now_ms`.
+    pub fn insert_contact(&mut self, c: Contact, now_ms: i64) {
         if let Some(old) = self.contacts.get(&c.id) {
-            let (a, u) = (key_of(&old.date_added, &old.id), key_of(&old.date_updated, &old.id));
+            let a = key_of(&old.date_added, &old.id);
             self.by_added.remove(&a);
-            self.by_updated.remove(&u);
         }
         self.by_added.insert(key_of(&c.date_added, &c.id));
-        self.by_updated.insert(key_of(&c.date_updated, &c.id));
+        let c = Arc::new(c);
+        self.search_index().upsert(c.clone(), now_ms);
         self.contacts.insert(c.id.clone(), c);
     }
 
     /// Applies `f` to a contact and sets its `dateUpdated` to `now_ms`. Returns the new contact.
     pub fn update_contact(&mut self, id: &str, now_ms: i64, f: impl FnOnce(&mut Contact)) -> Option<Contact> {
-        let c = self.contacts.get_mut(id)?;
-        let old = key_of(&c.date_updated, &c.id);
+        let shared = self.contacts.get_mut(id)?;
+        let old_ms = ms_from_iso(&shared.date_updated).unwrap_or(0);
+        let c = Arc::make_mut(shared);
         f(c);
         c.refresh_derived();
         // dateUpdated only moves forward, even if the clock was anchored in the past.
-        let new_ms = now_ms.max(old.0 + 1);
+        let new_ms = now_ms.max(old_ms + 1);
         c.date_updated = iso_from_ms(new_ms);
         let c = c.clone();
-        self.by_updated.remove(&old);
-        self.by_updated.insert((new_ms, c.id.clone()));
+        let indexed = self.contacts.get(id).cloned();
+        if let Some(indexed) = indexed {
+            self.search_index().upsert(indexed, now_ms);
+        }
         // Keep the embedded contact summary of its opportunities current.
         let summary = OpportunityContact::of(&c);
         for o in self.opportunities.values_mut() {
@@ -247,11 +313,12 @@ impl Store {
         Some(c)
     }
 
-    /// Deletes a contact with its notes, tasks, opportunities, conversation and messages.
-    pub fn delete_contact(&mut self, id: &str) -> Option<Contact> {
-        let c = self.contacts.remove(id)?;
+    /// Deletes a contact (at `now_ms`) with its notes, tasks, opportunities, conversation and
+    /// messages.
+    pub fn delete_contact(&mut self, id: &str, now_ms: i64) -> Option<Contact> {
+        let c = Arc::unwrap_or_clone(self.contacts.remove(id)?);
         self.by_added.remove(&key_of(&c.date_added, &c.id));
-        self.by_updated.remove(&key_of(&c.date_updated, &c.id));
+        self.search_index().delete(id, now_ms);
         self.notes.remove(id);
         self.tasks.remove(id);
         let opp_ids: Vec<String> =
@@ -262,6 +329,7 @@ impl Store {
         if let Some(conv) = self.conv_by_contact.remove(id) {
             self.conversations.remove(&conv);
             for (ms, mid) in self.msg_by_conv.remove(&conv).unwrap_or_default() {
+                self.msg_seq.remove(&mid);
                 if let Some(m) = self.messages.remove(&mid)
                     && let Some(n) = self.channel_counts.get_mut(m.channel())
                 {
@@ -348,7 +416,7 @@ impl Store {
         if let Some(id) = self.conv_by_contact.get(contact_id) {
             return Some(id.clone());
         }
-        let c = self.contacts.get(contact_id)?.clone();
+        let c = Arc::clone(self.contacts.get(contact_id)?);
         let id = self.new_id();
         self.conversations.insert(
             id.clone(),
@@ -383,6 +451,8 @@ impl Store {
         self.msg_by_added.insert(key.clone());
         self.msg_by_conv.entry(m.conversation_id.clone()).or_default().insert(key);
         *self.channel_counts.entry(m.channel()).or_default() += 1;
+        self.next_msg_seq += 1;
+        self.msg_seq.insert(m.id.clone(), self.next_msg_seq);
         self.messages.insert(m.id.clone(), m);
     }
 
@@ -408,7 +478,7 @@ impl Store {
             }
         }
         if let Some(c) = self.contacts.get_mut(&m.contact_id) {
-            c.last_activity = Some(m.date_added.clone());
+            Arc::make_mut(c).last_activity = Some(m.date_added.clone());
         }
         self.index_message(m);
     }
@@ -416,6 +486,16 @@ impl Store {
     /// One message.
     pub fn message(&self, id: &str) -> Option<&Message> {
         self.messages.get(id)
+    }
+
+    /// The insertion number of a message: later messages have larger ones.
+    pub fn message_seq(&self, id: &str) -> Option<u64> {
+        self.msg_seq.get(id).copied()
+    }
+
+    /// The insertion number of the newest message (0 when there is none).
+    pub fn newest_message_seq(&self) -> u64 {
+        self.next_msg_seq
     }
 
     /// Number of messages.
@@ -462,7 +542,7 @@ impl Store {
 
     /// All contacts (unordered), for scans.
     pub fn all_contacts(&self) -> impl Iterator<Item = &Contact> {
-        self.contacts.values()
+        self.contacts.values().map(Arc::as_ref)
     }
 
     /// All opportunities (unordered), for scans.
@@ -477,13 +557,13 @@ mod tests {
     use crate::seed::{SeedConfig, generate};
 
     fn store() -> Store {
-        Store::from_dataset(generate(&SeedConfig { contacts: 120, ..SeedConfig::default() }), 1)
+        Store::from_dataset(generate(&SeedConfig { contacts: 120, ..SeedConfig::default() }), 1, 0)
     }
 
     #[test]
     fn round_trips_the_dataset() {
         let ds = generate(&SeedConfig { contacts: 120, ..SeedConfig::default() });
-        let s = Store::from_dataset(ds.clone(), 1);
+        let s = Store::from_dataset(ds.clone(), 1, 0);
         let back = s.dataset();
         assert_eq!(back.contacts.len(), ds.contacts.len());
         assert_eq!(back.messages.len(), ds.messages.len());
@@ -497,9 +577,10 @@ mod tests {
         let far = 4_000_000_000_000;
         let c = s.update_contact(&id, far, |c| c.first_name = Some("Zed".into())).expect("exists");
         assert_eq!(c.name.as_deref().map(|n| n.starts_with("Zed")), Some(true));
-        let last = s.contact_index(ContactSort::DateUpdated).iter().next_back().cloned();
+        let idx = s.search_view(far);
+        let last = idx.index(ContactSort::DateUpdated).iter().next_back().cloned();
         assert_eq!(last, Some((far, id.clone())));
-        assert_eq!(s.contact_index(ContactSort::DateUpdated).len(), s.contact_count());
+        assert_eq!(idx.index(ContactSort::DateUpdated).len(), s.contact_count());
     }
 
     #[test]
@@ -509,7 +590,7 @@ mod tests {
         let before = s.message_count();
         let n = s.conversation_message_index(&conv.id).map_or(0, BTreeSet::len);
         assert!(n > 0);
-        s.delete_contact(&conv.contact_id).expect("exists");
+        s.delete_contact(&conv.contact_id, 0).expect("exists");
         assert_eq!(s.message_count(), before - n);
         assert_eq!(s.message_index().len(), s.message_count());
         assert!(s.conversation_of(&conv.contact_id).is_none());

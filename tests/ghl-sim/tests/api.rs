@@ -105,7 +105,7 @@ async fn contacts_search_after_visits_every_contact_once() {
 
 #[tokio::test]
 async fn incremental_search_by_date_updated_sees_writes() {
-    let sim = ghl_sim::spawn(cfg(50)).await.expect("spawns");
+    let sim = ghl_sim::spawn(SimConfig { search_lag_ms: 0, ..cfg(50) }).await.expect("spawns");
     let loc = sim.location_id().to_string();
     let since = 1_772_377_200_000_i64;
     let body = json!({"locationId": loc, "pageLimit": 100,
@@ -128,6 +128,80 @@ async fn incremental_search_by_date_updated_sees_writes() {
         call(&sim, Method::PUT, &format!("/contacts/{id}"), CONTACTS_V, Some(json!({"locationId": loc})))
             .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn search_lags_behind_writes_while_reads_do_not() {
+    let lag = 800;
+    let sim = ghl_sim::spawn(SimConfig { search_lag_ms: lag, ..cfg(50) }).await.expect("spawns");
+    let loc = sim.location_id().to_string();
+    let id = sim.snapshot().contacts[7].id.clone();
+    let body = json!({"locationId": loc, "pageLimit": 10,
+        "filters": [{"field": "tags", "operator": "eq", "value": "Lag Probe"}]});
+    let (st, _, _) = call(
+        &sim,
+        Method::POST,
+        &format!("/contacts/{id}/tags"),
+        CONTACTS_V,
+        Some(json!({"tags": ["Lag Probe"]})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    // The record itself has the tag at once.
+    let (_, _, v) = call(&sim, Method::GET, &format!("/contacts/{id}"), CONTACTS_V, None).await;
+    assert!(v["contact"]["tags"].as_array().expect("tags").iter().any(|t| t == "Lag Probe"));
+    // Search finds it once the write is indexed, and never later than the lag allows.
+    let started = std::time::Instant::now();
+    loop {
+        let (_, _, v) = call(&sim, Method::POST, "/contacts/search", CONTACTS_V, Some(body.clone())).await;
+        if v["total"] == 1 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_millis(lag + 500), "search never saw the write");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn export_cursor_is_a_view_that_expires() {
+    let sim = ghl_sim::spawn(SimConfig { export_cursor_ttl_ms: 300, ..cfg(300) }).await.expect("spawns");
+    let loc = sim.location_id().to_string();
+    let first = format!("/conversations/messages/export?locationId={loc}&limit=10&sortOrder=asc");
+    let (st, _, v) = call(&sim, Method::GET, &first, CONV_V, None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let cursor = v["nextCursor"].as_str().expect("more pages").to_string();
+    let next = format!("{first}&cursor={}", urlencode(&cursor));
+    let (st, _, _) = call(&sim, Method::GET, &next, CONV_V, None).await;
+    assert_eq!(st, StatusCode::OK, "a cursor in use lives on");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let (st, _, v) = call(&sim, Method::GET, &next, CONV_V, None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "an idle cursor expires: {v}");
+    assert!(v["message"].as_str().expect("message").contains("expired"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn export_is_newest_first_unless_asked() {
+    let sim = ghl_sim::spawn(cfg(100)).await.expect("spawns");
+    let loc = sim.location_id().to_string();
+    let dates = |v: &Value| -> Vec<String> {
+        v["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["dateAdded"].as_str().expect("date").to_string())
+            .collect()
+    };
+    let base = format!("/conversations/messages/export?locationId={loc}&limit=50");
+    let (_, _, v) = call(&sim, Method::GET, &base, CONV_V, None).await;
+    let d = dates(&v);
+    assert!(d.windows(2).all(|w| w[0] >= w[1]), "the spec's default order is desc");
+    let (_, _, v) =
+        call(&sim, Method::GET, &format!("{base}&sortBy=createdAt&sortOrder=asc"), CONV_V, None).await;
+    let d = dates(&v);
+    assert!(d.windows(2).all(|w| w[0] <= w[1]));
     sim.shutdown().await;
 }
 
@@ -162,13 +236,14 @@ async fn export_cursor_visits_every_message_once() {
                 Some(c) => cursor = Some(c.to_string()),
                 None => break,
             }
-            // New messages arriving mid-export do not disturb the cursor.
+            // New messages arriving mid-export do not disturb the cursor, and its view does
+            // not show them: they are for the next export.
             let cid = &snap.contacts[0].id;
             sim.inbound(cid, "Are there any open houses this weekend?").expect("inbound");
         }
     }
     let original: HashSet<String> = snap.messages.iter().map(|m| m.id.clone()).collect();
-    assert!(original.is_subset(&seen));
+    assert_eq!(original, seen, "every message of the view once, none added after it");
     // Limits as documented.
     let (st, _, _) = call(
         &sim,
@@ -378,7 +453,7 @@ async fn opportunities_search_pages_and_pipelines() {
     let mut seen = HashSet::new();
     let mut next: Option<(i64, String)> = None;
     loop {
-        let mut path = format!("/opportunities/search?location_id={loc}&limit=100");
+        let mut path = format!("/opportunities/search?location_id={loc}&limit=100&status=all");
         if let Some((sa, id)) = &next {
             path.push_str(&format!("&startAfter={sa}&startAfterId={id}"));
         }
@@ -397,6 +472,18 @@ async fn opportunities_search_pages_and_pipelines() {
         ));
     }
     assert_eq!(seen.len(), 80);
+    // Without `status` only open deals come back: a client must ask for `all`.
+    let (_, _, v) = call(
+        &sim,
+        Method::GET,
+        &format!("/opportunities/search?location_id={loc}&limit=100"),
+        CONTACTS_V,
+        None,
+    )
+    .await;
+    let open = sim.snapshot().opportunities.iter().filter(|o| o.status == "open").count();
+    assert!(open < 80);
+    assert_eq!(v["meta"]["total"], open);
     // v2 wants snake_case; camelCase is refused.
     let (st, _, _) =
         call(&sim, Method::GET, &format!("/opportunities/search?locationId={loc}"), CONTACTS_V, None).await;

@@ -86,7 +86,8 @@ fn converges_with_the_simulator_under_20_percent_faults() {
     let truth = sim.sim().snapshot();
     let gone = truth.contacts[5].id.clone();
     let gone_deal = truth.opportunities.iter().find(|o| o.contact_id != gone).map(|o| o.id.clone()).unwrap();
-    assert!(sim.sim().shared().write().delete_contact(&gone).is_some());
+    let now = sim.sim().shared().now_ms();
+    assert!(sim.sim().shared().write().delete_contact(&gone, now).is_some());
     assert!(sim.sim().shared().write().delete_opportunity(&gone_deal).is_some());
     // ...and a full pass (deals are re-listed on the slower schedule) makes the store equal GHL.
     sync_until_ok(&daemon, true);

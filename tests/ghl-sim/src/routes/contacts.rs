@@ -14,7 +14,7 @@ use super::{JsonBody, only_props, opt_str, opt_str_list, trace_id};
 use crate::error::ApiError;
 use crate::model::{Contact, CustomFieldValue, DndSetting, Note, Tag, Task};
 use crate::server::Shared;
-use crate::store::{ContactSort, Key, Store};
+use crate::store::{ContactSort, Key, RecordKind, Store};
 use crate::time::{iso_from_ms, ms_from_iso, ms_from_value};
 
 /// The largest `pageLimit` GHL accepts.
@@ -503,8 +503,8 @@ fn scan<'a>(
     }
 }
 
-fn search_item(c: &Contact, key: &Key) -> Value {
-    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+fn search_item(store: &Store, c: &Contact, key: &Key) -> Value {
+    let mut v = store.render(RecordKind::Contact, &c.id, c);
     if let Some(o) = v.as_object_mut() {
         o.insert("searchAfter".into(), json!([key.0, key.1]));
     }
@@ -515,7 +515,9 @@ fn search_item(c: &Contact, key: &Key) -> Value {
 pub async fn search(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Json<Value>, ApiError> {
     let s = parse_search(&sh, &body.0)?;
     let store = sh.read();
-    let idx = store.contact_index(s.sort);
+    // Searches see the index, which lags behind writes (see `search_index`).
+    let view = store.search_view(sh.now_ms());
+    let idx = view.index(s.sort);
     let (lo, hi) = index_bounds(&s);
     let pass = |c: &Contact| {
         s.filters.iter().all(|f| matches(c, f)) && s.query.as_deref().is_none_or(|q| query_matches(c, q))
@@ -524,7 +526,7 @@ pub async fn search(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Jso
     let mut out = Vec::with_capacity(s.limit);
     let mut skipped = 0usize;
     for key in scan(idx, lo, hi, s.after.as_ref(), s.dir) {
-        let Some(c) = store.contact(&key.1) else {
+        let Some(c) = view.contact(&key.1) else {
             continue;
         };
         if !pass(c) {
@@ -534,15 +536,15 @@ pub async fn search(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Jso
             skipped += 1;
             continue;
         }
-        out.push(search_item(c, key));
+        out.push(search_item(&store, c, key));
         if out.len() >= s.limit {
             break;
         }
     }
     let total = if s.filters.is_empty() && s.query.is_none() {
-        store.contact_count()
+        view.len()
     } else {
-        scan(idx, lo, hi, None, Dir::Asc).filter_map(|k| store.contact(&k.1)).filter(|c| pass(c)).count()
+        scan(idx, lo, hi, None, Dir::Asc).filter_map(|k| view.contact(&k.1)).filter(|c| pass(c)).count()
     };
     Ok(Json(json!({"contacts": out, "total": total, "traceId": trace_id()})))
 }
@@ -555,7 +557,7 @@ fn contact_or_404<'a>(store: &'a Store, id: &str) -> Result<&'a Contact, ApiErro
 pub async fn get_one(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let store = sh.read();
     let c = contact_or_404(&store, &id)?;
-    Ok(Json(json!({"contact": c})))
+    Ok(Json(json!({"contact": store.render(RecordKind::Contact, &id, c)})))
 }
 
 const WRITABLE: &[&str] = &[
@@ -791,7 +793,7 @@ pub async fn create(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Res
             .into_response());
     }
     ensure_location_tags(&mut store, &c.tags);
-    store.insert_contact(c.clone());
+    store.insert_contact(c.clone(), now);
     drop(store);
     sh.webhooks.contact_event("ContactCreate", &c, now);
     Ok((StatusCode::CREATED, Json(json!({"contact": c}))).into_response())
@@ -800,7 +802,7 @@ pub async fn create(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Res
 /// `DELETE /contacts/{contactId}` → `{succeded: true}`.
 pub async fn delete(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let now = sh.now_ms();
-    let c = sh.write().delete_contact(&id).ok_or_else(|| ApiError::not_found("Contact not found"))?;
+    let c = sh.write().delete_contact(&id, now).ok_or_else(|| ApiError::not_found("Contact not found"))?;
     sh.webhooks.contact_event("ContactDelete", &c, now);
     Ok(Json(json!({"succeded": true})))
 }

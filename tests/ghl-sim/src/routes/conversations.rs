@@ -7,15 +7,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
 use super::{JsonBody, Q, opt_str};
 use crate::error::ApiError;
+use crate::export_cursor::Cursor;
 use crate::model::{Conversation, Message};
 use crate::server::Shared;
-use crate::store::{Key, SentRecord};
+use crate::store::{Key, RecordKind, SentRecord};
 use crate::time::{iso_from_ms, ms_from_value};
 
 /// `GET /conversations/search` → `{conversations, total}`; items carry `sort: [lastMessageDate]`.
@@ -162,7 +161,7 @@ pub async fn list_messages(
         "messages": {
             "lastMessageId": page.last().map(|m| m.id.clone()),
             "nextPage": next,
-            "messages": page,
+            "messages": page.iter().map(|m| store.render(RecordKind::Message, &m.id, m)).collect::<Vec<_>>(),
         }
     })))
 }
@@ -174,27 +173,17 @@ pub async fn get_message(
 ) -> Result<Json<Value>, ApiError> {
     let store = sh.read();
     let m = store.message(&id).ok_or_else(|| ApiError::not_found("Message not found"))?;
-    Ok(Json(json!(m)))
-}
-
-fn encode_cursor(key: &Key) -> String {
-    B64.encode(json!({"lastSort": [key.0], "lastId": key.1}).to_string())
-}
-
-fn decode_cursor(c: &str) -> Option<Key> {
-    let raw = B64.decode(c.trim()).ok()?;
-    let v: Value = serde_json::from_slice(&raw).ok()?;
-    let ms = v.get("lastSort")?.get(0)?.as_i64()?;
-    let id = v.get("lastId")?.as_str()?.to_string();
-    Some((ms, id))
+    Ok(Json(store.render(RecordKind::Message, &id, m)))
 }
 
 const CHANNELS: &[&str] = &["Call", "SMS", "Email", "WhatsApp", "Instagram", "Facebook"];
 
 /// `GET /conversations/messages/export` → `{messages, nextCursor, total}`.
 ///
-/// The cursor encodes the `(dateAdded, id)` of the last message returned, so it stays valid while
-/// new messages arrive. Without `channel`, email messages are left out, as GHL documents.
+/// Newest first unless `sortOrder=asc` (the spec's default is `desc`). The first page opens a
+/// point-in-time view ([`crate::export_cursor`]): its cursor shows only the messages that
+/// existed when the export started, and expires when unused for `export_cursor_ttl_ms`.
+/// Without `channel`, email messages are left out, as GHL documents.
 pub async fn export(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, ApiError> {
     q.only(&[
         "locationId",
@@ -232,7 +221,7 @@ pub async fn export(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
         })?),
     };
     let cursor = match q.get("cursor") {
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| ApiError::bad_request("Invalid cursor"))?),
+        Some(c) => Some(Cursor::decode(c).ok_or_else(|| ApiError::bad_request("Invalid cursor"))?),
         None => None,
     };
     let date = |k: &str| -> Result<Option<i64>, ApiError> {
@@ -245,6 +234,23 @@ pub async fn export(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
     };
     let (start, end) = (date("startDate")?, date("endDate")?);
     let store = sh.read();
+    let now = sh.now_ms();
+    let (pit_id, horizon) = {
+        let mut views = sh.export_views.lock().map_err(|_| ApiError::internal())?;
+        match &cursor {
+            Some(c) => {
+                let seq = views.touch(&c.pit_id, now).ok_or_else(|| {
+                    ApiError::bad_request("The cursor has expired or is invalid; start the export again")
+                })?;
+                (c.pit_id.clone(), seq)
+            }
+            None => {
+                let seq = store.newest_message_seq();
+                (views.open(seq, now), seq)
+            }
+        }
+    };
+    let cursor = cursor.map(|c| c.last);
     let conv_filter: Option<String> = match (q.get("conversationId"), q.get("contactId")) {
         (Some(c), _) => Some(c.to_string()),
         (None, Some(contact)) => {
@@ -278,9 +284,12 @@ pub async fn export(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
         (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => x < y,
         _ => true,
     };
-    let wanted = |m: &Message| match channel {
-        Some(ch) => m.channel() == ch,
-        None => m.channel() != "Email",
+    let wanted = |m: &Message| {
+        let on_channel = match channel {
+            Some(ch) => m.channel() == ch,
+            None => m.channel() != "Email",
+        };
+        on_channel && store.message_seq(&m.id).is_some_and(|s| s <= horizon)
     };
     let mut page: Vec<&Message> = Vec::with_capacity(limit + 1);
     if valid(&lo_c, &hi_c) {
@@ -301,11 +310,14 @@ pub async fn export(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
         0
     };
     let next = if more {
-        page.last()
-            .map(|m| encode_cursor(&(crate::time::ms_from_iso(&m.date_added).unwrap_or(0), m.id.clone())))
+        page.last().map(|m| {
+            let last = (crate::time::ms_from_iso(&m.date_added).unwrap_or(0), m.id.clone());
+            Cursor { pit_id: pit_id.clone(), last }.encode()
+        })
     } else {
         None
     };
+    let page: Vec<Value> = page.iter().map(|m| store.render(RecordKind::Message, &m.id, m)).collect();
     Ok(Json(json!({"messages": page, "nextCursor": next, "total": total})))
 }
 
@@ -410,17 +422,4 @@ pub async fn send(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Json<
         o.insert("emailMessageId".into(), json!(msg.id));
     }
     Ok(Json(resp))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursor_round_trips() {
-        let k = (1_700_000_000_123, "abc".to_string());
-        assert_eq!(decode_cursor(&encode_cursor(&k)), Some(k));
-        assert_eq!(decode_cursor("not base64!"), None);
-        assert_eq!(decode_cursor(&B64.encode("{}")), None);
-    }
 }

@@ -36,8 +36,11 @@ pub async fn custom_fields(
     q: Q,
 ) -> Result<Json<Value>, ApiError> {
     check(&sh, &id)?;
+    // An absent `model` is taken narrowly (contact fields only): GHL does not document it, and
+    // a client that wants opportunity fields too must ask for `all`.
     let model = match q.get("model") {
-        None | Some("all") => None,
+        None => Some("contact".to_string()),
+        Some("all") => None,
         Some(m @ ("contact" | "opportunity")) => Some(m.to_string()),
         Some(_) => {
             return Err(ApiError::invalid(

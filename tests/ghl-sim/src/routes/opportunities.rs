@@ -14,7 +14,7 @@ use super::{JsonBody, Q, only_props, opt_str};
 use crate::error::ApiError;
 use crate::model::Opportunity;
 use crate::server::Shared;
-use crate::store::{Key, Store};
+use crate::store::{Key, RecordKind, Store};
 use crate::time::{iso_from_ms, ms_from_mdy};
 
 const STATUSES: &[&str] = &["open", "won", "lost", "abandoned"];
@@ -52,8 +52,11 @@ pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
     sh.check_location(q.get("location_id"), "location_id")?;
     let limit = q.int("limit", 20, 1, 100)? as usize;
     let page = q.int("page", 1, 1, i64::MAX)? as usize;
+    // GHL does not document what an absent `status` means; the simulator takes the narrow
+    // reading (open deals only), so a client that means every deal must say `all`.
     let status = match q.get("status") {
-        None | Some("all") => None,
+        None => Some("open"),
+        Some("all") => None,
         Some(s) if STATUSES.contains(&s) => Some(s),
         Some(_) => {
             return Err(ApiError::invalid(
@@ -196,6 +199,7 @@ pub async fn search(State(sh): State<Arc<Shared>>, q: Q) -> Result<Json<Value>, 
         "nextPage": more.then_some(page + 1),
         "prevPage": (page > 1).then(|| page - 1),
     });
+    let items: Vec<Value> = items.iter().map(|o| store.render(RecordKind::Opportunity, &o.id, o)).collect();
     Ok(Json(json!({
         "opportunities": items,
         "meta": meta,
@@ -229,7 +233,8 @@ fn opp_or_404<'a>(store: &'a Store, id: &str) -> Result<&'a Opportunity, ApiErro
 /// `GET /opportunities/{id}` → `{opportunity}`.
 pub async fn get_one(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let store = sh.read();
-    Ok(Json(json!({"opportunity": opp_or_404(&store, &id)?})))
+    let o = opp_or_404(&store, &id)?;
+    Ok(Json(json!({"opportunity": store.render(RecordKind::Opportunity, &id, o)})))
 }
 
 fn check_stage(store: &Store, pipeline_id: &str, stage_id: Option<&str>) -> Result<(), ApiError> {

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::model::{Contact, Message, Opportunity};
 use crate::ops;
 use crate::server::Shared;
-use crate::store::{Counts, SentRecord};
+use crate::store::{Counts, RecordKind, SentRecord};
 
 /// The `/__sim` routes.
 pub fn routes() -> Router<Arc<Shared>> {
@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/__sim/webhooks", get(webhooks))
         .route("/__sim/rate-limit/reset", post(reset_rate_limit))
         .route("/__sim/dump", get(dump))
+        .route("/__sim/odd", post(odd))
 }
 
 #[derive(Serialize)]
@@ -130,6 +131,23 @@ async fn reset_rate_limit(State(sh): State<Arc<Shared>>) -> StatusCode {
         l.reset();
     }
     StatusCode::NO_CONTENT
+}
+
+/// `POST /__sim/odd` `{kind: contact|opportunity|message, id, fields: {...}}` → 204: the record
+/// is served with these fields in place of its own from now on (`null` removes a field, empty
+/// `fields` restores the record). See [`crate::store::Store::set_odd`].
+async fn odd(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<StatusCode, ApiError> {
+    let o = body.object(&["kind", "id"])?;
+    let kind: RecordKind = serde_json::from_value(o.get("kind").cloned().unwrap_or(Value::Null))
+        .map_err(|_| ApiError::invalid("kind must be one of contact, opportunity, message"))?;
+    let id = o.get("id").and_then(Value::as_str).ok_or_else(|| ApiError::invalid("id must be a string"))?;
+    let fields = match o.get("fields") {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(f)) => f.clone(),
+        Some(_) => return Err(ApiError::invalid("fields must be an object")),
+    };
+    sh.write().set_odd(kind, id, fields);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /__sim/dump` → the current data in the `--dump` format.

@@ -3,6 +3,7 @@
 //! [`generate`] builds the whole data set from a [`SeedConfig`]; the same config always yields
 //! byte-identical JSON. Every item has the exact JSON shape GHL returns for it.
 
+pub mod extras;
 pub mod script;
 pub mod words;
 
@@ -803,7 +804,7 @@ pub fn generate(cfg: &SeedConfig) -> Dataset {
                 DndSetting {
                     status: "active".into(),
                     message: Some("Inbound STOP received".into()),
-                    code: Some("21610".into()),
+                    code: Some(json!("21610")),
                 },
             );
             if let Some(at) = stop_at {
@@ -915,7 +916,7 @@ pub fn generate(cfg: &SeedConfig) -> Dataset {
     }
 
     let opportunities = make_opportunities(cfg, &catalog, &contacts, &profiles, &personas);
-    Dataset {
+    let mut ds = Dataset {
         location,
         users,
         custom_fields,
@@ -927,7 +928,9 @@ pub fn generate(cfg: &SeedConfig) -> Dataset {
         messages,
         notes,
         tasks,
-    }
+    };
+    extras::enrich(&mut ds, cfg.seed);
+    ds
 }
 
 /// Custom fields are filled for most, not all, answered questions (agents skip some).
