@@ -106,7 +106,7 @@ impl Daemon {
             let n = ingest.import(snapshot, clock.now()).await?;
             tracing::info!(contacts = n, path = %path.display(), "imported the data set");
             state.set_sync_status(|s| {
-                s.state = "seeded".into();
+                s.state = leadline_shared::protocol::SyncState::Seeded;
                 s.last_success = Some(clock.now());
             });
             None
@@ -168,7 +168,7 @@ fn connect_ghl(
         Err(GhlError::NotConfigured(why)) => {
             tracing::info!("GHL sync is off: {why}");
             state.set_sync_status(|s| {
-                s.state = "not_configured".into();
+                s.state = leadline_shared::protocol::SyncState::NotConfigured;
                 s.last_error = Some(why);
             });
             return Ok(None);
@@ -185,7 +185,7 @@ fn connect_ghl(
     .map_err(DaemonError::Ghl)?;
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     state.attach_sync(tx);
-    state.set_sync_status(|s| s.state = "starting".into());
+    state.set_sync_status(|s| s.state = leadline_shared::protocol::SyncState::Starting);
     Ok(Some((client, rx)))
 }
 

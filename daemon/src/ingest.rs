@@ -7,15 +7,16 @@ use std::path::Path;
 use jiff::Timestamp;
 use leadline_shared::config::ScoringConfig;
 use leadline_shared::domain::{
-    Contact, CustomFieldDef, LeadSummary, Message, Note, Opportunity, PendingOp, Pipeline, Score, Task, User,
+    Contact, CustomFieldDef, LeadSummary, Message, Note, OpKind, Opportunity, PendingOp, Pipeline, Score,
+    Task, User,
 };
 use serde::Deserialize;
 
 use crate::engine::lead::{LeadInputs, summarize};
 use crate::engine::qualify::{FieldMap, qualify};
+use crate::engine::rebase::{rebase_contact, rebase_opportunity};
 use crate::engine::score::score;
 use crate::store::{Batch, Db, Put, StoreError};
-use crate::sync::conflict::{rebase_contact, rebase_opportunity};
 
 /// The most messages per contact read to derive its row.
 const MESSAGES_PER_LEAD: usize = 200;
@@ -57,7 +58,8 @@ pub enum IngestError {
     Panicked,
 }
 
-/// Applies pages to the store.
+/// Applies pages to the store. Cheap to clone (the store is shared).
+#[derive(Clone)]
 pub struct Ingest {
     db: Db,
     scoring: ScoringConfig,
@@ -89,8 +91,38 @@ impl Ingest {
     /// comes with its pending op this way, so an acknowledged edit is never lost.
     ///
     /// Pulled contacts and deals are rebased on the pending local edits first
-    /// ([`crate::sync::conflict`]), so an edit not yet in GHL stays visible.
+    /// ([`crate::engine::rebase`]), so an edit not yet in GHL stays visible. A message equal
+    /// to the stored one (read again by an overlapping window) is dropped. Blocking: call it
+    /// from a blocking thread.
     pub fn apply_with(&self, page: Page, extra: Batch, now: Timestamp) -> Result<Applied, IngestError> {
+        let _writer = self.db.write_lock();
+        self.apply_locked(page, extra, now)
+    }
+
+    /// A local edit: `op` laid over the lead's record as stored now, queued for GHL in the
+    /// same transaction. The record is read under the writer lock, so a page being applied
+    /// at the same time is never overwritten with an older copy. `None` when there is no such
+    /// lead (or the deal the op names is not the lead's).
+    pub fn edit(&self, contact_id: &str, op: OpKind, now: Timestamp) -> Result<Option<Applied>, IngestError> {
+        let _writer = self.db.write_lock();
+        let Some(contact) = self.db.contact(contact_id)? else {
+            return Ok(None);
+        };
+        let page = match &op {
+            OpKind::SetStage { opportunity_id, .. } | OpKind::SetStatus { opportunity_id, .. } => {
+                match self.db.opportunity(opportunity_id)?.filter(|o| o.contact_id == contact_id) {
+                    Some(deal) => Page::Opportunities(vec![deal]),
+                    None => return Ok(None),
+                }
+            }
+            _ => Page::Contacts(vec![contact]),
+        };
+        let mut extra = Batch::new();
+        extra.ops.push((contact_id.to_owned(), op));
+        self.apply_locked(page, extra, now).map(Some)
+    }
+
+    fn apply_locked(&self, page: Page, extra: Batch, now: Timestamp) -> Result<Applied, IngestError> {
         let mut batch = extra;
         let mut pending = match &page {
             Page::Contacts(_) | Page::Opportunities(_) => self.db.pending_ops()?,
@@ -122,6 +154,9 @@ impl Ingest {
             }
             Page::Messages(items) => {
                 for m in items {
+                    if self.db.message(&m.id)?.as_ref() == Some(&m) {
+                        continue;
+                    }
                     touched.insert(m.contact_id.clone());
                     batch.put(Put::Message(m.clone()));
                     overlay.messages.entry(m.contact_id.clone()).or_default().push(m);
@@ -159,6 +194,7 @@ impl Ingest {
 
     /// Rescores the given leads from what the store holds.
     pub fn rescore(&self, ids: &BTreeSet<String>, now: Timestamp) -> Result<Vec<String>, IngestError> {
+        let _writer = self.db.write_lock();
         let mut batch = Batch::new();
         let changed = self.rescore_into(&mut batch, ids, &Overlay::default(), now)?;
         self.db.commit(&batch)?;

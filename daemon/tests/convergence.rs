@@ -18,7 +18,7 @@ use leadline_daemon::ghl::{ClientConfig, GhlClient, RateLimits};
 use leadline_daemon::ipc::edits;
 use leadline_daemon::state::State;
 use leadline_daemon::store::{Db, MemoryStore};
-use leadline_daemon::sync::{pull, push};
+use leadline_daemon::sync::{full, pull, push};
 use leadline_shared::config::Config;
 use leadline_shared::domain::OpKind;
 use leadline_shared::protocol::DaemonInfo;
@@ -86,7 +86,7 @@ async fn run(actions: Vec<Action>) {
         DaemonInfo::default(),
         String::new(),
     );
-    pull::full(&state, &ghl).await.unwrap();
+    full::full(&state, &ghl).await.unwrap();
 
     let ids: Vec<String> = sim.snapshot().contacts.iter().take(CONTACTS).map(|c| c.id.clone()).collect();
     let mut model: BTreeMap<usize, BTreeSet<String>> =

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use ghl_sim::{RateLimit, SimConfig, SimHandle};
 use leadline_daemon::ghl::{
-    ClientConfig, ContactQuery, Credentials, GhlClient, GhlError, MessageQuery, OpportunityQuery, RateLimits,
-    Secret,
+    ClientConfig, ContactOrder, ContactQuery, Credentials, ExportStream, GhlClient, GhlError, MessageQuery,
+    OpportunityQuery, RateLimits, Secret,
 };
 use leadline_shared::domain::{Contact, CustomFieldDef, Message, Opportunity, Pipeline, User};
 use serde_json::json;
@@ -32,7 +32,7 @@ fn client(sim: &SimHandle) -> GhlClient {
 }
 
 async fn all_contacts(c: &GhlClient, page_limit: u32) -> Vec<Contact> {
-    let mut q = ContactQuery { page_limit, search_after: None, updated_after: None };
+    let mut q = ContactQuery { page_limit, ..ContactQuery::default() };
     let mut out = Vec::new();
     loop {
         let page = c.search_contacts(&q).await.expect("contacts page");
@@ -58,8 +58,8 @@ async fn all_opportunities(c: &GhlClient, limit: u32) -> Vec<Opportunity> {
     }
 }
 
-async fn all_messages(c: &GhlClient, channel: Option<&str>, limit: u32) -> Vec<Message> {
-    let mut q = MessageQuery { limit, cursor: None, channel: channel.map(str::to_owned) };
+async fn all_messages(c: &GhlClient, stream: ExportStream, limit: u32) -> Vec<Message> {
+    let mut q = MessageQuery { limit, ..MessageQuery::oldest_first(stream) };
     let mut out = Vec::new();
     loop {
         let page = c.export_messages(&q).await.expect("messages page");
@@ -89,11 +89,11 @@ async fn contacts_paging_visits_every_contact_exactly_once() {
         c.search_contacts(&ContactQuery { page_limit: 10, ..ContactQuery::default() }).await.expect("page");
     assert_eq!(first.total, Some(300));
 
-    // Incremental: only contacts updated after a point, oldest update first.
+    // Incremental: only contacts updated at or after a point, oldest update first.
     let mut updated: Vec<_> = contacts.iter().filter_map(|c| c.date_updated).collect();
     updated.sort();
     let cut = updated[updated.len() / 2];
-    let mut q = ContactQuery { page_limit: 40, search_after: None, updated_after: Some(cut) };
+    let mut q = ContactQuery { page_limit: 40, search_after: None, order: ContactOrder::UpdatedSince(cut) };
     let mut newer = Vec::new();
     loop {
         let page = c.search_contacts(&q).await.expect("page");
@@ -103,7 +103,7 @@ async fn contacts_paging_visits_every_contact_exactly_once() {
             None => break,
         }
     }
-    let expected = contacts.iter().filter(|c| c.date_updated.is_some_and(|d| d > cut)).count();
+    let expected = contacts.iter().filter(|c| c.date_updated.is_some_and(|d| d >= cut)).count();
     assert_eq!(newer.len(), expected);
     assert!(newer.windows(2).all(|w| w[0].date_updated <= w[1].date_updated), "sorted by dateUpdated asc");
     assert!(c.budget().is_some_and(|b| b.burst_max == 100 && b.daily_max == 200_000));
@@ -126,8 +126,8 @@ async fn opportunities_messages_and_location_data() {
         c.search_opportunities(&OpportunityQuery { limit: 5, start_after: None }).await.expect("page");
     assert_eq!(first.total, Some(truth.opportunities.len() as u64));
 
-    let default = all_messages(&c, None, 100).await;
-    let email = all_messages(&c, Some("Email"), 100).await;
+    let default = all_messages(&c, ExportStream::Messages, 100).await;
+    let email = all_messages(&c, ExportStream::Emails, 100).await;
     assert!(!email.is_empty(), "the seeded data has emails");
     assert!(email.iter().all(|m| m.channel() == "email"));
     assert!(default.iter().all(|m| m.channel() != "email"), "the default export leaves email out");
@@ -190,17 +190,14 @@ async fn every_push_method_changes_the_simulator() {
     assert!(sim.snapshot().tasks.iter().any(|t| t.id == task.id && t.title == "Follow up on financing"));
 
     let user = truth.users[0].id.clone();
-    let updated = c.update_contact(&id, &json!({"assignedTo": user})).await.expect("update contact");
+    let updated = c.assign_contact(&id, &user).await.expect("assign contact");
     assert_eq!(updated.assigned_to.as_deref(), Some(user.as_str()));
     assert_eq!(find(&sim).assigned_to.as_deref(), Some(user.as_str()));
 
     let opp = truth.opportunities.iter().find(|o| o.status == "open").expect("an open deal");
     let pipeline = truth.pipelines.iter().find(|p| p.id == opp.pipeline_id).expect("its pipeline");
     let stage = pipeline.stages.iter().find(|s| s.id != opp.pipeline_stage_id).expect("another stage");
-    let moved = c
-        .update_opportunity(&opp.id, &json!({"pipelineStageId": stage.id}))
-        .await
-        .expect("update opportunity");
+    let moved = c.set_opportunity_stage(&opp.id, &stage.id).await.expect("move the deal");
     assert_eq!(moved.pipeline_stage_id, stage.id);
     c.set_opportunity_status(&opp.id, "won").await.expect("status");
     let now = sim.snapshot().opportunities.into_iter().find(|o| o.id == opp.id).expect("deal");
@@ -217,8 +214,7 @@ async fn every_push_method_changes_the_simulator() {
 
     // GHL refusals are typed and permanent; they are not retried.
     let before = c.stats().requests;
-    let err =
-        c.update_opportunity(&opp.id, &json!({"status": "sideways"})).await.expect_err("invalid status");
+    let err = c.set_opportunity_status(&opp.id, "sideways").await.expect_err("invalid status");
     assert!(err.is_permanent(), "{err}");
     let err = c.add_note("doesNotExist0000000", "x").await.expect_err("no contact");
     assert!(matches!(err, GhlError::NotFound { .. }), "{err}");
@@ -259,10 +255,13 @@ async fn reads_survive_faults_and_match_the_fault_free_results() {
     let opp_ids = |v: Vec<Opportunity>| ids(v.iter().map(|o| o.id.as_str()));
     assert_eq!(opp_ids(all_opportunities(&b, 100).await), opp_ids(all_opportunities(&a, 100).await));
     let msg_ids = |v: Vec<Message>| ids(v.iter().map(|m| m.id.as_str()));
-    assert_eq!(msg_ids(all_messages(&b, None, 500).await), msg_ids(all_messages(&a, None, 500).await));
     assert_eq!(
-        msg_ids(all_messages(&b, Some("Email"), 500).await),
-        msg_ids(all_messages(&a, Some("Email"), 500).await)
+        msg_ids(all_messages(&b, ExportStream::Messages, 500).await),
+        msg_ids(all_messages(&a, ExportStream::Messages, 500).await)
+    );
+    assert_eq!(
+        msg_ids(all_messages(&b, ExportStream::Emails, 500).await),
+        msg_ids(all_messages(&a, ExportStream::Emails, 500).await)
     );
     assert_eq!(b.pipelines().await.expect("pipelines"), a.pipelines().await.expect("pipelines"));
     assert_eq!(b.custom_fields().await.expect("fields"), a.custom_fields().await.expect("fields"));

@@ -46,6 +46,9 @@ pub struct GhlConfig {
 pub struct SyncConfig {
     pub interval_secs: u64,
     pub fast_poll_secs: u64,
+    /// When contacts are listed whole to remove those deleted in GHL: a cron expression with
+    /// seconds (`sec min hour day month weekday`), in UTC.
+    pub reconcile_cron: String,
 }
 
 /// `[store]`.

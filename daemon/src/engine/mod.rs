@@ -4,4 +4,5 @@
 pub mod lead;
 pub mod qualify;
 pub mod queues;
+pub mod rebase;
 pub mod score;

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use leadline_shared::config::GhlConfig;
-use leadline_shared::domain::{Contact, CustomFieldDef, Message, Note, Opportunity, Pipeline, Task, User};
+use leadline_shared::domain::{Contact, CustomFieldDef, Note, Opportunity, Pipeline, Task, User};
 use leadline_shared::protocol::RateBudget;
 use rand::Rng;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -18,8 +18,8 @@ use super::credentials::Credentials;
 use super::error::GhlError;
 use super::limiter::{RateLimiter, RateLimits, ServerBudget};
 use super::types::{
-    ClientStats, ContactPage, ContactQuery, MessagePage, MessageQuery, OpportunityPage, OpportunityQuery,
-    SentMessage,
+    ClientStats, ContactOrder, ContactPage, ContactQuery, ExportStream, MessagePage, MessageQuery,
+    OpportunityPage, OpportunityQuery, SentMessage, Skipped, SortOrder,
 };
 
 /// `Version` for contacts, opportunities, users and locations (and their sub-resources).
@@ -234,37 +234,46 @@ impl GhlClient {
         field(v, "location", &path)
     }
 
-    /// `POST /contacts/search`: one page. Pass the returned `next` as the next query's
-    /// `search_after`; it is `None` after the last page.
+    /// `POST /contacts/search`: one page, in the query's explicit order. Pass the returned
+    /// `next` as the next query's `search_after`; it is `None` after the last page. A contact
+    /// that cannot be read is skipped ([`ContactPage::skipped`]), not the page.
     pub async fn search_contacts(&self, q: &ContactQuery) -> Result<ContactPage, GhlError> {
         let limit = q.page_limit.clamp(1, 500);
         let mut body = json!({"locationId": self.location_id(), "pageLimit": limit});
         if let Some(after) = q.search_after.as_ref().filter(|a| !a.is_empty()) {
             body["searchAfter"] = Value::Array(after.clone());
         }
-        if let Some(t) = q.updated_after {
-            body["filters"] =
-                json!([{"field": "dateUpdated", "operator": "range", "value": {"gt": t.as_millisecond()}}]);
-            body["sort"] = json!([{"field": "dateUpdated", "direction": "asc"}]);
+        match q.order {
+            ContactOrder::AddedAsc => {
+                body["sort"] = json!([{"field": "dateAdded", "direction": "asc"}]);
+            }
+            ContactOrder::UpdatedSince(t) => {
+                body["filters"] = json!([{"field": "dateUpdated", "operator": "range", "value": {"gte": t.as_millisecond()}}]);
+                body["sort"] = json!([{"field": "dateUpdated", "direction": "asc"}]);
+            }
         }
         let path = "/contacts/search";
         let v = self.call(Method::POST, path, &[], Some(&body), Idempotency::Safe).await?;
         let raw: Vec<Value> = decode_field(&v, "contacts", path)?;
-        let next = if raw.len() < limit as usize {
-            None
-        } else {
+        let full = raw.len() >= limit as usize;
+        let next = if full {
             raw.last()
                 .and_then(|c| c.get("searchAfter"))
                 .or_else(|| v.pointer("/meta/searchAfter"))
                 .and_then(Value::as_array)
                 .filter(|a| !a.is_empty())
                 .cloned()
+        } else {
+            None
         };
-        let contacts = raw
-            .into_iter()
-            .map(|c| serde_json::from_value(c).map_err(|e| decode_error(path, &e)))
-            .collect::<Result<Vec<Contact>, _>>()?;
-        Ok(ContactPage { contacts, total: v.get("total").and_then(Value::as_u64), next })
+        let (contacts, skipped) = decode_records(raw, "contact");
+        Ok(ContactPage {
+            contacts,
+            skipped,
+            total: v.get("total").and_then(Value::as_u64),
+            cut_short: full && next.is_none(),
+            next,
+        })
     }
 
     /// `GET /contacts/{id}`; `Ok(None)` when GHL answers 404.
@@ -277,22 +286,27 @@ impl GhlClient {
         }
     }
 
-    /// The v2 `GET /opportunities/search` (snake_case `location_id`): one page, all statuses,
-    /// paged with `meta.startAfter` / `meta.startAfterId`.
+    /// The v2 `GET /opportunities/search` (snake_case `location_id`): one page of every
+    /// status (`status=all`), oldest first (`order=added_asc`), paged with `meta.startAfter` /
+    /// `meta.startAfterId`. A deal that cannot be read is skipped, not the page.
     pub async fn search_opportunities(&self, q: &OpportunityQuery) -> Result<OpportunityPage, GhlError> {
         let path = "/opportunities/search";
         let mut query = vec![
             ("location_id", self.location_id().to_owned()),
             ("limit", q.limit.clamp(1, 100).to_string()),
+            ("status", "all".to_owned()),
+            ("order", "added_asc".to_owned()),
         ];
         if let Some((after, after_id)) = &q.start_after {
             query.push(("startAfter", after.clone()));
             query.push(("startAfterId", after_id.clone()));
         }
         let v = self.get(path, &query).await?;
-        let opportunities: Vec<Opportunity> = decode_field(&v, "opportunities", path)?;
+        let raw: Vec<Value> = decode_field(&v, "opportunities", path)?;
+        let listed = raw.len();
+        let (opportunities, skipped) = decode_records::<Opportunity>(raw, "opportunity");
         let meta = v.get("meta").cloned().unwrap_or(Value::Null);
-        let more = !opportunities.is_empty()
+        let more = listed > 0
             && (meta.get("nextPageUrl").is_some_and(|u| u.as_str().is_some_and(|s| !s.is_empty()))
                 || meta.get("nextPage").is_some_and(|p| !p.is_null()));
         let next = if more {
@@ -306,7 +320,7 @@ impl GhlClient {
         } else {
             None
         };
-        Ok(OpportunityPage { opportunities, total: meta.get("total").and_then(Value::as_u64), next })
+        Ok(OpportunityPage { opportunities, skipped, total: meta.get("total").and_then(Value::as_u64), next })
     }
 
     /// `GET /opportunities/pipelines?locationId=`.
@@ -316,25 +330,48 @@ impl GhlClient {
         decode_field(&v, "pipelines", path)
     }
 
-    /// `GET /conversations/messages/export`: one page of the location-wide message export.
-    /// Without a channel GHL leaves email out: run a second pass with `channel: Some("Email")`.
+    /// `GET /conversations/messages/export`: one page of the location-wide message export,
+    /// sorted by `createdAt` in the query's order, within its `startDate`/`endDate` window
+    /// (sent as RFC 3339). Without a channel GHL leaves email out, so email is its own stream.
+    /// A message that cannot be read is skipped, not the page.
+    ///
+    /// The cursor is a point-in-time handle: it shows only messages that existed when the
+    /// export began, and expires when idle. A refused cursor is a [`GhlError::Validation`]
+    /// (400): start the window again without one.
     pub async fn export_messages(&self, q: &MessageQuery) -> Result<MessagePage, GhlError> {
         let path = "/conversations/messages/export";
         let mut query = vec![
             ("locationId", self.location_id().to_owned()),
             ("limit", q.limit.clamp(10, 500).to_string()),
+            ("sortBy", "createdAt".to_owned()),
+            (
+                "sortOrder",
+                match q.order {
+                    SortOrder::Asc => "asc",
+                    SortOrder::Desc => "desc",
+                }
+                .to_owned(),
+            ),
         ];
         if let Some(c) = q.cursor.as_ref().filter(|c| !c.is_empty()) {
             query.push(("cursor", c.clone()));
         }
-        if let Some(ch) = q.channel.as_ref().filter(|c| !c.is_empty()) {
-            query.push(("channel", ch.clone()));
+        if q.stream == ExportStream::Emails {
+            query.push(("channel", "Email".to_owned()));
+        }
+        let instant = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        if let Some(t) = q.start {
+            query.push(("startDate", instant(t)));
+        }
+        if let Some(t) = q.end {
+            query.push(("endDate", instant(t)));
         }
         let v = self.get(path, &query).await?;
-        let messages: Vec<Message> = decode_field(&v, "messages", path)?;
+        let raw: Vec<Value> = decode_field(&v, "messages", path)?;
+        let (messages, skipped) = decode_records(raw, "message");
         let next_cursor =
             v.get("nextCursor").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
-        Ok(MessagePage { messages, next_cursor, total: v.get("total").and_then(Value::as_u64) })
+        Ok(MessagePage { messages, skipped, next_cursor, total: v.get("total").and_then(Value::as_u64) })
     }
 
     /// `GET /users/search?companyId=&locationId=`, every page (`skip`/`limit` 100). The
@@ -361,11 +398,17 @@ impl GhlClient {
         }
     }
 
-    /// `GET /locations/{id}/customFields` (contact and opportunity fields).
+    /// `GET /locations/{id}/customFields?model=all` (contact and opportunity fields). A
+    /// definition that cannot be read is left out (and logged).
     pub async fn custom_fields(&self) -> Result<Vec<CustomFieldDef>, GhlError> {
         let path = format!("/locations/{}/customFields", seg(self.location_id()));
-        let v = self.get(&path, &[]).await?;
-        decode_field(&v, "customFields", &path)
+        let v = self.get(&path, &[("model", "all".to_owned())]).await?;
+        let raw: Vec<Value> = decode_field(&v, "customFields", &path)?;
+        let (fields, skipped) = decode_records(raw, "custom field");
+        for s in skipped {
+            tracing::warn!(id = ?s.id, reason = %s.reason, "a custom field definition could not be read; skipped");
+        }
+        Ok(fields)
     }
 
     /// `GET /locations/{id}/tags` → the tag names.
@@ -421,18 +464,39 @@ impl GhlClient {
         decode_field(&v, "task", &path)
     }
 
-    /// `PUT /contacts/{id}` with a partial `UpdateContactDto` (`assignedTo`, `dndSettings`,
-    /// `customFields` as `{id|key, field_value}`, ...). Never send `tags` here: it replaces all
-    /// of them; use [`GhlClient::add_tags`] / [`GhlClient::remove_tags`]. Retried (a PUT).
-    pub async fn update_contact(&self, contact_id: &str, patch: &Value) -> Result<Contact, GhlError> {
+    /// Assigns a contact to a user (`PUT /contacts/{id}` with `assignedTo`). Retried (a PUT).
+    pub async fn assign_contact(&self, contact_id: &str, user_id: &str) -> Result<Contact, GhlError> {
+        self.update_contact(contact_id, &json!({ "assignedTo": user_id })).await
+    }
+
+    /// Turns one channel's DND on or off (`PUT /contacts/{id}` with `dndSettings.{channel}`;
+    /// `channel` is GHL's name: `SMS`, `Email`, `Call`, `WhatsApp`, `GMB`, `FB`). Retried.
+    pub async fn set_dnd(&self, contact_id: &str, channel: &str, on: bool) -> Result<Contact, GhlError> {
+        let status = if on { "active" } else { "inactive" };
+        self.update_contact(contact_id, &json!({ "dndSettings": { channel: { "status": status } } })).await
+    }
+
+    /// Moves a deal to a stage of its pipeline (`PUT /opportunities/{id}` with
+    /// `pipelineStageId`). Retried (a PUT).
+    pub async fn set_opportunity_stage(&self, id: &str, stage_id: &str) -> Result<Opportunity, GhlError> {
+        self.update_opportunity(id, &json!({ "pipelineStageId": stage_id })).await
+    }
+
+    /// Sets a deal's value (`PUT /opportunities/{id}` with `monetaryValue`). Retried.
+    pub async fn set_opportunity_value(&self, id: &str, value: f64) -> Result<Opportunity, GhlError> {
+        self.update_opportunity(id, &json!({ "monetaryValue": value })).await
+    }
+
+    /// `PUT /contacts/{id}` with a partial `UpdateContactDto`. Never with `tags`: that replaces
+    /// all of them; tags go through [`GhlClient::add_tags`] / [`GhlClient::remove_tags`].
+    async fn update_contact(&self, contact_id: &str, patch: &Value) -> Result<Contact, GhlError> {
         let path = format!("/contacts/{}", seg(contact_id));
         let v = self.call(Method::PUT, &path, &[], Some(patch), Idempotency::Safe).await?;
         decode_field(&v, "contact", &path)
     }
 
-    /// `PUT /opportunities/{id}` with a partial `UpdateOpportunityDto` (`pipelineStageId`,
-    /// `status`, `monetaryValue`, `assignedTo`, ...). Retried (a PUT).
-    pub async fn update_opportunity(&self, id: &str, patch: &Value) -> Result<Opportunity, GhlError> {
+    /// `PUT /opportunities/{id}` with a partial `UpdateOpportunityDto`.
+    async fn update_opportunity(&self, id: &str, patch: &Value) -> Result<Opportunity, GhlError> {
         let path = format!("/opportunities/{}", seg(id));
         let v = self.call(Method::PUT, &path, &[], Some(patch), Idempotency::Safe).await?;
         decode_field(&v, "opportunity", &path)
@@ -712,8 +776,19 @@ fn seg(s: &str) -> String {
     out
 }
 
-fn decode_error(path: &str, e: &serde_json::Error) -> GhlError {
-    GhlError::Decode { what: path.to_owned(), message: e.to_string() }
+/// Decodes a listing record by record: one record in a shape we cannot read is reported as
+/// [`Skipped`] (with its id when it has a readable one) and the rest of the page is kept.
+fn decode_records<T: DeserializeOwned>(raw: Vec<Value>, kind: &'static str) -> (Vec<T>, Vec<Skipped>) {
+    let mut ok = Vec::with_capacity(raw.len());
+    let mut skipped = Vec::new();
+    for item in raw {
+        let id = item.get("id").and_then(Value::as_str).map(str::to_owned);
+        match T::deserialize(&item) {
+            Ok(record) => ok.push(record),
+            Err(e) => skipped.push(Skipped { kind, id, reason: e.to_string() }),
+        }
+    }
+    (ok, skipped)
 }
 
 /// `v[key]` decoded as `T`; a missing key is a decode error.
@@ -722,7 +797,7 @@ fn decode_field<T: DeserializeOwned>(v: &Value, key: &str, path: &str) -> Result
         what: path.to_owned(),
         message: format!("the response has no `{key}`"),
     })?;
-    T::deserialize(f).map_err(|e| decode_error(path, &e))
+    T::deserialize(f).map_err(|e| GhlError::Decode { what: path.to_owned(), message: e.to_string() })
 }
 
 fn field(mut v: Value, key: &str, path: &str) -> Result<Value, GhlError> {

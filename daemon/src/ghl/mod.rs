@@ -23,6 +23,6 @@ pub use credentials::{Credentials, ENV_API_KEY, ENV_LOCATION_ID, Secret};
 pub use error::GhlError;
 pub use limiter::RateLimits;
 pub use types::{
-    ClientStats, ContactPage, ContactQuery, MessagePage, MessageQuery, OpportunityPage, OpportunityQuery,
-    SentMessage,
+    ClientStats, ContactOrder, ContactPage, ContactQuery, ExportStream, MessagePage, MessageQuery,
+    OpportunityPage, OpportunityQuery, SentMessage, Skipped, SortOrder,
 };

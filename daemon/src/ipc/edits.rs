@@ -4,9 +4,8 @@
 use leadline_shared::domain::{OpKind, OpState};
 use leadline_shared::protocol::{ErrorKind, Event, RemoteError};
 
-use crate::ingest::{Ingest, Page};
+use crate::ingest::Ingest;
 use crate::state::State;
-use crate::store::Batch;
 use crate::sync::SyncCommand;
 
 fn bad(message: impl Into<String>) -> RemoteError {
@@ -40,38 +39,32 @@ pub fn validate(op: &OpKind) -> Result<(), RemoteError> {
     }
 }
 
-/// Applies an edit locally with its pending op; returns the op's sequence number.
+/// Applies an edit locally with its pending op; returns the op's sequence number. The store
+/// work runs on the blocking pool, under the writer lock (see [`Ingest::edit`]).
 pub async fn edit(state: &State, contact_id: &str, op: OpKind) -> Result<u64, RemoteError> {
     validate(&op)?;
-    let contact = state.db.contact(contact_id).map_err(internal)?.ok_or_else(|| {
-        RemoteError::new(
-            ErrorKind::NotFound,
-            format!("no lead with id {contact_id:?}; `leadline queue all --json` lists the ids"),
-        )
-    })?;
-    // The record goes through ingest with the new op in the same batch: ingest lays every
-    // pending op over it, this one last, so the edit shows at once.
-    let page = match &op {
+    let deal = match &op {
         OpKind::SetStage { opportunity_id, .. } | OpKind::SetStatus { opportunity_id, .. } => {
-            let deal = state
-                .db
-                .opportunity(opportunity_id)
-                .map_err(internal)?
-                .filter(|o| o.contact_id == contact_id)
-                .ok_or_else(|| {
-                    RemoteError::new(
-                        ErrorKind::NotFound,
-                        format!("lead {contact_id} has no deal {opportunity_id}"),
-                    )
-                })?;
-            Page::Opportunities(vec![deal])
+            Some(opportunity_id.clone())
         }
-        _ => Page::Contacts(vec![contact]),
+        _ => None,
     };
-    let mut extra = Batch::new();
-    extra.ops.push((contact_id.to_owned(), op));
     let ingest = Ingest::new(state.db.clone(), state.config.scoring.clone());
-    let applied = ingest.apply_with(page, extra, state.clock.now()).map_err(internal)?;
+    let now = state.clock.now();
+    let id = contact_id.to_owned();
+    let applied = tokio::task::spawn_blocking(move || ingest.edit(&id, op, now))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?
+        .ok_or_else(|| match deal {
+            Some(deal) => {
+                RemoteError::new(ErrorKind::NotFound, format!("lead {contact_id} has no deal {deal}"))
+            }
+            None => RemoteError::new(
+                ErrorKind::NotFound,
+                format!("no lead with id {contact_id:?}; `leadline queue all --json` lists the ids"),
+            ),
+        })?;
     state.db.flush().await.map_err(internal)?;
     let seq = applied.op_seqs.first().copied().unwrap_or_default();
     state.publish(Event::LeadsChanged { ids: applied.changed });
@@ -81,18 +74,27 @@ pub async fn edit(state: &State, contact_id: &str, op: OpKind) -> Result<u64, Re
     Ok(seq)
 }
 
-/// Puts a failed or out-of-sync op back in the queue.
+/// Puts a failed or out-of-sync op back in the queue. An op push has completed meanwhile is
+/// not brought back: the agent is told it went through.
 pub async fn retry(state: &State, seq: u64) -> Result<(), RemoteError> {
-    let mut op = state
-        .db
-        .pending_ops()
-        .map_err(internal)?
-        .into_iter()
-        .find(|o| o.seq == seq)
-        .ok_or_else(|| RemoteError::new(ErrorKind::NotFound, format!("no pending edit #{seq}")))?;
-    op.state = OpState::Pending;
-    op.conflicts = 0;
-    state.db.update_op(&op).map_err(internal)?;
+    let db = state.db.clone();
+    let changed = tokio::task::spawn_blocking(move || {
+        db.change_op(seq, |op| {
+            op.state = OpState::Pending;
+            op.conflicts = 0;
+        })
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    if changed.is_none() {
+        return Err(RemoteError::new(
+            ErrorKind::NotFound,
+            format!(
+                "no pending edit #{seq}: it has reached GHL, or never existed (`leadline lead ID` lists a lead's edits)"
+            ),
+        ));
+    }
     state.db.flush().await.map_err(internal)?;
     if let Some(tx) = state.sync_commands() {
         let _ = tx.try_send(SyncCommand::Push);

@@ -1,7 +1,9 @@
 //! The typed store: records, secondary indexes and counters, kept in step in one transaction.
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use leadline_shared::domain::{
     AuditEvent, Contact, FollowUp, LeadSummary, Message, Note, OpKind, OpState, Opportunity, PendingOp,
@@ -130,6 +132,7 @@ const SEQ_AUDIT: &[u8] = b"seq/audit";
 #[derive(Clone)]
 pub struct Db {
     store: Arc<dyn Store>,
+    writer: Arc<Mutex<()>>,
 }
 
 impl Db {
@@ -140,12 +143,20 @@ impl Db {
 
     /// [`Db::open`] with explicit migrations (the hook tests use it).
     pub fn open_with(store: Arc<dyn Store>, target: u32, migrations: &[Migration]) -> Result<Db, StoreError> {
-        let db = Db { store };
+        let db = Db { store, writer: Arc::new(Mutex::new(())) };
         match db.schema_version()? {
             None => db.set_schema_version(target)?,
             Some(found) => schema::migrate(&db, found, target, migrations)?,
         }
         Ok(db)
+    }
+
+    /// Serialises the writers that read what they write from (ingest deriving a lead, a local
+    /// edit laid over the stored contact, removing a lead): each holds it from its first read
+    /// to its commit, so no writer commits over another's newer write with a stale copy.
+    /// Readers never take it. Held on a blocking thread, never across an `await`.
+    pub fn write_lock(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The backend.
@@ -206,10 +217,179 @@ impl Db {
         self.store.flush().await
     }
 
-    /// Replaces a pending op (after a push attempt).
-    pub fn update_op(&self, op: &PendingOp) -> Result<(), StoreError> {
+    /// Replaces a pending op (after a push attempt, or a retry), only if it is still there:
+    /// an op that push just completed (and removed) is never brought back. Returns whether it
+    /// was replaced.
+    pub fn update_op(&self, op: &PendingOp) -> Result<bool, StoreError> {
         let bytes = encode(op)?;
-        self.store.transact(&|tx| tx.insert(Tree::PendingOps, &op.seq.to_be_bytes(), &bytes))
+        let replaced = AtomicBool::new(false);
+        self.store.transact(&|tx| {
+            let key = op.seq.to_be_bytes();
+            let present = tx.get(Tree::PendingOps, &key)?.is_some();
+            replaced.store(present, Ordering::Relaxed);
+            if present { tx.insert(Tree::PendingOps, &key, &bytes) } else { Ok(()) }
+        })?;
+        Ok(replaced.load(Ordering::Relaxed))
+    }
+
+    /// Changes a pending op in place if it is still there (see [`Db::update_op`]); `None` when
+    /// it is gone (done, or never was).
+    pub fn change_op(
+        &self,
+        seq: u64,
+        change: impl FnOnce(&mut PendingOp),
+    ) -> Result<Option<PendingOp>, StoreError> {
+        let _w = self.write_lock();
+        let Some(mut op) = self.get::<PendingOp>(Tree::PendingOps, &seq.to_be_bytes())? else {
+            return Ok(None);
+        };
+        change(&mut op);
+        Ok(self.update_op(&op)?.then_some(op))
+    }
+
+    /// Removes leads wholly: the contact, its score and row (with their index entries and
+    /// counters), its messages, deals, notes, tasks and follow-up, and its pending edits
+    /// (recorded in the audit log). Every path that deletes a contact comes here, so the
+    /// counters always match the records. Returns how many of the leads were stored.
+    pub fn remove_leads(&self, ids: &[String], now: jiff::Timestamp) -> Result<usize, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let _w = self.write_lock();
+        let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let of_wanted =
+            |tree: Tree| -> Result<Vec<String>, StoreError> {
+                let mut out = Vec::new();
+                let mut err = None;
+                self.store.scan(tree, b"", None, false, &mut |_, v| match decode::<serde_json::Value>(
+                    tree, v,
+                ) {
+                    Ok(item) => {
+                        let contact = item.get("contactId").and_then(|c| c.as_str()).unwrap_or_default();
+                        if wanted.contains(contact)
+                            && let Some(id) = item.get("id").and_then(|i| i.as_str())
+                        {
+                            out.push(id.to_owned());
+                        }
+                        ControlFlow::Continue(())
+                    }
+                    Err(e) => {
+                        err = Some(e);
+                        ControlFlow::Break(())
+                    }
+                })?;
+                err.map_or(Ok(out), Err)
+            };
+        let mut batch = Batch::new();
+        for id in of_wanted(Tree::Notes)? {
+            batch.remove(Remove::Note(id));
+        }
+        for id in of_wanted(Tree::Tasks)? {
+            batch.remove(Remove::Task(id));
+        }
+        for op in self.pending_ops()?.into_iter().filter(|o| wanted.contains(o.contact_id.as_str())) {
+            batch.remove(Remove::PendingOp(op.seq));
+            batch.put(Put::Audit(AuditEvent {
+                at: Some(now),
+                actor: "sync".into(),
+                action: "dropped".into(),
+                contact_id: Some(op.contact_id.clone()),
+                detail: format!(
+                    "the contact was deleted in GHL, so this edit cannot reach it: {}",
+                    serde_json::to_string(&op.kind).unwrap_or_default()
+                ),
+            }));
+        }
+        self.commit(&batch)?;
+        let mut removed = 0;
+        // A few hundred leads a transaction: a lead with a long conversation is many removes.
+        for chunk in ids.chunks(200) {
+            let mut batch = Batch::new();
+            for id in chunk {
+                if self.store.get(Tree::Leads, id.as_bytes())?.is_some() {
+                    removed += 1;
+                }
+                for message in self.message_ids_for(id)? {
+                    batch.remove(Remove::Message(message));
+                }
+                for deal in self.opportunity_ids_for(id)? {
+                    batch.remove(Remove::Opportunity(deal));
+                }
+                batch
+                    .remove(Remove::Lead(id.clone()))
+                    .remove(Remove::Score(id.clone()))
+                    .remove(Remove::Contact(id.clone()))
+                    .remove(Remove::FollowUp(id.clone()));
+            }
+            self.commit(&batch)?;
+        }
+        Ok(removed)
+    }
+
+    /// Removes deals by id (with their index entries and counter). Returns how many there were.
+    pub fn remove_opportunities(&self, ids: &[String], _now: jiff::Timestamp) -> Result<usize, StoreError> {
+        let _w = self.write_lock();
+        let mut batch = Batch::new();
+        let mut removed = 0;
+        for id in ids {
+            if self.store.get(Tree::Opportunities, id.as_bytes())?.is_some() {
+                removed += 1;
+                batch.remove(Remove::Opportunity(id.clone()));
+            }
+        }
+        self.commit(&batch)?;
+        Ok(removed)
+    }
+
+    /// The ids of a contact's messages, read from the index keys (no record decoded).
+    fn message_ids_for(&self, contact_id: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = keys::contact_prefix(contact_id);
+        let mut out = Vec::new();
+        self.store.scan(Tree::MessagesByContact, &prefix, None, false, &mut |k, _| {
+            if let Some(id) = keys::id_after(k, prefix.len() + 8) {
+                out.push(id.to_owned());
+            }
+            ControlFlow::Continue(())
+        })?;
+        Ok(out)
+    }
+
+    /// The ids of a contact's deals.
+    fn opportunity_ids_for(&self, contact_id: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = keys::contact_prefix(contact_id);
+        let mut ids = Vec::new();
+        self.store.scan(Tree::IdxOpportunitiesByContact, &prefix, None, false, &mut |k, _| {
+            if let Some(id) = keys::id_after(k, prefix.len()) {
+                ids.push(id.to_owned());
+            }
+            ControlFlow::Continue(())
+        })?;
+        Ok(ids)
+    }
+
+    /// The counts as the records stand, by walking every tree: what [`Db::counts`] keeps as
+    /// counters. Slow at 100 k leads; for tests and `leadline doctor`.
+    pub fn recount(&self) -> Result<Counts, StoreError> {
+        let mut counts = Counts {
+            contacts: self.contact_ids()?.len() as u64,
+            opportunities: self.store.len(Tree::Opportunities)?,
+            messages: self.store.len(Tree::MessageIds)?,
+            ..Counts::default()
+        };
+        let mut err = None;
+        self.store.scan(Tree::Leads, b"", None, false, &mut |_, v| {
+            match decode_section::<LeadSummary>(v, Section::Row) {
+                Ok(Some(row)) => match row.temperature {
+                    Temperature::Hot => counts.hot += 1,
+                    Temperature::Warm => counts.warm += 1,
+                    Temperature::Cold => counts.cold += 1,
+                },
+                Ok(None) => {}
+                Err(e) => err = Some(e),
+            }
+            ControlFlow::Continue(())
+        })?;
+        err.map_or(Ok(counts), Err)
     }
 
     fn get<T: DeserializeOwned>(&self, tree: Tree, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -331,15 +511,10 @@ impl Db {
 
     /// A contact's opportunities.
     pub fn opportunities_for(&self, contact_id: &str) -> Result<Vec<Opportunity>, StoreError> {
-        let prefix = keys::contact_prefix(contact_id);
-        let mut ids = Vec::new();
-        self.store.scan(Tree::IdxOpportunitiesByContact, &prefix, None, false, &mut |k, _| {
-            if let Some(id) = keys::id_after(k, prefix.len()) {
-                ids.push(id.to_owned());
-            }
-            ControlFlow::Continue(())
-        })?;
-        ids.iter().filter_map(|id| self.opportunity(id).transpose()).collect()
+        self.opportunity_ids_for(contact_id)?
+            .iter()
+            .filter_map(|id| self.opportunity(id).transpose())
+            .collect()
     }
 
     /// A contact's messages, oldest first, at most `limit` of the newest.

@@ -1,22 +1,31 @@
 //! Two-way sync with one GHL location.
 //!
 //! One task owns it ([`run`]): a full sync at start (resuming an unfinished one), then the fast
-//! poll (a push of pending edits, then new and changed contacts and new messages) every
-//! `sync.fast_poll_secs`, and deals and reference data every `sync.interval_secs`, stretched for
-//! big pipelines (see [`budget`]). Commands ([`SyncCommand`]) and webhook hints wake it early.
-//! Failures are recorded in the sync status and retried on the next tick; the GHL client's
-//! circuit breaker keeps an outage from turning into a retry storm.
+//! poll (a push of pending edits, then changed contacts and new messages) every
+//! `sync.fast_poll_secs`, deals and reference data every `sync.interval_secs`, stretched for
+//! big pipelines (see [`budget`]), and a listing of every contact to reconcile deletions on
+//! `sync.reconcile_cron` (see [`schedule`], [`reconcile`]). Commands ([`SyncCommand`]) and
+//! webhook hints wake it early. Failures are recorded in the sync status and retried on the
+//! next tick; the GHL client's circuit breaker keeps an outage from turning into a retry storm.
 
 pub mod budget;
+mod chain;
 pub mod conflict;
+pub mod cursors;
+mod export;
+pub mod full;
 pub mod pull;
 pub mod push;
+pub mod reconcile;
+pub mod schedule;
+pub mod skipped;
+pub mod windows;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use leadline_shared::protocol::Event;
+use leadline_shared::protocol::{Event, SyncState};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
@@ -48,6 +57,8 @@ pub enum SyncCommand {
     Push,
     /// Re-fetch these contacts (webhook hints).
     Refetch(BTreeSet<String>),
+    /// List every contact and remove those GHL no longer has (the nightly schedule).
+    Reconcile,
 }
 
 /// Runs sync until `shutdown`.
@@ -98,6 +109,7 @@ pub async fn run(
                 }
                 Some(SyncCommand::Push) => step(&state, &client, Step::Push).await,
                 Some(SyncCommand::Refetch(ids)) => step(&state, &client, Step::Refetch(ids)).await,
+                Some(SyncCommand::Reconcile) => step(&state, &client, Step::Reconcile).await,
             },
         };
         if let Err(e) = outcome {
@@ -129,17 +141,19 @@ enum Step {
     Deals,
     Push,
     Refetch(BTreeSet<String>),
+    Reconcile,
 }
 
 async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncError> {
-    state.set_sync_status(|s| s.state = "syncing".into());
+    state.set_sync_status(|s| s.state = SyncState::Syncing);
     let result = async {
         let mut changed = Vec::new();
         let mut refetch = BTreeSet::new();
         let poll = matches!(step, Step::Fast);
         match step {
-            Step::Full => changed.extend(pull::full(state, client).await?.changed_leads),
+            Step::Full => changed.extend(full::full(state, client).await?.changed_leads),
             Step::Deals => changed.extend(pull::deals(state, client).await?.changed_leads),
+            Step::Reconcile => changed.extend(pull::reconcile_contacts(state, client).await?.changed_leads),
             Step::Refetch(ids) => refetch = ids,
             Step::Fast | Step::Push => {}
         }
@@ -156,11 +170,18 @@ async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncE
     }
     .await;
     let budget = client.budget();
+    let skipped = state
+        .db
+        .meta::<skipped::SkippedRecords>(skipped::META_SKIPPED)
+        .ok()
+        .flatten()
+        .map_or(0, |r| r.len() as u64);
     match &result {
         Ok(changed) => {
             let now = state.clock.now();
             state.set_sync_status(|s| {
-                s.state = "idle".into();
+                s.state = SyncState::Idle;
+                s.skipped_records = skipped;
                 s.last_success = Some(now);
                 s.last_error = None;
                 s.progress = None;
@@ -177,7 +198,8 @@ async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncE
             let offline = matches!(e, SyncError::Ghl(g) if g.is_retryable());
             let message = e.to_string();
             state.set_sync_status(|s| {
-                s.state = if offline { "offline".into() } else { "error".into() };
+                s.state = if offline { SyncState::Offline } else { SyncState::Error };
+                s.skipped_records = skipped;
                 s.last_error = Some(message);
                 s.progress = None;
                 s.rate_limit = budget.clone().or(s.rate_limit.take());

@@ -3,7 +3,6 @@
 use std::collections::BTreeSet;
 
 use leadline_shared::domain::{AuditEvent, OpKind, OpState, PendingOp};
-use serde_json::json;
 
 use super::SyncError;
 use super::conflict::{Attempt, Next, after_attempt};
@@ -25,23 +24,16 @@ async fn perform(client: &GhlClient, op: &PendingOp) -> Result<(), GhlError> {
     match &op.kind {
         OpKind::AddTag { tag } => client.add_tags(id, std::slice::from_ref(tag)).await,
         OpKind::RemoveTag { tag } => client.remove_tags(id, std::slice::from_ref(tag)).await,
-        OpKind::SetStage { opportunity_id, pipeline_stage_id } => client
-            .update_opportunity(opportunity_id, &json!({ "pipelineStageId": pipeline_stage_id }))
-            .await
-            .map(drop),
+        OpKind::SetStage { opportunity_id, pipeline_stage_id } => {
+            client.set_opportunity_stage(opportunity_id, pipeline_stage_id).await.map(drop)
+        }
         OpKind::SetStatus { opportunity_id, status } => {
             client.set_opportunity_status(opportunity_id, status).await
         }
         OpKind::AddNote { body } => client.add_note(id, body).await.map(drop),
         OpKind::AddTask { title, due_at } => client.add_task(id, title, *due_at).await.map(drop),
-        OpKind::Assign { user_id } => {
-            client.update_contact(id, &json!({ "assignedTo": user_id })).await.map(drop)
-        }
-        OpKind::SetDnd { channel, on } => {
-            let status = if *on { "active" } else { "inactive" };
-            let patch = json!({ "dndSettings": { channel.as_str(): { "status": status } } });
-            client.update_contact(id, &patch).await.map(drop)
-        }
+        OpKind::Assign { user_id } => client.assign_contact(id, user_id).await.map(drop),
+        OpKind::SetDnd { channel, on } => client.set_dnd(id, channel, *on).await.map(drop),
         OpKind::SendMessage { channel, body } => client.send_message(id, channel, body, None).await.map(drop),
     }
 }

@@ -148,7 +148,9 @@ pub struct DndSetting {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// A carrier's or GHL's code (`21610` for a carrier STOP). The spec says string; real
+    /// payloads carry numbers too, kept here as their text.
+    #[serde(deserialize_with = "super::text_or_number", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
 }
 
@@ -204,6 +206,18 @@ mod tests {
         assert!(c.tags.is_empty());
         assert!(c.channel_allowed("SMS"));
         assert_eq!(c.display_name(), "(no name) a");
+    }
+
+    #[test]
+    fn dnd_codes_may_be_numbers() {
+        let c: Contact = serde_json::from_str(
+            r#"{"id":"a","dndSettings":{"SMS":{"status":"active","code":21610},"Call":{"status":"inactive","code":"101"},"Email":{"status":"inactive","code":null}}}"#,
+        )
+        .expect("a numeric code is read");
+        assert_eq!(c.dnd_settings["SMS"].code.as_deref(), Some("21610"));
+        assert_eq!(c.dnd_settings["Call"].code.as_deref(), Some("101"));
+        assert_eq!(c.dnd_settings["Email"].code, None);
+        assert!(serde_json::from_str::<Contact>(r#"{"id":"a","dndSettings":{"SMS":{"code":[1]}}}"#).is_err());
     }
 
     #[test]

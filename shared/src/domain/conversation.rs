@@ -81,9 +81,22 @@ impl Message {
         }
     }
 
-    /// Whether this is a real conversation message, not an activity entry.
+    /// Whether this message passed between the lead and the team: what scoring reads and what
+    /// "needs reply" waits on. Activity entries (a deal moved, an appointment booked), internal
+    /// comments between team members, form submissions, reactions ("Liked …"), public comments,
+    /// reviews and chat-widget notices are not: a lead who reacted to a text is not waiting
+    /// for an answer, and a comment between agents is not a reply to the lead. A message with
+    /// no body (a photo texted in, a call) is. An unknown type counts, so a new GHL channel is
+    /// not silently ignored.
     pub fn is_conversational(&self) -> bool {
-        self.channel() != "activity"
+        let t = self.message_type.as_deref().unwrap_or("").to_ascii_uppercase();
+        let t = t.strip_prefix("TYPE_").unwrap_or(&t);
+        !(t.starts_with("ACTIVITY")
+            || t.ends_with("_COMMENT")
+            || matches!(
+                t,
+                "INTERNAL_COMMENT" | "FORM_SUBMISSION" | "SMS_REACTION" | "LIVE_CHAT_INFO_MESSAGE" | "REVIEW"
+            ))
     }
 }
 
@@ -124,5 +137,34 @@ mod tests {
         .expect("parses");
         assert_eq!(m.direction, Direction::Unknown);
         assert!(!m.is_conversational());
+    }
+
+    #[test]
+    fn only_messages_between_lead_and_team_are_conversational() {
+        let of = |t: &str| Message { message_type: Some(t.into()), ..Message::default() };
+        for t in [
+            "TYPE_SMS",
+            "TYPE_EMAIL",
+            "TYPE_CALL",
+            "TYPE_WHATSAPP",
+            "TYPE_CAMPAIGN_SMS",
+            "TYPE_LIVE_CHAT",
+            "SMS",
+        ] {
+            assert!(of(t).is_conversational(), "{t}");
+        }
+        for t in [
+            "TYPE_ACTIVITY_OPPORTUNITY",
+            "TYPE_ACTIVITY_APPOINTMENT",
+            "TYPE_INTERNAL_COMMENT",
+            "TYPE_FORM_SUBMISSION",
+            "TYPE_SMS_REACTION",
+            "TYPE_FACEBOOK_COMMENT",
+            "TYPE_LIVE_CHAT_INFO_MESSAGE",
+            "TYPE_REVIEW",
+        ] {
+            assert!(!of(t).is_conversational(), "{t}");
+        }
+        assert!(Message::default().is_conversational(), "an untyped message counts");
     }
 }

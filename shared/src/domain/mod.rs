@@ -23,6 +23,22 @@ pub use local::{AuditEvent, Contribution, FollowUp, FollowUpStatus, OpKind, OpSt
 pub use opportunity::{Opportunity, OpportunityStatus, Pipeline, Stage};
 pub use people::{Note, Task, User};
 
+/// Deserializes a string, or a number or boolean as its text (`null` as `None`), for GHL fields
+/// the spec types as strings that real payloads fill with numbers (DND codes).
+pub(crate) fn text_or_number<'de, D>(d: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    use serde::de::Error;
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => Ok(Some(v.to_string())),
+        Some(other) => Err(D::Error::custom(format!("expected a string or a number, found {other}"))),
+    }
+}
+
 /// Deserializes `null` as the type's default, for GHL fields that are sometimes `null`.
 pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where

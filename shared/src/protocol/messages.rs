@@ -177,12 +177,70 @@ pub struct Counts {
     pub cold: u64,
 }
 
+/// What sync is doing, as `status --json` spells it (snake_case).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// The daemon has not reported yet.
+    #[default]
+    Unknown,
+    /// Connected, about to sync for the first time.
+    Starting,
+    /// A sync step is running.
+    Syncing,
+    /// The last step succeeded; the next runs on schedule.
+    Idle,
+    /// GHL cannot be reached (network, outage, rate limit): retried on its own.
+    Offline,
+    /// GHL refused a step (token, scope, a bad answer): see `last_error`.
+    Error,
+    /// A frozen data set (the demo's `--import`); nothing syncs.
+    Seeded,
+    /// No GHL token or location: nothing syncs until one is set.
+    NotConfigured,
+    /// A state this client does not know (a newer daemon).
+    #[serde(other)]
+    Other,
+}
+
+impl SyncState {
+    /// The name `status` prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncState::Unknown => "unknown",
+            SyncState::Starting => "starting",
+            SyncState::Syncing => "syncing",
+            SyncState::Idle => "idle",
+            SyncState::Offline => "offline",
+            SyncState::Error => "error",
+            SyncState::Seeded => "seeded",
+            SyncState::NotConfigured => "not_configured",
+            SyncState::Other => "other",
+        }
+    }
+
+    /// Whether sync is failing (the status bar shows the error).
+    pub fn is_failing(self) -> bool {
+        matches!(self, SyncState::Offline | SyncState::Error)
+    }
+
+    /// Whether sync is in a good, settled state.
+    pub fn is_settled(self) -> bool {
+        matches!(self, SyncState::Idle | SyncState::Seeded)
+    }
+}
+
+impl std::fmt::Display for SyncState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where sync stands.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SyncStatus {
-    /// `idle`, `syncing`, `offline`, `seeded` (demo data, no GHL) or `not_configured`.
-    pub state: String,
+    pub state: SyncState,
     pub last_success: Option<Timestamp>,
     pub pending_ops: u64,
     pub failed_ops: u64,
@@ -191,6 +249,9 @@ pub struct SyncStatus {
     pub progress: Option<String>,
     /// GHL requests left in the current burst window and today, when known.
     pub rate_limit: Option<RateBudget>,
+    /// Records GHL sent that could not be read (each is in the daemon log with its id and
+    /// why); sync skips them and goes on.
+    pub skipped_records: u64,
 }
 
 /// The GHL request budget as the last response reported it.

@@ -34,7 +34,7 @@ fn serves_queries_after_the_handshake_with_private_permissions() {
             panic!("no status")
         };
         assert_eq!(status.counts.contacts, 60);
-        assert_eq!(status.sync.state, "seeded");
+        assert_eq!(status.sync.state, leadline_shared::protocol::SyncState::Seeded);
         assert_eq!(status.daemon.pid, daemon.child.id());
 
         send(&mut conn, &request(8, Request::Queue { name: QueueName::All, limit: 10 })).await;

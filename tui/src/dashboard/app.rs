@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use leadline_shared::domain::{LeadSummary, OpKind, OpState, Opportunity};
-use leadline_shared::protocol::{Event, LeadDetail, QueueName, StatusReport, SyncStatus, Welcome};
+use leadline_shared::protocol::{Event, LeadDetail, QueueName, StatusReport, SyncState, SyncStatus, Welcome};
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
@@ -757,9 +757,9 @@ impl App {
                 self.flash_error(format!("Not saved: {what}: {error}"));
             }
             Update::SyncStarted(sync) => {
-                let text = match sync.state.as_str() {
-                    "syncing" => "Sync started.".to_owned(),
-                    "" => "Sync requested.".to_owned(),
+                let text = match sync.state {
+                    SyncState::Syncing => "Sync started.".to_owned(),
+                    SyncState::Unknown => "Sync requested.".to_owned(),
                     state => format!("Sync requested; sync is {state}."),
                 };
                 self.status.get_or_insert_with(StatusReport::default).sync = *sync;

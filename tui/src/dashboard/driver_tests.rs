@@ -12,7 +12,8 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use leadline_shared::domain::OpKind;
 use leadline_shared::protocol::{
-    self, ClientMessage, ErrorKind, Event, QueueName, RemoteError, Request, Response, ServerMessage, Welcome,
+    self, ClientMessage, ErrorKind, Event, QueueName, RemoteError, Request, Response, ServerMessage,
+    SyncState, Welcome,
 };
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::net::{UnixListener, UnixStream};
@@ -99,7 +100,7 @@ impl Fake {
                         }
                         Request::SyncNow { .. } => {
                             let mut sync = status().sync;
-                            sync.state = "syncing".into();
+                            sync.state = SyncState::Syncing;
                             Ok(Response::Synced(Box::new(sync)))
                         }
                         Request::Edit { op: OpKind::AddTag { tag }, .. } if tag.chars().count() > 64 => Err(

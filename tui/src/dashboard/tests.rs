@@ -10,7 +10,8 @@ use leadline_shared::domain::{
     Contribution, Direction, LeadSummary, OpKind, OpState, Opportunity, PendingOp, Qualification, Temperature,
 };
 use leadline_shared::protocol::{
-    Counts, DaemonInfo, Event, LeadDetail, QueueName, StatusReport, SyncStatus, TimelineEntry, Welcome,
+    Counts, DaemonInfo, Event, LeadDetail, QueueName, StatusReport, SyncState, SyncStatus, TimelineEntry,
+    Welcome,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -103,7 +104,7 @@ pub(super) fn status() -> StatusReport {
             cold: 10_291,
         },
         sync: SyncStatus {
-            state: "idle".into(),
+            state: SyncState::Idle,
             last_success: Some(ago(95)),
             pending_ops: 2,
             failed_ops: 0,
@@ -543,7 +544,7 @@ fn pushed_changes_are_debounced_into_one_refresh() {
 #[test]
 fn sync_events_update_the_status_bar() {
     let mut t = Harness::online(160, 48);
-    let sync = SyncStatus { state: "syncing".into(), pending_ops: 7, ..SyncStatus::default() };
+    let sync = SyncStatus { state: SyncState::Syncing, pending_ops: 7, ..SyncStatus::default() };
     t.update(Update::DaemonEvent(Event::Sync { status: sync }));
     let screen = t.screen();
     assert!(screen.contains("sync syncing"), "{screen}");
@@ -755,7 +756,7 @@ fn a_refused_edit_shows_the_error_in_red_until_dismissed() {
 fn s_asks_for_a_sync_and_shows_the_answer() {
     let mut t = Harness::online(80, 24);
     assert_eq!(t.app.handle_action(Action::SyncNow), [Effect::SyncNow]);
-    let syncing = SyncStatus { state: "syncing".into(), pending_ops: 3, ..SyncStatus::default() };
+    let syncing = SyncStatus { state: SyncState::Syncing, pending_ops: 3, ..SyncStatus::default() };
     t.update(Update::SyncStarted(Box::new(syncing.clone())));
     assert_eq!(t.app.flash().unwrap().text, "Sync started.");
     assert_eq!(t.app.status.as_ref().unwrap().sync, syncing);
@@ -846,10 +847,10 @@ fn the_detail_pane_lists_pending_and_failed_edits_with_their_reasons() {
 #[test]
 fn the_status_bar_shows_sync_progress_and_errors() {
     let mut t = Harness::online(160, 48);
-    let sync = |state: &str, progress: Option<&str>, error: Option<&str>| {
+    let sync = |state: SyncState, progress: Option<&str>, error: Option<&str>| {
         Update::DaemonEvent(Event::Sync {
             status: SyncStatus {
-                state: state.into(),
+                state,
                 progress: progress.map(str::to_owned),
                 last_error: error.map(str::to_owned),
                 last_success: Some(ago(95)),
@@ -857,21 +858,21 @@ fn the_status_bar_shows_sync_progress_and_errors() {
             },
         })
     };
-    t.update(sync("syncing", Some("contacts: page 3, 300 so far"), None));
+    t.update(sync(SyncState::Syncing, Some("contacts: page 3, 300 so far"), None));
     let screen = t.screen();
     assert!(screen.contains("sync syncing · contacts: page 3, 300 so far"), "{screen}");
-    t.update(sync("offline", None, Some("GHL unreachable: connection timed out")));
+    t.update(sync(SyncState::Offline, None, Some("GHL unreachable: connection timed out")));
     let screen = t.screen();
     assert!(screen.contains("sync offline · ok 1m ago · GHL unreachable: connection timed out"), "{screen}");
-    t.update(sync("error", None, Some("GHL said 401: the token was revoked")));
+    t.update(sync(SyncState::Error, None, Some("GHL said 401: the token was revoked")));
     assert!(t.screen().contains("GHL said 401: the token was revoked"));
-    t.update(sync("idle", Some("stale progress"), Some("an old error")));
+    t.update(sync(SyncState::Idle, Some("stale progress"), Some("an old error")));
     let screen = t.screen();
     assert!(!screen.contains("stale progress") && !screen.contains("an old error"), "{screen}");
 
     // At 80 columns a long error is cut, and the segment still shows.
     let mut t = Harness::online(80, 24);
-    t.update(sync("error", None, Some(&"very long error ".repeat(10))));
+    t.update(sync(SyncState::Error, None, Some(&"very long error ".repeat(10))));
     let screen = t.screen();
     assert!(screen.contains("sync error · ok 1m ago · very long error"), "{screen}");
 }
@@ -916,7 +917,7 @@ fn snapshot_failed_edit() {
         t.update(Update::LeadLoaded(Box::new(detail_with_edits("c00006"))));
         t.update(Update::DaemonEvent(Event::Sync {
             status: SyncStatus {
-                state: "error".into(),
+                state: SyncState::Error,
                 last_success: Some(ago(900)),
                 pending_ops: 3,
                 failed_ops: 2,

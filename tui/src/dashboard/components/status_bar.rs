@@ -2,6 +2,7 @@
 //! progress or error, pending work, counts) and the footer: a flash message (an edit saved or
 //! refused), the last error, or the key hints generated from the live keymap.
 
+use leadline_shared::protocol::SyncState;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -70,16 +71,16 @@ fn segments(app: &App, width: usize) -> Vec<Vec<Span<'static>>> {
     };
 
     let sync = &status.sync;
-    let state = if sync.state.is_empty() { "unknown" } else { sync.state.as_str() };
-    let failing = matches!(state, "error" | "offline");
+    let state = sync.state;
+    let failing = state.is_failing();
     let color = match state {
-        "idle" | "seeded" => Color::Green,
-        "syncing" => Color::Cyan,
+        _ if state.is_settled() => Color::Green,
+        SyncState::Syncing => Color::Cyan,
         _ if failing => Color::Red,
         _ => Color::Yellow,
     };
-    let mut sync_spans = vec![Span::raw("sync "), Span::styled(state.to_owned(), Style::new().fg(color))];
-    let progress = sync.progress.as_deref().filter(|p| state == "syncing" && !p.trim().is_empty());
+    let mut sync_spans = vec![Span::raw("sync "), Span::styled(state.as_str(), Style::new().fg(color))];
+    let progress = sync.progress.as_deref().filter(|p| state == SyncState::Syncing && !p.trim().is_empty());
     if progress.is_none()
         && let Some(last) = sync.last_success
     {
@@ -99,7 +100,7 @@ fn segments(app: &App, width: usize) -> Vec<Vec<Span<'static>>> {
         Some((text, color)) if room >= 8 => {
             sync_spans.push(Span::styled(format!(" · {}", ellipsize(text, room)), Style::new().fg(color)));
         }
-        _ if error.is_some() && state != "idle" => {
+        _ if error.is_some() && state != SyncState::Idle => {
             sync_spans.push(Span::styled(" · error", Style::new().fg(Color::Red)));
         }
         _ => {}
