@@ -1,24 +1,30 @@
 //! Every GHL client method, checked against GHL's own OpenAPI files.
 //!
 //! The client runs against the simulator with its request log on; each logged request is then
-//! matched to an operation of `shared/ghl-openapi/apps/*.json` (GHL's official spec) and
-//! checked: the method and path template exist, `Version` is the spec's value for that
-//! operation, required query parameters are present and every query parameter sent is declared,
-//! required body fields are present and every body field sent is declared. The contacts search
-//! body is not in the spec; it is checked against `shared/docs/ghl-api.md` (`locationId` and
+//! matched to an operation of GHL's official spec and checked: the method and path template
+//! exist, `Version` is the spec's value for that operation, required query parameters are
+//! present and every query parameter sent is declared, required body fields are present and
+//! every body field sent is declared, at every depth the spec names a schema for. The contacts
+//! search body is not in the spec; it is checked against `ghl-api.md` (`locationId` and
 //! `pageLimit` required).
 //!
-//! The spec directory is `../../shared/ghl-openapi/apps` from this crate (override with
-//! `GHL_OPENAPI_DIR`).
+//! The spec is read from `tests/fixtures/ghl-api-facts.json`: what the checks need of every
+//! operation in GHL's `apps/*.json`, extracted by `examples/ghl_api_facts.rs` and committed, so
+//! a plain clone runs this test with nothing beside it. When the official files are present
+//! (`GHL_OPENAPI_DIR`, or `../shared/ghl-openapi/apps` beside the workspace) they are converted
+//! to the same model by the same code: the requests are checked against them too, and the
+//! committed facts must equal what they give (docs/ghl-sim.md says how to regenerate).
 
+mod ghl_facts;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+use ghl_facts::{Api, FactsFile, Operation, REGENERATE};
 use ghl_sim::{SimConfig, SimHandle};
 use leadline_daemon::ghl::{ClientConfig, ContactQuery, GhlClient, MessageQuery, OpportunityQuery};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// Required body fields the spec lists but the docs show to be wrong, with the reason.
 const KNOWN_SPEC_CONTRADICTIONS: &[(&str, &str, &str)] = &[
@@ -34,87 +40,57 @@ const KNOWN_SPEC_CONTRADICTIONS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn spec_dir() -> PathBuf {
-    std::env::var_os("GHL_OPENAPI_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/ghl-openapi/apps"))
+/// The committed facts; compiled in, so the test reads nothing at run time.
+const COMMITTED: &str = include_str!("fixtures/ghl-api-facts.json");
+
+fn committed_file() -> FactsFile {
+    FactsFile::parse(COMMITTED)
+        .unwrap_or_else(|e| panic!("daemon/{}: {e}. Regenerate it: {REGENERATE}", ghl_facts::FACTS_FILE))
 }
 
-/// One spec file, parsed.
-struct Spec {
-    file: String,
-    doc: Value,
+fn committed() -> Api {
+    committed_file().api()
 }
 
-fn load_specs() -> Vec<Spec> {
-    let dir = spec_dir();
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
-        panic!(
-            "GHL's OpenAPI files are missing: cannot read {} ({e}). They come with the project under \
-             shared/ghl-openapi/apps (see shared/ghl-openapi/SOURCE.md); set GHL_OPENAPI_DIR to their directory",
-            dir.display()
-        )
-    });
-    let mut specs = Vec::new();
-    for entry in entries {
-        let path = entry.expect("dir entry").path();
-        if path.extension().is_some_and(|e| e == "json") {
-            let text = std::fs::read_to_string(&path).expect("read spec");
-            let doc: Value = serde_json::from_str(&text).expect("spec is JSON");
-            specs.push(Spec { file: path.file_name().expect("name").to_string_lossy().into_owned(), doc });
-        }
-    }
-    assert!(!specs.is_empty(), "no *.json spec files in {}", dir.display());
-    specs
-}
-
-fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
-    match v.get("$ref").and_then(Value::as_str) {
-        Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or(&Value::Null),
-        None => v,
-    }
+/// The official files converted to the checker's model, when they are present.
+fn official() -> Option<(PathBuf, Api)> {
+    let dir = ghl_facts::official_dir().unwrap_or_else(|e| panic!("{e}"));
+    let Some(dir) = dir else {
+        eprintln!(
+            "note: GHL's official OpenAPI files are not here (set GHL_OPENAPI_DIR to their apps/ \
+             directory); checked against the committed facts only"
+        );
+        return None;
+    };
+    let api = ghl_facts::extract(&dir)
+        .unwrap_or_else(|e| panic!("cannot convert GHL's official OpenAPI files in {}: {e}", dir.display()));
+    Some((dir, api))
 }
 
 /// The operation for `method path`: the template with the same number of segments whose
 /// literal segments all match, preferring the most literal segments.
-fn find_op<'a>(specs: &'a [Spec], method: &str, path: &str) -> Option<(&'a Spec, String, &'a Value)> {
+fn find_op<'a>(api: &'a Api, method: &str, path: &str) -> Option<&'a Operation> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let mut best: Option<(usize, &Spec, String, &Value)> = None;
-    for spec in specs {
-        let Some(paths) = spec.doc.get("paths").and_then(Value::as_object) else { continue };
-        for (template, item) in paths {
-            let Some(op) = item.get(method.to_ascii_lowercase()) else { continue };
-            let tsegs: Vec<&str> = template.trim_matches('/').split('/').collect();
-            if tsegs.len() != segs.len() {
-                continue;
+    let mut best: Option<(usize, &Operation)> = None;
+    for op in api.operations.iter().filter(|op| op.method.eq_ignore_ascii_case(method)) {
+        let tsegs: Vec<&str> = op.path.trim_matches('/').split('/').collect();
+        if tsegs.len() != segs.len() {
+            continue;
+        }
+        let mut literal = 0;
+        let ok = tsegs.iter().zip(&segs).all(|(t, s)| {
+            if t.starts_with('{') && t.ends_with('}') {
+                !s.is_empty()
+            } else {
+                literal += 1;
+                t == s
             }
-            let mut literal = 0;
-            let ok = tsegs.iter().zip(&segs).all(|(t, s)| {
-                if t.starts_with('{') && t.ends_with('}') {
-                    !s.is_empty()
-                } else {
-                    literal += 1;
-                    t == s
-                }
-            });
-            if ok && best.as_ref().is_none_or(|b| literal > b.0) {
-                best = Some((literal, spec, template.clone(), op));
-            }
+        });
+        if ok && best.as_ref().is_none_or(|b| literal > b.0) {
+            best = Some((literal, op));
         }
     }
-    best.map(|(_, s, t, o)| (s, t, o))
-}
-
-fn parameters<'a>(spec: &'a Spec, template: &str, op: &'a Value) -> Vec<&'a Value> {
-    let mut out: Vec<&Value> = Vec::new();
-    let path_level =
-        spec.doc.pointer(&format!("/paths/{}/parameters", template.replace('~', "~0").replace('/', "~1")));
-    for list in [path_level, op.get("parameters")].into_iter().flatten() {
-        if let Some(a) = list.as_array() {
-            out.extend(a.iter().map(|p| resolve(&spec.doc, p)));
-        }
-    }
-    out
+    best.map(|(_, op)| op)
 }
 
 fn query_pairs(q: &Value) -> Vec<(String, String)> {
@@ -126,6 +102,166 @@ fn query_pairs(q: &Value) -> Vec<(String, String)> {
             (k.to_owned(), v.to_owned())
         })
         .collect()
+}
+
+/// What the logged requests did, by the spec `api`.
+#[derive(Default)]
+struct Checked {
+    problems: Vec<String>,
+    covered: BTreeSet<String>,
+    per_op: BTreeMap<String, usize>,
+}
+
+/// Checks every logged request against `api`. The checks that do not depend on the spec
+/// (status, token, `Accept`) are in `check_transport`.
+fn check(api: &Api, entries: &[Value]) -> Checked {
+    let mut out = Checked::default();
+    for e in entries {
+        let method = e["method"].as_str().expect("method");
+        let path = e["path"].as_str().expect("path");
+        let headers = &e["headers"];
+        let what = format!("{method} {path}");
+        let Some(op) = find_op(api, method, path) else {
+            out.problems.push(format!("{what}: no such operation in the spec"));
+            continue;
+        };
+        let key = format!("{method} {}", op.path);
+        out.covered.insert(key.clone());
+        *out.per_op.entry(key.clone()).or_default() += 1;
+        let problems = &mut out.problems;
+
+        // Version header.
+        match &op.version {
+            None => problems.push(format!("{key} ({}): the spec declares no Version header", op.file)),
+            Some(allowed) => {
+                let sent = headers["version"].as_str().unwrap_or("(none)");
+                if !allowed.iter().any(|a| a == sent) {
+                    problems.push(format!("{key}: Version {sent}, the spec wants {allowed:?}"));
+                }
+            }
+        }
+
+        // Query parameters: required ones present, none undeclared.
+        let sent: Vec<(String, String)> = query_pairs(&e["query"]);
+        for (name, _) in op.query.iter().filter(|(_, required)| **required) {
+            if !sent.iter().any(|(k, v)| k == name && !v.is_empty()) {
+                problems.push(format!("{key}: required query parameter {name} is missing"));
+            }
+        }
+        for (k, _) in &sent {
+            if !op.query.contains_key(k) {
+                problems.push(format!("{key}: query parameter {k} is not in the spec ({})", op.file));
+            }
+        }
+
+        // Body.
+        let body = &e["body"];
+        if !body.is_null() && headers["content-type"] != "application/json" {
+            problems.push(format!("{key}: a body without Content-Type: application/json"));
+        }
+        if key == "POST /contacts/search" {
+            // Not in the spec (SearchBodyV2DTO is empty): ghl-api.md §2 and issue #31.
+            for field in ["locationId", "pageLimit"] {
+                if body.get(field).is_none_or(Value::is_null) {
+                    problems.push(format!("{key}: body lacks {field} (required per ghl-api.md)"));
+                }
+            }
+            if body.get("page").is_some() && body.get("searchAfter").is_some() {
+                problems.push(format!("{key}: page and searchAfter together"));
+            }
+            continue;
+        }
+        let Some(spec_body) = &op.body else {
+            if !body.is_null() {
+                problems.push(format!("{key}: sends a body the spec does not declare"));
+            }
+            continue;
+        };
+        if body.is_null() {
+            if spec_body.required {
+                problems.push(format!("{key}: sends no body; the spec requires one"));
+            }
+            continue;
+        }
+        if !spec_body.content_types.iter().any(|c| c == "application/json") {
+            problems.push(format!("{key}: sends JSON; the spec takes {:?}", spec_body.content_types));
+        }
+        match (&spec_body.schema, body.as_object()) {
+            (Some(schema), Some(obj)) => check_object(api, &op.file, schema, obj, &key, "body", problems),
+            (Some(schema), None) => problems.push(format!("{key}: the body is not an object ({schema} is)")),
+            (None, _) => {}
+        }
+    }
+    out
+}
+
+/// `obj` against the schema `name` of `file`: required fields present, every field declared,
+/// and the same for each nested object the schema names a schema for. `at` names `obj`.
+fn check_object(
+    api: &Api,
+    file: &str,
+    name: &str,
+    obj: &Map<String, Value>,
+    key: &str,
+    at: &str,
+    problems: &mut Vec<String>,
+) {
+    let Some(schema) = api.schema(file, name) else {
+        problems.push(format!(
+            "{key}: the facts name schema {name} of {file} but lack it; regenerate: {REGENERATE}"
+        ));
+        return;
+    };
+    for req in &schema.required {
+        if obj.get(req).is_some_and(|v| !v.is_null()) {
+            continue;
+        }
+        if KNOWN_SPEC_CONTRADICTIONS.iter().any(|(s, f, _)| *s == name && f == req) {
+            continue;
+        }
+        problems.push(format!("{key}: {at} lacks {req}, required by {name}"));
+    }
+    for (k, v) in obj {
+        let Some(field) = schema.fields.get(k) else {
+            if !schema.open {
+                problems.push(format!("{key}: {at}.{k} is not in {name} ({file})"));
+            }
+            continue;
+        };
+        match (&field.object, &field.items, v) {
+            (Some(child), _, Value::Object(o)) => {
+                check_object(api, file, child, o, key, &format!("{at}.{k}"), problems)
+            }
+            (_, Some(child), Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(o) = item.as_object() {
+                        check_object(api, file, child, o, key, &format!("{at}.{k}[{i}]"), problems);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The checks that hold for every request whatever the spec says.
+fn check_transport(entries: &[Value]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for e in entries {
+        let headers = &e["headers"];
+        let what = format!("{} {}", e["method"].as_str().unwrap_or("?"), e["path"].as_str().unwrap_or("?"));
+        let status = e["status"].as_u64().unwrap_or(0);
+        if !(200..300).contains(&status) {
+            problems.push(format!("{what}: the simulator answered {status}"));
+        }
+        if headers["authorization"] != "Bearer ***" {
+            problems.push(format!("{what}: no bearer token"));
+        }
+        if headers["accept"] != "application/json" {
+            problems.push(format!("{what}: Accept is {}", headers["accept"]));
+        }
+    }
+    problems
 }
 
 fn client(sim: &SimHandle) -> GhlClient {
@@ -199,7 +335,8 @@ async fn exercise(c: &GhlClient, sim: &SimHandle) {
 
 #[tokio::test]
 async fn every_request_conforms_to_the_openapi_spec() {
-    let specs = load_specs();
+    let facts = committed();
+    let official = official();
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("requests.jsonl");
     let sim =
@@ -214,109 +351,14 @@ async fn every_request_conforms_to_the_openapi_spec() {
     let entries: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("log line")).collect();
     assert!(entries.len() >= 20, "only {} requests logged", entries.len());
 
-    let mut problems: Vec<String> = Vec::new();
-    let mut covered: BTreeSet<String> = BTreeSet::new();
-    let mut per_op: BTreeMap<String, usize> = BTreeMap::new();
-    for e in &entries {
-        let method = e["method"].as_str().expect("method");
-        let path = e["path"].as_str().expect("path");
-        let status = e["status"].as_u64().unwrap_or(0);
-        let headers = &e["headers"];
-        let what = format!("{method} {path}");
-        if !(200..300).contains(&status) {
-            problems.push(format!("{what}: the simulator answered {status}"));
-        }
-        if headers["authorization"] != "Bearer ***" {
-            problems.push(format!("{what}: no bearer token"));
-        }
-        if headers["accept"] != "application/json" {
-            problems.push(format!("{what}: Accept is {}", headers["accept"]));
-        }
-        let Some((spec, template, op)) = find_op(&specs, method, path) else {
-            problems.push(format!("{what}: no such operation in the spec"));
-            continue;
-        };
-        let key = format!("{method} {template}");
-        covered.insert(key.clone());
-        *per_op.entry(key.clone()).or_default() += 1;
-        let params = parameters(spec, &template, op);
-
-        // Version header.
-        let version = params.iter().find(|p| {
-            p["in"] == "header" && p["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case("version"))
-        });
-        match version {
-            None => problems.push(format!("{key} ({}): the spec declares no Version header", spec.file)),
-            Some(p) => {
-                let allowed: Vec<&str> = p["schema"]["enum"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                let sent = headers["version"].as_str().unwrap_or("(none)");
-                if !allowed.contains(&sent) {
-                    problems.push(format!("{key}: Version {sent}, the spec wants {allowed:?}"));
-                }
-            }
-        }
-
-        // Query parameters: required ones present, none undeclared.
-        let sent: Vec<(String, String)> = query_pairs(&e["query"]);
-        let declared: BTreeSet<&str> =
-            params.iter().filter(|p| p["in"] == "query").filter_map(|p| p["name"].as_str()).collect();
-        for p in params.iter().filter(|p| p["in"] == "query" && p["required"] == true) {
-            let name = p["name"].as_str().unwrap_or("");
-            if !sent.iter().any(|(k, v)| k == name && !v.is_empty()) {
-                problems.push(format!("{key}: required query parameter {name} is missing"));
-            }
-        }
-        for (k, _) in &sent {
-            if !declared.contains(k.as_str()) {
-                problems.push(format!("{key}: query parameter {k} is not in the spec"));
-            }
-        }
-
-        // Body.
-        let body = &e["body"];
-        if !body.is_null() && headers["content-type"] != "application/json" {
-            problems.push(format!("{key}: a body without Content-Type: application/json"));
-        }
-        if key == "POST /contacts/search" {
-            // Not in the spec (SearchBodyV2DTO is empty): ghl-api.md §2 and issue #31.
-            for field in ["locationId", "pageLimit"] {
-                if body.get(field).is_none_or(Value::is_null) {
-                    problems.push(format!("{key}: body lacks {field} (required per ghl-api.md)"));
-                }
-            }
-            if body.get("page").is_some() && body.get("searchAfter").is_some() {
-                problems.push(format!("{key}: page and searchAfter together"));
-            }
-            continue;
-        }
-        let Some(rb) = op.get("requestBody") else {
-            if !body.is_null() {
-                problems.push(format!("{key}: sends a body the spec does not declare"));
-            }
-            continue;
-        };
-        let raw = &rb["content"]["application/json"]["schema"];
-        let schema_name =
-            raw["$ref"].as_str().and_then(|r| r.rsplit('/').next()).unwrap_or("inline").to_owned();
-        let schema = resolve(&spec.doc, raw);
-        for req in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-            if body.get(req).is_some_and(|v| !v.is_null()) {
-                continue;
-            }
-            if KNOWN_SPEC_CONTRADICTIONS.iter().any(|(s, f, _)| *s == schema_name && *f == req) {
-                continue;
-            }
-            problems.push(format!("{key}: body lacks {req}, required by {schema_name}"));
-        }
-        if let (Some(props), Some(obj)) = (schema["properties"].as_object(), body.as_object()) {
-            for k in obj.keys() {
-                if !props.contains_key(k) {
-                    problems.push(format!("{key}: body field {k} is not in {schema_name}"));
-                }
-            }
+    let mut problems = check_transport(&entries);
+    let Checked { problems: by_facts, covered, per_op } = check(&facts, &entries);
+    problems.extend(by_facts);
+    if let Some((dir, api)) = &official {
+        // The same checks against the full files: they differ from the above only when the
+        // committed facts are stale, which `the_committed_facts_match_the_official_files` explains.
+        for p in check(api, &entries).problems {
+            problems.push(format!("by the official files in {}: {p}", dir.display()));
         }
     }
 
@@ -355,14 +397,161 @@ async fn every_request_conforms_to_the_openapi_spec() {
     }
 }
 
+/// With the official files present, the committed facts must be exactly what they give.
+#[test]
+fn the_committed_facts_match_the_official_files() {
+    let Some((dir, api)) = official() else { return };
+    let file = committed_file();
+    let stale = |what: String| {
+        panic!(
+            "daemon/{} is stale: {what}\nIt must be what GHL's official files in {dir} give. Regenerate it \
+             from them and commit it:\n  cargo run -p leadline-daemon --example ghl_api_facts -- {dir}\n\
+             (docs/ghl-sim.md, \"Conformance with GHL's OpenAPI files\")",
+            ghl_facts::FACTS_FILE,
+            dir = dir.display()
+        )
+    };
+    let mut changes = Vec::new();
+    let ops = |ops: &[Operation]| -> BTreeMap<String, Operation> {
+        ops.iter().map(|o| (format!("{} {} ({})", o.method, o.path, o.file), o.clone())).collect()
+    };
+    let (before, now) = (ops(&file.operations), ops(&api.operations));
+    for (k, op) in &now {
+        match before.get(k) {
+            None => changes.push(format!("new operation {k}")),
+            Some(old) if old != op => changes.push(format!("changed operation {k}: {}", difference(old, op))),
+            Some(_) => {}
+        }
+    }
+    changes.extend(before.keys().filter(|k| !now.contains_key(*k)).map(|k| format!("removed operation {k}")));
+    for (spec_file, schemas) in &api.schemas {
+        for (name, schema) in schemas {
+            if file.schemas.get(spec_file).and_then(|s| s.get(name)) != Some(schema) {
+                changes.push(format!("new or changed schema {name} ({spec_file})"));
+            }
+        }
+    }
+    for (spec_file, schemas) in &file.schemas {
+        for name in schemas.keys() {
+            if api.schema(spec_file, name).is_none() {
+                changes.push(format!("removed schema {name} ({spec_file})"));
+            }
+        }
+    }
+    if !changes.is_empty() {
+        let n = changes.len();
+        changes.truncate(30);
+        stale(format!("{n} difference(s) from the official files, first:\n  {}", changes.join("\n  ")));
+    }
+    // The operations agree; the recorded provenance must still name these very files.
+    let inputs = ghl_facts::inputs(&dir).unwrap_or_else(|e| panic!("{e}"));
+    if inputs != file.inputs {
+        let recorded: BTreeSet<(&str, &str)> =
+            file.inputs.iter().map(|i| (i.path.as_str(), i.sha256.as_str())).collect();
+        let differ: Vec<&str> = inputs
+            .iter()
+            .filter(|i| !recorded.contains(&(i.path.as_str(), i.sha256.as_str())))
+            .map(|i| i.path.as_str())
+            .chain(
+                file.inputs
+                    .iter()
+                    .filter(|r| !inputs.iter().any(|i| i.path == r.path))
+                    .map(|r| r.path.as_str()),
+            )
+            .collect();
+        stale(format!(
+            "{differ:?} differ from the files it records (by SHA-256), though not in what the checks use"
+        ));
+    }
+}
+
+/// What differs between the committed and the official version of an operation, field by
+/// field, e.g. `query: status false -> (none)`.
+fn show(v: Option<&Value>) -> String {
+    v.map_or_else(|| "(none)".to_owned(), Value::to_string)
+}
+
+fn difference(old: &Operation, new: &Operation) -> String {
+    let (Ok(Value::Object(old)), Ok(Value::Object(new))) =
+        (serde_json::to_value(old), serde_json::to_value(new))
+    else {
+        return "(not comparable)".into();
+    };
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let parts: Vec<String> = keys
+        .into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| match (old.get(k), new.get(k)) {
+            // Parameter maps: only the names that differ.
+            (Some(Value::Object(a)), Some(Value::Object(b))) => {
+                let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+                let diff: Vec<String> = names
+                    .into_iter()
+                    .filter(|n| a.get(*n) != b.get(*n))
+                    .map(|n| format!("{n} {} -> {}", show(a.get(n)), show(b.get(n))))
+                    .collect();
+                format!("{k}: {}", diff.join(", "))
+            }
+            (a, b) => format!("{k}: {} -> {}", show(a), show(b)),
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// The committed file is in the form the generator writes, not edited by hand.
+#[test]
+fn the_committed_facts_are_as_generated() {
+    let file = committed_file();
+    let rendered = file.render().expect("render");
+    assert!(
+        rendered == COMMITTED,
+        "daemon/{} is not in the form the generator writes: it was edited by hand. Regenerate it: {REGENERATE}",
+        ghl_facts::FACTS_FILE
+    );
+    assert_eq!(file.generated, ghl_facts::GENERATED, "the header note; regenerate: {REGENERATE}");
+    // Every operation of the official apps/*.json, not only those the client calls today.
+    assert!(file.operations.len() >= 150, "only {} operations", file.operations.len());
+    for op in &file.operations {
+        if let Some(name) = op.body.as_ref().and_then(|b| b.schema.as_ref()) {
+            assert!(
+                file.schemas.get(&op.file).is_some_and(|s| s.contains_key(name)),
+                "{name} of {}",
+                op.file
+            );
+        }
+    }
+}
+
 #[test]
 fn the_matcher_prefers_literal_segments() {
-    let specs = load_specs();
-    let (_, t, _) = find_op(&specs, "GET", "/conversations/messages/export").expect("export");
-    assert_eq!(t, "/conversations/messages/export");
-    let (_, t, _) = find_op(&specs, "POST", "/contacts/search").expect("search");
-    assert_eq!(t, "/contacts/search");
-    let (_, t, _) = find_op(&specs, "PUT", "/contacts/abc").expect("update");
-    assert_eq!(t, "/contacts/{contactId}");
-    assert!(find_op(&specs, "GET", "/nowhere/at/all").is_none());
+    let api = committed();
+    let op = find_op(&api, "GET", "/conversations/messages/export").expect("export");
+    assert_eq!(op.path, "/conversations/messages/export");
+    let op = find_op(&api, "POST", "/contacts/search").expect("search");
+    assert_eq!(op.path, "/contacts/search");
+    let op = find_op(&api, "PUT", "/contacts/abc").expect("update");
+    assert_eq!(op.path, "/contacts/{contactId}");
+    assert!(find_op(&api, "GET", "/nowhere/at/all").is_none());
+}
+
+/// The checker descends into the nested objects the spec names: a misspelt DND channel and a
+/// DND setting without its required `status` are caught.
+#[test]
+fn nested_body_fields_are_checked() {
+    let api = committed();
+    let entry = |body: Value| {
+        json!({"method": "PUT", "path": "/contacts/abc", "query": "", "status": 200,
+               "headers": {"version": "2021-07-28", "content-type": "application/json"}, "body": body})
+    };
+    let good = entry(json!({"assignedTo": "u1", "dndSettings": {"Email": {"status": "inactive"}}}));
+    assert_eq!(check(&api, &[good]).problems, Vec::<String>::new());
+    let bad = entry(json!({"dndSettings": {"email": {"status": "inactive"}, "SMS": {"message": "x"}}}));
+    let problems = check(&api, &[bad]).problems;
+    assert_eq!(
+        problems,
+        [
+            "PUT /contacts/{contactId}: body.dndSettings.SMS lacks status, required by DndSettingSchema",
+            "PUT /contacts/{contactId}: body.dndSettings.email is not in DndSettingsSchema (contacts.json)",
+        ],
+    );
 }
