@@ -23,6 +23,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 const LOOPBACK: &str = "127.0.0.1:0";
+/// The location the test receivers mirror (also the simulator's default).
+const LOCATION: &str = "ve9EPM428h8vShlRW1KT";
 
 fn loopback() -> SocketAddr {
     LOOPBACK.parse().expect("loopback address")
@@ -57,7 +59,7 @@ impl Rig {
 
     async fn start_with(tune: impl FnOnce(&mut WebhookConfig), channel: usize) -> Rig {
         let key = fresh_key();
-        let mut cfg = WebhookConfig::with_ed25519_key(loopback(), public_pem(&key));
+        let mut cfg = WebhookConfig::with_ed25519_key(loopback(), LOCATION, public_pem(&key));
         tune(&mut cfg);
         let (tx, hints) = mpsc::channel(channel);
         let shutdown = CancellationToken::new();
@@ -105,7 +107,7 @@ impl Rig {
 fn contact_event(id: &str, webhook_id: &str) -> Vec<u8> {
     json!({
         "type": "ContactCreate",
-        "locationId": "ve9EPM428h8vShlRW1KT",
+        "locationId": LOCATION,
         "id": id,
         "firstName": "Dana",
         "phone": "+12145550100",
@@ -251,7 +253,7 @@ async fn replayed_webhook_id_is_200_but_hinted_once() {
     assert_eq!(rig.post_signed(&fresh).await.0, StatusCode::OK);
     assert_eq!(rig.drain(), vec![Hint::Contact { id: "c-replay".into() }]);
     // An old timestamp is accepted (GHL retries late; dedup is by webhookId).
-    let old = json!({"type": "ContactUpdate", "id": "c-old", "webhookId": "wh-old",
+    let old = json!({"type": "ContactUpdate", "locationId": LOCATION, "id": "c-old", "webhookId": "wh-old",
                      "timestamp": "2020-01-01T00:00:00Z"})
     .to_string();
     assert_eq!(rig.post_signed(old.as_bytes()).await.0, StatusCode::OK);
@@ -290,6 +292,56 @@ async fn signed_malformed_json_is_400() {
     assert_eq!(rig.post_signed(&bad_utf8).await.0, StatusCode::BAD_REQUEST);
     assert!(rig.drain().is_empty());
     assert_eq!(rig.stats(), WebhookStatsSnapshot { malformed: 7, ..Default::default() });
+}
+
+#[tokio::test]
+async fn other_locations_are_ignored_and_counted() {
+    let mut rig = Rig::start().await;
+    let ignored = json!({"ok": true, "ignored": true});
+    // Genuinely signed (GHL signs every location's events with one key), for someone else.
+    let foreign = json!({"type": "ContactCreate", "locationId": "someoneElsesLocation", "id": "c-foreign",
+                         "webhookId": "wh-shared"})
+    .to_string();
+    let (status, answer) = rig.post_signed(foreign.as_bytes()).await;
+    assert_eq!(
+        (status, &answer),
+        (StatusCode::OK, &ignored),
+        "200 so GHL neither retries nor pauses the URL"
+    );
+    // The wrapped form: the id inside `data` decides the same way.
+    let wrapped = json!({"type": "ContactUpdate", "webhookId": "wh-wrapped",
+                         "data": {"id": "c-foreign", "locationId": "someoneElsesLocation"}})
+    .to_string();
+    assert_eq!(rig.post_signed(wrapped.as_bytes()).await, (StatusCode::OK, ignored.clone()));
+    // Ours at the top, another inside `data`: not ours.
+    let mixed = json!({"type": "ContactUpdate", "locationId": LOCATION, "webhookId": "wh-mixed",
+                       "data": {"id": "c-foreign", "locationId": "someoneElsesLocation"}})
+    .to_string();
+    assert_eq!(rig.post_signed(mixed.as_bytes()).await, (StatusCode::OK, ignored.clone()));
+    // No locationId where the event type carries one.
+    let missing = json!({"type": "OpportunityStatusUpdate", "id": "o1", "contactId": "c1", "status": "won"})
+        .to_string();
+    assert_eq!(rig.post_signed(missing.as_bytes()).await, (StatusCode::OK, ignored.clone()));
+    assert!(rig.drain().is_empty(), "no hint for another location");
+    assert_eq!(rig.stats(), WebhookStatsSnapshot { foreign_location: 4, ..Default::default() });
+
+    // The signature still comes first: an unsigned foreign event is 401, not 200.
+    assert_eq!(rig.post(foreign.clone().into_bytes(), &[]).await.0, StatusCode::UNAUTHORIZED);
+    // A foreign event's webhookId was not remembered: ours with the same id is new.
+    let ours = contact_event("c-ours", "wh-shared");
+    assert_eq!(rig.post_signed(&ours).await.1, json!({"ok": true, "accepted": true}));
+    // An agency-level UNINSTALL carries only companyId; it is let through (nothing to re-fetch).
+    let uninstall =
+        json!({"type": "UNINSTALL", "appId": "app1", "companyId": "co1", "webhookId": "wh-un"}).to_string();
+    assert_eq!(rig.post_signed(uninstall.as_bytes()).await.0, StatusCode::OK);
+    assert_eq!(
+        rig.drain(),
+        vec![Hint::Contact { id: "c-ours".into() }, Hint::Other { event: "UNINSTALL".into() }]
+    );
+    assert_eq!(
+        rig.stats(),
+        WebhookStatsSnapshot { accepted: 2, foreign_location: 4, unauthorized: 1, ..Default::default() }
+    );
 }
 
 #[tokio::test]
@@ -335,18 +387,18 @@ async fn data_wrapped_envelope_is_hinted() {
         "type": "ContactUpdate",
         "timestamp": "2025-01-28T14:35:00Z",
         "webhookId": "abc123xyz",
-        "data": {"id": "c-wrapped", "locationId": "loc1", "firstName": "Lee"},
+        "data": {"id": "c-wrapped", "locationId": LOCATION, "firstName": "Lee"},
     })
     .to_string();
     assert_eq!(rig.post_signed(wrapped.as_bytes()).await.0, StatusCode::OK);
     // Type and ids inside `data` only.
-    let inner = json!({"webhookId": "w-inner", "data": {"type": "InboundMessage", "contactId": "c-msg",
-                       "conversationId": "conv1", "messageId": "m1", "body": "hi"}})
+    let inner = json!({"webhookId": "w-inner", "data": {"type": "InboundMessage", "locationId": LOCATION,
+                       "contactId": "c-msg", "conversationId": "conv1", "messageId": "m1", "body": "hi"}})
     .to_string();
     assert_eq!(rig.post_signed(inner.as_bytes()).await.0, StatusCode::OK);
     // The flat form of an opportunity event, for contrast.
-    let flat = json!({"type": "OpportunityStatusUpdate", "id": "o1", "contactId": "c-wrapped",
-                      "status": "won", "webhookId": "w-flat"})
+    let flat = json!({"type": "OpportunityStatusUpdate", "locationId": LOCATION, "id": "o1",
+                      "contactId": "c-wrapped", "status": "won", "webhookId": "w-flat"})
     .to_string();
     assert_eq!(rig.post_signed(flat.as_bytes()).await.0, StatusCode::OK);
     assert_eq!(
@@ -419,7 +471,8 @@ async fn official_ghl_keys_reject_test_signatures() {
     let listen = loopback();
     let (tx, mut rx) = mpsc::channel(8);
     let shutdown = CancellationToken::new();
-    let handle = serve(WebhookConfig::with_ghl_keys(listen), tx, shutdown.clone()).await.expect("starts");
+    let handle =
+        serve(WebhookConfig::with_ghl_keys(listen, LOCATION), tx, shutdown.clone()).await.expect("starts");
     let body = contact_event("c-official", "wh-official");
     let sig = ed_sig(&fresh_key(), &body);
     let resp = reqwest::Client::new()
@@ -440,7 +493,7 @@ async fn non_loopback_listen_is_refused() {
     for addr in ["0.0.0.0:0", "[::]:0", "192.0.2.10:8787", "10.0.0.1:0", "[2001:db8::1]:0"] {
         let addr: SocketAddr = addr.parse().expect("address");
         let (tx, _rx) = mpsc::channel(1);
-        let cfg = WebhookConfig::with_ed25519_key(addr, public_pem(&fresh_key()));
+        let cfg = WebhookConfig::with_ed25519_key(addr, LOCATION, public_pem(&fresh_key()));
         match serve(cfg, tx, CancellationToken::new()).await {
             Err(WebhookError::NotLoopback(a)) => assert_eq!(a, addr),
             other => panic!("{addr} should be refused, got {other:?}"),
@@ -448,14 +501,20 @@ async fn non_loopback_listen_is_refused() {
     }
     // Bad keys and limits are refused before binding.
     let (tx, _rx) = mpsc::channel(1);
-    let bad_key = WebhookConfig::with_ed25519_key(loopback(), "not a key");
+    let bad_key = WebhookConfig::with_ed25519_key(loopback(), LOCATION, "not a key");
     assert!(matches!(
         serve(bad_key, tx.clone(), CancellationToken::new()).await,
         Err(WebhookError::Key { .. })
     ));
-    let mut zero = WebhookConfig::with_ed25519_key(loopback(), public_pem(&fresh_key()));
+    let mut zero = WebhookConfig::with_ed25519_key(loopback(), LOCATION, public_pem(&fresh_key()));
     zero.max_body_bytes = 0;
-    assert!(matches!(serve(zero, tx, CancellationToken::new()).await, Err(WebhookError::Config(_))));
+    assert!(matches!(serve(zero, tx.clone(), CancellationToken::new()).await, Err(WebhookError::Config(_))));
+    // Without a location the receiver could not tell our events from anyone else's.
+    let blank = WebhookConfig::with_ed25519_key(loopback(), " ", public_pem(&fresh_key()));
+    match serve(blank, tx, CancellationToken::new()).await {
+        Err(e @ WebhookError::Config(_)) => assert!(e.to_string().contains("location_id"), "{e}"),
+        other => panic!("a blank location should be refused, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -509,7 +568,7 @@ async fn simulator_deliveries_become_hints() {
 
     let (tx, mut hints) = mpsc::channel(256);
     let shutdown = CancellationToken::new();
-    let handle = serve(WebhookConfig::with_ed25519_key(loopback(), &pem), tx, shutdown.clone())
+    let handle = serve(WebhookConfig::with_ed25519_key(loopback(), LOCATION, &pem), tx, shutdown.clone())
         .await
         .expect("receiver");
     let sim = ghl_sim::spawn(ghl_sim::SimConfig {
@@ -570,14 +629,58 @@ async fn simulator_deliveries_become_hints() {
 }
 
 #[tokio::test]
+async fn simulator_for_another_location_is_ignored() {
+    // The simulator signs with the key the receiver trusts, but mirrors another location, as
+    // another GHL customer's deliveries would: every delivery succeeds (200), none is hinted.
+    let probe =
+        ghl_sim::spawn(ghl_sim::SimConfig { contacts: 5, seed: 9, ..Default::default() }).await.expect("sim");
+    let pem = probe.webhook_public_key_pem();
+    probe.shutdown().await;
+    let (tx, mut hints) = mpsc::channel(64);
+    let shutdown = CancellationToken::new();
+    let handle = serve(WebhookConfig::with_ed25519_key(loopback(), LOCATION, &pem), tx, shutdown.clone())
+        .await
+        .expect("receiver");
+    let sim = ghl_sim::spawn(ghl_sim::SimConfig {
+        contacts: 5,
+        seed: 9,
+        location_id: "anotherCustomersLoc1".into(),
+        webhook_url: Some(handle.url()),
+        ..Default::default()
+    })
+    .await
+    .expect("sim");
+    sim.inject_lead(&json!({"firstName": "Mallory"})).expect("lead injected");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = sim.webhooks();
+        if (s.emitted > 0 && s.delivered + s.failed == s.emitted) || Instant::now() > deadline {
+            assert!(s.emitted > 0 && (s.delivered, s.failed) == (s.emitted, 0), "{s:?}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(hints.try_recv().is_err());
+    let stats = handle.stats.snapshot();
+    assert_eq!((stats.accepted, stats.unauthorized), (0, 0), "{stats:?}");
+    assert!(stats.foreign_location >= 1, "{stats:?}");
+    sim.shutdown().await;
+    shutdown.cancel();
+    handle.stopped().await;
+}
+
+#[tokio::test]
 async fn simulator_key_mismatch_is_refused() {
     // A receiver configured with another key refuses every simulator delivery.
     let (tx, mut hints) = mpsc::channel(64);
     let shutdown = CancellationToken::new();
-    let handle =
-        serve(WebhookConfig::with_ed25519_key(loopback(), public_pem(&fresh_key())), tx, shutdown.clone())
-            .await
-            .expect("receiver");
+    let handle = serve(
+        WebhookConfig::with_ed25519_key(loopback(), LOCATION, public_pem(&fresh_key())),
+        tx,
+        shutdown.clone(),
+    )
+    .await
+    .expect("receiver");
     let sim = ghl_sim::spawn(ghl_sim::SimConfig {
         contacts: 5,
         seed: 8,

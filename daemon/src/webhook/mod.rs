@@ -9,9 +9,13 @@
 //!    else legacy `X-WH-Signature` RSA-SHA256; `N/A` or empty counts as absent; a signature header
 //!    sent twice is refused) → **401** when missing or wrong. Nothing is parsed before this.
 //! 3. The JSON is parsed ([`parse_event`], flat or `data`-wrapped) → **400** when malformed.
-//! 4. Dedup on `webhookId` in a bounded set ([`WebhookConfig::dedup_capacity`] ids, kept as
+//! 4. The event's `locationId` is compared with [`WebhookConfig::location_id`]: an event for
+//!    another location, or without one, gets **200** and is dropped (counted in
+//!    [`WebhookStats::foreign_location`], logged at warn with the foreign id, never the body).
+//!    See *Other locations* below.
+//! 5. Dedup on `webhookId` in a bounded set ([`WebhookConfig::dedup_capacity`] ids, kept as
 //!    SHA-256 digests, oldest evicted first): a duplicate gets **200** and is not forwarded again.
-//! 5. The [`Hint`] is queued with `try_send` and the answer is **200** at once. When the channel is
+//! 6. The [`Hint`] is queued with `try_send` and the answer is **200** at once. When the channel is
 //!    full the hint is dropped (counted in [`WebhookStats::dropped`], logged at warn) and the
 //!    answer is still 200: the periodic sync catches up, and GHL must not retry or pause the URL.
 //!    When the receiver is gone (daemon shutting down) the answer is **503**, so GHL retries later.
@@ -19,6 +23,29 @@
 //! Other methods get **405**, other paths **404**. Error bodies are short JSON
 //! (`{"error":"..."}`). Bodies are never logged (they carry personal data); accepted events are
 //! logged at info with their type only.
+//!
+//! # Other locations
+//!
+//! GHL signs every Marketplace app's webhooks, for every location, with the same published key.
+//! A valid signature therefore proves only that GHL sent the body, not that it concerns the
+//! location this daemon mirrors: another GHL customer's events, or a replay of them, verify just
+//! as well. So every event must name our `locationId` (at the top level, or inside `data` in the
+//! wrapped form; if it names two, both must be ours). The only exceptions are `INSTALL` and
+//! `UNINSTALL`, which GHL sends with just a `companyId` for agency-level installs; they carry
+//! nothing to re-fetch anyway.
+//!
+//! Such an event is answered **200** (`{"ok":true,"ignored":true}`), not 4xx, on purpose:
+//!
+//! - A third party replaying captured events learns nothing from the status and gains nothing
+//!   from it either way; the event is dropped in both cases.
+//! - When GHL itself delivers another location's events here (the app installed on more
+//!   sub-accounts than this one, all pointing at one URL), a 4xx is a failed delivery to GHL: it
+//!   may be retried, and it lowers the URL's delivery success rate, which GHL watches and for
+//!   which it pauses URLs, which would also stop *our* location's events. A 200 keeps the URL
+//!   healthy; the warn log and the counter surface the misconfiguration on our side.
+//!
+//! The check runs after the signature (an unsigned body is not worth parsing) and before dedup
+//! (so foreign `webhookId`s cannot evict ours from the bounded dedup set).
 //!
 //! # Replay
 //!
@@ -54,6 +81,7 @@ pub use event::{Hint, ParseError, parse_event};
 pub use verify::{GHL_SIGNATURE_HEADER, SignatureError, SignatureKind, Verifier, WH_SIGNATURE_HEADER};
 
 use dedup::Dedup;
+use event::Owner;
 
 /// The path GHL should deliver to (`/` is an alias).
 pub const WEBHOOK_PATH: &str = "/webhooks/ghl";
@@ -75,6 +103,9 @@ const GHL_RSA_PEM: &str = include_str!("../../../config/ghl-webhook-keys/webhook
 pub struct WebhookConfig {
     /// Where to listen. Must be a loopback address (`127.0.0.0/8` or `::1`); port 0 picks one.
     pub listen: SocketAddr,
+    /// The location (sub-account) this daemon mirrors. Events naming another one are ignored
+    /// (see the module docs, *Other locations*). Must not be blank.
+    pub location_id: String,
     /// The Ed25519 public key for `X-GHL-Signature` (SPKI PEM, or its bare base64 body).
     pub ed25519_public_key_pem: String,
     /// The RSA public key for the legacy `X-WH-Signature`; `None` refuses that header.
@@ -92,11 +123,17 @@ impl WebhookConfig {
         (GHL_ED25519_PEM.to_string(), Some(GHL_RSA_PEM.to_string()))
     }
 
-    /// A config listening on `listen` that accepts only `X-GHL-Signature` under `ed25519_pem`
-    /// (e.g. the simulator's `SimHandle::webhook_public_key_pem()`), with the default limits.
-    pub fn with_ed25519_key(listen: SocketAddr, ed25519_pem: impl Into<String>) -> Self {
+    /// A config for `location_id` listening on `listen` that accepts only `X-GHL-Signature` under
+    /// `ed25519_pem` (e.g. the simulator's `SimHandle::webhook_public_key_pem()`), with the
+    /// default limits.
+    pub fn with_ed25519_key(
+        listen: SocketAddr,
+        location_id: impl Into<String>,
+        ed25519_pem: impl Into<String>,
+    ) -> Self {
         Self {
             listen,
+            location_id: location_id.into(),
             ed25519_public_key_pem: ed25519_pem.into(),
             rsa_public_key_pem: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -104,11 +141,13 @@ impl WebhookConfig {
         }
     }
 
-    /// A config listening on `listen` with GHL's official keys and the default limits.
-    pub fn with_ghl_keys(listen: SocketAddr) -> Self {
+    /// A config for `location_id` listening on `listen` with GHL's official keys and the default
+    /// limits.
+    pub fn with_ghl_keys(listen: SocketAddr, location_id: impl Into<String>) -> Self {
         let (ed25519_public_key_pem, rsa_public_key_pem) = Self::ghl_default_keys();
         Self {
             listen,
+            location_id: location_id.into(),
             ed25519_public_key_pem,
             rsa_public_key_pem,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -156,6 +195,9 @@ pub struct WebhookStats {
     pub duplicates: AtomicU64,
     /// Events answered 200 whose hint was dropped because the channel was full.
     pub dropped: AtomicU64,
+    /// Signed events answered 200 but not forwarded because they name another location, or no
+    /// location at all (see the module docs, *Other locations*).
+    pub foreign_location: AtomicU64,
     /// 401s.
     pub unauthorized: AtomicU64,
     /// 400s.
@@ -173,6 +215,8 @@ pub struct WebhookStatsSnapshot {
     pub duplicates: u64,
     /// See [`WebhookStats::dropped`].
     pub dropped: u64,
+    /// See [`WebhookStats::foreign_location`].
+    pub foreign_location: u64,
     /// See [`WebhookStats::unauthorized`].
     pub unauthorized: u64,
     /// See [`WebhookStats::malformed`].
@@ -189,6 +233,7 @@ impl WebhookStats {
             accepted: get(&self.accepted),
             duplicates: get(&self.duplicates),
             dropped: get(&self.dropped),
+            foreign_location: get(&self.foreign_location),
             unauthorized: get(&self.unauthorized),
             malformed: get(&self.malformed),
             too_large: get(&self.too_large),
@@ -198,6 +243,11 @@ impl WebhookStats {
 
 fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// At most 64 characters of an id from a body, for the log (GHL ids are 20).
+fn shorten(id: &str) -> &str {
+    id.char_indices().nth(64).map_or(id, |(end, _)| &id[..end])
 }
 
 /// A running receiver. It stops when the `shutdown` token given to [`serve`] is cancelled.
@@ -227,6 +277,7 @@ impl WebhookHandle {
 
 struct AppState {
     verifier: Verifier,
+    location_id: String,
     hints: mpsc::Sender<Hint>,
     dedup: Mutex<Dedup>,
     stats: Arc<WebhookStats>,
@@ -245,6 +296,14 @@ pub async fn serve(
     if cfg.max_body_bytes == 0 {
         return Err(WebhookError::Config("max_body_bytes must be at least 1".into()));
     }
+    let location_id = cfg.location_id.trim();
+    if location_id.is_empty() {
+        return Err(WebhookError::Config(
+            "no location id: set location_id under [ghl] (or GHL_LOCATION_ID); the receiver ignores \
+             events for any other location"
+                .into(),
+        ));
+    }
     let verifier = Verifier::new(&cfg.ed25519_public_key_pem, cfg.rsa_public_key_pem.as_deref())?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -254,6 +313,7 @@ pub async fn serve(
     let stats = Arc::new(WebhookStats::default());
     let state = Arc::new(AppState {
         verifier,
+        location_id: location_id.to_owned(),
         hints,
         dedup: Mutex::new(Dedup::new(cfg.dedup_capacity)),
         stats: stats.clone(),
@@ -336,6 +396,26 @@ async fn receive(
             return json_error(StatusCode::BAD_REQUEST, "malformed event");
         }
     };
+
+    // Before dedup, so that other locations' events cannot evict ours from the dedup set.
+    match event.owner(&st.location_id) {
+        Owner::Ours | Owner::NoLocation => {}
+        Owner::Foreign(other) => {
+            bump(&st.stats.foreign_location);
+            tracing::warn!(
+                event = %event.event_type,
+                location_id = ?shorten(&other),
+                "webhook for another location ignored (answered 200): GHL signs every app's events \
+                 with one key; check which locations the Marketplace app delivers to this URL"
+            );
+            return json_ok("ignored");
+        }
+        Owner::Missing => {
+            bump(&st.stats.foreign_location);
+            tracing::warn!(event = %event.event_type, "webhook without a locationId ignored (answered 200)");
+            return json_ok("ignored");
+        }
+    }
 
     if let Some(ts) = event.timestamp {
         let skew = jiff::Timestamp::now().as_second() - ts.as_second();
