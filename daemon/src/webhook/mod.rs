@@ -1,10 +1,13 @@
 //! The GHL webhook receiver (optional, off by default).
 //!
-//! An HTTP server on a **loopback** address (put a tunnel or reverse proxy in front of it to
-//! receive GHL's deliveries). Per request, in this order:
+//! An HTTP/1.1 server on a **loopback** address (put a tunnel or reverse proxy in front of it to
+//! receive GHL's deliveries). Per connection: at most [`WebhookConfig::max_connections`] at once,
+//! and the request head must arrive within [`WebhookConfig::header_read_timeout`] (see *Slow
+//! clients and the connection cap* below). Per request, in this order:
 //!
 //! 1. The body is read as raw bytes, up to [`WebhookConfig::max_body_bytes`] (axum's body limit
-//!    stops reading past it) → **413** when larger.
+//!    stops reading past it) → **413** when larger, and within
+//!    [`WebhookConfig::body_read_timeout`] → **408** (and the connection closed) when slower.
 //! 2. The signature is checked over those exact bytes ([`Verifier`]: `X-GHL-Signature` Ed25519,
 //!    else legacy `X-WH-Signature` RSA-SHA256; `N/A` or empty counts as absent; a signature header
 //!    sent twice is refused) → **401** when missing or wrong. Nothing is parsed before this.
@@ -47,6 +50,33 @@
 //! The check runs after the signature (an unsigned body is not worth parsing) and before dedup
 //! (so foreign `webhookId`s cannot evict ours from the bounded dedup set).
 //!
+//! # Slow clients and the connection cap
+//!
+//! Without limits a client could hold a connection open forever by sending a byte now and then
+//! (slow loris), and enough such connections would exhaust the daemon's file descriptors.
+//!
+//! - **Header timeout** ([`DEFAULT_HEADER_READ_TIMEOUT`], 10 s): hyper's `header_read_timeout`.
+//!   A connection without a complete request head by then is closed without an answer (there is
+//!   no request to answer). The timer restarts after each response, so an idle keep-alive
+//!   connection is closed after the same time. Not counted in [`WebhookStats`]: hyper reports
+//!   that idle case exactly like a slow client.
+//! - **Body timeout** ([`DEFAULT_BODY_READ_TIMEOUT`], 30 s): the whole body, from the end of the
+//!   head, not the gap between reads, so trickling does not extend it → **408** with
+//!   `Connection: close`, counted in [`WebhookStats::timed_out`]. GHL's bodies are a few KiB and
+//!   arrive in one go; 30 s leaves room for a slow tunnel.
+//! - **Connection cap** ([`DEFAULT_MAX_CONNECTIONS`], 64): beyond it the accept loop stops
+//!   accepting, so new connections **wait** in the kernel's listen backlog rather than being
+//!   closed. A burst of genuine deliveries is then served a little late instead of failed (a
+//!   failed delivery counts against the URL with GHL), and the wait is bounded: the two timeouts
+//!   keep any one request from holding a slot past 40 s (a client making request after slow
+//!   request on one keep-alive connection can hold it longer, but only its one slot). Each wait is counted in [`WebhookStats::connection_waits`]; the
+//!   first of a run is logged at warn. A determined flood can still keep our deliveries waiting;
+//!   that costs only latency, as the periodic sync fetches everything anyway.
+//!
+//! Only HTTP/1.1 is served: GHL and reverse proxies deliver over HTTP/1.1, and the header timeout
+//! exists only there. These limits are not in `[webhooks]`: a proxy in front has its own, and
+//! these defaults fit any single location's traffic.
+//!
 //! # Replay
 //!
 //! GHL's docs suggest rejecting timestamps outside a window "(e.g., 5 minutes)" *and* duplicate
@@ -60,16 +90,17 @@
 
 mod dedup;
 mod event;
+mod server;
 mod verify;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -89,6 +120,12 @@ pub const WEBHOOK_PATH: &str = "/webhooks/ghl";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The default number of remembered `webhookId`s.
 pub const DEFAULT_DEDUP_CAPACITY: usize = 10_000;
+/// The default time a client has to send its request line and headers.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default time a client has to send the whole body, once its headers are in.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default cap on connections served at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 /// Timestamps further than this from now are logged at debug (never rejected, see the module docs).
 pub const REPLAY_LOG_WINDOW_SECS: i64 = 5 * 60;
 
@@ -114,6 +151,17 @@ pub struct WebhookConfig {
     pub max_body_bytes: usize,
     /// How many `webhookId`s to remember for dedup (default [`DEFAULT_DEDUP_CAPACITY`]).
     pub dedup_capacity: usize,
+    /// A connection that has not sent a complete request head this long after connecting (or
+    /// after its previous response, for keep-alive) is closed without an answer (default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`]).
+    pub header_read_timeout: Duration,
+    /// A request whose body is not complete this long after its headers gets 408 and its
+    /// connection is closed (default [`DEFAULT_BODY_READ_TIMEOUT`]). The whole body counts, not
+    /// the gap between reads, so trickling bytes does not extend it.
+    pub body_read_timeout: Duration,
+    /// At most this many connections are served at once; further ones wait, unaccepted, until
+    /// one closes (default [`DEFAULT_MAX_CONNECTIONS`]).
+    pub max_connections: usize,
 }
 
 impl WebhookConfig {
@@ -138,6 +186,9 @@ impl WebhookConfig {
             rsa_public_key_pem: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             dedup_capacity: DEFAULT_DEDUP_CAPACITY,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 
@@ -152,6 +203,9 @@ impl WebhookConfig {
             rsa_public_key_pem,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             dedup_capacity: DEFAULT_DEDUP_CAPACITY,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -204,6 +258,13 @@ pub struct WebhookStats {
     pub malformed: AtomicU64,
     /// 413s.
     pub too_large: AtomicU64,
+    /// 408s: bodies not complete within [`WebhookConfig::body_read_timeout`]. (Connections
+    /// closed by the header timeout are not counted: hyper reports an idle keep-alive connection
+    /// closing on that timer the same way as a slow client.)
+    pub timed_out: AtomicU64,
+    /// Times the accept loop found every connection slot taken and had to wait for one
+    /// ([`WebhookConfig::max_connections`]).
+    pub connection_waits: AtomicU64,
 }
 
 /// A plain copy of [`WebhookStats`].
@@ -223,6 +284,10 @@ pub struct WebhookStatsSnapshot {
     pub malformed: u64,
     /// See [`WebhookStats::too_large`].
     pub too_large: u64,
+    /// See [`WebhookStats::timed_out`].
+    pub timed_out: u64,
+    /// See [`WebhookStats::connection_waits`].
+    pub connection_waits: u64,
 }
 
 impl WebhookStats {
@@ -237,6 +302,8 @@ impl WebhookStats {
             unauthorized: get(&self.unauthorized),
             malformed: get(&self.malformed),
             too_large: get(&self.too_large),
+            timed_out: get(&self.timed_out),
+            connection_waits: get(&self.connection_waits),
         }
     }
 }
@@ -281,6 +348,7 @@ struct AppState {
     hints: mpsc::Sender<Hint>,
     dedup: Mutex<Dedup>,
     stats: Arc<WebhookStats>,
+    body_read_timeout: Duration,
 }
 
 /// Binds `cfg.listen`, spawns the server and returns once it is listening. Hints go to `hints`;
@@ -295,6 +363,16 @@ pub async fn serve(
     }
     if cfg.max_body_bytes == 0 {
         return Err(WebhookError::Config("max_body_bytes must be at least 1".into()));
+    }
+    for (name, value) in
+        [("header_read_timeout", cfg.header_read_timeout), ("body_read_timeout", cfg.body_read_timeout)]
+    {
+        if value.is_zero() {
+            return Err(WebhookError::Config(format!("{name} must be above zero")));
+        }
+    }
+    if cfg.max_connections == 0 {
+        return Err(WebhookError::Config("max_connections must be at least 1".into()));
     }
     let location_id = cfg.location_id.trim();
     if location_id.is_empty() {
@@ -311,21 +389,22 @@ pub async fn serve(
     let local_addr =
         listener.local_addr().map_err(|source| WebhookError::Bind { addr: cfg.listen, source })?;
     let stats = Arc::new(WebhookStats::default());
+    let stats_for_server = stats.clone();
     let state = Arc::new(AppState {
         verifier,
         location_id: location_id.to_owned(),
         hints,
         dedup: Mutex::new(Dedup::new(cfg.dedup_capacity)),
         stats: stats.clone(),
+        body_read_timeout: cfg.body_read_timeout,
     });
     let app = router(state, cfg.max_body_bytes);
+    let limits =
+        server::Limits { max_connections: cfg.max_connections, header_read_timeout: cfg.header_read_timeout };
     tracing::info!(%local_addr, rsa = cfg.rsa_public_key_pem.is_some(), "webhook receiver listening");
     let task = tokio::spawn(async move {
-        let result = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
-        match result {
-            Ok(()) => tracing::debug!("webhook receiver stopped"),
-            Err(e) => tracing::warn!("webhook receiver failed: {e}"),
-        }
+        server::run(listener, app, limits, stats_for_server, shutdown).await;
+        tracing::debug!("webhook receiver stopped");
     });
     Ok(WebhookHandle { local_addr, stats, task })
 }
@@ -360,19 +439,25 @@ async fn not_found() -> Response {
     json_error(StatusCode::NOT_FOUND, "not found")
 }
 
-async fn receive(
-    State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn receive(State(st): State<Arc<AppState>>, headers: HeaderMap, request: Request) -> Response {
+    // Read here rather than through a `Bytes` argument so that the timeout covers the read.
+    let body = tokio::time::timeout(st.body_read_timeout, Bytes::from_request(request, &())).await;
     let body = match body {
-        Ok(b) => b,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+        Err(_elapsed) => {
+            bump(&st.stats.timed_out);
+            tracing::debug!("webhook refused: body not complete within {:?}", st.body_read_timeout);
+            let mut r = json_error(StatusCode::REQUEST_TIMEOUT, "body read timed out");
+            // The rest of the body is still on its way: the connection cannot carry another request.
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
+        Ok(Ok(b)) => b,
+        Ok(Err(rejection)) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             bump(&st.stats.too_large);
             tracing::debug!("webhook refused: body over the limit");
             return json_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
         }
-        Err(rejection) => {
+        Ok(Err(rejection)) => {
             bump(&st.stats.malformed);
             tracing::debug!("webhook refused: body unreadable: {rejection}");
             return json_error(StatusCode::BAD_REQUEST, "unreadable body");
@@ -452,5 +537,18 @@ async fn receive(
             tracing::debug!(event = %event.event_type, "webhook refused: daemon shutting down");
             json_error(StatusCode::SERVICE_UNAVAILABLE, "shutting down")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_ids_are_shortened_on_char_boundaries() {
+        assert_eq!(shorten("ve9EPM428h8vShlRW1KT"), "ve9EPM428h8vShlRW1KT");
+        let long = "é".repeat(100);
+        assert_eq!(shorten(&long).chars().count(), 64);
+        assert_eq!(shorten(""), "");
     }
 }
