@@ -124,9 +124,12 @@ impl Daemon {
     pub async fn serve(mut self, shutdown: CancellationToken) -> Result<(), DaemonError> {
         let tasks = TaskTracker::new();
         if let Some((client, commands)) = self.sync.take() {
+            // The resolved location (GHL_LOCATION_ID wins over the config file), so that the
+            // receiver refuses exactly what the sync does not mirror.
+            let location_id = client.location_id().to_owned();
             tasks.spawn(crate::sync::run(self.state.clone(), client, commands, shutdown.clone()));
             if self.state.config.webhooks.enabled {
-                start_webhooks(&self.state, &tasks, &shutdown).await?;
+                start_webhooks(&self.state, &location_id, &tasks, &shutdown).await?;
             }
         }
         loop {
@@ -192,6 +195,7 @@ fn connect_ghl(
 /// Starts the webhook receiver and the task that turns its hints into sync work.
 async fn start_webhooks(
     state: &Arc<State>,
+    location_id: &str,
     tasks: &TaskTracker,
     shutdown: &CancellationToken,
 ) -> Result<(), DaemonError> {
@@ -203,7 +207,7 @@ async fn start_webhooks(
             cfg.listen
         ))
     })?;
-    let mut wh = WebhookConfig::with_ghl_keys(listen);
+    let mut wh = WebhookConfig::with_ghl_keys(listen, location_id);
     if !cfg.public_key_file.is_empty() {
         wh.ed25519_public_key_pem = std::fs::read_to_string(&cfg.public_key_file).map_err(|e| {
             DaemonError::Config(format!(

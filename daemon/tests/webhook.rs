@@ -1,5 +1,6 @@
 //! The GHL webhook receiver over real HTTP on 127.0.0.1: valid, forged, replayed, malformed and
-//! oversize requests, both envelopes, the legacy RSA header, and deliveries from the simulator.
+//! oversize requests, both envelopes, the legacy RSA header, events for other locations, slow
+//! clients, the connection cap, and deliveries from the simulator.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -19,10 +20,14 @@ use leadline_daemon::webhook::{
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 const LOOPBACK: &str = "127.0.0.1:0";
+/// The location the test receivers mirror (also the simulator's default).
+const LOCATION: &str = "ve9EPM428h8vShlRW1KT";
 
 fn loopback() -> SocketAddr {
     LOOPBACK.parse().expect("loopback address")
@@ -57,7 +62,7 @@ impl Rig {
 
     async fn start_with(tune: impl FnOnce(&mut WebhookConfig), channel: usize) -> Rig {
         let key = fresh_key();
-        let mut cfg = WebhookConfig::with_ed25519_key(loopback(), public_pem(&key));
+        let mut cfg = WebhookConfig::with_ed25519_key(loopback(), LOCATION, public_pem(&key));
         tune(&mut cfg);
         let (tx, hints) = mpsc::channel(channel);
         let shutdown = CancellationToken::new();
@@ -105,7 +110,7 @@ impl Rig {
 fn contact_event(id: &str, webhook_id: &str) -> Vec<u8> {
     json!({
         "type": "ContactCreate",
-        "locationId": "ve9EPM428h8vShlRW1KT",
+        "locationId": LOCATION,
         "id": id,
         "firstName": "Dana",
         "phone": "+12145550100",
@@ -251,7 +256,7 @@ async fn replayed_webhook_id_is_200_but_hinted_once() {
     assert_eq!(rig.post_signed(&fresh).await.0, StatusCode::OK);
     assert_eq!(rig.drain(), vec![Hint::Contact { id: "c-replay".into() }]);
     // An old timestamp is accepted (GHL retries late; dedup is by webhookId).
-    let old = json!({"type": "ContactUpdate", "id": "c-old", "webhookId": "wh-old",
+    let old = json!({"type": "ContactUpdate", "locationId": LOCATION, "id": "c-old", "webhookId": "wh-old",
                      "timestamp": "2020-01-01T00:00:00Z"})
     .to_string();
     assert_eq!(rig.post_signed(old.as_bytes()).await.0, StatusCode::OK);
@@ -290,6 +295,56 @@ async fn signed_malformed_json_is_400() {
     assert_eq!(rig.post_signed(&bad_utf8).await.0, StatusCode::BAD_REQUEST);
     assert!(rig.drain().is_empty());
     assert_eq!(rig.stats(), WebhookStatsSnapshot { malformed: 7, ..Default::default() });
+}
+
+#[tokio::test]
+async fn other_locations_are_ignored_and_counted() {
+    let mut rig = Rig::start().await;
+    let ignored = json!({"ok": true, "ignored": true});
+    // Genuinely signed (GHL signs every location's events with one key), for someone else.
+    let foreign = json!({"type": "ContactCreate", "locationId": "someoneElsesLocation", "id": "c-foreign",
+                         "webhookId": "wh-shared"})
+    .to_string();
+    let (status, answer) = rig.post_signed(foreign.as_bytes()).await;
+    assert_eq!(
+        (status, &answer),
+        (StatusCode::OK, &ignored),
+        "200 so GHL neither retries nor pauses the URL"
+    );
+    // The wrapped form: the id inside `data` decides the same way.
+    let wrapped = json!({"type": "ContactUpdate", "webhookId": "wh-wrapped",
+                         "data": {"id": "c-foreign", "locationId": "someoneElsesLocation"}})
+    .to_string();
+    assert_eq!(rig.post_signed(wrapped.as_bytes()).await, (StatusCode::OK, ignored.clone()));
+    // Ours at the top, another inside `data`: not ours.
+    let mixed = json!({"type": "ContactUpdate", "locationId": LOCATION, "webhookId": "wh-mixed",
+                       "data": {"id": "c-foreign", "locationId": "someoneElsesLocation"}})
+    .to_string();
+    assert_eq!(rig.post_signed(mixed.as_bytes()).await, (StatusCode::OK, ignored.clone()));
+    // No locationId where the event type carries one.
+    let missing = json!({"type": "OpportunityStatusUpdate", "id": "o1", "contactId": "c1", "status": "won"})
+        .to_string();
+    assert_eq!(rig.post_signed(missing.as_bytes()).await, (StatusCode::OK, ignored.clone()));
+    assert!(rig.drain().is_empty(), "no hint for another location");
+    assert_eq!(rig.stats(), WebhookStatsSnapshot { foreign_location: 4, ..Default::default() });
+
+    // The signature still comes first: an unsigned foreign event is 401, not 200.
+    assert_eq!(rig.post(foreign.clone().into_bytes(), &[]).await.0, StatusCode::UNAUTHORIZED);
+    // A foreign event's webhookId was not remembered: ours with the same id is new.
+    let ours = contact_event("c-ours", "wh-shared");
+    assert_eq!(rig.post_signed(&ours).await.1, json!({"ok": true, "accepted": true}));
+    // An agency-level UNINSTALL carries only companyId; it is let through (nothing to re-fetch).
+    let uninstall =
+        json!({"type": "UNINSTALL", "appId": "app1", "companyId": "co1", "webhookId": "wh-un"}).to_string();
+    assert_eq!(rig.post_signed(uninstall.as_bytes()).await.0, StatusCode::OK);
+    assert_eq!(
+        rig.drain(),
+        vec![Hint::Contact { id: "c-ours".into() }, Hint::Other { event: "UNINSTALL".into() }]
+    );
+    assert_eq!(
+        rig.stats(),
+        WebhookStatsSnapshot { accepted: 2, foreign_location: 4, unauthorized: 1, ..Default::default() }
+    );
 }
 
 #[tokio::test]
@@ -335,18 +390,18 @@ async fn data_wrapped_envelope_is_hinted() {
         "type": "ContactUpdate",
         "timestamp": "2025-01-28T14:35:00Z",
         "webhookId": "abc123xyz",
-        "data": {"id": "c-wrapped", "locationId": "loc1", "firstName": "Lee"},
+        "data": {"id": "c-wrapped", "locationId": LOCATION, "firstName": "Lee"},
     })
     .to_string();
     assert_eq!(rig.post_signed(wrapped.as_bytes()).await.0, StatusCode::OK);
     // Type and ids inside `data` only.
-    let inner = json!({"webhookId": "w-inner", "data": {"type": "InboundMessage", "contactId": "c-msg",
-                       "conversationId": "conv1", "messageId": "m1", "body": "hi"}})
+    let inner = json!({"webhookId": "w-inner", "data": {"type": "InboundMessage", "locationId": LOCATION,
+                       "contactId": "c-msg", "conversationId": "conv1", "messageId": "m1", "body": "hi"}})
     .to_string();
     assert_eq!(rig.post_signed(inner.as_bytes()).await.0, StatusCode::OK);
     // The flat form of an opportunity event, for contrast.
-    let flat = json!({"type": "OpportunityStatusUpdate", "id": "o1", "contactId": "c-wrapped",
-                      "status": "won", "webhookId": "w-flat"})
+    let flat = json!({"type": "OpportunityStatusUpdate", "locationId": LOCATION, "id": "o1",
+                      "contactId": "c-wrapped", "status": "won", "webhookId": "w-flat"})
     .to_string();
     assert_eq!(rig.post_signed(flat.as_bytes()).await.0, StatusCode::OK);
     assert_eq!(
@@ -419,7 +474,8 @@ async fn official_ghl_keys_reject_test_signatures() {
     let listen = loopback();
     let (tx, mut rx) = mpsc::channel(8);
     let shutdown = CancellationToken::new();
-    let handle = serve(WebhookConfig::with_ghl_keys(listen), tx, shutdown.clone()).await.expect("starts");
+    let handle =
+        serve(WebhookConfig::with_ghl_keys(listen, LOCATION), tx, shutdown.clone()).await.expect("starts");
     let body = contact_event("c-official", "wh-official");
     let sig = ed_sig(&fresh_key(), &body);
     let resp = reqwest::Client::new()
@@ -440,7 +496,7 @@ async fn non_loopback_listen_is_refused() {
     for addr in ["0.0.0.0:0", "[::]:0", "192.0.2.10:8787", "10.0.0.1:0", "[2001:db8::1]:0"] {
         let addr: SocketAddr = addr.parse().expect("address");
         let (tx, _rx) = mpsc::channel(1);
-        let cfg = WebhookConfig::with_ed25519_key(addr, public_pem(&fresh_key()));
+        let cfg = WebhookConfig::with_ed25519_key(addr, LOCATION, public_pem(&fresh_key()));
         match serve(cfg, tx, CancellationToken::new()).await {
             Err(WebhookError::NotLoopback(a)) => assert_eq!(a, addr),
             other => panic!("{addr} should be refused, got {other:?}"),
@@ -448,14 +504,33 @@ async fn non_loopback_listen_is_refused() {
     }
     // Bad keys and limits are refused before binding.
     let (tx, _rx) = mpsc::channel(1);
-    let bad_key = WebhookConfig::with_ed25519_key(loopback(), "not a key");
+    let bad_key = WebhookConfig::with_ed25519_key(loopback(), LOCATION, "not a key");
     assert!(matches!(
         serve(bad_key, tx.clone(), CancellationToken::new()).await,
         Err(WebhookError::Key { .. })
     ));
-    let mut zero = WebhookConfig::with_ed25519_key(loopback(), public_pem(&fresh_key()));
+    let mut zero = WebhookConfig::with_ed25519_key(loopback(), LOCATION, public_pem(&fresh_key()));
     zero.max_body_bytes = 0;
-    assert!(matches!(serve(zero, tx, CancellationToken::new()).await, Err(WebhookError::Config(_))));
+    assert!(matches!(serve(zero, tx.clone(), CancellationToken::new()).await, Err(WebhookError::Config(_))));
+    // Zero timeouts or no connections at all would refuse everything.
+    for tune in [
+        (|c: &mut WebhookConfig| c.header_read_timeout = Duration::ZERO) as fn(&mut WebhookConfig),
+        |c| c.body_read_timeout = Duration::ZERO,
+        |c| c.max_connections = 0,
+    ] {
+        let mut cfg = WebhookConfig::with_ed25519_key(loopback(), LOCATION, public_pem(&fresh_key()));
+        tune(&mut cfg);
+        assert!(matches!(
+            serve(cfg, tx.clone(), CancellationToken::new()).await,
+            Err(WebhookError::Config(_))
+        ));
+    }
+    // Without a location the receiver could not tell our events from anyone else's.
+    let blank = WebhookConfig::with_ed25519_key(loopback(), " ", public_pem(&fresh_key()));
+    match serve(blank, tx, CancellationToken::new()).await {
+        Err(e @ WebhookError::Config(_)) => assert!(e.to_string().contains("location_id"), "{e}"),
+        other => panic!("a blank location should be refused, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -509,7 +584,7 @@ async fn simulator_deliveries_become_hints() {
 
     let (tx, mut hints) = mpsc::channel(256);
     let shutdown = CancellationToken::new();
-    let handle = serve(WebhookConfig::with_ed25519_key(loopback(), &pem), tx, shutdown.clone())
+    let handle = serve(WebhookConfig::with_ed25519_key(loopback(), LOCATION, &pem), tx, shutdown.clone())
         .await
         .expect("receiver");
     let sim = ghl_sim::spawn(ghl_sim::SimConfig {
@@ -570,14 +645,58 @@ async fn simulator_deliveries_become_hints() {
 }
 
 #[tokio::test]
+async fn simulator_for_another_location_is_ignored() {
+    // The simulator signs with the key the receiver trusts, but mirrors another location, as
+    // another GHL customer's deliveries would: every delivery succeeds (200), none is hinted.
+    let probe =
+        ghl_sim::spawn(ghl_sim::SimConfig { contacts: 5, seed: 9, ..Default::default() }).await.expect("sim");
+    let pem = probe.webhook_public_key_pem();
+    probe.shutdown().await;
+    let (tx, mut hints) = mpsc::channel(64);
+    let shutdown = CancellationToken::new();
+    let handle = serve(WebhookConfig::with_ed25519_key(loopback(), LOCATION, &pem), tx, shutdown.clone())
+        .await
+        .expect("receiver");
+    let sim = ghl_sim::spawn(ghl_sim::SimConfig {
+        contacts: 5,
+        seed: 9,
+        location_id: "anotherCustomersLoc1".into(),
+        webhook_url: Some(handle.url()),
+        ..Default::default()
+    })
+    .await
+    .expect("sim");
+    sim.inject_lead(&json!({"firstName": "Mallory"})).expect("lead injected");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = sim.webhooks();
+        if (s.emitted > 0 && s.delivered + s.failed == s.emitted) || Instant::now() > deadline {
+            assert!(s.emitted > 0 && (s.delivered, s.failed) == (s.emitted, 0), "{s:?}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(hints.try_recv().is_err());
+    let stats = handle.stats.snapshot();
+    assert_eq!((stats.accepted, stats.unauthorized), (0, 0), "{stats:?}");
+    assert!(stats.foreign_location >= 1, "{stats:?}");
+    sim.shutdown().await;
+    shutdown.cancel();
+    handle.stopped().await;
+}
+
+#[tokio::test]
 async fn simulator_key_mismatch_is_refused() {
     // A receiver configured with another key refuses every simulator delivery.
     let (tx, mut hints) = mpsc::channel(64);
     let shutdown = CancellationToken::new();
-    let handle =
-        serve(WebhookConfig::with_ed25519_key(loopback(), public_pem(&fresh_key())), tx, shutdown.clone())
-            .await
-            .expect("receiver");
+    let handle = serve(
+        WebhookConfig::with_ed25519_key(loopback(), LOCATION, public_pem(&fresh_key())),
+        tx,
+        shutdown.clone(),
+    )
+    .await
+    .expect("receiver");
     let sim = ghl_sim::spawn(ghl_sim::SimConfig {
         contacts: 5,
         seed: 8,
@@ -599,4 +718,179 @@ async fn simulator_key_mismatch_is_refused() {
     sim.shutdown().await;
     shutdown.cancel();
     handle.stopped().await;
+}
+
+/// A raw HTTP/1.1 POST of `body` to the webhook path, signed with `key`.
+fn raw_signed_post(key: &SigningKey, body: &[u8]) -> Vec<u8> {
+    let mut req = format!(
+        "POST {WEBHOOK_PATH} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n{GHL_SIGNATURE_HEADER}: {}\r\n\r\n",
+        body.len(),
+        ed_sig(key, body)
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    req
+}
+
+/// Reads one response (head, then a `content-length` body); returns the status code and the body.
+async fn read_response(conn: &mut TcpStream) -> (u16, String) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                })
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                return (status, String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).to_string());
+            }
+        }
+        let n = conn.read(&mut chunk).await.expect("read");
+        assert_ne!(n, 0, "connection closed mid-response: {:?}", String::from_utf8_lossy(&buf));
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Sends `next(i)` every 50 ms (while it gives bytes) until the server closes the connection;
+/// returns whatever the server sent before closing. Panics if it is still open after 10 s.
+async fn trickle_until_closed(conn: &mut TcpStream, next: impl Fn(usize) -> Option<Vec<u8>>) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    for i in 0.. {
+        assert!(
+            Instant::now() < deadline,
+            "still open after 10 s; received {:?}",
+            String::from_utf8_lossy(&received)
+        );
+        if let Some(bytes) = next(i)
+            && conn.write_all(&bytes).await.is_err()
+        {
+            // Written into a closed connection: anything the server sent is still readable.
+            while let Ok(Ok(n @ 1..)) =
+                tokio::time::timeout(Duration::from_secs(1), conn.read(&mut chunk)).await
+            {
+                received.extend_from_slice(&chunk[..n]);
+            }
+            return received;
+        }
+        match tokio::time::timeout(Duration::from_millis(50), conn.read(&mut chunk)).await {
+            Err(_) => {}
+            Ok(Ok(0) | Err(_)) => return received,
+            Ok(Ok(n)) => received.extend_from_slice(&chunk[..n]),
+        }
+    }
+    unreachable!("the loop above only ends by returning")
+}
+
+#[tokio::test]
+async fn slow_headers_are_cut_off_without_an_answer() {
+    const TIMEOUT: Duration = Duration::from_millis(300);
+    let mut rig = Rig::start_with(|c| c.header_read_timeout = TIMEOUT, 64).await;
+    // A request head that grows by one header line every 50 ms and never ends.
+    let started = Instant::now();
+    let mut conn = TcpStream::connect(rig.handle.local_addr).await.expect("connects");
+    conn.write_all(format!("POST {WEBHOOK_PATH} HTTP/1.1\r\nhost: localhost\r\n").as_bytes())
+        .await
+        .expect("writes");
+    let received = trickle_until_closed(&mut conn, |i| Some(format!("x-slow-{i}: 1\r\n").into_bytes())).await;
+    // The timer starts after the connection is accepted, so never before TIMEOUT from connect.
+    assert!(started.elapsed() >= TIMEOUT, "cut off after {:?}", started.elapsed());
+    assert!(received.is_empty(), "hyper closes without an answer: {:?}", String::from_utf8_lossy(&received));
+
+    // A client that connects and sends nothing at all is cut off the same way.
+    let started = Instant::now();
+    let mut idle = TcpStream::connect(rig.handle.local_addr).await.expect("connects");
+    assert!(trickle_until_closed(&mut idle, |_| None).await.is_empty());
+    assert!(started.elapsed() >= TIMEOUT);
+
+    // The timeout is per connection: a prompt client is served as usual.
+    assert_eq!(rig.post_signed(&contact_event("c-prompt", "wh-prompt")).await.0, StatusCode::OK);
+    assert_eq!(rig.drain(), vec![Hint::Contact { id: "c-prompt".into() }]);
+    assert_eq!(rig.stats(), WebhookStatsSnapshot { accepted: 1, ..Default::default() });
+}
+
+#[tokio::test]
+async fn slow_body_is_cut_off_with_408() {
+    const TIMEOUT: Duration = Duration::from_millis(300);
+    let mut rig = Rig::start_with(|c| c.body_read_timeout = TIMEOUT, 64).await;
+    let body = contact_event("c-slow", "wh-slow");
+    let request = raw_signed_post(&rig.key, &body);
+    let head_len = request.len() - body.len();
+    let mut conn = TcpStream::connect(rig.handle.local_addr).await.expect("connects");
+    conn.write_all(&request[..head_len]).await.expect("writes the head");
+    let started = Instant::now();
+    // One body byte every 50 ms: the body would take over 10 s, and each byte arrives well within
+    // any per-read timeout. The whole-body timeout still cuts it off.
+    let received = trickle_until_closed(&mut conn, |i| body.get(i).map(|b| vec![*b])).await;
+    let elapsed = started.elapsed();
+    assert!(elapsed >= TIMEOUT, "cut off after {elapsed:?}");
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains(r#"{"error":"body read timed out"}"#), "{text}");
+    assert!(rig.drain().is_empty());
+    assert_eq!(rig.stats(), WebhookStatsSnapshot { timed_out: 1, ..Default::default() });
+
+    // The same request sent at once is accepted.
+    let mut conn = TcpStream::connect(rig.handle.local_addr).await.expect("connects");
+    conn.write_all(&request).await.expect("writes");
+    assert_eq!(read_response(&mut conn).await, (200, r#"{"ok":true,"accepted":true}"#.to_owned()));
+    assert_eq!(rig.drain(), vec![Hint::Contact { id: "c-slow".into() }]);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    const CAP: usize = 2;
+    let mut rig = Rig::start_with(
+        |c| {
+            c.max_connections = CAP;
+            // Long enough that the held connections stay open for the whole test.
+            c.header_read_timeout = Duration::from_secs(60);
+        },
+        64,
+    )
+    .await;
+    let addr = rig.handle.local_addr;
+    // CAP connections, each shown to be served (a request and its answer), then held open idle.
+    let mut held = Vec::new();
+    for _ in 0..CAP {
+        let mut conn = TcpStream::connect(addr).await.expect("connects");
+        conn.write_all(format!("GET {WEBHOOK_PATH} HTTP/1.1\r\nhost: localhost\r\n\r\n").as_bytes())
+            .await
+            .expect("writes");
+        assert_eq!(read_response(&mut conn).await.0, 405);
+        held.push(conn);
+    }
+    // One more: the kernel completes its handshake, but its request is not answered while the
+    // others are open. (Waiting less than forever can only miss a bug, never invent one.)
+    let mut extra = TcpStream::connect(addr).await.expect("connects (listen backlog)");
+    extra
+        .write_all(&raw_signed_post(&rig.key, &contact_event("c-waiting", "wh-waiting")))
+        .await
+        .expect("writes");
+    let mut probe = [0u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(500), extra.read(&mut probe)).await;
+    assert!(early.is_err(), "a connection beyond the cap was served: {early:?}");
+    assert!(rig.drain().is_empty());
+    // The accept loop tried for a slot right after accepting the CAP-th connection, and waits.
+    assert_eq!(rig.stats().connection_waits, 1);
+
+    // Once one of the held connections closes, the waiting one is served.
+    drop(held.remove(0));
+    let answer = tokio::time::timeout(Duration::from_secs(10), read_response(&mut extra))
+        .await
+        .expect("served once a slot is free");
+    assert_eq!(answer, (200, r#"{"ok":true,"accepted":true}"#.to_owned()));
+    assert_eq!(rig.drain(), vec![Hint::Contact { id: "c-waiting".into() }]);
+    assert_eq!(rig.stats().accepted, 1);
+    drop(held);
+    rig.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), rig.handle.stopped()).await.expect("stops promptly");
 }

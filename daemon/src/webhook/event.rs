@@ -9,6 +9,11 @@
 //! Payloads are known to differ from the docs (`TaskCreate` without `contactId`, Note events with a
 //! fixed field allowlist, DND changes that never fire), so an event is only a hint of which record
 //! to re-fetch; nothing in the payload is stored as truth.
+//!
+//! Every documented payload names its `locationId` (top level, or inside `data` in the wrapped
+//! form), except the app lifecycle events `INSTALL` and `UNINSTALL`, which carry only `companyId`
+//! when the app is installed or removed at agency level. [`Event::owner`] compares those ids with
+//! the configured location.
 
 use serde_json::{Map, Value};
 
@@ -97,13 +102,48 @@ pub enum ParseError {
     MissingType,
 }
 
-/// A parsed event (internal: the handler also wants the type and the timestamp).
+/// A parsed event (internal: the handler also wants the type, the timestamp and the location).
 #[derive(Debug, Clone)]
 pub(crate) struct Event {
     pub webhook_id: Option<String>,
     pub timestamp: Option<jiff::Timestamp>,
     pub event_type: String,
+    /// The string `locationId`s at the top level and inside `data`, without repeats. Both are
+    /// kept: the wrapped form puts it inside `data`, and a body naming two locations must not
+    /// pass on the strength of either one.
+    pub location_ids: Vec<String>,
     pub hint: Hint,
+}
+
+/// Event types that may arrive without a `locationId` (agency-level installs and removals
+/// carry only `companyId`). They become [`Hint::Other`], which makes the daemon re-fetch nothing.
+const LOCATIONLESS_TYPES: [&str; 2] = ["INSTALL", "UNINSTALL"];
+
+/// Whose event this is, compared with the configured location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// It names a `locationId`, and every one it names is ours.
+    Ours,
+    /// An `INSTALL`/`UNINSTALL` without a `locationId`: nothing to compare.
+    NoLocation,
+    /// It names another location (the first foreign id).
+    Foreign(String),
+    /// Its type should name a `locationId` and it names none.
+    Missing,
+}
+
+impl Event {
+    /// Compares the event's `locationId`s with `ours` (exact, case-sensitive: GHL ids are).
+    pub(crate) fn owner(&self, ours: &str) -> Owner {
+        if let Some(other) = self.location_ids.iter().find(|id| *id != ours) {
+            return Owner::Foreign(other.clone());
+        }
+        match (self.location_ids.is_empty(), LOCATIONLESS_TYPES.contains(&self.event_type.as_str())) {
+            (false, _) => Owner::Ours,
+            (true, true) => Owner::NoLocation,
+            (true, false) => Owner::Missing,
+        }
+    }
 }
 
 /// Parses a webhook body (flat or `data`-wrapped) into its `webhookId` and the [`Hint`].
@@ -128,7 +168,15 @@ pub(crate) fn parse(raw_body: &[u8]) -> Result<Event, ParseError> {
     let timestamp =
         top.get("timestamp").or_else(|| data.and_then(|d| d.get("timestamp"))).and_then(parse_timestamp);
     let hint = hint_for(&event_type, &field);
-    Ok(Event { webhook_id: meta("webhookId"), timestamp, event_type, hint })
+    let mut location_ids = Vec::with_capacity(2);
+    for id in
+        [str_field(&top, "locationId"), data.and_then(|d| str_field(d, "locationId"))].into_iter().flatten()
+    {
+        if !location_ids.contains(&id) {
+            location_ids.push(id);
+        }
+    }
+    Ok(Event { webhook_id: meta("webhookId"), timestamp, event_type, location_ids, hint })
 }
 
 fn str_field(obj: &Map<String, Value>, key: &str) -> Option<String> {
@@ -297,6 +345,59 @@ mod tests {
         assert_eq!(hint(r#"{"type":"UNINSTALL","appId":"x"}"#).1, Hint::Other { event: "UNINSTALL".into() });
         // A known contact event without an id degrades to Other rather than failing.
         assert_eq!(hint(r#"{"type":"ContactUpdate"}"#).1, Hint::Other { event: "ContactUpdate".into() });
+    }
+
+    fn owner(body: &str) -> Owner {
+        parse(body.as_bytes()).expect("parses").owner("loc1")
+    }
+
+    #[test]
+    fn location_is_compared_with_ours() {
+        assert_eq!(owner(r#"{"type":"ContactCreate","locationId":"loc1","id":"c1"}"#), Owner::Ours);
+        // Wrapped: the id inside `data` counts the same.
+        assert_eq!(owner(r#"{"type":"ContactUpdate","data":{"id":"c1","locationId":"loc1"}}"#), Owner::Ours);
+        assert_eq!(
+            owner(r#"{"type":"ContactCreate","locationId":"loc2","id":"c1"}"#),
+            Owner::Foreign("loc2".into())
+        );
+        // Ids are case-sensitive; no trimming or folding.
+        assert_eq!(owner(r#"{"type":"ContactCreate","locationId":"LOC1"}"#), Owner::Foreign("LOC1".into()));
+        // Two ids: both must be ours, whichever is foreign.
+        assert_eq!(
+            owner(r#"{"type":"ContactUpdate","locationId":"loc1","data":{"id":"c1","locationId":"loc9"}}"#),
+            Owner::Foreign("loc9".into())
+        );
+        assert_eq!(
+            owner(r#"{"type":"ContactUpdate","locationId":"loc9","data":{"id":"c1","locationId":"loc1"}}"#),
+            Owner::Foreign("loc9".into())
+        );
+        assert_eq!(
+            owner(r#"{"type":"ContactUpdate","locationId":"loc1","data":{"id":"c1","locationId":"loc1"}}"#),
+            Owner::Ours
+        );
+    }
+
+    #[test]
+    fn missing_location() {
+        // Empty, blank or non-string ids count as missing.
+        for body in [
+            r#"{"type":"ContactCreate","id":"c1"}"#,
+            r#"{"type":"ContactCreate","id":"c1","locationId":""}"#,
+            r#"{"type":"ContactCreate","id":"c1","locationId":"  "}"#,
+            r#"{"type":"ContactCreate","id":"c1","locationId":42}"#,
+            r#"{"type":"AppointmentCreate","appointment":{"id":"a1"}}"#,
+        ] {
+            assert_eq!(owner(body), Owner::Missing, "{body}");
+        }
+        // Agency-level app lifecycle events carry only companyId.
+        assert_eq!(owner(r#"{"type":"UNINSTALL","appId":"a","companyId":"co1"}"#), Owner::NoLocation);
+        assert_eq!(owner(r#"{"type":"INSTALL","appId":"a","companyId":"co1"}"#), Owner::NoLocation);
+        // Location-level ones name it, and it is checked.
+        assert_eq!(owner(r#"{"type":"UNINSTALL","appId":"a","locationId":"loc1"}"#), Owner::Ours);
+        assert_eq!(
+            owner(r#"{"type":"UNINSTALL","appId":"a","locationId":"loc2"}"#),
+            Owner::Foreign("loc2".into())
+        );
     }
 
     #[test]
