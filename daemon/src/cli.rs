@@ -52,7 +52,8 @@ pub enum DaemonCommand {
 pub fn main(globals: &GlobalArgs, command: DaemonCommand) -> anyhow::Result<()> {
     let paths = globals.paths()?;
     let config = Config::load(&paths.config_file, paths.config_explicit)?;
-    paths.prepare_data_dir()?;
+    // A loose data directory the user chose is reported by `Daemon::start`, once logs run.
+    let _loose = paths.prepare_data_dir()?;
     let _guard = leadline_shared::logging::init(
         &paths.log_dir(),
         "leadlined",

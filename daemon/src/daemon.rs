@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use leadline_shared::APP_VERSION;
 use leadline_shared::config::Config;
-use leadline_shared::paths::{Paths, current_uid, ensure_private_dir};
+use leadline_shared::paths::{Paths, current_uid, ensure_private_dir, tighten_tree};
 use leadline_shared::protocol::{DaemonInfo, Event, PROTOCOL_VERSION};
 use tokio::net::UnixListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -73,15 +73,22 @@ impl Daemon {
     pub async fn start(opts: RunOptions) -> Result<Daemon, DaemonError> {
         let RunOptions { paths, config, import, clock, exit_with_parent: _ } = opts;
         let uid = current_uid();
-        ensure_private_dir(&paths.data_dir, uid, paths.data_dir_is_default)?;
+        if let Some(loose) = ensure_private_dir(&paths.data_dir, uid, paths.data_dir_is_default)? {
+            tracing::warn!("{loose}");
+        }
         let lock = DataDirLock::acquire(&paths.lock_file())?;
 
         let store_dir = paths.store_dir();
+        // The store is Leadline's own directory even inside a data directory the user shares:
+        // 0700 before sled writes in it, and files left by an older version (or written
+        // without the binaries' umask, as in-process tests do) made 0600 once sled has opened.
+        ensure_private_dir(&store_dir, uid, true)?;
         let cache = config.store.cache_capacity_mb.saturating_mul(1 << 20);
         let dir = store_dir.clone();
         let store = tokio::task::spawn_blocking(move || SledStore::open(&dir, cache))
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))??;
+        tighten_tree(&store_dir, uid)?;
         let db = Db::open(Arc::new(store))?;
         let info = DaemonInfo {
             version: APP_VERSION.into(),

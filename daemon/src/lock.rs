@@ -26,13 +26,9 @@ impl DataDirLock {
     /// Takes the lock, or says which process holds it.
     pub fn acquire(lock_path: &Path) -> Result<DataDirLock, LockError> {
         let io = |source| LockError::Io { path: lock_path.display().to_string(), source };
-        let mut file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(lock_path)
-            .map_err(io)?;
+        // 0600, and never through a symlink: the file is truncated below, and a link planted in
+        // a shared data directory must not make that someone else's file.
+        let mut file = leadline_shared::paths::open_private_file(lock_path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

@@ -19,6 +19,9 @@ struct Cli {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // Before anything creates a file or a thread: the store, logs, lock and socket are then
+    // private however the data directory is set up.
+    leadline_shared::paths::restrict_umask();
     let cli = Cli::parse();
     if let Err(e) = leadline_daemon::cli::main(&cli.globals, cli.command) {
         eprintln!("leadlined: {e:#}");

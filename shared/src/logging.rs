@@ -17,9 +17,15 @@ pub enum LogError {
 /// Starts writing `dir/<name>.YYYY-MM-DD.log`, keeping `keep_days` files. The filter comes
 /// from `LEADLINE_LOG` if set, else `filter`. Keep the guard alive until exit, or the last
 /// lines are lost.
+///
+/// `dir` is Leadline's own: it is made 0700 (even inside a data directory the user shares) and
+/// log files already in it are made 0600. New log files are 0600 through the process umask
+/// ([`crate::paths::restrict_umask`]), since the appender opens them itself.
 pub fn init(dir: &Path, name: &str, filter: &str, keep_days: usize) -> Result<WorkerGuard, LogError> {
     let err = |message: String| LogError::Dir { dir: dir.display().to_string(), message };
-    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    let uid = crate::paths::current_uid();
+    crate::paths::ensure_private_dir(dir, uid, true).map_err(|e| err(e.to_string()))?;
+    crate::paths::tighten_tree(dir, uid).map_err(|e| err(e.to_string()))?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix(name)

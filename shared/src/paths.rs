@@ -7,8 +7,15 @@
 //!   else `$TMPDIR/leadline-<uid>/leadline.sock` (a private fallback; `/tmp` when TMPDIR is unset).
 //!
 //! Flags and env vars are merged by the CLI parser; this module takes the result.
+//!
+//! Privacy: both binaries call [`restrict_umask`] first, so every file they create is 0600 and
+//! every directory 0700. Directories are made and checked by [`ensure_private_dir`] without
+//! following symlinks; files from before (or from a process without that umask) are tightened
+//! by [`tighten_tree`].
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::fs::{DirBuilder, File, OpenOptions, Permissions};
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The longest socket path the kernel accepts: `sun_path` is 108 bytes including the NUL.
@@ -76,6 +83,8 @@ pub enum PathError {
     Symlink { path: PathBuf },
     #[error("{path} belongs to uid {owner}, not to you (uid {uid}); remove it or choose another path")]
     ForeignOwner { path: PathBuf, owner: u32, uid: u32 },
+    #[error("{path} exists but is not a directory; move it aside or choose another path")]
+    NotADirectory { path: PathBuf },
     #[error("cannot prepare {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }
@@ -112,8 +121,10 @@ impl Paths {
         Ok(Paths { config_file, config_explicit, data_dir, socket, socket_is_default, data_dir_is_default })
     }
 
-    /// Creates the data directory (0700) if needed; call before anything writes in it.
-    pub fn prepare_data_dir(&self) -> Result<(), PathError> {
+    /// Creates the data directory (0700) if needed; call before anything writes in it. A data
+    /// directory the user named and left open to others is kept as is and reported, for the
+    /// caller to log once logging runs.
+    pub fn prepare_data_dir(&self) -> Result<Option<LooseMode>, PathError> {
         ensure_private_dir(&self.data_dir, current_uid(), self.data_dir_is_default)
     }
 
@@ -150,32 +161,146 @@ pub fn check_socket_path(path: &Path) -> Result<(), PathError> {
     Ok(())
 }
 
+/// A directory the user chose, kept with the modes they gave it although other users can look
+/// into it. Leadline's own files and directories inside are private regardless.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LooseMode {
+    pub path: PathBuf,
+    /// The permission bits (e.g. `0o755`).
+    pub mode: u32,
+}
+
+impl std::fmt::Display for LooseMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} has mode {:03o}, so other users can look into it. Leadline keeps its own files there private (0600 files, 0700 directories); run `chmod 700 {}` unless you mean to share it",
+            self.path.display(),
+            self.mode,
+            self.path.display()
+        )
+    }
+}
+
 /// Creates `dir` if needed (mode 0700) and makes sure it is a real directory owned by `uid`.
 /// An existing directory with group or other bits is tightened to 0700 when `is_ours` (it is
-/// Leadline's own default directory); a directory the user named is left as it is, since it
-/// may be shared (never chmod someone's `/tmp`).
-pub fn ensure_private_dir(dir: &Path, uid: u32, is_ours: bool) -> Result<(), PathError> {
+/// Leadline's own directory); a directory the user named is left as it is, since it may be
+/// shared (never chmod someone's `/tmp`), and returned as a [`LooseMode`] to warn about.
+///
+/// There is no window for a race: the directory is created 0700 (never wider, then narrowed),
+/// and it is checked and tightened through one handle opened with `O_NOFOLLOW | O_DIRECTORY`,
+/// so a symlink swapped in at `dir` is refused rather than followed, and what is checked is
+/// what is chmodded. Only `dir` itself is held to this; its parents are the system's.
+pub fn ensure_private_dir(dir: &Path, uid: u32, is_ours: bool) -> Result<Option<LooseMode>, PathError> {
     let io = |source| PathError::Io { path: dir.to_owned(), source };
-    let mut created = false;
-    match std::fs::symlink_metadata(dir) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            return Err(PathError::Symlink { path: dir.to_owned() });
-        }
-        Ok(meta) if meta.uid() != uid => {
-            return Err(PathError::ForeignOwner { path: dir.to_owned(), owner: meta.uid(), uid });
-        }
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir).map_err(io)?;
-            created = true;
-        }
-        Err(e) => return Err(io(e)),
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        // Parents such as ~/.local/share are not Leadline's to restrict: default modes.
+        std::fs::create_dir_all(parent).map_err(io)?;
     }
-    let mode = std::fs::metadata(dir).map_err(io)?.permissions().mode() & 0o777;
-    if (created || is_ours) && mode != 0o700 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    let created = match DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => true,
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => false,
+        Err(e) => return Err(io(e)),
+    };
+    let handle = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+        .open(dir)
+        .map_err(|e| refused_open(dir, e))?;
+    let meta = handle.metadata().map_err(io)?;
+    if meta.uid() != uid {
+        return Err(PathError::ForeignOwner { path: dir.to_owned(), owner: meta.uid(), uid });
+    }
+    let mode = meta.mode() & 0o777;
+    if mode == 0o700 {
+        return Ok(None);
+    }
+    // A directory just made may still be narrower than 0700 under an odd umask (e.g. 0o277).
+    if created || is_ours {
+        handle.set_permissions(Permissions::from_mode(0o700)).map_err(io)?;
+        return Ok(None);
+    }
+    Ok((mode & 0o077 != 0).then(|| LooseMode { path: dir.to_owned(), mode }))
+}
+
+/// Names why `open(dir, O_NOFOLLOW | O_DIRECTORY)` failed. The kernels disagree on the errno
+/// for a symlink (Linux and macOS: ELOOP, or ENOTDIR with O_DIRECTORY; FreeBSD: EMLINK), so
+/// the path is looked at again; only the message depends on it, the refusal already happened.
+fn refused_open(dir: &Path, e: std::io::Error) -> PathError {
+    let refused = matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR | libc::EMLINK));
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if refused && meta.file_type().is_symlink() => PathError::Symlink { path: dir.to_owned() },
+        Ok(meta) if refused && !meta.is_dir() => PathError::NotADirectory { path: dir.to_owned() },
+        _ => PathError::Io { path: dir.to_owned(), source: e },
+    }
+}
+
+/// Takes group and other bits off everything under `dir` that `uid` owns (files keep their
+/// owner bits, e.g. 0644 becomes 0600; directories become 0700), without following symlinks.
+/// This is for files older than [`restrict_umask`], or written by a process without it. Call it
+/// on a directory [`ensure_private_dir`] has made private: nobody else can then swap an entry
+/// between the look and the chmod. Entries that vanish meanwhile (sled renames its snapshots)
+/// and entries of other owners are skipped.
+pub fn tighten_tree(dir: &Path, uid: u32) -> Result<(), PathError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(source) => return Err(PathError::Io { path: dir.to_owned(), source }),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|source| PathError::Io { path: dir.to_owned(), source })?;
+        let path = entry.path();
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(source) => return Err(PathError::Io { path, source }),
+        };
+        if meta.file_type().is_symlink() || meta.uid() != uid {
+            continue;
+        }
+        let mode = meta.mode() & 0o777;
+        let wanted = if meta.is_dir() { 0o700 } else { mode & 0o700 };
+        if mode != wanted {
+            match std::fs::set_permissions(&path, Permissions::from_mode(wanted)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(source) => return Err(PathError::Io { path, source }),
+            }
+        }
+        if meta.is_dir() {
+            tighten_tree(&path, uid)?;
+        }
     }
     Ok(())
+}
+
+/// Opens `path` for reading and writing, creating it 0600 if needed. An existing file is
+/// tightened to 0600 through the opened handle, and a symlink at `path` is refused (ELOOP)
+/// rather than followed, so a link planted in a shared directory cannot redirect the write.
+pub fn open_private_file(path: &Path) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    if file.metadata()?.mode() & 0o077 != 0 {
+        file.set_permissions(Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
+/// Sets this process's umask to 077, so that everything it creates from here on (the store's
+/// files, logs, the lock, the socket) is its owner's alone, whatever the directory around it
+/// allows. Call it first thing in `main`: the umask is process-wide (so not for libraries or
+/// tests) and children inherit it.
+pub fn restrict_umask() {
+    // rustix wraps umask(2) safely; `libc::umask` is an unsafe fn and the workspace denies
+    // unsafe code. One call covers files created by code we do not control (sled, the log
+    // appender), which per-file modes could not.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
 }
 
 /// The real uid of this process.
@@ -258,5 +383,85 @@ mod tests {
         std::os::unix::fs::symlink(&dir, &link).expect("symlink");
         assert!(matches!(ensure_private_dir(&link, uid, true), Err(PathError::Symlink { .. })));
         assert!(matches!(ensure_private_dir(&dir, uid + 1, true), Err(PathError::ForeignOwner { .. })));
+    }
+
+    fn mode_of(path: &Path) -> u32 {
+        std::fs::symlink_metadata(path).expect("meta").permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_loose_directory_the_user_named_is_kept_and_reported() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("shared");
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, Permissions::from_mode(0o755)).expect("chmod");
+        let loose = ensure_private_dir(&dir, current_uid(), false).expect("usable").expect("reported");
+        assert_eq!(loose, LooseMode { path: dir.clone(), mode: 0o755 });
+        let msg = loose.to_string();
+        assert!(msg.contains("mode 755") && msg.contains("chmod 700"), "{msg}");
+        assert_eq!(mode_of(&dir), 0o755);
+
+        // Narrower than 0700 but closed to others: nothing to say.
+        std::fs::set_permissions(&dir, Permissions::from_mode(0o500)).expect("chmod");
+        assert_eq!(ensure_private_dir(&dir, current_uid(), false).expect("usable"), None);
+        std::fs::set_permissions(&dir, Permissions::from_mode(0o700)).expect("chmod");
+    }
+
+    #[test]
+    fn a_file_or_a_symlink_to_a_file_is_not_a_directory() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let file = tmp.path().join("file");
+        std::fs::write(&file, b"x").expect("write");
+        let err = ensure_private_dir(&file, current_uid(), true).expect_err("a file");
+        assert!(matches!(err, PathError::NotADirectory { .. }), "{err}");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).expect("symlink");
+        let err = ensure_private_dir(&link, current_uid(), true).expect_err("a link");
+        assert!(matches!(err, PathError::Symlink { .. }), "{err}");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        // A dangling link is refused too: create must not follow it and make its target.
+        let dangling = tmp.path().join("dangling");
+        std::os::unix::fs::symlink(tmp.path().join("target"), &dangling).expect("symlink");
+        let err = ensure_private_dir(&dangling, current_uid(), true).expect_err("dangling");
+        assert!(matches!(err, PathError::Symlink { .. }), "{err}");
+        assert!(!tmp.path().join("target").exists(), "the link's target was created");
+    }
+
+    #[test]
+    fn tighten_tree_makes_owned_entries_private_without_following_links() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("store");
+        let sub = root.join("blobs");
+        std::fs::create_dir_all(&sub).expect("mkdir");
+        let (db, blob, outside) = (root.join("db"), sub.join("1"), tmp.path().join("outside"));
+        for (path, mode) in [(&db, 0o644), (&blob, 0o640), (&outside, 0o644)] {
+            std::fs::write(path, b"x").expect("write");
+            std::fs::set_permissions(path, Permissions::from_mode(mode)).expect("chmod");
+        }
+        std::fs::set_permissions(&sub, Permissions::from_mode(0o755)).expect("chmod");
+        std::os::unix::fs::symlink(&outside, root.join("link")).expect("symlink");
+
+        tighten_tree(&root, current_uid()).expect("tightened");
+        assert_eq!((mode_of(&db), mode_of(&blob), mode_of(&sub)), (0o600, 0o600, 0o700));
+        assert_eq!(mode_of(&outside), 0o644, "a symlink's target is not touched");
+        tighten_tree(&tmp.path().join("missing"), current_uid()).expect("nothing to do");
+    }
+
+    #[test]
+    fn private_files_are_0600_and_never_opened_through_a_link() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("daemon.lock");
+        drop(open_private_file(&path).expect("created"));
+        assert_eq!(mode_of(&path), 0o600);
+        std::fs::set_permissions(&path, Permissions::from_mode(0o644)).expect("chmod");
+        drop(open_private_file(&path).expect("reopened"));
+        assert_eq!(mode_of(&path), 0o600);
+
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, b"keep").expect("write");
+        let link = tmp.path().join("planted.lock");
+        std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+        open_private_file(&link).expect_err("a link is refused");
+        assert_eq!(std::fs::read(&victim).expect("read"), b"keep");
     }
 }

@@ -25,6 +25,18 @@ pub enum ClientError {
     )]
     Connect { socket: String, source: std::io::Error },
     #[error(
+        "the socket at {socket} belongs to uid {owner}, not to you (uid {uid}); another user may be impersonating the daemon, so nothing was sent. Remove it (`rm {socket}`), or pass --socket (or set LEADLINE_SOCKET) to your own daemon's socket"
+    )]
+    ForeignSocket { socket: String, owner: u32, uid: u32 },
+    #[error(
+        "the socket at {socket} is served by uid {peer}, not by you (uid {uid}); another user may be impersonating the daemon, so nothing was sent. Remove it (`rm {socket}`), or pass --socket (or set LEADLINE_SOCKET) to your own daemon's socket"
+    )]
+    ForeignPeer { socket: String, peer: u32, uid: u32 },
+    #[error(
+        "cannot tell who serves the socket at {socket} ({source}), so nothing was sent; pass --socket (or set LEADLINE_SOCKET) to your own daemon's socket"
+    )]
+    UnknownPeer { socket: String, source: std::io::Error },
+    #[error(
         "the daemon speaks protocol {daemon} but this leadline speaks {client}: {message}. Restart the daemon with the same Leadline version (`pkill leadlined`, then run `leadline`)"
     )]
     Incompatible { daemon: u16, client: u16, message: String },
@@ -69,11 +81,18 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects and completes the Hello/Welcome handshake.
+    /// Connects and completes the Hello/Welcome handshake, after making sure the process at
+    /// the other end runs as this user (see [`check_peer`]).
     pub async fn connect(socket: &Path) -> Result<Client, ClientError> {
+        let uid = leadline_shared::paths::current_uid();
+        check_socket_owner(socket, uid)?;
         let stream = UnixStream::connect(socket)
             .await
             .map_err(|source| ClientError::Connect { socket: socket.display().to_string(), source })?;
+        let peer = stream
+            .peer_cred()
+            .map_err(|source| ClientError::UnknownPeer { socket: socket.display().to_string(), source })?;
+        check_peer(socket, peer.uid(), uid)?;
         let mut framed = Framed::new(stream, protocol::framing());
         let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, app_version: APP_VERSION.to_owned() };
         framed.send(protocol::encode(&hello)?).await.map_err(FrameError::Io)?;
@@ -195,10 +214,67 @@ impl EventStream {
     }
 }
 
+/// Refuses a socket file another user owns, before connecting at all. Only a hint: the file
+/// may be swapped after this look, so [`check_peer`] on the connection is what counts. A
+/// missing file is left to `connect` to report.
+fn check_socket_owner(socket: &Path, uid: u32) -> Result<(), ClientError> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(socket) {
+        Ok(meta) if meta.uid() != uid => {
+            Err(ClientError::ForeignSocket { socket: socket.display().to_string(), owner: meta.uid(), uid })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a daemon whose process runs as another user than `uid`. The peer's uid comes from
+/// the kernel for this very connection (SO_PEERCRED, getpeereid), so unlike a look at the
+/// socket file it cannot be raced: a fake daemon that another user started on the `/tmp`
+/// fallback path is caught here, before the Hello (or anything else) is written to it.
+pub fn check_peer(socket: &Path, peer: u32, uid: u32) -> Result<(), ClientError> {
+    if peer == uid {
+        return Ok(());
+    }
+    Err(ClientError::ForeignPeer { socket: socket.display().to_string(), peer, uid })
+}
+
 async fn read(framed: &mut Framed<UnixStream, LengthDelimitedCodec>) -> Result<ServerMessage, ClientError> {
     let next = tokio::time::timeout(REQUEST_TIMEOUT, framed.next())
         .await
         .map_err(|_| ClientError::Timeout(REQUEST_TIMEOUT))?;
     let frame = next.ok_or(ClientError::Closed)?.map_err(protocol::codec::classify_io)?;
     Ok(protocol::decode(&frame)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_users_daemon_is_refused_with_the_fix() {
+        let socket = Path::new("/tmp/leadline-1000/leadline.sock");
+        check_peer(socket, 1000, 1000).expect("our own daemon");
+        let err = check_peer(socket, 1001, 1000).expect_err("someone else's");
+        let msg = err.to_string();
+        for part in ["/tmp/leadline-1000/leadline.sock", "uid 1001", "uid 1000", "impersonating", "--socket"]
+        {
+            assert!(msg.contains(part), "{part:?} missing from {msg}");
+        }
+        // Not "no daemon": the dashboard must not start one over it, and the CLI exits 1.
+        assert!(!err.is_unreachable());
+        assert_eq!(err.exit_code(), 1);
+    }
+
+    #[test]
+    fn a_socket_file_of_another_owner_is_refused_before_connecting() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.sock");
+        check_socket_owner(&path, 1000).expect("a missing file is connect's to report");
+        std::fs::write(&path, b"").expect("write");
+        let uid = leadline_shared::paths::current_uid();
+        check_socket_owner(&path, uid).expect("ours");
+        let err = check_socket_owner(&path, uid.wrapping_add(1)).expect_err("not ours");
+        assert!(matches!(err, ClientError::ForeignSocket { owner, .. } if owner == uid), "{err}");
+        assert!(!err.is_unreachable() && err.exit_code() == 1);
+    }
 }

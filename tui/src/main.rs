@@ -15,6 +15,10 @@ use leadline_tui::{dashboard, demo, launch};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Before anything creates a file or a thread: logs (and, through `leadline daemon run` or a
+    // daemon started from here, which inherit it, the store, lock and socket) are then private
+    // however the data directory is set up.
+    leadline_shared::paths::restrict_umask();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -38,7 +42,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
     let paths = globals.paths().map_err(|e| (2, e.to_string()))?;
     let config = Config::load(&paths.config_file, paths.config_explicit).map_err(|e| (2, e.to_string()))?;
-    paths.prepare_data_dir().map_err(operational)?;
+    let loose = paths.prepare_data_dir().map_err(operational)?;
     // Logs never go to the terminal: the dashboard draws there and scripts read stdout.
     let _log = leadline_shared::logging::init(
         &paths.log_dir(),
@@ -47,6 +51,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         config.logging.keep_days,
     )
     .map_err(operational)?;
+    if let Some(loose) = loose {
+        tracing::warn!("{loose}");
+    }
     let runtime = || {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -138,16 +138,7 @@ impl GhlClient {
     /// Builds the client (no request is made).
     pub fn new(cfg: ClientConfig) -> Result<GhlClient, GhlError> {
         let base = cfg.base_url.trim().trim_end_matches('/').to_owned();
-        let url = Url::parse(&base).map_err(|e| {
-            GhlError::Config(format!(
-                "base_url {base:?} is not a URL ({e}); use e.g. https://services.leadconnectorhq.com"
-            ))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(GhlError::Config(format!(
-                "base_url {base:?} must start with https:// (or http:// for a local simulator)"
-            )));
-        }
+        super::base_url::check_base_url(&base).map_err(|e| GhlError::Config(e.to_string()))?;
         if cfg.credentials.location_id.trim().is_empty() {
             return Err(GhlError::NotConfigured(
                 "no GHL location: set GHL_LOCATION_ID or location_id under [ghl]".into(),

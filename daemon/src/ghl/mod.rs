@@ -10,6 +10,7 @@
 //! Facts about the API are in `shared/docs/ghl-api.md`; the simulator used by the tests is
 //! described in `docs/ghl-sim.md`.
 
+mod base_url;
 pub mod breaker;
 mod client;
 mod credentials;
@@ -17,6 +18,7 @@ mod error;
 pub mod limiter;
 mod types;
 
+pub use base_url::{BaseUrlError, check_base_url};
 pub use breaker::BreakerConfig;
 pub use client::{ClientConfig, GhlClient, VERSION_2021_04_15, VERSION_2021_07_28, version_for};
 pub use credentials::{Credentials, ENV_API_KEY, ENV_LOCATION_ID, Secret};

@@ -25,8 +25,12 @@ pub enum IpcError {
 pub async fn bind(path: &Path, uid: u32, dir_is_ours: bool) -> Result<UnixListener, IpcError> {
     check_socket_path(path)?;
     let shown = || path.display().to_string();
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        ensure_private_dir(dir, uid, dir_is_ours)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Some(loose) = ensure_private_dir(dir, uid, dir_is_ours)?
+    {
+        // The socket itself is 0600 and the daemon answers only its own uid, so a shared
+        // directory the user chose is usable; they should still know.
+        tracing::warn!("{loose}");
     }
     match std::fs::symlink_metadata(path) {
         Ok(meta) if !meta.file_type().is_socket() => return Err(IpcError::NotASocket(shown())),
@@ -46,6 +50,8 @@ pub async fn bind(path: &Path, uid: u32, dir_is_ours: bool) -> Result<UnixListen
         }
     }
     let listener = UnixListener::bind(path).map_err(|source| IpcError::Bind { path: shown(), source })?;
+    // Under the binaries' umask (077) the socket is born owner-only; this also covers a daemon
+    // run in-process without it.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|source| IpcError::Bind { path: shown(), source })?;
     Ok(listener)
