@@ -71,11 +71,20 @@ fn push_model(model: &mut BTreeMap<usize, BTreeSet<String>>, pending: &mut Vec<(
     }
 }
 
+/// How far GHL's search lags behind its writes here (each write draws its own lag up to this,
+/// so changes surface out of order, as they do in GHL).
+const SEARCH_LAG_MS: u64 = 300;
+
 async fn run(actions: Vec<Action>) {
-    let sim =
-        ghl_sim::spawn(ghl_sim::SimConfig { contacts: 12, rate_limit: None, seed: 5, ..Default::default() })
-            .await
-            .unwrap();
+    let sim = ghl_sim::spawn(ghl_sim::SimConfig {
+        contacts: 12,
+        rate_limit: None,
+        seed: 5,
+        search_lag_ms: SEARCH_LAG_MS,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let ghl = client(&sim);
     let remote = client(&sim);
     let db = Db::open(Arc::new(MemoryStore::new())).unwrap();
@@ -126,7 +135,9 @@ async fn run(actions: Vec<Action>) {
     }
     push_model(&mut model, &mut pending);
     sync(&state, &ghl).await;
-    // A second pull sees any remote change made between the push and the first pull.
+    // Once every write has reached GHL's search index, one more poll sees them all: a change
+    // indexed after a later one is not skipped.
+    tokio::time::sleep(Duration::from_millis(SEARCH_LAG_MS + 100)).await;
     pull::incremental(&state, &ghl).await.unwrap();
 
     let truth = sim.snapshot();

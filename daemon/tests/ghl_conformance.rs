@@ -23,7 +23,10 @@ use std::path::PathBuf;
 
 use ghl_facts::{Api, FactsFile, Operation, REGENERATE};
 use ghl_sim::{SimConfig, SimHandle};
-use leadline_daemon::ghl::{ClientConfig, ContactQuery, GhlClient, MessageQuery, OpportunityQuery};
+use leadline_daemon::ghl::{
+    ClientConfig, ContactOrder, ContactQuery, ExportStream, GhlClient, MessageQuery, OpportunityQuery,
+    SortOrder,
+};
 use serde_json::{Map, Value, json};
 
 /// Required body fields the spec lists but the docs show to be wrong, with the reason.
@@ -276,13 +279,13 @@ async fn exercise(c: &GhlClient, sim: &SimHandle) {
         .await
         .expect("contacts");
     let next = page.next.expect("a second page");
-    c.search_contacts(&ContactQuery { page_limit: 50, search_after: Some(next), updated_after: None })
+    c.search_contacts(&ContactQuery { page_limit: 50, search_after: Some(next), ..ContactQuery::default() })
         .await
         .expect("contacts page 2");
     let since: jiff::Timestamp = "2020-01-01T00:00:00Z".parse().expect("timestamp");
-    c.search_contacts(&ContactQuery { page_limit: 20, search_after: None, updated_after: Some(since) })
-        .await
-        .expect("incremental contacts");
+    let changed =
+        ContactQuery { page_limit: 20, search_after: None, order: ContactOrder::UpdatedSince(since) };
+    c.search_contacts(&changed).await.expect("incremental contacts");
     let id = truth.contacts[0].id.clone();
     c.get_contact(&id).await.expect("contact").expect("exists");
     let opp_page =
@@ -291,12 +294,17 @@ async fn exercise(c: &GhlClient, sim: &SimHandle) {
         .await
         .expect("opps 2");
     c.pipelines().await.expect("pipelines");
-    let msgs =
-        c.export_messages(&MessageQuery { limit: 50, cursor: None, channel: None }).await.expect("export");
-    c.export_messages(&MessageQuery { limit: 50, cursor: msgs.next_cursor, channel: None })
-        .await
-        .expect("export 2");
-    c.export_messages(&MessageQuery { limit: 50, cursor: None, channel: Some("Email".into()) })
+    let first = MessageQuery { limit: 50, ..MessageQuery::oldest_first(ExportStream::Messages) };
+    let msgs = c.export_messages(&first).await.expect("export");
+    c.export_messages(&MessageQuery { cursor: msgs.next_cursor, ..first.clone() }).await.expect("export 2");
+    let window = MessageQuery {
+        order: SortOrder::Desc,
+        start: Some("2020-01-01T00:00:00Z".parse().expect("timestamp")),
+        end: Some("2040-01-01T00:00:00Z".parse().expect("timestamp")),
+        ..first.clone()
+    };
+    c.export_messages(&window).await.expect("export over a window");
+    c.export_messages(&MessageQuery { limit: 50, ..MessageQuery::oldest_first(ExportStream::Emails) })
         .await
         .expect("export email");
     let location = c.location().await.expect("location");
@@ -320,14 +328,14 @@ async fn exercise(c: &GhlClient, sim: &SimHandle) {
     c.add_note(&cid, "conformance note").await.expect("note");
     let due: jiff::Timestamp = "2031-05-01T16:00:00Z".parse().expect("timestamp");
     c.add_task(&cid, "conformance task", due).await.expect("task");
-    c.update_contact(
-        &cid,
-        &json!({"assignedTo": truth.users[0].id, "dndSettings": {"Email": {"status": "inactive"}}}),
-    )
-    .await
-    .expect("update contact");
+    c.assign_contact(&cid, &truth.users[0].id).await.expect("assign");
+    c.set_dnd(&cid, "Email", false).await.expect("dnd off");
+    c.set_dnd(&cid, "Call", true).await.expect("dnd on");
     let opp = truth.opportunities.iter().find(|o| o.status == "open").expect("open deal");
-    c.update_opportunity(&opp.id, &json!({"monetaryValue": 425000})).await.expect("update opportunity");
+    let pipeline = truth.pipelines.iter().find(|p| p.id == opp.pipeline_id).expect("its pipeline");
+    let stage = pipeline.stages.iter().find(|s| s.id != opp.pipeline_stage_id).expect("another stage");
+    c.set_opportunity_stage(&opp.id, &stage.id).await.expect("stage");
+    c.set_opportunity_value(&opp.id, 425_000.0).await.expect("value");
     c.set_opportunity_status(&opp.id, "lost").await.expect("status");
     c.send_message(&cid, "sms", "conformance sms", None).await.expect("sms");
     c.send_message(&cid, "email", "conformance email", Some("Hello")).await.expect("email");

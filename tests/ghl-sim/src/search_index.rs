@@ -129,7 +129,7 @@ impl SearchIndex {
     }
 
     /// The sort index for `sort`, as visible now.
-    pub fn index(&self, sort: ContactSort) -> &BTreeSet<Key> {
+    pub fn by(&self, sort: ContactSort) -> &BTreeSet<Key> {
         match sort {
             ContactSort::DateAdded => &self.by_added,
             ContactSort::DateUpdated => &self.by_updated,
@@ -192,7 +192,7 @@ mod tests {
         idx.apply(2, "a".into(), Change::Upsert(contact("a", 2_000)));
         assert!(idx.contact("a").is_none());
         assert!(idx.is_empty());
-        assert!(idx.index(ContactSort::DateAdded).is_empty());
+        assert!(idx.by(ContactSort::DateAdded).is_empty());
     }
 
     #[test]
@@ -203,7 +203,7 @@ mod tests {
         assert_eq!(idx.contact("a").and_then(|c| c.first_name.clone()).as_deref(), Some("v1000"));
         idx.refresh(15_000);
         assert_eq!(idx.contact("a").and_then(|c| c.first_name.clone()).as_deref(), Some("v10000"));
-        assert_eq!(idx.index(ContactSort::DateUpdated).len(), 1);
+        assert_eq!(idx.by(ContactSort::DateUpdated).len(), 1);
         assert_eq!(idx.lagging(), 0);
     }
 

@@ -225,6 +225,13 @@ impl Sim {
         self.handle.as_ref().unwrap()
     }
 
+    /// Waits until every write so far has reached the simulator's search index (it lags behind
+    /// writes as GHL's does), so that a sync now sees them all.
+    pub fn settle(&self) {
+        let lag = self.sim().shared().cfg.search_lag_ms;
+        std::thread::sleep(std::time::Duration::from_millis(lag + 100));
+    }
+
     /// Writes a daemon config pointing at this simulator, with `extra` TOML appended.
     pub fn write_config(&self, dir: &Path, extra: &str) {
         let text = format!(

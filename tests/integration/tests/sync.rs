@@ -58,6 +58,7 @@ fn converges_with_the_simulator_under_20_percent_faults() {
         seed: 7,
         fault_rate: 0.2,
         hang_ms: 3_000,
+        search_lag_ms: 500,
         ..ghl_sim::SimConfig::default()
     });
     let dir = short_tempdir();
@@ -69,7 +70,8 @@ fn converges_with_the_simulator_under_20_percent_faults() {
         sim.sim().inject_lead(&serde_json::json!({"firstName": "Dana", "lastName": "Newlead"})).unwrap();
     let someone = sim.sim().snapshot().contacts[3].id.clone();
     sim.sim().inbound(&someone, "We are pre-approved up to $600k and need 4 beds").unwrap();
-    // The fast poll brings the new lead and the reply...
+    // The fast poll brings the new lead and the reply, once GHL's search shows them...
+    sim.settle();
     sync_until_ok(&daemon, false);
     let lead = json(&daemon.leadline(&["lead", &added.id, "--json"]));
     assert_eq!(lead["name"], "Dana Newlead");
@@ -90,6 +92,7 @@ fn converges_with_the_simulator_under_20_percent_faults() {
     assert!(sim.sim().shared().write().delete_contact(&gone, now).is_some());
     assert!(sim.sim().shared().write().delete_opportunity(&gone_deal).is_some());
     // ...and a full pass (deals are re-listed on the slower schedule) makes the store equal GHL.
+    sim.settle();
     sync_until_ok(&daemon, true);
     assert_converged(&daemon, sim.sim());
     assert!(!daemon.leadline(&["lead", &gone, "--json"]).status.success(), "the deleted contact is gone");

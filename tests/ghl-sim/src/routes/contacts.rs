@@ -517,7 +517,7 @@ pub async fn search(State(sh): State<Arc<Shared>>, body: JsonBody) -> Result<Jso
     let store = sh.read();
     // Searches see the index, which lags behind writes (see `search_index`).
     let view = store.search_view(sh.now_ms());
-    let idx = view.index(s.sort);
+    let idx = view.by(s.sort);
     let (lo, hi) = index_bounds(&s);
     let pass = |c: &Contact| {
         s.filters.iter().all(|f| matches(c, f)) && s.query.as_deref().is_none_or(|q| query_matches(c, q))

@@ -138,10 +138,13 @@ fn value_of(rng: &mut impl Rng, def: &CustomFieldDef, added_ms: i64, contact_id:
     }
 }
 
+/// A conversation's first and last message time, its contact and its location.
+type Span<'a> = (i64, i64, &'a str, &'a str);
+
 fn add_messages(ds: &mut Dataset, rng: &mut impl Rng) {
     // Each conversation's first and last message time: extras go strictly between, so every
     // conversation's last message (and so every lead's state) stays what the seed made it.
-    let mut span: HashMap<&str, (i64, i64, &str, &str)> = HashMap::new();
+    let mut span: HashMap<&str, Span<'_>> = HashMap::new();
     for m in &ds.messages {
         let at = ms_from_iso(&m.date_added).unwrap_or(0);
         let e = span.entry(m.conversation_id.as_str()).or_insert((
@@ -153,7 +156,7 @@ fn add_messages(ds: &mut Dataset, rng: &mut impl Rng) {
         e.0 = e.0.min(at);
         e.1 = e.1.max(at);
     }
-    let mut convs: Vec<(&str, (i64, i64, &str, &str))> = span.into_iter().collect();
+    let mut convs: Vec<(&str, Span<'_>)> = span.into_iter().collect();
     convs.sort_unstable_by_key(|(id, _)| *id);
     let users: Vec<String> = ds.users.iter().map(|u| u.id.clone()).collect();
     let mut extra = Vec::new();
