@@ -72,6 +72,9 @@ impl Daemon {
     /// socket. On success clients can connect as soon as [`Daemon::serve`] runs.
     pub async fn start(opts: RunOptions) -> Result<Daemon, DaemonError> {
         let RunOptions { paths, config, import, clock, exit_with_parent: _ } = opts;
+        // A bad schedule is refused before anything starts, naming the setting.
+        crate::sync::schedule::check_cron(&config.sync.reconcile_cron)
+            .map_err(|e| DaemonError::Config(e.to_string()))?;
         let uid = current_uid();
         if let Some(loose) = ensure_private_dir(&paths.data_dir, uid, paths.data_dir_is_default)? {
             tracing::warn!("{loose}");
@@ -135,6 +138,19 @@ impl Daemon {
             // receiver refuses exactly what the sync does not mirror.
             let location_id = client.location_id().to_owned();
             tasks.spawn(crate::sync::run(self.state.clone(), client, commands, shutdown.clone()));
+            if let Some(tx) = self.state.sync_commands() {
+                let cron = &self.state.config.sync.reconcile_cron;
+                let scheduler = crate::sync::schedule::start(cron, tx.clone())
+                    .await
+                    .map_err(|e| DaemonError::Config(e.to_string()))?;
+                tracing::info!(cron = %cron, "deletions in GHL are reconciled on this schedule (UTC)");
+                let stop = shutdown.clone();
+                tasks.spawn(async move {
+                    stop.cancelled().await;
+                    let mut scheduler = scheduler;
+                    let _ = scheduler.shutdown().await;
+                });
+            }
             if self.state.config.webhooks.enabled {
                 start_webhooks(&self.state, &location_id, &tasks, &shutdown).await?;
             }

@@ -26,6 +26,10 @@ pub enum Command {
         /// Contacts in the demo location
         #[arg(long, default_value_t = 300)]
         contacts: usize,
+        /// Mean milliseconds between live events in the simulated location (new leads,
+        /// replies, STOPs, deals moving)
+        #[arg(long, default_value_t = 6_000, value_parser = clap::value_parser!(u64).range(50..))]
+        activity_ms: u64,
     },
     /// Daemon, store, sync and rate-limit budget
     Status {

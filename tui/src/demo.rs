@@ -46,8 +46,9 @@ pub struct Demo {
 }
 
 impl Demo {
-    /// Starts the simulated location with `contacts` leads and a daemon synced with it.
-    pub fn start(globals: &GlobalArgs, contacts: usize) -> Result<Demo, DemoError> {
+    /// Starts the simulated location with `contacts` leads, a live event every `activity_ms` on
+    /// average, and a daemon synced with it.
+    pub fn start(globals: &GlobalArgs, contacts: usize, activity_ms: u64) -> Result<Demo, DemoError> {
         let socket = globals.paths()?.socket;
         // The simulator lives on this runtime's threads for as long as the demo runs.
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -63,7 +64,7 @@ impl Demo {
             port: 0,
             contacts,
             activity: true,
-            activity_interval_ms: 6_000,
+            activity_interval_ms: activity_ms,
             ..ghl_sim::SimConfig::default()
         };
         let sim =

@@ -77,8 +77,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .block_on(dashboard::run_with_keymap(paths.socket.clone(), starter, keymap))
                 .map_err(operational)
         }
-        Some(Command::Demo { headless, contacts }) => {
-            let mut demo = demo::Demo::start(&globals, contacts).map_err(operational)?;
+        Some(Command::Demo { headless, contacts, activity_ms }) => {
+            let mut demo = demo::Demo::start(&globals, contacts, activity_ms).map_err(operational)?;
             if headless {
                 // Whoever reads stdout may stop after the first line (the socket path): a closed
                 // pipe must not stop the demo, so write errors are ignored.

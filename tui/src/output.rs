@@ -60,6 +60,15 @@ pub fn status(s: &StatusReport) -> String {
         )),
         None => out.push_str("budget   no GHL requests made yet\n"),
     }
+    if s.sync.skipped_records > 0 {
+        let n = s.sync.skipped_records;
+        let what = if n == 1 { "record" } else { "records" };
+        out.push_str(&format!(
+            "skipped  {n} {what} from GHL could not be read and {} skipped; see the log ({}/logs)\n",
+            if n == 1 { "is" } else { "are" },
+            d.data_dir
+        ));
+    }
     if let Some(e) = &s.sync.last_error {
         out.push_str(&format!("error    {e}\n"));
     }

@@ -169,6 +169,30 @@ mod tests {
     }
 
     #[test]
+    fn only_messages_between_lead_and_team_count() {
+        let typed = |s: i64, dir: Direction, t: &str| Message { message_type: Some(t.into()), ..msg(s, dir) };
+        let talk = [
+            msg(10, Direction::Outbound),
+            // A reaction to our text, an internal note between agents, a deal moving, a form:
+            // none is the lead waiting for us, nor us reaching the lead.
+            typed(20, Direction::Inbound, "TYPE_SMS_REACTION"),
+            typed(30, Direction::Outbound, "TYPE_INTERNAL_COMMENT"),
+            typed(40, Direction::Outbound, "TYPE_ACTIVITY_OPPORTUNITY"),
+            typed(50, Direction::Inbound, "TYPE_FORM_SUBMISSION"),
+        ];
+        let l = summarize_with(&talk, &[]);
+        assert_eq!(l.awaiting_reply_since, None);
+        assert_eq!(l.message_count, 1);
+        assert_eq!(l.last_activity, Timestamp::from_second(10).ok());
+        let internal_only = summarize_with(&talk[2..4], &[]);
+        assert_eq!(internal_only.first_outbound_at, None, "an internal comment is no contact with the lead");
+        // A photo texted in, with no body, is a reply that waits for us.
+        let photo = Message { body: None, ..msg(60, Direction::Inbound) };
+        let l = summarize_with(&[msg(10, Direction::Outbound), photo], &[]);
+        assert_eq!(l.awaiting_reply_since, Timestamp::from_second(60).ok());
+    }
+
+    #[test]
     fn stage_comes_from_the_open_deal() {
         let open = Opportunity {
             id: "o1".into(),

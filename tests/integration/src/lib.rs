@@ -13,6 +13,29 @@ use leadline_shared::protocol::{self, ClientMessage, PROTOCOL_VERSION, ServerMes
 use tokio::net::UnixStream;
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
+/// The JSON a successful command printed (the test fails, with the command's stderr, if it
+/// failed).
+pub fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs `leadline sync --wait` (with `--full`) until one succeeds (faults may fail a few).
+pub fn sync_until_ok(daemon: &Daemon, full: bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut args = vec!["sync", "--wait"];
+        if full {
+            args.push("--full");
+        }
+        let out = daemon.leadline(&args);
+        if out.status.success() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "sync never succeeded: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 /// The path of a workspace binary, built once per test process with the same profile as the
 /// tests, so the tests always run the current code.
 pub fn bin(name: &str) -> PathBuf {
@@ -232,10 +255,16 @@ impl Sim {
         std::thread::sleep(std::time::Duration::from_millis(lag + 100));
     }
 
-    /// Writes a daemon config pointing at this simulator, with `extra` TOML appended.
+    /// Writes a daemon config pointing at this simulator, polling only when asked, with
+    /// `extra` TOML appended.
     pub fn write_config(&self, dir: &Path, extra: &str) {
+        self.write_config_with_sync(dir, "fast_poll_secs = 3600\ninterval_secs = 3600\n", extra);
+    }
+
+    /// [`Sim::write_config`] with the body of its `[sync]` table given.
+    pub fn write_config_with_sync(&self, dir: &Path, sync: &str, extra: &str) {
         let text = format!(
-            "[ghl]\nbase_url = \"{}\"\nlocation_id = \"{}\"\ntimeout_secs = 2\n\n[sync]\nfast_poll_secs = 3600\ninterval_secs = 3600\n{extra}",
+            "[ghl]\nbase_url = \"{}\"\nlocation_id = \"{}\"\ntimeout_secs = 2\n\n[sync]\n{sync}\n{extra}",
             self.sim().base_url(),
             self.sim().location_id()
         );

@@ -6,28 +6,6 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use leadline_integration::*;
-use serde_json::Value;
-
-fn json(out: &std::process::Output) -> Value {
-    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Runs `leadline sync --wait` until one succeeds (faults may fail a few).
-fn sync_until_ok(daemon: &Daemon, full: bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let mut args = vec!["sync", "--wait"];
-        if full {
-            args.push("--full");
-        }
-        let out = daemon.leadline(&args);
-        if out.status.success() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "sync never succeeded: {}", String::from_utf8_lossy(&out.stderr));
-    }
-}
 
 /// The store, as the CLI shows it, equals the simulator's state.
 fn assert_converged(daemon: &Daemon, sim: &ghl_sim::SimHandle) {
