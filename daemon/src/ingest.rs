@@ -16,7 +16,7 @@ use crate::engine::lead::{LeadInputs, summarize};
 use crate::engine::qualify::{FieldMap, qualify};
 use crate::engine::rebase::{rebase_contact, rebase_opportunity};
 use crate::engine::score::score;
-use crate::store::{Batch, Db, Put, StoreError};
+use crate::store::{Batch, Db, NewOp, Put, StoreError};
 
 /// The most messages per contact read to derive its row.
 const MESSAGES_PER_LEAD: usize = 200;
@@ -118,7 +118,7 @@ impl Ingest {
             _ => Page::Contacts(vec![contact]),
         };
         let mut extra = Batch::new();
-        extra.ops.push((contact_id.to_owned(), op));
+        extra.ops.push(NewOp::edit(contact_id, op));
         self.apply_locked(page, extra, now).map(Some)
     }
 
@@ -130,15 +130,17 @@ impl Ingest {
         };
         // The batch's own new ops come after every stored one: an edit made now must win
         // over an older pending edit of the same field.
-        pending.extend(batch.ops.iter().map(|(contact_id, kind)| PendingOp {
+        pending.extend(batch.ops.iter().map(|new| PendingOp {
             seq: u64::MAX,
-            contact_id: contact_id.clone(),
-            kind: kind.clone(),
+            contact_id: new.contact_id.clone(),
+            kind: new.kind.clone(),
             created_at: now,
             attempts: 0,
             state: leadline_shared::domain::OpState::Pending,
             last_error: None,
             conflicts: 0,
+            followup: new.followup.clone(),
+            attempt: None,
         }));
         let pending: Vec<&PendingOp> = pending.iter().collect();
         let mut overlay = Overlay::default();

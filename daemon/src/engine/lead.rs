@@ -2,8 +2,7 @@
 
 use jiff::Timestamp;
 use leadline_shared::domain::{
-    Contact, Direction, FollowUp, FollowUpStatus, LeadSummary, Message, Opportunity, OpportunityStatus,
-    Pipeline, Score,
+    Contact, Direction, FollowUps, LeadSummary, Message, Opportunity, OpportunityStatus, Pipeline, Score,
 };
 
 /// Everything a lead's row is derived from.
@@ -14,7 +13,7 @@ pub struct LeadInputs<'a> {
     pub opportunities: &'a [Opportunity],
     pub pipelines: &'a [Pipeline],
     pub score: &'a Score,
-    pub follow_up: Option<&'a FollowUp>,
+    pub follow_up: Option<&'a FollowUps>,
     /// Buyer or seller, from a custom field.
     pub lead_type: Option<String>,
 }
@@ -52,10 +51,7 @@ pub fn summarize(inputs: &LeadInputs<'_>) -> LeadSummary {
         last_activity,
         awaiting_reply_since: awaiting_reply_since(&talk),
         first_outbound_at,
-        next_followup_at: inputs
-            .follow_up
-            .filter(|f| f.status == FollowUpStatus::Scheduled)
-            .and_then(|f| f.due_at),
+        next_followup_at: inputs.follow_up.and_then(FollowUps::next_due),
         sms_blocked: !c.channel_allowed("SMS"),
         message_count: talk.len() as u32,
     }

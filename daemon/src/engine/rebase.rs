@@ -72,6 +72,8 @@ mod tests {
             state: OpState::Pending,
             last_error: None,
             conflicts: 0,
+            followup: None,
+            attempt: None,
         }
     }
 

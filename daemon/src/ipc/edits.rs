@@ -109,7 +109,10 @@ mod tests {
     #[test]
     fn edits_are_validated() {
         assert!(validate(&OpKind::AddTag { tag: " ".into() }).is_err());
-        assert!(validate(&OpKind::SendMessage { channel: "fax".into(), body: "x".into() }).is_err());
+        assert!(
+            validate(&OpKind::SendMessage { channel: "fax".into(), body: "x".into(), subject: None })
+                .is_err()
+        );
         assert!(validate(&OpKind::SetStatus { opportunity_id: "o".into(), status: "maybe".into() }).is_err());
         assert!(validate(&OpKind::AddTag { tag: "Hot Lead".into() }).is_ok());
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use leadline_shared::domain::{Contact, LeadSummary, Message, OpKind, Opportunity, Temperature};
 
-use super::{Batch, Db, LeadOrder, Migration, Put, Remove, Store, StoreError, Tree, TxError};
+use super::{Batch, Db, LeadOrder, Migration, NewOp, Put, Remove, Store, StoreError, Tree, TxError};
 
 /// Expands to the conformance tests for a store factory.
 #[macro_export]
@@ -232,11 +232,11 @@ pub fn messages_and_opportunities_by_contact<S: Store>(store: S) {
 pub fn pending_ops_are_sequenced<S: Store>(store: S) {
     let db = db(store);
     let mut batch = Batch::new();
-    batch.ops.push(("c1".into(), OpKind::AddTag { tag: "Hot Lead".into() }));
-    batch.ops.push(("c1".into(), OpKind::AddNote { body: "called".into() }));
+    batch.ops.push(NewOp::edit("c1", OpKind::AddTag { tag: "Hot Lead".into() }));
+    batch.ops.push(NewOp::edit("c1", OpKind::AddNote { body: "called".into() }));
     db.commit(&batch).expect("commit");
     let mut batch = Batch::new();
-    batch.ops.push(("c2".into(), OpKind::RemoveTag { tag: "x".into() }));
+    batch.ops.push(NewOp::edit("c2", OpKind::RemoveTag { tag: "x".into() }));
     db.commit(&batch).expect("commit");
     let ops = db.pending_ops().expect("ops");
     let seqs: Vec<u64> = ops.iter().map(|o| o.seq).collect();

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use leadline_shared::domain::{
-    AuditEvent, Contact, FollowUp, LeadSummary, Message, Note, OpKind, OpState, Opportunity, PendingOp,
+    AuditEvent, Contact, FollowUps, LeadSummary, Message, Note, OpKind, OpState, Opportunity, PendingOp,
     Pipeline, Score, Task, Temperature, User,
 };
 use leadline_shared::protocol::Counts;
@@ -31,7 +31,7 @@ pub enum Put {
     Note(Note),
     Score(Score),
     Lead(LeadSummary),
-    FollowUp(FollowUp),
+    FollowUps(FollowUps),
     /// A small named value: cursors, custom-field definitions, sync state.
     Meta {
         key: String,
@@ -51,7 +51,7 @@ pub enum Remove {
     User(String),
     Lead(String),
     Score(String),
-    FollowUp(String),
+    FollowUps(String),
     PendingOp(u64),
 }
 
@@ -61,7 +61,23 @@ pub struct Batch {
     pub puts: Vec<Put>,
     pub removes: Vec<Remove>,
     /// Local edits to push to GHL, written with the edit itself.
-    pub ops: Vec<(String, OpKind)>,
+    pub ops: Vec<NewOp>,
+}
+
+/// An op to queue for GHL with a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOp {
+    pub contact_id: String,
+    pub kind: OpKind,
+    /// The follow-up item it carries out, when the engine made it.
+    pub followup: Option<String>,
+}
+
+impl NewOp {
+    /// An agent's edit.
+    pub fn edit(contact_id: impl Into<String>, kind: OpKind) -> NewOp {
+        NewOp { contact_id: contact_id.into(), kind, followup: None }
+    }
 }
 
 impl Batch {
@@ -191,17 +207,19 @@ impl Db {
             for put in &batch.puts {
                 apply_put(tx, put)?;
             }
-            for (contact_id, kind) in &batch.ops {
+            for new in &batch.ops {
                 let seq = next_seq(tx, SEQ_OPS)?;
                 let op = PendingOp {
                     seq,
-                    contact_id: contact_id.clone(),
-                    kind: kind.clone(),
+                    contact_id: new.contact_id.clone(),
+                    kind: new.kind.clone(),
                     created_at: now,
                     attempts: 0,
                     state: OpState::Pending,
                     last_error: None,
                     conflicts: 0,
+                    followup: new.followup.clone(),
+                    attempt: None,
                 };
                 tx.insert(Tree::PendingOps, &seq.to_be_bytes(), &encode(&op)?)?;
                 given.push(seq);
@@ -319,7 +337,7 @@ impl Db {
                     .remove(Remove::Lead(id.clone()))
                     .remove(Remove::Score(id.clone()))
                     .remove(Remove::Contact(id.clone()))
-                    .remove(Remove::FollowUp(id.clone()));
+                    .remove(Remove::FollowUps(id.clone()));
             }
             self.commit(&batch)?;
         }
@@ -424,7 +442,7 @@ impl Db {
     }
 
     /// A lead's planned follow-up.
-    pub fn follow_up(&self, id: &str) -> Result<Option<FollowUp>, StoreError> {
+    pub fn follow_up(&self, id: &str) -> Result<Option<FollowUps>, StoreError> {
         self.get(Tree::FollowUps, id.as_bytes())
     }
 
@@ -743,7 +761,7 @@ fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
         Put::Score(s) => {
             set_lead_section(tx, &s.contact_id, Section::Score, Some(section_json(s)?)).map(drop)
         }
-        Put::FollowUp(f) => write(tx, Tree::FollowUps, f.contact_id.as_bytes(), f),
+        Put::FollowUps(f) => write(tx, Tree::FollowUps, f.contact_id.as_bytes(), f),
         Put::Meta { key, value } => write(tx, Tree::Meta, meta_key(key).as_bytes(), value),
         Put::Audit(event) => {
             let seq = next_seq(tx, SEQ_AUDIT)?;
@@ -785,7 +803,7 @@ fn apply_remove(tx: &dyn KvTx, remove: &Remove) -> Result<(), TxError> {
         Remove::Note(id) => tx.remove(Tree::Notes, id.as_bytes()),
         Remove::User(id) => tx.remove(Tree::Users, id.as_bytes()),
         Remove::Score(id) => set_lead_section(tx, id, Section::Score, None).map(drop),
-        Remove::FollowUp(id) => tx.remove(Tree::FollowUps, id.as_bytes()),
+        Remove::FollowUps(id) => tx.remove(Tree::FollowUps, id.as_bytes()),
         Remove::PendingOp(seq) => tx.remove(Tree::PendingOps, &seq.to_be_bytes()),
     }
 }

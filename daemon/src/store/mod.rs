@@ -21,7 +21,7 @@ use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
 
-pub use db::{Batch, Db, LeadOrder, Put, Remove, StoredLead};
+pub use db::{Batch, Db, LeadOrder, NewOp, Put, Remove, StoredLead};
 pub use memory::MemoryStore;
 pub use schema::{CURRENT_SCHEMA, Migration};
 pub use sled_store::SledStore;

@@ -81,6 +81,8 @@ mod tests {
             state: OpState::Pending,
             last_error: None,
             conflicts: 0,
+            followup: None,
+            attempt: None,
         }
     }
 
@@ -103,7 +105,7 @@ mod tests {
 
     #[test]
     fn an_uncertain_send_fails_without_retrying() {
-        let o = op(1, OpKind::SendMessage { channel: "sms".into(), body: "hi".into() });
+        let o = op(1, OpKind::SendMessage { channel: "sms".into(), body: "hi".into(), subject: None });
         let Next::Keep { op, refetch: false } = after_attempt(o, Attempt::Uncertain("timeout".into())) else {
             panic!("kept")
         };

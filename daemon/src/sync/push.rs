@@ -34,7 +34,9 @@ async fn perform(client: &GhlClient, op: &PendingOp) -> Result<(), GhlError> {
         OpKind::AddTask { title, due_at } => client.add_task(id, title, *due_at).await.map(drop),
         OpKind::Assign { user_id } => client.assign_contact(id, user_id).await.map(drop),
         OpKind::SetDnd { channel, on } => client.set_dnd(id, channel, *on).await.map(drop),
-        OpKind::SendMessage { channel, body } => client.send_message(id, channel, body, None).await.map(drop),
+        OpKind::SendMessage { channel, body, subject } => {
+            client.send_message(id, channel, body, subject.as_deref()).await.map(drop)
+        }
     }
 }
 

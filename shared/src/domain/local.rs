@@ -40,31 +40,6 @@ pub struct Contribution {
     pub contribution: f64,
 }
 
-/// A follow-up the engine has planned for a lead.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FollowUp {
-    pub contact_id: String,
-    pub due_at: Option<Timestamp>,
-    pub workflow: String,
-    pub step: u32,
-    /// `sms` or `email`.
-    pub channel: String,
-    pub template: String,
-    pub status: FollowUpStatus,
-}
-
-/// Where a follow-up stands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FollowUpStatus {
-    #[default]
-    Scheduled,
-    Sent,
-    Skipped,
-    Cancelled,
-}
-
 /// A local edit waiting to be pushed to GHL. It is written in the same transaction as the
 /// edit itself, so an acknowledged edit is never lost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,21 +56,64 @@ pub struct PendingOp {
     /// How many times GHL refused it as invalid (the second time makes it out of sync).
     #[serde(default)]
     pub conflicts: u32,
+    /// The follow-up item this op carries out, when the engine made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followup: Option<String>,
+    /// The send attempt under way (a message only): written before the request goes out, so
+    /// a crash leaves a trace to make sure of instead of a blind resend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<SendAttempt>,
+}
+
+/// One attempt to send a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendAttempt {
+    /// Unique per attempt.
+    pub id: String,
+    pub started_at: Timestamp,
+    /// Set once the outcome is unknown and GHL is being asked whether the message is there.
+    #[serde(default)]
+    pub verifying_since: Option<Timestamp>,
 }
 
 /// What a pending op does in GHL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum OpKind {
-    AddTag { tag: String },
-    RemoveTag { tag: String },
-    SetStage { opportunity_id: String, pipeline_stage_id: String },
-    SetStatus { opportunity_id: String, status: String },
-    AddNote { body: String },
-    AddTask { title: String, due_at: Timestamp },
-    Assign { user_id: String },
-    SetDnd { channel: String, on: bool },
-    SendMessage { channel: String, body: String },
+    AddTag {
+        tag: String,
+    },
+    RemoveTag {
+        tag: String,
+    },
+    SetStage {
+        opportunity_id: String,
+        pipeline_stage_id: String,
+    },
+    SetStatus {
+        opportunity_id: String,
+        status: String,
+    },
+    AddNote {
+        body: String,
+    },
+    AddTask {
+        title: String,
+        due_at: Timestamp,
+    },
+    Assign {
+        user_id: String,
+    },
+    SetDnd {
+        channel: String,
+        on: bool,
+    },
+    SendMessage {
+        channel: String,
+        body: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subject: Option<String>,
+    },
 }
 
 /// Where a pending op stands.
@@ -108,6 +126,9 @@ pub enum OpState {
     Failed,
     /// The same conflict happened twice: shown to the agent to settle.
     OutOfSync,
+    /// A send whose outcome could not be made sure of: shown to the agent, who may send it
+    /// again; never resent on its own.
+    Uncertain,
 }
 
 /// A record of something Leadline did or decided, kept for compliance review.

@@ -5,11 +5,12 @@
 //! unknown fields ignored, `null` accepted wherever GHL is known to send it.
 //! Stored and sent, a GHL entity leaves out its empty (`None`) fields: most contacts have most
 //! of them empty, and the store and every frame are smaller for it.
-//! Local types ([`Score`], [`FollowUp`], [`PendingOp`], [`AuditEvent`], [`LeadSummary`]) are
+//! Local types ([`Score`], [`FollowUps`], [`PendingOp`], [`AuditEvent`], [`LeadSummary`]) are
 //! Leadline's own and never leave the machine.
 
 mod contact;
 mod conversation;
+mod followup;
 mod lead;
 mod local;
 mod opportunity;
@@ -18,8 +19,11 @@ pub mod time;
 
 pub use contact::{Contact, CustomFieldDef, CustomFieldValue, DndSetting};
 pub use conversation::{Conversation, Direction, Message};
+pub use followup::{
+    Enrollment, EnrollmentState, FollowUpItem, FollowUps, ItemState, Mode, OptOutRecord, Pause, StepAction,
+};
 pub use lead::{LeadSummary, Qualification, QualificationItem, Temperature};
-pub use local::{AuditEvent, Contribution, FollowUp, FollowUpStatus, OpKind, OpState, PendingOp, Score};
+pub use local::{AuditEvent, Contribution, OpKind, OpState, PendingOp, Score, SendAttempt};
 pub use opportunity::{Opportunity, OpportunityStatus, Pipeline, Stage};
 pub use people::{Note, Task, User};
 

@@ -1,0 +1,518 @@
+//! The planner: events and time turn a lead's workflows into planned actions. Pure: the caller
+//! brings the record, the events, the lead as it stands, the workflows, the time rules and the
+//! time, and gets the record back changed, with the effects to carry out (ops for GHL, alerts).
+//!
+//! The rules, in order, for each event:
+//! - **An opt-out** (a reply a reasonable person means as one) ends every workflow, cancels
+//!   every planned action, sets DND in GHL, and plans exactly one confirmation, to go within
+//!   5 minutes. Nothing automated reaches the lead again.
+//! - **A reply** ends the workflows that end on a reply, pauses the others that pause on one
+//!   (their planned actions are cancelled), and starts those its words trigger.
+//! - **A message from the team** starts the "no reply" workflows (silence re-engagement),
+//!   counted from that message.
+//! - **A new lead**, **a score rising past a threshold**, **a tag added or removed** start the
+//!   workflows with that trigger whose conditions hold.
+//! - **A stage change** ends the workflows whose exit stages it reaches, pauses the others
+//!   that pause on one, and starts those it triggers.
+//!
+//! Then each active workflow with nothing planned gets its next step planned: its time is the
+//! enrollment's anchor plus the step's offset, moved into business hours when the step says so,
+//! and a send's time is moved into the recipient's allowed hours at once, so the plan shows
+//! "queued until 08:00 local" rather than a time the send could never go.
+
+use jiff::Timestamp;
+use leadline_shared::domain::{
+    Contact, Enrollment, EnrollmentState, FollowUpItem, FollowUps, ItemState, LeadSummary, Mode, OpKind,
+    OptOutRecord, StepAction,
+};
+
+use super::events::LeadEvent;
+use super::workflow::{Conditions, Trigger, Workflow, Workflows};
+
+/// The template of the one message sent after an opt-out.
+pub const OPT_OUT_CONFIRMATION: &str = "optout_confirmation";
+/// A confirmation later than this after the opt-out is not sent (the FCC allows one within 5
+/// minutes).
+pub const CONFIRM_WITHIN: jiff::SignedDuration = jiff::SignedDuration::from_secs(5 * 60);
+/// Finished actions kept per lead (the newest), for the lead view and the audit.
+pub const KEEP_FINISHED: usize = 50;
+
+/// The time rules the planner needs; the caller implements them over the compliance tables and
+/// the configured business hours.
+pub trait TimeRules {
+    /// The earliest time at or after `due` a send on `channel` may reach this lead, and the
+    /// zone that was checked (for the plan to show).
+    fn send_time(&self, contact: &Contact, channel: &str, due: Timestamp) -> (Timestamp, Option<String>);
+    /// `due` moved into the agent's business hours.
+    fn business_time(&self, due: Timestamp) -> Timestamp;
+}
+
+/// Recognises opt-outs in what a lead wrote (the compliance rules).
+pub trait OptOuts {
+    /// The phrase that makes `text` an opt-out, if it is one.
+    fn opt_out(&self, text: &str) -> Option<String>;
+}
+
+/// An alert for the agent's desktop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Alert {
+    HotLeadArrived {
+        contact_id: String,
+        name: String,
+    },
+    HotLeadReplied {
+        contact_id: String,
+        name: String,
+        body: String,
+    },
+    OptedOut {
+        contact_id: String,
+        name: String,
+        phrase: String,
+    },
+    /// A workflow's notify step.
+    Notify {
+        contact_id: String,
+        text: String,
+    },
+}
+
+/// What the caller carries out after it stores the record: ops for GHL (in the same
+/// transaction as the record) and alerts (after it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effects {
+    pub ops: Vec<OpKind>,
+    pub alerts: Vec<Alert>,
+    /// Lines for the audit log.
+    pub audit: Vec<String>,
+}
+
+/// The lead as it stands, for conditions.
+pub struct Lead<'a> {
+    pub contact: &'a Contact,
+    pub row: &'a LeadSummary,
+}
+
+fn conditions_hold(c: &Conditions, lead: &Lead<'_>) -> bool {
+    let has = |tags: &[String], t: &str| tags.iter().any(|x| x.eq_ignore_ascii_case(t));
+    let tags = &lead.contact.tags;
+    c.lead_type
+        .as_deref()
+        .is_none_or(|t| lead.row.lead_type.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(t)))
+        && (c.sources.is_empty()
+            || lead
+                .contact
+                .source
+                .as_deref()
+                .is_some_and(|s| c.sources.iter().any(|x| x.eq_ignore_ascii_case(s))))
+        && (c.tags_any.is_empty() || c.tags_any.iter().any(|t| has(tags, t)))
+        && !c.tags_none.iter().any(|t| has(tags, t))
+        && c.min_score.is_none_or(|m| lead.row.score >= m)
+        && c.max_score.is_none_or(|m| lead.row.score <= m)
+        && c.has_phone
+            .is_none_or(|want| lead.contact.phone.as_deref().is_some_and(|p| !p.trim().is_empty()) == want)
+        && c.has_email
+            .is_none_or(|want| lead.contact.email.as_deref().is_some_and(|e| !e.trim().is_empty()) == want)
+}
+
+fn stage_matches(list: &[String], stage: Option<&str>) -> bool {
+    stage.is_some_and(|s| list.iter().any(|x| x.eq_ignore_ascii_case(s)))
+}
+
+fn words_match(words: &[String], body: &str) -> bool {
+    let text = body.to_lowercase();
+    words.iter().any(|w| {
+        text.match_indices(w.as_str()).any(|(i, _)| {
+            let before = text[..i].chars().next_back();
+            let after = text[i + w.len()..].chars().next();
+            before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric())
+        })
+    })
+}
+
+/// Reacts to a lead's events; then plans what is due next. `now` is the caller's clock.
+#[allow(clippy::too_many_arguments)]
+pub fn react(
+    record: &mut FollowUps,
+    events: &[LeadEvent],
+    lead: &Lead<'_>,
+    workflows: &Workflows,
+    time: &dyn TimeRules,
+    opt_outs: &dyn OptOuts,
+    now: Timestamp,
+) -> Effects {
+    let mut fx = Effects::default();
+    let name = lead.row.name.clone();
+    for event in events {
+        match event {
+            LeadEvent::NewLead => {
+                if lead.row.temperature == leadline_shared::domain::Temperature::Hot {
+                    fx.alerts.push(Alert::HotLeadArrived {
+                        contact_id: record.contact_id.clone(),
+                        name: name.clone(),
+                    });
+                }
+                start(record, workflows, lead, now, now, &mut fx, |t| matches!(t, Trigger::NewLead));
+            }
+            LeadEvent::Inbound { message_id, body, at } => {
+                if let Some(phrase) = opt_outs.opt_out(body) {
+                    opt_out(record, message_id, &phrase, *at, now, &name, &mut fx);
+                    continue;
+                }
+                for e in record.enrollments.iter_mut().filter(|e| e.state.is_current()) {
+                    let Some(w) = workflows.get(&e.workflow) else { continue };
+                    if w.exit.on_reply {
+                        e.state = EnrollmentState::Ended { reason: "the lead replied".into(), at: now };
+                    } else if w.pause_on_reply && e.state == EnrollmentState::Active {
+                        e.state = EnrollmentState::Paused { reason: "the lead replied".into(), at: now };
+                    }
+                }
+                cancel_where(record, "the lead replied", now, |e| {
+                    !matches!(e.state, EnrollmentState::Active)
+                });
+                if lead.row.temperature == leadline_shared::domain::Temperature::Hot {
+                    fx.alerts.push(Alert::HotLeadReplied {
+                        contact_id: record.contact_id.clone(),
+                        name: name.clone(),
+                        body: body.clone(),
+                    });
+                }
+                start(
+                    record,
+                    workflows,
+                    lead,
+                    now,
+                    *at,
+                    &mut fx,
+                    |t| matches!(t, Trigger::Keyword { words } if words_match(words, body)),
+                );
+            }
+            LeadEvent::Outbound { at, by_engine, .. } => {
+                if !by_engine {
+                    start(record, workflows, lead, now, *at, &mut fx, |t| {
+                        matches!(t, Trigger::NoReply { .. })
+                    });
+                }
+            }
+            LeadEvent::ScoreRose { from, to } => {
+                start(
+                    record,
+                    workflows,
+                    lead,
+                    now,
+                    now,
+                    &mut fx,
+                    |t| matches!(t, Trigger::ScoreAbove { score } if from < score && to >= score),
+                );
+            }
+            LeadEvent::TagAdded(tag) => {
+                for e in record.enrollments.iter_mut().filter(|e| e.state.is_current()) {
+                    if workflows
+                        .get(&e.workflow)
+                        .is_some_and(|w| w.exit.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)))
+                    {
+                        e.state = EnrollmentState::Ended { reason: format!("tagged {tag:?}"), at: now };
+                    }
+                }
+                cancel_where(record, &format!("tagged {tag:?}"), now, |e| !e.state.is_current());
+                start(
+                    record,
+                    workflows,
+                    lead,
+                    now,
+                    now,
+                    &mut fx,
+                    |t| matches!(t, Trigger::TagAdded { tag: want } if want.eq_ignore_ascii_case(tag)),
+                );
+            }
+            LeadEvent::TagRemoved(tag) => {
+                start(
+                    record,
+                    workflows,
+                    lead,
+                    now,
+                    now,
+                    &mut fx,
+                    |t| matches!(t, Trigger::TagRemoved { tag: want } if want.eq_ignore_ascii_case(tag)),
+                );
+            }
+            LeadEvent::StageChanged { to, .. } => {
+                let stage = to.as_deref();
+                let reason = format!("the deal moved to {}", stage.unwrap_or("no stage"));
+                for e in record.enrollments.iter_mut().filter(|e| e.state.is_current()) {
+                    let Some(w) = workflows.get(&e.workflow) else { continue };
+                    if stage_matches(&w.exit.stages, stage) {
+                        e.state = EnrollmentState::Ended { reason: reason.clone(), at: now };
+                    } else if w.pause_on_stage_change && e.state == EnrollmentState::Active {
+                        e.state = EnrollmentState::Paused { reason: reason.clone(), at: now };
+                    }
+                }
+                cancel_where(record, &reason, now, |e| !matches!(e.state, EnrollmentState::Active));
+                start(
+                    record,
+                    workflows,
+                    lead,
+                    now,
+                    now,
+                    &mut fx,
+                    |t| matches!(t, Trigger::StageChanged { stage: want } if want.as_deref().is_none_or(|w| stage.is_some_and(|s| s.eq_ignore_ascii_case(w)))),
+                );
+            }
+        }
+    }
+    plan_next(record, workflows, lead.contact, time, now);
+    fx
+}
+
+/// Starts `record` on every workflow whose trigger `fires` and whose conditions hold, unless
+/// the lead is in it already or opted out. `anchor` is what the steps count from.
+fn start(
+    record: &mut FollowUps,
+    workflows: &Workflows,
+    lead: &Lead<'_>,
+    now: Timestamp,
+    anchor: Timestamp,
+    fx: &mut Effects,
+    fires: impl Fn(&Trigger) -> bool,
+) {
+    if record.opted_out.is_some() {
+        return;
+    }
+    for w in workflows.iter().filter(|w| fires(&w.trigger)) {
+        if record.enrollments.iter().any(|e| e.workflow == w.id && e.state.is_current()) {
+            continue;
+        }
+        if !conditions_hold(&w.when, lead) {
+            continue;
+        }
+        let anchor = match w.trigger {
+            // A "no reply for N hours" workflow counts its steps from the message left
+            // unanswered.
+            Trigger::NoReply { .. } => anchor,
+            _ => now.max(anchor),
+        };
+        record.enrollments.push(Enrollment {
+            workflow: w.id.clone(),
+            version: w.version,
+            enrolled_at: now,
+            anchor,
+            next_step: 0,
+            repeats: 0,
+            state: EnrollmentState::Active,
+        });
+        fx.audit.push(format!("entered workflow {}", w.id));
+    }
+}
+
+/// Cancels the open items of the enrollments `ended` picks.
+fn cancel_where(record: &mut FollowUps, reason: &str, now: Timestamp, ended: impl Fn(&Enrollment) -> bool) {
+    let stopped: Vec<String> =
+        record.enrollments.iter().filter(|e| ended(e)).map(|e| item_prefix(&record.contact_id, e)).collect();
+    for item in record.items.iter_mut().filter(|i| i.state.is_open() && !i.confirmation) {
+        if stopped.iter().any(|p| item.id.starts_with(p.as_str())) {
+            item.state = ItemState::Cancelled;
+            item.reason = Some(reason.to_owned());
+            item.updated_at = now;
+        }
+    }
+}
+
+fn opt_out(
+    record: &mut FollowUps,
+    message_id: &str,
+    phrase: &str,
+    at: Timestamp,
+    now: Timestamp,
+    name: &str,
+    fx: &mut Effects,
+) {
+    if record.opted_out.is_some() {
+        // One confirmation, ever, for one opt-out: a second STOP changes nothing.
+        return;
+    }
+    record.opted_out =
+        Some(OptOutRecord { at, phrase: phrase.to_owned(), message_id: message_id.to_owned() });
+    let reason = format!("the lead opted out ({phrase:?})");
+    for e in record.enrollments.iter_mut().filter(|e| e.state.is_current()) {
+        e.state = EnrollmentState::Ended { reason: reason.clone(), at: now };
+    }
+    for item in record.items.iter_mut().filter(|i| i.state.is_open()) {
+        item.state = ItemState::Cancelled;
+        item.reason = Some(reason.clone());
+        item.updated_at = now;
+    }
+    record.items.push(FollowUpItem {
+        id: format!("{}/opt-out/{message_id}", record.contact_id),
+        contact_id: record.contact_id.clone(),
+        workflow: "opt_out".into(),
+        step: 0,
+        action: StepAction::SendSms { template: OPT_OUT_CONFIRMATION.into() },
+        due_at: now,
+        at: now,
+        timezone: None,
+        mode: Mode::Auto,
+        state: ItemState::Scheduled,
+        reason: None,
+        template_version: None,
+        body: None,
+        subject: None,
+        op_seq: None,
+        message_id: None,
+        created_at: now,
+        updated_at: now,
+        confirmation: true,
+    });
+    fx.ops.push(OpKind::SetDnd { channel: "SMS".into(), on: true });
+    fx.audit.push(format!(
+        "opted out by {phrase:?}: every workflow ended, DND set for SMS, one confirmation planned"
+    ));
+    fx.alerts.push(Alert::OptedOut {
+        contact_id: record.contact_id.clone(),
+        name: name.to_owned(),
+        phrase: phrase.to_owned(),
+    });
+}
+
+/// What the ids of an enrollment's items start with: one enrollment's plan never mixes with
+/// another's, even in the same workflow.
+pub fn item_prefix(contact_id: &str, e: &Enrollment) -> String {
+    format!("{contact_id}/{}/{}/", e.workflow, e.enrolled_at.as_millisecond())
+}
+
+/// Plans the next step of each active workflow that has nothing open, and marks finished
+/// workflows completed. Does nothing while the agent has the lead paused.
+pub fn plan_next(
+    record: &mut FollowUps,
+    workflows: &Workflows,
+    contact: &Contact,
+    time: &dyn TimeRules,
+    now: Timestamp,
+) {
+    if record.paused.is_some() || record.opted_out.is_some() {
+        return;
+    }
+    for i in 0..record.enrollments.len() {
+        let e = &record.enrollments[i];
+        if e.state != EnrollmentState::Active {
+            continue;
+        }
+        let Some(w) = workflows.get(&e.workflow) else {
+            record.enrollments[i].state =
+                EnrollmentState::Ended { reason: "the workflow no longer exists".into(), at: now };
+            continue;
+        };
+        let prefix = item_prefix(&record.contact_id, e);
+        if record.items.iter().any(|it| it.state.is_open() && it.id.starts_with(&prefix)) {
+            continue;
+        }
+        let Some((action, offset)) = w.action_at(e.next_step, e.repeats) else {
+            record.enrollments[i].state = EnrollmentState::Completed { at: now };
+            continue;
+        };
+        let step_no = e.next_step;
+        let id = if (step_no as usize) < w.steps.len() {
+            format!("{prefix}{step_no}")
+        } else {
+            format!("{prefix}{step_no}/r{}", e.repeats + 1)
+        };
+        let business = w.steps.get(step_no as usize).is_some_and(|s| s.business_hours);
+        let mut due = e.anchor + offset;
+        if business {
+            due = time.business_time(due);
+        }
+        let (at, timezone) = match action.channel() {
+            Some(channel) => time.send_time(contact, channel, due.max(now)),
+            None => (due.max(now), None),
+        };
+        let item = FollowUpItem {
+            id,
+            contact_id: record.contact_id.clone(),
+            workflow: w.id.clone(),
+            step: step_no,
+            action: action.clone(),
+            due_at: due,
+            at,
+            timezone,
+            mode: w.mode,
+            state: if w.mode == Mode::Approval && action.channel().is_some() {
+                ItemState::AwaitingApproval
+            } else {
+                ItemState::Scheduled
+            },
+            reason: None,
+            template_version: None,
+            body: None,
+            subject: None,
+            op_seq: None,
+            message_id: None,
+            created_at: now,
+            updated_at: now,
+            confirmation: false,
+        };
+        let e = &mut record.enrollments[i];
+        if (step_no as usize) < w.steps.len() {
+            e.next_step += 1;
+        } else {
+            e.repeats += 1;
+        }
+        if !record.items.iter().any(|it| it.id == item.id) {
+            record.items.push(item);
+        }
+    }
+    prune(record);
+}
+
+/// Keeps the newest finished items and drops the rest; sends older than a week are dropped
+/// from the cap window.
+fn prune(record: &mut FollowUps) {
+    let finished = record.items.iter().filter(|i| i.state.is_final()).count();
+    if finished > KEEP_FINISHED {
+        let mut drop = finished - KEEP_FINISHED;
+        record.items.retain(|i| {
+            if drop > 0 && i.state.is_final() {
+                drop -= 1;
+                false
+            } else {
+                true
+            }
+        });
+    }
+}
+
+/// The agent pauses every automated action for a lead: open actions are cancelled.
+pub fn pause(record: &mut FollowUps, now: Timestamp) {
+    if record.paused.is_some() {
+        return;
+    }
+    record.paused = Some(leadline_shared::domain::Pause { at: now, reason: "paused by the agent".into() });
+    for item in record.items.iter_mut().filter(|i| i.state.is_open() && !i.confirmation) {
+        item.state = ItemState::Cancelled;
+        item.reason = Some("paused by the agent".into());
+        item.updated_at = now;
+    }
+}
+
+/// The agent resumes a lead: its paused workflows run again from where they stood, counted
+/// from now.
+pub fn resume(
+    record: &mut FollowUps,
+    workflows: &Workflows,
+    contact: &Contact,
+    time: &dyn TimeRules,
+    now: Timestamp,
+) {
+    record.paused = None;
+    for e in record.enrollments.iter_mut() {
+        if let EnrollmentState::Paused { at, .. } = e.state {
+            // The steps keep their spacing: what was left is counted from now.
+            e.anchor = e.anchor + now.duration_since(at);
+            e.state = EnrollmentState::Active;
+        }
+    }
+    plan_next(record, workflows, contact, time, now);
+}
+
+/// Whether `workflow` sends of its own (auto) rather than waiting for approval.
+pub fn is_auto(workflows: &Workflows, workflow: &str) -> bool {
+    workflows.get(workflow).is_some_and(|w: &Workflow| w.mode == Mode::Auto)
+}
