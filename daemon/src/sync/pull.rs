@@ -366,7 +366,8 @@ pub async fn contacts_by_id(
     }
     p.pulled.contacts = found.len();
     p.note_skipped(&[], "contact", found.iter().map(|c| c.id.as_str()));
-    p.commit(Page::Contacts(found)).await?;
+    // Read by id, not from the lagging search: current, even for a contact deleted lately.
+    p.commit(Page::ContactsById(found)).await?;
     if !gone.is_empty() {
         p.pulled.deleted += super::reconcile::remove_leads(state, gone).await?;
     }
