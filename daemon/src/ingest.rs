@@ -1,7 +1,7 @@
 //! Applies GHL records to the store, one page per transaction, rescoring every lead the page
 //! touches in the same transaction. Sync and the demo import both come through here.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use jiff::Timestamp;
@@ -16,7 +16,7 @@ use crate::engine::lead::{LeadInputs, summarize};
 use crate::engine::qualify::{FieldMap, qualify};
 use crate::engine::rebase::{rebase_contact, rebase_opportunity};
 use crate::engine::score::score;
-use crate::store::{Batch, Db, Put, StoreError, deleted_contacts_put};
+use crate::store::{Batch, Db, Put, Remove, StoreError, deleted_contacts_put};
 
 /// The most messages per contact read to derive its row.
 const MESSAGES_PER_LEAD: usize = 200;
@@ -223,6 +223,26 @@ impl Ingest {
         Ok(Applied { changed, op_seqs })
     }
 
+    /// Removes deals GHL no longer has, and derives their leads' rows again in the same
+    /// transaction: a row shows its lead's main deal, and must not go on showing a deleted
+    /// one. Returns how many of the deals were stored, and the leads whose rows changed.
+    pub fn remove_deals(&self, ids: &[String], now: Timestamp) -> Result<(usize, Vec<String>), IngestError> {
+        let _writer = self.db.write_lock();
+        let mut batch = Batch::new();
+        let mut overlay = Overlay::default();
+        let mut touched = BTreeSet::new();
+        for id in ids {
+            if let Some(deal) = self.db.opportunity(id)? {
+                touched.insert(deal.contact_id);
+                overlay.removed_opportunities.insert(deal.id);
+                batch.remove(Remove::Opportunity(id.clone()));
+            }
+        }
+        let changed = self.rescore_into(&mut batch, &touched, &overlay, now)?;
+        self.db.commit(&batch)?;
+        Ok((overlay.removed_opportunities.len(), changed))
+    }
+
     /// Rescores the given leads from what the store holds.
     pub fn rescore(&self, ids: &BTreeSet<String>, now: Timestamp) -> Result<Vec<String>, IngestError> {
         let _writer = self.db.write_lock();
@@ -313,12 +333,9 @@ impl Ingest {
             |m| &m.id,
             |m| m.date_added,
         );
-        let opportunities = merged(
-            self.db.opportunities_for(id)?,
-            overlay.opportunities.get(id),
-            |o| &o.id,
-            |o| o.created_at,
-        );
+        let mut stored_deals = self.db.opportunities_for(id)?;
+        stored_deals.retain(|o| !overlay.removed_opportunities.contains(&o.id));
+        let opportunities = merged(stored_deals, overlay.opportunities.get(id), |o| &o.id, |o| o.created_at);
         let follow_up = self.db.follow_up(id)?;
         let s = score(id, qualify(&contact, &messages, fields), &self.scoring, now);
         let lead = summarize(&LeadInputs {
@@ -406,12 +423,14 @@ enum Derived {
     Unchanged,
 }
 
-/// Records of the page being applied, which the store does not hold yet.
+/// Records of the page being applied, which the store does not hold yet (or still holds).
 #[derive(Default)]
 struct Overlay {
     contacts: HashMap<String, Contact>,
     messages: HashMap<String, Vec<Message>>,
     opportunities: HashMap<String, Vec<Opportunity>>,
+    /// Deals being removed in the same transaction.
+    removed_opportunities: HashSet<String>,
 }
 
 /// Stored records with the page's records laid over them (same id: the page wins), in time order.

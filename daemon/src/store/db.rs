@@ -352,21 +352,6 @@ impl Db {
         Ok(deleted)
     }
 
-    /// Removes deals by id (with their index entries and counter). Returns how many there were.
-    pub fn remove_opportunities(&self, ids: &[String], _now: jiff::Timestamp) -> Result<usize, StoreError> {
-        let _w = self.write_lock();
-        let mut batch = Batch::new();
-        let mut removed = 0;
-        for id in ids {
-            if self.store.get(Tree::Opportunities, id.as_bytes())?.is_some() {
-                removed += 1;
-                batch.remove(Remove::Opportunity(id.clone()));
-            }
-        }
-        self.commit(&batch)?;
-        Ok(removed)
-    }
-
     /// The ids of a contact's messages, read from the index keys (no record decoded).
     fn message_ids_for(&self, contact_id: &str) -> Result<Vec<String>, StoreError> {
         let prefix = keys::contact_prefix(contact_id);

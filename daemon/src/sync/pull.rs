@@ -309,7 +309,9 @@ pub async fn deals(state: &State, client: &GhlClient) -> Result<Pulled, SyncErro
             break;
         }
     }
-    p.pulled.deleted += super::reconcile::remove_missing_deals(state, &listing).await?;
+    let removed = super::reconcile::remove_missing_deals(state, &listing).await?;
+    p.pulled.deleted += removed.count;
+    p.pulled.changed_leads.extend(removed.changed_leads);
     Ok(p.pulled)
 }
 

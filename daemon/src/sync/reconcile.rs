@@ -148,15 +148,22 @@ pub async fn remove_missing_contacts(state: &State, listing: &Listing) -> Result
     remove_leads(state, gone).await
 }
 
-/// After a deal listing: removes the deals it proves gone.
-pub async fn remove_missing_deals(state: &State, listing: &Listing) -> Result<usize, SyncError> {
+/// Deals removed after a listing, and the leads whose rows changed with them.
+#[derive(Debug, Default)]
+pub struct RemovedDeals {
+    pub count: usize,
+    pub changed_leads: Vec<String>,
+}
+
+/// After a deal listing: removes the deals it proves gone (their leads' rows derived again).
+pub async fn remove_missing_deals(state: &State, listing: &Listing) -> Result<RemovedDeals, SyncError> {
     if !listing.is_complete() {
         tracing::warn!(listing = %listing.explain(), "the deal listing was incomplete; no deal is removed");
-        return Ok(0);
+        return Ok(RemovedDeals::default());
     }
     let db = state.db.clone();
     if db.counts()?.opportunities == listing.seen().len() as u64 {
-        return Ok(0);
+        return Ok(RemovedDeals::default());
     }
     let stored = blocking({
         let db = db.clone();
@@ -165,13 +172,16 @@ pub async fn remove_missing_deals(state: &State, listing: &Listing) -> Result<us
     .await?;
     let gone = listing.gone(stored.iter());
     if gone.is_empty() {
-        return Ok(0);
+        return Ok(RemovedDeals::default());
     }
     tracing::info!(deals = gone.len(), "removing deals deleted in GHL");
     let now = state.clock.now();
-    let n = blocking(move || db.remove_opportunities(&gone, now)).await?;
+    let ingest = crate::ingest::Ingest::new(db, state.config.scoring.clone());
+    let (count, changed_leads) = tokio::task::spawn_blocking(move || ingest.remove_deals(&gone, now))
+        .await
+        .map_err(|e| SyncError::Internal(format!("a store task failed unexpectedly: {e}")))??;
     state.db.flush().await?;
-    Ok(n)
+    Ok(RemovedDeals { count, changed_leads })
 }
 
 #[cfg(test)]
