@@ -359,6 +359,8 @@ impl Ingest {
     }
 
     /// Imports a whole data set (the `ghl-sim --dump` format), page by page, flushing at the end.
+    /// Its store work runs on the calling worker: the daemon imports at start, before its
+    /// socket is bound, so no client waits behind it.
     pub async fn import(&self, snapshot: Snapshot, now: Timestamp) -> Result<usize, IngestError> {
         let Snapshot {
             location,

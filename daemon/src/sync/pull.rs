@@ -96,6 +96,9 @@ fn newest_updated(contacts: &[Contact]) -> Option<i64> {
 
 impl<'a> Puller<'a> {
     pub fn new(state: &'a State, client: &'a GhlClient) -> Result<Self, SyncError> {
+        // Two point reads (the cursors, the skipped records) on the async worker: a pull
+        // starts between the sync task's own pages, so the only batch they could wait for is
+        // an edit's, which is small.
         Ok(Puller {
             state,
             client,
@@ -158,7 +161,11 @@ impl<'a> Puller<'a> {
     pub async fn reference_data(&mut self) -> Result<(), SyncError> {
         let location = self.client.location().await?;
         let company = location.get("companyId").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-        self.state.db.commit(Batch::new().put(Put::Meta { key: META_LOCATION.into(), value: location }))?;
+        let db = self.state.db.clone();
+        super::blocking(move || {
+            db.commit(Batch::new().put(Put::Meta { key: META_LOCATION.into(), value: location }))
+        })
+        .await?;
         if !company.is_empty() {
             let users = self.client.users(&company).await?;
             self.commit(Page::Users(users)).await?;
