@@ -1,7 +1,7 @@
 //! Applies GHL records to the store, one page per transaction, rescoring every lead the page
 //! touches in the same transaction. Sync and the demo import both come through here.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use jiff::Timestamp;
@@ -16,7 +16,7 @@ use crate::engine::lead::{LeadInputs, summarize};
 use crate::engine::qualify::{FieldMap, qualify};
 use crate::engine::rebase::{rebase_contact, rebase_opportunity};
 use crate::engine::score::score;
-use crate::store::{Batch, Db, NewOp, Put, StoreError};
+use crate::store::{Batch, Db, NewOp, Put, Remove, StoreError, deleted_contacts_put};
 
 /// The most messages per contact read to derive its row.
 const MESSAGES_PER_LEAD: usize = 200;
@@ -35,7 +35,12 @@ pub const META_LOCATION: &str = "ghl/location";
 /// One page of GHL records.
 #[derive(Debug, Clone)]
 pub enum Page {
+    /// Contacts as a listing shows them (search, which lags GHL's writes by seconds): a
+    /// contact GHL deleted lately is dropped ([`Db::deleted_contacts`]).
     Contacts(Vec<Contact>),
+    /// Contacts read one by one (the record itself, not the search index): current, so taken
+    /// even when a contact was deleted lately, and no longer counted as deleted.
+    ContactsById(Vec<Contact>),
     Opportunities(Vec<Opportunity>),
     Messages(Vec<Message>),
     Pipelines(Vec<Pipeline>),
@@ -125,8 +130,34 @@ impl Ingest {
     fn apply_locked(&self, page: Page, extra: Batch, now: Timestamp) -> Result<Applied, IngestError> {
         let mut batch = extra;
         let mut pending = match &page {
-            Page::Contacts(_) | Page::Opportunities(_) => self.db.pending_ops()?,
+            Page::Contacts(_) | Page::ContactsById(_) | Page::Opportunities(_) => self.db.pending_ops()?,
             _ => Vec::new(),
+        };
+        // A contact GHL deleted lately may still be listed (the search lags, an export view is
+        // point-in-time): its records in a listing are stale and are dropped, or the lead
+        // would come back once removed. Read under the writer lock, with the removal's own
+        // write, so a page being applied as a contact is removed cannot slip past it.
+        let mut deleted = match &page {
+            Page::Contacts(_) | Page::ContactsById(_) | Page::Opportunities(_) | Page::Messages(_) => {
+                self.db.deleted_contacts(now)?
+            }
+            _ => BTreeMap::new(),
+        };
+        if let Page::ContactsById(items) = &page {
+            let before = deleted.len();
+            for c in items {
+                deleted.remove(&c.id);
+            }
+            if deleted.len() != before {
+                batch.put(deleted_contacts_put(&deleted));
+            }
+        }
+        let stale = |contact_id: &str| {
+            let gone = deleted.contains_key(contact_id);
+            if gone {
+                tracing::debug!(contact_id, "dropped a listed record of a contact GHL deleted");
+            }
+            gone
         };
         // The batch's own new ops come after every stored one: an edit made now must win
         // over an older pending edit of the same field.
@@ -146,8 +177,8 @@ impl Ingest {
         let mut overlay = Overlay::default();
         let mut touched = BTreeSet::new();
         match page {
-            Page::Contacts(items) => {
-                for c in items {
+            Page::Contacts(items) | Page::ContactsById(items) => {
+                for c in items.into_iter().filter(|c| !stale(&c.id)) {
                     let c = if pending.is_empty() { c } else { rebase_contact(c, &pending) };
                     touched.insert(c.id.clone());
                     batch.put(Put::Contact(c.clone()));
@@ -155,7 +186,7 @@ impl Ingest {
                 }
             }
             Page::Messages(items) => {
-                for m in items {
+                for m in items.into_iter().filter(|m| !stale(&m.contact_id)) {
                     if self.db.message(&m.id)?.as_ref() == Some(&m) {
                         continue;
                     }
@@ -165,7 +196,7 @@ impl Ingest {
                 }
             }
             Page::Opportunities(items) => {
-                for o in items {
+                for o in items.into_iter().filter(|o| !stale(&o.contact_id)) {
                     let o = if pending.is_empty() { o } else { rebase_opportunity(o, &pending) };
                     touched.insert(o.contact_id.clone());
                     batch.put(Put::Opportunity(o.clone()));
@@ -192,6 +223,26 @@ impl Ingest {
         let changed = self.rescore_into(&mut batch, &touched, &overlay, now)?;
         let op_seqs = self.db.commit(&batch)?;
         Ok(Applied { changed, op_seqs })
+    }
+
+    /// Removes deals GHL no longer has, and derives their leads' rows again in the same
+    /// transaction: a row shows its lead's main deal, and must not go on showing a deleted
+    /// one. Returns how many of the deals were stored, and the leads whose rows changed.
+    pub fn remove_deals(&self, ids: &[String], now: Timestamp) -> Result<(usize, Vec<String>), IngestError> {
+        let _writer = self.db.write_lock();
+        let mut batch = Batch::new();
+        let mut overlay = Overlay::default();
+        let mut touched = BTreeSet::new();
+        for id in ids {
+            if let Some(deal) = self.db.opportunity(id)? {
+                touched.insert(deal.contact_id);
+                overlay.removed_opportunities.insert(deal.id);
+                batch.remove(Remove::Opportunity(id.clone()));
+            }
+        }
+        let changed = self.rescore_into(&mut batch, &touched, &overlay, now)?;
+        self.db.commit(&batch)?;
+        Ok((overlay.removed_opportunities.len(), changed))
     }
 
     /// Rescores the given leads from what the store holds.
@@ -284,12 +335,9 @@ impl Ingest {
             |m| &m.id,
             |m| m.date_added,
         );
-        let opportunities = merged(
-            self.db.opportunities_for(id)?,
-            overlay.opportunities.get(id),
-            |o| &o.id,
-            |o| o.created_at,
-        );
+        let mut stored_deals = self.db.opportunities_for(id)?;
+        stored_deals.retain(|o| !overlay.removed_opportunities.contains(&o.id));
+        let opportunities = merged(stored_deals, overlay.opportunities.get(id), |o| &o.id, |o| o.created_at);
         let follow_up = self.db.follow_up(id)?;
         let s = score(id, qualify(&contact, &messages, fields), &self.scoring, now);
         let lead = summarize(&LeadInputs {
@@ -313,6 +361,8 @@ impl Ingest {
     }
 
     /// Imports a whole data set (the `ghl-sim --dump` format), page by page, flushing at the end.
+    /// Its store work runs on the calling worker: the daemon imports at start, before its
+    /// socket is bound, so no client waits behind it.
     pub async fn import(&self, snapshot: Snapshot, now: Timestamp) -> Result<usize, IngestError> {
         let Snapshot {
             location,
@@ -377,12 +427,14 @@ enum Derived {
     Unchanged,
 }
 
-/// Records of the page being applied, which the store does not hold yet.
+/// Records of the page being applied, which the store does not hold yet (or still holds).
 #[derive(Default)]
 struct Overlay {
     contacts: HashMap<String, Contact>,
     messages: HashMap<String, Vec<Message>>,
     opportunities: HashMap<String, Vec<Opportunity>>,
+    /// Deals being removed in the same transaction.
+    removed_opportunities: HashSet<String>,
 }
 
 /// Stored records with the page's records laid over them (same id: the page wins), in time order.
@@ -482,6 +534,42 @@ mod tests {
         let renamed = Contact { first_name: Some("Ana Maria".into()), ..contact };
         assert_eq!(ingest.apply(Page::Contacts(vec![renamed]), later).expect("renamed"), ["c1"]);
         assert_eq!(db.lead("c1").expect("read").expect("lead").name, "Ana Maria");
+    }
+
+    #[test]
+    fn a_listing_never_brings_back_a_contact_ghl_deleted() {
+        let (ingest, db) = ingest();
+        let now = Timestamp::from_second(1_700_000_000).expect("ts");
+        let contact = Contact { id: "c1".into(), first_name: Some("Ana".into()), ..Default::default() };
+        let message = Message { id: "m1".into(), contact_id: "c1".into(), ..Default::default() };
+        let deal = Opportunity { id: "o1".into(), contact_id: "c1".into(), ..Default::default() };
+        let listed = |at: Timestamp| {
+            ingest.apply(Page::Contacts(vec![contact.clone()]), at).expect("contacts");
+            ingest.apply(Page::Messages(vec![message.clone()]), at).expect("messages");
+            ingest.apply(Page::Opportunities(vec![deal.clone()]), at).expect("deals");
+        };
+        listed(now);
+        assert_eq!(db.remove_leads(&["c1".into()], now).expect("remove"), 1);
+
+        // GHL's search still lists it for a few seconds, an export view still serves its
+        // message, a deal listing still shows its deal: none of them brings it back.
+        listed(now + jiff::SignedDuration::from_secs(5));
+        assert!(db.contact("c1").expect("read").is_none(), "the contact stays deleted");
+        assert!(db.message("m1").expect("read").is_none(), "its message stays deleted");
+        assert!(db.opportunity("o1").expect("read").is_none(), "its deal stays deleted");
+        assert_eq!(db.counts().expect("counts"), db.recount().expect("recount"));
+
+        // Read by id it is current (GHL has it after all): taken, and listings count again.
+        ingest.apply(Page::ContactsById(vec![contact.clone()]), now).expect("by id");
+        assert!(db.contact("c1").expect("read").is_some());
+        ingest.apply(Page::Messages(vec![message.clone()]), now).expect("messages");
+        assert!(db.message("m1").expect("read").is_some());
+
+        // A listing is believed again once the deletion is older than any lag or view.
+        db.remove_leads(&["c1".into()], now).expect("remove");
+        listed(now + crate::store::DELETED_CONTACT_TTL + jiff::SignedDuration::from_secs(1));
+        assert!(db.contact("c1").expect("read").is_some());
+        assert_eq!(db.counts().expect("counts"), db.recount().expect("recount"));
     }
 
     #[test]

@@ -54,7 +54,7 @@ async fn next_message(conn: &mut Conn) -> Option<Result<ClientMessage, FrameErro
     Some(frame.map_err(protocol::codec::classify_io).and_then(|f| protocol::decode(&f)))
 }
 
-async fn run(conn: &mut Conn, state: &State, shutdown: &CancellationToken) -> Result<(), FrameError> {
+async fn run(conn: &mut Conn, state: &Arc<State>, shutdown: &CancellationToken) -> Result<(), FrameError> {
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_message(conn)).await {
         Ok(Some(msg)) => msg?,
         Ok(None) | Err(_) => return Ok(()),

@@ -1,4 +1,7 @@
-//! Answers one request from the store. Reads only; edits arrive with the sync issue.
+//! Answers one request. Every store read runs on the blocking pool ([`read`]); edits and
+//! retries are [`super::edits`], whose store work runs there too.
+
+use std::sync::Arc;
 
 use leadline_shared::domain::{Direction, OpState};
 use leadline_shared::protocol::{
@@ -19,8 +22,22 @@ fn internal(e: StoreError) -> RemoteError {
     RemoteError::new(ErrorKind::Internal, e.to_string())
 }
 
+/// Runs a store read on the blocking pool. sled's readers wait while a batch is being
+/// applied (its concurrency control takes a write lock for the batch), so a read on an async
+/// worker would stall it, and every connection it serves, for as long as a big page takes to
+/// land; a queue of thousands of leads is itself a long read.
+async fn read<T: Send + 'static>(
+    state: &Arc<State>,
+    f: impl FnOnce(&State) -> Result<T, RemoteError> + Send + 'static,
+) -> Result<T, RemoteError> {
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || f(&state)).await.map_err(|e| {
+        RemoteError::new(ErrorKind::Internal, format!("a store read failed unexpectedly: {e}"))
+    })?
+}
+
 /// Answers a request. `Subscribe` is handled by the connection.
-pub async fn handle(state: &State, request: Request) -> Result<Response, RemoteError> {
+pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, RemoteError> {
     match request {
         Request::Edit { contact_id, op } => {
             super::edits::edit(state, &contact_id, op).await.map(|seq| Response::Accepted { seq })
@@ -31,7 +48,9 @@ pub async fn handle(state: &State, request: Request) -> Result<Response, RemoteE
         Request::SyncNow { wait, full } => sync_now(state, wait, full).await,
         Request::Ping => Ok(Response::Pong),
         Request::Subscribe => Ok(Response::Subscribed),
-        Request::Status => status(state).map(|s| Response::Status(Box::new(s))).map_err(internal),
+        Request::Status => {
+            read(state, |state| status(state).map(|s| Response::Status(Box::new(s))).map_err(internal)).await
+        }
         Request::Queue { name, limit } => {
             if limit > MAX_QUEUE_LIMIT {
                 return Err(RemoteError::new(
@@ -40,20 +59,26 @@ pub async fn handle(state: &State, request: Request) -> Result<Response, RemoteE
                 ));
             }
             let now = state.clock.now();
-            queues::list(&state.db, &name, limit as usize, now, &state.config.queues)
-                .map(Response::Queue)
-                .map_err(|e| match e {
-                    QueueError::UnknownList(_) => RemoteError::new(ErrorKind::NotFound, e.to_string()),
-                    QueueError::Store(e) => internal(e),
-                })
+            read(state, move |state| {
+                queues::list(&state.db, &name, limit as usize, now, &state.config.queues)
+                    .map(Response::Queue)
+                    .map_err(|e| match e {
+                        QueueError::UnknownList(_) => RemoteError::new(ErrorKind::NotFound, e.to_string()),
+                        QueueError::Store(e) => internal(e),
+                    })
+            })
+            .await
         }
-        Request::Lead { id } => match lead(state, &id).map_err(internal)? {
-            Some(detail) => Ok(Response::Lead(Box::new(detail))),
-            None => Err(RemoteError::new(
-                ErrorKind::NotFound,
-                format!("no lead with id {id:?}; `leadline queue all --json` lists the ids"),
-            )),
-        },
+        Request::Lead { id } => {
+            read(state, move |state| match lead(state, &id).map_err(internal)? {
+                Some(detail) => Ok(Response::Lead(Box::new(detail))),
+                None => Err(RemoteError::new(
+                    ErrorKind::NotFound,
+                    format!("no lead with id {id:?}; `leadline queue all --json` lists the ids"),
+                )),
+            })
+            .await
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The typed store: records, secondary indexes and counters, kept in step in one transaction.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -138,6 +138,15 @@ pub enum LeadOrder {
     /// the freshest lead is the one still worth the most.
     UncontactedNewest,
 }
+
+/// Meta key of the contacts GHL deleted lately: id → when they were removed here.
+pub const META_DELETED_CONTACTS: &str = "ghl/deleted_contacts";
+/// How long a contact GHL deleted is kept out of listings. GHL's search lags its writes by
+/// seconds, so a poll just after a deletion can still list the contact; an export cursor is a
+/// point-in-time view, so a long export can still serve its messages. A day covers both, and
+/// the longest full sync, with the map bounded by a day's deletions. A contact read by id
+/// (the record itself, not the index) is current and is taken whatever this says.
+pub const DELETED_CONTACT_TTL: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 const META_SCHEMA: &[u8] = b"schema_version";
 const COUNT_PREFIX: &str = "count/";
@@ -299,6 +308,11 @@ impl Db {
                 err.map_or(Ok(out), Err)
             };
         let mut batch = Batch::new();
+        // Remembered with the removal itself, so that no listing read before it (a lagging
+        // search, an export view) brings the lead back once it is gone.
+        let mut deleted = self.deleted_contacts(now)?;
+        deleted.extend(ids.iter().map(|id| (id.clone(), now)));
+        batch.put(deleted_contacts_put(&deleted));
         for id in of_wanted(Tree::Notes)? {
             batch.remove(Remove::Note(id));
         }
@@ -344,19 +358,16 @@ impl Db {
         Ok(removed)
     }
 
-    /// Removes deals by id (with their index entries and counter). Returns how many there were.
-    pub fn remove_opportunities(&self, ids: &[String], _now: jiff::Timestamp) -> Result<usize, StoreError> {
-        let _w = self.write_lock();
-        let mut batch = Batch::new();
-        let mut removed = 0;
-        for id in ids {
-            if self.store.get(Tree::Opportunities, id.as_bytes())?.is_some() {
-                removed += 1;
-                batch.remove(Remove::Opportunity(id.clone()));
-            }
-        }
-        self.commit(&batch)?;
-        Ok(removed)
+    /// The contacts GHL deleted within [`DELETED_CONTACT_TTL`] of `now`, with when they were
+    /// removed here. A listing's copy of one is stale: [`crate::ingest::Ingest`] drops it.
+    pub fn deleted_contacts(
+        &self,
+        now: jiff::Timestamp,
+    ) -> Result<BTreeMap<String, jiff::Timestamp>, StoreError> {
+        let mut deleted: BTreeMap<String, jiff::Timestamp> =
+            self.meta(META_DELETED_CONTACTS)?.unwrap_or_default();
+        deleted.retain(|_, at| now.duration_since(*at) < DELETED_CONTACT_TTL);
+        Ok(deleted)
     }
 
     /// The ids of a contact's messages, read from the index keys (no record decoded).
@@ -617,6 +628,12 @@ impl Db {
             cold: c("cold")?,
         })
     }
+}
+
+/// The write that saves the map of deleted contacts.
+pub(crate) fn deleted_contacts_put(deleted: &BTreeMap<String, jiff::Timestamp>) -> Put {
+    let value = serde_json::to_value(deleted).unwrap_or_default();
+    Put::Meta { key: META_DELETED_CONTACTS.into(), value }
 }
 
 fn meta_key(key: &str) -> String {

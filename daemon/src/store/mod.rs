@@ -21,7 +21,10 @@ use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
 
-pub use db::{Batch, Db, LeadOrder, NewOp, Put, Remove, StoredLead};
+pub(crate) use db::deleted_contacts_put;
+pub use db::{
+    Batch, DELETED_CONTACT_TTL, Db, LeadOrder, META_DELETED_CONTACTS, NewOp, Put, Remove, StoredLead,
+};
 pub use memory::MemoryStore;
 pub use schema::{CURRENT_SCHEMA, Migration};
 pub use sled_store::SledStore;

@@ -117,7 +117,9 @@ pub async fn full(state: &State, client: &GhlClient) -> Result<Pulled, SyncError
     if let Some(pages) = contacts {
         all_contacts(&mut p, pages, &mut contacts_listing).await?;
     }
-    p.pulled.deleted += reconcile::remove_missing_deals(state, &deals_listing).await?;
+    let removed = reconcile::remove_missing_deals(state, &deals_listing).await?;
+    p.pulled.deleted += removed.count;
+    p.pulled.changed_leads.extend(removed.changed_leads);
     p.pulled.deleted += reconcile::remove_missing_contacts(state, &contacts_listing).await?;
     p.cursors.phase = Phase::Done;
     p.save_cursors().await?;

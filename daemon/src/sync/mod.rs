@@ -48,6 +48,19 @@ pub enum SyncError {
     Internal(String),
 }
 
+/// Runs store work on the blocking pool. The store's writes wait for each other (one writer
+/// at a time, and a page holds the writer lock while it is derived and committed), and sled's
+/// reads wait while a batch is being applied: on an async worker, either would stall every
+/// task that worker serves, the socket's included, for as long as a big page takes.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, SyncError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SyncError::Internal(format!("a store task failed unexpectedly: {e}")))?
+        .map_err(SyncError::from)
+}
+
 /// Asks the sync task to do something now.
 #[derive(Debug)]
 pub enum SyncCommand {
@@ -120,6 +133,8 @@ pub async fn run(
 
 /// When the next deal re-listing may run: see [`budget`].
 fn deals_every(state: &State, client: &GhlClient, configured: Duration) -> Duration {
+    // A point read on the async worker: the sync task is between steps, so no page of its own
+    // is being applied; the only batch it could wait for is an edit's, which is small.
     let deals = state.db.counts().map(|c| c.opportunities).unwrap_or(0);
     let daily = client.budget().map(|b| b.daily_max).filter(|d| *d > 0).unwrap_or(budget::GHL_DAILY_BUDGET);
     let cost = budget::deals_pass_requests(deals, pull::OPPORTUNITY_PAGE);
@@ -170,6 +185,7 @@ async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncE
     }
     .await;
     let budget = client.budget();
+    // A point read on the async worker, between steps (see `deals_every`).
     let skipped = state
         .db
         .meta::<skipped::SkippedRecords>(skipped::META_SKIPPED)

@@ -96,6 +96,9 @@ fn newest_updated(contacts: &[Contact]) -> Option<i64> {
 
 impl<'a> Puller<'a> {
     pub fn new(state: &'a State, client: &'a GhlClient) -> Result<Self, SyncError> {
+        // Two point reads (the cursors, the skipped records) on the async worker: a pull
+        // starts between the sync task's own pages, so the only batch they could wait for is
+        // an edit's, which is small.
         Ok(Puller {
             state,
             client,
@@ -158,7 +161,11 @@ impl<'a> Puller<'a> {
     pub async fn reference_data(&mut self) -> Result<(), SyncError> {
         let location = self.client.location().await?;
         let company = location.get("companyId").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-        self.state.db.commit(Batch::new().put(Put::Meta { key: META_LOCATION.into(), value: location }))?;
+        let db = self.state.db.clone();
+        super::blocking(move || {
+            db.commit(Batch::new().put(Put::Meta { key: META_LOCATION.into(), value: location }))
+        })
+        .await?;
         if !company.is_empty() {
             let users = self.client.users(&company).await?;
             self.commit(Page::Users(users)).await?;
@@ -309,7 +316,9 @@ pub async fn deals(state: &State, client: &GhlClient) -> Result<Pulled, SyncErro
             break;
         }
     }
-    p.pulled.deleted += super::reconcile::remove_missing_deals(state, &listing).await?;
+    let removed = super::reconcile::remove_missing_deals(state, &listing).await?;
+    p.pulled.deleted += removed.count;
+    p.pulled.changed_leads.extend(removed.changed_leads);
     Ok(p.pulled)
 }
 
@@ -366,7 +375,8 @@ pub async fn contacts_by_id(
     }
     p.pulled.contacts = found.len();
     p.note_skipped(&[], "contact", found.iter().map(|c| c.id.as_str()));
-    p.commit(Page::Contacts(found)).await?;
+    // Read by id, not from the lagging search: current, even for a contact deleted lately.
+    p.commit(Page::ContactsById(found)).await?;
     if !gone.is_empty() {
         p.pulled.deleted += super::reconcile::remove_leads(state, gone).await?;
     }

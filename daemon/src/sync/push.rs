@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use leadline_shared::domain::{AuditEvent, OpKind, OpState, PendingOp};
 
-use super::SyncError;
 use super::conflict::{Attempt, Next, after_attempt};
+use super::{SyncError, blocking};
 use crate::ghl::{GhlClient, GhlError};
 use crate::state::State;
 use crate::store::{Batch, Put, Remove};
@@ -56,9 +56,14 @@ fn classify(op: &PendingOp, err: &GhlError) -> Attempt {
 
 /// Pushes pending ops in order. Stops at the first passing failure, so edits reach GHL in the
 /// order they were made.
+///
+/// Its store work runs on the blocking pool ([`blocking`]): the ops are read while edits and
+/// retries write, and each outcome is a write that waits its turn behind theirs.
 pub async fn push(state: &State, client: &GhlClient) -> Result<Pushed, SyncError> {
     let mut pushed = Pushed::default();
-    for op in state.db.pending_ops()?.into_iter().filter(|o| o.state == OpState::Pending) {
+    let db = state.db.clone();
+    let ops = blocking(move || db.pending_ops()).await?;
+    for op in ops.into_iter().filter(|o| o.state == OpState::Pending) {
         let attempt = match perform(client, &op).await {
             Ok(()) => Attempt::Accepted,
             Err(e) => classify(&op, &e),
@@ -76,7 +81,8 @@ pub async fn push(state: &State, client: &GhlClient) -> Result<Pushed, SyncError
                     contact_id: Some(contact_id),
                     detail: serde_json::to_string(&kind).unwrap_or_default(),
                 }));
-                state.db.commit(&batch)?;
+                let db = state.db.clone();
+                blocking(move || db.commit(&batch)).await?;
                 pushed.accepted += 1;
             }
             Next::Keep { op, refetch } => {
@@ -86,7 +92,10 @@ pub async fn push(state: &State, client: &GhlClient) -> Result<Pushed, SyncError
                 if refetch {
                     pushed.refetch.insert(op.contact_id.clone());
                 }
-                state.db.update_op(&op)?;
+                // Only if the op is still there: a retry never raced it back, and this never
+                // brings back an op that is gone.
+                let db = state.db.clone();
+                blocking(move || db.update_op(&op)).await?;
                 pushed.kept += 1;
             }
         }

@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 
-use super::SyncError;
+use super::{SyncError, blocking};
 use crate::ghl::Skipped;
 use crate::state::State;
 
@@ -106,15 +106,6 @@ impl Listing {
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, SyncError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| SyncError::Internal(format!("a store task failed unexpectedly: {e}")))?
-        .map_err(SyncError::from)
-}
-
 /// Removes leads wholly (see [`crate::store::Db::remove_leads`]) and flushes; returns how many there were.
 pub async fn remove_leads(state: &State, ids: Vec<String>) -> Result<usize, SyncError> {
     if ids.is_empty() {
@@ -135,6 +126,9 @@ pub async fn remove_missing_contacts(state: &State, listing: &Listing) -> Result
     }
     let db = state.db.clone();
     let seen = listing.seen().len() as u64;
+    // The counters are a few point reads, here on the async worker: the sync task applies its
+    // own pages and is not applying one now, so the only batch they could wait for is an
+    // edit's, which is small.
     // Only sync adds contacts: a store holding as many as the listing saw holds exactly those,
     // and the walk over every record (at 100 k leads, a sled cache's worth of pages) is skipped.
     if db.counts()?.contacts == seen {
@@ -148,15 +142,23 @@ pub async fn remove_missing_contacts(state: &State, listing: &Listing) -> Result
     remove_leads(state, gone).await
 }
 
-/// After a deal listing: removes the deals it proves gone.
-pub async fn remove_missing_deals(state: &State, listing: &Listing) -> Result<usize, SyncError> {
+/// Deals removed after a listing, and the leads whose rows changed with them.
+#[derive(Debug, Default)]
+pub struct RemovedDeals {
+    pub count: usize,
+    pub changed_leads: Vec<String>,
+}
+
+/// After a deal listing: removes the deals it proves gone (their leads' rows derived again).
+pub async fn remove_missing_deals(state: &State, listing: &Listing) -> Result<RemovedDeals, SyncError> {
     if !listing.is_complete() {
         tracing::warn!(listing = %listing.explain(), "the deal listing was incomplete; no deal is removed");
-        return Ok(0);
+        return Ok(RemovedDeals::default());
     }
     let db = state.db.clone();
+    // A few point reads on the async worker, as in `remove_missing_contacts`.
     if db.counts()?.opportunities == listing.seen().len() as u64 {
-        return Ok(0);
+        return Ok(RemovedDeals::default());
     }
     let stored = blocking({
         let db = db.clone();
@@ -165,13 +167,16 @@ pub async fn remove_missing_deals(state: &State, listing: &Listing) -> Result<us
     .await?;
     let gone = listing.gone(stored.iter());
     if gone.is_empty() {
-        return Ok(0);
+        return Ok(RemovedDeals::default());
     }
     tracing::info!(deals = gone.len(), "removing deals deleted in GHL");
     let now = state.clock.now();
-    let n = blocking(move || db.remove_opportunities(&gone, now)).await?;
+    let ingest = crate::ingest::Ingest::new(db, state.config.scoring.clone());
+    let (count, changed_leads) = tokio::task::spawn_blocking(move || ingest.remove_deals(&gone, now))
+        .await
+        .map_err(|e| SyncError::Internal(format!("a store task failed unexpectedly: {e}")))??;
     state.db.flush().await?;
-    Ok(n)
+    Ok(RemovedDeals { count, changed_leads })
 }
 
 #[cfg(test)]

@@ -265,7 +265,7 @@ pub fn describe_op(op: &OpKind, opportunities: &[Opportunity]) -> String {
         OpKind::SetDnd { channel, on } => {
             format!("do not disturb ({channel}) {}", if *on { "on" } else { "off" })
         }
-        OpKind::SendMessage { channel, body } => format!("{channel} message {}", quote(body)),
+        OpKind::SendMessage { channel, body, .. } => format!("{channel} message {}", quote(body)),
     }
 }
 

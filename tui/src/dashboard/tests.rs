@@ -176,6 +176,8 @@ pub(super) fn detail_with_edits(id: &str) -> LeadDetail {
         state,
         last_error: last_error.map(str::to_owned),
         conflicts: 0,
+        followup: None,
+        attempt: None,
     };
     LeadDetail {
         opportunities: vec![Opportunity {

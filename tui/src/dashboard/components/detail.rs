@@ -169,6 +169,7 @@ fn op_lines(op: &PendingOp, detail: &LeadDetail, width: usize) -> Vec<Line<'stat
         OpState::Pending => ("  · ", "waiting for GHL", Style::new().fg(Color::DarkGray)),
         OpState::Failed => ("  ✕ ", "failed", Style::new().fg(Color::Red)),
         OpState::OutOfSync => ("  ✕ ", "out of sync", Style::new().fg(Color::Red)),
+        OpState::Uncertain => ("  ? ", "uncertain: may have reached GHL", Style::new().fg(Color::Yellow)),
     };
     let tail = format!(" — {state}");
     let room = width.saturating_sub(mark.chars().count() + tail.chars().count());
