@@ -516,3 +516,227 @@ pub fn resume(
 pub fn is_auto(workflows: &Workflows, workflow: &str) -> bool {
     workflows.get(workflow).is_some_and(|w: &Workflow| w.mode == Mode::Auto)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::followup::workflow::{DEFAULTS, TemplateCatalog};
+    use leadline_shared::domain::{LeadSummary, Temperature};
+
+    struct Any;
+    impl TemplateCatalog for Any {
+        fn channel_of(&self, id: &str) -> Option<&'static str> {
+            Some(if id.ends_with("email") { "email" } else { "sms" })
+        }
+    }
+
+    /// Sends may go at any time, except before 08:00 UTC (a stand-in for quiet hours).
+    struct Hours;
+    impl TimeRules for Hours {
+        fn send_time(&self, _: &Contact, _: &str, due: Timestamp) -> (Timestamp, Option<String>) {
+            let day = due.as_second().div_euclid(86_400) * 86_400;
+            let opens = Timestamp::from_second(day + 8 * 3_600).expect("ts");
+            (due.max(opens), Some("UTC".into()))
+        }
+        fn business_time(&self, due: Timestamp) -> Timestamp {
+            due
+        }
+    }
+
+    struct Stop;
+    impl OptOuts for Stop {
+        fn opt_out(&self, text: &str) -> Option<String> {
+            text.trim().eq_ignore_ascii_case("stop").then(|| "STOP".to_owned())
+        }
+    }
+
+    fn t(h: i64) -> Timestamp {
+        // Hours after 2026-01-05 00:00 UTC (a Monday).
+        Timestamp::from_second(1_767_571_200 + h * 3_600).expect("ts")
+    }
+
+    fn workflows() -> Workflows {
+        Workflows::load(DEFAULTS, None, &Any).expect("defaults")
+    }
+
+    fn contact() -> Contact {
+        Contact {
+            id: "c".into(),
+            phone: Some("+12145550100".into()),
+            email: Some("a@b.c".into()),
+            ..Default::default()
+        }
+    }
+
+    fn react_at(record: &mut FollowUps, events: &[LeadEvent], row: &LeadSummary, now: Timestamp) -> Effects {
+        let c = contact();
+        react(record, events, &Lead { contact: &c, row }, &workflows(), &Hours, &Stop, now)
+    }
+
+    fn open(record: &FollowUps) -> Vec<(&str, ItemState, Timestamp)> {
+        record
+            .items
+            .iter()
+            .filter(|i| i.state.is_open())
+            .map(|i| (i.workflow.as_str(), i.state, i.at))
+            .collect()
+    }
+
+    #[test]
+    fn a_new_lead_gets_its_instant_response_in_its_allowed_hours() {
+        let mut r = FollowUps::new("c");
+        let row = LeadSummary::default();
+        react_at(&mut r, &[LeadEvent::NewLead], &row, t(10));
+        let instant = r.items.iter().find(|i| i.workflow == "instant_response").expect("planned");
+        assert_eq!((instant.state, instant.at, instant.mode), (ItemState::Scheduled, t(10), Mode::Auto));
+        // The nurture waits for approval.
+        let nurture = r.items.iter().find(|i| i.workflow == "new_lead_nurture").expect("planned");
+        assert_eq!((nurture.state, nurture.due_at), (ItemState::AwaitingApproval, t(11)));
+        // At 02:00 the same lead's text waits for 08:00.
+        let mut night = FollowUps::new("c");
+        react_at(&mut night, &[LeadEvent::NewLead], &row, t(2));
+        let instant = night.items.iter().find(|i| i.workflow == "instant_response").expect("planned");
+        assert_eq!((instant.due_at, instant.at), (t(2), t(8)));
+        // Planning again changes nothing: one plan, one id.
+        let before = night.clone();
+        react_at(&mut night, &[], &row, t(3));
+        assert_eq!(night, before);
+    }
+
+    #[test]
+    fn a_stop_ends_everything_sets_dnd_and_plans_one_confirmation() {
+        let mut r = FollowUps::new("c");
+        let row = LeadSummary::default();
+        react_at(&mut r, &[LeadEvent::NewLead], &row, t(10));
+        let stop = LeadEvent::Inbound { message_id: "m9".into(), body: "Stop".into(), at: t(11) };
+        let fx = react_at(&mut r, std::slice::from_ref(&stop), &row, t(11));
+        assert_eq!(fx.ops, [OpKind::SetDnd { channel: "SMS".into(), on: true }]);
+        assert!(matches!(fx.alerts.as_slice(), [Alert::OptedOut { .. }]));
+        assert!(r.enrollments.iter().all(|e| !e.state.is_current()));
+        let open = open(&r);
+        assert_eq!(open, [("opt_out", ItemState::Scheduled, t(11))], "only the confirmation is left");
+        // A second STOP plans nothing more; a new lead event starts nothing.
+        let fx = react_at(&mut r, &[stop, LeadEvent::NewLead], &row, t(12));
+        assert!(fx.ops.is_empty());
+        assert_eq!(r.items.iter().filter(|i| i.confirmation).count(), 1);
+        assert_eq!(self::open(&r).len(), 1);
+    }
+
+    #[test]
+    fn a_reply_pauses_sequences_and_ends_silence_reengagement() {
+        let mut r = FollowUps::new("c");
+        let row = LeadSummary::default();
+        react_at(&mut r, &[LeadEvent::NewLead], &row, t(10));
+        // The agent texted; the lead goes quiet: re-engagement counts from that message.
+        react_at(
+            &mut r,
+            &[LeadEvent::Outbound { message_id: "m1".into(), at: t(12), by_engine: false }],
+            &row,
+            t(12),
+        );
+        let silence = r.items.iter().find(|i| i.workflow == "silence_reengagement").expect("planned");
+        assert_eq!(silence.due_at, t(12 + 24));
+        // The engine's own texts do not restart it.
+        let n = r.enrollments.len();
+        react_at(
+            &mut r,
+            &[LeadEvent::Outbound { message_id: "m2".into(), at: t(13), by_engine: true }],
+            &row,
+            t(13),
+        );
+        assert_eq!(r.enrollments.len(), n);
+        // The lead replies.
+        react_at(
+            &mut r,
+            &[LeadEvent::Inbound { message_id: "m3".into(), body: "Yes still looking".into(), at: t(14) }],
+            &row,
+            t(14),
+        );
+        let state_of = |w: &str| r.enrollments.iter().find(|e| e.workflow == w).map(|e| e.state.clone());
+        assert!(matches!(state_of("silence_reengagement"), Some(EnrollmentState::Ended { .. })));
+        assert!(matches!(state_of("new_lead_nurture"), Some(EnrollmentState::Paused { .. })));
+        assert!(open(&r).is_empty(), "nothing left planned: {:?}", open(&r));
+        // The agent resumes: the nurture's remaining steps keep their spacing from now.
+        let c = contact();
+        resume(&mut r, &workflows(), &c, &Hours, t(20));
+        assert!(matches!(state_of_after(&r, "new_lead_nurture"), Some(EnrollmentState::Active)));
+        assert!(!open(&r).is_empty());
+    }
+
+    fn state_of_after(r: &FollowUps, w: &str) -> Option<EnrollmentState> {
+        r.enrollments.iter().find(|e| e.workflow == w).map(|e| e.state.clone())
+    }
+
+    #[test]
+    fn score_tag_stage_and_keyword_triggers() {
+        let mut r = FollowUps::new("c");
+        let hot = LeadSummary { score: 65, temperature: Temperature::Hot, ..LeadSummary::default() };
+        react_at(&mut r, &[LeadEvent::ScoreRose { from: 30, to: 65 }], &hot, t(10));
+        assert!(r.enrollments.iter().any(|e| e.workflow == "hot_lead_fast_track"));
+        react_at(&mut r, &[LeadEvent::TagAdded("agent cadence".into())], &hot, t(10));
+        let cadence = r.items.iter().find(|i| i.workflow == "agent_cadence").expect("planned");
+        assert_eq!(cadence.due_at, t(10 + 48));
+        let fx = react_at(
+            &mut r,
+            &[LeadEvent::Inbound {
+                message_id: "m".into(),
+                body: "Can we tour it Saturday?".into(),
+                at: t(11),
+            }],
+            &hot,
+            t(11),
+        );
+        assert!(r.enrollments.iter().any(|e| e.workflow == "showing_request"));
+        assert!(matches!(fx.alerts.as_slice(), [Alert::HotLeadReplied { .. }]));
+        react_at(
+            &mut r,
+            &[LeadEvent::StageChanged { from: None, to: Some("Under Contract".into()) }],
+            &hot,
+            t(12),
+        );
+        for w in ["agent_cadence", "hot_lead_fast_track"] {
+            assert!(matches!(state_of_after(&r, w), Some(EnrollmentState::Ended { .. })), "{w}");
+        }
+    }
+
+    #[test]
+    fn the_cadence_runs_its_steps_then_its_repeats() {
+        let w = workflows();
+        let c = contact();
+        let mut r = FollowUps::new("c");
+        let row = LeadSummary::default();
+        react_at(&mut r, &[LeadEvent::TagAdded("Agent Cadence".into())], &row, t(0));
+        let mut days = Vec::new();
+        for _ in 0..40 {
+            let Some(item) = r.items.iter_mut().find(|i| i.state.is_open()) else { break };
+            days.push(item.due_at.duration_since(t(0)).as_secs() / 86_400);
+            item.state = ItemState::Sent;
+            plan_next(&mut r, &w, &c, &Hours, t(0));
+        }
+        assert_eq!(days.len(), 20, "10 steps and 10 repeats: {days:?}");
+        assert_eq!(&days[..10], [2, 5, 8, 11, 14, 17, 20, 23, 26, 29]);
+        assert_eq!(days[10..], [43, 57, 71, 85, 99, 113, 127, 141, 155, 169]);
+        assert!(matches!(state_of_after(&r, "agent_cadence"), Some(EnrollmentState::Completed { .. })));
+    }
+
+    #[test]
+    fn a_paused_lead_has_nothing_planned_and_keeps_few_finished_items() {
+        let w = workflows();
+        let c = contact();
+        let mut r = FollowUps::new("c");
+        let row = LeadSummary::default();
+        react_at(&mut r, &[LeadEvent::NewLead], &row, t(10));
+        pause(&mut r, t(10));
+        assert!(open(&r).is_empty());
+        plan_next(&mut r, &w, &c, &Hours, t(11));
+        assert!(open(&r).is_empty(), "nothing is planned while paused");
+        for n in 0..(KEEP_FINISHED + 20) {
+            let mut done = r.items[0].clone();
+            done.id = format!("old/{n}");
+            done.state = ItemState::Sent;
+            r.items.push(done);
+        }
+        prune(&mut r);
+        assert_eq!(r.items.iter().filter(|i| i.state.is_final()).count(), KEEP_FINISHED);
+    }
+}
