@@ -3,20 +3,24 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use leadline_shared::config::ScoringConfig;
 use leadline_shared::domain::{
-    Contact, CustomFieldDef, LeadSummary, Message, Note, OpKind, Opportunity, PendingOp, Pipeline, Score,
-    Task, User,
+    AuditEvent, Contact, CustomFieldDef, FollowUps, ItemState, LeadSummary, Message, Note, OpKind,
+    Opportunity, PendingOp, Pipeline, Score, Task, User,
 };
 use serde::Deserialize;
 
+use crate::engine::followup::events::events;
+use crate::engine::followup::plan::{Alert, Effects, Lead as PlannedLead, OptOuts, TimeRules, react};
+use crate::engine::followup::workflow::Workflows;
 use crate::engine::lead::{LeadInputs, summarize};
 use crate::engine::qualify::{FieldMap, qualify};
 use crate::engine::rebase::{rebase_contact, rebase_opportunity};
 use crate::engine::score::score;
-use crate::store::{Batch, Db, NewOp, Put, Remove, StoreError, deleted_contacts_put};
+use crate::store::{Batch, Db, NewOp, Put, Remove, StoreError, StoredLead, deleted_contacts_put};
 
 /// The most messages per contact read to derive its row.
 const MESSAGES_PER_LEAD: usize = 200;
@@ -48,7 +52,21 @@ pub enum Page {
     CustomFields(Vec<CustomFieldDef>),
     Notes(Vec<Note>),
     Tasks(Vec<Task>),
+    /// Follow-up records the engine changed (their leads' rows follow: the `due` queue).
+    FollowUps(Vec<FollowUps>),
 }
+
+/// What ingest needs to plan follow-ups as leads change: the workflows and the rules the
+/// planner leans on. Without it, pages are applied and nothing is planned (tools, tests).
+#[derive(Clone)]
+pub struct Planning {
+    pub workflows: Arc<Workflows>,
+    pub time: Arc<dyn TimeRules + Send + Sync>,
+    pub opt_outs: Arc<dyn OptOuts + Send + Sync>,
+}
+
+/// Meta key of the instant the engine went live: events before it (less a grace) are history.
+pub const META_LIVE_SINCE: &str = "followups/live_since";
 
 /// Why a page or a snapshot could not be applied.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +86,7 @@ pub enum IngestError {
 pub struct Ingest {
     db: Db,
     scoring: ScoringConfig,
+    planning: Option<Planning>,
 }
 
 /// What applying a page did.
@@ -77,12 +96,22 @@ pub struct Applied {
     pub changed: Vec<String>,
     /// The sequence numbers given to the batch's new pending ops, in order.
     pub op_seqs: Vec<u64>,
+    /// Alerts the page raised (a hot lead replied, a lead opted out), for after the flush.
+    pub alerts: Vec<Alert>,
+    /// Leads with a follow-up action due now (an instant response): worth a run at once.
+    pub due_now: bool,
 }
 
 impl Ingest {
-    /// An ingester writing to `db`.
+    /// An ingester writing to `db` that plans nothing.
     pub fn new(db: Db, scoring: ScoringConfig) -> Ingest {
-        Ingest { db, scoring }
+        Ingest { db, scoring, planning: None }
+    }
+
+    /// The same ingester, planning follow-ups as leads change.
+    pub fn with_planning(mut self, planning: Option<Planning>) -> Ingest {
+        self.planning = planning;
+        self
     }
 
     /// Applies one page atomically and returns the ids of the leads it changed. The caller
@@ -187,8 +216,12 @@ impl Ingest {
             }
             Page::Messages(items) => {
                 for m in items.into_iter().filter(|m| !stale(&m.contact_id)) {
-                    if self.db.message(&m.id)?.as_ref() == Some(&m) {
-                        continue;
+                    match self.db.message(&m.id)? {
+                        Some(old) if old == m => continue,
+                        Some(_) => {}
+                        None => {
+                            overlay.new_messages.insert(m.id.clone());
+                        }
                     }
                     touched.insert(m.contact_id.clone());
                     batch.put(Put::Message(m.clone()));
@@ -219,10 +252,16 @@ impl Ingest {
             Page::Tasks(items) => items.into_iter().for_each(|t| {
                 batch.put(Put::Task(t));
             }),
+            Page::FollowUps(records) => {
+                for r in records {
+                    touched.insert(r.contact_id.clone());
+                    overlay.followups.insert(r.contact_id.clone(), r);
+                }
+            }
         }
-        let changed = self.rescore_into(&mut batch, &touched, &overlay, now)?;
+        let (changed, planned) = self.rescore_into(&mut batch, &touched, &overlay, now)?;
         let op_seqs = self.db.commit(&batch)?;
-        Ok(Applied { changed, op_seqs })
+        Ok(Applied { changed, op_seqs, alerts: planned.alerts, due_now: planned.due_now })
     }
 
     /// Removes deals GHL no longer has, and derives their leads' rows again in the same
@@ -240,7 +279,7 @@ impl Ingest {
                 batch.remove(Remove::Opportunity(id.clone()));
             }
         }
-        let changed = self.rescore_into(&mut batch, &touched, &overlay, now)?;
+        let (changed, _) = self.rescore_into(&mut batch, &touched, &overlay, now)?;
         self.db.commit(&batch)?;
         Ok((overlay.removed_opportunities.len(), changed))
     }
@@ -249,7 +288,7 @@ impl Ingest {
     pub fn rescore(&self, ids: &BTreeSet<String>, now: Timestamp) -> Result<Vec<String>, IngestError> {
         let _writer = self.db.write_lock();
         let mut batch = Batch::new();
-        let changed = self.rescore_into(&mut batch, ids, &Overlay::default(), now)?;
+        let (changed, _) = self.rescore_into(&mut batch, ids, &Overlay::default(), now)?;
         self.db.commit(&batch)?;
         Ok(changed)
     }
@@ -260,21 +299,25 @@ impl Ingest {
         ids: &BTreeSet<String>,
         overlay: &Overlay,
         now: Timestamp,
-    ) -> Result<Vec<String>, IngestError> {
+    ) -> Result<(Vec<String>, Planned), IngestError> {
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Planned::default()));
         }
         let pipelines = self.db.pipelines()?;
         let fields =
             FieldMap::new(&self.db.meta::<Vec<CustomFieldDef>>(META_CUSTOM_FIELDS)?.unwrap_or_default());
+        let live_since = match &self.planning {
+            Some(_) => self.db.meta::<Timestamp>(META_LIVE_SINCE)?,
+            None => None,
+        };
         let ids: Vec<&String> = ids.iter().collect();
-        let derive = |ids: &[&String]| -> Result<Vec<(Score, LeadSummary)>, IngestError> {
+        let derive = |ids: &[&String]| -> Result<Vec<Changed>, IngestError> {
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                if let Some(Derived::Changed(score, lead)) =
-                    self.derive(id, overlay, &pipelines, &fields, now)?
+                if let Some(Derived::Changed(changed)) =
+                    self.derive(id, overlay, &pipelines, &fields, live_since, now)?
                 {
-                    out.push((score, lead));
+                    out.push(*changed);
                 }
             }
             Ok(out)
@@ -286,7 +329,7 @@ impl Ingest {
         } else {
             std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS)
         };
-        let derived: Vec<(Score, LeadSummary)> = if workers == 1 {
+        let derived: Vec<Changed> = if workers == 1 {
             derive(&ids)?
         } else {
             let per = ids.len().div_ceil(workers);
@@ -302,12 +345,33 @@ impl Ingest {
             })?
         };
         let mut changed = Vec::with_capacity(derived.len());
-        for (score, lead) in derived {
-            changed.push(lead.id.clone());
-            batch.put(Put::Score(score));
-            batch.put(Put::Lead(lead));
+        let mut planned = Planned::default();
+        for c in derived {
+            if let Some(record) = c.followups {
+                planned.due_now |=
+                    record.items.iter().any(|i| i.state == ItemState::Scheduled && i.at <= now);
+                batch.put(Put::FollowUps(record));
+            }
+            for kind in c.effects.ops {
+                batch.ops.push(NewOp::edit(c.lead.id.clone(), kind));
+            }
+            for line in c.effects.audit {
+                batch.put(Put::Audit(AuditEvent {
+                    at: Some(now),
+                    actor: "engine".into(),
+                    action: "followups".into(),
+                    contact_id: Some(c.lead.id.clone()),
+                    detail: line,
+                }));
+            }
+            planned.alerts.extend(c.effects.alerts);
+            if c.rescored {
+                changed.push(c.lead.id.clone());
+                batch.put(Put::Score(c.score));
+                batch.put(Put::Lead(c.lead));
+            }
         }
-        Ok(changed)
+        Ok((changed, planned))
     }
 
     /// A lead's score and row from its contact, messages and deals, `None` while the contact
@@ -318,6 +382,7 @@ impl Ingest {
         overlay: &Overlay,
         pipelines: &[Pipeline],
         fields: &FieldMap,
+        live_since: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<Option<Derived>, IngestError> {
         let stored = self.db.stored_lead(id)?;
@@ -338,26 +403,84 @@ impl Ingest {
         let mut stored_deals = self.db.opportunities_for(id)?;
         stored_deals.retain(|o| !overlay.removed_opportunities.contains(&o.id));
         let opportunities = merged(stored_deals, overlay.opportunities.get(id), |o| &o.id, |o| o.created_at);
-        let follow_up = self.db.follow_up(id)?;
+        let given = overlay.followups.get(id);
+        let stored_follow_up = match given {
+            Some(_) => None,
+            None => self.db.follow_up(id)?,
+        };
+        let mut follow_up = given.or(stored_follow_up.as_ref()).cloned();
         let s = score(id, qualify(&contact, &messages, fields), &self.scoring, now);
-        let lead = summarize(&LeadInputs {
-            contact: &contact,
-            messages: &messages,
-            opportunities: &opportunities,
-            pipelines,
-            score: &s,
-            follow_up: follow_up.as_ref(),
-            lead_type: fields.lead_type(&contact),
-        });
+        let row = |follow_up: Option<&FollowUps>| {
+            summarize(&LeadInputs {
+                contact: &contact,
+                messages: &messages,
+                opportunities: &opportunities,
+                pipelines,
+                score: &s,
+                follow_up,
+                lead_type: fields.lead_type(&contact),
+            })
+        };
+        let mut lead = row(follow_up.as_ref());
+        let mut effects = Effects::default();
+        // The follow-up engine hears what happened to the lead, and plans.
+        let mut record_changed = given.is_some();
+        if let Some(planning) = &self.planning {
+            let old_row = stored.as_ref().map(StoredLead::row).transpose()?.flatten();
+            let old_contact = stored.as_ref().map(StoredLead::contact).transpose()?.flatten();
+            let fresh: Vec<&Message> = overlay
+                .messages
+                .get(id)
+                .map(|ms| ms.iter().filter(|m| overlay.new_messages.contains(&m.id)).collect())
+                .unwrap_or_default();
+            let sent_by_engine = |m: &Message| {
+                follow_up.as_ref().is_some_and(|r| {
+                    r.items.iter().any(|i| {
+                        i.message_id.as_deref() == Some(m.id.as_str())
+                            || (matches!(i.state, ItemState::Queued | ItemState::Sending)
+                                && i.body.is_some()
+                                && i.body == m.body)
+                    })
+                })
+            };
+            let happened = events(
+                old_row.as_ref(),
+                &lead,
+                old_contact.as_ref(),
+                &contact,
+                &fresh,
+                live_since,
+                &sent_by_engine,
+            );
+            if !happened.is_empty() {
+                let mut record = follow_up.clone().unwrap_or_else(|| FollowUps::new(id));
+                effects = react(
+                    &mut record,
+                    &happened,
+                    &PlannedLead { contact: &contact, row: &lead },
+                    &planning.workflows,
+                    planning.time.as_ref(),
+                    planning.opt_outs.as_ref(),
+                    now,
+                );
+                if follow_up.as_ref() != Some(&record) {
+                    record_changed = true;
+                    follow_up = Some(record);
+                    lead = row(follow_up.as_ref());
+                }
+            }
+        }
+        let followups = if record_changed { follow_up } else { None };
         // Most rescores (a deal re-listed, a contact fetched again) change nothing: those
         // leads cost no write and are not reported as changed.
-        if let Some(stored) = &stored
-            && stored.row()?.as_ref() == Some(&lead)
-            && stored.score()?.is_some_and(|old| old.same_result(&s))
-        {
+        let rescored = !(stored.as_ref().is_some_and(|stored| {
+            stored.row().ok().flatten().as_ref() == Some(&lead)
+                && stored.score().ok().flatten().is_some_and(|old| old.same_result(&s))
+        }));
+        if !rescored && followups.is_none() && effects == Effects::default() {
             return Ok(Some(Derived::Unchanged));
         }
-        Ok(Some(Derived::Changed(s, lead)))
+        Ok(Some(Derived::Changed(Box::new(Changed { score: s, lead, rescored, followups, effects }))))
     }
 
     /// Imports a whole data set (the `ghl-sim --dump` format), page by page, flushing at the end.
@@ -421,10 +544,28 @@ impl Ingest {
     reason = "lives for one lead's derivation; boxing would allocate per lead"
 )]
 enum Derived {
-    /// The score and row differ from the stored ones.
-    Changed(Score, LeadSummary),
-    /// The stored score and row stand.
+    /// Something to write: the score and row, the follow-ups, or both.
+    Changed(Box<Changed>),
+    /// The stored score, row and follow-ups stand.
     Unchanged,
+}
+
+/// A lead's new state.
+struct Changed {
+    score: Score,
+    lead: LeadSummary,
+    /// The score or row differ from the stored ones.
+    rescored: bool,
+    /// The follow-up record, when it changed.
+    followups: Option<FollowUps>,
+    effects: Effects,
+}
+
+/// What the planner made of a page.
+#[derive(Default)]
+struct Planned {
+    alerts: Vec<Alert>,
+    due_now: bool,
 }
 
 /// Records of the page being applied, which the store does not hold yet (or still holds).
@@ -435,6 +576,10 @@ struct Overlay {
     opportunities: HashMap<String, Vec<Opportunity>>,
     /// Deals being removed in the same transaction.
     removed_opportunities: HashSet<String>,
+    /// Messages the store did not hold before this page.
+    new_messages: HashSet<String>,
+    /// Follow-up records being written with the page.
+    followups: HashMap<String, FollowUps>,
 }
 
 /// Stored records with the page's records laid over them (same id: the page wins), in time order.

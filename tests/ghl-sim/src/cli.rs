@@ -40,7 +40,7 @@ pub struct Cli {
     /// Probability (0..1) that an API request gets a fault.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
-    /// Comma-separated faults to draw from: 429,500,502,hang,truncated,malformed,slow (default: all).
+    /// Comma-separated faults to draw from: 429,500,502,hang,truncated,malformed,slow,lost (default: all).
     #[arg(long)]
     pub faults: Option<String>,
     /// Milliseconds a "hang" fault holds the request before answering 504.

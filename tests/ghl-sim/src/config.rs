@@ -74,11 +74,15 @@ pub enum FaultKind {
     MalformedJson,
     /// A correct response whose body arrives in slow chunks. The request takes effect.
     SlowBody,
+    /// The request takes effect, then its response is lost: a 504 from the gateway, as when
+    /// GHL accepts a send and the answer never makes it back. A client that resends on this
+    /// sends twice.
+    LostResponse,
 }
 
 impl FaultKind {
     /// Every kind, in the order the injector draws from.
-    pub const ALL: [FaultKind; 7] = [
+    pub const ALL: [FaultKind; 8] = [
         Self::TooManyRequests,
         Self::ServerError,
         Self::BadGateway,
@@ -86,6 +90,7 @@ impl FaultKind {
         Self::TruncatedJson,
         Self::MalformedJson,
         Self::SlowBody,
+        Self::LostResponse,
     ];
 
     /// A stable name (`429`, `500`, `502`, `hang`, `truncated`, `malformed`, `slow`).
@@ -98,6 +103,7 @@ impl FaultKind {
             Self::TruncatedJson => "truncated",
             Self::MalformedJson => "malformed",
             Self::SlowBody => "slow",
+            Self::LostResponse => "lost",
         }
     }
 }
@@ -107,7 +113,9 @@ impl FromStr for FaultKind {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            format!("unknown fault {s:?}: expected one of 429, 500, 502, hang, truncated, malformed, slow")
+            format!(
+                "unknown fault {s:?}: expected one of 429, 500, 502, hang, truncated, malformed, slow, lost"
+            )
         })
     }
 }

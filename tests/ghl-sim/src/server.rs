@@ -196,6 +196,11 @@ async fn gated(sh: &Arc<Shared>, req: Request, next: Next) -> Response {
             let cut = faults::truncate(&body);
             (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], cut).into_response()
         }
+        FaultKind::LostResponse => {
+            // The handler runs: whatever it did stays done. Only the answer is lost.
+            drop(next.run(req).await);
+            faults::hang_response()
+        }
         FaultKind::SlowBody => {
             let resp = next.run(req).await;
             let (parts, body) = resp.into_parts();

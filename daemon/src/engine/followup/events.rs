@@ -49,7 +49,7 @@ pub enum LeadEvent {
 ///
 /// `old_*` are what the store held (`None` for a lead it did not have), `new_messages` the
 /// conversational messages of the page that the store did not hold yet, and `engine_sent`
-/// tells whether a message id is one the engine sent itself.
+/// tells whether a message is one the engine sent itself.
 pub fn events(
     old_row: Option<&LeadSummary>,
     new_row: &LeadSummary,
@@ -57,7 +57,7 @@ pub fn events(
     new_contact: &Contact,
     new_messages: &[&Message],
     live_since: Option<Timestamp>,
-    engine_sent: &dyn Fn(&str) -> bool,
+    engine_sent: &dyn Fn(&Message) -> bool,
 ) -> Vec<LeadEvent> {
     let Some(live_since) = live_since else {
         return Vec::new();
@@ -80,7 +80,7 @@ pub fn events(
                 at,
             }),
             Direction::Outbound => {
-                out.push(LeadEvent::Outbound { message_id: m.id.clone(), at, by_engine: engine_sent(&m.id) })
+                out.push(LeadEvent::Outbound { message_id: m.id.clone(), at, by_engine: engine_sent(m) })
             }
             Direction::Unknown => {}
         }
@@ -142,7 +142,7 @@ mod tests {
     fn history_is_not_an_event() {
         let row = LeadSummary { score: 80, ..Default::default() };
         let old = msg("m", LIVE - 86_400, Direction::Inbound, "hi");
-        let none = |_: &str| false;
+        let none = |_: &Message| false;
         let e = events(None, &row, None, &contact(LIVE - 90 * 86_400, &[]), &[&old], Some(ts(LIVE)), &none);
         assert!(e.is_empty(), "{e:?}");
         // Before the engine ever went live, nothing is.
@@ -157,7 +157,7 @@ mod tests {
         let ours = msg("m1", LIVE + 30, Direction::Outbound, "Hi!");
         let react = msg("m3", LIVE + 90, Direction::Inbound, "Liked");
         let react = Message { message_type: Some("TYPE_SMS_REACTION".into()), ..react };
-        let sent_by_engine = |id: &str| id == "m1";
+        let sent_by_engine = |m: &Message| m.id == "m1";
         let e = events(
             None,
             &row,
@@ -181,7 +181,7 @@ mod tests {
     fn changes_to_a_known_lead_are() {
         let old_row = LeadSummary { score: 30, stage: Some("New Lead".into()), ..Default::default() };
         let new_row = LeadSummary { score: 65, stage: Some("Showing".into()), ..Default::default() };
-        let none = |_: &str| false;
+        let none = |_: &Message| false;
         let e = events(
             Some(&old_row),
             &new_row,
