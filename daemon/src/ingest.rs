@@ -156,6 +156,35 @@ impl Ingest {
         self.apply_locked(page, extra, now).map(Some)
     }
 
+    /// Reads a lead's follow-up record (a new one if it has none), its contact and its row,
+    /// lets `change` change the record and add writes, and applies it all in one transaction
+    /// under the writer lock, with the lead's row derived again (the `due` queue follows).
+    /// `change` returns the extra writes and the alerts to raise. `None` when there is no such
+    /// lead.
+    pub fn update_followups(
+        &self,
+        contact_id: &str,
+        now: Timestamp,
+        change: impl FnOnce(&mut FollowUps, &Contact, &LeadSummary) -> (Batch, Vec<Alert>),
+    ) -> Result<Option<Applied>, IngestError> {
+        let _writer = self.db.write_lock();
+        let Some(stored) = self.db.stored_lead(contact_id)? else {
+            return Ok(None);
+        };
+        let (Some(contact), Some(row)) = (stored.contact()?, stored.row()?) else {
+            return Ok(None);
+        };
+        let mut record = self.db.follow_up(contact_id)?.unwrap_or_else(|| FollowUps::new(contact_id));
+        let before = record.clone();
+        let (extra, alerts) = change(&mut record, &contact, &row);
+        if record == before && extra.is_empty() {
+            return Ok(Some(Applied { alerts, ..Applied::default() }));
+        }
+        let mut applied = self.apply_locked(Page::FollowUps(vec![record]), extra, now)?;
+        applied.alerts.extend(alerts);
+        Ok(Some(applied))
+    }
+
     fn apply_locked(&self, page: Page, extra: Batch, now: Timestamp) -> Result<Applied, IngestError> {
         let mut batch = extra;
         let mut pending = match &page {
@@ -255,6 +284,7 @@ impl Ingest {
             Page::FollowUps(records) => {
                 for r in records {
                     touched.insert(r.contact_id.clone());
+                    batch.put(Put::FollowUps(r.clone()));
                     overlay.followups.insert(r.contact_id.clone(), r);
                 }
             }

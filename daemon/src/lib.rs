@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod daemon;
 pub mod engine;
+pub mod followups;
 pub mod ghl;
 pub mod hints;
 pub mod ingest;

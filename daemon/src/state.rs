@@ -22,6 +22,7 @@ pub struct State {
     events: broadcast::Sender<Event>,
     sync: RwLock<SyncStatus>,
     sync_commands: OnceLock<tokio::sync::mpsc::Sender<crate::sync::SyncCommand>>,
+    followups: OnceLock<Arc<crate::followups::Engine>>,
 }
 
 impl State {
@@ -37,6 +38,7 @@ impl State {
             events,
             sync: RwLock::new(SyncStatus::default()),
             sync_commands: OnceLock::new(),
+            followups: OnceLock::new(),
         }
     }
 
@@ -58,6 +60,22 @@ impl State {
     /// The sync task's command channel, when sync runs.
     pub fn sync_commands(&self) -> Option<&tokio::sync::mpsc::Sender<crate::sync::SyncCommand>> {
         self.sync_commands.get()
+    }
+
+    /// Connects the follow-up engine (once, at start).
+    pub fn attach_followups(&self, engine: Arc<crate::followups::Engine>) {
+        let _ = self.followups.set(engine);
+    }
+
+    /// The follow-up engine, when it runs.
+    pub fn followups(&self) -> Option<&Arc<crate::followups::Engine>> {
+        self.followups.get()
+    }
+
+    /// An ingester for this daemon's store, planning follow-ups when the engine runs.
+    pub fn ingest(&self) -> crate::ingest::Ingest {
+        crate::ingest::Ingest::new(self.db.clone(), self.config.scoring.clone())
+            .with_planning(self.followups().map(|e| e.planning()))
     }
 
     /// The current sync status.

@@ -365,6 +365,33 @@ impl GhlClient {
         Ok(MessagePage { messages, skipped, next_cursor, total: v.get("total").and_then(Value::as_u64) })
     }
 
+    /// A lead's messages of one export stream created at or after `since`, newest first (at
+    /// most `limit`, 10..=100): what a send's verification reads to learn whether the message
+    /// it may have sent is in the conversation.
+    pub async fn recent_messages(
+        &self,
+        contact_id: &str,
+        stream: ExportStream,
+        since: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<leadline_shared::domain::Message>, GhlError> {
+        let path = "/conversations/messages/export";
+        let mut query = vec![
+            ("locationId", self.location_id().to_owned()),
+            ("contactId", contact_id.to_owned()),
+            ("limit", limit.clamp(10, 100).to_string()),
+            ("sortBy", "createdAt".to_owned()),
+            ("sortOrder", "desc".to_owned()),
+            ("startDate", since.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
+        ];
+        if stream == ExportStream::Emails {
+            query.push(("channel", "Email".to_owned()));
+        }
+        let v = self.get(path, &query).await?;
+        let raw: Vec<Value> = decode_field(&v, "messages", path)?;
+        Ok(decode_records(raw, "message").0)
+    }
+
     /// `GET /users/search?companyId=&locationId=`, every page (`skip`/`limit` 100). The
     /// `companyId` is [`GhlClient::location`]'s `companyId`.
     pub async fn users(&self, company_id: &str) -> Result<Vec<User>, GhlError> {

@@ -80,6 +80,10 @@ pub async fn retry(state: &State, seq: u64) -> Result<(), RemoteError> {
     let db = state.db.clone();
     let changed = tokio::task::spawn_blocking(move || {
         db.change_op(seq, |op| {
+            if op.state == OpState::Uncertain {
+                // The agent has looked at GHL and sends it again, knowingly.
+                crate::sync::send::resend(op);
+            }
             op.state = OpState::Pending;
             op.conflicts = 0;
         })

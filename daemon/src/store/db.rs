@@ -32,6 +32,9 @@ pub enum Put {
     Score(Score),
     Lead(LeadSummary),
     FollowUps(FollowUps),
+    /// A pending op as it stands after an attempt, written only if the op is still there (an
+    /// op that was done and removed meanwhile is never brought back).
+    Op(PendingOp),
     /// A small named value: cursors, custom-field definitions, sync state.
     Meta {
         key: String,
@@ -779,6 +782,10 @@ fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
             set_lead_section(tx, &s.contact_id, Section::Score, Some(section_json(s)?)).map(drop)
         }
         Put::FollowUps(f) => write(tx, Tree::FollowUps, f.contact_id.as_bytes(), f),
+        Put::Op(op) => {
+            let key = op.seq.to_be_bytes();
+            if tx.get(Tree::PendingOps, &key)?.is_some() { write(tx, Tree::PendingOps, &key, op) } else { Ok(()) }
+        }
         Put::Meta { key, value } => write(tx, Tree::Meta, meta_key(key).as_bytes(), value),
         Put::Audit(event) => {
             let seq = next_seq(tx, SEQ_AUDIT)?;

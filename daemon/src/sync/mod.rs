@@ -18,6 +18,7 @@ pub mod pull;
 pub mod push;
 pub mod reconcile;
 pub mod schedule;
+pub mod send;
 pub mod skipped;
 pub mod windows;
 

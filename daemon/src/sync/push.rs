@@ -34,22 +34,16 @@ async fn perform(client: &GhlClient, op: &PendingOp) -> Result<(), GhlError> {
         OpKind::AddTask { title, due_at } => client.add_task(id, title, *due_at).await.map(drop),
         OpKind::Assign { user_id } => client.assign_contact(id, user_id).await.map(drop),
         OpKind::SetDnd { channel, on } => client.set_dnd(id, channel, *on).await.map(drop),
-        OpKind::SendMessage { channel, body, subject } => {
-            client.send_message(id, channel, body, subject.as_deref()).await.map(drop)
-        }
+        OpKind::SendMessage { .. } => Err(GhlError::InvalidRequest(
+            "a message goes through the exactly-once sender, not the edit path (a bug)".into(),
+        )),
     }
 }
 
-/// Classifies a failed attempt. A message whose send may have reached GHL is never retried
-/// blindly: a lead must not get the same text twice.
-fn classify(op: &PendingOp, err: &GhlError) -> Attempt {
+/// Classifies a failed attempt of an edit (messages are [`super::send`]'s).
+fn classify(err: &GhlError) -> Attempt {
     if err.is_permanent() {
         return Attempt::Refused(err.to_string());
-    }
-    if matches!(op.kind, OpKind::SendMessage { .. }) && !err.is_retryable() {
-        return Attempt::Uncertain(format!(
-            "the send may or may not have reached GHL ({err}); check the conversation before retrying"
-        ));
     }
     Attempt::Transient(err.to_string())
 }
@@ -64,9 +58,22 @@ pub async fn push(state: &State, client: &GhlClient) -> Result<Pushed, SyncError
     let db = state.db.clone();
     let ops = blocking(move || db.pending_ops()).await?;
     for op in ops.into_iter().filter(|o| o.state == OpState::Pending) {
+        if super::send::is_send(&op) {
+            // Messages go through the exactly-once sender; one that waits (quiet hours, a
+            // check still running) does not hold back the edits behind it.
+            match super::send::send(state, client, op).await? {
+                super::send::Sent::Delivered => pushed.accepted += 1,
+                super::send::Sent::Later => {
+                    pushed.kept += 1;
+                    break;
+                }
+                _ => pushed.kept += 1,
+            }
+            continue;
+        }
         let attempt = match perform(client, &op).await {
             Ok(()) => Attempt::Accepted,
-            Err(e) => classify(&op, &e),
+            Err(e) => classify(&e),
         };
         let transient = matches!(attempt, Attempt::Transient(_));
         let (seq, contact_id, kind) = (op.seq, op.contact_id.clone(), op.kind.clone());

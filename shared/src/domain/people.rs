@@ -61,6 +61,26 @@ pub struct User {
     pub deleted: bool,
 }
 
+impl User {
+    /// The name to show: `name`, else first and last name, else the email, else the id.
+    pub fn display_name(&self) -> String {
+        if let Some(n) = self.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            return n.to_owned();
+        }
+        let joined = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !joined.is_empty() {
+            return joined;
+        }
+        self.email.clone().unwrap_or_else(|| self.id.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

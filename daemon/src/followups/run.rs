@@ -1,0 +1,239 @@
+//! Carrying out due actions: the walk over the `due` index, one lead at a time, each lead's
+//! record read and written under the store's writer lock with the ops it queues.
+//!
+//! For each action due now the pure rules decide ([`decide`]); here the answer is carried out:
+//! a send is rendered and queued in the op log (sync sends it, exactly once), a tag, task,
+//! stage or assignment becomes an op, a notify step an alert, a deferral moves the action, a
+//! skip is written down with its reason. Then the lead's next steps are planned.
+
+use jiff::Timestamp;
+use leadline_shared::domain::{
+    AuditEvent, Contact, FollowUps, ItemState, LeadSummary, OpKind, Opportunity, OpportunityStatus, Pipeline, StepAction,
+    User,
+};
+
+use super::{Engine, MergeInputs};
+use crate::engine::followup::decide::{Decision, decide};
+use crate::engine::followup::plan::{Alert, plan_next};
+use crate::ingest::{Ingest, IngestError, META_CUSTOM_FIELDS};
+use crate::store::{Batch, Db, LeadOrder, NewOp, Put};
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Ran {
+    /// Sends rendered and queued for GHL.
+    pub queued: usize,
+    /// Other actions handed to GHL or the agent.
+    pub done: usize,
+    pub deferred: usize,
+    pub skipped: usize,
+    /// Leads whose rows changed.
+    pub changed: Vec<String>,
+    pub alerts: Vec<Alert>,
+}
+
+/// The leads with an action due at or before `now`, soonest first (at most `limit`).
+pub fn due_leads(db: &Db, now: Timestamp, limit: usize) -> Result<Vec<String>, crate::store::StoreError> {
+    let mut ids = Vec::new();
+    db.leads_by(LeadOrder::DueSoonest, &mut |lead| {
+        if lead.next_followup_at.is_some_and(|t| t <= now) && ids.len() < limit {
+            ids.push(lead.id);
+            std::ops::ControlFlow::Continue(())
+        } else {
+            std::ops::ControlFlow::Break(())
+        }
+    })?;
+    Ok(ids)
+}
+
+/// What the actions of a run may need besides the lead itself.
+struct Context {
+    users: Vec<User>,
+    custom_keys: Vec<(String, String)>,
+    pipelines: Vec<Pipeline>,
+}
+
+impl Context {
+    fn load(db: &Db) -> Result<Context, crate::store::StoreError> {
+        let defs: Vec<leadline_shared::domain::CustomFieldDef> = db.meta(META_CUSTOM_FIELDS)?.unwrap_or_default();
+        Ok(Context {
+            users: db.users()?,
+            custom_keys: defs.iter().map(|d| (d.id.clone(), d.short_key())).collect(),
+            pipelines: db.pipelines()?,
+        })
+    }
+
+    fn agent_of(&self, contact: &Contact) -> Option<(String, Option<String>, Option<String>)> {
+        let id = contact.assigned_to.as_deref()?;
+        let u = self.users.iter().find(|u| u.id == id)?;
+        Some((u.display_name(), u.phone.clone(), u.email.clone()))
+    }
+}
+
+/// Carries out every action due at `now` (blocking: run it on a blocking thread). Each lead is
+/// one transaction: its record, its ops and its row.
+pub fn run_due(db: &Db, ingest: &Ingest, engine: &Engine, now: Timestamp, limit: usize) -> Result<Ran, IngestError> {
+    let ids = due_leads(db, now, limit)?;
+    if ids.is_empty() {
+        return Ok(Ran::default());
+    }
+    let ctx = Context::load(db)?;
+    let mut ran = Ran::default();
+    for id in ids {
+        let deals = db.opportunities_for(&id)?;
+        let applied = ingest.update_followups(&id, now, |record, contact, row| {
+            let mut batch = Batch::new();
+            let mut alerts = Vec::new();
+            carry_out(record, contact, row, &deals, &ctx, engine, now, &mut batch, &mut alerts, &mut ran);
+            plan_next(record, &engine.workflows, contact, engine.time.as_ref(), now);
+            (batch, alerts)
+        })?;
+        if let Some(applied) = applied {
+            ran.changed.extend(applied.changed);
+            ran.alerts.extend(applied.alerts);
+        }
+    }
+    Ok(ran)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn carry_out(
+    record: &mut FollowUps,
+    contact: &Contact,
+    row: &LeadSummary,
+    deals: &[Opportunity],
+    ctx: &Context,
+    engine: &Engine,
+    now: Timestamp,
+    batch: &mut Batch,
+    alerts: &mut Vec<Alert>,
+    ran: &mut Ran,
+) {
+    let inputs = MergeInputs { contact, row, agent: ctx.agent_of(contact), custom_keys: &ctx.custom_keys };
+    let due: Vec<String> =
+        record.items.iter().filter(|i| i.state == ItemState::Scheduled && i.at <= now).map(|i| i.id.clone()).collect();
+    for item_id in due {
+        let Some(item) = record.item(&item_id).cloned() else { continue };
+        let decision = decide(&item, record, contact, &engine.workflows, engine.gates.as_ref(), now);
+        let audit = |batch: &mut Batch, line: String| {
+            batch.put(Put::Audit(AuditEvent {
+                at: Some(now),
+                actor: "engine".into(),
+                action: "followup".into(),
+                contact_id: Some(contact.id.clone()),
+                detail: format!("{item_id}: {line}"),
+            }));
+        };
+        let outcome: Result<(ItemState, Option<String>), String> = match decision {
+            Decision::Wait => continue,
+            Decision::Defer { until, reason } => {
+                if let Some(i) = record.item_mut(&item_id) {
+                    i.at = until;
+                    i.reason = Some(reason);
+                    i.updated_at = now;
+                }
+                ran.deferred += 1;
+                continue;
+            }
+            Decision::Skip { reason } => Err(reason),
+            Decision::Send => {
+                let (channel, template) = match (item.action.channel(), item.action.template()) {
+                    (Some(c), Some(t)) => (c, t.to_owned()),
+                    _ => continue,
+                };
+                let first_touch = row.first_outbound_at.is_none();
+                match engine.renderer.render(&template, &inputs, first_touch) {
+                    Ok(r) => {
+                        batch.ops.push(NewOp {
+                            contact_id: contact.id.clone(),
+                            kind: OpKind::SendMessage { channel: channel.into(), body: r.body.clone(), subject: r.subject.clone() },
+                            followup: Some(item_id.clone()),
+                        });
+                        if let Some(i) = record.item_mut(&item_id) {
+                            i.body = Some(r.body);
+                            i.subject = r.subject;
+                            i.template_version = Some(r.version);
+                        }
+                        ran.queued += 1;
+                        audit(batch, format!("queued an {channel} from template {template}"));
+                        Ok((ItemState::Queued, None))
+                    }
+                    Err(reason) => Err(format!("not rendered: {reason}")),
+                }
+            }
+            Decision::Execute => match execute(&item.action, contact, deals, ctx, engine, &inputs, now) {
+                Ok(Done::Op(kind)) => {
+                    batch.ops.push(NewOp { contact_id: contact.id.clone(), kind, followup: Some(item_id.clone()) });
+                    ran.done += 1;
+                    Ok((ItemState::Done, None))
+                }
+                Ok(Done::Alert(alert)) => {
+                    alerts.push(alert);
+                    ran.done += 1;
+                    Ok((ItemState::Done, None))
+                }
+                Err(reason) => Err(reason),
+            },
+        };
+        let (state, reason) = match outcome {
+            Ok(done) => done,
+            Err(reason) => {
+                ran.skipped += 1;
+                audit(batch, format!("skipped: {reason}"));
+                (ItemState::Skipped, Some(reason))
+            }
+        };
+        if let Some(i) = record.item_mut(&item_id) {
+            i.state = state;
+            i.reason = reason;
+            i.updated_at = now;
+        }
+    }
+}
+
+/// What a non-send action became.
+enum Done {
+    Op(OpKind),
+    Alert(Alert),
+}
+
+fn execute(
+    action: &StepAction,
+    contact: &Contact,
+    deals: &[Opportunity],
+    ctx: &Context,
+    engine: &Engine,
+    inputs: &MergeInputs<'_>,
+    now: Timestamp,
+) -> Result<Done, String> {
+    match action {
+        StepAction::AddTag { tag } => Ok(Done::Op(OpKind::AddTag { tag: tag.clone() })),
+        StepAction::RemoveTag { tag } => Ok(Done::Op(OpKind::RemoveTag { tag: tag.clone() })),
+        StepAction::CreateTask { title, due_in_hours } => Ok(Done::Op(OpKind::AddTask {
+            title: engine.renderer.merge(title, inputs),
+            due_at: now + jiff::SignedDuration::from_hours(i64::from(*due_in_hours)),
+        })),
+        StepAction::Assign { user } if user.trim().is_empty() => {
+            Err("the step assigns to nobody: give a GHL user id in the workflow".into())
+        }
+        StepAction::Assign { user } => Ok(Done::Op(OpKind::Assign { user_id: user.clone() })),
+        StepAction::MoveStage { stage } => {
+            let deal = deals
+                .iter()
+                .filter(|d| d.status == OpportunityStatus::Open)
+                .max_by_key(|d| d.updated_at.or(d.created_at))
+                .ok_or_else(|| "the lead has no open deal to move".to_owned())?;
+            let pipeline = ctx.pipelines.iter().find(|p| p.id == deal.pipeline_id);
+            let target = pipeline
+                .and_then(|p| p.stages.iter().find(|s| s.name.eq_ignore_ascii_case(stage)))
+                .ok_or_else(|| format!("the deal's pipeline has no stage named {stage:?}"))?;
+            Ok(Done::Op(OpKind::SetStage { opportunity_id: deal.id.clone(), pipeline_stage_id: target.id.clone() }))
+        }
+        StepAction::Notify { message } => {
+            Ok(Done::Alert(Alert::Notify { contact_id: contact.id.clone(), text: engine.renderer.merge(message, inputs) }))
+        }
+        StepAction::SendSms { .. } | StepAction::SendEmail { .. } => {
+            Err("a send is not an action to execute (a bug: it should have been rendered)".into())
+        }
+    }
+}
