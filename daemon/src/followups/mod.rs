@@ -78,7 +78,11 @@ pub struct Engine {
 impl Engine {
     /// What ingest needs to plan as leads change.
     pub fn planning(&self) -> Planning {
-        Planning { workflows: self.workflows.clone(), time: self.time.clone(), opt_outs: self.opt_outs.clone() }
+        Planning {
+            workflows: self.workflows.clone(),
+            time: self.time.clone(),
+            opt_outs: self.opt_outs.clone(),
+        }
     }
 
     /// Tells the agent, best effort.
@@ -96,6 +100,9 @@ pub fn go_live(db: &crate::store::Db, now: Timestamp) -> Result<Timestamp, crate
         return Ok(t);
     }
     let value = serde_json::to_value(now).map_err(|e| crate::store::StoreError::Backend(e.to_string()))?;
-    db.commit(crate::store::Batch::new().put(crate::store::Put::Meta { key: crate::ingest::META_LIVE_SINCE.into(), value }))?;
+    db.commit(
+        crate::store::Batch::new()
+            .put(crate::store::Put::Meta { key: crate::ingest::META_LIVE_SINCE.into(), value }),
+    )?;
     Ok(now)
 }

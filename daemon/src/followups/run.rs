@@ -8,8 +8,8 @@
 
 use jiff::Timestamp;
 use leadline_shared::domain::{
-    AuditEvent, Contact, FollowUps, ItemState, LeadSummary, OpKind, Opportunity, OpportunityStatus, Pipeline, StepAction,
-    User,
+    AuditEvent, Contact, FollowUps, ItemState, LeadSummary, OpKind, Opportunity, OpportunityStatus, Pipeline,
+    StepAction, User,
 };
 
 use super::{Engine, MergeInputs};
@@ -55,7 +55,8 @@ struct Context {
 
 impl Context {
     fn load(db: &Db) -> Result<Context, crate::store::StoreError> {
-        let defs: Vec<leadline_shared::domain::CustomFieldDef> = db.meta(META_CUSTOM_FIELDS)?.unwrap_or_default();
+        let defs: Vec<leadline_shared::domain::CustomFieldDef> =
+            db.meta(META_CUSTOM_FIELDS)?.unwrap_or_default();
         Ok(Context {
             users: db.users()?,
             custom_keys: defs.iter().map(|d| (d.id.clone(), d.short_key())).collect(),
@@ -72,7 +73,13 @@ impl Context {
 
 /// Carries out every action due at `now` (blocking: run it on a blocking thread). Each lead is
 /// one transaction: its record, its ops and its row.
-pub fn run_due(db: &Db, ingest: &Ingest, engine: &Engine, now: Timestamp, limit: usize) -> Result<Ran, IngestError> {
+pub fn run_due(
+    db: &Db,
+    ingest: &Ingest,
+    engine: &Engine,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Ran, IngestError> {
     let ids = due_leads(db, now, limit)?;
     if ids.is_empty() {
         return Ok(Ran::default());
@@ -110,8 +117,12 @@ fn carry_out(
     ran: &mut Ran,
 ) {
     let inputs = MergeInputs { contact, row, agent: ctx.agent_of(contact), custom_keys: &ctx.custom_keys };
-    let due: Vec<String> =
-        record.items.iter().filter(|i| i.state == ItemState::Scheduled && i.at <= now).map(|i| i.id.clone()).collect();
+    let due: Vec<String> = record
+        .items
+        .iter()
+        .filter(|i| i.state == ItemState::Scheduled && i.at <= now)
+        .map(|i| i.id.clone())
+        .collect();
     for item_id in due {
         let Some(item) = record.item(&item_id).cloned() else { continue };
         let decision = decide(&item, record, contact, &engine.workflows, engine.gates.as_ref(), now);
@@ -146,7 +157,11 @@ fn carry_out(
                     Ok(r) => {
                         batch.ops.push(NewOp {
                             contact_id: contact.id.clone(),
-                            kind: OpKind::SendMessage { channel: channel.into(), body: r.body.clone(), subject: r.subject.clone() },
+                            kind: OpKind::SendMessage {
+                                channel: channel.into(),
+                                body: r.body.clone(),
+                                subject: r.subject.clone(),
+                            },
                             followup: Some(item_id.clone()),
                         });
                         if let Some(i) = record.item_mut(&item_id) {
@@ -163,7 +178,11 @@ fn carry_out(
             }
             Decision::Execute => match execute(&item.action, contact, deals, ctx, engine, &inputs, now) {
                 Ok(Done::Op(kind)) => {
-                    batch.ops.push(NewOp { contact_id: contact.id.clone(), kind, followup: Some(item_id.clone()) });
+                    batch.ops.push(NewOp {
+                        contact_id: contact.id.clone(),
+                        kind,
+                        followup: Some(item_id.clone()),
+                    });
                     ran.done += 1;
                     Ok((ItemState::Done, None))
                 }
@@ -227,11 +246,15 @@ fn execute(
             let target = pipeline
                 .and_then(|p| p.stages.iter().find(|s| s.name.eq_ignore_ascii_case(stage)))
                 .ok_or_else(|| format!("the deal's pipeline has no stage named {stage:?}"))?;
-            Ok(Done::Op(OpKind::SetStage { opportunity_id: deal.id.clone(), pipeline_stage_id: target.id.clone() }))
+            Ok(Done::Op(OpKind::SetStage {
+                opportunity_id: deal.id.clone(),
+                pipeline_stage_id: target.id.clone(),
+            }))
         }
-        StepAction::Notify { message } => {
-            Ok(Done::Alert(Alert::Notify { contact_id: contact.id.clone(), text: engine.renderer.merge(message, inputs) }))
-        }
+        StepAction::Notify { message } => Ok(Done::Alert(Alert::Notify {
+            contact_id: contact.id.clone(),
+            text: engine.renderer.merge(message, inputs),
+        })),
         StepAction::SendSms { .. } | StepAction::SendEmail { .. } => {
             Err("a send is not an action to execute (a bug: it should have been rendered)".into())
         }

@@ -4,7 +4,6 @@
 use leadline_shared::domain::{OpKind, OpState};
 use leadline_shared::protocol::{ErrorKind, Event, RemoteError};
 
-use crate::ingest::Ingest;
 use crate::state::State;
 use crate::sync::SyncCommand;
 
@@ -40,7 +39,7 @@ pub fn validate(op: &OpKind) -> Result<(), RemoteError> {
 }
 
 /// Applies an edit locally with its pending op; returns the op's sequence number. The store
-/// work runs on the blocking pool, under the writer lock (see [`Ingest::edit`]).
+/// work runs on the blocking pool, under the writer lock (see [`crate::ingest::Ingest::edit`]).
 pub async fn edit(state: &State, contact_id: &str, op: OpKind) -> Result<u64, RemoteError> {
     validate(&op)?;
     let deal = match &op {
@@ -49,7 +48,7 @@ pub async fn edit(state: &State, contact_id: &str, op: OpKind) -> Result<u64, Re
         }
         _ => None,
     };
-    let ingest = Ingest::new(state.db.clone(), state.config.scoring.clone());
+    let ingest = state.ingest();
     let now = state.clock.now();
     let id = contact_id.to_owned();
     let applied = tokio::task::spawn_blocking(move || ingest.edit(&id, op, now))

@@ -784,7 +784,11 @@ fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
         Put::FollowUps(f) => write(tx, Tree::FollowUps, f.contact_id.as_bytes(), f),
         Put::Op(op) => {
             let key = op.seq.to_be_bytes();
-            if tx.get(Tree::PendingOps, &key)?.is_some() { write(tx, Tree::PendingOps, &key, op) } else { Ok(()) }
+            if tx.get(Tree::PendingOps, &key)?.is_some() {
+                write(tx, Tree::PendingOps, &key, op)
+            } else {
+                Ok(())
+            }
         }
         Put::Meta { key, value } => write(tx, Tree::Meta, meta_key(key).as_bytes(), value),
         Put::Audit(event) => {

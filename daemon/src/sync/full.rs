@@ -81,6 +81,12 @@ fn opportunity_chain(client: &GhlClient, start: Option<(String, String)>) -> Cha
 
 /// A full sync, resuming an unfinished one where its last durable page left it.
 pub async fn full(state: &State, client: &GhlClient) -> Result<Pulled, SyncError> {
+    if state.followups().is_some() {
+        // Whatever the location holds when Leadline first syncs it is history: only what
+        // happens from here on may start a workflow.
+        let (db, now) = (state.db.clone(), state.clock.now());
+        super::blocking(move || crate::followups::go_live(&db, now)).await?;
+    }
     let mut p = Puller::new(state, client)?;
     // Deletions are reconciled only by a sync that listed everything from its start in this
     // process: a resumed one has not seen the earlier pages' ids.

@@ -73,6 +73,8 @@ pub enum SyncCommand {
     Refetch(BTreeSet<String>),
     /// List every contact and remove those GHL no longer has (the nightly schedule).
     Reconcile,
+    /// Carry out the follow-up actions due now (the engine's tick).
+    FollowUps,
 }
 
 /// Runs sync until `shutdown`.
@@ -124,6 +126,9 @@ pub async fn run(
                 Some(SyncCommand::Push) => step(&state, &client, Step::Push).await,
                 Some(SyncCommand::Refetch(ids)) => step(&state, &client, Step::Refetch(ids)).await,
                 Some(SyncCommand::Reconcile) => step(&state, &client, Step::Reconcile).await,
+                Some(SyncCommand::FollowUps) => {
+                    follow_up(&state, &client).await.map(drop)
+                }
             },
         };
         if let Err(e) = outcome {
@@ -160,6 +165,40 @@ enum Step {
     Reconcile,
 }
 
+/// Carries out the follow-up actions due now and pushes what they queued. It works from the
+/// store alone, so it runs even when GHL is away (the sends then wait in the op log). Returns
+/// the leads whose rows changed.
+async fn follow_up(state: &State, client: &GhlClient) -> Result<Vec<String>, SyncError> {
+    let Some(engine) = state.followups().cloned() else {
+        return Ok(Vec::new());
+    };
+    let (db, ingest, now) = (state.db.clone(), state.ingest(), state.clock.now());
+    let ran =
+        tokio::task::spawn_blocking(move || crate::followups::run::run_due(&db, &ingest, &engine, now, 500))
+            .await
+            .map_err(|e| {
+                SyncError::Internal(format!("carrying out follow-ups failed unexpectedly: {e}"))
+            })??;
+    state.db.flush().await?;
+    if let Some(engine) = state.followups() {
+        engine.alert(&ran.alerts);
+    }
+    if ran.queued + ran.done > 0 {
+        tracing::info!(
+            queued = ran.queued,
+            done = ran.done,
+            deferred = ran.deferred,
+            skipped = ran.skipped,
+            "follow-ups carried out"
+        );
+        push::push(state, client).await?;
+    }
+    if !ran.changed.is_empty() {
+        state.publish(Event::LeadsChanged { ids: ran.changed.clone() });
+    }
+    Ok(ran.changed)
+}
+
 async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncError> {
     state.set_sync_status(|s| s.state = SyncState::Syncing);
     let result = async {
@@ -185,6 +224,20 @@ async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncE
         Ok::<_, SyncError>(changed)
     }
     .await;
+    // What the pull brought may be due at once (a new lead's instant response): the engine
+    // runs after every step, whether or not GHL answered.
+    let result = match (result, follow_up(state, client).await) {
+        (Ok(mut changed), Ok(more)) => {
+            changed.extend(more);
+            Ok(changed)
+        }
+        (Err(e), Err(f)) => {
+            tracing::warn!(error = %f, "carrying out follow-ups failed");
+            Err(e)
+        }
+        (Ok(_), Err(f)) => Err(f),
+        (Err(e), Ok(_)) => Err(e),
+    };
     let budget = client.budget();
     // A point read on the async worker, between steps (see `deals_every`).
     let skipped = state

@@ -102,7 +102,7 @@ impl<'a> Puller<'a> {
         Ok(Puller {
             state,
             client,
-            ingest: Ingest::new(state.db.clone(), state.config.scoring.clone()),
+            ingest: state.ingest(),
             cursors: state.db.meta::<Cursors>(META_CURSORS)?.unwrap_or_default(),
             pulled: Pulled::default(),
             skipped: state.db.meta::<SkippedRecords>(META_SKIPPED)?.unwrap_or_default(),
@@ -130,6 +130,9 @@ impl<'a> Puller<'a> {
             .map_err(|e| SyncError::Internal(format!("applying a page failed unexpectedly: {e}")))??;
         self.state.db.flush().await?;
         self.timing.applying += applying.elapsed();
+        if let Some(engine) = self.state.followups() {
+            engine.alert(&applied.alerts);
+        }
         self.pulled.changed_leads.extend(applied.changed);
         Ok(())
     }

@@ -171,7 +171,7 @@ pub async fn remove_missing_deals(state: &State, listing: &Listing) -> Result<Re
     }
     tracing::info!(deals = gone.len(), "removing deals deleted in GHL");
     let now = state.clock.now();
-    let ingest = crate::ingest::Ingest::new(db, state.config.scoring.clone());
+    let ingest = state.ingest();
     let (count, changed_leads) = tokio::task::spawn_blocking(move || ingest.remove_deals(&gone, now))
         .await
         .map_err(|e| SyncError::Internal(format!("a store task failed unexpectedly: {e}")))??;

@@ -178,7 +178,14 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
             }
             let attempt = format!("{:016x}", rand::random::<u64>());
             rules::begin(&mut op, attempt, now);
-            settle(state, op.clone(), false, ItemChange::State { state: ItemState::Sending, reason: None }, None).await?;
+            settle(
+                state,
+                op.clone(),
+                false,
+                ItemChange::State { state: ItemState::Sending, reason: None },
+                None,
+            )
+            .await?;
             let OpKind::SendMessage { channel, body, subject } = &op.kind else {
                 return Ok(Sent::Failed);
             };
@@ -193,8 +200,9 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
     let next = match next {
         Next::Verify => {
             let found = look_for(client, &op).await;
-            let (settle_after, give_up) =
-                engine.as_ref().map_or((rules::DEFAULT_SETTLE, rules::DEFAULT_GIVE_UP), |e| (e.settle, e.give_up));
+            let (settle_after, give_up) = engine
+                .as_ref()
+                .map_or((rules::DEFAULT_SETTLE, rules::DEFAULT_GIVE_UP), |e| (e.settle, e.give_up));
             rules::after_verify(&mut op, found, state.clock.now(), settle_after, give_up)
         }
         other => other,
@@ -207,11 +215,25 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
         }
         Next::Failed { reason } => {
             alert(state, &op, &reason, false);
-            settle(state, op, false, ItemChange::State { state: ItemState::Failed, reason: Some(reason.clone()) }, Some(format!("failed: {reason}"))).await?;
+            settle(
+                state,
+                op,
+                false,
+                ItemChange::State { state: ItemState::Failed, reason: Some(reason.clone()) },
+                Some(format!("failed: {reason}")),
+            )
+            .await?;
             Ok(Sent::Failed)
         }
         Next::Later { reason } => {
-            settle(state, op, false, ItemChange::State { state: ItemState::Queued, reason: Some(reason) }, None).await?;
+            settle(
+                state,
+                op,
+                false,
+                ItemChange::State { state: ItemState::Queued, reason: Some(reason) },
+                None,
+            )
+            .await?;
             Ok(Sent::Later)
         }
         Next::VerifyLater | Next::Verify => {
@@ -220,7 +242,14 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
         }
         Next::Uncertain { reason } => {
             alert(state, &op, &reason, true);
-            settle(state, op, false, ItemChange::State { state: ItemState::Uncertain, reason: Some(reason.clone()) }, Some(format!("uncertain: {reason}"))).await?;
+            settle(
+                state,
+                op,
+                false,
+                ItemChange::State { state: ItemState::Uncertain, reason: Some(reason.clone()) },
+                Some(format!("uncertain: {reason}")),
+            )
+            .await?;
             Ok(Sent::Uncertain)
         }
         Next::Begin => Ok(Sent::Later),
@@ -251,11 +280,25 @@ async fn stop_here(state: &State, op: PendingOp, stop: Stop) -> Result<Sent, Syn
     match (stop, op.followup.is_some()) {
         (Stop::Defer { .. }, false) => Ok(Sent::NotNow),
         (Stop::Defer { at, reason }, true) => {
-            settle(state, op, true, ItemChange::Back { at, reason: reason.clone() }, Some(format!("held back: {reason}"))).await?;
+            settle(
+                state,
+                op,
+                true,
+                ItemChange::Back { at, reason: reason.clone() },
+                Some(format!("held back: {reason}")),
+            )
+            .await?;
             Ok(Sent::NotNow)
         }
         (Stop::Skip { reason }, true) => {
-            settle(state, op, true, ItemChange::State { state: ItemState::Skipped, reason: Some(reason.clone()) }, Some(format!("not sent: {reason}"))).await?;
+            settle(
+                state,
+                op,
+                true,
+                ItemChange::State { state: ItemState::Skipped, reason: Some(reason.clone()) },
+                Some(format!("not sent: {reason}")),
+            )
+            .await?;
             Ok(Sent::NotNow)
         }
         (Stop::Skip { reason }, false) => {
@@ -267,7 +310,8 @@ async fn stop_here(state: &State, op: PendingOp, stop: Stop) -> Result<Sent, Syn
             Ok(Sent::Failed)
         }
         (Stop::Cancelled, _) => {
-            settle(state, op, true, ItemChange::None, Some("not sent: its follow-up was cancelled".into())).await?;
+            settle(state, op, true, ItemChange::None, Some("not sent: its follow-up was cancelled".into()))
+                .await?;
             Ok(Sent::NotNow)
         }
     }
@@ -288,7 +332,12 @@ async fn gate(state: &State, op: &PendingOp, now: Timestamp) -> Result<Option<St
     let item = match (&op.followup, &record) {
         (Some(item_id), Some(r)) => match r.item(item_id) {
             // Failed or uncertain: the agent retried it.
-            Some(i) if matches!(i.state, ItemState::Queued | ItemState::Sending | ItemState::Failed | ItemState::Uncertain) => {
+            Some(i)
+                if matches!(
+                    i.state,
+                    ItemState::Queued | ItemState::Sending | ItemState::Failed | ItemState::Uncertain
+                ) =>
+            {
                 Some(i.clone())
             }
             _ => return Ok(Some(Stop::Cancelled)),
