@@ -70,9 +70,50 @@ pub enum Command {
     },
     /// Add a note to a lead; pushed to GHL when it answers
     Note { id: String, text: String },
-    /// Retry an edit GHL refused (its number is in `leadline lead ID`)
+    /// Retry an edit GHL refused, or send an uncertain message again (its number is in
+    /// `leadline lead ID`)
     Retry { seq: u64 },
+    /// The follow-up engine: the approval queue, what is planned, sent, failed or uncertain
+    #[command(subcommand)]
+    Followups(FollowupsCommand),
     /// Run the daemon (same as `leadlined`)
     #[command(subcommand, hide = true)]
     Daemon(DaemonCommand),
+}
+
+/// `leadline followups ...`.
+#[derive(Debug, Subcommand)]
+pub enum FollowupsCommand {
+    /// Actions waiting for approval, planned, queued, failed or uncertain, soonest first
+    List {
+        /// Only one lead's
+        #[arg(long)]
+        lead: Option<String>,
+        /// Only these states (comma-separated): awaiting_approval, scheduled, queued, sending,
+        /// sent, done, failed, uncertain, skipped, cancelled
+        #[arg(long, value_delimiter = ',')]
+        state: Vec<String>,
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve an action waiting in the approval queue
+    Approve { id: String },
+    /// Skip a planned action
+    Skip { id: String },
+    /// Pause every automated action for a lead
+    Pause { lead: String },
+    /// Resume a paused lead
+    Resume { lead: String },
+    /// What the engine would send over the next days (nothing is sent)
+    Simulate {
+        #[arg(long)]
+        days: u32,
+        /// Start the virtual clock here (RFC 3339), instead of now
+        #[arg(long)]
+        from: Option<jiff::Timestamp>,
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -185,6 +185,53 @@ impl Client {
         }
     }
 
+    /// `Request::FollowUps`.
+    pub async fn followups(
+        &mut self,
+        filter: leadline_shared::protocol::FollowUpFilter,
+    ) -> Result<Vec<leadline_shared::protocol::FollowUpView>, ClientError> {
+        match self.request(Request::FollowUps { filter }).await? {
+            Response::FollowUps(items) => Ok(items),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    /// `Request::ApproveFollowUp` or `Request::SkipFollowUp`.
+    pub async fn decide_followup(
+        &mut self,
+        id: &str,
+        approve: bool,
+    ) -> Result<leadline_shared::protocol::FollowUpView, ClientError> {
+        let id = id.to_owned();
+        let body = if approve { Request::ApproveFollowUp { id } } else { Request::SkipFollowUp { id } };
+        match self.request(body).await? {
+            Response::FollowUp(view) => Ok(*view),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    /// `Request::PauseLead` or `Request::ResumeLead`.
+    pub async fn pause_lead(&mut self, contact_id: &str, pause: bool) -> Result<(), ClientError> {
+        let contact_id = contact_id.to_owned();
+        let body = if pause { Request::PauseLead { contact_id } } else { Request::ResumeLead { contact_id } };
+        match self.request(body).await? {
+            Response::Done => Ok(()),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    /// `Request::SimulateFollowUps`.
+    pub async fn simulate(
+        &mut self,
+        days: u32,
+        from: Option<jiff::Timestamp>,
+    ) -> Result<leadline_shared::protocol::Simulation, ClientError> {
+        match self.request(Request::SimulateFollowUps { days, from }).await? {
+            Response::Simulation(plan) => Ok(*plan),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// Turns this connection into an event stream (`Request::Subscribe`).
     pub async fn subscribe(mut self) -> Result<EventStream, ClientError> {
         match self.request(Request::Subscribe).await? {

@@ -85,3 +85,52 @@ pub async fn retry(socket: &Path, seq: u64) -> Result<(), CommandError> {
     Client::connect(socket).await?.retry(seq).await?;
     print(&format!("edit #{seq} queued again\n"))
 }
+
+/// `leadline followups list`.
+pub async fn followups_list(
+    socket: &Path,
+    lead: Option<String>,
+    states: &[String],
+    limit: u32,
+    json: bool,
+) -> Result<(), CommandError> {
+    let states = states
+        .iter()
+        .map(|s| {
+            serde_json::from_value(serde_json::Value::String(s.trim().to_owned())).map_err(|_| {
+                CommandError::Usage(format!(
+                    "--state {s:?} is not a state: use awaiting_approval, scheduled, queued, sending, sent, done, failed, uncertain, skipped or cancelled"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let filter = leadline_shared::protocol::FollowUpFilter { states, contact_id: lead, limit };
+    let items = Client::connect(socket).await?.followups(filter).await?;
+    if json { print_json(&items) } else { print(&output::followups(&items, jiff::Timestamp::now())) }
+}
+
+/// `leadline followups approve|skip ID`.
+pub async fn followups_decide(socket: &Path, id: &str, approve: bool) -> Result<(), CommandError> {
+    let view = Client::connect(socket).await?.decide_followup(id, approve).await?;
+    let what = if approve { "approved" } else { "skipped" };
+    print(&format!("{what}: {} for {} ({})\n", output::action(&view.item), view.lead_name, view.item.state))
+}
+
+/// `leadline followups pause|resume LEAD`.
+pub async fn followups_pause(socket: &Path, lead: &str, pause: bool) -> Result<(), CommandError> {
+    Client::connect(socket).await?.pause_lead(lead, pause).await?;
+    let what =
+        if pause { "paused: no automated action until `leadline followups resume`" } else { "resumed" };
+    print(&format!("{lead} {what}\n"))
+}
+
+/// `leadline followups simulate`.
+pub async fn followups_simulate(
+    socket: &Path,
+    days: u32,
+    from: Option<jiff::Timestamp>,
+    json: bool,
+) -> Result<(), CommandError> {
+    let plan = Client::connect(socket).await?.simulate(days, from).await?;
+    if json { print_json(&plan) } else { print(&output::simulation(&plan)) }
+}

@@ -128,6 +128,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Retry { seq }) => {
             runtime()?.block_on(async { command_result(commands::retry(&paths.socket, seq).await) })
         }
+        Some(Command::Followups(cmd)) => {
+            use leadline_tui::cli::FollowupsCommand as F;
+            let socket = paths.socket.clone();
+            runtime()?.block_on(async move {
+                command_result(match cmd {
+                    F::List { lead, state, limit, json } => {
+                        commands::followups_list(&socket, lead, &state, limit, json).await
+                    }
+                    F::Approve { id } => commands::followups_decide(&socket, &id, true).await,
+                    F::Skip { id } => commands::followups_decide(&socket, &id, false).await,
+                    F::Pause { lead } => commands::followups_pause(&socket, &lead, true).await,
+                    F::Resume { lead } => commands::followups_pause(&socket, &lead, false).await,
+                    F::Simulate { days, from, json } => {
+                        commands::followups_simulate(&socket, days, from, json).await
+                    }
+                })
+            })
+        }
         Some(Command::Daemon(_)) => Ok(()),
     }
 }

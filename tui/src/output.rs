@@ -165,3 +165,89 @@ pub fn lead(d: &LeadDetail, now: Timestamp) -> String {
     }
     out
 }
+
+/// A follow-up action in a few words: "sms instant_response", "tag + Hot Lead".
+pub fn action(item: &leadline_shared::domain::FollowUpItem) -> String {
+    use leadline_shared::domain::StepAction as A;
+    match &item.action {
+        A::SendSms { template } => format!("sms {template}"),
+        A::SendEmail { template } => format!("email {template}"),
+        A::CreateTask { title, .. } => format!("task {}", clip(title, 40)),
+        A::AddTag { tag } => format!("tag + {tag}"),
+        A::RemoveTag { tag } => format!("tag - {tag}"),
+        A::MoveStage { stage } => format!("stage -> {stage}"),
+        A::Assign { user } => format!("assign {user}"),
+        A::Notify { message } => format!("alert {}", clip(message, 40)),
+    }
+}
+
+/// The zone's local time of an instant, for "queued until 08:00 local".
+fn local(at: Timestamp, zone: Option<&str>) -> String {
+    match zone.and_then(|z| jiff::tz::TimeZone::get(z).ok()) {
+        Some(tz) => at.to_zoned(tz).strftime("%a %H:%M %Z").to_string(),
+        None => format!("{} UTC", at.strftime("%a %H:%M")),
+    }
+}
+
+/// `leadline followups list` for people.
+pub fn followups(items: &[leadline_shared::protocol::FollowUpView], now: Timestamp) -> String {
+    if items.is_empty() {
+        return "nothing planned or waiting\n".into();
+    }
+    let mut out =
+        format!("{:<19} {:<24} {:<26} {:<20} {}\n", "state", "lead", "action", "when (lead's time)", "id");
+    for v in items {
+        let i = &v.item;
+        let when = if i.at > now {
+            format!(
+                "in {} · {}",
+                ago(Some(now), i.at).trim_end_matches(" ago"),
+                local(i.at, i.timezone.as_deref())
+            )
+        } else {
+            format!("{} · {}", ago(Some(i.at), now), local(i.at, i.timezone.as_deref()))
+        };
+        out.push_str(&format!(
+            "{:<19} {:<24} {:<26} {:<20} {}\n",
+            i.state.as_str(),
+            clip(&v.lead_name, 24),
+            clip(&action(i), 26),
+            when,
+            i.id
+        ));
+        if let Some(reason) = &i.reason {
+            out.push_str(&format!("{:<19} {}\n", "", clip(reason, 110)));
+        }
+    }
+    out
+}
+
+/// `leadline followups simulate` for people.
+pub fn simulation(plan: &leadline_shared::protocol::Simulation) -> String {
+    let mut out = format!("{} sends planned, {} skipped\n", plan.planned.len(), plan.skipped.len());
+    for s in &plan.planned {
+        out.push_str(&format!(
+            "  {}  {:<5} {:<22} {:<22} {}{}\n",
+            s.at.strftime("%Y-%m-%d %H:%MZ"),
+            s.channel,
+            clip(&s.workflow, 22),
+            clip(&s.template, 22),
+            s.contact_id,
+            if s.needs_approval { " (needs approval)" } else { "" }
+        ));
+    }
+    if !plan.skipped.is_empty() {
+        out.push_str("skipped\n");
+        for s in &plan.skipped {
+            out.push_str(&format!(
+                "  {}  {:<5} {:<22} {}: {}\n",
+                s.at.strftime("%Y-%m-%d %H:%MZ"),
+                s.channel,
+                clip(&s.workflow, 22),
+                s.contact_id,
+                s.reason.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    out
+}

@@ -46,6 +46,12 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             super::edits::retry(state, seq).await.map(|()| Response::Accepted { seq })
         }
         Request::SyncNow { wait, full } => sync_now(state, wait, full).await,
+        Request::FollowUps { filter } => super::followups::list(state, filter).await,
+        Request::ApproveFollowUp { id } => super::followups::approve(state, id).await,
+        Request::SkipFollowUp { id } => super::followups::skip(state, id).await,
+        Request::PauseLead { contact_id } => super::followups::pause(state, contact_id, true).await,
+        Request::ResumeLead { contact_id } => super::followups::pause(state, contact_id, false).await,
+        Request::SimulateFollowUps { days, from } => super::followups::simulate_plan(state, days, from).await,
         Request::Ping => Ok(Response::Pong),
         Request::Subscribe => Ok(Response::Subscribed),
         Request::Status => {
@@ -142,6 +148,7 @@ fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {
     timeline.truncate(TIMELINE_LEN);
     detail.timeline = timeline;
     detail.pending_ops = state.db.pending_ops()?.into_iter().filter(|o| o.contact_id == id).collect();
+    detail.followups = state.db.follow_up(id)?;
     Ok(Some(detail))
 }
 

@@ -2,6 +2,7 @@
 
 mod connection;
 pub mod edits;
+pub mod followups;
 pub mod handler;
 pub mod socket;
 

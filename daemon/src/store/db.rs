@@ -460,6 +460,11 @@ impl Db {
         self.get(Tree::FollowUps, id.as_bytes())
     }
 
+    /// Every lead's follow-up record (only leads the engine has planned for have one).
+    pub fn all_follow_ups(&self) -> Result<Vec<FollowUps>, StoreError> {
+        self.all(Tree::FollowUps)
+    }
+
     /// An opportunity by id.
     pub fn opportunity(&self, id: &str) -> Result<Option<Opportunity>, StoreError> {
         self.get(Tree::Opportunities, id.as_bytes())

@@ -3,7 +3,8 @@ use serde::{Deserialize, Serialize};
 
 use super::QueueName;
 use crate::domain::{
-    Contact, Contribution, Direction, LeadSummary, Opportunity, PendingOp, Qualification, Score,
+    Contact, Contribution, Direction, FollowUpItem, FollowUps, ItemState, LeadSummary, Opportunity,
+    PendingOp, Qualification, Score,
 };
 
 /// A frame from a client to the daemon.
@@ -44,10 +45,88 @@ pub enum Request {
         contact_id: String,
         op: crate::domain::OpKind,
     },
-    /// Retry a failed or out-of-sync edit.
+    /// Retry a failed or out-of-sync edit (or send an uncertain message again).
     RetryOp {
         seq: u64,
     },
+    /// Follow-up actions, by state and lead.
+    FollowUps {
+        filter: FollowUpFilter,
+    },
+    /// Approve an action waiting in the approval queue.
+    ApproveFollowUp {
+        id: String,
+    },
+    /// Skip a planned action.
+    SkipFollowUp {
+        id: String,
+    },
+    /// Pause every automated action for a lead.
+    PauseLead {
+        contact_id: String,
+    },
+    /// Resume a paused lead.
+    ResumeLead {
+        contact_id: String,
+    },
+    /// What the engine would send over the next `days`, from `from` (default: now); sends
+    /// nothing.
+    SimulateFollowUps {
+        days: u32,
+        from: Option<Timestamp>,
+    },
+}
+
+/// Which follow-up actions to list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FollowUpFilter {
+    /// Only these states (none: everything still to happen or needing the agent: awaiting
+    /// approval, scheduled, queued, sending, failed, uncertain).
+    pub states: Vec<ItemState>,
+    /// Only this lead's.
+    pub contact_id: Option<String>,
+    /// At most this many (0: no limit), soonest first.
+    pub limit: u32,
+}
+
+/// A follow-up action with the lead's name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpView {
+    #[serde(flatten)]
+    pub item: FollowUpItem,
+    pub lead_name: String,
+}
+
+/// One send of a simulated plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimulatedSend {
+    pub contact_id: String,
+    /// `sms` or `email`.
+    pub channel: String,
+    /// When it goes, in UTC.
+    pub at: Timestamp,
+    /// The recipient's IANA zone, as used for the quiet-hours check.
+    pub timezone: Option<String>,
+    pub workflow: String,
+    pub step: u32,
+    pub template: String,
+    /// It waits for the agent's approval in the live engine.
+    #[serde(default)]
+    pub needs_approval: bool,
+    /// Why it would not go (skipped sends only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `followups simulate`: every planned send and every skip, with its reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Simulation {
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub planned: Vec<SimulatedSend>,
+    pub skipped: Vec<SimulatedSend>,
 }
 
 /// A frame from the daemon to a client.
@@ -97,6 +176,11 @@ pub enum Response {
     Accepted {
         seq: u64,
     },
+    FollowUps(Vec<FollowUpView>),
+    FollowUp(Box<FollowUpView>),
+    /// A lead paused or resumed.
+    Done,
+    Simulation(Box<Simulation>),
 }
 
 /// Something that happened in the daemon, pushed to subscribed clients.
@@ -286,6 +370,9 @@ pub struct LeadDetail {
     pub opportunities: Vec<Opportunity>,
     pub pending_ops: Vec<PendingOp>,
     pub contact: Contact,
+    /// The follow-up engine's record for the lead: its workflows and every action, upcoming
+    /// and past.
+    pub followups: Option<FollowUps>,
 }
 
 impl LeadDetail {

@@ -113,6 +113,14 @@ impl Fake {
                             Ok(Response::Accepted { seq })
                         }
                         Request::RetryOp { seq } => Ok(Response::Accepted { seq }),
+                        Request::FollowUps { .. } => Ok(Response::FollowUps(Vec::new())),
+                        Request::ApproveFollowUp { .. }
+                        | Request::SkipFollowUp { .. }
+                        | Request::PauseLead { .. }
+                        | Request::ResumeLead { .. }
+                        | Request::SimulateFollowUps { .. } => {
+                            Err(RemoteError::new(ErrorKind::BadRequest, "not in this fake daemon"))
+                        }
                     };
                     ServerMessage::Response { id, result }
                 }

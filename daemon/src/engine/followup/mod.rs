@@ -7,6 +7,7 @@ pub mod decide;
 pub mod events;
 pub mod plan;
 pub mod send;
+pub mod simulate;
 pub mod workflow;
 
 /// A duration as a person says it: "3 h 20 min", "2 days".
