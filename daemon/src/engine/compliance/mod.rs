@@ -1,0 +1,45 @@
+//! The compliance gates: pure rules applied to a send when it is planned and again at the
+//! moment of sending (issue #9, item 3).
+//!
+//! - [`locate`]: where the recipient is (time zones and US state), from the contact's time
+//!   zone and address, else the phone's area code, else the location's default zone.
+//! - [`next_allowed`] / [`is_allowed`]: the quiet-hours window, the most restrictive of the
+//!   federal (TCPA) and state windows, in every zone the recipient may be in.
+//! - [`cap_allows`]: the state caps (FL, OK) and the per-contact loop lock;
+//!   [`ChannelLimiter`]: the global per-channel limits.
+//! - [`opt_out`] / [`opt_in`]: reading STOP (and its many wordings) and START in replies.
+//! - [`channel_blocked`]: GHL's DND.
+//! - [`check`]: every gate in order, giving a [`Verdict`] with a [`Reason`] to record.
+//!
+//! The tables are data compiled into the binary: `config/compliance/us-area-codes.csv`,
+//! `quiet-hours.toml` and `opt-words.toml` (see `docs/compliance.md`). Nothing here does IO or
+//! reads the clock: the time is always an argument. None of it is legal advice.
+
+mod locate;
+
+pub use locate::{AreaCode, Country, LocatedBy, StateCode, Tables, Whereabouts, area_code_of, locate};
+
+/// A compliance table that cannot be used. The tables are compiled in, so this is a build
+/// mistake: the message names the file and line to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    /// A line of a table is wrong.
+    #[error(
+        "{file} line {line}: {message}. The table is compiled into leadlined: fix that line, \
+         then rebuild and run `cargo test -p leadline-daemon --lib engine::compliance`"
+    )]
+    Invalid {
+        /// The table's path in the repository.
+        file: &'static str,
+        /// 1-based.
+        line: usize,
+        message: String,
+    },
+    /// A table names a time zone this machine's time zone database lacks.
+    #[error(
+        "{file} line {line}: time zone {zone:?} is not in this machine's time zone database \
+         ({cause}); install the tzdata package (or point TZDIR at a zoneinfo directory), or \
+         fix the name"
+    )]
+    UnknownZone { file: &'static str, line: usize, zone: String, cause: String },
+}
