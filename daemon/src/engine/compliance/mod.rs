@@ -16,8 +16,12 @@
 //! reads the clock: the time is always an argument. None of it is legal advice.
 
 mod locate;
+mod rules;
+mod window;
 
 pub use locate::{AreaCode, Country, LocatedBy, StateCode, Tables, Whereabouts, area_code_of, locate};
+pub use rules::{Cap, Regime, Rules};
+pub use window::{DayWindow, WeekWindows, is_allowed, next_allowed, next_in_hours};
 
 /// A compliance table that cannot be used. The tables are compiled in, so this is a build
 /// mistake: the message names the file and line to fix.
@@ -42,4 +46,9 @@ pub enum TableError {
          fix the name"
     )]
     UnknownZone { file: &'static str, line: usize, zone: String, cause: String },
+}
+
+/// The 1-based line of a byte offset in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(1, |head| head.matches('\n').count() + 1)
 }
