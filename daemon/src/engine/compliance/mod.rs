@@ -16,10 +16,12 @@
 //! reads the clock: the time is always an argument. None of it is legal advice.
 
 mod locate;
+mod opt_out;
 mod rules;
 mod window;
 
 pub use locate::{AreaCode, Country, LocatedBy, StateCode, Tables, Whereabouts, area_code_of, locate};
+pub use opt_out::{Language, OptOut, OptWords, opt_in, opt_out};
 pub use rules::{Cap, Regime, Rules};
 pub use window::{DayWindow, WeekWindows, is_allowed, next_allowed, next_in_hours};
 
