@@ -15,11 +15,15 @@
 //! `quiet-hours.toml` and `opt-words.toml` (see `docs/compliance.md`). Nothing here does IO or
 //! reads the clock: the time is always an argument. None of it is legal advice.
 
+mod caps;
+mod gate;
 mod locate;
 mod opt_out;
 mod rules;
 mod window;
 
+pub use caps::{ChannelLimiter, ChannelLimits, Deferral, LoopLock, RecentSend, cap_allows, history_needed};
+pub use gate::{Channel, GateContext, OptOutRecord, PlannedSend, Reason, Verdict, channel_blocked, check};
 pub use locate::{AreaCode, Country, LocatedBy, StateCode, Tables, Whereabouts, area_code_of, locate};
 pub use opt_out::{Language, OptOut, OptWords, opt_in, opt_out};
 pub use rules::{Cap, Regime, Rules};
