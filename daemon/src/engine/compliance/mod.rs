@@ -54,7 +54,23 @@ pub enum TableError {
     UnknownZone { file: &'static str, line: usize, zone: String, cause: String },
 }
 
+/// Parses the three embedded tables: call at start, so a broken table stops the daemon with
+/// the file and line to fix instead of surfacing at the first send.
+pub fn embedded_tables() -> Result<(&'static Tables, &'static Rules, &'static OptWords), TableError> {
+    Ok((Tables::embedded()?, Rules::embedded()?, OptWords::embedded()?))
+}
+
 /// The 1-based line of a byte offset in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     text.get(..offset).map_or(1, |head| head.matches('\n').count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_embedded_tables_parse() {
+        if let Err(e) = super::embedded_tables() {
+            panic!("{e}");
+        }
+    }
 }
