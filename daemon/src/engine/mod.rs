@@ -1,6 +1,7 @@
-//! The engine: pure rules (qualification, scoring, lead rows, queues) and the glue that
-//! applies them to the store.
+//! The engine: pure rules (qualification, scoring, lead rows, queues, compliance gates) and the
+//! glue that applies them to the store.
 
+pub mod compliance;
 pub mod followup;
 pub mod lead;
 pub mod qualify;
