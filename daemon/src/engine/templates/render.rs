@@ -64,11 +64,11 @@ impl MessageRules {
                 ),
             });
         }
-        if sms::char_len(&self.sms_optout_text) > self.sms_max_chars / 3 {
+        if sms::char_len(&self.sms_optout_text) > self.sms_max_chars / 2 {
             return Err(RulesError {
                 key: "sms_optout_text",
                 reason: format!(
-                    "is longer than a third of sms_max_chars ({}): it would leave too little room for the message",
+                    "is longer than half of sms_max_chars ({}): it would leave too little room for the message",
                     self.sms_max_chars
                 ),
             });
@@ -125,7 +125,7 @@ pub enum RenderError {
         "no template `{id}`: fix the template id in the workflow, or add the template under templates/ beside the config file"
     )]
     UnknownTemplate { id: String },
-    #[error("template `{template}` needs {{{{{field}}}}}, which is empty here: {}", missing_hint(field))]
+    #[error("template `{template}` needs {{{{{field}}}}}, which has no value here: {}", missing_hint(field))]
     MissingField { template: String, field: String },
     #[error(
         "template `{template}` uses {{{{custom.{key}}}}}, but this location has no custom field with the key `{key}`: check the key (GHL's fieldKey without `contact.`), or add a fallback ({{{{custom.{key}|...}}}})"
@@ -160,9 +160,7 @@ fn missing_hint(field: &str) -> &'static str {
         "agent_email" => "give the assigned user an email, or set [messages] agent_email in the config",
         "business_name" => "set [messages] business_name in the config",
         "business_phone" => "set [messages] business_phone in the config",
-        _ => {
-            "the lead has no value for it: add a fallback to the template, as in {{first_name|there}}, or fill the field in GHL"
-        }
+        _ => "add a fallback to the template, as in {{first_name|there}}, or fill the field in GHL",
     }
 }
 
@@ -498,7 +496,23 @@ fn render_email(
 
 #[cfg(test)]
 mod tests {
-    use super::reflow;
+    use super::{MessageRules, reflow};
+
+    #[test]
+    fn rules_limits() {
+        let at = |n: usize, footer: &str| {
+            MessageRules { sms_max_chars: n, sms_optout_text: footer.into(), ..MessageRules::default() }
+                .check()
+        };
+        assert!(at(160, "Reply STOP to opt out").is_ok());
+        assert!(at(60, "Reply STOP to opt out").is_ok());
+        assert!(at(1600, "Reply STOP to opt out").is_ok());
+        assert_eq!(at(59, "Reply STOP to opt out").map_err(|e| e.key), Err("sms_max_chars"));
+        assert_eq!(at(1601, "Reply STOP to opt out").map_err(|e| e.key), Err("sms_max_chars"));
+        assert_eq!(at(160, "Reply stop to opt out").map_err(|e| e.key), Err("sms_optout_text"));
+        let long = format!("Reply STOP to opt out{}", ".".repeat(60));
+        assert_eq!(at(160, &long).map_err(|e| e.key), Err("sms_optout_text"));
+    }
 
     #[test]
     fn email_paragraphs_are_reflowed_and_lists_kept() {
