@@ -232,7 +232,7 @@ pub struct MergeContext {
 }
 
 /// What a field holds for one lead.
-pub enum Value {
+pub(crate) enum Value {
     Text(String),
     Missing,
     /// A custom key the location does not define.
@@ -303,7 +303,7 @@ impl MergeContext {
     }
 
     /// What `field` holds for this lead.
-    pub fn value(&self, field: &Field, rules: &MessageRules) -> Value {
+    pub(crate) fn value(&self, field: &Field, rules: &MessageRules) -> Value {
         let text = match field {
             Field::FirstName => nonempty(self.first_name.as_deref()).map(|n| name_case(&n)),
             Field::LastName => nonempty(self.last_name.as_deref()).map(|n| name_case(&n)),
