@@ -19,6 +19,32 @@ pub struct Config {
     pub queues: QueuesConfig,
     pub logging: LoggingConfig,
     pub webhooks: WebhooksConfig,
+    pub messages: MessagesConfig,
+}
+
+/// `[messages]`: who the texts and emails come from, and the rules every message keeps
+/// (business-rules.md §1e for SMS, crm-landscape.md §4 for CAN-SPAM). See `docs/templates.md`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesConfig {
+    /// The business as leads know it: named in the first message to a lead and in every email.
+    pub business_name: String,
+    /// `{{business_phone}}`.
+    pub business_phone: String,
+    /// The agent when a lead has no assigned user, or the user has no name.
+    pub agent_name: String,
+    /// The agent's phone when the assigned user has none.
+    pub agent_phone: String,
+    /// The agent's email when the assigned user has none.
+    pub agent_email: String,
+    /// The postal address at the foot of every email (CAN-SPAM). No email is rendered without it.
+    pub postal_address: String,
+    /// The longest text message, in characters as the lead sees them.
+    pub sms_max_chars: usize,
+    /// Opt-out language added to a text when it fits, and always to the first text to a lead.
+    pub sms_optout_text: String,
+    /// The opt-out line at the foot of every email (CAN-SPAM).
+    pub email_unsubscribe_text: String,
 }
 
 /// `[webhooks]`: the optional signed-webhook receiver.
@@ -144,6 +170,8 @@ mod tests {
         let c = Config::default();
         assert_eq!(c.ghl.base_url, "https://services.leadconnectorhq.com");
         assert_eq!(c.scoring.hot_min_answered, 3);
+        assert_eq!(c.messages.sms_max_chars, 160);
+        assert_eq!(c.messages.sms_optout_text, "Reply STOP to opt out");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The engine: pure rules (qualification, scoring, lead rows, queues, compliance gates) and the
-//! glue that applies them to the store.
+//! The engine: pure rules (qualification, scoring, lead rows, queues, compliance gates,
+//! message templates, follow-ups) and the glue that applies them to the store.
 
 pub mod compliance;
 pub mod followup;
@@ -8,3 +8,4 @@ pub mod qualify;
 pub mod queues;
 pub mod rebase;
 pub mod score;
+pub mod templates;
