@@ -73,7 +73,9 @@ impl Daemon {
     pub async fn start(opts: RunOptions) -> Result<Daemon, DaemonError> {
         let RunOptions { paths, config, import, clock, exit_with_parent: _ } = opts;
         // A bad schedule is refused before anything starts, naming the setting.
-        crate::sync::schedule::check_cron(&config.sync.reconcile_cron)
+        crate::sync::schedule::check_cron("[sync] reconcile_cron", &config.sync.reconcile_cron)
+            .map_err(|e| DaemonError::Config(e.to_string()))?;
+        crate::sync::schedule::check_cron("[followups] tick_cron", &config.followups.tick_cron)
             .map_err(|e| DaemonError::Config(e.to_string()))?;
         let uid = current_uid();
         if let Some(loose) = ensure_private_dir(&paths.data_dir, uid, paths.data_dir_is_default)? {
@@ -121,7 +123,11 @@ impl Daemon {
             });
             None
         } else {
-            connect_ghl(&state)?
+            let sync = connect_ghl(&state)?;
+            if sync.is_some() && config.followups.enabled {
+                start_followups(&state, &paths.config_file)?;
+            }
+            sync
         };
 
         let listener = ipc::bind(&paths.socket, uid, paths.socket_is_default).await?;
@@ -139,11 +145,28 @@ impl Daemon {
             let location_id = client.location_id().to_owned();
             tasks.spawn(crate::sync::run(self.state.clone(), client, commands, shutdown.clone()));
             if let Some(tx) = self.state.sync_commands() {
-                let cron = &self.state.config.sync.reconcile_cron;
-                let scheduler = crate::sync::schedule::start(cron, tx.clone())
-                    .await
-                    .map_err(|e| DaemonError::Config(e.to_string()))?;
-                tracing::info!(cron = %cron, "deletions in GHL are reconciled on this schedule (UTC)");
+                use crate::sync::SyncCommand;
+                use crate::sync::schedule::{Schedule, start};
+                let cfg = &self.state.config;
+                let mut schedules = vec![Schedule {
+                    setting: "[sync] reconcile_cron",
+                    cron: cfg.sync.reconcile_cron.clone(),
+                    command: || SyncCommand::Reconcile,
+                }];
+                if self.state.followups().is_some() {
+                    schedules.push(Schedule {
+                        setting: "[followups] tick_cron",
+                        cron: cfg.followups.tick_cron.clone(),
+                        command: || SyncCommand::FollowUps,
+                    });
+                }
+                let scheduler =
+                    start(schedules, tx.clone()).await.map_err(|e| DaemonError::Config(e.to_string()))?;
+                tracing::info!(
+                    reconcile = %cfg.sync.reconcile_cron,
+                    followups = %cfg.followups.tick_cron,
+                    "fixed schedules started (UTC)"
+                );
                 let stop = shutdown.clone();
                 tasks.spawn(async move {
                     stop.cancelled().await;
@@ -180,6 +203,22 @@ impl Daemon {
         tracing::info!("store flushed; bye");
         Ok(())
     }
+}
+
+/// Loads the follow-up engine (workflows, templates, compliance tables) and connects it. A
+/// broken workflow or template refuses to start, naming its file and line.
+fn start_followups(state: &State, config_file: &std::path::Path) -> Result<(), DaemonError> {
+    let zone = state
+        .db
+        .meta::<serde_json::Value>(crate::ingest::META_LOCATION)?
+        .and_then(|l| l.get("timezone").and_then(|z| z.as_str()).map(str::to_owned));
+    let notifier = crate::followups::alerts::desktop();
+    let (engine, _) =
+        crate::followups::adapters::build(&state.config, config_file, zone.as_deref(), notifier)
+            .map_err(|e| DaemonError::Config(e.to_string()))?;
+    tracing::info!(workflows = engine.workflows.by_id.len(), "the follow-up engine is ready");
+    state.attach_followups(Arc::new(engine));
+    Ok(())
 }
 
 /// Sets up the GHL client and the sync command channel, or records why sync is off.

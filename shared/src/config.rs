@@ -20,6 +20,35 @@ pub struct Config {
     pub logging: LoggingConfig,
     pub webhooks: WebhooksConfig,
     pub messages: MessagesConfig,
+    pub followups: FollowupsConfig,
+}
+
+/// `[followups]`: the follow-up engine. See `docs/followups.md`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowupsConfig {
+    /// Run the engine (planning, approval queue, sends).
+    pub enabled: bool,
+    /// When due actions are carried out: cron with seconds, in UTC.
+    pub tick_cron: String,
+    /// The zone of the agent's business hours and of leads Leadline cannot place (empty: the
+    /// GHL location's).
+    pub timezone: String,
+    /// Business hours for steps that say `business_hours = true`: hour of day, from and to.
+    pub business_start_hour: u8,
+    pub business_end_hour: u8,
+    /// The business days: mon, tue, wed, thu, fri, sat, sun.
+    pub business_days: Vec<String>,
+    /// The most automated sends per lead in `loop_window_hours`, and the least gap between two
+    /// sends to a lead.
+    pub loop_max_sends: u32,
+    pub loop_window_hours: u32,
+    pub loop_min_gap_minutes: u32,
+    /// How long after a send attempt GHL is trusted to show the message (an absent one then
+    /// never arrived and may go again).
+    pub send_settle_secs: u64,
+    /// How long a send's check may fail before it is shown to the agent as uncertain.
+    pub send_give_up_secs: u64,
 }
 
 /// `[messages]`: who the texts and emails come from, and the rules every message keeps

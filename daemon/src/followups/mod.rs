@@ -7,6 +7,8 @@
 //! ([`crate::sync::send`]): every action reaches GHL through the op log, like the dashboard's
 //! edits.
 
+pub mod adapters;
+pub mod alerts;
 pub mod run;
 
 use std::sync::Arc;
@@ -27,14 +29,14 @@ pub struct Rendered {
     pub version: u32,
 }
 
-/// What a message is rendered from: the lead, its agent and the business.
+/// What a message is rendered from: the lead, its agent and the location's custom fields
+/// (the business is in the message rules).
 pub struct MergeInputs<'a> {
     pub contact: &'a Contact,
     pub row: &'a LeadSummary,
-    /// The assigned user's name, phone and email, when known.
-    pub agent: Option<(String, Option<String>, Option<String>)>,
-    /// The location's custom field definitions (short key by id).
-    pub custom_keys: &'a [(String, String)],
+    pub defs: &'a [leadline_shared::domain::CustomFieldDef],
+    /// The assigned user, when known.
+    pub agent: Option<&'a leadline_shared::domain::User>,
 }
 
 /// Renders templates and merge fields (the template rules).
@@ -73,6 +75,12 @@ pub struct Engine {
     pub settle: SignedDuration,
     /// How long a send's verification may fail before it is shown as uncertain.
     pub give_up: SignedDuration,
+    /// New leads the agent was told are waiting (once per lead while the daemon runs).
+    pub told_speed_to_lead: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The compliance rules, to tell them the location's zone when sync learns it.
+    pub compliance: Option<Arc<adapters::Compliance>>,
+    /// The config names a zone, which wins over the location's.
+    pub zone_configured: bool,
 }
 
 impl Engine {
@@ -85,12 +93,50 @@ impl Engine {
         }
     }
 
+    /// The GHL location's zone, learnt by sync: the zone of leads nothing else places.
+    pub fn learn_location_zone(&self, zone: &str) {
+        if let Some(c) = &self.compliance {
+            c.set_location_zone(zone, self.zone_configured);
+        }
+    }
+
     /// Tells the agent, best effort.
     pub fn alert(&self, alerts: &[Alert]) {
         for a in alerts {
             self.notifier.notify(a);
         }
     }
+}
+
+/// What was sent to the lead lately: the engine's sends (its record) and the team's outbound
+/// messages from the store, a week back (the state caps count every text, the gap the agent's
+/// too). A message the engine sent is counted once.
+pub fn recent_sends(
+    record: Option<&leadline_shared::domain::FollowUps>,
+    messages: &[leadline_shared::domain::Message],
+    now: Timestamp,
+) -> Vec<crate::engine::followup::decide::Sent> {
+    use leadline_shared::domain::Direction;
+    let week = now - SignedDuration::from_hours(24 * 7);
+    let mut out = record.map(crate::engine::followup::decide::engine_sends).unwrap_or_default();
+    let ours: std::collections::HashSet<&str> =
+        record.map(|r| r.items.iter().filter_map(|i| i.message_id.as_deref()).collect()).unwrap_or_default();
+    for m in messages {
+        if m.direction == Direction::Outbound
+            && m.is_conversational()
+            && !ours.contains(m.id.as_str())
+            && m.date_added.is_some_and(|t| t >= week)
+            && let Some(at) = m.date_added
+        {
+            out.push(crate::engine::followup::decide::Sent {
+                at,
+                channel: m.channel().to_owned(),
+                automated: false,
+            });
+        }
+    }
+    out.sort_by_key(|s| s.at);
+    out
 }
 
 /// The instant the engine went live for this location, set once (at the first full sync):

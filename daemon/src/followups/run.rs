@@ -49,25 +49,22 @@ pub fn due_leads(db: &Db, now: Timestamp, limit: usize) -> Result<Vec<String>, c
 /// What the actions of a run may need besides the lead itself.
 struct Context {
     users: Vec<User>,
-    custom_keys: Vec<(String, String)>,
+    defs: Vec<leadline_shared::domain::CustomFieldDef>,
     pipelines: Vec<Pipeline>,
 }
 
 impl Context {
     fn load(db: &Db) -> Result<Context, crate::store::StoreError> {
-        let defs: Vec<leadline_shared::domain::CustomFieldDef> =
-            db.meta(META_CUSTOM_FIELDS)?.unwrap_or_default();
         Ok(Context {
             users: db.users()?,
-            custom_keys: defs.iter().map(|d| (d.id.clone(), d.short_key())).collect(),
+            defs: db.meta(META_CUSTOM_FIELDS)?.unwrap_or_default(),
             pipelines: db.pipelines()?,
         })
     }
 
-    fn agent_of(&self, contact: &Contact) -> Option<(String, Option<String>, Option<String>)> {
+    fn agent_of(&self, contact: &Contact) -> Option<&User> {
         let id = contact.assigned_to.as_deref()?;
-        let u = self.users.iter().find(|u| u.id == id)?;
-        Some((u.display_name(), u.phone.clone(), u.email.clone()))
+        self.users.iter().find(|u| u.id == id)
     }
 }
 
@@ -88,10 +85,24 @@ pub fn run_due(
     let mut ran = Ran::default();
     for id in ids {
         let deals = db.opportunities_for(&id)?;
+        let messages = db.messages_for(&id, 50)?;
         let applied = ingest.update_followups(&id, now, |record, contact, row| {
             let mut batch = Batch::new();
             let mut alerts = Vec::new();
-            carry_out(record, contact, row, &deals, &ctx, engine, now, &mut batch, &mut alerts, &mut ran);
+            let recent = super::recent_sends(Some(record), &messages, now);
+            carry_out(
+                record,
+                contact,
+                row,
+                &deals,
+                &recent,
+                &ctx,
+                engine,
+                now,
+                &mut batch,
+                &mut alerts,
+                &mut ran,
+            );
             plan_next(record, &engine.workflows, contact, engine.time.as_ref(), now);
             (batch, alerts)
         })?;
@@ -109,6 +120,7 @@ fn carry_out(
     contact: &Contact,
     row: &LeadSummary,
     deals: &[Opportunity],
+    recent: &[crate::engine::followup::decide::Sent],
     ctx: &Context,
     engine: &Engine,
     now: Timestamp,
@@ -116,7 +128,7 @@ fn carry_out(
     alerts: &mut Vec<Alert>,
     ran: &mut Ran,
 ) {
-    let inputs = MergeInputs { contact, row, agent: ctx.agent_of(contact), custom_keys: &ctx.custom_keys };
+    let inputs = MergeInputs { contact, row, defs: &ctx.defs, agent: ctx.agent_of(contact) };
     let due: Vec<String> = record
         .items
         .iter()
@@ -125,7 +137,7 @@ fn carry_out(
         .collect();
     for item_id in due {
         let Some(item) = record.item(&item_id).cloned() else { continue };
-        let decision = decide(&item, record, contact, &engine.workflows, engine.gates.as_ref(), now);
+        let decision = decide(&item, record, contact, &engine.workflows, engine.gates.as_ref(), recent, now);
         let audit = |batch: &mut Batch, line: String| {
             batch.put(Put::Audit(AuditEvent {
                 at: Some(now),
@@ -259,4 +271,37 @@ fn execute(
             Err("a send is not an action to execute (a bug: it should have been rendered)".into())
         }
     }
+}
+
+/// How long a new lead may wait for anyone to write before the agent is told.
+pub const SPEED_TO_LEAD_ALERT: jiff::SignedDuration = jiff::SignedDuration::from_secs(5 * 60);
+
+/// Alerts for new leads (of the last hour) that have waited more than 5 minutes with nobody
+/// writing to them, once per lead: `told` remembers who was alerted.
+pub fn speed_to_lead(
+    db: &Db,
+    now: Timestamp,
+    told: &std::sync::Mutex<std::collections::HashSet<String>>,
+) -> Result<Vec<Alert>, crate::store::StoreError> {
+    let hour = now - jiff::SignedDuration::from_hours(1);
+    let mut waiting = Vec::new();
+    db.leads_by(LeadOrder::UncontactedNewest, &mut |lead| match lead.date_added {
+        Some(added) if added >= hour => {
+            if now.duration_since(added) >= SPEED_TO_LEAD_ALERT {
+                waiting.push(lead);
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+        _ => std::ops::ControlFlow::Break(()),
+    })?;
+    let mut told = told.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(waiting
+        .into_iter()
+        .filter(|l| told.insert(l.id.clone()))
+        .map(|l| Alert::SpeedToLead {
+            minutes: l.date_added.map_or(5, |a| (now.duration_since(a).as_secs() / 60) as u32),
+            contact_id: l.id,
+            name: l.name,
+        })
+        .collect())
 }

@@ -28,6 +28,7 @@ pub enum Attempt {
 
 /// What to do with the op after an attempt.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant, reason = "lives for one push attempt; boxing would allocate per op")]
 pub enum Next {
     /// Remove it: GHL has the edit.
     Done,

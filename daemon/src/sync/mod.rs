@@ -173,15 +173,17 @@ async fn follow_up(state: &State, client: &GhlClient) -> Result<Vec<String>, Syn
         return Ok(Vec::new());
     };
     let (db, ingest, now) = (state.db.clone(), state.ingest(), state.clock.now());
-    let ran =
-        tokio::task::spawn_blocking(move || crate::followups::run::run_due(&db, &ingest, &engine, now, 500))
-            .await
-            .map_err(|e| {
-                SyncError::Internal(format!("carrying out follow-ups failed unexpectedly: {e}"))
-            })??;
+    let (ran, waiting) = tokio::task::spawn_blocking(move || {
+        let ran = crate::followups::run::run_due(&db, &ingest, &engine, now, 500)?;
+        let waiting = crate::followups::run::speed_to_lead(&db, now, &engine.told_speed_to_lead)?;
+        Ok::<_, SyncError>((ran, waiting))
+    })
+    .await
+    .map_err(|e| SyncError::Internal(format!("carrying out follow-ups failed unexpectedly: {e}")))??;
     state.db.flush().await?;
     if let Some(engine) = state.followups() {
         engine.alert(&ran.alerts);
+        engine.alert(&waiting);
     }
     if ran.queued + ran.done > 0 {
         tracing::info!(

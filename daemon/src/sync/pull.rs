@@ -164,6 +164,11 @@ impl<'a> Puller<'a> {
     pub async fn reference_data(&mut self) -> Result<(), SyncError> {
         let location = self.client.location().await?;
         let company = location.get("companyId").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        if let (Some(engine), Some(zone)) =
+            (self.state.followups(), location.get("timezone").and_then(|z| z.as_str()))
+        {
+            engine.learn_location_zone(zone);
+        }
         let db = self.state.db.clone();
         super::blocking(move || {
             db.commit(Batch::new().put(Put::Meta { key: META_LOCATION.into(), value: location }))

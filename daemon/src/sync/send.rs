@@ -129,9 +129,12 @@ async fn settle(
                         i.message_id = Some(message_id);
                         i.reason = None;
                         i.updated_at = now;
-                        record.recent_sends.push(now);
+                        let channel = if i.action.channel() == Some("email") { "email" } else { "sms" };
+                        record
+                            .recent_sends
+                            .push(leadline_shared::domain::RecentSend { at: now, channel: channel.into() });
                         let week = now - jiff::SignedDuration::from_hours(24 * 7);
-                        record.recent_sends.retain(|t| *t >= week);
+                        record.recent_sends.retain(|s| s.at >= week);
                     }
                     ItemChange::State { state, reason } => {
                         i.state = state;
@@ -209,6 +212,9 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
     };
     match next {
         Next::Sent { message_id } => {
+            if let (Some(engine), OpKind::SendMessage { channel, .. }) = (&engine, &op.kind) {
+                engine.gates.sent(channel, state.clock.now());
+            }
             let detail = format!("sent; GHL message {message_id}");
             settle(state, op, true, ItemChange::Sent { message_id }, Some(detail)).await?;
             Ok(Sent::Delivered)
@@ -259,7 +265,7 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
 fn alert(state: &State, op: &PendingOp, reason: &str, uncertain: bool) {
     if let Some(engine) = state.followups() {
         let what = if uncertain { "may not have been sent" } else { "was not sent" };
-        engine.alert(&[Alert::Notify {
+        engine.alert(&[Alert::SendProblem {
             contact_id: op.contact_id.clone(),
             text: format!("A message to a lead {what}: {reason}"),
         }]);
@@ -325,7 +331,8 @@ async fn gate(state: &State, op: &PendingOp, now: Timestamp) -> Result<Option<St
     };
     let db = state.db.clone();
     let id = op.contact_id.clone();
-    let (contact, record) = blocking(move || Ok((db.contact(&id)?, db.follow_up(&id)?))).await?;
+    let (contact, record, messages) =
+        blocking(move || Ok((db.contact(&id)?, db.follow_up(&id)?, db.messages_for(&id, 50)?))).await?;
     let Some(contact) = contact else {
         return Ok(Some(Stop::Skip { reason: "the lead is no longer in GHL".into() }));
     };
@@ -356,7 +363,7 @@ async fn gate(state: &State, op: &PendingOp, now: Timestamp) -> Result<Option<St
         return Ok(Some(Stop::Skip { reason: format!("{ghl_channel} DND is on in GHL") }));
     }
     if let Some(engine) = state.followups() {
-        let recent = record.as_ref().map(|r| r.recent_sends.clone()).unwrap_or_default();
+        let recent = crate::followups::recent_sends(record.as_ref(), &messages, now);
         match engine.gates.check(&contact, channel, &recent, now) {
             Ok(()) => {}
             Err((Some(at), reason)) => return Ok(Some(Stop::Defer { at, reason })),

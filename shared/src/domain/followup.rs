@@ -20,8 +20,16 @@ pub struct FollowUps {
     pub paused: Option<Pause>,
     /// The lead opted out of automated messaging.
     pub opted_out: Option<OptOutRecord>,
-    /// When automated sends went out, newest last (for the per-lead caps; pruned to a week).
-    pub recent_sends: Vec<Timestamp>,
+    /// The engine's sends, newest last (for the per-lead caps; pruned to a week).
+    pub recent_sends: Vec<RecentSend>,
+}
+
+/// A send the engine made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentSend {
+    pub at: Timestamp,
+    /// `sms` or `email`.
+    pub channel: String,
 }
 
 impl FollowUps {

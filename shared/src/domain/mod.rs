@@ -20,7 +20,8 @@ pub mod time;
 pub use contact::{Contact, CustomFieldDef, CustomFieldValue, DndSetting};
 pub use conversation::{Conversation, Direction, Message};
 pub use followup::{
-    Enrollment, EnrollmentState, FollowUpItem, FollowUps, ItemState, Mode, OptOutRecord, Pause, StepAction,
+    Enrollment, EnrollmentState, FollowUpItem, FollowUps, ItemState, Mode, OptOutRecord, Pause, RecentSend,
+    StepAction,
 };
 pub use lead::{LeadSummary, Qualification, QualificationItem, Temperature};
 pub use local::{AuditEvent, Contribution, OpKind, OpState, PendingOp, Score, SendAttempt};

@@ -8,18 +8,40 @@ use leadline_shared::domain::{Contact, FollowUpItem, FollowUps, ItemState};
 use super::plan::CONFIRM_WITHIN;
 use super::workflow::Workflows;
 
+/// A message recently sent to the lead, as the caps count it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub at: Timestamp,
+    /// `sms` or `email`.
+    pub channel: String,
+    /// By the engine (the loop lock counts these), not typed by the agent.
+    pub automated: bool,
+}
+
+/// The engine's own recent sends, from its record.
+pub fn engine_sends(record: &FollowUps) -> Vec<Sent> {
+    record
+        .recent_sends
+        .iter()
+        .map(|s| Sent { at: s.at, channel: s.channel.clone(), automated: true })
+        .collect()
+}
+
 /// The compliance gates for one send at one moment (the caller implements them over the
 /// compliance rules: quiet hours in every zone the recipient may be in, state caps, the loop
 /// lock, DND).
 pub trait Gates {
     /// `Ok` to send now, else when it may go (`Some`) or that it may not (`None`), and why.
+    /// `recent` is what was sent to the lead lately.
     fn check(
         &self,
         contact: &Contact,
         channel: &str,
-        recent_sends: &[Timestamp],
+        recent: &[Sent],
         now: Timestamp,
     ) -> Result<(), (Option<Timestamp>, String)>;
+    /// A send went out (the global per-channel limits count it).
+    fn sent(&self, _channel: &str, _at: Timestamp) {}
 }
 
 /// The answer for one action.
@@ -37,13 +59,15 @@ pub enum Decision {
     Skip { reason: String },
 }
 
-/// Decides what happens to `item` at `now`.
+/// Decides what happens to `item` at `now`; `recent` is what was sent to the lead lately (the
+/// engine's and the agent's).
 pub fn decide(
     item: &FollowUpItem,
     record: &FollowUps,
     contact: &Contact,
     workflows: &Workflows,
     gates: &dyn Gates,
+    recent: &[Sent],
     now: Timestamp,
 ) -> Decision {
     if item.state != ItemState::Scheduled || item.at > now {
@@ -79,7 +103,7 @@ pub fn decide(
     let Some(channel) = item.action.channel() else {
         return Decision::Execute;
     };
-    match gates.check(contact, channel, &record.recent_sends, now) {
+    match gates.check(contact, channel, recent, now) {
         Ok(()) => Decision::Send,
         Err((Some(until), reason)) => Decision::Defer { until: until.max(now), reason },
         Err((None, reason)) => Decision::Skip { reason },
@@ -98,7 +122,7 @@ mod tests {
             &self,
             _: &Contact,
             _: &str,
-            _: &[Timestamp],
+            _: &[Sent],
             _: Timestamp,
         ) -> Result<(), (Option<Timestamp>, String)> {
             Ok(())
@@ -111,7 +135,7 @@ mod tests {
             &self,
             _: &Contact,
             _: &str,
-            _: &[Timestamp],
+            _: &[Sent],
             _: Timestamp,
         ) -> Result<(), (Option<Timestamp>, String)> {
             Err((Some(self.0), "quiet hours".into()))
@@ -160,24 +184,24 @@ mod tests {
     #[test]
     fn a_due_send_goes_through_the_gates() {
         let (c, r, w) = (Contact::default(), FollowUps::new("c"), wf());
-        assert_eq!(decide(&item(100), &r, &c, &w, &Open, t(99)), Decision::Wait);
-        assert_eq!(decide(&item(100), &r, &c, &w, &Open, t(100)), Decision::Send);
+        assert_eq!(decide(&item(100), &r, &c, &w, &Open, &[], t(99)), Decision::Wait);
+        assert_eq!(decide(&item(100), &r, &c, &w, &Open, &[], t(100)), Decision::Send);
         assert_eq!(
-            decide(&item(100), &r, &c, &w, &Night(t(5_000)), t(100)),
+            decide(&item(100), &r, &c, &w, &Night(t(5_000)), &[], t(100)),
             Decision::Defer { until: t(5_000), reason: "quiet hours".into() }
         );
         let mut waiting = item(100);
         waiting.state = ItemState::AwaitingApproval;
-        assert_eq!(decide(&waiting, &r, &c, &w, &Open, t(200)), Decision::Wait);
+        assert_eq!(decide(&waiting, &r, &c, &w, &Open, &[], t(200)), Decision::Wait);
     }
 
     #[test]
     fn a_stale_send_after_downtime_is_skipped_not_sent() {
         let (c, r, w) = (Contact::default(), FollowUps::new("c"), wf());
         // The instant response goes stale after 2 hours.
-        assert_eq!(decide(&item(0), &r, &c, &w, &Open, t(3_600)), Decision::Send);
+        assert_eq!(decide(&item(0), &r, &c, &w, &Open, &[], t(3_600)), Decision::Send);
         assert!(
-            matches!(decide(&item(0), &r, &c, &w, &Open, t(3 * 3_600)), Decision::Skip { reason } if reason.starts_with("stale"))
+            matches!(decide(&item(0), &r, &c, &w, &Open, &[], t(3 * 3_600)), Decision::Skip { reason } if reason.starts_with("stale"))
         );
     }
 
@@ -186,14 +210,14 @@ mod tests {
         let (c, w) = (Contact::default(), wf());
         let mut r = FollowUps::new("c");
         r.opted_out = Some(OptOutRecord { at: t(1_000), phrase: "stop".into(), message_id: "m".into() });
-        assert!(matches!(decide(&item(1_000), &r, &c, &w, &Open, t(1_001)), Decision::Skip { .. }));
+        assert!(matches!(decide(&item(1_000), &r, &c, &w, &Open, &[], t(1_001)), Decision::Skip { .. }));
         let mut confirm = item(1_000);
         confirm.confirmation = true;
         assert_eq!(
-            decide(&confirm, &r, &c, &w, &Night(t(9_999)), t(1_001)),
+            decide(&confirm, &r, &c, &w, &Night(t(9_999)), &[], t(1_001)),
             Decision::Send,
             "quiet hours do not hold it back"
         );
-        assert!(matches!(decide(&confirm, &r, &c, &w, &Open, t(1_000 + 301)), Decision::Skip { .. }));
+        assert!(matches!(decide(&confirm, &r, &c, &w, &Open, &[], t(1_000 + 301)), Decision::Skip { .. }));
     }
 }

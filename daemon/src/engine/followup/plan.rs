@@ -75,6 +75,17 @@ pub enum Alert {
         contact_id: String,
         text: String,
     },
+    /// A new lead has waited this long with nobody writing to it.
+    SpeedToLead {
+        contact_id: String,
+        name: String,
+        minutes: u32,
+    },
+    /// A send failed or may not have gone.
+    SendProblem {
+        contact_id: String,
+        text: String,
+    },
 }
 
 /// What the caller carries out after it stores the record: ops for GHL (in the same
@@ -505,7 +516,7 @@ pub fn resume(
     for e in record.enrollments.iter_mut() {
         if let EnrollmentState::Paused { at, .. } = e.state {
             // The steps keep their spacing: what was left is counted from now.
-            e.anchor = e.anchor + now.duration_since(at);
+            e.anchor += now.duration_since(at);
             e.state = EnrollmentState::Active;
         }
     }

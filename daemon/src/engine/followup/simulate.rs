@@ -64,11 +64,13 @@ pub fn simulate(
                     reason,
                 })
             };
-            let (state, at) = match decide(&item, &record, &contact, workflows, gates, now) {
+            let recent = super::decide::engine_sends(&record);
+            let (state, at) = match decide(&item, &record, &contact, workflows, gates, &recent, now) {
                 Decision::Wait => break,
                 Decision::Send => {
                     plan.planned.extend(entry(None, now));
-                    record.recent_sends.push(now);
+                    let channel = next.action.channel().unwrap_or("sms").to_owned();
+                    record.recent_sends.push(leadline_shared::domain::RecentSend { at: now, channel });
                     (ItemState::Sent, now)
                 }
                 Decision::Execute => (ItemState::Done, now),
@@ -141,15 +143,15 @@ mod tests {
             &self,
             _: &Contact,
             _: &str,
-            recent: &[Timestamp],
+            recent: &[super::super::decide::Sent],
             now: Timestamp,
         ) -> Result<(), (Option<Timestamp>, String)> {
             if opens(now) != now {
                 return Err((Some(opens(now)), "quiet hours".into()));
             }
             match recent.last() {
-                Some(last) if now.duration_since(*last) < SignedDuration::from_hours(20) => {
-                    Err((Some(*last + SignedDuration::from_hours(20)), "cap".into()))
+                Some(last) if now.duration_since(last.at) < SignedDuration::from_hours(20) => {
+                    Err((Some(last.at + SignedDuration::from_hours(20)), "cap".into()))
                 }
                 _ => Ok(()),
             }

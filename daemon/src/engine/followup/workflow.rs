@@ -119,7 +119,7 @@ pub struct Repeat {
 }
 
 /// When a workflow ends for a lead.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Exit {
     /// A reply ends it (the default pauses it).
     pub on_reply: bool,
@@ -127,12 +127,6 @@ pub struct Exit {
     pub stages: Vec<String>,
     /// The lead getting one of these tags.
     pub tags: Vec<String>,
-}
-
-impl Default for Exit {
-    fn default() -> Exit {
-        Exit { on_reply: false, stages: Vec::new(), tags: Vec::new() }
-    }
 }
 
 /// A loaded, checked workflow.

@@ -476,3 +476,46 @@ mod tests {
         assert!(matches!(ctx.value(&Field::AgentFirstName, &rules), Value::Text(t) if t == "Sarah"));
     }
 }
+
+/// Fills the merge fields of a free text that goes to the agent, not the lead (a task title,
+/// an alert): a field with no value takes its fallback, else is left out; a text that does not
+/// parse is returned as written.
+pub fn merge_text(text: &str, ctx: &MergeContext, rules: &MessageRules) -> String {
+    let Ok(pieces) = parse(text) else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(text.len());
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => out.push_str(&t),
+            Piece::Slot(slot) => match ctx.value(&slot.field, rules) {
+                Value::Text(v) => out.push_str(&v),
+                Value::Missing | Value::NoSuchCustomKey => {
+                    out.push_str(slot.fallback.as_deref().unwrap_or(""))
+                }
+            },
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod merge_text_tests {
+    use super::*;
+
+    #[test]
+    fn free_text_takes_values_and_fallbacks() {
+        let ctx = MergeContext {
+            first_name: Some("ana".into()),
+            last_name: Some("Ruiz".into()),
+            ..MergeContext::default()
+        };
+        let rules = MessageRules::default();
+        assert_eq!(
+            merge_text("Hot lead: {{full_name}} ({{source|no source}})", &ctx, &rules),
+            "Hot lead: Ana Ruiz (no source)"
+        );
+        assert_eq!(merge_text("Call {{first_name}} {{city}}", &ctx, &rules), "Call Ana");
+        assert_eq!(merge_text("broken {{", &ctx, &rules), "broken {{");
+    }
+}

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use fields::{FIELDS, Field, MergeContext};
+pub use fields::{FIELDS, Field, MergeContext, merge_text};
 pub use render::{MessageRules, RenderError, Rendered, RulesError};
 
 use fields::{Piece, SyntaxProblem};
