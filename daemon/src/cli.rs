@@ -45,6 +45,10 @@ pub enum DaemonCommand {
         /// Stop when the process that started this one exits (the demo uses it)
         #[arg(long, hide = true)]
         exit_with_parent: bool,
+        /// Start the daemon's clock at this instant (RFC 3339) and run it from there, for tests
+        /// and demos of the time rules; the simulated GHL takes the same with `--now`
+        #[arg(long, hide = true, value_name = "RFC3339")]
+        clock_at: Option<jiff::Timestamp>,
     },
 }
 
@@ -60,11 +64,15 @@ pub fn main(globals: &GlobalArgs, command: DaemonCommand) -> anyhow::Result<()> 
         &config.logging.filter,
         config.logging.keep_days,
     )?;
-    let DaemonCommand::Run { import, exit_with_parent } = command;
+    let DaemonCommand::Run { import, exit_with_parent, clock_at } = command;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let mut opts = RunOptions::new(paths, config);
     opts.import = import;
     opts.exit_with_parent = exit_with_parent;
+    if let Some(at) = clock_at {
+        tracing::info!(%at, "the daemon's clock starts at a given instant");
+        opts.clock = std::sync::Arc::new(crate::clock::StartedClock::new(at));
+    }
     let result = runtime.block_on(run(opts));
     if let Err(e) = &result {
         tracing::error!(error = %e, "daemon stopped with an error");

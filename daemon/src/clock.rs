@@ -18,6 +18,28 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that starts at a given instant and runs in real time from there: a daemon (or a
+/// simulated GHL) set to an afternoon keeps to it, whatever the hour of the machine, so tests
+/// and demos of time rules (quiet hours) do the same at any time of day.
+pub struct StartedClock {
+    start: Timestamp,
+    started: std::time::Instant,
+}
+
+impl StartedClock {
+    /// A clock reading `start` now.
+    pub fn new(start: Timestamp) -> StartedClock {
+        StartedClock { start, started: std::time::Instant::now() }
+    }
+}
+
+impl Clock for StartedClock {
+    fn now(&self) -> Timestamp {
+        let elapsed = jiff::SignedDuration::try_from(self.started.elapsed()).unwrap_or(jiff::SignedDuration::MAX);
+        self.start.checked_add(elapsed).unwrap_or(Timestamp::MAX)
+    }
+}
+
 /// A clock that says what it is told (tests, simulations).
 pub struct FixedClock(Mutex<Timestamp>);
 
