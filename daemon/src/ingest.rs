@@ -382,9 +382,6 @@ impl Ingest {
                     record.items.iter().any(|i| i.state == ItemState::Scheduled && i.at <= now);
                 batch.put(Put::FollowUps(record));
             }
-            for kind in c.effects.ops {
-                batch.ops.push(NewOp::edit(c.lead.id.clone(), kind));
-            }
             for line in c.effects.audit {
                 batch.put(Put::Audit(AuditEvent {
                     at: Some(now),

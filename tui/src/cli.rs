@@ -99,7 +99,13 @@ pub enum FollowupsCommand {
         json: bool,
     },
     /// Approve an action waiting in the approval queue
-    Approve { id: String },
+    Approve {
+        id: String,
+        /// Send this text instead of the template's (merge fields such as {{first_name}} work;
+        /// the template's rules still apply: length, opt-out text, email footer)
+        #[arg(long)]
+        text: Option<String>,
+    },
     /// Skip a planned action
     Skip { id: String },
     /// Pause every automated action for a lead

@@ -196,14 +196,17 @@ impl Client {
         }
     }
 
-    /// `Request::ApproveFollowUp` or `Request::SkipFollowUp`.
+    /// `Request::ApproveFollowUp` (with `Some(text)`: the agent's own wording of a send) or,
+    /// with `approve` false, `Request::SkipFollowUp`.
     pub async fn decide_followup(
         &mut self,
         id: &str,
         approve: bool,
+        text: Option<String>,
     ) -> Result<leadline_shared::protocol::FollowUpView, ClientError> {
         let id = id.to_owned();
-        let body = if approve { Request::ApproveFollowUp { id } } else { Request::SkipFollowUp { id } };
+        let body =
+            if approve { Request::ApproveFollowUp { id, body: text } } else { Request::SkipFollowUp { id } };
         match self.request(body).await? {
             Response::FollowUp(view) => Ok(*view),
             other => Err(ClientError::Unexpected(format!("{other:?}"))),

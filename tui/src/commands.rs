@@ -109,9 +109,14 @@ pub async fn followups_list(
     if json { print_json(&items) } else { print(&output::followups(&items, jiff::Timestamp::now())) }
 }
 
-/// `leadline followups approve|skip ID`.
-pub async fn followups_decide(socket: &Path, id: &str, approve: bool) -> Result<(), CommandError> {
-    let view = Client::connect(socket).await?.decide_followup(id, approve).await?;
+/// `leadline followups approve [--text TEXT]|skip ID`.
+pub async fn followups_decide(
+    socket: &Path,
+    id: &str,
+    approve: bool,
+    text: Option<String>,
+) -> Result<(), CommandError> {
+    let view = Client::connect(socket).await?.decide_followup(id, approve, text).await?;
     let what = if approve { "approved" } else { "skipped" };
     print(&format!("{what}: {} for {} ({})\n", output::action(&view.item), view.lead_name, view.item.state))
 }

@@ -136,8 +136,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     F::List { lead, state, limit, json } => {
                         commands::followups_list(&socket, lead, &state, limit, json).await
                     }
-                    F::Approve { id } => commands::followups_decide(&socket, &id, true).await,
-                    F::Skip { id } => commands::followups_decide(&socket, &id, false).await,
+                    F::Approve { id, text } => commands::followups_decide(&socket, &id, true, text).await,
+                    F::Skip { id } => commands::followups_decide(&socket, &id, false, None).await,
                     F::Pause { lead } => commands::followups_pause(&socket, &lead, true).await,
                     F::Resume { lead } => commands::followups_pause(&socket, &lead, false).await,
                     F::Simulate { days, from, json } => {

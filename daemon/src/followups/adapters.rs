@@ -211,6 +211,19 @@ impl Renderer for Templates {
             .map_err(|e| e.to_string())
     }
 
+    fn render_edited(
+        &self,
+        id: &str,
+        body: &str,
+        inputs: &MergeInputs<'_>,
+        first_touch: bool,
+    ) -> Result<Rendered, String> {
+        self.set
+            .render_edited(id, body, &Templates::context(inputs), &self.rules, first_touch)
+            .map(|r| Rendered { body: r.body, subject: r.subject, version: r.version })
+            .map_err(|e| e.to_string())
+    }
+
     fn merge(&self, text: &str, inputs: &MergeInputs<'_>) -> String {
         templates::merge_text(text, &Templates::context(inputs), &self.rules)
     }

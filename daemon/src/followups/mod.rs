@@ -45,6 +45,14 @@ pub trait Renderer: Send + Sync {
     /// yet (the message must name the agent and the business). An error says why it cannot
     /// be sent (a missing field, an unknown template).
     fn render(&self, id: &str, inputs: &MergeInputs<'_>, first_touch: bool) -> Result<Rendered, String>;
+    /// Renders the agent's edit of template `id`'s body under the template's rules.
+    fn render_edited(
+        &self,
+        id: &str,
+        body: &str,
+        inputs: &MergeInputs<'_>,
+        first_touch: bool,
+    ) -> Result<Rendered, String>;
     /// Fills the merge fields of a free text (a task title, a notification).
     fn merge(&self, text: &str, inputs: &MergeInputs<'_>) -> String;
 }

@@ -47,14 +47,14 @@ pub fn due_leads(db: &Db, now: Timestamp, limit: usize) -> Result<Vec<String>, c
 }
 
 /// What the actions of a run may need besides the lead itself.
-struct Context {
+pub(crate) struct Context {
     users: Vec<User>,
     defs: Vec<leadline_shared::domain::CustomFieldDef>,
     pipelines: Vec<Pipeline>,
 }
 
 impl Context {
-    fn load(db: &Db) -> Result<Context, crate::store::StoreError> {
+    pub(crate) fn load(db: &Db) -> Result<Context, crate::store::StoreError> {
         Ok(Context {
             users: db.users()?,
             defs: db.meta(META_CUSTOM_FIELDS)?.unwrap_or_default(),
@@ -65,6 +65,11 @@ impl Context {
     fn agent_of(&self, contact: &Contact) -> Option<&User> {
         let id = contact.assigned_to.as_deref()?;
         self.users.iter().find(|u| u.id == id)
+    }
+
+    /// The merge inputs for one lead.
+    pub(crate) fn inputs<'a>(&'a self, contact: &'a Contact, row: &'a LeadSummary) -> MergeInputs<'a> {
+        MergeInputs { contact, row, defs: &self.defs, agent: self.agent_of(contact) }
     }
 }
 
@@ -128,7 +133,7 @@ fn carry_out(
     alerts: &mut Vec<Alert>,
     ran: &mut Ran,
 ) {
-    let inputs = MergeInputs { contact, row, defs: &ctx.defs, agent: ctx.agent_of(contact) };
+    let inputs = ctx.inputs(contact, row);
     let due: Vec<String> = record
         .items
         .iter()
@@ -165,7 +170,11 @@ fn carry_out(
                     _ => continue,
                 };
                 let first_touch = row.first_outbound_at.is_none();
-                match engine.renderer.render(&template, &inputs, first_touch) {
+                let rendered = match &item.edited {
+                    Some(text) => engine.renderer.render_edited(&template, text, &inputs, first_touch),
+                    None => engine.renderer.render(&template, &inputs, first_touch),
+                };
+                match rendered {
                     Ok(r) => {
                         batch.ops.push(NewOp {
                             contact_id: contact.id.clone(),
@@ -214,6 +223,14 @@ fn carry_out(
                 (ItemState::Skipped, Some(reason))
             }
         };
+        if item.confirmation && contact.channel_allowed("SMS") {
+            // After the confirmation, never before it: GHL refuses a text to a lead with DND on.
+            batch.ops.push(NewOp {
+                contact_id: contact.id.clone(),
+                kind: OpKind::SetDnd { channel: "SMS".into(), on: true },
+                followup: None,
+            });
+        }
         if let Some(i) = record.item_mut(&item_id) {
             i.state = state;
             i.reason = reason;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use leadline_shared::domain::{FollowUps, ItemState};
+use leadline_shared::domain::{Contact, FollowUpItem, FollowUps, ItemState, LeadSummary};
 use leadline_shared::protocol::{ErrorKind, FollowUpFilter, FollowUpView, RemoteError, Response, Simulation};
 
 use crate::engine::followup::plan;
@@ -77,12 +77,11 @@ fn lead_of(id: &str) -> Result<String, RemoteError> {
     })
 }
 
+/// What a change to one item sees: the item, and the lead it belongs to.
+type Change = dyn FnOnce(&mut FollowUpItem, &Contact, &LeadSummary, Timestamp) -> Result<(), String> + Send;
+
 /// Changes one item (approve or skip) and wakes the engine.
-async fn change_item(
-    state: &Arc<State>,
-    id: String,
-    change: fn(&mut leadline_shared::domain::FollowUpItem, Timestamp) -> Result<(), String>,
-) -> Result<Response, RemoteError> {
+async fn change_item(state: &Arc<State>, id: String, change: Box<Change>) -> Result<Response, RemoteError> {
     state.followups().ok_or_else(no_engine)?;
     let contact = lead_of(&id)?;
     let now = state.clock.now();
@@ -90,10 +89,10 @@ async fn change_item(
         let mut outcome: Result<Option<FollowUpView>, String> = Ok(None);
         let applied = state
             .ingest()
-            .update_followups(&contact, now, |record, _, row| {
+            .update_followups(&contact, now, |record, c, row| {
                 outcome = match record.item_mut(&id) {
                     None => Ok(None),
-                    Some(item) => change(item, now)
+                    Some(item) => change(item, c, row, now)
                         .map(|()| Some(FollowUpView { item: item.clone(), lead_name: row.name.clone() })),
                 };
                 (Batch::new(), Vec::new())
@@ -120,32 +119,62 @@ async fn change_item(
     Ok(Response::FollowUp(Box::new(view)))
 }
 
-/// `followups approve ID`: the action goes when due (at once if it is overdue).
-pub async fn approve(state: &Arc<State>, id: String) -> Result<Response, RemoteError> {
-    change_item(state, id, |item, now| match item.state {
-        ItemState::AwaitingApproval => {
-            item.state = ItemState::Scheduled;
-            item.reason = Some("approved by the agent".into());
-            item.updated_at = now;
-            Ok(())
+/// `followups approve ID [--text TEXT]`: the action goes when due (at once if it is
+/// overdue); a send with the agent's text, when given, which must render under the template's
+/// rules now (so a mistake is told to the agent, not found at sending time).
+pub async fn approve(state: &Arc<State>, id: String, text: Option<String>) -> Result<Response, RemoteError> {
+    let engine = state.followups().cloned().ok_or_else(no_engine)?;
+    let ctx = match &text {
+        Some(_) => {
+            let db = state.db.clone();
+            Some(blocking(state, move |_| crate::followups::run::Context::load(&db).map_err(internal)).await?)
         }
-        other => Err(format!("it is {other}, not waiting for approval")),
-    })
-    .await
+        None => None,
+    };
+    let change = move |item: &mut FollowUpItem, contact: &Contact, row: &LeadSummary, now: Timestamp| {
+        if item.state != ItemState::AwaitingApproval {
+            return Err(format!("it is {}, not waiting for approval", item.state));
+        }
+        if let (Some(text), Some(ctx)) = (text, ctx) {
+            let template = item
+                .action
+                .template()
+                .ok_or_else(|| "only a send has a text to edit; approve it without one".to_owned())?;
+            let first_touch = row.first_outbound_at.is_none();
+            engine.renderer.render_edited(template, &text, &ctx.inputs(contact, row), first_touch)?;
+            item.edited = Some(text);
+        }
+        item.state = ItemState::Scheduled;
+        item.reason = Some(
+            if item.edited.is_some() {
+                "approved by the agent, with the agent's text"
+            } else {
+                "approved by the agent"
+            }
+            .into(),
+        );
+        item.updated_at = now;
+        Ok(())
+    };
+    change_item(state, id, Box::new(change)).await
 }
 
 /// `followups skip ID`: the action is dropped, with the agent as the reason.
 pub async fn skip(state: &Arc<State>, id: String) -> Result<Response, RemoteError> {
-    change_item(state, id, |item, now| {
-        if item.state.is_open() {
-            item.state = ItemState::Skipped;
-            item.reason = Some("skipped by the agent".into());
-            item.updated_at = now;
-            Ok(())
-        } else {
-            Err(format!("it is {}, nothing left to skip", item.state))
-        }
-    })
+    change_item(
+        state,
+        id,
+        Box::new(|item: &mut FollowUpItem, _: &Contact, _: &LeadSummary, now| {
+            if item.state.is_open() {
+                item.state = ItemState::Skipped;
+                item.reason = Some("skipped by the agent".into());
+                item.updated_at = now;
+                Ok(())
+            } else {
+                Err(format!("it is {}, nothing left to skip", item.state))
+            }
+        }),
+    )
     .await
 }
 

@@ -47,7 +47,7 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
         }
         Request::SyncNow { wait, full } => sync_now(state, wait, full).await,
         Request::FollowUps { filter } => super::followups::list(state, filter).await,
-        Request::ApproveFollowUp { id } => super::followups::approve(state, id).await,
+        Request::ApproveFollowUp { id, body } => super::followups::approve(state, id, body).await,
         Request::SkipFollowUp { id } => super::followups::skip(state, id).await,
         Request::PauseLead { contact_id } => super::followups::pause(state, contact_id, true).await,
         Request::ResumeLead { contact_id } => super::followups::pause(state, contact_id, false).await,

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use leadline_shared::domain::{AuditEvent, Direction, FollowUps, ItemState, OpKind, OpState, PendingOp};
 
 use super::{SyncError, blocking};
-use crate::engine::followup::plan::Alert;
+use crate::engine::followup::plan::{Alert, is_confirmation_id};
 use crate::engine::followup::send::{self as rules, Found, Next, Outcome};
 use crate::ghl::{ExportStream, GhlClient, GhlError};
 use crate::state::State;
@@ -219,6 +219,20 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
             settle(state, op, true, ItemChange::Sent { message_id }, Some(detail)).await?;
             Ok(Sent::Delivered)
         }
+        Next::Failed { reason } if op.followup.as_deref().is_some_and(is_confirmation_id) => {
+            // Most often GHL set DND itself on a STOP word, and the carrier's own reply confirms
+            // the opt-out; either way the opt-out holds, so there is nothing for the agent to do.
+            let reason = format!("GHL refused the opt-out confirmation ({reason}); the opt-out holds");
+            settle(
+                state,
+                op,
+                true,
+                ItemChange::State { state: ItemState::Skipped, reason: Some(reason.clone()) },
+                Some(format!("not sent: {reason}")),
+            )
+            .await?;
+            Ok(Sent::NotNow)
+        }
         Next::Failed { reason } => {
             alert(state, &op, &reason, false);
             settle(
@@ -353,7 +367,10 @@ async fn gate(state: &State, op: &PendingOp, now: Timestamp) -> Result<Option<St
         (None, _) => None,
     };
     if item.as_ref().is_some_and(|i| i.confirmation) {
-        return Ok(None);
+        // GHL sets SMS DND itself on a carrier STOP word, and the carrier confirms it.
+        return Ok((!contact.channel_allowed("SMS")).then(|| Stop::Skip {
+            reason: "GHL set SMS DND itself on this STOP; the carrier's own reply confirms it".into(),
+        }));
     }
     if let Some(o) = record.as_ref().and_then(|r| r.opted_out.as_ref()) {
         return Ok(Some(Stop::Skip { reason: format!("the lead opted out ({:?})", o.phrase) }));

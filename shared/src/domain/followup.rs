@@ -198,6 +198,10 @@ pub struct FollowUpItem {
     /// The text that was (or is being) sent.
     #[serde(default)]
     pub body: Option<String>,
+    /// The agent's own wording, given at approval: sent instead of the template's body, under
+    /// the same rules (merge fields, length, opt-out text, footer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<String>,
     #[serde(default)]
     pub subject: Option<String>,
     /// The op that carries it to GHL.
@@ -296,6 +300,7 @@ mod tests {
             reason: None,
             template_version: None,
             body: None,
+            edited: None,
             subject: None,
             op_seq: None,
             message_id: None,

@@ -56,6 +56,9 @@ pub enum Request {
     /// Approve an action waiting in the approval queue.
     ApproveFollowUp {
         id: String,
+        /// The agent's own text for a send, instead of the template's body.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
     },
     /// Skip a planned action.
     SkipFollowUp {

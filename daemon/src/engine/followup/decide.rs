@@ -168,6 +168,7 @@ mod tests {
             reason: None,
             template_version: None,
             body: None,
+            edited: None,
             subject: None,
             op_seq: None,
             message_id: None,

@@ -4,8 +4,9 @@
 //!
 //! The rules, in order, for each event:
 //! - **An opt-out** (a reply a reasonable person means as one) ends every workflow, cancels
-//!   every planned action, sets DND in GHL, and plans exactly one confirmation, to go within
-//!   5 minutes. Nothing automated reaches the lead again.
+//!   every planned action, and plans exactly one confirmation, to go within 5 minutes; DND is
+//!   set in GHL when the confirmation has gone or will not (GHL refuses a text to a lead with
+//!   DND on). Nothing automated reaches the lead again.
 //! - **A reply** ends the workflows that end on a reply, pauses the others that pause on one
 //!   (their planned actions are cancelled), and starts those its words trigger.
 //! - **A message from the team** starts the "no reply" workflows (silence re-engagement),
@@ -22,7 +23,7 @@
 
 use jiff::Timestamp;
 use leadline_shared::domain::{
-    Contact, Enrollment, EnrollmentState, FollowUpItem, FollowUps, ItemState, LeadSummary, Mode, OpKind,
+    Contact, Enrollment, EnrollmentState, FollowUpItem, FollowUps, ItemState, LeadSummary, Mode,
     OptOutRecord, StepAction,
 };
 
@@ -88,11 +89,11 @@ pub enum Alert {
     },
 }
 
-/// What the caller carries out after it stores the record: ops for GHL (in the same
-/// transaction as the record) and alerts (after it).
+/// What the caller carries out after it stores the record: audit lines (in the same
+/// transaction as the record) and alerts (after it). Actions for GHL are not planned here but
+/// carried out when due ([`crate::followups`]), so they keep the order they must go in.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Effects {
-    pub ops: Vec<OpKind>,
     pub alerts: Vec<Alert>,
     /// Lines for the audit log.
     pub audit: Vec<String>,
@@ -353,7 +354,7 @@ fn opt_out(
         item.updated_at = now;
     }
     record.items.push(FollowUpItem {
-        id: format!("{}/opt-out/{message_id}", record.contact_id),
+        id: confirmation_id(&record.contact_id, message_id),
         contact_id: record.contact_id.clone(),
         workflow: "opt_out".into(),
         step: 0,
@@ -366,6 +367,7 @@ fn opt_out(
         reason: None,
         template_version: None,
         body: None,
+        edited: None,
         subject: None,
         op_seq: None,
         message_id: None,
@@ -373,15 +375,24 @@ fn opt_out(
         updated_at: now,
         confirmation: true,
     });
-    fx.ops.push(OpKind::SetDnd { channel: "SMS".into(), on: true });
     fx.audit.push(format!(
-        "opted out by {phrase:?}: every workflow ended, DND set for SMS, one confirmation planned"
+        "opted out by {phrase:?}: every workflow ended, one confirmation planned, then DND for SMS"
     ));
     fx.alerts.push(Alert::OptedOut {
         contact_id: record.contact_id.clone(),
         name: name.to_owned(),
         phrase: phrase.to_owned(),
     });
+}
+
+/// The id of the confirmation of the opt-out made by message `message_id`.
+pub fn confirmation_id(contact_id: &str, message_id: &str) -> String {
+    format!("{contact_id}/opt-out/{message_id}")
+}
+
+/// Whether a follow-up id is an opt-out's confirmation (ops carry only the id).
+pub fn is_confirmation_id(id: &str) -> bool {
+    id.split('/').nth(1) == Some("opt-out")
 }
 
 /// What the ids of an enrollment's items start with: one enrollment's plan never mixes with
@@ -453,6 +464,7 @@ pub fn plan_next(
             reason: None,
             template_version: None,
             body: None,
+            edited: None,
             subject: None,
             op_seq: None,
             message_id: None,
@@ -615,22 +627,23 @@ mod tests {
     }
 
     #[test]
-    fn a_stop_ends_everything_sets_dnd_and_plans_one_confirmation() {
+    fn a_stop_ends_everything_and_plans_one_confirmation() {
         let mut r = FollowUps::new("c");
         let row = LeadSummary::default();
         react_at(&mut r, &[LeadEvent::NewLead], &row, t(10));
         let stop = LeadEvent::Inbound { message_id: "m9".into(), body: "Stop".into(), at: t(11) };
         let fx = react_at(&mut r, std::slice::from_ref(&stop), &row, t(11));
-        assert_eq!(fx.ops, [OpKind::SetDnd { channel: "SMS".into(), on: true }]);
         assert!(matches!(fx.alerts.as_slice(), [Alert::OptedOut { .. }]));
         assert!(r.enrollments.iter().all(|e| !e.state.is_current()));
         let open = open(&r);
         assert_eq!(open, [("opt_out", ItemState::Scheduled, t(11))], "only the confirmation is left");
         // A second STOP plans nothing more; a new lead event starts nothing.
-        let fx = react_at(&mut r, &[stop, LeadEvent::NewLead], &row, t(12));
-        assert!(fx.ops.is_empty());
+        react_at(&mut r, &[stop, LeadEvent::NewLead], &row, t(12));
         assert_eq!(r.items.iter().filter(|i| i.confirmation).count(), 1);
         assert_eq!(self::open(&r).len(), 1);
+        let confirmation = r.items.iter().find(|i| i.confirmation).expect("planned");
+        assert!(is_confirmation_id(&confirmation.id));
+        assert!(r.items.iter().filter(|i| !i.confirmation).all(|i| !is_confirmation_id(&i.id)));
     }
 
     #[test]

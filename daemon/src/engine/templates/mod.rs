@@ -171,6 +171,27 @@ impl TemplateSet {
         render::render(template, ctx, rules, first_touch)
     }
 
+    /// Renders the agent's edit of template `id`'s body (merge fields allowed) under the same
+    /// rules as the template itself: the subject, the first-touch introduction, the SMS length
+    /// and opt-out text, the email footer. An error means the edit must not be sent.
+    pub fn render_edited(
+        &self,
+        id: &str,
+        body: &str,
+        ctx: &MergeContext,
+        rules: &MessageRules,
+        first_touch: bool,
+    ) -> Result<Rendered, RenderError> {
+        let template = self.get(id).ok_or_else(|| RenderError::UnknownTemplate { id: id.to_owned() })?;
+        let pieces = fields::parse(body).map_err(|e| RenderError::BadEdit {
+            template: id.to_owned(),
+            problem: field_problem(&e.problem),
+        })?;
+        let mut edited = template.clone();
+        edited.body = Text { source: body.to_owned(), pieces };
+        render::render(&edited, ctx, rules, first_touch)
+    }
+
     /// What [`render`](Self::render) would produce, for the dashboard and CLI (use
     /// [`MergeContext::sample`] when there is no lead). The same checks run: a missing field, an
     /// unknown custom key or a text that cannot fit is an error here too. `notes` in the

@@ -143,6 +143,8 @@ pub enum RenderError {
         "template `{template}` renders an empty {part} for this lead: give its merge fields non-empty fallbacks"
     )]
     Empty { template: String, part: &'static str },
+    #[error("the edited text of template `{template}` cannot be used: {problem}")]
+    BadEdit { template: String, problem: String },
     #[error(
         "template `{template}` rendered with `{{{{` or `}}}}` in it (from a field's value?): not sent. Fix the value in GHL"
     )]

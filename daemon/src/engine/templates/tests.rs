@@ -426,6 +426,43 @@ fn emails_end_with_the_can_spam_footer() {
     assert!(e.to_string().contains("needs [messages] postal_address in the config"), "{e}");
 }
 
+#[test]
+fn an_agents_edit_keeps_the_templates_rules() {
+    let set = set_of(&format!(
+        "{}[[template]]\nid = \"e\"\nversion = 2\nchannel = \"email\"\nsubject = \"Hi\"\nbody = \"x\"\n",
+        sms("Original")
+    ));
+    let ctx = MergeContext::sample();
+    // Merge fields work, the opt-out text is added, the version is the template's.
+    let r = set.render_edited(
+        "t",
+        "Hi {{first_name}}, still looking at the Elm St house?",
+        &ctx,
+        &rules(),
+        false,
+    );
+    let r = r.expect("renders");
+    assert_eq!(r.body, "Hi Jordan, still looking at the Elm St house? Reply STOP to opt out");
+    assert_eq!(r.version, 1);
+    // An email edit keeps the subject and gets the CAN-SPAM footer.
+    let r = set.render_edited("e", "See you Saturday.", &ctx, &rules(), false).expect("renders");
+    assert_eq!(r.subject.as_deref(), Some("Hi"));
+    assert!(r.body.starts_with("See you Saturday.\n\nSummit Realty Group\n500 Congress Ave"), "{}", r.body);
+    // A broken field or a text too long is refused, saying why.
+    let e = set.render_edited("t", "Hi {first_name}", &ctx, &rules(), false).expect_err("single brace");
+    assert!(matches!(e, RenderError::BadEdit { .. }), "{e}");
+    assert!(e.to_string().starts_with("the edited text of template `t` cannot be used:"), "{e}");
+    let e = set.render_edited("t", "Hi {{frist_name}}", &ctx, &rules(), false).expect_err("unknown field");
+    assert!(e.to_string().contains("first_name"), "suggests the field: {e}");
+    let long = format!("{}?", "word ".repeat(60));
+    let e = set.render_edited("t", &long, &ctx, &rules(), false).expect_err("one sentence of 300 characters");
+    assert!(matches!(e, RenderError::DoesNotFit { .. }), "{e}");
+    assert!(matches!(
+        set.render_edited("nope", "Hi", &ctx, &rules(), false),
+        Err(RenderError::UnknownTemplate { .. })
+    ));
+}
+
 /// Words for random bodies: plain, merge fields, capitals and triggers, non-GSM characters.
 const WORDS: &[&str] = &[
     "hi",
