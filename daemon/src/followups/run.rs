@@ -15,6 +15,7 @@ use leadline_shared::domain::{
 use super::{Engine, MergeInputs};
 use crate::engine::followup::decide::{Decision, decide};
 use crate::engine::followup::plan::{Alert, plan_next};
+use crate::engine::followup::queued_until;
 use crate::ingest::{Ingest, IngestError, META_CUSTOM_FIELDS};
 use crate::store::{Batch, Db, LeadOrder, NewOp, Put};
 
@@ -157,7 +158,7 @@ fn carry_out(
             Decision::Defer { until, reason } => {
                 if let Some(i) = record.item_mut(&item_id) {
                     i.at = until;
-                    i.reason = Some(reason);
+                    i.reason = Some(format!("{}: {reason}", queued_until(until, i.timezone.as_deref())));
                     i.updated_at = now;
                 }
                 ran.deferred += 1;

@@ -144,7 +144,10 @@ async fn settle(
                     ItemChange::Back { at, reason } => {
                         i.state = ItemState::Scheduled;
                         i.at = at;
-                        i.reason = Some(reason);
+                        i.reason = Some(format!(
+                            "{}: {reason}",
+                            crate::engine::followup::queued_until(at, i.timezone.as_deref())
+                        ));
                         i.body = None;
                         i.subject = None;
                         i.updated_at = now;

@@ -23,10 +23,33 @@ pub fn human_duration(d: jiff::SignedDuration) -> String {
     }
 }
 
+/// "queued until 08:00 local (Wed, America/Chicago)": when a held send may go, in the lead's
+/// own time, which is what the agent thinks in. UTC when the zone is unknown.
+pub fn queued_until(at: jiff::Timestamp, zone: Option<&str>) -> String {
+    match zone.and_then(|z| jiff::tz::TimeZone::get(z).ok().map(|tz| (z, tz))) {
+        Some((name, tz)) => {
+            let local = at.to_zoned(tz);
+            format!("queued until {} local ({}, {name})", local.strftime("%H:%M"), local.strftime("%a"))
+        }
+        None => format!("queued until {} UTC", at.strftime("%a %H:%M")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::human_duration;
+    use super::{human_duration, queued_until};
     use jiff::SignedDuration;
+
+    #[test]
+    fn a_held_send_says_when_in_the_leads_time() {
+        let at: jiff::Timestamp = "2026-03-05T14:00:00Z".parse().expect("timestamp");
+        assert_eq!(
+            queued_until(at, Some("America/Chicago")),
+            "queued until 08:00 local (Thu, America/Chicago)"
+        );
+        assert_eq!(queued_until(at, None), "queued until Thu 14:00 UTC");
+        assert_eq!(queued_until(at, Some("Not/AZone")), "queued until Thu 14:00 UTC");
+    }
 
     #[test]
     fn durations_read_like_speech() {

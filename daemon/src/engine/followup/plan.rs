@@ -446,6 +446,9 @@ pub fn plan_next(
             Some(channel) => time.send_time(contact, channel, due.max(now)),
             None => (due.max(now), None),
         };
+        let held = (at > due.max(now)).then(|| {
+            format!("{}: outside the lead's allowed hours", super::queued_until(at, timezone.as_deref()))
+        });
         let item = FollowUpItem {
             id,
             contact_id: record.contact_id.clone(),
@@ -461,7 +464,7 @@ pub fn plan_next(
             } else {
                 ItemState::Scheduled
             },
-            reason: None,
+            reason: held,
             template_version: None,
             body: None,
             edited: None,
@@ -620,6 +623,11 @@ mod tests {
         react_at(&mut night, &[LeadEvent::NewLead], &row, t(2));
         let instant = night.items.iter().find(|i| i.workflow == "instant_response").expect("planned");
         assert_eq!((instant.due_at, instant.at), (t(2), t(8)));
+        let reason = instant.reason.as_deref().unwrap_or_default();
+        assert!(
+            reason.starts_with("queued until ") && reason.ends_with("outside the lead's allowed hours"),
+            "{reason}"
+        );
         // Planning again changes nothing: one plan, one id.
         let before = night.clone();
         react_at(&mut night, &[], &row, t(3));
