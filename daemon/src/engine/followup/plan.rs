@@ -317,14 +317,40 @@ fn start(
 }
 
 /// Cancels the open items of the enrollments `ended` picks.
-fn cancel_where(record: &mut FollowUps, reason: &str, now: Timestamp, ended: impl Fn(&Enrollment) -> bool) {
-    let stopped: Vec<String> =
-        record.enrollments.iter().filter(|e| ended(e)).map(|e| item_prefix(&record.contact_id, e)).collect();
-    for item in record.items.iter_mut().filter(|i| i.state.is_open() && !i.confirmation) {
-        if stopped.iter().any(|p| item.id.starts_with(p.as_str())) {
-            item.state = ItemState::Cancelled;
-            item.reason = Some(reason.to_owned());
-            item.updated_at = now;
+/// Cancels the open items of the enrollments that `stopped` says stopped. A paused
+/// enrollment is wound back to the step it had planned, so that resuming it plans that step
+/// again rather than the one after.
+fn cancel_where(record: &mut FollowUps, reason: &str, now: Timestamp, stopped: impl Fn(&Enrollment) -> bool) {
+    let contact = record.contact_id.clone();
+    for e in record.enrollments.iter_mut().filter(|e| stopped(e)) {
+        let prefix = item_prefix(&contact, e);
+        let paused = matches!(e.state, EnrollmentState::Paused { .. });
+        for item in record.items.iter_mut().filter(|i| i.state.is_open() && !i.confirmation) {
+            if item.id.starts_with(prefix.as_str()) {
+                item.state = ItemState::Cancelled;
+                item.reason = Some(reason.to_owned());
+                item.updated_at = now;
+                if paused {
+                    rewind(e, &item.id[prefix.len()..]);
+                }
+            }
+        }
+    }
+}
+
+/// Winds an enrollment back to the step whose item id ends in `step_id` (`3`, or `9/r2` for
+/// the second repeat after the last step).
+fn rewind(e: &mut Enrollment, step_id: &str) {
+    match step_id.split_once("/r") {
+        Some((_, repeat)) => {
+            if let Ok(n) = repeat.parse::<u32>() {
+                e.repeats = e.repeats.min(n.saturating_sub(1));
+            }
+        }
+        None => {
+            if let Ok(step) = step_id.parse::<u32>() {
+                e.next_step = e.next_step.min(step);
+            }
         }
     }
 }
@@ -481,8 +507,12 @@ pub fn plan_next(
         } else {
             e.repeats += 1;
         }
-        if !record.items.iter().any(|it| it.id == item.id) {
-            record.items.push(item);
+        match record.items.iter_mut().find(|it| it.id == item.id) {
+            // The same step again after a pause: it was cancelled, never sent, so it is planned
+            // anew in its place.
+            Some(old) if old.state == ItemState::Cancelled => *old = item,
+            Some(_) => {}
+            None => record.items.push(item),
         }
     }
     prune(record);
@@ -510,12 +540,12 @@ pub fn pause(record: &mut FollowUps, now: Timestamp) {
     if record.paused.is_some() {
         return;
     }
-    record.paused = Some(leadline_shared::domain::Pause { at: now, reason: "paused by the agent".into() });
-    for item in record.items.iter_mut().filter(|i| i.state.is_open() && !i.confirmation) {
-        item.state = ItemState::Cancelled;
-        item.reason = Some("paused by the agent".into());
-        item.updated_at = now;
+    let reason = "paused by the agent";
+    record.paused = Some(leadline_shared::domain::Pause { at: now, reason: reason.into() });
+    for e in record.enrollments.iter_mut().filter(|e| e.state == EnrollmentState::Active) {
+        e.state = EnrollmentState::Paused { reason: reason.into(), at: now };
     }
+    cancel_where(record, reason, now, |e| matches!(e.state, EnrollmentState::Paused { .. }));
 }
 
 /// The agent resumes a lead: its paused workflows run again from where they stood, counted
@@ -770,5 +800,43 @@ mod tests {
         }
         prune(&mut r);
         assert_eq!(r.items.iter().filter(|i| i.state.is_final()).count(), KEEP_FINISHED);
+    }
+
+    #[test]
+    fn resuming_plans_again_the_step_the_pause_cancelled_counted_from_the_resume() {
+        let w = workflows();
+        let c = contact();
+        let mut r = FollowUps::new("c");
+        let row = LeadSummary::default();
+        react_at(&mut r, &[LeadEvent::NewLead], &row, t(10));
+        let nurture = |r: &FollowUps| {
+            r.items
+                .iter()
+                .filter(|i| i.workflow == "new_lead_nurture")
+                .map(|i| (i.id.clone(), i.state, i.due_at))
+                .collect::<Vec<_>>()
+        };
+        let planned = nurture(&r);
+        let [(first_id, ItemState::AwaitingApproval, first_due)] = planned.as_slice() else {
+            panic!("one nurture step planned: {planned:?}")
+        };
+        let (first_id, first_due) = (first_id.clone(), *first_due);
+        pause(&mut r, t(10));
+        assert!(open(&r).is_empty());
+        // Resumed 5 hours later: the same step, 5 hours later, in the same item.
+        resume(&mut r, &w, &c, &Hours, t(15));
+        let planned = nurture(&r);
+        assert_eq!(planned.len(), 1, "the step is planned in its old item's place: {planned:?}");
+        assert_eq!(planned[0].0, first_id);
+        assert_eq!(planned[0].1, ItemState::AwaitingApproval);
+        assert_eq!(planned[0].2, first_due + jiff::SignedDuration::from_hours(5));
+        // A reply pauses it the same way; the agent's resume brings the step back too.
+        let reply =
+            LeadEvent::Inbound { message_id: "m3".into(), body: "Yes still looking".into(), at: t(16) };
+        react_at(&mut r, &[reply], &row, t(16));
+        assert!(nurture(&r).iter().all(|(_, s, _)| *s == ItemState::Cancelled));
+        resume(&mut r, &w, &c, &Hours, t(17));
+        assert_eq!(nurture(&r).iter().filter(|(_, s, _)| s.is_open()).count(), 1);
+        assert_eq!(nurture(&r)[0].0, first_id);
     }
 }
