@@ -33,18 +33,33 @@ pub struct Ran {
     pub alerts: Vec<Alert>,
 }
 
-/// The leads with an action due at or before `now`, soonest first (at most `limit`).
+/// The leads with an action to carry out at or before `now`, soonest first (at most
+/// `limit`). The `due` index also holds leads whose due action waits for the agent's approval
+/// (the agent's `due` queue shows them); they are passed over here, not counted, so that many
+/// unapproved actions never hold back the ones that may go.
 pub fn due_leads(db: &Db, now: Timestamp, limit: usize) -> Result<Vec<String>, crate::store::StoreError> {
     let mut ids = Vec::new();
+    let mut failed = None;
     db.leads_by(LeadOrder::DueSoonest, &mut |lead| {
-        if lead.next_followup_at.is_some_and(|t| t <= now) && ids.len() < limit {
-            ids.push(lead.id);
-            std::ops::ControlFlow::Continue(())
-        } else {
-            std::ops::ControlFlow::Break(())
+        if ids.len() >= limit || lead.next_followup_at.is_none_or(|t| t > now) {
+            return std::ops::ControlFlow::Break(());
         }
+        match db.follow_up(&lead.id) {
+            Ok(Some(r)) if r.items.iter().any(|i| i.state == ItemState::Scheduled && i.at <= now) => {
+                ids.push(lead.id);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                failed = Some(e);
+                return std::ops::ControlFlow::Break(());
+            }
+        }
+        std::ops::ControlFlow::Continue(())
     })?;
-    Ok(ids)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(ids),
+    }
 }
 
 /// What the actions of a run may need besides the lead itself.
@@ -322,4 +337,57 @@ pub fn speed_to_lead(
             name: l.name,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use leadline_shared::config::Config;
+    use leadline_shared::domain::{FollowUpItem, StepAction};
+
+    use super::*;
+    use crate::ingest::Page;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn actions_waiting_for_approval_never_hold_back_those_that_may_go() {
+        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
+        let ingest = Ingest::new(db.clone(), Config::default().scoring);
+        let t = |h: i64| Timestamp::from_second(1_780_000_000 + h * 3600).expect("ts");
+        let now = t(10);
+        let mut contacts = Vec::new();
+        for id in ["waits", "goes", "later"] {
+            contacts.push(Contact { id: id.into(), first_name: Some(id.into()), ..Default::default() });
+        }
+        ingest.apply(Page::Contacts(contacts), now).expect("contacts");
+        let plan = |id: &str, at: Timestamp, state: ItemState| {
+            let action = StepAction::SendSms { template: "t".into() };
+            let item = FollowUpItem::new(format!("{id}/w/0/0"), id.into(), "w".into(), 0, action, at, now);
+            let item = FollowUpItem { state, ..item };
+            ingest
+                .update_followups(id, now, |r, _, _| {
+                    r.items.push(item);
+                    (Batch::new(), Vec::new())
+                })
+                .expect("planned")
+                .expect("lead");
+        };
+        // The oldest due action waits for the agent; the next may go; the last is not due.
+        plan("waits", t(7), ItemState::AwaitingApproval);
+        plan("goes", t(8), ItemState::Scheduled);
+        plan("later", t(12), ItemState::Scheduled);
+        assert_eq!(due_leads(&db, now, 1).expect("walk"), ["goes"]);
+        assert_eq!(due_leads(&db, now, 10).expect("walk"), ["goes"]);
+        // The agent's `due` queue shows both that are due.
+        let due = crate::engine::queues::list(
+            &db,
+            &leadline_shared::protocol::QueueName::Due,
+            10,
+            now,
+            &Config::default().queues,
+        )
+        .expect("queue");
+        assert_eq!(due.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(), ["waits", "goes"]);
+    }
 }

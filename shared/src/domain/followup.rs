@@ -217,6 +217,43 @@ pub struct FollowUpItem {
     pub confirmation: bool,
 }
 
+impl FollowUpItem {
+    /// A new action of `contact_id`'s, due and allowed at `at`, to be sent on its own
+    /// (scheduled, auto); the caller sets what differs.
+    pub fn new(
+        id: String,
+        contact_id: String,
+        workflow: String,
+        step: u32,
+        action: StepAction,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> FollowUpItem {
+        FollowUpItem {
+            id,
+            contact_id,
+            workflow,
+            step,
+            action,
+            due_at: at,
+            at,
+            timezone: None,
+            mode: Mode::Auto,
+            state: ItemState::Scheduled,
+            reason: None,
+            template_version: None,
+            body: None,
+            edited: None,
+            subject: None,
+            op_seq: None,
+            message_id: None,
+            created_at: now,
+            updated_at: now,
+            confirmation: false,
+        }
+    }
+}
+
 /// Where a planned action stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -286,28 +323,8 @@ mod tests {
 
     fn item(id: &str, at: i64, state: ItemState) -> FollowUpItem {
         let t = Timestamp::from_second(at).expect("ts");
-        FollowUpItem {
-            id: id.into(),
-            contact_id: "c".into(),
-            workflow: "w".into(),
-            step: 0,
-            action: StepAction::SendSms { template: "t".into() },
-            due_at: t,
-            at: t,
-            timezone: None,
-            mode: Mode::Auto,
-            state,
-            reason: None,
-            template_version: None,
-            body: None,
-            edited: None,
-            subject: None,
-            op_seq: None,
-            message_id: None,
-            created_at: t,
-            updated_at: t,
-            confirmation: false,
-        }
+        let action = StepAction::SendSms { template: "t".into() };
+        FollowUpItem { state, ..FollowUpItem::new(id.into(), "c".into(), "w".into(), 0, action, t, t) }
     }
 
     #[test]

@@ -271,9 +271,29 @@ impl Sim {
         std::fs::write(dir.join("config.toml"), text).unwrap();
     }
 
+    /// Calls the simulated GHL API as another client would (the agent in GHL's own app, a
+    /// Zapier): `method` on `path` (`/contacts/ID/tags`) with an optional JSON body. Returns
+    /// the status.
+    pub fn call(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> u16 {
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.sim().base_url()))
+            .bearer_auth(self.sim().token())
+            .header("Version", "2021-07-28");
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        self.runtime.block_on(async { req.send().await.unwrap().status().as_u16() })
+    }
+
     /// Starts a daemon synced with this simulator (credentials through the environment).
     pub fn daemon(&self, dir: &Path) -> Daemon {
+        self.daemon_with(dir, &[])
+    }
+
+    /// [`Sim::daemon`] with extra `leadlined run` arguments.
+    pub fn daemon_with(&self, dir: &Path, extra: &[&str]) -> Daemon {
         let mut cmd = Daemon::command(dir);
+        cmd.args(extra);
         cmd.env("GHL_API_KEY", self.sim().token()).env("GHL_LOCATION_ID", self.sim().location_id());
         Daemon::spawn(dir, cmd)
     }

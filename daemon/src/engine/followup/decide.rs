@@ -154,28 +154,9 @@ mod tests {
     }
 
     fn item(at: i64) -> FollowUpItem {
-        FollowUpItem {
-            id: "c/instant_response/0/0".into(),
-            contact_id: "c".into(),
-            workflow: "instant_response".into(),
-            step: 0,
-            action: StepAction::SendSms { template: "instant_response".into() },
-            due_at: t(at),
-            at: t(at),
-            timezone: None,
-            mode: Mode::Auto,
-            state: ItemState::Scheduled,
-            reason: None,
-            template_version: None,
-            body: None,
-            edited: None,
-            subject: None,
-            op_seq: None,
-            message_id: None,
-            created_at: t(at),
-            updated_at: t(at),
-            confirmation: false,
-        }
+        let action = StepAction::SendSms { template: "instant_response".into() };
+        let id = "c/instant_response/0/0".into();
+        FollowUpItem::new(id, "c".into(), "instant_response".into(), 0, action, t(at), t(at))
     }
 
     fn wf() -> Workflows {

@@ -379,28 +379,10 @@ fn opt_out(
         item.reason = Some(reason.clone());
         item.updated_at = now;
     }
-    record.items.push(FollowUpItem {
-        id: confirmation_id(&record.contact_id, message_id),
-        contact_id: record.contact_id.clone(),
-        workflow: "opt_out".into(),
-        step: 0,
-        action: StepAction::SendSms { template: OPT_OUT_CONFIRMATION.into() },
-        due_at: now,
-        at: now,
-        timezone: None,
-        mode: Mode::Auto,
-        state: ItemState::Scheduled,
-        reason: None,
-        template_version: None,
-        body: None,
-        edited: None,
-        subject: None,
-        op_seq: None,
-        message_id: None,
-        created_at: now,
-        updated_at: now,
-        confirmation: true,
-    });
+    let action = StepAction::SendSms { template: OPT_OUT_CONFIRMATION.into() };
+    let id = confirmation_id(&record.contact_id, message_id);
+    let item = FollowUpItem::new(id, record.contact_id.clone(), "opt_out".into(), 0, action, now, now);
+    record.items.push(FollowUpItem { confirmation: true, ..item });
     fx.audit.push(format!(
         "opted out by {phrase:?}: every workflow ended, one confirmation planned, then DND for SMS"
     ));
@@ -475,31 +457,18 @@ pub fn plan_next(
         let held = (at > due.max(now)).then(|| {
             format!("{}: outside the lead's allowed hours", super::queued_until(at, timezone.as_deref()))
         });
+        let state = if w.mode == Mode::Approval && action.channel().is_some() {
+            ItemState::AwaitingApproval
+        } else {
+            ItemState::Scheduled
+        };
         let item = FollowUpItem {
-            id,
-            contact_id: record.contact_id.clone(),
-            workflow: w.id.clone(),
-            step: step_no,
-            action: action.clone(),
             due_at: due,
-            at,
             timezone,
             mode: w.mode,
-            state: if w.mode == Mode::Approval && action.channel().is_some() {
-                ItemState::AwaitingApproval
-            } else {
-                ItemState::Scheduled
-            },
+            state,
             reason: held,
-            template_version: None,
-            body: None,
-            edited: None,
-            subject: None,
-            op_seq: None,
-            message_id: None,
-            created_at: now,
-            updated_at: now,
-            confirmation: false,
+            ..FollowUpItem::new(id, record.contact_id.clone(), w.id.clone(), step_no, action.clone(), at, now)
         };
         let e = &mut record.enrollments[i];
         if (step_no as usize) < w.steps.len() {
