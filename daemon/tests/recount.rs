@@ -18,7 +18,7 @@ use leadline_daemon::ipc::edits;
 use leadline_daemon::state::State;
 use leadline_daemon::store::{Batch, Db, Put, SledStore, Tree};
 use leadline_shared::config::Config;
-use leadline_shared::domain::{FollowUpItem, FollowUps, ItemState, Mode, Note, OpKind, StepAction, Task};
+use leadline_shared::domain::{FollowUpItem, FollowUps, Mode, Note, OpKind, StepAction, Task};
 use leadline_shared::protocol::DaemonInfo;
 use support::GhlUser;
 
@@ -120,27 +120,9 @@ async fn a_contact_ghl_deleted_is_removed_wholly_when_fetched_by_id() {
     ingest.apply(Page::Tasks(vec![task]), now).unwrap();
     let due = now + jiff::SignedDuration::from_hours(24);
     let mut follow_up = FollowUps::new(id.clone());
-    follow_up.items.push(FollowUpItem {
-        id: format!("{id}/w/0/0"),
-        contact_id: id.clone(),
-        workflow: "w".into(),
-        step: 0,
-        action: StepAction::SendSms { template: "t".into() },
-        due_at: due,
-        at: due,
-        timezone: None,
-        mode: Mode::Approval,
-        state: ItemState::Scheduled,
-        reason: None,
-        template_version: None,
-        body: None,
-        subject: None,
-        op_seq: None,
-        message_id: None,
-        created_at: now,
-        updated_at: now,
-        confirmation: false,
-    });
+    let action = StepAction::SendSms { template: "t".into() };
+    let item = FollowUpItem::new(format!("{id}/w/0/0"), id.clone(), "w".into(), 0, action, due, now);
+    follow_up.items.push(FollowUpItem { mode: Mode::Approval, ..item });
     db.commit(Batch::new().put(Put::FollowUps(follow_up))).unwrap();
     ingest.rescore(&BTreeSet::from([id.clone()]), now).unwrap();
     assert!(db.lead(&id).unwrap().unwrap().next_followup_at.is_some());

@@ -114,7 +114,7 @@ pub fn decide(
 mod tests {
     use super::*;
     use crate::engine::followup::workflow::TemplateCatalog;
-    use leadline_shared::domain::{Mode, OptOutRecord, StepAction};
+    use leadline_shared::domain::{OptOutRecord, StepAction};
 
     struct Open;
     impl Gates for Open {
