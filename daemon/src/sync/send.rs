@@ -176,13 +176,18 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
     let engine = state.followups().cloned();
     let now = state.clock.now();
     let next = match rules::on_push(&op) {
-        Next::Verify => Next::Verify,
+        Next::Verify => {
+            // An attempt from before (a crash, a lost answer): looked up, never sent blind.
+            tracing::info!(seq = op.seq, contact = %op.contact_id, "verifying a send whose outcome is not known yet");
+            Next::Verify
+        }
         _ => {
             // The gates again, at the moment of sending.
             if let Some(stop) = gate(state, &op, now).await? {
                 return stop_here(state, op, stop).await;
             }
             let attempt = format!("{:016x}", rand::random::<u64>());
+            tracing::info!(seq = op.seq, contact = %op.contact_id, %attempt, "sending a message");
             rules::begin(&mut op, attempt, now);
             settle(
                 state,
@@ -215,6 +220,7 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
     };
     match next {
         Next::Sent { message_id } => {
+            tracing::info!(seq = op.seq, contact = %op.contact_id, %message_id, "GHL has the message");
             if let (Some(engine), OpKind::SendMessage { channel, .. }) = (&engine, &op.kind) {
                 engine.gates.sent(channel, state.clock.now());
             }
@@ -237,6 +243,7 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
             Ok(Sent::NotNow)
         }
         Next::Failed { reason } => {
+            tracing::warn!(seq = op.seq, contact = %op.contact_id, %reason, "GHL refused a message");
             alert(state, &op, &reason, false);
             settle(
                 state,
@@ -264,6 +271,7 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
             Ok(Sent::Verifying)
         }
         Next::Uncertain { reason } => {
+            tracing::warn!(seq = op.seq, contact = %op.contact_id, %reason, "a send is uncertain; the agent decides");
             alert(state, &op, &reason, true);
             settle(
                 state,

@@ -45,6 +45,11 @@ impl FaultInjector {
         Some(k)
     }
 
+    /// Changes the probability from the next request on (a test calms the location down).
+    pub fn set_rate(&mut self, rate: f64) {
+        self.rate = rate;
+    }
+
     /// Total faults injected.
     pub fn total(&self) -> u64 {
         self.counts.values().sum()

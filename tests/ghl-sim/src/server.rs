@@ -355,6 +355,13 @@ impl SimHandle {
         self.shared.write().set_odd(kind, id, fields);
     }
 
+    /// Changes the fault rate from the next request on.
+    pub fn set_fault_rate(&self, rate: f64) {
+        if let Ok(mut f) = self.shared.faults.lock() {
+            f.set_rate(rate);
+        }
+    }
+
     /// Clears the rate-limit window and the daily count.
     pub fn reset_rate_limit(&self) {
         if let Ok(mut l) = self.shared.limiter.lock() {
