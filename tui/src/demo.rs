@@ -14,6 +14,11 @@ use leadline_daemon::cli::GlobalArgs;
 use crate::client::Client;
 use crate::launch::{self, LaunchError};
 
+/// Who the demo's follow-ups come from: the simulated location's new leads get their first
+/// text from the engine (inside their allowed hours, else queued until 08:00 their time).
+const DEMO_MESSAGES: &str = "[messages]\nbusiness_name = \"Summit Realty Group\"\nagent_name = \"Sarah Mitchell\"\n\
+                             agent_phone = \"(512) 555-0142\"\npostal_address = \"500 Congress Ave, Suite 200\\nAustin, TX 78701\"\n";
+
 /// Why the demo could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -75,7 +80,7 @@ impl Demo {
         let data_dir = temp.path().join("data");
         let config = temp.path().join("config.toml");
         let config_text = format!(
-            "[ghl]\nbase_url = \"{ghl_url}\"\nlocation_id = \"{}\"\n\n[sync]\nfast_poll_secs = 3\ninterval_secs = 30\n",
+            "[ghl]\nbase_url = \"{ghl_url}\"\nlocation_id = \"{}\"\n\n[sync]\nfast_poll_secs = 3\ninterval_secs = 30\n\n{DEMO_MESSAGES}",
             sim.location_id()
         );
         std::fs::write(&config, config_text).map_err(DemoError::Setup)?;
