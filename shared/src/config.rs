@@ -49,6 +49,8 @@ pub struct FollowupsConfig {
     pub send_settle_secs: u64,
     /// How long a send's check may fail before it is shown to the agent as uncertain.
     pub send_give_up_secs: u64,
+    /// The most automated texts to all leads in any minute (0: none at all).
+    pub sms_per_minute: u32,
 }
 
 /// `[messages]`: who the texts and emails come from, and the rules every message keeps

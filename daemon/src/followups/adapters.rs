@@ -98,7 +98,7 @@ impl Compliance {
             rules,
             words,
             lock,
-            limiter: Mutex::new(ChannelLimiter::with_defaults()),
+            limiter: Mutex::new(ChannelLimiter::sms_per_minute(cfg.sms_per_minute)),
             zone: RwLock::new(zone),
             business: (cfg.business_start_hour, cfg.business_end_hour, days),
         })

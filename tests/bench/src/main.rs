@@ -3,6 +3,7 @@
 //! Every figure is measured on this machine in this run, beside a reference measured in the
 //! same run where one exists (a bare socket echo for IPC). A figure not measured yet is `null`.
 
+mod followups;
 mod ipc;
 mod render;
 mod stats;
@@ -33,6 +34,9 @@ struct Args {
     /// Run only the sync figure (the others print null)
     #[arg(long)]
     sync_only: bool,
+    /// Run only the follow-up figures (speed to lead, the due drain)
+    #[arg(long)]
+    followups_only: bool,
     /// Keep the work directory (data sets, stores and the daemons' logs)
     #[arg(long)]
     keep: bool,
@@ -104,6 +108,17 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    let followups_run = |log: &dyn Fn(&str)| {
+        log("follow-ups: speed to lead, then the due drain under the rate limit...");
+        let (samples, due) = if args.quick { (40, 150) } else { (200, 400) };
+        followups::measure(work.path(), samples, due)
+    };
+    if args.followups_only {
+        let figures = followups_run(&log)?.figures();
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+        return Ok(());
+    }
+
     log("ingest and rescore (in process, sled on disk)...");
     let ingest = store::ingest_and_rescore(work.path(), &dataset_path)?;
 
@@ -112,6 +127,8 @@ fn main() -> anyhow::Result<()> {
 
     log("initial sync against the rate-limited simulator...");
     let sync = sync::measure(work.path(), std::sync::Arc::new(dataset))?;
+
+    let followups = followups_run(&log)?;
 
     log("dashboard frames...");
     let frame = render::frames(&ingest.rows, plan.frame_samples);
@@ -132,7 +149,6 @@ fn main() -> anyhow::Result<()> {
         "frame_p50_us": frame.p50_us.round(),
         "frame_p99_us": frame.p99_us.round(),
         "samples": { "ipc": ipc.queue.n, "echo": ipc.echo.n, "frames": frame.n },
-        "speed_to_lead_p99_ms": Value::Null,
         "daemon_rss_mb": (ipc.daemon_peak_rss_kb as f64 / 1024.0).round(),
         "daemon_rss_after_import_mb": (ipc.daemon_rss_after_kb as f64 / 1024.0).round(),
         "daemon_import_s": (ipc.import_s * 100.0).round() / 100.0,
@@ -143,6 +159,9 @@ fn main() -> anyhow::Result<()> {
     });
     if let (Some(all), Value::Object(sync)) = (figures.as_object_mut(), sync.figures()) {
         all.extend(sync);
+    }
+    if let (Some(all), Value::Object(f)) = (figures.as_object_mut(), followups.figures()) {
+        all.extend(f);
     }
     println!("{}", serde_json::to_string_pretty(&figures)?);
     Ok(())

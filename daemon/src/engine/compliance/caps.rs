@@ -207,15 +207,14 @@ impl ChannelLimiter {
         ChannelLimiter { windows }
     }
 
-    /// The predecessor's limit: 100 SMS per minute (business-rules.md §3). GHL's own API
-    /// limits are kept by the GHL client.
-    pub fn with_defaults() -> ChannelLimiter {
-        ChannelLimiter::new(&ChannelLimiter::default_limits())
-    }
-
-    /// The default limits, for the config file.
-    pub fn default_limits() -> BTreeMap<Channel, ChannelLimits> {
-        BTreeMap::from([(Channel::Sms, ChannelLimits { per_minute: Some(100), per_hour: None })])
+    /// Texts at most `sms_per_minute` a minute (`[followups] sms_per_minute`; the predecessor's
+    /// 100, business-rules.md §3), emails unlimited. GHL's own API limits are kept by the GHL
+    /// client.
+    pub fn sms_per_minute(sms_per_minute: u32) -> ChannelLimiter {
+        ChannelLimiter::new(&BTreeMap::from([(
+            Channel::Sms,
+            ChannelLimits { per_minute: Some(sms_per_minute), per_hour: None },
+        )]))
     }
 
     /// The earliest time at or after `at` a send on `channel` fits every limit; `at` if it
@@ -453,7 +452,7 @@ mod tests {
             ChannelLimits { per_minute: Some(0), per_hour: None },
         )]));
         assert_eq!(zero.try_take(Channel::Sms, t0), Err(Timestamp::MAX));
-        assert_eq!(ChannelLimiter::with_defaults().next_free(Channel::Sms, t0), t0);
+        assert_eq!(ChannelLimiter::sms_per_minute(100).next_free(Channel::Sms, t0), t0);
     }
 
     #[test]

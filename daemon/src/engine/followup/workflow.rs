@@ -448,7 +448,7 @@ fn action(
             None => Err(ctx.err(
                 t.span(),
                 format!(
-                    "no template {:?}; `leadline followups templates` lists them (config/templates/)",
+                    "no template {:?}: use the id of a shipped template (config/templates/) or of one in templates/ beside the config file (docs/templates.md)",
                     t.get_ref()
                 ),
             )),
