@@ -134,6 +134,7 @@ async fn a_contact_ghl_deleted_is_removed_wholly_when_fetched_by_id() {
         reason: None,
         template_version: None,
         body: None,
+        edited: None,
         subject: None,
         op_seq: None,
         message_id: None,
