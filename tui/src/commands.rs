@@ -104,7 +104,8 @@ pub async fn followups_list(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let filter = leadline_shared::protocol::FollowUpFilter { states, contact_id: lead, limit };
+    let filter =
+        leadline_shared::protocol::FollowUpFilter { states, contact_id: lead, limit, ..Default::default() };
     let items = Client::connect(socket).await?.followups(filter).await?;
     if json { print_json(&items) } else { print(&output::followups(&items, jiff::Timestamp::now())) }
 }

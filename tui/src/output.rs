@@ -1,7 +1,7 @@
 //! Printing replies for people and for scripts.
 
 use jiff::{Timestamp, Unit};
-use leadline_shared::domain::LeadSummary;
+use leadline_shared::domain::{FollowUpItem, FollowUps, ItemState, LeadSummary};
 use leadline_shared::protocol::{LeadDetail, StatusReport};
 
 /// "3h ago", "5d ago", "now".
@@ -148,6 +148,9 @@ pub fn lead(d: &LeadDetail, now: Timestamp) -> String {
             answer.unwrap_or("")
         ));
     }
+    if let Some(f) = &d.followups {
+        out.push_str(&lead_followups(f, &l.id, now));
+    }
     out.push_str("timeline\n");
     for e in d.timeline.iter().take(20) {
         let arrow = match e.direction {
@@ -181,12 +184,124 @@ pub fn action(item: &leadline_shared::domain::FollowUpItem) -> String {
     }
 }
 
-/// The zone's local time of an instant, for "queued until 08:00 local".
-fn local(at: Timestamp, zone: Option<&str>) -> String {
+/// The zone's local time of an instant, for "queued until 08:00 local": `Tue 08:00 CDT`, or
+/// `Tue 13:00 UTC` when the zone is unknown (so the reader is never left guessing which time it
+/// is).
+pub fn local(at: Timestamp, zone: Option<&str>) -> String {
     match zone.and_then(|z| jiff::tz::TimeZone::get(z).ok()) {
         Some(tz) => at.to_zoned(tz).strftime("%a %H:%M %Z").to_string(),
         None => format!("{} UTC", at.strftime("%a %H:%M")),
     }
+}
+
+/// Follow-up actions shown with a lead; the rest are counted, with the command that lists them.
+pub const LEAD_FOLLOWUPS_SHOWN: usize = 8;
+
+/// Still to happen (as opposed to finished, or needing the agent after an attempt).
+pub fn is_upcoming(state: ItemState) -> bool {
+    matches!(
+        state,
+        ItemState::AwaitingApproval | ItemState::Scheduled | ItemState::Queued | ItemState::Sending
+    )
+}
+
+/// The instant that says when an action goes or went: when it may go while it is still to
+/// happen, when it last changed (was sent, failed, was skipped) after that.
+pub fn when_at(item: &FollowUpItem) -> Timestamp {
+    if is_upcoming(item.state) { item.at } else { item.updated_at }
+}
+
+/// A send moved past its due time (quiet hours, a cap) that still waits: it is "held until"
+/// its new time rather than simply due then.
+pub fn is_held(item: &FollowUpItem) -> bool {
+    is_upcoming(item.state) && item.at > item.due_at
+}
+
+/// When an action goes or went, in the lead's local time: `held until Tue 08:00 CDT, in 9h`,
+/// `Mon 14:02 CDT, 3h ago`.
+pub fn followup_when(item: &FollowUpItem, now: Timestamp) -> String {
+    let at = when_at(item);
+    let local = local(at, item.timezone.as_deref());
+    let relative = if at > now {
+        format!("in {}", ago(Some(now), at).trim_end_matches(" ago"))
+    } else {
+        ago(Some(at), now)
+    };
+    if is_held(item) { format!("held until {local}, {relative}") } else { format!("{local}, {relative}") }
+}
+
+/// The "follow-ups" section of `leadline lead`: upcoming actions soonest first, then past ones
+/// newest first with their reasons, at most [`LEAD_FOLLOWUPS_SHOWN`].
+fn lead_followups(f: &FollowUps, id: &str, now: Timestamp) -> String {
+    let mut upcoming: Vec<&FollowUpItem> = f.items.iter().filter(|i| is_upcoming(i.state)).collect();
+    upcoming.sort_by_key(|i| (i.at, i.id.clone()));
+    let mut past: Vec<&FollowUpItem> = f.items.iter().filter(|i| !is_upcoming(i.state)).collect();
+    past.sort_by_key(|i| std::cmp::Reverse(i.updated_at));
+    let mut out = format!("follow-ups ({} upcoming, {} past)\n", upcoming.len(), past.len());
+    if let Some(p) = &f.paused {
+        out.push_str(&format!(
+            "  paused {}: {} (`leadline followups resume {id}`)\n",
+            ago(Some(p.at), now),
+            p.reason
+        ));
+    }
+    if let Some(o) = &f.opted_out {
+        out.push_str(&format!(
+            "  opted out {}: {:?}; nothing automated is sent\n",
+            ago(Some(o.at), now),
+            o.phrase
+        ));
+    }
+    if f.items.is_empty() {
+        out.push_str("  none planned\n");
+        return out;
+    }
+    // Upcoming first: the agent acts on those; past ones fill what room is left.
+    let shown_upcoming = upcoming.len().min(LEAD_FOLLOWUPS_SHOWN);
+    let shown_past = past.len().min(LEAD_FOLLOWUPS_SHOWN - shown_upcoming);
+    for (title, items) in [("upcoming", &upcoming[..shown_upcoming]), ("past", &past[..shown_past])] {
+        if items.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("  {title}\n"));
+        for i in items {
+            out.push_str(&format!(
+                "    {:<17} {:<26} {}\n",
+                i.state.as_str(),
+                clip(&action(i), 26),
+                followup_when(i, now)
+            ));
+            if let Some(reason) = i.reason.as_deref().filter(|r| !r.trim().is_empty()) {
+                out.push_str(&format!("    {:<17} {}\n", "", clip(reason, 100)));
+            }
+        }
+    }
+    let hidden: Vec<ItemState> =
+        upcoming[shown_upcoming..].iter().chain(&past[shown_past..]).map(|i| i.state).collect();
+    if !hidden.is_empty() {
+        // `followups list` shows only what is still to happen or failed unless told the states.
+        let listed_by_default = [
+            ItemState::AwaitingApproval,
+            ItemState::Scheduled,
+            ItemState::Queued,
+            ItemState::Sending,
+            ItemState::Failed,
+            ItemState::Uncertain,
+        ];
+        let mut states: Vec<&str> = Vec::new();
+        for s in &hidden {
+            if !states.contains(&s.as_str()) {
+                states.push(s.as_str());
+            }
+        }
+        let filter = if hidden.iter().all(|s| listed_by_default.contains(s)) {
+            String::new()
+        } else {
+            format!(" --state {}", states.join(","))
+        };
+        out.push_str(&format!("  {} more: leadline followups list --lead {id}{filter}\n", hidden.len()));
+    }
+    out
 }
 
 /// `leadline followups list` for people.
@@ -250,4 +365,148 @@ pub fn simulation(plan: &leadline_shared::protocol::Simulation) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use leadline_shared::domain::{Mode, OptOutRecord, Pause, StepAction};
+
+    use super::*;
+
+    fn now() -> Timestamp {
+        "2025-06-02T15:00:00Z".parse().expect("valid")
+    }
+
+    fn at(secs_from_now: i64) -> Timestamp {
+        Timestamp::from_second(now().as_second() + secs_from_now).expect("valid")
+    }
+
+    fn item(step: u32, action: StepAction, state: ItemState, at_secs: i64) -> FollowUpItem {
+        FollowUpItem {
+            id: format!("c1/nurture/{step}"),
+            contact_id: "c1".into(),
+            workflow: "nurture".into(),
+            step,
+            action,
+            due_at: at(at_secs),
+            at: at(at_secs),
+            timezone: Some("America/Chicago".into()),
+            mode: Mode::Auto,
+            state,
+            reason: None,
+            template_version: None,
+            body: None,
+            edited: None,
+            subject: None,
+            op_seq: None,
+            message_id: None,
+            created_at: at(-86_400 * 3),
+            updated_at: at(at_secs.min(0)),
+            confirmation: false,
+        }
+    }
+
+    fn sms(template: &str) -> StepAction {
+        StepAction::SendSms { template: template.into() }
+    }
+
+    fn detail(items: Vec<FollowUpItem>) -> LeadDetail {
+        let mut record = FollowUps::new("c1");
+        record.items = items;
+        LeadDetail {
+            lead: LeadSummary { id: "c1".into(), name: "Maria Gonzalez".into(), ..LeadSummary::default() },
+            followups: Some(record),
+            ..LeadDetail::default()
+        }
+    }
+
+    /// The follow-ups section of `leadline lead`, without the rest of the lead.
+    fn section(d: &LeadDetail) -> String {
+        let text = lead(d, now());
+        let start = text.find("follow-ups").expect("a follow-ups section");
+        let end = text.find("timeline\n").expect("the timeline after it");
+        text[start..end].to_owned()
+    }
+
+    #[test]
+    fn a_leads_follow_ups_upcoming_first_then_past_with_reasons() {
+        let mut held = item(2, sms("check_in"), ItemState::Scheduled, 23 * 3_600);
+        held.due_at = at(12 * 3_600);
+        held.reason = Some("quiet hours in America/Chicago (TCPA: 08:00–21:00)".into());
+        let mut failed = item(1, sms("nurture_day1"), ItemState::Failed, -2 * 3_600);
+        failed.reason = Some("GHL refused the request (422): the number cannot receive texts".into());
+        let mut uncertain = item(0, sms("instant_response"), ItemState::Uncertain, -600);
+        uncertain.reason = Some("GHL did not answer within 30s".into());
+        let d = detail(vec![
+            failed,
+            held,
+            item(3, sms("nurture_day3"), ItemState::AwaitingApproval, 2 * 3_600),
+            uncertain,
+            item(4, StepAction::AddTag { tag: "Nurture".into() }, ItemState::Done, -86_400),
+        ]);
+        assert_eq!(
+            section(&d),
+            "\
+follow-ups (2 upcoming, 3 past)
+  upcoming
+    awaiting_approval sms nurture_day3           Mon 12:00 CDT, in 2h
+    scheduled         sms check_in               held until Tue 09:00 CDT, in 23h
+                      quiet hours in America/Chicago (TCPA: 08:00–21:00)
+  past
+    uncertain         sms instant_response       Mon 09:50 CDT, 10m ago
+                      GHL did not answer within 30s
+    failed            sms nurture_day1           Mon 08:00 CDT, 2h ago
+                      GHL refused the request (422): the number cannot receive texts
+    done              tag + Nurture              Sun 10:00 CDT, 1d ago
+"
+        );
+    }
+
+    #[test]
+    fn many_follow_ups_are_capped_with_the_command_that_lists_the_rest() {
+        let mut items: Vec<FollowUpItem> = (0..6)
+            .map(|i| item(i, sms("nurture"), ItemState::Scheduled, 3_600 * (i64::from(i) + 1)))
+            .collect();
+        items.extend((6..11).map(|i| item(i, sms("nurture"), ItemState::Sent, -3_600 * i64::from(i))));
+        let text = section(&detail(items));
+        assert_eq!(text.matches("    scheduled ").count(), 6, "{text}");
+        assert_eq!(text.matches("    sent ").count(), LEAD_FOLLOWUPS_SHOWN - 6, "{text}");
+        assert!(text.ends_with("  3 more: leadline followups list --lead c1 --state sent\n"), "{text}");
+
+        // Only upcoming ones left out: the default list shows them.
+        let upcoming: Vec<FollowUpItem> = (0..10)
+            .map(|i| item(i, sms("nurture"), ItemState::Scheduled, 3_600 * (i64::from(i) + 1)))
+            .collect();
+        let text = section(&detail(upcoming));
+        assert!(text.ends_with("  2 more: leadline followups list --lead c1\n"), "{text}");
+    }
+
+    #[test]
+    fn a_paused_or_opted_out_lead_says_so() {
+        let mut d = detail(Vec::new());
+        let record = d.followups.as_mut().expect("record");
+        record.paused = Some(Pause { at: at(-3_600), reason: "paused by the agent".into() });
+        record.opted_out =
+            Some(OptOutRecord { at: at(-7_200), phrase: "stop texting me".into(), message_id: "m1".into() });
+        assert_eq!(
+            section(&d),
+            "\
+follow-ups (0 upcoming, 0 past)
+  paused 1h ago: paused by the agent (`leadline followups resume c1`)
+  opted out 2h ago: \"stop texting me\"; nothing automated is sent
+  none planned
+"
+        );
+        // No record at all: no section.
+        d.followups = None;
+        assert!(!lead(&d, now()).contains("follow-ups"));
+    }
+
+    #[test]
+    fn the_json_of_a_lead_carries_its_follow_ups() {
+        let d = detail(vec![item(3, sms("nurture_day3"), ItemState::AwaitingApproval, 7_200)]);
+        let json = serde_json::to_value(&d).expect("json");
+        assert_eq!(json["followups"]["items"][0]["state"], "awaiting_approval");
+        assert_eq!(json["followups"]["items"][0]["timezone"], "America/Chicago");
+    }
 }

@@ -1,10 +1,11 @@
 //! Local edits: validated, applied to the local view and queued for GHL in one transaction,
 //! flushed before they are acknowledged.
 
-use leadline_shared::domain::{OpKind, OpState};
+use leadline_shared::domain::{ItemState, OpKind, OpState, PendingOp};
 use leadline_shared::protocol::{ErrorKind, Event, RemoteError};
 
 use crate::state::State;
+use crate::store::Batch;
 use crate::sync::SyncCommand;
 
 fn bad(message: impl Into<String>) -> RemoteError {
@@ -77,19 +78,25 @@ pub async fn edit(state: &State, contact_id: &str, op: OpKind) -> Result<u64, Re
 /// not brought back: the agent is told it went through.
 pub async fn retry(state: &State, seq: u64) -> Result<(), RemoteError> {
     let db = state.db.clone();
-    let changed = tokio::task::spawn_blocking(move || {
-        db.change_op(seq, |op| {
+    let (changed, resent) = tokio::task::spawn_blocking(move || {
+        let mut resent = false;
+        let changed = db.change_op(seq, |op| {
             if op.state == OpState::Uncertain {
                 // The agent has looked at GHL and sends it again, knowingly.
                 crate::sync::send::resend(op);
+                resent = true;
             }
             op.state = OpState::Pending;
             op.conflicts = 0;
-        })
+        });
+        changed.map(|changed| (changed, resent))
     })
     .await
     .map_err(internal)?
     .map_err(internal)?;
+    if let Some(op) = changed.as_ref().filter(|_| resent) {
+        requeue_item(state, op).await?;
+    }
     if changed.is_none() {
         return Err(RemoteError::new(
             ErrorKind::NotFound,
@@ -105,9 +112,193 @@ pub async fn retry(state: &State, seq: u64) -> Result<(), RemoteError> {
     Ok(())
 }
 
+/// The follow-up an uncertain send carries goes back to queued, so the agent's screens show
+/// it on its way again rather than still uncertain. Its own write after the op's: the sender
+/// takes the op whether the item says queued or uncertain, and an item the sender has moved on
+/// meanwhile is left as it is.
+async fn requeue_item(state: &State, op: &PendingOp) -> Result<(), RemoteError> {
+    let Some(item_id) = op.followup.clone() else {
+        return Ok(());
+    };
+    let ingest = state.ingest();
+    let now = state.clock.now();
+    let contact = op.contact_id.clone();
+    tokio::task::spawn_blocking(move || {
+        ingest.update_followups(&contact, now, |record, _, _| {
+            if let Some(item) = record.item_mut(&item_id).filter(|i| i.state == ItemState::Uncertain) {
+                item.state = ItemState::Queued;
+                item.reason = Some("sent again by the agent".into());
+                item.updated_at = now;
+            }
+            (Batch::new(), Vec::new())
+        })
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    state.publish(Event::LeadsChanged { ids: vec![op.contact_id.clone()] });
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::sync::Arc;
+
+    use jiff::Timestamp;
+    use leadline_shared::domain::{Contact, FollowUpItem, FollowUps, Mode, StepAction};
+    use leadline_shared::protocol::{DaemonInfo, FollowUpFilter, Response};
+
+    use crate::clock::FixedClock;
+    use crate::ingest::Page;
+    use crate::store::{Db, MemoryStore, NewOp};
+
+    fn queued(id: &str, at: Timestamp) -> FollowUpItem {
+        FollowUpItem {
+            id: id.into(),
+            contact_id: "c1".into(),
+            workflow: "nurture".into(),
+            step: 1,
+            action: StepAction::SendSms { template: "nurture_day1".into() },
+            due_at: at,
+            at,
+            timezone: None,
+            mode: Mode::Auto,
+            state: ItemState::Queued,
+            reason: None,
+            template_version: None,
+            body: Some("Hi".into()),
+            edited: None,
+            subject: None,
+            op_seq: None,
+            message_id: None,
+            created_at: at,
+            updated_at: at,
+            confirmation: false,
+        }
+    }
+
+    fn item(state: &State, id: &str) -> FollowUpItem {
+        let record = state.db.follow_up("c1").expect("read").expect("record");
+        record.item(id).expect("item").clone()
+    }
+
+    async fn listed(state: &Arc<State>, states: Vec<ItemState>) -> Vec<FollowUpItem> {
+        let filter = FollowUpFilter { states, ..FollowUpFilter::default() };
+        match crate::ipc::followups::list(state, filter).await.expect("list") {
+            Response::FollowUps(views) => views.into_iter().map(|v| v.item).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The engine queues a send with its op, the send ends uncertain, and the agent sends it
+    /// again from the dashboard: by the op's number, which the item names.
+    #[tokio::test]
+    async fn an_uncertain_send_is_sent_again_by_the_op_its_item_names() {
+        let now: Timestamp = "2025-06-02T15:00:00Z".parse().expect("ts");
+        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
+        let clock = Arc::new(FixedClock::new(now));
+        let state = Arc::new(State::new(
+            db,
+            leadline_shared::config::Config::default(),
+            clock,
+            DaemonInfo::default(),
+            String::new(),
+        ));
+        let ingest = state.ingest();
+        ingest
+            .apply(Page::Contacts(vec![Contact { id: "c1".into(), ..Contact::default() }]), now)
+            .expect("lead");
+        // As the engine does: the item and the op that carries it, in one write.
+        let applied = ingest
+            .update_followups("c1", now, |record: &mut FollowUps, _, _| {
+                record.items.push(queued("c1/nurture/1", now));
+                let mut batch = Batch::new();
+                batch.ops.push(NewOp {
+                    contact_id: "c1".into(),
+                    kind: OpKind::SendMessage { channel: "sms".into(), body: "Hi".into(), subject: None },
+                    followup: Some("c1/nurture/1".into()),
+                });
+                (batch, Vec::new())
+            })
+            .expect("queue")
+            .expect("the lead exists");
+        let seq = applied.op_seqs[0];
+        assert_eq!(item(&state, "c1/nurture/1").op_seq, Some(seq));
+
+        // The send could not be made sure of.
+        state.db.change_op(seq, |op| op.state = OpState::Uncertain).expect("op").expect("there");
+        ingest
+            .update_followups("c1", now, |record, _, _| {
+                let i = record.item_mut("c1/nurture/1").expect("item");
+                i.state = ItemState::Uncertain;
+                i.reason = Some("GHL did not answer".into());
+                (Batch::new(), Vec::new())
+            })
+            .expect("write");
+        let uncertain = listed(&state, vec![ItemState::Uncertain]).await;
+        assert_eq!(uncertain[0].op_seq, Some(seq), "the dashboard learns the op from the list");
+
+        let mut events = state.subscribe();
+        retry(&state, seq).await.expect("sent again");
+        let op = state.db.pending_ops().expect("ops").into_iter().find(|o| o.seq == seq).expect("op");
+        assert_eq!((op.state, op.attempt), (OpState::Pending, None));
+        let again = item(&state, "c1/nurture/1");
+        assert_eq!(again.state, ItemState::Queued);
+        assert_eq!(again.reason.as_deref(), Some("sent again by the agent"));
+        assert_eq!(events.try_recv().ok(), Some(Event::LeadsChanged { ids: vec!["c1".into()] }));
+    }
+
+    /// An item queued before the store linked it to its op gets the op's number in the list.
+    #[tokio::test]
+    async fn the_list_names_the_op_of_an_item_queued_before_the_link() {
+        let now: Timestamp = "2025-06-02T15:00:00Z".parse().expect("ts");
+        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
+        let state = Arc::new(State::new(
+            db,
+            leadline_shared::config::Config::default(),
+            Arc::new(FixedClock::new(now)),
+            DaemonInfo::default(),
+            String::new(),
+        ));
+        let mut record = FollowUps::new("c1");
+        record.items.push(queued("c1/nurture/1", now));
+        let mut batch = Batch::new();
+        batch.put(crate::store::Put::FollowUps(record));
+        state.db.commit(&batch).expect("item");
+        let mut batch = Batch::new();
+        batch.ops.push(NewOp {
+            contact_id: "c1".into(),
+            kind: OpKind::SendMessage { channel: "sms".into(), body: "Hi".into(), subject: None },
+            followup: Some("c1/nurture/1".into()),
+        });
+        let seq = state.db.commit(&batch).expect("op")[0];
+        assert_eq!(item(&state, "c1/nurture/1").op_seq, None, "written apart, as before");
+        assert_eq!(listed(&state, vec![ItemState::Queued]).await[0].op_seq, Some(seq));
+
+        // What went lately, newest first when asked so (with a limit: the latest ones).
+        let mut record = state.db.follow_up("c1").expect("read").expect("record");
+        for (id, hours_ago) in [("c1/nurture/2", 5), ("c1/nurture/3", 1), ("c1/nurture/4", 3)] {
+            let mut sent = queued(id, now - jiff::SignedDuration::from_hours(24));
+            sent.state = ItemState::Sent;
+            sent.updated_at = now - jiff::SignedDuration::from_hours(hours_ago);
+            record.items.push(sent);
+        }
+        state.db.commit(Batch::new().put(crate::store::Put::FollowUps(record))).expect("sent");
+        let filter = FollowUpFilter {
+            states: vec![ItemState::Sent],
+            limit: 2,
+            latest_first: true,
+            ..FollowUpFilter::default()
+        };
+        let Response::FollowUps(latest) = crate::ipc::followups::list(&state, filter).await.expect("list")
+        else {
+            panic!("a list");
+        };
+        let ids: Vec<&str> = latest.iter().map(|v| v.item.id.as_str()).collect();
+        assert_eq!(ids, ["c1/nurture/3", "c1/nurture/4"]);
+    }
 
     #[test]
     fn edits_are_validated() {

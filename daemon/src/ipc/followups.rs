@@ -58,13 +58,36 @@ pub async fn list(state: &Arc<State>, filter: FollowUpFilter) -> Result<Response
                 out.push(FollowUpView { item, lead_name: name.clone() });
             }
         }
-        out.sort_by(|a, b| (a.item.at, &a.item.id).cmp(&(b.item.at, &b.item.id)));
+        link_ops(state, &mut out)?;
+        if filter.latest_first {
+            out.sort_by(|a, b| (b.item.updated_at, &a.item.id).cmp(&(a.item.updated_at, &b.item.id)));
+        } else {
+            out.sort_by(|a, b| (a.item.at, &a.item.id).cmp(&(b.item.at, &b.item.id)));
+        }
         if filter.limit > 0 {
             out.truncate(filter.limit as usize);
         }
         Ok(Response::FollowUps(out))
     })
     .await
+}
+
+/// Fills in the op that carries an item to GHL where the record does not name it (items
+/// queued before the store linked them): the agent's "send again" of an uncertain message is a
+/// retry of that op, so the dashboard needs its number.
+fn link_ops(state: &State, views: &mut [FollowUpView]) -> Result<(), RemoteError> {
+    let carried = |s: ItemState| {
+        matches!(s, ItemState::Queued | ItemState::Sending | ItemState::Failed | ItemState::Uncertain)
+    };
+    if !views.iter().any(|v| v.item.op_seq.is_none() && carried(v.item.state)) {
+        return Ok(());
+    }
+    let ops = state.db.pending_ops().map_err(internal)?;
+    for view in views.iter_mut().filter(|v| v.item.op_seq.is_none() && carried(v.item.state)) {
+        view.item.op_seq =
+            ops.iter().find(|o| o.followup.as_deref() == Some(view.item.id.as_str())).map(|o| o.seq);
+    }
+    Ok(())
 }
 
 /// The lead an item id belongs to (`contact/workflow/...`).

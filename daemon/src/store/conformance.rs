@@ -8,7 +8,10 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use leadline_shared::domain::{Contact, LeadSummary, Message, OpKind, Opportunity, Temperature};
+use leadline_shared::domain::{
+    Contact, FollowUpItem, FollowUps, ItemState, LeadSummary, Message, Mode, OpKind, Opportunity, StepAction,
+    Temperature,
+};
 
 use super::{Batch, Db, LeadOrder, Migration, NewOp, Put, Remove, Store, StoreError, Tree, TxError};
 
@@ -19,8 +22,8 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@each $factory,
             basic_get_insert_remove, scans_are_ordered_and_bounded, aborted_transactions_leave_nothing,
             transactions_read_their_own_writes, lead_indexes_follow_their_lead, counters_track_records,
-            messages_and_opportunities_by_contact, pending_ops_are_sequenced, schema_version_and_migrations,
-            flush_succeeds);
+            messages_and_opportunities_by_contact, pending_ops_are_sequenced,
+            followup_items_name_their_ops, schema_version_and_migrations, flush_succeeds);
     };
     (@each $factory:expr, $($check:ident),+) => {
         $(
@@ -244,6 +247,46 @@ pub fn pending_ops_are_sequenced<S: Store>(store: S) {
     assert_eq!(ops[2].contact_id, "c2");
     db.commit(Batch::new().remove(Remove::PendingOp(1))).expect("ack");
     assert_eq!(db.pending_ops().expect("ops").len(), 2);
+}
+
+/// A follow-up item queued with its op in one batch names the op's sequence number.
+pub fn followup_items_name_their_ops<S: Store>(store: S) {
+    let db = db(store);
+    let at = Timestamp::UNIX_EPOCH;
+    let item = |id: &str| FollowUpItem {
+        id: id.into(),
+        contact_id: "c1".into(),
+        workflow: "w".into(),
+        step: 0,
+        action: StepAction::SendSms { template: "t".into() },
+        due_at: at,
+        at,
+        timezone: None,
+        mode: Mode::Auto,
+        state: ItemState::Queued,
+        reason: None,
+        template_version: None,
+        body: None,
+        edited: None,
+        subject: None,
+        op_seq: None,
+        message_id: None,
+        created_at: at,
+        updated_at: at,
+        confirmation: false,
+    };
+    let mut record = FollowUps::new("c1");
+    record.items = vec![item("c1/w/0"), item("c1/w/1")];
+    let send = || OpKind::SendMessage { channel: "sms".into(), body: "Hi".into(), subject: None };
+    let mut batch = Batch::new();
+    batch.put(Put::FollowUps(record));
+    batch.ops.push(NewOp::edit("c1", OpKind::AddNote { body: "an edit first".into() }));
+    batch.ops.push(NewOp { contact_id: "c1".into(), kind: send(), followup: Some("c1/w/1".into()) });
+    batch.ops.push(NewOp { contact_id: "c2".into(), kind: send(), followup: Some("c1/w/0".into()) });
+    assert_eq!(db.commit(&batch).expect("commit"), [1, 2, 3]);
+    let stored = db.follow_up("c1").expect("read").expect("stored");
+    let seqs: Vec<Option<u64>> = stored.items.iter().map(|i| i.op_seq).collect();
+    assert_eq!(seqs, [None, Some(2)], "only an op of the same lead links its item");
 }
 
 fn bump_marker(db: &Db) -> Result<(), StoreError> {

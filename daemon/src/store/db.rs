@@ -212,15 +212,24 @@ impl Db {
         let now = jiff::Timestamp::now();
         self.store.transact(&|tx| {
             // The body may run again after a conflict: start the list afresh each time.
-            let mut given = Vec::new();
+            let mut given = Vec::with_capacity(batch.ops.len());
+            for _ in &batch.ops {
+                given.push(next_seq(tx, SEQ_OPS)?);
+            }
             for remove in &batch.removes {
                 apply_remove(tx, remove)?;
             }
             for put in &batch.puts {
-                apply_put(tx, put)?;
+                match put {
+                    // A follow-up item carried by an op of this batch names it, in the same
+                    // write: "send again" on an uncertain message is a retry of that op.
+                    Put::FollowUps(record) if carries(batch, record) => {
+                        apply_put(tx, &Put::FollowUps(link_ops(record, &batch.ops, &given)))?;
+                    }
+                    _ => apply_put(tx, put)?,
+                }
             }
-            for new in &batch.ops {
-                let seq = next_seq(tx, SEQ_OPS)?;
+            for (new, &seq) in batch.ops.iter().zip(&given) {
                 let op = PendingOp {
                     seq,
                     contact_id: new.contact_id.clone(),
@@ -234,7 +243,6 @@ impl Db {
                     attempt: None,
                 };
                 tx.insert(Tree::PendingOps, &seq.to_be_bytes(), &encode(&op)?)?;
-                given.push(seq);
             }
             *seqs.lock().unwrap_or_else(|p| p.into_inner()) = given;
             Ok(())
@@ -733,6 +741,26 @@ fn set_lead_row(tx: &dyn KvTx, id: &str, lead: Option<&LeadSummary>) -> Result<(
 
 fn temperature_counter(t: Temperature) -> &'static str {
     t.as_str()
+}
+
+/// Whether an op of the batch carries out an item of this lead's follow-up record.
+fn carries(batch: &Batch, record: &FollowUps) -> bool {
+    batch.ops.iter().any(|o| o.followup.is_some() && o.contact_id == record.contact_id)
+}
+
+/// The record with each item carried by one of `ops` pointing at its op's sequence number
+/// (`seqs[i]` is `ops[i]`'s).
+fn link_ops(record: &FollowUps, ops: &[NewOp], seqs: &[u64]) -> FollowUps {
+    let mut record = record.clone();
+    for (op, &seq) in ops.iter().zip(seqs) {
+        let Some(item_id) = op.followup.as_deref().filter(|_| op.contact_id == record.contact_id) else {
+            continue;
+        };
+        if let Some(item) = record.item_mut(item_id) {
+            item.op_seq = Some(seq);
+        }
+    }
+    record
 }
 
 fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {

@@ -91,6 +91,9 @@ pub struct FollowUpFilter {
     pub contact_id: Option<String>,
     /// At most this many (0: no limit), soonest first.
     pub limit: u32,
+    /// Ordered by last change, newest first, instead of soonest first: with `limit`, the
+    /// latest actions (what was sent or skipped lately) rather than the oldest ones kept.
+    pub latest_first: bool,
 }
 
 /// A follow-up action with the lead's name.

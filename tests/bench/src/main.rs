@@ -132,6 +132,7 @@ fn main() -> anyhow::Result<()> {
 
     log("dashboard frames...");
     let frame = render::frames(&ingest.rows, plan.frame_samples);
+    let followup_frame = render::followup_frames(&ingest.rows, plan.frame_samples);
 
     let leads = plan.leads as f64;
     let mut figures = json!({
@@ -148,6 +149,8 @@ fn main() -> anyhow::Result<()> {
         "ipc_queue_vs_echo_p99": ((ipc.queue.p99_us / ipc.echo.p99_us) * 100.0).round() / 100.0,
         "frame_p50_us": frame.p50_us.round(),
         "frame_p99_us": frame.p99_us.round(),
+        "frame_followups_p50_us": followup_frame.p50_us.round(),
+        "frame_followups_p99_us": followup_frame.p99_us.round(),
         "samples": { "ipc": ipc.queue.n, "echo": ipc.echo.n, "frames": frame.n },
         "daemon_rss_mb": (ipc.daemon_peak_rss_kb as f64 / 1024.0).round(),
         "daemon_rss_after_import_mb": (ipc.daemon_rss_after_kb as f64 / 1024.0).round(),

@@ -50,6 +50,21 @@ pub enum Action {
     RetryEdits,
     /// Ask the daemon to sync with GHL now.
     SyncNow,
+    /// Show the follow-ups screen: the approval queue, what is planned, failed or uncertain,
+    /// and what went lately.
+    FollowUps,
+    /// Approve the selected follow-up waiting for approval.
+    ApproveFollowUp,
+    /// Edit the selected follow-up's message (opens a text input), then approve it.
+    EditFollowUp,
+    /// Skip the selected follow-up.
+    SkipFollowUp,
+    /// Send the selected uncertain message again (the agent has checked GHL).
+    SendAgain,
+    /// Pause every automated follow-up of the selected lead.
+    PauseLead,
+    /// Resume the selected lead's follow-ups.
+    ResumeLead,
 }
 
 /// How many queue tabs `queue-N` can address.
@@ -70,6 +85,7 @@ impl Action {
         ];
         all.extend((0..QUEUE_SLOTS).map(Action::Queue));
         all.extend([
+            Action::FollowUps,
             Action::OpenDetail,
             Action::ToggleDetail,
             Action::Close,
@@ -79,6 +95,12 @@ impl Action {
             Action::AddNote,
             Action::RetryEdits,
             Action::SyncNow,
+            Action::ApproveFollowUp,
+            Action::EditFollowUp,
+            Action::SkipFollowUp,
+            Action::SendAgain,
+            Action::PauseLead,
+            Action::ResumeLead,
             Action::Help,
             Action::Quit,
         ]);
@@ -108,6 +130,13 @@ impl Action {
             Action::AddNote => "add-note".into(),
             Action::RetryEdits => "retry-edits".into(),
             Action::SyncNow => "sync-now".into(),
+            Action::FollowUps => "follow-ups".into(),
+            Action::ApproveFollowUp => "approve".into(),
+            Action::EditFollowUp => "edit-and-approve".into(),
+            Action::SkipFollowUp => "skip".into(),
+            Action::SendAgain => "send-again".into(),
+            Action::PauseLead => "pause-lead".into(),
+            Action::ResumeLead => "resume-lead".into(),
         }
     }
 
@@ -134,6 +163,13 @@ impl Action {
             Action::AddNote => "add a note to the lead".into(),
             Action::RetryEdits => "retry the lead's failed edits".into(),
             Action::SyncNow => "sync with GHL now".into(),
+            Action::FollowUps => "follow-ups screen".into(),
+            Action::ApproveFollowUp => "approve the follow-up".into(),
+            Action::EditFollowUp => "edit its text, then approve".into(),
+            Action::SkipFollowUp => "skip the follow-up".into(),
+            Action::SendAgain => "send an uncertain message again".into(),
+            Action::PauseLead => "pause the lead's follow-ups".into(),
+            Action::ResumeLead => "resume the lead's follow-ups".into(),
         }
     }
 }

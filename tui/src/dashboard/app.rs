@@ -3,12 +3,15 @@
 //! tested, and snapshotted, without a terminal or a daemon.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::ops::Range;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use leadline_shared::domain::{LeadSummary, OpKind, OpState, Opportunity};
-use leadline_shared::protocol::{Event, LeadDetail, QueueName, StatusReport, SyncState, SyncStatus, Welcome};
+use leadline_shared::domain::{FollowUpItem, ItemState, LeadSummary, OpKind, OpState, Opportunity};
+use leadline_shared::protocol::{
+    Event, FollowUpView, LeadDetail, QueueName, StatusReport, SyncState, SyncStatus, Welcome,
+};
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
@@ -17,9 +20,18 @@ use super::components::ellipsize;
 use super::connection::{ConnEffect, ConnEvent, ConnState, Connection};
 use super::input::{InputOutcome, TextInput};
 use super::keymap::Keymap;
+use crate::output;
 
 /// How many leads of a queue the dashboard asks for.
 pub const QUEUE_LIMIT: u32 = 500;
+
+/// How many actions the follow-ups screen asks for in each of its requests (those needing the
+/// agent; those planned), soonest first: enough for a day's work, and one frame's worth of JSON.
+pub const FOLLOWUP_LIMIT: u32 = 500;
+
+/// How many finished actions (sent, done, skipped, cancelled) the follow-ups screen shows,
+/// newest first.
+pub const RECENT_FOLLOWUPS: u32 = 50;
 
 /// How long pushed change events are collected before the visible queue is re-fetched, so a
 /// burst of changes (a sync page, a rescore) costs one query.
@@ -79,6 +91,19 @@ pub enum Effect {
     Retry {
         /// The pending op.
         seq: u64,
+    },
+    /// `Request::FollowUps` for each part of the follow-ups screen (see
+    /// [`super::followup_filters`]); report [`Update::FollowUpsLoaded`].
+    FetchFollowUps,
+    /// A follow-up command; report [`Update::FollowUpDone`] or [`Update::FollowUpFailed`].
+    FollowUp {
+        /// The lead it concerns.
+        contact_id: String,
+        /// What to do.
+        command: FollowUpCommand,
+        /// How the footer names it: `sms nurture_day3 for Maria Gonzalez`, or the lead's name
+        /// for a pause.
+        what: String,
     },
     /// Leave the dashboard.
     Quit,
@@ -178,6 +203,101 @@ pub enum Update {
         /// Why.
         error: String,
     },
+    /// The follow-up actions of the screen's parts, in any order (the screen sorts them).
+    FollowUpsLoaded(Vec<FollowUpView>),
+    /// The daemon did a follow-up command.
+    FollowUpDone {
+        /// The lead it concerns.
+        contact_id: String,
+        /// What was done.
+        command: FollowUpCommand,
+        /// Its name in the footer.
+        what: String,
+    },
+    /// The daemon refused a follow-up command (or could not be asked).
+    FollowUpFailed {
+        /// The lead it concerns.
+        contact_id: String,
+        /// What was asked.
+        command: FollowUpCommand,
+        /// Its name in the footer.
+        what: String,
+        /// Why, in the daemon's words (which say what to do).
+        error: String,
+    },
+}
+
+/// What the agent asks of a follow-up action, or of a lead's follow-ups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowUpCommand {
+    /// `Request::ApproveFollowUp`: the action goes when due; a send with the agent's own text
+    /// when `body` is given.
+    Approve {
+        /// The action.
+        id: String,
+        /// The agent's text, instead of the template's.
+        body: Option<String>,
+    },
+    /// `Request::SkipFollowUp`.
+    Skip {
+        /// The action.
+        id: String,
+    },
+    /// `Request::RetryOp` on the op of an uncertain send: sent again, knowingly.
+    SendAgain {
+        /// The action.
+        id: String,
+        /// The op that carries it.
+        seq: u64,
+    },
+    /// `Request::PauseLead`.
+    Pause,
+    /// `Request::ResumeLead`.
+    Resume,
+}
+
+impl FollowUpCommand {
+    /// What the footer says while it is under way, once it is done, and before the error when
+    /// it failed.
+    fn wording(&self, what: &str) -> [String; 3] {
+        match self {
+            FollowUpCommand::Approve { body: None, .. } => {
+                [format!("Approving {what}…"), format!("Approved: {what}."), format!("Not approved: {what}")]
+            }
+            FollowUpCommand::Approve { body: Some(_), .. } => [
+                format!("Approving {what} with your text…"),
+                format!("Approved with your text: {what}."),
+                format!("Not approved: {what}"),
+            ],
+            FollowUpCommand::Skip { .. } => {
+                [format!("Skipping {what}…"), format!("Skipped: {what}."), format!("Not skipped: {what}")]
+            }
+            FollowUpCommand::SendAgain { .. } => [
+                format!("Sending {what} again…"),
+                format!("Sending again with the next sync: {what}."),
+                format!("Not sent again: {what}"),
+            ],
+            FollowUpCommand::Pause => [
+                format!("Pausing {what}'s follow-ups…"),
+                format!("Paused {what}: no automated follow-ups until resumed."),
+                format!("Could not pause {what}"),
+            ],
+            FollowUpCommand::Resume => [
+                format!("Resuming {what}'s follow-ups…"),
+                format!("Resumed {what}'s follow-ups."),
+                format!("Could not resume {what}"),
+            ],
+        }
+    }
+}
+
+/// Which screen is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// A lead queue (the one at `App::current`).
+    Queue,
+    /// The follow-ups screen.
+    FollowUps,
 }
 
 /// What a text prompt asks for.
@@ -189,6 +309,8 @@ pub enum PromptKind {
     RemoveTag,
     /// A note's text.
     AddNote,
+    /// A follow-up message's text, approved on Enter.
+    EditFollowUp,
 }
 
 impl PromptKind {
@@ -198,8 +320,19 @@ impl PromptKind {
             PromptKind::AddTag => "Add tag",
             PromptKind::RemoveTag => "Remove tag",
             PromptKind::AddNote => "Add note",
+            PromptKind::EditFollowUp => "Edit and approve",
         }
     }
+}
+
+/// The follow-up action an edit prompt approves (fixed when the prompt opens, even if the list
+/// reloads under it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptFollowUp {
+    /// The action's id.
+    pub id: String,
+    /// Its name in the footer.
+    pub what: String,
 }
 
 /// The open text prompt: what it asks, for which lead, and the input.
@@ -213,6 +346,8 @@ pub struct Prompt {
     pub lead_name: String,
     /// The lead's tags when the prompt opened (shown when removing one).
     pub tags: Vec<String>,
+    /// The follow-up action an edit prompt approves; `None` for the lead edits.
+    pub followup: Option<PromptFollowUp>,
     /// The text.
     pub input: TextInput,
 }
@@ -329,6 +464,156 @@ pub fn visible_range(len: usize, offset: usize, selected: usize, height: usize) 
     start..(start + height).min(len)
 }
 
+/// The part of the follow-ups screen an action belongs to, in screen order: the approval
+/// queue, then what is planned, then what failed or is uncertain, then what finished lately.
+pub fn followup_group(state: ItemState) -> u8 {
+    match state {
+        ItemState::AwaitingApproval => 0,
+        ItemState::Scheduled | ItemState::Queued | ItemState::Sending => 1,
+        ItemState::Failed | ItemState::Uncertain => 2,
+        ItemState::Sent | ItemState::Done | ItemState::Skipped | ItemState::Cancelled => 3,
+    }
+}
+
+/// One row of the follow-ups screen: the action, with the text its row shows worked out once
+/// when it arrives, so that drawing a frame looks up no time zone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpRow {
+    /// The action and its lead's name.
+    pub view: FollowUpView,
+    /// The action in a few words: `sms nurture_day3`.
+    pub action: String,
+    /// When it goes or went, in the lead's zone: `Tue 08:00 CDT` (see [`output::when_at`]).
+    pub local: String,
+}
+
+impl FollowUpRow {
+    /// A row for an action.
+    pub fn new(view: FollowUpView) -> Self {
+        let action = output::action(&view.item);
+        let local = output::local(output::when_at(&view.item), view.item.timezone.as_deref());
+        FollowUpRow { view, action, local }
+    }
+
+    /// The action.
+    pub fn item(&self) -> &FollowUpItem {
+        &self.view.item
+    }
+
+    /// How the footer names it: `sms nurture_day3 for Maria Gonzalez`.
+    pub fn what(&self) -> String {
+        let mut what = self.action.clone();
+        if !self.view.lead_name.is_empty() {
+            let _ = write!(what, " for {}", self.view.lead_name);
+        }
+        what
+    }
+}
+
+/// How many rows of each kind the follow-ups screen holds, counted when they arrive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FollowUpCounts {
+    /// Waiting for the agent's approval.
+    pub approval: usize,
+    /// Scheduled, queued or being sent.
+    pub planned: usize,
+    /// Refused by GHL.
+    pub failed: usize,
+    /// May or may not have reached GHL.
+    pub uncertain: usize,
+    /// Sent, done, skipped or cancelled lately.
+    pub recent: usize,
+}
+
+impl FollowUpCounts {
+    /// Actions that need the agent: to approve, failed or uncertain.
+    pub fn needing_agent(&self) -> usize {
+        self.approval + self.failed + self.uncertain
+    }
+}
+
+/// The follow-ups screen's rows and where the user is in them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpsView {
+    /// In screen order (see [`followup_group`]).
+    pub rows: Vec<FollowUpRow>,
+    /// How many of each kind.
+    pub counts: FollowUpCounts,
+    /// True once the daemon answered.
+    pub loaded: bool,
+    /// The selected row (0 when empty).
+    pub selected: usize,
+    /// The first row on screen.
+    pub offset: usize,
+    /// Whether the selected action's pane is shown (it is unless the agent closes it).
+    pub pane_open: bool,
+}
+
+impl FollowUpsView {
+    fn new() -> Self {
+        FollowUpsView {
+            rows: Vec::new(),
+            counts: FollowUpCounts::default(),
+            loaded: false,
+            selected: 0,
+            offset: 0,
+            pane_open: true,
+        }
+    }
+
+    /// The selected action, if any.
+    pub fn selected_row(&self) -> Option<&FollowUpRow> {
+        self.rows.get(self.selected)
+    }
+
+    /// The tab's count: the actions that need the agent; `None` before the first load.
+    pub fn count_label(&self) -> Option<String> {
+        self.loaded.then(|| self.counts.needing_agent().to_string())
+    }
+
+    fn select(&mut self, index: usize, page: usize) {
+        self.selected = index.min(self.rows.len().saturating_sub(1));
+        self.offset = visible_range(self.rows.len(), self.offset, self.selected, page).start;
+    }
+
+    /// Takes in the actions, sorted into screen order once here rather than at every frame;
+    /// the selected action stays selected.
+    fn load(&mut self, views: Vec<FollowUpView>, page: usize) {
+        let selected_id = self.selected_row().map(|r| r.item().id.clone());
+        let mut seen = HashSet::with_capacity(views.len());
+        // The parts are asked for one after another, so an action that moved between two of
+        // them meanwhile can arrive twice.
+        let mut rows: Vec<FollowUpRow> =
+            views.into_iter().filter(|v| seen.insert(v.item.id.clone())).map(FollowUpRow::new).collect();
+        rows.sort_by(|a, b| {
+            let (a, b) = (a.item(), b.item());
+            let group = followup_group(a.state);
+            group.cmp(&followup_group(b.state)).then_with(|| {
+                // What is still to happen, soonest first; what happened, newest first.
+                let order = if group < 2 { a.at.cmp(&b.at) } else { b.updated_at.cmp(&a.updated_at) };
+                order.then_with(|| a.id.cmp(&b.id))
+            })
+        });
+        let mut counts = FollowUpCounts::default();
+        for row in &rows {
+            match row.item().state {
+                ItemState::AwaitingApproval => counts.approval += 1,
+                ItemState::Scheduled | ItemState::Queued | ItemState::Sending => counts.planned += 1,
+                ItemState::Failed => counts.failed += 1,
+                ItemState::Uncertain => counts.uncertain += 1,
+                ItemState::Sent | ItemState::Done | ItemState::Skipped | ItemState::Cancelled => {
+                    counts.recent += 1;
+                }
+            }
+        }
+        self.rows = rows;
+        self.counts = counts;
+        self.loaded = true;
+        let index = selected_id.and_then(|id| self.rows.iter().position(|r| r.item().id == id));
+        self.select(index.unwrap_or(self.selected), page);
+    }
+}
+
 /// The dashboard's state.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -336,6 +621,10 @@ pub struct App {
     pub(super) keymap: Keymap,
     pub(super) views: Vec<QueueView>,
     pub(super) current: usize,
+    pub(super) screen: Screen,
+    pub(super) followups: FollowUpsView,
+    /// How far the help overlay is scrolled (it is taller than a small terminal).
+    pub(super) help_scroll: u16,
     pub(super) detail_open: bool,
     pub(super) detail: Option<LeadDetail>,
     requested_lead: Option<String>,
@@ -361,6 +650,9 @@ impl App {
             keymap: Keymap::defaults(),
             views: QueueName::BUILT_IN.into_iter().map(QueueView::new).collect(),
             current: 0,
+            screen: Screen::Queue,
+            followups: FollowUpsView::new(),
+            help_scroll: 0,
             detail_open: false,
             detail: None,
             requested_lead: None,
@@ -387,6 +679,15 @@ impl App {
         app
     }
 
+    /// A dashboard on the follow-ups screen holding `views` (for benchmarks and tests).
+    #[allow(dead_code, reason = "API for the benchmark and keymap loading; the binary alone may not call it")]
+    pub fn with_followups(now: Timestamp, views: Vec<FollowUpView>) -> Self {
+        let mut app = App::new(now);
+        app.screen = Screen::FollowUps;
+        app.apply(Update::FollowUpsLoaded(views));
+        app
+    }
+
     /// Replaces the keymap (the defaults with the user's keymap file applied).
     pub fn set_keymap(&mut self, keymap: Keymap) {
         self.keymap = keymap;
@@ -409,8 +710,14 @@ impl App {
     pub fn resize(&mut self, width: u16, height: u16) {
         self.size = (width, height);
         let page = self.page_rows();
-        let view = &mut self.views[self.current];
-        view.select(view.selected, page);
+        match self.screen {
+            Screen::Queue => {
+                let view = &mut self.views[self.current];
+                view.select(view.selected, page);
+            }
+            Screen::FollowUps => self.followups.select(self.followups.selected, page),
+        }
+        self.help_scroll = self.help_scroll.min(self.help_max_scroll());
     }
 
     /// The effects to perform first: connect.
@@ -423,7 +730,34 @@ impl App {
         &self.views[self.current].name
     }
 
-    /// The tab on screen.
+    /// The screen on: a queue, or the follow-ups.
+    pub fn screen(&self) -> Screen {
+        self.screen
+    }
+
+    /// The follow-ups screen's rows and selection.
+    pub fn followups(&self) -> &FollowUpsView {
+        &self.followups
+    }
+
+    /// The highlighted tab: a queue's index, or the follow-ups tab after the queues.
+    pub fn tab_index(&self) -> usize {
+        match self.screen {
+            Screen::Queue => self.current,
+            Screen::FollowUps => self.views.len(),
+        }
+    }
+
+    /// How far the help overlay is scrolled.
+    pub fn help_scroll(&self) -> u16 {
+        self.help_scroll
+    }
+
+    fn help_max_scroll(&self) -> u16 {
+        super::components::help::max_scroll(&self.keymap, self.size.1)
+    }
+
+    /// The queue tab last shown (also while the follow-ups screen is on).
     pub fn view(&self) -> &QueueView {
         &self.views[self.current]
     }
@@ -495,19 +829,28 @@ impl App {
         if self.prompt.is_some() {
             return Vec::new();
         }
-        // The help overlay is modal: it swallows every key except those that close it or quit.
+        // The help overlay is modal: it swallows every key except those that close it, scroll
+        // it or quit.
         if self.help && !matches!(action, Action::Help | Action::Close | Action::Quit) {
+            self.scroll_help(action);
             return Vec::new();
         }
         let page = self.page_rows();
         match action {
             Action::Quit => return vec![Effect::Quit],
-            Action::Help => self.help = !self.help,
+            Action::Help => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
             Action::Close => {
+                let message = self.flash.is_some() || self.last_error.is_some();
                 if self.help {
                     self.help = false;
-                } else if self.detail_open {
+                } else if self.screen == Screen::Queue && self.detail_open {
                     self.detail_open = false;
+                } else if self.screen == Screen::FollowUps && self.followups.pane_open && !message {
+                    // The pane is open by default there, so a message is dismissed first.
+                    self.followups.pane_open = false;
                 } else {
                     self.last_error = None;
                     self.flash = None;
@@ -519,14 +862,18 @@ impl App {
             Action::PageUp => return self.move_selection(-(page as isize), page),
             Action::FirstRow => return self.move_selection(isize::MIN, page),
             Action::LastRow => return self.move_selection(isize::MAX, page),
-            Action::NextQueue => return self.switch_queue((self.current + 1) % self.views.len()),
+            Action::NextQueue => return self.switch_tab((self.tab_index() + 1) % self.tab_count()),
             Action::PrevQueue => {
-                return self.switch_queue((self.current + self.views.len() - 1) % self.views.len());
+                return self.switch_tab((self.tab_index() + self.tab_count() - 1) % self.tab_count());
             }
             Action::Queue(i) => {
                 if usize::from(i) < self.views.len() {
-                    return self.switch_queue(usize::from(i));
+                    return self.switch_tab(usize::from(i));
                 }
+            }
+            Action::FollowUps => return self.switch_tab(self.views.len()),
+            Action::OpenDetail | Action::ToggleDetail if self.screen == Screen::FollowUps => {
+                self.followups.pane_open = action == Action::OpenDetail || !self.followups.pane_open;
             }
             Action::OpenDetail => {
                 self.detail_open = true;
@@ -539,16 +886,34 @@ impl App {
             Action::Refresh => {
                 if self.conn.is_online() {
                     self.last_error = None;
-                    let mut effects = vec![Effect::FetchStatus, self.fetch_current()];
-                    effects.extend(self.fetch_detail(true));
-                    return effects;
+                    return match self.screen {
+                        Screen::FollowUps => vec![Effect::FetchStatus, Effect::FetchFollowUps],
+                        Screen::Queue => {
+                            let mut effects = vec![Effect::FetchStatus, self.fetch_current()];
+                            effects.extend(self.fetch_detail(true));
+                            effects
+                        }
+                    };
                 }
                 return conn_effects(self.conn.handle(ConnEvent::RetryNow));
+            }
+            Action::AddTag | Action::RemoveTag | Action::AddNote | Action::RetryEdits
+                if self.screen == Screen::FollowUps =>
+            {
+                let queues = self.keys_hint(Action::Queue(0)).unwrap_or_default();
+                self.flash_error(format!(
+                    "Tags, notes and edit retries act on a lead of a queue{queues}; the follow-ups screen acts on follow-ups."
+                ));
             }
             Action::AddTag => self.open_prompt(PromptKind::AddTag),
             Action::RemoveTag => self.open_prompt(PromptKind::RemoveTag),
             Action::AddNote => self.open_prompt(PromptKind::AddNote),
             Action::RetryEdits => return self.retry_edits(),
+            Action::ApproveFollowUp | Action::EditFollowUp | Action::SkipFollowUp | Action::SendAgain => {
+                return self.followup_action(action);
+            }
+            Action::PauseLead => return self.pause_lead(true),
+            Action::ResumeLead => return self.pause_lead(false),
             Action::SyncNow => {
                 if !self.conn.is_online() {
                     self.flash_error("Not connected to the daemon, so it cannot sync now.".to_owned());
@@ -559,6 +924,157 @@ impl App {
             }
         }
         Vec::new()
+    }
+
+    /// Scrolls the help overlay with the movement keys (it may be taller than the terminal).
+    fn scroll_help(&mut self, action: Action) {
+        let page = self.size.1.saturating_sub(6).max(1);
+        let max = self.help_max_scroll();
+        self.help_scroll = match action {
+            Action::NextRow => self.help_scroll.saturating_add(1),
+            Action::PrevRow => self.help_scroll.saturating_sub(1),
+            Action::PageDown => self.help_scroll.saturating_add(page),
+            Action::PageUp => self.help_scroll.saturating_sub(page),
+            Action::FirstRow => 0,
+            Action::LastRow => max,
+            _ => self.help_scroll,
+        }
+        .min(max);
+    }
+
+    /// ` (press 7)`: the first key of an action, to tell the agent where to go; `None` when
+    /// the action is not bound.
+    fn keys_hint(&self, action: Action) -> Option<String> {
+        let key = self.keymap.keys_for(action).into_iter().next()?;
+        Some(match action {
+            Action::Queue(_) => " (switch with 1–6)".to_owned(),
+            _ => format!(" (press {key})"),
+        })
+    }
+
+    /// The number of tabs: the queues and the follow-ups screen.
+    fn tab_count(&self) -> usize {
+        self.views.len() + 1
+    }
+
+    /// Shows tab `index`: a queue, or the follow-ups screen after the queues.
+    fn switch_tab(&mut self, index: usize) -> Vec<Effect> {
+        if index < self.views.len() {
+            return self.switch_queue(index);
+        }
+        if self.screen == Screen::FollowUps {
+            return Vec::new();
+        }
+        self.screen = Screen::FollowUps;
+        self.retry_when_loaded = None;
+        let page = self.page_rows();
+        self.followups.select(self.followups.selected, page);
+        if self.conn.is_online() { vec![Effect::FetchFollowUps] } else { Vec::new() }
+    }
+
+    /// Approve, edit, skip or send again the selected follow-up action. The state is checked
+    /// here too (the daemon checks it again), so a key pressed on the wrong row says why at
+    /// once.
+    fn followup_action(&mut self, action: Action) -> Vec<Effect> {
+        if self.screen != Screen::FollowUps {
+            let hint = self.keys_hint(Action::FollowUps).unwrap_or_default();
+            self.flash_error(format!("That key acts on a follow-up: open the follow-ups screen{hint}."));
+            return Vec::new();
+        }
+        let Some(row) = self.followups.selected_row() else {
+            self.flash_error("No follow-up selected.".to_owned());
+            return Vec::new();
+        };
+        let item = row.item();
+        let (id, contact_id, what) = (item.id.clone(), item.contact_id.clone(), row.what());
+        let state = item.state.as_str().replace('_', " ");
+        let refused = match action {
+            Action::ApproveFollowUp | Action::EditFollowUp if item.state != ItemState::AwaitingApproval => {
+                Some(format!("Only an action waiting for approval can be approved; {what} is {state}."))
+            }
+            Action::EditFollowUp if item.action.channel().is_none() => {
+                let key = self.keys_hint(Action::ApproveFollowUp).unwrap_or_default();
+                Some(format!("Only a message has a text to edit; approve {what} as it is{key}."))
+            }
+            Action::SkipFollowUp if !item.state.is_open() => {
+                Some(format!("Only a planned action can be skipped; {what} is {state}."))
+            }
+            Action::SendAgain if item.state != ItemState::Uncertain => {
+                Some(format!("Only an uncertain send can be sent again; {what} is {state}."))
+            }
+            Action::SendAgain if item.op_seq.is_none() => Some(format!(
+                "Cannot send {what} again: the daemon did not say which edit carries it. `leadline lead {contact_id}` lists the lead's edits; `leadline retry SEQ` sends it again."
+            )),
+            _ => None,
+        };
+        if let Some(refused) = refused {
+            self.flash_error(refused);
+            return Vec::new();
+        }
+        if !self.conn.is_online() {
+            self.flash_error("Not connected to the daemon: follow-ups need it running.".to_owned());
+            return Vec::new();
+        }
+        let command = match action {
+            Action::EditFollowUp => {
+                // The input is one line: a message's line breaks become spaces.
+                let text =
+                    item.edited.as_deref().or(item.body.as_deref()).unwrap_or("").replace(['\r', '\n'], " ");
+                self.prompt = Some(Prompt {
+                    kind: PromptKind::EditFollowUp,
+                    contact_id,
+                    lead_name: row.view.lead_name.clone(),
+                    tags: Vec::new(),
+                    followup: Some(PromptFollowUp { id, what }),
+                    input: TextInput::with_text(&text),
+                });
+                return Vec::new();
+            }
+            Action::SkipFollowUp => FollowUpCommand::Skip { id },
+            Action::SendAgain => FollowUpCommand::SendAgain { id, seq: item.op_seq.unwrap_or_default() },
+            _ => FollowUpCommand::Approve { id, body: None },
+        };
+        self.followup_effect(contact_id, command, what)
+    }
+
+    /// Pauses or resumes the selected lead's follow-ups: the lead of the selected follow-up on
+    /// the follow-ups screen, the selected lead on a queue.
+    fn pause_lead(&mut self, pause: bool) -> Vec<Effect> {
+        let target = match self.screen {
+            Screen::FollowUps => {
+                self.followups.selected_row().map(|r| (r.item().contact_id.clone(), r.view.lead_name.clone()))
+            }
+            Screen::Queue => self.selected_lead().map(|l| (l.id.clone(), l.name.clone())),
+        };
+        let Some((contact_id, name)) = target else {
+            self.flash_error("No lead selected.".to_owned());
+            return Vec::new();
+        };
+        if !self.conn.is_online() {
+            self.flash_error("Not connected to the daemon: follow-ups need it running.".to_owned());
+            return Vec::new();
+        }
+        let name = if name.is_empty() { contact_id.clone() } else { name };
+        let command = if pause { FollowUpCommand::Pause } else { FollowUpCommand::Resume };
+        self.followup_effect(contact_id, command, name)
+    }
+
+    fn followup_effect(&mut self, contact_id: String, command: FollowUpCommand, what: String) -> Vec<Effect> {
+        let [progress, _, _] = command.wording(&what);
+        self.flash_info(progress);
+        vec![Effect::FollowUp { contact_id, command, what }]
+    }
+
+    /// After a follow-up command (done or refused, since a refusal often means the action
+    /// moved on): the follow-ups, and what an edit re-fetches (the `due` queue and the lead
+    /// follow the follow-ups).
+    fn refresh_after_followup(&mut self, contact_id: &str) -> Vec<Effect> {
+        if !self.conn.is_online() {
+            return Vec::new();
+        }
+        let mut effects = vec![Effect::FetchFollowUps];
+        effects.extend(self.refresh_after_edit(contact_id));
+        effects
     }
 
     fn set_flash(&mut self, kind: FlashKind, text: String) {
@@ -593,7 +1109,8 @@ impl App {
             self.flash_error("Not connected to the daemon: edits need it running.".to_owned());
             return;
         }
-        self.prompt = Some(Prompt { kind, contact_id, lead_name, tags, input: TextInput::new() });
+        self.prompt =
+            Some(Prompt { kind, contact_id, lead_name, tags, followup: None, input: TextInput::new() });
     }
 
     /// Enter in the prompt: sends the edit unless the text is blank.
@@ -609,6 +1126,17 @@ impl App {
             PromptKind::AddTag => OpKind::AddTag { tag: text },
             PromptKind::RemoveTag => OpKind::RemoveTag { tag: text },
             PromptKind::AddNote => OpKind::AddNote { body: text },
+            PromptKind::EditFollowUp => {
+                let Some(PromptFollowUp { id, what }) = prompt.followup else {
+                    return Vec::new();
+                };
+                if !self.conn.is_online() {
+                    self.flash_error(format!("Not approved: {what} (not connected to the daemon)."));
+                    return Vec::new();
+                }
+                let command = FollowUpCommand::Approve { id, body: Some(text) };
+                return self.followup_effect(prompt.contact_id, command, what);
+            }
         };
         if !self.conn.is_online() {
             self.flash_error(format!("Not saved: {} (not connected to the daemon).", describe_op(&op, &[])));
@@ -675,14 +1203,22 @@ impl App {
                 self.welcome = Some(welcome);
                 self.conn.handle(ConnEvent::Connected { now: self.now });
                 self.requested_lead = None;
-                // The current queue first, so it shows before the others' counts arrive.
-                let mut effects = vec![self.fetch_current(), Effect::FetchStatus];
+                // The screen on first, so it shows before the other tabs' counts arrive.
+                let mut effects = match self.screen {
+                    Screen::Queue => vec![self.fetch_current(), Effect::FetchStatus],
+                    Screen::FollowUps => {
+                        vec![Effect::FetchFollowUps, Effect::FetchStatus, self.fetch_current()]
+                    }
+                };
                 effects.extend(
                     (0..self.views.len())
                         .filter(|i| *i != self.current)
                         .map(|i| Effect::FetchQueue { name: self.views[i].name.clone(), limit: QUEUE_LIMIT }),
                 );
-                effects.extend(self.fetch_detail_if_needed());
+                if self.screen == Screen::Queue {
+                    effects.push(Effect::FetchFollowUps);
+                    effects.extend(self.fetch_detail_if_needed());
+                }
                 return effects;
             }
             Update::ConnectFailed { error, unreachable } => {
@@ -713,6 +1249,11 @@ impl App {
                 let changed = std::mem::take(&mut self.changed);
                 if !self.conn.is_online() {
                     return Vec::new();
+                }
+                // Only the screen on is re-fetched: the follow-ups list reads every lead's
+                // record, too much to ask for at each burst of changes nobody is looking at.
+                if self.screen == Screen::FollowUps {
+                    return vec![Effect::FetchFollowUps, Effect::FetchStatus];
                 }
                 let mut effects = vec![self.fetch_current(), Effect::FetchStatus];
                 if self.selected_lead().is_some_and(|l| changed.contains(&l.id)) {
@@ -778,6 +1319,22 @@ impl App {
                 tracing::warn!(%error, seq, "retry failed");
                 self.flash_error(format!("Could not retry edit #{seq}: {error}"));
             }
+            Update::FollowUpsLoaded(views) => {
+                let page = if self.screen == Screen::FollowUps { self.page_rows() } else { 1 };
+                self.followups.load(views, page);
+            }
+            Update::FollowUpDone { contact_id, command, what } => {
+                let [_, done, _] = command.wording(&what);
+                self.flash_success(done);
+                return self.refresh_after_followup(&contact_id);
+            }
+            Update::FollowUpFailed { contact_id, command, what, error } => {
+                // The agent's text stays out of the log: the footer shows what was refused.
+                tracing::warn!(%error, %contact_id, %what, "follow-up command failed");
+                let [_, _, failed] = command.wording(&what);
+                self.flash_error(format!("{failed}: {error}"));
+                return self.refresh_after_followup(&contact_id);
+            }
         }
         Vec::new()
     }
@@ -823,10 +1380,19 @@ impl App {
         let index_of_selected =
             selected_id.and_then(|id| view.rows.iter().position(|l| l.id == id)).unwrap_or(view.selected);
         view.select(index_of_selected, page);
-        if index == self.current { self.fetch_detail_if_needed() } else { Vec::new() }
+        if index == self.current && self.screen == Screen::Queue {
+            self.fetch_detail_if_needed()
+        } else {
+            Vec::new()
+        }
     }
 
     fn move_selection(&mut self, delta: isize, page: usize) -> Vec<Effect> {
+        if self.screen == Screen::FollowUps {
+            let view = &mut self.followups;
+            view.select(view.selected.saturating_add_signed(delta), page);
+            return Vec::new();
+        }
         self.retry_when_loaded = None;
         let view = &mut self.views[self.current];
         let target = view.selected.saturating_add_signed(delta);
@@ -835,10 +1401,11 @@ impl App {
     }
 
     fn switch_queue(&mut self, index: usize) -> Vec<Effect> {
-        if index == self.current {
+        if index == self.current && self.screen == Screen::Queue {
             return Vec::new();
         }
         self.current = index;
+        self.screen = Screen::Queue;
         self.retry_when_loaded = None;
         let page = self.page_rows();
         let view = &mut self.views[index];

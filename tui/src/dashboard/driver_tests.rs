@@ -21,7 +21,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::codec::Framed;
 
 use super::connection::ConnState;
-use super::tests::{detail, queue, status};
+use super::tests::{detail, followup_views, queue, status};
 use super::*;
 
 /// A daemon that speaks the protocol from the test fixtures.
@@ -86,7 +86,16 @@ impl Fake {
                 frame = framed.next() => {
                     let Some(Ok(frame)) = frame else { return };
                     let Ok(ClientMessage::Request { id, body }) = protocol::decode(&frame) else { return };
-                    if matches!(body, Request::Edit { .. } | Request::SyncNow { .. } | Request::RetryOp { .. }) {
+                    if matches!(
+                        body,
+                        Request::Edit { .. }
+                            | Request::SyncNow { .. }
+                            | Request::RetryOp { .. }
+                            | Request::ApproveFollowUp { .. }
+                            | Request::SkipFollowUp { .. }
+                            | Request::PauseLead { .. }
+                            | Request::ResumeLead { .. }
+                    ) {
                         self.commands.lock().unwrap().push(body.clone());
                     }
                     let result = match body {
@@ -113,12 +122,28 @@ impl Fake {
                             Ok(Response::Accepted { seq })
                         }
                         Request::RetryOp { seq } => Ok(Response::Accepted { seq }),
-                        Request::FollowUps { .. } => Ok(Response::FollowUps(Vec::new())),
-                        Request::ApproveFollowUp { .. }
-                        | Request::SkipFollowUp { .. }
-                        | Request::PauseLead { .. }
-                        | Request::ResumeLead { .. }
-                        | Request::SimulateFollowUps { .. } => {
+                        Request::FollowUps { filter } => Ok(Response::FollowUps(
+                            followup_views().into_iter().filter(|v| filter.states.contains(&v.item.state)).collect(),
+                        )),
+                        // Like the daemon, which renders the agent's text under the template's
+                        // rules and refuses it with the reason.
+                        Request::ApproveFollowUp { body: Some(text), .. } if text.chars().count() > 320 => {
+                            Err(RemoteError::new(
+                                ErrorKind::BadRequest,
+                                format!(
+                                    "the text is {} characters; a text may be at most 320 (two segments): shorten it",
+                                    text.chars().count()
+                                ),
+                            ))
+                        }
+                        Request::ApproveFollowUp { id, .. } | Request::SkipFollowUp { id } => {
+                            match followup_views().into_iter().find(|v| v.item.id == id) {
+                                Some(view) => Ok(Response::FollowUp(Box::new(view))),
+                                None => Err(RemoteError::new(ErrorKind::NotFound, format!("no follow-up {id:?}"))),
+                            }
+                        }
+                        Request::PauseLead { .. } | Request::ResumeLead { .. } => Ok(Response::Done),
+                        Request::SimulateFollowUps { .. } => {
                             Err(RemoteError::new(ErrorKind::BadRequest, "not in this fake daemon"))
                         }
                     };
@@ -348,4 +373,71 @@ async fn a_command_without_a_connection_fails_at_once() {
         panic!("expected EditFailed");
     };
     assert_eq!((contact_id.as_str(), error.as_str()), ("c1", "not connected to the daemon"));
+}
+
+#[tokio::test]
+async fn the_follow_up_keys_reach_the_daemon() {
+    let Session { _dir, _stop, fake, mut driver, mut app, mut rx } = session();
+    pump(&mut driver, &mut app, &mut rx, |a| a.view().loaded && a.status.is_some()).await;
+    let shift = |c| Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT));
+    let flash_starts =
+        |prefix: &'static str| move |a: &App| a.flash().is_some_and(|f| f.text.starts_with(prefix));
+
+    // The screen loads its three parts from the daemon.
+    driver.handle(&mut app, key(KeyCode::Char('7')));
+    pump(&mut driver, &mut app, &mut rx, |a| a.followups().loaded).await;
+    assert_eq!(app.followups().rows.len(), followup_views().len());
+
+    // Approve and skip the selected action, one key each.
+    driver.handle(&mut app, key(KeyCode::Char('j')));
+    driver.handle(&mut app, key(KeyCode::Char('a')));
+    pump(&mut driver, &mut app, &mut rx, flash_starts("Approved:")).await;
+    driver.handle(&mut app, key(KeyCode::Char('x')));
+    pump(&mut driver, &mut app, &mut rx, flash_starts("Skipped:")).await;
+
+    // Edit: the daemon refuses the text, and says why in the footer.
+    driver.handle(&mut app, key(KeyCode::Char('e')));
+    for c in "y".repeat(330).chars() {
+        driver.handle(&mut app, key(KeyCode::Char(c)));
+    }
+    driver.handle(&mut app, key(KeyCode::Enter));
+    pump(&mut driver, &mut app, &mut rx, flash_starts("Not approved:")).await;
+    let flash = app.flash().unwrap();
+    assert_eq!(flash.kind, app::FlashKind::Error);
+    assert!(flash.text.ends_with("a text may be at most 320 (two segments): shorten it"), "{}", flash.text);
+    assert!(matches!(app.connection(), ConnState::Online { .. }));
+    // A text it takes.
+    driver.handle(&mut app, key(KeyCode::Char('e')));
+    for c in "See you Saturday!".chars() {
+        driver.handle(&mut app, key(KeyCode::Char(c)));
+    }
+    driver.handle(&mut app, key(KeyCode::Enter));
+    pump(&mut driver, &mut app, &mut rx, flash_starts("Approved with your text:")).await;
+
+    // Send the uncertain message again, then pause and resume its lead.
+    for _ in 0..4 {
+        driver.handle(&mut app, key(KeyCode::Char('j')));
+    }
+    assert_eq!(app.followups().selected_row().unwrap().item().contact_id, "c00006");
+    driver.handle(&mut app, shift('A'));
+    pump(&mut driver, &mut app, &mut rx, flash_starts("Sending again with the next sync")).await;
+    driver.handle(&mut app, key(KeyCode::Char('p')));
+    pump(&mut driver, &mut app, &mut rx, flash_starts("Paused Emily Kowalski")).await;
+    driver.handle(&mut app, shift('P'));
+    pump(&mut driver, &mut app, &mut rx, flash_starts("Resumed Emily Kowalski")).await;
+
+    let id = "c00000/nurture/3".to_owned();
+    assert_eq!(
+        *fake.commands.lock().unwrap(),
+        [
+            Request::ApproveFollowUp { id: id.clone(), body: None },
+            Request::SkipFollowUp { id: id.clone() },
+            Request::ApproveFollowUp { id: id.clone(), body: Some("y".repeat(330)) },
+            Request::ApproveFollowUp { id, body: Some("See you Saturday!".into()) },
+            Request::RetryOp { seq: 17 },
+            Request::PauseLead { contact_id: "c00006".into() },
+            Request::ResumeLead { contact_id: "c00006".into() },
+        ]
+    );
+    driver.shutdown();
 }

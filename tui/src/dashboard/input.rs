@@ -31,6 +31,11 @@ impl TextInput {
         TextInput::default()
     }
 
+    /// An input holding `text`, the cursor after it (to edit a text that exists already).
+    pub fn with_text(text: &str) -> Self {
+        TextInput { value: text.to_owned(), cursor: text.chars().count() }
+    }
+
     /// The text typed so far.
     pub fn value(&self) -> &str {
         &self.value
@@ -172,6 +177,16 @@ mod tests {
         let mut release = key(KeyCode::Enter);
         release.kind = KeyEventKind::Release;
         assert_eq!(input.handle_key(&release), InputOutcome::Consumed);
+    }
+
+    #[test]
+    fn a_prefilled_input_edits_at_its_end() {
+        let mut input = TextInput::with_text("Hi ☕");
+        assert_eq!((input.value(), input.cursor()), ("Hi ☕", 4));
+        input.handle_key(&key(KeyCode::Backspace));
+        input.handle_key(&key(KeyCode::Char('!')));
+        assert_eq!(input.value(), "Hi !");
+        assert_eq!(TextInput::with_text(""), TextInput::new());
     }
 
     #[test]

@@ -238,6 +238,14 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("n", "add-note"),
     ("R", "retry-edits"),
     ("s", "sync-now"),
+    ("7", "follow-ups"),
+    ("f", "follow-ups"),
+    ("a", "approve"),
+    ("e", "edit-and-approve"),
+    ("x", "skip"),
+    ("A", "send-again"),
+    ("p", "pause-lead"),
+    ("P", "resume-lead"),
     ("?", "help"),
     ("f1", "help"),
     ("q", "quit"),
@@ -341,16 +349,10 @@ impl Keymap {
             .collect()
     }
 
-    /// The footer's hints: (keys, label) for the most used actions that are bound.
+    /// The footer's hints on a lead queue: (keys, label) for the most used actions that are
+    /// bound.
     pub fn footer_hints(&self) -> Vec<(String, &'static str)> {
-        let first = |a: Action| self.keys_for(a).first().map(|k| k.to_string());
-        let mut hints = Vec::new();
-        match (first(Action::NextRow), first(Action::PrevRow)) {
-            (Some(n), Some(p)) => hints.push((format!("{n}/{p}"), "move")),
-            (Some(k), None) | (None, Some(k)) => hints.push((k, "move")),
-            (None, None) => {}
-        }
-        for (action, label) in [
+        self.hints(&[
             (Action::ToggleDetail, "detail"),
             (Action::OpenDetail, "detail"),
             (Action::NextQueue, "queue"),
@@ -360,7 +362,36 @@ impl Keymap {
             (Action::Refresh, "refresh"),
             (Action::Help, "help"),
             (Action::Quit, "quit"),
-        ] {
+        ])
+    }
+
+    /// The footer's hints on the follow-ups screen, whose keys act on the selected action.
+    pub fn followup_hints(&self) -> Vec<(String, &'static str)> {
+        self.hints(&[
+            (Action::ApproveFollowUp, "approve"),
+            (Action::EditFollowUp, "edit"),
+            (Action::SkipFollowUp, "skip"),
+            (Action::SendAgain, "send again"),
+            (Action::PauseLead, "pause"),
+            (Action::ResumeLead, "resume"),
+            (Action::NextQueue, "queue"),
+            (Action::Refresh, "refresh"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ])
+    }
+
+    /// "move" and then the first key of each bound action of `actions` (an action whose label
+    /// is already shown is skipped, so alternatives can share one).
+    fn hints(&self, actions: &[(Action, &'static str)]) -> Vec<(String, &'static str)> {
+        let first = |a: Action| self.keys_for(a).first().map(|k| k.to_string());
+        let mut hints = Vec::new();
+        match (first(Action::NextRow), first(Action::PrevRow)) {
+            (Some(n), Some(p)) => hints.push((format!("{n}/{p}"), "move")),
+            (Some(k), None) | (None, Some(k)) => hints.push((k, "move")),
+            (None, None) => {}
+        }
+        for &(action, label) in actions {
             if hints.iter().any(|(_, l)| *l == label) {
                 continue;
             }

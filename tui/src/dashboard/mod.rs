@@ -27,8 +27,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use leadline_shared::domain::OpKind;
-use leadline_shared::protocol::QueueName;
+use leadline_shared::domain::{ItemState, OpKind};
+use leadline_shared::protocol::{FollowUpFilter, FollowUpView, QueueName};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -38,10 +38,11 @@ use tokio::task::JoinHandle;
 #[allow(unused_imports, reason = "re-exported for the benchmark and the lead's main")]
 pub use action::Action;
 #[allow(unused_imports, reason = "re-exported for the benchmark and the lead's main")]
-pub use app::{App, Effect, QUEUE_LIMIT, Update};
+pub use app::{App, Effect, FOLLOWUP_LIMIT, QUEUE_LIMIT, RECENT_FOLLOWUPS, Screen, Update};
 pub use keymap::Keymap;
 
 use crate::client::{Client, ClientError, EventStream};
+use app::FollowUpCommand;
 use components::queue_table::CHROME_ROWS;
 use connection::ConnState;
 
@@ -52,6 +53,10 @@ pub const WIDE: u16 = 120;
 /// for the offline banner.
 pub type StartDaemon = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
+/// The height of the follow-ups screen's pane below its table, on terminals narrower than
+/// [`WIDE`]: the action, when, the reason and two lines of its text.
+pub const FOLLOWUP_PANE_ROWS: u16 = 9;
+
 /// Where each part of the screen goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Areas {
@@ -59,9 +64,9 @@ pub struct Areas {
     pub tabs: Rect,
     /// The offline banner (zero height when online).
     pub banner: Rect,
-    /// The queue table, unless the detail pane covers it.
+    /// The queue (or follow-ups) table, unless the detail pane covers it.
     pub table: Option<Rect>,
-    /// The detail pane, when open.
+    /// The detail pane (the selected follow-up's on the follow-ups screen), when open.
     pub detail: Option<Rect>,
     /// The status line.
     pub status: Rect,
@@ -82,7 +87,20 @@ pub fn layout(area: Rect, app: &App) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    let (table, detail) = if !app.detail_open() {
+    let (table, detail) = if app.screen() == Screen::FollowUps {
+        // The list stays in sight: the pane goes beside it, or below it when narrow.
+        if !app.followups().pane_open || app.followups().rows.is_empty() {
+            (Some(main), None)
+        } else if main.width >= WIDE {
+            let [left, right] =
+                Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(main);
+            (Some(left), Some(right))
+        } else {
+            let pane = FOLLOWUP_PANE_ROWS.min(main.height / 2);
+            let [top, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Length(pane)]).areas(main);
+            (Some(top), Some(bottom))
+        }
+    } else if !app.detail_open() {
         (Some(main), None)
     } else if main.width >= WIDE {
         let [left, right] =
@@ -101,11 +119,23 @@ pub fn render(app: &App, frame: &mut Frame) {
     let areas = layout(area, app);
     components::tabs::draw(app, frame, areas.tabs);
     components::status_bar::draw_banner(app, frame, areas.banner);
-    if let Some(table) = areas.table {
-        components::queue_table::draw(app, frame, table);
-    }
-    if let Some(detail) = areas.detail {
-        components::detail::draw(app, frame, detail);
+    match app.screen() {
+        Screen::Queue => {
+            if let Some(table) = areas.table {
+                components::queue_table::draw(app, frame, table);
+            }
+            if let Some(detail) = areas.detail {
+                components::detail::draw(app, frame, detail);
+            }
+        }
+        Screen::FollowUps => {
+            if let Some(table) = areas.table {
+                components::followups::draw_table(app, frame, table);
+            }
+            if let Some(pane) = areas.detail {
+                components::followups::draw_pane(app, frame, pane);
+            }
+        }
     }
     components::status_bar::draw_status(app, frame, areas.status);
     components::status_bar::draw_footer(app, frame, areas.footer);
@@ -196,32 +226,91 @@ pub async fn run_with_keymap(
     result
 }
 
-/// One request for the session's worker: a fetch, or a command (an edit, a sync, a retry).
+/// The requests of the follow-ups screen, one per part, each capped on its own so that no part
+/// crowds out another: what needs the agent (to approve, failed, uncertain) and what is
+/// planned, soonest first; what finished lately, newest first.
+pub fn followup_filters() -> [FollowUpFilter; 3] {
+    let filter = |states: Vec<ItemState>, limit: u32, latest_first: bool| FollowUpFilter {
+        states,
+        contact_id: None,
+        limit,
+        latest_first,
+    };
+    [
+        filter(
+            vec![ItemState::AwaitingApproval, ItemState::Failed, ItemState::Uncertain],
+            FOLLOWUP_LIMIT,
+            false,
+        ),
+        filter(vec![ItemState::Scheduled, ItemState::Queued, ItemState::Sending], FOLLOWUP_LIMIT, false),
+        filter(
+            vec![ItemState::Sent, ItemState::Done, ItemState::Skipped, ItemState::Cancelled],
+            RECENT_FOLLOWUPS,
+            true,
+        ),
+    ]
+}
+
+/// One request for the session's worker: a fetch, or a command (an edit, a sync, a retry, a
+/// follow-up decision).
 #[derive(Debug, Clone, PartialEq)]
 enum Fetch {
     Status,
     Queue { name: QueueName, limit: u32 },
     Lead { id: String },
+    FollowUps,
     Edit { contact_id: String, op: OpKind },
     Sync,
     Retry { seq: u64 },
+    FollowUp { contact_id: String, command: FollowUpCommand, what: String },
 }
 
 impl Fetch {
     /// Commands change something, so they are never coalesced away, and their failure is
     /// reported even when the daemon went away.
     fn is_command(&self) -> bool {
-        matches!(self, Fetch::Edit { .. } | Fetch::Sync | Fetch::Retry { .. })
+        matches!(self, Fetch::Edit { .. } | Fetch::Sync | Fetch::Retry { .. } | Fetch::FollowUp { .. })
     }
 
     /// What the [`App`] hears when this request fails.
     fn failed(self, error: String) -> Update {
         match self {
-            Fetch::Status | Fetch::Queue { .. } | Fetch::Lead { .. } => Update::RequestFailed { error },
+            Fetch::Status | Fetch::Queue { .. } | Fetch::Lead { .. } | Fetch::FollowUps => {
+                Update::RequestFailed { error }
+            }
             Fetch::Edit { contact_id, op } => Update::EditFailed { contact_id, op, error },
             Fetch::Sync => Update::SyncFailed { error },
             Fetch::Retry { seq } => Update::RetryFailed { seq, error },
+            Fetch::FollowUp { contact_id, command, what } => {
+                Update::FollowUpFailed { contact_id, command, what, error }
+            }
         }
+    }
+}
+
+/// The follow-ups screen's actions, all parts together.
+async fn load_followups(client: &mut Client) -> Result<Vec<FollowUpView>, ClientError> {
+    let mut all = Vec::new();
+    for filter in followup_filters() {
+        all.extend(client.followups(filter).await?);
+    }
+    Ok(all)
+}
+
+/// Performs a follow-up command.
+async fn follow_up(
+    client: &mut Client,
+    contact_id: &str,
+    command: &FollowUpCommand,
+) -> Result<(), ClientError> {
+    match command {
+        FollowUpCommand::Approve { id, body } => {
+            client.decide_followup(id, true, body.clone()).await.map(drop)
+        }
+        FollowUpCommand::Skip { id } => client.decide_followup(id, false, None).await.map(drop),
+        FollowUpCommand::SendAgain { seq, .. } => client.retry(*seq).await,
+        FollowUpCommand::Pause => client.pause_lead(contact_id, true).await,
+        FollowUpCommand::Resume => client.pause_lead(contact_id, false).await,
     }
 }
 
@@ -348,6 +437,10 @@ impl Driver {
                 Effect::Edit { contact_id, op } => self.command(Fetch::Edit { contact_id, op }),
                 Effect::SyncNow => self.command(Fetch::Sync),
                 Effect::Retry { seq } => self.command(Fetch::Retry { seq }),
+                Effect::FetchFollowUps => self.fetch(Fetch::FollowUps),
+                Effect::FollowUp { contact_id, command, what } => {
+                    self.command(Fetch::FollowUp { contact_id, command, what });
+                }
             }
         }
         false
@@ -445,6 +538,14 @@ async fn serve(
                     .map(|seq| Update::EditAccepted { contact_id, op, seq }),
                 Fetch::Sync => client.sync(false, false).await.map(|s| Update::SyncStarted(Box::new(s))),
                 Fetch::Retry { seq } => client.retry(seq).await.map(|()| Update::RetryAccepted { seq }),
+                Fetch::FollowUps => load_followups(&mut client).await.map(Update::FollowUpsLoaded),
+                Fetch::FollowUp { contact_id, command, what } => {
+                    follow_up(&mut client, &contact_id, &command).await.map(|()| Update::FollowUpDone {
+                        contact_id,
+                        command,
+                        what,
+                    })
+                }
             };
             let input = match result {
                 Ok(update) => Input::Update(update),

@@ -7,17 +7,18 @@ use std::collections::VecDeque;
 
 use jiff::Timestamp;
 use leadline_shared::domain::{
-    Contribution, Direction, LeadSummary, OpKind, OpState, Opportunity, PendingOp, Qualification, Temperature,
+    Contribution, Direction, FollowUpItem, FollowUps, ItemState, LeadSummary, Mode, OpKind, OpState,
+    Opportunity, Pause, PendingOp, Qualification, StepAction, Temperature,
 };
 use leadline_shared::protocol::{
-    Counts, DaemonInfo, Event, LeadDetail, QueueName, StatusReport, SyncState, SyncStatus, TimelineEntry,
-    Welcome,
+    Counts, DaemonInfo, Event, FollowUpView, LeadDetail, QueueName, StatusReport, SyncState, SyncStatus,
+    TimelineEntry, Welcome,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::visible_range;
+use super::app::{FollowUpCommand, visible_range};
 use super::components::queue_table;
 use super::*;
 
@@ -212,6 +213,105 @@ pub(super) fn detail_with_edits(id: &str) -> LeadDetail {
     }
 }
 
+fn at(secs_from_now: i64) -> Timestamp {
+    Timestamp::from_second(now().as_second() + secs_from_now).unwrap()
+}
+
+/// A follow-up action of lead `i` (see [`lead`]), going at `at_secs` from now, last changed
+/// `changed_secs` from now.
+pub(super) fn followup(
+    i: usize,
+    step: u32,
+    action: StepAction,
+    state: ItemState,
+    at_secs: i64,
+) -> FollowUpView {
+    let l = lead(i);
+    FollowUpView {
+        item: FollowUpItem {
+            id: format!("{}/nurture/{step}", l.id),
+            contact_id: l.id.clone(),
+            workflow: "nurture".into(),
+            step,
+            action,
+            due_at: at(at_secs),
+            at: at(at_secs),
+            timezone: l.timezone.clone(),
+            mode: Mode::Approval,
+            state,
+            reason: None,
+            template_version: None,
+            body: None,
+            edited: None,
+            subject: None,
+            op_seq: None,
+            message_id: None,
+            created_at: at(-86_400),
+            updated_at: at(at_secs.min(0)),
+            confirmation: false,
+        },
+        lead_name: l.name,
+    }
+}
+
+fn sms(template: &str) -> StepAction {
+    StepAction::SendSms { template: template.into() }
+}
+
+/// What the fake daemon lists on the follow-ups screen: two to approve (one with a reason),
+/// two planned (one held back by quiet hours), one queued, one failed, one uncertain, and
+/// three finished lately. Deliberately not in screen order: the screen sorts.
+pub(super) fn followup_views() -> Vec<FollowUpView> {
+    let with = |mut v: FollowUpView, f: &dyn Fn(&mut FollowUpItem)| {
+        f(&mut v.item);
+        v
+    };
+    vec![
+        with(followup(7, 0, sms("instant_response"), ItemState::Sent, -3 * 3_600), &|i| {
+            i.body = Some("Hi Darnell, thanks for reaching out about 12 Elm St!".into());
+        }),
+        with(followup(6, 1, sms("nurture_day1"), ItemState::Uncertain, -20 * 60), &|i| {
+            i.op_seq = Some(17);
+            i.reason =
+                Some("GHL did not answer within 30s and the message is not in the conversation yet".into());
+            i.body = Some(
+                "Hi Emily, this is Dana with Lone Star Realty. Still thinking about East Austin? Reply STOP to opt out"
+                    .into(),
+            );
+        }),
+        // Due at 22:00 in Denver, held until 08:00 there.
+        with(followup(2, 2, sms("check_in"), ItemState::Scheduled, 23 * 3_600), &|i| {
+            i.due_at = at(13 * 3_600);
+            i.reason = Some("quiet hours in America/Denver (TCPA: 08:00–21:00)".into());
+        }),
+        with(followup(0, 3, sms("nurture_day3"), ItemState::AwaitingApproval, 2 * 3_600), &|i| {
+            i.reason = Some("the nurture workflow asks for your approval before it texts".into());
+        }),
+        with(followup(5, 1, sms("nurture_day1"), ItemState::Failed, -2 * 3_600), &|i| {
+            i.op_seq = Some(15);
+            i.reason = Some("GHL refused the request (422): the phone number cannot receive texts".into());
+        }),
+        followup(3, 4, StepAction::AddTag { tag: "Nurture".into() }, ItemState::Scheduled, 86_400),
+        followup(
+            1,
+            2,
+            StepAction::SendEmail { template: "listing_alert".into() },
+            ItemState::AwaitingApproval,
+            -1_800,
+        ),
+        with(followup(4, 0, sms("instant_response"), ItemState::Queued, -60), &|i| {
+            i.op_seq = Some(21);
+            i.body = Some("Hi Linh, this is Dana with Lone Star Realty.".into());
+        }),
+        with(followup(8, 2, sms("check_in"), ItemState::Skipped, -86_400), &|i| {
+            i.reason = Some("skipped by the agent".into());
+        }),
+        with(followup(9, 1, sms("nurture_day1"), ItemState::Cancelled, -2 * 86_400), &|i| {
+            i.reason = Some("paused by the agent".into());
+        }),
+    ]
+}
+
 fn welcome() -> Welcome {
     Welcome { app_version: "0.1.0".into(), protocol: 1, pid: 4242 }
 }
@@ -220,8 +320,10 @@ fn welcome() -> Welcome {
 struct Harness {
     app: App,
     terminal: Terminal<TestBackend>,
-    /// Effects the fake daemon does not answer (timers, connects, daemon starts).
+    /// Effects the fake daemon does not answer (timers, connects, daemon starts, commands).
     other: Vec<Effect>,
+    /// What the fake daemon lists on the follow-ups screen.
+    followups: Vec<FollowUpView>,
 }
 
 impl Harness {
@@ -229,7 +331,7 @@ impl Harness {
         let mut app = App::new(now());
         app.resize(width, height);
         let terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        let mut h = Harness { app, terminal, other: Vec::new() };
+        let mut h = Harness { app, terminal, other: Vec::new(), followups: followup_views() };
         let effects = h.app.start();
         h.run(effects);
         h
@@ -257,6 +359,7 @@ impl Harness {
                     Update::QueueLoaded { name: name.clone(), rows: queue_rows(name) }
                 }
                 Effect::FetchLead { id } => Update::LeadLoaded(Box::new(detail(id))),
+                Effect::FetchFollowUps => Update::FollowUpsLoaded(self.followups.clone()),
                 _ => {
                     self.other.push(effect);
                     continue;
@@ -457,7 +560,9 @@ fn queues_switch_with_tabs_numbers_and_brackets() {
     t.press("tab");
     assert_eq!(t.app.current_queue(), &QueueName::Hot);
     t.press("shift-tab shift-tab");
-    assert_eq!(t.app.current_queue(), &QueueName::All);
+    assert_eq!(t.app.screen(), Screen::FollowUps, "the follow-ups tab comes after the queues");
+    t.press("shift-tab");
+    assert_eq!((t.app.screen(), t.app.current_queue()), (Screen::Queue, &QueueName::All));
     t.press("] 2 [");
     assert_eq!(t.app.current_queue(), &QueueName::SpeedToLead);
     // Every tab's count arrived with the first load.
@@ -928,5 +1033,487 @@ fn snapshot_failed_edit() {
             },
         }));
         assert_screen(&format!("failed_edit_{w}x{h}"), t.draw());
+    }
+}
+
+// --- The follow-ups screen ---
+
+fn followup_effects(effects: &[Effect]) -> Vec<&Effect> {
+    effects.iter().filter(|e| matches!(e, Effect::FollowUp { .. })).collect()
+}
+
+#[test]
+fn the_follow_ups_screen_sorts_the_approval_queue_first() {
+    let mut t = Harness::online(160, 48);
+    t.press("7");
+    assert_eq!(t.app.screen(), Screen::FollowUps);
+    let states: Vec<ItemState> = t.app.followups().rows.iter().map(|r| r.item().state).collect();
+    use ItemState::*;
+    assert_eq!(
+        states,
+        [
+            AwaitingApproval,
+            AwaitingApproval,
+            Queued,
+            Scheduled,
+            Scheduled,
+            Uncertain,
+            Failed,
+            Sent,
+            Skipped,
+            Cancelled
+        ]
+    );
+    // Within a part: soonest first while still to happen, newest first once it happened.
+    assert_eq!(t.app.followups().rows[0].item().contact_id, "c00001", "the overdue one first");
+    assert_eq!(
+        t.app.followups().rows[5].item().contact_id,
+        "c00006",
+        "uncertain 20m ago before failed 2h ago"
+    );
+    let counts = t.app.followups().counts;
+    assert_eq!(
+        (counts.approval, counts.failed, counts.uncertain, counts.planned, counts.recent),
+        (2, 1, 1, 3, 3)
+    );
+    assert_eq!(t.app.followups().count_label().as_deref(), Some("4"), "what needs the agent");
+
+    // `f` and the tab keys reach it too, and leave it.
+    t.press("1");
+    assert_eq!(t.app.screen(), Screen::Queue);
+    t.press("f");
+    assert_eq!(t.app.screen(), Screen::FollowUps);
+    t.press("tab");
+    assert_eq!((t.app.screen(), t.app.current_queue()), (Screen::Queue, &QueueName::SpeedToLead));
+}
+
+#[test]
+fn the_follow_ups_screen_shows_times_in_the_leads_zone() {
+    let mut t = Harness::online(160, 48);
+    t.press("7");
+    let screen = t.screen();
+    for want in [
+        "to approve Maria Gonzalez",
+        "sms nurture_day3",
+        // 17:00 UTC in New York.
+        "Mon 13:00 EDT · in 2h",
+        // The send quiet hours held back, in Denver's time.
+        "until Tue 08:00 MDT · in 23h",
+        "uncertain  Emily Kowalski",
+        "Mon 08:40 MDT · 20m ago",
+        "Follow-ups: 2 to approve · 1 failed · 1 uncertain · 3 planned · 3 lately",
+        "1 of 10",
+        "7 Follow-ups 4",
+    ] {
+        assert!(screen.contains(want), "{want:?} missing:\n{screen}");
+    }
+}
+
+#[test]
+fn the_pane_shows_the_reason_the_text_and_the_keys() {
+    let mut t = Harness::online(160, 48);
+    t.press("7 j");
+    let screen = t.screen();
+    for want in [
+        "Why      the nurture workflow asks for your approval",
+        "Text     the template's, written when it goes",
+        "Keys     a approve · e edit · x skip · p pause lead · P resume",
+        "nurture · c00000/nurture/3",
+        "(America/New_York)",
+    ] {
+        assert!(screen.contains(want), "{want:?} missing:\n{screen}");
+    }
+    // The held-back send says when it was due.
+    t.press("j j");
+    assert_eq!(t.app.followups().selected_row().unwrap().item().contact_id, "c00002");
+    assert!(t.screen().contains("held back; it was due Mon 22:00 MDT"), "{}", t.screen());
+    // Enter hides the pane and brings it back.
+    t.press("enter");
+    assert!(!t.app.followups().pane_open);
+    assert!(!t.screen().contains("held back"));
+    t.press("enter");
+    assert!(t.app.followups().pane_open);
+}
+
+#[test]
+fn approve_skip_and_pause_send_their_commands() {
+    let mut t = Harness::online(80, 24);
+    t.press("7 j");
+    let effects = t.app.handle_action(Action::ApproveFollowUp);
+    let what = "sms nurture_day3 for Maria Gonzalez".to_owned();
+    assert_eq!(
+        effects,
+        [Effect::FollowUp {
+            contact_id: "c00000".into(),
+            command: FollowUpCommand::Approve { id: "c00000/nurture/3".into(), body: None },
+            what: what.clone(),
+        }]
+    );
+    assert_eq!(t.app.flash().unwrap().text, "Approving sms nurture_day3 for Maria Gonzalez…");
+    assert_eq!(
+        t.app.handle_action(Action::SkipFollowUp),
+        [Effect::FollowUp {
+            contact_id: "c00000".into(),
+            command: FollowUpCommand::Skip { id: "c00000/nurture/3".into() },
+            what: what.clone(),
+        }]
+    );
+    assert_eq!(
+        t.app.handle_action(Action::PauseLead),
+        [Effect::FollowUp {
+            contact_id: "c00000".into(),
+            command: FollowUpCommand::Pause,
+            what: "Maria Gonzalez".into()
+        }]
+    );
+    assert_eq!(
+        t.app.handle_action(Action::ResumeLead),
+        [Effect::FollowUp {
+            contact_id: "c00000".into(),
+            command: FollowUpCommand::Resume,
+            what: "Maria Gonzalez".into()
+        }]
+    );
+
+    // Done: said in green, and the list, the status and the queue are fetched again.
+    let effects = t.app.apply(Update::FollowUpDone {
+        contact_id: "c00000".into(),
+        command: FollowUpCommand::Approve { id: "c00000/nurture/3".into(), body: None },
+        what: what.clone(),
+    });
+    assert!(effects.contains(&Effect::FetchFollowUps), "{effects:?}");
+    assert!(effects.contains(&Effect::FetchStatus), "{effects:?}");
+    assert_eq!(t.app.flash().unwrap().text, "Approved: sms nurture_day3 for Maria Gonzalez.");
+    assert_eq!(t.app.flash().unwrap().kind, app::FlashKind::Success);
+
+    // Pause works from a queue too, on the selected lead.
+    t.press("6 j");
+    assert_eq!(
+        t.app.handle_action(Action::PauseLead),
+        [Effect::FollowUp {
+            contact_id: "c00001".into(),
+            command: FollowUpCommand::Pause,
+            what: "James Whitaker".into()
+        }]
+    );
+}
+
+#[test]
+fn a_key_on_the_wrong_row_says_why_and_sends_nothing() {
+    let mut t = Harness::online(80, 24);
+    t.press("7 j j");
+    assert_eq!(t.app.followups().selected_row().unwrap().item().state, ItemState::Queued);
+    for (action, want) in [
+        (
+            Action::ApproveFollowUp,
+            "Only an action waiting for approval can be approved; sms instant_response for Linh Brennan is queued.",
+        ),
+        (
+            Action::EditFollowUp,
+            "Only an action waiting for approval can be approved; sms instant_response for Linh Brennan is queued.",
+        ),
+        (
+            Action::SkipFollowUp,
+            "Only a planned action can be skipped; sms instant_response for Linh Brennan is queued.",
+        ),
+        (
+            Action::SendAgain,
+            "Only an uncertain send can be sent again; sms instant_response for Linh Brennan is queued.",
+        ),
+    ] {
+        assert_eq!(t.app.handle_action(action), [], "{action}");
+        assert_eq!(t.app.flash().unwrap().text, want);
+        assert_eq!(t.app.flash().unwrap().kind, app::FlashKind::Error);
+    }
+    // A tag has no text to edit.
+    t.press("j j");
+    assert_eq!(t.app.followups().selected_row().unwrap().action, "tag + Nurture");
+    t.app.followups.rows[4].view.item.state = ItemState::AwaitingApproval;
+    assert_eq!(t.app.handle_action(Action::EditFollowUp), []);
+    assert_eq!(
+        t.app.flash().unwrap().text,
+        "Only a message has a text to edit; approve tag + Nurture for Robert Nguyen as it is (press a)."
+    );
+    // On a queue, the follow-up keys point at the screen; tags and notes do the reverse.
+    t.press("6 a");
+    assert_eq!(
+        t.app.flash().unwrap().text,
+        "That key acts on a follow-up: open the follow-ups screen (press 7)."
+    );
+    t.press("7 t");
+    assert!(t.app.prompt().is_none());
+    assert!(t.app.flash().unwrap().text.starts_with("Tags, notes and edit retries act on a lead of a queue"));
+    // Offline, nothing is sent.
+    t.press("g");
+    t.update(Update::Disconnected { error: "gone".into() });
+    assert_eq!(t.app.handle_action(Action::ApproveFollowUp), []);
+    assert_eq!(t.app.flash().unwrap().text, "Not connected to the daemon: follow-ups need it running.");
+    assert!(followup_effects(&t.other).is_empty(), "{:?}", t.other);
+}
+
+#[test]
+fn edit_opens_the_prompt_with_the_text_and_approves_with_it() {
+    let mut t = Harness::online(80, 24);
+    // The text is known: the prompt starts with it, on one line.
+    t.followups[3].item.body = Some("Hi Maria,\nany news on the move?".into());
+    t.update(Update::FollowUpsLoaded(t.followups.clone()));
+    t.press("7 j e");
+    let prompt = t.app.prompt().expect("e opens the prompt");
+    assert_eq!(prompt.kind, app::PromptKind::EditFollowUp);
+    assert_eq!(prompt.input.value(), "Hi Maria, any news on the move?");
+    t.press("backspace backspace backspace backspace backspace");
+    t.press("t o u r ?");
+    let effects = press_key(&mut t.app, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        [Effect::FollowUp {
+            contact_id: "c00000".into(),
+            command: FollowUpCommand::Approve {
+                id: "c00000/nurture/3".into(),
+                body: Some("Hi Maria, any news on the tour?".into()),
+            },
+            what: "sms nurture_day3 for Maria Gonzalez".into(),
+        }]
+    );
+    assert_eq!(t.app.flash().unwrap().text, "Approving sms nurture_day3 for Maria Gonzalez with your text…");
+
+    // Not known: the prompt starts empty; blank sends nothing.
+    t.press("g e");
+    assert_eq!(t.app.prompt().unwrap().input.value(), "");
+    assert_eq!(press_key(&mut t.app, KeyCode::Enter), []);
+}
+
+#[test]
+fn a_refused_edit_shows_the_daemons_reason_in_the_footer() {
+    let mut t = Harness::online(80, 24);
+    t.press("7 j");
+    let error = "the text is 412 characters; an SMS here may be at most 320: shorten it".to_owned();
+    let effects = t.app.apply(Update::FollowUpFailed {
+        contact_id: "c00000".into(),
+        command: FollowUpCommand::Approve { id: "c00000/nurture/3".into(), body: Some("long".into()) },
+        what: "sms nurture_day3 for Maria Gonzalez".into(),
+        error: error.clone(),
+    });
+    assert!(effects.contains(&Effect::FetchFollowUps), "the action may have moved on: {effects:?}");
+    let flash = t.app.flash().unwrap();
+    assert_eq!(flash.kind, app::FlashKind::Error);
+    assert_eq!(flash.text, format!("Not approved: sms nurture_day3 for Maria Gonzalez: {error}"));
+    let footer = t.screen().lines().last().unwrap().to_owned();
+    assert!(footer.contains("Not approved: sms nurture_day3"), "{footer}");
+    // Esc dismisses the message first; the pane stays.
+    t.press("esc");
+    assert!(t.app.flash().is_none());
+    assert!(t.app.followups().pane_open);
+}
+
+#[test]
+fn send_again_retries_the_op_of_an_uncertain_send() {
+    let mut t = Harness::online(80, 24);
+    t.press("7");
+    t.press("j j j j j");
+    assert_eq!(t.app.followups().selected_row().unwrap().item().state, ItemState::Uncertain);
+    let what = "sms nurture_day1 for Emily Kowalski".to_owned();
+    assert_eq!(
+        t.app.handle_action(Action::SendAgain),
+        [Effect::FollowUp {
+            contact_id: "c00006".into(),
+            command: FollowUpCommand::SendAgain { id: "c00006/nurture/1".into(), seq: 17 },
+            what: what.clone(),
+        }]
+    );
+    t.update(Update::FollowUpDone {
+        contact_id: "c00006".into(),
+        command: FollowUpCommand::SendAgain { id: "c00006/nurture/1".into(), seq: 17 },
+        what,
+    });
+    assert_eq!(
+        t.app.flash().unwrap().text,
+        "Sending again with the next sync: sms nurture_day1 for Emily Kowalski."
+    );
+
+    // Without its op's number it cannot, and says where to look.
+    t.followups[1].item.op_seq = None;
+    t.update(Update::FollowUpsLoaded(t.followups.clone()));
+    assert_eq!(t.app.handle_action(Action::SendAgain), []);
+    assert!(t.app.flash().unwrap().text.contains("`leadline retry SEQ`"), "{:?}", t.app.flash());
+}
+
+#[test]
+fn the_selection_follows_the_action_when_the_list_reloads() {
+    let mut t = Harness::online(80, 24);
+    t.press("7 j j j");
+    let id = t.app.followups().selected_row().unwrap().item().id.clone();
+    let mut fewer = followup_views();
+    fewer.retain(|v| v.item.state != ItemState::AwaitingApproval);
+    t.update(Update::FollowUpsLoaded(fewer));
+    assert_eq!(t.app.followups().selected_row().unwrap().item().id, id);
+    t.update(Update::FollowUpsLoaded(Vec::new()));
+    assert!(t.app.followups().selected_row().is_none());
+    t.press("j G k");
+    assert_eq!(t.app.followups().selected, 0);
+}
+
+#[test]
+fn the_follow_ups_refresh_on_pushed_changes_only_while_shown() {
+    let mut t = Harness::online(80, 24);
+    let changed = Update::DaemonEvent(Event::LeadsChanged { ids: vec!["c00000".into()] });
+    t.update(changed.clone());
+    let effects = t.app.apply(Update::RefreshDue);
+    assert!(!effects.contains(&Effect::FetchFollowUps), "not on screen: {effects:?}");
+    t.press("7");
+    t.update(changed);
+    assert_eq!(t.app.apply(Update::RefreshDue), [Effect::FetchFollowUps, Effect::FetchStatus]);
+    assert_eq!(t.app.handle_action(Action::Refresh), [Effect::FetchStatus, Effect::FetchFollowUps]);
+}
+
+#[test]
+fn the_due_queue_shows_when_each_follow_up_is_due() {
+    let mut t = Harness::online(160, 48);
+    t.press("4");
+    let due: Vec<LeadSummary> = leads(40).into_iter().filter(|l| l.next_followup_at.is_some()).collect();
+    t.update(Update::QueueLoaded { name: QueueName::Due, rows: due });
+    let screen = t.screen();
+    assert!(screen.contains("Follow-up"), "{screen}");
+    assert!(screen.contains("in 2h"), "{screen}");
+    assert!(!screen.contains("Last activity"), "{screen}");
+}
+
+#[test]
+fn the_lead_pane_lists_its_follow_ups_briefly() {
+    let mut t = Harness::online(160, 48);
+    t.press("6 enter");
+    let mut d = detail("c00000");
+    let mut record = FollowUps::new("c00000");
+    record.paused = Some(Pause { at: ago(60), reason: "paused by the agent".into() });
+    record.items = followup_views()
+        .into_iter()
+        .map(|v| FollowUpItem { contact_id: "c00000".into(), ..v.item })
+        .collect();
+    d.followups = Some(record);
+    t.update(Update::LeadLoaded(Box::new(d)));
+    let screen = t.screen();
+    for want in [
+        "Follow-ups (5 upcoming, 5 past)",
+        "paused by the agent; P resumes",
+        "to approve email listing_alert",
+        "6 more: `leadline lead c00000` lists them",
+    ] {
+        assert!(screen.contains(want), "{want:?} missing:\n{screen}");
+    }
+}
+
+#[test]
+fn the_follow_up_keys_are_in_the_help_and_the_footer() {
+    let mut t = Harness::online(160, 48);
+    t.press("?");
+    let screen = t.screen();
+    for want in [
+        "7, f  follow-ups screen",
+        "a  approve the follow-up",
+        "e  edit its text, then approve",
+        "x  skip the follow-up",
+        "A  send an uncertain message again",
+        "p  pause the lead's follow-ups",
+        "P  resume the lead's follow-ups",
+    ] {
+        assert!(screen.contains(want), "{want:?} missing:\n{screen}");
+    }
+    let mut t = Harness::online(80, 24);
+    t.press("7");
+    let footer = t.screen().lines().last().unwrap().to_owned();
+    for want in ["a approve", "e edit", "x skip", "A send again", "? help", "q quit"] {
+        assert!(footer.contains(want), "{want:?} missing from {footer:?}");
+    }
+}
+
+#[test]
+fn the_help_scrolls_when_taller_than_the_terminal() {
+    let mut t = Harness::online(80, 24);
+    t.press("?");
+    assert!(t.screen().contains("↓ more: j/k"), "{}", t.screen());
+    assert!(!t.screen().contains("closes this help"));
+    t.press("G");
+    let screen = t.screen();
+    assert!(screen.contains("closes this help"), "{screen}");
+    assert!(screen.contains("↑ more: j/k"), "{screen}");
+    t.press("g k");
+    assert_eq!(t.app.help_scroll(), 0);
+    // It all fits at 160×48: nothing to scroll.
+    let mut t = Harness::online(160, 48);
+    t.press("? j j");
+    assert_eq!(t.app.help_scroll(), 0);
+    assert!(!t.screen().contains("more: j/k"));
+}
+
+#[test]
+fn renders_only_the_visible_window_of_many_follow_ups() {
+    let views: Vec<FollowUpView> = (0..20_000)
+        .map(|i| followup(i % 40, i as u32, sms("nurture_day3"), ItemState::Scheduled, i as i64 * 60))
+        .collect();
+    let mut app = App::with_followups(now(), views);
+    app.resize(160, 48);
+    app.handle_action(Action::LastRow);
+    let areas = layout(ratatui::layout::Rect::new(0, 0, 160, 48), &app);
+    let window = components::followups::window(&app, areas.table.unwrap());
+    assert_eq!(window.end, 20_000);
+    assert_eq!(window.len(), usize::from(areas.table_rows));
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    assert!(terminal.backend().to_string().contains("20,000 of 20,000"));
+}
+
+#[test]
+fn the_follow_ups_screen_shows_the_offline_state() {
+    let mut t = Harness::online(80, 24);
+    t.press("7");
+    t.update(Update::Disconnected { error: "the daemon closed the connection".into() });
+    t.update(Update::ConnectFailed { error: "no daemon answers".into(), unreachable: true });
+    let screen = t.screen();
+    assert!(screen.contains("OFFLINE — "), "{screen}");
+    assert!(screen.contains("Maria Gonzalez"), "the last list stays on screen: {screen}");
+    assert_eq!(t.app.handle_action(Action::Refresh), [], "the daemon is starting");
+    // Never loaded: it says it waits for the daemon.
+    let mut t = Harness::new(80, 24);
+    t.press("7");
+    t.update(Update::ConnectFailed { error: "no daemon answers".into(), unreachable: true });
+    assert!(t.screen().contains("Waiting for the daemon…"), "{}", t.screen());
+}
+
+#[test]
+fn snapshot_followups() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        t.press("7 j");
+        assert_screen(&format!("followups_{w}x{h}"), t.draw());
+    }
+}
+
+#[test]
+fn snapshot_followups_uncertain() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        t.press("7 j j j j j");
+        assert_eq!(t.app.followups().selected_row().unwrap().item().state, ItemState::Uncertain);
+        assert_screen(&format!("followups_uncertain_{w}x{h}"), t.draw());
+    }
+}
+
+#[test]
+fn snapshot_followups_empty() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        t.followups.clear();
+        t.press("7");
+        assert_screen(&format!("followups_empty_{w}x{h}"), t.draw());
+    }
+}
+
+#[test]
+fn snapshot_followup_edit_prompt() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        t.press("7 j e");
+        t.press("H i space { { f i r s t _ n a m e } } ,");
+        assert_screen(&format!("followup_edit_{w}x{h}"), t.draw());
     }
 }

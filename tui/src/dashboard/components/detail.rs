@@ -3,7 +3,9 @@
 //! newest first. Until the detail arrives the pane shows what the
 //! queue row already knows, so moving through leads never shows an empty pane.
 
-use leadline_shared::domain::{Direction, LeadSummary, OpState, PendingOp, QualificationItem};
+use leadline_shared::domain::{
+    Direction, FollowUpItem, ItemState, LeadSummary, OpState, PendingOp, QualificationItem,
+};
 use leadline_shared::protocol::{LeadDetail, TimelineEntry};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -11,11 +13,12 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::{ellipsize, temperature_style};
+use super::{ellipsize, followups, one_line, temperature_style, wrap};
 use crate::dashboard::action::Action;
 use crate::dashboard::app::{App, describe_op};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
+use crate::output;
 
 /// Width of the label column of the key/value lines.
 const LABEL: usize = 9;
@@ -35,8 +38,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let mut lines = summary_lines(lead, detail, app);
     match detail {
         Some(detail) => {
-            // Edits come first: a failed one needs the agent, and must not scroll off.
+            // Edits come first: a failed one needs the agent, and must not scroll off. Then
+            // what the follow-ups will do next, or failed to do.
             lines.extend(edit_lines(detail, app, inner_width));
+            lines.extend(followup_lines(detail, app, inner_width));
             lines.extend(explanation_lines(detail, inner_width));
             lines.extend(qualification_lines(detail, inner_width));
             lines.extend(timeline_lines(&detail.timeline, app, inner_width));
@@ -191,32 +196,70 @@ fn op_lines(op: &PendingOp, detail: &LeadDetail, width: usize) -> Vec<Line<'stat
     lines
 }
 
-/// Word-wraps `text` into at most `max_lines` lines of `width` characters, the last one cut
-/// with `…` if the text goes on.
-fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
-    if width == 0 || max_lines == 0 {
+/// How many of a lead's follow-up actions its pane lists; the rest are on the follow-ups
+/// screen.
+const FOLLOWUPS_SHOWN: usize = 4;
+
+/// The lead's follow-ups in brief: whether they are paused or the lead opted out, what is still
+/// to happen (soonest first), then what happened (newest first), a failure's reason under it.
+fn followup_lines(detail: &LeadDetail, app: &App, width: usize) -> Vec<Line<'static>> {
+    let Some(f) = &detail.followups else {
+        return Vec::new();
+    };
+    if f.items.is_empty() && f.paused.is_none() && f.opted_out.is_none() {
         return Vec::new();
     }
-    let mut lines: Vec<String> = Vec::new();
-    let mut current = String::new();
-    for word in text.split_whitespace() {
-        let needed = current.chars().count() + usize::from(!current.is_empty()) + word.chars().count();
-        if !current.is_empty() && needed > width {
-            lines.push(std::mem::take(&mut current));
+    let mut upcoming: Vec<&FollowUpItem> = f.items.iter().filter(|i| output::is_upcoming(i.state)).collect();
+    upcoming.sort_by_key(|i| i.at);
+    let mut past: Vec<&FollowUpItem> = f.items.iter().filter(|i| !output::is_upcoming(i.state)).collect();
+    past.sort_by_key(|i| std::cmp::Reverse(i.updated_at));
+    let mut lines =
+        Vec::from(section(&format!("Follow-ups ({} upcoming, {} past)", upcoming.len(), past.len())));
+    if f.paused.is_some() {
+        let resume = app
+            .keymap
+            .keys_for(Action::ResumeLead)
+            .first()
+            .map(|k| format!("; {k} resumes"))
+            .unwrap_or_default();
+        lines.push(Line::from(format!("  paused by the agent{resume}")).yellow());
+    }
+    if let Some(o) = &f.opted_out {
+        let text = format!("  opted out ({}): nothing automated is sent", one_line(&o.phrase));
+        lines.push(Line::from(ellipsize(&text, width)).red());
+    }
+    let shown = upcoming.iter().chain(&past).take(FOLLOWUPS_SHOWN);
+    for item in shown {
+        let at = output::when_at(item);
+        let when = format!(
+            "{}{} · {}",
+            if output::is_held(item) { "until " } else { "" },
+            output::local(at, item.timezone.as_deref()),
+            format::relative(Some(at), app.now)
+        );
+        let label = format!("  {:<10} ", followups::state_label(item.state));
+        let room = width.saturating_sub(label.chars().count() + when.chars().count() + 2);
+        lines.push(Line::from(vec![
+            Span::styled(label, followups::state_style(item.state)),
+            Span::raw(format!("{:<room$}  ", ellipsize(&output::action(item), room))),
+            Span::styled(when, Style::new().fg(Color::Gray)),
+        ]));
+        if matches!(item.state, ItemState::Failed | ItemState::Uncertain)
+            && let Some(reason) = &item.reason
+        {
+            let style = followups::state_style(item.state).remove_modifier(Modifier::BOLD);
+            lines.push(Line::from(Span::styled(
+                format!("             {}", ellipsize(&one_line(reason), width.saturating_sub(13))),
+                style,
+            )));
         }
-        if !current.is_empty() {
-            current.push(' ');
-        }
-        current.push_str(word);
     }
-    if !current.is_empty() {
-        lines.push(current);
+    let more = f.items.len().saturating_sub(FOLLOWUPS_SHOWN);
+    if more > 0 {
+        let text = format!("  {more} more: `leadline lead {}` lists them", detail.lead.id);
+        lines.push(Line::from(ellipsize(&text, width)).dark_gray());
     }
-    if lines.len() > max_lines {
-        let rest = lines.split_off(max_lines - 1).join(" ");
-        lines.push(rest);
-    }
-    lines.into_iter().map(|l| ellipsize(&l, width)).collect()
+    lines
 }
 
 fn explanation_lines(detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
@@ -300,8 +343,4 @@ fn timeline_lines(timeline: &[TimelineEntry], app: &App, width: usize) -> Vec<Li
         ]));
     }
     lines
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

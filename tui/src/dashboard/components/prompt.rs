@@ -1,5 +1,5 @@
-//! The text prompt of the edit keys (add tag, remove tag, add note): a small popup with one
-//! input line and a hint, over whatever is on screen.
+//! The text prompt of the edit keys (add tag, remove tag, add note, edit a follow-up's text):
+//! a small popup with one input line and a hint, over whatever is on screen.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Position, Rect};
@@ -12,6 +12,8 @@ use crate::dashboard::app::{App, PromptKind};
 
 /// The popup's widest size; narrower terminals get their full width.
 const MAX_WIDTH: u16 = 64;
+/// The widest the popup gets when it edits a message.
+const MAX_MESSAGE_WIDTH: u16 = 110;
 
 /// What the popup's second line says.
 fn hint(kind: PromptKind, tags: &[String]) -> String {
@@ -21,6 +23,9 @@ fn hint(kind: PromptKind, tags: &[String]) -> String {
         }
         PromptKind::RemoveTag => "enter removes · esc cancels".to_owned(),
         PromptKind::AddTag | PromptKind::AddNote => "enter saves · esc cancels".to_owned(),
+        PromptKind::EditFollowUp => {
+            "enter approves this text · merge fields like {{first_name}} work · esc cancels".to_owned()
+        }
     }
 }
 
@@ -29,8 +34,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let Some(prompt) = app.prompt() else {
         return;
     };
+    // A message is longer than a tag or a note's first words: more of it shows at once.
+    let max_width = if prompt.kind == PromptKind::EditFollowUp { MAX_MESSAGE_WIDTH } else { MAX_WIDTH };
     let popup =
-        area.centered(Constraint::Length(area.width.min(MAX_WIDTH)), Constraint::Length(4.min(area.height)));
+        area.centered(Constraint::Length(area.width.min(max_width)), Constraint::Length(4.min(area.height)));
     let inner_width = usize::from(popup.width.saturating_sub(2));
     let title_room = inner_width.saturating_sub(prompt.kind.title().chars().count() + 6);
     let title = Line::from(vec![

@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use jiff::Timestamp;
 use leadline_shared::domain::LeadSummary;
+use leadline_shared::protocol::QueueName;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -40,6 +41,12 @@ fn widths() -> [Constraint; 6] {
 
 /// One lead as a table row.
 pub fn row(lead: &LeadSummary, now: Timestamp) -> Row<'static> {
+    row_with(lead, now, false)
+}
+
+/// One lead as a table row; with `due`, the time column says when its next follow-up is due
+/// rather than when it was last active (what the `due` queue is ordered by).
+fn row_with(lead: &LeadSummary, now: Timestamp, due: bool) -> Row<'static> {
     let dash = || "—".to_owned();
     let score = Line::from(vec![
         Span::raw(format!("{:>3} ", lead.score)),
@@ -50,7 +57,7 @@ pub fn row(lead: &LeadSummary, now: Timestamp) -> Row<'static> {
         Cell::from(score),
         Cell::from(lead.source.clone().unwrap_or_else(dash)),
         Cell::from(lead.stage.clone().unwrap_or_else(dash)),
-        Cell::from(format::relative(lead.last_activity, now)),
+        Cell::from(format::relative(if due { lead.next_followup_at } else { lead.last_activity }, now)),
         Cell::from(Line::from(format::age(lead.date_added, now)).alignment(Alignment::Right)),
     ])
 }
@@ -81,12 +88,13 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
 
     let range = window(app, area);
     let selected_in_window = view.selected.checked_sub(range.start);
-    let rows = view.rows[range].iter().map(|lead| row(lead, app.now));
+    let due = view.name == QueueName::Due;
+    let rows = view.rows[range].iter().map(|lead| row_with(lead, app.now, due));
     let age = Cell::from(Line::from("Age").alignment(Alignment::Right));
-    let header = Row::new(
-        ["Name", "Score", "Source", "Stage", "Last activity"].map(Cell::from).into_iter().chain([age]),
-    )
-    .style(Style::new().add_modifier(Modifier::BOLD).fg(Color::Gray));
+    let time = if due { "Follow-up" } else { "Last activity" };
+    let header =
+        Row::new(["Name", "Score", "Source", "Stage", time].map(Cell::from).into_iter().chain([age]))
+            .style(Style::new().add_modifier(Modifier::BOLD).fg(Color::Gray));
     let table = Table::new(rows, widths())
         .header(header)
         .block(block)

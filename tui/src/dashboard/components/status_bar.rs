@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::ellipsize;
-use crate::dashboard::app::{App, FlashKind};
+use crate::dashboard::app::{App, FlashKind, Screen};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
 
@@ -141,8 +141,23 @@ pub fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::Black)), area);
 }
 
-/// The order in which key hints are left out when the footer is too narrow for all of them.
-const DROP_FIRST: [&str; 7] = ["refresh", "queue", "sync", "note", "tag", "detail", "move"];
+/// The order in which key hints are left out when the footer is too narrow for all of them
+/// (the queues' and the follow-ups screen's labels in one list).
+const DROP_FIRST: [&str; 13] = [
+    "refresh",
+    "queue",
+    "resume",
+    "sync",
+    "note",
+    "pause",
+    "tag",
+    "detail",
+    "move",
+    "send again",
+    "edit",
+    "skip",
+    "approve",
+];
 
 /// The key hints that fit in `width` columns (each drawn as `keys label`, two spaces apart,
 /// after one leading space), leaving out the least needed ones first.
@@ -192,7 +207,11 @@ pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
         }
         (None, None) => {
             let mut spans = vec![Span::raw(" ")];
-            let hints = fitting_hints(app.keymap.footer_hints(), usize::from(area.width));
+            let hints = match app.screen() {
+                Screen::Queue => app.keymap.footer_hints(),
+                Screen::FollowUps => app.keymap.followup_hints(),
+            };
+            let hints = fitting_hints(hints, usize::from(area.width));
             for (i, (keys, label)) in hints.into_iter().enumerate() {
                 if i > 0 {
                     spans.push(Span::raw("  "));

@@ -1,4 +1,5 @@
-//! The queue tabs along the top, with how many leads each holds.
+//! The tabs along the top: the queues, with how many leads each holds, and the follow-ups
+//! screen, with how many actions need the agent.
 
 use leadline_shared::protocol::QueueName;
 use ratatui::Frame;
@@ -33,20 +34,29 @@ fn short_label(name: &QueueName) -> String {
 
 const BRAND: &str = " leadline ";
 
+/// The follow-ups tab's name, and its short form ("F/U" is the trade's own shorthand).
+const FOLLOWUPS: &str = "Follow-ups";
+const FOLLOWUPS_SHORT: &str = "F/U";
+
 /// Draws the tabs, choosing full or short names and whether the brand fits.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let titles = |short: bool| -> Vec<String> {
-        app.views
+        let title = |i: usize, name: &str, count: Option<String>| match count {
+            Some(count) => format!("{} {name} {count}", i + 1),
+            None => format!("{} {name}", i + 1),
+        };
+        let mut titles: Vec<String> = app
+            .views
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                let name = if short { short_label(&v.name) } else { label(&v.name) };
-                match v.count_label() {
-                    Some(count) => format!("{} {name} {count}", i + 1),
-                    None => format!("{} {name}", i + 1),
-                }
+                title(i, &if short { short_label(&v.name) } else { label(&v.name) }, v.count_label())
             })
-            .collect()
+            .collect();
+        // The follow-ups screen comes after the queues; its count is what needs the agent.
+        let name = if short { FOLLOWUPS_SHORT } else { FOLLOWUPS };
+        titles.push(title(app.views.len(), name, app.followups().count_label()));
+        titles
     };
     // Each title is padded by one space each side and divided by one column.
     let width_of = |t: &[String]| t.iter().map(|s| s.chars().count() + 3).sum::<usize>().saturating_sub(1);
@@ -70,7 +80,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         tabs_area.width = tabs_area.width.saturating_sub(brand_width);
     }
     let tabs = Tabs::new(titles.into_iter().map(Line::from))
-        .select(app.current)
+        .select(app.tab_index())
         .style(Style::new().fg(Color::Gray))
         .highlight_style(Style::new().fg(Color::Black).bg(Color::Cyan).add_modifier(Modifier::BOLD))
         .divider("│");
