@@ -54,6 +54,7 @@ pub enum DaemonCommand {
 
 /// Runs a daemon subcommand; returns the process exit code.
 pub fn main(globals: &GlobalArgs, command: DaemonCommand) -> anyhow::Result<()> {
+    crate::alloc::tune();
     let paths = globals.paths()?;
     let config = Config::load(&paths.config_file, paths.config_explicit)?;
     // A loose data directory the user chose is reported by `Daemon::start`, once logs run.

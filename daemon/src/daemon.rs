@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::{Clock, SystemClock};
-use crate::ingest::{Ingest, IngestError, Snapshot};
+use crate::ingest::{Ingest, IngestError};
 use crate::ipc::{self, IpcError};
 use crate::lock::{DataDirLock, LockError};
 use crate::state::State;
@@ -113,9 +113,8 @@ impl Daemon {
 
         // An imported data set is a frozen location: no sync on top of it.
         let sync = if let Some(path) = import {
-            let snapshot = Snapshot::read(&path)?;
             let ingest = Ingest::new(db, config.scoring.clone());
-            let n = ingest.import(snapshot, clock.now()).await?;
+            let n = ingest.import_file(&path, clock.now()).await?;
             tracing::info!(contacts = n, path = %path.display(), "imported the data set");
             state.set_sync_status(|s| {
                 s.state = leadline_shared::protocol::SyncState::Seeded;

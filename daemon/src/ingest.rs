@@ -22,10 +22,18 @@ use crate::engine::rebase::{rebase_contact, rebase_opportunity};
 use crate::engine::score::score;
 use crate::store::{Batch, Db, NewOp, Put, Remove, StoreError, StoredLead, deleted_contacts_put};
 
+pub mod import;
+
 /// The most messages per contact read to derive its row.
 const MESSAGES_PER_LEAD: usize = 200;
 /// Records per transaction for imports.
 pub const PAGE: usize = 500;
+/// Records per store transaction when a big page is applied in parts
+/// ([`Ingest::apply_in_parts`]). sled copies a leaf on every insert and frees the old copy only
+/// once the batch that replaced it is done, so a batch's garbage grows with its inserts: a page
+/// of 500 contacts (about 1,500 inserts) held some 24 MB of old leaves at once (heaptrack, at the
+/// sync's peak). Fifty records keep that to a few MB for a few more commits per page.
+pub const PART: usize = 50;
 /// Leads in one page from which deriving their rows is spread over threads.
 const PARALLEL_FROM: usize = 64;
 /// The most threads one page's derivation uses.
@@ -68,6 +76,55 @@ pub struct Planning {
 /// Meta key of the instant the engine went live: events before it (less a grace) are history.
 pub const META_LIVE_SINCE: &str = "followups/live_since";
 
+impl Page {
+    /// The records it holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Page::Contacts(v) | Page::ContactsById(v) => v.len(),
+            Page::Opportunities(v) => v.len(),
+            Page::Messages(v) => v.len(),
+            Page::Pipelines(v) => v.len(),
+            Page::Users(v) => v.len(),
+            Page::CustomFields(v) => v.len(),
+            Page::Notes(v) => v.len(),
+            Page::Tasks(v) => v.len(),
+            Page::FollowUps(v) => v.len(),
+        }
+    }
+
+    /// True when it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The page as consecutive pages of at most `n` records (one page, maybe empty, at least).
+    pub fn into_parts(self, n: usize) -> Vec<Page> {
+        fn split<T>(v: Vec<T>, n: usize, page: fn(Vec<T>) -> Page) -> Vec<Page> {
+            if v.len() <= n {
+                return vec![page(v)];
+            }
+            let mut out = Vec::with_capacity(v.len().div_ceil(n));
+            let mut it = v.into_iter().peekable();
+            while it.peek().is_some() {
+                out.push(page(it.by_ref().take(n).collect()));
+            }
+            out
+        }
+        let n = n.max(1);
+        match self {
+            Page::Contacts(v) => split(v, n, Page::Contacts),
+            Page::Opportunities(v) => split(v, n, Page::Opportunities),
+            Page::Messages(v) => split(v, n, Page::Messages),
+            Page::Notes(v) => split(v, n, Page::Notes),
+            Page::Tasks(v) => split(v, n, Page::Tasks),
+            Page::ContactsById(v) => split(v, n, Page::ContactsById),
+            Page::FollowUps(v) => split(v, n, Page::FollowUps),
+            // Reference data is small and replaced whole (custom fields are one record).
+            other => vec![other],
+        }
+    }
+}
+
 /// Why a page or a snapshot could not be applied.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -79,6 +136,8 @@ pub enum IngestError {
         "deriving lead rows failed unexpectedly (a bug; please report it with the daemon log). Nothing of the page was written; sync retries it"
     )]
     Panicked,
+    #[error("the import of {path} stopped unexpectedly (a bug; please report it with the daemon log)")]
+    ImportPanicked { path: String },
 }
 
 /// Applies pages to the store. Cheap to clone (the store is shared).
@@ -100,6 +159,16 @@ pub struct Applied {
     pub alerts: Vec<Alert>,
     /// Leads with a follow-up action due now (an instant response): worth a run at once.
     pub due_now: bool,
+}
+
+impl Applied {
+    /// Adds what a later part of the same page did.
+    fn absorb(&mut self, part: Applied) {
+        self.changed.extend(part.changed);
+        self.op_seqs.extend(part.op_seqs);
+        self.alerts.extend(part.alerts);
+        self.due_now |= part.due_now;
+    }
 }
 
 impl Ingest {
@@ -131,6 +200,26 @@ impl Ingest {
     pub fn apply_with(&self, page: Page, extra: Batch, now: Timestamp) -> Result<Applied, IngestError> {
         let _writer = self.db.write_lock();
         self.apply_locked(page, extra, now)
+    }
+
+    /// [`Ingest::apply_with`] for a big page, in transactions of at most [`PART`] records:
+    /// each part is atomic (every lead written with its index entries and counters), and
+    /// `extra` lands with the last part, so a sync's cursor is never ahead of the records it
+    /// points past. A crash between parts leaves the earlier parts applied under the old
+    /// cursor; the page is then applied again, which writes nothing that is already stored.
+    /// The writer lock is held throughout, so no other write lands between the parts.
+    pub fn apply_in_parts(&self, page: Page, extra: Batch, now: Timestamp) -> Result<Applied, IngestError> {
+        let _writer = self.db.write_lock();
+        let mut parts = page.into_parts(PART);
+        let last = parts.pop();
+        let mut applied = Applied::default();
+        for part in parts {
+            applied.absorb(self.apply_locked(part, Batch::new(), now)?);
+        }
+        if let Some(part) = last {
+            applied.absorb(self.apply_locked(part, extra, now)?);
+        }
+        Ok(applied)
     }
 
     /// A local edit: `op` laid over the lead's record as stored now, queued for GHL in the
@@ -510,57 +599,54 @@ impl Ingest {
         Ok(Some(Derived::Changed(Box::new(Changed { score: s, lead, rescored, followups, effects }))))
     }
 
-    /// Imports a whole data set (the `ghl-sim --dump` format), page by page, flushing at the end.
-    /// Its store work runs on the calling worker: the daemon imports at start, before its
-    /// socket is bound, so no client waits behind it.
-    pub async fn import(&self, snapshot: Snapshot, now: Timestamp) -> Result<usize, IngestError> {
-        let Snapshot {
-            location,
-            users,
-            custom_fields,
-            pipelines,
-            contacts,
-            opportunities,
-            messages,
-            notes,
-            tasks,
-        } = snapshot;
+    /// Imports a data set file (the `ghl-sim --dump` format), page by page, flushing at the
+    /// end; returns the contacts imported. The file is streamed in two passes ([`import`]):
+    /// everything but the contacts first, then the contacts, so each lead is scored once with
+    /// its messages and deals in place. Reading and applying run on the blocking pool, as sync's
+    /// pages do, so the async workers stay free.
+    pub async fn import_file(&self, path: &Path, now: Timestamp) -> Result<usize, IngestError> {
+        let ingest = self.clone();
+        let owned = path.to_owned();
+        let total = tokio::task::spawn_blocking(move || ingest.import_blocking(&owned, now))
+            .await
+            .map_err(|_| IngestError::ImportPanicked { path: path.display().to_string() })??;
+        self.db.flush().await?;
+        Ok(total)
+    }
+
+    fn import_blocking(&self, path: &Path, now: Timestamp) -> Result<usize, IngestError> {
         let started = std::time::Instant::now();
-        let mut batch = Batch::new();
-        batch.put(Put::Meta { key: META_LOCATION.into(), value: location });
-        self.db.commit(&batch)?;
-        self.apply(Page::CustomFields(custom_fields), now)?;
-        self.apply(Page::Pipelines(pipelines), now)?;
-        self.apply(Page::Users(users), now)?;
-        // Contacts last, so each lead is scored once with its messages and deals in place.
-        for chunk in messages.chunks(PAGE) {
-            self.apply(Page::Messages(chunk.to_vec()), now)?;
-        }
+        let mut records = 0usize;
+        import::read_file(path, import::Pass::Records, &mut |item| {
+            match item {
+                import::Item::Location(value) => {
+                    self.db.commit(Batch::new().put(Put::Meta { key: META_LOCATION.into(), value }))?;
+                }
+                import::Item::Page(page) => {
+                    records += page.len();
+                    self.apply_in_parts(page, Batch::new(), now)?;
+                }
+            }
+            Ok(())
+        })?;
         tracing::info!(
-            messages = messages.len(),
+            records,
             elapsed_ms = started.elapsed().as_millis() as u64,
-            "imported messages"
+            "imported messages, deals, notes, tasks and reference data"
         );
-        for chunk in opportunities.chunks(PAGE) {
-            self.apply(Page::Opportunities(chunk.to_vec()), now)?;
-        }
-        for chunk in notes.chunks(PAGE) {
-            self.apply(Page::Notes(chunk.to_vec()), now)?;
-        }
-        for chunk in tasks.chunks(PAGE) {
-            self.apply(Page::Tasks(chunk.to_vec()), now)?;
-        }
-        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "imported deals, notes and tasks");
-        let total = contacts.len();
-        for chunk in contacts.chunks(PAGE) {
-            self.apply(Page::Contacts(chunk.to_vec()), now)?;
-        }
+        let mut total = 0usize;
+        import::read_file(path, import::Pass::Contacts, &mut |item| {
+            if let import::Item::Page(page) = item {
+                total += page.len();
+                self.apply_in_parts(page, Batch::new(), now)?;
+            }
+            Ok(())
+        })?;
         tracing::info!(
             contacts = total,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "imported contacts"
         );
-        self.db.flush().await?;
         Ok(total)
     }
 }
@@ -624,7 +710,9 @@ fn merged<T: Clone, K: Ord + Copy>(
     stored
 }
 
-/// A whole location's data set, as `ghl-sim --dump` writes it (GHL's own JSON shapes).
+/// A whole location's data set, as `ghl-sim --dump` writes it (GHL's own JSON shapes), read
+/// whole: for tools and benchmarks. The daemon imports a file with [`Ingest::import_file`],
+/// which streams it.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Snapshot {
@@ -742,6 +830,23 @@ mod tests {
         listed(now + crate::store::DELETED_CONTACT_TTL + jiff::SignedDuration::from_secs(1));
         assert!(db.contact("c1").expect("read").is_some());
         assert_eq!(db.counts().expect("counts"), db.recount().expect("recount"));
+    }
+
+    #[test]
+    fn a_page_applied_in_parts_lands_whole_with_its_extra_writes_last() {
+        let (ingest, db) = ingest();
+        let now = Timestamp::from_second(1_700_000_000).expect("ts");
+        let contacts: Vec<Contact> =
+            (0..2 * PART + 7).map(|i| Contact { id: format!("c{i:04}"), ..Default::default() }).collect();
+        let parts = Page::Contacts(contacts.clone()).into_parts(PART);
+        assert_eq!(parts.iter().map(Page::len).collect::<Vec<_>>(), [PART, PART, 7]);
+        assert_eq!(Page::Messages(Vec::new()).into_parts(PART).len(), 1, "an empty page is one part");
+        let mut extra = Batch::new();
+        extra.put(Put::Meta { key: "test/cursor".into(), value: serde_json::json!(1) });
+        let applied = ingest.apply_in_parts(Page::Contacts(contacts), extra, now).expect("apply");
+        assert_eq!(applied.changed.len(), 2 * PART + 7);
+        assert_eq!(db.counts().expect("counts").contacts, (2 * PART + 7) as u64);
+        assert_eq!(db.meta::<i64>("test/cursor").expect("meta"), Some(1));
     }
 
     #[test]

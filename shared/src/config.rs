@@ -112,6 +112,8 @@ pub struct SyncConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
+    /// Memory (RSS) the store's page cache may take; sled is given half of it as its nominal
+    /// capacity, which it overshoots about twofold.
     pub cache_capacity_mb: u64,
 }
 

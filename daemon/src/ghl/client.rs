@@ -126,6 +126,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Why a body could not be read.
+enum Parse {
+    /// Not JSON: the answer was broken on the way; another attempt may do.
+    Retry(String),
+    /// JSON, but not what the endpoint answers: no attempt will do better.
+    Final(String),
+}
+
 /// One attempt's failure: the error, whether the request surely never reached GHL (or was
 /// refused unprocessed), and `Retry-After`.
 struct Failure {
@@ -244,24 +252,22 @@ impl GhlClient {
             }
         }
         let path = "/contacts/search";
-        let v = self.call(Method::POST, path, &[], Some(&body), Idempotency::Safe).await?;
-        let raw: Vec<Value> = decode_field(&v, "contacts", path)?;
-        let full = raw.len() >= limit as usize;
+        let l = self.listing::<Contact>(Method::POST, path, &[], Some(&body), "contacts", "contact").await?;
+        let full = l.listed >= limit as usize;
         let next = if full {
-            raw.last()
-                .and_then(|c| c.get("searchAfter"))
-                .or_else(|| v.pointer("/meta/searchAfter"))
+            l.last_search_after
+                .as_ref()
+                .or_else(|| l.rest.get("meta").and_then(|m| m.get("searchAfter")))
                 .and_then(Value::as_array)
                 .filter(|a| !a.is_empty())
                 .cloned()
         } else {
             None
         };
-        let (contacts, skipped) = decode_records(raw, "contact");
         Ok(ContactPage {
-            contacts,
-            skipped,
-            total: v.get("total").and_then(Value::as_u64),
+            contacts: l.records,
+            skipped: l.skipped,
+            total: l.rest.get("total").and_then(Value::as_u64),
             cut_short: full && next.is_none(),
             next,
         })
@@ -292,11 +298,12 @@ impl GhlClient {
             query.push(("startAfter", after.clone()));
             query.push(("startAfterId", after_id.clone()));
         }
-        let v = self.get(path, &query).await?;
-        let raw: Vec<Value> = decode_field(&v, "opportunities", path)?;
-        let listed = raw.len();
-        let (opportunities, skipped) = decode_records::<Opportunity>(raw, "opportunity");
-        let meta = v.get("meta").cloned().unwrap_or(Value::Null);
+        let l = self
+            .listing::<Opportunity>(Method::GET, path, &query, None, "opportunities", "opportunity")
+            .await?;
+        let listed = l.listed;
+        let (opportunities, skipped) = (l.records, l.skipped);
+        let meta = l.rest.get("meta").cloned().unwrap_or(Value::Null);
         let more = listed > 0
             && (meta.get("nextPageUrl").is_some_and(|u| u.as_str().is_some_and(|s| !s.is_empty()))
                 || meta.get("nextPage").is_some_and(|p| !p.is_null()));
@@ -357,12 +364,15 @@ impl GhlClient {
         if let Some(t) = q.end {
             query.push(("endDate", instant(t)));
         }
-        let v = self.get(path, &query).await?;
-        let raw: Vec<Value> = decode_field(&v, "messages", path)?;
-        let (messages, skipped) = decode_records(raw, "message");
+        let l = self.listing(Method::GET, path, &query, None, "messages", "message").await?;
         let next_cursor =
-            v.get("nextCursor").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
-        Ok(MessagePage { messages, skipped, next_cursor, total: v.get("total").and_then(Value::as_u64) })
+            l.rest.get("nextCursor").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+        Ok(MessagePage {
+            messages: l.records,
+            skipped: l.skipped,
+            next_cursor,
+            total: l.rest.get("total").and_then(Value::as_u64),
+        })
     }
 
     /// A lead's messages of one export stream created at or after `since`, newest first (at
@@ -573,8 +583,7 @@ impl GhlClient {
         self.call(Method::GET, path, query, None, Idempotency::Safe).await
     }
 
-    /// One logical call: the breaker, then attempts (limiter slot, request, classification,
-    /// backoff).
+    /// A call answered by a JSON document, read whole.
     async fn call(
         &self,
         method: Method,
@@ -583,6 +592,46 @@ impl GhlClient {
         body: Option<&Value>,
         idem: Idempotency,
     ) -> Result<Value, GhlError> {
+        let parse = |bytes: &[u8]| {
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Value::Null);
+            }
+            serde_json::from_slice::<Value>(bytes).map_err(|e| Parse::Retry(e.to_string()))
+        };
+        self.call_parsed(method, path, query, body, idem, &parse).await
+    }
+
+    /// A listing call (safe to retry): its records at `key` read one by one
+    /// ([`super::listing`]), never the page as one `Value` tree.
+    async fn listing<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        key: &str,
+        kind: &'static str,
+    ) -> Result<super::listing::Listing<T>, GhlError> {
+        use super::listing::ListingError;
+        let parse = |bytes: &[u8]| match super::listing::decode::<T>(bytes, key, kind) {
+            Ok(l) => Ok(l),
+            Err(ListingError::Json(e)) => Err(Parse::Retry(e.to_string())),
+            Err(ListingError::Shape(message)) => Err(Parse::Final(message)),
+        };
+        self.call_parsed(method, path, query, body, Idempotency::Safe, &parse).await
+    }
+
+    /// One logical call: the breaker, then attempts (limiter slot, request, classification,
+    /// reading the body with `parse`, backoff).
+    async fn call_parsed<T>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        idem: Idempotency,
+        parse: &(dyn Fn(&[u8]) -> Result<T, Parse> + Sync),
+    ) -> Result<T, GhlError> {
         let mut url = Url::parse(&format!("{}{}", self.inner.base, path))
             .map_err(|e| GhlError::InvalidRequest(format!("bad path {path}: {e}")))?;
         if !query.is_empty() {
@@ -599,10 +648,24 @@ impl GhlClient {
         let attempts = if permit == Permit::Probe { 1 } else { self.inner.max_attempts };
         let mut attempt = 1;
         loop {
-            let f = match self.attempt(&method, &url, path, body).await {
+            let parsed =
+                self.attempt(&method, &url, path, body).await.and_then(|bytes| match parse(&bytes) {
+                    Ok(v) => Ok(Ok(v)),
+                    // A body that is not JSON (truncated, broken) is asked for again, like a 5xx.
+                    Err(Parse::Retry(message)) => Err(Failure {
+                        error: GhlError::Decode { what: format!("{method} {path}"), message },
+                        not_sent: false,
+                        retry_after: None,
+                    }),
+                    // JSON of the wrong shape will not change on asking again.
+                    Err(Parse::Final(message)) => {
+                        Ok(Err(GhlError::Decode { what: path.to_owned(), message }))
+                    }
+                });
+            let f = match parsed {
                 Ok(v) => {
                     lock(&self.inner.breaker).on_success();
-                    return Ok(v);
+                    return v;
                 }
                 Err(f) => f,
             };
@@ -637,14 +700,14 @@ impl GhlClient {
         }
     }
 
-    /// One HTTP request, under a limiter slot.
+    /// One HTTP request, under a limiter slot: the body of a 2xx answer.
     async fn attempt(
         &self,
         method: &Method,
         url: &Url,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<Value, Failure> {
+    ) -> Result<bytes::Bytes, Failure> {
         let slot = self.inner.limiter.acquire().await.map_err(|error| Failure {
             error,
             not_sent: true,
@@ -682,8 +745,11 @@ impl GhlClient {
         let status = resp.status().as_u16();
         let server = server_budget(resp.headers());
         let retry_after = retry_after(resp.headers());
-        let bytes = resp.bytes().await;
+        // The server counted the request when it arrived, before it answered: the slot's
+        // window can start at the answer's head. Reading a big body (a page of 500 contacts)
+        // would otherwise add its transfer to every slot's hold, once per 10 s cycle.
         slot.complete(server.is_present().then_some(&server));
+        let bytes = resp.bytes().await;
         if server.is_present() {
             self.record_budget(&server);
         }
@@ -708,14 +774,7 @@ impl GhlClient {
                 retry_after,
             });
         }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Value::Null);
-        }
-        serde_json::from_slice::<Value>(&bytes).map_err(|e| Failure {
-            error: GhlError::Decode { what: format!("{method} {path}"), message: e.to_string() },
-            not_sent: false,
-            retry_after: None,
-        })
+        Ok(bytes)
     }
 
     fn record_budget(&self, s: &ServerBudget) {

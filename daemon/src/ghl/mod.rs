@@ -16,6 +16,7 @@ mod client;
 mod credentials;
 mod error;
 pub mod limiter;
+mod listing;
 mod types;
 
 pub use base_url::{BaseUrlError, check_base_url};

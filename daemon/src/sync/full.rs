@@ -1,6 +1,7 @@
 //! The full sync: everything GHL holds for the location, resumable page by page.
 //!
-//! 1. **Reference data** (location, users, custom fields, pipelines).
+//! 1. **Reference data** (location, users, custom fields, pipelines), read at once with the
+//!    export probes, while the deal and contact chains already run.
 //! 2. **The export plan.** Each export stream (non-email, email) is probed from both ends: its
 //!    oldest and its newest page are read (and applied), and the history between them is cut
 //!    into date windows ([`super::windows`]). The newest message of the probe becomes the
@@ -29,12 +30,12 @@ use super::SyncError;
 use super::chain::{Chain, chain};
 use super::cursors::{Cursors, Phase};
 use super::export::{MESSAGE_PAGE, read_windows};
-use super::pull::{CONTACT_PAGE, OPPORTUNITY_PAGE, Pulled, Puller};
+use super::pull::{CONTACT_PAGE, OPPORTUNITY_PAGE, Pulled, Puller, fetch_reference_data};
 use super::reconcile::{self, Listing};
 use super::windows::{self, WindowTable};
 use crate::ghl::{
-    ContactOrder, ContactPage, ContactQuery, ExportStream, GhlClient, MessageQuery, OpportunityPage,
-    OpportunityQuery, SortOrder,
+    ContactOrder, ContactPage, ContactQuery, ExportStream, GhlClient, MessagePage, MessageQuery,
+    OpportunityPage, OpportunityQuery, SortOrder,
 };
 use crate::ingest::Page;
 use crate::state::State;
@@ -45,11 +46,14 @@ use crate::state::State;
 const EXPORT_CHAINS: usize = 4;
 /// Export pages waiting for the store at most (the memory bound of the records phase).
 const EXPORT_AHEAD: usize = 16;
-/// Deal pages fetched ahead of the store at most.
-const DEALS_AHEAD: usize = 8;
+/// Deal pages fetched ahead of the store at most. A page of 100 deals is about 80 KB of JSON, so
+/// the chain may run well ahead: at the start it is one of the few sources of the rate limit's
+/// first burst, which decides how soon the sync's last requests may go.
+const DEALS_AHEAD: usize = 16;
 /// Contact pages fetched ahead at most: they wait while the records are applied, so they
-/// are few (each is about a megabyte decoded).
-const CONTACTS_AHEAD: usize = 6;
+/// are few (each is about a megabyte decoded, and the contacts phase is the sync's memory
+/// peak). Four cover a page's round trip while the store applies the one before.
+const CONTACTS_AHEAD: usize = 4;
 /// Pages of a stream per planned window, roughly: more windows than chains, so the biggest
 /// can be split while the others run.
 const PAGES_PER_WINDOW: u64 = 60;
@@ -92,7 +96,8 @@ pub async fn full(state: &State, client: &GhlClient) -> Result<Pulled, SyncError
     // process: a resumed one has not seen the earlier pages' ids.
     let mut contacts_listing = Listing::resumed();
     let mut deals_listing = Listing::resumed();
-    if matches!(p.cursors.phase, Phase::Start | Phase::Done) {
+    let fresh = matches!(p.cursors.phase, Phase::Start | Phase::Done);
+    if fresh {
         p.cursors = Cursors {
             phase: Phase::Records,
             contacts_updated_since: p.cursors.contacts_updated_since,
@@ -101,16 +106,24 @@ pub async fn full(state: &State, client: &GhlClient) -> Result<Pulled, SyncError
         };
         contacts_listing = Listing::from_start();
         deals_listing = Listing::from_start();
-        p.reference_data().await?;
-        plan_export(&mut p).await?;
     } else {
         tracing::info!(phase = ?p.cursors.phase, "resuming an unfinished full sync");
     }
-    // The contact chain starts now, so the burst is used at once while the records go in.
+    // The listing chains start first, with the reference data and the export probes: the
+    // rate limit's window makes request k + 100 wait 10 s for request k, so the last requests
+    // of the sync can go no sooner than the first burst allows. Every request of the burst
+    // sent late (behind a round trip of the plan) delays the end by as much.
     let contacts =
         (p.cursors.phase <= Phase::Contacts).then(|| contact_chain(client, p.cursors.contacts_after.clone()));
+    let deals = (p.cursors.phase == Phase::Records && !p.cursors.opportunities_done)
+        .then(|| opportunity_chain(client, p.cursors.opportunities_after.clone()));
+    if fresh {
+        let (reference, probes) = tokio::join!(fetch_reference_data(client), probe_export(client));
+        p.apply_reference_data(reference?).await?;
+        plan_export(&mut p, probes?).await?;
+    }
     if p.cursors.phase == Phase::Records {
-        records(&mut p, &mut deals_listing).await?;
+        records(&mut p, deals, &mut deals_listing).await?;
         let planned = std::mem::take(&mut p.cursors.planned_through);
         for (stream, through) in planned {
             let w = p.cursors.exported_through.entry(stream).or_insert(through);
@@ -132,28 +145,56 @@ pub async fn full(state: &State, client: &GhlClient) -> Result<Pulled, SyncError
     Ok(p.pulled)
 }
 
-/// Probes each export stream from both ends, applies the two pages, and plans the windows
-/// between them.
-async fn plan_export(p: &mut Puller<'_>) -> Result<(), SyncError> {
+/// Both ends of an export stream: its oldest page, and its newest when there is more than one.
+struct Probe {
+    stream: ExportStream,
+    oldest: MessagePage,
+    newest: Option<MessagePage>,
+}
+
+/// Probes each export stream from both ends: the oldest pages of all streams at once, then the
+/// newest pages of the streams with more than one page, at once.
+async fn probe_export(client: &GhlClient) -> Result<Vec<Probe>, SyncError> {
+    let oldest = futures::future::join_all(
+        ExportStream::ALL
+            .map(|stream| async move { client.export_messages(&MessageQuery::oldest_first(stream)).await }),
+    )
+    .await;
+    let mut probes = Vec::new();
+    for (stream, page) in ExportStream::ALL.into_iter().zip(oldest) {
+        probes.push(Probe { stream, oldest: page?, newest: None });
+    }
+    let newest =
+        futures::future::join_all(probes.iter().filter(|p| p.oldest.next_cursor.is_some()).map(|p| {
+            let q = MessageQuery { order: SortOrder::Desc, ..MessageQuery::oldest_first(p.stream) };
+            async move { (p.stream, client.export_messages(&q).await) }
+        }))
+        .await;
+    for (stream, page) in newest {
+        if let Some(probe) = probes.iter_mut().find(|p| p.stream == stream) {
+            probe.newest = Some(page?);
+        }
+    }
+    Ok(probes)
+}
+
+/// Applies the probes' pages and plans the windows between each stream's two ends.
+async fn plan_export(p: &mut Puller<'_>, probes: Vec<Probe>) -> Result<(), SyncError> {
     let mut probed: Vec<Message> = Vec::new();
     let mut windows = Vec::new();
     let mut density: BTreeMap<ExportStream, f64> = BTreeMap::new();
-    for stream in ExportStream::ALL {
-        let oldest = p.client.export_messages(&MessageQuery::oldest_first(stream)).await?;
+    for Probe { stream, oldest, newest } in probes {
         let total = oldest.total.unwrap_or(0);
         p.note_skipped(&oldest.skipped, "message", oldest.messages.iter().map(|m| m.id.as_str()));
         let oldest_reach = oldest.messages.iter().filter_map(ms).max();
-        let more = oldest.next_cursor.is_some();
         probed.extend(oldest.messages);
-        if !more {
+        let Some(newest) = newest else {
             // The whole stream fits in one page.
             if let Some(newest) = oldest_reach {
                 p.cursors.planned_through.insert(stream, newest);
             }
             continue;
-        }
-        let newest_first = MessageQuery { order: SortOrder::Desc, ..MessageQuery::oldest_first(stream) };
-        let newest = p.client.export_messages(&newest_first).await?;
+        };
         p.note_skipped(&newest.skipped, "message", newest.messages.iter().map(|m| m.id.as_str()));
         let newest_reach = newest.messages.iter().filter_map(ms).min();
         if let Some(top) = newest.messages.iter().filter_map(ms).max() {
@@ -181,10 +222,12 @@ async fn plan_export(p: &mut Puller<'_>) -> Result<(), SyncError> {
 }
 
 /// Deals and export windows, read at once and applied as they arrive.
-async fn records(p: &mut Puller<'_>, deals_listing: &mut Listing) -> Result<(), SyncError> {
+async fn records(
+    p: &mut Puller<'_>,
+    mut deals: Option<Chain<OpportunityPage>>,
+    deals_listing: &mut Listing,
+) -> Result<(), SyncError> {
     p.timing.start();
-    let mut deals = (!p.cursors.opportunities_done)
-        .then(|| opportunity_chain(p.client, p.cursors.opportunities_after.clone()));
     let table = Arc::new(Mutex::new(WindowTable::new(p.cursors.windows.clone(), p.cursors.export_density)));
     let (tx, mut export) = mpsc::channel(EXPORT_AHEAD);
     let reader = tokio::spawn(read_windows(p.client.clone(), table.clone(), EXPORT_CHAINS, tx));

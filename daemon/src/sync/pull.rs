@@ -125,9 +125,10 @@ impl<'a> Puller<'a> {
         let applying = std::time::Instant::now();
         let ingest = self.ingest.clone();
         let now = self.state.clock.now();
-        let applied = tokio::task::spawn_blocking(move || ingest.apply_with(page, extra, now))
-            .await
-            .map_err(|e| SyncError::Internal(format!("applying a page failed unexpectedly: {e}")))??;
+        let applied =
+            tokio::task::spawn_blocking(move || ingest.apply_in_parts(page, extra, now))
+                .await
+                .map_err(|e| SyncError::Internal(format!("applying a page failed unexpectedly: {e}")))??;
         self.state.db.flush().await?;
         self.timing.applying += applying.elapsed();
         if let Some(engine) = self.state.followups() {
@@ -162,8 +163,13 @@ impl<'a> Puller<'a> {
 
     /// Location, users, custom fields, pipelines: small, pulled whole.
     pub async fn reference_data(&mut self) -> Result<(), SyncError> {
-        let location = self.client.location().await?;
-        let company = location.get("companyId").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let data = fetch_reference_data(self.client).await?;
+        self.apply_reference_data(data).await
+    }
+
+    /// Applies what [`fetch_reference_data`] read.
+    pub async fn apply_reference_data(&mut self, data: ReferenceData) -> Result<(), SyncError> {
+        let ReferenceData { location, users, fields, pipelines } = data;
         if let (Some(engine), Some(zone)) =
             (self.state.followups(), location.get("timezone").and_then(|z| z.as_str()))
         {
@@ -174,13 +180,10 @@ impl<'a> Puller<'a> {
             db.commit(Batch::new().put(Put::Meta { key: META_LOCATION.into(), value: location }))
         })
         .await?;
-        if !company.is_empty() {
-            let users = self.client.users(&company).await?;
+        if let Some(users) = users {
             self.commit(Page::Users(users)).await?;
         }
-        let fields = self.client.custom_fields().await?;
         self.commit(Page::CustomFields(fields)).await?;
-        let pipelines = self.client.pipelines().await?;
         self.commit(Page::Pipelines(pipelines)).await?;
         Ok(())
     }
@@ -288,6 +291,31 @@ impl<'a> Puller<'a> {
             *w = (*w).max(newest);
         }
     }
+}
+
+/// A location's reference data, as read.
+pub(super) struct ReferenceData {
+    location: serde_json::Value,
+    users: Option<Vec<leadline_shared::domain::User>>,
+    fields: Vec<leadline_shared::domain::CustomFieldDef>,
+    pipelines: Vec<leadline_shared::domain::Pipeline>,
+}
+
+/// Reads the location, users, custom fields and pipelines, the calls at once (users wait for
+/// the location, which names the company). At the start of a full sync every request sent
+/// later than it could be delays the end: the rate limit's window makes the last requests wait
+/// for the first ones.
+pub(super) async fn fetch_reference_data(client: &GhlClient) -> Result<ReferenceData, SyncError> {
+    let location_then_users = async {
+        let location = client.location().await?;
+        let company = location.get("companyId").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let users = if company.is_empty() { None } else { Some(client.users(&company).await?) };
+        Ok::<_, crate::ghl::GhlError>((location, users))
+    };
+    let (first, fields, pipelines) =
+        tokio::join!(location_then_users, client.custom_fields(), client.pipelines());
+    let (location, users) = first?;
+    Ok(ReferenceData { location, users, fields: fields?, pipelines: pipelines? })
 }
 
 /// The poll: contacts changed since the last one, and new messages of both export streams.

@@ -18,7 +18,8 @@ use crate::stats::{Summary, summarize};
 pub struct IpcFigures {
     pub queue: Summary,
     pub echo: Summary,
-    pub daemon_peak_rss_kb: u64,
+    /// The importing daemon's peak RSS (reading and applying the data set file).
+    pub import_peak_rss_kb: u64,
     /// RSS after the import and the queries, when only the store and caches remain.
     pub daemon_rss_after_kb: u64,
     pub import_s: f64,
@@ -52,8 +53,19 @@ fn dir_size(path: &Path) -> u64 {
 
 /// The benchmark re-executed as the daemon (the same code as `leadlined`), its output quiet
 /// but for errors; the caller adds the subcommand.
+///
+/// `LEADLINE_BENCH_DAEMON_WRAPPER` (e.g. `heaptrack`) runs the daemon under a profiler; the RSS
+/// figures are then the wrapper's, not the daemon's.
 pub fn daemon_command(config: &Path, data: &Path, socket: &Path) -> anyhow::Result<Command> {
-    let mut command = Command::new(std::env::current_exe()?);
+    let exe = std::env::current_exe()?;
+    let mut command = match std::env::var_os("LEADLINE_BENCH_DAEMON_WRAPPER") {
+        Some(wrapper) => {
+            let mut c = Command::new(wrapper);
+            c.arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
     command
         .arg("daemon")
         .arg("--config")
@@ -73,7 +85,7 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
     let socket = work.join("d.sock");
     let data = work.join("daemon-data");
     let config = work.join("config.toml");
-    std::fs::write(&config, "")?;
+    std::fs::write(&config, crate::store::cache_section(plan.store_cache_mb))?;
     let started = Instant::now();
     let mut child =
         daemon_command(&config, &data, &socket)?.args(["run", "--import"]).arg(dataset).spawn()?;
@@ -98,7 +110,7 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
     Ok(IpcFigures {
         queue,
         echo,
-        daemon_peak_rss_kb: peak,
+        import_peak_rss_kb: peak,
         daemon_rss_after_kb: now,
         import_s,
         store_bytes: dir_size(&data.join("store")),

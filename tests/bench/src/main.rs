@@ -31,15 +31,26 @@ struct Args {
     /// Leads in the data set (default 100 000, or 10 000 with --quick)
     #[arg(long)]
     leads: Option<usize>,
-    /// Run only the sync figure (the others print null)
-    #[arg(long)]
+    /// Run only the sync figures (the others are left out)
+    #[arg(long, conflicts_with = "ingest_only")]
     sync_only: bool,
     /// Run only the follow-up figures (speed to lead, the due drain)
     #[arg(long)]
     followups_only: bool,
+    /// Run only the in-process ingest and rescore figures (the others are left out)
+    #[arg(long)]
+    ingest_only: bool,
     /// Keep the work directory (data sets, stores and the daemons' logs)
     #[arg(long)]
     keep: bool,
+    /// The store's cache (`[store] cache_capacity_mb`) for every store the run opens; the
+    /// shipped default when not given. For weighing memory against ingest speed.
+    #[arg(long, value_name = "MB")]
+    store_cache_mb: Option<u64>,
+    /// The syncing daemon's log filter (`[logging] filter`), e.g. `leadline_daemon::ghl=debug,info`
+    /// to log every request with its duration; with --keep the log stays in the work directory
+    #[arg(long, value_name = "FILTER")]
+    sync_log_filter: Option<String>,
 }
 
 /// The benchmark re-executes itself for the processes it measures, so that no second build
@@ -62,6 +73,10 @@ enum Child {
 /// Sizes of one run.
 pub struct Plan {
     pub leads: usize,
+    /// `--store-cache-mb`.
+    pub store_cache_mb: Option<u64>,
+    /// `--sync-log-filter`.
+    pub sync_log_filter: Option<String>,
     pub ipc_samples: usize,
     pub frame_samples: usize,
 }
@@ -72,6 +87,8 @@ pub struct Plan {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
+    // The daemon's allocator settings for every figure, the in-process ingest included.
+    leadline_daemon::alloc::tune();
     let args = Args::parse();
     match args.child {
         Some(Child::Daemon { globals, command }) => return leadline_daemon::cli::main(&globals, command),
@@ -80,6 +97,8 @@ fn main() -> anyhow::Result<()> {
     }
     let plan = Plan {
         leads: args.leads.unwrap_or(if args.quick { 10_000 } else { 100_000 }),
+        store_cache_mb: args.store_cache_mb,
+        sync_log_filter: args.sync_log_filter.clone(),
         ipc_samples: if args.quick { 500 } else { 3_000 },
         frame_samples: if args.quick { 100 } else { 500 },
     };
@@ -101,9 +120,10 @@ fn main() -> anyhow::Result<()> {
 
     if args.sync_only {
         log("initial sync against the rate-limited simulator...");
-        let sync = sync::measure(work.path(), std::sync::Arc::new(dataset))?;
+        let sync = sync::measure(work.path(), std::sync::Arc::new(dataset), &plan)?;
         let mut figures = sync.figures();
         figures["leads"] = json!(plan.leads);
+        figures["store_cache_mb"] = json!(store::cache_mb(plan.store_cache_mb));
         println!("{}", serde_json::to_string_pretty(&figures)?);
         return Ok(());
     }
@@ -120,13 +140,25 @@ fn main() -> anyhow::Result<()> {
     }
 
     log("ingest and rescore (in process, sled on disk)...");
-    let ingest = store::ingest_and_rescore(work.path(), &dataset_path)?;
+    let ingest = store::ingest_and_rescore(work.path(), &dataset_path, plan.store_cache_mb)?;
+    if args.ingest_only {
+        let figures = json!({
+            "leads": plan.leads,
+            "store_cache_mb": store::cache_mb(plan.store_cache_mb),
+            "ingest_contacts_per_s": ingest.contacts_per_s.round(),
+            "ingest_sled_alone_contacts_per_s": ingest.sled_alone_contacts_per_s.round(),
+            "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
+            "rescore_unchanged_ms": (ingest.rescore_unchanged_ms * 10.0).round() / 10.0,
+        });
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+        return Ok(());
+    }
 
     log("daemon with the data set, IPC round trips...");
     let ipc = ipc::measure(work.path(), &dataset_path, &plan)?;
 
     log("initial sync against the rate-limited simulator...");
-    let sync = sync::measure(work.path(), std::sync::Arc::new(dataset))?;
+    let sync = sync::measure(work.path(), std::sync::Arc::new(dataset), &plan)?;
 
     let followups = followups_run(&log)?;
 
@@ -152,8 +184,11 @@ fn main() -> anyhow::Result<()> {
         "frame_followups_p50_us": followup_frame.p50_us.round(),
         "frame_followups_p99_us": followup_frame.p99_us.round(),
         "samples": { "ipc": ipc.queue.n, "echo": ipc.echo.n, "frames": frame.n },
-        "daemon_rss_mb": (ipc.daemon_peak_rss_kb as f64 / 1024.0).round(),
+        // `daemon_rss_mb` and `daemon_rss_settled_mb` come with the sync figures: the
+        // daemon as it runs for a user, syncing. The import is the offline demo's path.
+        "daemon_import_rss_mb": (ipc.import_peak_rss_kb as f64 / 1024.0).round(),
         "daemon_rss_after_import_mb": (ipc.daemon_rss_after_kb as f64 / 1024.0).round(),
+        "store_cache_mb": store::cache_mb(plan.store_cache_mb),
         "daemon_import_s": (ipc.import_s * 100.0).round() / 100.0,
         "store_bytes_per_lead": (ipc.store_bytes as f64 / leads).round(),
         "raw_json_bytes_per_lead": (raw_json_bytes as f64 / leads).round(),

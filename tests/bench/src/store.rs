@@ -11,6 +11,17 @@ use leadline_daemon::store::{Batch, Db, LeadOrder, Remove, SledStore, Tree, keys
 use leadline_shared::config::Config;
 use leadline_shared::domain::LeadSummary;
 
+/// The sled cache the benchmark runs with: `--store-cache-mb`, else the shipped default.
+pub fn cache_mb(over: Option<u64>) -> u64 {
+    over.unwrap_or_else(|| Config::default().store.cache_capacity_mb)
+}
+
+/// The `[store]` section of a daemon's config file for `--store-cache-mb` (empty without it:
+/// the daemon then runs with the shipped default, as a user's would).
+pub fn cache_section(over: Option<u64>) -> String {
+    over.map(|mb| format!("[store]\ncache_capacity_mb = {mb}\n")).unwrap_or_default()
+}
+
 /// Writes the simulator's seeded location; returns it and its size in bytes.
 pub fn write_dataset(path: &Path, leads: usize) -> anyhow::Result<(ghl_sim::Dataset, u64)> {
     let seed = ghl_sim::seed::SeedConfig {
@@ -39,10 +50,15 @@ pub struct IngestFigures {
 
 /// Applies the data set's contacts page by page (500 per transaction, as sync does, each
 /// page scored and indexed, flushed at the end), then rescores every lead.
-pub fn ingest_and_rescore(work: &Path, dataset: &Path) -> anyhow::Result<IngestFigures> {
+pub fn ingest_and_rescore(
+    work: &Path,
+    dataset: &Path,
+    store_cache_mb: Option<u64>,
+) -> anyhow::Result<IngestFigures> {
     let snapshot = Snapshot::read(dataset)?;
     let config = Config::default();
-    let store = SledStore::open(&work.join("ingest-store"), config.store.cache_capacity_mb << 20)?;
+    let cache_bytes = cache_mb(store_cache_mb) << 20;
+    let store = SledStore::open(&work.join("ingest-store"), cache_bytes)?;
     let db = Db::open(Arc::new(store))?;
     let ingest = Ingest::new(db.clone(), config.scoring.clone());
     let now = jiff::Timestamp::now();
@@ -61,7 +77,7 @@ pub fn ingest_and_rescore(work: &Path, dataset: &Path) -> anyhow::Result<IngestF
     let contacts_per_s = contacts as f64 / started.elapsed().as_secs_f64();
 
     let ids: Vec<String> = snapshot.contacts.iter().map(|c| c.id.clone()).collect();
-    let sled_alone_contacts_per_s = sled_alone(work, &db, &ids, config.store.cache_capacity_mb << 20)?;
+    let sled_alone_contacts_per_s = sled_alone(work, &db, &ids, cache_bytes)?;
     let rescore_all = || -> anyhow::Result<f64> {
         let started = Instant::now();
         for chunk in ids.chunks(PAGE) {
@@ -117,7 +133,11 @@ fn sled_alone(work: &Path, db: &Db, ids: &[String], cache_bytes: u64) -> anyhow:
         }
         pages.push(writes);
     }
-    let sled = sled::Config::new().path(work.join("sled-alone")).cache_capacity(cache_bytes).open()?;
+    // The same page cache as the store's (see `SledStore::open`).
+    let sled = sled::Config::new()
+        .path(work.join("sled-alone"))
+        .cache_capacity(SledStore::sled_cache_capacity(cache_bytes))
+        .open()?;
     let tree = sled.open_tree("leadline")?;
     let started = Instant::now();
     for writes in pages {
