@@ -23,6 +23,8 @@ pub struct State {
     sync: RwLock<SyncStatus>,
     sync_commands: OnceLock<tokio::sync::mpsc::Sender<crate::sync::SyncCommand>>,
     followups: OnceLock<Arc<crate::followups::Engine>>,
+    /// Messages GHL accepted from the sender lately: their webhook echoes are passed over.
+    pub own_messages: crate::hints::OwnMessages,
 }
 
 impl State {
@@ -39,6 +41,7 @@ impl State {
             sync: RwLock::new(SyncStatus::default()),
             sync_commands: OnceLock::new(),
             followups: OnceLock::new(),
+            own_messages: crate::hints::OwnMessages::default(),
         }
     }
 

@@ -221,6 +221,7 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
     match next {
         Next::Sent { message_id } => {
             tracing::info!(seq = op.seq, contact = %op.contact_id, %message_id, "GHL has the message");
+            state.own_messages.insert(&message_id);
             if let (Some(engine), OpKind::SendMessage { channel, .. }) = (&engine, &op.kind) {
                 engine.gates.sent(channel, state.clock.now());
             }

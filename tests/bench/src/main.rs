@@ -37,7 +37,7 @@ struct Args {
     /// Run only the follow-up figures (speed to lead, the due drain)
     #[arg(long)]
     followups_only: bool,
-    /// Run only the in-process ingest and rescore figures (the others are left out)
+    /// Run only the in-process figures: ingest, rescore and dashboard frames (the others are left out)
     #[arg(long)]
     ingest_only: bool,
     /// Keep the work directory (data sets, stores and the daemons' logs)
@@ -130,7 +130,7 @@ fn main() -> anyhow::Result<()> {
 
     let followups_run = |log: &dyn Fn(&str)| {
         log("follow-ups: speed to lead, then the due drain under the rate limit...");
-        let (samples, due) = if args.quick { (40, 150) } else { (200, 400) };
+        let (samples, due) = if args.quick { (25, 150) } else { (100, 400) };
         followups::measure(work.path(), samples, due)
     };
     if args.followups_only {
@@ -141,6 +141,10 @@ fn main() -> anyhow::Result<()> {
 
     log("ingest and rescore (in process, sled on disk)...");
     let ingest = store::ingest_and_rescore(work.path(), &dataset_path, plan.store_cache_mb)?;
+
+    log("dashboard frames...");
+    let frame = render::frames(&ingest.rows, plan.frame_samples);
+    let followup_frame = render::followup_frames(&ingest.rows, plan.frame_samples);
     if args.ingest_only {
         let figures = json!({
             "leads": plan.leads,
@@ -149,6 +153,10 @@ fn main() -> anyhow::Result<()> {
             "ingest_sled_alone_contacts_per_s": ingest.sled_alone_contacts_per_s.round(),
             "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
             "rescore_unchanged_ms": (ingest.rescore_unchanged_ms * 10.0).round() / 10.0,
+            "frame_p50_us": frame.p50_us.round(),
+            "frame_p99_us": frame.p99_us.round(),
+            "frame_followups_p50_us": followup_frame.p50_us.round(),
+            "frame_followups_p99_us": followup_frame.p99_us.round(),
         });
         println!("{}", serde_json::to_string_pretty(&figures)?);
         return Ok(());
@@ -161,10 +169,6 @@ fn main() -> anyhow::Result<()> {
     let sync = sync::measure(work.path(), std::sync::Arc::new(dataset), &plan)?;
 
     let followups = followups_run(&log)?;
-
-    log("dashboard frames...");
-    let frame = render::frames(&ingest.rows, plan.frame_samples);
-    let followup_frame = render::followup_frames(&ingest.rows, plan.frame_samples);
 
     let leads = plan.leads as f64;
     let mut figures = json!({
