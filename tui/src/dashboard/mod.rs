@@ -13,6 +13,7 @@ pub mod action;
 pub mod app;
 pub mod components;
 pub mod connection;
+pub mod followups;
 pub mod format;
 pub mod input;
 pub mod keymap;
