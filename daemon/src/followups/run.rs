@@ -185,7 +185,9 @@ fn carry_out(
                     (Some(c), Some(t)) => (c, t.to_owned()),
                     _ => continue,
                 };
-                let first_touch = row.first_outbound_at.is_none();
+                // An opt-out's confirmation answers the lead's own STOP: it introduces nobody
+                // and offers no opt-out, even to a lead never written to before.
+                let first_touch = row.first_outbound_at.is_none() && !item.confirmation;
                 let rendered = match &item.edited {
                     Some(text) => engine.renderer.render_edited(&template, text, &inputs, first_touch),
                     None => engine.renderer.render(&template, &inputs, first_touch),

@@ -232,9 +232,15 @@ fn stop_in_english_or_spanish_ends_all_messaging_with_one_confirmation() {
     let (sim, _dir, daemon) = location(60);
     let english = new_lead(&sim, "Ann", "+13125550101", "America/Chicago");
     let spanish = new_lead(&sim, "Luis", "+13125550102", "America/Chicago");
+    // It is night in Guam: this lead's first text waits for 08:00, and it writes first.
+    let unwritten = new_lead(&sim, "Mele", "+16715550103", "Pacific/Guam");
     wait_for("both first texts", Duration::from_secs(20), || {
         sent_to(&sim, &english).len() == 1 && sent_to(&sim, &spanish).len() == 1
     });
+    wait_for("the Guam lead's held text", Duration::from_secs(20), || {
+        items(&daemon, &unwritten).iter().any(|i| i["workflow"] == "instant_response")
+    });
+    assert!(sent_to(&sim, &unwritten).is_empty());
 
     // A carrier STOP word: GHL sets SMS DND itself and the carrier confirms, so GHL refuses
     // ours; the opt-out holds and nothing else goes.
@@ -242,7 +248,16 @@ fn stop_in_english_or_spanish_ends_all_messaging_with_one_confirmation() {
     // A phrase GHL does not know: Leadline confirms once, then sets DND in GHL.
     sim.sim().inbound(&spanish, "No más mensajes, por favor").unwrap();
 
+    // A lead never written to: its confirmation is still sent, at night too, and is no
+    // introduction.
+    sim.sim().inbound(&unwritten, "Wrong number").unwrap();
+
     wait_for("the Spanish confirmation", Duration::from_secs(20), || sent_to(&sim, &spanish).len() == 2);
+    wait_for("the unwritten lead's confirmation", Duration::from_secs(20), || {
+        sent_to(&sim, &unwritten).len() == 1
+    });
+    let only = &sent_to(&sim, &unwritten)[0];
+    assert!(only.body.to_lowercase().contains("unsubscribed"), "{:?}", only.body);
     let confirmation = &sent_to(&sim, &spanish)[1];
     assert!(confirmation.body.to_lowercase().contains("unsubscribed"), "{:?}", confirmation.body);
     wait_for("DND pushed to GHL", Duration::from_secs(20), || {
@@ -260,7 +275,8 @@ fn stop_in_english_or_spanish_ends_all_messaging_with_one_confirmation() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(sent_to(&sim, &english).len(), 1, "{:#?}", sent_to(&sim, &english));
     assert_eq!(sent_to(&sim, &spanish).len(), 2, "{:#?}", sent_to(&sim, &spanish));
-    for lead in [&english, &spanish] {
+    assert_eq!(sent_to(&sim, &unwritten).len(), 1, "{:#?}", sent_to(&sim, &unwritten));
+    for lead in [&english, &spanish, &unwritten] {
         let all = items(&daemon, lead);
         let open: Vec<&Value> =
             all.iter().filter(|i| i["state"] == "scheduled" || i["state"] == "awaiting_approval").collect();
@@ -270,6 +286,7 @@ fn stop_in_english_or_spanish_ends_all_messaging_with_one_confirmation() {
     // The simulated plan leaves them out.
     let plan = json(&daemon.leadline(&["followups", "simulate", "--days", "60", "--json"]));
     for send in plan["planned"].as_array().unwrap() {
-        assert!(send["contact_id"] != english.as_str() && send["contact_id"] != spanish.as_str(), "{send}");
+        let to = send["contact_id"].as_str().unwrap_or_default();
+        assert!(![&english, &spanish, &unwritten].contains(&&to.to_owned()), "{send}");
     }
 }

@@ -248,14 +248,18 @@ pub fn react(
                     |t| matches!(t, Trigger::TagRemoved { tag: want } if want.eq_ignore_ascii_case(tag)),
                 );
             }
-            LeadEvent::StageChanged { to, .. } => {
+            LeadEvent::StageChanged { from, to } => {
                 let stage = to.as_deref();
                 let reason = format!("the deal moved to {}", stage.unwrap_or("no stage"));
+                // A lead's first deal is GHL filing the lead (a form or an ad opens one in the
+                // pipeline's first stage), not the agent moving it: it ends what exits there,
+                // and pauses nothing.
+                let first_deal = from.is_none();
                 for e in record.enrollments.iter_mut().filter(|e| e.state.is_current()) {
                     let Some(w) = workflows.get(&e.workflow) else { continue };
                     if stage_matches(&w.exit.stages, stage) {
                         e.state = EnrollmentState::Ended { reason: reason.clone(), at: now };
-                    } else if w.pause_on_stage_change && e.state == EnrollmentState::Active {
+                    } else if w.pause_on_stage_change && !first_deal && e.state == EnrollmentState::Active {
                         e.state = EnrollmentState::Paused { reason: reason.clone(), at: now };
                     }
                 }
@@ -651,6 +655,24 @@ mod tests {
         let confirmation = r.items.iter().find(|i| i.confirmation).expect("planned");
         assert!(is_confirmation_id(&confirmation.id));
         assert!(r.items.iter().filter(|i| !i.confirmation).all(|i| !is_confirmation_id(&i.id)));
+    }
+
+    #[test]
+    fn a_new_leads_first_deal_pauses_nothing_but_a_move_does() {
+        let mut r = FollowUps::new("c");
+        let row = LeadSummary::default();
+        react_at(&mut r, &[LeadEvent::NewLead], &row, t(10));
+        let state_of = |r: &FollowUps| state_of_after(r, "new_lead_nurture");
+        // GHL files the new lead in the pipeline's first stage: the nurture goes on.
+        let filed = LeadEvent::StageChanged { from: None, to: Some("New Lead".into()) };
+        react_at(&mut r, &[filed], &row, t(10));
+        assert!(matches!(state_of(&r), Some(EnrollmentState::Active)));
+        assert!(r.items.iter().any(|i| i.workflow == "new_lead_nurture" && i.state.is_open()));
+        // The agent moves the deal on: the nurture pauses.
+        let moved = LeadEvent::StageChanged { from: Some("New Lead".into()), to: Some("Contacted".into()) };
+        react_at(&mut r, &[moved], &row, t(11));
+        assert!(matches!(state_of(&r), Some(EnrollmentState::Paused { .. })));
+        assert!(!r.items.iter().any(|i| i.workflow == "new_lead_nurture" && i.state.is_open()));
     }
 
     #[test]
