@@ -8,12 +8,15 @@
 //! Each outcome is written with the follow-up it carries out, in one transaction.
 
 use jiff::Timestamp;
-use leadline_shared::domain::{AuditEvent, Direction, FollowUps, ItemState, OpKind, OpState, PendingOp};
+use leadline_shared::domain::{
+    AuditEvent, Direction, FollowUps, ItemState, Message, OpKind, OpState, PendingOp,
+};
 
 use super::{SyncError, blocking};
 use crate::engine::followup::plan::{Alert, is_confirmation_id};
 use crate::engine::followup::send::{self as rules, Found, Next, Outcome};
 use crate::ghl::{ExportStream, GhlClient, GhlError};
+use crate::ingest::Page;
 use crate::state::State;
 use crate::store::{Batch, Put, Remove};
 
@@ -160,14 +163,53 @@ async fn settle(
             Ok(Some(_)) => Ok(()),
             // The lead is gone: the op goes with it.
             Ok(None) => db.commit(&extra).map(drop),
-            Err(e) => Err(match e {
-                crate::ingest::IngestError::Store(s) => s,
-                other => crate::store::StoreError::Backend(other.to_string()),
-            }),
+            Err(e) => Err(store_error(e)),
         }
     })
     .await?;
     state.db.flush().await?;
+    Ok(())
+}
+
+/// An ingest failure as the store failure it is at bottom (what `blocking` carries).
+fn store_error(e: crate::ingest::IngestError) -> crate::store::StoreError {
+    match e {
+        crate::ingest::IngestError::Store(s) => s,
+        other => crate::store::StoreError::Backend(other.to_string()),
+    }
+}
+
+/// The message GHL accepted, as its listing will show it (the conversation and GHL's exact
+/// time come with the next poll, which writes GHL's copy over this one).
+fn sent_message(state: &State, op: &PendingOp, message_id: &str) -> Option<Message> {
+    let OpKind::SendMessage { channel, body, .. } = &op.kind else {
+        return None;
+    };
+    Some(Message {
+        id: message_id.to_owned(),
+        message_type: Some(if channel == "email" { "TYPE_EMAIL" } else { "TYPE_SMS" }.into()),
+        location_id: state.config.ghl.location_id.clone(),
+        contact_id: op.contact_id.clone(),
+        date_added: Some(state.clock.now()),
+        body: Some(body.clone()),
+        direction: Direction::Outbound,
+        status: Some("sent".into()),
+        ..Default::default()
+    })
+}
+
+/// Writes a message GHL just accepted into the store, so the lead's timeline and queues show
+/// it at once: GHL's echo of it costs no request ([`crate::hints::OwnMessages`]), so without
+/// this the store would learn of it only at the next poll.
+async fn record_sent(state: &State, message: Message) -> Result<(), SyncError> {
+    let ingest = state.ingest();
+    let now = state.clock.now();
+    let changed =
+        blocking(move || ingest.apply(Page::Messages(vec![message]), now).map_err(store_error)).await?;
+    state.db.flush().await?;
+    if !changed.is_empty() {
+        state.publish(leadline_shared::protocol::Event::LeadsChanged { ids: changed });
+    }
     Ok(())
 }
 
@@ -226,7 +268,14 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
                 engine.gates.sent(channel, state.clock.now());
             }
             let detail = format!("sent; GHL message {message_id}");
+            let message = sent_message(state, &op, &message_id);
             settle(state, op, true, ItemChange::Sent { message_id }, Some(detail)).await?;
+            if let Some(message) = message
+                && let Err(e) = record_sent(state, message).await
+            {
+                // The send stands; the next poll brings GHL's copy of the message.
+                tracing::warn!(error = %e, "could not write a sent message to the store yet");
+            }
             Ok(Sent::Delivered)
         }
         Next::Failed { reason } if op.followup.as_deref().is_some_and(is_confirmation_id) => {

@@ -19,6 +19,11 @@ const MESSAGES: &str = "[messages]\nbusiness_name = \"Summit Realty Group\"\nage
 
 /// A simulated location at [`AFTERNOON`] and a daemon synced with it that polls every second.
 fn location(contacts: usize) -> (Sim, tempfile::TempDir, Daemon) {
+    location_polling(contacts, 1)
+}
+
+/// [`location`] with the daemon polling every `secs`.
+fn location_polling(contacts: usize, secs: u64) -> (Sim, tempfile::TempDir, Daemon) {
     let now: jiff::Timestamp = AFTERNOON.parse().unwrap();
     let sim = Sim::start(ghl_sim::SimConfig {
         contacts,
@@ -28,7 +33,8 @@ fn location(contacts: usize) -> (Sim, tempfile::TempDir, Daemon) {
         ..ghl_sim::SimConfig::default()
     });
     let dir = short_tempdir();
-    sim.write_config_with_sync(dir.path(), "fast_poll_secs = 1\ninterval_secs = 3600\n", MESSAGES);
+    let sync = format!("fast_poll_secs = {secs}\ninterval_secs = 3600\n");
+    sim.write_config_with_sync(dir.path(), &sync, MESSAGES);
     let daemon = sim.daemon_with(dir.path(), &["--clock-at", AFTERNOON]);
     sync_until_ok(&daemon, true);
     (sim, dir, daemon)
@@ -289,4 +295,36 @@ fn stop_in_english_or_spanish_ends_all_messaging_with_one_confirmation() {
         let to = send["contact_id"].as_str().unwrap_or_default();
         assert!(![&english, &spanish, &unwritten].contains(&&to.to_owned()), "{send}");
     }
+}
+
+#[test]
+fn a_sent_text_is_in_the_leads_timeline_at_once() {
+    // No polling: only the sync asked for here brings the lead, and the text goes at its end.
+    let (sim, _dir, daemon) = location_polling(40, 3600);
+    let lead = new_lead(&sim, "Rosa", "+13125550177", "America/Chicago");
+    // GHL's search lists the lead a moment after it is made: sync until a sync brings it.
+    wait_for("the first text", Duration::from_secs(20), || {
+        sync_until_ok(&daemon, false);
+        !sent_to(&sim, &lead).is_empty()
+    });
+    let body = sent_to(&sim, &lead)[0].body.clone();
+
+    // No poll ran since the send, yet the store has it: the timeline shows it, and the lead
+    // has left the speed-to-lead queue, since someone has written to it.
+    let detail = json(&daemon.leadline(&["lead", &lead, "--json"]));
+    assert!(!detail["first_outbound_at"].is_null(), "{detail:#}");
+    let timeline = detail["timeline"].as_array().unwrap();
+    assert!(
+        timeline.iter().any(|e| e["direction"] == "outbound" && e["text"] == body.as_str()),
+        "{timeline:#?}"
+    );
+    let queue = json(&daemon.leadline(&["queue", "speed-to-lead", "--json"]));
+    let ids: Vec<&str> = queue.as_array().unwrap().iter().filter_map(|l| l["id"].as_str()).collect();
+    assert!(!ids.contains(&lead.as_str()), "{ids:?}");
+    // GHL's own copy, when a poll brings it, takes its place: still one message.
+    sync_until_ok(&daemon, false);
+    let detail = json(&daemon.leadline(&["lead", &lead, "--json"]));
+    let outbound =
+        detail["timeline"].as_array().unwrap().iter().filter(|e| e["direction"] == "outbound").count();
+    assert_eq!(outbound, 1);
 }
