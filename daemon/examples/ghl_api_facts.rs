@@ -6,8 +6,8 @@
 //! ```
 //!
 //! `APPS_DIR` holds the official `apps/*.json` of GoHighLevel/highlevel-api-docs, with the
-//! `SOURCE.md` that records their provenance one level up. It defaults to `$GHL_OPENAPI_DIR`, else
-//! `../shared/ghl-openapi/apps` beside the workspace. `--out -` prints instead of writing.
+//! `SOURCE.md` that records their provenance one level up. It defaults to `$GHL_OPENAPI_DIR`.
+//! `--out -` prints instead of writing.
 //!
 //! A Rust example rather than a script: the extraction is the very code the conformance test
 //! runs when the official files are present (`tests/ghl_facts/`), so what this writes and what
@@ -33,7 +33,7 @@ fn run() -> Result<String, String> {
             Some("-h" | "--help") => {
                 println!(
                     "usage: ghl_api_facts [APPS_DIR] [--out FILE|-]\n\
-                     APPS_DIR defaults to $GHL_OPENAPI_DIR, else ../shared/ghl-openapi/apps beside the workspace"
+                     APPS_DIR defaults to $GHL_OPENAPI_DIR"
                 );
                 return Ok(String::new());
             }

@@ -10,8 +10,8 @@
 //!
 //! The spec is read from `tests/fixtures/ghl-api-facts.json`: what the checks need of every
 //! operation in GHL's `apps/*.json`, extracted by `examples/ghl_api_facts.rs` and committed, so
-//! a plain clone runs this test with nothing beside it. When the official files are present
-//! (`GHL_OPENAPI_DIR`, or `../shared/ghl-openapi/apps` beside the workspace) they are converted
+//! a plain clone runs this test with nothing beside it. When `GHL_OPENAPI_DIR` names the
+//! official files' `apps/` directory, they are converted
 //! to the same model by the same code: the requests are checked against them too, and the
 //! committed facts must equal what they give (docs/ghl-sim.md says how to regenerate).
 

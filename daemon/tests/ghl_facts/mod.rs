@@ -26,7 +26,7 @@ pub const FACTS_FILE: &str = "tests/fixtures/ghl-api-facts.json";
 
 /// How to rebuild the committed facts; failure messages quote it.
 pub const REGENERATE: &str = "cargo run -p leadline-daemon --example ghl_api_facts -- <dir of GHL's apps/*.json> \
-                              (default: $GHL_OPENAPI_DIR, else ../shared/ghl-openapi/apps beside the workspace)";
+                              (default: $GHL_OPENAPI_DIR)";
 
 /// What the checker reads: every operation, and the request-body schemas by file and name.
 #[derive(Debug, PartialEq)]
@@ -181,20 +181,19 @@ impl FactsFile {
     }
 }
 
-/// Where the official `apps/*.json` are: `GHL_OPENAPI_DIR`, else `../shared/ghl-openapi/apps`
-/// beside the workspace (where the project's shared material sits next to the main checkout).
-/// `None` when neither is there: a plain clone.
+/// Where the official `apps/*.json` are: `GHL_OPENAPI_DIR`, when set. Never a path guessed
+/// outside the repository, so a test runs the same on every machine; `None` when unset (a
+/// plain clone).
 pub fn official_dir() -> Result<Option<PathBuf>, String> {
-    if let Some(dir) = std::env::var_os("GHL_OPENAPI_DIR") {
-        let dir = PathBuf::from(dir);
-        // Set on purpose, so a wrong value is an error rather than a silent skip.
-        if !dir.is_dir() {
-            return Err(format!("GHL_OPENAPI_DIR is {}, which is not a directory", dir.display()));
-        }
-        return Ok(Some(dir));
+    let Some(dir) = std::env::var_os("GHL_OPENAPI_DIR") else {
+        return Ok(None);
+    };
+    let dir = PathBuf::from(dir);
+    // Set on purpose, so a wrong value is an error rather than a silent skip.
+    if !dir.is_dir() {
+        return Err(format!("GHL_OPENAPI_DIR is {}, which is not a directory", dir.display()));
     }
-    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/ghl-openapi/apps");
-    Ok(beside.is_dir().then_some(beside))
+    Ok(Some(dir))
 }
 
 /// The official files the facts cover: `apps/*.json`, sorted. `apps/v3/` is left out on
