@@ -11,7 +11,12 @@ use crate::stats::{Summary, summarize};
 
 /// Times `samples` frames, moving the selection so each frame differs.
 pub fn frames(rows: &[LeadSummary], samples: usize) -> Summary {
-    let mut app = App::with_rows(jiff::Timestamp::now(), rows.to_vec());
+    time_frames(App::with_rows(jiff::Timestamp::now(), rows.to_vec()), samples)
+}
+
+/// Times `samples` frames of `app` at 160×48 after 10 untimed ones, moving the selection
+/// each frame (a page every 50) so that each frame differs.
+fn time_frames(mut app: App, samples: usize) -> Summary {
     app.resize(160, 48);
     let Ok(mut terminal) = Terminal::new(TestBackend::new(160, 48));
     let mut times: Vec<Duration> = Vec::with_capacity(samples);
@@ -54,50 +59,31 @@ pub fn followup_frames(rows: &[LeadSummary], samples: usize) -> Summary {
                 _ => ItemState::Sent,
             };
             let at = now + jiff::SignedDuration::from_mins(i as i64 * 7 - 600);
+            let action = StepAction::SendSms { template: "nurture_day3".into() };
+            let item = FollowUpItem::new(
+                format!("{}/nurture/{i}", lead.id),
+                lead.id.clone(),
+                "nurture".into(),
+                i as u32,
+                action,
+                at,
+                at,
+            );
             FollowUpView {
                 item: FollowUpItem {
-                    id: format!("{}/nurture/{i}", lead.id),
-                    contact_id: lead.id.clone(),
-                    workflow: "nurture".into(),
-                    step: i as u32,
-                    action: StepAction::SendSms { template: "nurture_day3".into() },
-                    due_at: at,
-                    at,
                     timezone: lead.timezone.clone(),
                     mode: Mode::Approval,
                     state,
                     reason: Some("quiet hours in the lead's zone (TCPA: 08:00–21:00)".into()),
-                    template_version: None,
                     body: Some(
                         "Hi, this is Dana with Lone Star Realty. Still looking? Reply STOP to opt out".into(),
                     ),
-                    edited: None,
-                    subject: None,
                     op_seq: Some(i as u64),
-                    message_id: None,
-                    created_at: at,
-                    updated_at: at,
-                    confirmation: false,
+                    ..item
                 },
                 lead_name: lead.name.clone(),
             }
         })
         .collect();
-    let mut app = App::with_followups(now, views);
-    app.resize(160, 48);
-    let Ok(mut terminal) = Terminal::new(TestBackend::new(160, 48));
-    let mut times: Vec<Duration> = Vec::with_capacity(samples);
-    for i in 0..samples + 10 {
-        let _ = app.handle_action(if i % 50 == 0 {
-            leadline_tui::dashboard::Action::PageDown
-        } else {
-            leadline_tui::dashboard::Action::NextRow
-        });
-        let started = Instant::now();
-        let _ = terminal.draw(|f| render(&app, f));
-        if i >= 10 {
-            times.push(started.elapsed());
-        }
-    }
-    summarize(&mut times)
+    time_frames(App::with_followups(now, views), samples)
 }
