@@ -9,10 +9,10 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
 
 use super::queue_table::CHROME_ROWS;
-use super::{ellipsize, one_line, wrap};
+use super::{draw_list, ellipsize, one_line, wrap};
 use crate::dashboard::action::Action;
 use crate::dashboard::app::{App, FollowUpRow, visible_range};
 use crate::dashboard::connection::ConnState;
@@ -141,16 +141,8 @@ pub fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
     let range = window(app, area);
     let selected_in_window = view.selected.checked_sub(range.start);
     let rows = view.rows[range].iter().map(|r| row(r, app.now));
-    let header = Row::new(["State", "Lead", "Action", "When (lead's time)"].map(Cell::from))
-        .style(Style::new().add_modifier(Modifier::BOLD).fg(Color::Gray));
-    let table = Table::new(rows, widths())
-        .header(header)
-        .block(block)
-        .row_highlight_style(Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD))
-        .highlight_symbol("▶ ")
-        .highlight_spacing(HighlightSpacing::Always);
-    let mut state = TableState::new().with_selected(selected_in_window);
-    frame.render_stateful_widget(table, area, &mut state);
+    let header = Row::new(["State", "Lead", "Action", "When (lead's time)"].map(Cell::from));
+    draw_list(frame, area, rows, widths(), header, block, selected_in_window);
 }
 
 fn empty_message(app: &App) -> String {

@@ -13,7 +13,31 @@ pub mod status_bar;
 pub mod tabs;
 
 use leadline_shared::domain::Temperature;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Block, HighlightSpacing, Row, Table, TableState};
+
+/// Draws a list as every list looks: the rows of the visible window under a bold header, the
+/// selected one (its index in the window) highlighted and marked.
+pub fn draw_list<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    rows: impl IntoIterator<Item = Row<'a>>,
+    widths: impl IntoIterator<Item = Constraint>,
+    header: Row<'a>,
+    block: Block<'a>,
+    selected: Option<usize>,
+) {
+    let table = Table::new(rows, widths)
+        .header(header.style(Style::new().add_modifier(Modifier::BOLD).fg(Color::Gray)))
+        .block(block)
+        .row_highlight_style(Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD))
+        .highlight_symbol("▶ ")
+        .highlight_spacing(HighlightSpacing::Always);
+    let mut state = TableState::new().with_selected(selected);
+    frame.render_stateful_widget(table, area, &mut state);
+}
 
 /// The colour of a temperature, used wherever a score is shown.
 pub fn temperature_style(t: Temperature) -> Style {

@@ -8,9 +8,9 @@ use leadline_shared::domain::LeadSummary;
 use leadline_shared::protocol::QueueName;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
 
 use super::temperature_style;
 use crate::dashboard::app::{App, visible_range};
@@ -93,16 +93,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let age = Cell::from(Line::from("Age").alignment(Alignment::Right));
     let time = if due { "Follow-up" } else { "Last activity" };
     let header =
-        Row::new(["Name", "Score", "Source", "Stage", time].map(Cell::from).into_iter().chain([age]))
-            .style(Style::new().add_modifier(Modifier::BOLD).fg(Color::Gray));
-    let table = Table::new(rows, widths())
-        .header(header)
-        .block(block)
-        .row_highlight_style(Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD))
-        .highlight_symbol("▶ ")
-        .highlight_spacing(HighlightSpacing::Always);
-    let mut state = TableState::new().with_selected(selected_in_window);
-    frame.render_stateful_widget(table, area, &mut state);
+        Row::new(["Name", "Score", "Source", "Stage", time].map(Cell::from).into_iter().chain([age]));
+    super::draw_list(frame, area, rows, widths(), header, block, selected_in_window);
 }
 
 fn empty_message(app: &App) -> String {
