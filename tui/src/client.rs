@@ -139,8 +139,8 @@ impl Client {
 
     /// `Request::Queue`.
     pub async fn queue(&mut self, name: QueueName, limit: u32) -> Result<Vec<LeadSummary>, ClientError> {
-        match self.request(Request::Queue { name, limit }).await? {
-            Response::Queue(leads) => Ok(leads),
+        match self.request(Request::Queue { name, limit, offset: 0, anchor: None }).await? {
+            Response::Queue(page) => Ok(page.rows),
             other => Err(ClientError::Unexpected(format!("{other:?}"))),
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use leadline_shared::domain::{Direction, OpState};
 use leadline_shared::protocol::{
-    ErrorKind, LeadDetail, RemoteError, Request, Response, StatusReport, StoreInfo, TimelineEntry,
+    ErrorKind, LeadDetail, QueuePage, RemoteError, Request, Response, StatusReport, StoreInfo, TimelineEntry,
 };
 
 use crate::engine::queues::{self, QueueError};
@@ -57,7 +57,7 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
         Request::Status => {
             read(state, |state| status(state).map(|s| Response::Status(Box::new(s))).map_err(internal)).await
         }
-        Request::Queue { name, limit } => {
+        Request::Queue { name, limit, .. } => {
             if limit > MAX_QUEUE_LIMIT {
                 return Err(RemoteError::new(
                     ErrorKind::BadRequest,
@@ -67,7 +67,10 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             let now = state.clock.now();
             read(state, move |state| {
                 queues::list(&state.db, &name, limit as usize, now, &state.config.queues)
-                    .map(Response::Queue)
+                    .map(|rows| {
+                        let total = rows.len() as u64;
+                        Response::Queue(Box::new(QueuePage { total, offset: 0, rows, anchor_at: None }))
+                    })
                     .map_err(|e| match e {
                         QueueError::UnknownList(_) => RemoteError::new(ErrorKind::NotFound, e.to_string()),
                         QueueError::Store(e) => internal(e),
@@ -96,6 +99,7 @@ fn status(state: &State) -> Result<StatusReport, StoreError> {
     Ok(StatusReport {
         daemon: state.info.clone(),
         counts: state.db.counts()?,
+        queues: Vec::new(),
         sync,
         store: StoreInfo {
             path: state.store_path.clone(),

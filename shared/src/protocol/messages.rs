@@ -24,10 +24,17 @@ pub enum Request {
     Ping,
     /// Daemon, store and sync state.
     Status,
-    /// The best `limit` leads of a queue.
+    /// A window of a queue: at most `limit` leads from row `offset` (0 is the top), with the
+    /// queue's exact length.
     Queue {
         name: QueueName,
         limit: u32,
+        #[serde(default)]
+        offset: u64,
+        /// Keep this lead where the client shows it: when it is in the queue, the window
+        /// starts `before` rows above it and `offset` is ignored.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        anchor: Option<QueueAnchor>,
     },
     /// One lead with its score explanation and timeline.
     Lead {
@@ -78,6 +85,36 @@ pub enum Request {
         days: u32,
         from: Option<Timestamp>,
     },
+}
+
+/// A lead a queue window is placed around (see [`Request::Queue`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueAnchor {
+    /// The lead's contact id.
+    pub id: String,
+    /// How many rows of the window come before it.
+    pub before: u32,
+}
+
+/// A window of a queue, with where it sits.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueuePage {
+    /// How many leads the queue holds now (exact).
+    pub total: u64,
+    /// The row number of `rows[0]` in the queue (0 is the top).
+    pub offset: u64,
+    /// The leads, in the queue's order.
+    pub rows: Vec<LeadSummary>,
+    /// The anchor's row number, when the request had one and the lead is in the queue.
+    pub anchor_at: Option<u64>,
+}
+
+/// A queue's exact length.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueCount {
+    pub name: QueueName,
+    pub total: u64,
 }
 
 /// Which follow-up actions to list.
@@ -173,7 +210,7 @@ pub struct Welcome {
 pub enum Response {
     Pong,
     Status(Box<StatusReport>),
-    Queue(Vec<LeadSummary>),
+    Queue(Box<QueuePage>),
     Lead(Box<LeadDetail>),
     Subscribed,
     /// A sync finished (with `wait`) or was started.
@@ -239,6 +276,8 @@ pub enum ErrorKind {
 pub struct StatusReport {
     pub daemon: DaemonInfo,
     pub counts: Counts,
+    /// Each built-in queue's length now, in the dashboard's tab order.
+    pub queues: Vec<QueueCount>,
     pub sync: SyncStatus,
     pub store: StoreInfo,
 }

@@ -19,7 +19,14 @@ fn arb_request() -> impl Strategy<Value = Request> {
         Just(Request::Ping),
         Just(Request::Status),
         Just(Request::Subscribe),
-        (arb_queue(), any::<u32>()).prop_map(|(name, limit)| Request::Queue { name, limit }),
+        (arb_queue(), any::<u32>(), any::<u64>(), proptest::option::of((".{0,20}", any::<u32>()))).prop_map(
+            |(name, limit, offset, anchor)| Request::Queue {
+                name,
+                limit,
+                offset,
+                anchor: anchor.map(|(id, before)| QueueAnchor { id, before }),
+            }
+        ),
         ".{0,40}".prop_map(|id| Request::Lead { id }),
     ]
 }
@@ -55,8 +62,12 @@ fn arb_server() -> impl Strategy<Value = ServerMessage> {
         }),
         (any::<u16>(), any::<u16>(), ".{0,40}")
             .prop_map(|(expected, got, message)| ServerMessage::Incompatible { expected, got, message }),
-        (any::<u64>(), proptest::collection::vec(arb_lead(), 0..8))
-            .prop_map(|(id, leads)| ServerMessage::Response { id, result: Ok(Response::Queue(leads)) }),
+        (any::<u64>(), proptest::collection::vec(arb_lead(), 0..8), any::<u64>(), any::<u64>()).prop_map(
+            |(id, rows, total, offset)| ServerMessage::Response {
+                id,
+                result: Ok(Response::Queue(Box::new(QueuePage { total, offset, rows, anchor_at: None }))),
+            }
+        ),
         (any::<u64>(), ".{0,40}").prop_map(|(id, m)| ServerMessage::Response {
             id,
             result: Err(RemoteError::new(ErrorKind::NotFound, m))

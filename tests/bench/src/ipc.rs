@@ -134,7 +134,10 @@ pub async fn hello(socket: &Path) -> anyhow::Result<Conn> {
 }
 
 fn queue_request(id: u64) -> anyhow::Result<Bytes> {
-    let msg = ClientMessage::Request { id, body: Request::Queue { name: QueueName::Hot, limit: 50 } };
+    let msg = ClientMessage::Request {
+        id,
+        body: Request::Queue { name: QueueName::Hot, limit: 50, offset: 0, anchor: None },
+    };
     Ok(protocol::encode(&msg)?)
 }
 

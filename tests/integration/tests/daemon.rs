@@ -37,12 +37,17 @@ fn serves_queries_after_the_handshake_with_private_permissions() {
         assert_eq!(status.sync.state, leadline_shared::protocol::SyncState::Seeded);
         assert_eq!(status.daemon.pid, daemon.child.id());
 
-        send(&mut conn, &request(8, Request::Queue { name: QueueName::All, limit: 10 })).await;
-        let Some(ServerMessage::Response { id: 8, result: Ok(Response::Queue(leads)) }) =
+        send(
+            &mut conn,
+            &request(8, Request::Queue { name: QueueName::All, limit: 10, offset: 0, anchor: None }),
+        )
+        .await;
+        let Some(ServerMessage::Response { id: 8, result: Ok(Response::Queue(page)) }) =
             recv(&mut conn).await
         else {
             panic!("no queue")
         };
+        let leads = &page.rows;
         assert_eq!(leads.len(), 10);
         assert!(leads.windows(2).all(|w| w[0].score >= w[1].score), "best first");
 

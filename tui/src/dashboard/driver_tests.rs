@@ -12,8 +12,8 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use leadline_shared::domain::OpKind;
 use leadline_shared::protocol::{
-    self, ClientMessage, ErrorKind, Event, QueueName, RemoteError, Request, Response, ServerMessage,
-    SyncState, Welcome,
+    self, ClientMessage, ErrorKind, Event, QueueName, QueuePage, RemoteError, Request, Response,
+    ServerMessage, SyncState, Welcome,
 };
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::net::{UnixListener, UnixStream};
@@ -101,7 +101,11 @@ impl Fake {
                     let result = match body {
                         Request::Ping => Ok(Response::Pong),
                         Request::Status => Ok(Response::Status(Box::new(status()))),
-                        Request::Queue { name, .. } => Ok(Response::Queue(self.queue(&name))),
+                        Request::Queue { name, .. } => {
+                            let rows = self.queue(&name);
+                            let total = rows.len() as u64;
+                            Ok(Response::Queue(Box::new(QueuePage { total, offset: 0, rows, anchor_at: None })))
+                        }
                         Request::Lead { id } => Ok(Response::Lead(Box::new(detail(&id)))),
                         Request::Subscribe => {
                             subscription = Some(self.events.subscribe());
