@@ -38,6 +38,7 @@ impl Setup {
     /// The counters agree with the records.
     fn assert_counts(&self, after: &str) {
         assert_eq!(self.db().counts().unwrap(), self.db().recount().unwrap(), "counters after {after}");
+        support::assert_queues_match_a_recount(self.db(), jiff::Timestamp::now(), after);
     }
 
     /// Contacts with at least one deal and one message, in id order.

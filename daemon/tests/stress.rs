@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use leadline_daemon::clock::SystemClock;
+use leadline_daemon::engine::queues;
 use leadline_daemon::ghl::GhlClient;
 use leadline_daemon::ipc::edits;
 use leadline_daemon::state::State;
@@ -33,7 +34,7 @@ use leadline_daemon::store::{Db, SledStore};
 use leadline_daemon::sync::{SyncError, full, pull, push};
 use leadline_shared::config::Config;
 use leadline_shared::domain::{OpKind, OpState};
-use leadline_shared::protocol::{DaemonInfo, ErrorKind};
+use leadline_shared::protocol::{DaemonInfo, ErrorKind, QueueName};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use support::GhlUser;
@@ -291,12 +292,33 @@ async fn stress() {
         victims: victims.clone(),
     };
     let ghl_side = tokio::spawn(ghl_side(side, until));
+    // A dashboard reading queue windows all along, as rows move under it.
+    let reader = tokio::task::spawn_blocking({
+        let db = db.clone();
+        move || {
+            let cfg = Config::default().queues;
+            let mut reads = 0u32;
+            while Instant::now() < until {
+                for name in QueueName::BUILT_IN {
+                    let slice = queues::plan(&name, jiff::Timestamp::now(), &cfg).unwrap();
+                    let total = db.slice_len(&slice).unwrap();
+                    let page = db.slice_window(&slice, total / 2, 40, None).unwrap();
+                    assert!(page.rows.len() <= 40);
+                    reads += 1;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            reads
+        }
+    });
     let mut made: Vec<(u64, Made)> = Vec::new();
     for e in editors {
         made.extend(e.await.unwrap());
     }
     let (retried, already_gone) = retrier.await.unwrap();
     let remote = ghl_side.await.unwrap();
+    let reads = reader.await.unwrap();
+    assert!(reads > 0, "the reader read queues during the run");
     stop_sync.store(true, Ordering::Relaxed);
     let rounds = sync.await.unwrap();
     made.sort_by_key(|(seq, _)| *seq);
@@ -426,6 +448,7 @@ async fn stress() {
     assert_eq!(stored, ghl_ids, "the store holds exactly GHL's contacts");
 
     assert_eq!(db.counts().unwrap(), db.recount().unwrap(), "the counters match a recount");
+    support::assert_queues_match_a_recount(&db, jiff::Timestamp::now(), "the stress run");
     sim.shutdown().await;
     eprintln!("stress: done in {:.1} s", begun.elapsed().as_secs_f64());
 }

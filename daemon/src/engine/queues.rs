@@ -1,14 +1,12 @@
-//! The lead queues: which leads, in which order. Each queue walks one index and stops as
-//! soon as it has `limit` rows, so a query costs about `limit` reads whatever the store size.
-
-use std::ops::ControlFlow;
+//! The lead queues: which leads, in which order. Each queue is a stretch of one of the
+//! store's lead orders ([`Slice`]), so its exact length and its rows at any offset come from
+//! ranks kept at write time, never from a walk.
 
 use jiff::{SignedDuration, Timestamp};
 use leadline_shared::config::QueuesConfig;
-use leadline_shared::domain::{LeadSummary, Temperature};
 use leadline_shared::protocol::QueueName;
 
-use crate::store::{Db, LeadOrder, StoreError};
+use crate::store::{Ranking, Slice, StoreError};
 
 /// Why a queue could not be listed.
 #[derive(Debug, thiserror::Error)]
@@ -21,88 +19,25 @@ pub enum QueueError {
     Store(#[from] StoreError),
 }
 
-/// The index a queue walks, and which rows of it belong to the queue at `now`.
-pub fn plan(name: &QueueName, now: Timestamp, cfg: &QueuesConfig) -> Result<(LeadOrder, Filter), QueueError> {
+/// The stretch of a lead order that is the queue `name` at `now`.
+pub fn plan(name: &QueueName, now: Timestamp, cfg: &QueuesConfig) -> Result<Slice, QueueError> {
     let hours = |h: u64| SignedDuration::from_hours(h.min(1_000_000) as i64);
     Ok(match name {
-        QueueName::All => (LeadOrder::Score, Filter::Any),
-        QueueName::Hot => (LeadOrder::Score, Filter::Hot),
-        QueueName::SpeedToLead => {
-            (LeadOrder::UncontactedNewest, Filter::AddedSince(now - hours(cfg.speed_to_lead_window_hours)))
-        }
-        QueueName::NeedsReply => (LeadOrder::AwaitingLongest, Filter::Any),
-        QueueName::Due => (LeadOrder::DueSoonest, Filter::DueBy(now)),
+        QueueName::All => Slice::all(Ranking::Score),
+        QueueName::Hot => Slice::all(Ranking::Hot),
+        // The freshest lead is the one still worth the most: newest first.
+        QueueName::SpeedToLead => Slice {
+            since: Some(now - hours(cfg.speed_to_lead_window_hours)),
+            reverse: true,
+            ..Slice::all(Ranking::Uncontacted)
+        },
+        QueueName::NeedsReply => Slice::all(Ranking::Awaiting),
+        QueueName::Due => Slice { through: Some(now), ..Slice::all(Ranking::Due) },
         QueueName::Dormant => {
-            (LeadOrder::Score, Filter::QuietSince(now - hours(cfg.dormant_after_days * 24)))
+            Slice::all(Ranking::QuietBefore(now - hours(cfg.dormant_after_days.saturating_mul(24))))
         }
         QueueName::Saved(name) => return Err(QueueError::UnknownList(name.clone())),
     })
-}
-
-/// Which rows of an index walk belong to a queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Filter {
-    Any,
-    Hot,
-    /// Added at or after this time; the walk is newest first, so it stops at the first older.
-    AddedSince(Timestamp),
-    /// A follow-up due at or before this time; the walk is in due order, so it stops at the
-    /// first one later.
-    DueBy(Timestamp),
-    /// No activity since this time.
-    QuietSince(Timestamp),
-}
-
-/// What to do with one row of the walk.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Take,
-    Skip,
-    Stop,
-}
-
-impl Filter {
-    /// Judges one row.
-    pub fn judge(&self, lead: &LeadSummary) -> Verdict {
-        let keep = |b: bool| if b { Verdict::Take } else { Verdict::Skip };
-        match *self {
-            Filter::Any => Verdict::Take,
-            Filter::Hot => keep(lead.temperature == Temperature::Hot),
-            Filter::AddedSince(t) => match lead.date_added {
-                Some(d) if d >= t => Verdict::Take,
-                _ => Verdict::Stop,
-            },
-            Filter::DueBy(t) => match lead.next_followup_at {
-                Some(due) if due <= t => Verdict::Take,
-                _ => Verdict::Stop,
-            },
-            Filter::QuietSince(t) => keep(lead.last_activity.is_none_or(|a| a < t)),
-        }
-    }
-}
-
-/// Lists the best `limit` leads of a queue at `now`.
-pub fn list(
-    db: &Db,
-    name: &QueueName,
-    limit: usize,
-    now: Timestamp,
-    cfg: &QueuesConfig,
-) -> Result<Vec<LeadSummary>, QueueError> {
-    let (order, filter) = plan(name, now, cfg)?;
-    let mut out = Vec::with_capacity(limit.min(1024));
-    if limit == 0 {
-        return Ok(out);
-    }
-    db.leads_by(order, &mut |lead| match filter.judge(&lead) {
-        Verdict::Take => {
-            out.push(lead);
-            if out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-        }
-        Verdict::Skip => ControlFlow::Continue(()),
-        Verdict::Stop => ControlFlow::Break(()),
-    })?;
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -111,22 +46,19 @@ mod tests {
     use leadline_shared::config::Config;
 
     #[test]
-    fn filters_judge_rows() {
+    fn each_queue_is_a_stretch_of_an_order() {
         let now = Timestamp::from_second(1_000_000).expect("ts");
         let cfg = Config::default().queues;
-        let lead = LeadSummary {
-            date_added: Some(now - SignedDuration::from_hours(1)),
-            last_activity: Some(now - SignedDuration::from_hours(24 * 40)),
-            ..Default::default()
-        };
-        let (_, f) = plan(&QueueName::SpeedToLead, now, &cfg).expect("plan");
-        assert_eq!(f.judge(&lead), Verdict::Take);
-        let (_, f) = plan(&QueueName::Dormant, now, &cfg).expect("plan");
-        assert_eq!(f.judge(&lead), Verdict::Take);
-        let (_, f) = plan(&QueueName::Due, now, &cfg).expect("plan");
-        assert_eq!(f.judge(&lead), Verdict::Stop);
-        let (_, f) = plan(&QueueName::Hot, now, &cfg).expect("plan");
-        assert_eq!(f.judge(&lead), Verdict::Skip);
+        let stl = plan(&QueueName::SpeedToLead, now, &cfg).expect("plan");
+        assert_eq!(stl.ranking, Ranking::Uncontacted);
+        assert_eq!(stl.since, Some(now - SignedDuration::from_hours(cfg.speed_to_lead_window_hours as i64)));
+        assert!(stl.reverse);
+        let due = plan(&QueueName::Due, now, &cfg).expect("plan");
+        assert_eq!((due.ranking, due.through), (Ranking::Due, Some(now)));
+        let dormant = plan(&QueueName::Dormant, now, &cfg).expect("plan");
+        let quiet = SignedDuration::from_hours(cfg.dormant_after_days as i64 * 24);
+        assert_eq!(dormant.ranking, Ranking::QuietBefore(now - quiet));
+        assert_eq!(plan(&QueueName::Hot, now, &cfg).expect("plan"), Slice::all(Ranking::Hot));
         assert!(matches!(plan(&QueueName::Saved("x".into()), now, &cfg), Err(QueueError::UnknownList(_))));
     }
 }

@@ -382,14 +382,13 @@ mod tests {
         assert_eq!(due_leads(&db, now, 1).expect("walk"), ["goes"]);
         assert_eq!(due_leads(&db, now, 10).expect("walk"), ["goes"]);
         // The agent's `due` queue shows both that are due.
-        let due = crate::engine::queues::list(
-            &db,
+        let slice = crate::engine::queues::plan(
             &leadline_shared::protocol::QueueName::Due,
-            10,
             now,
             &Config::default().queues,
         )
-        .expect("queue");
+        .expect("plan");
+        let due = db.slice_window(&slice, 0, 10, None).expect("queue").rows;
         assert_eq!(due.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(), ["waits", "goes"]);
     }
 }

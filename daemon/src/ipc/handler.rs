@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use leadline_shared::domain::{Direction, OpState};
 use leadline_shared::protocol::{
-    ErrorKind, LeadDetail, QueuePage, RemoteError, Request, Response, StatusReport, StoreInfo, TimelineEntry,
+    ErrorKind, LeadDetail, QueueCount, QueueName, QueuePage, RemoteError, Request, Response, StatusReport,
+    StoreInfo, TimelineEntry,
 };
 
 use crate::engine::queues::{self, QueueError};
 use crate::state::State;
-use crate::store::{CURRENT_SCHEMA, StoreError};
+use crate::store::{CURRENT_SCHEMA, SliceWindow, StoreError};
 
 /// The largest queue one request may ask for (it must fit in one frame).
 pub const MAX_QUEUE_LIMIT: u32 = 5_000;
@@ -57,7 +58,7 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
         Request::Status => {
             read(state, |state| status(state).map(|s| Response::Status(Box::new(s))).map_err(internal)).await
         }
-        Request::Queue { name, limit, .. } => {
+        Request::Queue { name, limit, offset, anchor } => {
             if limit > MAX_QUEUE_LIMIT {
                 return Err(RemoteError::new(
                     ErrorKind::BadRequest,
@@ -66,15 +67,15 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             }
             let now = state.clock.now();
             read(state, move |state| {
-                queues::list(&state.db, &name, limit as usize, now, &state.config.queues)
-                    .map(|rows| {
-                        let total = rows.len() as u64;
-                        Response::Queue(Box::new(QueuePage { total, offset: 0, rows, anchor_at: None }))
-                    })
-                    .map_err(|e| match e {
-                        QueueError::UnknownList(_) => RemoteError::new(ErrorKind::NotFound, e.to_string()),
-                        QueueError::Store(e) => internal(e),
-                    })
+                let slice = queues::plan(&name, now, &state.config.queues).map_err(|e| match e {
+                    QueueError::UnknownList(_) => RemoteError::new(ErrorKind::NotFound, e.to_string()),
+                    QueueError::Store(e) => internal(e),
+                })?;
+                let anchor = anchor.as_ref().map(|a| (a.id.as_str(), a.before));
+                let window =
+                    state.db.slice_window(&slice, offset, limit as usize, anchor).map_err(internal)?;
+                let SliceWindow { total, offset, rows, anchor_at } = window;
+                Ok(Response::Queue(Box::new(QueuePage { total, offset, rows, anchor_at })))
             })
             .await
         }
@@ -99,7 +100,7 @@ fn status(state: &State) -> Result<StatusReport, StoreError> {
     Ok(StatusReport {
         daemon: state.info.clone(),
         counts: state.db.counts()?,
-        queues: Vec::new(),
+        queues: queue_counts(state)?,
         sync,
         store: StoreInfo {
             path: state.store_path.clone(),
@@ -107,6 +108,18 @@ fn status(state: &State) -> Result<StatusReport, StoreError> {
             bytes_on_disk: state.db.backend().size_on_disk()?,
         },
     })
+}
+
+/// Each built-in queue's exact length now.
+fn queue_counts(state: &State) -> Result<Vec<QueueCount>, StoreError> {
+    let now = state.clock.now();
+    QueueName::BUILT_IN
+        .into_iter()
+        .filter_map(|name| {
+            let slice = queues::plan(&name, now, &state.config.queues).ok()?;
+            Some(state.db.slice_len(&slice).map(|total| QueueCount { name, total }))
+        })
+        .collect()
 }
 
 fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {

@@ -13,7 +13,9 @@ use leadline_shared::domain::{
     Temperature,
 };
 
-use super::{Batch, Db, LeadOrder, Migration, NewOp, Put, Remove, Store, StoreError, Tree, TxError};
+use super::{
+    Batch, Db, LeadOrder, Migration, NewOp, Put, Ranking, Remove, Slice, Store, StoreError, Tree, TxError,
+};
 
 /// Expands to the conformance tests for a store factory.
 #[macro_export]
@@ -21,7 +23,8 @@ macro_rules! store_conformance_tests {
     ($factory:expr) => {
         $crate::store_conformance_tests!(@each $factory,
             basic_get_insert_remove, scans_are_ordered_and_bounded, aborted_transactions_leave_nothing,
-            transactions_read_their_own_writes, lead_indexes_follow_their_lead, counters_track_records,
+            transactions_read_their_own_writes, lead_indexes_follow_their_lead,
+            queue_windows_match_the_index_walks, counters_track_records,
             messages_and_opportunities_by_contact, pending_ops_are_sequenced,
             followup_items_name_their_ops, schema_version_and_migrations, flush_succeeds);
     };
@@ -170,6 +173,105 @@ pub fn lead_indexes_follow_their_lead<S: Store>(store: S) {
     assert_eq!(order(&db, LeadOrder::Score), ["a", "c"]);
     assert_eq!(db.backend().len(Tree::IdxScore).expect("len"), 2);
     assert_eq!(db.backend().len(Tree::IdxUncontacted).expect("len"), 1);
+}
+
+/// A varied lead: its fields spread out from `i`, so that every order has many members.
+fn varied_lead(i: u32, round: u32) -> LeadSummary {
+    let spread = |k: u32| i64::from(i.wrapping_mul(2_654_435_761).rotate_left(k) % 1_000);
+    let hot = (i + round) % 4 == 0;
+    LeadSummary {
+        score: ((i * 37 + round * 11) % 101) as u8,
+        temperature: if hot { Temperature::Hot } else { Temperature::Cold },
+        next_followup_at: (i % 3 == 0).then(|| ts(spread(3) + i64::from(round))).flatten(),
+        awaiting_reply_since: (i % 5 < 2).then(|| ts(spread(7))).flatten(),
+        first_outbound_at: (i % 2 == 0).then(|| ts(50)).flatten(),
+        last_activity: (i % 7 != 0).then(|| ts(spread(11) + i64::from(round) * 100)).flatten(),
+        date_added: ts(spread(13)),
+        ..lead(&format!("c{i:05}"), 0, Temperature::Cold)
+    }
+}
+
+/// Every queue window (any offset, either direction, bounded by time, anchored on a lead)
+/// holds exactly the rows a walk of the index tree on disk gives, before and after rows move
+/// and leave, across many blocks of the in-memory orders.
+pub fn queue_windows_match_the_index_walks<S: Store>(store: S) {
+    let db = db(store);
+    let commit_all = |round: u32, range: std::ops::Range<u32>| {
+        let mut batch = Batch::new();
+        for i in range {
+            batch.put(Put::Lead(varied_lead(i, round)));
+        }
+        db.commit(&batch).expect("commit");
+    };
+    commit_all(0, 0..1_500);
+    let walk = |order: LeadOrder, keep: &dyn Fn(&LeadSummary) -> bool| -> Vec<String> {
+        let mut ids = Vec::new();
+        db.leads_by(order, &mut |l| {
+            if keep(&l) {
+                ids.push(l.id);
+            }
+            ControlFlow::Continue(())
+        })
+        .expect("walk");
+        ids
+    };
+    let window_ids = |slice: &Slice, offset: u64, limit: usize| -> (u64, Vec<String>) {
+        let w = db.slice_window(slice, offset, limit, None).expect("window");
+        (w.total, w.rows.into_iter().map(|l| l.id).collect())
+    };
+    let check = |round: u32| {
+        let quiet = ts(400 + i64::from(round) * 37).expect("ts");
+        let cases: Vec<(Slice, Vec<String>)> = vec![
+            (Slice::all(Ranking::Score), walk(LeadOrder::Score, &|_| true)),
+            (Slice::all(Ranking::Hot), walk(LeadOrder::Score, &|l| l.temperature == Temperature::Hot)),
+            (
+                Slice::all(Ranking::QuietBefore(quiet)),
+                walk(LeadOrder::Score, &|l| l.last_activity.is_none_or(|a| a < quiet)),
+            ),
+            (Slice::all(Ranking::Awaiting), walk(LeadOrder::AwaitingLongest, &|_| true)),
+            (
+                Slice { through: ts(500), ..Slice::all(Ranking::Due) },
+                walk(LeadOrder::DueSoonest, &|l| {
+                    l.next_followup_at.is_some_and(|d| d <= ts(500).expect("ts"))
+                }),
+            ),
+            (
+                Slice { since: ts(300), reverse: true, ..Slice::all(Ranking::Uncontacted) },
+                walk(LeadOrder::UncontactedNewest, &|l| {
+                    l.date_added.is_some_and(|d| d >= ts(300).expect("ts"))
+                }),
+            ),
+        ];
+        for (slice, want) in cases {
+            assert!(want.len() > 100, "{slice:?} has {} leads: too few to test paging", want.len());
+            assert_eq!(db.slice_len(&slice).expect("len"), want.len() as u64, "{slice:?}");
+            for (offset, limit) in [(0, 50), (37, 600), (want.len() - 3, 50), (want.len() + 10, 5)] {
+                let (total, ids) = window_ids(&slice, offset as u64, limit);
+                assert_eq!(total, want.len() as u64);
+                let end = (offset + limit).min(want.len());
+                assert_eq!(ids, want.get(offset..end).unwrap_or_default(), "{slice:?} at {offset}");
+            }
+            // An anchor puts its lead `before` rows into the window, wherever it is.
+            let target = &want[want.len() * 2 / 3];
+            let w = db.slice_window(&slice, 0, 20, Some((target, 5))).expect("anchored");
+            let at = want.iter().position(|id| id == target).expect("in queue") as u64;
+            assert_eq!((w.anchor_at, w.offset), (Some(at), at - 5));
+            assert_eq!(&w.rows[5].id, target);
+            // A lead not in the queue leaves the offset as asked.
+            let w = db.slice_window(&slice, 7, 3, Some(("nobody", 5))).expect("unanchored");
+            assert_eq!((w.anchor_at, w.offset), (None, 7));
+        }
+    };
+    check(0);
+    // Rows move (new scores, times, temperatures) and some leave; the orders follow.
+    commit_all(1, 200..1_300);
+    let mut batch = Batch::new();
+    for i in (0..1_500).step_by(9) {
+        batch.remove(Remove::Lead(format!("c{i:05}")));
+    }
+    db.commit(&batch).expect("remove");
+    check(1);
+    check(3);
 }
 
 /// Counters match what is stored, across inserts, rewrites and removes.

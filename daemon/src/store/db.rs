@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::codec::{LeadRecord, Section, decode, decode_section, encode, has_section, section_json};
 use super::keys;
+use super::ranks::{LeadEntries, LeadRanks, Ranking};
 use super::schema::{self, CURRENT_SCHEMA, MIGRATIONS, Migration};
 use super::{KvTx, Store, StoreError, Tree, TxError};
 
@@ -156,11 +157,50 @@ const COUNT_PREFIX: &str = "count/";
 const SEQ_OPS: &[u8] = b"seq/pending_ops";
 const SEQ_AUDIT: &[u8] = b"seq/audit";
 
+/// A stretch of one of the lead orders: a queue, as the engine plans it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slice {
+    pub ranking: Ranking,
+    /// Only leads whose key time (due, waiting since, added) is at or after this.
+    pub since: Option<jiff::Timestamp>,
+    /// Only leads whose key time is at or before this.
+    pub through: Option<jiff::Timestamp>,
+    /// Read from the last key back (newest first for the time orders).
+    pub reverse: bool,
+}
+
+impl Slice {
+    /// All of an order, first key first.
+    pub fn all(ranking: Ranking) -> Slice {
+        Slice { ranking, since: None, through: None, reverse: false }
+    }
+}
+
+/// Rows of a [`Slice`], with where they sit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SliceWindow {
+    /// How many leads the slice holds.
+    pub total: u64,
+    /// The row number of `rows[0]`.
+    pub offset: u64,
+    pub rows: Vec<LeadSummary>,
+    /// The anchor's row number, when it is in the slice.
+    pub anchor_at: Option<u64>,
+}
+
+/// The row changes of one commit, for the in-memory orders.
+type RowChanges = Mutex<Vec<(Option<LeadEntries>, Option<LeadEntries>)>>;
+
 /// The typed store over any [`Store`] backend.
 #[derive(Clone)]
 pub struct Db {
     store: Arc<dyn Store>,
     writer: Arc<Mutex<()>>,
+    /// Held by each commit from its transaction to its change of `ranks`, so the orders in
+    /// memory move in the order the rows were written.
+    commits: Arc<Mutex<()>>,
+    /// The lead orders with ranks, built on first use (`None` until then).
+    ranks: Arc<Mutex<Option<LeadRanks>>>,
 }
 
 impl Db {
@@ -171,7 +211,12 @@ impl Db {
 
     /// [`Db::open`] with explicit migrations (the hook tests use it).
     pub fn open_with(store: Arc<dyn Store>, target: u32, migrations: &[Migration]) -> Result<Db, StoreError> {
-        let db = Db { store, writer: Arc::new(Mutex::new(())) };
+        let db = Db {
+            store,
+            writer: Arc::new(Mutex::new(())),
+            commits: Arc::new(Mutex::new(())),
+            ranks: Arc::new(Mutex::new(None)),
+        };
         match db.schema_version()? {
             None => db.set_schema_version(target)?,
             Some(found) => schema::migrate(&db, found, target, migrations)?,
@@ -210,23 +255,31 @@ impl Db {
         let seqs = std::sync::Mutex::new(Vec::new());
         // Timestamps for new ops are taken once, outside the transaction body, which may rerun.
         let now = jiff::Timestamp::now();
+        let _order = lock(&self.commits);
+        // Only once the orders are built is there anything to keep up to date (they are
+        // built under `commits`, so this cannot change before the commit ends).
+        let changes: Option<RowChanges> = lock(&self.ranks).is_some().then(RowChanges::default);
         self.store.transact(&|tx| {
-            // The body may run again after a conflict: start the list afresh each time.
+            // The body may run again after a conflict: start the lists afresh each time.
+            if let Some(changes) = &changes {
+                lock(changes).clear();
+            }
             let mut given = Vec::with_capacity(batch.ops.len());
             for _ in &batch.ops {
                 given.push(next_seq(tx, SEQ_OPS)?);
             }
+            let changes = changes.as_ref();
             for remove in &batch.removes {
-                apply_remove(tx, remove)?;
+                apply_remove(tx, remove, changes)?;
             }
             for put in &batch.puts {
                 match put {
                     // A follow-up item carried by an op of this batch names it, in the same
                     // write: "send again" on an uncertain message is a retry of that op.
                     Put::FollowUps(record) if carries(batch, record) => {
-                        apply_put(tx, &Put::FollowUps(link_ops(record, &batch.ops, &given)))?;
+                        apply_put(tx, &Put::FollowUps(link_ops(record, &batch.ops, &given)), changes)?;
                     }
-                    _ => apply_put(tx, put)?,
+                    _ => apply_put(tx, put, changes)?,
                 }
             }
             for (new, &seq) in batch.ops.iter().zip(&given) {
@@ -247,7 +300,117 @@ impl Db {
             *seqs.lock().unwrap_or_else(|p| p.into_inner()) = given;
             Ok(())
         })?;
+        if let Some(changes) = changes
+            && let Some(ranks) = lock(&self.ranks).as_mut()
+        {
+            for (old, new) in changes.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                ranks.apply(old.as_ref(), new.as_ref());
+            }
+        }
         Ok(seqs.into_inner().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The lead orders, built from the rows on first use.
+    fn ranks(&self) -> Result<MutexGuard<'_, Option<LeadRanks>>, StoreError> {
+        {
+            let ranks = lock(&self.ranks);
+            if ranks.is_some() {
+                return Ok(ranks);
+            }
+        }
+        // No commit may land between the walk and the first change it would have to apply.
+        let _order = lock(&self.commits);
+        let mut ranks = lock(&self.ranks);
+        if ranks.is_none() {
+            let mut entries = Vec::new();
+            let mut err = None;
+            self.store.scan(Tree::Leads, b"", None, false, &mut |_, v| {
+                match decode_section::<LeadSummary>(v, Section::Row) {
+                    Ok(Some(row)) => entries.push(LeadEntries::of(&row)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        err = Some(e);
+                        return ControlFlow::Break(());
+                    }
+                }
+                ControlFlow::Continue(())
+            })?;
+            if let Some(e) = err {
+                return Err(e);
+            }
+            *ranks = Some(LeadRanks::build(entries, jiff::Timestamp::MIN));
+        }
+        Ok(ranks)
+    }
+
+    /// How many leads a slice holds now.
+    pub fn slice_len(&self, slice: &Slice) -> Result<u64, StoreError> {
+        let mut ranks = self.ranks()?;
+        let Some(ranks) = ranks.as_mut() else { return Ok(0) };
+        let range = slice_range(ranks, slice);
+        Ok((range.end - range.start) as u64)
+    }
+
+    /// At most `limit` rows of a slice from row `offset`, or, when `anchor` (a lead id and how
+    /// many rows to show above it) is in the slice, from that many rows above it.
+    pub fn slice_window(
+        &self,
+        slice: &Slice,
+        offset: u64,
+        limit: usize,
+        anchor: Option<(&str, u32)>,
+    ) -> Result<SliceWindow, StoreError> {
+        let anchor_entries = match anchor {
+            Some((id, before)) => self.lead(id)?.map(|row| (LeadEntries::of(&row), before)),
+            None => None,
+        };
+        let fixed = match slice.ranking {
+            Ranking::Due | Ranking::Awaiting | Ranking::Uncontacted => keys::TIME_FIXED,
+            Ranking::Score | Ranking::Hot | Ranking::QuietBefore(_) => keys::SCORE_FIXED,
+        };
+        let (window, ids) = {
+            let mut ranks = self.ranks()?;
+            let Some(ranks) = ranks.as_mut() else { return Ok(SliceWindow::default()) };
+            let range = slice_range(ranks, slice);
+            let set = ranks.get(slice.ranking);
+            let total = range.end - range.start;
+            let anchor_at = anchor_entries.as_ref().and_then(|(entries, before)| {
+                let key = entries.key(slice.ranking)?;
+                let rank = set.rank(key);
+                let here = set.get(rank).is_some_and(|k| k == key) && range.contains(&rank);
+                here.then(|| {
+                    let at = if slice.reverse { range.end - 1 - rank } else { rank - range.start };
+                    (at as u64, *before)
+                })
+            });
+            let offset = anchor_at.map_or(offset, |(at, before)| at.saturating_sub(u64::from(before)));
+            let first = usize::try_from(offset).unwrap_or(usize::MAX);
+            let count = total.saturating_sub(first).min(limit);
+            let keys: Vec<&super::ranks::Key> = if count == 0 {
+                Vec::new()
+            } else if slice.reverse {
+                set.iter_back_from(range.end - 1 - first).take(count).collect()
+            } else {
+                set.iter_from(range.start + first).take(count).collect()
+            };
+            let ids: Vec<String> =
+                keys.into_iter().filter_map(|k| keys::id_after(k, fixed)).map(str::to_owned).collect();
+            let window = SliceWindow {
+                total: total as u64,
+                offset,
+                rows: Vec::with_capacity(ids.len()),
+                anchor_at: anchor_at.map(|(at, _)| at),
+            };
+            (window, ids)
+        };
+        let mut window = window;
+        for id in ids {
+            // A lead removed since the keys were read is left out; the next read has it right.
+            if let Some(row) = self.lead(&id)? {
+                window.rows.push(row);
+            }
+        }
+        Ok(window)
     }
 
     /// Makes every committed write durable.
@@ -714,13 +877,21 @@ fn set_lead_section(
 
 /// Writes a lead's row and moves its index entries and temperature counter with it (`None`
 /// removes the row).
-fn set_lead_row(tx: &dyn KvTx, id: &str, lead: Option<&LeadSummary>) -> Result<(), TxError> {
+fn set_lead_row(
+    tx: &dyn KvTx,
+    id: &str,
+    lead: Option<&LeadSummary>,
+    changes: Option<&RowChanges>,
+) -> Result<(), TxError> {
     let body = lead.map(section_json).transpose()?;
     let old = set_lead_section(tx, id, Section::Row, body.clone())?;
     if old.get(Section::Row) == body.as_deref() {
         return Ok(());
     }
     let old: Option<LeadSummary> = old.section(Section::Row)?;
+    if let Some(changes) = changes {
+        lock(changes).push((old.as_ref().map(LeadEntries::of), lead.map(LeadEntries::of)));
+    }
     let new_entries = lead.map(keys::lead_index_entries).unwrap_or_default();
     if let Some(old) = &old {
         for entry in keys::lead_index_entries(old) {
@@ -737,6 +908,26 @@ fn set_lead_row(tx: &dyn KvTx, id: &str, lead: Option<&LeadSummary>) -> Result<(
         bump(tx, temperature_counter(lead.temperature), 1)?;
     }
     Ok(())
+}
+
+/// Which keys of `ranks`'s order a slice covers, first to last in key order.
+fn slice_range(ranks: &mut LeadRanks, slice: &Slice) -> std::ops::Range<usize> {
+    let set = ranks.get(slice.ranking);
+    // The time orders' keys start with the time; a bound compares those 8 bytes.
+    let start = slice.since.map_or(0, |t| {
+        let since = keys::ts(t);
+        set.rank_by(|k| k[..8.min(k.len())].cmp(&since[..]))
+    });
+    let end = slice.through.map_or(set.len(), |t| {
+        let after = keys::ms(t.as_millisecond().saturating_add(1));
+        set.rank_by(|k| k[..8.min(k.len())].cmp(&after[..]))
+    });
+    start..end.max(start)
+}
+
+/// A lock, whether or not a holder panicked (what it guards is rebuilt or overwritten whole).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn temperature_counter(t: Temperature) -> &'static str {
@@ -763,7 +954,7 @@ fn link_ops(record: &FollowUps, ops: &[NewOp], seqs: &[u64]) -> FollowUps {
     record
 }
 
-fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
+fn apply_put(tx: &dyn KvTx, put: &Put, changes: Option<&RowChanges>) -> Result<(), TxError> {
     match put {
         Put::Contact(c) => {
             let old = set_lead_section(tx, &c.id, Section::Contact, Some(section_json(c)?))?;
@@ -806,7 +997,7 @@ fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
             write(tx, Tree::MessagesByContact, &key, m)?;
             tx.insert(Tree::MessageIds, m.id.as_bytes(), &key)
         }
-        Put::Lead(lead) => set_lead_row(tx, &lead.id, Some(lead)),
+        Put::Lead(lead) => set_lead_row(tx, &lead.id, Some(lead), changes),
         Put::Pipeline(p) => write(tx, Tree::Pipelines, p.id.as_bytes(), p),
         Put::User(u) => write(tx, Tree::Users, u.id.as_bytes(), u),
         Put::Task(t) => write(tx, Tree::Tasks, t.id.as_bytes(), t),
@@ -832,7 +1023,7 @@ fn apply_put(tx: &dyn KvTx, put: &Put) -> Result<(), TxError> {
     }
 }
 
-fn apply_remove(tx: &dyn KvTx, remove: &Remove) -> Result<(), TxError> {
+fn apply_remove(tx: &dyn KvTx, remove: &Remove, changes: Option<&RowChanges>) -> Result<(), TxError> {
     match remove {
         Remove::Contact(id) => {
             if set_lead_section(tx, id, Section::Contact, None)?.get(Section::Contact).is_some() {
@@ -859,7 +1050,7 @@ fn apply_remove(tx: &dyn KvTx, remove: &Remove) -> Result<(), TxError> {
             }
             Ok(())
         }
-        Remove::Lead(id) => set_lead_row(tx, id, None),
+        Remove::Lead(id) => set_lead_row(tx, id, None, changes),
         Remove::Task(id) => tx.remove(Tree::Tasks, id.as_bytes()),
         Remove::Note(id) => tx.remove(Tree::Notes, id.as_bytes()),
         Remove::User(id) => tx.remove(Tree::Users, id.as_bytes()),

@@ -14,6 +14,8 @@ pub mod conformance;
 mod db;
 pub mod keys;
 mod memory;
+mod ranked;
+mod ranks;
 mod schema;
 mod sled_store;
 
@@ -23,9 +25,11 @@ use std::pin::Pin;
 
 pub(crate) use db::deleted_contacts_put;
 pub use db::{
-    Batch, DELETED_CONTACT_TTL, Db, LeadOrder, META_DELETED_CONTACTS, NewOp, Put, Remove, StoredLead,
+    Batch, DELETED_CONTACT_TTL, Db, LeadOrder, META_DELETED_CONTACTS, NewOp, Put, Remove, Slice, SliceWindow,
+    StoredLead,
 };
 pub use memory::MemoryStore;
+pub use ranks::Ranking;
 pub use schema::{CURRENT_SCHEMA, Migration};
 pub use sled_store::SledStore;
 

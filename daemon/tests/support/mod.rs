@@ -53,3 +53,65 @@ impl GhlUser {
         assert!(resp.status().is_success(), "DELETE {path} answered {}", resp.status());
     }
 }
+
+/// Each built-in queue's exact length and every row, as the daemon answers them (ranks kept at
+/// write time), against a recount: a walk of the index tree on disk with the queue's rule
+/// spelled out here, independently of `engine::queues`.
+#[allow(dead_code, reason = "not every test binary checks the queues")]
+pub fn assert_queues_match_a_recount(db: &leadline_daemon::store::Db, now: jiff::Timestamp, after: &str) {
+    use std::ops::ControlFlow;
+
+    use leadline_daemon::engine::queues;
+    use leadline_daemon::store::LeadOrder;
+    use leadline_shared::config::Config;
+    use leadline_shared::domain::{LeadSummary, Temperature};
+    use leadline_shared::protocol::QueueName;
+
+    let cfg = Config::default().queues;
+    let window = jiff::SignedDuration::from_hours(cfg.speed_to_lead_window_hours as i64);
+    let quiet = jiff::SignedDuration::from_hours(cfg.dormant_after_days as i64 * 24);
+    type Rule = Box<dyn Fn(&LeadSummary) -> bool>;
+    let rules: [(QueueName, LeadOrder, Rule); 6] = [
+        (
+            QueueName::SpeedToLead,
+            LeadOrder::UncontactedNewest,
+            Box::new(move |l| l.date_added.is_some_and(|d| d >= now - window)),
+        ),
+        (QueueName::Hot, LeadOrder::Score, Box::new(|l| l.temperature == Temperature::Hot)),
+        (QueueName::NeedsReply, LeadOrder::AwaitingLongest, Box::new(|_| true)),
+        (
+            QueueName::Due,
+            LeadOrder::DueSoonest,
+            Box::new(move |l| l.next_followup_at.is_some_and(|d| d <= now)),
+        ),
+        (
+            QueueName::Dormant,
+            LeadOrder::Score,
+            Box::new(move |l| l.last_activity.is_none_or(|a| a < now - quiet)),
+        ),
+        (QueueName::All, LeadOrder::Score, Box::new(|_| true)),
+    ];
+    for (name, order, rule) in rules {
+        let mut want = Vec::new();
+        db.leads_by(order, &mut |l| {
+            if rule(&l) {
+                want.push(l.id);
+            }
+            ControlFlow::Continue(())
+        })
+        .expect("walk");
+        let slice = queues::plan(&name, now, &cfg).expect("built-in queue");
+        let total = db.slice_len(&slice).expect("length");
+        let mut got = Vec::new();
+        while (got.len() as u64) < total {
+            let page = db.slice_window(&slice, got.len() as u64, 97, None).expect("window");
+            assert_eq!(page.total, total, "{name} after {after}: the length moved while nothing was written");
+            if page.rows.is_empty() {
+                break;
+            }
+            got.extend(page.rows.into_iter().map(|l| l.id));
+        }
+        assert_eq!(total, want.len() as u64, "{name} after {after}: its length against a recount");
+        assert_eq!(got, want, "{name} after {after}: its rows, page by page, against a recount");
+    }
+}

@@ -1,0 +1,289 @@
+//! The lead orders the queues read, held in memory with their ranks: a queue's exact length,
+//! and its rows at any offset, cost about √n steps at any store size, never a walk.
+//!
+//! The keys are the store's own index keys ([`keys::lead_index_entries`]), so an order here is
+//! byte for byte the order of the index tree on disk. They are kept up to date as rows are
+//! written ([`LeadRanks::apply`], from the commit that wrote them) and built once from the
+//! rows when first needed.
+
+use jiff::Timestamp;
+use leadline_shared::domain::{LeadSummary, Temperature};
+
+use super::Tree;
+use super::keys;
+use super::ranked::RankedSet;
+
+/// An index key, as on disk.
+pub type Key = Box<[u8]>;
+
+/// An order the queues read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ranking {
+    /// Every lead, best score first (the score index).
+    Score,
+    /// Hot leads, best score first.
+    Hot,
+    /// Leads with a follow-up planned, soonest first.
+    Due,
+    /// Leads waiting for a reply, longest first.
+    Awaiting,
+    /// Leads nobody has contacted, oldest first.
+    Uncontacted,
+    /// Leads with no activity since before this time (or none ever), best score first.
+    QuietBefore(Timestamp),
+}
+
+/// Where one lead is in each order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadEntries {
+    score: Key,
+    hot: bool,
+    due: Option<Key>,
+    awaiting: Option<Key>,
+    uncontacted: Option<Key>,
+    /// The last activity's time then the score key: walking it finds the leads that went
+    /// quiet between two times, with the key to file them under.
+    activity: Option<Key>,
+}
+
+impl LeadEntries {
+    /// A lead's entries, from the same keys the store's index trees hold.
+    pub fn of(lead: &LeadSummary) -> LeadEntries {
+        let mut entries = LeadEntries {
+            score: Box::default(),
+            hot: lead.temperature == Temperature::Hot,
+            due: None,
+            awaiting: None,
+            uncontacted: None,
+            activity: None,
+        };
+        for (tree, key) in keys::lead_index_entries(lead) {
+            let key = key.into_boxed_slice();
+            match tree {
+                Tree::IdxScore => entries.score = key,
+                Tree::IdxDue => entries.due = Some(key),
+                Tree::IdxAwaiting => entries.awaiting = Some(key),
+                Tree::IdxUncontacted => entries.uncontacted = Some(key),
+                _ => {}
+            }
+        }
+        entries.activity = lead.last_activity.map(|at| keys::join(&[&keys::ts(at), &entries.score]).into());
+        entries
+    }
+
+    /// The lead's key in `ranking`, when it is in it.
+    pub fn key(&self, ranking: Ranking) -> Option<&Key> {
+        match ranking {
+            Ranking::Score => Some(&self.score),
+            Ranking::Hot => self.hot.then_some(&self.score),
+            Ranking::Due => self.due.as_ref(),
+            Ranking::Awaiting => self.awaiting.as_ref(),
+            Ranking::Uncontacted => self.uncontacted.as_ref(),
+            Ranking::QuietBefore(before) => self.quiet_before(keys::ts(before)).then_some(&self.score),
+        }
+    }
+
+    fn quiet_before(&self, before: [u8; 8]) -> bool {
+        self.activity.as_ref().is_none_or(|a| a[..8] < before[..])
+    }
+}
+
+/// The orders, with ranks.
+#[derive(Debug, Default)]
+pub struct LeadRanks {
+    score: RankedSet<Key>,
+    hot: RankedSet<Key>,
+    due: RankedSet<Key>,
+    awaiting: RankedSet<Key>,
+    uncontacted: RankedSet<Key>,
+    activity: RankedSet<Key>,
+    /// The score keys of the leads quiet since before `quiet_before`.
+    quiet: RankedSet<Key>,
+    quiet_before: [u8; 8],
+}
+
+impl LeadRanks {
+    /// The orders of these leads, with the quiet ones counted from `quiet_before`.
+    pub fn build(leads: impl IntoIterator<Item = LeadEntries>, quiet_before: Timestamp) -> LeadRanks {
+        let before = keys::ts(quiet_before);
+        let mut lists: [Vec<Key>; 7] = Default::default();
+        for e in leads {
+            if e.quiet_before(before) {
+                lists[6].push(e.score.clone());
+            }
+            if e.hot {
+                lists[1].push(e.score.clone());
+            }
+            lists[0].push(e.score);
+            let optional = [e.due, e.awaiting, e.uncontacted, e.activity];
+            for (list, key) in lists[2..6].iter_mut().zip(optional) {
+                list.extend(key);
+            }
+        }
+        let [score, hot, due, awaiting, uncontacted, activity, quiet] = lists.map(RankedSet::from_unsorted);
+        LeadRanks { score, hot, due, awaiting, uncontacted, activity, quiet, quiet_before: before }
+    }
+
+    /// Moves a lead from where it was (`old`) to where it is (`new`); `None` is "not stored".
+    pub fn apply(&mut self, old: Option<&LeadEntries>, new: Option<&LeadEntries>) {
+        if old == new {
+            return;
+        }
+        let before = self.quiet_before;
+        if let Some(old) = old {
+            self.score.remove(&old.score);
+            self.hot.remove(&old.score);
+            self.quiet.remove(&old.score);
+            for (set, key) in self.optional_sets().into_iter().zip([
+                &old.due,
+                &old.awaiting,
+                &old.uncontacted,
+                &old.activity,
+            ]) {
+                if let Some(key) = key {
+                    set.remove(key);
+                }
+            }
+        }
+        if let Some(new) = new {
+            if new.hot {
+                self.hot.insert(new.score.clone());
+            }
+            if new.quiet_before(before) {
+                self.quiet.insert(new.score.clone());
+            }
+            self.score.insert(new.score.clone());
+            for (set, key) in self.optional_sets().into_iter().zip([
+                &new.due,
+                &new.awaiting,
+                &new.uncontacted,
+                &new.activity,
+            ]) {
+                if let Some(key) = key {
+                    set.insert(key.clone());
+                }
+            }
+        }
+    }
+
+    fn optional_sets(&mut self) -> [&mut RankedSet<Key>; 4] {
+        [&mut self.due, &mut self.awaiting, &mut self.uncontacted, &mut self.activity]
+    }
+
+    /// An order, with the quiet leads brought up to its time first.
+    pub fn get(&mut self, ranking: Ranking) -> &RankedSet<Key> {
+        match ranking {
+            Ranking::Score => &self.score,
+            Ranking::Hot => &self.hot,
+            Ranking::Due => &self.due,
+            Ranking::Awaiting => &self.awaiting,
+            Ranking::Uncontacted => &self.uncontacted,
+            Ranking::QuietBefore(before) => {
+                self.move_quiet_before(keys::ts(before));
+                &self.quiet
+            }
+        }
+    }
+
+    /// Files the leads whose last activity lies between the old and the new time in or out
+    /// of the quiet set: only those, so a query a second after the last costs nothing.
+    fn move_quiet_before(&mut self, before: [u8; 8]) {
+        let old = self.quiet_before;
+        if before == old {
+            return;
+        }
+        let (low, high) = if before > old { (old, before) } else { (before, old) };
+        let start = self.activity.rank_by(|k| k[..8].cmp(&low[..]));
+        let crossing: Vec<Key> =
+            self.activity.iter_from(start).take_while(|k| k[..8] < high[..]).map(|k| k[8..].into()).collect();
+        for score in crossing {
+            if before > old {
+                self.quiet.insert(score);
+            } else {
+                self.quiet.remove(&score);
+            }
+        }
+        self.quiet_before = before;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::SignedDuration;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).expect("in range")
+    }
+
+    fn arb_lead() -> impl Strategy<Value = LeadSummary> {
+        (
+            0u8..30,
+            0u8..=100,
+            any::<bool>(),
+            proptest::option::of(0i64..100),
+            proptest::option::of(0i64..100),
+            proptest::option::of(0i64..100),
+            any::<bool>(),
+        )
+            .prop_map(|(id, score, hot, due, awaiting, activity, contacted)| LeadSummary {
+                id: format!("c{id}"),
+                score,
+                temperature: if hot { Temperature::Hot } else { Temperature::Cold },
+                next_followup_at: due.map(at),
+                awaiting_reply_since: awaiting.map(at),
+                last_activity: activity.map(at),
+                date_added: Some(at(0)),
+                first_outbound_at: contacted.then(|| at(1)),
+                ..Default::default()
+            })
+    }
+
+    /// What each order holds, worked out from the leads themselves.
+    fn oracle(leads: &std::collections::BTreeMap<String, LeadSummary>, ranking: Ranking) -> Vec<Key> {
+        let mut keys: Vec<Key> =
+            leads.values().filter_map(|l| LeadEntries::of(l).key(ranking).cloned()).collect();
+        keys.sort();
+        keys
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// After any sequence of writes and removals, and with the quiet time moving both
+        /// ways, every order holds exactly the keys a fresh build from the rows would.
+        #[test]
+        fn orders_follow_the_rows(writes in proptest::collection::vec((arb_lead(), any::<bool>(), 0i64..120), 0..200)) {
+            let mut stored = std::collections::BTreeMap::new();
+            let mut ranks = LeadRanks::build([], at(50));
+            for (lead, remove, quiet) in writes {
+                let old = stored.get(&lead.id).map(LeadEntries::of);
+                let new = (!remove).then(|| LeadEntries::of(&lead));
+                ranks.apply(old.as_ref(), new.as_ref());
+                if remove { stored.remove(&lead.id); } else { stored.insert(lead.id.clone(), lead); }
+                let quiet = Ranking::QuietBefore(at(quiet));
+                let got: Vec<Key> = ranks.get(quiet).iter_from(0).cloned().collect();
+                prop_assert_eq!(got, oracle(&stored, quiet));
+            }
+            for ranking in [Ranking::Score, Ranking::Hot, Ranking::Due, Ranking::Awaiting, Ranking::Uncontacted] {
+                let got: Vec<Key> = ranks.get(ranking).iter_from(0).cloned().collect();
+                prop_assert_eq!(got, oracle(&stored, ranking));
+            }
+            let rebuilt = LeadRanks::build(stored.values().map(LeadEntries::of), at(50));
+            prop_assert_eq!(rebuilt.score.len(), ranks.score.len());
+        }
+    }
+
+    #[test]
+    fn a_lead_with_no_activity_is_always_quiet() {
+        let lead = LeadSummary { id: "a".into(), date_added: Some(at(0)), ..Default::default() };
+        let mut ranks = LeadRanks::build([LeadEntries::of(&lead)], at(0));
+        assert_eq!(ranks.get(Ranking::QuietBefore(at(-1000))).len(), 1);
+        let active = LeadSummary { last_activity: Some(at(10)), ..lead.clone() };
+        ranks.apply(Some(&LeadEntries::of(&lead)), Some(&LeadEntries::of(&active)));
+        assert_eq!(ranks.get(Ranking::QuietBefore(at(10))).len(), 0);
+        assert_eq!(ranks.get(Ranking::QuietBefore(at(10) + SignedDuration::from_millis(1))).len(), 1);
+    }
+}
