@@ -178,14 +178,14 @@ pub fn lead_indexes_follow_their_lead<S: Store>(store: S) {
 /// A varied lead: its fields spread out from `i`, so that every order has many members.
 fn varied_lead(i: u32, round: u32) -> LeadSummary {
     let spread = |k: u32| i64::from(i.wrapping_mul(2_654_435_761).rotate_left(k) % 1_000);
-    let hot = (i + round) % 4 == 0;
+    let hot = (i + round).is_multiple_of(4);
     LeadSummary {
         score: ((i * 37 + round * 11) % 101) as u8,
         temperature: if hot { Temperature::Hot } else { Temperature::Cold },
-        next_followup_at: (i % 3 == 0).then(|| ts(spread(3) + i64::from(round))).flatten(),
+        next_followup_at: i.is_multiple_of(3).then(|| ts(spread(3) + i64::from(round))).flatten(),
         awaiting_reply_since: (i % 5 < 2).then(|| ts(spread(7))).flatten(),
-        first_outbound_at: (i % 2 == 0).then(|| ts(50)).flatten(),
-        last_activity: (i % 7 != 0).then(|| ts(spread(11) + i64::from(round) * 100)).flatten(),
+        first_outbound_at: i.is_multiple_of(2).then(|| ts(50)).flatten(),
+        last_activity: (!i.is_multiple_of(7)).then(|| ts(spread(11) + i64::from(round) * 100)).flatten(),
         date_added: ts(spread(13)),
         ..lead(&format!("c{i:05}"), 0, Temperature::Cold)
     }
