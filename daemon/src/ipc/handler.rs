@@ -111,7 +111,7 @@ fn status(state: &State) -> Result<StatusReport, StoreError> {
 }
 
 /// Each built-in queue's exact length now.
-fn queue_counts(state: &State) -> Result<Vec<QueueCount>, StoreError> {
+pub fn queue_counts(state: &State) -> Result<Vec<QueueCount>, StoreError> {
     let now = state.clock.now();
     QueueName::BUILT_IN
         .into_iter()

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::codec::{LeadRecord, Section, decode, decode_section, encode, has_section, section_json};
 use super::keys;
-use super::ranks::{LeadEntries, LeadRanks, Ranking};
+use super::ranks::{LeadEntries, LeadRanks, RankedRow, Ranking};
 use super::schema::{self, CURRENT_SCHEMA, MIGRATIONS, Migration};
 use super::{KvTx, Store, StoreError, Tree, TxError};
 
@@ -325,8 +325,8 @@ impl Db {
             let mut entries = Vec::new();
             let mut err = None;
             self.store.scan(Tree::Leads, b"", None, false, &mut |_, v| {
-                match decode_section::<LeadSummary>(v, Section::Row) {
-                    Ok(Some(row)) => entries.push(LeadEntries::of(&row)),
+                match decode_section::<RankedRow>(v, Section::Row) {
+                    Ok(Some(row)) => entries.push(row.entries()),
                     Ok(None) => {}
                     Err(e) => {
                         err = Some(e);

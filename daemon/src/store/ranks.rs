@@ -88,6 +88,38 @@ impl LeadEntries {
     }
 }
 
+/// The fields of a stored row that place it in the orders: what the first build decodes,
+/// leaving the rest of the row (names, tags, contact details) unread.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct RankedRow {
+    id: String,
+    score: u8,
+    temperature: Temperature,
+    date_added: Option<Timestamp>,
+    last_activity: Option<Timestamp>,
+    awaiting_reply_since: Option<Timestamp>,
+    first_outbound_at: Option<Timestamp>,
+    next_followup_at: Option<Timestamp>,
+}
+
+impl RankedRow {
+    /// The row's entries, as [`LeadEntries::of`] the whole row gives them.
+    pub fn entries(self) -> LeadEntries {
+        LeadEntries::of(&LeadSummary {
+            id: self.id,
+            score: self.score,
+            temperature: self.temperature,
+            date_added: self.date_added,
+            last_activity: self.last_activity,
+            awaiting_reply_since: self.awaiting_reply_since,
+            first_outbound_at: self.first_outbound_at,
+            next_followup_at: self.next_followup_at,
+            ..LeadSummary::default()
+        })
+    }
+}
+
 /// The orders, with ranks.
 #[derive(Debug, Default)]
 pub struct LeadRanks {
@@ -273,6 +305,17 @@ mod tests {
             }
             let rebuilt = LeadRanks::build(stored.values().map(LeadEntries::of), at(50));
             prop_assert_eq!(rebuilt.score.len(), ranks.score.len());
+        }
+    }
+
+    proptest! {
+        /// The fields the first build reads place a row exactly where the whole row does.
+        #[test]
+        fn a_ranked_row_has_the_rows_entries(lead in arb_lead(), name in ".{0,12}", tags in proptest::collection::vec(".{0,6}", 0..3)) {
+            let lead = LeadSummary { name, tags, ..lead };
+            let json = serde_json::to_vec(&lead).expect("encode");
+            let row: RankedRow = serde_json::from_slice(&json).expect("decode");
+            prop_assert_eq!(row.entries(), LeadEntries::of(&lead));
         }
     }
 

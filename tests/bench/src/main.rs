@@ -86,6 +86,11 @@ pub struct Plan {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `{"hot": 1234, ...}`.
+fn queue_lengths(lengths: &[(leadline_shared::protocol::QueueName, u64)]) -> Value {
+    Value::Object(lengths.iter().map(|(name, n)| (name.to_string(), json!(n))).collect())
+}
+
 fn main() -> anyhow::Result<()> {
     // The daemon's allocator settings for every figure, the in-process ingest included.
     leadline_daemon::alloc::tune();
@@ -153,6 +158,12 @@ fn main() -> anyhow::Result<()> {
             "ingest_sled_alone_contacts_per_s": ingest.sled_alone_contacts_per_s.round(),
             "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
             "rescore_unchanged_ms": (ingest.rescore_unchanged_ms * 10.0).round() / 10.0,
+            "queue_ranks_build_ms": (ingest.queue_ranks_build_ms * 10.0).round() / 10.0,
+            "queue_last_window_p50_us": ingest.queue_last_window.p50_us.round(),
+            "queue_last_window_p99_us": ingest.queue_last_window.p99_us.round(),
+            "queue_counts_p50_us": ingest.queue_counts.p50_us.round(),
+            "queue_counts_p99_us": ingest.queue_counts.p99_us.round(),
+            "queue_lengths": queue_lengths(&ingest.queue_lengths),
             "frame_p50_us": frame.p50_us.round(),
             "frame_p99_us": frame.p99_us.round(),
             "frame_followups_p50_us": followup_frame.p50_us.round(),
@@ -178,6 +189,12 @@ fn main() -> anyhow::Result<()> {
         "ingest_sled_alone_contacts_per_s": ingest.sled_alone_contacts_per_s.round(),
         "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
         "rescore_unchanged_ms": (ingest.rescore_unchanged_ms * 10.0).round() / 10.0,
+        "queue_ranks_build_ms": (ingest.queue_ranks_build_ms * 10.0).round() / 10.0,
+        "queue_last_window_p50_us": ingest.queue_last_window.p50_us.round(),
+        "queue_last_window_p99_us": ingest.queue_last_window.p99_us.round(),
+        "queue_counts_p50_us": ingest.queue_counts.p50_us.round(),
+        "queue_counts_p99_us": ingest.queue_counts.p99_us.round(),
+        "queue_lengths": queue_lengths(&ingest.queue_lengths),
         "ipc_queue_p50_us": ipc.queue.p50_us.round(),
         "ipc_queue_p99_us": ipc.queue.p99_us.round(),
         "ipc_echo_p50_us": ipc.echo.p50_us.round(),

@@ -6,10 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use leadline_daemon::engine::queues;
 use leadline_daemon::ingest::{Ingest, PAGE, Page, Snapshot};
 use leadline_daemon::store::{Batch, Db, LeadOrder, Remove, SledStore, Tree, keys};
 use leadline_shared::config::Config;
 use leadline_shared::domain::LeadSummary;
+use leadline_shared::protocol::QueueName;
+
+use crate::stats::{Summary, summarize};
 
 /// The sled cache the benchmark runs with: `--store-cache-mb`, else the shipped default.
 pub fn cache_mb(over: Option<u64>) -> u64 {
@@ -44,6 +48,14 @@ pub struct IngestFigures {
     pub rescore_all_ms: f64,
     /// Every lead rescored when nothing changed (reads and scoring, no writes).
     pub rescore_unchanged_ms: f64,
+    /// The first build of the queue orders from the rows (the daemon does it at start).
+    pub queue_ranks_build_ms: f64,
+    /// The last 120 rows of `all`, read with their records: the dashboard's `G`.
+    pub queue_last_window: Summary,
+    /// The six built-in queues' exact lengths (what each status request computes).
+    pub queue_counts: Summary,
+    /// Those lengths, for the log.
+    pub queue_lengths: Vec<(QueueName, u64)>,
     /// Every lead row, best first (the dashboard benchmark renders them).
     pub rows: Vec<LeadSummary>,
 }
@@ -76,6 +88,15 @@ pub fn ingest_and_rescore(
     runtime.block_on(db.flush())?;
     let contacts_per_s = contacts as f64 / started.elapsed().as_secs_f64();
 
+    // The queue orders, built from the rows as the daemon does at start; from here on every
+    // commit (the rescores below) keeps them up to date, as in a daemon with a dashboard open.
+    let started = Instant::now();
+    let counts = queue_counts(&db, &config, now)?;
+    let queue_ranks_build_ms = started.elapsed().as_secs_f64() * 1e3;
+    let all = queues::plan(&QueueName::All, now, &config.queues)?;
+    let total = db.slice_len(&all)?;
+    anyhow::ensure!(total == contacts as u64, "`all` holds {total} of {contacts} leads");
+
     let ids: Vec<String> = snapshot.contacts.iter().map(|c| c.id.clone()).collect();
     let sled_alone_contacts_per_s = sled_alone(work, &db, &ids, cache_bytes)?;
     let rescore_all = || -> anyhow::Result<f64> {
@@ -98,6 +119,23 @@ pub fn ingest_and_rescore(
     runtime.block_on(db.flush())?;
     let rescore_all_ms = rescore_all()?;
 
+    // The dashboard's `G` on `all`: the last window of rows; and the status's six lengths.
+    let mut times = Vec::with_capacity(QUEUE_SAMPLES);
+    for _ in 0..QUEUE_SAMPLES {
+        let started = Instant::now();
+        let window = db.slice_window(&all, total.saturating_sub(WINDOW as u64), WINDOW, None)?;
+        times.push(started.elapsed());
+        anyhow::ensure!(window.rows.len() == WINDOW.min(contacts), "a short last window");
+    }
+    let queue_last_window = summarize(&mut times);
+    let mut times = Vec::with_capacity(QUEUE_SAMPLES);
+    for _ in 0..QUEUE_SAMPLES {
+        let started = Instant::now();
+        queue_counts(&db, &config, jiff::Timestamp::now())?;
+        times.push(started.elapsed());
+    }
+    let queue_counts_time = summarize(&mut times);
+
     let mut rows = Vec::with_capacity(contacts);
     db.leads_by(LeadOrder::Score, &mut |l| {
         rows.push(l);
@@ -108,8 +146,28 @@ pub fn ingest_and_rescore(
         sled_alone_contacts_per_s,
         rescore_all_ms,
         rescore_unchanged_ms,
+        queue_ranks_build_ms,
+        queue_last_window,
+        queue_counts: queue_counts_time,
+        queue_lengths: counts,
         rows,
     })
+}
+
+/// How many times each queue read is timed.
+const QUEUE_SAMPLES: usize = 2_000;
+/// The rows the dashboard asks for around what it shows.
+const WINDOW: usize = 120;
+
+/// Each built-in queue's length, as the daemon's status computes them.
+fn queue_counts(db: &Db, config: &Config, now: jiff::Timestamp) -> anyhow::Result<Vec<(QueueName, u64)>> {
+    QueueName::BUILT_IN
+        .into_iter()
+        .map(|name| {
+            let slice = queues::plan(&name, now, &config.queues)?;
+            Ok((name, db.slice_len(&slice)?))
+        })
+        .collect()
 }
 
 /// What sled alone does with ingest's writes: every key and value ingest stored for each
