@@ -17,6 +17,10 @@ use crate::stats::{Summary, summarize};
 /// What the daemon run measured.
 pub struct IpcFigures {
     pub queue: Summary,
+    /// The last 120 rows of `all`: what the dashboard asks for on `G`.
+    pub queue_last: Summary,
+    /// The real dashboard against this daemon (`None` without tmux).
+    pub dashboard: Option<crate::dashboard::DashboardFigures>,
     pub echo: Summary,
     /// The importing daemon's peak RSS (reading and applying the data set file).
     pub import_peak_rss_kb: u64,
@@ -99,16 +103,31 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         let import_s = started.elapsed().as_secs_f64();
-        let queue = time_requests(&mut conn, plan.ipc_samples).await?;
+        let hot = Request::Queue { name: QueueName::Hot, limit: 50, offset: 0, anchor: None };
+        let queue = time_requests(&mut conn, &hot, plan.ipc_samples).await?;
+        let last = Request::Queue {
+            name: QueueName::All,
+            limit: 120,
+            offset: (plan.leads as u64).saturating_sub(120),
+            anchor: None,
+        };
+        let queue_last = time_requests(&mut conn, &last, plan.ipc_samples).await?;
         let echo = echo(work, plan.ipc_samples).await?;
-        Ok::<_, anyhow::Error>((import_s, queue, echo))
+        Ok::<_, anyhow::Error>((import_s, queue, queue_last, echo))
     });
+    // The dashboard is measured against the daemon still running with the whole data set.
+    let dashboard = match &result {
+        Ok(_) => crate::dashboard::measure(&socket, plan.leads as u64, plan.jump_samples)?,
+        Err(_) => None,
+    };
     let (peak, now) = (status_kb(child.id(), "VmHWM:"), status_kb(child.id(), "VmRSS:"));
     let _ = child.kill();
     let _ = child.wait();
-    let (import_s, queue, echo) = result?;
+    let (import_s, queue, queue_last, echo) = result?;
     Ok(IpcFigures {
         queue,
+        queue_last,
+        dashboard,
         echo,
         import_peak_rss_kb: peak,
         daemon_rss_after_kb: now,
@@ -133,20 +152,17 @@ pub async fn hello(socket: &Path) -> anyhow::Result<Conn> {
     }
 }
 
-fn queue_request(id: u64) -> anyhow::Result<Bytes> {
-    let msg = ClientMessage::Request {
-        id,
-        body: Request::Queue { name: QueueName::Hot, limit: 50, offset: 0, anchor: None },
-    };
+fn queue_request(id: u64, body: &Request) -> anyhow::Result<Bytes> {
+    let msg = ClientMessage::Request { id, body: body.clone() };
     Ok(protocol::encode(&msg)?)
 }
 
-/// `queue hot --limit 50`, one request at a time, as the CLI and dashboard send it.
-async fn time_requests(conn: &mut Conn, samples: usize) -> anyhow::Result<Summary> {
+/// A queue request, one at a time, as the CLI and dashboard send it.
+async fn time_requests(conn: &mut Conn, body: &Request, samples: usize) -> anyhow::Result<Summary> {
     let mut times = Vec::with_capacity(samples);
     for id in 0..(samples + 50) as u64 {
         let started = Instant::now();
-        conn.send(queue_request(id)?).await?;
+        conn.send(queue_request(id, body)?).await?;
         let frame = conn.next().await.ok_or_else(|| anyhow::anyhow!("daemon closed"))??;
         let reply: ServerMessage = protocol::decode(&frame)?;
         let elapsed = started.elapsed();
@@ -173,8 +189,9 @@ async fn echo(work: &Path, samples: usize) -> anyhow::Result<Summary> {
         }
     };
     let mut times = Vec::with_capacity(samples);
+    let hot = Request::Queue { name: QueueName::Hot, limit: 50, offset: 0, anchor: None };
     for id in 0..(samples + 50) as u64 {
-        let request = queue_request(id)?;
+        let request = queue_request(id, &hot)?;
         let started = Instant::now();
         conn.send(request).await?;
         conn.next().await.ok_or_else(|| anyhow::anyhow!("echo closed"))??;

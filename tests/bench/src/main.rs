@@ -3,6 +3,7 @@
 //! Every figure is measured on this machine in this run, beside a reference measured in the
 //! same run where one exists (a bare socket echo for IPC). A figure not measured yet is `null`.
 
+mod dashboard;
 mod followups;
 mod ipc;
 mod render;
@@ -68,6 +69,9 @@ enum Child {
     /// A framed echo server: the reference for the IPC round trip
     #[command(hide = true)]
     Echo { socket: PathBuf },
+    /// The dashboard, exactly as `leadline` runs it, on a daemon's socket
+    #[command(hide = true)]
+    Dashboard { socket: PathBuf },
 }
 
 /// Sizes of one run.
@@ -79,6 +83,8 @@ pub struct Plan {
     pub sync_log_filter: Option<String>,
     pub ipc_samples: usize,
     pub frame_samples: usize,
+    /// Jumps to the last row timed in the real dashboard.
+    pub jump_samples: usize,
 }
 
 // mimalloc: the store's copy-on-write pages make ingest allocation-bound; with glibc's
@@ -98,6 +104,13 @@ fn main() -> anyhow::Result<()> {
     match args.child {
         Some(Child::Daemon { globals, command }) => return leadline_daemon::cli::main(&globals, command),
         Some(Child::Echo { socket }) => return ipc::echo_server(&socket),
+        Some(Child::Dashboard { socket }) => {
+            let no_restart: leadline_tui::dashboard::StartDaemon =
+                std::sync::Arc::new(|| Err("the benchmark's daemon stopped".into()));
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            return runtime.block_on(leadline_tui::dashboard::run(socket, no_restart));
+        }
         None => {}
     }
     let plan = Plan {
@@ -106,6 +119,7 @@ fn main() -> anyhow::Result<()> {
         sync_log_filter: args.sync_log_filter.clone(),
         ipc_samples: if args.quick { 500 } else { 3_000 },
         frame_samples: if args.quick { 100 } else { 500 },
+        jump_samples: if args.quick { 10 } else { 40 },
     };
     let mut work = tempfile::Builder::new().prefix("ll-bench-").tempdir_in("/tmp")?;
     if args.keep {
@@ -200,11 +214,22 @@ fn main() -> anyhow::Result<()> {
         "ipc_echo_p50_us": ipc.echo.p50_us.round(),
         "ipc_echo_p99_us": ipc.echo.p99_us.round(),
         "ipc_queue_vs_echo_p99": ((ipc.queue.p99_us / ipc.echo.p99_us) * 100.0).round() / 100.0,
+        "ipc_queue_last_window_p50_us": ipc.queue_last.p50_us.round(),
+        "ipc_queue_last_window_p99_us": ipc.queue_last.p99_us.round(),
+        "dashboard_jump_last_p50_ms": ipc.dashboard.as_ref().map(|d| (d.jump_last.p50_us / 100.0).round() / 10.0),
+        "dashboard_jump_last_p99_ms": ipc.dashboard.as_ref().map(|d| (d.jump_last.p99_us / 100.0).round() / 10.0),
+        "dashboard_rss_mb": ipc.dashboard.as_ref().map(|d| (d.rss_kb as f64 / 1024.0).round()),
+        "dashboard_peak_rss_mb": ipc.dashboard.as_ref().map(|d| (d.peak_rss_kb as f64 / 1024.0).round()),
         "frame_p50_us": frame.p50_us.round(),
         "frame_p99_us": frame.p99_us.round(),
         "frame_followups_p50_us": followup_frame.p50_us.round(),
         "frame_followups_p99_us": followup_frame.p99_us.round(),
-        "samples": { "ipc": ipc.queue.n, "echo": ipc.echo.n, "frames": frame.n },
+        "samples": {
+            "ipc": ipc.queue.n,
+            "echo": ipc.echo.n,
+            "frames": frame.n,
+            "jumps": ipc.dashboard.as_ref().map(|d| d.jump_last.n),
+        },
         // `daemon_rss_mb` and `daemon_rss_settled_mb` come with the sync figures: the
         // daemon as it runs for a user, syncing. The import is the offline demo's path.
         "daemon_import_rss_mb": (ipc.import_peak_rss_kb as f64 / 1024.0).round(),
