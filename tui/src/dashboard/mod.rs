@@ -529,9 +529,10 @@ async fn serve(
         while let Some(fetch) = batch.next() {
             let result = match fetch.clone() {
                 Fetch::Status => client.status().await.map(|s| Update::StatusLoaded(Box::new(s))),
-                Fetch::Queue { name, limit } => {
-                    client.queue(name.clone(), limit).await.map(|rows| Update::QueueLoaded { name, rows })
-                }
+                Fetch::Queue { name, limit } => client
+                    .queue(name.clone(), limit, 0, None)
+                    .await
+                    .map(|page| Update::QueueLoaded { name, rows: page.rows }),
                 Fetch::Lead { id } => client.lead(&id).await.map(|d| Update::LeadLoaded(Box::new(d))),
                 Fetch::Edit { contact_id, op } => client
                     .edit(&contact_id, op.clone())
