@@ -11,7 +11,7 @@ use leadline_shared::domain::{ItemState, LeadSummary, OpKind, OpState, Opportuni
 use leadline_shared::protocol::{
     Event, FollowUpView, LeadDetail, QueueName, QueuePage, StatusReport, SyncState, SyncStatus, Welcome,
 };
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
 use super::action::Action;
@@ -33,6 +33,9 @@ pub const RECENT_FOLLOWUPS: u32 = 50;
 /// How long pushed change events are collected before the visible queue is re-fetched, so a
 /// burst of changes (a sync page, a rescore) costs one query.
 pub const REFRESH_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// How many rows one notch of the mouse wheel moves the selection, as terminals scroll text.
+pub const WHEEL_ROWS: isize = 3;
 
 /// How long a confirmation or progress message stays in the footer. Errors stay until
 /// dismissed or replaced.
@@ -623,6 +626,57 @@ impl App {
         match self.keymap.resolve(key) {
             Some(action) => self.handle_action(action),
             None => Vec::new(),
+        }
+    }
+
+    /// A mouse event: over the queue table, the wheel moves the selection (fetching rows as
+    /// the keys do) and a click selects the row under the pointer; over the help overlay the
+    /// wheel scrolls it. Anything else, and everything while a prompt is open, is ignored.
+    pub fn handle_mouse(&mut self, mouse: &MouseEvent) -> Vec<Effect> {
+        if self.prompt.is_some() {
+            return Vec::new();
+        }
+        if self.help {
+            match mouse.kind {
+                MouseEventKind::ScrollDown => self.scroll_help(Action::NextRow),
+                MouseEventKind::ScrollUp => self.scroll_help(Action::PrevRow),
+                _ => {}
+            }
+            return Vec::new();
+        }
+        if self.screen != Screen::Queue {
+            return Vec::new();
+        }
+        let (w, h) = self.size;
+        let Some(table) = super::layout(Rect::new(0, 0, w, h), self).table else {
+            return Vec::new();
+        };
+        let inside = mouse.column >= table.x
+            && mouse.column < table.right()
+            && mouse.row >= table.y
+            && mouse.row < table.bottom();
+        if !inside {
+            return Vec::new();
+        }
+        let page = self.page_rows();
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.move_selection(WHEEL_ROWS, page),
+            MouseEventKind::ScrollUp => self.move_selection(-WHEEL_ROWS, page),
+            MouseEventKind::Down(MouseButton::Left) => {
+                // Lead rows start below the top border and the header.
+                let first_row = table.y + super::components::queue_table::CHROME_ROWS - 1;
+                let Some(line) = mouse.row.checked_sub(first_row) else {
+                    return Vec::new();
+                };
+                let visible = self.view().visible(page);
+                let row = visible.start + usize::from(line);
+                if !visible.contains(&row) {
+                    return Vec::new();
+                }
+                let delta = row as isize - self.view().selected as isize;
+                self.move_selection(delta, page)
+            }
+            _ => Vec::new(),
         }
     }
 

@@ -33,7 +33,7 @@ use jiff::Timestamp;
 use leadline_shared::domain::{ItemState, OpKind};
 use leadline_shared::protocol::{FollowUpFilter, FollowUpView, QueueName};
 use ratatui::Frame;
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
@@ -154,6 +154,8 @@ pub fn render(app: &App, frame: &mut Frame) {
 pub enum Input {
     /// A key press (or repeat).
     Key(KeyEvent),
+    /// A wheel notch or a click (other mouse events are not forwarded).
+    Mouse(MouseEvent),
     /// The terminal was resized.
     Resize(u16, u16),
     /// A second passed.
@@ -375,6 +377,7 @@ impl Driver {
         app.set_now(Timestamp::now());
         let effects = match input {
             Input::Key(key) => app.handle_key(&key),
+            Input::Mouse(mouse) => app.handle_mouse(&mouse),
             Input::Resize(width, height) => app.resize(width, height),
             Input::Tick => {
                 self.timers.retain(|t| !t.is_finished());

@@ -884,6 +884,65 @@ fn tabs_show_exact_counts_from_the_status_and_fit_80_columns() {
     assert!(tabs.contains("1 New 1.2k") && tabs.contains("5 Dormant 10k"), "{tabs}");
 }
 
+fn mouse(
+    kind: ratatui::crossterm::event::MouseEventKind,
+    column: u16,
+    row: u16,
+) -> ratatui::crossterm::event::MouseEvent {
+    ratatui::crossterm::event::MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE }
+}
+
+#[test]
+fn the_wheel_scrolls_the_queue_and_a_click_selects_a_row() {
+    use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+    let mut t = Harness::all_leads(80, 24, 3_000);
+    let wheel = |t: &mut Harness, kind: MouseEventKind, times: usize| {
+        for _ in 0..times {
+            let effects = t.app.handle_mouse(&mouse(kind, 40, 10));
+            t.run(effects);
+        }
+    };
+    wheel(&mut t, MouseEventKind::ScrollDown, 2);
+    assert_eq!(t.app.view().selected, 6);
+    wheel(&mut t, MouseEventKind::ScrollUp, 1);
+    assert_eq!(t.app.view().selected, 3);
+    // Far down the queue: windows are fetched as with the keys.
+    t.fetched.clear();
+    wheel(&mut t, MouseEventKind::ScrollDown, 300);
+    assert_eq!(t.app.view().selected, 903);
+    assert!((25..=40).contains(&t.fetched.len()), "{} fetches", t.fetched.len());
+    assert!(!t.screen().contains(queue_table::LOADING));
+
+    // A click on the sixth lead row (below the tabs, the border and the header) selects it.
+    let offset = t.app.view().offset;
+    let effects = t.app.handle_mouse(&mouse(MouseEventKind::Down(MouseButton::Left), 20, 3 + 5));
+    t.run(effects);
+    assert_eq!((t.app.view().selected, t.app.view().offset), (offset + 5, offset));
+    // The header, the tabs and the status line are not rows.
+    for row in [0, 1, 2, 22, 23] {
+        assert_eq!(t.app.handle_mouse(&mouse(MouseEventKind::Down(MouseButton::Left), 20, row)), []);
+        assert_eq!(t.app.view().selected, offset + 5, "row {row}");
+    }
+}
+
+#[test]
+fn the_mouse_leaves_the_follow_ups_prompts_and_help_alone() {
+    use ratatui::crossterm::event::MouseEventKind;
+    let mut t = Harness::online(80, 24);
+    t.press("7");
+    let selected = t.app.followups().selected;
+    assert_eq!(t.app.handle_mouse(&mouse(MouseEventKind::ScrollDown, 40, 10)), []);
+    assert_eq!(t.app.followups().selected, selected);
+
+    t.press("6 ?");
+    t.app.handle_mouse(&mouse(MouseEventKind::ScrollDown, 40, 10));
+    assert_eq!((t.app.help_scroll(), t.app.view().selected), (1, 0), "the wheel scrolls the help");
+    t.press("esc t");
+    assert!(t.app.prompt().is_some());
+    t.app.handle_mouse(&mouse(MouseEventKind::ScrollDown, 40, 10));
+    assert_eq!(t.app.view().selected, 0);
+}
+
 #[test]
 fn help_is_modal_and_quit_always_works() {
     let mut t = Harness::online(80, 24);
