@@ -787,6 +787,24 @@ fn snapshot_loading_rows() {
 }
 
 #[test]
+fn the_open_lead_pane_waits_for_a_jumped_to_lead_then_loads_it() {
+    let all = leads(100_000);
+    let mut app = App::with_page(now(), page_of(&all, 0, 210, None));
+    let _ = app.resize(160, 48);
+    assert_eq!(app.handle_action(Action::OpenDetail), [Effect::FetchLead { id: "c00000".into() }]);
+    let effects = app.handle_action(Action::LastRow);
+    let [(name, window)] = queue_fetches(&effects)[..] else { panic!("only the window: {effects:?}") };
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("Loading…") && !screen.contains("No lead selected"), "{screen}");
+    let page = page_of(&all, window.offset, window.limit, window.anchor.as_ref());
+    let effects =
+        app.apply(Update::QueueLoaded { name: name.clone(), window: window.clone(), page: Box::new(page) });
+    assert_eq!(effects, [Effect::FetchLead { id: "c99999".into() }]);
+}
+
+#[test]
 fn a_window_answered_after_the_agent_moved_on_is_dropped() {
     let all = leads(100_000);
     let mut app = App::with_page(now(), page_of(&all, 0, 210, None));
