@@ -140,7 +140,7 @@ impl QueueView {
 
     /// The rows held, by row number.
     pub fn held(&self) -> Range<usize> {
-        self.start..self.start + self.rows.len()
+        self.start..self.start.saturating_add(self.rows.len())
     }
 
     /// The window asked for and not answered yet.
@@ -225,8 +225,9 @@ impl QueueView {
         self.start = to_usize(page.offset);
         self.rows = page.rows;
         self.loaded = true;
-        let found =
-            selected_id.and_then(|id| self.rows.iter().position(|l| l.id == id)).map(|i| self.start + i);
+        let found = selected_id
+            .and_then(|id| self.rows.iter().position(|l| l.id == id))
+            .map(|i| self.start.saturating_add(i));
         let selected = found.unwrap_or_else(|| match shift {
             Some((was, now)) if now >= was => self.selected.saturating_add(now - was),
             Some((was, now)) => self.selected.saturating_sub(was - now),
@@ -239,10 +240,10 @@ impl QueueView {
     }
 }
 
-/// A row number from the protocol as an index. Nothing holds more than `usize::MAX` rows, so
-/// saturating only matters to a corrupt answer, which then shows as the end of the queue.
+/// A row number from the protocol as an index. No queue comes near the cap, which only keeps
+/// a corrupt answer (a total of `u64::MAX`) from overflowing the screen arithmetic.
 fn to_usize(n: u64) -> usize {
-    usize::try_from(n).unwrap_or(usize::MAX)
+    usize::try_from(n).unwrap_or(usize::MAX).min(usize::MAX / 2)
 }
 
 /// Answers a window request over a whole queue held in memory, as the daemon does: the anchor
@@ -443,6 +444,18 @@ mod tests {
         }
         // About one fetch per page scrolled (18 rows), each way.
         assert!((250..340).contains(&fetches), "{fetches} fetches");
+    }
+
+    #[test]
+    fn a_corrupt_answer_does_not_panic() {
+        let mut view = QueueView::new(QueueName::All);
+        let request = view.fetch(18, false).unwrap();
+        let page = QueuePage { total: u64::MAX, offset: u64::MAX, rows: queue(3), anchor_at: Some(u64::MAX) };
+        assert!(view.place(&request, page, 18));
+        view.select(usize::MAX, 18);
+        let _ = view.visible(18);
+        assert!(view.fetch(18, false).is_some());
+        assert_eq!(view.selected_lead(), None);
     }
 
     #[test]
