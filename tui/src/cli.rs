@@ -42,6 +42,9 @@ pub enum Command {
         /// How many leads, best first
         #[arg(long, default_value_t = 20)]
         limit: u32,
+        /// Skip this many leads from the top (the next page starts at the last page's end)
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
         #[arg(long)]
         json: bool,
     },

@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use leadline_shared::APP_VERSION;
-use leadline_shared::domain::LeadSummary;
 use leadline_shared::protocol::{
-    self, ClientMessage, ErrorKind, Event, FrameError, LeadDetail, PROTOCOL_VERSION, QueueName, RemoteError,
-    Request, Response, ServerMessage, StatusReport, Welcome,
+    self, ClientMessage, ErrorKind, Event, FrameError, LeadDetail, PROTOCOL_VERSION, QueueAnchor, QueueName,
+    QueuePage, RemoteError, Request, Response, ServerMessage, StatusReport, Welcome,
 };
 use tokio::net::UnixStream;
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
@@ -137,10 +136,17 @@ impl Client {
         }
     }
 
-    /// `Request::Queue`.
-    pub async fn queue(&mut self, name: QueueName, limit: u32) -> Result<Vec<LeadSummary>, ClientError> {
-        match self.request(Request::Queue { name, limit, offset: 0, anchor: None }).await? {
-            Response::Queue(page) => Ok(page.rows),
+    /// `Request::Queue`: at most `limit` leads from row `offset`, or placed around `anchor`
+    /// when that lead is in the queue, with the queue's exact length.
+    pub async fn queue(
+        &mut self,
+        name: QueueName,
+        limit: u32,
+        offset: u64,
+        anchor: Option<QueueAnchor>,
+    ) -> Result<QueuePage, ClientError> {
+        match self.request(Request::Queue { name, limit, offset, anchor }).await? {
+            Response::Queue(page) => Ok(*page),
             other => Err(ClientError::Unexpected(format!("{other:?}"))),
         }
     }

@@ -48,13 +48,20 @@ pub async fn status(socket: &Path, json: bool) -> Result<(), CommandError> {
     if json { print_json(&report) } else { print(&output::status(&report)) }
 }
 
-/// `leadline queue NAME`.
-pub async fn queue(socket: &Path, name: &str, limit: u32, json: bool) -> Result<(), CommandError> {
+/// `leadline queue NAME [--limit N] [--offset N]`. `--json` prints the leads only (a JSON
+/// array, as before paging existed); people also get where the page sits in the queue.
+pub async fn queue(
+    socket: &Path,
+    name: &str,
+    limit: u32,
+    offset: u64,
+    json: bool,
+) -> Result<(), CommandError> {
     let queue: QueueName = name
         .parse()
         .map_err(|e: leadline_shared::protocol::UnknownQueue| CommandError::Usage(e.to_string()))?;
-    let leads = Client::connect(socket).await?.queue(queue, limit).await?;
-    if json { print_json(&leads) } else { print(&output::queue(name, &leads, jiff::Timestamp::now())) }
+    let page = Client::connect(socket).await?.queue(queue, limit, offset, None).await?;
+    if json { print_json(&page.rows) } else { print(&output::queue(name, &page, jiff::Timestamp::now())) }
 }
 
 /// `leadline lead ID`.

@@ -108,8 +108,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Status { json }) => {
             runtime()?.block_on(async { command_result(commands::status(&paths.socket, json).await) })
         }
-        Some(Command::Queue { name, limit, json }) => runtime()?
-            .block_on(async { command_result(commands::queue(&paths.socket, &name, limit, json).await) }),
+        Some(Command::Queue { name, limit, offset, json }) => runtime()?.block_on(async {
+            command_result(commands::queue(&paths.socket, &name, limit, offset, json).await)
+        }),
         Some(Command::Lead { id, json }) => {
             runtime()?.block_on(async { command_result(commands::lead(&paths.socket, &id, json).await) })
         }

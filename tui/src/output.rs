@@ -1,8 +1,10 @@
 //! Printing replies for people and for scripts.
 
 use jiff::{Timestamp, Unit};
-use leadline_shared::domain::{FollowUpItem, FollowUps, ItemState, LeadSummary};
-use leadline_shared::protocol::{LeadDetail, StatusReport};
+use leadline_shared::domain::{FollowUpItem, FollowUps, ItemState};
+use leadline_shared::protocol::{LeadDetail, QueuePage, StatusReport};
+
+use crate::dashboard::format::thousands;
 
 /// "3h ago", "5d ago", "now".
 pub fn ago(at: Option<Timestamp>, now: Timestamp) -> String {
@@ -83,19 +85,32 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
-/// `leadline queue` for people.
-pub fn queue(name: &str, leads: &[LeadSummary], now: Timestamp) -> String {
-    if leads.is_empty() {
+/// `leadline queue` for people: the page's rows numbered by their place in the queue, then
+/// where the page sits (`rows 51–100 of 2,345 (next: --offset 100)`) or, when it holds the whole
+/// queue, how many leads there are.
+pub fn queue(name: &str, page: &QueuePage, now: Timestamp) -> String {
+    if page.total == 0 {
         return format!("The {name} queue is empty.\n");
     }
+    if page.rows.is_empty() {
+        return format!(
+            "No leads from row {}: the {name} queue has {}.\n",
+            thousands(page.offset.saturating_add(1)),
+            leads_count(page.total)
+        );
+    }
+    let first = page.offset.saturating_add(1);
+    let last = page.offset.saturating_add(page.rows.len() as u64);
+    // The number column widens for deep pages (row 100,000 is 6 digits).
+    let width = last.to_string().len().max(4);
     let mut out = format!(
-        "{:<4} {:<24} {:>5} {:<5} {:<14} {:<16} {:<9} {:<6} {}\n",
+        "{:<width$} {:<24} {:>5} {:<5} {:<14} {:<16} {:<9} {:<6} {}\n",
         "#", "NAME", "SCORE", "TEMP", "SOURCE", "STAGE", "ACTIVITY", "AGE", "ID"
     );
-    for (i, l) in leads.iter().enumerate() {
+    for (n, l) in (first..).zip(&page.rows) {
         out.push_str(&format!(
-            "{:<4} {:<24} {:>5} {:<5} {:<14} {:<16} {:<9} {:<6} {}\n",
-            i + 1,
+            "{:<width$} {:<24} {:>5} {:<5} {:<14} {:<16} {:<9} {:<6} {}\n",
+            n,
             clip(&l.name, 24),
             l.score,
             l.temperature.as_str(),
@@ -106,7 +121,20 @@ pub fn queue(name: &str, leads: &[LeadSummary], now: Timestamp) -> String {
             l.id
         ));
     }
+    let range = format!("rows {}–{} of {}", thousands(first), thousands(last), thousands(page.total));
+    if last < page.total {
+        out.push_str(&format!("{range} (next: --offset {last})\n"));
+    } else if first > 1 {
+        out.push_str(&format!("{range}\n"));
+    } else {
+        out.push_str(&format!("{}\n", leads_count(page.total)));
+    }
     out
+}
+
+/// `1 lead`, `2,345 leads`.
+fn leads_count(n: u64) -> String {
+    format!("{} lead{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
 /// `leadline lead` for people.
@@ -369,7 +397,7 @@ pub fn simulation(plan: &leadline_shared::protocol::Simulation) -> String {
 
 #[cfg(test)]
 mod tests {
-    use leadline_shared::domain::{Mode, OptOutRecord, Pause, StepAction};
+    use leadline_shared::domain::{LeadSummary, Mode, OptOutRecord, Pause, StepAction};
 
     use super::*;
 
@@ -508,5 +536,56 @@ follow-ups (0 upcoming, 0 past)
         let json = serde_json::to_value(&d).expect("json");
         assert_eq!(json["followups"]["items"][0]["state"], "awaiting_approval");
         assert_eq!(json["followups"]["items"][0]["timezone"], "America/Chicago");
+    }
+
+    fn page(offset: u64, n: u64, total: u64) -> QueuePage {
+        let rows = (offset..offset + n)
+            .map(|i| LeadSummary {
+                id: format!("c{i}"),
+                name: format!("Lead {i}"),
+                score: 50,
+                ..LeadSummary::default()
+            })
+            .collect();
+        QueuePage { total, offset, rows, anchor_at: None }
+    }
+
+    #[test]
+    fn a_queue_page_numbers_rows_from_its_offset_and_says_how_to_get_the_next() {
+        let text = queue("hot", &page(50, 50, 2_345), now());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("#    NAME"), "{text}");
+        assert!(lines[1].starts_with("51   Lead 50 "), "{text}");
+        assert!(lines[50].starts_with("100  Lead 99 "), "{text}");
+        assert_eq!(lines[51], "rows 51–100 of 2,345 (next: --offset 100)");
+        assert_eq!(lines.len(), 52);
+    }
+
+    #[test]
+    fn a_whole_queue_ends_with_its_count_and_a_last_page_with_its_rows() {
+        let text = queue("hot", &page(0, 3, 3), now());
+        assert!(text.ends_with("c2\n3 leads\n"), "{text}");
+        assert!(queue("hot", &page(0, 1, 1), now()).ends_with("\n1 lead\n"));
+        let text = queue("all", &page(2_300, 45, 2_345), now());
+        assert!(text.ends_with("\nrows 2,301–2,345 of 2,345\n"), "{text}");
+    }
+
+    #[test]
+    fn deep_row_numbers_widen_their_column() {
+        let text = queue("all", &page(99_998, 2, 100_000), now());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("#      NAME"), "{text}");
+        assert!(lines[1].starts_with("99999  Lead 99998 "), "{text}");
+        assert!(lines[2].starts_with("100000 Lead 99999 "), "{text}");
+        assert_eq!(lines[3], "rows 99,999–100,000 of 100,000");
+    }
+
+    #[test]
+    fn an_empty_queue_or_an_offset_past_the_end_says_so() {
+        assert_eq!(queue("due", &page(0, 0, 0), now()), "The due queue is empty.\n");
+        assert_eq!(
+            queue("hot", &page(5_000, 0, 2_345), now()),
+            "No leads from row 5,001: the hot queue has 2,345 leads.\n"
+        );
     }
 }

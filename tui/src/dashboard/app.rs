@@ -9,9 +9,9 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use leadline_shared::domain::{ItemState, LeadSummary, OpKind, OpState, Opportunity};
 use leadline_shared::protocol::{
-    Event, FollowUpView, LeadDetail, QueueName, StatusReport, SyncState, SyncStatus, Welcome,
+    Event, FollowUpView, LeadDetail, QueueName, QueuePage, StatusReport, SyncState, SyncStatus, Welcome,
 };
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
 use super::action::Action;
@@ -20,9 +20,7 @@ use super::connection::{ConnEffect, ConnEvent, ConnState, Connection};
 pub use super::followups::{FollowUpCommand, FollowUpCounts, FollowUpRow, FollowUpsView, followup_group};
 use super::input::{InputOutcome, TextInput};
 use super::keymap::Keymap;
-
-/// How many leads of a queue the dashboard asks for.
-pub const QUEUE_LIMIT: u32 = 500;
+pub use super::queue_window::{QueueView, WindowRequest};
 
 /// How many actions the follow-ups screen asks for in each of its requests (those needing the
 /// agent; those planned), soonest first: enough for a day's work, and one frame's worth of JSON.
@@ -35,6 +33,9 @@ pub const RECENT_FOLLOWUPS: u32 = 50;
 /// How long pushed change events are collected before the visible queue is re-fetched, so a
 /// burst of changes (a sync page, a rescore) costs one query.
 pub const REFRESH_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// How many rows one notch of the mouse wheel moves the selection, as terminals scroll text.
+pub const WHEEL_ROWS: isize = 3;
 
 /// How long a confirmation or progress message stays in the footer. Errors stay until
 /// dismissed or replaced.
@@ -64,12 +65,13 @@ pub enum Effect {
     },
     /// `Request::Status`; report [`Update::StatusLoaded`].
     FetchStatus,
-    /// `Request::Queue`; report [`Update::QueueLoaded`].
+    /// `Request::Queue`; report [`Update::QueueLoaded`] with the same `window`, or
+    /// [`Update::QueueFailed`].
     FetchQueue {
         /// Which queue.
         name: QueueName,
-        /// How many leads.
-        limit: u32,
+        /// Which rows.
+        window: WindowRequest,
     },
     /// `Request::Lead`; report [`Update::LeadLoaded`].
     FetchLead {
@@ -149,12 +151,24 @@ pub enum Update {
     RefreshDue,
     /// The daemon's status.
     StatusLoaded(Box<StatusReport>),
-    /// A queue's leads, best first.
+    /// A window of a queue, with the queue's length.
     QueueLoaded {
         /// Which queue.
         name: QueueName,
-        /// Its leads.
-        rows: Vec<LeadSummary>,
+        /// What [`Effect::FetchQueue`] asked for (an answer to an earlier request than the
+        /// last one is dropped).
+        window: WindowRequest,
+        /// The daemon's answer.
+        page: Box<QueuePage>,
+    },
+    /// A queue request the daemon refused or could not answer (the connection is fine).
+    QueueFailed {
+        /// Which queue.
+        name: QueueName,
+        /// What was asked.
+        window: WindowRequest,
+        /// The daemon's message.
+        error: String,
     },
     /// One lead in full.
     LeadLoaded(Box<LeadDetail>),
@@ -339,46 +353,6 @@ pub fn describe_op(op: &OpKind, opportunities: &[Opportunity]) -> String {
     }
 }
 
-/// One queue tab: its leads and where the user is in them, kept while other tabs are shown.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueueView {
-    /// The queue.
-    pub name: QueueName,
-    /// Its leads, best first.
-    pub rows: Vec<LeadSummary>,
-    /// True once the daemon answered for this queue.
-    pub loaded: bool,
-    /// The selected row (0 when empty).
-    pub selected: usize,
-    /// The first row on screen.
-    pub offset: usize,
-}
-
-impl QueueView {
-    fn new(name: QueueName) -> Self {
-        QueueView { name, rows: Vec::new(), loaded: false, selected: 0, offset: 0 }
-    }
-
-    /// The selected lead, if any.
-    pub fn selected_lead(&self) -> Option<&LeadSummary> {
-        self.rows.get(self.selected)
-    }
-
-    /// How many leads the tab shows: `None` before the first load; capped by the request
-    /// limit, which [`QueueView::count_label`] marks with `+`.
-    pub fn count_label(&self) -> Option<String> {
-        self.loaded.then(|| {
-            let n = self.rows.len();
-            if n >= QUEUE_LIMIT as usize { format!("{n}+") } else { n.to_string() }
-        })
-    }
-
-    fn select(&mut self, index: usize, page: usize) {
-        self.selected = index.min(self.rows.len().saturating_sub(1));
-        self.offset = visible_range(self.rows.len(), self.offset, self.selected, page).start;
-    }
-}
-
 /// The rows of a table `height` rows tall to draw, given the previous first row and the
 /// selection: the window moves only as far as needed to keep the selection visible, and never
 /// leaves blank rows at the bottom while rows are above. Only this range is ever turned into
@@ -455,13 +429,56 @@ impl App {
         }
     }
 
-    /// A dashboard whose current queue holds `rows` (for benchmarks and tests).
+    /// An offline dashboard whose current queue is `rows`, all held (for benchmarks and tests
+    /// of drawing).
     #[allow(dead_code, reason = "API for the benchmark and keymap loading; the binary alone may not call it")]
     pub fn with_rows(now: Timestamp, rows: Vec<LeadSummary>) -> Self {
+        let total = rows.len() as u64;
+        let page = QueuePage { total, offset: 0, rows, anchor_at: None };
         let mut app = App::new(now);
-        let name = app.current_queue().clone();
-        app.apply(Update::QueueLoaded { name, rows });
+        app.load_page(page);
         app
+    }
+
+    /// A dashboard connected to the daemon whose current queue holds `page` (the queue's
+    /// length is `page.total`; the rows sit at `page.offset`). Being online, it asks for the
+    /// rows it lacks as the selection moves: each action returns an [`Effect::FetchQueue`],
+    /// to be answered with [`Update::QueueLoaded`] (see [`super::queue_window::page_of`]). For
+    /// benchmarks and tests of paging.
+    #[allow(dead_code, reason = "API for the benchmark; the binary alone may not call it")]
+    pub fn with_page(now: Timestamp, page: QueuePage) -> Self {
+        let mut app = App::new(now);
+        app.conn.handle(ConnEvent::Connected { now });
+        app.load_page(page);
+        app
+    }
+
+    /// Takes `page` in as the current queue's, answering no request.
+    fn load_page(&mut self, page: QueuePage) {
+        let name = self.current_queue().clone();
+        let limit = u32::try_from(page.rows.len()).unwrap_or(u32::MAX);
+        let window = WindowRequest { offset: page.offset, limit, anchor: None };
+        self.apply(Update::QueueLoaded { name, window, page: Box::new(page) });
+    }
+
+    /// How many leads the dashboard holds, all tabs together: a few windows, whatever the
+    /// queues' lengths.
+    #[allow(dead_code, reason = "API for the benchmark; the binary alone may not call it")]
+    pub fn rows_held(&self) -> usize {
+        self.views.iter().map(|v| v.held().len()).sum()
+    }
+
+    /// The exact length of the queue of tab `index`, if known: the current tab's from its
+    /// last page; another's from the daemon's status (fresher than a page fetched when the
+    /// tab was last shown), or from its last page when the status does not list it.
+    pub fn queue_total(&self, index: usize) -> Option<u64> {
+        let view = self.views.get(index)?;
+        let from_page = view.loaded.then_some(view.total as u64);
+        let from_status = || {
+            let counts = &self.status.as_ref()?.queues;
+            counts.iter().find(|c| c.name == view.name).map(|c| c.total)
+        };
+        if index == self.current { from_page.or_else(from_status) } else { from_status().or(from_page) }
     }
 
     /// A dashboard on the follow-ups screen holding `views` (for benchmarks and tests).
@@ -491,18 +508,22 @@ impl App {
     }
 
     /// The terminal's size, which decides how far a page moves and keeps the selection on
-    /// screen.
-    pub fn resize(&mut self, width: u16, height: u16) {
+    /// screen. A taller table may need rows not held yet: the effect asks for them.
+    pub fn resize(&mut self, width: u16, height: u16) -> Vec<Effect> {
         self.size = (width, height);
+        self.help_scroll = self.help_scroll.min(self.help_max_scroll());
         let page = self.page_rows();
         match self.screen {
             Screen::Queue => {
                 let view = &mut self.views[self.current];
                 view.select(view.selected, page);
+                self.fetch_queue(self.current, false).into_iter().collect()
             }
-            Screen::FollowUps => self.followups.select(self.followups.selected, page),
+            Screen::FollowUps => {
+                self.followups.select(self.followups.selected, page);
+                Vec::new()
+            }
         }
-        self.help_scroll = self.help_scroll.min(self.help_max_scroll());
     }
 
     /// The effects to perform first: connect.
@@ -608,6 +629,57 @@ impl App {
         }
     }
 
+    /// A mouse event: over the queue table, the wheel moves the selection (fetching rows as
+    /// the keys do) and a click selects the row under the pointer; over the help overlay the
+    /// wheel scrolls it. Anything else, and everything while a prompt is open, is ignored.
+    pub fn handle_mouse(&mut self, mouse: &MouseEvent) -> Vec<Effect> {
+        if self.prompt.is_some() {
+            return Vec::new();
+        }
+        if self.help {
+            match mouse.kind {
+                MouseEventKind::ScrollDown => self.scroll_help(Action::NextRow),
+                MouseEventKind::ScrollUp => self.scroll_help(Action::PrevRow),
+                _ => {}
+            }
+            return Vec::new();
+        }
+        if self.screen != Screen::Queue {
+            return Vec::new();
+        }
+        let (w, h) = self.size;
+        let Some(table) = super::layout(Rect::new(0, 0, w, h), self).table else {
+            return Vec::new();
+        };
+        let inside = mouse.column >= table.x
+            && mouse.column < table.right()
+            && mouse.row >= table.y
+            && mouse.row < table.bottom();
+        if !inside {
+            return Vec::new();
+        }
+        let page = self.page_rows();
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.move_selection(WHEEL_ROWS, page),
+            MouseEventKind::ScrollUp => self.move_selection(-WHEEL_ROWS, page),
+            MouseEventKind::Down(MouseButton::Left) => {
+                // Lead rows start below the top border and the header.
+                let first_row = table.y + super::components::queue_table::CHROME_ROWS - 1;
+                let Some(line) = mouse.row.checked_sub(first_row) else {
+                    return Vec::new();
+                };
+                let visible = self.view().visible(page);
+                let row = visible.start + usize::from(line);
+                if !visible.contains(&row) {
+                    return Vec::new();
+                }
+                let delta = row as isize - self.view().selected as isize;
+                self.move_selection(delta, page)
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Executes an action.
     pub fn handle_action(&mut self, action: Action) -> Vec<Effect> {
         // An open prompt takes keys as text (see `handle_key`); actions wait until it closes.
@@ -674,7 +746,8 @@ impl App {
                     return match self.screen {
                         Screen::FollowUps => vec![Effect::FetchStatus, Effect::FetchFollowUps],
                         Screen::Queue => {
-                            let mut effects = vec![Effect::FetchStatus, self.fetch_current()];
+                            let mut effects = vec![Effect::FetchStatus];
+                            effects.extend(self.refresh_current());
                             effects.extend(self.fetch_detail(true));
                             effects
                         }
@@ -965,7 +1038,8 @@ impl App {
         if !self.conn.is_online() {
             return Vec::new();
         }
-        let mut effects = vec![Effect::FetchStatus, self.fetch_current()];
+        let mut effects = vec![Effect::FetchStatus];
+        effects.extend(self.refresh_current());
         let selected = self.selected_lead().is_some_and(|l| l.id == contact_id);
         let fetched = if selected { self.fetch_detail(true) } else { Vec::new() };
         if fetched.is_empty() && self.detail.as_ref().is_some_and(|d| d.lead.id == contact_id) {
@@ -988,18 +1062,23 @@ impl App {
                 self.welcome = Some(welcome);
                 self.conn.handle(ConnEvent::Connected { now: self.now });
                 self.requested_lead = None;
-                // The screen on first, so it shows before the other tabs' counts arrive.
+                // The screen on first, so it shows before the other tabs' counts arrive. Each
+                // tab asks for the window it shows, anchored on its selected lead, so a
+                // reconnect finds the agent where they were.
                 let mut effects = match self.screen {
-                    Screen::Queue => vec![self.fetch_current(), Effect::FetchStatus],
+                    Screen::Queue => {
+                        self.refresh_current().into_iter().chain([Effect::FetchStatus]).collect()
+                    }
                     Screen::FollowUps => {
-                        vec![Effect::FetchFollowUps, Effect::FetchStatus, self.fetch_current()]
+                        let mut effects = vec![Effect::FetchFollowUps, Effect::FetchStatus];
+                        effects.extend(self.refresh_current());
+                        effects
                     }
                 };
-                effects.extend(
-                    (0..self.views.len())
-                        .filter(|i| *i != self.current)
-                        .map(|i| Effect::FetchQueue { name: self.views[i].name.clone(), limit: QUEUE_LIMIT }),
-                );
+                let current = self.current;
+                for i in (0..self.views.len()).filter(|i| *i != current) {
+                    effects.extend(self.fetch_queue(i, true));
+                }
                 if self.screen == Screen::Queue {
                     effects.push(Effect::FetchFollowUps);
                     effects.extend(self.fetch_detail_if_needed());
@@ -1017,6 +1096,8 @@ impl App {
             Update::Disconnected { error } => {
                 self.requested_lead = None;
                 self.retry_when_loaded = None;
+                // Answers of the old session never come: the next session asks again.
+                self.views.iter_mut().for_each(QueueView::clear_pending);
                 return conn_effects(self.conn.handle(ConnEvent::Lost { error }));
             }
             Update::RetryDue { token } => {
@@ -1040,14 +1121,20 @@ impl App {
                 if self.screen == Screen::FollowUps {
                     return vec![Effect::FetchFollowUps, Effect::FetchStatus];
                 }
-                let mut effects = vec![self.fetch_current(), Effect::FetchStatus];
+                let mut effects: Vec<Effect> = self.refresh_current().into_iter().collect();
+                effects.push(Effect::FetchStatus);
                 if self.selected_lead().is_some_and(|l| changed.contains(&l.id)) {
                     effects.extend(self.fetch_detail(true));
                 }
                 return effects;
             }
             Update::StatusLoaded(status) => self.status = Some(*status),
-            Update::QueueLoaded { name, rows } => return self.load_queue(name, rows),
+            Update::QueueLoaded { name, window, page } => return self.load_queue(&name, &window, *page),
+            Update::QueueFailed { name, window, error } => {
+                tracing::warn!(%error, %name, "queue request failed");
+                self.views.iter_mut().filter(|v| v.name == name).for_each(|v| v.fail(&window));
+                self.last_error = Some(error);
+            }
             Update::LeadLoaded(detail) => {
                 if self.requested_lead.as_deref() == Some(detail.lead.id.as_str()) {
                     self.requested_lead = None;
@@ -1152,24 +1239,31 @@ impl App {
         }
     }
 
-    fn load_queue(&mut self, name: QueueName, rows: Vec<LeadSummary>) -> Vec<Effect> {
-        let page = self.page_rows();
-        let Some(index) = self.views.iter().position(|v| v.name == name) else {
+    /// Places a window of a queue. When it is the queue on screen, the selection may have
+    /// landed on a lead whose detail the open pane needs, and the screen may need more rows
+    /// (the page was placed elsewhere than asked, or the agent moved on meanwhile).
+    fn load_queue(&mut self, name: &QueueName, window: &WindowRequest, page: QueuePage) -> Vec<Effect> {
+        let height = self.page_rows();
+        let Some(index) = self.views.iter().position(|v| &v.name == name) else {
             return Vec::new();
         };
-        let view = &mut self.views[index];
-        // Keep the same lead selected when the queue reorders under it.
-        let selected_id = view.selected_lead().map(|l| l.id.clone());
-        view.rows = rows;
-        view.loaded = true;
-        let index_of_selected =
-            selected_id.and_then(|id| view.rows.iter().position(|l| l.id == id)).unwrap_or(view.selected);
-        view.select(index_of_selected, page);
-        if index == self.current && self.screen == Screen::Queue {
-            self.fetch_detail_if_needed()
-        } else {
-            Vec::new()
+        if !self.views[index].place(window, page, height) {
+            return Vec::new();
         }
+        if index != self.current || self.screen != Screen::Queue {
+            return Vec::new();
+        }
+        let mut effects = Vec::new();
+        match self.fetch_queue(index, false) {
+            // The same request again would get the same answer (a daemon giving fewer rows
+            // than asked): asking would loop, so the next move asks instead.
+            Some(Effect::FetchQueue { window: again, .. }) if &again == window => {
+                self.views[index].clear_pending();
+            }
+            fetch => effects.extend(fetch),
+        }
+        effects.extend(self.fetch_detail_if_needed());
+        effects
     }
 
     fn move_selection(&mut self, delta: isize, page: usize) -> Vec<Effect> {
@@ -1182,7 +1276,9 @@ impl App {
         let view = &mut self.views[self.current];
         let target = view.selected.saturating_add_signed(delta);
         view.select(target, page);
-        self.fetch_detail_if_needed()
+        let mut effects: Vec<Effect> = self.fetch_queue(self.current, false).into_iter().collect();
+        effects.extend(self.fetch_detail_if_needed());
+        effects
     }
 
     fn switch_queue(&mut self, index: usize) -> Vec<Effect> {
@@ -1198,13 +1294,27 @@ impl App {
         if !self.conn.is_online() {
             return Vec::new();
         }
-        let mut effects = vec![self.fetch_current()];
+        let mut effects: Vec<Effect> = self.refresh_current().into_iter().collect();
         effects.extend(self.fetch_detail_if_needed());
         effects
     }
 
-    fn fetch_current(&self) -> Effect {
-        Effect::FetchQueue { name: self.current_queue().clone(), limit: QUEUE_LIMIT }
+    /// Re-fetches the window of the queue on screen (its leads may have changed), anchored on
+    /// the selected lead.
+    fn refresh_current(&mut self) -> Option<Effect> {
+        self.fetch_queue(self.current, true)
+    }
+
+    /// Asks for the window tab `index` needs, when online: always when `refresh`ing, else
+    /// only when the rows held (or asked for) do not cover its screen.
+    fn fetch_queue(&mut self, index: usize, refresh: bool) -> Option<Effect> {
+        if !self.conn.is_online() {
+            return None;
+        }
+        let page = self.page_rows();
+        let view = self.views.get_mut(index)?;
+        let window = view.fetch(page, refresh)?;
+        Some(Effect::FetchQueue { name: view.name.clone(), window })
     }
 
     /// Asks for the selected lead's detail when the pane is open and neither has it nor is

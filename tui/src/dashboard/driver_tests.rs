@@ -12,8 +12,8 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use leadline_shared::domain::OpKind;
 use leadline_shared::protocol::{
-    self, ClientMessage, ErrorKind, Event, QueueName, QueuePage, RemoteError, Request, Response,
-    ServerMessage, SyncState, Welcome,
+    self, ClientMessage, ErrorKind, Event, QueueName, RemoteError, Request, Response, ServerMessage,
+    SyncState, Welcome,
 };
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::net::{UnixListener, UnixStream};
@@ -21,7 +21,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::codec::Framed;
 
 use super::connection::ConnState;
-use super::tests::{detail, followup_views, queue, status};
+use super::tests::{detail, followup_views, leads, queue, status};
 use super::*;
 
 /// A daemon that speaks the protocol from the test fixtures.
@@ -34,6 +34,12 @@ struct Fake {
     commands: Arc<Mutex<Vec<Request>>>,
     /// The next pending op's sequence number.
     next_seq: Arc<AtomicU64>,
+    /// How many leads the `all` queue holds (the fixture's first ones).
+    all: Arc<AtomicUsize>,
+    /// How many new leads rank above all the others in every queue.
+    newcomers: Arc<AtomicUsize>,
+    /// How many queue requests were answered.
+    queue_requests: Arc<AtomicUsize>,
 }
 
 impl Fake {
@@ -44,6 +50,9 @@ impl Fake {
             connections: Arc::new(AtomicUsize::new(0)),
             commands: Arc::default(),
             next_seq: Arc::new(AtomicU64::new(12)),
+            all: Arc::new(AtomicUsize::new(40)),
+            newcomers: Arc::default(),
+            queue_requests: Arc::default(),
         }
     }
 
@@ -101,10 +110,14 @@ impl Fake {
                     let result = match body {
                         Request::Ping => Ok(Response::Pong),
                         Request::Status => Ok(Response::Status(Box::new(status()))),
-                        Request::Queue { name, .. } => {
+                        // Like the daemon: a window by offset or anchor, with the exact total.
+                        Request::Queue { limit, .. } if limit > 5_000 => {
+                            Err(RemoteError::new(ErrorKind::BadRequest, "limit is at most 5000"))
+                        }
+                        Request::Queue { name, limit, offset, anchor } => {
+                            self.queue_requests.fetch_add(1, Ordering::SeqCst);
                             let rows = self.queue(&name);
-                            let total = rows.len() as u64;
-                            Ok(Response::Queue(Box::new(QueuePage { total, offset: 0, rows, anchor_at: None })))
+                            Ok(Response::Queue(Box::new(page_of(&rows, offset, limit, anchor.as_ref()))))
                         }
                         Request::Lead { id } => Ok(Response::Lead(Box::new(detail(&id)))),
                         Request::Subscribe => {
@@ -162,7 +175,17 @@ impl Fake {
     }
 
     fn queue(&self, name: &QueueName) -> Vec<leadline_shared::domain::LeadSummary> {
-        let mut rows = queue(name);
+        let mut rows = match name {
+            QueueName::All => leads(self.all.load(Ordering::SeqCst)),
+            other => queue(other),
+        };
+        let newcomers = (0..self.newcomers.load(Ordering::SeqCst)).map(|i| {
+            let mut lead = leads(1).remove(0);
+            lead.id = format!("new{i}");
+            lead.name = format!("Newcomer {i}");
+            lead
+        });
+        rows.splice(0..0, newcomers);
         if self.renamed.load(Ordering::SeqCst)
             && let Some(first) = rows.first_mut()
         {
@@ -212,9 +235,13 @@ struct Session {
 }
 
 fn session() -> Session {
+    session_with(Fake::new())
+}
+
+/// [`session`] against `fake`.
+fn session_with(fake: Fake) -> Session {
     let dir = tempfile::tempdir().unwrap();
     let socket = socket_in(&dir);
-    let fake = Fake::new();
     let stop = start(&fake, &socket);
     let (tx, rx) = mpsc::unbounded_channel();
     let never: StartDaemon = Arc::new(|| Err("not expected".into()));
@@ -233,7 +260,7 @@ async fn loads_from_the_daemon_and_follows_pushed_changes() {
         a.view().loaded && a.status.is_some() && a.views.iter().all(|v| v.loaded)
     })
     .await;
-    assert_eq!(app.view().rows.len(), 40);
+    assert_eq!(app.view().total, 40);
     assert_eq!(fake.connections.load(Ordering::SeqCst), 2, "one for requests, one for events");
 
     app.handle_action(Action::ToggleDetail);
@@ -245,7 +272,8 @@ async fn loads_from_the_daemon_and_follows_pushed_changes() {
     // A pushed change re-fetches the visible queue after the debounce.
     fake.renamed.store(true, Ordering::SeqCst);
     fake.events.send(Event::LeadsChanged { ids: vec!["c00000".into()] }).unwrap();
-    pump(&mut driver, &mut app, &mut rx, |a| a.view().rows[0].name == "Renamed Lead").await;
+    pump(&mut driver, &mut app, &mut rx, |a| a.view().lead_at(0).is_some_and(|l| l.name == "Renamed Lead"))
+        .await;
     assert_eq!(app.selected_lead().unwrap().id, "c00001", "selection kept");
 }
 
@@ -443,5 +471,57 @@ async fn the_follow_up_keys_reach_the_daemon() {
             Request::ResumeLead { contact_id: "c00006".into() },
         ]
     );
+    driver.shutdown();
+}
+
+/// What the terminal shows of `app` at 80×24.
+fn screen(app: &App) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|frame| render(app, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+#[tokio::test]
+async fn pages_through_thousands_of_leads_and_keeps_the_selection_when_leads_arrive() {
+    let fake = Fake::new();
+    fake.all.store(3_000, Ordering::SeqCst);
+    let Session { _dir, _stop, fake, mut driver, mut app, mut rx } = session_with(fake);
+    pump(&mut driver, &mut app, &mut rx, |a| a.view().loaded && a.status.is_some()).await;
+    assert_eq!(app.view().total, 3_000);
+    assert!(screen(&app).contains("6 All 3,000"));
+
+    // The last lead, past any first page.
+    driver.handle(&mut app, Input::Key(KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT)));
+    pump(&mut driver, &mut app, &mut rx, |a| a.selected_lead().is_some()).await;
+    assert_eq!(app.selected_lead().unwrap().id, "c02999");
+    assert!(screen(&app).contains("3,000 of 3,000"), "{}", screen(&app));
+
+    // Forty page-ups as fast as a held key: the requests pile up and only the last window
+    // is asked for, once the worker gets to it.
+    let asked = fake.queue_requests.load(Ordering::SeqCst);
+    for _ in 0..40 {
+        driver.handle(&mut app, key(KeyCode::PageUp));
+    }
+    let selected = 2_999 - 40 * 18;
+    assert_eq!(app.view().selected, selected);
+    pump(&mut driver, &mut app, &mut rx, |a| a.selected_lead().is_some()).await;
+    assert_eq!(fake.queue_requests.load(Ordering::SeqCst) - asked, 1);
+    assert_eq!(app.selected_lead().unwrap().id, format!("c{selected:05}"));
+    let before = screen(&app);
+    assert!(!before.contains(components::queue_table::LOADING), "{before}");
+
+    // New leads arrive at the top: after the pushed change the same lead is selected, on the
+    // same screen row, and the rows around it have not moved.
+    let row = app.view().selected - app.view().offset;
+    fake.newcomers.store(2, Ordering::SeqCst);
+    fake.events.send(Event::LeadsChanged { ids: vec!["new0".into(), "new1".into()] }).unwrap();
+    pump(&mut driver, &mut app, &mut rx, |a| a.view().total == 3_002).await;
+    assert_eq!(app.selected_lead().unwrap().id, format!("c{selected:05}"));
+    assert_eq!((app.view().selected, app.view().selected - app.view().offset), (selected + 2, row));
+    let after = screen(&app);
+    let body = |s: &str| s.lines().skip(2).take(20).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(body(&before), body(&after));
+    assert!(after.contains(&format!("{} of 3,002", format::thousands(selected as u64 + 3))), "{after}");
+    assert!(app.rows_held() <= 6 * queue_window::window_len(app.page_rows()));
     driver.shutdown();
 }

@@ -53,6 +53,22 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A count in at most four characters, for where the exact figure does not fit: `950`,
+/// `1.8k`, `12k`, `340k`, `1.2M`. Rounded down, so it never claims more than there is.
+pub fn rounded(n: u64) -> String {
+    let tenths = |n: u64, unit: u64| {
+        let t = n * 10 / unit;
+        if t.is_multiple_of(10) { format!("{}", t / 10) } else { format!("{}.{}", t / 10, t % 10) }
+    };
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..10_000 => format!("{}k", tenths(n, 1_000)),
+        10_000..1_000_000 => format!("{}k", n / 1_000),
+        1_000_000..10_000_000 => format!("{}M", tenths(n, 1_000_000)),
+        _ => format!("{}M", n / 1_000_000),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +116,18 @@ mod tests {
         assert_eq!(age(None, now()), "—");
         assert_eq!(age(ago(5 * 86_400 + 7), now()), "5d");
         assert_eq!(age(ago(-86_400), now()), "now", "clock skew shows as new, not negative");
+    }
+
+    #[test]
+    fn rounded_counts_fit_four_characters() {
+        assert_eq!(rounded(0), "0");
+        assert_eq!(rounded(999), "999");
+        assert_eq!(rounded(1_000), "1k");
+        assert_eq!(rounded(1_877), "1.8k");
+        assert_eq!(rounded(12_480), "12k");
+        assert_eq!(rounded(999_999), "999k");
+        assert_eq!(rounded(1_250_000), "1.2M");
+        assert_eq!(rounded(12_480_000), "12M");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The terminal dashboard (`leadline` with no subcommand).
 //!
 //! - [`app`]: the state and its transitions ([`App`], [`Effect`], [`Update`]); no IO.
+//! - [`queue_window`]: each queue tab's window of rows, and which window to ask for next.
 //! - [`action`] and [`keymap`]: keys resolve to one [`Action`] enum, with defaults in code.
 //! - [`connection`]: the daemon connection's lifecycle as a pure state machine.
 //! - [`input`]: the one-line text input of the tag and note prompts.
@@ -17,6 +18,7 @@ pub mod followups;
 pub mod format;
 pub mod input;
 pub mod keymap;
+pub mod queue_window;
 pub mod tui;
 
 #[cfg(test)]
@@ -31,7 +33,7 @@ use jiff::Timestamp;
 use leadline_shared::domain::{ItemState, OpKind};
 use leadline_shared::protocol::{FollowUpFilter, FollowUpView, QueueName};
 use ratatui::Frame;
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
@@ -39,8 +41,10 @@ use tokio::task::JoinHandle;
 #[allow(unused_imports, reason = "re-exported for the benchmark and the lead's main")]
 pub use action::Action;
 #[allow(unused_imports, reason = "re-exported for the benchmark and the lead's main")]
-pub use app::{App, Effect, FOLLOWUP_LIMIT, QUEUE_LIMIT, RECENT_FOLLOWUPS, Screen, Update};
+pub use app::{App, Effect, FOLLOWUP_LIMIT, RECENT_FOLLOWUPS, Screen, Update};
 pub use keymap::Keymap;
+#[allow(unused_imports, reason = "re-exported for the benchmark")]
+pub use queue_window::{WindowRequest, page_of};
 
 use crate::client::{Client, ClientError, EventStream};
 use app::FollowUpCommand;
@@ -150,6 +154,8 @@ pub fn render(app: &App, frame: &mut Frame) {
 pub enum Input {
     /// A key press (or repeat).
     Key(KeyEvent),
+    /// A wheel notch or a click (other mouse events are not forwarded).
+    Mouse(MouseEvent),
     /// The terminal was resized.
     Resize(u16, u16),
     /// A second passed.
@@ -201,7 +207,8 @@ pub async fn run_with_keymap(
     let mut app = App::new(Timestamp::now());
     app.set_keymap(keymap);
     let size = terminal.size()?;
-    app.resize(size.width, size.height);
+    // Not connected yet: nothing to fetch.
+    let _ = app.resize(size.width, size.height);
     let mut driver = Driver::new(socket, start_daemon, tx);
 
     let mut result = Ok(());
@@ -257,7 +264,7 @@ pub fn followup_filters() -> [FollowUpFilter; 3] {
 #[derive(Debug, Clone, PartialEq)]
 enum Fetch {
     Status,
-    Queue { name: QueueName, limit: u32 },
+    Queue { name: QueueName, window: WindowRequest },
     Lead { id: String },
     FollowUps,
     Edit { contact_id: String, op: OpKind },
@@ -276,9 +283,8 @@ impl Fetch {
     /// What the [`App`] hears when this request fails.
     fn failed(self, error: String) -> Update {
         match self {
-            Fetch::Status | Fetch::Queue { .. } | Fetch::Lead { .. } | Fetch::FollowUps => {
-                Update::RequestFailed { error }
-            }
+            Fetch::Queue { name, window } => Update::QueueFailed { name, window, error },
+            Fetch::Status | Fetch::Lead { .. } | Fetch::FollowUps => Update::RequestFailed { error },
             Fetch::Edit { contact_id, op } => Update::EditFailed { contact_id, op, error },
             Fetch::Sync => Update::SyncFailed { error },
             Fetch::Retry { seq } => Update::RetryFailed { seq, error },
@@ -315,14 +321,18 @@ async fn follow_up(
     }
 }
 
-/// Drops requests made redundant by later ones in the same batch: a repeated status or queue
-/// request is sent once, and only the last lead asked for is fetched (the user has moved on
-/// from the others). Commands are all sent, in order.
+/// Drops requests made redundant by later ones in the same batch: a repeated status request
+/// is sent once, and only the last lead and the last window of each queue asked for are
+/// fetched (the user has moved on from the others, and the dashboard drops their answers).
+/// Commands are all sent, in order.
 fn coalesce(batch: Vec<Fetch>) -> Vec<Fetch> {
     let mut out: Vec<Fetch> = Vec::with_capacity(batch.len());
     for fetch in batch {
         if matches!(fetch, Fetch::Lead { .. }) {
             out.retain(|f| !matches!(f, Fetch::Lead { .. }));
+            out.push(fetch);
+        } else if let Fetch::Queue { name, .. } = &fetch {
+            out.retain(|f| !matches!(f, Fetch::Queue { name: other, .. } if other == name));
             out.push(fetch);
         } else if fetch.is_command() || !out.contains(&fetch) {
             out.push(fetch);
@@ -367,10 +377,8 @@ impl Driver {
         app.set_now(Timestamp::now());
         let effects = match input {
             Input::Key(key) => app.handle_key(&key),
-            Input::Resize(width, height) => {
-                app.resize(width, height);
-                Vec::new()
-            }
+            Input::Mouse(mouse) => app.handle_mouse(&mouse),
+            Input::Resize(width, height) => app.resize(width, height),
             Input::Tick => {
                 self.timers.retain(|t| !t.is_finished());
                 app.apply(Update::Tick { now: Timestamp::now() })
@@ -433,7 +441,7 @@ impl Driver {
                 Effect::ScheduleRetry { token, after } => self.after(after, Update::RetryDue { token }),
                 Effect::ScheduleRefresh { after } => self.after(after, Update::RefreshDue),
                 Effect::FetchStatus => self.fetch(Fetch::Status),
-                Effect::FetchQueue { name, limit } => self.fetch(Fetch::Queue { name, limit }),
+                Effect::FetchQueue { name, window } => self.fetch(Fetch::Queue { name, window }),
                 Effect::FetchLead { id } => self.fetch(Fetch::Lead { id }),
                 Effect::Edit { contact_id, op } => self.command(Fetch::Edit { contact_id, op }),
                 Effect::SyncNow => self.command(Fetch::Sync),
@@ -529,9 +537,10 @@ async fn serve(
         while let Some(fetch) = batch.next() {
             let result = match fetch.clone() {
                 Fetch::Status => client.status().await.map(|s| Update::StatusLoaded(Box::new(s))),
-                Fetch::Queue { name, limit } => {
-                    client.queue(name.clone(), limit).await.map(|rows| Update::QueueLoaded { name, rows })
-                }
+                Fetch::Queue { name, window } => client
+                    .queue(name.clone(), window.limit, window.offset, window.anchor.clone())
+                    .await
+                    .map(|page| Update::QueueLoaded { name, window, page: Box::new(page) }),
                 Fetch::Lead { id } => client.lead(&id).await.map(|d| Update::LeadLoaded(Box::new(d))),
                 Fetch::Edit { contact_id, op } => client
                     .edit(&contact_id, op.clone())

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use jiff::Timestamp;
 use leadline_shared::domain::{
@@ -11,8 +11,8 @@ use leadline_shared::domain::{
     Opportunity, Pause, PendingOp, Qualification, StepAction, Temperature,
 };
 use leadline_shared::protocol::{
-    Counts, DaemonInfo, Event, FollowUpView, LeadDetail, QueueName, StatusReport, SyncState, SyncStatus,
-    TimelineEntry, Welcome,
+    Counts, DaemonInfo, Event, FollowUpView, LeadDetail, QueueCount, QueueName, QueuePage, StatusReport,
+    SyncState, SyncStatus, TimelineEntry, Welcome,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -20,6 +20,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::{FollowUpCommand, visible_range};
 use super::components::queue_table;
+use super::queue_window::window_len;
 use super::*;
 
 const SOCKET: &str = "/run/user/1000/leadline/daemon.sock";
@@ -76,7 +77,7 @@ pub(super) fn lead(i: usize) -> LeadSummary {
     }
 }
 
-fn leads(n: usize) -> Vec<LeadSummary> {
+pub(super) fn leads(n: usize) -> Vec<LeadSummary> {
     (0..n).map(lead).collect()
 }
 
@@ -324,14 +325,37 @@ struct Harness {
     other: Vec<Effect>,
     /// What the fake daemon lists on the follow-ups screen.
     followups: Vec<FollowUpView>,
+    /// Each queue as the fake daemon holds it; it answers windows of them like the daemon.
+    queues: HashMap<QueueName, Vec<LeadSummary>>,
+    /// Every queue window asked for, in order.
+    fetched: Vec<(QueueName, WindowRequest)>,
 }
 
 impl Harness {
     fn new(width: u16, height: u16) -> Self {
+        Harness::with_queues(width, height, |_| {})
+    }
+
+    /// A harness whose fake daemon's queues are first changed by `edit`.
+    fn with_queues(
+        width: u16,
+        height: u16,
+        edit: impl FnOnce(&mut HashMap<QueueName, Vec<LeadSummary>>),
+    ) -> Self {
         let mut app = App::new(now());
-        app.resize(width, height);
+        let _ = app.resize(width, height);
         let terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        let mut h = Harness { app, terminal, other: Vec::new(), followups: followup_views() };
+        let mut queues: HashMap<QueueName, Vec<LeadSummary>> =
+            QueueName::BUILT_IN.into_iter().map(|name| (name.clone(), queue(&name))).collect();
+        edit(&mut queues);
+        let mut h = Harness {
+            app,
+            terminal,
+            other: Vec::new(),
+            followups: followup_views(),
+            queues,
+            fetched: Vec::new(),
+        };
         let effects = h.app.start();
         h.run(effects);
         h
@@ -341,6 +365,16 @@ impl Harness {
     fn online(width: u16, height: u16) -> Self {
         let mut h = Harness::new(width, height);
         h.update(Update::Connected { welcome: welcome() });
+        h
+    }
+
+    /// Connected, on the all-leads queue, which holds `n` leads.
+    fn all_leads(width: u16, height: u16, n: usize) -> Self {
+        let mut h = Harness::with_queues(width, height, |q| {
+            q.insert(QueueName::All, leads(n));
+        });
+        h.update(Update::Connected { welcome: welcome() });
+        h.press("6");
         h
     }
 
@@ -355,8 +389,11 @@ impl Harness {
         while let Some(effect) = queue.pop_front() {
             let answer = match &effect {
                 Effect::FetchStatus => Update::StatusLoaded(Box::new(status())),
-                Effect::FetchQueue { name, .. } => {
-                    Update::QueueLoaded { name: name.clone(), rows: queue_rows(name) }
+                Effect::FetchQueue { name, window } => {
+                    self.fetched.push((name.clone(), window.clone()));
+                    let rows = self.queues.get(name).map_or(&[][..], Vec::as_slice);
+                    let page = page_of(rows, window.offset, window.limit, window.anchor.as_ref());
+                    Update::QueueLoaded { name: name.clone(), window: window.clone(), page: Box::new(page) }
                 }
                 Effect::FetchLead { id } => Update::LeadLoaded(Box::new(detail(id))),
                 Effect::FetchFollowUps => Update::FollowUpsLoaded(self.followups.clone()),
@@ -389,8 +426,26 @@ impl Harness {
     }
 }
 
-fn queue_rows(name: &QueueName) -> Vec<LeadSummary> {
-    queue(name)
+/// A whole queue arriving in one page nobody asked for (as from a fake daemon in a test).
+fn whole(name: QueueName, rows: Vec<LeadSummary>) -> Update {
+    let total = rows.len() as u64;
+    let window = WindowRequest { offset: 0, limit: total as u32, anchor: None };
+    Update::QueueLoaded {
+        name,
+        window,
+        page: Box::new(QueuePage { total, offset: 0, rows, anchor_at: None }),
+    }
+}
+
+/// The queue windows among `effects`.
+fn queue_fetches(effects: &[Effect]) -> Vec<(&QueueName, &WindowRequest)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::FetchQueue { name, window } => Some((name, window)),
+            _ => None,
+        })
+        .collect()
 }
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
@@ -535,7 +590,7 @@ fn selection_and_scroll_are_clamped() {
 
     // The queue shrinks under the selection: it is clamped to the new last row.
     t.press("G");
-    t.update(Update::QueueLoaded { name: QueueName::All, rows: leads(5) });
+    t.update(whole(QueueName::All, leads(5)));
     assert_eq!(t.app.view().selected, 4);
     assert_eq!(t.app.view().offset, 0);
 
@@ -543,11 +598,11 @@ fn selection_and_scroll_are_clamped() {
     t.press("k");
     let mut reordered = leads(5);
     reordered.reverse();
-    t.update(Update::QueueLoaded { name: QueueName::All, rows: reordered });
+    t.update(whole(QueueName::All, reordered));
     assert_eq!(t.app.selected_lead().unwrap().id, "c00003");
 
     // An empty queue has nothing to select and nothing to move.
-    t.update(Update::QueueLoaded { name: QueueName::All, rows: Vec::new() });
+    t.update(whole(QueueName::All, Vec::new()));
     t.press("j G pgdn k");
     assert_eq!(t.app.view().selected, 0);
     assert!(t.app.selected_lead().is_none());
@@ -566,19 +621,344 @@ fn queues_switch_with_tabs_numbers_and_brackets() {
     t.press("] 2 [");
     assert_eq!(t.app.current_queue(), &QueueName::SpeedToLead);
     // Every tab's count arrived with the first load.
-    assert_eq!(t.app.views[5].count_label().as_deref(), Some("40"));
-    assert_eq!(t.app.views[3].count_label().as_deref(), Some("0"));
+    assert_eq!(t.app.queue_total(5), Some(40));
+    assert_eq!(t.app.queue_total(3), Some(0));
 }
 
 #[test]
 fn a_queue_of_another_tab_does_not_replace_the_current_rows() {
     let mut t = Harness::online(80, 24);
     t.press("6");
-    t.update(Update::QueueLoaded { name: QueueName::Hot, rows: leads(3) });
-    assert_eq!(t.app.view().rows.len(), 40);
-    assert_eq!(t.app.views[1].rows.len(), 3);
-    t.update(Update::QueueLoaded { name: QueueName::Saved("mine".into()), rows: leads(3) });
-    assert_eq!(t.app.view().rows.len(), 40);
+    t.update(whole(QueueName::Hot, leads(3)));
+    assert_eq!(t.app.view().total, 40);
+    assert_eq!(t.app.views[1].total, 3);
+    t.update(whole(QueueName::Saved("mine".into()), leads(3)));
+    assert_eq!(t.app.view().total, 40);
+}
+
+// --- Paging: a queue of any length, one window at a time ---
+
+/// The line of the screen that shows `text`.
+fn line_of(screen: &str, text: &str) -> Option<usize> {
+    screen.lines().position(|l| l.contains(text))
+}
+
+#[test]
+fn g_reaches_the_last_of_3000_leads() {
+    let mut t = Harness::all_leads(80, 24, 3_000);
+    t.press("G");
+    assert_eq!(t.app.selected_lead().unwrap().id, "c02999");
+    let screen = t.screen();
+    assert!(screen.contains("3,000 of 3,000"), "{screen}");
+    assert!(screen.contains("6 All 3,000"), "{screen}");
+    assert!(!screen.contains(queue_table::LOADING), "{screen}");
+    assert_screen("queue_end_80x24", t.draw());
+    t.press("g");
+    assert_eq!(t.app.selected_lead().unwrap().id, "c00000");
+    assert!(t.screen().contains("1 of 3,000"));
+}
+
+#[test]
+fn page_down_past_row_500_fetches_new_windows_not_one_per_key() {
+    let mut t = Harness::all_leads(80, 24, 3_000);
+    t.fetched.clear();
+    for _ in 0..40 {
+        t.press("pgdn");
+    }
+    assert_eq!(t.app.view().selected, 40 * 18);
+    assert_eq!(t.app.selected_lead().unwrap().id, "c00720");
+    let screen = t.screen();
+    assert!(screen.contains("721 of 3,000"), "{screen}");
+    assert!(!screen.contains(queue_table::LOADING), "{screen}");
+    // A window holds two pages each side of the screen, so a fetch serves two page-downs.
+    assert_eq!(t.fetched.len(), 19, "{:?}", t.fetched);
+    assert!(t.fetched.iter().all(|(name, w)| name == &QueueName::All && w.limit == 90));
+    assert!(t.fetched.windows(2).all(|w| w[0].1.offset < w[1].1.offset), "each further down");
+    assert!(t.fetched.last().unwrap().1.offset > 500);
+}
+
+#[test]
+fn new_leads_arriving_at_the_top_keep_the_selected_lead_on_its_screen_row() {
+    let mut t = Harness::all_leads(80, 24, 3_000);
+    t.press("pgdn pgdn pgdn j j");
+    let before = t.screen();
+    let selected_lead = t.app.selected_lead().unwrap().clone();
+    let (selected, row) = (t.app.view().selected, t.app.view().selected - t.app.view().offset);
+    assert_eq!((selected, row), (56, 17));
+
+    // Three new leads rank first; the daemon pushes the change.
+    let all = t.queues.get_mut(&QueueName::All).unwrap();
+    for i in 0..3 {
+        all.insert(0, LeadSummary { id: format!("new{i}"), name: format!("Newcomer {i}"), ..lead(0) });
+    }
+    let ids = vec!["new0".to_owned(), "new1".to_owned(), "new2".to_owned()];
+    t.update(Update::DaemonEvent(Event::LeadsChanged { ids }));
+    assert!(t.other.contains(&Effect::ScheduleRefresh { after: app::REFRESH_DEBOUNCE }));
+    t.update(Update::RefreshDue);
+
+    assert_eq!(t.app.selected_lead().unwrap().id, selected_lead.id, "the same lead is selected");
+    assert_eq!(t.app.view().selected, selected + 3, "three rows further down the queue");
+    assert_eq!(t.app.view().selected - t.app.view().offset, row, "on the same screen row");
+    let after = t.screen();
+    assert!(after.contains("60 of 3,003"), "{after}");
+    // What the agent sees has not moved: the table's rows are the same, line for line.
+    let body = |screen: &str| screen.lines().skip(2).take(20).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(body(&before), body(&after));
+    assert_eq!(line_of(&before, "▶"), line_of(&after, "▶"));
+}
+
+#[test]
+fn the_selected_lead_leaving_the_queue_leaves_the_selection_on_its_row() {
+    let mut t = Harness::all_leads(80, 24, 3_000);
+    t.press("pgdn pgdn");
+    let gone = t.app.selected_lead().unwrap().id.clone();
+    t.queues.get_mut(&QueueName::All).unwrap().retain(|l| l.id != gone);
+    t.press("r");
+    assert_eq!(t.app.view().selected, 36, "same row");
+    assert_eq!(t.app.selected_lead().unwrap().id, "c00037", "the lead that moved up into it");
+    assert_eq!(t.app.view().total, 2_999);
+}
+
+#[test]
+fn the_rows_held_stay_bounded_through_a_3000_lead_queue() {
+    let mut t = Harness::all_leads(80, 24, 3_000);
+    let bound = window_len(t.app.page_rows());
+    assert_eq!(bound, 90);
+    let mut presses = 0;
+    while t.app.view().selected < 2_999 {
+        t.press("pgdn");
+        presses += 1;
+        assert!(t.app.view().held().len() <= bound);
+        assert!(t.app.rows_held() <= 6 * bound, "{} rows held", t.app.rows_held());
+    }
+    assert_eq!(presses, 167);
+    t.press("g");
+    assert!(t.app.view().held().len() <= bound);
+    assert!(!t.screen().contains(queue_table::LOADING));
+}
+
+/// The benchmark's path: 100 000 leads, a jump to the last, its window answered, a frame.
+#[test]
+fn a_jump_shows_loading_rows_until_its_window_arrives() {
+    let mut all = leads(100_000);
+    all[99_999].name = "Zed Lastrow".into();
+    let mut app = App::with_page(now(), page_of(&all, 0, 210, None));
+    let _ = app.resize(160, 48);
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+
+    let effects = app.handle_action(Action::LastRow);
+    let [Effect::FetchQueue { name, window }] = effects.as_slice() else {
+        panic!("one fetch: {effects:?}");
+    };
+    assert_eq!((name, window.offset, window.limit), (&QueueName::SpeedToLead, 99_790, 210));
+    assert_eq!(app.handle_action(Action::LastRow), [], "already asked for");
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("100,000 of 100,000"), "{screen}");
+    assert_eq!(screen.matches(queue_table::LOADING).count(), 42, "{screen}");
+    assert!(app.selected_lead().is_none());
+
+    let page = page_of(&all, window.offset, window.limit, window.anchor.as_ref());
+    let effects =
+        app.apply(Update::QueueLoaded { name: name.clone(), window: window.clone(), page: Box::new(page) });
+    assert_eq!(effects, []);
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("Zed Lastrow"), "{screen}");
+    assert!(!screen.contains(queue_table::LOADING), "{screen}");
+    assert_eq!(app.selected_lead().unwrap().id, "c99999");
+    assert_eq!(app.rows_held(), 210);
+}
+
+#[test]
+fn snapshot_loading_rows() {
+    let mut app = App::with_page(now(), page_of(&leads(3_000), 0, 90, None));
+    let _ = app.resize(80, 24);
+    for _ in 0..3 {
+        assert_eq!(app.handle_action(Action::PageDown), []);
+    }
+    // Near the edge of the rows held: the next window is asked for, once.
+    assert_eq!(queue_fetches(&app.handle_action(Action::PageDown)).len(), 1);
+    assert_eq!(app.handle_action(Action::PageDown), []);
+    // Not answered yet: the rows past those held show as loading.
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    assert_screen("queue_loading_80x24", terminal.backend());
+}
+
+#[test]
+fn the_open_lead_pane_waits_for_a_jumped_to_lead_then_loads_it() {
+    let all = leads(100_000);
+    let mut app = App::with_page(now(), page_of(&all, 0, 210, None));
+    let _ = app.resize(160, 48);
+    assert_eq!(app.handle_action(Action::OpenDetail), [Effect::FetchLead { id: "c00000".into() }]);
+    let effects = app.handle_action(Action::LastRow);
+    let [(name, window)] = queue_fetches(&effects)[..] else { panic!("only the window: {effects:?}") };
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("Loading…") && !screen.contains("No lead selected"), "{screen}");
+    let page = page_of(&all, window.offset, window.limit, window.anchor.as_ref());
+    let effects =
+        app.apply(Update::QueueLoaded { name: name.clone(), window: window.clone(), page: Box::new(page) });
+    assert_eq!(effects, [Effect::FetchLead { id: "c99999".into() }]);
+}
+
+#[test]
+fn a_window_answered_after_the_agent_moved_on_is_dropped() {
+    let all = leads(100_000);
+    let mut app = App::with_page(now(), page_of(&all, 0, 210, None));
+    let _ = app.resize(160, 48);
+    let answer = |app: &mut App, effects: &[Effect]| {
+        let [(name, window)] = queue_fetches(effects)[..] else { panic!("one fetch: {effects:?}") };
+        let page = page_of(&all, window.offset, window.limit, window.anchor.as_ref());
+        app.apply(Update::QueueLoaded { name: name.clone(), window: window.clone(), page: Box::new(page) })
+    };
+    let to_end = app.handle_action(Action::LastRow);
+    let mut back = Vec::new();
+    for _ in 0..100 {
+        back.extend(app.handle_action(Action::PageUp));
+    }
+    assert_eq!(app.view().selected, 99_999 - 4_200);
+    let back = back.split_off(back.len() - 1);
+    assert_eq!(answer(&mut app, &to_end), [], "stale: dropped");
+    assert!(app.view().held().end <= 210, "the old rows are kept: {:?}", app.view().held());
+    assert_eq!(answer(&mut app, &back), []);
+    assert_eq!(app.selected_lead().unwrap().id, "c95799");
+}
+
+#[test]
+fn a_failed_window_is_asked_again_on_the_next_move() {
+    let all = leads(100_000);
+    let mut app = App::with_page(now(), page_of(&all, 0, 210, None));
+    let _ = app.resize(160, 48);
+    let effects = app.handle_action(Action::LastRow);
+    let [(name, window)] = queue_fetches(&effects)[..] else { panic!("{effects:?}") };
+    let failed =
+        Update::QueueFailed { name: name.clone(), window: window.clone(), error: "store busy".into() };
+    assert_eq!(app.apply(failed), []);
+    assert_eq!(queue_fetches(&app.handle_action(Action::PrevRow)).len(), 1);
+}
+
+#[test]
+fn a_short_answer_is_not_asked_again_in_a_loop() {
+    let all = leads(100_000);
+    let mut app = App::with_page(now(), page_of(&all, 0, 210, None));
+    let _ = app.resize(160, 48);
+    let effects = app.handle_action(Action::LastRow);
+    let [(name, window)] = queue_fetches(&effects)[..] else { panic!("{effects:?}") };
+    // The daemon gives ten rows of the 210 asked for, far from the screen.
+    let page =
+        QueuePage { total: 100_000, offset: 99_790, rows: all[99_790..99_800].to_vec(), anchor_at: None };
+    let effects =
+        app.apply(Update::QueueLoaded { name: name.clone(), window: window.clone(), page: Box::new(page) });
+    assert_eq!(effects, [], "the same request would get the same answer");
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    assert!(terminal.backend().to_string().contains(queue_table::LOADING));
+    assert_eq!(queue_fetches(&app.handle_action(Action::PrevRow)).len(), 1, "the next move asks again");
+}
+
+#[test]
+fn tabs_show_exact_counts_from_the_status_and_fit_80_columns() {
+    let mut t = Harness::all_leads(160, 48, 3_000);
+    let counts =
+        [("speed-to-lead", 1_234), ("hot", 312), ("needs-reply", 1_877), ("due", 45), ("dormant", 10_291)];
+    let queues = counts
+        .iter()
+        .map(|(name, total)| QueueCount { name: name.parse().unwrap(), total: *total })
+        .collect();
+    // The status's `all` count is missing: the tab falls back to the last page's total.
+    t.update(Update::StatusLoaded(Box::new(StatusReport { queues, ..status() })));
+    let tabs = t.screen().lines().next().unwrap().to_owned();
+    for label in [
+        "1 Speed-to-lead 1,234",
+        "2 Hot 312",
+        "3 Needs reply 1,877",
+        "4 Due 45",
+        "5 Dormant 10,291",
+        "6 All 3,000",
+    ] {
+        assert!(tabs.contains(label), "{label}: {tabs}");
+    }
+
+    let mut t = Harness::all_leads(80, 24, 3_000);
+    let counts = [
+        ("speed-to-lead", 1_234),
+        ("hot", 312),
+        ("needs-reply", 1_877),
+        ("due", 45),
+        ("dormant", 10_291),
+        ("all", 2_000),
+    ];
+    let queues = counts
+        .iter()
+        .map(|(name, total)| QueueCount { name: name.parse().unwrap(), total: *total })
+        .collect();
+    t.update(Update::StatusLoaded(Box::new(StatusReport { queues, ..status() })));
+    let tabs = t.screen().lines().next().unwrap().to_owned();
+    assert!(tabs.contains("6 All 3,000"), "the tab shown counts its own page, exactly: {tabs}");
+    assert!(tabs.contains("7 F/U 4"), "every tab fits: {tabs}");
+    assert!(tabs.contains("1 New 1.2k") && tabs.contains("5 Dormant 10k"), "{tabs}");
+}
+
+fn mouse(
+    kind: ratatui::crossterm::event::MouseEventKind,
+    column: u16,
+    row: u16,
+) -> ratatui::crossterm::event::MouseEvent {
+    ratatui::crossterm::event::MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE }
+}
+
+#[test]
+fn the_wheel_scrolls_the_queue_and_a_click_selects_a_row() {
+    use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+    let mut t = Harness::all_leads(80, 24, 3_000);
+    let wheel = |t: &mut Harness, kind: MouseEventKind, times: usize| {
+        for _ in 0..times {
+            let effects = t.app.handle_mouse(&mouse(kind, 40, 10));
+            t.run(effects);
+        }
+    };
+    wheel(&mut t, MouseEventKind::ScrollDown, 2);
+    assert_eq!(t.app.view().selected, 6);
+    wheel(&mut t, MouseEventKind::ScrollUp, 1);
+    assert_eq!(t.app.view().selected, 3);
+    // Far down the queue: windows are fetched as with the keys.
+    t.fetched.clear();
+    wheel(&mut t, MouseEventKind::ScrollDown, 300);
+    assert_eq!(t.app.view().selected, 903);
+    assert!((25..=40).contains(&t.fetched.len()), "{} fetches", t.fetched.len());
+    assert!(!t.screen().contains(queue_table::LOADING));
+
+    // A click on the sixth lead row (below the tabs, the border and the header) selects it.
+    let offset = t.app.view().offset;
+    let effects = t.app.handle_mouse(&mouse(MouseEventKind::Down(MouseButton::Left), 20, 3 + 5));
+    t.run(effects);
+    assert_eq!((t.app.view().selected, t.app.view().offset), (offset + 5, offset));
+    // The header, the tabs and the status line are not rows.
+    for row in [0, 1, 2, 22, 23] {
+        assert_eq!(t.app.handle_mouse(&mouse(MouseEventKind::Down(MouseButton::Left), 20, row)), []);
+        assert_eq!(t.app.view().selected, offset + 5, "row {row}");
+    }
+}
+
+#[test]
+fn the_mouse_leaves_the_follow_ups_prompts_and_help_alone() {
+    use ratatui::crossterm::event::MouseEventKind;
+    let mut t = Harness::online(80, 24);
+    t.press("7");
+    let selected = t.app.followups().selected;
+    assert_eq!(t.app.handle_mouse(&mouse(MouseEventKind::ScrollDown, 40, 10)), []);
+    assert_eq!(t.app.followups().selected, selected);
+
+    t.press("6 ?");
+    t.app.handle_mouse(&mouse(MouseEventKind::ScrollDown, 40, 10));
+    assert_eq!((t.app.help_scroll(), t.app.view().selected), (1, 0), "the wheel scrolls the help");
+    t.press("esc t");
+    assert!(t.app.prompt().is_some());
+    t.app.handle_mouse(&mouse(MouseEventKind::ScrollDown, 40, 10));
+    assert_eq!(t.app.view().selected, 0);
 }
 
 #[test]
@@ -636,7 +1016,14 @@ fn pushed_changes_are_debounced_into_one_refresh() {
     assert_eq!(t.app.apply(changed(&["c00009"])), [Effect::ScheduleRefresh { after: app::REFRESH_DEBOUNCE }]);
     assert_eq!(t.app.apply(changed(&["c00000"])), [], "already scheduled");
     let effects = t.app.apply(Update::RefreshDue);
-    assert!(effects.contains(&Effect::FetchQueue { name: QueueName::All, limit: QUEUE_LIMIT }));
+    let fetches = queue_fetches(&effects);
+    assert_eq!(fetches.len(), 1, "{effects:?}");
+    assert_eq!(fetches[0].0, &QueueName::All);
+    assert_eq!(
+        fetches[0].1.anchor,
+        Some(leadline_shared::protocol::QueueAnchor { id: "c00000".into(), before: 0 }),
+        "anchored on the selected lead"
+    );
     assert!(effects.contains(&Effect::FetchStatus));
     assert!(
         effects.contains(&Effect::FetchLead { id: "c00000".into() }),
@@ -684,10 +1071,15 @@ fn request_errors_show_in_the_footer_until_dismissed() {
 
 #[test]
 fn requests_are_coalesced() {
-    let q = |n: &str| Fetch::Queue { name: n.parse().unwrap(), limit: 500 };
+    let q = |n: &str, offset: u64| Fetch::Queue {
+        name: n.parse().unwrap(),
+        window: WindowRequest { offset, limit: 90, anchor: None },
+    };
     let l = |id: &str| Fetch::Lead { id: id.into() };
-    let batch = vec![Fetch::Status, q("hot"), l("a"), q("all"), q("hot"), l("b"), Fetch::Status, l("c")];
-    assert_eq!(coalesce(batch), vec![Fetch::Status, q("hot"), q("all"), l("c")]);
+    let batch =
+        vec![Fetch::Status, q("hot", 0), l("a"), q("all", 0), q("hot", 90), l("b"), Fetch::Status, l("c")];
+    // Only the last window of each queue matters: the dashboard drops answers to earlier ones.
+    assert_eq!(coalesce(batch), vec![Fetch::Status, q("all", 0), q("hot", 90), l("c")]);
 }
 
 #[test]
@@ -809,7 +1201,7 @@ fn an_accepted_edit_flashes_and_refetches_the_queue_and_the_lead() {
     };
     let effects = t.app.apply(accepted);
     assert!(effects.contains(&Effect::FetchStatus), "{effects:?}");
-    assert!(effects.contains(&Effect::FetchQueue { name: QueueName::All, limit: QUEUE_LIMIT }));
+    assert_eq!(queue_fetches(&effects).iter().map(|(name, _)| *name).collect::<Vec<_>>(), [&QueueName::All]);
     assert!(effects.contains(&Effect::FetchLead { id: "c00000".into() }));
     let flash = t.app.flash().unwrap();
     assert_eq!(flash.text, "Saved: tag 'VIP' (edit #12, goes to GHL with the next sync)");
@@ -1371,7 +1763,7 @@ fn the_due_queue_shows_when_each_follow_up_is_due() {
     let mut t = Harness::online(160, 48);
     t.press("4");
     let due: Vec<LeadSummary> = leads(40).into_iter().filter(|l| l.next_followup_at.is_some()).collect();
-    t.update(Update::QueueLoaded { name: QueueName::Due, rows: due });
+    t.update(whole(QueueName::Due, due));
     let screen = t.screen();
     assert!(screen.contains("Follow-up"), "{screen}");
     assert!(screen.contains("in 2h"), "{screen}");

@@ -1,5 +1,6 @@
-//! The terminal: entering and leaving the alternate screen, and the event task that turns
-//! key presses, resizes and the clock into [`Input`]s on the driver's channel.
+//! The terminal: entering and leaving the alternate screen (with mouse reporting on, for the
+//! wheel and clicks), and the event task that turns key presses, wheel notches, clicks,
+//! resizes and the clock into [`Input`]s on the driver's channel.
 //!
 //! The daemon's tasks (requests, pushed events, timers) send into the same channel, so the
 //! driver waits on one receiver and handles everything in arrival order.
@@ -9,7 +10,11 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
-use ratatui::crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use ratatui::crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, KeyEventKind, MouseButton,
+    MouseEventKind,
+};
+use ratatui::crossterm::execute;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
@@ -26,6 +31,8 @@ pub struct TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        // Left on, the shell would print an escape sequence for every mouse move.
+        let _ = execute!(io::stdout(), DisableMouseCapture);
         if let Err(error) = ratatui::try_restore() {
             tracing::warn!(%error, "could not restore the terminal");
         }
@@ -37,7 +44,19 @@ impl Drop for TerminalGuard {
 /// the shell in raw mode.
 pub fn enter() -> io::Result<(DefaultTerminal, TerminalGuard)> {
     match ratatui::try_init() {
-        Ok(terminal) => Ok((terminal, TerminalGuard { _private: () })),
+        Ok(terminal) => {
+            // Mouse reporting is a nicety: a terminal without it still has every key.
+            if let Err(error) = execute!(io::stdout(), EnableMouseCapture) {
+                tracing::debug!(%error, "no mouse reporting");
+            }
+            // ratatui's panic hook restores the terminal but knows nothing of the mouse.
+            let restore = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                let _ = execute!(io::stdout(), DisableMouseCapture);
+                restore(info);
+            }));
+            Ok((terminal, TerminalGuard { _private: () }))
+        }
         Err(error) => {
             // Raw mode may already be on when entering the alternate screen fails.
             let _ = ratatui::try_restore();
@@ -58,6 +77,17 @@ pub fn spawn_events(tx: UnboundedSender<Input>) -> JoinHandle<()> {
                 event = events.next() => match event {
                     Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => Input::Key(key),
                     Some(Ok(TermEvent::Resize(width, height))) => Input::Resize(width, height),
+                    // Only what the dashboard uses: pointer moves would cost a frame each.
+                    Some(Ok(TermEvent::Mouse(mouse)))
+                        if matches!(
+                            mouse.kind,
+                            MouseEventKind::ScrollDown
+                                | MouseEventKind::ScrollUp
+                                | MouseEventKind::Down(MouseButton::Left)
+                        ) =>
+                    {
+                        Input::Mouse(mouse)
+                    }
                     Some(Ok(_)) => continue,
                     Some(Err(error)) => Input::TerminalGone(error.to_string()),
                     None => Input::TerminalGone("the terminal's input ended".to_owned()),

@@ -26,7 +26,10 @@ const LABEL: usize = 9;
 /// Draws the detail pane of the selected lead.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let Some(lead) = app.selected_lead() else {
-        let empty = Paragraph::new("No lead selected.").dark_gray().block(Block::bordered().title(" Lead "));
+        // After a jump the selected row's window may still be on its way.
+        let view = app.view();
+        let text = if view.selected < view.total { "Loading…" } else { "No lead selected." };
+        let empty = Paragraph::new(text).dark_gray().block(Block::bordered().title(" Lead "));
         frame.render_widget(empty, area);
         return;
     };

@@ -1,5 +1,6 @@
 //! The lead queue table. Only the rows inside the visible window are built (ratatui's `Table`
-//! lays out every row it is given, which costs ~200 ms a frame at 100 k rows).
+//! lays out every row it is given, which costs ~200 ms a frame at 100 k rows). Rows not
+//! arrived yet (right after a jump) are drawn as a dimmed `loading…`.
 
 use std::ops::Range;
 
@@ -20,12 +21,16 @@ use crate::dashboard::format;
 /// Rows taken by the border and the header.
 pub const CHROME_ROWS: u16 = 3;
 
-/// The rows of the current queue that a table drawn in `area` shows.
+/// The rows of the current queue (row numbers in the queue) that a table drawn in `area`
+/// shows.
 pub fn window(app: &App, area: Rect) -> Range<usize> {
     let view = app.view();
     let height = usize::from(area.height.saturating_sub(CHROME_ROWS));
-    visible_range(view.rows.len(), view.offset, view.selected, height)
+    visible_range(view.total, view.offset, view.selected, height)
 }
+
+/// What a row not held yet shows until its window arrives.
+pub const LOADING: &str = "loading…";
 
 /// The table's column widths: name, source and stage share what the fixed columns leave.
 fn widths() -> [Constraint; 6] {
@@ -67,15 +72,16 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let view = app.view();
     let title = Line::from(vec![" ".into(), super::tabs::label(&view.name).bold(), " ".into()]);
     let mut block = Block::bordered().title(title);
-    if !view.rows.is_empty() {
+    let empty = !view.loaded || view.total == 0;
+    if !empty {
         let position = format!(
             " {} of {} ",
             format::thousands(view.selected as u64 + 1),
-            format::thousands(view.rows.len() as u64)
+            format::thousands(view.total as u64)
         );
         block = block.title(Line::from(position).right_aligned());
     }
-    if view.rows.is_empty() {
+    if empty {
         let message = empty_message(app);
         let text = Paragraph::new(message)
             .alignment(Alignment::Center)
@@ -89,7 +95,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let range = window(app, area);
     let selected_in_window = view.selected.checked_sub(range.start);
     let due = view.name == QueueName::Due;
-    let rows = view.rows[range].iter().map(|lead| row_with(lead, app.now, due));
+    let rows = range.map(|i| match view.lead_at(i) {
+        Some(lead) => row_with(lead, app.now, due),
+        None => Row::new([Cell::from(LOADING)]).dark_gray(),
+    });
     let age = Cell::from(Line::from("Age").alignment(Alignment::Right));
     let time = if due { "Follow-up" } else { "Last activity" };
     let header =

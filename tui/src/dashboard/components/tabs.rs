@@ -1,4 +1,5 @@
-//! The tabs along the top: the queues, with how many leads each holds, and the follow-ups
+//! The tabs along the top: the queues, with how many leads each holds (exactly; in short form
+//! on tabs not shown when the terminal is too narrow for every figure), and the follow-ups
 //! screen, with how many actions need the agent.
 
 use leadline_shared::protocol::QueueName;
@@ -9,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Tabs};
 
 use crate::dashboard::app::App;
+use crate::dashboard::format;
 
 /// A queue's name as a tab shows it.
 pub fn label(name: &QueueName) -> String {
@@ -38,9 +40,28 @@ const BRAND: &str = " leadline ";
 const FOLLOWUPS: &str = "Follow-ups";
 const FOLLOWUPS_SHORT: &str = "F/U";
 
-/// Draws the tabs, choosing full or short names and whether the brand fits.
+/// How the tab titles are written, from the roomiest to the tightest.
+#[derive(Clone, Copy)]
+struct Fit {
+    /// Short queue names (`New`, `Reply`, `F/U`).
+    short: bool,
+    /// Counts of the tabs not shown rounded to four characters (`12k`); the shown one stays
+    /// exact, as in the table's title.
+    rounded: bool,
+    /// A space each side of each title.
+    padded: bool,
+}
+
+const FITS: [Fit; 4] = [
+    Fit { short: false, rounded: false, padded: true },
+    Fit { short: true, rounded: false, padded: true },
+    Fit { short: true, rounded: true, padded: true },
+    Fit { short: true, rounded: true, padded: false },
+];
+
+/// Draws the tabs in the roomiest [`Fit`] the width allows, with the brand if it fits too.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let titles = |short: bool| -> Vec<String> {
+    let titles = |fit: Fit| -> Vec<String> {
         let title = |i: usize, name: &str, count: Option<String>| match count {
             Some(count) => format!("{} {name} {count}", i + 1),
             None => format!("{} {name}", i + 1),
@@ -50,27 +71,39 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                title(i, &if short { short_label(&v.name) } else { label(&v.name) }, v.count_label())
+                let count = app.queue_total(i).map(|n| {
+                    if fit.rounded && i != app.tab_index() {
+                        format::rounded(n)
+                    } else {
+                        format::thousands(n)
+                    }
+                });
+                title(i, &if fit.short { short_label(&v.name) } else { label(&v.name) }, count)
             })
             .collect();
         // The follow-ups screen comes after the queues; its count is what needs the agent.
-        let name = if short { FOLLOWUPS_SHORT } else { FOLLOWUPS };
+        let name = if fit.short { FOLLOWUPS_SHORT } else { FOLLOWUPS };
         titles.push(title(app.views.len(), name, app.followups().count_label()));
         titles
     };
-    // Each title is padded by one space each side and divided by one column.
-    let width_of = |t: &[String]| t.iter().map(|s| s.chars().count() + 3).sum::<usize>().saturating_sub(1);
-    let full = titles(false);
-    let available = usize::from(area.width);
-    let (titles, brand) = if width_of(&full) + BRAND.len() <= available {
-        (full, true)
-    } else if width_of(&full) <= available {
-        (full, false)
-    } else {
-        let short = titles(true);
-        let brand = width_of(&short) + BRAND.len() <= available;
-        (short, brand)
+    // Titles are divided by one column, and padded by a space each side unless too tight.
+    let width_of = |t: &[String], fit: Fit| {
+        let pad = if fit.padded { 2 } else { 0 };
+        t.iter().map(|s| s.chars().count() + pad + 1).sum::<usize>().saturating_sub(1)
     };
+    let available = usize::from(area.width);
+    // The roomiest that fits; the tightest (cut at the edge) when none does.
+    let mut chosen = None;
+    for fit in FITS {
+        let t = titles(fit);
+        let width = width_of(&t, fit);
+        chosen = Some((t, fit, width));
+        if width <= available {
+            break;
+        }
+    }
+    let Some((titles, fit, width)) = chosen else { return };
+    let brand = width + BRAND.len() <= available;
     let mut tabs_area = area;
     if brand {
         let brand_width = BRAND.len() as u16;
@@ -79,7 +112,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         tabs_area.x += brand_width;
         tabs_area.width = tabs_area.width.saturating_sub(brand_width);
     }
+    let (left, right) = if fit.padded { (" ", " ") } else { ("", "") };
     let tabs = Tabs::new(titles.into_iter().map(Line::from))
+        .padding(left, right)
         .select(app.tab_index())
         .style(Style::new().fg(Color::Gray))
         .highlight_style(Style::new().fg(Color::Black).bg(Color::Cyan).add_modifier(Modifier::BOLD))
