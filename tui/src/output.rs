@@ -48,6 +48,11 @@ pub fn status(s: &StatusReport) -> String {
         s.store.schema_version,
         s.store.bytes_on_disk as f64 / 1e6
     ));
+    if !s.queues.is_empty() {
+        let lengths: Vec<String> =
+            s.queues.iter().map(|q| format!("{} {}", q.name, thousands(q.total))).collect();
+        out.push_str(&format!("queues   {}\n", lengths.join(" · ")));
+    }
     out.push_str(&format!(
         "sync     {}, last success {}, {} pending / {} failed edits\n",
         s.sync.state,
@@ -454,6 +459,21 @@ mod tests {
         let start = text.find("follow-ups").expect("a follow-ups section");
         let end = text.find("timeline\n").expect("the timeline after it");
         text[start..end].to_owned()
+    }
+
+    #[test]
+    fn status_gives_each_queues_exact_length() {
+        use leadline_shared::protocol::{QueueCount, QueueName};
+        let report = StatusReport {
+            queues: vec![
+                QueueCount { name: QueueName::SpeedToLead, total: 12 },
+                QueueCount { name: QueueName::All, total: 100_000 },
+            ],
+            ..StatusReport::default()
+        };
+        let text = status(&report);
+        assert!(text.contains("queues   speed-to-lead 12 · all 100,000\n"), "{text}");
+        assert!(!status(&StatusReport::default()).contains("queues"), "an older daemon's status has none");
     }
 
     #[test]

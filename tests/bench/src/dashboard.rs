@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use leadline_tui::dashboard::format::thousands;
+
 use crate::ipc::status_kb;
 use crate::stats::{Summary, summarize};
 
@@ -43,19 +45,6 @@ fn wait_for(text: &str, within: Duration) -> anyhow::Result<Instant> {
         anyhow::ensure!(Instant::now() < deadline, "the dashboard never showed {text:?}:\n{}", screen()?);
         std::thread::sleep(Duration::from_micros(500));
     }
-}
-
-/// `100,000`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Runs the dashboard (this benchmark re-executed as `dashboard SOCKET`) in a 120x40 tmux
@@ -99,15 +88,4 @@ pub fn measure(socket: &Path, total: u64, samples: usize) -> anyhow::Result<Opti
     })();
     let _ = tmux(&["kill-server"]);
     result.map(Some)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(super::thousands(100_000), "100,000");
-        assert_eq!(super::thousands(999), "999");
-        assert_eq!(super::thousands(1_000), "1,000");
-        assert_eq!(super::thousands(1_234_567), "1,234,567");
-    }
 }
