@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::codec::{LeadRecord, Section, decode, decode_section, encode, has_section, section_json};
 use super::keys;
-use super::ranks::{LeadEntries, LeadRanks, RankedRow, Ranking};
+use super::ranks::{IndexKeys, LeadEntries, LeadRanks, Ranking};
 use super::schema::{self, CURRENT_SCHEMA, MIGRATIONS, Migration};
 use super::{KvTx, Store, StoreError, Tree, TxError};
 
@@ -322,23 +322,31 @@ impl Db {
         let _order = lock(&self.commits);
         let mut ranks = lock(&self.ranks);
         if ranks.is_none() {
-            let mut entries = Vec::new();
-            let mut err = None;
-            self.store.scan(Tree::Leads, b"", None, false, &mut |_, v| {
-                match decode_section::<RankedRow>(v, Section::Row) {
-                    Ok(Some(row)) => entries.push(row.entries()),
-                    Ok(None) => {}
-                    Err(e) => {
-                        err = Some(e);
-                        return ControlFlow::Break(());
-                    }
-                }
+            // From the index trees alone (small keys, a 9-byte value for the score index):
+            // walking the records instead would pull every lead's pages through sled's cache.
+            let mut index = IndexKeys::default();
+            self.store.scan(Tree::IdxScore, b"", None, false, &mut |k, v| {
+                index.score.push((k.into(), v.into()));
                 ControlFlow::Continue(())
             })?;
-            if let Some(e) = err {
-                return Err(e);
+            for (tree, keys) in [
+                (Tree::IdxDue, &mut index.due),
+                (Tree::IdxAwaiting, &mut index.awaiting),
+                (Tree::IdxUncontacted, &mut index.uncontacted),
+            ] {
+                self.store.scan(tree, b"", None, false, &mut |k, _| {
+                    keys.push(k.into());
+                    ControlFlow::Continue(())
+                })?;
             }
-            *ranks = Some(LeadRanks::build(entries, jiff::Timestamp::MIN));
+            let (built, unreadable) = LeadRanks::from_index(index, jiff::Timestamp::MIN);
+            if unreadable > 0 {
+                tracing::warn!(
+                    unreadable,
+                    "score index entries with no value in a known shape were left out of the queues; each lead is back with its next change"
+                );
+            }
+            *ranks = Some(built);
         }
         Ok(ranks)
     }
@@ -901,8 +909,12 @@ fn set_lead_row(
         }
         bump(tx, temperature_counter(old.temperature), -1)?;
     }
+    // The score entry carries what else places the lead in the queue orders; it is written
+    // again whenever the row changes, so it never goes stale.
+    let score_value = lead.map(keys::score_value).unwrap_or_default();
     for (tree, key) in &new_entries {
-        tx.insert(*tree, key, &[])?;
+        let value: &[u8] = if *tree == Tree::IdxScore { &score_value } else { &[] };
+        tx.insert(*tree, key, value)?;
     }
     if let Some(lead) = lead {
         bump(tx, temperature_counter(lead.temperature), 1)?;

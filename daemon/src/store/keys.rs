@@ -3,7 +3,7 @@
 //! and a NUL separates an id from what follows it.
 
 use jiff::Timestamp;
-use leadline_shared::domain::LeadSummary;
+use leadline_shared::domain::{LeadSummary, Temperature};
 
 use super::Tree;
 
@@ -73,6 +73,39 @@ pub fn lead_index_entries(lead: &LeadSummary) -> Vec<(Tree, Vec<u8>)> {
     entries
 }
 
+/// The value of a lead's [`Tree::IdxScore`] entry: what else places it in the queue orders
+/// (hot, and quiet since when), so that they are built from the index alone, never from the
+/// records. One byte (the temperature, `ACTIVE` set when there is a last activity), then the
+/// last activity's 8 bytes.
+pub fn score_value(lead: &LeadSummary) -> [u8; 9] {
+    let mut value = [0; 9];
+    value[0] = match lead.temperature {
+        Temperature::Cold => 0,
+        Temperature::Warm => 1,
+        Temperature::Hot => 2,
+    };
+    if let Some(at) = lead.last_activity {
+        value[0] |= ACTIVE;
+        value[1..].copy_from_slice(&ts(at));
+    }
+    value
+}
+
+/// The flag of [`score_value`]'s first byte for "has a last activity".
+const ACTIVE: u8 = 0x80;
+
+/// What a [`score_value`] says: hot or not, and the last activity's sortable bytes; `None`
+/// for a value in no known shape (a store not migrated yet).
+pub fn read_score_value(value: &[u8]) -> Option<(bool, Option<[u8; 8]>)> {
+    let (&flags, rest) = value.split_first()?;
+    let hot = flags & !ACTIVE == 2;
+    match (flags & ACTIVE != 0, <[u8; 8]>::try_from(rest)) {
+        (true, Ok(at)) => Some((hot, Some(at))),
+        (false, Ok(_)) => Some((hot, None)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +124,16 @@ mod tests {
             let kb = &lead_index_entries(&lead("b", b))[0].1;
             if a > b { prop_assert!(ka < kb); }
         }
+    }
+
+    #[test]
+    fn a_score_value_says_hot_and_since_when() {
+        let mut lead = LeadSummary { id: "c1".into(), temperature: Temperature::Hot, ..Default::default() };
+        assert_eq!(read_score_value(&score_value(&lead)), Some((true, None)));
+        lead.temperature = Temperature::Warm;
+        lead.last_activity = Some(Timestamp::UNIX_EPOCH);
+        assert_eq!(read_score_value(&score_value(&lead)), Some((false, Some(ts(Timestamp::UNIX_EPOCH)))));
+        assert_eq!(read_score_value(&[]), None, "schema 4 kept no value");
     }
 
     #[test]

@@ -2,14 +2,14 @@
 
 use std::ops::ControlFlow;
 
-use leadline_shared::domain::Message;
+use leadline_shared::domain::{LeadSummary, Message};
 
-use super::codec::{LeadRecord, RECORD_V1, Section, decode};
+use super::codec::{LeadRecord, RECORD_V1, Section, decode, decode_section};
 use super::{Db, KvTx, Store, StoreError, Tree, TxError, keys};
 
 /// The schema this Leadline writes. Bump it with a migration whenever a tree's layout, a
 /// key encoding or an index changes meaning.
-pub const CURRENT_SCHEMA: u32 = 4;
+pub const CURRENT_SCHEMA: u32 = 5;
 
 /// One step from `from` to `from + 1`. It runs in the daemon before anything else touches
 /// the store, and the version is bumped only after it succeeded.
@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { from: 1, describe: "cluster message records by contact", run: cluster_messages },
     Migration { from: 2, describe: "drop the unused lead-activity index", run: drop_activity_index },
     Migration { from: 3, describe: "one record per lead", run: merge_lead_records },
+    Migration { from: 4, describe: "hot and last activity beside each score index entry", run: score_values },
 ];
 
 /// Records moved per transaction while migrating.
@@ -119,6 +120,36 @@ fn merge_lead_records(db: &Db) -> Result<(), StoreError> {
         drain(store, tree, merge)?;
     }
     Ok(())
+}
+
+/// Schema 4 → 5. The queue orders are built from the index trees alone, and `hot` and
+/// `dormant` need each lead's temperature and last activity: the score index entry carries
+/// them as its value (`keys::score_value`), written here from each lead's row. Rewriting a
+/// value is idempotent, so an interrupted run starts over.
+fn score_values(db: &Db) -> Result<(), StoreError> {
+    let store = db.backend();
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let chunk = next_chunk(store, Tree::Leads, after.as_deref(), |_| true)?;
+        let mut entries = Vec::with_capacity(chunk.keys.len());
+        for id in &chunk.keys {
+            let Some(row) = store.get(Tree::Leads, id)? else { continue };
+            if let Some(lead) = decode_section::<LeadSummary>(&row, Section::Row)? {
+                let score =
+                    keys::lead_index_entries(&lead).into_iter().find(|(tree, _)| *tree == Tree::IdxScore);
+                if let Some((_, key)) = score {
+                    entries.push((key, keys::score_value(&lead)));
+                }
+            }
+        }
+        store.transact(&|tx| {
+            entries.iter().try_for_each(|(key, value)| tx.insert(Tree::IdxScore, key, value))
+        })?;
+        match chunk.last {
+            Some(last) => after = Some(last),
+            None => return Ok(()),
+        }
+    }
 }
 
 /// Empties a tree, one transaction per chunk (an interrupted run just carries on).
@@ -229,6 +260,50 @@ mod tests {
         // Running it again (an interrupted migration resumed) changes nothing.
         cluster_messages(&db).expect("rerun");
         assert_eq!(db.messages_for("c3", usize::MAX).expect("read"), of_c3);
+    }
+
+    #[test]
+    fn schema_4_gets_the_values_its_queue_orders_are_built_from() {
+        use crate::store::{Batch, Put, Ranking, Slice};
+        use leadline_shared::domain::Temperature;
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let db = Db::open(store.clone()).expect("open");
+        let at = |s: i64| jiff::Timestamp::from_second(1_700_000_000 + s).ok();
+        let n = MIGRATION_CHUNK * 2 + 3;
+        let mut batch = Batch::new();
+        for i in 0..n {
+            batch.put(Put::Lead(LeadSummary {
+                id: format!("c{i:05}"),
+                score: (i % 90) as u8,
+                temperature: if i % 3 == 0 { Temperature::Hot } else { Temperature::Cold },
+                last_activity: if i % 4 == 0 { None } else { at(i as i64) },
+                date_added: at(0),
+                ..LeadSummary::default()
+            }));
+        }
+        db.commit(&batch).expect("leads");
+        // As schema 4 left them: score entries without a value.
+        let mut keys = Vec::new();
+        store
+            .scan(Tree::IdxScore, b"", None, false, &mut |k, _| {
+                keys.push(k.to_vec());
+                ControlFlow::Continue(())
+            })
+            .expect("scan");
+        store
+            .transact(&|tx| {
+                keys.iter().try_for_each(|k| tx.insert(Tree::IdxScore, k, &[]))?;
+                tx.insert(Tree::Meta, b"schema_version", &4u32.to_be_bytes())
+            })
+            .expect("schema 4 store");
+        let db = Db::open(store.clone()).expect("migrates");
+        assert_eq!(db.schema_version().expect("version"), Some(CURRENT_SCHEMA));
+        let hot = (0..n).filter(|i| i % 3 == 0).count() as u64;
+        assert_eq!(db.slice_len(&Slice::all(Ranking::Hot)).expect("hot"), hot);
+        let quiet_before = at(1_000).expect("ts");
+        let quiet = (0..n).filter(|i| i % 4 == 0 || *i < 1_000).count() as u64;
+        assert_eq!(db.slice_len(&Slice::all(Ranking::QuietBefore(quiet_before))).expect("quiet"), quiet);
+        assert_eq!(db.slice_len(&Slice::all(Ranking::Score)).expect("all"), n as u64);
     }
 
     #[test]
