@@ -376,7 +376,7 @@ impl Db {
             Ranking::Due | Ranking::Awaiting | Ranking::Uncontacted => keys::TIME_FIXED,
             Ranking::Score | Ranking::Hot | Ranking::QuietBefore(_) => keys::SCORE_FIXED,
         };
-        let (window, ids) = {
+        let (mut window, ids) = {
             let mut ranks = self.ranks()?;
             let Some(ranks) = ranks.as_mut() else { return Ok(SliceWindow::default()) };
             let range = slice_range(ranks, slice);
@@ -394,7 +394,7 @@ impl Db {
             let offset = anchor_at.map_or(offset, |(at, before)| at.saturating_sub(u64::from(before)));
             let first = usize::try_from(offset).unwrap_or(usize::MAX);
             let count = total.saturating_sub(first).min(limit);
-            let keys: Vec<&super::ranks::Key> = if count == 0 {
+            let in_window: Vec<&super::ranks::Key> = if count == 0 {
                 Vec::new()
             } else if slice.reverse {
                 set.iter_back_from(range.end - 1 - first).take(count).collect()
@@ -402,7 +402,7 @@ impl Db {
                 set.iter_from(range.start + first).take(count).collect()
             };
             let ids: Vec<String> =
-                keys.into_iter().filter_map(|k| keys::id_after(k, fixed)).map(str::to_owned).collect();
+                in_window.into_iter().filter_map(|k| keys::id_after(k, fixed)).map(str::to_owned).collect();
             let window = SliceWindow {
                 total: total as u64,
                 offset,
@@ -411,7 +411,6 @@ impl Db {
             };
             (window, ids)
         };
-        let mut window = window;
         for id in ids {
             // A lead removed since the keys were read is left out; the next read has it right.
             if let Some(row) = self.lead(&id)? {
