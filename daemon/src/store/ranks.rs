@@ -83,6 +83,11 @@ impl LeadEntries {
         }
     }
 
+    /// The keys of the orders a lead may be out of: due, awaiting, uncontacted, activity.
+    fn optional_keys(&self) -> [&Option<Key>; 4] {
+        [&self.due, &self.awaiting, &self.uncontacted, &self.activity]
+    }
+
     fn quiet_before(&self, before: [u8; 8]) -> bool {
         self.activity.as_ref().is_none_or(|a| a[..8] < before[..])
     }
@@ -183,12 +188,7 @@ impl LeadRanks {
             self.score.remove(&old.score);
             self.hot.remove(&old.score);
             self.quiet.remove(&old.score);
-            for (set, key) in self.optional_sets().into_iter().zip([
-                &old.due,
-                &old.awaiting,
-                &old.uncontacted,
-                &old.activity,
-            ]) {
+            for (set, key) in self.optional_sets().into_iter().zip(old.optional_keys()) {
                 if let Some(key) = key {
                     set.remove(key);
                 }
@@ -202,12 +202,7 @@ impl LeadRanks {
                 self.quiet.insert(new.score.clone());
             }
             self.score.insert(new.score.clone());
-            for (set, key) in self.optional_sets().into_iter().zip([
-                &new.due,
-                &new.awaiting,
-                &new.uncontacted,
-                &new.activity,
-            ]) {
+            for (set, key) in self.optional_sets().into_iter().zip(new.optional_keys()) {
                 if let Some(key) = key {
                     set.insert(key.clone());
                 }
@@ -215,6 +210,7 @@ impl LeadRanks {
         }
     }
 
+    /// The sets of [`LeadEntries::optional_keys`], in the same order.
     fn optional_sets(&mut self) -> [&mut RankedSet<Key>; 4] {
         [&mut self.due, &mut self.awaiting, &mut self.uncontacted, &mut self.activity]
     }

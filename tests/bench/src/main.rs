@@ -164,25 +164,26 @@ fn main() -> anyhow::Result<()> {
     log("dashboard frames...");
     let frame = render::frames(&ingest.rows, plan.frame_samples);
     let followup_frame = render::followup_frames(&ingest.rows, plan.frame_samples);
+    // The in-process figures: all of `--ingest-only`, and the start of the full run's.
+    let mut figures = json!({
+        "leads": plan.leads,
+        "store_cache_mb": store::cache_mb(plan.store_cache_mb),
+        "ingest_contacts_per_s": ingest.contacts_per_s.round(),
+        "ingest_sled_alone_contacts_per_s": ingest.sled_alone_contacts_per_s.round(),
+        "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
+        "rescore_unchanged_ms": (ingest.rescore_unchanged_ms * 10.0).round() / 10.0,
+        "queue_ranks_build_ms": (ingest.queue_ranks_build_ms * 10.0).round() / 10.0,
+        "queue_last_window_p50_us": ingest.queue_last_window.p50_us.round(),
+        "queue_last_window_p99_us": ingest.queue_last_window.p99_us.round(),
+        "queue_counts_p50_us": ingest.queue_counts.p50_us.round(),
+        "queue_counts_p99_us": ingest.queue_counts.p99_us.round(),
+        "queue_lengths": queue_lengths(&ingest.queue_lengths),
+        "frame_p50_us": frame.p50_us.round(),
+        "frame_p99_us": frame.p99_us.round(),
+        "frame_followups_p50_us": followup_frame.p50_us.round(),
+        "frame_followups_p99_us": followup_frame.p99_us.round(),
+    });
     if args.ingest_only {
-        let figures = json!({
-            "leads": plan.leads,
-            "store_cache_mb": store::cache_mb(plan.store_cache_mb),
-            "ingest_contacts_per_s": ingest.contacts_per_s.round(),
-            "ingest_sled_alone_contacts_per_s": ingest.sled_alone_contacts_per_s.round(),
-            "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
-            "rescore_unchanged_ms": (ingest.rescore_unchanged_ms * 10.0).round() / 10.0,
-            "queue_ranks_build_ms": (ingest.queue_ranks_build_ms * 10.0).round() / 10.0,
-            "queue_last_window_p50_us": ingest.queue_last_window.p50_us.round(),
-            "queue_last_window_p99_us": ingest.queue_last_window.p99_us.round(),
-            "queue_counts_p50_us": ingest.queue_counts.p50_us.round(),
-            "queue_counts_p99_us": ingest.queue_counts.p99_us.round(),
-            "queue_lengths": queue_lengths(&ingest.queue_lengths),
-            "frame_p50_us": frame.p50_us.round(),
-            "frame_p99_us": frame.p99_us.round(),
-            "frame_followups_p50_us": followup_frame.p50_us.round(),
-            "frame_followups_p99_us": followup_frame.p99_us.round(),
-        });
         println!("{}", serde_json::to_string_pretty(&figures)?);
         return Ok(());
     }
@@ -196,19 +197,8 @@ fn main() -> anyhow::Result<()> {
     let followups = followups_run(&log)?;
 
     let leads = plan.leads as f64;
-    let mut figures = json!({
-        "leads": plan.leads,
+    let daemon = json!({
         "quick": args.quick,
-        "ingest_contacts_per_s": ingest.contacts_per_s.round(),
-        "ingest_sled_alone_contacts_per_s": ingest.sled_alone_contacts_per_s.round(),
-        "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
-        "rescore_unchanged_ms": (ingest.rescore_unchanged_ms * 10.0).round() / 10.0,
-        "queue_ranks_build_ms": (ingest.queue_ranks_build_ms * 10.0).round() / 10.0,
-        "queue_last_window_p50_us": ingest.queue_last_window.p50_us.round(),
-        "queue_last_window_p99_us": ingest.queue_last_window.p99_us.round(),
-        "queue_counts_p50_us": ingest.queue_counts.p50_us.round(),
-        "queue_counts_p99_us": ingest.queue_counts.p99_us.round(),
-        "queue_lengths": queue_lengths(&ingest.queue_lengths),
         "ipc_queue_p50_us": ipc.queue.p50_us.round(),
         "ipc_queue_p99_us": ipc.queue.p99_us.round(),
         "ipc_echo_p50_us": ipc.echo.p50_us.round(),
@@ -220,10 +210,6 @@ fn main() -> anyhow::Result<()> {
         "dashboard_jump_last_p99_ms": ipc.dashboard.as_ref().map(|d| (d.jump_last.p99_us / 100.0).round() / 10.0),
         "dashboard_rss_mb": ipc.dashboard.as_ref().map(|d| (d.rss_kb as f64 / 1024.0).round()),
         "dashboard_peak_rss_mb": ipc.dashboard.as_ref().map(|d| (d.peak_rss_kb as f64 / 1024.0).round()),
-        "frame_p50_us": frame.p50_us.round(),
-        "frame_p99_us": frame.p99_us.round(),
-        "frame_followups_p50_us": followup_frame.p50_us.round(),
-        "frame_followups_p99_us": followup_frame.p99_us.round(),
         "samples": {
             "ipc": ipc.queue.n,
             "echo": ipc.echo.n,
@@ -234,18 +220,16 @@ fn main() -> anyhow::Result<()> {
         // daemon as it runs for a user, syncing. The import is the offline demo's path.
         "daemon_import_rss_mb": (ipc.import_peak_rss_kb as f64 / 1024.0).round(),
         "daemon_rss_after_import_mb": (ipc.daemon_rss_after_kb as f64 / 1024.0).round(),
-        "store_cache_mb": store::cache_mb(plan.store_cache_mb),
         "daemon_import_s": (ipc.import_s * 100.0).round() / 100.0,
         "store_bytes_per_lead": (ipc.store_bytes as f64 / leads).round(),
         "raw_json_bytes_per_lead": (raw_json_bytes as f64 / leads).round(),
         "model_auc": Value::Null,
         "model_predict_rows_per_s": Value::Null,
     });
-    if let (Some(all), Value::Object(sync)) = (figures.as_object_mut(), sync.figures()) {
-        all.extend(sync);
-    }
-    if let (Some(all), Value::Object(f)) = (figures.as_object_mut(), followups.figures()) {
-        all.extend(f);
+    for part in [daemon, sync.figures(), followups.figures()] {
+        if let (Some(all), Value::Object(part)) = (figures.as_object_mut(), part) {
+            all.extend(part);
+        }
     }
     println!("{}", serde_json::to_string_pretty(&figures)?);
     Ok(())

@@ -437,6 +437,13 @@ fn whole(name: QueueName, rows: Vec<LeadSummary>) -> Update {
     }
 }
 
+/// A connected dashboard at 160x48 holding the first window of a queue of `all`, at its top.
+fn connected_at_the_top(all: &[LeadSummary]) -> App {
+    let mut app = App::with_page(now(), page_of(all, 0, 210, None));
+    let _ = app.resize(160, 48);
+    app
+}
+
 /// The queue windows among `effects`.
 fn queue_fetches(effects: &[Effect]) -> Vec<(&QueueName, &WindowRequest)> {
     effects
@@ -742,8 +749,7 @@ fn the_rows_held_stay_bounded_through_a_3000_lead_queue() {
 fn a_jump_shows_loading_rows_until_its_window_arrives() {
     let mut all = leads(100_000);
     all[99_999].name = "Zed Lastrow".into();
-    let mut app = App::with_page(now(), page_of(&all, 0, 210, None));
-    let _ = app.resize(160, 48);
+    let mut app = connected_at_the_top(&all);
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
 
     let effects = app.handle_action(Action::LastRow);
@@ -789,8 +795,7 @@ fn snapshot_loading_rows() {
 #[test]
 fn the_open_lead_pane_waits_for_a_jumped_to_lead_then_loads_it() {
     let all = leads(100_000);
-    let mut app = App::with_page(now(), page_of(&all, 0, 210, None));
-    let _ = app.resize(160, 48);
+    let mut app = connected_at_the_top(&all);
     assert_eq!(app.handle_action(Action::OpenDetail), [Effect::FetchLead { id: "c00000".into() }]);
     let effects = app.handle_action(Action::LastRow);
     let [(name, window)] = queue_fetches(&effects)[..] else { panic!("only the window: {effects:?}") };
@@ -807,8 +812,7 @@ fn the_open_lead_pane_waits_for_a_jumped_to_lead_then_loads_it() {
 #[test]
 fn a_window_answered_after_the_agent_moved_on_is_dropped() {
     let all = leads(100_000);
-    let mut app = App::with_page(now(), page_of(&all, 0, 210, None));
-    let _ = app.resize(160, 48);
+    let mut app = connected_at_the_top(&all);
     let answer = |app: &mut App, effects: &[Effect]| {
         let [(name, window)] = queue_fetches(effects)[..] else { panic!("one fetch: {effects:?}") };
         let page = page_of(&all, window.offset, window.limit, window.anchor.as_ref());
@@ -830,8 +834,7 @@ fn a_window_answered_after_the_agent_moved_on_is_dropped() {
 #[test]
 fn a_failed_window_is_asked_again_on_the_next_move() {
     let all = leads(100_000);
-    let mut app = App::with_page(now(), page_of(&all, 0, 210, None));
-    let _ = app.resize(160, 48);
+    let mut app = connected_at_the_top(&all);
     let effects = app.handle_action(Action::LastRow);
     let [(name, window)] = queue_fetches(&effects)[..] else { panic!("{effects:?}") };
     let failed =
@@ -843,8 +846,7 @@ fn a_failed_window_is_asked_again_on_the_next_move() {
 #[test]
 fn a_short_answer_is_not_asked_again_in_a_loop() {
     let all = leads(100_000);
-    let mut app = App::with_page(now(), page_of(&all, 0, 210, None));
-    let _ = app.resize(160, 48);
+    let mut app = connected_at_the_top(&all);
     let effects = app.handle_action(Action::LastRow);
     let [(name, window)] = queue_fetches(&effects)[..] else { panic!("{effects:?}") };
     // The daemon gives ten rows of the 210 asked for, far from the screen.
