@@ -250,7 +250,7 @@ fn connect_ghl(
         base_url: cfg.base_url.clone(),
         credentials,
         timeout: std::time::Duration::from_secs(cfg.timeout_secs.max(1)),
-        limits: RateLimits::default(),
+        limits: RateLimits { model: cfg.rate_limit, ..RateLimits::default() },
         max_attempts: 5,
     })
     .map_err(DaemonError::Ghl)?;

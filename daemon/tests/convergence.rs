@@ -44,7 +44,12 @@ fn action() -> impl Strategy<Value = Action> {
 
 fn client(sim: &ghl_sim::SimHandle) -> GhlClient {
     // No rate limit here: the property runs many short syncs.
-    let limits = RateLimits { burst: 100_000, window: Duration::from_secs(1), daily: u32::MAX };
+    let limits = RateLimits {
+        burst: 100_000,
+        window: Duration::from_secs(1),
+        daily: u32::MAX,
+        ..RateLimits::default()
+    };
     GhlClient::new(ClientConfig { limits, ..support::client_config(sim) }).unwrap()
 }
 

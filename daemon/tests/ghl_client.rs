@@ -6,10 +6,10 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use ghl_sim::{RateLimit, SimConfig, SimHandle};
+use ghl_sim::{Counting, RateLimit, SimConfig, SimHandle};
 use leadline_daemon::ghl::{
     ClientConfig, ContactOrder, ContactQuery, Credentials, ExportStream, GhlClient, GhlError, MessageQuery,
-    OpportunityQuery, RateLimits, Secret,
+    OpportunityQuery, RateLimitModel, RateLimits, Secret,
 };
 use leadline_shared::domain::{Contact, CustomFieldDef, Message, Opportunity, Pipeline, User};
 use serde_json::json;
@@ -279,17 +279,21 @@ async fn reads_survive_faults_and_match_the_fault_free_results() {
     faulty.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_small_rate_limit_is_kept_exactly() {
-    let sim =
-        sim(SimConfig { rate_limit: Some(RateLimit { max: 20, interval_ms: 1000 }), ..sim_config() }).await;
+/// A client reading the burst limit as `model` against a simulator counting it as `counting`,
+/// 20 a second: 30 requests one after another, then 30 from 6 concurrent tasks sharing the
+/// client. Returns the time the 60 took.
+async fn sixty_requests_at_20_a_second(sim: &SimHandle, model: RateLimitModel) -> (GhlClient, Duration) {
     let c = GhlClient::new(ClientConfig {
-        limits: RateLimits { burst: 20, window: Duration::from_secs(1), daily: 200_000 },
-        ..support::client_config(&sim)
+        limits: RateLimits { burst: 20, window: Duration::from_secs(1), daily: 200_000, model },
+        ..support::client_config(sim)
     })
     .expect("client");
     let start = Instant::now();
-    // 30 one after another, then 30 from 6 concurrent tasks sharing the client.
+    sixty(&c).await;
+    (c, start.elapsed())
+}
+
+async fn sixty(c: &GhlClient) {
     for _ in 0..30 {
         c.tags().await.expect("tags");
     }
@@ -305,16 +309,43 @@ async fn a_small_rate_limit_is_kept_exactly() {
     for t in tasks {
         t.await.expect("task");
     }
-    let took = start.elapsed();
-    let stats = c.stats();
-    assert_eq!(stats.requests, 60);
-    assert_eq!(stats.responses_429, 0, "{stats:?}");
-    assert_eq!(sim.rate_limited(), 0);
-    // 60 requests at 20/s: the last 20 cannot start before 2 s; the limiter should not be
-    // much slower than that.
-    assert!(took >= Duration::from_secs(2), "{took:?}");
-    assert!(took < Duration::from_millis(3500), "{took:?}");
-    assert_eq!(c.budget().map(|b| b.burst_max), Some(20));
+}
+
+#[tokio::test]
+async fn a_small_rate_limit_is_kept_exactly_in_both_readings() {
+    for (counting, model) in
+        [(Counting::Window, RateLimitModel::Window), (Counting::Bucket, RateLimitModel::Bucket)]
+    {
+        let limit = RateLimit { counting, ..RateLimit::new(20, 1000) };
+        let sim = sim(SimConfig { rate_limit: Some(limit), ..sim_config() }).await;
+        let (c, took) = sixty_requests_at_20_a_second(&sim, model).await;
+        let stats = c.stats();
+        assert_eq!(stats.requests, 60);
+        assert_eq!(stats.responses_429, 0, "{counting:?}: {stats:?}");
+        assert_eq!(sim.rate_limited(), 0);
+        // 60 requests at 20/s: a burst of 20, then the last 40 take 2 s in a window (20 every
+        // second) and in a bucket (one every 50 ms) alike. The limiter should not be much
+        // slower than that.
+        assert!(took >= Duration::from_millis(1900), "{counting:?}: {took:?}");
+        assert!(took < Duration::from_millis(3500), "{counting:?}: {took:?}");
+        assert_eq!(c.budget().map(|b| b.burst_max), Some(20));
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bucket_reading_refused_by_a_window_server_keeps_the_window_after() {
+    let limit = RateLimit { counting: Counting::Window, ..RateLimit::new(20, 1000) };
+    let sim = sim(SimConfig { rate_limit: Some(limit), ..sim_config() }).await;
+    let (c, _) = sixty_requests_at_20_a_second(&sim, RateLimitModel::Bucket).await;
+    // Every call succeeded (the refused ones were asked again), after a few refusals: those
+    // already on their way when the first came back.
+    let refused = sim.rate_limited();
+    assert!((1..=7).contains(&refused), "{refused} refused");
+    assert_eq!(c.stats().responses_429, refused);
+    // From then on the window is kept.
+    sixty(&c).await;
+    assert_eq!(sim.rate_limited(), refused);
     sim.shutdown().await;
 }
 

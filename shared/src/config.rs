@@ -95,6 +95,19 @@ pub struct GhlConfig {
     pub location_id: String,
     pub token_file: String,
     pub timeout_secs: u64,
+    /// How GHL's burst limit (100 requests per 10 s) is counted; see [`RateLimitModel`].
+    pub rate_limit: RateLimitModel,
+}
+
+/// How the client reads GHL's "100 requests per 10 seconds" burst limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateLimitModel {
+    /// A bucket of 100 that refills at 10 a second: a burst, then a steady 10/s. A 429 from GHL
+    /// switches the running daemon to `window` for good.
+    Bucket,
+    /// At most 100 in any 10 s, the strictest reading: a burst of 100 every 10 s.
+    Window,
 }
 
 /// `[sync]`: how often to pull.

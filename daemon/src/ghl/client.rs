@@ -748,7 +748,12 @@ impl GhlClient {
         // The server counted the request when it arrived, before it answered: the slot's
         // window can start at the answer's head. Reading a big body (a page of 500 contacts)
         // would otherwise add its transfer to every slot's hold, once per 10 s cycle.
-        slot.complete(server.is_present().then_some(&server));
+        let headers = server.is_present().then_some(&server);
+        if status == 429 && server.daily_remaining != Some(0) {
+            slot.refused(headers);
+        } else {
+            slot.complete(headers);
+        }
         let bytes = resp.bytes().await;
         if server.is_present() {
             self.record_budget(&server);

@@ -160,6 +160,7 @@ mod tests {
             location_id: location_id.into(),
             token_file: token_file.into(),
             timeout_secs: 30,
+            rate_limit: leadline_shared::config::RateLimitModel::Bucket,
         }
     }
 

@@ -1,21 +1,31 @@
-//! The shared request budget: GHL's burst window (100 requests / 10 s) and daily cap
+//! The shared request budget: GHL's burst limit (100 requests / 10 s) and daily cap
 //! (200 000), plus what the `X-RateLimit-*` headers say.
 //!
 //! [`LimiterCore`] is the pure, clock-injected logic; [`RateLimiter`] wraps it for async use.
 //!
+//! # Two readings of the burst limit
+//!
+//! GHL documents "100 requests per 10 seconds" and not how it counts them
+//! ([`RateLimitModel`]). The default reads it as product.md does: a bucket of 100 that refills
+//! at 10 a second. The strict reading is a sliding window: at most 100 in any 10 s. Traffic
+//! that keeps the window also keeps the bucket, never the other way round, so a 429 from a
+//! server whose budget we already knew switches the limiter to the window for good.
+//!
 //! # Why it is exact and never early
 //!
-//! GHL (and the simulator, with a sliding log) counts a request when it *arrives*; we can only
-//! see when we *send* it and when its response *comes back*. Arrival lies between the two. So a
-//! request occupies one slot from the moment it is sent until `window` after its response came
-//! back (an in-flight request holds its slot indefinitely). A new request is sent only when
-//! fewer than `burst` slots are occupied, and therefore arrives at least `window` after every
-//! request the server still counts. The cost is one round trip per window (≈ 1–3 % at
-//! 10 s), not half the budget.
+//! GHL (and the simulator) counts a request when it *arrives*; we can only see when we *send*
+//! it and when its response *comes back*. Arrival lies between the two. So a request is
+//! charged as late as it can have arrived: in the window, it occupies one slot from the moment
+//! it is sent until `window` after its response came back (an in-flight request holds its slot
+//! indefinitely); in the bucket, its token is taken at its response (an in-flight request
+//! holds one), so our bucket never holds more than the server's. The cost is one round trip
+//! per window (≈ 1–3 % at 10 s) in the window, and nothing in the steady state of the bucket.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+pub use leadline_shared::config::RateLimitModel;
 
 use super::error::GhlError;
 
@@ -28,12 +38,19 @@ pub struct RateLimits {
     pub window: Duration,
     /// Requests allowed per day (GHL: 200 000).
     pub daily: u32,
+    /// How the server counts the burst limit (as far as we know when we start).
+    pub model: RateLimitModel,
 }
 
 impl Default for RateLimits {
-    /// GHL's documented limits: 100 requests per 10 s, 200 000 per day.
+    /// GHL's documented limits: 100 requests per 10 s, 200 000 per day, a bucket.
     fn default() -> Self {
-        RateLimits { burst: 100, window: Duration::from_secs(10), daily: 200_000 }
+        RateLimits {
+            burst: 100,
+            window: Duration::from_secs(10),
+            daily: 200_000,
+            model: RateLimitModel::Bucket,
+        }
     }
 }
 
@@ -100,14 +117,21 @@ struct Entry {
     phantom: bool,
 }
 
-/// The pure limiter: a log of the slots in use, with no IO and no clock of its own.
+/// The pure limiter: a log of the slots in use and a bucket, with no IO and no clock of its own.
 #[derive(Debug)]
 pub struct LimiterCore {
     limits: RateLimits,
+    model: RateLimitModel,
     /// The burst and window in force: the configured ones, tightened by what the server said.
     burst: u32,
     window: Duration,
     entries: VecDeque<Entry>,
+    /// The bucket's tokens just after the last response folded in, at `tokens_at` (`None`:
+    /// full). Requests still in flight are not taken from it yet.
+    tokens: f64,
+    tokens_at: Option<Instant>,
+    /// When the first response with the server's budget came back.
+    informed_at: Option<Instant>,
     next_id: u64,
     day_start: Option<Instant>,
     daily_left: u64,
@@ -118,9 +142,13 @@ impl LimiterCore {
     pub fn new(limits: RateLimits) -> LimiterCore {
         LimiterCore {
             limits,
+            model: limits.model,
             burst: limits.burst.max(1),
             window: limits.window,
             entries: VecDeque::new(),
+            tokens: f64::from(limits.burst.max(1)),
+            tokens_at: None,
+            informed_at: None,
             next_id: 0,
             day_start: None,
             daily_left: u64::from(limits.daily),
@@ -135,6 +163,64 @@ impl LimiterCore {
     /// The window in force (the configured one, or the server's if longer).
     pub fn window(&self) -> Duration {
         self.window
+    }
+
+    /// How the burst limit is counted now.
+    pub fn model(&self) -> RateLimitModel {
+        self.model
+    }
+
+    /// Tokens refilled per second: the burst spread over the window.
+    fn rate(&self) -> f64 {
+        f64::from(self.burst) / self.window.as_secs_f64().max(1e-3)
+    }
+
+    /// The bucket at `now`, before requests in flight are taken from it.
+    fn tokens_at(&self, now: Instant) -> f64 {
+        let cap = f64::from(self.burst);
+        match self.tokens_at {
+            None => cap,
+            Some(at) => {
+                (self.tokens + self.rate() * now.saturating_duration_since(at).as_secs_f64()).min(cap)
+            }
+        }
+    }
+
+    fn in_flight(&self) -> usize {
+        self.entries.iter().filter(|e| e.done.is_none()).count()
+    }
+
+    /// Takes one token for a response that came back at `now`.
+    fn charge(&mut self, now: Instant) {
+        self.tokens = self.tokens_at(now) - 1.0;
+        self.tokens_at = Some(now);
+    }
+
+    /// Why no request may go at `now` under the current model, if none may.
+    fn burst_wait(&self, now: Instant) -> Option<Wait> {
+        match self.model {
+            RateLimitModel::Window => {
+                if self.live_count(now) < self.burst as usize {
+                    return None;
+                }
+                let soonest = self.entries.iter().filter(|e| self.live(e, now)).filter_map(|e| e.done).min();
+                Some(match soonest {
+                    Some(d) => Wait::For((d + self.window + MARGIN).saturating_duration_since(now)),
+                    None => Wait::InFlight,
+                })
+            }
+            RateLimitModel::Bucket => {
+                let held = self.in_flight() as f64;
+                let short = 1.0 + held - self.tokens_at(now);
+                if short <= 0.0 {
+                    None
+                } else if f64::from(self.burst) - held < 1.0 {
+                    Some(Wait::InFlight)
+                } else {
+                    Some(Wait::For(Duration::from_secs_f64(short / self.rate()) + MARGIN))
+                }
+            }
+        }
     }
 
     fn live(&self, e: &Entry, now: Instant) -> bool {
@@ -164,12 +250,8 @@ impl LimiterCore {
             let start = self.day_start.unwrap_or(now);
             return Err(Wait::Daily((start + DAY).saturating_duration_since(now)));
         }
-        if self.live_count(now) >= self.burst as usize {
-            let soonest = self.entries.iter().filter(|e| self.live(e, now)).filter_map(|e| e.done).min();
-            return Err(match soonest {
-                Some(d) => Wait::For((d + self.window + MARGIN).saturating_duration_since(now)),
-                None => Wait::InFlight,
-            });
+        if let Some(wait) = self.burst_wait(now) {
+            return Err(wait);
         }
         let id = self.next_id;
         self.next_id += 1;
@@ -191,11 +273,27 @@ impl LimiterCore {
     /// Marks the request of `slot` finished at `now` (its response, or its failure, came back)
     /// and takes in what the server's headers said.
     pub fn complete(&mut self, slot: Slot, now: Instant, server: Option<&ServerBudget>) {
-        if let Some(e) = self.entries.iter_mut().find(|e| e.id == slot.id) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.id == slot.id && e.done.is_none()) {
             e.done = Some(now.max(e.sent));
+            self.charge(now);
         }
         if let Some(s) = server {
             self.observe(slot, now, s);
+        }
+    }
+
+    /// The request of `slot` was refused with 429 for the burst limit (after
+    /// [`LimiterCore::complete`]). If the server's budget was known before it was sent, the
+    /// bucket was too generous a reading: from now on the window is kept.
+    pub fn refused(&mut self, slot: Slot) {
+        if self.model == RateLimitModel::Bucket && self.informed_at.is_some_and(|t| t <= slot.sent) {
+            tracing::warn!(
+                "GHL refused a request the bucket reading of its rate limit allowed; \
+                 keeping at most {} requests in any {:?} from now on",
+                self.burst,
+                self.window
+            );
+            self.model = RateLimitModel::Window;
         }
     }
 
@@ -214,6 +312,13 @@ impl LimiterCore {
             // Requests we sent after this one may not be in the server's count yet.
             let later = self.entries.iter().filter(|e| !e.phantom && e.sent > slot.sent).count() as u64;
             self.daily_left = d.saturating_sub(later);
+        }
+        if let Some(remaining) = s.remaining {
+            // The server had `remaining` left just after this request arrived, and has at least
+            // that now, less what arrived since: those are in flight, and held apart.
+            self.tokens = self.tokens_at(now).min(f64::from(remaining));
+            self.tokens_at = Some(now);
+            self.informed_at.get_or_insert(now);
         }
         if let (Some(max), Some(remaining)) = (s.max, s.remaining) {
             // The server counted, at this request's arrival, the requests that arrived in the
@@ -268,6 +373,16 @@ impl SlotGuard {
             lock(&self.core).complete(slot, Instant::now(), server);
         }
     }
+
+    /// Like [`SlotGuard::complete`], for a request the server refused with 429 for its burst
+    /// limit (see [`LimiterCore::refused`]).
+    pub fn refused(mut self, server: Option<&ServerBudget>) {
+        if let Some(slot) = self.slot.take() {
+            let mut core = lock(&self.core);
+            core.complete(slot, Instant::now(), server);
+            core.refused(slot);
+        }
+    }
 }
 
 impl Drop for SlotGuard {
@@ -319,8 +434,98 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    /// The strict reading, which most tests below are about.
     fn limits(burst: u32, window_ms: u64) -> RateLimits {
-        RateLimits { burst, window: Duration::from_millis(window_ms), daily: 1_000_000 }
+        RateLimits {
+            burst,
+            window: Duration::from_millis(window_ms),
+            daily: 1_000_000,
+            model: RateLimitModel::Window,
+        }
+    }
+
+    fn bucket(burst: u32, window_ms: u64) -> RateLimits {
+        RateLimits { model: RateLimitModel::Bucket, ..limits(burst, window_ms) }
+    }
+
+    /// A server with a bucket, counting at arrival, as the simulator does by default.
+    struct BucketServer {
+        max: f64,
+        rate: f64,
+        tokens: f64,
+        at: Option<Instant>,
+        refused: u32,
+    }
+
+    impl BucketServer {
+        fn new(max: u32, window: Duration) -> BucketServer {
+            let max = f64::from(max);
+            BucketServer { max, rate: max / window.as_secs_f64(), tokens: max, at: None, refused: 0 }
+        }
+
+        fn arrive(&mut self, t: Instant) -> u32 {
+            if let Some(at) = self.at {
+                self.tokens =
+                    (self.tokens + self.rate * t.saturating_duration_since(at).as_secs_f64()).min(self.max);
+            }
+            self.at = Some(t);
+            if self.tokens < 1.0 {
+                self.refused += 1;
+            } else {
+                self.tokens -= 1.0;
+            }
+            self.tokens.floor() as u32
+        }
+    }
+
+    /// Runs `n` requests, `concurrency` at a time with latencies drawn from `seed`, against a
+    /// server; returns when the last response came back.
+    fn run(
+        l: &mut LimiterCore,
+        n: usize,
+        concurrency: usize,
+        seed: u64,
+        mut arrive: impl FnMut(Instant) -> (u32, bool),
+    ) -> (Instant, u32) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let t0 = Instant::now();
+        let (mut now, mut sent, mut refusals) = (t0, 0, 0);
+        // (slot, arrival, back)
+        let mut inflight: Vec<(Slot, Instant, Instant)> = Vec::new();
+        while sent < n || !inflight.is_empty() {
+            inflight.sort_by_key(|x| x.2);
+            let mut advance_to = inflight.first().map(|x| x.2);
+            if sent < n && inflight.len() < concurrency {
+                match l.try_acquire(now) {
+                    Ok(slot) => {
+                        let at = now + Duration::from_millis(rng.random_range(1..60));
+                        let back = at + Duration::from_millis(rng.random_range(1..60));
+                        inflight.push((slot, at, back));
+                        sent += 1;
+                        continue;
+                    }
+                    Err(Wait::For(d)) => advance_to = Some(advance_to.map_or(now + d, |t| t.min(now + d))),
+                    Err(Wait::InFlight) => {}
+                    Err(Wait::Daily(_)) => panic!("daily"),
+                }
+            }
+            now = now.max(advance_to.expect("a request in flight or a wait"));
+            let mut done: Vec<_> = inflight.iter().copied().filter(|x| x.2 <= now).collect();
+            inflight.retain(|x| x.2 > now);
+            done.sort_by_key(|x| x.1);
+            for (slot, at, back) in done {
+                let (remaining, ok) = arrive(at);
+                l.complete(slot, back, Some(&budget(l.burst(), remaining)));
+                if !ok {
+                    refusals += 1;
+                    l.refused(slot);
+                    // Asked again, like the client's retry.
+                    sent -= 1;
+                }
+            }
+        }
+        (now, refusals)
     }
 
     /// A server with a sliding log, counting at arrival, as the simulator does.
@@ -503,7 +708,7 @@ mod tests {
     #[test]
     fn daily_budget() {
         let t0 = Instant::now();
-        let mut l = LimiterCore::new(RateLimits { burst: 100, window: Duration::from_millis(10), daily: 2 });
+        let mut l = LimiterCore::new(RateLimits { daily: 2, ..limits(100, 10) });
         for _ in 0..2 {
             let s = l.try_acquire(t0).expect("slot");
             l.complete(s, t0, None);
@@ -514,6 +719,76 @@ mod tests {
         let s = l.try_acquire(t0 + DAY).expect("slot");
         l.complete(s, t0 + DAY, Some(&ServerBudget { daily_remaining: Some(0), ..Default::default() }));
         assert!(matches!(l.try_acquire(t0 + DAY), Err(Wait::Daily(_))));
+    }
+
+    #[test]
+    fn a_bucket_bursts_then_keeps_the_servers_steady_rate() {
+        let mut l = LimiterCore::new(bucket(100, 10_000));
+        let mut srv = BucketServer::new(100, Duration::from_secs(10));
+        let t0 = Instant::now();
+        let (end, refusals) = run(&mut l, 1005, 6, 11, |t| {
+            let before = srv.refused;
+            let remaining = srv.arrive(t);
+            (remaining, srv.refused == before)
+        });
+        assert_eq!((refusals, srv.refused), (0, 0));
+        // The optimum: 100 at once, then 10 a second, so the 1005th goes at 90.5 s.
+        let took = end.duration_since(t0);
+        assert!(took < Duration::from_millis(91_500), "took {took:?}");
+        assert_eq!(l.model(), RateLimitModel::Bucket);
+    }
+
+    #[test]
+    fn a_window_server_refuses_the_bucket_once_and_the_window_is_kept_from_then_on() {
+        let mut l = LimiterCore::new(bucket(100, 10_000));
+        let mut srv = Server::new(100, Duration::from_secs(10));
+        let mut refused_after_switch = 0;
+        let mut switched = false;
+        let (_, refusals) = run(&mut l, 1005, 6, 12, |t| {
+            let before = srv.refused;
+            let remaining = srv.arrive(t);
+            let ok = srv.refused == before;
+            if switched && !ok {
+                refused_after_switch += 1;
+            }
+            switched |= !ok;
+            (remaining, ok)
+        });
+        assert_eq!(l.model(), RateLimitModel::Window);
+        // Only the requests already on their way when the first refusal came back.
+        assert!((1..=6).contains(&refusals), "{refusals} refusals");
+        assert!(refused_after_switch < 6, "{refused_after_switch} refusals after the switch");
+    }
+
+    #[test]
+    fn a_429_before_the_budget_was_known_keeps_the_bucket() {
+        // Another process spent the budget just before we started: the first answers say so.
+        let t0 = Instant::now();
+        let mut l = LimiterCore::new(bucket(10, 1000));
+        let slots: Vec<_> = (0..3).map(|_| l.try_acquire(t0).expect("slot")).collect();
+        for s in slots {
+            l.complete(s, t0 + Duration::from_millis(5), Some(&budget(10, 0)));
+            l.refused(s);
+        }
+        assert_eq!(l.model(), RateLimitModel::Bucket);
+        // The server said none were left, and the refused requests are charged too (GHL may
+        // count them): the next token comes three refills (100 ms each) after the answers.
+        assert!(matches!(l.try_acquire(t0 + Duration::from_millis(250)), Err(Wait::For(_))));
+        assert!(l.try_acquire(t0 + Duration::from_millis(305) + MARGIN).is_ok());
+    }
+
+    #[test]
+    fn the_bucket_holds_a_token_for_each_request_in_flight() {
+        let t0 = Instant::now();
+        let mut l = LimiterCore::new(bucket(2, 1000));
+        let a = l.try_acquire(t0).expect("slot");
+        let _b = l.try_acquire(t0).expect("slot");
+        assert_eq!(l.try_acquire(t0 + Duration::from_secs(60)), Err(Wait::InFlight));
+        // Its response takes the token at its return; the bucket is then full again a
+        // refill later (500 ms a token).
+        l.complete(a, t0 + Duration::from_secs(60), None);
+        assert!(matches!(l.try_acquire(t0 + Duration::from_secs(60)), Err(Wait::For(_))));
+        assert!(l.try_acquire(t0 + Duration::from_millis(60_500) + MARGIN).is_ok());
     }
 
     #[tokio::test]

@@ -24,7 +24,7 @@ pub use breaker::BreakerConfig;
 pub use client::{ClientConfig, GhlClient, VERSION_2021_04_15, VERSION_2021_07_28, version_for};
 pub use credentials::{Credentials, ENV_API_KEY, ENV_LOCATION_ID, Secret};
 pub use error::GhlError;
-pub use limiter::RateLimits;
+pub use limiter::{RateLimitModel, RateLimits};
 pub use types::{
     ClientStats, ContactOrder, ContactPage, ContactQuery, ExportStream, MessagePage, MessageQuery,
     OpportunityPage, OpportunityQuery, SentMessage, Skipped, SortOrder,

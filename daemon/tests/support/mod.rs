@@ -22,7 +22,12 @@ pub fn client_config(sim: &SimHandle) -> ClientConfig {
 /// A client for `sim` with no rate limit of its own: for tests that run many short syncs.
 #[allow(dead_code, reason = "not every test binary needs it")]
 pub fn unlimited_client(sim: &SimHandle) -> GhlClient {
-    let limits = RateLimits { burst: 100_000, window: Duration::from_secs(1), daily: u32::MAX };
+    let limits = RateLimits {
+        burst: 100_000,
+        window: Duration::from_secs(1),
+        daily: u32::MAX,
+        ..RateLimits::default()
+    };
     GhlClient::new(ClientConfig { limits, ..client_config(sim) }).expect("client")
 }
 

@@ -197,7 +197,7 @@ fn drain(
         port: 0,
         contacts: 50,
         now_ms: Some(AFTERNOON_MS),
-        rate_limit: Some(ghl_sim::RateLimit { max: 100, interval_ms: 10_000 }),
+        rate_limit: Some(ghl_sim::RateLimit::new(100, 10_000)),
         ..ghl_sim::SimConfig::default()
     }))?;
     for n in 0..leads {

@@ -34,6 +34,10 @@ pub struct Cli {
     /// Burst limit as N/DURATION (e.g. 100/10s), or "off".
     #[arg(long, default_value = "100/10s")]
     pub rate_limit: String,
+    /// How the burst limit counts: "bucket" (a burst, then a steady rate) or "window" (at most
+    /// N in any DURATION, the strictest reading).
+    #[arg(long, default_value = "bucket")]
+    pub rate_limit_counting: String,
     /// Daily request cap (0 = off).
     #[arg(long, default_value_t = 200_000)]
     pub daily_limit: u64,
@@ -82,7 +86,8 @@ impl Cli {
         let rate_limit = if self.rate_limit.eq_ignore_ascii_case("off") {
             None
         } else {
-            Some(self.rate_limit.parse::<RateLimit>()?)
+            let counting = self.rate_limit_counting.parse()?;
+            Some(RateLimit { counting, ..self.rate_limit.parse::<RateLimit>()? })
         };
         let fault_kinds = match &self.faults {
             None => FaultKind::ALL.to_vec(),

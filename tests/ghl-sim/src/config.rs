@@ -7,19 +7,53 @@ use std::sync::Arc;
 
 use crate::seed::Dataset;
 
-/// The burst limit: at most `max` requests in any `interval_ms` window.
+/// The burst limit: `max` requests per `interval_ms`, counted as `counting` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     /// Requests allowed per window (GHL: 100).
     pub max: u32,
     /// Window length in milliseconds (GHL: 10 000).
     pub interval_ms: u64,
+    /// How the requests are counted.
+    pub counting: Counting,
+}
+
+/// How a burst limit of `max` per `interval_ms` is counted. GHL documents "Burst: 100 requests
+/// per 10 seconds" and not how it counts them; product.md reads it as a burst of 100 and then
+/// 10 a second, which is the bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Counting {
+    /// A bucket of `max` tokens refilled at `max / interval` continuously: a burst, then a
+    /// steady rate.
+    #[default]
+    Bucket,
+    /// A sliding log: at most `max` requests in any `interval`, the strictest reading.
+    Window,
+}
+
+impl FromStr for Counting {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "bucket" => Ok(Counting::Bucket),
+            "window" => Ok(Counting::Window),
+            _ => Err(format!("invalid rate-limit counting {s:?}: expected bucket or window")),
+        }
+    }
+}
+
+impl RateLimit {
+    /// `max` requests per `interval_ms`, counted the default way (a bucket).
+    pub fn new(max: u32, interval_ms: u64) -> Self {
+        Self { max, interval_ms, counting: Counting::default() }
+    }
 }
 
 impl Default for RateLimit {
     /// GHL's documented burst limit: 100 requests per 10 seconds.
     fn default() -> Self {
-        Self { max: 100, interval_ms: 10_000 }
+        Self::new(100, 10_000)
     }
 }
 
@@ -53,7 +87,7 @@ impl FromStr for RateLimit {
         if max == 0 || num == 0 {
             return Err(bad());
         }
-        Ok(Self { max, interval_ms: num * mult })
+        Ok(Self::new(max, num * mult))
     }
 }
 
@@ -231,10 +265,10 @@ mod tests {
 
     #[test]
     fn parses_rate_limits() {
-        assert_eq!("100/10s".parse(), Ok(RateLimit { max: 100, interval_ms: 10_000 }));
-        assert_eq!("5/250ms".parse(), Ok(RateLimit { max: 5, interval_ms: 250 }));
-        assert_eq!("600/1m".parse(), Ok(RateLimit { max: 600, interval_ms: 60_000 }));
-        assert_eq!("10/s".parse(), Ok(RateLimit { max: 10, interval_ms: 1_000 }));
+        assert_eq!("100/10s".parse(), Ok(RateLimit::new(100, 10_000)));
+        assert_eq!("5/250ms".parse(), Ok(RateLimit::new(5, 250)));
+        assert_eq!("600/1m".parse(), Ok(RateLimit::new(600, 60_000)));
+        assert_eq!("10/s".parse(), Ok(RateLimit::new(10, 1_000)));
         assert!("100".parse::<RateLimit>().is_err());
         assert!("0/10s".parse::<RateLimit>().is_err());
         assert!("x/10s".parse::<RateLimit>().is_err());

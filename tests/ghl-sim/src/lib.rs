@@ -33,7 +33,7 @@ pub mod store;
 pub mod time;
 pub mod webhook;
 
-pub use config::{FaultKind, RateLimit, SimConfig};
+pub use config::{Counting, FaultKind, RateLimit, SimConfig};
 pub use error::ApiError;
 pub use seed::{Dataset, SeedConfig};
 pub use server::{SimError, SimHandle, spawn};

@@ -365,10 +365,9 @@ async fn token_and_version_are_checked() {
 
 #[tokio::test]
 async fn burst_limit_gives_429_with_headers() {
-    let sim =
-        ghl_sim::spawn(SimConfig { rate_limit: Some(RateLimit { max: 5, interval_ms: 60_000 }), ..cfg(10) })
-            .await
-            .expect("spawns");
+    let sim = ghl_sim::spawn(SimConfig { rate_limit: Some(RateLimit::new(5, 60_000)), ..cfg(10) })
+        .await
+        .expect("spawns");
     let path = format!("/locations/{}", sim.location_id());
     for i in 0..5 {
         let (st, h, _) = call(&sim, Method::GET, &path, CONTACTS_V, None).await;
