@@ -634,7 +634,7 @@ pub fn analytics(r: &leadline_shared::protocol::AnalyticsReport) -> String {
     let s = &r.speed_to_lead;
     let _ = writeln!(
         out,
-        "\nSpeed to lead  median {} · p90 {} · within 5 min {} ({} of {} leads)",
+        "\nSpeed to lead  median {} · p90 {}\n               within 5 min {} ({} of {} leads)",
         duration(s.median_secs),
         duration(s.p90_secs),
         percent(s.within_5m_share),
@@ -644,7 +644,7 @@ pub fn analytics(r: &leadline_shared::protocol::AnalyticsReport) -> String {
     let c = &r.calls;
     let _ = writeln!(
         out,
-        "Calls          {} calls · {} connected ({}) · talk {} (avg {})",
+        "Calls          {} calls · {} connected ({})\n               talk {} (avg {} a connected call)",
         thousands(c.calls),
         thousands(c.connected),
         percent(c.connect_rate),
