@@ -178,6 +178,7 @@ fn main() -> anyhow::Result<()> {
         "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
         "rescore_unchanged_ms": (ingest.rescore_unchanged_ms * 10.0).round() / 10.0,
         "queue_ranks_build_ms": (ingest.queue_ranks_build_ms * 10.0).round() / 10.0,
+        "analytics_build_ms": (ingest.analytics_build_ms * 10.0).round() / 10.0,
         "queue_last_window_p50_us": ingest.queue_last_window.p50_us.round(),
         "queue_last_window_p99_us": ingest.queue_last_window.p99_us.round(),
         "queue_counts_p50_us": ingest.queue_counts.p50_us.round(),
