@@ -141,9 +141,16 @@ impl Daemon {
         // The queue orders are built from the rows once, now, rather than on the first
         // dashboard's first request (a few hundred ms at 100 k leads).
         let state = self.state.clone();
-        tasks.spawn_blocking(move || match crate::ipc::handler::queue_counts(&state) {
-            Ok(counts) => tracing::info!(?counts, "queue orders ready"),
-            Err(e) => tracing::warn!(error = %e, "could not build the queue orders; the first request will try again"),
+        tasks.spawn_blocking(move || {
+            match crate::ipc::handler::queue_counts(&state) {
+                Ok(counts) => tracing::info!(?counts, "queue orders ready"),
+                Err(e) => tracing::warn!(error = %e, "could not build the queue orders; the first request will try again"),
+            }
+            // Likewise the analytics aggregates (one walk of the rows, deals and follow-ups).
+            match state.db.with_analytics(|agg| agg.days.len()) {
+                Ok(days) => tracing::info!(days, "analytics aggregates ready"),
+                Err(e) => tracing::warn!(error = %e, "could not build the analytics aggregates; the first request will try again"),
+            }
         });
         if let Some((client, commands)) = self.sync.take() {
             // The resolved location (GHL_LOCATION_ID wins over the config file), so that the

@@ -38,6 +38,9 @@ impl Setup {
     /// The counters agree with the records.
     fn assert_counts(&self, after: &str) {
         assert_eq!(self.db().counts().unwrap(), self.db().recount().unwrap(), "counters after {after}");
+        // The analytics aggregates, built on the first check and moved by every write after.
+        let kept = self.db().with_analytics(Clone::clone).unwrap();
+        assert_eq!(kept, self.db().analytics_recount().unwrap().0, "analytics aggregates after {after}");
         support::assert_queues_match_a_recount(self.db(), jiff::Timestamp::now(), after);
     }
 

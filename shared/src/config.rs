@@ -17,6 +17,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub scoring: ScoringConfig,
     pub queues: QueuesConfig,
+    pub analytics: AnalyticsConfig,
     pub logging: LoggingConfig,
     pub webhooks: WebhooksConfig,
     pub messages: MessagesConfig,
@@ -146,6 +147,18 @@ pub struct QueuesConfig {
     pub dormant_after_days: u64,
 }
 
+/// `[analytics]`: what the figures need beyond the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsConfig {
+    /// The agent's share of a won deal's value (0.025 is 2.5 %).
+    pub commission_rate: f64,
+    /// Source (GHL's contact `source`) → cost of one lead from it. A source not named has no
+    /// cost and no ROI.
+    #[serde(default)]
+    pub cost_per_lead: std::collections::BTreeMap<String, f64>,
+}
+
 /// `[logging]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -218,6 +231,9 @@ mod tests {
         assert_eq!(c.scoring.hot_min_answered, 3);
         assert_eq!(c.messages.sms_max_chars, 160);
         assert_eq!(c.messages.sms_optout_text, "Reply STOP to opt out");
+        assert_eq!((c.analytics.commission_rate, c.analytics.cost_per_lead.len()), (0.025, 0));
+        let costs = Config::from_overlay("[analytics.cost_per_lead]\nZillow = 35.0\n").expect("costs");
+        assert_eq!(costs.analytics.cost_per_lead.get("Zillow"), Some(&35.0));
     }
 
     #[test]

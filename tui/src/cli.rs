@@ -48,6 +48,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The analytics figures: funnel, sources, speed-to-lead, forecast, follow-ups, agents,
+    /// cohorts, calls
+    Analytics {
+        /// Leads that arrived in the last 7d, 30d, 90d, or all
+        #[arg(long, default_value = "30d")]
+        range: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// One lead, with its score explanation and timeline
     Lead {
         /// The GHL contact id

@@ -241,6 +241,17 @@ impl Client {
         }
     }
 
+    /// The analytics figures for a range.
+    pub async fn analytics(
+        &mut self,
+        range: leadline_shared::protocol::AnalyticsRange,
+    ) -> Result<leadline_shared::protocol::AnalyticsReport, ClientError> {
+        match self.request(Request::Analytics { range }).await? {
+            Response::Analytics(report) => Ok(*report),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// Turns this connection into an event stream (`Request::Subscribe`).
     pub async fn subscribe(mut self) -> Result<EventStream, ClientError> {
         match self.request(Request::Subscribe).await? {

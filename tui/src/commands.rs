@@ -64,6 +64,15 @@ pub async fn queue(
     if json { print_json(&page.rows) } else { print(&output::queue(name, &page, jiff::Timestamp::now())) }
 }
 
+/// `leadline analytics [--range 7d|30d|90d|all] [--json]`.
+pub async fn analytics(socket: &Path, range: &str, json: bool) -> Result<(), CommandError> {
+    let range: leadline_shared::protocol::AnalyticsRange = range
+        .parse()
+        .map_err(|e: leadline_shared::protocol::UnknownRange| CommandError::Usage(e.to_string()))?;
+    let report = Client::connect(socket).await?.analytics(range).await?;
+    if json { print_json(&report) } else { print(&output::analytics(&report)) }
+}
+
 /// `leadline lead ID`.
 pub async fn lead(socket: &Path, id: &str, json: bool) -> Result<(), CommandError> {
     let detail = Client::connect(socket).await?.lead(id).await?;

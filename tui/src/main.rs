@@ -111,6 +111,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Queue { name, limit, offset, json }) => runtime()?.block_on(async {
             command_result(commands::queue(&paths.socket, &name, limit, offset, json).await)
         }),
+        Some(Command::Analytics { range, json }) => runtime()?
+            .block_on(async { command_result(commands::analytics(&paths.socket, &range, json).await) }),
         Some(Command::Lead { id, json }) => {
             runtime()?.block_on(async { command_result(commands::lead(&paths.socket, &id, json).await) })
         }

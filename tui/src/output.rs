@@ -400,6 +400,125 @@ pub fn simulation(plan: &leadline_shared::protocol::Simulation) -> String {
     out
 }
 
+/// `leadline analytics` for people: every figure, in sections, within 80 columns.
+pub fn analytics(r: &leadline_shared::protocol::AnalyticsReport) -> String {
+    use crate::dashboard::format::{duration, money, percent};
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let since = r
+        .since
+        .map(|t| format!("leads that arrived since {}", t.strftime("%Y-%m-%d")))
+        .unwrap_or_else(|| "all leads".into());
+    let _ = writeln!(out, "Analytics · {} · {since}", r.range);
+    let _ = writeln!(out, "\nFunnel                    leads   from previous   of new");
+    for s in &r.funnel {
+        let _ = writeln!(
+            out,
+            "  {:<22} {:>7}   {:>13}   {:>6}",
+            s.stage,
+            thousands(s.count),
+            if s.conversion.is_some() { percent(s.conversion) } else { String::new() },
+            percent(s.of_new)
+        );
+    }
+    let s = &r.speed_to_lead;
+    let _ = writeln!(
+        out,
+        "\nSpeed to lead  median {} · p90 {}\n               within 5 min {} ({} of {} leads)",
+        duration(s.median_secs),
+        duration(s.p90_secs),
+        percent(s.within_5m_share),
+        thousands(s.within_5m),
+        thousands(s.leads)
+    );
+    let c = &r.calls;
+    let _ = writeln!(
+        out,
+        "Calls          {} calls · {} connected ({})\n               talk {} (avg {} a connected call)",
+        thousands(c.calls),
+        thousands(c.connected),
+        percent(c.connect_rate),
+        duration(Some(c.talk_seconds)),
+        duration(c.avg_talk_seconds.map(|a| a.round() as u64))
+    );
+    let _ = writeln!(out, "\nSources               leads  contacted    won  conv.    won value      ROI");
+    for row in &r.sources {
+        let _ = writeln!(
+            out,
+            "  {:<18} {:>7} {:>10} {:>6} {:>6} {:>12} {:>8}",
+            clip(&row.source, 18),
+            thousands(row.leads),
+            thousands(row.contacted),
+            thousands(row.won),
+            percent(row.conversion),
+            money(Some(row.won_value)),
+            percent(row.roi)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nForecast  open pipeline {} · forecast {}",
+        money(Some(r.pipeline_value)),
+        money(Some(r.forecast_total))
+    );
+    let _ = writeln!(
+        out,
+        "  {:<30} {:>5} {:>10} {:>8} {:>10}",
+        "pipeline · stage", "open", "value", "win p.", "forecast"
+    );
+    for f in &r.forecast {
+        let _ = writeln!(
+            out,
+            "  {:<30} {:>5} {:>10} {:>8} {:>10}",
+            clip(&format!("{} · {}", f.pipeline, f.stage), 30),
+            thousands(f.open_deals),
+            money(Some(f.open_value)),
+            percent(f.win_probability),
+            money(f.forecast)
+        );
+    }
+    if !r.followups.is_empty() {
+        let _ = writeln!(out, "\nFollow-ups                          step     sent  replied   reply rate");
+        for f in &r.followups {
+            let _ = writeln!(
+                out,
+                "  {:<33} {:>5} {:>8} {:>8} {:>12}",
+                clip(&f.workflow, 33),
+                f.step,
+                thousands(f.sent),
+                thousands(f.replied),
+                percent(f.reply_rate)
+            );
+        }
+    }
+    let _ = writeln!(out, "\nAgents                      leads  contacted      won    won value");
+    for a in &r.leaderboard {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>7} {:>10} {:>8} {:>12}",
+            clip(&a.name, 24),
+            thousands(a.leads),
+            thousands(a.contacted),
+            thousands(a.won),
+            money(Some(a.won_value))
+        );
+    }
+    let _ = writeln!(out, "\nCohorts (month of arrival)  leads  contacted  qualified    won   conv.");
+    for c in &r.cohorts {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>7} {:>10} {:>10} {:>6} {:>7}",
+            c.month,
+            thousands(c.leads),
+            thousands(c.contacted),
+            thousands(c.qualified),
+            thousands(c.won),
+            percent(c.conversion)
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use leadline_shared::domain::{LeadSummary, Mode, OptOutRecord, Pause, StepAction};

@@ -2,7 +2,8 @@
 
 use jiff::Timestamp;
 use leadline_shared::domain::{
-    Contact, Direction, FollowUps, LeadSummary, Message, Opportunity, OpportunityStatus, Pipeline, Score,
+    CallStats, Contact, Direction, FollowUps, LeadSummary, Message, Opportunity, OpportunityStatus, Pipeline,
+    Score,
 };
 
 /// Everything a lead's row is derived from.
@@ -54,7 +55,63 @@ pub fn summarize(inputs: &LeadInputs<'_>) -> LeadSummary {
         next_followup_at: inputs.follow_up.and_then(FollowUps::next_due),
         sms_blocked: !c.channel_allowed("SMS"),
         message_count: talk.len() as u32,
+        assigned_to: c.assigned_to.clone().filter(|s| !s.is_empty()),
+        appointment: inputs.messages.iter().any(is_appointment_activity)
+            || inputs.opportunities.iter().any(|o| past_appointment(o, inputs.pipelines)),
+        won_value: won_value(inputs.opportunities),
+        calls: call_stats(inputs.messages),
     }
+}
+
+/// GHL logs a booked appointment in the conversation as an activity entry.
+fn is_appointment_activity(m: &Message) -> bool {
+    m.message_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("TYPE_ACTIVITY_APPOINTMENT"))
+}
+
+/// Whether a stage name is the pipeline's appointment step (real-estate pipelines call it
+/// "Appointment Set" for sellers and "Showing" for buyers).
+pub fn is_appointment_stage(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("appointment") || n.contains("showing")
+}
+
+/// Whether a deal sits at or past its pipeline's appointment stage. A won deal went through
+/// every stage; a lost or abandoned one is judged by the stage GHL left it at.
+fn past_appointment(o: &Opportunity, pipelines: &[Pipeline]) -> bool {
+    if o.status == OpportunityStatus::Won {
+        return true;
+    }
+    let Some(p) = pipelines.iter().find(|p| p.id == o.pipeline_id) else { return false };
+    let position = |id: &str| {
+        p.stages.iter().enumerate().find(|(_, s)| s.id == id).map(|(i, s)| s.position.unwrap_or(i as i64))
+    };
+    let Some(at) = position(&o.pipeline_stage_id) else { return false };
+    p.stages
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| is_appointment_stage(&s.name))
+        .map(|(i, s)| s.position.unwrap_or(i as i64))
+        .min()
+        .is_some_and(|first| at >= first)
+}
+
+/// The summed value of the won deals, `None` when no deal is won.
+fn won_value(opps: &[Opportunity]) -> Option<f64> {
+    let won: Vec<&Opportunity> = opps.iter().filter(|o| o.status == OpportunityStatus::Won).collect();
+    (!won.is_empty()).then(|| won.iter().filter_map(|o| o.monetary_value).filter(|v| v.is_finite()).sum())
+}
+
+/// Calls either way, the connected ones and their talk time.
+fn call_stats(messages: &[Message]) -> CallStats {
+    let mut stats = CallStats::default();
+    for m in messages.iter().filter(|m| m.channel() == "call") {
+        stats.calls += 1;
+        if let Some(meta) = m.meta.as_ref().filter(|meta| meta.call_connected()) {
+            stats.connected += 1;
+            stats.talk_seconds += meta.call_duration.unwrap_or(0);
+        }
+    }
+    stats
 }
 
 /// The open deal changed most recently, else the most recent deal of any status.
@@ -205,5 +262,41 @@ mod tests {
         let l = summarize_with(&[], &[won.clone(), open]);
         assert_eq!((l.pipeline.as_deref(), l.stage.as_deref()), (Some("Buyer"), Some("Showing")));
         assert_eq!(summarize_with(&[], &[won]).stage.as_deref(), Some("Won"));
+    }
+
+    #[test]
+    fn calls_appointments_and_won_value_come_from_messages_and_deals() {
+        use leadline_shared::domain::MessageMeta;
+        let call = |s: i64, status: &str, secs: u64| Message {
+            message_type: Some("TYPE_CALL".into()),
+            meta: Some(MessageMeta { call_status: Some(status.into()), call_duration: Some(secs) }),
+            ..msg(s, Direction::Outbound)
+        };
+        // Three calls: one talked 120 s, one voicemail of 30 s (not a person), one no-answer.
+        let talk = [call(10, "completed", 120), call(20, "voicemail", 30), call(30, "no-answer", 0)];
+        let l = summarize_with(&talk, &[]);
+        assert_eq!(l.calls, CallStats { calls: 3, connected: 1, talk_seconds: 120 });
+        assert!(!l.appointment);
+        assert_eq!(l.won_value, None);
+        let booked = Message {
+            message_type: Some("TYPE_ACTIVITY_APPOINTMENT".into()),
+            ..msg(40, Direction::Outbound)
+        };
+        assert!(summarize_with(&[booked], &[]).appointment);
+        // The deal at "Showing" (the only stage, so the appointment stage) is past it.
+        let at_showing = Opportunity {
+            id: "o".into(),
+            pipeline_id: "p".into(),
+            pipeline_stage_id: "s".into(),
+            ..Default::default()
+        };
+        assert!(summarize_with(&[], &[at_showing]).appointment);
+        let won = |v: f64| Opportunity {
+            id: format!("w{v}"),
+            status: OpportunityStatus::Won,
+            monetary_value: Some(v),
+            ..Default::default()
+        };
+        assert_eq!(summarize_with(&[], &[won(100.0), won(250.0)]).won_value, Some(350.0));
     }
 }

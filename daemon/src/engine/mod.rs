@@ -1,6 +1,7 @@
 //! The engine: pure rules (qualification, scoring, lead rows, queues, compliance gates,
 //! message templates, follow-ups) and the glue that applies them to the store.
 
+pub mod analytics;
 pub mod compliance;
 pub mod followup;
 pub mod lead;

@@ -4,11 +4,15 @@
 use std::sync::Arc;
 
 use leadline_shared::domain::{Direction, OpState};
+use std::collections::BTreeMap;
+
 use leadline_shared::protocol::{
-    ErrorKind, LeadDetail, QueueCount, QueueName, QueuePage, RemoteError, Request, Response, StatusReport,
-    StoreInfo, TimelineEntry,
+    AnalyticsRange, ErrorKind, LeadDetail, QueueCount, QueueName, QueuePage, RemoteError, Request, Response,
+    StatusReport, StoreInfo, TimelineEntry,
 };
 
+use crate::engine;
+use crate::engine::analytics::ReportInputs;
 use crate::engine::queues::{self, QueueError};
 use crate::state::State;
 use crate::store::{CURRENT_SCHEMA, SliceWindow, StoreError};
@@ -53,6 +57,10 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
         Request::PauseLead { contact_id } => super::followups::pause(state, contact_id, true).await,
         Request::ResumeLead { contact_id } => super::followups::pause(state, contact_id, false).await,
         Request::SimulateFollowUps { days, from } => super::followups::simulate_plan(state, days, from).await,
+        Request::Analytics { range } => {
+            let now = state.clock.now();
+            read(state, move |state| analytics(state, range, now).map_err(internal)).await
+        }
         Request::Ping => Ok(Response::Pong),
         Request::Subscribe => Ok(Response::Subscribed),
         Request::Status => {
@@ -90,6 +98,32 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             .await
         }
     }
+}
+
+/// The analytics figures: the aggregates the store keeps at write time, summed over the
+/// range's days, with the pipelines and users (a few records each) read for names.
+fn analytics(state: &State, range: AnalyticsRange, now: jiff::Timestamp) -> Result<Response, StoreError> {
+    let pipelines = state.db.pipelines()?;
+    let users: BTreeMap<String, String> = state
+        .db
+        .users()?
+        .into_iter()
+        .map(|u| {
+            let name = u.display_name();
+            (u.id, name)
+        })
+        .collect();
+    let config = &state.config.analytics;
+    let inputs = ReportInputs {
+        range,
+        now,
+        pipelines: &pipelines,
+        users: &users,
+        cost_per_lead: &config.cost_per_lead,
+        commission_rate: config.commission_rate,
+    };
+    let report = state.db.with_analytics(|agg| engine::analytics::report(agg, &inputs))?;
+    Ok(Response::Analytics(Box::new(report)))
 }
 
 fn status(state: &State) -> Result<StatusReport, StoreError> {

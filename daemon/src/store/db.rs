@@ -13,6 +13,8 @@ use leadline_shared::protocol::Counts;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::engine::analytics::{self, Aggregates, DealFacts, LeadFacts, StepFact};
+
 use super::codec::{LeadRecord, Section, decode, decode_section, encode, has_section, section_json};
 use super::keys;
 use super::ranks::{IndexKeys, LeadEntries, LeadRanks, Ranking};
@@ -191,6 +193,32 @@ pub struct SliceWindow {
 /// The row changes of one commit, for the in-memory orders.
 type RowChanges = Mutex<Vec<(Option<LeadEntries>, Option<LeadEntries>)>>;
 
+/// One record's change, as the analytics aggregates see it.
+#[derive(Debug)]
+enum FactChange {
+    Lead(Option<LeadFacts>, Option<LeadFacts>),
+    Deal(Option<DealFacts>, Option<DealFacts>),
+    Steps(Vec<StepFact>, Vec<StepFact>),
+}
+
+/// The analytics changes of one commit.
+type FactChanges = Mutex<Vec<FactChange>>;
+
+/// What a commit collects for the in-memory structures, each only once it is built.
+#[derive(Clone, Copy, Default)]
+struct Hooks<'a> {
+    rows: Option<&'a RowChanges>,
+    facts: Option<&'a FactChanges>,
+}
+
+impl Hooks<'_> {
+    fn fact(&self, change: FactChange) {
+        if let Some(facts) = self.facts {
+            lock(facts).push(change);
+        }
+    }
+}
+
 /// The typed store over any [`Store`] backend.
 #[derive(Clone)]
 pub struct Db {
@@ -201,6 +229,9 @@ pub struct Db {
     commits: Arc<Mutex<()>>,
     /// The lead orders with ranks, built on first use (`None` until then).
     ranks: Arc<Mutex<Option<LeadRanks>>>,
+    /// The analytics aggregates, built on first use (`None` until then) and then moved by
+    /// each commit under `commits`, like `ranks`.
+    analytics: Arc<Mutex<Option<Aggregates>>>,
 }
 
 impl Db {
@@ -216,6 +247,7 @@ impl Db {
             writer: Arc::new(Mutex::new(())),
             commits: Arc::new(Mutex::new(())),
             ranks: Arc::new(Mutex::new(None)),
+            analytics: Arc::new(Mutex::new(None)),
         };
         match db.schema_version()? {
             None => db.set_schema_version(target)?,
@@ -259,16 +291,20 @@ impl Db {
         // Only once the orders are built is there anything to keep up to date (they are
         // built under `commits`, so this cannot change before the commit ends).
         let changes: Option<RowChanges> = lock(&self.ranks).is_some().then(RowChanges::default);
+        let facts: Option<FactChanges> = lock(&self.analytics).is_some().then(FactChanges::default);
         self.store.transact(&|tx| {
             // The body may run again after a conflict: start the lists afresh each time.
             if let Some(changes) = &changes {
                 lock(changes).clear();
             }
+            if let Some(facts) = &facts {
+                lock(facts).clear();
+            }
             let mut given = Vec::with_capacity(batch.ops.len());
             for _ in &batch.ops {
                 given.push(next_seq(tx, SEQ_OPS)?);
             }
-            let changes = changes.as_ref();
+            let changes = Hooks { rows: changes.as_ref(), facts: facts.as_ref() };
             for remove in &batch.removes {
                 apply_remove(tx, remove, changes)?;
             }
@@ -305,6 +341,17 @@ impl Db {
         {
             for (old, new) in changes.into_inner().unwrap_or_else(|p| p.into_inner()) {
                 ranks.apply(old.as_ref(), new.as_ref());
+            }
+        }
+        if let Some(facts) = facts
+            && let Some(aggregates) = lock(&self.analytics).as_mut()
+        {
+            for change in facts.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                match change {
+                    FactChange::Lead(old, new) => aggregates.change_lead(old.as_ref(), new.as_ref()),
+                    FactChange::Deal(old, new) => aggregates.change_deal(old.as_ref(), new.as_ref()),
+                    FactChange::Steps(old, new) => aggregates.change_steps(&old, &new),
+                }
             }
         }
         Ok(seqs.into_inner().unwrap_or_else(|p| p.into_inner()))
@@ -349,6 +396,62 @@ impl Db {
             *ranks = Some(built);
         }
         Ok(ranks)
+    }
+
+    /// Runs `f` over the analytics aggregates, building them first if this is their first use
+    /// (one walk of the rows, deals and follow-up records; after that each commit moves them).
+    pub fn with_analytics<T>(&self, f: impl FnOnce(&Aggregates) -> T) -> Result<T, StoreError> {
+        {
+            let aggregates = lock(&self.analytics);
+            if let Some(aggregates) = aggregates.as_ref() {
+                return Ok(f(aggregates));
+            }
+        }
+        // No commit may land between the walk and the first change it would have to apply.
+        let _order = lock(&self.commits);
+        let mut aggregates = lock(&self.analytics);
+        if aggregates.is_none() {
+            let (built, unreadable) = self.analytics_recount()?;
+            if unreadable > 0 {
+                tracing::warn!(
+                    unreadable,
+                    "records that could not be read were left out of the analytics; each is back with its next change"
+                );
+            }
+            *aggregates = Some(built);
+        }
+        Ok(f(aggregates.as_ref().unwrap_or(&Aggregates::default())))
+    }
+
+    /// The analytics aggregates counted afresh from every stored row, deal and follow-up
+    /// record, with how many records could not be read. What the store keeps at write time
+    /// must always equal this.
+    pub fn analytics_recount(&self) -> Result<(Aggregates, usize), StoreError> {
+        let mut agg = Aggregates::default();
+        let mut unreadable = 0;
+        self.store.scan(Tree::Leads, b"", None, false, &mut |_, v| {
+            match decode_section::<LeadSummary>(v, Section::Row) {
+                Ok(Some(row)) => agg.lead(&LeadFacts::of(&row), 1),
+                Ok(None) => {}
+                Err(_) => unreadable += 1,
+            }
+            ControlFlow::Continue(())
+        })?;
+        self.store.scan(Tree::Opportunities, b"", None, false, &mut |_, v| {
+            match decode::<Opportunity>(Tree::Opportunities, v) {
+                Ok(o) => agg.deal(&DealFacts::of(&o), 1),
+                Err(_) => unreadable += 1,
+            }
+            ControlFlow::Continue(())
+        })?;
+        self.store.scan(Tree::FollowUps, b"", None, false, &mut |_, v| {
+            match decode::<FollowUps>(Tree::FollowUps, v) {
+                Ok(f) => analytics::step_facts(&f).iter().for_each(|s| agg.step(s, 1)),
+                Err(_) => unreadable += 1,
+            }
+            ControlFlow::Continue(())
+        })?;
+        Ok((agg, unreadable))
     }
 
     /// How many leads a slice holds now.
@@ -888,7 +991,7 @@ fn set_lead_row(
     tx: &dyn KvTx,
     id: &str,
     lead: Option<&LeadSummary>,
-    changes: Option<&RowChanges>,
+    changes: Hooks<'_>,
 ) -> Result<(), TxError> {
     let body = lead.map(section_json).transpose()?;
     let old = set_lead_section(tx, id, Section::Row, body.clone())?;
@@ -896,9 +999,10 @@ fn set_lead_row(
         return Ok(());
     }
     let old: Option<LeadSummary> = old.section(Section::Row)?;
-    if let Some(changes) = changes {
-        lock(changes).push((old.as_ref().map(LeadEntries::of), lead.map(LeadEntries::of)));
+    if let Some(rows) = changes.rows {
+        lock(rows).push((old.as_ref().map(LeadEntries::of), lead.map(LeadEntries::of)));
     }
+    changes.fact(FactChange::Lead(old.as_ref().map(LeadFacts::of), lead.map(LeadFacts::of)));
     let new_entries = lead.map(keys::lead_index_entries).unwrap_or_default();
     if let Some(old) = &old {
         for entry in keys::lead_index_entries(old) {
@@ -965,7 +1069,7 @@ fn link_ops(record: &FollowUps, ops: &[NewOp], seqs: &[u64]) -> FollowUps {
     record
 }
 
-fn apply_put(tx: &dyn KvTx, put: &Put, changes: Option<&RowChanges>) -> Result<(), TxError> {
+fn apply_put(tx: &dyn KvTx, put: &Put, changes: Hooks<'_>) -> Result<(), TxError> {
     match put {
         Put::Contact(c) => {
             let old = set_lead_section(tx, &c.id, Section::Contact, Some(section_json(c)?))?;
@@ -989,6 +1093,7 @@ fn apply_put(tx: &dyn KvTx, put: &Put, changes: Option<&RowChanges>) -> Result<(
                 )?,
                 Some(_) => {}
             }
+            changes.fact(FactChange::Deal(old.as_ref().map(DealFacts::of), Some(DealFacts::of(o))));
             if old.is_none_or(|old| old.contact_id != o.contact_id) {
                 tx.insert(
                     Tree::IdxOpportunitiesByContact,
@@ -1016,7 +1121,16 @@ fn apply_put(tx: &dyn KvTx, put: &Put, changes: Option<&RowChanges>) -> Result<(
         Put::Score(s) => {
             set_lead_section(tx, &s.contact_id, Section::Score, Some(section_json(s)?)).map(drop)
         }
-        Put::FollowUps(f) => write(tx, Tree::FollowUps, f.contact_id.as_bytes(), f),
+        Put::FollowUps(f) => {
+            if changes.facts.is_some() {
+                let old = read::<FollowUps>(tx, Tree::FollowUps, f.contact_id.as_bytes())?;
+                changes.fact(FactChange::Steps(
+                    old.as_ref().map(analytics::step_facts).unwrap_or_default(),
+                    analytics::step_facts(f),
+                ));
+            }
+            write(tx, Tree::FollowUps, f.contact_id.as_bytes(), f)
+        }
         Put::Op(op) => {
             let key = op.seq.to_be_bytes();
             if tx.get(Tree::PendingOps, &key)?.is_some() {
@@ -1034,7 +1148,7 @@ fn apply_put(tx: &dyn KvTx, put: &Put, changes: Option<&RowChanges>) -> Result<(
     }
 }
 
-fn apply_remove(tx: &dyn KvTx, remove: &Remove, changes: Option<&RowChanges>) -> Result<(), TxError> {
+fn apply_remove(tx: &dyn KvTx, remove: &Remove, changes: Hooks<'_>) -> Result<(), TxError> {
     match remove {
         Remove::Contact(id) => {
             if set_lead_section(tx, id, Section::Contact, None)?.get(Section::Contact).is_some() {
@@ -1050,6 +1164,7 @@ fn apply_remove(tx: &dyn KvTx, remove: &Remove, changes: Option<&RowChanges>) ->
                 )?;
                 bump(tx, "opportunities", -1)?;
                 tx.remove(Tree::Opportunities, id.as_bytes())?;
+                changes.fact(FactChange::Deal(Some(DealFacts::of(&old)), None));
             }
             Ok(())
         }
@@ -1066,7 +1181,14 @@ fn apply_remove(tx: &dyn KvTx, remove: &Remove, changes: Option<&RowChanges>) ->
         Remove::Note(id) => tx.remove(Tree::Notes, id.as_bytes()),
         Remove::User(id) => tx.remove(Tree::Users, id.as_bytes()),
         Remove::Score(id) => set_lead_section(tx, id, Section::Score, None).map(drop),
-        Remove::FollowUps(id) => tx.remove(Tree::FollowUps, id.as_bytes()),
+        Remove::FollowUps(id) => {
+            if changes.facts.is_some()
+                && let Some(old) = read::<FollowUps>(tx, Tree::FollowUps, id.as_bytes())?
+            {
+                changes.fact(FactChange::Steps(analytics::step_facts(&old), Vec::new()));
+            }
+            tx.remove(Tree::FollowUps, id.as_bytes())
+        }
         Remove::PendingOp(seq) => tx.remove(Tree::PendingOps, &seq.to_be_bytes()),
     }
 }

@@ -64,6 +64,60 @@ pub struct Message {
     pub source: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Call details (`callStatus`, `callDuration`) for call messages; email thread ids for
+    /// emails (not kept).
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "lenient_meta")]
+    pub meta: Option<MessageMeta>,
+}
+
+/// The part of GHL's `MessageMeta` Leadline reads: a call's outcome and length.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MessageMeta {
+    /// `completed`, `answered`, `busy`, `no-answer`, `failed`, `canceled`, `voicemail`,
+    /// `pending`.
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "lenient_string")]
+    pub call_status: Option<String>,
+    /// Seconds. GHL's schema says a string and its example is a number: both are read.
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "lenient_seconds")]
+    pub call_duration: Option<u64>,
+}
+
+impl MessageMeta {
+    /// Whether the call reached a person: GHL's `completed` or `answered` with some talk time
+    /// (a voicemail, a busy line, no answer or a failed call did not).
+    pub fn call_connected(&self) -> bool {
+        matches!(self.call_status.as_deref(), Some("completed" | "answered"))
+            && self.call_duration.unwrap_or(0) > 0
+    }
+}
+
+/// A meta object of a shape Leadline does not know is dropped, not an error: one odd message
+/// must not make a whole page unreadable.
+fn lenient_meta<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<MessageMeta>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(value.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(match value {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.to_ascii_lowercase()),
+        _ => None,
+    })
+}
+
+fn lenient_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(match value {
+        Some(serde_json::Value::Number(n)) => {
+            n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+        }
+        Some(serde_json::Value::String(s)) => {
+            s.trim().parse::<f64>().ok().filter(|f| *f >= 0.0).map(|f| f as u64)
+        }
+        _ => None,
+    })
 }
 
 impl Message {
@@ -79,6 +133,11 @@ impl Message {
             _ if t.starts_with("ACTIVITY") => "activity",
             _ => "other",
         }
+    }
+
+    /// The call's details, when this is a call message with GHL's call meta.
+    pub fn call(&self) -> Option<&MessageMeta> {
+        (self.channel() == "call").then_some(self.meta.as_ref()).flatten()
     }
 
     /// Whether this message passed between the lead and the team: what scoring reads and what

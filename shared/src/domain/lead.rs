@@ -160,4 +160,37 @@ pub struct LeadSummary {
     /// True when SMS may not be sent (global or SMS DND).
     pub sms_blocked: bool,
     pub message_count: u32,
+    /// The GHL user the contact is assigned to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
+    /// An appointment was booked: GHL logged one (`TYPE_ACTIVITY_APPOINTMENT`), or a deal of
+    /// the lead sits at or past its pipeline's appointment stage (a stage named "Appointment…"
+    /// or "Showing…").
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub appointment: bool,
+    /// The summed value of the lead's won deals, when one is won.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub won_value: Option<f64>,
+    /// The lead's calls, from GHL's call messages.
+    #[serde(skip_serializing_if = "CallStats::is_empty")]
+    pub calls: CallStats,
+}
+
+/// A lead's calls, from GHL's call messages (`TYPE_CALL` and kin) and their `meta`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CallStats {
+    /// Calls either way.
+    pub calls: u32,
+    /// Calls that reached a person ([`crate::domain::MessageMeta::call_connected`]).
+    pub connected: u32,
+    /// Seconds talked on the connected calls.
+    pub talk_seconds: u64,
+}
+
+impl CallStats {
+    /// No calls.
+    pub fn is_empty(&self) -> bool {
+        *self == CallStats::default()
+    }
 }

@@ -18,12 +18,12 @@ mod people;
 pub mod time;
 
 pub use contact::{Contact, CustomFieldDef, CustomFieldValue, DndSetting};
-pub use conversation::{Conversation, Direction, Message};
+pub use conversation::{Conversation, Direction, Message, MessageMeta};
 pub use followup::{
     Enrollment, EnrollmentState, FollowUpItem, FollowUps, ItemState, Mode, OptOutRecord, Pause, RecentSend,
     StepAction,
 };
-pub use lead::{LeadSummary, Qualification, QualificationItem, Temperature};
+pub use lead::{CallStats, LeadSummary, Qualification, QualificationItem, Temperature};
 pub use local::{AuditEvent, Contribution, OpKind, OpState, PendingOp, Score, SendAttempt};
 pub use opportunity::{Opportunity, OpportunityStatus, Pipeline, Stage};
 pub use people::{Note, Task, User};

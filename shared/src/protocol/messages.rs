@@ -85,6 +85,11 @@ pub enum Request {
         days: u32,
         from: Option<Timestamp>,
     },
+    /// The analytics figures for the leads that arrived in `range`.
+    Analytics {
+        #[serde(default)]
+        range: super::AnalyticsRange,
+    },
 }
 
 /// A lead a queue window is placed around (see [`Request::Queue`]).
@@ -224,6 +229,7 @@ pub enum Response {
     /// A lead paused or resumed.
     Done,
     Simulation(Box<Simulation>),
+    Analytics(Box<super::AnalyticsReport>),
 }
 
 /// Something that happened in the daemon, pushed to subscribed clients.

@@ -13,16 +13,18 @@
 //! Compatibility: new fields are `#[serde(default)]`, so older peers ignore them. Anything
 //! else is a new [`PROTOCOL_VERSION`].
 
+mod analytics;
 pub mod codec;
 mod messages;
 mod queue;
 
+pub use analytics::*;
 pub use codec::{FrameError, MAX_FRAME_BYTES, decode, encode, framing};
 pub use messages::*;
 pub use queue::{QueueName, UnknownQueue};
 
 /// The protocol version, defined once for both binaries. Peers must match exactly.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
 #[cfg(test)]
 mod tests;

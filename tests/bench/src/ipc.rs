@@ -19,6 +19,8 @@ pub struct IpcFigures {
     pub queue: Summary,
     /// The last 120 rows of `all`: what the dashboard asks for on `G`.
     pub queue_last: Summary,
+    /// `Analytics { range: all }`: every figure of the analytics screen.
+    pub analytics: Summary,
     /// The real dashboard against this daemon (`None` without tmux).
     pub dashboard: Option<crate::dashboard::DashboardFigures>,
     pub echo: Summary,
@@ -112,8 +114,11 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
             anchor: None,
         };
         let queue_last = time_requests(&mut conn, &last, plan.ipc_samples).await?;
+        // The warm-up requests also wait for the aggregates' build at start, if still running.
+        let all = Request::Analytics { range: leadline_shared::protocol::AnalyticsRange::All };
+        let analytics = time_requests(&mut conn, &all, plan.ipc_samples).await?;
         let echo = echo(work, plan.ipc_samples).await?;
-        Ok::<_, anyhow::Error>((import_s, queue, queue_last, echo))
+        Ok::<_, anyhow::Error>((import_s, queue, queue_last, analytics, echo))
     });
     // The dashboard is measured against the daemon still running with the whole data set.
     let dashboard = match &result {
@@ -123,10 +128,11 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
     let (peak, now) = (status_kb(child.id(), "VmHWM:"), status_kb(child.id(), "VmRSS:"));
     let _ = child.kill();
     let _ = child.wait();
-    let (import_s, queue, queue_last, echo) = result?;
+    let (import_s, queue, queue_last, analytics, echo) = result?;
     Ok(IpcFigures {
         queue,
         queue_last,
+        analytics,
         dashboard,
         echo,
         import_peak_rss_kb: peak,

@@ -41,6 +41,10 @@ struct Args {
     /// Run only the in-process figures: ingest, rescore and dashboard frames (the others are left out)
     #[arg(long)]
     ingest_only: bool,
+    /// Stop after the in-process figures and the daemon's IPC round trips (no sync, no
+    /// follow-ups): for the queue and analytics requests alone
+    #[arg(long, conflicts_with_all = ["ingest_only", "sync_only", "followups_only"])]
+    ipc_only: bool,
     /// Keep the work directory (data sets, stores and the daemons' logs)
     #[arg(long)]
     keep: bool,
@@ -164,6 +168,7 @@ fn main() -> anyhow::Result<()> {
     log("dashboard frames...");
     let frame = render::frames(&ingest.rows, plan.frame_samples);
     let followup_frame = render::followup_frames(&ingest.rows, plan.frame_samples);
+    let analytics_frame = render::analytics_frames(&ingest.rows, plan.frame_samples);
     // The in-process figures: all of `--ingest-only`, and the start of the full run's.
     let mut figures = json!({
         "leads": plan.leads,
@@ -173,6 +178,7 @@ fn main() -> anyhow::Result<()> {
         "rescore_all_ms": (ingest.rescore_all_ms * 10.0).round() / 10.0,
         "rescore_unchanged_ms": (ingest.rescore_unchanged_ms * 10.0).round() / 10.0,
         "queue_ranks_build_ms": (ingest.queue_ranks_build_ms * 10.0).round() / 10.0,
+        "analytics_build_ms": (ingest.analytics_build_ms * 10.0).round() / 10.0,
         "queue_last_window_p50_us": ingest.queue_last_window.p50_us.round(),
         "queue_last_window_p99_us": ingest.queue_last_window.p99_us.round(),
         "queue_counts_p50_us": ingest.queue_counts.p50_us.round(),
@@ -182,6 +188,8 @@ fn main() -> anyhow::Result<()> {
         "frame_p99_us": frame.p99_us.round(),
         "frame_followups_p50_us": followup_frame.p50_us.round(),
         "frame_followups_p99_us": followup_frame.p99_us.round(),
+        "frame_analytics_p50_us": analytics_frame.p50_us.round(),
+        "frame_analytics_p99_us": analytics_frame.p99_us.round(),
     });
     if args.ingest_only {
         println!("{}", serde_json::to_string_pretty(&figures)?);
@@ -190,6 +198,20 @@ fn main() -> anyhow::Result<()> {
 
     log("daemon with the data set, IPC round trips...");
     let ipc = ipc::measure(work.path(), &dataset_path, &plan)?;
+    if args.ipc_only {
+        let part = json!({
+            "ipc_queue_p50_us": ipc.queue.p50_us.round(),
+            "ipc_queue_p99_us": ipc.queue.p99_us.round(),
+            "ipc_echo_p99_us": ipc.echo.p99_us.round(),
+            "analytics_request_p50_us": ipc.analytics.p50_us.round(),
+            "analytics_request_p99_us": ipc.analytics.p99_us.round(),
+        });
+        if let (Some(all), Value::Object(part)) = (figures.as_object_mut(), part) {
+            all.extend(part);
+        }
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+        return Ok(());
+    }
 
     log("initial sync against the rate-limited simulator...");
     let sync = sync::measure(work.path(), std::sync::Arc::new(dataset), &plan)?;
@@ -206,6 +228,8 @@ fn main() -> anyhow::Result<()> {
         "ipc_queue_vs_echo_p99": ((ipc.queue.p99_us / ipc.echo.p99_us) * 100.0).round() / 100.0,
         "ipc_queue_last_window_p50_us": ipc.queue_last.p50_us.round(),
         "ipc_queue_last_window_p99_us": ipc.queue_last.p99_us.round(),
+        "analytics_request_p50_us": ipc.analytics.p50_us.round(),
+        "analytics_request_p99_us": ipc.analytics.p99_us.round(),
         "dashboard_jump_last_p50_ms": ipc.dashboard.as_ref().map(|d| (d.jump_last.p50_us / 100.0).round() / 10.0),
         "dashboard_jump_last_p99_ms": ipc.dashboard.as_ref().map(|d| (d.jump_last.p99_us / 100.0).round() / 10.0),
         "dashboard_rss_mb": ipc.dashboard.as_ref().map(|d| (d.rss_kb as f64 / 1024.0).round()),

@@ -87,3 +87,31 @@ pub fn followup_frames(rows: &[LeadSummary], samples: usize) -> Summary {
         .collect();
     time_frames(App::with_followups(now, views), samples)
 }
+
+/// Times `samples` frames of the analytics screen at 160×48, with the figures of `rows` (the
+/// data set's leads, summed as the daemon sums them; only the rows, so no forecast bars: the
+/// frame's cost is the screen's size, not the figures').
+pub fn analytics_frames(rows: &[LeadSummary], samples: usize) -> Summary {
+    use leadline_daemon::engine::analytics::{Aggregates, LeadFacts, ReportInputs, report};
+    use leadline_shared::protocol::AnalyticsRange;
+
+    let now = jiff::Timestamp::now();
+    let mut agg = Aggregates::default();
+    for row in rows {
+        agg.lead(&LeadFacts::of(row), 1);
+    }
+    let empty = std::collections::BTreeMap::new();
+    let costs = std::collections::BTreeMap::new();
+    let figures = report(
+        &agg,
+        &ReportInputs {
+            range: AnalyticsRange::All,
+            now,
+            pipelines: &[],
+            users: &empty,
+            cost_per_lead: &costs,
+            commission_rate: 0.025,
+        },
+    );
+    time_frames(App::with_analytics(now, figures), samples)
+}

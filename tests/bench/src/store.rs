@@ -50,6 +50,8 @@ pub struct IngestFigures {
     pub rescore_unchanged_ms: f64,
     /// The first build of the queue orders from the rows (the daemon does it at start).
     pub queue_ranks_build_ms: f64,
+    /// The analytics aggregates' first build from the store.
+    pub analytics_build_ms: f64,
     /// The last 120 rows of `all`, read with their records: the dashboard's `G`.
     pub queue_last_window: Summary,
     /// The six built-in queues' exact lengths (what each status request computes).
@@ -93,6 +95,12 @@ pub fn ingest_and_rescore(
     let started = Instant::now();
     let counts = queue_counts(&db, &config, now)?;
     let queue_ranks_build_ms = started.elapsed().as_secs_f64() * 1e3;
+    // Likewise the analytics aggregates (a walk of every row, deal and follow-up record); the
+    // rescores below then move them at each commit, as in a running daemon.
+    let started = Instant::now();
+    let analytics_days = db.with_analytics(|agg| agg.days.len())?;
+    let analytics_build_ms = started.elapsed().as_secs_f64() * 1e3;
+    anyhow::ensure!(analytics_days > 0, "the analytics aggregates hold no day");
     let all = queues::plan(&QueueName::All, now, &config.queues)?;
     let total = db.slice_len(&all)?;
     anyhow::ensure!(total == contacts as u64, "`all` holds {total} of {contacts} leads");
@@ -147,6 +155,7 @@ pub fn ingest_and_rescore(
         rescore_all_ms,
         rescore_unchanged_ms,
         queue_ranks_build_ms,
+        analytics_build_ms,
         queue_last_window,
         queue_counts: queue_counts_time,
         queue_lengths: counts,

@@ -65,6 +65,12 @@ pub enum Action {
     PauseLead,
     /// Resume the selected lead's follow-ups.
     ResumeLead,
+    /// Show the analytics screen: funnel, speed-to-lead, forecast, sources, cohorts.
+    Analytics,
+    /// On the analytics screen, cover a longer range of arrivals (7d → 30d → 90d → all).
+    RangeLonger,
+    /// On the analytics screen, cover a shorter range of arrivals.
+    RangeShorter,
 }
 
 /// How many queue tabs `queue-N` can address.
@@ -86,6 +92,9 @@ impl Action {
         all.extend((0..QUEUE_SLOTS).map(Action::Queue));
         all.extend([
             Action::FollowUps,
+            Action::Analytics,
+            Action::RangeShorter,
+            Action::RangeLonger,
             Action::OpenDetail,
             Action::ToggleDetail,
             Action::Close,
@@ -137,6 +146,9 @@ impl Action {
             Action::SendAgain => "send-again".into(),
             Action::PauseLead => "pause-lead".into(),
             Action::ResumeLead => "resume-lead".into(),
+            Action::Analytics => "analytics".into(),
+            Action::RangeLonger => "range-longer".into(),
+            Action::RangeShorter => "range-shorter".into(),
         }
     }
 
@@ -170,6 +182,9 @@ impl Action {
             Action::SendAgain => "send an uncertain message again".into(),
             Action::PauseLead => "pause the lead's follow-ups".into(),
             Action::ResumeLead => "resume the lead's follow-ups".into(),
+            Action::Analytics => "analytics screen".into(),
+            Action::RangeLonger => "analytics: longer range".into(),
+            Action::RangeShorter => "analytics: shorter range".into(),
         }
     }
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use leadline_shared::domain::{ItemState, LeadSummary, OpKind, OpState, Opportunity};
 use leadline_shared::protocol::{
-    Event, FollowUpView, LeadDetail, QueueName, QueuePage, StatusReport, SyncState, SyncStatus, Welcome,
+    AnalyticsRange, AnalyticsReport, Event, FollowUpView, LeadDetail, QueueName, QueuePage, StatusReport,
+    SyncState, SyncStatus, Welcome,
 };
 use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
@@ -96,6 +97,11 @@ pub enum Effect {
     /// `Request::FollowUps` for each part of the follow-ups screen (see
     /// [`super::followup_filters`]); report [`Update::FollowUpsLoaded`].
     FetchFollowUps,
+    /// `Request::Analytics` for the range shown; report [`Update::AnalyticsLoaded`].
+    FetchAnalytics {
+        /// Which arrivals the figures cover.
+        range: AnalyticsRange,
+    },
     /// A follow-up command; report [`Update::FollowUpDone`] or [`Update::FollowUpFailed`].
     FollowUp {
         /// The lead it concerns.
@@ -218,6 +224,8 @@ pub enum Update {
     },
     /// The follow-up actions of the screen's parts, in any order (the screen sorts them).
     FollowUpsLoaded(Vec<FollowUpView>),
+    /// The analytics figures arrived.
+    AnalyticsLoaded(Box<AnalyticsReport>),
     /// The daemon did a follow-up command.
     FollowUpDone {
         /// The lead it concerns.
@@ -247,6 +255,8 @@ pub enum Screen {
     Queue,
     /// The follow-ups screen.
     FollowUps,
+    /// The analytics screen.
+    Analytics,
 }
 
 /// What a text prompt asks for.
@@ -382,6 +392,11 @@ pub struct App {
     pub(super) current: usize,
     pub(super) screen: Screen,
     pub(super) followups: FollowUpsView,
+    /// The analytics figures last received (for `analytics_range`, or the range before it
+    /// while a new one loads).
+    pub(super) analytics: Option<AnalyticsReport>,
+    /// The range the analytics screen shows.
+    pub(super) analytics_range: AnalyticsRange,
     /// How far the help overlay is scrolled (it is taller than a small terminal).
     pub(super) help_scroll: u16,
     pub(super) detail_open: bool,
@@ -411,6 +426,8 @@ impl App {
             current: 0,
             screen: Screen::Queue,
             followups: FollowUpsView::new(),
+            analytics: None,
+            analytics_range: AnalyticsRange::Days30,
             help_scroll: 0,
             detail_open: false,
             detail: None,
@@ -523,7 +540,23 @@ impl App {
                 self.followups.select(self.followups.selected, page);
                 Vec::new()
             }
+            Screen::Analytics => Vec::new(),
         }
+    }
+
+    /// The analytics figures on hand and the range the screen shows.
+    pub fn analytics(&self) -> (Option<&AnalyticsReport>, AnalyticsRange) {
+        (self.analytics.as_ref(), self.analytics_range)
+    }
+
+    /// A dashboard on the analytics screen holding `report` (for benchmarks and tests).
+    #[allow(dead_code, reason = "API for the benchmark and tests; the binary alone does not call it")]
+    pub fn with_analytics(now: Timestamp, report: AnalyticsReport) -> Self {
+        let mut app = App::new(now);
+        app.screen = Screen::Analytics;
+        app.analytics_range = report.range;
+        app.apply(Update::AnalyticsLoaded(Box::new(report)));
+        app
     }
 
     /// The effects to perform first: connect.
@@ -551,6 +584,7 @@ impl App {
         match self.screen {
             Screen::Queue => self.current,
             Screen::FollowUps => self.views.len(),
+            Screen::Analytics => self.views.len() + 1,
         }
     }
 
@@ -729,6 +763,28 @@ impl App {
                 }
             }
             Action::FollowUps => return self.switch_tab(self.views.len()),
+            Action::Analytics => return self.switch_tab(self.views.len() + 1),
+            Action::RangeLonger | Action::RangeShorter => {
+                if self.screen != Screen::Analytics {
+                    let hint = self.keys_hint(Action::Analytics).unwrap_or_default();
+                    self.flash_error(format!("That key changes the analytics range: open analytics{hint}."));
+                    return Vec::new();
+                }
+                let range = if action == Action::RangeLonger {
+                    self.analytics_range.longer()
+                } else {
+                    self.analytics_range.shorter()
+                };
+                if range == self.analytics_range {
+                    return Vec::new();
+                }
+                self.analytics_range = range;
+                return if self.conn.is_online() {
+                    vec![Effect::FetchAnalytics { range }]
+                } else {
+                    Vec::new()
+                };
+            }
             Action::OpenDetail | Action::ToggleDetail if self.screen == Screen::FollowUps => {
                 self.followups.pane_open = action == Action::OpenDetail || !self.followups.pane_open;
             }
@@ -745,6 +801,9 @@ impl App {
                     self.last_error = None;
                     return match self.screen {
                         Screen::FollowUps => vec![Effect::FetchStatus, Effect::FetchFollowUps],
+                        Screen::Analytics => {
+                            vec![Effect::FetchStatus, Effect::FetchAnalytics { range: self.analytics_range }]
+                        }
                         Screen::Queue => {
                             let mut effects = vec![Effect::FetchStatus];
                             effects.extend(self.refresh_current());
@@ -756,7 +815,7 @@ impl App {
                 return conn_effects(self.conn.handle(ConnEvent::RetryNow));
             }
             Action::AddTag | Action::RemoveTag | Action::AddNote | Action::RetryEdits
-                if self.screen == Screen::FollowUps =>
+                if self.screen != Screen::Queue =>
             {
                 let queues = self.keys_hint(Action::Queue(0)).unwrap_or_default();
                 self.flash_error(format!(
@@ -810,15 +869,24 @@ impl App {
         })
     }
 
-    /// The number of tabs: the queues and the follow-ups screen.
+    /// The number of tabs: the queues, the follow-ups screen and the analytics screen.
     fn tab_count(&self) -> usize {
-        self.views.len() + 1
+        self.views.len() + 2
     }
 
     /// Shows tab `index`: a queue, or the follow-ups screen after the queues.
     fn switch_tab(&mut self, index: usize) -> Vec<Effect> {
         if index < self.views.len() {
             return self.switch_queue(index);
+        }
+        if index > self.views.len() {
+            if self.screen == Screen::Analytics {
+                return Vec::new();
+            }
+            self.screen = Screen::Analytics;
+            self.retry_when_loaded = None;
+            let range = self.analytics_range;
+            return if self.conn.is_online() { vec![Effect::FetchAnalytics { range }] } else { Vec::new() };
         }
         if self.screen == Screen::FollowUps {
             return Vec::new();
@@ -903,6 +971,7 @@ impl App {
                 self.followups.selected_row().map(|r| (r.item().contact_id.clone(), r.view.lead_name.clone()))
             }
             Screen::Queue => self.selected_lead().map(|l| (l.id.clone(), l.name.clone())),
+            Screen::Analytics => None,
         };
         let Some((contact_id, name)) = target else {
             self.flash_error("No lead selected.".to_owned());
@@ -1074,6 +1143,12 @@ impl App {
                         effects.extend(self.refresh_current());
                         effects
                     }
+                    Screen::Analytics => {
+                        let mut effects =
+                            vec![Effect::FetchAnalytics { range: self.analytics_range }, Effect::FetchStatus];
+                        effects.extend(self.refresh_current());
+                        effects
+                    }
                 };
                 let current = self.current;
                 for i in (0..self.views.len()).filter(|i| *i != current) {
@@ -1120,6 +1195,11 @@ impl App {
                 // record, too much to ask for at each burst of changes nobody is looking at.
                 if self.screen == Screen::FollowUps {
                     return vec![Effect::FetchFollowUps, Effect::FetchStatus];
+                }
+                // The figures follow the leads live: one request sums the day buckets kept at
+                // write time, whatever the store's size.
+                if self.screen == Screen::Analytics {
+                    return vec![Effect::FetchAnalytics { range: self.analytics_range }, Effect::FetchStatus];
                 }
                 let mut effects: Vec<Effect> = self.refresh_current().into_iter().collect();
                 effects.push(Effect::FetchStatus);
@@ -1190,6 +1270,11 @@ impl App {
             Update::RetryFailed { seq, error } => {
                 tracing::warn!(%error, seq, "retry failed");
                 self.flash_error(format!("Could not retry edit #{seq}: {error}"));
+            }
+            Update::AnalyticsLoaded(report) => {
+                // An answer for a range left meanwhile is still shown until the new one comes
+                // (the title says which range it is).
+                self.analytics = Some(*report);
             }
             Update::FollowUpsLoaded(views) => {
                 let page = if self.screen == Screen::FollowUps { self.page_rows() } else { 1 };
@@ -1267,6 +1352,9 @@ impl App {
     }
 
     fn move_selection(&mut self, delta: isize, page: usize) -> Vec<Effect> {
+        if self.screen == Screen::Analytics {
+            return Vec::new();
+        }
         if self.screen == Screen::FollowUps {
             let view = &mut self.followups;
             view.select(view.selected.saturating_add_signed(delta), page);

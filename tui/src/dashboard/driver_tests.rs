@@ -120,6 +120,9 @@ impl Fake {
                             Ok(Response::Queue(Box::new(page_of(&rows, offset, limit, anchor.as_ref()))))
                         }
                         Request::Lead { id } => Ok(Response::Lead(Box::new(detail(&id)))),
+                        Request::Analytics { range } => {
+                            Ok(Response::Analytics(Box::new(super::tests::analytics_report(range))))
+                        }
                         Request::Subscribe => {
                             subscription = Some(self.events.subscribe());
                             Ok(Response::Subscribed)

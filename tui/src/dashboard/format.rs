@@ -69,6 +69,42 @@ pub fn rounded(n: u64) -> String {
     }
 }
 
+/// A share as a percentage with one decimal (`41.7%`), `–` when there is none (nothing to
+/// divide by).
+pub fn percent(share: Option<f64>) -> String {
+    match share {
+        Some(s) if s.is_finite() => format!("{:.1}%", s * 100.0),
+        _ => "–".to_owned(),
+    }
+}
+
+/// Money in at most six characters: `$950`, `$12.3k`, `$1.25M`; `–` for none.
+pub fn money(value: Option<f64>) -> String {
+    let Some(v) = value.filter(|v| v.is_finite()) else { return "–".to_owned() };
+    let sign = if v < 0.0 { "-" } else { "" };
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{sign}${:.2}M", a / 1e6)
+    } else if a >= 1e4 {
+        format!("{sign}${:.0}k", a / 1e3)
+    } else if a >= 1e3 {
+        format!("{sign}${:.1}k", a / 1e3)
+    } else {
+        format!("{sign}${a:.0}")
+    }
+}
+
+/// Seconds as `45s`, `2m 05s`, `1h 20m`, `3d 4h`; `–` for none.
+pub fn duration(secs: Option<u64>) -> String {
+    match secs {
+        None => "–".to_owned(),
+        Some(s) if s < 60 => format!("{s}s"),
+        Some(s) if s < 3_600 => format!("{}m {:02}s", s / 60, s % 60),
+        Some(s) if s < 86_400 => format!("{}h {:02}m", s / 3_600, s % 3_600 / 60),
+        Some(s) => format!("{}d {}h", s / 86_400, s % 86_400 / 3_600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +173,23 @@ mod tests {
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(100_000), "100,000");
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}
+
+#[cfg(test)]
+mod analytics_format_tests {
+    use super::*;
+
+    #[test]
+    fn shares_money_and_durations_are_short() {
+        assert_eq!((percent(Some(0.41666)), percent(None)), ("41.7%".to_owned(), "–".to_owned()));
+        assert_eq!(money(Some(950.0)), "$950");
+        assert_eq!(money(Some(1_250.0)), "$1.2k");
+        assert_eq!(money(Some(12_300.0)), "$12k");
+        assert_eq!(money(Some(1_250_000.0)), "$1.25M");
+        assert_eq!(money(Some(-300.0)), "-$300");
+        assert_eq!(duration(Some(125)), "2m 05s");
+        assert_eq!(duration(Some(4_800)), "1h 20m");
+        assert_eq!(duration(None), "–");
     }
 }

@@ -240,6 +240,10 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("s", "sync-now"),
     ("7", "follow-ups"),
     ("f", "follow-ups"),
+    ("8", "analytics"),
+    ("y", "analytics"),
+    (">", "range-longer"),
+    ("<", "range-shorter"),
     ("a", "approve"),
     ("e", "edit-and-approve"),
     ("x", "skip"),
@@ -379,6 +383,28 @@ impl Keymap {
             (Action::Help, "help"),
             (Action::Quit, "quit"),
         ])
+    }
+
+    /// The footer's hints on the analytics screen: the range keys and leaving.
+    pub fn analytics_hints(&self) -> Vec<(String, &'static str)> {
+        let first = |a: Action| self.keys_for(a).first().map(|k| k.to_string());
+        let mut hints = Vec::new();
+        match (first(Action::RangeShorter), first(Action::RangeLonger)) {
+            (Some(s), Some(l)) => hints.push((format!("{s}/{l}"), "range")),
+            (Some(k), None) | (None, Some(k)) => hints.push((k, "range")),
+            (None, None) => {}
+        }
+        for (action, label) in [
+            (Action::NextQueue, "queue"),
+            (Action::Refresh, "refresh"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ] {
+            if let Some(k) = first(action) {
+                hints.push((k, label));
+            }
+        }
+        hints
     }
 
     /// "move" and then the first key of each bound action of `actions` (an action whose label

@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use leadline_shared::domain::{ItemState, OpKind};
-use leadline_shared::protocol::{FollowUpFilter, FollowUpView, QueueName};
+use leadline_shared::protocol::{AnalyticsRange, FollowUpFilter, FollowUpView, QueueName};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -105,7 +105,7 @@ pub fn layout(area: Rect, app: &App) -> Areas {
             let [top, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Length(pane)]).areas(main);
             (Some(top), Some(bottom))
         }
-    } else if !app.detail_open() {
+    } else if app.screen() == Screen::Analytics || !app.detail_open() {
         (Some(main), None)
     } else if main.width >= WIDE {
         let [left, right] =
@@ -139,6 +139,11 @@ pub fn render(app: &App, frame: &mut Frame) {
             }
             if let Some(pane) = areas.detail {
                 components::followups::draw_pane(app, frame, pane);
+            }
+        }
+        Screen::Analytics => {
+            if let Some(main) = areas.table {
+                components::analytics::draw(app, frame, main);
             }
         }
     }
@@ -267,6 +272,7 @@ enum Fetch {
     Queue { name: QueueName, window: WindowRequest },
     Lead { id: String },
     FollowUps,
+    Analytics { range: AnalyticsRange },
     Edit { contact_id: String, op: OpKind },
     Sync,
     Retry { seq: u64 },
@@ -284,7 +290,9 @@ impl Fetch {
     fn failed(self, error: String) -> Update {
         match self {
             Fetch::Queue { name, window } => Update::QueueFailed { name, window, error },
-            Fetch::Status | Fetch::Lead { .. } | Fetch::FollowUps => Update::RequestFailed { error },
+            Fetch::Status | Fetch::Lead { .. } | Fetch::FollowUps | Fetch::Analytics { .. } => {
+                Update::RequestFailed { error }
+            }
             Fetch::Edit { contact_id, op } => Update::EditFailed { contact_id, op, error },
             Fetch::Sync => Update::SyncFailed { error },
             Fetch::Retry { seq } => Update::RetryFailed { seq, error },
@@ -330,6 +338,10 @@ fn coalesce(batch: Vec<Fetch>) -> Vec<Fetch> {
     for fetch in batch {
         if matches!(fetch, Fetch::Lead { .. }) {
             out.retain(|f| !matches!(f, Fetch::Lead { .. }));
+            out.push(fetch);
+        } else if matches!(fetch, Fetch::Analytics { .. }) {
+            // Only the range asked for last matters.
+            out.retain(|f| !matches!(f, Fetch::Analytics { .. }));
             out.push(fetch);
         } else if let Fetch::Queue { name, .. } = &fetch {
             out.retain(|f| !matches!(f, Fetch::Queue { name: other, .. } if other == name));
@@ -447,6 +459,7 @@ impl Driver {
                 Effect::SyncNow => self.command(Fetch::Sync),
                 Effect::Retry { seq } => self.command(Fetch::Retry { seq }),
                 Effect::FetchFollowUps => self.fetch(Fetch::FollowUps),
+                Effect::FetchAnalytics { range } => self.fetch(Fetch::Analytics { range }),
                 Effect::FollowUp { contact_id, command, what } => {
                     self.command(Fetch::FollowUp { contact_id, command, what });
                 }
@@ -549,6 +562,9 @@ async fn serve(
                 Fetch::Sync => client.sync(false, false).await.map(|s| Update::SyncStarted(Box::new(s))),
                 Fetch::Retry { seq } => client.retry(seq).await.map(|()| Update::RetryAccepted { seq }),
                 Fetch::FollowUps => load_followups(&mut client).await.map(Update::FollowUpsLoaded),
+                Fetch::Analytics { range } => {
+                    client.analytics(range).await.map(|r| Update::AnalyticsLoaded(Box::new(r)))
+                }
                 Fetch::FollowUp { contact_id, command, what } => {
                     follow_up(&mut client, &contact_id, &command).await.map(|()| Update::FollowUpDone {
                         contact_id,

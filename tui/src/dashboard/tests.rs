@@ -11,8 +11,8 @@ use leadline_shared::domain::{
     Opportunity, Pause, PendingOp, Qualification, StepAction, Temperature,
 };
 use leadline_shared::protocol::{
-    Counts, DaemonInfo, Event, FollowUpView, LeadDetail, QueueCount, QueueName, QueuePage, StatusReport,
-    SyncState, SyncStatus, TimelineEntry, Welcome,
+    AnalyticsRange, AnalyticsReport, Counts, DaemonInfo, Event, FollowUpView, LeadDetail, QueueCount,
+    QueueName, QueuePage, StatusReport, SyncState, SyncStatus, TimelineEntry, Welcome,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -74,6 +74,7 @@ pub(super) fn lead(i: usize) -> LeadSummary {
         next_followup_at: (i % 7 == 2).then(|| ago(-3_600 * 2)),
         sms_blocked: i == 2,
         message_count: (i % 13) as u32,
+        ..LeadSummary::default()
     }
 }
 
@@ -397,6 +398,9 @@ impl Harness {
                 }
                 Effect::FetchLead { id } => Update::LeadLoaded(Box::new(detail(id))),
                 Effect::FetchFollowUps => Update::FollowUpsLoaded(self.followups.clone()),
+                Effect::FetchAnalytics { range } => {
+                    Update::AnalyticsLoaded(Box::new(analytics_report(*range)))
+                }
                 _ => {
                     self.other.push(effect);
                     continue;
@@ -622,6 +626,8 @@ fn queues_switch_with_tabs_numbers_and_brackets() {
     t.press("tab");
     assert_eq!(t.app.current_queue(), &QueueName::Hot);
     t.press("shift-tab shift-tab");
+    assert_eq!(t.app.screen(), Screen::Analytics, "the analytics tab is the last");
+    t.press("shift-tab");
     assert_eq!(t.app.screen(), Screen::FollowUps, "the follow-ups tab comes after the queues");
     t.press("shift-tab");
     assert_eq!((t.app.screen(), t.app.current_queue()), (Screen::Queue, &QueueName::All));
@@ -1478,6 +1484,8 @@ fn the_follow_ups_screen_sorts_the_approval_queue_first() {
     t.press("f");
     assert_eq!(t.app.screen(), Screen::FollowUps);
     t.press("tab");
+    assert_eq!(t.app.screen(), Screen::Analytics, "analytics is the tab after the follow-ups");
+    t.press("tab");
     assert_eq!((t.app.screen(), t.app.current_queue()), (Screen::Queue, &QueueName::SpeedToLead));
 }
 
@@ -1910,4 +1918,212 @@ fn snapshot_followup_edit_prompt() {
         t.press("H i space { { f i r s t _ n a m e } } ,");
         assert_screen(&format!("followup_edit_{w}x{h}"), t.draw());
     }
+}
+
+/// The analytics a fake daemon answers: a location of a few hundred leads, the same figures
+/// for every range but the range itself (the screen draws what it is given).
+pub(super) fn analytics_report(range: AnalyticsRange) -> AnalyticsReport {
+    use leadline_shared::protocol::{
+        AgentRow, CallFigures, CohortRow, FollowUpStepRow, ForecastStage, FunnelStage, SourceRow, SpeedToLead,
+    };
+    let counts = [412u64, 371, 118, 64, 19];
+    let names = ["new", "contacted", "qualified", "appointment", "won"];
+    let funnel = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| FunnelStage {
+            stage: (*n).into(),
+            count: counts[i],
+            conversion: (i > 0).then(|| counts[i] as f64 / counts[i - 1] as f64),
+            of_new: Some(counts[i] as f64 / counts[0] as f64),
+        })
+        .collect();
+    let source = |name: &str, leads: u64, won: u64, value: f64, cost: Option<f64>| {
+        let revenue = value * 0.025;
+        SourceRow {
+            source: name.into(),
+            leads,
+            contacted: leads * 9 / 10,
+            qualified: leads / 4,
+            won,
+            conversion: Some(won as f64 / leads as f64),
+            won_value: value,
+            revenue,
+            cost,
+            roi: cost.map(|c| (revenue - c) / c),
+        }
+    };
+    let stage = |pipeline: &str, stage: &str, open: u64, value: f64, won: u64, lost: u64| {
+        let p = (won + lost > 0).then(|| won as f64 / (won + lost) as f64);
+        ForecastStage {
+            pipeline: pipeline.into(),
+            stage: stage.into(),
+            open_deals: open,
+            open_value: value,
+            won_before: won,
+            lost_before: lost,
+            win_probability: p,
+            forecast: p.map(|p| p * value),
+        }
+    };
+    let forecast = vec![
+        stage("Buyer Pipeline", "New Lead", 21, 9_450_000.0, 12, 30),
+        stage("Buyer Pipeline", "Showing", 9, 4_320_000.0, 12, 9),
+        stage("Buyer Pipeline", "Offer Made", 4, 2_100_000.0, 12, 3),
+        stage("Seller Pipeline", "Appointment Set", 6, 3_600_000.0, 7, 7),
+        stage("Seller Pipeline", "Listing Signed", 3, 1_950_000.0, 7, 2),
+    ];
+    let cohort = |month: &str, leads: u64, won: u64| CohortRow {
+        month: month.into(),
+        leads,
+        contacted: leads * 9 / 10,
+        qualified: leads / 4,
+        won,
+        conversion: Some(won as f64 / leads as f64),
+    };
+    AnalyticsReport {
+        range,
+        since: range.days().map(|d| {
+            Timestamp::from_second(now().as_second() / 86_400 * 86_400 - i64::from(d - 1) * 86_400).unwrap()
+        }),
+        generated_at: now(),
+        funnel,
+        sources: vec![
+            source("Zillow", 131, 7, 3_410_000.0, Some(35.0 * 131.0)),
+            source("Facebook Ads", 97, 3, 1_250_000.0, Some(12.0 * 97.0)),
+            source("Referral", 64, 5, 2_870_000.0, None),
+            source("Website", 58, 2, 810_000.0, None),
+            source("Open house", 37, 2, 990_000.0, None),
+            source("(none)", 25, 0, 0.0, None),
+        ],
+        speed_to_lead: SpeedToLead {
+            leads: 412,
+            contacted: 371,
+            median_secs: Some(262),
+            p90_secs: Some(3_840),
+            within_5m: 203,
+            within_5m_share: Some(203.0 / 412.0),
+            histogram: vec![
+                ("≤1m".into(), 88),
+                ("≤5m".into(), 115),
+                ("≤15m".into(), 61),
+                ("≤1h".into(), 58),
+                ("≤1d".into(), 41),
+                (">1d".into(), 8),
+            ],
+        },
+        forecast_total: forecast.iter().filter_map(|f| f.forecast).sum(),
+        pipeline_value: forecast.iter().map(|f| f.open_value).sum(),
+        forecast,
+        followups: vec![
+            FollowUpStepRow {
+                workflow: "new-lead".into(),
+                step: 0,
+                sent: 340,
+                replied: 121,
+                reply_rate: Some(121.0 / 340.0),
+            },
+            FollowUpStepRow {
+                workflow: "new-lead".into(),
+                step: 1,
+                sent: 202,
+                replied: 38,
+                reply_rate: Some(38.0 / 202.0),
+            },
+        ],
+        leaderboard: vec![
+            AgentRow {
+                user_id: "u1".into(),
+                name: "Derek Chen".into(),
+                leads: 104,
+                contacted: 97,
+                won: 6,
+                won_value: 3_120_000.0,
+            },
+            AgentRow {
+                user_id: "u2".into(),
+                name: "Ashley Brooks".into(),
+                leads: 99,
+                contacted: 88,
+                won: 5,
+                won_value: 2_540_000.0,
+            },
+            AgentRow {
+                user_id: "u3".into(),
+                name: "Maria Gonzalez".into(),
+                leads: 112,
+                contacted: 101,
+                won: 5,
+                won_value: 2_010_000.0,
+            },
+            AgentRow {
+                user_id: String::new(),
+                name: "(unassigned)".into(),
+                leads: 97,
+                contacted: 85,
+                won: 3,
+                won_value: 1_660_000.0,
+            },
+        ],
+        cohorts: vec![
+            cohort("2025-02", 71, 5),
+            cohort("2025-03", 88, 6),
+            cohort("2025-04", 80, 4),
+            cohort("2025-05", 104, 3),
+            cohort("2025-06", 69, 1),
+        ],
+        calls: CallFigures {
+            calls: 126,
+            connected: 71,
+            connect_rate: Some(71.0 / 126.0),
+            talk_seconds: 17_530,
+            avg_talk_seconds: Some(17_530.0 / 71.0),
+        },
+        daily_leads: (0..range.days().unwrap_or(90))
+            .map(|d| u64::from((d * 7 + d * d) % 11 + d % 3))
+            .collect(),
+    }
+}
+
+#[test]
+fn snapshot_analytics() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        t.press("8");
+        assert_eq!(t.app.screen(), Screen::Analytics);
+        assert_eq!(t.app.analytics().1, AnalyticsRange::Days30);
+        assert_screen(&format!("analytics_{w}x{h}"), t.draw());
+    }
+}
+
+#[test]
+fn the_range_keys_ask_for_the_next_range_and_stop_at_the_ends() {
+    let mut t = Harness::online(80, 24);
+    t.press("8 >");
+    assert_eq!(t.app.analytics().0.map(|r| r.range), Some(AnalyticsRange::Days90));
+    assert!(t.screen().contains("· 90d"), "{}", t.screen());
+    t.press("> >");
+    assert_eq!(t.app.analytics().1, AnalyticsRange::All);
+    // Already the longest: no request.
+    let effects = t.app.handle_key(&KeyEvent::new(KeyCode::Char('>'), KeyModifiers::NONE));
+    assert!(effects.is_empty(), "{effects:?}");
+    t.press("< < < <");
+    assert_eq!(t.app.analytics().0.map(|r| r.range), Some(AnalyticsRange::Days7));
+    // On a queue the range keys say where they work.
+    t.press("1 >");
+    assert!(t.screen().contains("open analytics"), "{}", t.screen());
+}
+
+#[test]
+fn the_analytics_screen_follows_the_leads_and_a_refresh() {
+    let mut app = App::new(now());
+    let _ = app.resize(80, 24);
+    let _ = app.apply(Update::Connected { welcome: welcome() });
+    let effects = app.handle_key(&KeyEvent::new(KeyCode::Char('8'), KeyModifiers::NONE));
+    assert_eq!(effects, vec![Effect::FetchAnalytics { range: AnalyticsRange::Days30 }]);
+    let effects = app.handle_key(&KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE));
+    assert!(effects.contains(&Effect::FetchAnalytics { range: AnalyticsRange::Days30 }), "{effects:?}");
+    let _ = app.apply(Update::DaemonEvent(Event::LeadsChanged { ids: vec!["c1".into()] }));
+    let effects = app.apply(Update::RefreshDue);
+    assert!(effects.contains(&Effect::FetchAnalytics { range: AnalyticsRange::Days30 }), "{effects:?}");
 }

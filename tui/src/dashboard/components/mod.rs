@@ -4,6 +4,7 @@
 //!
 //! [`App`]: super::app::App
 
+pub mod analytics;
 pub mod detail;
 pub mod followups;
 pub mod help;

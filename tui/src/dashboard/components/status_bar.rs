@@ -210,6 +210,7 @@ pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
             let hints = match app.screen() {
                 Screen::Queue => app.keymap.footer_hints(),
                 Screen::FollowUps => app.keymap.followup_hints(),
+                Screen::Analytics => app.keymap.analytics_hints(),
             };
             let hints = fitting_hints(hints, usize::from(area.width));
             for (i, (keys, label)) in hints.into_iter().enumerate() {

@@ -1,6 +1,6 @@
 //! The tabs along the top: the queues, with how many leads each holds (exactly; in short form
 //! on tabs not shown when the terminal is too narrow for every figure), and the follow-ups
-//! screen, with how many actions need the agent.
+//! screen, with how many actions need the agent, then the analytics screen.
 
 use leadline_shared::protocol::QueueName;
 use ratatui::Frame;
@@ -39,6 +39,9 @@ const BRAND: &str = " leadline ";
 /// The follow-ups tab's name, and its short form ("F/U" is the trade's own shorthand).
 const FOLLOWUPS: &str = "Follow-ups";
 const FOLLOWUPS_SHORT: &str = "F/U";
+/// The analytics tab's name, and its short form.
+const ANALYTICS: &str = "Analytics";
+const ANALYTICS_SHORT: &str = "Stats";
 
 /// How the tab titles are written, from the roomiest to the tightest.
 #[derive(Clone, Copy)]
@@ -84,6 +87,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         // The follow-ups screen comes after the queues; its count is what needs the agent.
         let name = if fit.short { FOLLOWUPS_SHORT } else { FOLLOWUPS };
         titles.push(title(app.views.len(), name, app.followups().count_label()));
+        titles.push(title(app.views.len() + 1, if fit.short { ANALYTICS_SHORT } else { ANALYTICS }, None));
         titles
     };
     // Titles are divided by one column, and padded by a space each side unless too tight.
