@@ -1,0 +1,232 @@
+//! Gradient-boosted trees from the `perpetual` crate, behind [`Scorer`].
+//!
+//! The crate trains and explains (its exact TreeSHAP); prediction goes through the trees
+//! flattened by [`flat`](super::flat), which gives the crate's `predict` to the bit, many
+//! times faster.
+
+use std::collections::{HashMap, HashSet};
+
+use perpetual::booster::config::BoosterIO;
+use perpetual::objective::Objective;
+use perpetual::{ContributionsMethod, Matrix, PerpetualBooster};
+use serde::{Deserialize, Serialize};
+
+use super::features::{Encoding, Features};
+use super::flat::{BuildNode, Forest};
+use super::{Explanation, ModelError, Scorer};
+
+/// Training settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GbdtConfig {
+    /// The crate's one knob: more budget, more and finer trees (0.5–2 is the useful range).
+    pub budget: f32,
+    /// Threads for training; `None` uses every core. Prediction is single-threaded.
+    pub threads: Option<usize>,
+    /// Hand categorical features to the crate as such (its own category splits) rather than as
+    /// ordered codes.
+    pub native_categories: bool,
+    /// Reweight the classes to balance them during training (the crate's default). Off keeps
+    /// the probabilities calibrated to the base rate, which log loss rewards.
+    pub balance_classes: bool,
+}
+
+impl Default for GbdtConfig {
+    fn default() -> Self {
+        GbdtConfig { budget: 1.0, threads: None, native_categories: true, balance_classes: false }
+    }
+}
+
+/// The trained state: what is saved.
+#[derive(Clone)]
+struct Trained {
+    names: Vec<String>,
+    booster: PerpetualBooster,
+}
+
+/// A gradient-boosted tree model.
+#[derive(Clone)]
+pub struct Gbdt {
+    pub config: GbdtConfig,
+    trained: Option<Trained>,
+    forest: Forest,
+}
+
+impl std::fmt::Debug for Gbdt {
+    // The crate's booster has no `Debug`; its size says enough.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gbdt").field("config", &self.config).field("trees", &self.trees()).finish()
+    }
+}
+
+/// The version written with a saved model; a different one is refused on load.
+const FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    format: u32,
+    kind: String,
+    config: GbdtConfig,
+    names: Vec<String>,
+    /// The crate's own JSON of its booster.
+    booster: serde_json::Value,
+}
+
+impl Gbdt {
+    /// An untrained model.
+    pub fn new(config: GbdtConfig) -> Self {
+        Gbdt { config, trained: None, forest: Forest::default() }
+    }
+
+    /// The flattened trees (empty until trained).
+    pub fn forest(&self) -> &Forest {
+        &self.forest
+    }
+
+    /// How many trees the crate grew.
+    pub fn trees(&self) -> usize {
+        self.forest.trees.len()
+    }
+
+    /// The crate's own prediction (log-odds) for every row: the reference the flattened trees
+    /// are checked against.
+    pub fn crate_raw(&self, x: &Features) -> Vec<f64> {
+        let Some(t) = &self.trained else { return vec![f64::NAN; x.rows] };
+        let data = x.column_major();
+        t.booster.predict(&Matrix::new(&data, x.rows, x.cols()), false)
+    }
+}
+
+/// Flattens the crate's trees (nodes in a hash map by number, root 0).
+fn flatten(booster: &PerpetualBooster, features: usize) -> Result<Forest, ModelError> {
+    let mut forest = Forest::new(booster.base_score, features);
+    for (t, tree) in booster.get_prediction_trees().iter().enumerate() {
+        // Renumber breadth-first from the root, so the tree's nodes are contiguous and the
+        // upper levels (walked by every row) share cache lines.
+        let mut order = vec![0usize];
+        let mut number: HashMap<usize, usize> = HashMap::from([(0, 0)]);
+        let mut k = 0;
+        while k < order.len() {
+            let node = tree.nodes.get(&order[k]).ok_or_else(|| {
+                ModelError::Train(format!("tree {t} names node {} that it does not hold", order[k]))
+            })?;
+            if !node.is_leaf {
+                for c in [node.left_child, node.right_child, node.missing_node] {
+                    if !number.contains_key(&c) {
+                        number.insert(c, order.len());
+                        order.push(c);
+                    }
+                }
+            }
+            k += 1;
+        }
+        let mut nodes = Vec::with_capacity(order.len());
+        for n in &order {
+            let node = &tree.nodes[n];
+            nodes.push(if node.is_leaf {
+                BuildNode::Leaf(f64::from(node.weight_value))
+            } else {
+                BuildNode::Split {
+                    feature: node.split_feature,
+                    threshold: node.split_value,
+                    categories: node.left_cats.as_ref().map(|c| c.to_vec()),
+                    left: number[&node.left_child],
+                    right: number[&node.right_child],
+                    missing: number[&node.missing_node],
+                }
+            });
+        }
+        forest.push_tree(&nodes).map_err(|e| ModelError::Train(format!("tree {t}: {e}")))?;
+    }
+    Ok(forest)
+}
+
+impl Scorer for Gbdt {
+    fn kind(&self) -> &'static str {
+        "gbdt"
+    }
+
+    fn encoding(&self) -> Encoding {
+        Encoding::Codes
+    }
+
+    fn fit(&mut self, x: &Features, y: &[bool]) -> Result<(), ModelError> {
+        if x.rows == 0 || x.cols() == 0 || y.len() != x.rows {
+            return Err(ModelError::Data(format!(
+                "nothing to train on ({} rows, {} features, {} labels)",
+                x.rows,
+                x.cols(),
+                y.len()
+            )));
+        }
+        let data = x.column_major();
+        let matrix = Matrix::new(&data, x.rows, x.cols());
+        let labels: Vec<f64> = y.iter().map(|&l| if l { 1.0 } else { 0.0 }).collect();
+        let categorical: HashSet<usize> = x.categorical.iter().copied().collect();
+        let mut booster = PerpetualBooster::default()
+            .set_objective(Objective::LogLoss)
+            .set_budget(self.config.budget)
+            .set_num_threads(self.config.threads)
+            .set_categorical_features(
+                (self.config.native_categories && !categorical.is_empty()).then_some(categorical),
+            );
+        booster.cfg.auto_class_weights = self.config.balance_classes;
+        booster.fit(&matrix, &labels, None, None).map_err(|e| ModelError::Train(e.to_string()))?;
+        self.forest = flatten(&booster, x.cols())?;
+        self.trained = Some(Trained { names: x.names.clone(), booster });
+        Ok(())
+    }
+
+    fn raw(&self, row: &[f64]) -> f64 {
+        self.forest.raw(row)
+    }
+
+    fn predict_proba(&self, x: &Features) -> Vec<f64> {
+        let mut out = vec![0.0; x.rows];
+        self.forest.raw_batch(&x.values, &mut out);
+        out.iter_mut().for_each(|v| *v = super::metrics::sigmoid(*v));
+        out
+    }
+
+    fn explain(&self, row: &[f64]) -> Explanation {
+        let Some(t) = &self.trained else {
+            return Explanation { base: self.forest.base, contributions: Vec::new() };
+        };
+        // One row is its own column-major matrix.
+        let m = Matrix::new(row, 1, row.len());
+        let c = t.booster.predict_contributions(&m, ContributionsMethod::Shapley, false);
+        let (features, bias) = c.split_at(row.len());
+        Explanation {
+            base: bias.first().copied().unwrap_or(f64::NAN),
+            contributions: t.names.iter().cloned().zip(features.iter().copied()).collect(),
+        }
+    }
+
+    fn to_json(&self) -> Result<String, ModelError> {
+        let Some(t) = &self.trained else {
+            return Err(ModelError::Data("the model is not trained; train it before saving".into()));
+        };
+        let booster = serde_json::to_value(&t.booster).map_err(|e| ModelError::Train(e.to_string()))?;
+        let saved = Saved {
+            format: FORMAT,
+            kind: "gbdt".into(),
+            config: self.config,
+            names: t.names.clone(),
+            booster,
+        };
+        serde_json::to_string(&saved).map_err(|e| ModelError::Train(e.to_string()))
+    }
+
+    fn from_json(json: &str) -> Result<Self, ModelError> {
+        let saved: Saved = serde_json::from_str(json).map_err(|e| ModelError::Load(e.to_string()))?;
+        if saved.format != FORMAT || saved.kind != "gbdt" {
+            return Err(ModelError::Load(format!(
+                "a {} model in format {}, not gbdt {FORMAT}",
+                saved.kind, saved.format
+            )));
+        }
+        let booster = PerpetualBooster::from_json(&saved.booster.to_string())
+            .map_err(|e| ModelError::Load(e.to_string()))?;
+        let forest = flatten(&booster, saved.names.len()).map_err(|e| ModelError::Load(e.to_string()))?;
+        Ok(Gbdt { config: saved.config, trained: Some(Trained { names: saved.names, booster }), forest })
+    }
+}
