@@ -91,6 +91,13 @@ pub struct EvalArgs {
     /// Training threads (default: every core); prediction is always measured on one
     #[arg(long)]
     pub threads: Option<usize>,
+    /// GBDT categorical columns through the crate's own category splits instead of ordered
+    /// codes (on the bank data its trees grew 5,000 deep: 40 s to train, AUC 0.67)
+    #[arg(long, hide = true)]
+    pub native_categories: bool,
+    /// Let the GBDT reweight the classes to balance them (the crate's default)
+    #[arg(long, hide = true)]
+    pub balance_classes: bool,
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
@@ -102,7 +109,8 @@ impl EvalArgs {
         let gbdt = crate::model::gbdt::GbdtConfig {
             budget: self.budget,
             threads: self.threads,
-            ..Default::default()
+            native_categories: self.native_categories,
+            balance_classes: self.balance_classes,
         };
         crate::model::eval::Options {
             csv: self.csv.clone(),

@@ -60,6 +60,9 @@ pub struct ModelReport {
     /// Trees grown (GBDT only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trees: Option<usize>,
+    /// The deepest tree's depth (GBDT only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_depth: Option<u32>,
     /// The largest difference between the flattened trees and the crate's own prediction over
     /// the test rows, in log-odds (GBDT only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,7 +132,7 @@ fn evaluate(
     y: &[bool],
     predict_seconds: f64,
 ) -> Result<ModelReport, ModelError> {
-    let encoder = Encoder::fit(&table.header, &table.rows, train, skip, scorer.encoding());
+    let encoder = Encoder::fit(&table.header, &table.rows, train, skip, scorer.encoding(), Some(y));
     let x_train = encoder.encode(&table.rows, train);
     let x_test = encoder.encode(&table.rows, test);
     if x_train.cols() == 0 {
@@ -157,6 +160,7 @@ fn evaluate(
         predict_rows_per_s,
         features: x_train.cols(),
         trees: scorer.trees(),
+        max_depth: scorer.max_depth(),
         max_diff_vs_crate: scorer.max_diff_vs_crate(&x_test),
         max_explain_error,
     })
@@ -186,6 +190,9 @@ trait ModelUnderTest: Scorer {
     fn trees(&self) -> Option<usize> {
         None
     }
+    fn max_depth(&self) -> Option<u32> {
+        None
+    }
     fn max_diff_vs_crate(&self, _x: &Features) -> Option<f64> {
         None
     }
@@ -196,6 +203,9 @@ impl ModelUnderTest for Logistic {}
 impl ModelUnderTest for Gbdt {
     fn trees(&self) -> Option<usize> {
         Some(Gbdt::trees(self))
+    }
+    fn max_depth(&self) -> Option<u32> {
+        self.forest().trees.iter().map(|t| t.depth).max()
     }
     fn max_diff_vs_crate(&self, x: &Features) -> Option<f64> {
         let reference = self.crate_raw(x);
@@ -251,7 +261,8 @@ pub fn run(opts: &Options) -> Result<Report, ModelError> {
         models.push(evaluate(s, &table, &skip, (&train, &test), &y, opts.predict_seconds)?);
     }
     let columns =
-        Encoder::fit(&table.header, &table.rows, &train, &skip, super::features::Encoding::Codes).notes;
+        Encoder::fit(&table.header, &table.rows, &train, &skip, super::features::Encoding::Codes, Some(&y))
+            .notes;
     let first = models.first().cloned().ok_or_else(|| ModelError::Data("no model chosen".into()))?;
     Ok(Report {
         csv: file,
@@ -303,6 +314,9 @@ pub fn render(r: &Report) -> String {
         ));
         if let Some(t) = m.trees {
             out.push_str(&format!("trees: {t}\n"));
+        }
+        if let Some(t) = m.max_depth {
+            out.push_str(&format!("max_depth: {t}\n"));
         }
         if let Some(d) = m.max_diff_vs_crate {
             out.push_str(&format!("max_diff_vs_crate: {d:e}\n"));

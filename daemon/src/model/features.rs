@@ -132,8 +132,9 @@ fn calendar_index(s: &str, names: &[&str]) -> Option<usize> {
 }
 
 /// Infers one column's kind from its training values; `None` leaves the column out, with the
-/// reason in `notes`.
-fn infer(name: &str, values: &[&str], notes: &mut Vec<String>) -> Option<Kind> {
+/// reason in `notes`. With `labels` (one per value), categorical levels are ordered by their
+/// share of positives instead of by frequency.
+fn infer(name: &str, values: &[&str], labels: Option<&[bool]>, notes: &mut Vec<String>) -> Option<Kind> {
     let present: Vec<&str> = values.iter().copied().filter(|v| !is_missing(v)).collect();
     if present.is_empty() {
         notes.push(format!("{name}: left out, no values"));
@@ -183,6 +184,25 @@ fn infer(name: &str, values: &[&str], notes: &mut Vec<String>) -> Option<Kind> {
     let mut levels: Vec<(&str, usize)> = counts.into_iter().collect();
     // Ties by name, so the order (and the codes) do not depend on hashing.
     levels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    if let Some(labels) = labels {
+        // A level's positive share, shrunk toward the overall share by a prior of 10 rows so a
+        // rare level does not jump to an end of the order on a few rows.
+        let overall = labels.iter().filter(|&&l| l).count() as f64 / labels.len().max(1) as f64;
+        let mut positives: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
+        for (v, &l) in values.iter().zip(labels) {
+            if l && !is_missing(v) {
+                *positives.entry(v.trim()).or_default() += 1.0;
+            }
+        }
+        let rate = |(l, n): &(&str, usize)| {
+            (positives.get(l).copied().unwrap_or(0.0) + 10.0 * overall) / (*n as f64 + 10.0)
+        };
+        levels.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+        notes.push(format!(
+            "{name}: categorical, {} levels coded in order of their positive share",
+            levels.len()
+        ));
+    }
     Some(Kind::Categorical { levels: levels.into_iter().map(|(l, _)| l.to_owned()).collect() })
 }
 
@@ -207,12 +227,17 @@ fn sentinel(nums: &[f64], rows: usize) -> Option<f64> {
 
 impl Encoder {
     /// Infers every column but `skip` (the target and dropped columns) from the rows `train`.
+    ///
+    /// With `labels` (one per row of `rows`) and [`Encoding::Codes`], categorical codes follow
+    /// each level's share of positives in the training rows, so a tree's threshold on the code
+    /// splits levels into better and worse groups; otherwise they follow frequency.
     pub fn fit(
         header: &[String],
         rows: &[Vec<String>],
         train: &[usize],
         skip: &[usize],
         encoding: Encoding,
+        labels: Option<&[bool]>,
     ) -> Self {
         let mut notes = Vec::new();
         let mut columns = Vec::new();
@@ -221,7 +246,9 @@ impl Encoder {
                 continue;
             }
             let values: Vec<&str> = train.iter().map(|&r| rows[r][index].as_str()).collect();
-            if let Some(kind) = infer(name, &values, &mut notes) {
+            let train_labels: Option<Vec<bool>> =
+                labels.filter(|_| encoding == Encoding::Codes).map(|l| train.iter().map(|&r| l[r]).collect());
+            if let Some(kind) = infer(name, &values, train_labels.as_deref(), &mut notes) {
                 columns.push(Column { name: name.clone(), index, kind });
             }
         }
@@ -326,7 +353,7 @@ mod tests {
         }
         let all: Vec<usize> = (0..100).collect();
         let h = header(&["p", "m", "j", "id", "k", "y"]);
-        let e = Encoder::fit(&h, &data, &all, &[5], Encoding::Codes);
+        let e = Encoder::fit(&h, &data, &all, &[5], Encoding::Codes, None);
         let kinds: Vec<&Kind> = e.columns.iter().map(|c| &c.kind).collect();
         assert_eq!(
             kinds,
@@ -345,15 +372,38 @@ mod tests {
     }
 
     #[test]
+    fn codes_follow_the_positive_share_when_labels_are_given() {
+        // "a" is frequent and never positive, "c" rare and always positive.
+        let mut data = Vec::new();
+        let mut labels = Vec::new();
+        for (level, n, positive) in [("a", 60, false), ("b", 30, true), ("c", 20, true)] {
+            for i in 0..n {
+                data.push(vec![level.to_string()]);
+                labels.push(positive && i % 2 == 0 || level == "c");
+            }
+        }
+        let all: Vec<usize> = (0..data.len()).collect();
+        let e = Encoder::fit(&header(&["c"]), &data, &all, &[], Encoding::Codes, Some(&labels));
+        assert_eq!(e.columns[0].kind, Kind::Categorical { levels: vec!["a".into(), "b".into(), "c".into()] });
+        let by_count = Encoder::fit(&header(&["c"]), &data, &all, &[], Encoding::Codes, None);
+        assert_eq!(
+            by_count.columns[0].kind,
+            Kind::Categorical { levels: vec!["a".into(), "b".into(), "c".into()] }
+        );
+        let e = Encoder::fit(&header(&["c"]), &data, &[60, 61, 90, 0], &[], Encoding::Codes, Some(&labels));
+        assert_eq!(e.columns[0].kind, Kind::Categorical { levels: vec!["a".into(), "b".into(), "c".into()] });
+    }
+
+    #[test]
     fn one_hot_and_unseen_levels() {
         let data = rows(&[&["x", "1"], &["y", "2"], &["x", "3"], &["z", "4"]]);
         let h = header(&["c", "n"]);
-        let e = Encoder::fit(&h, &data, &[0, 1, 2], &[], Encoding::OneHot);
+        let e = Encoder::fit(&h, &data, &[0, 1, 2], &[], Encoding::OneHot, None);
         let f = e.encode(&data, &[0, 3]);
         assert_eq!(f.names, ["c=x", "c=y", "n"]);
         assert_eq!(f.row(0), [1.0, 0.0, 1.0]);
         assert_eq!(f.row(1), [0.0, 0.0, 4.0]);
-        let codes = Encoder::fit(&h, &data, &[0, 1, 2], &[], Encoding::Codes).encode(&data, &[3]);
+        let codes = Encoder::fit(&h, &data, &[0, 1, 2], &[], Encoding::Codes, None).encode(&data, &[3]);
         assert!(codes.row(0)[0].is_nan(), "a level not seen in training is missing");
     }
 
@@ -371,7 +421,7 @@ mod tests {
     #[test]
     fn missing_tokens_and_column_major() {
         let data = rows(&[&["1", "NA"], &["?", "2"], &["3", "4"]]);
-        let e = Encoder::fit(&header(&["a", "b"]), &data, &[0, 1, 2], &[], Encoding::Codes);
+        let e = Encoder::fit(&header(&["a", "b"]), &data, &[0, 1, 2], &[], Encoding::Codes, None);
         let f = e.encode(&data, &[0, 1, 2]);
         assert!(f.row(0)[1].is_nan() && f.row(1)[0].is_nan());
         let cm = f.column_major();

@@ -50,6 +50,9 @@ pub struct Forest {
     pub leaf_values: Vec<f64>,
     pub trees: Vec<TreeRef>,
     pub category_bits: Vec<u64>,
+    /// Each node's expected output over the training rows that reached it (a leaf's is its
+    /// value): what [`Forest::explain`] measures each step of a path against.
+    pub expected: Vec<f64>,
     /// The number of features a row must have.
     pub features: usize,
 }
@@ -57,7 +60,8 @@ pub struct Forest {
 /// A tree as the builder sees it: nodes with children by index, root at 0.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BuildNode {
-    Leaf(f64),
+    /// A leaf: its value, and the training weight (hessian sum) that reached it.
+    Leaf { value: f64, cover: f64 },
     Split {
         feature: usize,
         threshold: f64,
@@ -67,6 +71,13 @@ pub enum BuildNode {
         right: usize,
         missing: usize,
     },
+}
+
+impl BuildNode {
+    /// A leaf that training rows reached with weight 1 (for tests and hand-built trees).
+    pub fn leaf(value: f64) -> Self {
+        BuildNode::Leaf { value, cover: 1.0 }
+    }
 }
 
 /// Rows per block: a block of rows (16 features × 8 bytes × 64 ≈ 8 KB) and the tree it walks
@@ -94,7 +105,7 @@ impl Forest {
         for (i, node) in tree.iter().enumerate() {
             let me = at(i)?;
             match node {
-                BuildNode::Leaf(value) => {
+                BuildNode::Leaf { value, .. } => {
                     self.nodes.push(Node {
                         threshold: 0.0,
                         feature: 0,
@@ -141,8 +152,37 @@ impl Forest {
             }
         }
         let depth = depth_of(tree)?;
+        self.expected.extend(expectations(tree));
         self.trees.push(TreeRef { root: offset as u32, depth });
         Ok(())
+    }
+
+    /// Each feature's contribution to one row's log-odds, and the base they start from:
+    /// `base + Σ contributions == raw(row)` exactly (up to rounding).
+    ///
+    /// Along the row's path in each tree, the step from a node to its child moves the expected
+    /// output by `expected[child] − expected[node]`; that move is credited to the feature the
+    /// node splits on. The moves add up to the leaf's value minus the root's expectation, so
+    /// the sum is exact by construction. This is path attribution (Saabas), not Shapley values:
+    /// it is exact and cheap (one walk per tree), but credits a feature by where it sits in
+    /// the tree.
+    pub fn explain(&self, row: &[f64]) -> (f64, Vec<f64>) {
+        let mut base = self.base;
+        let mut contributions = vec![0.0; self.features];
+        for &t in &self.trees {
+            let mut i = t.root as usize;
+            base += self.expected[i];
+            loop {
+                let node = &self.nodes[i];
+                let next = self.step(node, row[node.feature as usize]) as usize;
+                if next == i {
+                    break;
+                }
+                contributions[node.feature as usize] += self.expected[next] - self.expected[i];
+                i = next;
+            }
+        }
+        (base, contributions)
     }
 
     /// The child of `node` that `value` goes to.
@@ -170,11 +210,14 @@ impl Forest {
     #[inline(always)]
     fn leaf(&self, tree: TreeRef, row: &[f64]) -> usize {
         let mut i = tree.root;
-        for _ in 0..tree.depth {
+        loop {
             let node = &self.nodes[i as usize];
-            i = self.step(node, row[node.feature as usize]);
+            let next = self.step(node, row[node.feature as usize]);
+            if next == i {
+                return i as usize;
+            }
+            i = next;
         }
-        i as usize
     }
 
     /// The log-odds of one row.
@@ -201,6 +244,41 @@ impl Forest {
     }
 }
 
+/// Each node's expected output: a leaf's value, or its children's expectations weighted by the
+/// training weight (cover) that reached each. Children with no weight at all (a missing branch
+/// no training row took) count equally, so every node still has a value.
+fn expectations(tree: &[BuildNode]) -> Vec<f64> {
+    let mut expected = vec![0.0; tree.len()];
+    let mut cover = vec![0.0; tree.len()];
+    // Children come after their parents (the tree was checked by `depth_of`), so one pass from
+    // the end sees every child before its parent.
+    for i in (0..tree.len()).rev() {
+        match &tree[i] {
+            BuildNode::Leaf { value, cover: c } => {
+                expected[i] = *value;
+                cover[i] = c.max(0.0);
+            }
+            BuildNode::Split { left, right, missing, .. } => {
+                let mut kids = vec![*left];
+                if right != left {
+                    kids.push(*right);
+                }
+                if missing != left && missing != right {
+                    kids.push(*missing);
+                }
+                let total: f64 = kids.iter().map(|&k| cover[k]).sum();
+                expected[i] = if total > 0.0 {
+                    kids.iter().map(|&k| expected[k] * cover[k]).sum::<f64>() / total
+                } else {
+                    kids.iter().map(|&k| expected[k]).sum::<f64>() / kids.len() as f64
+                };
+                cover[i] = total;
+            }
+        }
+    }
+    expected
+}
+
 /// The longest root-to-leaf path, with cycles and unreachable depth refused.
 fn depth_of(tree: &[BuildNode]) -> Result<u32, String> {
     let mut deepest = 0;
@@ -214,6 +292,9 @@ fn depth_of(tree: &[BuildNode]) -> Result<u32, String> {
         deepest = deepest.max(d);
         if let Some(BuildNode::Split { left, right, missing, .. }) = tree.get(i) {
             // The missing child is usually the left or the right one: each distinct child once.
+            if *left <= i || *right <= i || *missing <= i {
+                return Err("a child placed before its parent; number nodes breadth-first".into());
+            }
             stack.push((*left, d + 1));
             if right != left {
                 stack.push((*right, d + 1));
@@ -243,13 +324,13 @@ mod tests {
                 right: 5,
                 missing: 5,
             },
-            BuildNode::Leaf(30.0),
-            BuildNode::Leaf(40.0),
-            BuildNode::Leaf(10.0),
-            BuildNode::Leaf(20.0),
+            BuildNode::leaf(30.0),
+            BuildNode::leaf(40.0),
+            BuildNode::leaf(10.0),
+            BuildNode::leaf(20.0),
         ])
         .expect("a valid tree");
-        f.push_tree(&[BuildNode::Leaf(1.0)]).expect("a stump");
+        f.push_tree(&[BuildNode::leaf(1.0)]).expect("a stump");
         f
     }
 
@@ -263,6 +344,21 @@ mod tests {
         assert_eq!(f.raw(&[1.0, f64::NAN]), 21.5);
         assert_eq!(f.raw(&[2.0, 1.0]), 31.5, "equal to the threshold goes right");
         assert_eq!(f.raw(&[f64::NAN, 1.0]), 41.5);
+    }
+
+    #[test]
+    fn explanations_add_up_and_credit_the_split_features() {
+        let f = forest();
+        // Leaves 30, 40, 10, 20 with equal cover: node 1 expects 15, the root (15 + 30 + 40) / 3.
+        let root = (15.0 + 30.0 + 40.0) / 3.0;
+        let (base, c) = f.explain(&[1.0, 1.0]);
+        assert!((base - (0.5 + root + 1.0)).abs() < 1e-12);
+        assert!((c[0] - (15.0 - root)).abs() < 1e-12);
+        assert!((c[1] - (10.0 - 15.0)).abs() < 1e-12);
+        for row in [[1.0, 2.0], [5.0, 0.0], [f64::NAN, 3.0], [0.0, f64::NAN]] {
+            let (base, c) = f.explain(&row);
+            assert!((base + c.iter().sum::<f64>() - f.raw(&row)).abs() < 1e-12, "{row:?}");
+        }
     }
 
     #[test]
@@ -299,7 +395,7 @@ mod tests {
         assert!(f.push_tree(&out_of_range).is_err());
         let bad_feature = [
             BuildNode::Split { feature: 3, threshold: 0.0, categories: None, left: 1, right: 1, missing: 1 },
-            BuildNode::Leaf(0.0),
+            BuildNode::leaf(0.0),
         ];
         assert!(f.push_tree(&bad_feature).is_err());
         assert!(f.push_tree(&[]).is_err());

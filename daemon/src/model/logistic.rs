@@ -120,6 +120,17 @@ impl Scorer for Logistic {
         let positives = y.iter().filter(|&&l| l).count() as f64;
         let rate = (positives / n as f64).clamp(1e-6, 1.0 - 1e-6);
         w[0] = (rate / (1.0 - rate)).ln();
+        let loss = |w: &[f64]| -> f64 {
+            let mut sum = 0.0;
+            for i in 0..n {
+                let eta: f64 = z[i * d..(i + 1) * d].iter().zip(w).map(|(a, b)| a * b).sum();
+                // log(1 + e^η) − y η, stable for large |η|.
+                let softplus = if eta > 0.0 { eta + (-eta).exp().ln_1p() } else { eta.exp().ln_1p() };
+                sum += softplus - if y[i] { eta } else { 0.0 };
+            }
+            sum + 0.5 * L2 * w[1..].iter().map(|v| v * v).sum::<f64>()
+        };
+        let mut current = loss(&w);
         for _ in 0..MAX_STEPS {
             let mut grad = vec![0.0; d];
             let mut hess = vec![0.0; d * d];
@@ -150,14 +161,23 @@ impl Scorer for Logistic {
             }
             let step = solve_spd(&hess, &grad, d)
                 .ok_or_else(|| ModelError::Train("the logistic regression's Hessian is singular".into()))?;
-            let mut moved: f64 = 0.0;
-            for (wa, sa) in w.iter_mut().zip(&step) {
-                *wa -= sa;
-                moved = moved.max(sa.abs());
+            // Newton's step, halved until the penalized loss goes down: a full step can
+            // overshoot far from the optimum.
+            let mut scale = 1.0;
+            let mut accepted = None;
+            for _ in 0..40 {
+                let trial: Vec<f64> = w.iter().zip(&step).map(|(wa, sa)| wa - scale * sa).collect();
+                let l = loss(&trial);
+                if l.is_finite() && l <= current {
+                    accepted = Some((trial, l));
+                    break;
+                }
+                scale /= 2.0;
             }
-            if !moved.is_finite() {
-                return Err(ModelError::Train("the logistic regression diverged".into()));
-            }
+            let Some((next, l)) = accepted else { break };
+            let moved = w.iter().zip(&next).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            w = next;
+            current = l;
             if moved < TOLERANCE {
                 break;
             }
