@@ -112,8 +112,8 @@ fn flatten(booster: &PerpetualBooster, features: usize) -> Result<Forest, ModelE
             })?;
             if !node.is_leaf {
                 for c in [node.left_child, node.right_child, node.missing_node] {
-                    if !number.contains_key(&c) {
-                        number.insert(c, order.len());
+                    if let std::collections::hash_map::Entry::Vacant(slot) = number.entry(c) {
+                        slot.insert(order.len());
                         order.push(c);
                     }
                 }
