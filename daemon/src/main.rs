@@ -25,6 +25,9 @@ fn main() {
     let cli = Cli::parse();
     if let Err(e) = leadline_daemon::cli::main(&cli.globals, cli.command) {
         eprintln!("leadlined: {e:#}");
-        std::process::exit(1);
+        // Bad input (a CSV, a column name) is the user's to fix: exit 2, as for bad usage.
+        let bad_input =
+            e.downcast_ref::<leadline_daemon::model::ModelError>().is_some_and(|m| m.is_bad_input());
+        std::process::exit(if bad_input { 2 } else { 1 });
     }
 }

@@ -6,6 +6,7 @@
 mod dashboard;
 mod followups;
 mod ipc;
+mod model;
 mod render;
 mod stats;
 mod store;
@@ -218,6 +219,12 @@ fn main() -> anyhow::Result<()> {
 
     let followups = followups_run(&log)?;
 
+    log("conversion model on the bank data set (model eval)...");
+    let model = model::measure()?;
+    if model.is_none() {
+        log(&format!("{} is absent: the model figures are null", model::bank_csv().display()));
+    }
+
     let leads = plan.leads as f64;
     let daemon = json!({
         "quick": args.quick,
@@ -247,8 +254,8 @@ fn main() -> anyhow::Result<()> {
         "daemon_import_s": (ipc.import_s * 100.0).round() / 100.0,
         "store_bytes_per_lead": (ipc.store_bytes as f64 / leads).round(),
         "raw_json_bytes_per_lead": (raw_json_bytes as f64 / leads).round(),
-        "model_auc": Value::Null,
-        "model_predict_rows_per_s": Value::Null,
+        "model_auc": model.map(|(auc, _)| (auc * 10_000.0).round() / 10_000.0),
+        "model_predict_rows_per_s": model.map(|(_, rate)| rate.round()),
     });
     for part in [daemon, sync.figures(), followups.figures()] {
         if let (Some(all), Value::Object(part)) = (figures.as_object_mut(), part) {
