@@ -308,46 +308,62 @@ fn bump_tally(map: &mut BTreeMap<String, Tally>, key: &str, f: &LeadFacts, sign:
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Aggregates {
     pub days: BTreeMap<i32, DayBucket>,
+    /// Every day summed: the `all` range reads it instead of summing every day's maps.
+    pub total: DayBucket,
+}
+
+impl DayBucket {
+    fn lead(&mut self, f: &LeadFacts, sign: i64) {
+        self.leads.add(f, sign);
+        bump_tally(&mut self.sources, &f.source, f, sign);
+        bump_tally(&mut self.users, &f.user, f, sign);
+        if let Some(secs) = f.first_response_secs {
+            bump(&mut self.response, response_bucket(secs), sign);
+        }
+        self.calls += sign * f.calls as i64;
+        self.connected += sign * f.connected as i64;
+        self.talk_seconds += sign * f.talk_seconds as i64;
+    }
+
+    fn deal(&mut self, f: &DealFacts, sign: i64) {
+        bump_pair(
+            &mut self.deals,
+            (f.pipeline.clone(), f.stage.clone(), f.state),
+            sign,
+            sign * f.value_cents,
+        );
+    }
+
+    fn step(&mut self, f: &StepFact, sign: i64) {
+        bump_pair(&mut self.steps, (f.workflow.clone(), f.step), sign, sign * i64::from(f.replied));
+    }
 }
 
 impl Aggregates {
-    fn day(&mut self, day: i32) -> &mut DayBucket {
-        self.days.entry(day).or_default()
-    }
-
-    fn tidy(&mut self, day: i32) {
-        if self.days.get(&day).is_some_and(DayBucket::is_empty) {
+    /// Applies `change` to the bucket of `day` and to the total, and drops the day's bucket
+    /// once it is empty.
+    fn on_day(&mut self, day: i32, change: impl Fn(&mut DayBucket)) {
+        change(&mut self.total);
+        let b = self.days.entry(day).or_default();
+        change(b);
+        if b.is_empty() {
             self.days.remove(&day);
         }
     }
 
     /// Adds (`sign` 1) or takes away (`sign` −1) one lead.
     pub fn lead(&mut self, f: &LeadFacts, sign: i64) {
-        let b = self.day(f.day);
-        b.leads.add(f, sign);
-        bump_tally(&mut b.sources, &f.source, f, sign);
-        bump_tally(&mut b.users, &f.user, f, sign);
-        if let Some(secs) = f.first_response_secs {
-            bump(&mut b.response, response_bucket(secs), sign);
-        }
-        b.calls += sign * f.calls as i64;
-        b.connected += sign * f.connected as i64;
-        b.talk_seconds += sign * f.talk_seconds as i64;
-        self.tidy(f.day);
+        self.on_day(f.day, |b| b.lead(f, sign));
     }
 
     /// Adds or takes away one deal.
     pub fn deal(&mut self, f: &DealFacts, sign: i64) {
-        let b = self.day(f.day);
-        bump_pair(&mut b.deals, (f.pipeline.clone(), f.stage.clone(), f.state), sign, sign * f.value_cents);
-        self.tidy(f.day);
+        self.on_day(f.day, |b| b.deal(f, sign));
     }
 
     /// Adds or takes away one sent follow-up step.
     pub fn step(&mut self, f: &StepFact, sign: i64) {
-        let b = self.day(f.day);
-        bump_pair(&mut b.steps, (f.workflow.clone(), f.step), sign, sign * i64::from(f.replied));
-        self.tidy(f.day);
+        self.on_day(f.day, |b| b.step(f, sign));
     }
 
     /// Moves a lead from its old facts to its new ones.
@@ -440,11 +456,11 @@ fn month_of(day: i32) -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// The figures for a range, from the aggregates. Costs one pass over the days in the range.
+/// The figures for a range, from the aggregates: the days of the range summed, or for `all`
+/// the running total (plus one light pass over the days for the cohorts).
 pub fn report(agg: &Aggregates, inputs: &ReportInputs<'_>) -> AnalyticsReport {
     let today = day_of(inputs.now);
     let start = range_start(inputs.range, today);
-    let in_range = |day: i32| start.is_none_or(|s| day >= s);
 
     let mut total = Tally::default();
     let mut sources: BTreeMap<&str, Tally> = BTreeMap::new();
@@ -458,21 +474,26 @@ pub fn report(agg: &Aggregates, inputs: &ReportInputs<'_>) -> AnalyticsReport {
     let mut closed: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
     let mut daily_leads: BTreeMap<i32, i64> = BTreeMap::new();
 
-    for (&day, b) in &agg.days {
-        for ((pipeline, stage, state), &(n, value)) in &b.deals {
-            match state {
-                DealState::Open if in_range(day) => {
-                    let e = open.entry((pipeline, stage)).or_default();
-                    e.0 += n;
-                    e.1 += value;
-                }
-                DealState::Open => {}
-                DealState::Won => closed.entry((pipeline, stage)).or_default().0 += n,
-                DealState::Lost => closed.entry((pipeline, stage)).or_default().1 += n,
-            }
+    // Closed deals count over all time, whatever the range.
+    for ((pipeline, stage, state), &(n, _)) in &agg.total.deals {
+        match state {
+            DealState::Open => {}
+            DealState::Won => closed.entry((pipeline, stage)).or_default().0 += n,
+            DealState::Lost => closed.entry((pipeline, stage)).or_default().1 += n,
         }
-        if !in_range(day) {
-            continue;
+    }
+    // `all` is the total; a range sums its days.
+    let buckets: Vec<&DayBucket> = match start {
+        None => vec![&agg.total],
+        Some(first) => agg.days.range(first..).map(|(_, b)| b).collect(),
+    };
+    for b in buckets {
+        for ((pipeline, stage, state), &(n, value)) in &b.deals {
+            if matches!(state, DealState::Open) {
+                let e = open.entry((pipeline, stage)).or_default();
+                e.0 += n;
+                e.1 += value;
+            }
         }
         total.merge(&b.leads);
         for (k, t) in &b.sources {
@@ -492,6 +513,8 @@ pub fn report(agg: &Aggregates, inputs: &ReportInputs<'_>) -> AnalyticsReport {
             e.0 += sent;
             e.1 += replied;
         }
+    }
+    for (&day, b) in agg.days.range(start.unwrap_or(NO_DAY)..) {
         // A day with deals or follow-ups but no arrivals has no cohort.
         if day != NO_DAY && !b.leads.is_zero() {
             cohorts.entry(month_of(day)).or_default().merge(&b.leads);
