@@ -2,21 +2,21 @@
 //! process, exactly as the command runs it (`--target y --positive yes --drop duration
 //! --split every5`, the GBDT).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use leadline_daemon::model::eval::{self, Options, Split, Which};
 
-/// The data set, beside the repository as the project's shared folder lays it out.
-pub fn bank_csv() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/bank-marketing/bank-full.csv")
+/// The bank data set in a data directory (`--data-dir`), laid out as the team's data folder is.
+pub fn bank_csv(data_dir: &Path) -> PathBuf {
+    data_dir.join("bank-marketing/bank-full.csv")
 }
 
-/// The GBDT's test AUC and single-thread prediction rate, or `None` when the data set is absent.
-pub fn measure() -> anyhow::Result<Option<(f64, f64)>> {
-    let csv = bank_csv();
-    if !csv.exists() {
+/// The GBDT's test AUC and single-thread prediction rate, or `None` when no data directory was
+/// given or it does not hold the data set.
+pub fn measure(data_dir: Option<&Path>) -> anyhow::Result<Option<(f64, f64)>> {
+    let Some(csv) = data_dir.map(bank_csv).filter(|c| c.exists()) else {
         return Ok(None);
-    }
+    };
     let report = eval::run(&Options {
         csv,
         target: "y".into(),
