@@ -19,18 +19,18 @@ fn eval(args: &[&str]) -> Output {
         .expect("leadlined runs")
 }
 
+/// `model eval` on the committed leads, predicting `converted = yes`, with `extra` flags.
+fn eval_leads(extra: &[&str]) -> Output {
+    let csv = fixture("leads.csv");
+    let mut args =
+        vec!["--csv", csv.to_str().expect("utf-8 path"), "--target", "converted", "--positive", "yes"];
+    args.extend_from_slice(extra);
+    eval(&args)
+}
+
 #[test]
 fn json_report_holds_the_contract_keys_for_both_models() {
-    let csv = fixture("leads.csv");
-    let out = eval(&[
-        "--csv",
-        csv.to_str().expect("utf-8 path"),
-        "--target",
-        "converted",
-        "--positive",
-        "yes",
-        "--json",
-    ]);
+    let out = eval_leads(&["--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     for key in ["auc", "pr_auc", "logloss", "train_s", "predict_rows_per_s"] {
@@ -56,21 +56,7 @@ fn json_report_holds_the_contract_keys_for_both_models() {
 
 #[test]
 fn text_report_prints_each_key_and_drop_and_time_split_work() {
-    let csv = fixture("leads.csv");
-    let out = eval(&[
-        "--csv",
-        csv.to_str().expect("utf-8 path"),
-        "--target",
-        "converted",
-        "--positive",
-        "yes",
-        "--drop",
-        "month,pre_approved",
-        "--split",
-        "time",
-        "--model",
-        "logistic",
-    ]);
+    let out = eval_leads(&["--drop", "month,pre_approved", "--split", "time", "--model", "logistic"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     for key in ["model: logistic", "auc: ", "pr_auc: ", "logloss: ", "train_s: ", "predict_rows_per_s: "] {
