@@ -2,47 +2,9 @@
 //! counted (GSM-7 or UCS-2, segments), the carrier spam guard, and the truncation that keeps
 //! the closing sentence.
 
-/// GSM 03.38 basic character set: each costs one septet (of 160 in a segment).
-const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
-                         ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-/// GSM 03.38 extension table: each costs two septets (an escape, then the character).
-const GSM_EXTENSION: &str = "\u{0C}^{}\\[~]|€";
-
-/// How a text travels: GSM-7 (160 septets in one segment, 153 a segment when split) or, as soon
-/// as one character is outside GSM-7, UCS-2 (70 UTF-16 units in one segment, 67 when split).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// The GSM 03.38 alphabet.
-    Gsm7,
-    /// UTF-16, for any text with a character outside GSM-7 (emoji, curly quotes, CJK...).
-    Ucs2,
-}
-
-/// The encoding a carrier will use for `text`.
-pub fn encoding(text: &str) -> Encoding {
-    if text.chars().all(|c| GSM_BASIC.contains(c) || GSM_EXTENSION.contains(c)) {
-        Encoding::Gsm7
-    } else {
-        Encoding::Ucs2
-    }
-}
-
-/// The first character of `text` outside GSM-7, which makes the whole text UCS-2.
-pub fn first_non_gsm(text: &str) -> Option<char> {
-    text.chars().find(|&c| !GSM_BASIC.contains(c) && !GSM_EXTENSION.contains(c))
-}
-
-/// How many SMS segments `text` costs (at least one).
-pub fn segments(text: &str) -> u32 {
-    let (units, single, split) = match encoding(text) {
-        Encoding::Gsm7 => {
-            (text.chars().map(|c| if GSM_EXTENSION.contains(c) { 2 } else { 1 }).sum::<usize>(), 160, 153)
-        }
-        Encoding::Ucs2 => (text.chars().map(char::len_utf16).sum::<usize>(), 70, 67),
-    };
-    let n = if units <= single { 1 } else { units.div_ceil(split) };
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
+// The counting is shared with the dashboard's Compose, so the count the agent sees while
+// typing is the one these rules apply.
+pub use leadline_shared::sms::{Encoding, encoding, first_non_gsm, segments};
 
 /// Length as the lead sees it: characters (Unicode scalar values). This is what
 /// `sms_max_chars` limits.
@@ -397,29 +359,6 @@ fn trim_punctuation(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gsm7_and_ucs2_segments() {
-        assert_eq!(encoding("Hi Jordan, when's a good time?"), Encoding::Gsm7);
-        assert_eq!(segments(&"a".repeat(160)), 1);
-        assert_eq!(segments(&"a".repeat(161)), 2);
-        assert_eq!(segments(&"a".repeat(306)), 2);
-        assert_eq!(segments(&"a".repeat(307)), 3);
-        // An extension character takes two septets.
-        assert_eq!(segments(&format!("{}€", "a".repeat(158))), 1);
-        assert_eq!(segments(&format!("{}€", "a".repeat(159))), 2);
-        // One emoji makes the whole text UCS-2: 70 a segment, 67 when split.
-        let ucs = format!("{}😀", "a".repeat(68));
-        assert_eq!(encoding(&ucs), Encoding::Ucs2);
-        assert_eq!(first_non_gsm(&ucs), Some('😀'));
-        assert_eq!(segments(&ucs), 1); // 68 + 2 UTF-16 units
-        assert_eq!(segments(&format!("{}😀", "a".repeat(69))), 2);
-        assert_eq!(segments(&"ü".repeat(160)), 1); // ü is GSM-7
-        assert_eq!(segments(&"ż".repeat(70)), 1);
-        assert_eq!(segments(&"ż".repeat(71)), 2);
-        assert_eq!(segments(&"ż".repeat(135)), 3);
-        assert_eq!(segments(""), 1);
-    }
 
     #[test]
     fn plain_swaps_typography_and_collapses_space() {
