@@ -322,6 +322,7 @@ impl Ingest {
             conflicts: 0,
             followup: new.followup.clone(),
             attempt: None,
+            held: None,
         }));
         let pending: Vec<&PendingOp> = pending.iter().collect();
         let mut overlay = Overlay::default();

@@ -1,8 +1,9 @@
 //! The engine: pure rules (qualification, scoring, lead rows, queues, compliance gates,
-//! message templates, follow-ups) and the glue that applies them to the store.
+//! message templates, follow-ups, the agent's own messages) and the glue that applies them to the store.
 
 pub mod analytics;
 pub mod compliance;
+pub mod compose;
 pub mod followup;
 pub mod lead;
 pub mod qualify;

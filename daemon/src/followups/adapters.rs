@@ -152,6 +152,7 @@ impl Gates for Compliance {
         &self,
         contact: &Contact,
         channel_name: &str,
+        automated: bool,
         recent: &[Sent],
         now: Timestamp,
     ) -> Result<(), (Option<Timestamp>, String)> {
@@ -170,7 +171,7 @@ impl Gates for Compliance {
             limiter: Some(&limiter),
         };
         match compliance::check(
-            &PlannedSend { channel: channel(channel_name), at: now, automated: true },
+            &PlannedSend { channel: channel(channel_name), at: now, automated },
             &ctx,
             self.rules,
         ) {
@@ -226,6 +227,10 @@ impl Renderer for Templates {
 
     fn merge(&self, text: &str, inputs: &MergeInputs<'_>) -> String {
         templates::merge_text(text, &Templates::context(inputs), &self.rules)
+    }
+
+    fn templates(&self) -> Vec<templates::TemplateInfo> {
+        self.set.list()
     }
 }
 
@@ -314,7 +319,14 @@ mod tests {
         let (at, zone) = c.send_time(&lead, "sms", late);
         assert_eq!(zone.as_deref(), Some("America/Denver"));
         assert_eq!(at.to_zoned(TimeZone::get("America/Denver").expect("tz")).hour(), 8);
-        assert!(c.check(&lead, "sms", &[], late).is_err());
-        assert!(c.check(&lead, "sms", &[], at).is_ok());
+        assert!(c.check(&lead, "sms", true, &[], late).is_err());
+        assert!(c.check(&lead, "sms", true, &[], at).is_ok());
+        // The agent's own text waits for the morning too: the law's gates hold every send.
+        assert!(c.check(&lead, "sms", false, &[], late).is_err());
+        // The loop lock's gap after a text holds the engine, not the agent.
+        let just_now =
+            [Sent { at: at - SignedDuration::from_mins(5), channel: "sms".into(), automated: false }];
+        assert!(c.check(&lead, "sms", true, &just_now, at).is_err());
+        assert!(c.check(&lead, "sms", false, &just_now, at).is_ok());
     }
 }

@@ -55,6 +55,10 @@ pub trait Renderer: Send + Sync {
     ) -> Result<Rendered, String>;
     /// Fills the merge fields of a free text (a task title, a notification).
     fn merge(&self, text: &str, inputs: &MergeInputs<'_>) -> String;
+    /// Every template, by id: what Compose offers the agent.
+    fn templates(&self) -> Vec<crate::engine::templates::TemplateInfo> {
+        Vec::new()
+    }
 }
 
 /// Desktop alerts; best effort, never fatal.
@@ -145,6 +149,27 @@ pub fn recent_sends(
     }
     out.sort_by_key(|s| s.at);
     out
+}
+
+/// The verdict on a message the agent types to a lead now ([`crate::engine::compose::check`]
+/// with the engine's gates, the lead's standing opt-out and what was sent to it lately), and
+/// the lead's zone as the quiet-hours rules place it. One function for Compose, the edit that
+/// queues the message and the sender, so the three never disagree.
+pub fn typed_send(
+    engine: Option<&Engine>,
+    contact: &Contact,
+    record: Option<&leadline_shared::domain::FollowUps>,
+    messages: &[leadline_shared::domain::Message],
+    channel: &str,
+    now: Timestamp,
+) -> (crate::engine::compose::Verdict, Option<String>) {
+    let recent = recent_sends(record, messages, now);
+    let opted_out = record.and_then(|r| r.opted_out.as_ref());
+    let gates = engine.map(|e| e.gates.as_ref() as &dyn crate::engine::followup::decide::Gates);
+    let verdict = crate::engine::compose::check(contact, opted_out, channel, gates, &recent, now);
+    let zone =
+        engine.and_then(|e| e.time.send_time(contact, "sms", now).1).or_else(|| contact.timezone.clone());
+    (verdict, zone)
 }
 
 /// The instant the engine went live for this location, set once (at the first full sync):

@@ -16,6 +16,9 @@ fn internal(e: impl std::fmt::Display) -> RemoteError {
     RemoteError::new(ErrorKind::Internal, e.to_string())
 }
 
+/// The longest text GHL's carriers take (10 segments of 160).
+pub const MAX_SMS_CHARS: usize = 1_600;
+
 /// Checks an edit's own fields.
 pub fn validate(op: &OpKind) -> Result<(), RemoteError> {
     let blank = |s: &str| s.trim().is_empty();
@@ -30,6 +33,19 @@ pub fn validate(op: &OpKind) -> Result<(), RemoteError> {
             Err(bad(format!("cannot send on {channel:?}: use sms or email")))
         }
         OpKind::SendMessage { body, .. } if blank(body) => Err(bad("a message needs some text")),
+        OpKind::SendMessage { channel, subject, .. }
+            if channel == "email" && subject.as_deref().is_none_or(blank) =>
+        {
+            Err(bad("an email needs a subject: give one (--subject in `leadline send`)"))
+        }
+        OpKind::SendMessage { channel, body, .. }
+            if channel == "sms" && body.chars().count() > MAX_SMS_CHARS =>
+        {
+            Err(bad(format!(
+                "a text is at most {MAX_SMS_CHARS} characters and this one has {}: shorten it, or send an email",
+                body.chars().count()
+            )))
+        }
         OpKind::SetStatus { status, .. }
             if !matches!(status.as_str(), "open" | "won" | "lost" | "abandoned") =>
         {
@@ -52,19 +68,24 @@ pub async fn edit(state: &State, contact_id: &str, op: OpKind) -> Result<u64, Re
     let ingest = state.ingest();
     let now = state.clock.now();
     let id = contact_id.to_owned();
-    let applied = tokio::task::spawn_blocking(move || ingest.edit(&id, op, now))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?
-        .ok_or_else(|| match deal {
-            Some(deal) => {
-                RemoteError::new(ErrorKind::NotFound, format!("lead {contact_id} has no deal {deal}"))
-            }
-            None => RemoteError::new(
-                ErrorKind::NotFound,
-                format!("no lead with id {contact_id:?}; `leadline queue all --json` lists the ids"),
-            ),
-        })?;
+    let (db, engine) = (state.db.clone(), state.followups().cloned());
+    let applied = tokio::task::spawn_blocking(move || {
+        // A message typed to a lead that may not have it is refused here, with why; the sender
+        // checks again when it sends.
+        if let OpKind::SendMessage { channel, .. } = &op {
+            super::compose::refuse_blocked(&db, engine.as_deref(), &id, channel, now)?;
+        }
+        ingest.edit(&id, op, now).map_err(internal)
+    })
+    .await
+    .map_err(internal)??
+    .ok_or_else(|| match deal {
+        Some(deal) => RemoteError::new(ErrorKind::NotFound, format!("lead {contact_id} has no deal {deal}")),
+        None => RemoteError::new(
+            ErrorKind::NotFound,
+            format!("no lead with id {contact_id:?}; `leadline queue all --json` lists the ids"),
+        ),
+    })?;
     state.db.flush().await.map_err(internal)?;
     let seq = applied.op_seqs.first().copied().unwrap_or_default();
     state.publish(Event::LeadsChanged { ids: applied.changed });
@@ -298,6 +319,48 @@ mod tests {
         };
         let ids: Vec<&str> = latest.iter().map(|v| v.item.id.as_str()).collect();
         assert_eq!(ids, ["c1/nurture/3", "c1/nurture/4"]);
+    }
+
+    /// A typed message to a lead that may not have it is refused before it is queued, with
+    /// why; one that may is queued like any edit.
+    #[tokio::test]
+    async fn a_typed_message_to_a_dnd_lead_is_refused_before_it_is_queued() {
+        let now: Timestamp = "2025-06-02T15:00:00Z".parse().expect("ts");
+        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
+        let state = Arc::new(State::new(
+            db,
+            leadline_shared::config::Config::default(),
+            Arc::new(FixedClock::new(now)),
+            DaemonInfo::default(),
+            String::new(),
+        ));
+        let mut dnd = Contact { id: "c1".into(), phone: Some("+13125550142".into()), ..Contact::default() };
+        dnd.dnd_settings.insert(
+            "SMS".into(),
+            leadline_shared::domain::DndSetting { status: "active".into(), ..Default::default() },
+        );
+        let open = Contact {
+            id: "c2".into(),
+            phone: Some("+13125550143".into()),
+            email: Some("c2@example.com".into()),
+            ..Contact::default()
+        };
+        state.ingest().apply(Page::Contacts(vec![dnd, open]), now).expect("leads");
+        let text =
+            |body: &str| OpKind::SendMessage { channel: "sms".into(), body: body.into(), subject: None };
+
+        let refused = edit(&state, "c1", text("Hi")).await.expect_err("DND");
+        assert_eq!(refused.kind, ErrorKind::BadRequest);
+        assert!(refused.message.starts_with("not sent: SMS DND in GHL"), "{}", refused.message);
+        assert!(state.db.pending_ops().expect("ops").is_empty(), "nothing queued");
+
+        let seq = edit(&state, "c2", text("Hi, still looking?")).await.expect("queued");
+        let ops = state.db.pending_ops().expect("ops");
+        assert_eq!((ops.len(), ops[0].seq), (1, seq));
+
+        let no_subject = OpKind::SendMessage { channel: "email".into(), body: "Hi".into(), subject: None };
+        assert!(edit(&state, "c2", no_subject).await.expect_err("subject").message.contains("subject"));
+        assert!(edit(&state, "c2", text(&"a".repeat(MAX_SMS_CHARS + 1))).await.is_err());
     }
 
     #[test]

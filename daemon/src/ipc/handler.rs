@@ -57,6 +57,7 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
         Request::PauseLead { contact_id } => super::followups::pause(state, contact_id, true).await,
         Request::ResumeLead { contact_id } => super::followups::pause(state, contact_id, false).await,
         Request::SimulateFollowUps { days, from } => super::followups::simulate_plan(state, days, from).await,
+        Request::Compose { contact_id } => super::compose::compose(state, contact_id).await,
         Request::Analytics { range } => {
             let now = state.clock.now();
             read(state, move |state| analytics(state, range, now).map_err(internal)).await

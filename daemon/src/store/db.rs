@@ -330,6 +330,7 @@ impl Db {
                     conflicts: 0,
                     followup: new.followup.clone(),
                     attempt: None,
+                    held: None,
                 };
                 tx.insert(Tree::PendingOps, &seq.to_be_bytes(), &encode(&op)?)?;
             }

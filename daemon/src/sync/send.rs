@@ -9,7 +9,7 @@
 
 use jiff::Timestamp;
 use leadline_shared::domain::{
-    AuditEvent, Direction, FollowUps, ItemState, Message, OpKind, OpState, PendingOp,
+    AuditEvent, Direction, FollowUps, Hold, ItemState, Message, OpKind, OpState, PendingOp,
 };
 
 use super::{SyncError, blocking};
@@ -119,6 +119,7 @@ async fn settle(
     let db = state.db.clone();
     let item = op.followup.clone();
     let contact = op.contact_id.clone();
+    let contact_id = contact.clone();
     blocking(move || {
         let Some(item_id) = item else {
             return db.commit(&extra).map(drop);
@@ -168,6 +169,8 @@ async fn settle(
     })
     .await?;
     state.db.flush().await?;
+    // The dashboard follows a send it made (queued, held, sent, refused) by its lead.
+    state.publish(leadline_shared::protocol::Event::LeadsChanged { ids: vec![contact_id] });
     Ok(())
 }
 
@@ -230,6 +233,7 @@ pub async fn send(state: &State, client: &GhlClient, mut op: PendingOp) -> Resul
             }
             let attempt = format!("{:016x}", rand::random::<u64>());
             tracing::info!(seq = op.seq, contact = %op.contact_id, %attempt, "sending a message");
+            op.held = None;
             rules::begin(&mut op, attempt, now);
             settle(
                 state,
@@ -359,7 +363,19 @@ enum Stop {
 
 async fn stop_here(state: &State, op: PendingOp, stop: Stop) -> Result<Sent, SyncError> {
     match (stop, op.followup.is_some()) {
-        (Stop::Defer { .. }, false) => Ok(Sent::NotNow),
+        (Stop::Defer { at, reason }, false) => {
+            // The agent's own message stays queued and goes once the gates open; the hold is
+            // written on it (once, not at every round) so the dashboard can say until when.
+            let held = Hold { until: at, reason };
+            if op.held.as_ref() != Some(&held) {
+                tracing::info!(seq = op.seq, contact = %op.contact_id, reason = %held.reason, "the agent's message is held back");
+                let audit = format!("held back: {}", held.reason);
+                let mut op = op;
+                op.held = Some(held);
+                settle(state, op, false, ItemChange::None, Some(audit)).await?;
+            }
+            Ok(Sent::NotNow)
+        }
         (Stop::Defer { at, reason }, true) => {
             settle(
                 state,
@@ -387,6 +403,7 @@ async fn stop_here(state: &State, op: PendingOp, stop: Stop) -> Result<Sent, Syn
             let mut op = op;
             op.state = OpState::Failed;
             op.last_error = Some(format!("not sent: {reason}"));
+            op.held = None;
             settle(state, op, false, ItemChange::None, Some(format!("not sent: {reason}"))).await?;
             Ok(Sent::Failed)
         }
@@ -427,6 +444,28 @@ async fn gate(state: &State, op: &PendingOp, now: Timestamp) -> Result<Option<St
         (Some(_), None) => return Ok(Some(Stop::Cancelled)),
         (None, _) => None,
     };
+    if item.is_none() {
+        // The agent's own message: the rules Compose showed and the edit checked, again now.
+        let (verdict, zone) = crate::followups::typed_send(
+            state.followups().map(|e| e.as_ref()),
+            &contact,
+            record.as_ref(),
+            &messages,
+            channel,
+            now,
+        );
+        return Ok(match verdict {
+            crate::engine::compose::Verdict::Send => None,
+            crate::engine::compose::Verdict::Refuse { reason } => Some(Stop::Skip { reason }),
+            crate::engine::compose::Verdict::Hold { until, reason } => Some(Stop::Defer {
+                at: until,
+                reason: format!(
+                    "{}: {reason}",
+                    crate::engine::followup::queued_until(until, zone.as_deref())
+                ),
+            }),
+        });
+    }
     if item.as_ref().is_some_and(|i| i.confirmation) {
         // GHL sets SMS DND itself on a carrier STOP word, and the carrier confirms it.
         return Ok((!contact.channel_allowed("SMS")).then(|| Stop::Skip {
@@ -442,7 +481,7 @@ async fn gate(state: &State, op: &PendingOp, now: Timestamp) -> Result<Option<St
     }
     if let Some(engine) = state.followups() {
         let recent = crate::followups::recent_sends(record.as_ref(), &messages, now);
-        match engine.gates.check(&contact, channel, &recent, now) {
+        match engine.gates.check(&contact, channel, true, &recent, now) {
             Ok(()) => {}
             Err((Some(at), reason)) => return Ok(Some(Stop::Defer { at, reason })),
             Err((None, reason)) => return Ok(Some(Stop::Skip { reason })),

@@ -63,6 +63,19 @@ pub struct PendingOp {
     /// a crash leaves a trace to make sure of instead of a blind resend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<SendAttempt>,
+    /// A message the agent typed that the gates hold back for now (quiet hours in the lead's
+    /// zone, a state's cap): it goes by itself once they open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Hold>,
+}
+
+/// A send held back for now: until when, and why, in words to show the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    /// The earliest time the gates open.
+    pub until: Timestamp,
+    /// Why, and until when in the lead's own time.
+    pub reason: String,
 }
 
 /// One attempt to send a message.

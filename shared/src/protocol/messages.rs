@@ -90,6 +90,12 @@ pub enum Request {
         #[serde(default)]
         range: super::AnalyticsRange,
     },
+    /// What writing to a lead by hand needs: its templates rendered for it, and what the
+    /// gates (DND, opt-out, quiet hours in its zone) say of a message sent now. The message
+    /// itself is an [`Request::Edit`] with [`crate::domain::OpKind::SendMessage`].
+    Compose {
+        contact_id: String,
+    },
 }
 
 /// A lead a queue window is placed around (see [`Request::Queue`]).
@@ -230,6 +236,7 @@ pub enum Response {
     Done,
     Simulation(Box<Simulation>),
     Analytics(Box<super::AnalyticsReport>),
+    Compose(Box<super::ComposeInfo>),
 }
 
 /// Something that happened in the daemon, pushed to subscribed clients.

@@ -15,16 +15,18 @@
 
 mod analytics;
 pub mod codec;
+mod compose;
 mod messages;
 mod queue;
 
 pub use analytics::*;
 pub use codec::{FrameError, MAX_FRAME_BYTES, decode, encode, framing};
+pub use compose::{ChannelCheck, ComposeInfo, TemplateChoice};
 pub use messages::*;
 pub use queue::{QueueName, UnknownQueue};
 
 /// The protocol version, defined once for both binaries. Peers must match exactly.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 #[cfg(test)]
 mod tests;

@@ -28,6 +28,7 @@ fn arb_request() -> impl Strategy<Value = Request> {
             }
         ),
         ".{0,40}".prop_map(|id| Request::Lead { id }),
+        ".{0,40}".prop_map(|contact_id| Request::Compose { contact_id }),
     ]
 }
 
@@ -144,4 +145,53 @@ fn the_hello_frame_is_stable() {
         String::from_utf8(encode(&hello).expect("encodes").to_vec()).expect("utf8"),
         format!(r#"{{"t":"hello","protocol":{PROTOCOL_VERSION},"app_version":"1.0"}}"#)
     );
+}
+
+#[test]
+fn compose_answers_and_held_sends_round_trip() {
+    use crate::domain::{Hold, OpKind, OpState, PendingOp};
+    let until: jiff::Timestamp = "2026-03-05T14:00:00Z".parse().expect("timestamp");
+    let hold = Hold { until, reason: "It is 21:40 for this lead (America/Chicago): quiet hours".into() };
+    let info = ComposeInfo {
+        contact_id: "c1".into(),
+        lead_name: "Maria Gonzalez".into(),
+        timezone: Some("America/Chicago".into()),
+        channels: vec![
+            ChannelCheck { channel: "sms".into(), blocked: None, hold: Some(hold.clone()) },
+            ChannelCheck { channel: "email".into(), blocked: Some("Email DND in GHL".into()), hold: None },
+        ],
+        templates: vec![TemplateChoice {
+            id: "welcome_email".into(),
+            channel: "email".into(),
+            subject: Some("Welcome".into()),
+            body: Some("Hi Maria".into()),
+            ..TemplateChoice::default()
+        }],
+        ..ComposeInfo::default()
+    };
+    let msg = ServerMessage::Response { id: 7, result: Ok(Response::Compose(Box::new(info.clone()))) };
+    assert_eq!(through_the_wire(&msg), msg);
+    assert_eq!(info.channel("sms").and_then(|c| c.hold.as_ref()), Some(&hold));
+    assert_eq!(info.templates_for("email").count(), 1);
+    assert_eq!(info.templates_for("sms").count(), 0);
+
+    let op = PendingOp {
+        seq: 3,
+        contact_id: "c1".into(),
+        kind: OpKind::SendMessage { channel: "sms".into(), body: "Hi".into(), subject: None },
+        created_at: until,
+        attempts: 0,
+        state: OpState::Pending,
+        last_error: None,
+        conflicts: 0,
+        followup: None,
+        attempt: None,
+        held: Some(hold),
+    };
+    let json = serde_json::to_value(&op).expect("json");
+    assert_eq!(serde_json::from_value::<PendingOp>(json).expect("back"), op);
+    // An op stored before holds existed reads as not held.
+    let mut old = serde_json::to_value(&op).expect("json");
+    old.as_object_mut().expect("object").remove("held");
+    assert_eq!(serde_json::from_value::<PendingOp>(old).expect("old op").held, None);
 }

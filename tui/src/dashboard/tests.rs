@@ -181,6 +181,7 @@ pub(super) fn detail_with_edits(id: &str) -> LeadDetail {
         conflicts: 0,
         followup: None,
         attempt: None,
+        held: None,
     };
     LeadDetail {
         opportunities: vec![Opportunity {

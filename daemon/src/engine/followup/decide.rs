@@ -32,11 +32,13 @@ pub fn engine_sends(record: &FollowUps) -> Vec<Sent> {
 /// lock, DND).
 pub trait Gates {
     /// `Ok` to send now, else when it may go (`Some`) or that it may not (`None`), and why.
-    /// `recent` is what was sent to the lead lately.
+    /// `recent` is what was sent to the lead lately. `automated`: a sequence's send, which the
+    /// loop lock also holds back; the agent's own message is held only by the law's gates.
     fn check(
         &self,
         contact: &Contact,
         channel: &str,
+        automated: bool,
         recent: &[Sent],
         now: Timestamp,
     ) -> Result<(), (Option<Timestamp>, String)>;
@@ -103,7 +105,7 @@ pub fn decide(
     let Some(channel) = item.action.channel() else {
         return Decision::Execute;
     };
-    match gates.check(contact, channel, recent, now) {
+    match gates.check(contact, channel, true, recent, now) {
         Ok(()) => Decision::Send,
         Err((Some(until), reason)) => Decision::Defer { until: until.max(now), reason },
         Err((None, reason)) => Decision::Skip { reason },
@@ -122,6 +124,7 @@ mod tests {
             &self,
             _: &Contact,
             _: &str,
+            _: bool,
             _: &[Sent],
             _: Timestamp,
         ) -> Result<(), (Option<Timestamp>, String)> {
@@ -135,6 +138,7 @@ mod tests {
             &self,
             _: &Contact,
             _: &str,
+            _: bool,
             _: &[Sent],
             _: Timestamp,
         ) -> Result<(), (Option<Timestamp>, String)> {

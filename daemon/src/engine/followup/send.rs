@@ -174,6 +174,7 @@ mod tests {
             conflicts: 0,
             followup: None,
             attempt: None,
+            held: None,
         }
     }
 

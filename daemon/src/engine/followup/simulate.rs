@@ -143,6 +143,7 @@ mod tests {
             &self,
             _: &Contact,
             _: &str,
+            _: bool,
             recent: &[super::super::decide::Sent],
             now: Timestamp,
         ) -> Result<(), (Option<Timestamp>, String)> {
