@@ -252,6 +252,18 @@ impl Client {
         }
     }
 
+    /// `Request::Compose`: the lead's templates rendered for it, and what the gates say of a
+    /// message typed now.
+    pub async fn compose(
+        &mut self,
+        contact_id: &str,
+    ) -> Result<leadline_shared::protocol::ComposeInfo, ClientError> {
+        match self.request(Request::Compose { contact_id: contact_id.to_owned() }).await? {
+            Response::Compose(info) => Ok(*info),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// Turns this connection into an event stream (`Request::Subscribe`).
     pub async fn subscribe(mut self) -> Result<EventStream, ClientError> {
         match self.request(Request::Subscribe).await? {

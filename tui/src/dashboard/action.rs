@@ -71,6 +71,8 @@ pub enum Action {
     RangeLonger,
     /// On the analytics screen, cover a shorter range of arrivals.
     RangeShorter,
+    /// Write to the selected lead: a text or an email, typed or from a template.
+    Compose,
 }
 
 /// How many queue tabs `queue-N` can address.
@@ -102,6 +104,7 @@ impl Action {
             Action::AddTag,
             Action::RemoveTag,
             Action::AddNote,
+            Action::Compose,
             Action::RetryEdits,
             Action::SyncNow,
             Action::ApproveFollowUp,
@@ -149,6 +152,7 @@ impl Action {
             Action::Analytics => "analytics".into(),
             Action::RangeLonger => "range-longer".into(),
             Action::RangeShorter => "range-shorter".into(),
+            Action::Compose => "compose".into(),
         }
     }
 
@@ -185,6 +189,7 @@ impl Action {
             Action::Analytics => "analytics screen".into(),
             Action::RangeLonger => "analytics: longer range".into(),
             Action::RangeShorter => "analytics: shorter range".into(),
+            Action::Compose => "write to the lead (text or email)".into(),
         }
     }
 }

@@ -9,14 +9,15 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use leadline_shared::domain::{ItemState, LeadSummary, OpKind, OpState, Opportunity};
 use leadline_shared::protocol::{
-    AnalyticsRange, AnalyticsReport, Event, FollowUpView, LeadDetail, QueueName, QueuePage, StatusReport,
-    SyncState, SyncStatus, Welcome,
+    AnalyticsRange, AnalyticsReport, ComposeInfo, Event, FollowUpView, LeadDetail, QueueName, QueuePage,
+    StatusReport, SyncState, SyncStatus, Welcome,
 };
 use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
 use super::action::Action;
 use super::components::ellipsize;
+use super::compose::{Compose, ComposeOutcome};
 use super::connection::{ConnEffect, ConnEvent, ConnState, Connection};
 pub use super::followups::{FollowUpCommand, FollowUpCounts, FollowUpRow, FollowUpsView, followup_group};
 use super::input::{InputOutcome, TextInput};
@@ -111,6 +112,12 @@ pub enum Effect {
         /// How the footer names it: `sms nurture_day3 for Maria Gonzalez`, or the lead's name
         /// for a pause.
         what: String,
+    },
+    /// `Request::Compose` for a lead; report [`Update::ComposeLoaded`] or
+    /// [`Update::ComposeFailed`].
+    FetchCompose {
+        /// The lead.
+        contact_id: String,
     },
     /// Leave the dashboard.
     Quit,
@@ -226,6 +233,15 @@ pub enum Update {
     FollowUpsLoaded(Vec<FollowUpView>),
     /// The analytics figures arrived.
     AnalyticsLoaded(Box<AnalyticsReport>),
+    /// What Compose needs of a lead arrived.
+    ComposeLoaded(Box<ComposeInfo>),
+    /// Compose could not learn of the lead.
+    ComposeFailed {
+        /// The lead.
+        contact_id: String,
+        /// Why.
+        error: String,
+    },
     /// The daemon did a follow-up command.
     FollowUpDone {
         /// The lead it concerns.
@@ -408,6 +424,8 @@ pub struct App {
     pub(super) help: bool,
     pub(super) last_error: Option<String>,
     pub(super) prompt: Option<Prompt>,
+    /// The Compose overlay, when open.
+    pub(super) compose: Option<Compose>,
     pub(super) flash: Option<Flash>,
     /// `R` was pressed before the lead's edits were loaded: retry them when they arrive.
     retry_when_loaded: Option<String>,
@@ -438,6 +456,7 @@ impl App {
             help: false,
             last_error: None,
             prompt: None,
+            compose: None,
             flash: None,
             retry_when_loaded: None,
             refresh_scheduled: false,
@@ -529,6 +548,10 @@ impl App {
     pub fn resize(&mut self, width: u16, height: u16) -> Vec<Effect> {
         self.size = (width, height);
         self.help_scroll = self.help_scroll.min(self.help_max_scroll());
+        let compose_width = self.compose_width();
+        if let Some(compose) = &mut self.compose {
+            compose.body.set_width(compose_width);
+        }
         let page = self.page_rows();
         match self.screen {
             Screen::Queue => {
@@ -633,6 +656,11 @@ impl App {
         self.prompt.as_ref()
     }
 
+    /// The Compose overlay, if open.
+    pub fn compose(&self) -> Option<&Compose> {
+        self.compose.as_ref()
+    }
+
     /// The footer message, if any.
     pub fn flash(&self) -> Option<&Flash> {
         self.flash.as_ref()
@@ -647,6 +675,9 @@ impl App {
     /// A key press: given to the open prompt if there is one (it swallows every key), else
     /// resolved through the keymap and handled.
     pub fn handle_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        if self.compose.is_some() {
+            return self.compose_key(key);
+        }
         if let Some(prompt) = &mut self.prompt {
             return match prompt.input.handle_key(key) {
                 InputOutcome::Consumed => Vec::new(),
@@ -667,7 +698,7 @@ impl App {
     /// the keys do) and a click selects the row under the pointer; over the help overlay the
     /// wheel scrolls it. Anything else, and everything while a prompt is open, is ignored.
     pub fn handle_mouse(&mut self, mouse: &MouseEvent) -> Vec<Effect> {
-        if self.prompt.is_some() {
+        if self.prompt.is_some() || self.compose.is_some() {
             return Vec::new();
         }
         if self.help {
@@ -716,8 +747,9 @@ impl App {
 
     /// Executes an action.
     pub fn handle_action(&mut self, action: Action) -> Vec<Effect> {
-        // An open prompt takes keys as text (see `handle_key`); actions wait until it closes.
-        if self.prompt.is_some() {
+        // An open prompt or Compose takes keys as text (see `handle_key`); actions wait until
+        // it closes.
+        if self.prompt.is_some() || self.compose.is_some() {
             return Vec::new();
         }
         // The help overlay is modal: it swallows every key except those that close it, scroll
@@ -822,6 +854,13 @@ impl App {
                     "Tags, notes and edit retries act on a lead of a queue{queues}; the follow-ups screen acts on follow-ups."
                 ));
             }
+            Action::Compose if self.screen != Screen::Queue => {
+                let queues = self.keys_hint(Action::Queue(0)).unwrap_or_default();
+                self.flash_error(format!(
+                    "Compose writes to a lead of a queue{queues}: select the lead, or open it, then press the key again."
+                ));
+            }
+            Action::Compose => return self.open_compose(),
             Action::AddTag => self.open_prompt(PromptKind::AddTag),
             Action::RemoveTag => self.open_prompt(PromptKind::RemoveTag),
             Action::AddNote => self.open_prompt(PromptKind::AddNote),
@@ -1040,6 +1079,57 @@ impl App {
             Some(Prompt { kind, contact_id, lead_name, tags, followup: None, input: TextInput::new() });
     }
 
+    /// Opens Compose for the selected lead and asks the daemon what it needs (the lead's
+    /// templates, what the gates say). Offline it does not open: nothing could be sent.
+    fn open_compose(&mut self) -> Vec<Effect> {
+        let Some(lead) = self.selected_lead() else {
+            self.flash_error("No lead selected.".to_owned());
+            return Vec::new();
+        };
+        let (id, name, phone) = (lead.id.clone(), lead.name.clone(), lead.phone.is_some());
+        if !self.conn.is_online() {
+            self.flash_error("Not connected to the daemon: messages need it running.".to_owned());
+            return Vec::new();
+        }
+        let mut compose = Compose::new(&id, &name, phone);
+        compose.body.set_width(self.compose_width());
+        self.compose = Some(compose);
+        vec![Effect::FetchCompose { contact_id: id }]
+    }
+
+    /// The columns Compose's editor has at the terminal's size.
+    fn compose_width(&self) -> usize {
+        let (w, h) = self.size;
+        super::components::compose::editor_width(Rect::new(0, 0, w, h))
+    }
+
+    /// A key for Compose, which takes them all while open.
+    fn compose_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let Some(compose) = &mut self.compose else {
+            return Vec::new();
+        };
+        match compose.handle_key(key) {
+            ComposeOutcome::None => Vec::new(),
+            ComposeOutcome::Close => {
+                self.compose = None;
+                Vec::new()
+            }
+            ComposeOutcome::Send(op) => {
+                let contact_id = compose.contact_id.clone();
+                if !self.conn.is_online() {
+                    compose.refused("not connected to the daemon; nothing was sent");
+                    return Vec::new();
+                }
+                vec![Effect::Edit { contact_id, op }]
+            }
+        }
+    }
+
+    /// Compose, when it is open for `contact_id`.
+    fn compose_for(&mut self, contact_id: &str) -> Option<&mut Compose> {
+        self.compose.as_mut().filter(|c| c.contact_id == contact_id)
+    }
+
     /// Enter in the prompt: sends the edit unless the text is blank.
     fn submit_prompt(&mut self) -> Vec<Effect> {
         let Some(prompt) = self.prompt.take() else {
@@ -1191,21 +1281,43 @@ impl App {
                 if !self.conn.is_online() {
                     return Vec::new();
                 }
+                // A message sent from Compose is followed as its lead changes (the sender
+                // tells of every step), whatever the screen.
+                let following = self
+                    .compose
+                    .as_ref()
+                    .filter(|c| c.following() && changed.contains(&c.contact_id))
+                    .map(|c| Effect::FetchLead { id: c.contact_id.clone() });
                 // Only the screen on is re-fetched: the follow-ups list reads every lead's
                 // record, too much to ask for at each burst of changes nobody is looking at.
                 if self.screen == Screen::FollowUps {
-                    return vec![Effect::FetchFollowUps, Effect::FetchStatus];
+                    return [Effect::FetchFollowUps, Effect::FetchStatus]
+                        .into_iter()
+                        .chain(following)
+                        .collect();
                 }
                 // The figures follow the leads live: one request sums the day buckets kept at
                 // write time, whatever the store's size.
                 if self.screen == Screen::Analytics {
-                    return vec![Effect::FetchAnalytics { range: self.analytics_range }, Effect::FetchStatus];
+                    return [Effect::FetchAnalytics { range: self.analytics_range }, Effect::FetchStatus]
+                        .into_iter()
+                        .chain(following)
+                        .collect();
                 }
                 let mut effects: Vec<Effect> = self.refresh_current().into_iter().collect();
                 effects.push(Effect::FetchStatus);
+                let mut detail = Vec::new();
                 if self.selected_lead().is_some_and(|l| changed.contains(&l.id)) {
-                    effects.extend(self.fetch_detail(true));
+                    detail = self.fetch_detail(true);
                 }
+                match following {
+                    // One request answers both when they are the same lead.
+                    Some(Effect::FetchLead { id })
+                        if detail.iter().any(|e| e == &Effect::FetchLead { id: id.clone() }) => {}
+                    Some(fetch) => effects.push(fetch),
+                    None => {}
+                }
+                effects.extend(detail);
                 return effects;
             }
             Update::StatusLoaded(status) => self.status = Some(*status),
@@ -1216,6 +1328,9 @@ impl App {
                 self.last_error = Some(error);
             }
             Update::LeadLoaded(detail) => {
+                if let Some(compose) = self.compose_for(&detail.lead.id) {
+                    compose.observe(&detail.pending_ops);
+                }
                 if self.requested_lead.as_deref() == Some(detail.lead.id.as_str()) {
                     self.requested_lead = None;
                 }
@@ -1240,11 +1355,29 @@ impl App {
                 self.last_error = Some(error);
             }
             Update::EditAccepted { contact_id, op, seq } => {
+                let mut following = false;
+                if matches!(op, OpKind::SendMessage { .. })
+                    && let Some(compose) = self.compose_for(&contact_id)
+                {
+                    // Compose follows the message from here, by its op.
+                    compose.accepted(seq);
+                    following = true;
+                }
                 let what = describe_op(&op, self.opportunities_of(&contact_id));
                 self.flash_success(format!("Saved: {what} (edit #{seq}, goes to GHL with the next sync)"));
-                return self.refresh_after_edit(&contact_id);
+                let mut effects = self.refresh_after_edit(&contact_id);
+                let fetch = Effect::FetchLead { id: contact_id };
+                if following && self.conn.is_online() && !effects.contains(&fetch) {
+                    effects.push(fetch);
+                }
+                return effects;
             }
             Update::EditFailed { contact_id, op, error } => {
+                if matches!(op, OpKind::SendMessage { .. })
+                    && let Some(compose) = self.compose_for(&contact_id)
+                {
+                    compose.refused(&error);
+                }
                 let what = describe_op(&op, self.opportunities_of(&contact_id));
                 tracing::warn!(%error, %contact_id, "edit failed");
                 self.flash_error(format!("Not saved: {what}: {error}"));
@@ -1270,6 +1403,17 @@ impl App {
             Update::RetryFailed { seq, error } => {
                 tracing::warn!(%error, seq, "retry failed");
                 self.flash_error(format!("Could not retry edit #{seq}: {error}"));
+            }
+            Update::ComposeLoaded(info) => {
+                if let Some(compose) = self.compose_for(&info.contact_id) {
+                    compose.load(*info);
+                }
+            }
+            Update::ComposeFailed { contact_id, error } => {
+                tracing::warn!(%error, %contact_id, "compose request failed");
+                if let Some(compose) = self.compose_for(&contact_id) {
+                    compose.load_error = Some(error);
+                }
             }
             Update::AnalyticsLoaded(report) => {
                 // An answer for a range left meanwhile is still shown until the new one comes

@@ -120,6 +120,9 @@ impl Fake {
                             Ok(Response::Queue(Box::new(page_of(&rows, offset, limit, anchor.as_ref()))))
                         }
                         Request::Lead { id } => Ok(Response::Lead(Box::new(detail(&id)))),
+                        Request::Compose { contact_id } => {
+                            Ok(Response::Compose(Box::new(super::tests::compose_info(&contact_id))))
+                        }
                         Request::Analytics { range } => {
                             Ok(Response::Analytics(Box::new(super::tests::analytics_report(range))))
                         }
@@ -394,6 +397,36 @@ async fn a_tag_typed_in_the_dashboard_reaches_the_daemon() {
             Request::RetryOp { seq: 12 }
         ]
     );
+    driver.shutdown();
+}
+
+#[tokio::test]
+async fn a_message_composed_in_the_dashboard_reaches_the_daemon_as_an_edit() {
+    let Session { _dir, _stop, fake, mut driver, mut app, mut rx } = session();
+    pump(&mut driver, &mut app, &mut rx, |a| a.view().loaded && a.status.is_some()).await;
+
+    // c on the first lead: the daemon's answer arrives; a template is chosen, then sent.
+    driver.handle(&mut app, key(KeyCode::Char('c')));
+    pump(&mut driver, &mut app, &mut rx, |a| a.compose().is_some_and(|c| c.info.is_some())).await;
+    driver.handle(&mut app, Input::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)));
+    driver.handle(&mut app, key(KeyCode::Down));
+    driver.handle(&mut app, Input::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)));
+    pump(&mut driver, &mut app, &mut rx, |a| {
+        a.compose().and_then(|c| c.sent.as_ref()).is_some_and(|s| s.seq.is_some())
+    })
+    .await;
+    let commands = fake.commands.lock().unwrap().clone();
+    let [Request::Edit { contact_id, op: OpKind::SendMessage { channel, body, subject } }] = &commands[..]
+    else {
+        panic!("one message: {commands:?}");
+    };
+    assert_eq!((contact_id.as_str(), channel.as_str(), subject), ("c00000", "sms", &None));
+    assert!(body.starts_with("Hi Maria, this is Dana") && body.ends_with("Reply STOP to opt out"), "{body}");
+    // The fake daemon's lead has no op left: the message went.
+    pump(&mut driver, &mut app, &mut rx, |a| {
+        a.compose().and_then(|c| c.sent.as_ref()).is_some_and(|s| s.state == compose::SendState::Sent)
+    })
+    .await;
     driver.shutdown();
 }
 

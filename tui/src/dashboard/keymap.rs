@@ -236,6 +236,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("t", "add-tag"),
     ("T", "remove-tag"),
     ("n", "add-note"),
+    ("c", "compose"),
     ("R", "retry-edits"),
     ("s", "sync-now"),
     ("7", "follow-ups"),
@@ -359,6 +360,7 @@ impl Keymap {
         self.hints(&[
             (Action::ToggleDetail, "detail"),
             (Action::OpenDetail, "detail"),
+            (Action::Compose, "compose"),
             (Action::NextQueue, "queue"),
             (Action::AddTag, "tag"),
             (Action::AddNote, "note"),
@@ -487,13 +489,13 @@ mod tests {
         assert_eq!(map.resolve(&press(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::PrevQueue));
         assert_eq!(map.resolve(&press(KeyCode::Char('?'), KeyModifiers::SHIFT)), Some(Action::Help));
         assert_eq!(map.resolve(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(map.resolve(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
         assert_eq!(map.resolve(&press(KeyCode::Char('3'), KeyModifiers::NONE)), Some(Action::Queue(2)));
         assert_eq!(map.resolve(&press(KeyCode::Enter, KeyModifiers::NONE)), Some(Action::ToggleDetail));
         // The edit keys: lower and upper case are different actions.
         assert_eq!(map.resolve(&press(KeyCode::Char('t'), KeyModifiers::NONE)), Some(Action::AddTag));
         assert_eq!(map.resolve(&press(KeyCode::Char('T'), KeyModifiers::SHIFT)), Some(Action::RemoveTag));
         assert_eq!(map.resolve(&press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::AddNote));
+        assert_eq!(map.resolve(&press(KeyCode::Char('c'), KeyModifiers::NONE)), Some(Action::Compose));
         assert_eq!(map.resolve(&press(KeyCode::Char('s'), KeyModifiers::NONE)), Some(Action::SyncNow));
         assert_eq!(map.resolve(&press(KeyCode::Char('R'), KeyModifiers::SHIFT)), Some(Action::RetryEdits));
         assert_eq!(map.resolve(&press(KeyCode::Char('r'), KeyModifiers::NONE)), Some(Action::Refresh));

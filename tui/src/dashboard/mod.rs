@@ -5,6 +5,8 @@
 //! - [`action`] and [`keymap`]: keys resolve to one [`Action`] enum, with defaults in code.
 //! - [`connection`]: the daemon connection's lifecycle as a pure state machine.
 //! - [`input`]: the one-line text input of the tag and note prompts.
+//! - [`compose`] and [`editor`]: the Compose overlay (writing to a lead) and its multi-line
+//!   editor.
 //! - [`components`]: what draws each part of the screen, from a read-only `App`.
 //! - [`tui`]: the terminal and the event task.
 //! - this module: [`render`], and [`run`], the driver that performs the `App`'s effects over
@@ -13,7 +15,9 @@
 pub mod action;
 pub mod app;
 pub mod components;
+pub mod compose;
 pub mod connection;
+pub mod editor;
 pub mod followups;
 pub mod format;
 pub mod input;
@@ -153,6 +157,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         components::help::draw(app, frame, area);
     }
     components::prompt::draw(app, frame, area);
+    components::compose::draw(app, frame, area);
 }
 
 /// What the driver's tasks report.
@@ -273,6 +278,7 @@ enum Fetch {
     Lead { id: String },
     FollowUps,
     Analytics { range: AnalyticsRange },
+    Compose { contact_id: String },
     Edit { contact_id: String, op: OpKind },
     Sync,
     Retry { seq: u64 },
@@ -293,6 +299,7 @@ impl Fetch {
             Fetch::Status | Fetch::Lead { .. } | Fetch::FollowUps | Fetch::Analytics { .. } => {
                 Update::RequestFailed { error }
             }
+            Fetch::Compose { contact_id } => Update::ComposeFailed { contact_id, error },
             Fetch::Edit { contact_id, op } => Update::EditFailed { contact_id, op, error },
             Fetch::Sync => Update::SyncFailed { error },
             Fetch::Retry { seq } => Update::RetryFailed { seq, error },
@@ -460,6 +467,7 @@ impl Driver {
                 Effect::Retry { seq } => self.command(Fetch::Retry { seq }),
                 Effect::FetchFollowUps => self.fetch(Fetch::FollowUps),
                 Effect::FetchAnalytics { range } => self.fetch(Fetch::Analytics { range }),
+                Effect::FetchCompose { contact_id } => self.fetch(Fetch::Compose { contact_id }),
                 Effect::FollowUp { contact_id, command, what } => {
                     self.command(Fetch::FollowUp { contact_id, command, what });
                 }
@@ -564,6 +572,9 @@ async fn serve(
                 Fetch::FollowUps => load_followups(&mut client).await.map(Update::FollowUpsLoaded),
                 Fetch::Analytics { range } => {
                     client.analytics(range).await.map(|r| Update::AnalyticsLoaded(Box::new(r)))
+                }
+                Fetch::Compose { contact_id } => {
+                    client.compose(&contact_id).await.map(|i| Update::ComposeLoaded(Box::new(i)))
                 }
                 Fetch::FollowUp { contact_id, command, what } => {
                     follow_up(&mut client, &contact_id, &command).await.map(|()| Update::FollowUpDone {

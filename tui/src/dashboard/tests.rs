@@ -402,12 +402,24 @@ impl Harness {
                 Effect::FetchAnalytics { range } => {
                     Update::AnalyticsLoaded(Box::new(analytics_report(*range)))
                 }
+                Effect::FetchCompose { contact_id } => {
+                    Update::ComposeLoaded(Box::new(compose_info(contact_id)))
+                }
                 _ => {
                     self.other.push(effect);
                     continue;
                 }
             };
             queue.extend(self.app.apply(answer));
+        }
+    }
+
+    /// Types text, each character a key press (for Compose and the prompts).
+    fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
+            let effects = self.app.handle_key(&KeyEvent::new(code, KeyModifiers::NONE));
+            self.run(effects);
         }
     }
 
@@ -2127,4 +2139,244 @@ fn the_analytics_screen_follows_the_leads_and_a_refresh() {
     let _ = app.apply(Update::DaemonEvent(Event::LeadsChanged { ids: vec!["c1".into()] }));
     let effects = app.apply(Update::RefreshDue);
     assert!(effects.contains(&Effect::FetchAnalytics { range: AnalyticsRange::Days30 }), "{effects:?}");
+}
+
+/// What the fake daemon answers Compose for lead `id` (see [`lead`]): two SMS and two email
+/// templates rendered for the lead (one that cannot be, for want of a setting); SMS DND on for
+/// lead 2 (the one whose texts are blocked in the fixtures); quiet hours for lead 1, in
+/// Chicago at 21:40.
+pub(super) fn compose_info(id: &str) -> leadline_shared::protocol::ComposeInfo {
+    use leadline_shared::domain::Hold;
+    use leadline_shared::protocol::{ChannelCheck, ComposeInfo, TemplateChoice};
+    let index: usize = id.trim_start_matches('c').parse().unwrap();
+    let l = lead(index);
+    let first = l.name.split(' ').next().unwrap_or_default().to_owned();
+    let sms = |id: &str, description: &str, body: String| TemplateChoice {
+        id: id.into(),
+        channel: "sms".into(),
+        description: Some(description.into()),
+        body: Some(body),
+        ..TemplateChoice::default()
+    };
+    let mut check_sms = ChannelCheck { channel: "sms".into(), ..ChannelCheck::default() };
+    if l.sms_blocked {
+        check_sms.blocked = Some(
+            "SMS DND in GHL (code 21610): GHL refuses texts to this lead. It lifts when the lead opts back in (a reply of START), or when you turn DND off in GHL at the lead's request"
+                .into(),
+        );
+    }
+    let mut local_time = "10:00";
+    if index == 1 {
+        local_time = "21:40";
+        check_sms.hold = Some(Hold {
+            until: at(10 * 3_600),
+            reason: "It is 21:40 for this lead (America/Chicago): quiet hours (TCPA: 08:00–21:00); the text will wait until 08:00 tomorrow".into(),
+        });
+    }
+    ComposeInfo {
+        contact_id: l.id.clone(),
+        lead_name: l.name.clone(),
+        phone: l.phone.clone(),
+        email: l.email.clone(),
+        timezone: l.timezone.clone(),
+        now: Some(now()),
+        local_time: Some(local_time.into()),
+        channels: vec![check_sms, ChannelCheck { channel: "email".into(), ..ChannelCheck::default() }],
+        templates: vec![
+            sms(
+                "instant_response",
+                "The first text to a new lead.",
+                format!(
+                    "Hi {first}, this is Dana with Lone Star Realty. Thanks for reaching out! Would a quick call today or tomorrow work better for you? Reply STOP to opt out"
+                ),
+            ),
+            sms(
+                "reengage_24h",
+                "24 h of silence: a curious check-in.",
+                format!("Hey {first}, just checking in. Did you get a chance to look at the homes I sent?"),
+            ),
+            TemplateChoice {
+                id: "welcome_email".into(),
+                channel: "email".into(),
+                description: Some("Welcome: who the agent is, how to reach them.".into()),
+                subject: Some("Welcome to Lone Star Realty".into()),
+                body: Some(format!(
+                    "Hi {first},\n\nThanks for getting in touch. I'm Dana, and I'll be your agent at Lone Star Realty.\n\nDana Whitfield, Lone Star Realty\n500 Congress Ave, Austin, TX 78701\nTo stop getting these emails, reply UNSUBSCRIBE."
+                )),
+                ..TemplateChoice::default()
+            },
+            TemplateChoice {
+                id: "winback_email".into(),
+                channel: "email".into(),
+                error: Some("{{agent_phone}} is empty: set [messages] agent_phone".into()),
+                ..TemplateChoice::default()
+            },
+        ],
+        first_touch: l.first_outbound_at.is_none(),
+        sms_max_chars: 160,
+        sms_optout_text: "Reply STOP to opt out".into(),
+    }
+}
+
+#[test]
+fn snapshot_compose_sms_with_a_template() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        t.press("6 c shift-tab down");
+        let compose = t.app.compose().unwrap();
+        assert_eq!(compose.contact_id, "c00000");
+        assert_eq!(compose.chosen().map(|c| c.id.as_str()), Some("instant_response"));
+        let count = leadline_shared::sms::count(&compose.body.text());
+        let screen = t.screen();
+        assert_eq!((count.segments, count.capacity), (1, 160));
+        assert!(screen.contains(&count.to_string()), "{screen}");
+        assert_screen(&format!("compose_sms_{w}x{h}"), t.draw());
+    }
+}
+
+#[test]
+fn snapshot_compose_email() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        // From the lead's pane: the channel, then the welcome template, then the subject.
+        t.press("6 j j j enter c shift-tab shift-tab right tab down tab");
+        let compose = t.app.compose().unwrap();
+        assert_eq!((compose.contact_id.as_str(), compose.focus), ("c00003", compose::Field::Subject));
+        t.press("end");
+        t.type_text(", Robert");
+        assert_eq!(t.app.compose().unwrap().subject.value(), "Welcome to Lone Star Realty, Robert");
+        assert_screen(&format!("compose_email_{w}x{h}"), t.draw());
+    }
+}
+
+#[test]
+fn snapshot_compose_dnd_block() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        t.press("6 j j c");
+        t.type_text("Hi Aisha, are you free Saturday?");
+        t.press("ctrl-s");
+        assert!(t.other.iter().all(|e| !matches!(e, Effect::Edit { .. })), "nothing is sent: {:?}", t.other);
+        let notice = t.app.compose().unwrap().notice.clone().unwrap();
+        assert!(notice.starts_with("not sent: no SMS may go to this lead"), "{notice}");
+        assert!(t.screen().contains("Cannot be sent: SMS DND in GHL"), "{}", t.screen());
+        assert_screen(&format!("compose_dnd_{w}x{h}"), t.draw());
+    }
+}
+
+#[test]
+fn snapshot_compose_quiet_hours() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        t.press("6 j c");
+        t.type_text("Hi James,\nthe Elm St house is open Saturday 10–2. Want me to save you a slot?");
+        let screen = t.screen();
+        assert!(screen.contains("UCS-2"), "the en dash makes it UCS-2: {screen}");
+        assert_screen(&format!("compose_quiet_{w}x{h}"), t.draw());
+    }
+}
+
+#[test]
+fn a_message_sent_from_compose_is_an_edit_followed_until_it_is_sent() {
+    let mut t = Harness::online(160, 48);
+    t.press("6 j c");
+    t.type_text("Hi James, Saturday at 10?");
+    t.press("ctrl-s");
+    let op = OpKind::SendMessage {
+        channel: "sms".into(),
+        body: "Hi James, Saturday at 10?".into(),
+        subject: None,
+    };
+    assert_eq!(t.other.last(), Some(&Effect::Edit { contact_id: "c00001".into(), op: op.clone() }));
+    assert!(t.screen().contains("Message saving…"), "{}", t.screen());
+
+    // Queued; the sender holds it for the lead's quiet hours, then sends it in the morning.
+    let mut held = detail("c00001");
+    held.pending_ops = vec![PendingOp {
+        seq: 31,
+        contact_id: "c00001".into(),
+        kind: op.clone(),
+        created_at: now(),
+        attempts: 0,
+        state: OpState::Pending,
+        last_error: None,
+        conflicts: 0,
+        followup: None,
+        attempt: None,
+        held: Some(leadline_shared::domain::Hold {
+            until: at(10 * 3_600),
+            reason: "queued until 08:00 local (Tue, America/Chicago): quiet hours in America/Chicago (TCPA: 08:00–21:00)".into(),
+        }),
+    }];
+    let queued = t.app.apply(Update::EditAccepted { contact_id: "c00001".into(), op, seq: 31 });
+    assert!(
+        queued.contains(&Effect::FetchLead { id: "c00001".into() }),
+        "it asks how the message fares: {queued:?}"
+    );
+    t.update(Update::LeadLoaded(Box::new(held)));
+    let screen = t.screen();
+    assert!(screen.contains("Message #31 held: queued until 08:00 local (Tue, America/Chicago)"), "{screen}");
+
+    // The sender tells of each step; the lead is asked for again, even with its pane closed.
+    t.update(Update::DaemonEvent(Event::LeadsChanged { ids: vec!["c00001".into()] }));
+    t.update(Update::RefreshDue);
+    assert!(t.screen().contains("Message #31 sent"), "{}", t.screen());
+    t.press("esc");
+    assert!(t.app.compose().is_none());
+}
+
+#[test]
+fn a_message_the_daemon_refuses_says_why_and_may_be_mended() {
+    let mut t = Harness::online(80, 24);
+    t.press("6 c");
+    t.type_text("Hi Maria");
+    t.press("ctrl-s");
+    let op = OpKind::SendMessage { channel: "sms".into(), body: "Hi Maria".into(), subject: None };
+    t.update(Update::EditFailed {
+        contact_id: "c00000".into(),
+        op,
+        error: "not sent: the lead opted out by text (\"stop\", 2025-06-01 10:00 UTC)".into(),
+    });
+    assert!(t.screen().contains("refused: not sent: the lead opted out"), "{}", t.screen());
+    t.type_text("!");
+    t.press("ctrl-s");
+    assert!(matches!(t.other.last(), Some(Effect::Edit { .. })), "sent again once mended");
+}
+
+#[test]
+fn compose_opens_only_on_a_lead_and_online() {
+    let mut t = Harness::online(80, 24);
+    t.press("7 c");
+    assert!(t.app.compose().is_none());
+    assert!(t.screen().contains("Compose writes to a lead of a queue"), "{}", t.screen());
+    t.press("4 c");
+    assert!(t.app.compose().is_none(), "the due queue is empty");
+    t.press("6");
+    t.update(Update::Disconnected { error: "gone".into() });
+    t.press("c");
+    assert!(t.app.compose().is_none());
+    assert!(t.screen().contains("messages need it running"), "{}", t.screen());
+}
+
+#[test]
+fn compose_takes_every_key_while_open() {
+    let mut t = Harness::online(80, 24);
+    t.press("6 c");
+    t.type_text("q?7jk");
+    let compose = t.app.compose().unwrap();
+    assert_eq!(compose.body.text(), "q?7jk", "keymap keys are text here");
+    assert_eq!(t.app.screen(), Screen::Queue);
+    assert!(!t.app.help_visible());
+    // A daemon answer for another lead is not this Compose's.
+    let mut other = compose_info("c00002");
+    other.channels[0].blocked = None;
+    t.update(Update::ComposeLoaded(Box::new(other)));
+    assert!(t.app.compose().unwrap().check().unwrap().blocked.is_none());
+    assert_eq!(t.app.compose().unwrap().contact_id, "c00000");
+    t.update(Update::ComposeFailed { contact_id: "c00000".into(), error: "the daemon is busy".into() });
+    assert!(
+        t.screen().contains("Could not ask the daemon about this lead: the daemon is busy"),
+        "{}",
+        t.screen()
+    );
 }

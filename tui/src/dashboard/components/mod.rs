@@ -5,6 +5,7 @@
 //! [`App`]: super::app::App
 
 pub mod analytics;
+pub mod compose;
 pub mod detail;
 pub mod followups;
 pub mod help;

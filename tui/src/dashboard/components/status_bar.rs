@@ -143,12 +143,13 @@ pub fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
 
 /// The order in which key hints are left out when the footer is too narrow for all of them
 /// (the queues' and the follow-ups screen's labels in one list).
-const DROP_FIRST: [&str; 13] = [
+const DROP_FIRST: [&str; 14] = [
     "refresh",
     "queue",
     "resume",
     "sync",
     "note",
+    "compose",
     "pause",
     "tag",
     "detail",
