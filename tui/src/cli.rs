@@ -85,6 +85,28 @@ pub enum Command {
     /// Retry an edit GHL refused, or send an uncertain message again (its number is in
     /// `leadline lead ID`)
     Retry { seq: u64 },
+    /// Text or email a lead, typed or from a template rendered for the lead. It goes through
+    /// the op log and the same gates as every send: refused when DND is on or the lead opted
+    /// out, held until the lead's allowed hours (in the lead's own zone)
+    Send {
+        /// The GHL contact id
+        id: String,
+        /// A text message
+        #[arg(long, conflicts_with = "email")]
+        sms: bool,
+        /// An email
+        #[arg(long)]
+        email: bool,
+        /// A template, rendered for the lead (its fields filled, the channel's rules applied)
+        #[arg(long, conflicts_with = "body")]
+        template: Option<String>,
+        /// The text, sent as written
+        #[arg(long)]
+        body: Option<String>,
+        /// The email's subject (a template's own when not given)
+        #[arg(long)]
+        subject: Option<String>,
+    },
     /// The follow-up engine: the approval queue, what is planned, sent, failed or uncertain
     #[command(subcommand)]
     Followups(FollowupsCommand),

@@ -96,6 +96,89 @@ pub async fn edit(socket: &Path, id: &str, op: leadline_shared::domain::OpKind) 
     print(&format!("saved as edit #{seq}; it goes to GHL with the next sync\n"))
 }
 
+/// What `leadline send` was asked to send.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    pub sms: bool,
+    pub email: bool,
+    pub template: Option<String>,
+    pub body: Option<String>,
+    pub subject: Option<String>,
+}
+
+/// The text and subject to send: a template's, rendered for the lead by the daemon, or the
+/// agent's own. Checks what the daemon's answer already tells (a refusal, a template that
+/// cannot be rendered for this lead) so the agent hears why before anything is queued.
+pub fn outgoing(
+    info: &leadline_shared::protocol::ComposeInfo,
+    message: &Message,
+) -> Result<(&'static str, String, Option<String>), CommandError> {
+    let channel = match (message.sms, message.email) {
+        (true, false) => "sms",
+        (false, true) => "email",
+        _ => return Err(CommandError::Usage("say how: --sms or --email".into())),
+    };
+    if let Some(blocked) = info.channel(channel).and_then(|c| c.blocked.as_deref()) {
+        return Err(CommandError::Usage(format!("not sent: {blocked}")));
+    }
+    let (body, subject) = match (&message.template, &message.body) {
+        (Some(id), None) => {
+            let Some(t) = info.templates_for(channel).find(|t| &t.id == id) else {
+                let ids: Vec<&str> = info.templates_for(channel).map(|t| t.id.as_str()).collect();
+                return Err(CommandError::Usage(format!(
+                    "no {channel} template {id:?}; the {channel} templates are: {}",
+                    if ids.is_empty() {
+                        "none (is the follow-up engine running?)".to_owned()
+                    } else {
+                        ids.join(", ")
+                    }
+                )));
+            };
+            match (&t.body, &t.error) {
+                (Some(body), _) => (body.clone(), t.subject.clone()),
+                (None, error) => {
+                    return Err(CommandError::Usage(format!(
+                        "template {id:?} cannot be written for this lead: {}; send your own text with --body",
+                        error.as_deref().unwrap_or("the daemon did not render it")
+                    )));
+                }
+            }
+        }
+        (None, Some(body)) if !body.trim().is_empty() => (body.clone(), None),
+        (None, Some(_)) => return Err(CommandError::Usage("--body is empty: write the message".into())),
+        _ => return Err(CommandError::Usage("say what: --template NAME or --body TEXT".into())),
+    };
+    let subject = message.subject.clone().or(subject);
+    if channel == "email" && subject.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        return Err(CommandError::Usage("an email needs a subject: add --subject".into()));
+    }
+    Ok((channel, body, if channel == "email" { subject } else { None }))
+}
+
+/// `leadline send ID --sms|--email [--template NAME | --body TEXT] [--subject S]`.
+pub async fn send(socket: &Path, id: &str, message: Message) -> Result<(), CommandError> {
+    let mut client = Client::connect(socket).await?;
+    let info = client.compose(id).await?;
+    let (channel, body, subject) = outgoing(&info, &message)?;
+    let stop_missing = channel == "sms" && info.first_touch && !body.contains("STOP");
+    let op = leadline_shared::domain::OpKind::SendMessage { channel: channel.into(), body, subject };
+    let seq = client.edit(id, op).await?;
+    let mut text = format!(
+        "{channel} to {} queued as edit #{seq}; it goes with the next sync (`leadline lead {id}` follows it)\n",
+        if info.lead_name.is_empty() { id } else { &info.lead_name }
+    );
+    if let Some(hold) = info.channel(channel).and_then(|c| c.hold.as_ref()) {
+        text.push_str(&format!("{}\n", hold.reason));
+    }
+    if stop_missing {
+        text.push_str(&format!(
+            "note: this is the first text to this lead and it does not say how to opt out ({:?})\n",
+            info.sms_optout_text
+        ));
+    }
+    print(&text)
+}
+
 /// `leadline retry SEQ`.
 pub async fn retry(socket: &Path, seq: u64) -> Result<(), CommandError> {
     Client::connect(socket).await?.retry(seq).await?;

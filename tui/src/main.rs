@@ -128,6 +128,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let op = leadline_shared::domain::OpKind::AddNote { body: text };
             runtime()?.block_on(async { command_result(commands::edit(&paths.socket, &id, op).await) })
         }
+        Some(Command::Send { id, sms, email, template, body, subject }) => {
+            let message = commands::Message { sms, email, template, body, subject };
+            runtime()?.block_on(async { command_result(commands::send(&paths.socket, &id, message).await) })
+        }
         Some(Command::Retry { seq }) => {
             runtime()?.block_on(async { command_result(commands::retry(&paths.socket, seq).await) })
         }

@@ -1,9 +1,11 @@
 //! Printing replies for people and for scripts.
 
 use jiff::{Timestamp, Unit};
-use leadline_shared::domain::{FollowUpItem, FollowUps, ItemState};
+use leadline_shared::domain::{FollowUpItem, FollowUps, ItemState, OpKind, OpState, PendingOp};
 use leadline_shared::protocol::{LeadDetail, QueuePage, StatusReport};
 
+use crate::dashboard::app::describe_op;
+use crate::dashboard::compose::SendState;
 use crate::dashboard::format::thousands;
 
 /// "3h ago", "5d ago", "now".
@@ -184,6 +186,17 @@ pub fn lead(d: &LeadDetail, now: Timestamp) -> String {
     if let Some(f) = &d.followups {
         out.push_str(&lead_followups(f, &l.id, now));
     }
+    if !d.pending_ops.is_empty() {
+        out.push_str("edits not in GHL yet (`leadline retry SEQ` retries a failed one)\n");
+        for op in &d.pending_ops {
+            out.push_str(&format!(
+                "  #{:<5} {:<40} {}\n",
+                op.seq,
+                clip(&describe_op(&op.kind, &d.opportunities), 40),
+                op_state(op)
+            ));
+        }
+    }
     out.push_str("timeline\n");
     for e in d.timeline.iter().take(20) {
         let arrow = match e.direction {
@@ -200,6 +213,21 @@ pub fn lead(d: &LeadDetail, now: Timestamp) -> String {
         ));
     }
     out
+}
+
+/// Where a pending edit stands: a message as Compose follows it (queued, held, sending,
+/// refused), another edit as sync sees it.
+pub fn op_state(op: &PendingOp) -> String {
+    if matches!(op.kind, OpKind::SendMessage { .. }) {
+        return SendState::of(op).label();
+    }
+    let why = op.last_error.as_deref().unwrap_or("");
+    match op.state {
+        OpState::Pending => "waiting for GHL".to_owned(),
+        OpState::Failed => format!("failed: {why}"),
+        OpState::OutOfSync => format!("out of sync: {why}"),
+        OpState::Uncertain => format!("uncertain: {why}"),
+    }
 }
 
 /// A follow-up action in a few words: "sms instant_response", "tag + Hot Lead".
