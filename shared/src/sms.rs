@@ -245,7 +245,9 @@ mod tests {
             })
             .collect::<Option<Vec<_>>>()
             .map(|v| v.concat());
-        let (units, single, per_part, ends_badly): (Vec<u16>, usize, usize, fn(u16) -> bool) = match septets {
+        // (units, one segment, each part, a unit no part may end on)
+        type Encoded = (Vec<u16>, usize, usize, fn(u16) -> bool);
+        let (units, single, per_part, ends_badly): Encoded = match septets {
             Some(s) => (s, 160, 153, |u| u == ESCAPE),
             None => (text.encode_utf16().collect(), 70, 67, |u| (0xD800..0xDC00).contains(&u)),
         };
