@@ -106,6 +106,18 @@ pub struct Message {
     pub subject: Option<String>,
 }
 
+/// `sms` or `email`, as asked; and that a text was asked for, before the daemon is.
+fn channel_of(message: &Message) -> Result<&'static str, CommandError> {
+    if message.template.is_none() && message.body.is_none() {
+        return Err(CommandError::Usage("say what: --template NAME or --body TEXT".into()));
+    }
+    match (message.sms, message.email) {
+        (true, false) => Ok("sms"),
+        (false, true) => Ok("email"),
+        _ => Err(CommandError::Usage("say how: --sms or --email".into())),
+    }
+}
+
 /// The text and subject to send: a template's, rendered for the lead by the daemon, or the
 /// agent's own. Checks what the daemon's answer already tells (a refusal, a template that
 /// cannot be rendered for this lead) so the agent hears why before anything is queued.
@@ -113,11 +125,7 @@ pub fn outgoing(
     info: &leadline_shared::protocol::ComposeInfo,
     message: &Message,
 ) -> Result<(&'static str, String, Option<String>), CommandError> {
-    let channel = match (message.sms, message.email) {
-        (true, false) => "sms",
-        (false, true) => "email",
-        _ => return Err(CommandError::Usage("say how: --sms or --email".into())),
-    };
+    let channel = channel_of(message)?;
     if let Some(blocked) = info.channel(channel).and_then(|c| c.blocked.as_deref()) {
         return Err(CommandError::Usage(format!("not sent: {blocked}")));
     }
@@ -157,6 +165,7 @@ pub fn outgoing(
 
 /// `leadline send ID --sms|--email [--template NAME | --body TEXT] [--subject S]`.
 pub async fn send(socket: &Path, id: &str, message: Message) -> Result<(), CommandError> {
+    channel_of(&message)?;
     let mut client = Client::connect(socket).await?;
     let info = client.compose(id).await?;
     let (channel, body, subject) = outgoing(&info, &message)?;
@@ -238,4 +247,72 @@ pub async fn followups_simulate(
 ) -> Result<(), CommandError> {
     let plan = Client::connect(socket).await?.simulate(days, from).await?;
     if json { print_json(&plan) } else { print(&output::simulation(&plan)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leadline_shared::protocol::{ChannelCheck, ComposeInfo, TemplateChoice};
+
+    fn info() -> ComposeInfo {
+        ComposeInfo {
+            channels: vec![
+                ChannelCheck {
+                    channel: "sms".into(),
+                    blocked: Some("SMS DND in GHL".into()),
+                    ..ChannelCheck::default()
+                },
+                ChannelCheck { channel: "email".into(), ..ChannelCheck::default() },
+            ],
+            templates: vec![
+                TemplateChoice {
+                    id: "welcome_email".into(),
+                    channel: "email".into(),
+                    subject: Some("Welcome".into()),
+                    body: Some("Hi Dana".into()),
+                    ..TemplateChoice::default()
+                },
+                TemplateChoice {
+                    id: "winback_email".into(),
+                    channel: "email".into(),
+                    error: Some("set [messages] agent_phone".into()),
+                    ..TemplateChoice::default()
+                },
+            ],
+            ..ComposeInfo::default()
+        }
+    }
+
+    fn usage(r: Result<(&'static str, String, Option<String>), CommandError>) -> String {
+        match r {
+            Err(CommandError::Usage(m)) => m,
+            other => panic!("a usage error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn what_leadline_send_sends_or_why_not() {
+        let email = |template: Option<&str>, body: Option<&str>, subject: Option<&str>| Message {
+            email: true,
+            template: template.map(str::to_owned),
+            body: body.map(str::to_owned),
+            subject: subject.map(str::to_owned),
+            ..Message::default()
+        };
+        let sent = outgoing(&info(), &email(Some("welcome_email"), None, None)).expect("rendered");
+        assert_eq!(sent, ("email", "Hi Dana".to_owned(), Some("Welcome".to_owned())));
+        let sent = outgoing(&info(), &email(Some("welcome_email"), None, Some("Elm St"))).expect("rendered");
+        assert_eq!(sent.2.as_deref(), Some("Elm St"), "the agent's subject wins");
+        assert!(usage(outgoing(&info(), &email(Some("winback_email"), None, None))).contains("agent_phone"));
+        assert!(
+            usage(outgoing(&info(), &email(Some("nope"), None, None)))
+                .contains("welcome_email, winback_email")
+        );
+        assert!(usage(outgoing(&info(), &email(None, Some("Hi"), None))).contains("--subject"));
+        assert!(usage(outgoing(&info(), &email(None, Some(" "), Some("x")))).contains("empty"));
+        let sms = Message { sms: true, body: Some("Hi".into()), ..Message::default() };
+        assert_eq!(usage(outgoing(&info(), &sms)), "not sent: SMS DND in GHL");
+        assert!(channel_of(&Message { body: Some("x".into()), ..Message::default() }).is_err());
+        assert!(channel_of(&Message { sms: true, ..Message::default() }).is_err());
+    }
 }
