@@ -2380,3 +2380,34 @@ fn compose_takes_every_key_while_open() {
         t.screen()
     );
 }
+
+#[test]
+fn a_held_message_shows_in_the_leads_pane_with_until_when() {
+    let mut t = Harness::online(160, 48);
+    t.press("6 j enter");
+    let mut held = detail("c00001");
+    held.pending_ops = vec![PendingOp {
+        seq: 31,
+        contact_id: "c00001".into(),
+        kind: OpKind::SendMessage {
+            channel: "sms".into(),
+            body: "Hi James, Saturday at 10?".into(),
+            subject: None,
+        },
+        created_at: now(),
+        attempts: 0,
+        state: OpState::Pending,
+        last_error: None,
+        conflicts: 0,
+        followup: None,
+        attempt: None,
+        held: Some(leadline_shared::domain::Hold {
+            until: at(10 * 3_600),
+            reason: "queued until 08:00 local (Tue, America/Chicago): quiet hours in America/Chicago".into(),
+        }),
+    }];
+    t.update(Update::LeadLoaded(Box::new(held)));
+    let screen = t.screen();
+    assert!(screen.contains("#31 sms message \"Hi James, Saturday at 10?\" — held"), "{screen}");
+    assert!(screen.contains("queued until 08:00 local (Tue, America/Chicago)"), "{screen}");
+}

@@ -174,6 +174,7 @@ fn op_lines(op: &PendingOp, detail: &LeadDetail, width: usize) -> Vec<Line<'stat
     let what = describe_op(&op.kind, &detail.opportunities);
     let head = format!("#{} {what}", op.seq);
     let (mark, state, style) = match op.state {
+        OpState::Pending if op.held.is_some() => ("  ◷ ", "held", Style::new().fg(Color::Yellow)),
         OpState::Pending => ("  · ", "waiting for GHL", Style::new().fg(Color::DarkGray)),
         OpState::Failed => ("  ✕ ", "failed", Style::new().fg(Color::Red)),
         OpState::OutOfSync => ("  ✕ ", "out of sync", Style::new().fg(Color::Red)),
@@ -186,6 +187,12 @@ fn op_lines(op: &PendingOp, detail: &LeadDetail, width: usize) -> Vec<Line<'stat
         Span::styled(ellipsize(&head, room), style),
         Span::styled(tail, style.add_modifier(Modifier::BOLD)),
     ])];
+    if let Some(hold) = op.held.as_ref().filter(|_| op.state == OpState::Pending) {
+        // A message the agent typed, waiting for the lead's allowed hours: until when.
+        for line in wrap(&one_line(&hold.reason), width.saturating_sub(6), 2) {
+            lines.push(Line::from(Span::styled(format!("      {line}"), Style::new().fg(Color::Yellow))));
+        }
+    }
     if op.state != OpState::Pending {
         let reason = op.last_error.as_deref().unwrap_or("no reason recorded");
         let attempts = match op.attempts {
