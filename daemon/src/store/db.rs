@@ -488,7 +488,7 @@ impl Db {
             let anchor_at = anchor_entries.as_ref().and_then(|(entries, before)| {
                 let key = entries.key(slice.ranking)?;
                 let rank = set.rank(key);
-                let here = set.get(rank).is_some_and(|k| k == key) && range.contains(&rank);
+                let here = set.get(rank).is_some_and(|k| k == &key[..]) && range.contains(&rank);
                 here.then(|| {
                     let at = if slice.reverse { range.end - 1 - rank } else { rank - range.start };
                     (at as u64, *before)
@@ -497,7 +497,7 @@ impl Db {
             let offset = anchor_at.map_or(offset, |(at, before)| at.saturating_sub(u64::from(before)));
             let first = usize::try_from(offset).unwrap_or(usize::MAX);
             let count = total.saturating_sub(first).min(limit);
-            let in_window: Vec<&super::ranks::Key> = if count == 0 {
+            let in_window: Vec<&[u8]> = if count == 0 {
                 Vec::new()
             } else if slice.reverse {
                 set.iter_back_from(range.end - 1 - first).take(count).collect()
