@@ -236,7 +236,9 @@ pub enum Response {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// These leads changed (new, rescored, new message...): re-query what is on screen.
+    /// These leads changed (new, rescored, new message...): re-query what is on screen. No
+    /// ids means many leads changed (a full sync, or events a slow client missed): re-query
+    /// everything shown, the open lead too.
     LeadsChanged { ids: Vec<String> },
     /// Sync state moved on.
     Sync { status: SyncStatus },

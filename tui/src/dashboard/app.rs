@@ -413,6 +413,8 @@ pub struct App {
     retry_when_loaded: Option<String>,
     refresh_scheduled: bool,
     changed: HashSet<String>,
+    /// An event named no lead: everything on screen is read again, the open lead too.
+    all_changed: bool,
     size: (u16, u16),
 }
 
@@ -442,6 +444,7 @@ impl App {
             retry_when_loaded: None,
             refresh_scheduled: false,
             changed: HashSet::new(),
+            all_changed: false,
             size: (0, 0),
         }
     }
@@ -1188,6 +1191,7 @@ impl App {
             Update::RefreshDue => {
                 self.refresh_scheduled = false;
                 let changed = std::mem::take(&mut self.changed);
+                let all_changed = std::mem::take(&mut self.all_changed);
                 if !self.conn.is_online() {
                     return Vec::new();
                 }
@@ -1203,7 +1207,7 @@ impl App {
                 }
                 let mut effects: Vec<Effect> = self.refresh_current().into_iter().collect();
                 effects.push(Effect::FetchStatus);
-                if self.selected_lead().is_some_and(|l| changed.contains(&l.id)) {
+                if self.selected_lead().is_some_and(|l| all_changed || changed.contains(&l.id)) {
                     effects.extend(self.fetch_detail(true));
                 }
                 return effects;
@@ -1304,6 +1308,8 @@ impl App {
     fn on_event(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::LeadsChanged { ids } => {
+                // No ids: many leads changed (a full sync, or events this client missed).
+                self.all_changed |= ids.is_empty();
                 self.changed.extend(ids);
                 if self.refresh_scheduled {
                     return Vec::new();

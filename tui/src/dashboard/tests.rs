@@ -1044,6 +1044,22 @@ fn pushed_changes_are_debounced_into_one_refresh() {
 }
 
 #[test]
+fn an_event_naming_no_lead_re_reads_the_open_lead_too() {
+    let mut t = Harness::online(80, 24);
+    t.press("6 enter");
+    t.other.clear();
+    // A full sync (or a missed burst of events) says only that many leads changed.
+    t.app.apply(Update::DaemonEvent(Event::LeadsChanged { ids: Vec::new() }));
+    let effects = t.app.apply(Update::RefreshDue);
+    assert_eq!(queue_fetches(&effects).len(), 1, "{effects:?}");
+    assert!(effects.contains(&Effect::FetchLead { id: "c00000".into() }), "{effects:?}");
+    // Once only: the next refresh is back to the leads named.
+    t.app.apply(Update::DaemonEvent(Event::LeadsChanged { ids: vec!["c00030".into()] }));
+    let effects = t.app.apply(Update::RefreshDue);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::FetchLead { .. })), "{effects:?}");
+}
+
+#[test]
 fn sync_events_update_the_status_bar() {
     let mut t = Harness::online(160, 48);
     let sync = SyncStatus { state: SyncState::Syncing, pending_ops: 7, ..SyncStatus::default() };
