@@ -131,6 +131,7 @@ impl Dict {
     }
 
     /// A word's posting.
+    #[cfg(test)]
     pub fn get(&self, term: &str) -> Option<Posting> {
         self.find(term).map(|(b, i)| self.blocks[b].posts[i])
     }
