@@ -163,7 +163,7 @@ impl Fake {
                             }
                         }
                         Request::PauseLead { .. } | Request::ResumeLead { .. } => Ok(Response::Done),
-                        Request::SimulateFollowUps { .. } => {
+                        Request::SimulateFollowUps { .. } | Request::Search { .. } => {
                             Err(RemoteError::new(ErrorKind::BadRequest, "not in this fake daemon"))
                         }
                     };
