@@ -163,7 +163,10 @@ impl Fake {
                             }
                         }
                         Request::PauseLead { .. } | Request::ResumeLead { .. } => Ok(Response::Done),
-                        Request::SimulateFollowUps { .. } | Request::Search { .. } => {
+                        Request::Search { query, limit } => {
+                            Ok(Response::Search(Box::new(super::tests::search_page(&query, limit))))
+                        }
+                        Request::SimulateFollowUps { .. } => {
                             Err(RemoteError::new(ErrorKind::BadRequest, "not in this fake daemon"))
                         }
                     };
