@@ -135,5 +135,8 @@ async fn a_query_without_words_or_a_bad_limit_says_what_to_do() {
     assert_eq!(err.kind, ErrorKind::BadRequest);
     assert!(err.message.contains("between 1 and"), "{}", err.message);
     // An empty store answers with nothing.
-    assert_eq!(search(&state, "maria").await, SearchPage { terms: vec!["maria".into()], total: 0, rows: vec![] });
+    assert_eq!(
+        search(&state, "maria").await,
+        SearchPage { terms: vec!["maria".into()], total: 0, rows: vec![] }
+    );
 }

@@ -782,11 +782,17 @@ follow-ups (0 upcoming, 0 past)
         let text = search(" maria ", &page, now());
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("#   NAME"), "{text}");
-        assert!(lines[1].contains("+15125550100 maria@example.com") && lines[1].contains("Buyer, VIP"), "{text}");
+        assert!(
+            lines[1].contains("+15125550100 maria@example.com") && lines[1].contains("Buyer, VIP"),
+            "{text}"
+        );
         assert_eq!(lines[2], "the best 1 of 3 leads matching \"maria\" (more with --limit)");
         let all = SearchPage { total: 1, ..page.clone() };
         assert!(search("maria", &all, now()).ends_with("\n1 lead matching \"maria\"\n"));
         let none = SearchPage { terms: vec!["5125550100".into()], total: 0, rows: vec![] };
-        assert_eq!(search("(512) 555-0100", &none, now()), "No lead matches \"(512) 555-0100\" (searched for: 5125550100).\n");
+        assert_eq!(
+            search("(512) 555-0100", &none, now()),
+            "No lead matches \"(512) 555-0100\" (searched for: 5125550100).\n"
+        );
     }
 }

@@ -109,7 +109,9 @@ async fn search(state: &Arc<State>, query: String, limit: u32) -> Result<Respons
     if limit == 0 || limit > MAX_SEARCH_LIMIT {
         return Err(RemoteError::new(
             ErrorKind::BadRequest,
-            format!("--limit {limit} is not between 1 and {MAX_SEARCH_LIMIT}; ask for that many leads at most"),
+            format!(
+                "--limit {limit} is not between 1 and {MAX_SEARCH_LIMIT}; ask for that many leads at most"
+            ),
         ));
     }
     let terms = engine::search::query_terms(&query);

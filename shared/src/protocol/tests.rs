@@ -69,7 +69,12 @@ fn arb_server() -> impl Strategy<Value = ServerMessage> {
                 result: Ok(Response::Queue(Box::new(QueuePage { total, offset, rows, anchor_at: None }))),
             }
         ),
-        (any::<u64>(), proptest::collection::vec(arb_lead(), 0..8), any::<u64>(), proptest::collection::vec("[a-z0-9]{1,8}", 0..3))
+        (
+            any::<u64>(),
+            proptest::collection::vec(arb_lead(), 0..8),
+            any::<u64>(),
+            proptest::collection::vec("[a-z0-9]{1,8}", 0..3)
+        )
             .prop_map(|(id, rows, total, terms)| ServerMessage::Response {
                 id,
                 result: Ok(Response::Search(Box::new(SearchPage { terms, total, rows }))),

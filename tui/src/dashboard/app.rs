@@ -1380,7 +1380,8 @@ impl App {
                 if !self.search.load(seq, &query, *page, rows) {
                     return Vec::new();
                 }
-                if std::mem::take(&mut self.search.open_when_loaded) && self.search.selected_lead().is_some() {
+                if std::mem::take(&mut self.search.open_when_loaded) && self.search.selected_lead().is_some()
+                {
                     self.search.editing = false;
                     self.detail_open = true;
                 }
@@ -1547,7 +1548,11 @@ impl App {
             match self.keymap.resolve(key) {
                 // Home and End stay the query's (the cursor).
                 Some(
-                    action @ (Action::NextRow | Action::PrevRow | Action::PageDown | Action::PageUp | Action::Help),
+                    action @ (Action::NextRow
+                    | Action::PrevRow
+                    | Action::PageDown
+                    | Action::PageUp
+                    | Action::Help),
                 ) => return self.handle_action(action),
                 _ => {}
             }

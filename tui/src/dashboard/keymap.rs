@@ -426,7 +426,9 @@ impl Keymap {
             ]);
         }
         let untyped = |a: Action| {
-            self.keys_for(a).into_iter().find(|k| !matches!(k.code, KeyCode::Char(_)) || !k.modifiers.is_empty())
+            self.keys_for(a)
+                .into_iter()
+                .find(|k| !matches!(k.code, KeyCode::Char(_)) || !k.modifiers.is_empty())
         };
         let mut hints = Vec::new();
         match (untyped(Action::PrevRow), untyped(Action::NextRow)) {

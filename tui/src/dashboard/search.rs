@@ -189,7 +189,11 @@ mod tests {
     }
 
     fn page(ids: &[&str]) -> SearchPage {
-        SearchPage { terms: vec!["x".into()], total: ids.len() as u64, rows: ids.iter().map(|i| row(i)).collect() }
+        SearchPage {
+            terms: vec!["x".into()],
+            total: ids.len() as u64,
+            rows: ids.iter().map(|i| row(i)).collect(),
+        }
     }
 
     #[test]

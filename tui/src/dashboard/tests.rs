@@ -2165,9 +2165,11 @@ pub(super) fn search_page(query: &str, limit: u32) -> SearchPage {
     let found: Vec<LeadSummary> = leads(40)
         .into_iter()
         .filter(|l| {
-            let digits: String = l.phone.iter().flat_map(|p| p.chars()).filter(char::is_ascii_digit).collect();
-            let text = format!("{} {} {digits} {}", l.name, l.email.as_deref().unwrap_or(""), l.tags.join(" "))
-                .to_lowercase();
+            let digits: String =
+                l.phone.iter().flat_map(|p| p.chars()).filter(char::is_ascii_digit).collect();
+            let text =
+                format!("{} {} {digits} {}", l.name, l.email.as_deref().unwrap_or(""), l.tags.join(" "))
+                    .to_lowercase();
             !terms.is_empty() && terms.iter().all(|t| text.contains(t.as_str()))
         })
         .collect();
@@ -2331,8 +2333,10 @@ fn search_is_in_the_keymap_help_and_footer() {
     assert_eq!(map.resolve(&slash), Some(Action::Search));
     assert!(map.help_entries().contains(&("/".to_owned(), "search by name, phone, email, tag".to_owned())));
     assert!(map.footer_hints().contains(&("/".to_owned(), "search")));
-    assert_eq!(map.search_hints(true), [("up/down".to_owned(), "select"), ("enter".to_owned(), "open"), ("esc".to_owned(), "close")]);
+    assert_eq!(
+        map.search_hints(true),
+        [("up/down".to_owned(), "select"), ("enter".to_owned(), "open"), ("esc".to_owned(), "close")]
+    );
     let remapped = map.clone().with_overrides([("/", "none"), ("ctrl-f", "search")]).unwrap();
     assert!(remapped.footer_hints().contains(&("ctrl-f".to_owned(), "search")));
 }
-

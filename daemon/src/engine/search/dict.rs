@@ -283,7 +283,8 @@ mod tests {
     #[test]
     fn prefixes_and_insides() {
         let mut d = Dict::default();
-        for (i, t) in ["smith", "smithson", "goldsmith", "sm", "mitchell", "aaaa", "baaa"].iter().enumerate() {
+        for (i, t) in ["smith", "smithson", "goldsmith", "sm", "mitchell", "aaaa", "baaa"].iter().enumerate()
+        {
             d.insert(t, Posting(i as u32));
         }
         let mut prefixed = Vec::new();

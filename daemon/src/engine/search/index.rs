@@ -311,8 +311,11 @@ impl SearchIndex {
         let mut hits: Vec<(Rank, u32)> = (0..n)
             .filter(|&d| worst[d] != NONE && self.docs[d].live)
             .map(|d| {
-                let rank =
-                    Rank { worst: as_match(worst[d]), sum: sum[d], inverse_score: u8::MAX - self.docs[d].score };
+                let rank = Rank {
+                    worst: as_match(worst[d]),
+                    sum: sum[d],
+                    inverse_score: u8::MAX - self.docs[d].score,
+                };
                 (rank, d as u32)
             })
             .collect();

@@ -10,7 +10,14 @@ fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
 }
 
-fn lead(id: &str, name: &str, email: Option<&str>, phone: Option<&str>, tags: &[&str], score: u8) -> LeadSummary {
+fn lead(
+    id: &str,
+    name: &str,
+    email: Option<&str>,
+    phone: Option<&str>,
+    tags: &[&str],
+    score: u8,
+) -> LeadSummary {
     LeadSummary {
         id: id.into(),
         name: name.into(),
@@ -71,7 +78,17 @@ fn a_lead_is_found_by_its_name_email_tags_and_phone() {
         50,
     );
     let mut expected = strings(&[
-        "maria", "gonzalez", "g", "example", "com", "pre", "approved", "first", "time", "buyer", "5125550100",
+        "maria",
+        "gonzalez",
+        "g",
+        "example",
+        "com",
+        "pre",
+        "approved",
+        "first",
+        "time",
+        "buyer",
+        "5125550100",
     ]);
     expected.sort();
     assert_eq!(SearchEntry::of(&l).terms, expected);
@@ -153,7 +170,18 @@ fn the_index_follows_edits_and_removals() {
 
 /// A small vocabulary, so that random leads share words, prefixes and insides.
 const NAMES: [&str; 12] = [
-    "Ann", "Anna", "Annabel", "Joann", "Smith", "Goldsmith", "Smithers", "Lee", "Leeann", "Bo", "Boone", "O'Neil",
+    "Ann",
+    "Anna",
+    "Annabel",
+    "Joann",
+    "Smith",
+    "Goldsmith",
+    "Smithers",
+    "Lee",
+    "Leeann",
+    "Bo",
+    "Boone",
+    "O'Neil",
 ];
 const TAGS: [&str; 6] = ["Buyer", "Seller", "Open House", "pre-approved", "VIP", "buyers"];
 const QUERY_WORDS: [&str; 14] =
@@ -280,5 +308,7 @@ fn stays_compact_at_100k_leads() {
     });
     let hits = index.search(&words, 5);
     assert_eq!(hits.total, expected.count());
-    assert!(hits.total > 5 && hits.hits.iter().all(|(_, r)| r.worst == Match::Exact || r.worst == Match::Prefix));
+    assert!(
+        hits.total > 5 && hits.hits.iter().all(|(_, r)| r.worst == Match::Exact || r.worst == Match::Prefix)
+    );
 }
