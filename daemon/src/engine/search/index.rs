@@ -269,17 +269,19 @@ impl SearchIndex {
         if words.is_empty() || self.live == 0 {
             return SearchHits::default();
         }
-        let n = self.docs.len();
-        // Per lead: the best match of the current word, the worst over the words so far
-        // (NONE once a word did not match), and their sum.
-        let mut best = vec![NONE; n];
-        let mut worst = vec![NONE; n];
-        let mut sum = vec![0u8; n];
+        // The best match of the current word for each lead it touched (NONE for the others,
+        // put back after each word), and the leads every word so far matched, with their
+        // worst match and the sum: the work is the postings read, not the number of leads.
+        let mut best = vec![NONE; self.docs.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut found: Vec<(u32, u8, u8)> = Vec::new();
         for (i, word) in words.iter().enumerate() {
-            best.fill(NONE);
             let mut mark = |post: &Posting, m: Match| {
                 for &d in self.docs_of(post) {
                     let b = &mut best[d as usize];
+                    if *b == NONE {
+                        touched.push(d);
+                    }
                     *b = (*b).min(m as u8);
                 }
             };
@@ -289,18 +291,21 @@ impl SearchIndex {
             if substring_allowed(word) {
                 self.dict.for_containing(word, |_, post| mark(post, Match::Substring));
             }
-            for d in 0..n {
-                if i == 0 {
-                    worst[d] = best[d];
-                    sum[d] = if best[d] == NONE { 0 } else { best[d] };
-                } else if worst[d] != NONE {
-                    if best[d] == NONE {
-                        worst[d] = NONE;
-                    } else {
-                        worst[d] = worst[d].max(best[d]);
-                        sum[d] = sum[d].saturating_add(best[d]);
-                    }
-                }
+            if i == 0 {
+                found = touched.iter().map(|&d| (d, best[d as usize], best[d as usize])).collect();
+            } else {
+                found.retain_mut(|(d, worst, sum)| {
+                    let b = best[*d as usize];
+                    *worst = (*worst).max(b);
+                    *sum = sum.saturating_add(b);
+                    b != NONE
+                });
+            }
+            for d in touched.drain(..) {
+                best[d as usize] = NONE;
+            }
+            if found.is_empty() {
+                break;
             }
         }
         let as_match = |m: u8| match m {
@@ -308,15 +313,12 @@ impl SearchIndex {
             1 => Match::Prefix,
             _ => Match::Substring,
         };
-        let mut hits: Vec<(Rank, u32)> = (0..n)
-            .filter(|&d| worst[d] != NONE && self.docs[d].live)
-            .map(|d| {
-                let rank = Rank {
-                    worst: as_match(worst[d]),
-                    sum: sum[d],
-                    inverse_score: u8::MAX - self.docs[d].score,
-                };
-                (rank, d as u32)
+        let mut hits: Vec<(Rank, u32)> = found
+            .into_iter()
+            .filter(|&(d, _, _)| self.docs[d as usize].live)
+            .map(|(d, worst, sum)| {
+                let inverse_score = u8::MAX - self.docs[d as usize].score;
+                (Rank { worst: as_match(worst), sum, inverse_score }, d)
             })
             .collect();
         let total = hits.len();
