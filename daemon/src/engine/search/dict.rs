@@ -201,9 +201,10 @@ impl Dict {
         if word.is_empty() {
             return;
         }
+        let finder = memchr::memmem::Finder::new(word.as_bytes());
         for block in &self.blocks {
             let mut last = usize::MAX;
-            for (hit, _) in block.text.match_indices(word) {
+            for hit in finder.find_iter(block.text.as_bytes()) {
                 let i = block.starts.partition_point(|&s| s as usize <= hit) - 1;
                 if i == last {
                     continue;
@@ -270,7 +271,7 @@ mod tests {
         assert_eq!(collect(&d), expected);
         assert_eq!(d.len(), model.len());
         assert_eq!(d.get("w0001"), Some(Posting(model["w0001"])));
-        *d.get_mut("w0001").unwrap() = Posting(7);
+        *d.get_mut("w0001").expect("there") = Posting(7);
         assert_eq!(d.get("w0001"), Some(Posting(7)));
         // Emptied blocks go.
         for t in model.keys() {
