@@ -1544,18 +1544,17 @@ impl App {
     fn search_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
         let types = matches!(key.code, KeyCode::Char(_))
             && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-        if !types {
-            match self.keymap.resolve(key) {
-                // Home and End stay the query's (the cursor).
-                Some(
-                    action @ (Action::NextRow
-                    | Action::PrevRow
-                    | Action::PageDown
-                    | Action::PageUp
-                    | Action::Help),
-                ) => return self.handle_action(action),
-                _ => {}
-            }
+        // Home and End stay the query's (the cursor).
+        if !types
+            && let Some(
+                action @ (Action::NextRow
+                | Action::PrevRow
+                | Action::PageDown
+                | Action::PageUp
+                | Action::Help),
+            ) = self.keymap.resolve(key)
+        {
+            return self.handle_action(action);
         }
         let before = self.search.input.value().to_owned();
         match self.search.input.handle_key(key) {

@@ -1,5 +1,7 @@
 //! The words of leads and queries, the ranking, and the index against a brute-force search.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
