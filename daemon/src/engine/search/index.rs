@@ -4,7 +4,7 @@
 //! Leads are numbered (a removed lead's number is given to the next new one), and a posting
 //! is one `u32`: the lead's number when the word finds one lead (most phone numbers and
 //! emails' words), else the number of a sorted list of leads. Lead ids sit back to back in
-//! one string. At 100 k leads the whole index is a few MB (`heap_bytes`).
+//! one string. At 100 k leads the whole index is about 10 MB (`heap_bytes`).
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
