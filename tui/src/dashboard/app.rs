@@ -1560,6 +1560,12 @@ impl App {
         match self.search.input.handle_key(key) {
             InputOutcome::Consumed if self.search.input.value() != before => self.query_changed(),
             InputOutcome::Consumed => Vec::new(),
+            // Esc steps back one thing at a time: the open lead first, then the search.
+            InputOutcome::Cancel if self.detail_open => {
+                self.detail_open = false;
+                self.search.editing = false;
+                Vec::new()
+            }
             InputOutcome::Cancel => self.close_search(),
             InputOutcome::Submit => self.submit_search(),
         }

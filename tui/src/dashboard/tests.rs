@@ -2273,8 +2273,11 @@ fn arrows_select_enter_opens_the_lead_and_esc_steps_back() {
     t.elapse();
     assert_eq!(t.app.search().query(), "gonza");
     t.press("enter");
-    t.press("esc");
-    assert!(!t.app.detail_open(), "esc closes the lead first");
+    t.press("/ esc");
+    assert!(!t.app.detail_open(), "esc closes the lead first, also while typing");
+    assert!(!t.app.search().editing);
+    t.press("enter esc");
+    assert!(!t.app.detail_open());
     assert_eq!(t.app.screen(), Screen::Search);
     t.press("esc");
     assert_eq!(t.app.screen(), Screen::Queue, "then the search");
