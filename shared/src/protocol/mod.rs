@@ -24,7 +24,7 @@ pub use messages::*;
 pub use queue::{QueueName, UnknownQueue};
 
 /// The protocol version, defined once for both binaries. Peers must match exactly.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 #[cfg(test)]
 mod tests;

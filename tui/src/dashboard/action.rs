@@ -71,6 +71,9 @@ pub enum Action {
     RangeLonger,
     /// On the analytics screen, cover a shorter range of arrivals.
     RangeShorter,
+    /// Search leads by name, phone, email or tag (opens the search prompt, or goes back to
+    /// typing in it).
+    Search,
 }
 
 /// How many queue tabs `queue-N` can address.
@@ -95,6 +98,7 @@ impl Action {
             Action::Analytics,
             Action::RangeShorter,
             Action::RangeLonger,
+            Action::Search,
             Action::OpenDetail,
             Action::ToggleDetail,
             Action::Close,
@@ -149,6 +153,7 @@ impl Action {
             Action::Analytics => "analytics".into(),
             Action::RangeLonger => "range-longer".into(),
             Action::RangeShorter => "range-shorter".into(),
+            Action::Search => "search".into(),
         }
     }
 
@@ -185,6 +190,7 @@ impl Action {
             Action::Analytics => "analytics screen".into(),
             Action::RangeLonger => "analytics: longer range".into(),
             Action::RangeShorter => "analytics: shorter range".into(),
+            Action::Search => "search by name, phone, email, tag".into(),
         }
     }
 }
