@@ -9,8 +9,7 @@ use leadline_daemon::store::{Db, MemoryStore, SledStore, Store};
 use leadline_shared::config::Config;
 use leadline_shared::domain::{Contact, Message};
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+leadline_daemon::global_allocator!();
 
 fn run(name: &str, store: Arc<dyn Store>, contacts: &[Contact], messages: &[Message]) -> anyhow::Result<()> {
     let db = Db::open(store)?;

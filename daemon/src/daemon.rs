@@ -146,10 +146,18 @@ impl Daemon {
                 Ok(counts) => tracing::info!(?counts, "queue orders ready"),
                 Err(e) => tracing::warn!(error = %e, "could not build the queue orders; the first request will try again"),
             }
-            // Likewise the analytics aggregates (one walk of the rows, deals and follow-ups).
-            match state.db.with_analytics(|agg| agg.days.len()) {
-                Ok(days) => tracing::info!(days, "analytics aggregates ready"),
-                Err(e) => tracing::warn!(error = %e, "could not build the analytics aggregates; the first request will try again"),
+            // Likewise the analytics aggregates and the search index (one walk of the rows,
+            // then the deals and follow-ups).
+            let ready = state.db.warm_up().and_then(|()| {
+                let days = state.db.with_analytics(|agg| agg.days.len())?;
+                let (leads, words, bytes) = state.db.with_search(|i| (i.len(), i.terms(), i.heap_bytes()))?;
+                Ok((days, leads, words, bytes))
+            });
+            match ready {
+                Ok((days, leads, words, bytes)) => {
+                    tracing::info!(days, leads, words, bytes, "analytics aggregates and search index ready");
+                }
+                Err(e) => tracing::warn!(error = %e, "could not build the analytics aggregates and search index; the first request will try again"),
             }
         });
         if let Some((client, commands)) = self.sync.take() {

@@ -13,10 +13,8 @@ struct Cli {
     command: DaemonCommand,
 }
 
-// mimalloc: the store's copy-on-write pages make ingest allocation-bound; with glibc's
-// allocator half the time went to malloc and free (measured with perf on the ingest profile).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// jemalloc, with the options `alloc` explains.
+leadline_daemon::global_allocator!();
 
 fn main() {
     // Before anything creates a file or a thread: the store, logs, lock and socket are then

@@ -41,6 +41,9 @@ impl Setup {
         // The analytics aggregates, built on the first check and moved by every write after.
         let kept = self.db().with_analytics(Clone::clone).unwrap();
         assert_eq!(kept, self.db().analytics_recount().unwrap().0, "analytics aggregates after {after}");
+        // Likewise the search index.
+        let kept = self.db().with_search(|i| i.contents()).unwrap();
+        assert_eq!(kept, self.db().search_recount().unwrap().0.contents(), "search index after {after}");
         support::assert_queues_match_a_recount(self.db(), jiff::Timestamp::now(), after);
     }
 

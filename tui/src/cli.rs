@@ -57,6 +57,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Leads by name, phone, email or tag, best match first (`leadline search 512 555`,
+    /// `leadline search maria gonzalez`, `leadline search pre-approved`)
+    Search {
+        /// What to look for; several words must all match
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// How many leads at most (1–1000)
+        #[arg(long, default_value_t = leadline_shared::protocol::DEFAULT_SEARCH_LIMIT)]
+        limit: u32,
+        /// Print the words searched for, how many leads match and the leads, as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// One lead, with its score explanation and timeline
     Lead {
         /// The GHL contact id

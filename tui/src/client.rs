@@ -241,6 +241,18 @@ impl Client {
         }
     }
 
+    /// `Request::Search`: the leads that match `query`, best first.
+    pub async fn search(
+        &mut self,
+        query: &str,
+        limit: u32,
+    ) -> Result<leadline_shared::protocol::SearchPage, ClientError> {
+        match self.request(Request::Search { query: query.to_owned(), limit }).await? {
+            Response::Search(page) => Ok(*page),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// The analytics figures for a range.
     pub async fn analytics(
         &mut self,

@@ -64,6 +64,12 @@ pub async fn queue(
     if json { print_json(&page.rows) } else { print(&output::queue(name, &page, jiff::Timestamp::now())) }
 }
 
+/// `leadline search QUERY [--limit N] [--json]`.
+pub async fn search(socket: &Path, query: &str, limit: u32, json: bool) -> Result<(), CommandError> {
+    let page = Client::connect(socket).await?.search(query, limit).await?;
+    if json { print_json(&page) } else { print(&output::search(query, &page, jiff::Timestamp::now())) }
+}
+
 /// `leadline analytics [--range 7d|30d|90d|all] [--json]`.
 pub async fn analytics(socket: &Path, range: &str, json: bool) -> Result<(), CommandError> {
     let range: leadline_shared::protocol::AnalyticsRange = range

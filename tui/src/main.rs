@@ -113,6 +113,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }),
         Some(Command::Analytics { range, json }) => runtime()?
             .block_on(async { command_result(commands::analytics(&paths.socket, &range, json).await) }),
+        Some(Command::Search { query, limit, json }) => runtime()?.block_on(async {
+            command_result(commands::search(&paths.socket, &query.join(" "), limit, json).await)
+        }),
         Some(Command::Lead { id, json }) => {
             runtime()?.block_on(async { command_result(commands::lead(&paths.socket, &id, json).await) })
         }

@@ -144,6 +144,44 @@ fn leads_count(n: u64) -> String {
     format!("{} lead{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
+/// `leadline search` for people: the leads best match first, with what they are found by
+/// (phone, email, tags), then how many match in all.
+pub fn search(query: &str, page: &leadline_shared::protocol::SearchPage, now: Timestamp) -> String {
+    let query = query.trim();
+    if page.rows.is_empty() {
+        return format!("No lead matches \"{query}\" (searched for: {}).\n", page.terms.join(" "));
+    }
+    let mut out = format!(
+        "{:<3} {:<22} {:>5} {:<4} {:<12} {:<26} {:<18} {:<9} {}\n",
+        "#", "NAME", "SCORE", "TEMP", "PHONE", "EMAIL", "TAGS", "ACTIVITY", "ID"
+    );
+    for (n, l) in (1..).zip(&page.rows) {
+        out.push_str(&format!(
+            "{:<3} {:<22} {:>5} {:<4} {:<12} {:<26} {:<18} {:<9} {}\n",
+            n,
+            clip(&l.name, 22),
+            l.score,
+            l.temperature.as_str(),
+            clip(l.phone.as_deref().unwrap_or("-"), 12),
+            clip(l.email.as_deref().unwrap_or("-"), 26),
+            clip(&if l.tags.is_empty() { "-".to_owned() } else { l.tags.join(", ") }, 18),
+            ago(l.last_activity, now).trim_end_matches(" ago"),
+            l.id
+        ));
+    }
+    let shown = page.rows.len() as u64;
+    if shown < page.total {
+        out.push_str(&format!(
+            "the best {} of {} matching \"{query}\" (more with --limit)\n",
+            thousands(shown),
+            leads_count(page.total)
+        ));
+    } else {
+        out.push_str(&format!("{} matching \"{query}\"\n", leads_count(page.total)));
+    }
+    out
+}
+
 /// `leadline lead` for people.
 pub fn lead(d: &LeadDetail, now: Timestamp) -> String {
     let l = &d.lead;
@@ -753,6 +791,36 @@ follow-ups (0 upcoming, 0 past)
         assert_eq!(
             queue("hot", &page(5_000, 0, 2_345), now()),
             "No leads from row 5,001: the hot queue has 2,345 leads.\n"
+        );
+    }
+
+    #[test]
+    fn search_lists_what_leads_are_found_by_and_how_many_match() {
+        use leadline_shared::protocol::SearchPage;
+        let maria = LeadSummary {
+            id: "c1".into(),
+            name: "Maria Gonzalez".into(),
+            score: 85,
+            phone: Some("+15125550100".into()),
+            email: Some("maria@example.com".into()),
+            tags: vec!["Buyer".into(), "VIP".into()],
+            ..LeadSummary::default()
+        };
+        let page = SearchPage { terms: vec!["maria".into()], total: 3, rows: vec![maria] };
+        let text = search(" maria ", &page, now());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("#   NAME"), "{text}");
+        assert!(
+            lines[1].contains("+15125550100 maria@example.com") && lines[1].contains("Buyer, VIP"),
+            "{text}"
+        );
+        assert_eq!(lines[2], "the best 1 of 3 leads matching \"maria\" (more with --limit)");
+        let all = SearchPage { total: 1, ..page.clone() };
+        assert!(search("maria", &all, now()).ends_with("\n1 lead matching \"maria\"\n"));
+        let none = SearchPage { terms: vec!["5125550100".into()], total: 0, rows: vec![] };
+        assert_eq!(
+            search("(512) 555-0100", &none, now()),
+            "No lead matches \"(512) 555-0100\" (searched for: 5125550100).\n"
         );
     }
 }

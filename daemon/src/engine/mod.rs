@@ -10,4 +10,5 @@ pub mod qualify;
 pub mod queues;
 pub mod rebase;
 pub mod score;
+pub mod search;
 pub mod templates;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use leadline_shared::protocol::{
     AnalyticsRange, ErrorKind, LeadDetail, QueueCount, QueueName, QueuePage, RemoteError, Request, Response,
-    StatusReport, StoreInfo, TimelineEntry,
+    SearchPage, StatusReport, StoreInfo, TimelineEntry,
 };
 
 use crate::engine;
@@ -19,6 +19,8 @@ use crate::store::{CURRENT_SCHEMA, SliceWindow, StoreError};
 
 /// The largest queue one request may ask for (it must fit in one frame).
 pub const MAX_QUEUE_LIMIT: u32 = 5_000;
+/// The most leads one search may ask for.
+pub const MAX_SEARCH_LIMIT: u32 = 1_000;
 /// Timeline entries returned with a lead.
 const TIMELINE_LEN: usize = 100;
 
@@ -62,6 +64,7 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             let now = state.clock.now();
             read(state, move |state| analytics(state, range, now).map_err(internal)).await
         }
+        Request::Search { query, limit } => search(state, query, limit).await,
         Request::Ping => Ok(Response::Pong),
         Request::Subscribe => Ok(Response::Subscribed),
         Request::Status => {
@@ -99,6 +102,33 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             .await
         }
     }
+}
+
+/// The leads that match a query, from the search index the store keeps at write time (no
+/// walk of the leads); only the rows returned are read.
+async fn search(state: &Arc<State>, query: String, limit: u32) -> Result<Response, RemoteError> {
+    if limit == 0 || limit > MAX_SEARCH_LIMIT {
+        return Err(RemoteError::new(
+            ErrorKind::BadRequest,
+            format!(
+                "--limit {limit} is not between 1 and {MAX_SEARCH_LIMIT}; ask for that many leads at most"
+            ),
+        ));
+    }
+    let terms = engine::search::query_terms(&query);
+    if terms.is_empty() {
+        return Err(RemoteError::new(
+            ErrorKind::BadRequest,
+            format!(
+                "{query:?} has no letter or digit to search for; search by name, phone, email or tag (e.g. `leadline search maria` or `leadline search 512 555`)"
+            ),
+        ));
+    }
+    read(state, move |state| {
+        let found = state.db.search(&terms, limit as usize).map_err(internal)?;
+        Ok(Response::Search(Box::new(SearchPage { terms, total: found.total, rows: found.rows })))
+    })
+    .await
 }
 
 /// The analytics figures: the aggregates the store keeps at write time, summed over the

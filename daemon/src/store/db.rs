@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::engine::analytics::{self, Aggregates, DealFacts, LeadFacts, StepFact};
+use crate::engine::search::{SearchEntry, SearchFields, SearchIndex};
 
 use super::codec::{LeadRecord, Section, decode, decode_section, encode, has_section, section_json};
 use super::keys;
@@ -178,6 +179,23 @@ impl Slice {
     }
 }
 
+/// The leads that match a search, best first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchResults {
+    /// How many leads match.
+    pub total: u64,
+    /// At most the limit asked for, best match first.
+    pub rows: Vec<LeadSummary>,
+}
+
+/// What one walk of the lead records builds (see [`Db::warm_up`]).
+struct Built {
+    aggregates: Option<Aggregates>,
+    search: Option<SearchIndex>,
+    /// Records that could not be read, left out.
+    unreadable: usize,
+}
+
 /// Rows of a [`Slice`], with where they sit.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SliceWindow {
@@ -204,11 +222,15 @@ enum FactChange {
 /// The analytics changes of one commit.
 type FactChanges = Mutex<Vec<FactChange>>;
 
+/// The search entries one commit changes: (as indexed, as now), `None` for no row.
+type SearchChanges = Mutex<Vec<(Option<SearchEntry>, Option<SearchEntry>)>>;
+
 /// What a commit collects for the in-memory structures, each only once it is built.
 #[derive(Clone, Copy, Default)]
 struct Hooks<'a> {
     rows: Option<&'a RowChanges>,
     facts: Option<&'a FactChanges>,
+    search: Option<&'a SearchChanges>,
 }
 
 impl Hooks<'_> {
@@ -232,6 +254,9 @@ pub struct Db {
     /// The analytics aggregates, built on first use (`None` until then) and then moved by
     /// each commit under `commits`, like `ranks`.
     analytics: Arc<Mutex<Option<Aggregates>>>,
+    /// The search index over the rows' names, phones, emails and tags, built on first use
+    /// and then moved by each commit under `commits`, like `ranks`.
+    search: Arc<Mutex<Option<SearchIndex>>>,
 }
 
 impl Db {
@@ -248,6 +273,7 @@ impl Db {
             commits: Arc::new(Mutex::new(())),
             ranks: Arc::new(Mutex::new(None)),
             analytics: Arc::new(Mutex::new(None)),
+            search: Arc::new(Mutex::new(None)),
         };
         match db.schema_version()? {
             None => db.set_schema_version(target)?,
@@ -292,6 +318,7 @@ impl Db {
         // built under `commits`, so this cannot change before the commit ends).
         let changes: Option<RowChanges> = lock(&self.ranks).is_some().then(RowChanges::default);
         let facts: Option<FactChanges> = lock(&self.analytics).is_some().then(FactChanges::default);
+        let searches: Option<SearchChanges> = lock(&self.search).is_some().then(SearchChanges::default);
         self.store.transact(&|tx| {
             // The body may run again after a conflict: start the lists afresh each time.
             if let Some(changes) = &changes {
@@ -300,11 +327,14 @@ impl Db {
             if let Some(facts) = &facts {
                 lock(facts).clear();
             }
+            if let Some(searches) = &searches {
+                lock(searches).clear();
+            }
             let mut given = Vec::with_capacity(batch.ops.len());
             for _ in &batch.ops {
                 given.push(next_seq(tx, SEQ_OPS)?);
             }
-            let changes = Hooks { rows: changes.as_ref(), facts: facts.as_ref() };
+            let changes = Hooks { rows: changes.as_ref(), facts: facts.as_ref(), search: searches.as_ref() };
             for remove in &batch.removes {
                 apply_remove(tx, remove, changes)?;
             }
@@ -353,6 +383,13 @@ impl Db {
                     FactChange::Deal(old, new) => aggregates.change_deal(old.as_ref(), new.as_ref()),
                     FactChange::Steps(old, new) => aggregates.change_steps(&old, &new),
                 }
+            }
+        }
+        if let Some(searches) = searches
+            && let Some(index) = lock(&self.search).as_mut()
+        {
+            for (old, new) in searches.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                index.apply(old.as_ref(), new.as_ref());
             }
         }
         Ok(seqs.into_inner().unwrap_or_else(|p| p.into_inner()))
@@ -408,51 +445,137 @@ impl Db {
                 return Ok(f(aggregates));
             }
         }
+        self.build_missing(true, false)?;
+        Ok(f(lock(&self.analytics).as_ref().unwrap_or(&Aggregates::default())))
+    }
+
+    /// Runs `f` over the search index, building it first if this is its first use (one walk
+    /// of the rows; after that each commit moves it).
+    pub fn with_search<T>(&self, f: impl FnOnce(&SearchIndex) -> T) -> Result<T, StoreError> {
+        {
+            let index = lock(&self.search);
+            if let Some(index) = index.as_ref() {
+                return Ok(f(index));
+            }
+        }
+        self.build_missing(false, true)?;
+        Ok(f(lock(&self.search).as_ref().unwrap_or(&SearchIndex::default())))
+    }
+
+    /// Builds the analytics aggregates and the search index if they are not built yet, in
+    /// one walk of the lead records (the daemon calls it at start, so that no request pays
+    /// for it).
+    pub fn warm_up(&self) -> Result<(), StoreError> {
+        self.build_missing(true, true)
+    }
+
+    /// Builds those of the aggregates (`analytics`) and the search index (`search`) that are
+    /// wanted and not built yet.
+    fn build_missing(&self, analytics: bool, search: bool) -> Result<(), StoreError> {
         // No commit may land between the walk and the first change it would have to apply.
         let _order = lock(&self.commits);
-        let mut aggregates = lock(&self.analytics);
-        if aggregates.is_none() {
-            let (built, unreadable) = self.analytics_recount()?;
-            if unreadable > 0 {
-                tracing::warn!(
-                    unreadable,
-                    "records that could not be read were left out of the analytics; each is back with its next change"
-                );
-            }
-            *aggregates = Some(built);
+        let analytics = analytics && lock(&self.analytics).is_none();
+        let search = search && lock(&self.search).is_none();
+        if !analytics && !search {
+            return Ok(());
         }
-        Ok(f(aggregates.as_ref().unwrap_or(&Aggregates::default())))
+        let built = self.build(analytics, search)?;
+        if built.unreadable > 0 {
+            tracing::warn!(
+                unreadable = built.unreadable,
+                "records that could not be read were left out of the analytics and search; each is back with its next change"
+            );
+        }
+        if let Some(aggregates) = built.aggregates {
+            *lock(&self.analytics) = Some(aggregates);
+        }
+        if let Some(index) = built.search {
+            *lock(&self.search) = Some(index);
+        }
+        Ok(())
+    }
+
+    /// The analytics aggregates (`analytics`) and the search index (`search`) counted afresh
+    /// from every stored record, in one walk of the leads.
+    fn build(&self, analytics: bool, search: bool) -> Result<Built, StoreError> {
+        let mut agg = analytics.then(Aggregates::default);
+        let mut index = search.then(SearchIndex::new);
+        let mut unreadable = 0;
+        if analytics || search {
+            self.store.scan(Tree::Leads, b"", None, false, &mut |_, v| {
+                if let Some(agg) = agg.as_mut() {
+                    match decode_section::<LeadSummary>(v, Section::Row) {
+                        Ok(Some(row)) => {
+                            agg.lead(&LeadFacts::of(&row), 1);
+                            if let Some(index) = index.as_mut() {
+                                index.apply(None, Some(&SearchEntry::of(&row)));
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(_) => unreadable += 1,
+                    }
+                } else if let Some(index) = index.as_mut() {
+                    // Only the fields search reads are decoded.
+                    match decode_section::<SearchFields>(v, Section::Row) {
+                        Ok(Some(fields)) => index.apply(None, Some(&SearchEntry::from_fields(fields))),
+                        Ok(None) => {}
+                        Err(_) => unreadable += 1,
+                    }
+                }
+                ControlFlow::Continue(())
+            })?;
+        }
+        if let Some(agg) = agg.as_mut() {
+            self.store.scan(Tree::Opportunities, b"", None, false, &mut |_, v| {
+                match decode::<Opportunity>(Tree::Opportunities, v) {
+                    Ok(o) => agg.deal(&DealFacts::of(&o), 1),
+                    Err(_) => unreadable += 1,
+                }
+                ControlFlow::Continue(())
+            })?;
+            self.store.scan(Tree::FollowUps, b"", None, false, &mut |_, v| {
+                match decode::<FollowUps>(Tree::FollowUps, v) {
+                    Ok(f) => analytics::step_facts(&f).iter().for_each(|s| agg.step(s, 1)),
+                    Err(_) => unreadable += 1,
+                }
+                ControlFlow::Continue(())
+            })?;
+        }
+        if let Some(index) = index.as_mut() {
+            index.shrink_to_fit();
+        }
+        Ok(Built { aggregates: agg, search: index, unreadable })
     }
 
     /// The analytics aggregates counted afresh from every stored row, deal and follow-up
     /// record, with how many records could not be read. What the store keeps at write time
     /// must always equal this.
     pub fn analytics_recount(&self) -> Result<(Aggregates, usize), StoreError> {
-        let mut agg = Aggregates::default();
-        let mut unreadable = 0;
-        self.store.scan(Tree::Leads, b"", None, false, &mut |_, v| {
-            match decode_section::<LeadSummary>(v, Section::Row) {
-                Ok(Some(row)) => agg.lead(&LeadFacts::of(&row), 1),
-                Ok(None) => {}
-                Err(_) => unreadable += 1,
+        let built = self.build(true, false)?;
+        Ok((built.aggregates.unwrap_or_default(), built.unreadable))
+    }
+
+    /// The search index built afresh from every stored row, with how many rows could not be
+    /// read. What the store keeps at write time must always hold the same
+    /// ([`SearchIndex::contents`]).
+    pub fn search_recount(&self) -> Result<(SearchIndex, usize), StoreError> {
+        let built = self.build(false, true)?;
+        Ok((built.search.unwrap_or_default(), built.unreadable))
+    }
+
+    /// The leads whose words match every one of `words` (read with
+    /// [`crate::engine::search::query_terms`]), best match first, at most `limit`, from the
+    /// search index (built on first use), with how many match in all.
+    pub fn search(&self, words: &[String], limit: usize) -> Result<SearchResults, StoreError> {
+        let hits = self.with_search(|index| index.search(words, limit))?;
+        let mut rows = Vec::with_capacity(hits.hits.len());
+        for (id, _) in &hits.hits {
+            // A lead removed since the index was read is left out; the next search has it right.
+            if let Some(row) = self.lead(id)? {
+                rows.push(row);
             }
-            ControlFlow::Continue(())
-        })?;
-        self.store.scan(Tree::Opportunities, b"", None, false, &mut |_, v| {
-            match decode::<Opportunity>(Tree::Opportunities, v) {
-                Ok(o) => agg.deal(&DealFacts::of(&o), 1),
-                Err(_) => unreadable += 1,
-            }
-            ControlFlow::Continue(())
-        })?;
-        self.store.scan(Tree::FollowUps, b"", None, false, &mut |_, v| {
-            match decode::<FollowUps>(Tree::FollowUps, v) {
-                Ok(f) => analytics::step_facts(&f).iter().for_each(|s| agg.step(s, 1)),
-                Err(_) => unreadable += 1,
-            }
-            ControlFlow::Continue(())
-        })?;
-        Ok((agg, unreadable))
+        }
+        Ok(SearchResults { total: hits.total as u64, rows })
     }
 
     /// How many leads a slice holds now.
@@ -489,7 +612,7 @@ impl Db {
             let anchor_at = anchor_entries.as_ref().and_then(|(entries, before)| {
                 let key = entries.key(slice.ranking)?;
                 let rank = set.rank(key);
-                let here = set.get(rank).is_some_and(|k| k == key) && range.contains(&rank);
+                let here = set.get(rank).is_some_and(|k| k == &key[..]) && range.contains(&rank);
                 here.then(|| {
                     let at = if slice.reverse { range.end - 1 - rank } else { rank - range.start };
                     (at as u64, *before)
@@ -498,7 +621,7 @@ impl Db {
             let offset = anchor_at.map_or(offset, |(at, before)| at.saturating_sub(u64::from(before)));
             let first = usize::try_from(offset).unwrap_or(usize::MAX);
             let count = total.saturating_sub(first).min(limit);
-            let in_window: Vec<&super::ranks::Key> = if count == 0 {
+            let in_window: Vec<&[u8]> = if count == 0 {
                 Vec::new()
             } else if slice.reverse {
                 set.iter_back_from(range.end - 1 - first).take(count).collect()
@@ -1004,6 +1127,13 @@ fn set_lead_row(
         lock(rows).push((old.as_ref().map(LeadEntries::of), lead.map(LeadEntries::of)));
     }
     changes.fact(FactChange::Lead(old.as_ref().map(LeadFacts::of), lead.map(LeadFacts::of)));
+    if let Some(search) = changes.search {
+        let (was, now) = (old.as_ref().map(SearchEntry::of), lead.map(SearchEntry::of));
+        // Most row changes (a new message, a rescore) leave the words alone.
+        if was != now {
+            lock(search).push((was, now));
+        }
+    }
     let new_entries = lead.map(keys::lead_index_entries).unwrap_or_default();
     if let Some(old) = &old {
         for entry in keys::lead_index_entries(old) {

@@ -25,8 +25,8 @@ use std::pin::Pin;
 
 pub(crate) use db::deleted_contacts_put;
 pub use db::{
-    Batch, DELETED_CONTACT_TTL, Db, LeadOrder, META_DELETED_CONTACTS, NewOp, Put, Remove, Slice, SliceWindow,
-    StoredLead,
+    Batch, DELETED_CONTACT_TTL, Db, LeadOrder, META_DELETED_CONTACTS, NewOp, Put, Remove, SearchResults,
+    Slice, SliceWindow, StoredLead,
 };
 pub use memory::MemoryStore;
 pub use ranks::Ranking;

@@ -96,14 +96,14 @@ impl LeadEntries {
 /// The orders, with ranks.
 #[derive(Debug, Default)]
 pub struct LeadRanks {
-    score: RankedSet<Key>,
-    hot: RankedSet<Key>,
-    due: RankedSet<Key>,
-    awaiting: RankedSet<Key>,
-    uncontacted: RankedSet<Key>,
-    activity: RankedSet<Key>,
+    score: RankedSet,
+    hot: RankedSet,
+    due: RankedSet,
+    awaiting: RankedSet,
+    uncontacted: RankedSet,
+    activity: RankedSet,
     /// The score keys of the leads quiet since before `quiet_before`.
-    quiet: RankedSet<Key>,
+    quiet: RankedSet,
     quiet_before: [u8; 8],
 }
 
@@ -196,27 +196,27 @@ impl LeadRanks {
         }
         if let Some(new) = new {
             if new.hot {
-                self.hot.insert(new.score.clone());
+                self.hot.insert(&new.score);
             }
             if new.quiet_before(before) {
-                self.quiet.insert(new.score.clone());
+                self.quiet.insert(&new.score);
             }
-            self.score.insert(new.score.clone());
+            self.score.insert(&new.score);
             for (set, key) in self.optional_sets().into_iter().zip(new.optional_keys()) {
                 if let Some(key) = key {
-                    set.insert(key.clone());
+                    set.insert(key);
                 }
             }
         }
     }
 
     /// The sets of [`LeadEntries::optional_keys`], in the same order.
-    fn optional_sets(&mut self) -> [&mut RankedSet<Key>; 4] {
+    fn optional_sets(&mut self) -> [&mut RankedSet; 4] {
         [&mut self.due, &mut self.awaiting, &mut self.uncontacted, &mut self.activity]
     }
 
     /// An order, with the quiet leads brought up to its time first.
-    pub fn get(&mut self, ranking: Ranking) -> &RankedSet<Key> {
+    pub fn get(&mut self, ranking: Ranking) -> &RankedSet {
         match ranking {
             Ranking::Score => &self.score,
             Ranking::Hot => &self.hot,
@@ -243,7 +243,7 @@ impl LeadRanks {
             self.activity.iter_from(start).take_while(|k| k[..8] < high[..]).map(|k| k[8..].into()).collect();
         for score in crossing {
             if before > old {
-                self.quiet.insert(score);
+                self.quiet.insert(&score);
             } else {
                 self.quiet.remove(&score);
             }
@@ -309,11 +309,11 @@ mod tests {
                 ranks.apply(old.as_ref(), new.as_ref());
                 if remove { stored.remove(&lead.id); } else { stored.insert(lead.id.clone(), lead); }
                 let quiet = Ranking::QuietBefore(at(quiet));
-                let got: Vec<Key> = ranks.get(quiet).iter_from(0).cloned().collect();
+                let got: Vec<Key> = ranks.get(quiet).iter_from(0).map(Key::from).collect();
                 prop_assert_eq!(got, oracle(&stored, quiet));
             }
             for ranking in [Ranking::Score, Ranking::Hot, Ranking::Due, Ranking::Awaiting, Ranking::Uncontacted] {
-                let got: Vec<Key> = ranks.get(ranking).iter_from(0).cloned().collect();
+                let got: Vec<Key> = ranks.get(ranking).iter_from(0).map(Key::from).collect();
                 prop_assert_eq!(got, oracle(&stored, ranking));
             }
             let rebuilt = LeadRanks::build(stored.values().map(LeadEntries::of), at(50));
@@ -344,8 +344,8 @@ mod tests {
             prop_assert_eq!(unreadable, 0);
             let mut rows = LeadRanks::build(leads.values().map(LeadEntries::of), at(quiet));
             for ranking in [Ranking::Score, Ranking::Hot, Ranking::Due, Ranking::Awaiting, Ranking::Uncontacted, Ranking::QuietBefore(at(quiet)), Ranking::QuietBefore(at(quiet / 2))] {
-                let a: Vec<Key> = built.get(ranking).iter_from(0).cloned().collect();
-                let b: Vec<Key> = rows.get(ranking).iter_from(0).cloned().collect();
+                let a: Vec<Key> = built.get(ranking).iter_from(0).map(Key::from).collect();
+                let b: Vec<Key> = rows.get(ranking).iter_from(0).map(Key::from).collect();
                 prop_assert_eq!(a, b, "{:?}", ranking);
             }
         }

@@ -204,13 +204,13 @@ async fn follow_up(state: &State, client: &GhlClient) -> Result<Vec<String>, Syn
 async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncError> {
     state.set_sync_status(|s| s.state = SyncState::Syncing);
     let result = async {
-        let mut changed = Vec::new();
+        let mut changed = pull::ChangedLeads::default();
         let mut refetch = BTreeSet::new();
         let poll = matches!(step, Step::Fast);
         match step {
-            Step::Full => changed.extend(full::full(state, client).await?.changed_leads),
-            Step::Deals => changed.extend(pull::deals(state, client).await?.changed_leads),
-            Step::Reconcile => changed.extend(pull::reconcile_contacts(state, client).await?.changed_leads),
+            Step::Full => changed.absorb(full::full(state, client).await?.changed_leads),
+            Step::Deals => changed.absorb(pull::deals(state, client).await?.changed_leads),
+            Step::Reconcile => changed.absorb(pull::reconcile_contacts(state, client).await?.changed_leads),
             Step::Refetch(ids) => refetch = ids,
             Step::Fast | Step::Push => {}
         }
@@ -218,10 +218,10 @@ async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncE
         let pushed = push::push(state, client).await?;
         refetch.extend(pushed.refetch);
         if poll {
-            changed.extend(pull::incremental(state, client).await?.changed_leads);
+            changed.absorb(pull::incremental(state, client).await?.changed_leads);
         }
         if !refetch.is_empty() {
-            changed.extend(pull::contacts_by_id(state, client, &refetch).await?.changed_leads);
+            changed.absorb(pull::contacts_by_id(state, client, &refetch).await?.changed_leads);
         }
         Ok::<_, SyncError>(changed)
     }
@@ -260,10 +260,7 @@ async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncE
                 s.rate_limit = budget.clone().or(s.rate_limit.take());
             });
             if !changed.is_empty() {
-                let mut ids = changed.clone();
-                ids.sort();
-                ids.dedup();
-                state.publish(Event::LeadsChanged { ids });
+                state.publish(Event::LeadsChanged { ids: changed.clone().into_event_ids() });
             }
         }
         Err(e) => {

@@ -38,7 +38,61 @@ pub struct Pulled {
     pub messages: usize,
     pub deleted: usize,
     pub skipped: usize,
-    pub changed_leads: Vec<String>,
+    pub changed_leads: ChangedLeads,
+}
+
+/// The leads a pull changed, as the dashboard is told of them: their ids while they are few,
+/// else only that many changed. A full sync of 100 k leads kept every id (some 5 MB through
+/// its memory peak) to send them all in one event, where "re-read what is on screen" says
+/// the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangedLeads {
+    ids: Vec<String>,
+    many: bool,
+}
+
+impl ChangedLeads {
+    /// The most ids kept; past it, only "many".
+    pub const MAX_IDS: usize = 1_000;
+
+    /// Adds changed leads.
+    pub fn extend(&mut self, ids: impl IntoIterator<Item = String>) {
+        if self.many {
+            return;
+        }
+        for id in ids {
+            if self.ids.len() == Self::MAX_IDS {
+                self.ids = Vec::new();
+                self.many = true;
+                return;
+            }
+            self.ids.push(id);
+        }
+    }
+
+    /// Adds what another pull changed.
+    pub fn absorb(&mut self, other: ChangedLeads) {
+        if other.many {
+            self.ids = Vec::new();
+            self.many = true;
+        } else {
+            self.extend(other.ids);
+        }
+    }
+
+    /// True when nothing changed.
+    pub fn is_empty(&self) -> bool {
+        !self.many && self.ids.is_empty()
+    }
+
+    /// The ids for [`leadline_shared::protocol::Event::LeadsChanged`], sorted and without
+    /// repeats: empty when many changed, which clients read as "re-read everything".
+    pub fn into_event_ids(self) -> Vec<String> {
+        let mut ids = self.ids;
+        ids.sort();
+        ids.dedup();
+        ids
+    }
 }
 
 /// One pull's state: the cursors as they stand, what it read, and where its time went.
@@ -425,5 +479,22 @@ mod tests {
     #[cfg(target_os = "linux")]
     fn resident_memory_is_read_on_linux() {
         assert!(super::resident_mb().is_some_and(|mb| mb > 0));
+    }
+
+    #[test]
+    fn changed_leads_past_the_cap_become_many() {
+        use super::ChangedLeads;
+        let mut few = ChangedLeads::default();
+        few.extend(["b".to_owned(), "a".to_owned(), "b".to_owned()]);
+        assert_eq!(few.clone().into_event_ids(), ["a", "b"]);
+        let mut many = ChangedLeads::default();
+        many.extend((0..=ChangedLeads::MAX_IDS).map(|i| i.to_string()));
+        assert!(!many.is_empty());
+        assert!(many.clone().into_event_ids().is_empty(), "many: no ids, re-read everything");
+        few.absorb(many);
+        few.extend(["c".to_owned()]);
+        assert!(!few.is_empty());
+        assert!(few.into_event_ids().is_empty());
+        assert!(ChangedLeads::default().is_empty());
     }
 }

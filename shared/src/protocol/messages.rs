@@ -96,6 +96,36 @@ pub enum Request {
     Compose {
         contact_id: String,
     },
+    /// The leads whose name, phone, email or tags match `query`, best match first, at most
+    /// `limit` of them (see [`SearchPage`]).
+    Search {
+        query: String,
+        #[serde(default = "default_search_limit")]
+        limit: u32,
+    },
+}
+
+/// How many leads a search without a limit returns.
+pub const DEFAULT_SEARCH_LIMIT: u32 = 20;
+
+fn default_search_limit() -> u32 {
+    DEFAULT_SEARCH_LIMIT
+}
+
+/// The answer to [`Request::Search`]. A lead matches when every word of the query matches
+/// one of its words (name, email and tag words, phone digits): exactly, as its start, or from
+/// three characters anywhere in it. Exact matches come first, then starts, then insides; the
+/// better score first within each.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SearchPage {
+    /// The words searched for, as the daemon read the query (a phone number is its digits
+    /// without the US country code).
+    pub terms: Vec<String>,
+    /// How many leads match in all.
+    pub total: u64,
+    /// At most the limit of them, best match first, as queue rows.
+    pub rows: Vec<LeadSummary>,
 }
 
 /// A lead a queue window is placed around (see [`Request::Queue`]).
@@ -237,13 +267,16 @@ pub enum Response {
     Simulation(Box<Simulation>),
     Analytics(Box<super::AnalyticsReport>),
     Compose(Box<super::ComposeInfo>),
+    Search(Box<SearchPage>),
 }
 
 /// Something that happened in the daemon, pushed to subscribed clients.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// These leads changed (new, rescored, new message...): re-query what is on screen.
+    /// These leads changed (new, rescored, new message...): re-query what is on screen. No
+    /// ids means many leads changed (a full sync, or events a slow client missed): re-query
+    /// everything shown, the open lead too.
     LeadsChanged { ids: Vec<String> },
     /// Sync state moved on.
     Sync { status: SyncStatus },

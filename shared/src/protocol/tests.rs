@@ -29,6 +29,7 @@ fn arb_request() -> impl Strategy<Value = Request> {
         ),
         ".{0,40}".prop_map(|id| Request::Lead { id }),
         ".{0,40}".prop_map(|contact_id| Request::Compose { contact_id }),
+        (".{0,40}", any::<u32>()).prop_map(|(query, limit)| Request::Search { query, limit }),
     ]
 }
 
@@ -69,6 +70,16 @@ fn arb_server() -> impl Strategy<Value = ServerMessage> {
                 result: Ok(Response::Queue(Box::new(QueuePage { total, offset, rows, anchor_at: None }))),
             }
         ),
+        (
+            any::<u64>(),
+            proptest::collection::vec(arb_lead(), 0..8),
+            any::<u64>(),
+            proptest::collection::vec("[a-z0-9]{1,8}", 0..3)
+        )
+            .prop_map(|(id, rows, total, terms)| ServerMessage::Response {
+                id,
+                result: Ok(Response::Search(Box::new(SearchPage { terms, total, rows }))),
+            }),
         (any::<u64>(), ".{0,40}").prop_map(|(id, m)| ServerMessage::Response {
             id,
             result: Err(RemoteError::new(ErrorKind::NotFound, m))
@@ -119,6 +130,12 @@ fn an_oversize_length_prefix_is_an_error_before_any_allocation() {
     buf.extend_from_slice(b"{}");
     let err = codec.decode(&mut buf).expect_err("oversize refused");
     assert!(matches!(codec::classify_io(err), FrameError::Oversize { .. }));
+}
+
+#[test]
+fn a_search_without_a_limit_asks_for_the_default() {
+    let request: Request = serde_json::from_str(r#"{"type":"search","query":"maria"}"#).expect("decodes");
+    assert_eq!(request, Request::Search { query: "maria".into(), limit: DEFAULT_SEARCH_LIMIT });
 }
 
 #[test]

@@ -96,10 +96,8 @@ pub struct Plan {
     pub jump_samples: usize,
 }
 
-// mimalloc: the store's copy-on-write pages make ingest allocation-bound; with glibc's
-// allocator half the time went to malloc and free (measured with perf on the ingest profile).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The daemon's allocator and options: the in-process figures run as the daemon does.
+leadline_daemon::global_allocator!();
 
 /// `{"hot": 1234, ...}`.
 fn queue_lengths(lengths: &[(leadline_shared::protocol::QueueName, u64)]) -> Value {

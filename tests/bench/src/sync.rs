@@ -111,7 +111,7 @@ pub fn measure(
             other => anyhow::bail!("sync failed: {other:?}"),
         }
     });
-    // Settled: mimalloc returns freed memory after its purge delay (1 s), sled after its
+    // Settled: the allocator returns freed memory at once, sled after its
     // background flush; a few seconds of idling show what the daemon keeps.
     if result.is_ok() {
         std::thread::sleep(SETTLE);

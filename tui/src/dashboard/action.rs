@@ -73,6 +73,9 @@ pub enum Action {
     RangeShorter,
     /// Write to the selected lead: a text or an email, typed or from a template.
     Compose,
+    /// Search leads by name, phone, email or tag (opens the search prompt, or goes back to
+    /// typing in it).
+    Search,
 }
 
 /// How many queue tabs `queue-N` can address.
@@ -97,6 +100,7 @@ impl Action {
             Action::Analytics,
             Action::RangeShorter,
             Action::RangeLonger,
+            Action::Search,
             Action::OpenDetail,
             Action::ToggleDetail,
             Action::Close,
@@ -153,6 +157,7 @@ impl Action {
             Action::RangeLonger => "range-longer".into(),
             Action::RangeShorter => "range-shorter".into(),
             Action::Compose => "compose".into(),
+            Action::Search => "search".into(),
         }
     }
 
@@ -190,6 +195,7 @@ impl Action {
             Action::RangeLonger => "analytics: longer range".into(),
             Action::RangeShorter => "analytics: shorter range".into(),
             Action::Compose => "write to the lead (text or email)".into(),
+            Action::Search => "search by name, phone, email, tag".into(),
         }
     }
 }

@@ -10,9 +10,9 @@ use jiff::{SignedDuration, Timestamp};
 use leadline_shared::domain::{ItemState, LeadSummary, OpKind, OpState, Opportunity};
 use leadline_shared::protocol::{
     AnalyticsRange, AnalyticsReport, ComposeInfo, Event, FollowUpView, LeadDetail, QueueName, QueuePage,
-    StatusReport, SyncState, SyncStatus, Welcome,
+    SearchPage, StatusReport, SyncState, SyncStatus, Welcome,
 };
-use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
 use super::action::Action;
@@ -23,6 +23,7 @@ pub use super::followups::{FollowUpCommand, FollowUpCounts, FollowUpRow, FollowU
 use super::input::{InputOutcome, TextInput};
 use super::keymap::Keymap;
 pub use super::queue_window::{QueueView, WindowRequest};
+pub use super::search::{SEARCH_DEBOUNCE, SEARCH_LIMIT, SearchView};
 
 /// How many actions the follow-ups screen asks for in each of its requests (those needing the
 /// agent; those planned), soonest first: enough for a day's work, and one frame's worth of JSON.
@@ -102,6 +103,23 @@ pub enum Effect {
     FetchAnalytics {
         /// Which arrivals the figures cover.
         range: AnalyticsRange,
+    },
+    /// Report [`Update::SearchDue`] with this number after this long (the query's debounce).
+    ScheduleSearch {
+        /// The query's number.
+        seq: u64,
+        /// How long to wait.
+        after: Duration,
+    },
+    /// `Request::Search`; report [`Update::SearchLoaded`] or [`Update::SearchFailed`] with the
+    /// same number.
+    Search {
+        /// The query's number.
+        seq: u64,
+        /// What to look for.
+        query: String,
+        /// How many leads at most.
+        limit: u32,
     },
     /// A follow-up command; report [`Update::FollowUpDone`] or [`Update::FollowUpFailed`].
     FollowUp {
@@ -242,6 +260,27 @@ pub enum Update {
         /// Why.
         error: String,
     },
+    /// The debounce of query `seq` is over: ask for it if it is still the latest.
+    SearchDue {
+        /// The number from [`Effect::ScheduleSearch`].
+        seq: u64,
+    },
+    /// The leads that match query `seq`.
+    SearchLoaded {
+        /// The number from [`Effect::Search`].
+        seq: u64,
+        /// The query as it was sent.
+        query: String,
+        /// The daemon's answer.
+        page: Box<SearchPage>,
+    },
+    /// Query `seq` got no answer.
+    SearchFailed {
+        /// The number from [`Effect::Search`].
+        seq: u64,
+        /// Why, in the daemon's words.
+        error: String,
+    },
     /// The daemon did a follow-up command.
     FollowUpDone {
         /// The lead it concerns.
@@ -273,6 +312,8 @@ pub enum Screen {
     FollowUps,
     /// The analytics screen.
     Analytics,
+    /// Leads found by name, phone, email or tag (over the screen it was opened from).
+    Search,
 }
 
 /// What a text prompt asks for.
@@ -413,6 +454,8 @@ pub struct App {
     pub(super) analytics: Option<AnalyticsReport>,
     /// The range the analytics screen shows.
     pub(super) analytics_range: AnalyticsRange,
+    /// The search screen.
+    pub(super) search: SearchView,
     /// How far the help overlay is scrolled (it is taller than a small terminal).
     pub(super) help_scroll: u16,
     pub(super) detail_open: bool,
@@ -431,6 +474,8 @@ pub struct App {
     retry_when_loaded: Option<String>,
     refresh_scheduled: bool,
     changed: HashSet<String>,
+    /// An event named no lead: everything on screen is read again, the open lead too.
+    all_changed: bool,
     size: (u16, u16),
 }
 
@@ -446,6 +491,7 @@ impl App {
             followups: FollowUpsView::new(),
             analytics: None,
             analytics_range: AnalyticsRange::Days30,
+            search: SearchView::new(),
             help_scroll: 0,
             detail_open: false,
             detail: None,
@@ -461,6 +507,7 @@ impl App {
             retry_when_loaded: None,
             refresh_scheduled: false,
             changed: HashSet::new(),
+            all_changed: false,
             size: (0, 0),
         }
     }
@@ -564,7 +611,16 @@ impl App {
                 Vec::new()
             }
             Screen::Analytics => Vec::new(),
+            Screen::Search => {
+                self.search.select(self.search.selected, page);
+                Vec::new()
+            }
         }
+    }
+
+    /// The search screen's query, results and selection.
+    pub fn search(&self) -> &SearchView {
+        &self.search
     }
 
     /// The analytics figures on hand and the range the screen shows.
@@ -602,13 +658,20 @@ impl App {
         &self.followups
     }
 
-    /// The highlighted tab: a queue's index, or the follow-ups tab after the queues.
+    /// The tab on: a queue's index, the follow-ups tab after the queues, then analytics; on
+    /// the search screen, the tab it was opened from (the tab keys move on from there).
     pub fn tab_index(&self) -> usize {
-        match self.screen {
-            Screen::Queue => self.current,
+        let screen = if self.screen == Screen::Search { self.search.back_to } else { self.screen };
+        match screen {
+            Screen::Queue | Screen::Search => self.current,
             Screen::FollowUps => self.views.len(),
             Screen::Analytics => self.views.len() + 1,
         }
+    }
+
+    /// The tab highlighted in the tab bar: none while searching.
+    pub fn highlighted_tab(&self) -> Option<usize> {
+        (self.screen != Screen::Search).then(|| self.tab_index())
     }
 
     /// How far the help overlay is scrolled.
@@ -625,9 +688,9 @@ impl App {
         &self.views[self.current]
     }
 
-    /// The selected lead, if any.
+    /// The selected lead, if any: the search's on the search screen, else the queue's.
     pub fn selected_lead(&self) -> Option<&LeadSummary> {
-        self.view().selected_lead()
+        if self.screen == Screen::Search { self.search.selected_lead() } else { self.view().selected_lead() }
     }
 
     /// The loaded detail of the selected lead, if it has arrived.
@@ -687,6 +750,9 @@ impl App {
                 }
                 InputOutcome::Submit => self.submit_prompt(),
             };
+        }
+        if self.screen == Screen::Search && self.search.editing && !self.help {
+            return self.search_key(key);
         }
         match self.keymap.resolve(key) {
             Some(action) => self.handle_action(action),
@@ -769,11 +835,13 @@ impl App {
                 let message = self.flash.is_some() || self.last_error.is_some();
                 if self.help {
                     self.help = false;
-                } else if self.screen == Screen::Queue && self.detail_open {
+                } else if matches!(self.screen, Screen::Queue | Screen::Search) && self.detail_open {
                     self.detail_open = false;
                 } else if self.screen == Screen::FollowUps && self.followups.pane_open && !message {
                     // The pane is open by default there, so a message is dismissed first.
                     self.followups.pane_open = false;
+                } else if self.screen == Screen::Search && !message {
+                    return self.close_search();
                 } else {
                     self.last_error = None;
                     self.flash = None;
@@ -795,6 +863,7 @@ impl App {
                 }
             }
             Action::FollowUps => return self.switch_tab(self.views.len()),
+            Action::Search => return self.open_search(),
             Action::Analytics => return self.switch_tab(self.views.len() + 1),
             Action::RangeLonger | Action::RangeShorter => {
                 if self.screen != Screen::Analytics {
@@ -842,12 +911,18 @@ impl App {
                             effects.extend(self.fetch_detail(true));
                             effects
                         }
+                        Screen::Search => {
+                            let mut effects = vec![Effect::FetchStatus];
+                            effects.extend(self.search_again());
+                            effects.extend(self.fetch_detail(true));
+                            effects
+                        }
                     };
                 }
                 return conn_effects(self.conn.handle(ConnEvent::RetryNow));
             }
             Action::AddTag | Action::RemoveTag | Action::AddNote | Action::RetryEdits
-                if self.screen != Screen::Queue =>
+                if !matches!(self.screen, Screen::Queue | Screen::Search) =>
             {
                 let queues = self.keys_hint(Action::Queue(0)).unwrap_or_default();
                 self.flash_error(format!(
@@ -1009,7 +1084,7 @@ impl App {
             Screen::FollowUps => {
                 self.followups.selected_row().map(|r| (r.item().contact_id.clone(), r.view.lead_name.clone()))
             }
-            Screen::Queue => self.selected_lead().map(|l| (l.id.clone(), l.name.clone())),
+            Screen::Queue | Screen::Search => self.selected_lead().map(|l| (l.id.clone(), l.name.clone())),
             Screen::Analytics => None,
         };
         let Some((contact_id, name)) = target else {
@@ -1199,6 +1274,10 @@ impl App {
         }
         let mut effects = vec![Effect::FetchStatus];
         effects.extend(self.refresh_current());
+        if self.screen == Screen::Search {
+            // A tag added or removed may change what the lead is found by.
+            effects.extend(self.search_again());
+        }
         let selected = self.selected_lead().is_some_and(|l| l.id == contact_id);
         let fetched = if selected { self.fetch_detail(true) } else { Vec::new() };
         if fetched.is_empty() && self.detail.as_ref().is_some_and(|d| d.lead.id == contact_id) {
@@ -1239,12 +1318,18 @@ impl App {
                         effects.extend(self.refresh_current());
                         effects
                     }
+                    Screen::Search => {
+                        let mut effects = self.search_again();
+                        effects.push(Effect::FetchStatus);
+                        effects.extend(self.refresh_current());
+                        effects
+                    }
                 };
                 let current = self.current;
                 for i in (0..self.views.len()).filter(|i| *i != current) {
                     effects.extend(self.fetch_queue(i, true));
                 }
-                if self.screen == Screen::Queue {
+                if matches!(self.screen, Screen::Queue | Screen::Search) {
                     effects.push(Effect::FetchFollowUps);
                     effects.extend(self.fetch_detail_if_needed());
                 }
@@ -1263,6 +1348,7 @@ impl App {
                 self.retry_when_loaded = None;
                 // Answers of the old session never come: the next session asks again.
                 self.views.iter_mut().for_each(QueueView::clear_pending);
+                self.search.drop_pending();
                 return conn_effects(self.conn.handle(ConnEvent::Lost { error }));
             }
             Update::RetryDue { token } => {
@@ -1278,6 +1364,7 @@ impl App {
             Update::RefreshDue => {
                 self.refresh_scheduled = false;
                 let changed = std::mem::take(&mut self.changed);
+                let all_changed = std::mem::take(&mut self.all_changed);
                 if !self.conn.is_online() {
                     return Vec::new();
                 }
@@ -1286,7 +1373,7 @@ impl App {
                 let following = self
                     .compose
                     .as_ref()
-                    .filter(|c| c.following() && changed.contains(&c.contact_id))
+                    .filter(|c| c.following() && (all_changed || changed.contains(&c.contact_id)))
                     .map(|c| Effect::FetchLead { id: c.contact_id.clone() });
                 // Only the screen on is re-fetched: the follow-ups list reads every lead's
                 // record, too much to ask for at each burst of changes nobody is looking at.
@@ -1304,10 +1391,16 @@ impl App {
                         .chain(following)
                         .collect();
                 }
-                let mut effects: Vec<Effect> = self.refresh_current().into_iter().collect();
+                // The queue shown is fetched again; on the search screen the query is asked
+                // again, so a lead renamed, tagged or new is found as it is now.
+                let mut effects: Vec<Effect> = if self.screen == Screen::Search {
+                    self.search_again()
+                } else {
+                    self.refresh_current().into_iter().collect()
+                };
                 effects.push(Effect::FetchStatus);
                 let mut detail = Vec::new();
-                if self.selected_lead().is_some_and(|l| changed.contains(&l.id)) {
+                if self.selected_lead().is_some_and(|l| all_changed || changed.contains(&l.id)) {
                     detail = self.fetch_detail(true);
                 }
                 match following {
@@ -1420,6 +1513,31 @@ impl App {
                 // (the title says which range it is).
                 self.analytics = Some(*report);
             }
+            Update::SearchDue { seq } => {
+                if seq == self.search.seq && self.search.pending && self.conn.is_online() {
+                    let query = self.search.query().to_owned();
+                    return vec![Effect::Search { seq, query, limit: SEARCH_LIMIT }];
+                }
+            }
+            Update::SearchLoaded { seq, query, page } => {
+                let rows = self.page_rows();
+                if !self.search.load(seq, &query, *page, rows) {
+                    return Vec::new();
+                }
+                if std::mem::take(&mut self.search.open_when_loaded) && self.search.selected_lead().is_some()
+                {
+                    self.search.editing = false;
+                    self.detail_open = true;
+                }
+                if self.screen == Screen::Search {
+                    return self.fetch_detail_if_needed();
+                }
+            }
+            Update::SearchFailed { seq, error } => {
+                if self.search.fail(seq, error.clone()) {
+                    tracing::warn!(%error, "search failed");
+                }
+            }
             Update::FollowUpsLoaded(views) => {
                 let page = if self.screen == Screen::FollowUps { self.page_rows() } else { 1 };
                 self.followups.load(views, page);
@@ -1448,6 +1566,8 @@ impl App {
     fn on_event(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::LeadsChanged { ids } => {
+                // No ids: many leads changed (a full sync, or events this client missed).
+                self.all_changed |= ids.is_empty();
                 self.changed.extend(ids);
                 if self.refresh_scheduled {
                     return Vec::new();
@@ -1499,6 +1619,12 @@ impl App {
         if self.screen == Screen::Analytics {
             return Vec::new();
         }
+        if self.screen == Screen::Search {
+            self.retry_when_loaded = None;
+            let target = self.search.selected.saturating_add_signed(delta);
+            self.search.select(target, page);
+            return self.fetch_detail_if_needed();
+        }
         if self.screen == Screen::FollowUps {
             let view = &mut self.followups;
             view.select(view.selected.saturating_add_signed(delta), page);
@@ -1529,6 +1655,112 @@ impl App {
         let mut effects: Vec<Effect> = self.refresh_current().into_iter().collect();
         effects.extend(self.fetch_detail_if_needed());
         effects
+    }
+
+    /// `/`: shows the search screen with the query taking the keys. Opened again, it keeps
+    /// the last query and its results, and asks for them afresh.
+    fn open_search(&mut self) -> Vec<Effect> {
+        if self.screen != Screen::Search {
+            self.search.back_to = self.screen;
+            self.screen = Screen::Search;
+            self.retry_when_loaded = None;
+            let page = self.page_rows();
+            self.search.select(self.search.selected, page);
+        }
+        self.search.editing = true;
+        let mut effects = self.search_again();
+        effects.extend(self.fetch_detail_if_needed());
+        effects
+    }
+
+    /// Leaves the search for the screen it was opened from, which asks for its data again.
+    fn close_search(&mut self) -> Vec<Effect> {
+        self.search.editing = false;
+        let index = match self.search.back_to {
+            Screen::Queue | Screen::Search => self.current,
+            Screen::FollowUps => self.views.len(),
+            Screen::Analytics => self.views.len() + 1,
+        };
+        self.switch_tab(index)
+    }
+
+    /// A key while the query has the keys: the movement keys that type nothing move through
+    /// the results, Enter opens the selected lead, Esc closes the search, the rest edit the
+    /// query (a changed query is asked for once it rests for [`SEARCH_DEBOUNCE`]).
+    fn search_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let types = matches!(key.code, KeyCode::Char(_))
+            && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        // Home and End stay the query's (the cursor).
+        if !types
+            && let Some(
+                action @ (Action::NextRow
+                | Action::PrevRow
+                | Action::PageDown
+                | Action::PageUp
+                | Action::Help),
+            ) = self.keymap.resolve(key)
+        {
+            return self.handle_action(action);
+        }
+        let before = self.search.input.value().to_owned();
+        match self.search.input.handle_key(key) {
+            InputOutcome::Consumed if self.search.input.value() != before => self.query_changed(),
+            InputOutcome::Consumed => Vec::new(),
+            // Esc steps back one thing at a time: the open lead first, then the search.
+            InputOutcome::Cancel if self.detail_open => {
+                self.detail_open = false;
+                self.search.editing = false;
+                Vec::new()
+            }
+            InputOutcome::Cancel => self.close_search(),
+            InputOutcome::Submit => self.submit_search(),
+        }
+    }
+
+    /// The query was edited: its results are asked for after the debounce.
+    fn query_changed(&mut self) -> Vec<Effect> {
+        let Some(seq) = self.search.changed() else {
+            return Vec::new();
+        };
+        if !self.conn.is_online() {
+            self.search.fail(seq, "Not connected to the daemon: search needs it running.".to_owned());
+            return Vec::new();
+        }
+        vec![Effect::ScheduleSearch { seq, after: SEARCH_DEBOUNCE }]
+    }
+
+    /// The same query asked again now (reopened, the leads changed, reconnected).
+    fn search_again(&mut self) -> Vec<Effect> {
+        if !self.conn.is_online() {
+            return Vec::new();
+        }
+        let Some(seq) = self.search.again() else {
+            return Vec::new();
+        };
+        vec![Effect::Search { seq, query: self.search.query().to_owned(), limit: SEARCH_LIMIT }]
+    }
+
+    /// Enter in the query: the selected lead's detail opens and the keys go to the results
+    /// (`/` types in the query again). Before the answer has come, it asks now and opens the
+    /// best match when it does.
+    fn submit_search(&mut self) -> Vec<Effect> {
+        if self.search.query().is_empty() {
+            return Vec::new();
+        }
+        if self.search.pending {
+            // Asked now under a new number, so the debounce's timer asks nothing more.
+            let effects = self.search_again();
+            self.search.open_when_loaded = !effects.is_empty();
+            return effects;
+        }
+        if self.search.selected_lead().is_none() {
+            let query = self.search.query().to_owned();
+            self.flash_error(format!("No lead matches \"{query}\"."));
+            return Vec::new();
+        }
+        self.search.editing = false;
+        self.detail_open = true;
+        self.fetch_detail_if_needed()
     }
 
     /// Re-fetches the window of the queue on screen (its leads may have changed), anchored on

@@ -40,6 +40,8 @@ struct Fake {
     newcomers: Arc<AtomicUsize>,
     /// How many queue requests were answered.
     queue_requests: Arc<AtomicUsize>,
+    /// Every search query asked, in order.
+    searches: Arc<Mutex<Vec<String>>>,
 }
 
 impl Fake {
@@ -53,6 +55,7 @@ impl Fake {
             all: Arc::new(AtomicUsize::new(40)),
             newcomers: Arc::default(),
             queue_requests: Arc::default(),
+            searches: Arc::default(),
         }
     }
 
@@ -166,6 +169,10 @@ impl Fake {
                             }
                         }
                         Request::PauseLead { .. } | Request::ResumeLead { .. } => Ok(Response::Done),
+                        Request::Search { query, limit } => {
+                            self.searches.lock().unwrap().push(query.clone());
+                            Ok(Response::Search(Box::new(super::tests::search_page(&query, limit))))
+                        }
                         Request::SimulateFollowUps { .. } => {
                             Err(RemoteError::new(ErrorKind::BadRequest, "not in this fake daemon"))
                         }
@@ -427,6 +434,22 @@ async fn a_message_composed_in_the_dashboard_reaches_the_daemon_as_an_edit() {
         a.compose().and_then(|c| c.sent.as_ref()).is_some_and(|s| s.state == compose::SendState::Sent)
     })
     .await;
+    driver.shutdown();
+}
+
+#[tokio::test]
+async fn a_query_typed_in_the_dashboard_is_asked_once_it_rests_and_enter_opens_the_lead() {
+    let Session { _dir, _stop, fake, mut driver, mut app, mut rx } = session();
+    pump(&mut driver, &mut app, &mut rx, |a| a.view().loaded && a.status.is_some()).await;
+    for c in "/gonz".chars() {
+        assert!(!driver.handle(&mut app, key(KeyCode::Char(c))));
+    }
+    pump(&mut driver, &mut app, &mut rx, |a| !a.search().rows.is_empty()).await;
+    assert_eq!(*fake.searches.lock().unwrap(), ["gonz"], "one request, for the query at rest");
+    driver.handle(&mut app, key(KeyCode::Down));
+    driver.handle(&mut app, key(KeyCode::Enter));
+    pump(&mut driver, &mut app, &mut rx, |a| a.selected_detail().is_some()).await;
+    assert_eq!(app.selected_detail().unwrap().lead.id, "c00007");
     driver.shutdown();
 }
 

@@ -245,6 +245,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("y", "analytics"),
     (">", "range-longer"),
     ("<", "range-shorter"),
+    ("/", "search"),
     ("a", "approve"),
     ("e", "edit-and-approve"),
     ("x", "skip"),
@@ -361,6 +362,7 @@ impl Keymap {
             (Action::ToggleDetail, "detail"),
             (Action::OpenDetail, "detail"),
             (Action::Compose, "compose"),
+            (Action::Search, "search"),
             (Action::NextQueue, "queue"),
             (Action::AddTag, "tag"),
             (Action::AddNote, "note"),
@@ -406,6 +408,38 @@ impl Keymap {
                 hints.push((k, label));
             }
         }
+        hints
+    }
+
+    /// The footer's hints on the search screen. While the query has the keys, the ones the
+    /// prompt itself answers: the movement keys that type nothing, Enter and Esc; then those
+    /// of the results, like a queue's.
+    pub fn search_hints(&self, editing: bool) -> Vec<(String, &'static str)> {
+        if !editing {
+            return self.hints(&[
+                (Action::ToggleDetail, "detail"),
+                (Action::OpenDetail, "detail"),
+                (Action::Search, "search"),
+                (Action::AddTag, "tag"),
+                (Action::AddNote, "note"),
+                (Action::Close, "back"),
+                (Action::Help, "help"),
+                (Action::Quit, "quit"),
+            ]);
+        }
+        let untyped = |a: Action| {
+            self.keys_for(a)
+                .into_iter()
+                .find(|k| !matches!(k.code, KeyCode::Char(_)) || !k.modifiers.is_empty())
+        };
+        let mut hints = Vec::new();
+        match (untyped(Action::PrevRow), untyped(Action::NextRow)) {
+            (Some(p), Some(n)) => hints.push((format!("{p}/{n}"), "select")),
+            (Some(k), None) | (None, Some(k)) => hints.push((k.to_string(), "select")),
+            (None, None) => {}
+        }
+        hints.push(("enter".to_owned(), "open"));
+        hints.push(("esc".to_owned(), "close"));
         hints
     }
 

@@ -2,6 +2,7 @@
 //!
 //! - [`app`]: the state and its transitions ([`App`], [`Effect`], [`Update`]); no IO.
 //! - [`queue_window`]: each queue tab's window of rows, and which window to ask for next.
+//! - [`search`]: the search screen's query, its debounced answers and the selection.
 //! - [`action`] and [`keymap`]: keys resolve to one [`Action`] enum, with defaults in code.
 //! - [`connection`]: the daemon connection's lifecycle as a pure state machine.
 //! - [`input`]: the one-line text input of the tag and note prompts.
@@ -23,6 +24,7 @@ pub mod format;
 pub mod input;
 pub mod keymap;
 pub mod queue_window;
+pub mod search;
 pub mod tui;
 
 #[cfg(test)]
@@ -73,8 +75,10 @@ pub struct Areas {
     pub tabs: Rect,
     /// The offline banner (zero height when online).
     pub banner: Rect,
-    /// The queue (or follow-ups) table, unless the detail pane covers it.
+    /// The queue (or follow-ups, or search results) table, unless the detail pane covers it.
     pub table: Option<Rect>,
+    /// The search screen's query, above its results (unless the detail pane covers them).
+    pub search_bar: Option<Rect>,
     /// The detail pane (the selected follow-up's on the follow-ups screen), when open.
     pub detail: Option<Rect>,
     /// The status line.
@@ -84,6 +88,9 @@ pub struct Areas {
     /// Lead rows the table shows (also when covered, so paging keeps its size).
     pub table_rows: u16,
 }
+
+/// The height of the search screen's query box.
+pub const SEARCH_BAR_ROWS: u16 = 3;
 
 /// Splits the screen. Narrower than [`WIDE`], an open detail pane replaces the table.
 pub fn layout(area: Rect, app: &App) -> Areas {
@@ -96,7 +103,27 @@ pub fn layout(area: Rect, app: &App) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    let (table, detail) = if app.screen() == Screen::FollowUps {
+    let mut search_bar = None;
+    let (table, detail) = if app.screen() == Screen::Search {
+        // The query box over the results; the lead pane beside them, or over both when narrow.
+        let (left, detail) = if !app.detail_open() {
+            (main, None)
+        } else if main.width >= WIDE {
+            let [left, right] =
+                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(main);
+            (left, Some(right))
+        } else {
+            (main, Some(main))
+        };
+        let [bar, results] =
+            Layout::vertical([Constraint::Length(SEARCH_BAR_ROWS.min(left.height)), Constraint::Fill(1)])
+                .areas(left);
+        let covered = detail == Some(left);
+        search_bar = (!covered).then_some(bar);
+        let table_rows = results.height.saturating_sub(CHROME_ROWS);
+        let table = (!covered).then_some(results);
+        return Areas { tabs, banner, table, search_bar, detail, status, footer, table_rows };
+    } else if app.screen() == Screen::FollowUps {
         // The list stays in sight: the pane goes beside it, or below it when narrow.
         if !app.followups().pane_open || app.followups().rows.is_empty() {
             (Some(main), None)
@@ -119,7 +146,7 @@ pub fn layout(area: Rect, app: &App) -> Areas {
         (None, Some(main))
     };
     let table_rows = table.unwrap_or(main).height.saturating_sub(CHROME_ROWS);
-    Areas { tabs, banner, table, detail, status, footer, table_rows }
+    Areas { tabs, banner, table, search_bar, detail, status, footer, table_rows }
 }
 
 /// Draws one frame. Cost depends on the screen size, not on how many leads the queue holds.
@@ -148,6 +175,17 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Analytics => {
             if let Some(main) = areas.table {
                 components::analytics::draw(app, frame, main);
+            }
+        }
+        Screen::Search => {
+            if let Some(bar) = areas.search_bar {
+                components::search::draw_bar(app, frame, bar);
+            }
+            if let Some(table) = areas.table {
+                components::search::draw_results(app, frame, table);
+            }
+            if let Some(detail) = areas.detail {
+                components::detail::draw(app, frame, detail);
             }
         }
     }
@@ -279,6 +317,7 @@ enum Fetch {
     FollowUps,
     Analytics { range: AnalyticsRange },
     Compose { contact_id: String },
+    Search { seq: u64, query: String, limit: u32 },
     Edit { contact_id: String, op: OpKind },
     Sync,
     Retry { seq: u64 },
@@ -300,6 +339,7 @@ impl Fetch {
                 Update::RequestFailed { error }
             }
             Fetch::Compose { contact_id } => Update::ComposeFailed { contact_id, error },
+            Fetch::Search { seq, .. } => Update::SearchFailed { seq, error },
             Fetch::Edit { contact_id, op } => Update::EditFailed { contact_id, op, error },
             Fetch::Sync => Update::SyncFailed { error },
             Fetch::Retry { seq } => Update::RetryFailed { seq, error },
@@ -349,6 +389,10 @@ fn coalesce(batch: Vec<Fetch>) -> Vec<Fetch> {
         } else if matches!(fetch, Fetch::Analytics { .. }) {
             // Only the range asked for last matters.
             out.retain(|f| !matches!(f, Fetch::Analytics { .. }));
+            out.push(fetch);
+        } else if matches!(fetch, Fetch::Search { .. }) {
+            // Only the latest query is shown; the dashboard drops answers to the others.
+            out.retain(|f| !matches!(f, Fetch::Search { .. }));
             out.push(fetch);
         } else if let Fetch::Queue { name, .. } = &fetch {
             out.retain(|f| !matches!(f, Fetch::Queue { name: other, .. } if other == name));
@@ -468,6 +512,8 @@ impl Driver {
                 Effect::FetchFollowUps => self.fetch(Fetch::FollowUps),
                 Effect::FetchAnalytics { range } => self.fetch(Fetch::Analytics { range }),
                 Effect::FetchCompose { contact_id } => self.fetch(Fetch::Compose { contact_id }),
+                Effect::ScheduleSearch { seq, after } => self.after(after, Update::SearchDue { seq }),
+                Effect::Search { seq, query, limit } => self.fetch(Fetch::Search { seq, query, limit }),
                 Effect::FollowUp { contact_id, command, what } => {
                     self.command(Fetch::FollowUp { contact_id, command, what });
                 }
@@ -576,6 +622,10 @@ async fn serve(
                 Fetch::Compose { contact_id } => {
                     client.compose(&contact_id).await.map(|i| Update::ComposeLoaded(Box::new(i)))
                 }
+                Fetch::Search { seq, query, limit } => client
+                    .search(&query, limit)
+                    .await
+                    .map(|page| Update::SearchLoaded { seq, query, page: Box::new(page) }),
                 Fetch::FollowUp { contact_id, command, what } => {
                     follow_up(&mut client, &contact_id, &command).await.map(|()| Update::FollowUpDone {
                         contact_id,

@@ -12,7 +12,7 @@ use leadline_shared::domain::{
 };
 use leadline_shared::protocol::{
     AnalyticsRange, AnalyticsReport, Counts, DaemonInfo, Event, FollowUpView, LeadDetail, QueueCount,
-    QueueName, QueuePage, StatusReport, SyncState, SyncStatus, TimelineEntry, Welcome,
+    QueueName, QueuePage, SearchPage, StatusReport, SyncState, SyncStatus, TimelineEntry, Welcome,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -331,6 +331,10 @@ struct Harness {
     queues: HashMap<QueueName, Vec<LeadSummary>>,
     /// Every queue window asked for, in order.
     fetched: Vec<(QueueName, WindowRequest)>,
+    /// The search debounces running: each query's number, until [`Harness::elapse`].
+    search_timers: Vec<u64>,
+    /// Every query the fake daemon was asked, in order.
+    searched: Vec<String>,
 }
 
 impl Harness {
@@ -357,6 +361,8 @@ impl Harness {
             followups: followup_views(),
             queues,
             fetched: Vec::new(),
+            search_timers: Vec::new(),
+            searched: Vec::new(),
         };
         let effects = h.app.start();
         h.run(effects);
@@ -399,6 +405,15 @@ impl Harness {
                 }
                 Effect::FetchLead { id } => Update::LeadLoaded(Box::new(detail(id))),
                 Effect::FetchFollowUps => Update::FollowUpsLoaded(self.followups.clone()),
+                Effect::ScheduleSearch { seq, .. } => {
+                    self.search_timers.push(*seq);
+                    continue;
+                }
+                Effect::Search { seq, query, limit } => {
+                    self.searched.push(query.clone());
+                    let page = Box::new(search_page(query, *limit));
+                    Update::SearchLoaded { seq: *seq, query: query.clone(), page }
+                }
                 Effect::FetchAnalytics { range } => {
                     Update::AnalyticsLoaded(Box::new(analytics_report(*range)))
                 }
@@ -414,7 +429,8 @@ impl Harness {
         }
     }
 
-    /// Types text, each character a key press (for Compose and the prompts).
+    /// Types text into whatever has the keys (Compose, the prompts, the search query), each
+    /// character a key press; a newline is Enter.
     fn type_text(&mut self, text: &str) {
         for c in text.chars() {
             let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
@@ -429,6 +445,13 @@ impl Harness {
             let chord: keymap::KeyChord = key.parse().unwrap();
             let effects = self.app.handle_key(&KeyEvent::new(chord.code, chord.modifiers));
             self.run(effects);
+        }
+    }
+
+    /// Lets the search debounces run out, in the order they started.
+    fn elapse(&mut self) {
+        for seq in std::mem::take(&mut self.search_timers) {
+            self.update(Update::SearchDue { seq });
         }
     }
 
@@ -1057,6 +1080,22 @@ fn pushed_changes_are_debounced_into_one_refresh() {
 }
 
 #[test]
+fn an_event_naming_no_lead_re_reads_the_open_lead_too() {
+    let mut t = Harness::online(80, 24);
+    t.press("6 enter");
+    t.other.clear();
+    // A full sync (or a missed burst of events) says only that many leads changed.
+    t.app.apply(Update::DaemonEvent(Event::LeadsChanged { ids: Vec::new() }));
+    let effects = t.app.apply(Update::RefreshDue);
+    assert_eq!(queue_fetches(&effects).len(), 1, "{effects:?}");
+    assert!(effects.contains(&Effect::FetchLead { id: "c00000".into() }), "{effects:?}");
+    // Once only: the next refresh is back to the leads named.
+    t.app.apply(Update::DaemonEvent(Event::LeadsChanged { ids: vec!["c00030".into()] }));
+    let effects = t.app.apply(Update::RefreshDue);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::FetchLead { .. })), "{effects:?}");
+}
+
+#[test]
 fn sync_events_update_the_status_bar() {
     let mut t = Harness::online(160, 48);
     let sync = SyncStatus { state: SyncState::Syncing, pending_ops: 7, ..SyncStatus::default() };
@@ -1413,11 +1452,14 @@ fn the_edit_keys_are_in_the_help_and_the_footer() {
     }
     let mut t = Harness::online(80, 24);
     let footer = t.screen().lines().last().unwrap().to_owned();
-    for want in ["j/k move", "t tag", "n note", "s sync", "? help", "q quit"] {
+    // At 80 columns refresh, the queue keys and sync-now give way to compose and search.
+    for want in ["j/k move", "enter detail", "c compose", "/ search", "t tag", "n note", "? help", "q quit"] {
         assert!(footer.contains(want), "{want:?} missing from {footer:?}");
     }
     let footer = Harness::online(160, 48).screen().lines().last().unwrap().to_owned();
-    assert!(footer.contains("r refresh"), "wide enough for every hint: {footer:?}");
+    for want in ["s sync", "r refresh", "tab queue"] {
+        assert!(footer.contains(want), "wide enough for every hint: {footer:?}");
+    }
 }
 
 #[test]
@@ -2410,4 +2452,190 @@ fn a_held_message_shows_in_the_leads_pane_with_until_when() {
     let screen = t.screen();
     assert!(screen.contains("#31 sms message \"Hi James, Saturday at 10?\" — held"), "{screen}");
     assert!(screen.contains("queued until 08:00 local (Tue, America/Chicago)"), "{screen}");
+}
+
+/// What the fake daemon finds: the fixture's first 40 leads whose name, phone digits, email
+/// or tags hold every word of the query, best score first.
+pub(super) fn search_page(query: &str, limit: u32) -> SearchPage {
+    let terms: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    let found: Vec<LeadSummary> = leads(40)
+        .into_iter()
+        .filter(|l| {
+            let digits: String =
+                l.phone.iter().flat_map(|p| p.chars()).filter(char::is_ascii_digit).collect();
+            let text =
+                format!("{} {} {digits} {}", l.name, l.email.as_deref().unwrap_or(""), l.tags.join(" "))
+                    .to_lowercase();
+            !terms.is_empty() && terms.iter().all(|t| text.contains(t.as_str()))
+        })
+        .collect();
+    let total = found.len() as u64;
+    SearchPage { terms, total, rows: found.into_iter().take(limit as usize).collect() }
+}
+
+/// The search screen with `query` typed and answered.
+fn searched(w: u16, h: u16, query: &str) -> Harness {
+    let mut t = Harness::online(w, h);
+    t.press("/");
+    t.type_text(query);
+    t.elapse();
+    t
+}
+
+#[test]
+fn snapshot_search() {
+    for (w, h) in SIZES {
+        let mut t = searched(w, h, "gonz");
+        assert_eq!(t.app.screen(), Screen::Search);
+        assert_eq!(t.app.search().rows.len(), 6, "Gonzalez is every 7th lead");
+        t.press("down");
+        assert_screen(&format!("search_{w}x{h}"), t.draw());
+    }
+}
+
+#[test]
+fn snapshot_search_detail() {
+    for (w, h) in SIZES {
+        let mut t = searched(w, h, "gonz");
+        t.press("down enter");
+        assert_eq!(t.app.selected_detail().map(|d| d.lead.id.as_str()), Some("c00007"));
+        assert_screen(&format!("search_detail_{w}x{h}"), t.draw());
+    }
+}
+
+#[test]
+fn snapshot_search_empty() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        t.press("/");
+        assert_screen(&format!("search_prompt_{w}x{h}"), t.draw());
+        t.type_text("zebra");
+        t.elapse();
+        assert!(t.screen().contains("No lead matches \"zebra\""), "{}", t.screen());
+    }
+}
+
+#[test]
+fn typing_is_debounced_into_one_request_for_the_last_query() {
+    let mut t = Harness::online(160, 48);
+    t.press("/");
+    t.type_text("gonz");
+    assert_eq!(t.search_timers.len(), 4, "a debounce per key");
+    assert!(t.searched.is_empty(), "nothing is asked while typing");
+    assert!(t.screen().contains("searching…"));
+    t.elapse();
+    assert_eq!(t.searched, ["gonz"], "only the query at rest is asked for");
+    // An answer to an older query is dropped.
+    let stale = Update::SearchLoaded {
+        seq: 1,
+        query: "g".into(),
+        page: Box::new(SearchPage { terms: vec!["g".into()], total: 0, rows: vec![] }),
+    };
+    t.update(stale);
+    assert_eq!(t.app.search().rows.len(), 6);
+    // Clearing the query clears the results and asks nothing.
+    t.press("backspace backspace backspace backspace");
+    t.elapse();
+    assert_eq!((t.searched.len(), t.app.search().rows.len()), (1, 0));
+}
+
+#[test]
+fn the_query_takes_every_key_but_the_arrows_enter_and_esc() {
+    let mut t = Harness::online(80, 24);
+    t.press("/");
+    t.type_text("qj?7t/");
+    assert_eq!(t.app.search().query(), "qj?7t/", "keymap keys are text here");
+    assert!(!t.other.contains(&Effect::Quit));
+    assert_eq!((t.app.screen(), t.app.help_visible()), (Screen::Search, false));
+    t.press("esc");
+    assert_eq!(t.app.screen(), Screen::Queue, "esc closes the search");
+}
+
+#[test]
+fn arrows_select_enter_opens_the_lead_and_esc_steps_back() {
+    let mut t = searched(160, 48, "gonz");
+    t.press("down down up");
+    assert_eq!(t.app.selected_lead().map(|l| l.id.as_str()), Some("c00007"));
+    t.press("enter");
+    assert!(!t.app.search().editing && t.app.detail_open());
+    assert_eq!(t.app.selected_detail().map(|d| d.lead.id.as_str()), Some("c00007"));
+    // The results now take the keymap: j moves, and the pane follows.
+    t.press("j");
+    assert_eq!(t.app.selected_detail().map(|d| d.lead.id.as_str()), Some("c00014"));
+    // `/` types in the query again, keeping it.
+    t.press("/");
+    assert!(t.app.search().editing);
+    t.type_text("a");
+    t.elapse();
+    assert_eq!(t.app.search().query(), "gonza");
+    t.press("enter");
+    t.press("/ esc");
+    assert!(!t.app.detail_open(), "esc closes the lead first, also while typing");
+    assert!(!t.app.search().editing);
+    t.press("enter esc");
+    assert!(!t.app.detail_open());
+    assert_eq!(t.app.screen(), Screen::Search);
+    t.press("esc");
+    assert_eq!(t.app.screen(), Screen::Queue, "then the search");
+    // Opened again, it keeps the query and asks for it afresh.
+    let asked = t.searched.len();
+    t.press("/");
+    assert_eq!((t.app.search().query(), t.searched.len()), ("gonza", asked + 1));
+}
+
+#[test]
+fn enter_before_the_answer_opens_the_best_match_when_it_comes() {
+    let mut t = Harness::online(160, 48);
+    t.press("/");
+    t.type_text("gonz");
+    t.press("enter");
+    assert_eq!(t.searched, ["gonz"], "asked at once, without waiting out the debounce");
+    assert_eq!(t.app.selected_detail().map(|d| d.lead.id.as_str()), Some("c00000"));
+    t.elapse();
+    assert_eq!(t.searched.len(), 1, "the debounce asks nothing more");
+}
+
+#[test]
+fn the_results_follow_pushed_changes_and_edits_act_on_the_found_lead() {
+    let mut t = searched(160, 48, "gonz");
+    t.press("enter");
+    t.update(Update::DaemonEvent(Event::LeadsChanged { ids: vec!["c00000".into()] }));
+    assert!(t.other.contains(&Effect::ScheduleRefresh { after: app::REFRESH_DEBOUNCE }));
+    t.update(Update::RefreshDue);
+    assert_eq!(t.searched, ["gonz", "gonz"], "asked again");
+    assert_eq!(t.app.selected_lead().map(|l| l.id.as_str()), Some("c00000"));
+    t.press("t");
+    t.type_text("VIP");
+    t.press("enter");
+    assert!(
+        t.other.iter().any(|e| matches!(e, Effect::Edit { contact_id, .. } if contact_id == "c00000")),
+        "{:?}",
+        t.other
+    );
+}
+
+#[test]
+fn searching_offline_says_it_needs_the_daemon() {
+    let mut t = Harness::online(80, 24);
+    t.update(Update::Disconnected { error: "gone".into() });
+    t.press("/");
+    t.type_text("maria");
+    assert!(t.search_timers.is_empty());
+    assert!(t.screen().contains("search needs it running"), "{}", t.screen());
+}
+
+#[test]
+fn search_is_in_the_keymap_help_and_footer() {
+    let t = Harness::online(160, 48);
+    let map = t.app.keymap();
+    let slash = KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE);
+    assert_eq!(map.resolve(&slash), Some(Action::Search));
+    assert!(map.help_entries().contains(&("/".to_owned(), "search by name, phone, email, tag".to_owned())));
+    assert!(map.footer_hints().contains(&("/".to_owned(), "search")));
+    assert_eq!(
+        map.search_hints(true),
+        [("up/down".to_owned(), "select"), ("enter".to_owned(), "open"), ("esc".to_owned(), "close")]
+    );
+    let remapped = map.clone().with_overrides([("/", "none"), ("ctrl-f", "search")]).unwrap();
+    assert!(remapped.footer_hints().contains(&("ctrl-f".to_owned(), "search")));
 }

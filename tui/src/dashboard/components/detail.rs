@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::{ellipsize, followups, one_line, temperature_style, wrap};
 use crate::dashboard::action::Action;
-use crate::dashboard::app::{App, describe_op};
+use crate::dashboard::app::{App, Screen, describe_op};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
 use crate::output;
@@ -28,7 +28,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let Some(lead) = app.selected_lead() else {
         // After a jump the selected row's window may still be on its way.
         let view = app.view();
-        let text = if view.selected < view.total { "Loading…" } else { "No lead selected." };
+        let loading = app.screen() != Screen::Search && view.selected < view.total;
+        let text = if loading { "Loading…" } else { "No lead selected." };
         let empty = Paragraph::new(text).dark_gray().block(Block::bordered().title(" Lead "));
         frame.render_widget(empty, area);
         return;

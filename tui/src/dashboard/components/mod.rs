@@ -11,6 +11,7 @@ pub mod followups;
 pub mod help;
 pub mod prompt;
 pub mod queue_table;
+pub mod search;
 pub mod status_bar;
 pub mod tabs;
 

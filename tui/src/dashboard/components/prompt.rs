@@ -1,5 +1,6 @@
 //! The text prompt of the edit keys (add tag, remove tag, add note, edit a follow-up's text):
-//! a small popup with one input line and a hint, over whatever is on screen.
+//! a small popup with one input line and a hint, over whatever is on screen. Its input line
+//! ([`draw_input`]) is also the search screen's query.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Position, Rect};
@@ -9,6 +10,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::ellipsize;
 use crate::dashboard::app::{App, PromptKind};
+use crate::dashboard::input::TextInput;
 
 /// The popup's widest size; narrower terminals get their full width.
 const MAX_WIDTH: u16 = 64;
@@ -47,18 +49,27 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     ]);
     let block = Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan));
     let inner = block.inner(popup);
-
-    const PROMPT: &str = "> ";
-    let field = inner_width.saturating_sub(PROMPT.len());
-    let (shown, cursor) = prompt.input.window(field);
-    let lines = vec![
-        Line::from(vec![Span::styled(PROMPT, Style::new().fg(Color::Cyan)), Span::raw(shown)]),
-        Line::from(ellipsize(&hint(prompt.kind, &prompt.tags), inner_width)).dark_gray(),
-    ];
     frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
-    if inner.width > 0 && inner.height > 0 {
-        let x = inner.x.saturating_add((PROMPT.len() + cursor) as u16).min(inner.right().saturating_sub(1));
-        frame.set_cursor_position(Position::new(x, inner.y));
+    frame.render_widget(block, popup);
+    let [field, hint_line] = inner.layout(&ratatui::layout::Layout::vertical([Constraint::Length(1); 2]));
+    draw_input(frame, field, &prompt.input, true);
+    let hint = Line::from(ellipsize(&hint(prompt.kind, &prompt.tags), inner_width)).dark_gray();
+    frame.render_widget(Paragraph::new(hint), hint_line);
+}
+
+/// Draws a one-line input in `area` (its first row): `> ` and as much of the text as fits
+/// around the cursor; with `focused`, the terminal's cursor goes there.
+pub fn draw_input(frame: &mut Frame, area: Rect, input: &TextInput, focused: bool) {
+    const PROMPT: &str = "> ";
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let field = usize::from(area.width).saturating_sub(PROMPT.len());
+    let (shown, cursor) = input.window(field);
+    let line = Line::from(vec![Span::styled(PROMPT, Style::new().fg(Color::Cyan)), Span::raw(shown)]);
+    frame.render_widget(Paragraph::new(line), Rect { height: 1, ..area });
+    if focused {
+        let x = area.x.saturating_add((PROMPT.len() + cursor) as u16).min(area.right().saturating_sub(1));
+        frame.set_cursor_position(Position::new(x, area.y));
     }
 }

@@ -142,14 +142,17 @@ pub fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 /// The order in which key hints are left out when the footer is too narrow for all of them
-/// (the queues' and the follow-ups screen's labels in one list).
-const DROP_FIRST: [&str; 14] = [
+/// (the labels of every screen's hints in one list). Search and compose outlast sync and note,
+/// so an 80-column queue footer keeps both `/` and `c`.
+const DROP_FIRST: [&str; 16] = [
     "refresh",
     "queue",
     "resume",
     "sync",
     "note",
+    "search",
     "compose",
+    "back",
     "pause",
     "tag",
     "detail",
@@ -212,6 +215,7 @@ pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
                 Screen::Queue => app.keymap.footer_hints(),
                 Screen::FollowUps => app.keymap.followup_hints(),
                 Screen::Analytics => app.keymap.analytics_hints(),
+                Screen::Search => app.keymap.search_hints(app.search().editing),
             };
             let hints = fitting_hints(hints, usize::from(area.width));
             for (i, (keys, label)) in hints.into_iter().enumerate() {

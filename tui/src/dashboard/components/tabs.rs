@@ -75,7 +75,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             .enumerate()
             .map(|(i, v)| {
                 let count = app.queue_total(i).map(|n| {
-                    if fit.rounded && i != app.tab_index() {
+                    if fit.rounded && Some(i) != app.highlighted_tab() {
                         format::rounded(n)
                     } else {
                         format::thousands(n)
@@ -119,7 +119,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let (left, right) = if fit.padded { (" ", " ") } else { ("", "") };
     let tabs = Tabs::new(titles.into_iter().map(Line::from))
         .padding(left, right)
-        .select(app.tab_index())
+        .select(app.highlighted_tab())
         .style(Style::new().fg(Color::Gray))
         .highlight_style(Style::new().fg(Color::Black).bg(Color::Cyan).add_modifier(Modifier::BOLD))
         .divider("│");
