@@ -929,10 +929,11 @@ impl App {
                     "Tags, notes and edit retries act on a lead of a queue{queues}; the follow-ups screen acts on follow-ups."
                 ));
             }
-            Action::Compose if self.screen != Screen::Queue => {
+            Action::Compose if !matches!(self.screen, Screen::Queue | Screen::Search) => {
                 let queues = self.keys_hint(Action::Queue(0)).unwrap_or_default();
+                let search = self.keys_hint(Action::Search).unwrap_or_default();
                 self.flash_error(format!(
-                    "Compose writes to a lead of a queue{queues}: select the lead, or open it, then press the key again."
+                    "Compose writes to a lead of a queue{queues} or of a search{search}: select the lead, or open it, then press the key again."
                 ));
             }
             Action::Compose => return self.open_compose(),

@@ -419,6 +419,7 @@ impl Keymap {
             return self.hints(&[
                 (Action::ToggleDetail, "detail"),
                 (Action::OpenDetail, "detail"),
+                (Action::Compose, "compose"),
                 (Action::Search, "search"),
                 (Action::AddTag, "tag"),
                 (Action::AddNote, "note"),

@@ -2639,3 +2639,42 @@ fn search_is_in_the_keymap_help_and_footer() {
     let remapped = map.clone().with_overrides([("/", "none"), ("ctrl-f", "search")]).unwrap();
     assert!(remapped.footer_hints().contains(&("ctrl-f".to_owned(), "search")));
 }
+
+#[test]
+fn compose_writes_to_a_found_lead_and_neither_takes_the_others_key() {
+    let mut t = Harness::online(80, 24);
+    // In the query `c` is a letter, not Compose.
+    t.press("/");
+    t.type_text("c");
+    assert!(t.app.compose().is_none());
+    assert_eq!(t.app.search().query(), "c");
+    t.press("backspace");
+    t.type_text("gonz");
+    t.elapse();
+    t.press("down enter");
+    assert_eq!(t.app.selected_lead().map(|l| l.id.as_str()), Some("c00007"));
+    let footer = t.screen().lines().last().unwrap().to_owned();
+    assert!(footer.contains("c compose") && footer.contains("/ search"), "{footer}");
+
+    // On the results Compose writes to the lead found; in Compose `/` is a character.
+    t.press("c");
+    assert_eq!(t.app.compose().map(|c| c.contact_id.as_str()), Some("c00007"));
+    assert!(t.app.compose().unwrap().info.is_some(), "the daemon was asked about the lead found");
+    t.type_text("2/3 of the way: Saturday?");
+    assert_eq!(t.app.compose().unwrap().body.text(), "2/3 of the way: Saturday?");
+    assert_eq!((t.app.search().query(), t.app.search().editing), ("gonz", false));
+    t.press("ctrl-s");
+    let op = OpKind::SendMessage {
+        channel: "sms".into(),
+        body: "2/3 of the way: Saturday?".into(),
+        subject: None,
+    };
+    assert_eq!(t.other.last(), Some(&Effect::Edit { contact_id: "c00007".into(), op }));
+
+    // Esc closes Compose, then the lead, then the search.
+    t.press("esc");
+    assert!(t.app.compose().is_none());
+    assert_eq!((t.app.screen(), t.app.detail_open()), (Screen::Search, true));
+    t.press("esc esc");
+    assert_eq!(t.app.screen(), Screen::Queue);
+}
