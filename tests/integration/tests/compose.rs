@@ -144,6 +144,10 @@ fn a_reply_composed_by_hand_reaches_the_lead_and_a_dnd_lead_is_refused() {
 
     // SMS DND on in GHL: the send is refused before anything is queued, saying why.
     let pat = new_lead(&sim, &daemon, "Pat", "+13125550143", "America/Chicago");
+    // The engine's first text goes before DND is turned on: one sent in between would be
+    // refused by GHL and left in the lead's op log as a failed op.
+    wait_for("Pat's first text", Duration::from_secs(20), || sent_to(&sim, &pat).len() == 1);
+    wait_for("it to leave the op log", Duration::from_secs(20), || pending(&daemon, &pat).is_empty());
     let status = sim.call(
         reqwest::Method::PUT,
         &format!("/contacts/{pat}"),
