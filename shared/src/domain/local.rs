@@ -155,3 +155,28 @@ pub struct AuditEvent {
     pub contact_id: Option<String>,
     pub detail: String,
 }
+
+/// How a message is sent: `sms` or `email`, as template files, follow-up steps, the protocol
+/// and `OpKind::SendMessage` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+impl Channel {
+    /// `sms` or `email`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+        }
+    }
+}
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -24,7 +24,7 @@ pub use followup::{
     StepAction,
 };
 pub use lead::{CallStats, LeadSummary, Qualification, QualificationItem, Temperature};
-pub use local::{AuditEvent, Contribution, Hold, OpKind, OpState, PendingOp, Score, SendAttempt};
+pub use local::{AuditEvent, Channel, Contribution, Hold, OpKind, OpState, PendingOp, Score, SendAttempt};
 pub use opportunity::{Opportunity, OpportunityStatus, Pipeline, Stage};
 pub use people::{Note, Task, User};
 

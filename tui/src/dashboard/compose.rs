@@ -12,7 +12,7 @@
 //! Tab and shift-Tab move between the fields, ctrl-s sends from anywhere, Enter on Send sends,
 //! Esc closes.
 
-use leadline_shared::domain::{OpKind, OpState, PendingOp};
+use leadline_shared::domain::{Channel, OpKind, OpState, PendingOp};
 use leadline_shared::protocol::{ChannelCheck, ComposeInfo, TemplateChoice};
 use leadline_shared::sms::{self, SmsCount};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -20,37 +20,18 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::editor::Editor;
 use super::input::{InputOutcome, TextInput};
 
-/// How the message goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    /// A text message.
-    Sms,
-    /// An email.
-    Email,
+/// `SMS` or `email`, as the agent reads it.
+pub fn label(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Sms => "SMS",
+        Channel::Email => "email",
+    }
 }
 
-impl Channel {
-    /// `sms` or `email`, as the protocol names it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Sms => "sms",
-            Channel::Email => "email",
-        }
-    }
-
-    /// `SMS` or `email`, as the agent reads it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Channel::Sms => "SMS",
-            Channel::Email => "email",
-        }
-    }
-
-    fn other(self) -> Channel {
-        match self {
-            Channel::Sms => Channel::Email,
-            Channel::Email => Channel::Sms,
-        }
+fn other(channel: Channel) -> Channel {
+    match channel {
+        Channel::Sms => Channel::Email,
+        Channel::Email => Channel::Sms,
     }
 }
 
@@ -236,7 +217,7 @@ impl Compose {
 
     fn switch_channel(&mut self) {
         // A template belongs to its channel; the text typed stays.
-        self.channel = self.channel.other();
+        self.channel = other(self.channel);
         self.template = 0;
         if self.channel == Channel::Sms && self.focus == Field::Subject {
             self.focus = Field::Body;
@@ -278,7 +259,7 @@ impl Compose {
         };
         if info.channel(self.channel.as_str()).is_some_and(|c| c.blocked.is_some()) {
             // Why is on screen already, above the send button.
-            let other = self.channel.other();
+            let other = other(self.channel);
             let alternative = if info.channel(other.as_str()).is_some_and(|c| c.blocked.is_none()) {
                 format!(
                     "; an {} may still go (tab to To)",
@@ -289,7 +270,7 @@ impl Compose {
             };
             return Err(format!(
                 "not sent: no {} may go to this lead (why above){alternative}",
-                self.channel.label()
+                label(self.channel)
             ));
         }
         let body = self.body.text();

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use fields::{FIELDS, Field, MergeContext, merge_text};
 pub use render::{MessageRules, RenderError, Rendered, RulesError};
@@ -39,29 +39,8 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("optout.toml", include_str!("../../../../config/templates/optout.toml")),
 ];
 
-/// How a message is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Sms,
-    Email,
-}
-
-impl Channel {
-    /// `sms` or `email`, as in template files and `FollowUp::channel`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Sms => "sms",
-            Channel::Email => "email",
-        }
-    }
-}
-
-impl fmt::Display for Channel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// How a message is sent (shared with the dashboard's Compose).
+pub use leadline_shared::domain::Channel;
 
 /// Where a template was defined.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -11,7 +11,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::{ellipsize, wrap};
 use crate::dashboard::app::App;
-use crate::dashboard::compose::{Channel, Compose, Field, SendState};
+use leadline_shared::domain::Channel;
+
+use crate::dashboard::compose::{Compose, Field, SendState};
 
 /// The overlay's widest and tallest; smaller terminals get all of theirs.
 const MAX_WIDTH: u16 = 110;
