@@ -100,7 +100,10 @@ impl Block {
     /// Moves the keys from `at` on into a new block.
     fn split_off(&mut self, at: usize) -> Block {
         let cut = self.start(at);
-        let upper = Block::from_sorted(&self.keys(at, self.len()).collect::<Vec<_>>());
+        let upper = Block {
+            bytes: self.bytes[cut..].to_vec(),
+            ends: self.ends[at..].iter().map(|e| e - cut as u32).collect(),
+        };
         self.bytes.truncate(cut);
         self.ends.truncate(at);
         self.bytes.shrink_to_fit();
