@@ -190,7 +190,14 @@ pub fn phone_digits(phone: &str) -> Option<String> {
 /// apostrophes join ("O'Brien" is "obrien"). Each is cut to [`MAX_TERM_BYTES`].
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !(c.is_alphanumeric() || is_apostrophe(c)))
-        .map(|w| w.chars().filter(|c| !is_apostrophe(*c)).flat_map(char::to_lowercase).collect::<String>())
+        .map(|w| {
+            // Most words are plain ASCII letters and digits: lowercased in one copy.
+            if w.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                w.to_ascii_lowercase()
+            } else {
+                w.chars().filter(|c| !is_apostrophe(*c)).flat_map(char::to_lowercase).collect::<String>()
+            }
+        })
         .filter(|w| !w.is_empty())
         .map(cut)
 }
