@@ -15,6 +15,10 @@ use crate::stats::{Summary, summarize};
 pub struct DashboardFigures {
     /// From sending `G` to the screen showing the last row's number.
     pub jump_last: Summary,
+    /// From sending `j` (or `k`) to the screen showing the selection moved: one key's latency.
+    pub key: Summary,
+    /// One `tmux capture-pane` alone: the floor under both figures above.
+    pub capture: Summary,
     /// Peak and current RSS of the dashboard process, in kB, after the jumps and a scroll of
     /// many pages.
     pub peak_rss_kb: u64,
@@ -71,8 +75,24 @@ pub fn measure(socket: &Path, total: u64, samples: usize) -> anyhow::Result<Opti
             let sent = Instant::now();
             tmux(&["send-keys", "-t", SESSION, "G"])?;
             times.push(wait_for(&last, Duration::from_secs(10))? - sent);
-            tmux(&["send-keys", "-t", SESSION, "g"])?;
+            tmux(&["send-keys", "-t", SESSION, "Home"])?;
             wait_for(&first, Duration::from_secs(10))?;
+        }
+        // One key that changes the screen a little: the selection down and back up.
+        let second = format!("2 of {total}");
+        let mut keys = Vec::with_capacity(2 * samples);
+        for _ in 0..samples {
+            for (key, shows) in [("j", &second), ("k", &first)] {
+                let sent = Instant::now();
+                tmux(&["send-keys", "-t", SESSION, key])?;
+                keys.push(wait_for(shows, Duration::from_secs(10))? - sent);
+            }
+        }
+        let mut captures = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            let started = Instant::now();
+            screen()?;
+            captures.push(started.elapsed());
         }
         // Scroll a long way down, page by page, as an agent working through the queue would.
         for _ in 0..50 {
@@ -82,6 +102,8 @@ pub fn measure(socket: &Path, total: u64, samples: usize) -> anyhow::Result<Opti
         std::thread::sleep(Duration::from_millis(300));
         Ok(DashboardFigures {
             jump_last: summarize(&mut times),
+            key: summarize(&mut keys),
+            capture: summarize(&mut captures),
             peak_rss_kb: status_kb(pid, "VmHWM:"),
             rss_kb: status_kb(pid, "VmRSS:"),
         })

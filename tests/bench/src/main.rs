@@ -243,6 +243,9 @@ fn main() -> anyhow::Result<()> {
         "analytics_request_p99_us": ipc.analytics.p99_us.round(),
         "dashboard_jump_last_p50_ms": ipc.dashboard.as_ref().map(|d| (d.jump_last.p50_us / 100.0).round() / 10.0),
         "dashboard_jump_last_p99_ms": ipc.dashboard.as_ref().map(|d| (d.jump_last.p99_us / 100.0).round() / 10.0),
+        "dashboard_key_p50_ms": ipc.dashboard.as_ref().map(|d| (d.key.p50_us / 100.0).round() / 10.0),
+        "dashboard_key_p99_ms": ipc.dashboard.as_ref().map(|d| (d.key.p99_us / 100.0).round() / 10.0),
+        "tmux_capture_p50_ms": ipc.dashboard.as_ref().map(|d| (d.capture.p50_us / 100.0).round() / 10.0),
         "dashboard_rss_mb": ipc.dashboard.as_ref().map(|d| (d.rss_kb as f64 / 1024.0).round()),
         "dashboard_peak_rss_mb": ipc.dashboard.as_ref().map(|d| (d.peak_rss_kb as f64 / 1024.0).round()),
         "samples": {
