@@ -28,6 +28,7 @@ use leadline_shared::protocol::{
     AgentRow, AnalyticsRange, AnalyticsReport, CallFigures, CohortRow, FollowUpStepRow, ForecastStage,
     FunnelStage, SourceRow, SpeedToLead,
 };
+use serde::{Deserialize, Serialize};
 
 /// Seconds in a day.
 const DAY: i64 = 86_400;
@@ -105,7 +106,7 @@ impl LeadFacts {
 }
 
 /// A deal's status, as the forecast groups it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum DealState {
     Open,
     Won,
@@ -199,7 +200,7 @@ pub fn step_facts(record: &FollowUps) -> Vec<StepFact> {
 }
 
 /// Counts of leads by how far they got, and what the won ones were worth.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     pub leads: i64,
     pub contacted: i64,
@@ -234,7 +235,7 @@ impl Tally {
 }
 
 /// One day's sums.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayBucket {
     pub leads: Tally,
     pub sources: BTreeMap<String, Tally>,
@@ -245,8 +246,10 @@ pub struct DayBucket {
     pub connected: i64,
     pub talk_seconds: i64,
     /// (pipeline, stage, state) → (deals, value in cents).
+    #[serde(with = "pairs")]
     pub deals: BTreeMap<(String, String, DealState), (i64, i64)>,
     /// (workflow, step) → (sent, replied).
+    #[serde(with = "pairs")]
     pub steps: BTreeMap<(String, u32), (i64, i64)>,
 }
 
@@ -305,11 +308,34 @@ fn bump_tally(map: &mut BTreeMap<String, Tally>, key: &str, f: &LeadFacts, sign:
 /// The analytics aggregates: the facts of every lead, deal and sent follow-up, summed per day.
 /// Zero entries are dropped, so two aggregates of the same records are equal (`==`), which is
 /// what the recount tests check.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Aggregates {
     pub days: BTreeMap<i32, DayBucket>,
     /// Every day summed: the `all` range reads it instead of summing every day's maps.
     pub total: DayBucket,
+}
+
+/// A map with keys JSON cannot name (tuples) as a list of pairs.
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
 }
 
 impl DayBucket {

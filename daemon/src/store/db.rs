@@ -20,6 +20,7 @@ use super::codec::{LeadRecord, Section, decode, decode_section, encode, has_sect
 use super::keys;
 use super::ranks::{IndexKeys, LeadEntries, LeadRanks, Ranking};
 use super::schema::{self, CURRENT_SCHEMA, MIGRATIONS, Migration};
+use super::snapshot::{META_GENERATION, META_SNAPSHOT, Snapshot};
 use super::{KvTx, Store, StoreError, Tree, TxError};
 
 /// A record to write.
@@ -330,6 +331,8 @@ impl Db {
             if let Some(searches) = &searches {
                 lock(searches).clear();
             }
+            // Any write makes a snapshot of the derived structures stale.
+            next_seq(tx, META_GENERATION)?;
             let mut given = Vec::with_capacity(batch.ops.len());
             for _ in &batch.ops {
                 given.push(next_seq(tx, SEQ_OPS)?);
@@ -464,20 +467,30 @@ impl Db {
 
     /// Builds the analytics aggregates and the search index if they are not built yet, in
     /// one walk of the lead records (the daemon calls it at start, so that no request pays
-    /// for it).
-    pub fn warm_up(&self) -> Result<(), StoreError> {
+    /// for it). They are read from the snapshot the daemon saved as it last stopped, when
+    /// nothing was written since; returns whether they were.
+    pub fn warm_up(&self) -> Result<bool, StoreError> {
         self.build_missing(true, true)
     }
 
     /// Builds those of the aggregates (`analytics`) and the search index (`search`) that are
-    /// wanted and not built yet.
-    fn build_missing(&self, analytics: bool, search: bool) -> Result<(), StoreError> {
+    /// wanted and not built yet; returns whether they came from the snapshot.
+    fn build_missing(&self, analytics: bool, search: bool) -> Result<bool, StoreError> {
         // No commit may land between the walk and the first change it would have to apply.
         let _order = lock(&self.commits);
         let analytics = analytics && lock(&self.analytics).is_none();
         let search = search && lock(&self.search).is_none();
         if !analytics && !search {
-            return Ok(());
+            return Ok(false);
+        }
+        if let Some(snapshot) = self.read_snapshot()? {
+            if lock(&self.analytics).is_none() {
+                *lock(&self.analytics) = Some(snapshot.aggregates);
+            }
+            if lock(&self.search).is_none() {
+                *lock(&self.search) = Some(snapshot.search);
+            }
+            return Ok(true);
         }
         let built = self.build(analytics, search)?;
         if built.unreadable > 0 {
@@ -492,7 +505,56 @@ impl Db {
         if let Some(index) = built.search {
             *lock(&self.search) = Some(index);
         }
-        Ok(())
+        Ok(false)
+    }
+
+    /// The store's generation: how many commits it has had.
+    fn generation(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .store
+            .get(Tree::Meta, META_GENERATION)?
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
+    }
+
+    /// The saved snapshot of the derived structures, if there is one and it holds the store as
+    /// it is now (see [`super::snapshot`]). Call under `commits`.
+    fn read_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        let Some(bytes) = self.store.get(Tree::Meta, META_SNAPSHOT)? else { return Ok(None) };
+        let schema = self.schema_version()?.unwrap_or(CURRENT_SCHEMA);
+        match Snapshot::read(&bytes, schema, self.generation()?) {
+            Ok(snapshot) => {
+                tracing::info!(
+                    generation = snapshot.generation,
+                    "analytics and search read from their snapshot"
+                );
+                Ok(Some(snapshot))
+            }
+            Err(stale) => {
+                tracing::info!(%stale, "the snapshot of the analytics and search is not used: they are built from the records");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Saves the analytics aggregates and the search index, when both are built, so that the
+    /// next start reads them instead of walking every record (see [`super::snapshot`]). The
+    /// daemon calls it as it stops, once nothing writes any more; a commit after it only
+    /// makes it stale. Returns whether it saved one.
+    pub fn save_snapshot(&self) -> Result<bool, StoreError> {
+        let _order = lock(&self.commits);
+        let Some(aggregates) = lock(&self.analytics).clone() else { return Ok(false) };
+        let Some(search) = lock(&self.search).take() else { return Ok(false) };
+        let schema = self.schema_version()?.unwrap_or(CURRENT_SCHEMA);
+        let snapshot = Snapshot::new(schema, self.generation()?, aggregates, search);
+        let encoded = snapshot.encode();
+        // Lent to the snapshot for its encoding, and given back: the daemon may still serve.
+        *lock(&self.search) = Some(snapshot.search);
+        let bytes =
+            encoded.map_err(|e| StoreError::Backend(format!("could not encode the snapshot: {e}")))?;
+        self.store.transact(&|tx| tx.insert(Tree::Meta, META_SNAPSHOT, &bytes))?;
+        Ok(true)
     }
 
     /// The analytics aggregates (`analytics`) and the search index (`search`) counted afresh

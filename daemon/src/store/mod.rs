@@ -18,6 +18,7 @@ mod ranked;
 mod ranks;
 mod schema;
 mod sled_store;
+mod snapshot;
 
 use std::future::Future;
 use std::ops::ControlFlow;

@@ -350,6 +350,26 @@ impl SearchIndex {
         (terms, scores)
     }
 
+    /// Every lead's entry, in lead-number order: what [`SearchIndex::from_entries`] builds the
+    /// same index from (the store's snapshot of it at shutdown).
+    pub fn entries(&self) -> Vec<SearchEntry> {
+        let mut terms: Vec<Vec<String>> = vec![Vec::new(); self.docs.len()];
+        self.dict.for_each(|term, post| {
+            for &d in self.docs_of(post) {
+                terms[d as usize].push(term.to_owned());
+            }
+        });
+        (0..self.docs.len())
+            .filter(|&d| self.docs[d].live)
+            .map(|d| SearchEntry {
+                id: self.id(d as u32).to_owned(),
+                score: self.docs[d].score,
+                // The dictionary is walked in order, so each lead's words come sorted.
+                terms: std::mem::take(&mut terms[d]),
+            })
+            .collect()
+    }
+
     /// The memory it holds, in bytes (its allocations' sizes).
     pub fn heap_bytes(&self) -> usize {
         self.dict.heap_bytes()

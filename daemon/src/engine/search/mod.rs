@@ -17,7 +17,7 @@ mod index;
 pub use index::{SearchHits, SearchIndex};
 
 use leadline_shared::domain::LeadSummary;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The longest word kept, in bytes: a longer word is cut at a character boundary, in leads
 /// and queries alike, so it still matches itself.
@@ -106,7 +106,7 @@ pub struct SearchFields {
 }
 
 /// A lead as the index holds it: its id, its score and the words it is found by.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchEntry {
     pub id: String,
     pub score: u8,

@@ -314,3 +314,23 @@ fn stays_compact_at_100k_leads() {
         hits.total > 5 && hits.hits.iter().all(|(_, r)| r.worst == Match::Exact || r.worst == Match::Prefix)
     );
 }
+
+#[test]
+fn the_entries_build_the_same_index_again() {
+    let entries: Vec<SearchEntry> = (0..300)
+        .map(|i| SearchEntry {
+            id: format!("c{i}"),
+            score: (i % 100) as u8,
+            terms: lead_terms(&format!("Lead {} Name{}", i % 7, i % 13), None, Some("+15125550100"), &[]),
+        })
+        .collect();
+    let mut index = SearchIndex::from_entries(&entries);
+    // Removed leads' numbers are given again, so the numbers are not the ids' order.
+    for e in entries.iter().step_by(3) {
+        index.apply(Some(e), None);
+    }
+    index.apply(None, Some(&entries[0]));
+    let again = SearchIndex::from_entries(&index.entries());
+    assert_eq!(again.contents(), index.contents());
+    assert_eq!(again.len(), index.len());
+}
