@@ -172,6 +172,7 @@ fn main() -> anyhow::Result<()> {
     let frame = render::frames(&ingest.rows, plan.frame_samples);
     let followup_frame = render::followup_frames(&ingest.rows, plan.frame_samples);
     let analytics_frame = render::analytics_frames(&ingest.rows, plan.frame_samples);
+    let screen_frames = render::screen_frames(&ingest.rows, plan.frame_samples);
     // The in-process figures: all of `--ingest-only`, and the start of the full run's.
     let mut figures = json!({
         "leads": plan.leads,
@@ -194,6 +195,10 @@ fn main() -> anyhow::Result<()> {
         "frame_analytics_p50_us": analytics_frame.p50_us.round(),
         "frame_analytics_p99_us": analytics_frame.p99_us.round(),
     });
+    for (screen, summary) in &screen_frames {
+        figures[format!("frame_{screen}_p50_us")] = json!(summary.p50_us.round());
+        figures[format!("frame_{screen}_p99_us")] = json!(summary.p99_us.round());
+    }
     if args.ingest_only {
         println!("{}", serde_json::to_string_pretty(&figures)?);
         return Ok(());

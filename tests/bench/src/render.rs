@@ -3,9 +3,10 @@
 use std::time::{Duration, Instant};
 
 use leadline_shared::domain::LeadSummary;
-use leadline_tui::dashboard::{App, render};
+use leadline_tui::dashboard::{App, Effect, Update, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::stats::{Summary, summarize};
 
@@ -114,4 +115,81 @@ pub fn analytics_frames(rows: &[LeadSummary], samples: usize) -> Summary {
         },
     );
     time_frames(App::with_analytics(now, figures), samples)
+}
+
+/// The screens timed by [`screen_frames`]: a name, and the keys that open it from the queue
+/// screen (on `all`), as a user presses them.
+pub const SCREENS: &[(&str, &str)] = &[("lead", "\n"), ("search", "/mar"), ("compose", "c"), ("help", "?")];
+
+/// Times `samples` frames of each of [`SCREENS`] at 160×48 over `rows`: the dashboard is
+/// driven by its keys, and its requests are answered from `rows` as the daemon would (a lead's
+/// detail with a timeline of 200 entries, search pages of the first rows, Compose's facts).
+pub fn screen_frames(rows: &[LeadSummary], samples: usize) -> Vec<(&'static str, Summary)> {
+    SCREENS
+        .iter()
+        .map(|&(name, keys)| {
+            let mut app = App::with_rows(jiff::Timestamp::now(), rows.to_vec());
+            app.resize(160, 48);
+            for c in keys.chars() {
+                let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
+                let effects = app.handle_key(&KeyEvent::new(code, KeyModifiers::NONE));
+                answer(&mut app, rows, effects);
+            }
+            (name, time_still_frames(&app, samples))
+        })
+        .collect()
+}
+
+/// Answers the dashboard's requests from `rows`, as the daemon would, until it asks for
+/// nothing more.
+fn answer(app: &mut App, rows: &[LeadSummary], effects: Vec<Effect>) {
+    use leadline_shared::protocol::{ComposeInfo, LeadDetail, SearchPage, TimelineEntry};
+
+    let mut queue: std::collections::VecDeque<Effect> = effects.into();
+    while let Some(effect) = queue.pop_front() {
+        let update = match effect {
+            Effect::FetchLead { id } => {
+                let lead = rows.iter().find(|r| r.id == id).cloned().unwrap_or_default();
+                let now = jiff::Timestamp::now();
+                let timeline = (0..200)
+                    .map(|i| TimelineEntry {
+                        at: Some(now - jiff::SignedDuration::from_mins(i * 37)),
+                        kind: if i % 5 == 0 { "note".into() } else { "message".into() },
+                        text: "Yes, we are pre-approved up to 500k. Can we see the Elm St house on Saturday?"
+                            .into(),
+                        ..TimelineEntry::default()
+                    })
+                    .collect();
+                Update::LeadLoaded(Box::new(LeadDetail { lead, timeline, ..LeadDetail::default() }))
+            }
+            Effect::ScheduleSearch { seq, .. } => Update::SearchDue { seq },
+            Effect::Search { seq, query, limit } => {
+                let rows = rows.iter().take(limit as usize).cloned().collect();
+                let page = SearchPage { terms: vec![query.clone()], total: 12_345, rows };
+                Update::SearchLoaded { seq, query, page: Box::new(page) }
+            }
+            Effect::FetchCompose { contact_id } => Update::ComposeLoaded(Box::new(ComposeInfo {
+                contact_id,
+                lead_name: rows.first().map(|r| r.name.clone()).unwrap_or_default(),
+                sms_max_chars: 320,
+                ..ComposeInfo::default()
+            })),
+            _ => continue,
+        };
+        queue.extend(app.apply(update));
+    }
+}
+
+/// Times `samples` frames of `app` as it is, after 10 untimed ones.
+fn time_still_frames(app: &App, samples: usize) -> Summary {
+    let Ok(mut terminal) = Terminal::new(TestBackend::new(160, 48));
+    let mut times: Vec<Duration> = Vec::with_capacity(samples);
+    for i in 0..samples + 10 {
+        let started = Instant::now();
+        let _ = terminal.draw(|f| render(app, f));
+        if i >= 10 {
+            times.push(started.elapsed());
+        }
+    }
+    summarize(&mut times)
 }
