@@ -110,6 +110,7 @@ impl Daemon {
             info,
             store_dir.display().to_string(),
         ));
+        state.set_log_dir(paths.log_dir());
 
         // An imported data set is a frozen location: no sync on top of it.
         let sync = if let Some(path) = import {

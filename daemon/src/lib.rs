@@ -13,6 +13,7 @@ pub mod hints;
 pub mod ingest;
 pub mod ipc;
 pub mod lock;
+pub mod logtail;
 pub mod model;
 pub mod state;
 pub mod store;

@@ -1,5 +1,6 @@
 //! What the daemon's tasks share.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use leadline_shared::config::Config;
@@ -23,6 +24,8 @@ pub struct State {
     sync: RwLock<SyncStatus>,
     sync_commands: OnceLock<tokio::sync::mpsc::Sender<crate::sync::SyncCommand>>,
     followups: OnceLock<Arc<crate::followups::Engine>>,
+    /// Where the daemon's log files go, for `Request::LogTail` (unset in tests without logs).
+    log_dir: OnceLock<PathBuf>,
     /// Messages GHL accepted from the sender lately: their webhook echoes are passed over.
     pub own_messages: crate::hints::OwnMessages,
 }
@@ -41,6 +44,7 @@ impl State {
             sync: RwLock::new(SyncStatus::default()),
             sync_commands: OnceLock::new(),
             followups: OnceLock::new(),
+            log_dir: OnceLock::new(),
             own_messages: crate::hints::OwnMessages::default(),
         }
     }
@@ -73,6 +77,16 @@ impl State {
     /// The follow-up engine, when it runs.
     pub fn followups(&self) -> Option<&Arc<crate::followups::Engine>> {
         self.followups.get()
+    }
+
+    /// Says where the daemon's log files are (once, at start).
+    pub fn set_log_dir(&self, dir: PathBuf) {
+        let _ = self.log_dir.set(dir);
+    }
+
+    /// Where the daemon's log files are, when known.
+    pub fn log_dir(&self) -> Option<&Path> {
+        self.log_dir.get().map(PathBuf::as_path)
     }
 
     /// An ingester for this daemon's store, planning follow-ups when the engine runs.

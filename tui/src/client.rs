@@ -276,6 +276,25 @@ impl Client {
         }
     }
 
+    /// `Request::System`: the op log and the records sync skipped, at most `limit` of each.
+    pub async fn system(
+        &mut self,
+        limit: u32,
+    ) -> Result<leadline_shared::protocol::SystemReport, ClientError> {
+        match self.request(Request::System { limit }).await? {
+            Response::System(report) => Ok(*report),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    /// `Request::LogTail`: the last `lines` lines of the daemon's log.
+    pub async fn log_tail(&mut self, lines: u32) -> Result<leadline_shared::protocol::LogTail, ClientError> {
+        match self.request(Request::LogTail { lines }).await? {
+            Response::LogTail(tail) => Ok(*tail),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// Turns this connection into an event stream (`Request::Subscribe`).
     pub async fn subscribe(mut self) -> Result<EventStream, ClientError> {
         match self.request(Request::Subscribe).await? {

@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use leadline_shared::domain::{Direction, OpState};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
 use leadline_shared::protocol::{
-    AnalyticsRange, ErrorKind, LeadDetail, QueueCount, QueueName, QueuePage, RemoteError, Request, Response,
-    SearchPage, StatusReport, StoreInfo, TimelineEntry,
+    AnalyticsRange, ErrorKind, LeadDetail, MAX_LOG_BYTES, MAX_SYSTEM_OPS, MAX_SYSTEM_SKIPPED, OpView,
+    QueueCount, QueueName, QueuePage, RemoteError, Request, Response, SearchPage, SkippedView, StatusReport,
+    StoreInfo, SystemReport, TimelineEntry,
 };
 
 use crate::engine;
@@ -16,6 +18,7 @@ use crate::engine::analytics::ReportInputs;
 use crate::engine::queues::{self, QueueError};
 use crate::state::State;
 use crate::store::{CURRENT_SCHEMA, SliceWindow, StoreError};
+use crate::sync::skipped::{META_SKIPPED, SkippedRecords};
 
 /// The largest queue one request may ask for (it must fit in one frame).
 pub const MAX_QUEUE_LIMIT: u32 = 5_000;
@@ -65,6 +68,13 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             read(state, move |state| analytics(state, range, now).map_err(internal)).await
         }
         Request::Search { query, limit } => search(state, query, limit).await,
+        Request::System { limit } => {
+            read(state, move |state| {
+                system(state, limit).map(|r| Response::System(Box::new(r))).map_err(internal)
+            })
+            .await
+        }
+        Request::LogTail { lines } => log_tail(state, lines).await,
         Request::Ping => Ok(Response::Pong),
         Request::Subscribe => Ok(Response::Subscribed),
         Request::Status => {
@@ -155,6 +165,64 @@ fn analytics(state: &State, range: AnalyticsRange, now: jiff::Timestamp) -> Resu
     };
     let report = state.db.with_analytics(|agg| engine::analytics::report(agg, &inputs))?;
     Ok(Response::Analytics(Box::new(report)))
+}
+
+/// The op log (oldest first, each op with its lead's name) and the records sync skipped
+/// (most recently seen first), at most `limit` of each.
+pub fn system(state: &State, limit: u32) -> Result<SystemReport, StoreError> {
+    let ops = state.db.pending_ops()?;
+    let ops_total = ops.len() as u64;
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut views = Vec::new();
+    for op in ops.into_iter().take(limit.min(MAX_SYSTEM_OPS) as usize) {
+        let lead_name = match names.get(&op.contact_id) {
+            Some(name) => name.clone(),
+            None => {
+                let name = state.db.lead(&op.contact_id)?.map(|l| l.name).unwrap_or_default();
+                names.insert(op.contact_id.clone(), name.clone());
+                name
+            }
+        };
+        views.push(OpView { op, lead_name });
+    }
+    let kept = state.db.meta::<SkippedRecords>(META_SKIPPED)?.unwrap_or_default();
+    let skipped_total = kept.len() as u64;
+    let mut skipped: Vec<SkippedView> = kept
+        .records
+        .into_values()
+        .map(|r| SkippedView {
+            kind: r.kind,
+            id: r.id,
+            reason: r.reason,
+            first_seen: r.first_seen,
+            last_seen: r.last_seen,
+        })
+        .collect();
+    skipped.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then_with(|| a.id.cmp(&b.id)));
+    skipped.truncate(limit.min(MAX_SYSTEM_SKIPPED) as usize);
+    Ok(SystemReport { ops: views, ops_total, skipped, skipped_total })
+}
+
+/// The end of the daemon's newest log file, read on the blocking pool (a file read).
+async fn log_tail(state: &Arc<State>, lines: u32) -> Result<Response, RemoteError> {
+    let Some(dir) = state.log_dir().map(Path::to_path_buf) else {
+        return Ok(Response::LogTail(Box::default()));
+    };
+    let shown = dir.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        crate::logtail::tail(&dir, crate::logtail::LOG_PREFIX, lines, MAX_LOG_BYTES)
+    })
+    .await
+    .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("reading the log failed unexpectedly: {e}")))?
+    .map(|tail| Response::LogTail(Box::new(tail)))
+    .map_err(|e| {
+        RemoteError::new(
+            ErrorKind::Internal,
+            format!(
+                "cannot read the daemon's log in {shown}: {e}; check the permissions of the logs directory"
+            ),
+        )
+    })
 }
 
 fn status(state: &State) -> Result<StatusReport, StoreError> {

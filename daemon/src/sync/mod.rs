@@ -14,6 +14,7 @@ pub mod conflict;
 pub mod cursors;
 mod export;
 pub mod full;
+pub mod health;
 pub mod pull;
 pub mod push;
 pub mod reconcile;
@@ -201,8 +202,27 @@ async fn follow_up(state: &State, client: &GhlClient) -> Result<Vec<String>, Syn
     Ok(ran.changed)
 }
 
+impl Step {
+    /// The phase's name in `status` and on the System screen.
+    fn phase(&self) -> &'static str {
+        match self {
+            Step::Full => "full",
+            Step::Fast => "poll",
+            Step::Deals => "deals",
+            Step::Push => "push",
+            Step::Refetch(_) => "refetch",
+            Step::Reconcile => "reconcile",
+        }
+    }
+}
+
 async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncError> {
-    state.set_sync_status(|s| s.state = SyncState::Syncing);
+    let phase = step.phase();
+    let started = state.clock.now();
+    state.set_sync_status(|s| {
+        s.state = SyncState::Syncing;
+        health::phase_started(s, phase, started);
+    });
     let result = async {
         let mut changed = pull::ChangedLeads::default();
         let mut refetch = BTreeSet::new();
@@ -258,6 +278,7 @@ async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncE
                 s.last_error = None;
                 s.progress = None;
                 s.rate_limit = budget.clone().or(s.rate_limit.take());
+                health::step_ended(s, phase, Ok(()), now);
             });
             if !changed.is_empty() {
                 state.publish(Event::LeadsChanged { ids: changed.clone().into_event_ids() });
@@ -266,7 +287,10 @@ async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncE
         Err(e) => {
             let offline = matches!(e, SyncError::Ghl(g) if g.is_retryable());
             let message = e.to_string();
+            let failure = health::classify(e);
+            let now = state.clock.now();
             state.set_sync_status(|s| {
+                health::step_ended(s, phase, Err((failure, message.clone())), now);
                 s.state = if offline { SyncState::Offline } else { SyncState::Error };
                 s.skipped_records = skipped;
                 s.last_error = Some(message);

@@ -103,6 +103,22 @@ pub enum Request {
         #[serde(default = "default_search_limit")]
         limit: u32,
     },
+    /// What the System screen lists: the op log (pending and failed edits, each with its
+    /// lead) and the records sync could not read, at most `limit` of each (capped by
+    /// [`super::MAX_SYSTEM_OPS`] and [`super::MAX_SYSTEM_SKIPPED`]).
+    System {
+        #[serde(default = "default_system_limit")]
+        limit: u32,
+    },
+    /// The last `lines` lines of the daemon's log (at most [`super::MAX_LOG_LINES`], read from
+    /// at most the last [`super::MAX_LOG_BYTES`] of the file).
+    LogTail {
+        lines: u32,
+    },
+}
+
+fn default_system_limit() -> u32 {
+    super::MAX_SYSTEM_SKIPPED
 }
 
 /// How many leads a search without a limit returns.
@@ -268,6 +284,8 @@ pub enum Response {
     Analytics(Box<super::AnalyticsReport>),
     Compose(Box<super::ComposeInfo>),
     Search(Box<SearchPage>),
+    System(Box<super::SystemReport>),
+    LogTail(Box<super::LogTail>),
 }
 
 /// Something that happened in the daemon, pushed to subscribed clients.
@@ -427,6 +445,13 @@ pub struct SyncStatus {
     /// Records GHL sent that could not be read (each is in the daemon log with its id and
     /// why); sync skips them and goes on.
     pub skipped_records: u64,
+    /// Why sync is failing, when it is (`state` is `offline` or `error`).
+    pub failure: Option<super::SyncFailure>,
+    /// Since when GHL has been unreachable without a sync succeeding in between; `None` once
+    /// one does.
+    pub unreachable_since: Option<Timestamp>,
+    /// Each phase of sync as it last ran, in the order they first ran.
+    pub phases: Vec<super::SyncPhase>,
 }
 
 /// The GHL request budget as the last response reported it.

@@ -18,15 +18,17 @@ pub mod codec;
 mod compose;
 mod messages;
 mod queue;
+mod system;
 
 pub use analytics::*;
 pub use codec::{FrameError, MAX_FRAME_BYTES, decode, encode, framing};
 pub use compose::{ChannelCheck, ComposeInfo, TemplateChoice};
 pub use messages::*;
 pub use queue::{QueueName, UnknownQueue};
+pub use system::*;
 
 /// The protocol version, defined once for both binaries. Peers must match exactly.
-pub const PROTOCOL_VERSION: u16 = 6;
+pub const PROTOCOL_VERSION: u16 = 7;
 
 #[cfg(test)]
 mod tests;

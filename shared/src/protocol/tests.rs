@@ -30,6 +30,8 @@ fn arb_request() -> impl Strategy<Value = Request> {
         ".{0,40}".prop_map(|id| Request::Lead { id }),
         ".{0,40}".prop_map(|contact_id| Request::Compose { contact_id }),
         (".{0,40}", any::<u32>()).prop_map(|(query, limit)| Request::Search { query, limit }),
+        any::<u32>().prop_map(|limit| Request::System { limit }),
+        any::<u32>().prop_map(|lines| Request::LogTail { lines }),
     ]
 }
 
@@ -211,4 +213,73 @@ fn compose_answers_and_held_sends_round_trip() {
     let mut old = serde_json::to_value(&op).expect("json");
     old.as_object_mut().expect("object").remove("held");
     assert_eq!(serde_json::from_value::<PendingOp>(old).expect("old op").held, None);
+}
+
+#[test]
+fn system_answers_log_tails_and_sync_failures_round_trip() {
+    use crate::domain::{OpKind, OpState, PendingOp};
+    let at: jiff::Timestamp = "2026-12-01T09:30:00Z".parse().expect("timestamp");
+    let op = PendingOp {
+        seq: 12,
+        contact_id: "c1".into(),
+        kind: OpKind::AddTag { tag: "VIP".into() },
+        created_at: at,
+        attempts: 3,
+        state: OpState::Failed,
+        last_error: Some("GHL refused the request as invalid (422: tag too long)".into()),
+        conflicts: 0,
+        followup: None,
+        attempt: None,
+        held: None,
+    };
+    let report = SystemReport {
+        ops: vec![OpView { op, lead_name: "Maria Gonzalez".into() }],
+        ops_total: 1,
+        skipped: vec![SkippedView {
+            kind: "contact".into(),
+            id: Some("x9".into()),
+            reason: "invalid type: string, expected a sequence".into(),
+            first_seen: at,
+            last_seen: at,
+        }],
+        skipped_total: 1,
+    };
+    let msg = ServerMessage::Response { id: 1, result: Ok(Response::System(Box::new(report))) };
+    assert_eq!(through_the_wire(&msg), msg);
+
+    let tail = LogTail {
+        file: Some("/data/logs/leadlined.2026-12-01.log".into()),
+        lines: vec!["2026-12-01T09:30:00Z  INFO daemon ready".into()],
+        truncated: true,
+    };
+    let msg = ServerMessage::Response { id: 2, result: Ok(Response::LogTail(Box::new(tail))) };
+    assert_eq!(through_the_wire(&msg), msg);
+
+    let status = SyncStatus {
+        state: SyncState::Offline,
+        failure: Some(SyncFailure::Unreachable),
+        unreachable_since: Some(at),
+        phases: vec![SyncPhase {
+            name: "poll".into(),
+            running: false,
+            last_started: Some(at),
+            last_success: None,
+            last_error: Some("GHL did not answer in time".into()),
+        }],
+        ..SyncStatus::default()
+    };
+    let msg = ServerMessage::Event { event: Event::Sync { status } };
+    assert_eq!(through_the_wire(&msg), msg);
+}
+
+#[test]
+fn older_sync_statuses_and_unknown_failures_still_read() {
+    // A daemon before the System screen sends no failure, phases or outage start.
+    let status: SyncStatus = serde_json::from_str(r#"{"state":"offline","pending_ops":2}"#).expect("decodes");
+    assert_eq!(status.failure, None);
+    assert!(status.phases.is_empty() && status.unreachable_since.is_none());
+    let status: SyncStatus = serde_json::from_str(r#"{"failure":"solar_flare"}"#).expect("decodes");
+    assert_eq!(status.failure, Some(SyncFailure::Other));
+    let request: Request = serde_json::from_str(r#"{"type":"system"}"#).expect("decodes");
+    assert_eq!(request, Request::System { limit: MAX_SYSTEM_SKIPPED });
 }

@@ -76,6 +76,11 @@ pub enum Action {
     /// Search leads by name, phone, email or tag (opens the search prompt, or goes back to
     /// typing in it).
     Search,
+    /// Show the System screen: sync's health, the edits waiting for GHL or refused by it, the
+    /// records sync skipped, the daemon's log.
+    System,
+    /// On the System screen, retry every edit GHL refused (failed or out of sync).
+    RetryAllFailed,
 }
 
 /// How many queue tabs `queue-N` can address.
@@ -98,6 +103,7 @@ impl Action {
         all.extend([
             Action::FollowUps,
             Action::Analytics,
+            Action::System,
             Action::RangeShorter,
             Action::RangeLonger,
             Action::Search,
@@ -110,6 +116,7 @@ impl Action {
             Action::AddNote,
             Action::Compose,
             Action::RetryEdits,
+            Action::RetryAllFailed,
             Action::SyncNow,
             Action::ApproveFollowUp,
             Action::EditFollowUp,
@@ -158,6 +165,8 @@ impl Action {
             Action::RangeShorter => "range-shorter".into(),
             Action::Compose => "compose".into(),
             Action::Search => "search".into(),
+            Action::System => "system".into(),
+            Action::RetryAllFailed => "retry-all-failed".into(),
         }
     }
 
@@ -196,6 +205,8 @@ impl Action {
             Action::RangeShorter => "analytics: shorter range".into(),
             Action::Compose => "write to the lead (text or email)".into(),
             Action::Search => "search by name, phone, email, tag".into(),
+            Action::System => "system: sync, edits, skipped, log".into(),
+            Action::RetryAllFailed => "system: retry all failed edits".into(),
         }
     }
 }

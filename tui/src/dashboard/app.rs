@@ -9,8 +9,8 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use leadline_shared::domain::{ItemState, LeadSummary, OpKind, OpState, Opportunity};
 use leadline_shared::protocol::{
-    AnalyticsRange, AnalyticsReport, ComposeInfo, Event, FollowUpView, LeadDetail, QueueName, QueuePage,
-    SearchPage, StatusReport, SyncState, SyncStatus, Welcome,
+    AnalyticsRange, AnalyticsReport, ComposeInfo, Event, FollowUpView, LeadDetail, LogTail, QueueName,
+    QueuePage, SearchPage, StatusReport, SyncState, SyncStatus, SystemReport, Welcome,
 };
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
@@ -24,6 +24,7 @@ use super::input::{InputOutcome, TextInput};
 use super::keymap::Keymap;
 pub use super::queue_window::{QueueView, WindowRequest};
 pub use super::search::{SEARCH_DEBOUNCE, SEARCH_LIMIT, SearchView};
+pub use super::system::{LOG_LINES, SYSTEM_LIMIT, SystemView};
 
 /// How many actions the follow-ups screen asks for in each of its requests (those needing the
 /// agent; those planned), soonest first: enough for a day's work, and one frame's worth of JSON.
@@ -104,6 +105,8 @@ pub enum Effect {
         /// Which arrivals the figures cover.
         range: AnalyticsRange,
     },
+    /// `Request::System` and `Request::LogTail`; report [`Update::SystemLoaded`].
+    FetchSystem,
     /// Report [`Update::SearchDue`] with this number after this long (the query's debounce).
     ScheduleSearch {
         /// The query's number.
@@ -251,6 +254,13 @@ pub enum Update {
     FollowUpsLoaded(Vec<FollowUpView>),
     /// The analytics figures arrived.
     AnalyticsLoaded(Box<AnalyticsReport>),
+    /// The System screen's op log, skipped records and log tail arrived.
+    SystemLoaded {
+        /// The op log and the skipped records.
+        report: Box<SystemReport>,
+        /// The end of the daemon's log.
+        log: Box<LogTail>,
+    },
     /// What Compose needs of a lead arrived.
     ComposeLoaded(Box<ComposeInfo>),
     /// Compose could not learn of the lead.
@@ -314,6 +324,8 @@ pub enum Screen {
     Analytics,
     /// Leads found by name, phone, email or tag (over the screen it was opened from).
     Search,
+    /// Sync's health, the op log, skipped records and the daemon's log.
+    System,
 }
 
 /// What a text prompt asks for.
@@ -456,6 +468,8 @@ pub struct App {
     pub(super) analytics_range: AnalyticsRange,
     /// The search screen.
     pub(super) search: SearchView,
+    /// The System screen.
+    pub(super) system: SystemView,
     /// How far the help overlay is scrolled (it is taller than a small terminal).
     pub(super) help_scroll: u16,
     pub(super) detail_open: bool,
@@ -492,6 +506,7 @@ impl App {
             analytics: None,
             analytics_range: AnalyticsRange::Days30,
             search: SearchView::new(),
+            system: SystemView::default(),
             help_scroll: 0,
             detail_open: false,
             detail: None,
@@ -610,12 +625,34 @@ impl App {
                 self.followups.select(self.followups.selected, page);
                 Vec::new()
             }
-            Screen::Analytics => Vec::new(),
+            Screen::Analytics | Screen::System => Vec::new(),
             Screen::Search => {
                 self.search.select(self.search.selected, page);
                 Vec::new()
             }
         }
+    }
+
+    /// The System screen's data and selection.
+    pub fn system(&self) -> &SystemView {
+        &self.system
+    }
+
+    /// The daemon's last status, if any.
+    pub fn status(&self) -> Option<&StatusReport> {
+        self.status.as_ref()
+    }
+
+    /// A connected dashboard on the System screen holding `status`, `report` and `log` (for
+    /// tests).
+    #[allow(dead_code, reason = "API for tests; the binary alone does not call it")]
+    pub fn with_system(now: Timestamp, status: StatusReport, report: SystemReport, log: LogTail) -> Self {
+        let mut app = App::new(now);
+        app.conn.handle(ConnEvent::Connected { now });
+        app.screen = Screen::System;
+        app.status = Some(status);
+        app.apply(Update::SystemLoaded { report: Box::new(report), log: Box::new(log) });
+        app
     }
 
     /// The search screen's query, results and selection.
@@ -666,6 +703,7 @@ impl App {
             Screen::Queue | Screen::Search => self.current,
             Screen::FollowUps => self.views.len(),
             Screen::Analytics => self.views.len() + 1,
+            Screen::System => self.views.len() + 2,
         }
     }
 
@@ -865,6 +903,16 @@ impl App {
             Action::FollowUps => return self.switch_tab(self.views.len()),
             Action::Search => return self.open_search(),
             Action::Analytics => return self.switch_tab(self.views.len() + 1),
+            Action::System => return self.switch_tab(self.views.len() + 2),
+            Action::RetryEdits | Action::RetryAllFailed if self.screen == Screen::System => {
+                return self.retry_system(action == Action::RetryAllFailed);
+            }
+            Action::RetryAllFailed => {
+                let hint = self.keys_hint(Action::System).unwrap_or_default();
+                self.flash_error(format!(
+                    "That key retries every failed edit: open the System screen{hint}, which lists them."
+                ));
+            }
             Action::RangeLonger | Action::RangeShorter => {
                 if self.screen != Screen::Analytics {
                     let hint = self.keys_hint(Action::Analytics).unwrap_or_default();
@@ -905,6 +953,7 @@ impl App {
                         Screen::Analytics => {
                             vec![Effect::FetchStatus, Effect::FetchAnalytics { range: self.analytics_range }]
                         }
+                        Screen::System => vec![Effect::FetchStatus, Effect::FetchSystem],
                         Screen::Queue => {
                             let mut effects = vec![Effect::FetchStatus];
                             effects.extend(self.refresh_current());
@@ -984,15 +1033,28 @@ impl App {
         })
     }
 
-    /// The number of tabs: the queues, the follow-ups screen and the analytics screen.
+    /// The number of tabs: the queues, the follow-ups, analytics and System screens.
     fn tab_count(&self) -> usize {
-        self.views.len() + 2
+        self.views.len() + 3
     }
 
     /// Shows tab `index`: a queue, or the follow-ups screen after the queues.
     fn switch_tab(&mut self, index: usize) -> Vec<Effect> {
         if index < self.views.len() {
             return self.switch_queue(index);
+        }
+        if index > self.views.len() + 1 {
+            if self.screen == Screen::System {
+                return Vec::new();
+            }
+            self.screen = Screen::System;
+            self.retry_when_loaded = None;
+            // Visiting asks afresh: the op log and the log move on while the screen is away.
+            return if self.conn.is_online() {
+                vec![Effect::FetchStatus, Effect::FetchSystem]
+            } else {
+                Vec::new()
+            };
         }
         if index > self.views.len() {
             if self.screen == Screen::Analytics {
@@ -1086,7 +1148,7 @@ impl App {
                 self.followups.selected_row().map(|r| (r.item().contact_id.clone(), r.view.lead_name.clone()))
             }
             Screen::Queue | Screen::Search => self.selected_lead().map(|l| (l.id.clone(), l.name.clone())),
-            Screen::Analytics => None,
+            Screen::Analytics | Screen::System => None,
         };
         let Some((contact_id, name)) = target else {
             self.flash_error("No lead selected.".to_owned());
@@ -1267,6 +1329,37 @@ impl App {
         seqs.into_iter().map(|seq| Effect::Retry { seq }).collect()
     }
 
+    /// On the System screen: retries the selected op (any but one still pending), or every op
+    /// GHL refused.
+    fn retry_system(&mut self, all: bool) -> Vec<Effect> {
+        if !self.conn.is_online() {
+            self.flash_error("Not connected to the daemon, so nothing can be retried now.".to_owned());
+            return Vec::new();
+        }
+        let seqs = if all {
+            let seqs = self.system.failed_seqs();
+            if seqs.is_empty() {
+                self.flash_info("Nothing to retry: no edit has failed.".to_owned());
+                return Vec::new();
+            }
+            self.flash_info(format!("Retrying {} failed edit(s)…", seqs.len()));
+            seqs
+        } else {
+            let Some(op) = self.system.selected_op() else {
+                self.flash_error("No edit selected.".to_owned());
+                return Vec::new();
+            };
+            let seq = op.op.seq;
+            if op.op.state == OpState::Pending {
+                self.flash_info(format!("Edit #{seq} has not failed: it goes to GHL with the next sync."));
+                return Vec::new();
+            }
+            self.flash_info(format!("Retrying edit #{seq}…"));
+            vec![seq]
+        };
+        seqs.into_iter().map(|seq| Effect::Retry { seq }).collect()
+    }
+
     /// After an edit to `contact_id`: re-fetch the status (pending count), the queue and, when
     /// it is on screen, the lead; a cached detail that is not re-fetched is dropped as stale.
     fn refresh_after_edit(&mut self, contact_id: &str) -> Vec<Effect> {
@@ -1322,6 +1415,11 @@ impl App {
                     Screen::Search => {
                         let mut effects = self.search_again();
                         effects.push(Effect::FetchStatus);
+                        effects.extend(self.refresh_current());
+                        effects
+                    }
+                    Screen::System => {
+                        let mut effects = vec![Effect::FetchSystem, Effect::FetchStatus];
                         effects.extend(self.refresh_current());
                         effects
                     }
@@ -1391,6 +1489,9 @@ impl App {
                         .into_iter()
                         .chain(following)
                         .collect();
+                }
+                if self.screen == Screen::System {
+                    return [Effect::FetchSystem, Effect::FetchStatus].into_iter().chain(following).collect();
                 }
                 // The queue shown is fetched again; on the search screen the query is asked
                 // again, so a lead renamed, tagged or new is found as it is now.
@@ -1491,6 +1592,13 @@ impl App {
             }
             Update::RetryAccepted { seq } => {
                 self.flash_success(format!("Edit #{seq} will be retried with the next sync."));
+                if self.screen == Screen::System {
+                    return if self.conn.is_online() {
+                        vec![Effect::FetchStatus, Effect::FetchSystem]
+                    } else {
+                        Vec::new()
+                    };
+                }
                 let id = self.selected_lead().map(|l| l.id.clone());
                 return id.map(|id| self.refresh_after_edit(&id)).unwrap_or_default();
             }
@@ -1509,6 +1617,7 @@ impl App {
                     compose.load_error = Some(error);
                 }
             }
+            Update::SystemLoaded { report, log } => self.system.load(*report, *log, self.now),
             Update::AnalyticsLoaded(report) => {
                 // An answer for a range left meanwhile is still shown until the new one comes
                 // (the title says which range it is).
@@ -1577,8 +1686,25 @@ impl App {
                 vec![Effect::ScheduleRefresh { after: REFRESH_DEBOUNCE }]
             }
             Event::Sync { status } => {
-                self.status.get_or_insert_with(StatusReport::default).sync = status;
-                Vec::new()
+                let report = self.status.get_or_insert_with(StatusReport::default);
+                let before = &report.sync;
+                // The daemon's own record of sync has no op counts (`status` counts the op
+                // log): they are kept until the status asked for below brings them.
+                let moved = before.state != status.state || before.failure != status.failure;
+                let (pending, failed) = (before.pending_ops, before.failed_ops);
+                report.sync = status;
+                report.sync.pending_ops = pending;
+                report.sync.failed_ops = failed;
+                // A step ended or began to fail: the counts (edits pushed, queues moved) and
+                // the System screen's lists are asked for again. Progress alone asks nothing.
+                if !moved || !self.conn.is_online() {
+                    return Vec::new();
+                }
+                let mut effects = vec![Effect::FetchStatus];
+                if self.screen == Screen::System {
+                    effects.push(Effect::FetchSystem);
+                }
+                effects
             }
             Event::ShuttingDown => {
                 self.requested_lead = None;
@@ -1618,6 +1744,10 @@ impl App {
 
     fn move_selection(&mut self, delta: isize, page: usize) -> Vec<Effect> {
         if self.screen == Screen::Analytics {
+            return Vec::new();
+        }
+        if self.screen == Screen::System {
+            self.system.move_by(delta);
             return Vec::new();
         }
         if self.screen == Screen::Search {
@@ -1681,6 +1811,7 @@ impl App {
             Screen::Queue | Screen::Search => self.current,
             Screen::FollowUps => self.views.len(),
             Screen::Analytics => self.views.len() + 1,
+            Screen::System => self.views.len() + 2,
         };
         self.switch_tab(index)
     }

@@ -36,6 +36,9 @@ pub enum ConnState {
         retry_at: Timestamp,
         /// True while the driver is starting the daemon.
         starting_daemon: bool,
+        /// No daemon answers (as opposed to one that answered and refused, say another
+        /// protocol version).
+        unreachable: bool,
     },
 }
 
@@ -170,7 +173,7 @@ impl Connection {
                 };
                 let since = *self.outage_since.get_or_insert(now);
                 let start = unreachable && !self.started_this_outage;
-                self.go_offline(since, attempts, error, now, start)
+                self.go_offline(since, attempts, error, now, start, unreachable)
             }
             ConnEvent::Lost { error } => {
                 if !self.is_online() {
@@ -222,6 +225,7 @@ impl Connection {
         error: String,
         now: Timestamp,
         start_daemon: bool,
+        unreachable: bool,
     ) -> Vec<ConnEffect> {
         self.retry_token += 1;
         let wait = backoff(attempts);
@@ -231,6 +235,7 @@ impl Connection {
             last_error: error,
             retry_at: after(now, wait),
             starting_daemon: start_daemon,
+            unreachable,
         };
         let mut effects = Vec::new();
         if start_daemon {

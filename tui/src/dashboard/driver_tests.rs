@@ -169,6 +169,12 @@ impl Fake {
                             }
                         }
                         Request::PauseLead { .. } | Request::ResumeLead { .. } => Ok(Response::Done),
+                        Request::System { .. } => Ok(Response::System(Box::default())),
+                        Request::LogTail { lines } => Ok(Response::LogTail(Box::new(protocol::LogTail {
+                            file: Some("leadlined.2025-06-02.log".into()),
+                            lines: (0..lines.min(3)).map(|i| format!("line {i}")).collect(),
+                            truncated: false,
+                        }))),
                         Request::Search { query, limit } => {
                             self.searches.lock().unwrap().push(query.clone());
                             Ok(Response::Search(Box::new(super::tests::search_page(&query, limit))))
@@ -344,8 +350,8 @@ async fn stays_offline_with_a_banner_while_the_daemon_cannot_start() {
         matches!(a.connection(), ConnState::Offline { attempts: 2.., .. })
     })
     .await;
-    let banner = components::status_bar::banner_text(&app).unwrap();
-    assert!(banner.contains("OFFLINE — retrying in"), "{banner}");
+    let (banner, _) = components::status_bar::banner_text(&app, 200).unwrap();
+    assert!(banner.contains("Daemon not running; retrying in"), "{banner}");
     driver.shutdown();
 }
 

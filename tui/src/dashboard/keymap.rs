@@ -243,6 +243,9 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("f", "follow-ups"),
     ("8", "analytics"),
     ("y", "analytics"),
+    ("9", "system"),
+    ("z", "system"),
+    ("ctrl-r", "retry-all-failed"),
     (">", "range-longer"),
     ("<", "range-shorter"),
     ("/", "search"),
@@ -409,6 +412,19 @@ impl Keymap {
             }
         }
         hints
+    }
+
+    /// The footer's hints on the System screen: the retry keys, sync, and leaving.
+    pub fn system_hints(&self) -> Vec<(String, &'static str)> {
+        self.hints(&[
+            (Action::RetryEdits, "retry"),
+            (Action::RetryAllFailed, "retry all"),
+            (Action::SyncNow, "sync"),
+            (Action::NextQueue, "queue"),
+            (Action::Refresh, "refresh"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ])
     }
 
     /// The footer's hints on the search screen. While the query has the keys, the ones the

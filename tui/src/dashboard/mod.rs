@@ -3,6 +3,7 @@
 //! - [`app`]: the state and its transitions ([`App`], [`Effect`], [`Update`]); no IO.
 //! - [`queue_window`]: each queue tab's window of rows, and which window to ask for next.
 //! - [`search`]: the search screen's query, its debounced answers and the selection.
+//! - [`system`]: the System screen's op log, skipped records, log tail and selection.
 //! - [`action`] and [`keymap`]: keys resolve to one [`Action`] enum, with defaults in code.
 //! - [`connection`]: the daemon connection's lifecycle as a pure state machine.
 //! - [`input`]: the one-line text input of the tag and note prompts.
@@ -25,10 +26,13 @@ pub mod input;
 pub mod keymap;
 pub mod queue_window;
 pub mod search;
+pub mod system;
 pub mod tui;
 
 #[cfg(test)]
 mod driver_tests;
+#[cfg(test)]
+mod system_tests;
 #[cfg(test)]
 mod tests;
 
@@ -55,7 +59,6 @@ pub use queue_window::{WindowRequest, page_of};
 use crate::client::{Client, ClientError, EventStream};
 use app::FollowUpCommand;
 use components::queue_table::CHROME_ROWS;
-use connection::ConnState;
 
 /// From this width the detail pane opens beside the table instead of over it.
 pub const WIDE: u16 = 120;
@@ -94,7 +97,7 @@ pub const SEARCH_BAR_ROWS: u16 = 3;
 
 /// Splits the screen. Narrower than [`WIDE`], an open detail pane replaces the table.
 pub fn layout(area: Rect, app: &App) -> Areas {
-    let banner = u16::from(matches!(app.connection(), ConnState::Offline { .. }));
+    let banner = u16::from(components::status_bar::has_banner(app));
     let [tabs, banner, main, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(banner),
@@ -136,7 +139,7 @@ pub fn layout(area: Rect, app: &App) -> Areas {
             let [top, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Length(pane)]).areas(main);
             (Some(top), Some(bottom))
         }
-    } else if app.screen() == Screen::Analytics || !app.detail_open() {
+    } else if matches!(app.screen(), Screen::Analytics | Screen::System) || !app.detail_open() {
         (Some(main), None)
     } else if main.width >= WIDE {
         let [left, right] =
@@ -175,6 +178,11 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Analytics => {
             if let Some(main) = areas.table {
                 components::analytics::draw(app, frame, main);
+            }
+        }
+        Screen::System => {
+            if let Some(main) = areas.table {
+                components::system::draw(app, frame, main);
             }
         }
         Screen::Search => {
@@ -316,6 +324,7 @@ enum Fetch {
     Lead { id: String },
     FollowUps,
     Analytics { range: AnalyticsRange },
+    System,
     Compose { contact_id: String },
     Search { seq: u64, query: String, limit: u32 },
     Edit { contact_id: String, op: OpKind },
@@ -335,9 +344,11 @@ impl Fetch {
     fn failed(self, error: String) -> Update {
         match self {
             Fetch::Queue { name, window } => Update::QueueFailed { name, window, error },
-            Fetch::Status | Fetch::Lead { .. } | Fetch::FollowUps | Fetch::Analytics { .. } => {
-                Update::RequestFailed { error }
-            }
+            Fetch::Status
+            | Fetch::Lead { .. }
+            | Fetch::FollowUps
+            | Fetch::Analytics { .. }
+            | Fetch::System => Update::RequestFailed { error },
             Fetch::Compose { contact_id } => Update::ComposeFailed { contact_id, error },
             Fetch::Search { seq, .. } => Update::SearchFailed { seq, error },
             Fetch::Edit { contact_id, op } => Update::EditFailed { contact_id, op, error },
@@ -357,6 +368,13 @@ async fn load_followups(client: &mut Client) -> Result<Vec<FollowUpView>, Client
         all.extend(client.followups(filter).await?);
     }
     Ok(all)
+}
+
+/// The System screen's lists and the end of the daemon's log, in one update.
+async fn load_system(client: &mut Client) -> Result<Update, ClientError> {
+    let report = client.system(app::SYSTEM_LIMIT).await?;
+    let log = client.log_tail(app::LOG_LINES).await?;
+    Ok(Update::SystemLoaded { report: Box::new(report), log: Box::new(log) })
 }
 
 /// Performs a follow-up command.
@@ -511,6 +529,7 @@ impl Driver {
                 Effect::Retry { seq } => self.command(Fetch::Retry { seq }),
                 Effect::FetchFollowUps => self.fetch(Fetch::FollowUps),
                 Effect::FetchAnalytics { range } => self.fetch(Fetch::Analytics { range }),
+                Effect::FetchSystem => self.fetch(Fetch::System),
                 Effect::FetchCompose { contact_id } => self.fetch(Fetch::Compose { contact_id }),
                 Effect::ScheduleSearch { seq, after } => self.after(after, Update::SearchDue { seq }),
                 Effect::Search { seq, query, limit } => self.fetch(Fetch::Search { seq, query, limit }),
@@ -619,6 +638,7 @@ async fn serve(
                 Fetch::Analytics { range } => {
                     client.analytics(range).await.map(|r| Update::AnalyticsLoaded(Box::new(r)))
                 }
+                Fetch::System => load_system(&mut client).await,
                 Fetch::Compose { contact_id } => {
                     client.compose(&contact_id).await.map(|i| Update::ComposeLoaded(Box::new(i)))
                 }

@@ -662,7 +662,9 @@ fn queues_switch_with_tabs_numbers_and_brackets() {
     t.press("tab");
     assert_eq!(t.app.current_queue(), &QueueName::Hot);
     t.press("shift-tab shift-tab");
-    assert_eq!(t.app.screen(), Screen::Analytics, "the analytics tab is the last");
+    assert_eq!(t.app.screen(), Screen::System, "the System tab is the last");
+    t.press("shift-tab");
+    assert_eq!(t.app.screen(), Screen::Analytics, "the analytics tab comes before it");
     t.press("shift-tab");
     assert_eq!(t.app.screen(), Screen::FollowUps, "the follow-ups tab comes after the queues");
     t.press("shift-tab");
@@ -1098,11 +1100,14 @@ fn an_event_naming_no_lead_re_reads_the_open_lead_too() {
 #[test]
 fn sync_events_update_the_status_bar() {
     let mut t = Harness::online(160, 48);
-    let sync = SyncStatus { state: SyncState::Syncing, pending_ops: 7, ..SyncStatus::default() };
-    t.update(Update::DaemonEvent(Event::Sync { status: sync }));
+    // The daemon's sync events carry no op counts (`status` counts the op log): the last
+    // status's stay until the status asked for on the change arrives.
+    let sync = SyncStatus { state: SyncState::Syncing, pending_ops: 0, ..SyncStatus::default() };
+    let effects = t.app.apply(Update::DaemonEvent(Event::Sync { status: sync }));
+    assert_eq!(effects, [Effect::FetchStatus], "a step began: the counts are asked for");
     let screen = t.screen();
     assert!(screen.contains("sync syncing"), "{screen}");
-    assert!(screen.contains("pending 7"), "{screen}");
+    assert!(screen.contains("pending 2"), "{screen}");
 }
 
 #[test]
@@ -1114,10 +1119,10 @@ fn refresh_retries_when_offline_and_refetches_when_online() {
     assert!(t.other.ends_with(&[Effect::Disconnect, Effect::Connect]), "{:?}", t.other);
     t.update(Update::ConnectFailed { error: "refused".into(), unreachable: true });
     t.update(Update::DaemonStartFailed { error: "nope".into() });
-    assert!(t.screen().contains("OFFLINE"));
+    assert!(t.screen().contains("Daemon not running"));
     assert_eq!(t.app.handle_action(Action::Refresh), [Effect::Connect]);
     t.update(Update::Connected { welcome: welcome() });
-    assert!(!t.screen().contains("OFFLINE"));
+    assert!(!t.screen().contains("Daemon not running"));
 }
 
 #[test]
@@ -1417,21 +1422,23 @@ fn the_status_bar_shows_sync_progress_and_errors() {
             },
         })
     };
-    t.update(sync(SyncState::Syncing, Some("contacts: page 3, 300 so far"), None));
+    // The status fetches these events ask for are left unanswered: the fake daemon's status
+    // is always idle.
+    let _ = t.app.apply(sync(SyncState::Syncing, Some("contacts: page 3, 300 so far"), None));
     let screen = t.screen();
     assert!(screen.contains("sync syncing · contacts: page 3, 300 so far"), "{screen}");
-    t.update(sync(SyncState::Offline, None, Some("GHL unreachable: connection timed out")));
+    let _ = t.app.apply(sync(SyncState::Offline, None, Some("GHL unreachable: connection timed out")));
     let screen = t.screen();
     assert!(screen.contains("sync offline · ok 1m ago · GHL unreachable: connection timed out"), "{screen}");
-    t.update(sync(SyncState::Error, None, Some("GHL said 401: the token was revoked")));
+    let _ = t.app.apply(sync(SyncState::Error, None, Some("GHL said 401: the token was revoked")));
     assert!(t.screen().contains("GHL said 401: the token was revoked"));
-    t.update(sync(SyncState::Idle, Some("stale progress"), Some("an old error")));
+    let _ = t.app.apply(sync(SyncState::Idle, Some("stale progress"), Some("an old error")));
     let screen = t.screen();
     assert!(!screen.contains("stale progress") && !screen.contains("an old error"), "{screen}");
 
     // At 80 columns a long error is cut, and the segment still shows.
     let mut t = Harness::online(80, 24);
-    t.update(sync(SyncState::Error, None, Some(&"very long error ".repeat(10))));
+    let _ = t.app.apply(sync(SyncState::Error, None, Some(&"very long error ".repeat(10))));
     let screen = t.screen();
     assert!(screen.contains("sync error · ok 1m ago · very long error"), "{screen}");
 }
@@ -1477,16 +1484,18 @@ fn snapshot_failed_edit() {
         let mut t = Harness::online(w, h);
         t.press("3 j enter");
         t.update(Update::LeadLoaded(Box::new(detail_with_edits("c00006"))));
-        t.update(Update::DaemonEvent(Event::Sync {
-            status: SyncStatus {
-                state: SyncState::Error,
-                last_success: Some(ago(900)),
-                pending_ops: 3,
-                failed_ops: 2,
-                last_error: Some("GHL said 429: rate limited, next try in 40s".into()),
-                ..SyncStatus::default()
-            },
-        }));
+        let sync = SyncStatus {
+            state: SyncState::Error,
+            last_success: Some(ago(900)),
+            pending_ops: 3,
+            failed_ops: 2,
+            last_error: Some("GHL said 429: rate limited, next try in 40s".into()),
+            ..SyncStatus::default()
+        };
+        // The event moves the state; the status it asks for brings the op counts.
+        let asked = t.app.apply(Update::DaemonEvent(Event::Sync { status: sync.clone() }));
+        assert_eq!(asked, [Effect::FetchStatus]);
+        t.update(Update::StatusLoaded(Box::new(StatusReport { sync, ..status() })));
         assert_screen(&format!("failed_edit_{w}x{h}"), t.draw());
     }
 }
@@ -1540,6 +1549,8 @@ fn the_follow_ups_screen_sorts_the_approval_queue_first() {
     assert_eq!(t.app.screen(), Screen::FollowUps);
     t.press("tab");
     assert_eq!(t.app.screen(), Screen::Analytics, "analytics is the tab after the follow-ups");
+    t.press("tab");
+    assert_eq!(t.app.screen(), Screen::System, "the System screen is the tab after analytics");
     t.press("tab");
     assert_eq!((t.app.screen(), t.app.current_queue()), (Screen::Queue, &QueueName::SpeedToLead));
 }
@@ -1926,7 +1937,7 @@ fn the_follow_ups_screen_shows_the_offline_state() {
     t.update(Update::Disconnected { error: "the daemon closed the connection".into() });
     t.update(Update::ConnectFailed { error: "no daemon answers".into(), unreachable: true });
     let screen = t.screen();
-    assert!(screen.contains("OFFLINE — "), "{screen}");
+    assert!(screen.contains("Daemon not running; "), "{screen}");
     assert!(screen.contains("Maria Gonzalez"), "the last list stays on screen: {screen}");
     assert_eq!(t.app.handle_action(Action::Refresh), [], "the daemon is starting");
     // Never loaded: it says it waits for the daemon.

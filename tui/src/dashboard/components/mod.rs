@@ -13,6 +13,7 @@ pub mod prompt;
 pub mod queue_table;
 pub mod search;
 pub mod status_bar;
+pub mod system;
 pub mod tabs;
 
 use leadline_shared::domain::Temperature;

@@ -46,12 +46,49 @@ fn widths() -> [Constraint; 6] {
 
 /// One lead as a table row.
 pub fn row(lead: &LeadSummary, now: Timestamp) -> Row<'static> {
-    row_with(lead, now, false)
+    row_with(lead, now, TimeColumn::LastActivity)
 }
 
-/// One lead as a table row; with `due`, the time column says when its next follow-up is due
-/// rather than when it was last active (what the `due` queue is ordered by).
-fn row_with(lead: &LeadSummary, now: Timestamp, due: bool) -> Row<'static> {
+/// What a queue's time column shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimeColumn {
+    /// When the lead was last active.
+    LastActivity,
+    /// When its next follow-up is due (what the `due` queue is ordered by).
+    FollowUp,
+    /// How long a new lead has waited for a first contact, to the second: the speed-to-lead
+    /// timer, which moves on with every tick, with no request.
+    Waiting,
+}
+
+impl TimeColumn {
+    fn of(name: &QueueName) -> Self {
+        match name {
+            QueueName::Due => TimeColumn::FollowUp,
+            QueueName::SpeedToLead => TimeColumn::Waiting,
+            _ => TimeColumn::LastActivity,
+        }
+    }
+
+    fn header(self) -> &'static str {
+        match self {
+            TimeColumn::LastActivity => "Last activity",
+            TimeColumn::FollowUp => "Follow-up",
+            TimeColumn::Waiting => "Waiting",
+        }
+    }
+}
+
+/// How long since `at`, to the second under an hour (`3m 05s`); `—` when unknown.
+pub fn waiting(at: Option<Timestamp>, now: Timestamp) -> String {
+    match at {
+        Some(at) => format::duration(Some(u64::try_from(now.as_second() - at.as_second()).unwrap_or(0))),
+        None => "—".to_owned(),
+    }
+}
+
+/// One lead as a table row, its time column as the queue wants it.
+fn row_with(lead: &LeadSummary, now: Timestamp, time: TimeColumn) -> Row<'static> {
     let dash = || "—".to_owned();
     let score = Line::from(vec![
         Span::raw(format!("{:>3} ", lead.score)),
@@ -62,7 +99,11 @@ fn row_with(lead: &LeadSummary, now: Timestamp, due: bool) -> Row<'static> {
         Cell::from(score),
         Cell::from(lead.source.clone().unwrap_or_else(dash)),
         Cell::from(lead.stage.clone().unwrap_or_else(dash)),
-        Cell::from(format::relative(if due { lead.next_followup_at } else { lead.last_activity }, now)),
+        Cell::from(match time {
+            TimeColumn::LastActivity => format::relative(lead.last_activity, now),
+            TimeColumn::FollowUp => format::relative(lead.next_followup_at, now),
+            TimeColumn::Waiting => waiting(lead.date_added, now),
+        }),
         Cell::from(Line::from(format::age(lead.date_added, now)).alignment(Alignment::Right)),
     ])
 }
@@ -94,15 +135,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
 
     let range = window(app, area);
     let selected_in_window = view.selected.checked_sub(range.start);
-    let due = view.name == QueueName::Due;
+    let time = TimeColumn::of(&view.name);
     let rows = range.map(|i| match view.lead_at(i) {
-        Some(lead) => row_with(lead, app.now, due),
+        Some(lead) => row_with(lead, app.now, time),
         None => Row::new([Cell::from(LOADING)]).dark_gray(),
     });
     let age = Cell::from(Line::from("Age").alignment(Alignment::Right));
-    let time = if due { "Follow-up" } else { "Last activity" };
-    let header =
-        Row::new(["Name", "Score", "Source", "Stage", time].map(Cell::from).into_iter().chain([age]));
+    let header = Row::new(
+        ["Name", "Score", "Source", "Stage", time.header()].map(Cell::from).into_iter().chain([age]),
+    );
     super::draw_list(frame, area, rows, widths(), header, block, selected_in_window);
 }
 

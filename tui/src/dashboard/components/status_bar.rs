@@ -2,7 +2,7 @@
 //! progress or error, pending work, counts) and the footer: a flash message (an edit saved or
 //! refused), the last error, or the key hints generated from the live keymap.
 
-use leadline_shared::protocol::SyncState;
+use leadline_shared::protocol::{SyncFailure, SyncState};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -18,28 +18,93 @@ fn sep() -> Span<'static> {
     Span::styled(" │ ", Style::new().fg(Color::DarkGray))
 }
 
-/// The banner's text while the daemon cannot be reached; `None` otherwise.
-pub fn banner_text(app: &App) -> Option<String> {
-    let ConnState::Offline { attempts, last_error, starting_daemon, .. } = app.connection() else {
+/// Why the banner is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BannerKind {
+    /// The daemon cannot be reached: nothing works until it is back.
+    DaemonDown,
+    /// The daemon runs but cannot reach GHL (or GHL refuses its token): the dashboard works,
+    /// edits wait.
+    GhlDown,
+}
+
+/// Whether a banner is up (the layout gives it a row).
+pub fn has_banner(app: &App) -> bool {
+    banner_text(app, u16::MAX).is_some()
+}
+
+/// The banner's text for a line `width` wide: while the daemon cannot be reached, or while it
+/// cannot reach GHL; `None` otherwise.
+pub fn banner_text(app: &App, width: u16) -> Option<(String, BannerKind)> {
+    if let Some(text) = daemon_banner(app) {
+        return Some((text, BannerKind::DaemonDown));
+    }
+    ghl_banner(app, usize::from(width)).map(|t| (t, BannerKind::GhlDown))
+}
+
+fn daemon_banner(app: &App) -> Option<String> {
+    let ConnState::Offline { attempts, last_error, starting_daemon, unreachable, .. } = app.connection()
+    else {
         return None;
     };
-    let what = if *starting_daemon {
-        "starting the daemon…".to_owned()
-    } else {
-        let secs = app.conn.retry_in_secs(app.now).unwrap_or(0);
-        format!("retrying in {secs}s (attempt {})", attempts + 1)
-    };
+    let what = if *unreachable { "Daemon not running" } else { "Daemon refused the connection" };
+    if *starting_daemon {
+        return Some(format!(" {what}; starting it… · {last_error}"));
+    }
+    let secs = app.conn.retry_in_secs(app.now).unwrap_or(0);
     let retry_key =
         app.keymap.keys_for(crate::dashboard::action::Action::Refresh).first().map(|k| k.to_string());
     let hint = retry_key.map(|k| format!(" · {k} retries now")).unwrap_or_default();
-    Some(format!(" OFFLINE — {what}{hint} · {last_error}"))
+    Some(format!(" {what}; retrying in {secs} s (attempt {}){hint} · {last_error}", attempts + 1))
 }
 
-/// Draws the offline banner.
+/// While sync fails because GHL cannot be reached (or refuses the token): what still works,
+/// how many edits wait, and since when. The longest wording that fits `width` is chosen.
+fn ghl_banner(app: &App, width: usize) -> Option<String> {
+    if !app.conn.is_online() {
+        return None;
+    }
+    let sync = &app.status.as_ref()?.sync;
+    if !sync.state.is_failing() {
+        return None;
+    }
+    let waiting = sync.pending_ops;
+    let edits = match waiting {
+        0 => "no edit waiting".to_owned(),
+        1 => "1 edit waiting".to_owned(),
+        n => format!("{n} edits waiting"),
+    };
+    let (long, short) = match sync.failure? {
+        SyncFailure::Unreachable => {
+            let since = sync.unreachable_since.map(|t| {
+                let secs = u64::try_from(app.now.as_second() - t.as_second()).unwrap_or(0);
+                format!(" for {}", format::duration(Some(secs)))
+            });
+            let since = since.unwrap_or_default();
+            (
+                format!(" GHL unreachable{since} — reads, edits and drafts still work · {edits} for GHL"),
+                format!(" GHL unreachable{since} — reads, edits, drafts work · {edits}"),
+            )
+        }
+        SyncFailure::Unauthorized => (
+            format!(
+                " GHL refused the token: check GHL_API_KEY — reads, edits and drafts still work · {edits}"
+            ),
+            format!(" GHL refused the token: check GHL_API_KEY · {edits}"),
+        ),
+        _ => return None,
+    };
+    Some(if long.chars().count() <= width { long } else { short })
+}
+
+/// Draws the banner: red while the daemon is down, yellow while GHL is.
 pub fn draw_banner(app: &App, frame: &mut Frame, area: Rect) {
-    if let Some(text) = banner_text(app) {
-        let style = Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD);
-        frame.render_widget(Paragraph::new(text).style(style), area);
+    if let Some((text, kind)) = banner_text(app, area.width) {
+        let style = match kind {
+            BannerKind::DaemonDown => Style::new().fg(Color::White).bg(Color::Red),
+            BannerKind::GhlDown => Style::new().fg(Color::Black).bg(Color::Yellow),
+        };
+        frame.render_widget(Paragraph::new(text).style(style.add_modifier(Modifier::BOLD)), area);
     }
 }
 
@@ -62,7 +127,7 @@ fn segments(app: &App, width: usize) -> Vec<Vec<Span<'static>>> {
         }
         ConnState::Connecting { .. } => vec![Span::styled("◌ connecting…", Style::new().fg(Color::Yellow))],
         ConnState::Offline { since, .. } => vec![Span::styled(
-            format!("✕ offline since {}", format::relative(Some(*since), app.now)),
+            format!("✕ daemon down since {}", format::relative(Some(*since), app.now)),
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         )],
     });
@@ -144,7 +209,7 @@ pub fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
 /// The order in which key hints are left out when the footer is too narrow for all of them
 /// (the labels of every screen's hints in one list). Search and compose outlast sync and note,
 /// so an 80-column queue footer keeps both `/` and `c`.
-const DROP_FIRST: [&str; 16] = [
+const DROP_FIRST: [&str; 18] = [
     "refresh",
     "queue",
     "resume",
@@ -161,6 +226,8 @@ const DROP_FIRST: [&str; 16] = [
     "edit",
     "skip",
     "approve",
+    "retry",
+    "retry all",
 ];
 
 /// The key hints that fit in `width` columns (each drawn as `keys label`, two spaces apart,
@@ -215,6 +282,7 @@ pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
                 Screen::Queue => app.keymap.footer_hints(),
                 Screen::FollowUps => app.keymap.followup_hints(),
                 Screen::Analytics => app.keymap.analytics_hints(),
+                Screen::System => app.keymap.system_hints(),
                 Screen::Search => app.keymap.search_hints(app.search().editing),
             };
             let hints = fitting_hints(hints, usize::from(area.width));

@@ -1,6 +1,7 @@
 //! The tabs along the top: the queues, with how many leads each holds (exactly; in short form
 //! on tabs not shown when the terminal is too narrow for every figure), and the follow-ups
-//! screen, with how many actions need the agent, then the analytics screen.
+//! screen, with how many actions need the agent, then the analytics screen and the System
+//! screen, with how many edits GHL refused.
 
 use leadline_shared::protocol::QueueName;
 use ratatui::Frame;
@@ -42,6 +43,9 @@ const FOLLOWUPS_SHORT: &str = "F/U";
 /// The analytics tab's name, and its short form.
 const ANALYTICS: &str = "Analytics";
 const ANALYTICS_SHORT: &str = "Stats";
+/// The System tab's name, and its short form.
+const SYSTEM: &str = "System";
+const SYSTEM_SHORT: &str = "Sys";
 
 /// How the tab titles are written, from the roomiest to the tightest.
 #[derive(Clone, Copy)]
@@ -88,6 +92,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         let name = if fit.short { FOLLOWUPS_SHORT } else { FOLLOWUPS };
         titles.push(title(app.views.len(), name, app.followups().count_label()));
         titles.push(title(app.views.len() + 1, if fit.short { ANALYTICS_SHORT } else { ANALYTICS }, None));
+        // The System tab counts the edits that need the agent (failed, out of sync, uncertain).
+        let failed = app.status().map(|s| s.sync.failed_ops).filter(|n| *n > 0).map(format::thousands);
+        titles.push(title(app.views.len() + 2, if fit.short { SYSTEM_SHORT } else { SYSTEM }, failed));
         titles
     };
     // Titles are divided by one column, and padded by a space each side unless too tight.

@@ -1,0 +1,300 @@
+//! The System screen: sync's health (its state, the last success and error, each phase, the
+//! GHL request budget), the edits waiting for GHL or refused by it (retried by key), the
+//! records sync could not read, and the end of the daemon's log. Everything comes from the
+//! daemon's status, its `System` and `LogTail` answers; only the visible rows are built.
+
+use leadline_shared::domain::OpState;
+use leadline_shared::protocol::{OpView, StatusReport, SyncFailure, SyncState};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row};
+
+use super::{draw_list, ellipsize, one_line};
+use crate::dashboard::WIDE;
+use crate::dashboard::action::Action;
+use crate::dashboard::app::{App, describe_op, visible_range};
+use crate::dashboard::connection::ConnState;
+use crate::dashboard::format;
+
+/// Rows of the sync box: its four lines and the borders.
+const SYNC_ROWS: u16 = 6;
+/// The most rows of the skipped-records box, borders included.
+const SKIPPED_ROWS: u16 = 6;
+/// Width of the labels in the sync box.
+const LABEL: usize = 8;
+
+fn title<'a>(name: &'a str, rest: String) -> Line<'a> {
+    Line::from(vec![" ".into(), name.bold(), Span::raw(rest)])
+}
+
+/// Draws the screen into `area` (everything between the tabs and the status line).
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let skipped = app.system().report.as_ref().map_or(0, |r| r.skipped.len());
+    let skipped_rows = (skipped as u16 + 2).clamp(3, SKIPPED_ROWS);
+    if area.width >= WIDE {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+        let [sync, ops, skipped] = Layout::vertical([
+            Constraint::Length(SYNC_ROWS),
+            Constraint::Fill(1),
+            Constraint::Length(skipped_rows),
+        ])
+        .areas(left);
+        draw_sync(app, frame, sync);
+        draw_ops(app, frame, ops);
+        draw_skipped(app, frame, skipped);
+        draw_log(app, frame, right);
+    } else {
+        let [sync, ops, skipped, log] = Layout::vertical([
+            Constraint::Length(SYNC_ROWS),
+            Constraint::Fill(3),
+            Constraint::Length(skipped_rows.min(4)),
+            Constraint::Fill(2),
+        ])
+        .areas(area);
+        draw_sync(app, frame, sync);
+        draw_ops(app, frame, ops);
+        draw_skipped(app, frame, skipped);
+        draw_log(app, frame, log);
+    }
+}
+
+fn label(text: &str) -> Span<'static> {
+    Span::styled(format!("{text:<LABEL$}"), Style::new().fg(Color::Gray))
+}
+
+fn state_color(state: SyncState) -> Color {
+    match state {
+        _ if state.is_settled() => Color::Green,
+        SyncState::Syncing => Color::Cyan,
+        _ if state.is_failing() => Color::Red,
+        _ => Color::Yellow,
+    }
+}
+
+/// What a failure means, in a few words.
+fn failure_words(failure: SyncFailure) -> &'static str {
+    match failure {
+        SyncFailure::Unreachable => "GHL unreachable",
+        SyncFailure::Unauthorized => "GHL refused the token: check GHL_API_KEY",
+        SyncFailure::RateLimited => "GHL rate limit: waiting",
+        SyncFailure::Refused | SyncFailure::Other => "GHL refused a request",
+    }
+}
+
+/// The sync box's lines: state, error, phases, budget.
+fn sync_lines(status: &StatusReport, app: &App, width: usize) -> Vec<Line<'static>> {
+    let sync = &status.sync;
+    let now = app.now;
+    let mut state = vec![
+        label("Sync"),
+        Span::styled(
+            sync.state.as_str(),
+            Style::new().fg(state_color(sync.state)).add_modifier(Modifier::BOLD),
+        ),
+    ];
+    if let Some(failure) = sync.failure.filter(|_| sync.state.is_failing()) {
+        let mut words = failure_words(failure).to_owned();
+        if let Some(since) = sync.unreachable_since.filter(|_| failure == SyncFailure::Unreachable) {
+            let secs = u64::try_from(now.as_second() - since.as_second()).unwrap_or(0);
+            words.push_str(&format!(" for {}", format::duration(Some(secs))));
+        }
+        state.push(Span::styled(format!(" · {words}"), Style::new().fg(Color::Red)));
+    }
+    state.push(Span::raw(format!(" · last success {}", format::relative(sync.last_success, now))));
+    if let Some(progress) = sync.progress.as_deref().filter(|_| sync.state == SyncState::Syncing) {
+        state.push(Span::styled(format!(" · {progress}"), Style::new().fg(Color::Cyan)));
+    }
+    let room = width.saturating_sub(LABEL);
+    let error = match sync.last_error.as_deref() {
+        Some(e) => Span::styled(ellipsize(&one_line(e), room), Style::new().fg(Color::Red)),
+        None => Span::styled("none", Style::new().fg(Color::DarkGray)),
+    };
+    let mut phases = vec![label("Phases")];
+    if sync.phases.is_empty() {
+        phases.push(Span::styled("none has run yet", Style::new().fg(Color::DarkGray)));
+    }
+    for (i, p) in sync.phases.iter().enumerate() {
+        if i > 0 {
+            phases.push(Span::raw(" · "));
+        }
+        let (mark, color, when) = if p.running {
+            ("⟳", Color::Cyan, format!("since {}", format::relative(p.last_started, now)))
+        } else if p.last_error.is_some() {
+            ("✕", Color::Red, format::relative(p.last_started, now))
+        } else {
+            ("✓", Color::Green, format::relative(p.last_success, now))
+        };
+        phases.push(Span::raw(format!("{} ", p.name)));
+        phases.push(Span::styled(mark, Style::new().fg(color)));
+        phases.push(Span::styled(format!(" {when}"), Style::new().fg(Color::Gray)));
+    }
+    let budget = match &sync.rate_limit {
+        Some(b) => Span::raw(format!(
+            "burst {}/{} · today {}/{} requests left",
+            b.burst_remaining,
+            b.burst_max,
+            format::thousands(u64::from(b.daily_remaining)),
+            format::thousands(u64::from(b.daily_max)),
+        )),
+        None => Span::styled("unknown until GHL answers", Style::new().fg(Color::DarkGray)),
+    };
+    vec![
+        Line::from(state),
+        Line::from(vec![label("Error"), error]),
+        Line::from(phases),
+        Line::from(vec![label("Budget"), budget]),
+    ]
+}
+
+fn draw_sync(app: &App, frame: &mut Frame, area: Rect) {
+    let online = matches!(app.connection(), ConnState::Online { .. });
+    let as_of = if online { String::new() } else { " (as last heard; the daemon is down)".to_owned() };
+    let block = Block::bordered().title(title("Sync", format!("{as_of} ")));
+    let text = match app.status() {
+        Some(status) => sync_lines(status, app, usize::from(area.width.saturating_sub(2))),
+        None => vec![Line::from(waiting(app)).dark_gray()],
+    };
+    frame.render_widget(Paragraph::new(text).block(block), area);
+}
+
+fn waiting(app: &App) -> &'static str {
+    match app.connection() {
+        ConnState::Online { .. } => "Loading…",
+        _ => "Not connected to the daemon.",
+    }
+}
+
+fn op_state(state: OpState) -> (&'static str, Style) {
+    match state {
+        OpState::Pending => ("waiting", Style::new().fg(Color::Gray)),
+        OpState::Failed => ("failed", Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)),
+        OpState::OutOfSync => ("out of sync", Style::new().fg(Color::Red)),
+        OpState::Uncertain => ("uncertain", Style::new().fg(Color::Yellow)),
+    }
+}
+
+fn op_row(view: &OpView) -> Row<'static> {
+    let op = &view.op;
+    let lead = if view.lead_name.is_empty() { op.contact_id.clone() } else { view.lead_name.clone() };
+    let (state, style) = op_state(op.state);
+    let error = op.last_error.as_deref().map(one_line).unwrap_or_else(|| "—".to_owned());
+    Row::new([
+        Cell::from(format!("#{}", op.seq)),
+        Cell::from(lead),
+        Cell::from(describe_op(&op.kind, &[])),
+        Cell::from(Span::styled(state, style)),
+        Cell::from(op.attempts.to_string()),
+        Cell::from(error),
+    ])
+}
+
+fn draw_ops(app: &App, frame: &mut Frame, area: Rect) {
+    let view = app.system();
+    let key = |a: Action| app.keymap.keys_for(a).first().map(|k| k.to_string());
+    let (pending, failed) = view.counts();
+    let mut rest = String::new();
+    if let Some(report) = &view.report {
+        rest = format!(": {pending} waiting · {failed} need you");
+        if report.ops_total > report.ops.len() as u64 {
+            rest.push_str(&format!(" (first {} of {})", report.ops.len(), report.ops_total));
+        }
+    }
+    let keys = match (key(Action::RetryEdits), key(Action::RetryAllFailed)) {
+        (Some(one), Some(all)) => format!(" · {one} retry · {all} retry all failed"),
+        (Some(one), None) => format!(" · {one} retry"),
+        (None, Some(all)) => format!(" · {all} retry all failed"),
+        (None, None) => String::new(),
+    };
+    let room = usize::from(area.width).saturating_sub(" Edits for GHL ".len() + 4);
+    let block = Block::bordered().title(title("Edits for GHL", ellipsize(&format!("{rest}{keys} "), room)));
+    let ops = view.ops();
+    if ops.is_empty() {
+        let text =
+            if view.report.is_some() { "No edit is waiting: GHL has every one." } else { waiting(app) };
+        frame.render_widget(Paragraph::new(text).dark_gray().block(block), area);
+        return;
+    }
+    let height = usize::from(area.height.saturating_sub(3));
+    let range = visible_range(ops.len(), 0, view.selected, height);
+    let selected = view.selected.checked_sub(range.start);
+    let rows = ops[range].iter().map(op_row);
+    let header = Row::new(["Edit", "Lead", "What", "State", "Tries", "Last error"].map(Cell::from));
+    let widths = [
+        Constraint::Length(5),
+        Constraint::Fill(2),
+        Constraint::Fill(3),
+        Constraint::Length(11),
+        Constraint::Length(5),
+        Constraint::Fill(4),
+    ];
+    draw_list(frame, area, rows, widths, header, block, selected);
+}
+
+fn draw_skipped(app: &App, frame: &mut Frame, area: Rect) {
+    let report = app.system().report.as_ref();
+    let total = report.map_or(0, |r| r.skipped_total);
+    let rest = if report.is_some() {
+        format!(": {total} (GHL sent them unreadable; sync goes on) ")
+    } else {
+        " ".into()
+    };
+    let block = Block::bordered().title(title("Skipped records", rest));
+    let width = usize::from(area.width.saturating_sub(2));
+    let lines: Vec<Line> = match report {
+        Some(r) if !r.skipped.is_empty() => r
+            .skipped
+            .iter()
+            .take(usize::from(area.height.saturating_sub(2)))
+            .map(|s| {
+                let what = format!("{} {}", s.kind, s.id.as_deref().unwrap_or("(no id)"));
+                let when = format!(" · {}", format::relative(Some(s.last_seen), app.now));
+                let room = width.saturating_sub(what.chars().count() + when.chars().count() + 3);
+                Line::from(vec![
+                    Span::styled(what, Style::new().bold()),
+                    Span::raw(" · "),
+                    Span::styled(ellipsize(&one_line(&s.reason), room), Style::new().fg(Color::Yellow)),
+                    Span::styled(when, Style::new().fg(Color::Gray)),
+                ])
+            })
+            .collect(),
+        Some(_) => vec![Line::from("None: every record GHL sent could be read.").dark_gray()],
+        None => vec![Line::from(waiting(app)).dark_gray()],
+    };
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn draw_log(app: &App, frame: &mut Frame, area: Rect) {
+    let log = app.system().log.as_ref();
+    let file = log.and_then(|l| l.file.as_deref()).map(|f| f.rsplit('/').next().unwrap_or(f).to_owned());
+    let rest = match &file {
+        Some(name) => format!(": {name} "),
+        None => " ".to_owned(),
+    };
+    let block = Block::bordered().title(title("Daemon log", rest));
+    let width = usize::from(area.width.saturating_sub(2));
+    let height = usize::from(area.height.saturating_sub(2));
+    let lines: Vec<Line> = match log {
+        Some(log) if !log.lines.is_empty() => {
+            let start = log.lines.len().saturating_sub(height);
+            log.lines[start..]
+                .iter()
+                .map(|l| {
+                    let style = if l.contains(" ERROR ") {
+                        Style::new().fg(Color::Red)
+                    } else if l.contains(" WARN ") {
+                        Style::new().fg(Color::Yellow)
+                    } else {
+                        Style::new().fg(Color::Gray)
+                    };
+                    Line::from(Span::styled(ellipsize(l, width), style))
+                })
+                .collect()
+        }
+        Some(_) => vec![Line::from("The daemon has not written a log file yet.").dark_gray()],
+        None => vec![Line::from(waiting(app)).dark_gray()],
+    };
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
