@@ -71,7 +71,8 @@ pub fn measure(socket: &Path, total: u64, samples: usize) -> anyhow::Result<Opti
             let sent = Instant::now();
             tmux(&["send-keys", "-t", SESSION, "G"])?;
             times.push(wait_for(&last, Duration::from_secs(10))? - sent);
-            tmux(&["send-keys", "-t", SESSION, "g"])?;
+            // Home, not `g`: `g` begins the dashboard's `g …` sequences (`g g` is first-row).
+            tmux(&["send-keys", "-t", SESSION, "Home"])?;
             wait_for(&first, Duration::from_secs(10))?;
         }
         // Scroll a long way down, page by page, as an agent working through the queue would.
