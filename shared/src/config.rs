@@ -22,6 +22,16 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub messages: MessagesConfig,
     pub followups: FollowupsConfig,
+    pub dashboard: DashboardConfig,
+}
+
+/// `[dashboard]`: how the terminal dashboard looks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardConfig {
+    /// `dark`, `light` or `high-contrast` (checked by the dashboard, which owns the themes);
+    /// `leadline --theme` overrides it, and `NO_COLOR` turns colours off whatever it says.
+    pub theme: String,
 }
 
 /// `[followups]`: the follow-up engine. See `docs/followups.md`.

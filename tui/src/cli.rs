@@ -11,6 +11,10 @@ use leadline_daemon::cli::{DaemonCommand, GlobalArgs};
 pub struct Cli {
     #[command(flatten)]
     pub globals: GlobalArgs,
+    /// The dashboard's colours: dark, light or high-contrast (default: the config's
+    /// `[dashboard] theme`); NO_COLOR turns colours off
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -67,6 +67,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         None => {
             // Bad input first, before anything is started.
             let keymap = load_keymap(&paths.config_file.with_file_name("keymap.toml"))?;
+            let theme = theme(cli.theme.as_deref(), &config)?;
             let logs = paths.log_dir();
             launch::ensure_daemon(&globals, &paths.socket, &logs).map_err(operational)?;
             let starter: dashboard::StartDaemon = {
@@ -74,10 +75,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Arc::new(move || launch::ensure_daemon(&globals, &socket, &logs).map_err(|e| e.to_string()))
             };
             runtime()?
-                .block_on(dashboard::run_with_keymap(paths.socket.clone(), starter, keymap))
+                .block_on(dashboard::run_with_keymap(paths.socket.clone(), starter, keymap, theme))
                 .map_err(operational)
         }
         Some(Command::Demo { headless, contacts, activity_ms }) => {
+            let theme = theme(cli.theme.as_deref(), &config)?;
             let mut demo = demo::Demo::start(&globals, contacts, activity_ms).map_err(operational)?;
             if headless {
                 // Whoever reads stdout may stop after the first line (the socket path): a closed
@@ -103,7 +105,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let socket = demo.socket.clone();
             let starter: dashboard::StartDaemon =
                 Arc::new(|| Err("the demo daemon stopped; restart `leadline demo`".into()));
-            runtime()?.block_on(dashboard::run(socket, starter)).map_err(operational)
+            runtime()?
+                .block_on(dashboard::run_with_keymap(socket, starter, dashboard::Keymap::defaults(), theme))
+                .map_err(operational)
         }
         Some(Command::Status { json }) => {
             runtime()?.block_on(async { command_result(commands::status(&paths.socket, json).await) })
@@ -158,6 +162,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Some(Command::Daemon(_)) => Ok(()),
     }
+}
+
+/// The dashboard's theme: `--theme`, else the config's `[dashboard] theme`; without colours
+/// when `NO_COLOR` is set to anything but nothing.
+fn theme(flag: Option<&str>, config: &Config) -> Result<dashboard::theme::Theme, Failure> {
+    use dashboard::theme::{Theme, ThemeName};
+    let name: ThemeName = match flag {
+        Some(name) => name.parse().map_err(|e| (2, format!("--theme: {e}")))?,
+        None => config.dashboard.theme.parse().map_err(|e| (2, format!("config [dashboard] theme: {e}")))?,
+    };
+    Ok(Theme::resolve(name, std::env::var_os("NO_COLOR").as_deref()))
 }
 
 /// The user's keymap overrides (`keymap.toml` beside the config file), or the defaults.

@@ -75,6 +75,7 @@ pub fn measure(socket: &Path, total: u64, samples: usize) -> anyhow::Result<Opti
             let sent = Instant::now();
             tmux(&["send-keys", "-t", SESSION, "G"])?;
             times.push(wait_for(&last, Duration::from_secs(10))? - sent);
+            // Home, not `g`: `g` begins the dashboard's `g …` sequences (`g g` is first-row).
             tmux(&["send-keys", "-t", SESSION, "Home"])?;
             wait_for(&first, Duration::from_secs(10))?;
         }

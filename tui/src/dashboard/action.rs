@@ -7,6 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use leadline_shared::protocol::QueueName;
+
 /// One user intent. The kebab-case names (see [`Action::name`]) are what the keymap file uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -36,7 +38,7 @@ pub enum Action {
     OpenDetail,
     /// Open the detail pane, or close it when open.
     ToggleDetail,
-    /// Close whatever is on top: the help overlay, then the detail pane.
+    /// Close whatever is on top: the help overlay, then the detail pane, then the marks.
     Close,
     /// Reload status, queue and detail now; when offline, retry the connection now.
     Refresh,
@@ -81,6 +83,26 @@ pub enum Action {
     System,
     /// On the System screen, retry every edit GHL refused (failed or out of sync).
     RetryAllFailed,
+    /// Assign the selected (or every marked) lead to a GHL user (opens a text input for the
+    /// user id).
+    Assign,
+    /// Mark or unmark the selected row, for the bulk actions.
+    ToggleMark,
+    /// Mark every row on screen.
+    MarkAll,
+    /// Unmark every row.
+    ClearMarks,
+    /// Open the command palette: every action, found by typing part of its name.
+    CommandPalette,
+}
+
+/// What an action acts on, when it needs something selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A lead of a queue or of the search.
+    Lead,
+    /// A row of the follow-ups screen.
+    FollowUp,
 }
 
 /// How many queue tabs `queue-N` can address.
@@ -115,6 +137,10 @@ impl Action {
             Action::RemoveTag,
             Action::AddNote,
             Action::Compose,
+            Action::Assign,
+            Action::ToggleMark,
+            Action::MarkAll,
+            Action::ClearMarks,
             Action::RetryEdits,
             Action::RetryAllFailed,
             Action::SyncNow,
@@ -124,6 +150,7 @@ impl Action {
             Action::SendAgain,
             Action::PauseLead,
             Action::ResumeLead,
+            Action::CommandPalette,
             Action::Help,
             Action::Quit,
         ]);
@@ -167,6 +194,30 @@ impl Action {
             Action::Search => "search".into(),
             Action::System => "system".into(),
             Action::RetryAllFailed => "retry-all-failed".into(),
+            Action::Assign => "assign".into(),
+            Action::ToggleMark => "toggle-mark".into(),
+            Action::MarkAll => "mark-all".into(),
+            Action::ClearMarks => "clear-marks".into(),
+            Action::CommandPalette => "command-palette".into(),
+        }
+    }
+
+    /// What the action acts on, when it needs a selected row: the palette says so rather
+    /// than run it on nothing.
+    pub fn target(self) -> Option<Target> {
+        match self {
+            Action::OpenDetail
+            | Action::AddTag
+            | Action::RemoveTag
+            | Action::AddNote
+            | Action::RetryEdits
+            | Action::Compose
+            | Action::Assign
+            | Action::ToggleMark => Some(Target::Lead),
+            Action::ApproveFollowUp | Action::EditFollowUp | Action::SkipFollowUp | Action::SendAgain => {
+                Some(Target::FollowUp)
+            }
+            _ => None,
         }
     }
 
@@ -183,10 +234,13 @@ impl Action {
             Action::LastRow => "last lead".into(),
             Action::NextQueue => "next queue".into(),
             Action::PrevQueue => "previous queue".into(),
-            Action::Queue(i) => format!("queue {}", u16::from(i) + 1),
+            Action::Queue(i) => match QueueName::BUILT_IN.get(usize::from(i)) {
+                Some(name) => format!("queue {}: {name}", u16::from(i) + 1),
+                None => format!("queue {}", u16::from(i) + 1),
+            },
             Action::OpenDetail => "open lead detail".into(),
             Action::ToggleDetail => "open or close lead detail".into(),
-            Action::Close => "close help or detail".into(),
+            Action::Close => "close help or detail, clear marks".into(),
             Action::Refresh => "refresh now / retry the daemon".into(),
             Action::AddTag => "add a tag to the lead".into(),
             Action::RemoveTag => "remove a tag from the lead".into(),
@@ -207,6 +261,11 @@ impl Action {
             Action::Search => "search by name, phone, email, tag".into(),
             Action::System => "system: sync, edits, skipped, log".into(),
             Action::RetryAllFailed => "system: retry all failed edits".into(),
+            Action::Assign => "assign the lead(s) to a user".into(),
+            Action::ToggleMark => "mark or unmark the row".into(),
+            Action::MarkAll => "mark every row on screen".into(),
+            Action::ClearMarks => "clear the marks".into(),
+            Action::CommandPalette => "command palette: run any action".into(),
         }
     }
 }

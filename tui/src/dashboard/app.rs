@@ -12,19 +12,24 @@ use leadline_shared::protocol::{
     AnalyticsRange, AnalyticsReport, ComposeInfo, Event, FollowUpView, LeadDetail, LogTail, QueueName,
     QueuePage, SearchPage, StatusReport, SyncState, SyncStatus, SystemReport, Welcome,
 };
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::layout::Rect;
 
-use super::action::Action;
+use super::action::{Action, Target};
+pub use super::bulk::{Bulk, BulkCommand, BulkItem, Marked, Marks};
 use super::components::ellipsize;
 use super::compose::{Compose, ComposeOutcome};
 use super::connection::{ConnEffect, ConnEvent, ConnState, Connection};
 pub use super::followups::{FollowUpCommand, FollowUpCounts, FollowUpRow, FollowUpsView, followup_group};
 use super::input::{InputOutcome, TextInput};
-use super::keymap::Keymap;
+use super::keymap::{KeyChord, Keymap, SEQUENCE_TIMEOUT, Step};
+use super::palette::Palette;
 pub use super::queue_window::{QueueView, WindowRequest};
 pub use super::search::{SEARCH_DEBOUNCE, SEARCH_LIMIT, SearchView};
 pub use super::system::{LOG_LINES, SYSTEM_LIMIT, SystemView};
+use super::theme::Theme;
 
 /// How many actions the follow-ups screen asks for in each of its requests (those needing the
 /// agent; those planned), soonest first: enough for a day's work, and one frame's worth of JSON.
@@ -37,6 +42,9 @@ pub const RECENT_FOLLOWUPS: u32 = 50;
 /// How long pushed change events are collected before the visible queue is re-fetched, so a
 /// burst of changes (a sync page, a rescore) costs one query.
 pub const REFRESH_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// How far page up and page down move the palette's choice.
+pub const PALETTE_PAGE: usize = 8;
 
 /// How many rows one notch of the mouse wheel moves the selection, as terminals scroll text.
 pub const WHEEL_ROWS: isize = 3;
@@ -133,6 +141,14 @@ pub enum Effect {
         /// How the footer names it: `sms nurture_day3 for Maria Gonzalez`, or the lead's name
         /// for a pause.
         what: String,
+    },
+    /// One item of a bulk action (an edit through the op log, or a follow-up approval);
+    /// report [`Update::BulkItemDone`].
+    Bulk {
+        /// The bulk action's number.
+        job: u64,
+        /// What to do, to which lead.
+        item: BulkItem,
     },
     /// `Request::Compose` for a lead; report [`Update::ComposeLoaded`] or
     /// [`Update::ComposeFailed`].
@@ -291,6 +307,15 @@ pub enum Update {
         /// Why, in the daemon's words.
         error: String,
     },
+    /// An item of a bulk action was answered.
+    BulkItemDone {
+        /// The bulk action's number.
+        job: u64,
+        /// The item.
+        item: BulkItem,
+        /// Why it failed, in the daemon's words; `None` when it worked.
+        error: Option<String>,
+    },
     /// The daemon did a follow-up command.
     FollowUpDone {
         /// The lead it concerns.
@@ -339,6 +364,8 @@ pub enum PromptKind {
     AddNote,
     /// A follow-up message's text, approved on Enter.
     EditFollowUp,
+    /// The GHL user id to assign the lead to.
+    Assign,
 }
 
 impl PromptKind {
@@ -349,6 +376,7 @@ impl PromptKind {
             PromptKind::RemoveTag => "Remove tag",
             PromptKind::AddNote => "Add note",
             PromptKind::EditFollowUp => "Edit and approve",
+            PromptKind::Assign => "Assign to user",
         }
     }
 }
@@ -376,6 +404,9 @@ pub struct Prompt {
     pub tags: Vec<String>,
     /// The follow-up action an edit prompt approves; `None` for the lead edits.
     pub followup: Option<PromptFollowUp>,
+    /// The marked leads the edit goes to, one edit each, instead of `contact_id` (empty: the
+    /// one lead).
+    pub bulk: Vec<(String, Marked)>,
     /// The text.
     pub input: TextInput,
 }
@@ -486,6 +517,21 @@ pub struct App {
     pub(super) flash: Option<Flash>,
     /// `R` was pressed before the lead's edits were loaded: retry them when they arrive.
     retry_when_loaded: Option<String>,
+    /// The keys of a sequence started (`g` of `g h`), waiting for the next.
+    pub(super) pending_keys: Vec<KeyChord>,
+    /// When the sequence was started (it is dropped after [`SEQUENCE_TIMEOUT`]).
+    pending_since: Timestamp,
+    /// The command palette, when open.
+    pub(super) palette: Option<Palette>,
+    /// Marked leads (queues and search share them: a lead is a lead).
+    pub(super) lead_marks: Marks,
+    /// Marked follow-up actions, by their id.
+    pub(super) followup_marks: Marks,
+    /// The bulk action under way.
+    pub(super) bulk: Option<Bulk>,
+    next_bulk: u64,
+    /// How everything is coloured.
+    pub(super) theme: Theme,
     refresh_scheduled: bool,
     changed: HashSet<String>,
     /// An event named no lead: everything on screen is read again, the open lead too.
@@ -520,6 +566,14 @@ impl App {
             compose: None,
             flash: None,
             retry_when_loaded: None,
+            pending_keys: Vec::new(),
+            pending_since: now,
+            palette: None,
+            lead_marks: Marks::new(),
+            followup_marks: Marks::new(),
+            bulk: None,
+            next_bulk: 0,
+            theme: Theme::default(),
             refresh_scheduled: false,
             changed: HashSet::new(),
             all_changed: false,
@@ -591,6 +645,16 @@ impl App {
     /// Replaces the keymap (the defaults with the user's keymap file applied).
     pub fn set_keymap(&mut self, keymap: Keymap) {
         self.keymap = keymap;
+    }
+
+    /// Replaces the theme (the config's, or `--theme`'s, with `NO_COLOR` applied).
+    pub fn set_theme(&mut self, theme: Theme) {
+        self.theme = theme;
+    }
+
+    /// The theme in use.
+    pub fn theme(&self) -> Theme {
+        self.theme
     }
 
     /// The live keymap.
@@ -776,6 +840,9 @@ impl App {
     /// A key press: given to the open prompt if there is one (it swallows every key), else
     /// resolved through the keymap and handled.
     pub fn handle_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        if self.palette.is_some() {
+            return self.palette_key(key);
+        }
         if self.compose.is_some() {
             return self.compose_key(key);
         }
@@ -790,19 +857,126 @@ impl App {
             };
         }
         if self.screen == Screen::Search && self.search.editing && !self.help {
+            self.pending_keys.clear();
             return self.search_key(key);
         }
-        match self.keymap.resolve(key) {
-            Some(action) => self.handle_action(action),
-            None => Vec::new(),
+        if !self.pending_keys.is_empty() && self.sequence_expired() {
+            self.pending_keys.clear();
+        }
+        if !self.pending_keys.is_empty() && key.code == KeyCode::Esc && key.kind == KeyEventKind::Press {
+            // Esc abandons the sequence and nothing else.
+            self.pending_keys.clear();
+            return Vec::new();
+        }
+        match self.keymap.feed(&self.pending_keys, key) {
+            Step::Run(action) => {
+                self.pending_keys.clear();
+                self.handle_action(action)
+            }
+            Step::Pending(keys) => {
+                self.pending_keys = keys;
+                self.pending_since = self.now;
+                Vec::new()
+            }
+            Step::Unbound => {
+                if key.kind == KeyEventKind::Press {
+                    self.pending_keys.clear();
+                }
+                Vec::new()
+            }
         }
     }
 
-    /// A mouse event: over the queue table, the wheel moves the selection (fetching rows as
-    /// the keys do) and a click selects the row under the pointer; over the help overlay the
-    /// wheel scrolls it. Anything else, and everything while a prompt is open, is ignored.
+    /// The keys of a sequence started and waiting for its next key (`g`), if any.
+    pub fn pending_keys(&self) -> &[KeyChord] {
+        &self.pending_keys
+    }
+
+    /// Whether the started sequence waited too long for its next key.
+    fn sequence_expired(&self) -> bool {
+        let timeout = SignedDuration::try_from(SEQUENCE_TIMEOUT).unwrap_or(SignedDuration::ZERO);
+        self.pending_since.checked_add(timeout).is_ok_and(|until| until <= self.now)
+    }
+
+    /// The command palette, if open.
+    pub fn palette(&self) -> Option<&Palette> {
+        self.palette.as_ref()
+    }
+
+    /// A key while the palette is open: up/down (and ctrl-p/ctrl-n) choose, Enter runs the
+    /// chosen action, Esc closes, the rest edit the query.
+    fn palette_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let Some(palette) = &mut self.palette else {
+            return Vec::new();
+        };
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Up => palette.step(-1),
+            KeyCode::Down => palette.step(1),
+            KeyCode::PageUp => palette.step(-(PALETTE_PAGE as isize)),
+            KeyCode::PageDown => palette.step(PALETTE_PAGE as isize),
+            KeyCode::Char('p' | 'k') if ctrl => palette.step(-1),
+            KeyCode::Char('n' | 'j') if ctrl => palette.step(1),
+            _ => {
+                let before = palette.input.value().to_owned();
+                match palette.input.handle_key(key) {
+                    InputOutcome::Consumed => {
+                        if palette.input.value() != before {
+                            palette.refilter();
+                        }
+                    }
+                    InputOutcome::Cancel => self.palette = None,
+                    InputOutcome::Submit => return self.run_from_palette(),
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    /// Enter in the palette: it closes and the chosen action runs as its key would, unless it
+    /// needs a row that is not there, which the footer then says.
+    fn run_from_palette(&mut self) -> Vec<Effect> {
+        let Some(action) = self.palette.take().and_then(|p| p.chosen()) else {
+            return Vec::new();
+        };
+        if let Some(why) = self.missing_target(action) {
+            self.flash_error(why);
+            return Vec::new();
+        }
+        self.handle_action(action)
+    }
+
+    /// Why `action` cannot run here for want of a selected row; `None` when it can (or when its
+    /// own handler explains better, e.g. a lead action on the analytics screen).
+    fn missing_target(&self, action: Action) -> Option<String> {
+        let name = action.name();
+        match action.target()? {
+            Target::Lead
+                if matches!(self.screen, Screen::Queue | Screen::Search)
+                    && self.selected_lead().is_none()
+                    && (self.lead_marks.is_empty() || action == Action::ToggleMark) =>
+            {
+                Some(format!("{name} needs a lead: select one in a queue or a search first."))
+            }
+            Target::FollowUp
+                if self.screen == Screen::FollowUps && self.followups.selected_row().is_none() =>
+            {
+                Some(format!("{name} needs a follow-up: select one on the follow-ups screen first."))
+            }
+            _ => None,
+        }
+    }
+
+    /// A mouse event, doing only what keys do: a click on a tab shows it (as its number key);
+    /// over a table (a queue, the search results, the follow-ups) the wheel moves the selection
+    /// (fetching rows as the keys do) and a click selects the row under the pointer; over the
+    /// help overlay the wheel scrolls it. Anything else, and everything while a prompt,
+    /// Compose or the palette is open, is ignored.
     pub fn handle_mouse(&mut self, mouse: &MouseEvent) -> Vec<Effect> {
-        if self.prompt.is_some() || self.compose.is_some() {
+        if self.prompt.is_some() || self.compose.is_some() || self.palette.is_some() {
             return Vec::new();
         }
         if self.help {
@@ -813,36 +987,47 @@ impl App {
             }
             return Vec::new();
         }
-        if self.screen != Screen::Queue {
+        let (w, h) = self.size;
+        let areas = super::layout(Rect::new(0, 0, w, h), self);
+        let inside = |r: Rect| {
+            mouse.column >= r.x && mouse.column < r.right() && mouse.row >= r.y && mouse.row < r.bottom()
+        };
+        if mouse.kind == MouseEventKind::Down(MouseButton::Left) && inside(areas.tabs) {
+            self.pending_keys.clear();
+            return match super::components::tabs::tab_at(self, areas.tabs, mouse.column) {
+                Some(index) if self.screen == Screen::Search && index == self.tab_index() => {
+                    self.close_search()
+                }
+                Some(index) => self.switch_tab(index),
+                None => Vec::new(),
+            };
+        }
+        if self.screen == Screen::Analytics {
             return Vec::new();
         }
-        let (w, h) = self.size;
-        let Some(table) = super::layout(Rect::new(0, 0, w, h), self).table else {
+        let Some(table) = areas.table.filter(|t| inside(*t)) else {
             return Vec::new();
         };
-        let inside = mouse.column >= table.x
-            && mouse.column < table.right()
-            && mouse.row >= table.y
-            && mouse.row < table.bottom();
-        if !inside {
-            return Vec::new();
-        }
         let page = self.page_rows();
         match mouse.kind {
             MouseEventKind::ScrollDown => self.move_selection(WHEEL_ROWS, page),
             MouseEventKind::ScrollUp => self.move_selection(-WHEEL_ROWS, page),
             MouseEventKind::Down(MouseButton::Left) => {
-                // Lead rows start below the top border and the header.
+                // Rows start below the top border and the header.
                 let first_row = table.y + super::components::queue_table::CHROME_ROWS - 1;
                 let Some(line) = mouse.row.checked_sub(first_row) else {
                     return Vec::new();
                 };
-                let visible = self.view().visible(page);
+                let (visible, selected) = match self.screen {
+                    Screen::Search => (self.search.visible(page), self.search.selected),
+                    Screen::FollowUps => (self.followups.visible(page), self.followups.selected),
+                    _ => (self.view().visible(page), self.view().selected),
+                };
                 let row = visible.start + usize::from(line);
                 if !visible.contains(&row) {
                     return Vec::new();
                 }
-                let delta = row as isize - self.view().selected as isize;
+                let delta = row as isize - selected as isize;
                 self.move_selection(delta, page)
             }
             _ => Vec::new(),
@@ -875,6 +1060,8 @@ impl App {
                     self.help = false;
                 } else if matches!(self.screen, Screen::Queue | Screen::Search) && self.detail_open {
                     self.detail_open = false;
+                } else if !message && self.clear_marks() {
+                    // The marks were what was on top (a message is dismissed first).
                 } else if self.screen == Screen::FollowUps && self.followups.pane_open && !message {
                     // The pane is open by default there, so a message is dismissed first.
                     self.followups.pane_open = false;
@@ -986,6 +1173,25 @@ impl App {
                 ));
             }
             Action::Compose => return self.open_compose(),
+            Action::CommandPalette => {
+                self.pending_keys.clear();
+                self.palette = Some(Palette::new());
+            }
+            Action::ToggleMark => self.toggle_mark(),
+            Action::MarkAll => self.mark_all(),
+            Action::ClearMarks => {
+                self.clear_marks();
+            }
+            Action::Assign if !matches!(self.screen, Screen::Queue | Screen::Search) => {
+                let queues = self.keys_hint(Action::Queue(0)).unwrap_or_default();
+                self.flash_error(format!("Assigning acts on leads of a queue{queues} or of a search."));
+            }
+            Action::Assign => self.open_prompt(PromptKind::Assign),
+            Action::ApproveFollowUp
+                if self.screen == Screen::FollowUps && !self.followup_marks.is_empty() =>
+            {
+                return self.bulk_approve();
+            }
             Action::AddTag => self.open_prompt(PromptKind::AddTag),
             Action::RemoveTag => self.open_prompt(PromptKind::RemoveTag),
             Action::AddNote => self.open_prompt(PromptKind::AddNote),
@@ -1026,7 +1232,7 @@ impl App {
     /// ` (press 7)`: the first key of an action, to tell the agent where to go; `None` when
     /// the action is not bound.
     fn keys_hint(&self, action: Action) -> Option<String> {
-        let key = self.keymap.keys_for(action).into_iter().next()?;
+        let key = self.keymap.hint_key(action)?;
         Some(match action {
             Action::Queue(_) => " (switch with 1–6)".to_owned(),
             _ => format!(" (press {key})"),
@@ -1129,6 +1335,7 @@ impl App {
                     lead_name: row.view.lead_name.clone(),
                     tags: Vec::new(),
                     followup: Some(PromptFollowUp { id, what }),
+                    bulk: Vec::new(),
                     input: TextInput::with_text(&text),
                 });
                 return Vec::new();
@@ -1204,6 +1411,35 @@ impl App {
     /// Opens a text prompt for the selected lead. Edits need the daemon, so offline the
     /// prompt does not open (the typing would be lost).
     fn open_prompt(&mut self, kind: PromptKind) {
+        if !self.lead_marks.is_empty()
+            && matches!(kind, PromptKind::AddTag | PromptKind::RemoveTag | PromptKind::Assign)
+        {
+            if !self.conn.is_online() {
+                self.flash_error("Not connected to the daemon: edits need it running.".to_owned());
+                return;
+            }
+            if let Some(bulk) = &self.bulk {
+                let progress = bulk.progress();
+                self.flash_error(format!(
+                    "A bulk action is still running ({progress}); wait for it to finish."
+                ));
+                return;
+            }
+            let bulk: Vec<(String, Marked)> =
+                self.lead_marks.iter().map(|(k, m)| (k.clone(), m.clone())).collect();
+            let n = bulk.len();
+            let lead_name = format!("{n} marked lead{}", if n == 1 { "" } else { "s" });
+            self.prompt = Some(Prompt {
+                kind,
+                contact_id: String::new(),
+                lead_name,
+                tags: Vec::new(),
+                followup: None,
+                bulk,
+                input: TextInput::new(),
+            });
+            return;
+        }
         let Some(lead) = self.selected_lead() else {
             self.flash_error("No lead selected.".to_owned());
             return;
@@ -1213,8 +1449,15 @@ impl App {
             self.flash_error("Not connected to the daemon: edits need it running.".to_owned());
             return;
         }
-        self.prompt =
-            Some(Prompt { kind, contact_id, lead_name, tags, followup: None, input: TextInput::new() });
+        self.prompt = Some(Prompt {
+            kind,
+            contact_id,
+            lead_name,
+            tags,
+            followup: None,
+            bulk: Vec::new(),
+            input: TextInput::new(),
+        });
     }
 
     /// Opens Compose for the selected lead and asks the daemon what it needs (the lead's
@@ -1281,6 +1524,7 @@ impl App {
             PromptKind::AddTag => OpKind::AddTag { tag: text },
             PromptKind::RemoveTag => OpKind::RemoveTag { tag: text },
             PromptKind::AddNote => OpKind::AddNote { body: text },
+            PromptKind::Assign => OpKind::Assign { user_id: text },
             PromptKind::EditFollowUp => {
                 let Some(PromptFollowUp { id, what }) = prompt.followup else {
                     return Vec::new();
@@ -1297,8 +1541,193 @@ impl App {
             self.flash_error(format!("Not saved: {} (not connected to the daemon).", describe_op(&op, &[])));
             return Vec::new();
         }
+        if !prompt.bulk.is_empty() {
+            let items = prompt
+                .bulk
+                .into_iter()
+                .map(|(mark, m)| BulkItem {
+                    mark,
+                    contact_id: m.contact_id,
+                    name: m.name,
+                    command: BulkCommand::Edit(op.clone()),
+                })
+                .collect();
+            return self.start_bulk(items);
+        }
         self.flash_info(format!("Saving {}…", describe_op(&op, &[])));
         vec![Effect::Edit { contact_id: prompt.contact_id, op }]
+    }
+
+    /// Marks or unmarks the selected row: a lead on a queue or the search, a follow-up action
+    /// on the follow-ups screen.
+    fn toggle_mark(&mut self) {
+        let (leads, id, marked) = match self.screen {
+            Screen::Queue | Screen::Search => {
+                let Some(lead) = self.selected_lead() else {
+                    self.flash_error("No lead selected.".to_owned());
+                    return;
+                };
+                (true, lead.id.clone(), Marked { contact_id: lead.id.clone(), name: lead.name.clone() })
+            }
+            Screen::FollowUps => {
+                let Some(row) = self.followups.selected_row() else {
+                    self.flash_error("No follow-up selected.".to_owned());
+                    return;
+                };
+                let item = row.item();
+                (false, item.id.clone(), Marked { contact_id: item.contact_id.clone(), name: row.what() })
+            }
+            Screen::Analytics | Screen::System => {
+                self.flash_error("Marks are for the rows of a queue, a search or the follow-ups.".to_owned());
+                return;
+            }
+        };
+        let marks = if leads { &mut self.lead_marks } else { &mut self.followup_marks };
+        if marks.remove(&id).is_none() {
+            marks.insert(id, marked);
+        }
+    }
+
+    /// Marks every row on screen (only the rows drawn: a queue may hold 100 000 leads).
+    fn mark_all(&mut self) {
+        let page = self.page_rows();
+        match self.screen {
+            Screen::Queue => {
+                let view = &self.views[self.current];
+                for lead in view.visible(page).filter_map(|i| view.lead_at(i)) {
+                    let m = Marked { contact_id: lead.id.clone(), name: lead.name.clone() };
+                    self.lead_marks.insert(lead.id.clone(), m);
+                }
+            }
+            Screen::Search => {
+                let range = self.search.visible(page);
+                for lead in self.search.rows.get(range).unwrap_or_default() {
+                    let m = Marked { contact_id: lead.id.clone(), name: lead.name.clone() };
+                    self.lead_marks.insert(lead.id.clone(), m);
+                }
+            }
+            Screen::FollowUps => {
+                let range = self.followups.visible(page);
+                for row in self.followups.rows.get(range).unwrap_or_default() {
+                    let item = row.item();
+                    let m = Marked { contact_id: item.contact_id.clone(), name: row.what() };
+                    self.followup_marks.insert(item.id.clone(), m);
+                }
+            }
+            Screen::Analytics | Screen::System => {
+                self.flash_error("Marks are for the rows of a queue, a search or the follow-ups.".to_owned());
+            }
+        }
+    }
+
+    /// Unmarks every row of the screen on; true when there were marks.
+    fn clear_marks(&mut self) -> bool {
+        let marks = match self.screen {
+            Screen::Queue | Screen::Search => &mut self.lead_marks,
+            Screen::FollowUps => &mut self.followup_marks,
+            Screen::Analytics | Screen::System => return false,
+        };
+        let had = !marks.is_empty();
+        marks.clear();
+        had
+    }
+
+    /// The marked leads.
+    pub fn lead_marks(&self) -> &Marks {
+        &self.lead_marks
+    }
+
+    /// The marked follow-up actions.
+    pub fn followup_marks(&self) -> &Marks {
+        &self.followup_marks
+    }
+
+    /// The bulk action under way, if any.
+    pub fn bulk(&self) -> Option<&Bulk> {
+        self.bulk.as_ref()
+    }
+
+    /// Approves every marked follow-up action, each with its own request.
+    fn bulk_approve(&mut self) -> Vec<Effect> {
+        if !self.conn.is_online() {
+            self.flash_error("Not connected to the daemon: follow-ups need it running.".to_owned());
+            return Vec::new();
+        }
+        let items = self
+            .followup_marks
+            .iter()
+            .map(|(id, m)| BulkItem {
+                mark: id.clone(),
+                contact_id: m.contact_id.clone(),
+                name: m.name.clone(),
+                command: BulkCommand::Approve { id: id.clone() },
+            })
+            .collect();
+        self.start_bulk(items)
+    }
+
+    /// Sends every item of a bulk action at once; the driver's worker sends them in turn while
+    /// the dashboard goes on, and each answer moves the count in the footer.
+    fn start_bulk(&mut self, items: Vec<BulkItem>) -> Vec<Effect> {
+        let Some(first) = items.first() else {
+            return Vec::new();
+        };
+        if let Some(bulk) = &self.bulk {
+            let progress = bulk.progress();
+            self.flash_error(format!("A bulk action is still running ({progress}); wait for it to finish."));
+            return Vec::new();
+        }
+        self.next_bulk += 1;
+        let job = self.next_bulk;
+        let bulk = Bulk::new(job, &first.command, items.len());
+        self.flash_info(bulk.progress());
+        self.bulk = Some(bulk);
+        items.into_iter().map(|item| Effect::Bulk { job, item }).collect()
+    }
+
+    /// An answer to an item of the bulk action: counted, its mark dropped when it worked; the
+    /// last one tells the outcome and re-reads what the edits changed, once.
+    fn bulk_item_done(&mut self, job: u64, item: BulkItem, error: Option<String>) -> Vec<Effect> {
+        let Some(bulk) = self.bulk.as_mut().filter(|b| b.job == job) else {
+            return Vec::new();
+        };
+        bulk.done += 1;
+        let approving = matches!(item.command, BulkCommand::Approve { .. });
+        let marks = if approving { &mut self.followup_marks } else { &mut self.lead_marks };
+        match error {
+            Some(error) => {
+                tracing::warn!(%error, contact_id = %item.contact_id, "bulk item failed");
+                bulk.failed.push((item.name, error));
+            }
+            None => {
+                marks.remove(&item.mark);
+            }
+        }
+        if !bulk.finished() {
+            let progress = bulk.progress();
+            self.flash_info(progress);
+            return Vec::new();
+        }
+        let (outcome, failed) = (bulk.outcome(), !bulk.failed.is_empty());
+        self.bulk = None;
+        if failed {
+            self.flash_error(outcome);
+        } else {
+            self.flash_success(outcome);
+        }
+        if !self.conn.is_online() {
+            return Vec::new();
+        }
+        let mut effects = vec![Effect::FetchStatus];
+        if approving || self.screen == Screen::FollowUps {
+            effects.push(Effect::FetchFollowUps);
+        }
+        effects.extend(self.refresh_current());
+        if self.screen == Screen::Search {
+            effects.extend(self.search_again());
+        }
+        effects.extend(self.fetch_detail(true));
+        effects
     }
 
     /// Retries the selected lead's failed and out-of-sync edits. When its detail (which lists
@@ -1386,6 +1815,9 @@ impl App {
         match update {
             Update::Tick { now } => {
                 self.now = now;
+                if !self.pending_keys.is_empty() && self.sequence_expired() {
+                    self.pending_keys.clear();
+                }
                 if self.flash.as_ref().and_then(|f| f.until).is_some_and(|until| until <= now) {
                     self.flash = None;
                 }
@@ -1652,6 +2084,7 @@ impl App {
                 let page = if self.screen == Screen::FollowUps { self.page_rows() } else { 1 };
                 self.followups.load(views, page);
             }
+            Update::BulkItemDone { job, item, error } => return self.bulk_item_done(job, item, error),
             Update::FollowUpDone { contact_id, command, what } => {
                 let [_, done, _] = command.wording(&what);
                 self.flash_success(done);

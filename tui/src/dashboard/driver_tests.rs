@@ -460,6 +460,39 @@ async fn a_query_typed_in_the_dashboard_is_asked_once_it_rests_and_enter_opens_t
 }
 
 #[tokio::test]
+async fn a_bulk_tag_of_three_marked_leads_sends_three_edits() {
+    let Session { _dir, _stop, fake, mut driver, mut app, mut rx } = session();
+    pump(&mut driver, &mut app, &mut rx, |a| a.view().loaded && a.status.is_some()).await;
+    let shift = |c| Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT));
+    let space = || key(KeyCode::Char(' '));
+    let keys = [
+        space(),
+        key(KeyCode::Char('j')),
+        space(),
+        key(KeyCode::Char('j')),
+        space(),
+        key(KeyCode::Char('t')),
+        shift('V'),
+        shift('I'),
+        shift('P'),
+        key(KeyCode::Enter),
+    ];
+    for input in keys {
+        assert!(!driver.handle(&mut app, input));
+    }
+    assert_eq!(app.lead_marks().len(), 3);
+    pump(&mut driver, &mut app, &mut rx, |a| a.flash().is_some_and(|f| f.text.starts_with("Done"))).await;
+    let tag = || OpKind::AddTag { tag: "VIP".into() };
+    assert_eq!(
+        *fake.commands.lock().unwrap(),
+        ["c00000", "c00001", "c00002"].map(|id| Request::Edit { contact_id: id.into(), op: tag() })
+    );
+    assert_eq!(app.flash().unwrap().text, "Done: tag 'VIP' on 3 marked leads.");
+    assert!(app.lead_marks().is_empty(), "the leads done are unmarked");
+    driver.shutdown();
+}
+
+#[tokio::test]
 async fn a_command_without_a_connection_fails_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();

@@ -182,6 +182,11 @@ impl FollowUpsView {
         self.loaded.then(|| self.counts.needing_agent().to_string())
     }
 
+    /// The rows a table `page` rows tall shows.
+    pub fn visible(&self, page: usize) -> std::ops::Range<usize> {
+        visible_range(self.rows.len(), self.offset, self.selected, page)
+    }
+
     pub(super) fn select(&mut self, index: usize, page: usize) {
         self.selected = index.min(self.rows.len().saturating_sub(1));
         self.offset = visible_range(self.rows.len(), self.offset, self.selected, page).start;

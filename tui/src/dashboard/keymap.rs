@@ -54,7 +54,7 @@ impl KeyChord {
 /// A key string that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{0:?} is not a key: write a character (\"j\", \"G\", \"?\"), a named key (enter, esc, tab, shift-tab, backspace, space, up, down, left, right, home, end, pgup, pgdn, insert, delete, f1–f12), optionally after ctrl-, alt- or shift-"
+    "{0:?} is not a key: write a character (\"j\", \"G\", \"?\"), a named key (enter, esc, tab, shift-tab, backspace, space, up, down, left, right, home, end, pgup, pgdn, insert, delete, f1–f12), optionally after ctrl-, alt- or shift-; a sequence is keys separated by spaces (\"g h\")"
 )]
 pub struct BadKey(pub String);
 
@@ -164,11 +164,79 @@ impl fmt::Display for KeyChord {
     }
 }
 
-/// One key bound to one action, with the text the help overlay shows for it.
+/// A key or a sequence of keys pressed one after the other (`"g h"`), as the keymap binds them.
+/// A sequence is written as its keys separated by spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeySeq(Vec<KeyChord>);
+
+impl KeySeq {
+    /// A one-key sequence.
+    pub fn single(chord: KeyChord) -> Self {
+        KeySeq(vec![chord])
+    }
+
+    /// The keys, in the order they are pressed.
+    pub fn chords(&self) -> &[KeyChord] {
+        &self.0
+    }
+
+    /// The key when this is a single key; `None` for a longer sequence.
+    pub fn as_single(&self) -> Option<KeyChord> {
+        match self.0.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    /// Whether `self` is a proper start of `other` (`g` of `g h`).
+    pub fn is_prefix_of(&self, other: &KeySeq) -> bool {
+        self.0.len() < other.0.len() && other.0.starts_with(&self.0)
+    }
+}
+
+impl FromStr for KeySeq {
+    type Err = BadKey;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let chords = s
+            .split_whitespace()
+            .map(|k| k.parse::<KeyChord>().map_err(|_| BadKey(s.to_owned())))
+            .collect::<Result<Vec<_>, _>>()?;
+        if chords.is_empty() {
+            return Err(BadKey(s.to_owned()));
+        }
+        Ok(KeySeq(chords))
+    }
+}
+
+impl fmt::Display for KeySeq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, chord) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{chord}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a key press means, given the keys of a sequence pressed before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The keys so far are a whole binding: run it.
+    Run(Action),
+    /// The keys so far start one or more sequences: wait for the next key.
+    Pending(Vec<KeyChord>),
+    /// The keys so far are no binding and start none (a pending sequence is dropped).
+    Unbound,
+}
+
+/// One key (or sequence of keys) bound to one action, with the text the help overlay shows for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
-    /// The key.
-    pub key: KeyChord,
+    /// The key, or the sequence of keys.
+    pub key: KeySeq,
     /// What it does.
     pub action: Action,
     /// The help text.
@@ -196,6 +264,21 @@ pub enum KeymapError {
     /// The action name is not an action.
     #[error("keymap: {0}")]
     Action(#[from] UnknownAction),
+    /// A binding is the start of a longer one, so the longer one could never be pressed (or
+    /// the shorter one would wait for a key that may never come).
+    #[error(
+        "keymap: {short:?} ({short_action}) is the start of the sequence {long:?} ({long_action}): a key cannot both act and begin a sequence; bind one of them elsewhere, or unbind it with \"none\""
+    )]
+    Prefix {
+        /// The shorter binding.
+        short: String,
+        /// Its action.
+        short_action: String,
+        /// The sequence it begins.
+        long: String,
+        /// That sequence's action.
+        long_action: String,
+    },
 }
 
 /// Every binding of the dashboard; resolves key events to actions.
@@ -220,7 +303,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("ctrl-d", "page-down"),
     ("pgup", "page-up"),
     ("ctrl-u", "page-up"),
-    ("g", "first-row"),
+    ("g g", "first-row"),
     ("home", "first-row"),
     ("G", "last-row"),
     ("end", "last-row"),
@@ -255,16 +338,41 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("A", "send-again"),
     ("p", "pause-lead"),
     ("P", "resume-lead"),
+    ("u", "assign"),
+    ("space", "toggle-mark"),
+    ("v", "toggle-mark"),
+    ("V", "mark-all"),
+    (":", "command-palette"),
+    ("ctrl-p", "command-palette"),
+    // `g` then a letter goes somewhere: a queue by its initial (`n`ew for speed-to-lead, `r`eply,
+    // `z` for dormant), a screen, or the search.
+    ("g n", "queue-1"),
+    ("g h", "queue-2"),
+    ("g r", "queue-3"),
+    ("g d", "queue-4"),
+    ("g z", "queue-5"),
+    ("g a", "queue-6"),
+    ("g f", "follow-ups"),
+    ("g y", "analytics"),
+    ("g s", "search"),
     ("?", "help"),
     ("f1", "help"),
     ("q", "quit"),
     ("ctrl-c", "quit"),
 ];
 
+/// How long a started sequence (`g`…) waits for its next key before it is dropped.
+pub const SEQUENCE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
+
 impl Keymap {
     /// The built-in bindings.
     pub fn defaults() -> Self {
         let mut map = Keymap { bindings: Vec::new() };
+        // The digits first, so that the help lists a queue's digit before its `g` sequence.
+        for i in 0..QUEUE_SLOTS {
+            let key = KeyChord::new(KeyCode::Char(char::from(b'1' + i)), KeyModifiers::NONE);
+            map.bind(KeySeq::single(key), Some(Action::Queue(i)));
+        }
         for (key, action) in DEFAULTS {
             // The defaults are literals checked by `defaults_parse`; a typo would be skipped
             // rather than crash the dashboard.
@@ -272,15 +380,11 @@ impl Keymap {
                 map.bind(key, Some(action));
             }
         }
-        for i in 0..QUEUE_SLOTS {
-            let key = KeyChord::new(KeyCode::Char(char::from(b'1' + i)), KeyModifiers::NONE);
-            map.bind(key, Some(Action::Queue(i)));
-        }
         map
     }
 
     /// Binds `key` to `action`, replacing what it did before; `None` unbinds it.
-    pub fn bind(&mut self, key: KeyChord, action: Option<Action>) {
+    pub fn bind(&mut self, key: KeySeq, action: Option<Action>) {
         self.bindings.retain(|b| b.key != key);
         if let Some(action) = action {
             self.bindings.push(Binding { key, action, desc: action.description() });
@@ -288,7 +392,8 @@ impl Keymap {
     }
 
     /// The defaults with a keymap file's entries applied. Any bad entry is an error naming
-    /// it, so a typo is reported instead of silently ignored.
+    /// it, so a typo is reported instead of silently ignored; so is a binding that begins
+    /// another (`"g"` beside `"g h"`), since one of the two could never work.
     #[allow(dead_code, reason = "API for the benchmark and keymap loading; the binary alone may not call it")]
     pub fn with_overrides<I, K, V>(mut self, entries: I) -> Result<Self, KeymapError>
     where
@@ -297,14 +402,30 @@ impl Keymap {
         V: AsRef<str>,
     {
         for (key, action) in entries {
-            let key: KeyChord = key.as_ref().parse()?;
+            let key: KeySeq = key.as_ref().parse()?;
             let action = match action.as_ref().trim() {
                 "none" | "" => None,
                 name => Some(name.parse()?),
             };
             self.bind(key, action);
         }
+        self.check_prefixes()?;
         Ok(self)
+    }
+
+    /// Fails when a binding is the start of a longer one.
+    fn check_prefixes(&self) -> Result<(), KeymapError> {
+        for short in &self.bindings {
+            if let Some(long) = self.bindings.iter().find(|b| short.key.is_prefix_of(&b.key)) {
+                return Err(KeymapError::Prefix {
+                    short: short.key.to_string(),
+                    short_action: short.action.name(),
+                    long: long.key.to_string(),
+                    long_action: long.action.name(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The defaults with a parsed keymap file applied.
@@ -313,14 +434,46 @@ impl Keymap {
         Keymap::defaults().with_overrides(&file.keys)
     }
 
-    /// The action of a key press; `None` for unbound keys and for key releases and repeats
-    /// (terminals with the kitty protocol report those too).
+    /// The action of a single key press; `None` for unbound keys, for keys that only begin a
+    /// sequence, and for key releases and repeats (terminals with the kitty protocol report
+    /// those too). Where keys are text (the search query), sequences do not apply.
     pub fn resolve(&self, event: &KeyEvent) -> Option<Action> {
         if event.kind != KeyEventKind::Press {
             return None;
         }
         let chord = KeyChord::from_event(event);
-        self.bindings.iter().find(|b| b.key == chord).map(|b| b.action)
+        self.bindings.iter().find(|b| b.key.as_single() == Some(chord)).map(|b| b.action)
+    }
+
+    /// A key press after the keys of a started sequence (`pending`, empty when none was
+    /// started): the action when the keys so far are a binding, [`Step::Pending`] when they
+    /// begin one, else [`Step::Unbound`]. Releases and repeats are [`Step::Unbound`] without
+    /// touching the sequence; the caller keeps `pending` then.
+    pub fn feed(&self, pending: &[KeyChord], event: &KeyEvent) -> Step {
+        if event.kind != KeyEventKind::Press {
+            return Step::Unbound;
+        }
+        let mut keys = pending.to_vec();
+        keys.push(KeyChord::from_event(event));
+        if let Some(b) = self.bindings.iter().find(|b| b.key.chords() == keys.as_slice()) {
+            return Step::Run(b.action);
+        }
+        let sequence = KeySeq(keys);
+        if self.bindings.iter().any(|b| sequence.is_prefix_of(&b.key)) {
+            return Step::Pending(sequence.0);
+        }
+        Step::Unbound
+    }
+
+    /// What may follow the keys of a started sequence: (the rest of the keys, the action's
+    /// description), in binding order, for the footer.
+    pub fn continuations(&self, pending: &[KeyChord]) -> Vec<(String, Action)> {
+        let started = KeySeq(pending.to_vec());
+        self.bindings
+            .iter()
+            .filter(|b| started.is_prefix_of(&b.key))
+            .map(|b| (KeySeq(b.key.chords()[pending.len()..].to_vec()).to_string(), b.action))
+            .collect()
     }
 
     /// All bindings, in the order they were made.
@@ -330,8 +483,20 @@ impl Keymap {
     }
 
     /// The keys bound to an action, in binding order.
-    pub fn keys_for(&self, action: Action) -> Vec<KeyChord> {
-        self.bindings.iter().filter(|b| b.action == action).map(|b| b.key).collect()
+    pub fn keys_for(&self, action: Action) -> Vec<KeySeq> {
+        self.bindings.iter().filter(|b| b.action == action).map(|b| b.key.clone()).collect()
+    }
+
+    /// The key to name in a hint: the first single key bound to the action, else its first
+    /// sequence (`g s`); `None` when unbound.
+    pub fn hint_key(&self, action: Action) -> Option<KeySeq> {
+        let keys = self.keys_for(action);
+        keys.iter().find(|k| k.as_single().is_some()).or(keys.first()).cloned()
+    }
+
+    /// The keys bound to each action, joined by ", " (`j, down`); "" when unbound.
+    pub fn keys_text(&self, action: Action) -> String {
+        self.keys_for(action).iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
     }
 
     /// The help overlay's lines: the keys of each bound action (joined by ", ") and its
@@ -342,7 +507,7 @@ impl Keymap {
     pub fn help_entries(&self) -> Vec<(String, String)> {
         let digits_only = (0..QUEUE_SLOTS).all(|i| {
             self.keys_for(Action::Queue(i))
-                == [KeyChord::new(KeyCode::Char(char::from(b'1' + i)), KeyModifiers::NONE)]
+                == [KeySeq::single(KeyChord::new(KeyCode::Char(char::from(b'1' + i)), KeyModifiers::NONE))]
         });
         Action::all()
             .into_iter()
@@ -371,6 +536,7 @@ impl Keymap {
             (Action::AddNote, "note"),
             (Action::SyncNow, "sync"),
             (Action::Refresh, "refresh"),
+            (Action::CommandPalette, "commands"),
             (Action::Help, "help"),
             (Action::Quit, "quit"),
         ])
@@ -394,7 +560,7 @@ impl Keymap {
 
     /// The footer's hints on the analytics screen: the range keys and leaving.
     pub fn analytics_hints(&self) -> Vec<(String, &'static str)> {
-        let first = |a: Action| self.keys_for(a).first().map(|k| k.to_string());
+        let first = |a: Action| self.hint_key(a).map(|k| k.to_string());
         let mut hints = Vec::new();
         match (first(Action::RangeShorter), first(Action::RangeLonger)) {
             (Some(s), Some(l)) => hints.push((format!("{s}/{l}"), "range")),
@@ -447,6 +613,7 @@ impl Keymap {
         let untyped = |a: Action| {
             self.keys_for(a)
                 .into_iter()
+                .filter_map(|k| k.as_single())
                 .find(|k| !matches!(k.code, KeyCode::Char(_)) || !k.modifiers.is_empty())
         };
         let mut hints = Vec::new();
@@ -463,7 +630,7 @@ impl Keymap {
     /// "move" and then the first key of each bound action of `actions` (an action whose label
     /// is already shown is skipped, so alternatives can share one).
     fn hints(&self, actions: &[(Action, &'static str)]) -> Vec<(String, &'static str)> {
-        let first = |a: Action| self.keys_for(a).first().map(|k| k.to_string());
+        let first = |a: Action| self.hint_key(a).map(|k| k.to_string());
         let mut hints = Vec::new();
         match (first(Action::NextRow), first(Action::PrevRow)) {
             (Some(n), Some(p)) => hints.push((format!("{n}/{p}"), "move")),
@@ -497,7 +664,7 @@ mod tests {
     #[test]
     fn defaults_parse() {
         for (key, action) in DEFAULTS {
-            assert!(key.parse::<KeyChord>().is_ok(), "{key}");
+            assert!(key.parse::<KeySeq>().is_ok(), "{key}");
             assert!(action.parse::<Action>().is_ok(), "{action}");
         }
         assert_eq!(Keymap::defaults().bindings().len(), DEFAULTS.len() + usize::from(QUEUE_SLOTS));
@@ -526,7 +693,7 @@ mod tests {
     #[test]
     fn display_round_trips() {
         for b in Keymap::defaults().bindings() {
-            assert_eq!(b.key.to_string().parse::<KeyChord>(), Ok(b.key), "{}", b.key);
+            assert_eq!(b.key.to_string().parse::<KeySeq>(), Ok(b.key.clone()), "{}", b.key);
         }
     }
 
@@ -573,9 +740,15 @@ mod tests {
         let help = map.help_entries();
         assert!(help.contains(&("j, down".to_owned(), "next lead".to_owned())), "{help:?}");
         assert!(help.iter().all(|(_, desc)| desc != "open lead detail"), "unbound actions are left out");
-        assert!(help.contains(&("1–6".to_owned(), "queue 1–6".to_owned())), "{help:?}");
+        assert!(help.contains(&("2, g h".to_owned(), "queue 2: hot".to_owned())), "{help:?}");
+        assert!(help.contains(&("g g, home".to_owned(), "first lead".to_owned())), "{help:?}");
         let moved = map.clone().with_overrides([("7", "queue-6")]).expect("valid");
-        assert!(moved.help_entries().contains(&("6, 7".to_owned(), "queue 6".to_owned())));
+        assert!(moved.help_entries().contains(&("6, g a, 7".to_owned(), "queue 6: all".to_owned())));
+        let digits = map
+            .clone()
+            .with_overrides(["g n", "g h", "g r", "g d", "g z", "g a"].map(|k| (k, "none")))
+            .expect("valid");
+        assert!(digits.help_entries().contains(&("1–6".to_owned(), "queue 1–6".to_owned())));
         let footer = map.footer_hints();
         assert_eq!(footer.first(), Some(&("j/k".to_owned(), "move")));
         assert!(footer.contains(&("?".to_owned(), "help")));
@@ -584,6 +757,76 @@ mod tests {
         assert!(remapped.footer_hints().contains(&("f1".to_owned(), "help")));
         let help = remapped.help_entries();
         assert!(help.contains(&("f1, h".to_owned(), "show or hide this help".to_owned())), "{help:?}");
+    }
+
+    fn seq(s: &str) -> KeySeq {
+        s.parse().expect(s)
+    }
+
+    #[test]
+    fn parses_sequences() {
+        assert_eq!(seq("g h").chords(), [chord("g"), chord("h")]);
+        assert_eq!(seq("  g   G ").chords(), [chord("g"), chord("G")]);
+        assert_eq!(seq("ctrl-x ctrl-s").to_string(), "ctrl-x ctrl-s");
+        assert_eq!(seq("space").as_single(), Some(chord("space")));
+        assert_eq!(seq("g h").as_single(), None);
+        assert!(seq("g").is_prefix_of(&seq("g h")));
+        assert!(!seq("g h").is_prefix_of(&seq("g h")), "a sequence is not its own prefix");
+        assert!(!seq("h").is_prefix_of(&seq("g h")));
+        for bad in ["", "   ", "g hyper-x", "g f13"] {
+            let err = bad.parse::<KeySeq>().expect_err(bad);
+            assert!(err.to_string().contains("separated by spaces"), "{err}");
+        }
+    }
+
+    #[test]
+    fn sequences_resolve_key_by_key() {
+        let map = Keymap::defaults();
+        let g = press(KeyCode::Char('g'), KeyModifiers::NONE);
+        let h = press(KeyCode::Char('h'), KeyModifiers::NONE);
+        assert_eq!(map.feed(&[], &g), Step::Pending(vec![chord("g")]));
+        assert_eq!(map.feed(&[chord("g")], &h), Step::Run(Action::Queue(1)));
+        assert_eq!(map.feed(&[chord("g")], &g), Step::Run(Action::FirstRow));
+        // A key that continues nothing drops the sequence; alone it would have acted.
+        let j = press(KeyCode::Char('j'), KeyModifiers::NONE);
+        assert_eq!(map.feed(&[chord("g")], &j), Step::Unbound);
+        assert_eq!(map.feed(&[], &j), Step::Run(Action::NextRow));
+        assert_eq!(map.feed(&[], &press(KeyCode::Char('Z'), KeyModifiers::SHIFT)), Step::Unbound);
+        // `resolve` (the search query's keys) sees single keys only.
+        assert_eq!(map.resolve(&g), None);
+        let mut release = g;
+        release.kind = KeyEventKind::Release;
+        assert_eq!(map.feed(&[], &release), Step::Unbound);
+        let next = map.continuations(&[chord("g")]);
+        assert!(next.contains(&("h".to_owned(), Action::Queue(1))), "{next:?}");
+        assert!(next.contains(&("g".to_owned(), Action::FirstRow)), "{next:?}");
+        assert_eq!(next.len(), 10, "{next:?}");
+    }
+
+    #[test]
+    fn a_binding_that_begins_another_is_an_error_naming_both() {
+        assert!(Keymap::defaults().check_prefixes().is_ok(), "the defaults are consistent");
+        let err = Keymap::defaults().with_overrides([("g", "first-row")]).expect_err("g begins g h");
+        assert!(matches!(err, KeymapError::Prefix { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("\"g\" (first-row)") && text.contains("sequence \"g g\""), "{text}");
+        assert!(text.contains("\"none\""), "says how to fix it: {text}");
+        // Longer than an existing binding: "q" quits, so "q w" could never be reached.
+        let err = Keymap::defaults().with_overrides([("q w", "sync-now")]).expect_err("q is bound");
+        assert!(err.to_string().contains("\"q\" (quit)"), "{err}");
+        // Freeing the prefix makes room for it.
+        let map = Keymap::defaults().with_overrides([("q", "none"), ("q w", "sync-now")]).expect("valid");
+        assert_eq!(
+            map.feed(&[chord("q")], &press(KeyCode::Char('w'), KeyModifiers::NONE)),
+            Step::Run(Action::SyncNow)
+        );
+        // The same from a keymap file.
+        let file: KeymapFile = toml_like(&[("g", "first-row")]);
+        assert!(Keymap::from_file(&file).is_err());
+    }
+
+    fn toml_like(entries: &[(&str, &str)]) -> KeymapFile {
+        KeymapFile { keys: entries.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect() }
     }
 
     #[test]

@@ -7,8 +7,11 @@
 //! - [`action`] and [`keymap`]: keys resolve to one [`Action`] enum, with defaults in code.
 //! - [`connection`]: the daemon connection's lifecycle as a pure state machine.
 //! - [`input`]: the one-line text input of the tag and note prompts.
+//! - [`palette`]: the command palette (`:`) and its fuzzy matcher.
+//! - [`bulk`]: marked rows and the bulk actions applied to each of them.
 //! - [`compose`] and [`editor`]: the Compose overlay (writing to a lead) and its multi-line
 //!   editor.
+//! - [`theme`]: the colours (dark, light, high-contrast, or none with `NO_COLOR`).
 //! - [`components`]: what draws each part of the screen, from a read-only `App`.
 //! - [`tui`]: the terminal and the event task.
 //! - this module: [`render`], and [`run`], the driver that performs the `App`'s effects over
@@ -16,6 +19,7 @@
 
 pub mod action;
 pub mod app;
+pub mod bulk;
 pub mod components;
 pub mod compose;
 pub mod connection;
@@ -24,13 +28,17 @@ pub mod followups;
 pub mod format;
 pub mod input;
 pub mod keymap;
+pub mod palette;
 pub mod queue_window;
 pub mod search;
 pub mod system;
+pub mod theme;
 pub mod tui;
 
 #[cfg(test)]
 mod driver_tests;
+#[cfg(test)]
+mod keys_tests;
 #[cfg(test)]
 mod system_tests;
 #[cfg(test)]
@@ -204,6 +212,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     components::prompt::draw(app, frame, area);
     components::compose::draw(app, frame, area);
+    components::palette::draw(app, frame, area);
 }
 
 /// What the driver's tasks report.
@@ -245,23 +254,26 @@ pub enum Input {
     },
 }
 
-/// Opens the dashboard with the default keymap and runs it until the user quits.
+/// Opens the dashboard with the default keymap and the dark theme, and runs it until the user
+/// quits.
 pub async fn run(socket: PathBuf, start_daemon: StartDaemon) -> anyhow::Result<()> {
-    run_with_keymap(socket, start_daemon, Keymap::defaults()).await
+    run_with_keymap(socket, start_daemon, Keymap::defaults(), theme::Theme::default()).await
 }
 
-/// Opens the dashboard with a keymap (see [`Keymap::from_file`]) and runs it until the user
-/// quits. The terminal is restored on return, on error and on panic.
+/// Opens the dashboard with a keymap (see [`Keymap::from_file`]) and a theme, and runs it until
+/// the user quits. The terminal is restored on return, on error and on panic.
 pub async fn run_with_keymap(
     socket: PathBuf,
     start_daemon: StartDaemon,
     keymap: Keymap,
+    theme: theme::Theme,
 ) -> anyhow::Result<()> {
     let (mut terminal, _guard) = tui::enter()?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let events = tui::spawn_events(tx.clone());
     let mut app = App::new(Timestamp::now());
     app.set_keymap(keymap);
+    app.set_theme(theme);
     let size = terminal.size()?;
     // Not connected yet: nothing to fetch.
     let _ = app.resize(size.width, size.height);
@@ -331,13 +343,21 @@ enum Fetch {
     Sync,
     Retry { seq: u64 },
     FollowUp { contact_id: String, command: FollowUpCommand, what: String },
+    Bulk { job: u64, item: bulk::BulkItem },
 }
 
 impl Fetch {
     /// Commands change something, so they are never coalesced away, and their failure is
     /// reported even when the daemon went away.
     fn is_command(&self) -> bool {
-        matches!(self, Fetch::Edit { .. } | Fetch::Sync | Fetch::Retry { .. } | Fetch::FollowUp { .. })
+        matches!(
+            self,
+            Fetch::Edit { .. }
+                | Fetch::Sync
+                | Fetch::Retry { .. }
+                | Fetch::FollowUp { .. }
+                | Fetch::Bulk { .. }
+        )
     }
 
     /// What the [`App`] hears when this request fails.
@@ -357,6 +377,7 @@ impl Fetch {
             Fetch::FollowUp { contact_id, command, what } => {
                 Update::FollowUpFailed { contact_id, command, what, error }
             }
+            Fetch::Bulk { job, item } => Update::BulkItemDone { job, item, error: Some(error) },
         }
     }
 }
@@ -536,6 +557,7 @@ impl Driver {
                 Effect::FollowUp { contact_id, command, what } => {
                     self.command(Fetch::FollowUp { contact_id, command, what });
                 }
+                Effect::Bulk { job, item } => self.command(Fetch::Bulk { job, item }),
             }
         }
         false
@@ -646,6 +668,17 @@ async fn serve(
                     .search(&query, limit)
                     .await
                     .map(|page| Update::SearchLoaded { seq, query, page: Box::new(page) }),
+                Fetch::Bulk { job, item } => {
+                    let sent = match &item.command {
+                        bulk::BulkCommand::Edit(op) => {
+                            client.edit(&item.contact_id, op.clone()).await.map(drop)
+                        }
+                        bulk::BulkCommand::Approve { id } => {
+                            client.decide_followup(id, true, None).await.map(drop)
+                        }
+                    };
+                    sent.map(|()| Update::BulkItemDone { job, item, error: None })
+                }
                 Fetch::FollowUp { contact_id, command, what } => {
                     follow_up(&mut client, &contact_id, &command).await.map(|()| Update::FollowUpDone {
                         contact_id,

@@ -315,35 +315,35 @@ pub(super) fn followup_views() -> Vec<FollowUpView> {
     ]
 }
 
-fn welcome() -> Welcome {
+pub(super) fn welcome() -> Welcome {
     Welcome { app_version: "0.1.0".into(), protocol: 1, pid: 4242 }
 }
 
 /// The App, a terminal, and a fake daemon that answers the App's effects in order.
-struct Harness {
-    app: App,
-    terminal: Terminal<TestBackend>,
+pub(super) struct Harness {
+    pub(super) app: App,
+    pub(super) terminal: Terminal<TestBackend>,
     /// Effects the fake daemon does not answer (timers, connects, daemon starts, commands).
-    other: Vec<Effect>,
+    pub(super) other: Vec<Effect>,
     /// What the fake daemon lists on the follow-ups screen.
-    followups: Vec<FollowUpView>,
+    pub(super) followups: Vec<FollowUpView>,
     /// Each queue as the fake daemon holds it; it answers windows of them like the daemon.
-    queues: HashMap<QueueName, Vec<LeadSummary>>,
+    pub(super) queues: HashMap<QueueName, Vec<LeadSummary>>,
     /// Every queue window asked for, in order.
-    fetched: Vec<(QueueName, WindowRequest)>,
+    pub(super) fetched: Vec<(QueueName, WindowRequest)>,
     /// The search debounces running: each query's number, until [`Harness::elapse`].
-    search_timers: Vec<u64>,
+    pub(super) search_timers: Vec<u64>,
     /// Every query the fake daemon was asked, in order.
-    searched: Vec<String>,
+    pub(super) searched: Vec<String>,
 }
 
 impl Harness {
-    fn new(width: u16, height: u16) -> Self {
+    pub(super) fn new(width: u16, height: u16) -> Self {
         Harness::with_queues(width, height, |_| {})
     }
 
     /// A harness whose fake daemon's queues are first changed by `edit`.
-    fn with_queues(
+    pub(super) fn with_queues(
         width: u16,
         height: u16,
         edit: impl FnOnce(&mut HashMap<QueueName, Vec<LeadSummary>>),
@@ -370,14 +370,14 @@ impl Harness {
     }
 
     /// Connected, with status and every queue loaded.
-    fn online(width: u16, height: u16) -> Self {
+    pub(super) fn online(width: u16, height: u16) -> Self {
         let mut h = Harness::new(width, height);
         h.update(Update::Connected { welcome: welcome() });
         h
     }
 
     /// Connected, on the all-leads queue, which holds `n` leads.
-    fn all_leads(width: u16, height: u16, n: usize) -> Self {
+    pub(super) fn all_leads(width: u16, height: u16, n: usize) -> Self {
         let mut h = Harness::with_queues(width, height, |q| {
             q.insert(QueueName::All, leads(n));
         });
@@ -386,13 +386,13 @@ impl Harness {
         h
     }
 
-    fn update(&mut self, update: Update) {
+    pub(super) fn update(&mut self, update: Update) {
         let effects = self.app.apply(update);
         self.run(effects);
     }
 
     /// Answers fetches like the daemon would; keeps the rest for the test to look at.
-    fn run(&mut self, effects: Vec<Effect>) {
+    pub(super) fn run(&mut self, effects: Vec<Effect>) {
         let mut queue: VecDeque<Effect> = effects.into();
         while let Some(effect) = queue.pop_front() {
             let answer = match &effect {
@@ -431,7 +431,7 @@ impl Harness {
 
     /// Types text into whatever has the keys (Compose, the prompts, the search query), each
     /// character a key press; a newline is Enter.
-    fn type_text(&mut self, text: &str) {
+    pub(super) fn type_text(&mut self, text: &str) {
         for c in text.chars() {
             let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
             let effects = self.app.handle_key(&KeyEvent::new(code, KeyModifiers::NONE));
@@ -440,7 +440,7 @@ impl Harness {
     }
 
     /// Presses keys given as keymap strings separated by spaces, e.g. "j j enter".
-    fn press(&mut self, keys: &str) {
+    pub(super) fn press(&mut self, keys: &str) {
         for key in keys.split_whitespace() {
             let chord: keymap::KeyChord = key.parse().unwrap();
             let effects = self.app.handle_key(&KeyEvent::new(chord.code, chord.modifiers));
@@ -449,19 +449,19 @@ impl Harness {
     }
 
     /// Lets the search debounces run out, in the order they started.
-    fn elapse(&mut self) {
+    pub(super) fn elapse(&mut self) {
         for seq in std::mem::take(&mut self.search_timers) {
             self.update(Update::SearchDue { seq });
         }
     }
 
-    fn draw(&mut self) -> &TestBackend {
+    pub(super) fn draw(&mut self) -> &TestBackend {
         let app = &self.app;
         self.terminal.draw(|frame| render(app, frame)).unwrap();
         self.terminal.backend()
     }
 
-    fn screen(&mut self) -> String {
+    pub(super) fn screen(&mut self) -> String {
         self.draw().to_string()
     }
 }
@@ -495,11 +495,11 @@ fn queue_fetches(effects: &[Effect]) -> Vec<(&QueueName, &WindowRequest)> {
         .collect()
 }
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+pub(super) const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
 /// Snapshots a screen under its own name (`queue_80x24.snap`), without the crate and module
 /// path, so the files stay put whether the dashboard is built in the binary or a library.
-fn assert_screen(name: &str, backend: &TestBackend) {
+pub(super) fn assert_screen(name: &str, backend: &TestBackend) {
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_snapshot!(name, backend));
@@ -632,7 +632,7 @@ fn selection_and_scroll_are_clamped() {
     t.press("G j j");
     assert_eq!(t.app.view().selected, 39);
     assert_eq!(t.app.view().offset, 40 - page);
-    t.press("pgup g");
+    t.press("pgup g g");
     assert_eq!((t.app.view().selected, t.app.view().offset), (0, 0));
 
     // The queue shrinks under the selection: it is clamped to the new last row.
@@ -704,7 +704,7 @@ fn g_reaches_the_last_of_3000_leads() {
     assert!(screen.contains("6 All 3,000"), "{screen}");
     assert!(!screen.contains(queue_table::LOADING), "{screen}");
     assert_screen("queue_end_80x24", t.draw());
-    t.press("g");
+    t.press("g g");
     assert_eq!(t.app.selected_lead().unwrap().id, "c00000");
     assert!(t.screen().contains("1 of 3,000"));
 }
@@ -783,7 +783,7 @@ fn the_rows_held_stay_bounded_through_a_3000_lead_queue() {
         assert!(t.app.rows_held() <= 6 * bound, "{} rows held", t.app.rows_held());
     }
     assert_eq!(presses, 167);
-    t.press("g");
+    t.press("g g");
     assert!(t.app.view().held().len() <= bound);
     assert!(!t.screen().contains(queue_table::LOADING));
 }
@@ -948,7 +948,7 @@ fn tabs_show_exact_counts_from_the_status_and_fit_80_columns() {
     assert!(tabs.contains("1 New 1.2k") && tabs.contains("5 Dormant 10k"), "{tabs}");
 }
 
-fn mouse(
+pub(super) fn mouse(
     kind: ratatui::crossterm::event::MouseEventKind,
     column: u16,
     row: u16,
@@ -983,21 +983,17 @@ fn the_wheel_scrolls_the_queue_and_a_click_selects_a_row() {
     t.run(effects);
     assert_eq!((t.app.view().selected, t.app.view().offset), (offset + 5, offset));
     // The header, the tabs and the status line are not rows.
-    for row in [0, 1, 2, 22, 23] {
+    // (A click on the tabs' row shows a tab: see `keys_tests`.)
+    for row in [1, 2, 22, 23] {
         assert_eq!(t.app.handle_mouse(&mouse(MouseEventKind::Down(MouseButton::Left), 20, row)), []);
         assert_eq!(t.app.view().selected, offset + 5, "row {row}");
     }
 }
 
 #[test]
-fn the_mouse_leaves_the_follow_ups_prompts_and_help_alone() {
+fn the_mouse_scrolls_the_help_and_leaves_the_prompts_alone() {
     use ratatui::crossterm::event::MouseEventKind;
     let mut t = Harness::online(80, 24);
-    t.press("7");
-    let selected = t.app.followups().selected;
-    assert_eq!(t.app.handle_mouse(&mouse(MouseEventKind::ScrollDown, 40, 10)), []);
-    assert_eq!(t.app.followups().selected, selected);
-
     t.press("6 ?");
     t.app.handle_mouse(&mouse(MouseEventKind::ScrollDown, 40, 10));
     assert_eq!((t.app.help_scroll(), t.app.view().selected), (1, 0), "the wheel scrolls the help");
@@ -1712,7 +1708,7 @@ fn a_key_on_the_wrong_row_says_why_and_sends_nothing() {
     assert!(t.app.prompt().is_none());
     assert!(t.app.flash().unwrap().text.starts_with("Tags, notes and edit retries act on a lead of a queue"));
     // Offline, nothing is sent.
-    t.press("g");
+    t.press("g g");
     t.update(Update::Disconnected { error: "gone".into() });
     assert_eq!(t.app.handle_action(Action::ApproveFollowUp), []);
     assert_eq!(t.app.flash().unwrap().text, "Not connected to the daemon: follow-ups need it running.");
@@ -1746,7 +1742,7 @@ fn edit_opens_the_prompt_with_the_text_and_approves_with_it() {
     assert_eq!(t.app.flash().unwrap().text, "Approving sms nurture_day3 for Maria Gonzalez with your text…");
 
     // Not known: the prompt starts empty; blank sends nothing.
-    t.press("g e");
+    t.press("g g e");
     assert_eq!(t.app.prompt().unwrap().input.value(), "");
     assert_eq!(press_key(&mut t.app, KeyCode::Enter), []);
 }
@@ -1876,7 +1872,7 @@ fn the_follow_up_keys_are_in_the_help_and_the_footer() {
     t.press("?");
     let screen = t.screen();
     for want in [
-        "7, f  follow-ups screen",
+        "7, f, g f  follow-ups screen",
         "a  approve the follow-up",
         "e  edit its text, then approve",
         "x  skip the follow-up",
@@ -1904,7 +1900,7 @@ fn the_help_scrolls_when_taller_than_the_terminal() {
     let screen = t.screen();
     assert!(screen.contains("closes this help"), "{screen}");
     assert!(screen.contains("↑ more: j/k"), "{screen}");
-    t.press("g k");
+    t.press("g g k");
     assert_eq!(t.app.help_scroll(), 0);
     // It all fits at 160×48: nothing to scroll.
     let mut t = Harness::online(160, 48);
@@ -2641,7 +2637,9 @@ fn search_is_in_the_keymap_help_and_footer() {
     let map = t.app.keymap();
     let slash = KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE);
     assert_eq!(map.resolve(&slash), Some(Action::Search));
-    assert!(map.help_entries().contains(&("/".to_owned(), "search by name, phone, email, tag".to_owned())));
+    assert!(
+        map.help_entries().contains(&("/, g s".to_owned(), "search by name, phone, email, tag".to_owned()))
+    );
     assert!(map.footer_hints().contains(&("/".to_owned(), "search")));
     assert_eq!(
         map.search_hints(true),

@@ -4,6 +4,7 @@
 //! the sources, the cohorts' chart and the agents. Everything comes from one `Analytics`
 //! answer; nothing here computes a figure.
 
+use crate::dashboard::theme::{Theme, Tone};
 use leadline_shared::protocol::AnalyticsReport;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -24,84 +25,85 @@ use crate::dashboard::format::{duration, money, percent, thousands};
 const RICH_WIDTH: u16 = 120;
 const RICH_HEIGHT: u16 = 30;
 
-fn block(title: &str) -> Block<'_> {
+fn block(th: Theme, title: &str) -> Block<'_> {
     Block::new()
         .borders(Borders::TOP)
-        .title(Span::styled(format!(" {title} "), Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)))
+        .title(Span::styled(format!(" {title} "), th.fg(Tone::Accent).add_modifier(Modifier::BOLD)))
 }
 
 /// Draws the screen into `area` (everything between the tabs and the status line).
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let (report, range) = app.analytics();
-    let keys = |a: Action| app.keymap.keys_for(a).first().map(|k| k.to_string()).unwrap_or_default();
+    let keys = |a: Action| app.keymap.hint_key(a).map(|k| k.to_string()).unwrap_or_default();
     let mut title = vec![Span::styled(" Analytics ", Style::new().bold()), Span::raw(format!("· {range} "))];
     if let Some(r) = report {
         let since = r
             .since
             .map(|t| format!("arrived since {}", t.strftime("%Y-%m-%d")))
             .unwrap_or("all leads".into());
-        title.push(Span::styled(format!("· {since} "), Style::new().fg(Color::Gray)));
+        title.push(Span::styled(format!("· {since} "), th.fg(Tone::Label)));
         if r.range != range {
-            title.push(Span::styled(format!("· loading {range}… "), Style::new().fg(Color::Yellow)));
+            title.push(Span::styled(format!("· loading {range}… "), th.fg(Tone::Warn)));
         }
     }
     title.push(Span::styled(
         format!("· {}/{} range ", keys(Action::RangeShorter), keys(Action::RangeLonger)),
-        Style::new().fg(Color::DarkGray),
+        th.fg(Tone::Muted),
     ));
     let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(title)), head);
     let Some(r) = report else {
         let online = matches!(app.connection(), crate::dashboard::connection::ConnState::Online { .. });
         let text = if online { "Loading the figures…" } else { "Not connected to the daemon." };
-        frame.render_widget(Paragraph::new(text).fg(Color::Gray), body);
+        frame.render_widget(Paragraph::new(text).fg(th.color(Tone::Label)), body);
         return;
     };
     if body.width >= RICH_WIDTH && body.height >= RICH_HEIGHT - 5 {
-        draw_rich(r, frame, body);
+        draw_rich(th, r, frame, body);
     } else {
-        draw_compact(r, frame, body);
+        draw_compact(th, r, frame, body);
     }
 }
 
 /// 80×24: funnel and figures on top, the forecast below, arrivals along the bottom.
-fn draw_compact(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
+fn draw_compact(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let [top, middle, bottom] =
         Layout::vertical([Constraint::Length(9), Constraint::Fill(1), Constraint::Length(3)]).areas(area);
     let [funnel, figures] = Layout::horizontal([Constraint::Length(40), Constraint::Fill(1)]).areas(top);
-    draw_funnel(r, frame, funnel);
-    draw_figures(r, frame, figures);
-    draw_forecast(r, frame, middle);
-    draw_arrivals(r, frame, bottom);
+    draw_funnel(th, r, frame, funnel);
+    draw_figures(th, r, frame, figures);
+    draw_forecast(th, r, frame, middle);
+    draw_arrivals(th, r, frame, bottom);
 }
 
 /// 160×48: three rows of panels.
-fn draw_rich(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
+fn draw_rich(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let [top, middle, bottom] =
         Layout::vertical([Constraint::Length(11), Constraint::Length(12), Constraint::Fill(1)]).areas(area);
     let [funnel, speed, figures] =
         Layout::horizontal([Constraint::Length(44), Constraint::Length(50), Constraint::Fill(1)]).areas(top);
-    draw_funnel(r, frame, funnel);
-    draw_speed(r, frame, speed);
-    draw_figures(r, frame, figures);
+    draw_funnel(th, r, frame, funnel);
+    draw_speed(th, r, frame, speed);
+    draw_figures(th, r, frame, figures);
     let [forecast, sources] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
-    draw_forecast(r, frame, forecast);
-    draw_sources(r, frame, sources);
+    draw_forecast(th, r, frame, forecast);
+    draw_sources(th, r, frame, sources);
     let [cohorts, agents] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
     let [chart, arrivals] = Layout::vertical([Constraint::Fill(1), Constraint::Length(3)]).areas(cohorts);
-    draw_cohorts(r, frame, chart);
-    draw_arrivals(r, frame, arrivals);
+    draw_cohorts(th, r, frame, chart);
+    draw_arrivals(th, r, frame, arrivals);
     let agent_rows = r.leaderboard.len().min(8) as u16 + 2;
     let [agents, followups] =
         Layout::vertical([Constraint::Length(agent_rows), Constraint::Fill(1)]).areas(agents);
-    draw_agents(r, frame, agents);
-    draw_followups(r, frame, followups);
+    draw_agents(th, r, frame, agents);
+    draw_followups(th, r, frame, followups);
 }
 
 /// Reply rates by sequence and step.
-fn draw_followups(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
+fn draw_followups(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let rows = r.followups.iter().map(|f| {
         Row::new(vec![
             Cell::from(f.workflow.clone()),
@@ -111,8 +113,8 @@ fn draw_followups(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
             Cell::from(percent(f.reply_rate)),
         ])
     });
-    let header =
-        Row::new(["sequence", "step", "sent", "replied", "rate"]).style(Style::new().bold().fg(Color::Gray));
+    let header = Row::new(["sequence", "step", "sent", "replied", "rate"])
+        .style(Style::new().bold().fg(th.color(Tone::Label)));
     let table = Table::new(
         rows,
         [
@@ -124,12 +126,12 @@ fn draw_followups(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
         ],
     )
     .header(header)
-    .block(block("Follow-up replies"));
+    .block(block(th, "Follow-up replies"));
     frame.render_widget(table, area);
 }
 
 /// The funnel as vertical bars, each labelled with its stage and count.
-fn draw_funnel(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
+fn draw_funnel(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let short = |s: &str| -> String {
         match s {
             "contacted" => "cont.",
@@ -147,14 +149,14 @@ fn draw_funnel(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
                 .value(s.count)
                 .label(Line::from(short(&s.stage)))
                 .text_value(thousands(s.count))
-                .style(Style::new().fg(Color::Cyan))
-                .value_style(Style::new().fg(Color::Black).bg(Color::Cyan))
+                .style(th.fg(Tone::Accent))
+                .value_style(th.filled(Tone::Accent))
         })
         .collect();
     let won = r.funnel.last().and_then(|s| s.of_new);
     let title = format!("Funnel · won {}", percent(won));
     let chart = BarChart::default()
-        .block(block(&title))
+        .block(block(th, &title))
         .data(BarGroup::default().bars(&bars))
         .bar_width(6)
         .bar_gap(1);
@@ -162,11 +164,11 @@ fn draw_funnel(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
 }
 
 /// The key figures as text: conversions, speed-to-lead, calls, pipeline.
-fn draw_figures(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
+fn draw_figures(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let s = &r.speed_to_lead;
     let c = &r.calls;
     let conv: Vec<String> = r.funnel.iter().skip(1).map(|f| percent(f.conversion)).collect();
-    let label = |t: &str| Span::styled(format!("{t:<10}"), Style::new().fg(Color::Gray));
+    let label = |t: &str| Span::styled(format!("{t:<10}"), th.fg(Tone::Label));
     let lines = vec![
         Line::from(vec![label("steps"), Span::raw(conv.join(" → "))]),
         Line::from(vec![
@@ -194,32 +196,32 @@ fn draw_figures(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
             label("pipeline"),
             Span::raw(money(Some(r.pipeline_value))),
             Span::raw(" · forecast "),
-            Span::styled(money(Some(r.forecast_total)), Style::new().fg(Color::Green).bold()),
+            Span::styled(money(Some(r.forecast_total)), th.fg(Tone::Good).bold()),
         ]),
     ];
-    frame.render_widget(Paragraph::new(lines).block(block("Figures")), area);
+    frame.render_widget(Paragraph::new(lines).block(block(th, "Figures")), area);
 }
 
 /// First replies by band, as bars.
-fn draw_speed(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
+fn draw_speed(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let bars: Vec<Bar> = r
         .speed_to_lead
         .histogram
         .iter()
         .map(|(band, n)| {
             let fast = band == "≤1m" || band == "≤5m";
-            let color = if fast { Color::Green } else { Color::Yellow };
+            let tone = if fast { Tone::Good } else { Tone::Warn };
             Bar::default()
                 .value(*n)
                 .label(Line::from(band.clone()))
                 .text_value(thousands(*n))
-                .style(Style::new().fg(color))
-                .value_style(Style::new().fg(Color::Black).bg(color))
+                .style(th.fg(tone))
+                .value_style(th.filled(tone))
         })
         .collect();
     let title = format!("Speed to lead · median {}", duration(r.speed_to_lead.median_secs));
     let chart = BarChart::default()
-        .block(block(&title))
+        .block(block(th, &title))
         .data(BarGroup::default().bars(&bars))
         .bar_width(6)
         .bar_gap(2);
@@ -228,7 +230,7 @@ fn draw_speed(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
 
 /// The forecast of each stage with open deals, as horizontal bars (most first), labelled with
 /// the open value, the win probability and the forecast.
-fn draw_forecast(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
+fn draw_forecast(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let mut stages: Vec<_> = r.forecast.iter().filter(|f| f.open_deals > 0).collect();
     stages.sort_by(|a, b| b.forecast.unwrap_or(0.0).total_cmp(&a.forecast.unwrap_or(0.0)));
     // One row per stage, a gap between them when there is room for all.
@@ -251,8 +253,8 @@ fn draw_forecast(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
                     money(Some(f.open_value)),
                     percent(f.win_probability)
                 ))
-                .style(Style::new().fg(Color::Green))
-                .value_style(Style::new().fg(Color::White).add_modifier(Modifier::BOLD))
+                .style(th.fg(Tone::Good))
+                .value_style(th.fg(Tone::Strong).add_modifier(Modifier::BOLD))
         })
         .collect();
     let title = format!(
@@ -261,7 +263,7 @@ fn draw_forecast(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
         money(Some(r.pipeline_value))
     );
     let chart = BarChart::default()
-        .block(block(&title))
+        .block(block(th, &title))
         .direction(Direction::Horizontal)
         .data(BarGroup::default().bars(&bars))
         .bar_width(1)
@@ -274,18 +276,18 @@ fn pipeline_short(name: &str) -> &str {
 }
 
 /// New leads per day over the range, as a sparkline.
-fn draw_arrivals(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
+fn draw_arrivals(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let days = r.daily_leads.len();
     let data: Vec<u64> =
         r.daily_leads.iter().skip(days.saturating_sub(usize::from(area.width))).copied().collect();
     let total: u64 = r.daily_leads.iter().sum();
     let title = format!("New leads per day · {} in {days} days", thousands(total));
-    let spark = Sparkline::default().block(block(&title)).data(&data).style(Style::new().fg(Color::Cyan));
+    let spark = Sparkline::default().block(block(th, &title)).data(&data).style(th.fg(Tone::Accent));
     frame.render_widget(spark, area);
 }
 
 /// Leads by source, with conversion and ROI.
-fn draw_sources(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
+fn draw_sources(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let rows = r.sources.iter().map(|s| {
         Row::new(vec![
             Cell::from(s.source.clone()),
@@ -297,7 +299,7 @@ fn draw_sources(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
         ])
     });
     let header = Row::new(["source", "leads", "won", "conv.", "won value", "ROI"])
-        .style(Style::new().bold().fg(Color::Gray));
+        .style(Style::new().bold().fg(th.color(Tone::Label)));
     let table = Table::new(
         rows,
         [
@@ -310,12 +312,12 @@ fn draw_sources(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
         ],
     )
     .header(header)
-    .block(block("Sources"));
+    .block(block(th, "Sources"));
     frame.render_widget(table, area);
 }
 
 /// The agents, most won value first.
-fn draw_agents(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
+fn draw_agents(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let rows = r.leaderboard.iter().map(|a| {
         Row::new(vec![
             Cell::from(a.name.clone()),
@@ -326,7 +328,7 @@ fn draw_agents(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
         ])
     });
     let header = Row::new(["agent", "leads", "contacted", "won", "won value"])
-        .style(Style::new().bold().fg(Color::Gray));
+        .style(Style::new().bold().fg(th.color(Tone::Label)));
     let table = Table::new(
         rows,
         [
@@ -338,12 +340,12 @@ fn draw_agents(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
         ],
     )
     .header(header)
-    .block(block("Agents"));
+    .block(block(th, "Agents"));
     frame.render_widget(table, area);
 }
 
 /// Each month's arrivals and how many of them were contacted and won, as lines.
-fn draw_cohorts(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
+fn draw_cohorts(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let series = |f: fn(&leadline_shared::protocol::CohortRow) -> u64| -> Vec<(f64, f64)> {
         r.cohorts.iter().enumerate().map(|(i, c)| (i as f64, f(c) as f64)).collect()
     };
@@ -363,22 +365,22 @@ fn draw_cohorts(r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let first = r.cohorts.first().map(|c| c.month.clone()).unwrap_or_default();
     let last = r.cohorts.last().map(|c| c.month.clone()).unwrap_or_default();
     let chart = Chart::new(vec![
-        dataset("leads", &leads, Color::Cyan),
-        dataset("contacted", &contacted, Color::Yellow),
-        dataset("won", &won, Color::Green),
+        dataset("leads", &leads, th.color(Tone::Accent)),
+        dataset("contacted", &contacted, th.color(Tone::Warn)),
+        dataset("won", &won, th.color(Tone::Good)),
     ])
-    .block(block("Cohorts by month of arrival"))
+    .block(block(th, "Cohorts by month of arrival"))
     .x_axis(
         Axis::default()
             .bounds([0.0, n])
             .labels(vec![Line::from(first), Line::from(last)])
-            .style(Style::new().fg(Color::Gray)),
+            .style(th.fg(Tone::Label)),
     )
     .y_axis(
         Axis::default()
             .bounds([0.0, top])
             .labels(vec![Line::from("0"), Line::from(thousands(top as u64))])
-            .style(Style::new().fg(Color::Gray)),
+            .style(th.fg(Tone::Label)),
     );
     frame.render_widget(chart, area);
 }

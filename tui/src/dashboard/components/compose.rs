@@ -2,10 +2,11 @@
 //! multi-line editor, the live SMS count, the gates' word (refused: DND, an opt-out; held: the
 //! lead's quiet hours, in the lead's own time) and, once sent, where the message stands.
 
+use crate::dashboard::theme::{Theme, Tone};
 use leadline_shared::sms::Encoding;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
@@ -67,33 +68,30 @@ pub fn editor_width(area: Rect) -> usize {
     usize::from(areas(area, false).body.width)
 }
 
-fn label(text: &str, focused: bool) -> Span<'static> {
-    let style = if focused {
-        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
-    } else {
-        Style::new().fg(Color::Gray)
-    };
+fn label(th: Theme, text: &str, focused: bool) -> Span<'static> {
+    let style = if focused { th.fg(Tone::Accent).add_modifier(Modifier::BOLD) } else { th.fg(Tone::Label) };
     let mark = if focused { "›" } else { " " };
     Span::styled(format!("{mark}{text:<width$}", width = LABEL - 1), style)
 }
 
-fn choice(text: &str, chosen: bool, focused: bool) -> Span<'static> {
+fn choice(th: Theme, text: &str, chosen: bool, focused: bool) -> Span<'static> {
     if chosen {
         let style = Style::new().add_modifier(Modifier::BOLD);
-        let style = if focused { style.add_modifier(Modifier::REVERSED) } else { style.fg(Color::White) };
+        let style =
+            if focused { style.add_modifier(Modifier::REVERSED) } else { style.fg(th.color(Tone::Strong)) };
         Span::styled(format!("[{text}]"), style)
     } else {
-        Span::styled(format!(" {text} "), Style::new().fg(Color::DarkGray))
+        Span::styled(format!(" {text} "), th.fg(Tone::Muted))
     }
 }
 
-fn to_line(c: &Compose, width: usize) -> Line<'static> {
+fn to_line(th: Theme, c: &Compose, width: usize) -> Line<'static> {
     let focused = c.focus == Field::Channel;
     let mut spans = vec![
-        label("To", focused),
-        choice("SMS", c.channel == Channel::Sms, focused),
+        label(th, "To", focused),
+        choice(th, "SMS", c.channel == Channel::Sms, focused),
         Span::raw(" "),
-        choice("email", c.channel == Channel::Email, focused),
+        choice(th, "email", c.channel == Channel::Email, focused),
         Span::raw("   "),
     ];
     let Some(info) = &c.info else {
@@ -112,14 +110,14 @@ fn to_line(c: &Compose, width: usize) -> Line<'static> {
     if let (Some(time), Some(zone)) = (&info.local_time, &info.timezone) {
         rest.push_str(&format!(" · {time} in {zone}"));
     }
-    let style = if address.is_some() { Style::new().fg(Color::Gray) } else { Style::new().fg(Color::Red) };
+    let style = if address.is_some() { th.fg(Tone::Label) } else { th.fg(Tone::Bad) };
     spans.push(Span::styled(ellipsize(&rest, width.saturating_sub(used)), style));
     Line::from(spans)
 }
 
-fn template_line(c: &Compose, width: usize) -> Line<'static> {
+fn template_line(th: Theme, c: &Compose, width: usize) -> Line<'static> {
     let focused = c.focus == Field::Template;
-    let mut spans = vec![label("Template", focused)];
+    let mut spans = vec![label(th, "Template", focused)];
     let room = width.saturating_sub(LABEL);
     let templates = c.templates();
     match c.chosen() {
@@ -139,10 +137,7 @@ fn template_line(c: &Compose, width: usize) -> Line<'static> {
             } else {
                 format!("  ↑/↓ {} {} templates, rendered for this lead", templates.len(), c.channel.as_str())
             };
-            spans.push(Span::styled(
-                ellipsize(&hint, room.saturating_sub(9)),
-                Style::new().fg(Color::DarkGray),
-            ));
+            spans.push(Span::styled(ellipsize(&hint, room.saturating_sub(9)), th.fg(Tone::Muted)));
         }
         Some(t) => {
             let name = format!("{} {}/{}", t.id, c.template, templates.len());
@@ -156,9 +151,9 @@ fn template_line(c: &Compose, width: usize) -> Line<'static> {
                 },
             ));
             let (text, color) = match (&t.error, &t.description) {
-                (Some(e), _) => (format!("  cannot be written for this lead: {e}"), Color::Red),
-                (None, Some(d)) => (format!("  {d}"), Color::DarkGray),
-                (None, None) => (String::new(), Color::DarkGray),
+                (Some(e), _) => (format!("  cannot be written for this lead: {e}"), th.color(Tone::Bad)),
+                (None, Some(d)) => (format!("  {d}"), th.color(Tone::Muted)),
+                (None, None) => (String::new(), th.color(Tone::Muted)),
             };
             spans.push(Span::styled(ellipsize(&text, room.saturating_sub(name_len)), Style::new().fg(color)));
         }
@@ -166,7 +161,7 @@ fn template_line(c: &Compose, width: usize) -> Line<'static> {
     Line::from(spans)
 }
 
-fn count_line(c: &Compose, width: usize) -> Line<'static> {
+fn count_line(th: Theme, c: &Compose, width: usize) -> Line<'static> {
     let mut left = String::new();
     let right = match c.count() {
         Some(n) => {
@@ -182,55 +177,51 @@ fn count_line(c: &Compose, width: usize) -> Line<'static> {
                 left =
                     format!("First text to this lead: name yourself and the business, and add \"{optout}\"");
             }
-            let color =
-                if n.segments > 1 || n.encoding == Encoding::Ucs2 { Color::Yellow } else { Color::Green };
+            let color = if n.segments > 1 || n.encoding == Encoding::Ucs2 {
+                th.color(Tone::Warn)
+            } else {
+                th.color(Tone::Good)
+            };
             Span::styled(text, Style::new().fg(color))
         }
-        None => Span::styled(
-            format!("{} characters", c.body.text().chars().count()),
-            Style::new().fg(Color::Gray),
-        ),
+        None => Span::styled(format!("{} characters", c.body.text().chars().count()), th.fg(Tone::Label)),
     };
     let right_len = right.content.chars().count();
     let left = ellipsize(&left, width.saturating_sub(right_len + 2));
     let pad = width.saturating_sub(left.chars().count() + right_len);
-    Line::from(vec![Span::styled(left, Style::new().fg(Color::Yellow)), Span::raw(" ".repeat(pad)), right])
+    Line::from(vec![Span::styled(left, th.fg(Tone::Warn)), Span::raw(" ".repeat(pad)), right])
 }
 
-fn warning_lines(c: &Compose, width: usize) -> Vec<Line<'static>> {
+fn warning_lines(th: Theme, c: &Compose, width: usize) -> Vec<Line<'static>> {
     let (text, style) = if let Some(e) = &c.load_error {
-        (format!("✕ Could not ask the daemon about this lead: {e}"), Style::new().fg(Color::Red))
+        (format!("✕ Could not ask the daemon about this lead: {e}"), th.fg(Tone::Bad))
     } else if c.info.is_none() {
-        ("Asking the daemon about this lead…".to_owned(), Style::new().fg(Color::DarkGray))
+        ("Asking the daemon about this lead…".to_owned(), th.fg(Tone::Muted))
     } else if let Some(blocked) = c.check().and_then(|k| k.blocked.as_ref()) {
-        (format!("✕ Cannot be sent: {blocked}"), Style::new().fg(Color::Red))
+        (format!("✕ Cannot be sent: {blocked}"), th.fg(Tone::Bad))
     } else if let Some(hold) = c.check().and_then(|k| k.hold.as_ref()) {
-        (format!("⚠ {}", hold.reason), Style::new().fg(Color::Yellow))
+        (format!("⚠ {}", hold.reason), th.fg(Tone::Warn))
     } else {
         return Vec::new();
     };
     wrap(&text, width, usize::from(WARNING_ROWS)).into_iter().map(|l| Line::styled(l, style)).collect()
 }
 
-fn status_line(c: &Compose, width: usize) -> Line<'static> {
+fn status_line(th: Theme, c: &Compose, width: usize) -> Line<'static> {
     let focused = c.focus == Field::Send;
     let button = Span::styled(
         " Send ",
-        if focused {
-            Style::new().fg(Color::Black).bg(Color::Cyan).add_modifier(Modifier::BOLD)
-        } else {
-            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
-        },
+        if focused { th.on_accent() } else { th.fg(Tone::Accent).add_modifier(Modifier::BOLD) },
     );
     let room = width.saturating_sub(8);
     let (text, style) = if let Some(notice) = &c.notice {
-        (format!("✕ {notice}"), Style::new().fg(Color::Red))
+        (format!("✕ {notice}"), th.fg(Tone::Bad))
     } else if let Some(sent) = &c.sent {
         let color = match sent.state {
-            SendState::Sent => Color::Green,
-            SendState::Held(_) => Color::Yellow,
-            SendState::Refused(_) | SendState::Uncertain(_) => Color::Red,
-            SendState::Saving | SendState::Queued | SendState::Sending => Color::Gray,
+            SendState::Sent => th.color(Tone::Good),
+            SendState::Held(_) => th.color(Tone::Warn),
+            SendState::Refused(_) | SendState::Uncertain(_) => th.color(Tone::Bad),
+            SendState::Saving | SendState::Queued | SendState::Sending => th.color(Tone::Label),
         };
         let what = match sent.seq {
             Some(seq) => format!("Message #{seq} {}", sent.state.label()),
@@ -238,13 +229,14 @@ fn status_line(c: &Compose, width: usize) -> Line<'static> {
         };
         (what, Style::new().fg(color).add_modifier(Modifier::BOLD))
     } else {
-        ("ctrl-s send · tab next field · esc close".to_owned(), Style::new().fg(Color::DarkGray))
+        ("ctrl-s send · tab next field · esc close".to_owned(), th.fg(Tone::Muted))
     };
     Line::from(vec![button, Span::raw("  "), Span::styled(ellipsize(&text, room), style)])
 }
 
 /// Draws Compose, if open, over `area`, and puts the terminal cursor in the field it edits.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let Some(c) = app.compose() else {
         return;
     };
@@ -257,16 +249,16 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Span::raw(format!(" · {} ", ellipsize(name, usize::from(a.popup.width).saturating_sub(16)))),
     ]);
     frame.render_widget(Clear, a.popup);
-    frame.render_widget(Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan)), a.popup);
-    frame.render_widget(Paragraph::new(to_line(c, width)), a.to);
-    frame.render_widget(Paragraph::new(template_line(c, width)), a.template);
+    frame.render_widget(Block::bordered().title(title).border_style(th.fg(Tone::Accent)), a.popup);
+    frame.render_widget(Paragraph::new(to_line(th, c, width)), a.to);
+    frame.render_widget(Paragraph::new(template_line(th, c, width)), a.template);
     let mut cursor = None;
     if let Some(subject) = a.subject {
         let focused = c.focus == Field::Subject;
         let field = width.saturating_sub(LABEL);
         let (shown, col) = c.subject.window(field);
         frame.render_widget(
-            Paragraph::new(Line::from(vec![label("Subject", focused), Span::raw(shown)])),
+            Paragraph::new(Line::from(vec![label(th, "Subject", focused), Span::raw(shown)])),
             subject,
         );
         if focused {
@@ -274,15 +266,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         }
     }
     let body_focused = c.focus == Field::Body;
-    let body_title = Block::new()
-        .borders(Borders::TOP)
-        .title(label("Message", body_focused))
-        .border_style(Style::new().fg(if body_focused { Color::Cyan } else { Color::DarkGray }));
+    let body_title =
+        Block::new().borders(Borders::TOP).title(label(th, "Message", body_focused)).border_style(
+            Style::new().fg(if body_focused { th.color(Tone::Accent) } else { th.color(Tone::Muted) }),
+        );
     frame.render_widget(body_title, a.body_title);
     let (rows, (row, col)) = c.body.view(usize::from(a.body.height));
     if c.body.is_empty() && !body_focused {
         frame.render_widget(
-            Paragraph::new("(empty: tab here and type, or choose a template)").dark_gray(),
+            Paragraph::new("(empty: tab here and type, or choose a template)").fg(th.color(Tone::Muted)),
             a.body,
         );
     } else {
@@ -291,9 +283,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     if body_focused && a.body.height > 0 {
         cursor = Some(Position::new(a.body.x + col as u16, a.body.y + row as u16));
     }
-    frame.render_widget(Paragraph::new(count_line(c, width)), a.count);
-    frame.render_widget(Paragraph::new(warning_lines(c, width)), a.warning);
-    frame.render_widget(Paragraph::new(status_line(c, width)), a.status);
+    frame.render_widget(Paragraph::new(count_line(th, c, width)), a.count);
+    frame.render_widget(Paragraph::new(warning_lines(th, c, width)), a.warning);
+    frame.render_widget(Paragraph::new(status_line(th, c, width)), a.status);
     if let Some(at) = cursor.filter(|p| a.popup.contains(*p)) {
         frame.set_cursor_position(at);
     }

@@ -3,17 +3,18 @@
 //! newest first. Until the detail arrives the pane shows what the
 //! queue row already knows, so moving through leads never shows an empty pane.
 
+use crate::dashboard::theme::{Theme, Tone};
 use leadline_shared::domain::{
     Direction, FollowUpItem, ItemState, LeadSummary, OpState, PendingOp, QualificationItem,
 };
 use leadline_shared::protocol::{LeadDetail, TimelineEntry};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::{ellipsize, followups, one_line, temperature_style, wrap};
+use super::{ellipsize, followups, one_line, wrap};
 use crate::dashboard::action::Action;
 use crate::dashboard::app::{App, Screen, describe_op};
 use crate::dashboard::connection::ConnState;
@@ -25,18 +26,19 @@ const LABEL: usize = 9;
 
 /// Draws the detail pane of the selected lead.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let Some(lead) = app.selected_lead() else {
         // After a jump the selected row's window may still be on its way.
         let view = app.view();
         let loading = app.screen() != Screen::Search && view.selected < view.total;
         let text = if loading { "Loading…" } else { "No lead selected." };
-        let empty = Paragraph::new(text).dark_gray().block(Block::bordered().title(" Lead "));
+        let empty = Paragraph::new(text).fg(th.color(Tone::Muted)).block(Block::bordered().title(" Lead "));
         frame.render_widget(empty, area);
         return;
     };
     let block = Block::bordered()
         .title(Line::from(vec![" ".into(), lead.name.clone().bold(), " ".into()]))
-        .title(Line::from(" esc closes ").right_aligned().dark_gray());
+        .title(Line::from(" esc closes ").right_aligned().fg(th.color(Tone::Muted)));
     let inner_width = usize::from(area.width.saturating_sub(2));
     let detail = app.selected_detail();
     let mut lines = summary_lines(lead, detail, app);
@@ -46,8 +48,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             // what the follow-ups will do next, or failed to do.
             lines.extend(edit_lines(detail, app, inner_width));
             lines.extend(followup_lines(detail, app, inner_width));
-            lines.extend(explanation_lines(detail, inner_width));
-            lines.extend(qualification_lines(detail, inner_width));
+            lines.extend(explanation_lines(th, detail, inner_width));
+            lines.extend(qualification_lines(th, detail, inner_width));
             lines.extend(timeline_lines(&detail.timeline, app, inner_width));
         }
         None => {
@@ -56,17 +58,14 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                 ConnState::Online { .. } => "Loading details…",
                 _ => "Details load when the daemon answers.",
             };
-            lines.push(Line::from(note).dark_gray());
+            lines.push(Line::from(note).fg(th.color(Tone::Muted)));
         }
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-fn kv(label: &str, value: impl Into<String>) -> Line<'static> {
-    Line::from(vec![
-        Span::styled(format!("{label:<LABEL$}"), Style::new().fg(Color::Gray)),
-        Span::raw(value.into()),
-    ])
+fn kv(th: Theme, label: &str, value: impl Into<String>) -> Line<'static> {
+    Line::from(vec![Span::styled(format!("{label:<LABEL$}"), th.fg(Tone::Label)), Span::raw(value.into())])
 }
 
 fn or_dash(v: &Option<String>) -> String {
@@ -74,21 +73,23 @@ fn or_dash(v: &Option<String>) -> String {
 }
 
 fn summary_lines(lead: &LeadSummary, detail: Option<&LeadDetail>, app: &App) -> Vec<Line<'static>> {
+    let th = app.theme;
     let mut score = vec![
-        Span::styled(format!("{:<LABEL$}", "Score"), Style::new().fg(Color::Gray)),
+        Span::styled(format!("{:<LABEL$}", "Score"), th.fg(Tone::Label)),
         Span::styled(format!("{} ", lead.score), Style::new().add_modifier(Modifier::BOLD)),
-        Span::styled(lead.temperature.as_str().to_uppercase(), temperature_style(lead.temperature)),
+        Span::styled(lead.temperature.as_str().to_uppercase(), th.temperature(lead.temperature)),
         Span::raw(format!("  {}/7 answered", lead.answered)),
     ];
     if let Some(model) = detail.map(|d| d.score_model.as_str()).filter(|m| !m.is_empty()) {
-        score.push(Span::styled(format!("  ({model})"), Style::new().fg(Color::DarkGray)));
+        score.push(Span::styled(format!("  ({model})"), th.fg(Tone::Muted)));
     }
     let mut lines = vec![
         Line::from(score),
-        kv("Phone", or_dash(&lead.phone)),
-        kv("Email", or_dash(&lead.email)),
-        kv("Timezone", or_dash(&lead.timezone)),
+        kv(th, "Phone", or_dash(&lead.phone)),
+        kv(th, "Email", or_dash(&lead.email)),
+        kv(th, "Timezone", or_dash(&lead.timezone)),
         kv(
+            th,
             "Source",
             match &lead.lead_type {
                 Some(kind) => format!("{} · {kind}", or_dash(&lead.source)),
@@ -96,6 +97,7 @@ fn summary_lines(lead: &LeadSummary, detail: Option<&LeadDetail>, app: &App) -> 
             },
         ),
         kv(
+            th,
             "Stage",
             match (&lead.pipeline, &lead.stage) {
                 (Some(p), Some(s)) => format!("{p} / {s}"),
@@ -105,9 +107,10 @@ fn summary_lines(lead: &LeadSummary, detail: Option<&LeadDetail>, app: &App) -> 
         ),
     ];
     if !lead.tags.is_empty() {
-        lines.push(kv("Tags", lead.tags.join(", ")));
+        lines.push(kv(th, "Tags", lead.tags.join(", ")));
     }
     lines.push(kv(
+        th,
         "Added",
         format!(
             "{}   last activity {}",
@@ -126,12 +129,12 @@ fn summary_lines(lead: &LeadSummary, detail: Option<&LeadDetail>, app: &App) -> 
         contact.push(format!("follow-up {}", format::relative(Some(next), app.now)));
     }
     if !contact.is_empty() {
-        lines.push(kv("Contact", contact.join(" · ")));
+        lines.push(kv(th, "Contact", contact.join(" · ")));
     }
     if lead.sms_blocked {
         lines.push(Line::from(vec![
-            Span::styled(format!("{:<LABEL$}", "SMS"), Style::new().fg(Color::Gray)),
-            Span::styled("blocked (do not disturb)", Style::new().fg(Color::Red)),
+            Span::styled(format!("{:<LABEL$}", "SMS"), th.fg(Tone::Label)),
+            Span::styled("blocked (do not disturb)", th.fg(Tone::Bad)),
         ]));
     }
     lines
@@ -144,6 +147,7 @@ fn section(title: &str) -> [Line<'static>; 2] {
 /// The lead's edits not yet in GHL: pending ones dim, failed and out-of-sync ones in red
 /// with the reason, and the key that retries them.
 fn edit_lines(detail: &LeadDetail, app: &App, width: usize) -> Vec<Line<'static>> {
+    let th = app.theme;
     let ops = &detail.pending_ops;
     if ops.is_empty() {
         return Vec::new();
@@ -159,27 +163,27 @@ fn edit_lines(detail: &LeadDetail, app: &App, width: usize) -> Vec<Line<'static>
     }
     let mut lines = Vec::from(section(&format!("Edits not yet in GHL ({})", counts.join(", "))));
     for op in ops {
-        lines.extend(op_lines(op, detail, width));
+        lines.extend(op_lines(th, op, detail, width));
     }
     if failed > 0 {
-        let hint = match app.keymap.keys_for(Action::RetryEdits).first() {
+        let hint = match app.keymap.hint_key(Action::RetryEdits) {
             Some(key) => format!("  {key} to retry the failed edits"),
             None => "  bind retry-edits in the keymap to retry them".to_owned(),
         };
-        lines.push(Line::from(hint).dark_gray());
+        lines.push(Line::from(hint).fg(th.color(Tone::Muted)));
     }
     lines
 }
 
-fn op_lines(op: &PendingOp, detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
+fn op_lines(th: Theme, op: &PendingOp, detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
     let what = describe_op(&op.kind, &detail.opportunities);
     let head = format!("#{} {what}", op.seq);
     let (mark, state, style) = match op.state {
-        OpState::Pending if op.held.is_some() => ("  ◷ ", "held", Style::new().fg(Color::Yellow)),
-        OpState::Pending => ("  · ", "waiting for GHL", Style::new().fg(Color::DarkGray)),
-        OpState::Failed => ("  ✕ ", "failed", Style::new().fg(Color::Red)),
-        OpState::OutOfSync => ("  ✕ ", "out of sync", Style::new().fg(Color::Red)),
-        OpState::Uncertain => ("  ? ", "uncertain: may have reached GHL", Style::new().fg(Color::Yellow)),
+        OpState::Pending if op.held.is_some() => ("  ◷ ", "held", th.fg(Tone::Warn)),
+        OpState::Pending => ("  · ", "waiting for GHL", th.fg(Tone::Muted)),
+        OpState::Failed => ("  ✕ ", "failed", th.fg(Tone::Bad)),
+        OpState::OutOfSync => ("  ✕ ", "out of sync", th.fg(Tone::Bad)),
+        OpState::Uncertain => ("  ? ", "uncertain: may have reached GHL", th.fg(Tone::Warn)),
     };
     let tail = format!(" — {state}");
     let room = width.saturating_sub(mark.chars().count() + tail.chars().count());
@@ -191,7 +195,7 @@ fn op_lines(op: &PendingOp, detail: &LeadDetail, width: usize) -> Vec<Line<'stat
     if let Some(hold) = op.held.as_ref().filter(|_| op.state == OpState::Pending) {
         // A message the agent typed, waiting for the lead's allowed hours: until when.
         for line in wrap(&one_line(&hold.reason), width.saturating_sub(6), 2) {
-            lines.push(Line::from(Span::styled(format!("      {line}"), Style::new().fg(Color::Yellow))));
+            lines.push(Line::from(Span::styled(format!("      {line}"), th.fg(Tone::Warn))));
         }
     }
     if op.state != OpState::Pending {
@@ -201,7 +205,7 @@ fn op_lines(op: &PendingOp, detail: &LeadDetail, width: usize) -> Vec<Line<'stat
             n => format!(" ({n} attempts)"),
         };
         for line in wrap(&format!("{}{attempts}", one_line(reason)), width.saturating_sub(6), 3) {
-            lines.push(Line::from(Span::styled(format!("      {line}"), Style::new().fg(Color::Red))));
+            lines.push(Line::from(Span::styled(format!("      {line}"), th.fg(Tone::Bad))));
         }
     }
     lines
@@ -214,6 +218,7 @@ const FOLLOWUPS_SHOWN: usize = 4;
 /// The lead's follow-ups in brief: whether they are paused or the lead opted out, what is still
 /// to happen (soonest first), then what happened (newest first), a failure's reason under it.
 fn followup_lines(detail: &LeadDetail, app: &App, width: usize) -> Vec<Line<'static>> {
+    let th = app.theme;
     let Some(f) = &detail.followups else {
         return Vec::new();
     };
@@ -233,11 +238,11 @@ fn followup_lines(detail: &LeadDetail, app: &App, width: usize) -> Vec<Line<'sta
             .first()
             .map(|k| format!("; {k} resumes"))
             .unwrap_or_default();
-        lines.push(Line::from(format!("  paused by the agent{resume}")).yellow());
+        lines.push(Line::from(format!("  paused by the agent{resume}")).fg(th.color(Tone::Warn)));
     }
     if let Some(o) = &f.opted_out {
         let text = format!("  opted out ({}): nothing automated is sent", one_line(&o.phrase));
-        lines.push(Line::from(ellipsize(&text, width)).red());
+        lines.push(Line::from(ellipsize(&text, width)).fg(th.color(Tone::Bad)));
     }
     let shown = upcoming.iter().chain(&past).take(FOLLOWUPS_SHOWN);
     for item in shown {
@@ -251,14 +256,14 @@ fn followup_lines(detail: &LeadDetail, app: &App, width: usize) -> Vec<Line<'sta
         let label = format!("  {:<10} ", followups::state_label(item.state));
         let room = width.saturating_sub(label.chars().count() + when.chars().count() + 2);
         lines.push(Line::from(vec![
-            Span::styled(label, followups::state_style(item.state)),
+            Span::styled(label, followups::state_style(th, item.state)),
             Span::raw(format!("{:<room$}  ", ellipsize(&output::action(item), room))),
-            Span::styled(when, Style::new().fg(Color::Gray)),
+            Span::styled(when, th.fg(Tone::Label)),
         ]));
         if matches!(item.state, ItemState::Failed | ItemState::Uncertain)
             && let Some(reason) = &item.reason
         {
-            let style = followups::state_style(item.state).remove_modifier(Modifier::BOLD);
+            let style = followups::state_style(th, item.state).remove_modifier(Modifier::BOLD);
             lines.push(Line::from(Span::styled(
                 format!("             {}", ellipsize(&one_line(reason), width.saturating_sub(13))),
                 style,
@@ -268,15 +273,15 @@ fn followup_lines(detail: &LeadDetail, app: &App, width: usize) -> Vec<Line<'sta
     let more = f.items.len().saturating_sub(FOLLOWUPS_SHOWN);
     if more > 0 {
         let text = format!("  {more} more: `leadline lead {}` lists them", detail.lead.id);
-        lines.push(Line::from(ellipsize(&text, width)).dark_gray());
+        lines.push(Line::from(ellipsize(&text, width)).fg(th.color(Tone::Muted)));
     }
     lines
 }
 
-fn explanation_lines(detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
+fn explanation_lines(th: Theme, detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
     let mut lines = Vec::from(section("Why this score"));
     if detail.explanation.is_empty() {
-        lines.push(Line::from("no explanation recorded").dark_gray());
+        lines.push(Line::from("no explanation recorded").fg(th.color(Tone::Muted)));
         return lines;
     }
     let name_width =
@@ -289,7 +294,7 @@ fn explanation_lines(detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
         } else {
             0
         };
-        let color = if c.contribution < 0.0 { Color::Red } else { Color::Green };
+        let color = if c.contribution < 0.0 { th.color(Tone::Bad) } else { th.color(Tone::Good) };
         lines.push(Line::from(vec![
             Span::raw(format!("  {:<name_width$} ", ellipsize(&c.feature, name_width))),
             Span::styled(format!("{:>+6.1} ", c.contribution), Style::new().fg(color)),
@@ -299,7 +304,7 @@ fn explanation_lines(detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
     lines
 }
 
-fn qualification_lines(detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
+fn qualification_lines(th: Theme, detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
     let q = &detail.qualification;
     let mut lines = Vec::from(section(&format!("Qualification {}/7", q.answered_count())));
     for item in QualificationItem::ALL {
@@ -314,13 +319,13 @@ fn qualification_lines(detail: &LeadDetail, width: usize) -> Vec<Line<'static>> 
         };
         let line = match q.get(item) {
             Some(answer) => Line::from(vec![
-                Span::styled("  ✓ ", Style::new().fg(Color::Green)),
+                Span::styled("  ✓ ", th.fg(Tone::Good)),
                 Span::raw(format!("{label:<15}")),
                 Span::raw(ellipsize(&one_line(answer), width.saturating_sub(21))),
             ]),
             None => Line::from(vec![
-                Span::styled("  · ", Style::new().fg(Color::DarkGray)),
-                Span::styled(label, Style::new().fg(Color::DarkGray)),
+                Span::styled("  · ", th.fg(Tone::Muted)),
+                Span::styled(label, th.fg(Tone::Muted)),
             ]),
         };
         lines.push(line);
@@ -329,9 +334,10 @@ fn qualification_lines(detail: &LeadDetail, width: usize) -> Vec<Line<'static>> 
 }
 
 fn timeline_lines(timeline: &[TimelineEntry], app: &App, width: usize) -> Vec<Line<'static>> {
+    let th = app.theme;
     let mut lines = Vec::from(section("Timeline"));
     if timeline.is_empty() {
-        lines.push(Line::from("nothing yet").dark_gray());
+        lines.push(Line::from("nothing yet").fg(th.color(Tone::Muted)));
         return lines;
     }
     // The daemon sends newest first; sorting again keeps the promise if it ever does not.
@@ -339,17 +345,17 @@ fn timeline_lines(timeline: &[TimelineEntry], app: &App, width: usize) -> Vec<Li
     entries.sort_by_key(|e| std::cmp::Reverse(e.at));
     for e in entries {
         let (arrow, color) = match e.direction {
-            Some(Direction::Inbound) => ("←", Color::Cyan),
-            Some(Direction::Outbound) => ("→", Color::Magenta),
-            _ => ("·", Color::Gray),
+            Some(Direction::Inbound) => ("←", th.color(Tone::Accent)),
+            Some(Direction::Outbound) => ("→", th.color(Tone::Special)),
+            _ => ("·", th.color(Tone::Label)),
         };
         let kind = e.channel.clone().unwrap_or_else(|| e.kind.clone());
         let when = format!("  {:>9} ", format::relative(e.at, app.now));
         let prefix_width = when.chars().count() + 2 + 7;
         lines.push(Line::from(vec![
-            Span::styled(when, Style::new().fg(Color::Gray)),
+            Span::styled(when, th.fg(Tone::Label)),
             Span::styled(format!("{arrow} "), Style::new().fg(color)),
-            Span::styled(format!("{:<6} ", ellipsize(&kind, 6)), Style::new().fg(Color::DarkGray)),
+            Span::styled(format!("{:<6} ", ellipsize(&kind, 6)), th.fg(Tone::Muted)),
             Span::raw(ellipsize(&one_line(&e.text), width.saturating_sub(prefix_width))),
         ]));
     }

@@ -2,12 +2,13 @@
 //! is uncertain, then what went lately; and the selected action's pane, with when it goes in
 //! the lead's time, why, and its text. As with the queues, only the visible rows are built.
 
+use crate::dashboard::theme::{Theme, Tone};
 use std::ops::Range;
 
 use leadline_shared::domain::ItemState;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
 
@@ -46,16 +47,16 @@ pub fn state_label(state: ItemState) -> &'static str {
 }
 
 /// The colour of a state: what needs the agent stands out, what is over is dim.
-pub fn state_style(state: ItemState) -> Style {
+pub fn state_style(th: Theme, state: ItemState) -> Style {
     let bold = Style::new().add_modifier(Modifier::BOLD);
     match state {
-        ItemState::AwaitingApproval => bold.fg(Color::Yellow),
-        ItemState::Failed => bold.fg(Color::Red),
-        ItemState::Uncertain => bold.fg(Color::Magenta),
+        ItemState::AwaitingApproval => bold.fg(th.color(Tone::Warn)),
+        ItemState::Failed => bold.fg(th.color(Tone::Bad)),
+        ItemState::Uncertain => bold.fg(th.color(Tone::Special)),
         ItemState::Scheduled => Style::new(),
-        ItemState::Queued | ItemState::Sending => Style::new().fg(Color::Cyan),
-        ItemState::Sent | ItemState::Done => Style::new().fg(Color::Green),
-        ItemState::Skipped | ItemState::Cancelled => Style::new().fg(Color::DarkGray),
+        ItemState::Queued | ItemState::Sending => th.fg(Tone::Accent),
+        ItemState::Sent | ItemState::Done => th.fg(Tone::Good),
+        ItemState::Skipped | ItemState::Cancelled => th.fg(Tone::Muted),
     }
 }
 
@@ -73,20 +74,24 @@ pub fn when(row: &FollowUpRow, now: jiff::Timestamp) -> String {
 }
 
 /// The table's column widths: lead and action share what state and time leave.
-fn widths() -> [Constraint; 4] {
-    [Constraint::Length(10), Constraint::Fill(3), Constraint::Fill(4), Constraint::Length(28)]
+fn widths(marking: bool) -> Vec<Constraint> {
+    let mark = marking.then_some(Constraint::Length(super::MARK_WIDTH));
+    mark.into_iter()
+        .chain([Constraint::Length(10), Constraint::Fill(3), Constraint::Fill(4), Constraint::Length(28)])
+        .collect()
 }
 
-fn row(r: &FollowUpRow, now: jiff::Timestamp) -> Row<'static> {
+fn row(th: Theme, r: &FollowUpRow, now: jiff::Timestamp, mark: Option<bool>) -> Row<'static> {
     let state = r.item().state;
     let lead =
         if r.view.lead_name.is_empty() { r.item().contact_id.clone() } else { r.view.lead_name.clone() };
-    Row::new([
-        Cell::from(Span::styled(state_label(state), state_style(state))),
+    let cells = [
+        Cell::from(Span::styled(state_label(state), state_style(th, state))),
         Cell::from(lead),
         Cell::from(r.action.clone()),
         Cell::from(when(r, now)),
-    ])
+    ];
+    Row::new(mark.map(|m| super::mark_cell(th, m)).into_iter().chain(cells))
 }
 
 /// The title's counts: `3 to approve · 1 uncertain`, the parts that need the agent first, as
@@ -113,6 +118,7 @@ fn counts(app: &App, room: usize) -> String {
 
 /// Draws the follow-ups table.
 pub fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let view = app.followups();
     let position = format!(
         " {} of {} ",
@@ -126,6 +132,9 @@ pub fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
     if !counts.is_empty() {
         title.push(Span::raw(format!(": {counts}")));
     }
+    if !app.followup_marks().is_empty() {
+        title.push(Span::styled(format!(" · {} marked", app.followup_marks().len()), th.mark()));
+    }
     title.push(" ".into());
     let mut block = Block::bordered().title(Line::from(title));
     if view.rows.is_empty() {
@@ -133,16 +142,22 @@ pub fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
             .alignment(Alignment::Center)
             .wrap(Wrap { trim: true })
             .block(block)
-            .dark_gray();
+            .fg(th.color(Tone::Muted));
         frame.render_widget(text, area);
         return;
     }
     block = block.title(Line::from(position).right_aligned());
     let range = window(app, area);
     let selected_in_window = view.selected.checked_sub(range.start);
-    let rows = view.rows[range].iter().map(|r| row(r, app.now));
-    let header = Row::new(["State", "Lead", "Action", "When (lead's time)"].map(Cell::from));
-    draw_list(frame, area, rows, widths(), header, block, selected_in_window);
+    let marks = app.followup_marks();
+    let marking = !marks.is_empty();
+    let rows = view.rows[range]
+        .iter()
+        .map(|r| row(th, r, app.now, marking.then(|| marks.contains_key(&r.item().id))));
+    let mark = marking.then(|| Cell::from(""));
+    let header =
+        Row::new(mark.into_iter().chain(["State", "Lead", "Action", "When (lead's time)"].map(Cell::from)));
+    draw_list(th, frame, area, rows, widths(marking), header, block, selected_in_window);
 }
 
 fn empty_message(app: &App) -> String {
@@ -158,18 +173,25 @@ fn empty_message(app: &App) -> String {
         .to_owned()
 }
 
-fn kv(label: &str, value: Vec<Span<'static>>) -> Line<'static> {
-    let mut spans = vec![Span::styled(format!("{label:<LABEL$}"), Style::new().fg(Color::Gray))];
+fn kv(th: Theme, label: &str, value: Vec<Span<'static>>) -> Line<'static> {
+    let mut spans = vec![Span::styled(format!("{label:<LABEL$}"), th.fg(Tone::Label))];
     spans.extend(value);
     Line::from(spans)
 }
 
 /// Lines of wrapped text under a label (the label on the first one only).
-fn paragraph(label: &str, text: &str, width: usize, max_lines: usize, style: Style) -> Vec<Line<'static>> {
+fn paragraph(
+    th: Theme,
+    label: &str,
+    text: &str,
+    width: usize,
+    max_lines: usize,
+    style: Style,
+) -> Vec<Line<'static>> {
     wrap(&one_line(text), width.saturating_sub(LABEL), max_lines)
         .into_iter()
         .enumerate()
-        .map(|(i, line)| kv(if i == 0 { label } else { "" }, vec![Span::styled(line, style)]))
+        .map(|(i, line)| kv(th, if i == 0 { label } else { "" }, vec![Span::styled(line, style)]))
         .collect()
 }
 
@@ -194,15 +216,17 @@ fn key_hints(app: &App, row: &FollowUpRow) -> String {
     actions.push((Action::ResumeLead, "resume"));
     actions
         .into_iter()
-        .filter_map(|(action, label)| app.keymap.keys_for(action).first().map(|k| format!("{k} {label}")))
+        .filter_map(|(action, label)| app.keymap.hint_key(action).map(|k| format!("{k} {label}")))
         .collect::<Vec<_>>()
         .join(" · ")
 }
 
 /// Draws the selected action's pane: what, when in the lead's time, why, its text, the keys.
 pub fn draw_pane(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let Some(row) = app.followups().selected_row() else {
-        let empty = Paragraph::new("No follow-up selected.").dark_gray().block(Block::bordered());
+        let empty =
+            Paragraph::new("No follow-up selected.").fg(th.color(Tone::Muted)).block(Block::bordered());
         frame.render_widget(empty, area);
         return;
     };
@@ -213,59 +237,61 @@ pub fn draw_pane(app: &App, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().title(Line::from(vec![" ".into(), lead.bold(), " ".into()]));
 
     let mut lines = vec![kv(
+        th,
         "Action",
         vec![
-            Span::styled(state_label(item.state), state_style(item.state)),
+            Span::styled(state_label(item.state), state_style(th, item.state)),
             Span::raw(format!(" · {}", ellipsize(&row.action, width.saturating_sub(LABEL + 13)))),
         ],
     )];
     let zone = item.timezone.as_deref().map(|z| format!(" ({z})")).unwrap_or_default();
     let when = format!("{}{zone}", when(row, app.now));
-    lines.push(kv("When", vec![Span::raw(ellipsize(&when, width.saturating_sub(LABEL)))]));
+    lines.push(kv(th, "When", vec![Span::raw(ellipsize(&when, width.saturating_sub(LABEL)))]));
     if output::is_held(item) {
         let due = output::local(item.due_at, item.timezone.as_deref());
         lines.push(kv(
+            th,
             "",
-            vec![Span::styled(format!("held back; it was due {due}"), Style::new().fg(Color::Gray))],
+            vec![Span::styled(format!("held back; it was due {due}"), th.fg(Tone::Label))],
         ));
     }
     if let Some(reason) = item.reason.as_deref().filter(|r| !r.trim().is_empty()) {
         let style = match item.state {
-            ItemState::Failed => Style::new().fg(Color::Red),
-            ItemState::Uncertain => Style::new().fg(Color::Magenta),
+            ItemState::Failed => th.fg(Tone::Bad),
+            ItemState::Uncertain => th.fg(Tone::Special),
             _ => Style::new(),
         };
-        lines.extend(paragraph("Why", reason, width, 3, style));
+        lines.extend(paragraph(th, "Why", reason, width, 3, style));
     }
     if item.state == ItemState::Uncertain {
         lines.push(kv(
+            th,
             "",
-            vec![Span::styled(
-                "It may have arrived: check GHL's conversation first.",
-                Style::new().fg(Color::Gray),
-            )],
+            vec![Span::styled("It may have arrived: check GHL's conversation first.", th.fg(Tone::Label))],
         ));
     }
     // The keys before the text, which can be long: a short pane still shows what to press.
     let keys = key_hints(app, row);
     if !keys.is_empty() {
         let keys = ellipsize(&keys, width.saturating_sub(LABEL));
-        lines.push(kv("Keys", vec![Span::styled(keys, Style::new().fg(Color::Cyan))]));
+        lines.push(kv(th, "Keys", vec![Span::styled(keys, th.fg(Tone::Accent))]));
     }
     match (item.edited.as_deref(), item.body.as_deref()) {
-        (Some(text), _) => lines.extend(paragraph("Your text", text, width, 4, Style::new())),
-        (None, Some(body)) => lines.extend(paragraph("Text", body, width, 4, Style::new())),
+        (Some(text), _) => lines.extend(paragraph(th, "Your text", text, width, 4, Style::new())),
+        (None, Some(body)) => lines.extend(paragraph(th, "Text", body, width, 4, Style::new())),
         (None, None) if item.action.channel().is_some() => lines.push(kv(
+            th,
             "Text",
-            vec![Span::styled("the template's, written when it goes", Style::new().fg(Color::DarkGray))],
+            vec![Span::styled("the template's, written when it goes", th.fg(Tone::Muted))],
         )),
         (None, None) => {}
     }
     lines.push(kv(
+        th,
         "Workflow",
         vec![Span::styled(
             ellipsize(&format!("{} · {}", item.workflow, item.id), width.saturating_sub(LABEL)),
-            Style::new().fg(Color::DarkGray),
+            th.fg(Tone::Muted),
         )],
     ));
     frame.render_widget(Paragraph::new(lines).block(block), area);

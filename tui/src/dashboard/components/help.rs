@@ -1,9 +1,10 @@
 //! The help overlay: every bound action with its keys, read from the live keymap. Taller than
 //! a small terminal, it scrolls with the movement keys.
 
+use crate::dashboard::theme::Tone;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
@@ -24,6 +25,7 @@ pub fn max_scroll(keymap: &Keymap, height: u16) -> u16 {
 
 /// Draws the overlay centred over `area`.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let entries = app.keymap.help_entries();
     let key_width = entries.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
     let desc_width = entries.iter().map(|(_, d)| d.chars().count()).max().unwrap_or(0);
@@ -36,7 +38,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .into_iter()
         .map(|(keys, desc)| {
             Line::from(vec![
-                Span::styled(format!(" {keys:>key_width$}  "), Style::new().fg(Color::Cyan).bold()),
+                Span::styled(format!(" {keys:>key_width$}  "), th.fg(Tone::Accent).bold()),
                 Span::raw(desc),
             ])
         })
@@ -47,17 +49,17 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .flat_map(|a| app.keymap.keys_for(*a))
         .map(|k| k.to_string())
         .collect();
-    lines.push(Line::from(format!(" {} closes this help", close.join(" or "))).dark_gray());
+    lines.push(Line::from(format!(" {} closes this help", close.join(" or "))).fg(th.color(Tone::Muted)));
 
     frame.render_widget(Clear, popup);
     let max = max_scroll(&app.keymap, area.height);
     let scroll = app.help_scroll().min(max);
-    let mut block = Block::bordered().title(" Keys ").border_style(Style::new().fg(Color::Cyan));
+    let mut block = Block::bordered().title(" Keys ").border_style(th.fg(Tone::Accent));
     if max > 0 {
         // Say there is more, and which way, from the keys that scroll it.
         let keys = [Action::NextRow, Action::PrevRow]
             .iter()
-            .filter_map(|a| app.keymap.keys_for(*a).first().map(|k| k.to_string()))
+            .filter_map(|a| app.keymap.hint_key(*a).map(|k| k.to_string()))
             .collect::<Vec<_>>()
             .join("/");
         let more = match (scroll > 0, scroll < max) {

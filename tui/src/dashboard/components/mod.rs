@@ -9,6 +9,7 @@ pub mod compose;
 pub mod detail;
 pub mod followups;
 pub mod help;
+pub mod palette;
 pub mod prompt;
 pub mod queue_table;
 pub mod search;
@@ -16,15 +17,17 @@ pub mod status_bar;
 pub mod system;
 pub mod tabs;
 
-use leadline_shared::domain::Temperature;
+use crate::dashboard::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::widgets::{Block, HighlightSpacing, Row, Table, TableState};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Cell, HighlightSpacing, Row, Table, TableState};
 
 /// Draws a list as every list looks: the rows of the visible window under a bold header, the
 /// selected one (its index in the window) highlighted and marked.
+#[allow(clippy::too_many_arguments, reason = "each list's parts differ; a struct would only rename them")]
 pub fn draw_list<'a>(
+    th: Theme,
     frame: &mut Frame,
     area: Rect,
     rows: impl IntoIterator<Item = Row<'a>>,
@@ -34,23 +37,21 @@ pub fn draw_list<'a>(
     selected: Option<usize>,
 ) {
     let table = Table::new(rows, widths)
-        .header(header.style(Style::new().add_modifier(Modifier::BOLD).fg(Color::Gray)))
+        .header(header.style(th.header()))
         .block(block)
-        .row_highlight_style(Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD))
+        .row_highlight_style(th.selected())
         .highlight_symbol("▶ ")
         .highlight_spacing(HighlightSpacing::Always);
     let mut state = TableState::new().with_selected(selected);
     frame.render_stateful_widget(table, area, &mut state);
 }
 
-/// The colour of a temperature, used wherever a score is shown.
-pub fn temperature_style(t: Temperature) -> Style {
-    let color = match t {
-        Temperature::Hot => Color::Red,
-        Temperature::Warm => Color::Yellow,
-        Temperature::Cold => Color::Blue,
-    };
-    Style::new().fg(color).add_modifier(Modifier::BOLD)
+/// The width of the mark column shown while rows are marked.
+pub const MARK_WIDTH: u16 = 1;
+
+/// The mark column's cell: `●` on a marked row.
+pub fn mark_cell(th: Theme, marked: bool) -> Cell<'static> {
+    if marked { Cell::from(Span::styled("●", th.mark())) } else { Cell::from(" ") }
 }
 
 /// Truncates `s` to `max` characters, marking the cut with `…`.

@@ -2,9 +2,10 @@
 //! a small popup with one input line and a hint, over whatever is on screen. Its input line
 //! ([`draw_input`]) is also the search screen's query.
 
+use crate::dashboard::theme::{Theme, Tone};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Position, Rect};
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
@@ -25,6 +26,7 @@ fn hint(kind: PromptKind, tags: &[String]) -> String {
         }
         PromptKind::RemoveTag => "enter removes · esc cancels".to_owned(),
         PromptKind::AddTag | PromptKind::AddNote => "enter saves · esc cancels".to_owned(),
+        PromptKind::Assign => "the GHL user id · enter assigns · esc cancels".to_owned(),
         PromptKind::EditFollowUp => {
             "enter approves this text · merge fields like {{first_name}} work · esc cancels".to_owned()
         }
@@ -33,6 +35,7 @@ fn hint(kind: PromptKind, tags: &[String]) -> String {
 
 /// Draws the open prompt, if any, centred over `area`, and puts the terminal cursor in it.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let Some(prompt) = app.prompt() else {
         return;
     };
@@ -47,26 +50,26 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Span::raw(prompt.kind.title()).bold(),
         Span::raw(format!(" · {} ", ellipsize(&prompt.lead_name, title_room))),
     ]);
-    let block = Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan));
+    let block = Block::bordered().title(title).border_style(th.fg(Tone::Accent));
     let inner = block.inner(popup);
     frame.render_widget(Clear, popup);
     frame.render_widget(block, popup);
     let [field, hint_line] = inner.layout(&ratatui::layout::Layout::vertical([Constraint::Length(1); 2]));
-    draw_input(frame, field, &prompt.input, true);
-    let hint = Line::from(ellipsize(&hint(prompt.kind, &prompt.tags), inner_width)).dark_gray();
+    draw_input(th, frame, field, &prompt.input, true);
+    let hint = Line::from(ellipsize(&hint(prompt.kind, &prompt.tags), inner_width)).fg(th.color(Tone::Muted));
     frame.render_widget(Paragraph::new(hint), hint_line);
 }
 
 /// Draws a one-line input in `area` (its first row): `> ` and as much of the text as fits
 /// around the cursor; with `focused`, the terminal's cursor goes there.
-pub fn draw_input(frame: &mut Frame, area: Rect, input: &TextInput, focused: bool) {
+pub fn draw_input(th: Theme, frame: &mut Frame, area: Rect, input: &TextInput, focused: bool) {
     const PROMPT: &str = "> ";
     if area.width == 0 || area.height == 0 {
         return;
     }
     let field = usize::from(area.width).saturating_sub(PROMPT.len());
     let (shown, cursor) = input.window(field);
-    let line = Line::from(vec![Span::styled(PROMPT, Style::new().fg(Color::Cyan)), Span::raw(shown)]);
+    let line = Line::from(vec![Span::styled(PROMPT, th.fg(Tone::Accent)), Span::raw(shown)]);
     frame.render_widget(Paragraph::new(line), Rect { height: 1, ..area });
     if focused {
         let x = area.x.saturating_add((PROMPT.len() + cursor) as u16).min(area.right().saturating_sub(1));

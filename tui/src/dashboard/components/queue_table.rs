@@ -2,6 +2,7 @@
 //! lays out every row it is given, which costs ~200 ms a frame at 100 k rows). Rows not
 //! arrived yet (right after a jump) are drawn as a dimmed `loading…`.
 
+use crate::dashboard::theme::{Theme, Tone};
 use std::ops::Range;
 
 use jiff::Timestamp;
@@ -13,7 +14,6 @@ use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
 
-use super::temperature_style;
 use crate::dashboard::app::{App, visible_range};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
@@ -32,21 +32,20 @@ pub fn window(app: &App, area: Rect) -> Range<usize> {
 /// What a row not held yet shows until its window arrives.
 pub const LOADING: &str = "loading…";
 
-/// The table's column widths: name, source and stage share what the fixed columns leave.
-fn widths() -> [Constraint; 6] {
-    [
-        Constraint::Fill(3),
-        Constraint::Length(8),
-        Constraint::Fill(2),
-        Constraint::Fill(2),
-        Constraint::Length(13),
-        Constraint::Length(4),
-    ]
-}
-
-/// One lead as a table row.
-pub fn row(lead: &LeadSummary, now: Timestamp) -> Row<'static> {
-    row_with(lead, now, TimeColumn::LastActivity)
+/// The table's column widths: name, source and stage share what the fixed columns leave;
+/// with `marking`, the mark column first.
+fn widths(marking: bool) -> Vec<Constraint> {
+    let mark = marking.then_some(Constraint::Length(super::MARK_WIDTH));
+    mark.into_iter()
+        .chain([
+            Constraint::Fill(3),
+            Constraint::Length(8),
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+            Constraint::Length(13),
+            Constraint::Length(4),
+        ])
+        .collect()
 }
 
 /// What a queue's time column shows.
@@ -87,14 +86,21 @@ pub fn waiting(at: Option<Timestamp>, now: Timestamp) -> String {
     }
 }
 
-/// One lead as a table row, its time column as the queue wants it.
-fn row_with(lead: &LeadSummary, now: Timestamp, time: TimeColumn) -> Row<'static> {
+/// One lead as a table row, its time column as the queue wants it. With `mark`, a mark column
+/// comes first.
+fn row_with(
+    th: Theme,
+    lead: &LeadSummary,
+    now: Timestamp,
+    time: TimeColumn,
+    mark: Option<bool>,
+) -> Row<'static> {
     let dash = || "—".to_owned();
     let score = Line::from(vec![
         Span::raw(format!("{:>3} ", lead.score)),
-        Span::styled(lead.temperature.as_str(), temperature_style(lead.temperature)),
+        Span::styled(lead.temperature.as_str(), th.temperature(lead.temperature)),
     ]);
-    Row::new([
+    let cells = [
         Cell::from(lead.name.clone()),
         Cell::from(score),
         Cell::from(lead.source.clone().unwrap_or_else(dash)),
@@ -105,13 +111,21 @@ fn row_with(lead: &LeadSummary, now: Timestamp, time: TimeColumn) -> Row<'static
             TimeColumn::Waiting => waiting(lead.date_added, now),
         }),
         Cell::from(Line::from(format::age(lead.date_added, now)).alignment(Alignment::Right)),
-    ])
+    ];
+    Row::new(mark.map(|m| super::mark_cell(th, m)).into_iter().chain(cells))
 }
 
 /// Draws the current queue.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let view = app.view();
-    let title = Line::from(vec![" ".into(), super::tabs::label(&view.name).bold(), " ".into()]);
+    let marks = app.lead_marks();
+    let marking = !marks.is_empty();
+    let mut title = vec![" ".into(), super::tabs::label(&view.name).bold(), " ".into()];
+    if marking {
+        title.push(Span::styled(format!("· {} marked ", format::thousands(marks.len() as u64)), th.mark()));
+    }
+    let title = Line::from(title);
     let mut block = Block::bordered().title(title);
     let empty = !view.loaded || view.total == 0;
     if !empty {
@@ -128,7 +142,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             .alignment(Alignment::Center)
             .wrap(Wrap { trim: true })
             .block(block)
-            .dark_gray();
+            .fg(th.color(Tone::Muted));
         frame.render_widget(text, area);
         return;
     }
@@ -137,14 +151,17 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let selected_in_window = view.selected.checked_sub(range.start);
     let time = TimeColumn::of(&view.name);
     let rows = range.map(|i| match view.lead_at(i) {
-        Some(lead) => row_with(lead, app.now, time),
-        None => Row::new([Cell::from(LOADING)]).dark_gray(),
+        Some(lead) => row_with(th, lead, app.now, time, marking.then(|| marks.contains_key(&lead.id))),
+        None => Row::new([Cell::from(LOADING)]).fg(th.color(Tone::Muted)),
     });
     let age = Cell::from(Line::from("Age").alignment(Alignment::Right));
+    let mark = marking.then(|| Cell::from(""));
     let header = Row::new(
-        ["Name", "Score", "Source", "Stage", time.header()].map(Cell::from).into_iter().chain([age]),
+        mark.into_iter()
+            .chain(["Name", "Score", "Source", "Stage", time.header()].map(Cell::from))
+            .chain([age]),
     );
-    super::draw_list(frame, area, rows, widths(), header, block, selected_in_window);
+    super::draw_list(th, frame, area, rows, widths(marking), header, block, selected_in_window);
 }
 
 fn empty_message(app: &App) -> String {

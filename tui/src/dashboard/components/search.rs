@@ -2,15 +2,16 @@
 //! that match, best first, with what a lead is found by: its phone, email and tags. Only the
 //! visible rows are built.
 
+use crate::dashboard::theme::Tone;
 use leadline_shared::domain::LeadSummary;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
 
+use super::prompt;
 use super::queue_table::CHROME_ROWS;
-use super::{prompt, temperature_style};
 use crate::dashboard::app::App;
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
@@ -36,33 +37,36 @@ fn count_label(app: &App) -> Option<String> {
 
 /// Draws the query's box; while it has the keys, with the terminal's cursor in it.
 pub fn draw_bar(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let s = app.search();
-    let border = if s.editing { Color::Cyan } else { Color::DarkGray };
+    let border = if s.editing { th.color(Tone::Accent) } else { th.color(Tone::Muted) };
     let mut block = Block::bordered()
         .title(Line::from(vec![" ".into(), "Search".bold(), " ".into()]))
         .border_style(Style::new().fg(border));
     if let Some(count) = count_label(app) {
-        block = block.title(Line::from(format!(" {count} ")).right_aligned().dark_gray());
+        block = block.title(Line::from(format!(" {count} ")).right_aligned().fg(th.color(Tone::Muted)));
     }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if s.input.value().is_empty() && !s.editing {
-        let hint = Line::from(vec![Span::raw("  "), "press / to search".dark_gray()]);
+        let hint = Line::from(vec![Span::raw("  "), "press / to search".fg(th.color(Tone::Muted))]);
         frame.render_widget(Paragraph::new(hint), inner);
         return;
     }
-    prompt::draw_input(frame, inner, &s.input, s.editing);
+    prompt::draw_input(th, frame, inner, &s.input, s.editing);
 }
 
-fn widths(wide: bool) -> Vec<Constraint> {
-    let mut w = vec![
+fn widths(wide: bool, marking: bool) -> Vec<Constraint> {
+    let mut w: Vec<Constraint> =
+        marking.then_some(Constraint::Length(super::MARK_WIDTH)).into_iter().collect();
+    w.extend([
         Constraint::Fill(3),
         Constraint::Length(8),
         // "+1 512 555 0100" as people write it; GHL's "+15125550100" is shorter.
         Constraint::Length(15),
         Constraint::Fill(3),
         Constraint::Fill(2),
-    ];
+    ]);
     if wide {
         w.push(Constraint::Length(13));
     }
@@ -70,19 +74,22 @@ fn widths(wide: bool) -> Vec<Constraint> {
 }
 
 /// One matching lead as a table row.
-fn row(lead: &LeadSummary, app: &App, wide: bool) -> Row<'static> {
+fn row(lead: &LeadSummary, app: &App, wide: bool, marking: bool) -> Row<'static> {
+    let th = app.theme;
     let dash = || "—".to_owned();
     let score = Line::from(vec![
         Span::raw(format!("{:>3} ", lead.score)),
-        Span::styled(lead.temperature.as_str(), temperature_style(lead.temperature)),
+        Span::styled(lead.temperature.as_str(), th.temperature(lead.temperature)),
     ]);
-    let mut cells = vec![
+    let mark = marking.then(|| super::mark_cell(th, app.lead_marks().contains_key(&lead.id)));
+    let mut cells: Vec<Cell> = mark.into_iter().collect();
+    cells.extend([
         Cell::from(lead.name.clone()),
         Cell::from(score),
         Cell::from(lead.phone.clone().unwrap_or_else(dash)),
         Cell::from(lead.email.clone().unwrap_or_else(dash)),
         Cell::from(if lead.tags.is_empty() { dash() } else { lead.tags.join(", ") }),
-    ];
+    ]);
     if wide {
         cells.push(Cell::from(format::relative(lead.last_activity, app.now)));
     }
@@ -90,10 +97,11 @@ fn row(lead: &LeadSummary, app: &App, wide: bool) -> Row<'static> {
 }
 
 /// What the results say when there is no row to show.
-fn empty_message(app: &App) -> (String, Color) {
+fn empty_message(app: &App) -> (String, ratatui::style::Color) {
+    let th = app.theme;
     let s = app.search();
     if let Some(error) = &s.error {
-        return (error.clone(), Color::Yellow);
+        return (error.clone(), th.color(Tone::Warn));
     }
     let text = if !matches!(app.connection(), ConnState::Online { .. }) {
         "Search needs the daemon: waiting for it…".to_owned()
@@ -108,12 +116,14 @@ fn empty_message(app: &App) -> (String, Color) {
             s.answered.as_deref().unwrap_or(s.query())
         )
     };
-    (text, Color::DarkGray)
+    (text, th.color(Tone::Muted))
 }
 
 /// Draws the matching leads, best first.
 pub fn draw_results(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let s = app.search();
+    let marking = !app.lead_marks().is_empty();
     let mut block = Block::bordered().title(Line::from(vec![" ".into(), "Leads".bold(), " ".into()]));
     if s.rows.is_empty() {
         let (text, color) = empty_message(app);
@@ -134,11 +144,12 @@ pub fn draw_results(app: &App, frame: &mut Frame, area: Rect) {
     let wide = area.width >= WITH_ACTIVITY;
     let range = s.visible(usize::from(area.height.saturating_sub(CHROME_ROWS)));
     let selected = s.selected.checked_sub(range.start);
-    let rows = s.rows[range].iter().map(|lead| row(lead, app, wide));
-    let mut header = vec!["Name", "Score", "Phone", "Email", "Tags"];
+    let rows = s.rows[range].iter().map(|lead| row(lead, app, wide, marking));
+    let mut header = if marking { vec![""] } else { Vec::new() };
+    header.extend(["Name", "Score", "Phone", "Email", "Tags"]);
     if wide {
         header.push("Last activity");
     }
     let header = Row::new(header.into_iter().map(Cell::from));
-    super::draw_list(frame, area, rows, widths(wide), header, block, selected);
+    super::draw_list(th, frame, area, rows, widths(wide, marking), header, block, selected);
 }

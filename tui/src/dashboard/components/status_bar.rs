@@ -2,10 +2,11 @@
 //! progress or error, pending work, counts) and the footer: a flash message (an edit saved or
 //! refused), the last error, or the key hints generated from the live keymap.
 
+use crate::dashboard::theme::{Theme, Tone};
 use leadline_shared::protocol::{SyncFailure, SyncState};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -14,8 +15,8 @@ use crate::dashboard::app::{App, FlashKind, Screen};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
 
-fn sep() -> Span<'static> {
-    Span::styled(" │ ", Style::new().fg(Color::DarkGray))
+fn sep(th: Theme) -> Span<'static> {
+    Span::styled(" │ ", th.fg(Tone::Muted))
 }
 
 /// Why the banner is up.
@@ -52,8 +53,7 @@ fn daemon_banner(app: &App) -> Option<String> {
         return Some(format!(" {what}; starting it… · {last_error}"));
     }
     let secs = app.conn.retry_in_secs(app.now).unwrap_or(0);
-    let retry_key =
-        app.keymap.keys_for(crate::dashboard::action::Action::Refresh).first().map(|k| k.to_string());
+    let retry_key = app.keymap.hint_key(crate::dashboard::action::Action::Refresh).map(|k| k.to_string());
     let hint = retry_key.map(|k| format!(" · {k} retries now")).unwrap_or_default();
     Some(format!(" {what}; retrying in {secs} s (attempt {}){hint} · {last_error}", attempts + 1))
 }
@@ -99,12 +99,13 @@ fn ghl_banner(app: &App, width: usize) -> Option<String> {
 
 /// Draws the banner: red while the daemon is down, yellow while GHL is.
 pub fn draw_banner(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     if let Some((text, kind)) = banner_text(app, area.width) {
         let style = match kind {
-            BannerKind::DaemonDown => Style::new().fg(Color::White).bg(Color::Red),
-            BannerKind::GhlDown => Style::new().fg(Color::Black).bg(Color::Yellow),
+            BannerKind::DaemonDown => th.banner(),
+            BannerKind::GhlDown => th.filled(Tone::Warn).add_modifier(Modifier::BOLD),
         };
-        frame.render_widget(Paragraph::new(text).style(style.add_modifier(Modifier::BOLD)), area);
+        frame.render_widget(Paragraph::new(text).style(style), area);
     }
 }
 
@@ -112,6 +113,7 @@ pub fn draw_banner(app: &App, frame: &mut Frame, area: Rect) {
 /// (sync progress, the sync error) is cut so that the sync segment still fits beside the
 /// first one.
 fn segments(app: &App, width: usize) -> Vec<Vec<Span<'static>>> {
+    let th = app.theme;
     let mut segments = Vec::new();
     segments.push(match app.connection() {
         ConnState::Online { .. } => {
@@ -120,15 +122,12 @@ fn segments(app: &App, width: usize) -> Vec<Vec<Span<'static>>> {
                 (_, Some(w)) => (w.app_version.clone(), w.pid),
                 _ => (String::new(), 0),
             };
-            vec![
-                Span::styled("● ", Style::new().fg(Color::Green)),
-                Span::raw(format!("leadlined {version} pid {pid}")),
-            ]
+            vec![Span::styled("● ", th.fg(Tone::Good)), Span::raw(format!("leadlined {version} pid {pid}"))]
         }
-        ConnState::Connecting { .. } => vec![Span::styled("◌ connecting…", Style::new().fg(Color::Yellow))],
+        ConnState::Connecting { .. } => vec![Span::styled("◌ connecting…", th.fg(Tone::Warn))],
         ConnState::Offline { since, .. } => vec![Span::styled(
             format!("✕ daemon down since {}", format::relative(Some(*since), app.now)),
-            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            th.fg(Tone::Bad).add_modifier(Modifier::BOLD),
         )],
     });
     let Some(status) = &app.status else {
@@ -139,10 +138,10 @@ fn segments(app: &App, width: usize) -> Vec<Vec<Span<'static>>> {
     let state = sync.state;
     let failing = state.is_failing();
     let color = match state {
-        _ if state.is_settled() => Color::Green,
-        SyncState::Syncing => Color::Cyan,
-        _ if failing => Color::Red,
-        _ => Color::Yellow,
+        _ if state.is_settled() => th.color(Tone::Good),
+        SyncState::Syncing => th.color(Tone::Accent),
+        _ if failing => th.color(Tone::Bad),
+        _ => th.color(Tone::Warn),
     };
     let mut sync_spans = vec![Span::raw("sync "), Span::styled(state.as_str(), Style::new().fg(color))];
     let progress = sync.progress.as_deref().filter(|p| state == SyncState::Syncing && !p.trim().is_empty());
@@ -157,8 +156,8 @@ fn segments(app: &App, width: usize) -> Vec<Vec<Span<'static>>> {
     let room = width.saturating_sub(used);
     let error = sync.last_error.as_deref().filter(|e| !e.trim().is_empty());
     let free_text = match (progress, error) {
-        (Some(progress), _) => Some((progress, Color::Cyan)),
-        (None, Some(error)) if failing => Some((error, Color::Red)),
+        (Some(progress), _) => Some((progress, th.color(Tone::Accent))),
+        (None, Some(error)) if failing => Some((error, th.color(Tone::Bad))),
         _ => None,
     };
     match free_text {
@@ -166,7 +165,7 @@ fn segments(app: &App, width: usize) -> Vec<Vec<Span<'static>>> {
             sync_spans.push(Span::styled(format!(" · {}", ellipsize(text, room)), Style::new().fg(color)));
         }
         _ if error.is_some() && state != SyncState::Idle => {
-            sync_spans.push(Span::styled(" · error", Style::new().fg(Color::Red)));
+            sync_spans.push(Span::styled(" · error", th.fg(Tone::Bad)));
         }
         _ => {}
     }
@@ -175,13 +174,13 @@ fn segments(app: &App, width: usize) -> Vec<Vec<Span<'static>>> {
     let failed = Span::raw(format!(" · failed {}", sync.failed_ops));
     segments.push(vec![
         Span::raw(format!("pending {}", sync.pending_ops)),
-        if sync.failed_ops > 0 { failed.red().bold() } else { failed },
+        if sync.failed_ops > 0 { failed.fg(th.color(Tone::Bad)).bold() } else { failed },
     ]);
 
     let c = &status.counts;
     segments.push(vec![
         Span::raw(format!("{} contacts · ", format::thousands(c.contacts))),
-        Span::styled(format!("{} hot", format::thousands(c.hot)), Style::new().fg(Color::Red)),
+        Span::styled(format!("{} hot", format::thousands(c.hot)), th.fg(Tone::Bad)),
         Span::raw(format!(" · {} warm", format::thousands(c.warm))),
     ]);
     segments
@@ -189,6 +188,7 @@ fn segments(app: &App, width: usize) -> Vec<Vec<Span<'static>>> {
 
 /// Draws the status line: as many whole segments as fit, in order of importance.
 pub fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let mut spans: Vec<Span> = Vec::new();
     let mut used = 0;
     for (i, segment) in segments(app, usize::from(area.width)).into_iter().enumerate() {
@@ -198,22 +198,23 @@ pub fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
             break;
         }
         if i > 0 {
-            spans.push(sep());
+            spans.push(sep(th));
         }
         spans.extend(segment);
         used += width;
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::Black)), area);
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(th.status_line()), area);
 }
 
 /// The order in which key hints are left out when the footer is too narrow for all of them
 /// (the labels of every screen's hints in one list). Search and compose outlast sync and note,
 /// so an 80-column queue footer keeps both `/` and `c`.
-const DROP_FIRST: [&str; 18] = [
+const DROP_FIRST: [&str; 19] = [
     "refresh",
     "queue",
     "resume",
     "sync",
+    "commands",
     "note",
     "search",
     "compose",
@@ -249,21 +250,49 @@ pub fn fitting_hints(mut hints: Vec<(String, &'static str)>, width: usize) -> Ve
     hints
 }
 
+/// The footer while a sequence waits for its next key: `g…` and what may follow
+/// (`h queue 2: hot`), as many as fit, then how to cancel.
+pub fn pending_line(app: &App, width: usize) -> Line<'static> {
+    let th = app.theme;
+    let started = app.pending_keys().iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
+    let mut spans = vec![Span::styled(format!(" {started}…"), th.on_accent())];
+    let cancel = "  esc cancels";
+    let mut used = started.chars().count() + 2 + cancel.len();
+    for (keys, action) in app.keymap.continuations(app.pending_keys()) {
+        let label = action.description();
+        let needed = 2 + keys.chars().count() + 1 + label.chars().count();
+        if used + needed > width {
+            break;
+        }
+        used += needed;
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(keys, th.key()));
+        spans.push(Span::styled(format!(" {label}"), th.label()));
+    }
+    spans.push(Span::styled(cancel, th.muted()));
+    Line::from(spans)
+}
+
 /// Draws the footer: a flash message if there is one, else the last error, else the key
 /// hints.
 pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let dismiss = || {
         app.keymap
             .keys_for(crate::dashboard::action::Action::Close)
             .first()
-            .map(|k| Span::styled(format!("  ({k} dismisses)"), Style::new().fg(Color::DarkGray)))
+            .map(|k| Span::styled(format!("  ({k} dismisses)"), th.fg(Tone::Muted)))
     };
+    if !app.pending_keys().is_empty() {
+        frame.render_widget(Paragraph::new(pending_line(app, usize::from(area.width))), area);
+        return;
+    }
     let line = match (&app.flash, &app.last_error) {
         (Some(flash), _) => {
             let (mark, color) = match flash.kind {
-                FlashKind::Info => ("…", Color::Gray),
-                FlashKind::Success => ("✓", Color::Green),
-                FlashKind::Error => ("✕", Color::Red),
+                FlashKind::Info => ("…", th.color(Tone::Label)),
+                FlashKind::Success => ("✓", th.color(Tone::Good)),
+                FlashKind::Error => ("✕", th.color(Tone::Bad)),
             };
             let mut spans = vec![Span::styled(format!(" {mark} {}", flash.text), Style::new().fg(color))];
             if flash.kind == FlashKind::Error {
@@ -272,7 +301,7 @@ pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
             Line::from(spans)
         }
         (None, Some(error)) => {
-            let mut spans = vec![Span::styled(format!(" ⚠ {error}"), Style::new().fg(Color::Yellow))];
+            let mut spans = vec![Span::styled(format!(" ⚠ {error}"), th.fg(Tone::Warn))];
             spans.extend(dismiss());
             Line::from(spans)
         }
@@ -290,8 +319,8 @@ pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
                 if i > 0 {
                     spans.push(Span::raw("  "));
                 }
-                spans.push(Span::styled(keys, Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)));
-                spans.push(Span::styled(format!(" {label}"), Style::new().fg(Color::Gray)));
+                spans.push(Span::styled(keys, th.fg(Tone::Accent).add_modifier(Modifier::BOLD)));
+                spans.push(Span::styled(format!(" {label}"), th.fg(Tone::Label)));
             }
             Line::from(spans)
         }

@@ -3,6 +3,7 @@
 //! records sync could not read, and the end of the daemon's log. Everything comes from the
 //! daemon's status, its `System` and `LogTail` answers; only the visible rows are built.
 
+use crate::dashboard::theme::{Theme, Tone};
 use leadline_shared::domain::OpState;
 use leadline_shared::protocol::{OpView, StatusReport, SyncFailure, SyncState};
 use ratatui::Frame;
@@ -61,16 +62,16 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn label(text: &str) -> Span<'static> {
-    Span::styled(format!("{text:<LABEL$}"), Style::new().fg(Color::Gray))
+fn label(th: Theme, text: &str) -> Span<'static> {
+    Span::styled(format!("{text:<LABEL$}"), th.fg(Tone::Label))
 }
 
-fn state_color(state: SyncState) -> Color {
+fn state_color(th: Theme, state: SyncState) -> Color {
     match state {
-        _ if state.is_settled() => Color::Green,
-        SyncState::Syncing => Color::Cyan,
-        _ if state.is_failing() => Color::Red,
-        _ => Color::Yellow,
+        _ if state.is_settled() => th.color(Tone::Good),
+        SyncState::Syncing => th.color(Tone::Accent),
+        _ if state.is_failing() => th.color(Tone::Bad),
+        _ => th.color(Tone::Warn),
     }
 }
 
@@ -86,13 +87,14 @@ fn failure_words(failure: SyncFailure) -> &'static str {
 
 /// The sync box's lines: state, error, phases, budget.
 fn sync_lines(status: &StatusReport, app: &App, width: usize) -> Vec<Line<'static>> {
+    let th = app.theme;
     let sync = &status.sync;
     let now = app.now;
     let mut state = vec![
-        label("Sync"),
+        label(th, "Sync"),
         Span::styled(
             sync.state.as_str(),
-            Style::new().fg(state_color(sync.state)).add_modifier(Modifier::BOLD),
+            Style::new().fg(state_color(th, sync.state)).add_modifier(Modifier::BOLD),
         ),
     ];
     if let Some(failure) = sync.failure.filter(|_| sync.state.is_failing()) {
@@ -101,35 +103,35 @@ fn sync_lines(status: &StatusReport, app: &App, width: usize) -> Vec<Line<'stati
             let secs = u64::try_from(now.as_second() - since.as_second()).unwrap_or(0);
             words.push_str(&format!(" for {}", format::duration(Some(secs))));
         }
-        state.push(Span::styled(format!(" · {words}"), Style::new().fg(Color::Red)));
+        state.push(Span::styled(format!(" · {words}"), th.fg(Tone::Bad)));
     }
     state.push(Span::raw(format!(" · last success {}", format::relative(sync.last_success, now))));
     if let Some(progress) = sync.progress.as_deref().filter(|_| sync.state == SyncState::Syncing) {
-        state.push(Span::styled(format!(" · {progress}"), Style::new().fg(Color::Cyan)));
+        state.push(Span::styled(format!(" · {progress}"), th.fg(Tone::Accent)));
     }
     let room = width.saturating_sub(LABEL);
     let error = match sync.last_error.as_deref() {
-        Some(e) => Span::styled(ellipsize(&one_line(e), room), Style::new().fg(Color::Red)),
-        None => Span::styled("none", Style::new().fg(Color::DarkGray)),
+        Some(e) => Span::styled(ellipsize(&one_line(e), room), th.fg(Tone::Bad)),
+        None => Span::styled("none", th.fg(Tone::Muted)),
     };
-    let mut phases = vec![label("Phases")];
+    let mut phases = vec![label(th, "Phases")];
     if sync.phases.is_empty() {
-        phases.push(Span::styled("none has run yet", Style::new().fg(Color::DarkGray)));
+        phases.push(Span::styled("none has run yet", th.fg(Tone::Muted)));
     }
     for (i, p) in sync.phases.iter().enumerate() {
         if i > 0 {
             phases.push(Span::raw(" · "));
         }
         let (mark, color, when) = if p.running {
-            ("⟳", Color::Cyan, format!("since {}", format::relative(p.last_started, now)))
+            ("⟳", th.color(Tone::Accent), format!("since {}", format::relative(p.last_started, now)))
         } else if p.last_error.is_some() {
-            ("✕", Color::Red, format::relative(p.last_started, now))
+            ("✕", th.color(Tone::Bad), format::relative(p.last_started, now))
         } else {
-            ("✓", Color::Green, format::relative(p.last_success, now))
+            ("✓", th.color(Tone::Good), format::relative(p.last_success, now))
         };
         phases.push(Span::raw(format!("{} ", p.name)));
         phases.push(Span::styled(mark, Style::new().fg(color)));
-        phases.push(Span::styled(format!(" {when}"), Style::new().fg(Color::Gray)));
+        phases.push(Span::styled(format!(" {when}"), th.fg(Tone::Label)));
     }
     let budget = match &sync.rate_limit {
         Some(b) => Span::raw(format!(
@@ -139,23 +141,24 @@ fn sync_lines(status: &StatusReport, app: &App, width: usize) -> Vec<Line<'stati
             format::thousands(u64::from(b.daily_remaining)),
             format::thousands(u64::from(b.daily_max)),
         )),
-        None => Span::styled("unknown until GHL answers", Style::new().fg(Color::DarkGray)),
+        None => Span::styled("unknown until GHL answers", th.fg(Tone::Muted)),
     };
     vec![
         Line::from(state),
-        Line::from(vec![label("Error"), error]),
+        Line::from(vec![label(th, "Error"), error]),
         Line::from(phases),
-        Line::from(vec![label("Budget"), budget]),
+        Line::from(vec![label(th, "Budget"), budget]),
     ]
 }
 
 fn draw_sync(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let online = matches!(app.connection(), ConnState::Online { .. });
     let as_of = if online { String::new() } else { " (as last heard; the daemon is down)".to_owned() };
     let block = Block::bordered().title(title("Sync", format!("{as_of} ")));
     let text = match app.status() {
         Some(status) => sync_lines(status, app, usize::from(area.width.saturating_sub(2))),
-        None => vec![Line::from(waiting(app)).dark_gray()],
+        None => vec![Line::from(waiting(app)).style(th.muted())],
     };
     frame.render_widget(Paragraph::new(text).block(block), area);
 }
@@ -167,19 +170,19 @@ fn waiting(app: &App) -> &'static str {
     }
 }
 
-fn op_state(state: OpState) -> (&'static str, Style) {
+fn op_state(th: Theme, state: OpState) -> (&'static str, Style) {
     match state {
-        OpState::Pending => ("waiting", Style::new().fg(Color::Gray)),
-        OpState::Failed => ("failed", Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)),
-        OpState::OutOfSync => ("out of sync", Style::new().fg(Color::Red)),
-        OpState::Uncertain => ("uncertain", Style::new().fg(Color::Yellow)),
+        OpState::Pending => ("waiting", th.fg(Tone::Label)),
+        OpState::Failed => ("failed", th.fg(Tone::Bad).add_modifier(Modifier::BOLD)),
+        OpState::OutOfSync => ("out of sync", th.fg(Tone::Bad)),
+        OpState::Uncertain => ("uncertain", th.fg(Tone::Warn)),
     }
 }
 
-fn op_row(view: &OpView) -> Row<'static> {
+fn op_row(th: Theme, view: &OpView) -> Row<'static> {
     let op = &view.op;
     let lead = if view.lead_name.is_empty() { op.contact_id.clone() } else { view.lead_name.clone() };
-    let (state, style) = op_state(op.state);
+    let (state, style) = op_state(th, op.state);
     let error = op.last_error.as_deref().map(one_line).unwrap_or_else(|| "—".to_owned());
     Row::new([
         Cell::from(format!("#{}", op.seq)),
@@ -192,6 +195,7 @@ fn op_row(view: &OpView) -> Row<'static> {
 }
 
 fn draw_ops(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let view = app.system();
     let key = |a: Action| app.keymap.keys_for(a).first().map(|k| k.to_string());
     let (pending, failed) = view.counts();
@@ -214,13 +218,13 @@ fn draw_ops(app: &App, frame: &mut Frame, area: Rect) {
     if ops.is_empty() {
         let text =
             if view.report.is_some() { "No edit is waiting: GHL has every one." } else { waiting(app) };
-        frame.render_widget(Paragraph::new(text).dark_gray().block(block), area);
+        frame.render_widget(Paragraph::new(text).style(th.muted()).block(block), area);
         return;
     }
     let height = usize::from(area.height.saturating_sub(3));
     let range = visible_range(ops.len(), 0, view.selected, height);
     let selected = view.selected.checked_sub(range.start);
-    let rows = ops[range].iter().map(op_row);
+    let rows = ops[range].iter().map(|v| op_row(th, v));
     let header = Row::new(["Edit", "Lead", "What", "State", "Tries", "Last error"].map(Cell::from));
     let widths = [
         Constraint::Length(5),
@@ -230,10 +234,11 @@ fn draw_ops(app: &App, frame: &mut Frame, area: Rect) {
         Constraint::Length(5),
         Constraint::Fill(4),
     ];
-    draw_list(frame, area, rows, widths, header, block, selected);
+    draw_list(app.theme, frame, area, rows, widths, header, block, selected);
 }
 
 fn draw_skipped(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let report = app.system().report.as_ref();
     let total = report.map_or(0, |r| r.skipped_total);
     let rest = if report.is_some() {
@@ -255,18 +260,19 @@ fn draw_skipped(app: &App, frame: &mut Frame, area: Rect) {
                 Line::from(vec![
                     Span::styled(what, Style::new().bold()),
                     Span::raw(" · "),
-                    Span::styled(ellipsize(&one_line(&s.reason), room), Style::new().fg(Color::Yellow)),
-                    Span::styled(when, Style::new().fg(Color::Gray)),
+                    Span::styled(ellipsize(&one_line(&s.reason), room), th.fg(Tone::Warn)),
+                    Span::styled(when, th.fg(Tone::Label)),
                 ])
             })
             .collect(),
-        Some(_) => vec![Line::from("None: every record GHL sent could be read.").dark_gray()],
-        None => vec![Line::from(waiting(app)).dark_gray()],
+        Some(_) => vec![Line::from("None: every record GHL sent could be read.").style(th.muted())],
+        None => vec![Line::from(waiting(app)).style(th.muted())],
     };
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn draw_log(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
     let log = app.system().log.as_ref();
     let file = log.and_then(|l| l.file.as_deref()).map(|f| f.rsplit('/').next().unwrap_or(f).to_owned());
     let rest = match &file {
@@ -283,18 +289,18 @@ fn draw_log(app: &App, frame: &mut Frame, area: Rect) {
                 .iter()
                 .map(|l| {
                     let style = if l.contains(" ERROR ") {
-                        Style::new().fg(Color::Red)
+                        th.fg(Tone::Bad)
                     } else if l.contains(" WARN ") {
-                        Style::new().fg(Color::Yellow)
+                        th.fg(Tone::Warn)
                     } else {
-                        Style::new().fg(Color::Gray)
+                        th.fg(Tone::Label)
                     };
                     Line::from(Span::styled(ellipsize(l, width), style))
                 })
                 .collect()
         }
-        Some(_) => vec![Line::from("The daemon has not written a log file yet.").dark_gray()],
-        None => vec![Line::from(waiting(app)).dark_gray()],
+        Some(_) => vec![Line::from("The daemon has not written a log file yet.").style(th.muted())],
+        None => vec![Line::from(waiting(app)).style(th.muted())],
     };
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -3,10 +3,11 @@
 //! screen, with how many actions need the agent, then the analytics screen and the System
 //! screen, with how many edits GHL refused.
 
+use crate::dashboard::theme::Tone;
 use leadline_shared::protocol::QueueName;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Tabs};
 
@@ -66,8 +67,8 @@ const FITS: [Fit; 4] = [
     Fit { short: true, rounded: true, padded: false },
 ];
 
-/// Draws the tabs in the roomiest [`Fit`] the width allows, with the brand if it fits too.
-pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+/// The tab titles in the roomiest [`Fit`] the width allows, and whether the brand fits too.
+fn arrange(app: &App, area: Rect) -> Option<(Vec<String>, Fit, bool)> {
     let titles = |fit: Fit| -> Vec<String> {
         let title = |i: usize, name: &str, count: Option<String>| match count {
             Some(count) => format!("{} {name} {count}", i + 1),
@@ -113,13 +114,36 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             break;
         }
     }
-    let Some((titles, fit, width)) = chosen else { return };
+    let (titles, fit, width) = chosen?;
     let brand = width + BRAND.len() <= available;
+    Some((titles, fit, brand))
+}
+
+/// The tab under column `x` of a tab bar drawn in `area`, for a click.
+pub fn tab_at(app: &App, area: Rect, x: u16) -> Option<usize> {
+    let (titles, fit, brand) = arrange(app, area)?;
+    let mut left = area.x + if brand { BRAND.len() as u16 } else { 0 };
+    let pad = if fit.padded { 2 } else { 0 };
+    for (i, title) in titles.iter().enumerate() {
+        let right = left.saturating_add((title.chars().count() + pad) as u16);
+        if (left..right).contains(&x) {
+            return Some(i);
+        }
+        // The divider between two titles belongs to neither.
+        left = right.saturating_add(1);
+    }
+    None
+}
+
+/// Draws the tabs in the roomiest [`Fit`] the width allows, with the brand if it fits too.
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let th = app.theme;
+    let Some((titles, fit, brand)) = arrange(app, area) else { return };
     let mut tabs_area = area;
     if brand {
         let brand_width = BRAND.len() as u16;
         let brand_area = Rect { width: brand_width.min(area.width), ..area };
-        frame.render_widget(Paragraph::new(Span::from(BRAND).bold().fg(Color::Cyan)), brand_area);
+        frame.render_widget(Paragraph::new(Span::from(BRAND).bold().fg(th.color(Tone::Accent))), brand_area);
         tabs_area.x += brand_width;
         tabs_area.width = tabs_area.width.saturating_sub(brand_width);
     }
@@ -127,8 +151,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let tabs = Tabs::new(titles.into_iter().map(Line::from))
         .padding(left, right)
         .select(app.highlighted_tab())
-        .style(Style::new().fg(Color::Gray))
-        .highlight_style(Style::new().fg(Color::Black).bg(Color::Cyan).add_modifier(Modifier::BOLD))
+        .style(th.fg(Tone::Label))
+        .highlight_style(th.on_accent())
         .divider("│");
     frame.render_widget(tabs, tabs_area);
 }
