@@ -323,3 +323,90 @@ async fn sync_now(state: &State, wait: bool, full: bool) -> Result<Response, Rem
     }
     Ok(Response::Synced(Box::new(state.sync_status())))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use jiff::Timestamp;
+    use leadline_shared::domain::{Contact, OpKind};
+    use leadline_shared::protocol::DaemonInfo;
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::ghl::Skipped;
+    use crate::ingest::Page;
+    use crate::store::{Batch, Db, MemoryStore, NewOp, Put};
+
+    fn state(now: Timestamp) -> Arc<State> {
+        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
+        let config = leadline_shared::config::Config::default();
+        Arc::new(State::new(db, config, Arc::new(FixedClock::new(now)), DaemonInfo::default(), String::new()))
+    }
+
+    /// The System answer lists the op log with each op's lead, and the skipped records the
+    /// store keeps, seen last first, both bounded by the limit.
+    #[tokio::test]
+    async fn system_lists_the_ops_with_their_leads_and_the_kept_skipped_records() {
+        let now: Timestamp = "2026-12-01T09:00:00Z".parse().expect("ts");
+        let state = state(now);
+        let maria = Contact { id: "c1".into(), first_name: Some("Maria".into()), ..Contact::default() };
+        state.ingest().apply(Page::Contacts(vec![maria]), now).expect("lead");
+        let mut batch = Batch::new();
+        for (contact, tag) in [("c1", "VIP"), ("gone", "x"), ("c1", "buyer")] {
+            batch.ops.push(NewOp {
+                contact_id: contact.into(),
+                kind: OpKind::AddTag { tag: tag.into() },
+                followup: None,
+            });
+        }
+        let mut kept = SkippedRecords::default();
+        for i in 0..150i64 {
+            let at = now.checked_add(jiff::SignedDuration::from_secs(i)).expect("ts");
+            let skipped =
+                Skipped { kind: "contact", id: Some(format!("x{i:03}")), reason: "bad customFields".into() };
+            kept.note(&[skipped], at);
+        }
+        batch.put(Put::Meta { key: META_SKIPPED.into(), value: serde_json::to_value(&kept).expect("json") });
+        state.db.commit(&batch).expect("commit");
+
+        let report = match handle(&state, Request::System { limit: 2 }).await.expect("answer") {
+            Response::System(report) => *report,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(report.ops_total, 3);
+        let ops: Vec<(&str, &str)> =
+            report.ops.iter().map(|o| (o.op.contact_id.as_str(), o.lead_name.as_str())).collect();
+        assert_eq!(ops, [("c1", "Maria"), ("gone", "")], "oldest first, at most the limit");
+        assert_eq!(report.skipped_total, 150);
+        let ids: Vec<&str> = report.skipped.iter().filter_map(|s| s.id.as_deref()).collect();
+        assert_eq!(ids, ["x149", "x148"], "seen last first");
+
+        // Whatever the limit asked, the answer stays bounded.
+        let report = match handle(&state, Request::System { limit: u32::MAX }).await.expect("answer") {
+            Response::System(report) => *report,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(report.skipped.len(), MAX_SYSTEM_SKIPPED as usize);
+        assert_eq!(report.ops.len(), 3);
+    }
+
+    /// Without a log directory (a daemon in a test) the tail is empty; with one, it is the
+    /// newest file's end.
+    #[tokio::test]
+    async fn log_tail_reads_the_daemons_newest_log() {
+        let now: Timestamp = "2026-12-01T09:00:00Z".parse().expect("ts");
+        let state = state(now);
+        match handle(&state, Request::LogTail { lines: 10 }).await.expect("answer") {
+            Response::LogTail(tail) => assert_eq!(*tail, leadline_shared::protocol::LogTail::default()),
+            other => panic!("{other:?}"),
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join("leadlined.2026-12-01.log"), "a\nb\nc\n").expect("write");
+        state.set_log_dir(dir.path().to_path_buf());
+        match handle(&state, Request::LogTail { lines: 2 }).await.expect("answer") {
+            Response::LogTail(tail) => assert_eq!(tail.lines, ["b", "c"]),
+            other => panic!("{other:?}"),
+        }
+    }
+}
