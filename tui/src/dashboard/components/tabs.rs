@@ -2,7 +2,6 @@
 //! on tabs not shown when the terminal is too narrow for every figure), and the follow-ups
 //! screen, with how many actions need the agent, then the analytics screen.
 
-use crate::dashboard::theme::Tone;
 use leadline_shared::protocol::QueueName;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,6 +11,7 @@ use ratatui::widgets::{Paragraph, Tabs};
 
 use crate::dashboard::app::App;
 use crate::dashboard::format;
+use crate::dashboard::theme::Tone;
 
 /// A queue's name as a tab shows it.
 pub fn label(name: &QueueName) -> String {
