@@ -4,7 +4,6 @@
 //! the sources, the cohorts' chart and the agents. Everything comes from one `Analytics`
 //! answer; nothing here computes a figure.
 
-use crate::dashboard::theme::{Theme, Tone};
 use leadline_shared::protocol::AnalyticsReport;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -20,6 +19,7 @@ use super::ellipsize;
 use crate::dashboard::action::Action;
 use crate::dashboard::app::App;
 use crate::dashboard::format::{duration, money, percent, thousands};
+use crate::dashboard::theme::{Theme, Tone};
 
 /// From this size on, the richer layout.
 const RICH_WIDTH: u16 = 120;

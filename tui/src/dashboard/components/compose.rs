@@ -2,7 +2,6 @@
 //! multi-line editor, the live SMS count, the gates' word (refused: DND, an opt-out; held: the
 //! lead's quiet hours, in the lead's own time) and, once sent, where the message stands.
 
-use crate::dashboard::theme::{Theme, Tone};
 use leadline_shared::sms::Encoding;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
@@ -15,6 +14,7 @@ use crate::dashboard::app::App;
 use leadline_shared::domain::Channel;
 
 use crate::dashboard::compose::{Compose, Field, SendState};
+use crate::dashboard::theme::{Theme, Tone};
 
 /// The overlay's widest and tallest; smaller terminals get all of theirs.
 const MAX_WIDTH: u16 = 110;

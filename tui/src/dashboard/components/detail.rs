@@ -3,7 +3,6 @@
 //! newest first. Until the detail arrives the pane shows what the
 //! queue row already knows, so moving through leads never shows an empty pane.
 
-use crate::dashboard::theme::{Theme, Tone};
 use leadline_shared::domain::{
     Direction, FollowUpItem, ItemState, LeadSummary, OpState, PendingOp, QualificationItem,
 };
@@ -19,6 +18,7 @@ use crate::dashboard::action::Action;
 use crate::dashboard::app::{App, Screen, describe_op};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
+use crate::dashboard::theme::{Theme, Tone};
 use crate::output;
 
 /// Width of the label column of the key/value lines.

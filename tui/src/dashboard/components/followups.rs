@@ -2,7 +2,6 @@
 //! is uncertain, then what went lately; and the selected action's pane, with when it goes in
 //! the lead's time, why, and its text. As with the queues, only the visible rows are built.
 
-use crate::dashboard::theme::{Theme, Tone};
 use std::ops::Range;
 
 use leadline_shared::domain::ItemState;
@@ -18,6 +17,7 @@ use crate::dashboard::action::Action;
 use crate::dashboard::app::{App, FollowUpRow, visible_range};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
+use crate::dashboard::theme::{Theme, Tone};
 use crate::output;
 
 /// Width of the label column of the pane.

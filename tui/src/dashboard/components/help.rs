@@ -1,7 +1,6 @@
 //! The help overlay: every bound action with its keys, read from the live keymap. Taller than
 //! a small terminal, it scrolls with the movement keys.
 
-use crate::dashboard::theme::Tone;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Stylize;
@@ -11,6 +10,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use crate::dashboard::action::Action;
 use crate::dashboard::app::App;
 use crate::dashboard::keymap::Keymap;
+use crate::dashboard::theme::Tone;
 
 /// Lines under the entries: a blank one and the one saying how to close.
 const TAIL: u16 = 2;

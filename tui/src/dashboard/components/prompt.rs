@@ -2,7 +2,6 @@
 //! a small popup with one input line and a hint, over whatever is on screen. Its input line
 //! ([`draw_input`]) is also the search screen's query.
 
-use crate::dashboard::theme::{Theme, Tone};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Position, Rect};
 use ratatui::style::Stylize;
@@ -12,6 +11,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use super::ellipsize;
 use crate::dashboard::app::{App, PromptKind};
 use crate::dashboard::input::TextInput;
+use crate::dashboard::theme::{Theme, Tone};
 
 /// The popup's widest size; narrower terminals get their full width.
 const MAX_WIDTH: u16 = 64;

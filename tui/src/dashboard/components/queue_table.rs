@@ -2,7 +2,6 @@
 //! lays out every row it is given, which costs ~200 ms a frame at 100 k rows). Rows not
 //! arrived yet (right after a jump) are drawn as a dimmed `loading…`.
 
-use crate::dashboard::theme::{Theme, Tone};
 use std::ops::Range;
 
 use jiff::Timestamp;
@@ -17,6 +16,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
 use crate::dashboard::app::{App, visible_range};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
+use crate::dashboard::theme::{Theme, Tone};
 
 /// Rows taken by the border and the header.
 pub const CHROME_ROWS: u16 = 3;

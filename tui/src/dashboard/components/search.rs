@@ -2,7 +2,6 @@
 //! that match, best first, with what a lead is found by: its phone, email and tags. Only the
 //! visible rows are built.
 
-use crate::dashboard::theme::Tone;
 use leadline_shared::domain::LeadSummary;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
@@ -15,6 +14,7 @@ use super::queue_table::CHROME_ROWS;
 use crate::dashboard::app::App;
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
+use crate::dashboard::theme::Tone;
 
 /// From this width the results show when each lead was last active.
 const WITH_ACTIVITY: u16 = 100;

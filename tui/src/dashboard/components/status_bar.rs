@@ -2,7 +2,6 @@
 //! progress or error, pending work, counts) and the footer: a flash message (an edit saved or
 //! refused), the last error, or the key hints generated from the live keymap.
 
-use crate::dashboard::theme::{Theme, Tone};
 use leadline_shared::protocol::{SyncFailure, SyncState};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -14,6 +13,7 @@ use super::ellipsize;
 use crate::dashboard::app::{App, FlashKind, Screen};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
+use crate::dashboard::theme::{Theme, Tone};
 
 fn sep(th: Theme) -> Span<'static> {
     Span::styled(" │ ", th.fg(Tone::Muted))

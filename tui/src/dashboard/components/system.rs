@@ -3,7 +3,6 @@
 //! records sync could not read, and the end of the daemon's log. Everything comes from the
 //! daemon's status, its `System` and `LogTail` answers; only the visible rows are built.
 
-use crate::dashboard::theme::{Theme, Tone};
 use leadline_shared::domain::OpState;
 use leadline_shared::protocol::{OpView, StatusReport, SyncFailure, SyncState};
 use ratatui::Frame;
@@ -18,6 +17,7 @@ use crate::dashboard::action::Action;
 use crate::dashboard::app::{App, describe_op, visible_range};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
+use crate::dashboard::theme::{Theme, Tone};
 
 /// Rows of the sync box: its four lines and the borders.
 const SYNC_ROWS: u16 = 6;

@@ -3,7 +3,6 @@
 //! screen, with how many actions need the agent, then the analytics screen and the System
 //! screen, with how many edits GHL refused.
 
-use crate::dashboard::theme::Tone;
 use leadline_shared::protocol::QueueName;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -13,6 +12,7 @@ use ratatui::widgets::{Paragraph, Tabs};
 
 use crate::dashboard::app::App;
 use crate::dashboard::format;
+use crate::dashboard::theme::Tone;
 
 /// A queue's name as a tab shows it.
 pub fn label(name: &QueueName) -> String {
