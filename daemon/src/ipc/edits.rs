@@ -200,6 +200,13 @@ mod tests {
         }
     }
 
+    /// A daemon's state over a store in memory, its clock stopped at `now`.
+    fn state_at(now: Timestamp) -> Arc<State> {
+        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
+        let config = leadline_shared::config::Config::default();
+        Arc::new(State::new(db, config, Arc::new(FixedClock::new(now)), DaemonInfo::default(), String::new()))
+    }
+
     fn item(state: &State, id: &str) -> FollowUpItem {
         let record = state.db.follow_up("c1").expect("read").expect("record");
         record.item(id).expect("item").clone()
@@ -218,15 +225,7 @@ mod tests {
     #[tokio::test]
     async fn an_uncertain_send_is_sent_again_by_the_op_its_item_names() {
         let now: Timestamp = "2025-06-02T15:00:00Z".parse().expect("ts");
-        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
-        let clock = Arc::new(FixedClock::new(now));
-        let state = Arc::new(State::new(
-            db,
-            leadline_shared::config::Config::default(),
-            clock,
-            DaemonInfo::default(),
-            String::new(),
-        ));
+        let state = state_at(now);
         let ingest = state.ingest();
         ingest
             .apply(Page::Contacts(vec![Contact { id: "c1".into(), ..Contact::default() }]), now)
@@ -275,14 +274,7 @@ mod tests {
     #[tokio::test]
     async fn the_list_names_the_op_of_an_item_queued_before_the_link() {
         let now: Timestamp = "2025-06-02T15:00:00Z".parse().expect("ts");
-        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
-        let state = Arc::new(State::new(
-            db,
-            leadline_shared::config::Config::default(),
-            Arc::new(FixedClock::new(now)),
-            DaemonInfo::default(),
-            String::new(),
-        ));
+        let state = state_at(now);
         let mut record = FollowUps::new("c1");
         record.items.push(queued("c1/nurture/1", now));
         let mut batch = Batch::new();
@@ -326,14 +318,7 @@ mod tests {
     #[tokio::test]
     async fn a_typed_message_to_a_dnd_lead_is_refused_before_it_is_queued() {
         let now: Timestamp = "2025-06-02T15:00:00Z".parse().expect("ts");
-        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
-        let state = Arc::new(State::new(
-            db,
-            leadline_shared::config::Config::default(),
-            Arc::new(FixedClock::new(now)),
-            DaemonInfo::default(),
-            String::new(),
-        ));
+        let state = state_at(now);
         let mut dnd = Contact { id: "c1".into(), phone: Some("+13125550142".into()), ..Contact::default() };
         dnd.dnd_settings.insert(
             "SMS".into(),
