@@ -25,6 +25,8 @@ pub struct State {
     followups: OnceLock<Arc<crate::followups::Engine>>,
     /// Messages GHL accepted from the sender lately: their webhook echoes are passed over.
     pub own_messages: crate::hints::OwnMessages,
+    /// When each lead's tasks were last fetched on opening it (see `ipc::tasks`).
+    pub task_fetches: std::sync::Mutex<std::collections::HashMap<String, jiff::Timestamp>>,
 }
 
 impl State {
@@ -42,6 +44,7 @@ impl State {
             sync_commands: OnceLock::new(),
             followups: OnceLock::new(),
             own_messages: crate::hints::OwnMessages::default(),
+            task_fetches: std::sync::Mutex::default(),
         }
     }
 

@@ -266,6 +266,14 @@ impl Client {
 
     /// `Request::Compose`: the lead's templates rendered for it, and what the gates say of a
     /// message typed now.
+    /// The open tasks, soonest due first (`Request::Tasks`).
+    pub async fn tasks(&mut self, limit: u32) -> Result<leadline_shared::protocol::TaskList, ClientError> {
+        match self.request(Request::Tasks { limit }).await? {
+            Response::Tasks(list) => Ok(*list),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     pub async fn compose(
         &mut self,
         contact_id: &str,

@@ -74,7 +74,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Arc::new(move || launch::ensure_daemon(&globals, &socket, &logs).map_err(|e| e.to_string()))
             };
             runtime()?
-                .block_on(dashboard::run_with_keymap(paths.socket.clone(), starter, keymap))
+                .block_on(dashboard::run_with_settings(
+                    paths.socket.clone(),
+                    starter,
+                    keymap,
+                    config.analytics.commission_rate,
+                ))
                 .map_err(operational)
         }
         Some(Command::Demo { headless, contacts, activity_ms }) => {

@@ -492,6 +492,30 @@ impl GhlClient {
         decode_field(&v, "task", &path)
     }
 
+    /// Marks a task done: `PUT /contacts/{contactId}/tasks/{taskId}` (update-task) with
+    /// `{completed: true}`. Retried (a PUT: doing it twice is harmless).
+    pub async fn complete_task(&self, contact_id: &str, task_id: &str) -> Result<Task, GhlError> {
+        let path = format!("/contacts/{}/tasks/{}", seg(contact_id), seg(task_id));
+        let v = self
+            .call(Method::PUT, &path, &[], Some(&json!({"completed": true})), Idempotency::Safe)
+            .await?;
+        decode_field(&v, "task", &path)
+    }
+
+    /// `GET /contacts/{contactId}/tasks` (get-all-tasks): every task of one contact, open and
+    /// done (GHL does not page this list).
+    pub async fn contact_tasks(&self, contact_id: &str) -> Result<Vec<Task>, GhlError> {
+        let path = format!("/contacts/{}/tasks", seg(contact_id));
+        let v = self.get(&path, &[]).await?;
+        let mut tasks: Vec<Task> = decode_field(&v, "tasks", &path)?;
+        for t in &mut tasks {
+            if t.contact_id.is_empty() {
+                t.contact_id = contact_id.to_owned();
+            }
+        }
+        Ok(tasks)
+    }
+
     /// Assigns a contact to a user (`PUT /contacts/{id}` with `assignedTo`). Retried (a PUT).
     pub async fn assign_contact(&self, contact_id: &str, user_id: &str) -> Result<Contact, GhlError> {
         self.update_contact(contact_id, &json!({ "assignedTo": user_id })).await

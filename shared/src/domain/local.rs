@@ -114,6 +114,10 @@ pub enum OpKind {
         title: String,
         due_at: Timestamp,
     },
+    /// Marks a task done in GHL (`completed: true`).
+    CompleteTask {
+        task_id: String,
+    },
     Assign {
         user_id: String,
     },

@@ -26,7 +26,7 @@ pub use messages::*;
 pub use queue::{QueueName, UnknownQueue};
 
 /// The protocol version, defined once for both binaries. Peers must match exactly.
-pub const PROTOCOL_VERSION: u16 = 6;
+pub const PROTOCOL_VERSION: u16 = 7;
 
 #[cfg(test)]
 mod tests;

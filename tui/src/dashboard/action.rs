@@ -98,16 +98,23 @@ impl Action {
         all.extend([
             Action::FollowUps,
             Action::Analytics,
+            Action::Tasks,
             Action::RangeShorter,
             Action::RangeLonger,
             Action::Search,
             Action::OpenDetail,
             Action::ToggleDetail,
+            Action::ScrollDetailDown,
+            Action::ScrollDetailUp,
+            Action::FocusDetail,
+            Action::OpenDeal,
             Action::Close,
             Action::Refresh,
             Action::AddTag,
             Action::RemoveTag,
             Action::AddNote,
+            Action::AddTask,
+            Action::CompleteTask,
             Action::Compose,
             Action::RetryEdits,
             Action::SyncNow,
@@ -158,6 +165,13 @@ impl Action {
             Action::RangeShorter => "range-shorter".into(),
             Action::Compose => "compose".into(),
             Action::Search => "search".into(),
+            Action::ScrollDetailDown => "scroll-detail-down".into(),
+            Action::ScrollDetailUp => "scroll-detail-up".into(),
+            Action::FocusDetail => "focus-detail".into(),
+            Action::OpenDeal => "deal".into(),
+            Action::AddTask => "add-task".into(),
+            Action::Tasks => "tasks".into(),
+            Action::CompleteTask => "complete-task".into(),
         }
     }
 
@@ -196,6 +210,13 @@ impl Action {
             Action::RangeShorter => "analytics: shorter range".into(),
             Action::Compose => "write to the lead (text or email)".into(),
             Action::Search => "search by name, phone, email, tag".into(),
+            Action::ScrollDetailDown => "scroll the lead pane down".into(),
+            Action::ScrollDetailUp => "scroll the lead pane up".into(),
+            Action::FocusDetail => "movement keys scroll the lead pane (again: the list)".into(),
+            Action::OpenDeal => "the lead's deal: stage, commission".into(),
+            Action::AddTask => "add a task to the lead (title, when)".into(),
+            Action::Tasks => "tasks screen (open tasks, overdue first)".into(),
+            Action::CompleteTask => "mark the selected task done".into(),
         }
     }
 }

@@ -10,12 +10,15 @@ use jiff::{SignedDuration, Timestamp};
 use leadline_shared::domain::{ItemState, LeadSummary, OpKind, OpState, Opportunity};
 use leadline_shared::protocol::{
     AnalyticsRange, AnalyticsReport, ComposeInfo, Event, FollowUpView, LeadDetail, QueueName, QueuePage,
-    SearchPage, StatusReport, SyncState, SyncStatus, Welcome,
+    SearchPage, StatusReport, SyncState, SyncStatus, TaskList, Welcome,
 };
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
 use super::action::Action;
+use super::deal::{DealOutcome, DealView};
+pub use super::tasks::TasksView;
+use jiff::tz::TimeZone;
 use super::components::ellipsize;
 use super::compose::{Compose, ComposeOutcome};
 use super::connection::{ConnEffect, ConnEvent, ConnState, Connection};
@@ -137,6 +140,8 @@ pub enum Effect {
         /// The lead.
         contact_id: String,
     },
+    /// `Request::Tasks`; report [`Update::TasksLoaded`].
+    FetchTasks,
     /// Leave the dashboard.
     Quit,
 }
@@ -281,6 +286,8 @@ pub enum Update {
         /// Why, in the daemon's words.
         error: String,
     },
+    /// The open tasks arrived.
+    TasksLoaded(Box<TaskList>),
     /// The daemon did a follow-up command.
     FollowUpDone {
         /// The lead it concerns.
@@ -314,6 +321,8 @@ pub enum Screen {
     Analytics,
     /// Leads found by name, phone, email or tag (over the screen it was opened from).
     Search,
+    /// The agent's open tasks, overdue first.
+    Tasks,
 }
 
 /// What a text prompt asks for.
@@ -327,6 +336,8 @@ pub enum PromptKind {
     AddNote,
     /// A follow-up message's text, approved on Enter.
     EditFollowUp,
+    /// A task: its title, then when it is due.
+    AddTask,
 }
 
 impl PromptKind {
@@ -337,6 +348,7 @@ impl PromptKind {
             PromptKind::RemoveTag => "Remove tag",
             PromptKind::AddNote => "Add note",
             PromptKind::EditFollowUp => "Edit and approve",
+            PromptKind::AddTask => "Add task (title, then when: \"Call back tomorrow 10am\")",
         }
     }
 }
@@ -412,6 +424,7 @@ pub fn describe_op(op: &OpKind, opportunities: &[Opportunity]) -> String {
         }
         OpKind::SetStatus { opportunity_id, status } => format!("{} marked {status}", deal(opportunity_id)),
         OpKind::AddTask { title, .. } => format!("task '{}'", ellipsize(title, 40)),
+        OpKind::CompleteTask { .. } => "task marked done".to_owned(),
         OpKind::Assign { user_id } => format!("assigned to {user_id}"),
         OpKind::SetDnd { channel, on } => {
             format!("do not disturb ({channel}) {}", if *on { "on" } else { "off" })
@@ -460,6 +473,20 @@ pub struct App {
     pub(super) help_scroll: u16,
     pub(super) detail_open: bool,
     pub(super) detail: Option<LeadDetail>,
+    /// How far the lead pane is scrolled, and for which lead (another lead starts at the top).
+    pub(super) detail_scroll: (Option<String>, u16),
+    /// The movement keys scroll the lead pane instead of moving through the list.
+    pub(super) detail_focus: bool,
+    /// The Deal screen, when open.
+    pub(super) deal: Option<DealView>,
+    /// The lead the Deal screen shows, as last loaded.
+    pub(super) deal_detail: Option<LeadDetail>,
+    /// The Tasks screen.
+    pub(super) tasks: TasksView,
+    /// The agent's zone: typed task times are read in it.
+    pub(super) tz: TimeZone,
+    /// The commission rate the Deal screen's calculator starts from, in percent.
+    pub(super) commission_rate_pct: f64,
     requested_lead: Option<String>,
     pub(super) status: Option<StatusReport>,
     pub(super) welcome: Option<Welcome>,
@@ -495,6 +522,13 @@ impl App {
             help_scroll: 0,
             detail_open: false,
             detail: None,
+            detail_scroll: (None, 0),
+            detail_focus: false,
+            deal: None,
+            deal_detail: None,
+            tasks: TasksView::default(),
+            tz: TimeZone::system(),
+            commission_rate_pct: super::commission::DEFAULT_RATE_PCT,
             requested_lead: None,
             status: None,
             welcome: None,
@@ -571,6 +605,57 @@ impl App {
         app.screen = Screen::FollowUps;
         app.apply(Update::FollowUpsLoaded(views));
         app
+    }
+
+    /// The zone typed task times are read in (the system's by default).
+    pub fn set_time_zone(&mut self, tz: TimeZone) {
+        self.tz = tz;
+    }
+
+    /// The commission rate the Deal screen starts from, as a fraction (`[analytics]
+    /// commission_rate`, 0.025 for 2.5 %).
+    #[allow(dead_code, reason = "called by the binary's startup with the config")]
+    pub fn set_commission_rate(&mut self, rate: f64) {
+        self.commission_rate_pct = rate * 100.0;
+    }
+
+    /// The Deal screen, if open.
+    pub fn deal(&self) -> Option<&DealView> {
+        self.deal.as_ref()
+    }
+
+    /// The Tasks screen's rows and selection.
+    pub fn tasks(&self) -> &TasksView {
+        &self.tasks
+    }
+
+    /// How far the lead pane is scrolled (0 for a lead other than the one scrolled).
+    pub fn detail_scroll(&self) -> u16 {
+        match (&self.detail_scroll.0, self.selected_lead()) {
+            (Some(id), Some(lead)) if *id == lead.id => self.detail_scroll.1,
+            _ => 0,
+        }
+    }
+
+    /// Whether the lead pane has the movement keys.
+    pub fn detail_focused(&self) -> bool {
+        self.detail_focus && self.detail_open
+    }
+
+    /// Scrolls the lead pane by `delta` lines (kept within its text).
+    fn scroll_detail(&mut self, delta: isize) {
+        let Some(id) = self.selected_lead().map(|l| l.id.clone()) else {
+            return;
+        };
+        let max = {
+            let (w, h) = self.size;
+            super::layout(Rect::new(0, 0, w, h), self)
+                .detail
+                .map_or(0, |area| super::components::detail::max_scroll(self, area))
+        };
+        let now = self.detail_scroll();
+        let next = (now as isize).saturating_add(delta).clamp(0, isize::from(max));
+        self.detail_scroll = (Some(id), next as u16);
     }
 
     /// Replaces the keymap (the defaults with the user's keymap file applied).
@@ -741,6 +826,9 @@ impl App {
         if self.compose.is_some() {
             return self.compose_key(key);
         }
+        if self.deal.is_some() && self.prompt.is_none() && !self.help {
+            return self.deal_key(key);
+        }
         if let Some(prompt) = &mut self.prompt {
             return match prompt.input.handle_key(key) {
                 InputOutcome::Consumed => Vec::new(),
@@ -815,7 +903,7 @@ impl App {
     pub fn handle_action(&mut self, action: Action) -> Vec<Effect> {
         // An open prompt or Compose takes keys as text (see `handle_key`); actions wait until
         // it closes.
-        if self.prompt.is_some() || self.compose.is_some() {
+        if self.prompt.is_some() || self.compose.is_some() || self.deal.is_some() {
             return Vec::new();
         }
         // The help overlay is modal: it swallows every key except those that close it, scroll
@@ -825,7 +913,51 @@ impl App {
             return Vec::new();
         }
         let page = self.page_rows();
+        // A focused lead pane takes the movement keys.
+        if self.detail_focused() && matches!(self.screen, Screen::Queue | Screen::Search) {
+            let lines = isize::from(self.size.1.saturating_sub(6).max(1));
+            let delta = match action {
+                Action::NextRow => Some(1),
+                Action::PrevRow => Some(-1),
+                Action::PageDown => Some(lines),
+                Action::PageUp => Some(-lines),
+                Action::FirstRow => Some(isize::MIN / 2),
+                Action::LastRow => Some(isize::MAX / 2),
+                _ => None,
+            };
+            if let Some(delta) = delta {
+                self.scroll_detail(delta);
+                return Vec::new();
+            }
+        }
         match action {
+            Action::ScrollDetailDown | Action::ScrollDetailUp => {
+                if !self.detail_open || !matches!(self.screen, Screen::Queue | Screen::Search) {
+                    let hint = self.keys_hint(Action::ToggleDetail).unwrap_or_default();
+                    self.flash_error(format!("That key scrolls the lead pane: open it first{hint}."));
+                } else {
+                    self.scroll_detail(if action == Action::ScrollDetailDown { 1 } else { -1 });
+                }
+            }
+            Action::FocusDetail => {
+                if matches!(self.screen, Screen::Queue | Screen::Search) {
+                    self.detail_focus = !self.detail_focused();
+                    if self.detail_focus && !self.detail_open {
+                        self.detail_open = true;
+                        return self.fetch_detail_if_needed();
+                    }
+                }
+            }
+            Action::OpenDeal => return self.open_deal(),
+            Action::AddTask if matches!(self.screen, Screen::Queue | Screen::Search) => {
+                self.open_prompt(PromptKind::AddTask);
+            }
+            Action::AddTask => {
+                let queues = self.keys_hint(Action::Queue(0)).unwrap_or_default();
+                self.flash_error(format!("A task is added to a lead of a queue{queues}: select the lead first."));
+            }
+            Action::Tasks => return self.open_tasks(),
+            Action::CompleteTask => return self.complete_task(),
             Action::Quit => return vec![Effect::Quit],
             Action::Help => {
                 self.help = !self.help;
@@ -835,6 +967,15 @@ impl App {
                 let message = self.flash.is_some() || self.last_error.is_some();
                 if self.help {
                     self.help = false;
+                } else if self.detail_focused() && matches!(self.screen, Screen::Queue | Screen::Search) {
+                    self.detail_focus = false;
+                } else if self.screen == Screen::Tasks && !message {
+                    let back = self.tasks.back_to;
+                    return self.switch_tab(match back {
+                        Screen::FollowUps => self.views.len(),
+                        Screen::Analytics => self.views.len() + 1,
+                        _ => self.current,
+                    });
                 } else if matches!(self.screen, Screen::Queue | Screen::Search) && self.detail_open {
                     self.detail_open = false;
                 } else if self.screen == Screen::FollowUps && self.followups.pane_open && !message {
@@ -902,6 +1043,7 @@ impl App {
                     self.last_error = None;
                     return match self.screen {
                         Screen::FollowUps => vec![Effect::FetchStatus, Effect::FetchFollowUps],
+                        Screen::Tasks => vec![Effect::FetchStatus, Effect::FetchTasks],
                         Screen::Analytics => {
                             vec![Effect::FetchStatus, Effect::FetchAnalytics { range: self.analytics_range }]
                         }
@@ -956,6 +1098,97 @@ impl App {
             }
         }
         Vec::new()
+    }
+
+    /// `d`: the selected lead's deal, over the screen. Its detail is asked for again, so the
+    /// stages and any pending stage change are current.
+    fn open_deal(&mut self) -> Vec<Effect> {
+        if !matches!(self.screen, Screen::Queue | Screen::Search) {
+            let queues = self.keys_hint(Action::Queue(0)).unwrap_or_default();
+            self.flash_error(format!("The Deal screen opens from a lead of a queue{queues} or a search."));
+            return Vec::new();
+        }
+        let Some(lead) = self.selected_lead() else {
+            self.flash_error("No lead selected.".to_owned());
+            return Vec::new();
+        };
+        let (id, name) = (lead.id.clone(), lead.name.clone());
+        let mut deal = DealView::new(&id, &name, self.commission_rate_pct);
+        self.deal_detail = self.selected_detail().cloned();
+        if let Some(detail) = &self.deal_detail {
+            deal.loaded(detail);
+        }
+        self.deal = Some(deal);
+        if self.conn.is_online() { vec![Effect::FetchLead { id }] } else { Vec::new() }
+    }
+
+    /// A key for the Deal screen, which takes them all while open.
+    fn deal_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let Some(deal) = &mut self.deal else {
+            return Vec::new();
+        };
+        match deal.handle_key(key, self.deal_detail.as_ref()) {
+            DealOutcome::None => Vec::new(),
+            DealOutcome::Close => {
+                self.deal = None;
+                self.deal_detail = None;
+                Vec::new()
+            }
+            DealOutcome::Refused(why) => {
+                self.flash_error(why);
+                Vec::new()
+            }
+            DealOutcome::Edit(op) => {
+                let contact_id = deal.contact_id.clone();
+                let opportunities = self.deal_detail.as_ref().map(|d| d.opportunities.clone()).unwrap_or_default();
+                if !self.conn.is_online() {
+                    self.flash_error(format!(
+                        "Not saved: {} (not connected to the daemon).",
+                        describe_op(&op, &opportunities)
+                    ));
+                    return Vec::new();
+                }
+                self.flash_info(format!("Saving {}…", describe_op(&op, &opportunities)));
+                vec![Effect::Edit { contact_id, op }]
+            }
+        }
+    }
+
+    /// The Tasks screen: the open tasks, asked for afresh.
+    fn open_tasks(&mut self) -> Vec<Effect> {
+        if self.screen != Screen::Tasks {
+            self.tasks.back_to = if self.screen == Screen::Search { Screen::Queue } else { self.screen };
+            self.screen = Screen::Tasks;
+            self.retry_when_loaded = None;
+        }
+        if self.conn.is_online() { vec![Effect::FetchTasks] } else { Vec::new() }
+    }
+
+    /// Marks the selected task done, through the op log.
+    fn complete_task(&mut self) -> Vec<Effect> {
+        if self.screen != Screen::Tasks {
+            let hint = self.keys_hint(Action::Tasks).unwrap_or_default();
+            self.flash_error(format!("That key marks a task done: open the Tasks screen{hint}."));
+            return Vec::new();
+        }
+        let Some(row) = self.tasks.selected_row() else {
+            self.flash_error("No task selected.".to_owned());
+            return Vec::new();
+        };
+        let title = row.task.title.clone().unwrap_or_else(|| "task".to_owned());
+        if row.pending {
+            self.flash_error(format!(
+                "'{title}' is not in GHL yet, so it cannot be marked done there: wait for the next sync."
+            ));
+            return Vec::new();
+        }
+        let (contact_id, task_id) = (row.task.contact_id.clone(), row.task.id.clone());
+        if !self.conn.is_online() {
+            self.flash_error("Not connected to the daemon: edits need it running.".to_owned());
+            return Vec::new();
+        }
+        self.flash_info(format!("Marking '{}' done…", ellipsize(&title, 40)));
+        vec![Effect::Edit { contact_id, op: OpKind::CompleteTask { task_id } }]
     }
 
     /// Scrolls the help overlay with the movement keys (it may be taller than the terminal).
@@ -1219,6 +1452,15 @@ impl App {
             PromptKind::AddTag => OpKind::AddTag { tag: text },
             PromptKind::RemoveTag => OpKind::RemoveTag { tag: text },
             PromptKind::AddNote => OpKind::AddNote { body: text },
+            PromptKind::AddTask => match super::task_input::parse_task(&text, self.now, &self.tz) {
+                Ok((title, due_at)) => OpKind::AddTask { title, due_at },
+                Err(why) => {
+                    // The prompt stays open with the text, to fix.
+                    self.flash_error(format!("Task not saved: {why}."));
+                    self.prompt = Some(prompt);
+                    return Vec::new();
+                }
+            },
             PromptKind::EditFollowUp => {
                 let Some(PromptFollowUp { id, what }) = prompt.followup else {
                     return Vec::new();
@@ -1421,9 +1663,14 @@ impl App {
                 self.views.iter_mut().filter(|v| v.name == name).for_each(|v| v.fail(&window));
                 self.last_error = Some(error);
             }
+            Update::TasksLoaded(list) => self.tasks.load(*list),
             Update::LeadLoaded(detail) => {
                 if let Some(compose) = self.compose_for(&detail.lead.id) {
                     compose.observe(&detail.pending_ops);
+                }
+                if let Some(deal) = self.deal.as_mut().filter(|d| d.contact_id == detail.lead.id) {
+                    deal.loaded(&detail);
+                    self.deal_detail = Some((*detail).clone());
                 }
                 if self.requested_lead.as_deref() == Some(detail.lead.id.as_str()) {
                     self.requested_lead = None;
@@ -1618,6 +1865,10 @@ impl App {
 
     fn move_selection(&mut self, delta: isize, page: usize) -> Vec<Effect> {
         if self.screen == Screen::Analytics {
+            return Vec::new();
+        }
+        if self.screen == Screen::Tasks {
+            self.tasks.move_by(delta);
             return Vec::new();
         }
         if self.screen == Screen::Search {

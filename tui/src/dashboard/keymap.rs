@@ -246,6 +246,16 @@ const DEFAULTS: &[(&str, &str)] = &[
     (">", "range-longer"),
     ("<", "range-shorter"),
     ("/", "search"),
+    ("J", "scroll-detail-down"),
+    ("ctrl-e", "scroll-detail-down"),
+    ("K", "scroll-detail-up"),
+    ("ctrl-y", "scroll-detail-up"),
+    ("l", "focus-detail"),
+    ("d", "deal"),
+    ("o", "add-task"),
+    ("9", "tasks"),
+    ("w", "tasks"),
+    ("X", "complete-task"),
     ("a", "approve"),
     ("e", "edit-and-approve"),
     ("x", "skip"),
@@ -409,6 +419,21 @@ impl Keymap {
             }
         }
         hints
+    }
+
+    /// The footer's hints on the Tasks screen.
+    pub fn tasks_hints(&self) -> Vec<(String, &'static str)> {
+        let first = |a: Action| self.keys_for(a).first().map(|k| k.to_string());
+        [
+            (Action::CompleteTask, "done"),
+            (Action::Close, "back"),
+            (Action::Refresh, "refresh"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ]
+        .into_iter()
+        .filter_map(|(a, label)| first(a).map(|k| (k, label)))
+        .collect()
     }
 
     /// The footer's hints on the search screen. While the query has the keys, the ones the

@@ -23,6 +23,10 @@ pub mod followups;
 pub mod format;
 pub mod input;
 pub mod keymap;
+pub mod commission;
+pub mod deal;
+pub mod task_input;
+pub mod tasks;
 pub mod queue_window;
 pub mod search;
 pub mod tui;
@@ -136,7 +140,7 @@ pub fn layout(area: Rect, app: &App) -> Areas {
             let [top, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Length(pane)]).areas(main);
             (Some(top), Some(bottom))
         }
-    } else if app.screen() == Screen::Analytics || !app.detail_open() {
+    } else if matches!(app.screen(), Screen::Analytics | Screen::Tasks) || !app.detail_open() {
         (Some(main), None)
     } else if main.width >= WIDE {
         let [left, right] =
@@ -177,6 +181,11 @@ pub fn render(app: &App, frame: &mut Frame) {
                 components::analytics::draw(app, frame, main);
             }
         }
+        Screen::Tasks => {
+            if let Some(main) = areas.table {
+                components::tasks::draw(app, frame, main);
+            }
+        }
         Screen::Search => {
             if let Some(bar) = areas.search_bar {
                 components::search::draw_bar(app, frame, bar);
@@ -196,6 +205,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     components::prompt::draw(app, frame, area);
     components::compose::draw(app, frame, area);
+    components::deal::draw(app, frame, area);
 }
 
 /// What the driver's tasks report.
@@ -249,11 +259,23 @@ pub async fn run_with_keymap(
     start_daemon: StartDaemon,
     keymap: Keymap,
 ) -> anyhow::Result<()> {
+    run_with_settings(socket, start_daemon, keymap, commission::DEFAULT_RATE_PCT / 100.0).await
+}
+
+/// As [`run_with_keymap`], with the commission rate the Deal screen starts from (`[analytics]
+/// commission_rate`, a fraction).
+pub async fn run_with_settings(
+    socket: PathBuf,
+    start_daemon: StartDaemon,
+    keymap: Keymap,
+    commission_rate: f64,
+) -> anyhow::Result<()> {
     let (mut terminal, _guard) = tui::enter()?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let events = tui::spawn_events(tx.clone());
     let mut app = App::new(Timestamp::now());
     app.set_keymap(keymap);
+    app.set_commission_rate(commission_rate);
     let size = terminal.size()?;
     // Not connected yet: nothing to fetch.
     let _ = app.resize(size.width, size.height);
@@ -317,6 +339,7 @@ enum Fetch {
     FollowUps,
     Analytics { range: AnalyticsRange },
     Compose { contact_id: String },
+    Tasks,
     Search { seq: u64, query: String, limit: u32 },
     Edit { contact_id: String, op: OpKind },
     Sync,
@@ -335,7 +358,7 @@ impl Fetch {
     fn failed(self, error: String) -> Update {
         match self {
             Fetch::Queue { name, window } => Update::QueueFailed { name, window, error },
-            Fetch::Status | Fetch::Lead { .. } | Fetch::FollowUps | Fetch::Analytics { .. } => {
+            Fetch::Status | Fetch::Lead { .. } | Fetch::FollowUps | Fetch::Analytics { .. } | Fetch::Tasks => {
                 Update::RequestFailed { error }
             }
             Fetch::Compose { contact_id } => Update::ComposeFailed { contact_id, error },
@@ -512,6 +535,7 @@ impl Driver {
                 Effect::FetchFollowUps => self.fetch(Fetch::FollowUps),
                 Effect::FetchAnalytics { range } => self.fetch(Fetch::Analytics { range }),
                 Effect::FetchCompose { contact_id } => self.fetch(Fetch::Compose { contact_id }),
+                Effect::FetchTasks => self.fetch(Fetch::Tasks),
                 Effect::ScheduleSearch { seq, after } => self.after(after, Update::SearchDue { seq }),
                 Effect::Search { seq, query, limit } => self.fetch(Fetch::Search { seq, query, limit }),
                 Effect::FollowUp { contact_id, command, what } => {
@@ -622,6 +646,7 @@ async fn serve(
                 Fetch::Compose { contact_id } => {
                     client.compose(&contact_id).await.map(|i| Update::ComposeLoaded(Box::new(i)))
                 }
+                Fetch::Tasks => client.tasks(leadline_shared::protocol::DEFAULT_TASKS_LIMIT).await.map(|l| Update::TasksLoaded(Box::new(l))),
                 Fetch::Search { seq, query, limit } => client
                     .search(&query, limit)
                     .await

@@ -126,6 +126,7 @@ pub(super) fn detail(id: &str) -> LeadDetail {
             direction,
             channel: channel.map(str::to_owned),
             text: text.into(),
+            pending: false,
         }
     };
     LeadDetail {
@@ -320,11 +321,11 @@ fn welcome() -> Welcome {
 }
 
 /// The App, a terminal, and a fake daemon that answers the App's effects in order.
-struct Harness {
-    app: App,
+pub(super) struct Harness {
+    pub(super) app: App,
     terminal: Terminal<TestBackend>,
     /// Effects the fake daemon does not answer (timers, connects, daemon starts, commands).
-    other: Vec<Effect>,
+    pub(super) other: Vec<Effect>,
     /// What the fake daemon lists on the follow-ups screen.
     followups: Vec<FollowUpView>,
     /// Each queue as the fake daemon holds it; it answers windows of them like the daemon.
@@ -335,6 +336,11 @@ struct Harness {
     search_timers: Vec<u64>,
     /// Every query the fake daemon was asked, in order.
     searched: Vec<String>,
+    /// The lead details the fake daemon answers with, instead of [`detail`] (see
+    /// `deal_tests`).
+    pub(super) details: Option<fn(&str) -> LeadDetail>,
+    /// The Tasks list the fake daemon answers with.
+    pub(super) task_list: leadline_shared::protocol::TaskList,
 }
 
 impl Harness {
@@ -363,6 +369,8 @@ impl Harness {
             fetched: Vec::new(),
             search_timers: Vec::new(),
             searched: Vec::new(),
+            details: None,
+            task_list: leadline_shared::protocol::TaskList::default(),
         };
         let effects = h.app.start();
         h.run(effects);
@@ -370,7 +378,7 @@ impl Harness {
     }
 
     /// Connected, with status and every queue loaded.
-    fn online(width: u16, height: u16) -> Self {
+    pub(super) fn online(width: u16, height: u16) -> Self {
         let mut h = Harness::new(width, height);
         h.update(Update::Connected { welcome: welcome() });
         h
@@ -386,7 +394,7 @@ impl Harness {
         h
     }
 
-    fn update(&mut self, update: Update) {
+    pub(super) fn update(&mut self, update: Update) {
         let effects = self.app.apply(update);
         self.run(effects);
     }
@@ -403,7 +411,8 @@ impl Harness {
                     let page = page_of(rows, window.offset, window.limit, window.anchor.as_ref());
                     Update::QueueLoaded { name: name.clone(), window: window.clone(), page: Box::new(page) }
                 }
-                Effect::FetchLead { id } => Update::LeadLoaded(Box::new(detail(id))),
+                Effect::FetchLead { id } => Update::LeadLoaded(Box::new(self.details.map_or_else(|| detail(id), |f| f(id)))),
+                Effect::FetchTasks => Update::TasksLoaded(Box::new(self.task_list.clone())),
                 Effect::FetchFollowUps => Update::FollowUpsLoaded(self.followups.clone()),
                 Effect::ScheduleSearch { seq, .. } => {
                     self.search_timers.push(*seq);
@@ -431,7 +440,7 @@ impl Harness {
 
     /// Types text into whatever has the keys (Compose, the prompts, the search query), each
     /// character a key press; a newline is Enter.
-    fn type_text(&mut self, text: &str) {
+    pub(super) fn type_text(&mut self, text: &str) {
         for c in text.chars() {
             let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
             let effects = self.app.handle_key(&KeyEvent::new(code, KeyModifiers::NONE));
@@ -440,7 +449,7 @@ impl Harness {
     }
 
     /// Presses keys given as keymap strings separated by spaces, e.g. "j j enter".
-    fn press(&mut self, keys: &str) {
+    pub(super) fn press(&mut self, keys: &str) {
         for key in keys.split_whitespace() {
             let chord: keymap::KeyChord = key.parse().unwrap();
             let effects = self.app.handle_key(&KeyEvent::new(chord.code, chord.modifiers));
@@ -455,13 +464,13 @@ impl Harness {
         }
     }
 
-    fn draw(&mut self) -> &TestBackend {
+    pub(super) fn draw(&mut self) -> &TestBackend {
         let app = &self.app;
         self.terminal.draw(|frame| render(app, frame)).unwrap();
         self.terminal.backend()
     }
 
-    fn screen(&mut self) -> String {
+    pub(super) fn screen(&mut self) -> String {
         self.draw().to_string()
     }
 }
@@ -495,11 +504,11 @@ fn queue_fetches(effects: &[Effect]) -> Vec<(&QueueName, &WindowRequest)> {
         .collect()
 }
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+pub(super) const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
 /// Snapshots a screen under its own name (`queue_80x24.snap`), without the crate and module
 /// path, so the files stay put whether the dashboard is built in the binary or a library.
-fn assert_screen(name: &str, backend: &TestBackend) {
+pub(super) fn assert_screen(name: &str, backend: &TestBackend) {
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_snapshot!(name, backend));
@@ -2678,3 +2687,6 @@ fn compose_writes_to_a_found_lead_and_neither_takes_the_others_key() {
     t.press("esc esc");
     assert_eq!(t.app.screen(), Screen::Queue);
 }
+
+#[path = "deal_tests.rs"]
+mod deal_tests;

@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod compose;
+pub mod deal;
 pub mod detail;
 pub mod followups;
 pub mod help;
@@ -14,6 +15,7 @@ pub mod queue_table;
 pub mod search;
 pub mod status_bar;
 pub mod tabs;
+pub mod tasks;
 
 use leadline_shared::domain::Temperature;
 use ratatui::Frame;
