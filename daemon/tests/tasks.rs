@@ -48,8 +48,13 @@ async fn tasks_are_created_listed_completed_and_synced() {
     .unwrap();
     let ghl = support::unlimited_client(&sim);
     let db = Db::open(Arc::new(SledStore::open(&dir.path().join("store"), 8 << 20).unwrap())).unwrap();
-    let state =
-        Arc::new(State::new(db, Config::default(), Arc::new(SystemClock), DaemonInfo::default(), String::new()));
+    let state = Arc::new(State::new(
+        db,
+        Config::default(),
+        Arc::new(SystemClock),
+        DaemonInfo::default(),
+        String::new(),
+    ));
     full::full(&state, &ghl).await.unwrap();
     let contact = state.db.contact_ids().unwrap().remove(0);
     // Whatever the seed gave the contact, fetched first so the counts below are its own.
@@ -58,7 +63,8 @@ async fn tasks_are_created_listed_completed_and_synced() {
     let open_before = tasks(&state).await.tasks.len();
 
     // Created here: pending at once, in the lead's timeline and the Tasks list.
-    let due: jiff::Timestamp = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(20)).round(jiff::Unit::Second).unwrap();
+    let due: jiff::Timestamp =
+        (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(20)).round(jiff::Unit::Second).unwrap();
     edits::edit(&state, &contact, OpKind::AddTask { title: "Call back".into(), due_at: due }).await.unwrap();
     let detail = lead(&state, &contact).await;
     assert!(detail.timeline.iter().any(|e| e.kind == "task" && e.pending && e.text.starts_with("Call back")));
@@ -67,7 +73,8 @@ async fn tasks_are_created_listed_completed_and_synced() {
 
     // Pushed: GHL has it, and the store has GHL's record (with its id), no longer pending.
     assert_eq!(push::push(&state, &ghl).await.unwrap().accepted, 1);
-    let in_ghl = sim.with_store(|s| s.tasks(&contact).iter().find(|t| t.title == "Call back").cloned()).unwrap();
+    let in_ghl =
+        sim.with_store(|s| s.tasks(&contact).iter().find(|t| t.title == "Call back").cloned()).unwrap();
     assert!(!in_ghl.completed);
     let stored = state.db.tasks_for(&contact).unwrap();
     assert_eq!(stored.len(), before + 1);
@@ -131,8 +138,13 @@ async fn a_stage_change_is_in_the_timeline() {
     .unwrap();
     let ghl = support::unlimited_client(&sim);
     let db = Db::open(Arc::new(SledStore::open(&dir.path().join("store"), 8 << 20).unwrap())).unwrap();
-    let state =
-        Arc::new(State::new(db, Config::default(), Arc::new(SystemClock), DaemonInfo::default(), String::new()));
+    let state = Arc::new(State::new(
+        db,
+        Config::default(),
+        Arc::new(SystemClock),
+        DaemonInfo::default(),
+        String::new(),
+    ));
     full::full(&state, &ghl).await.unwrap();
     let pipelines = state.db.pipelines().unwrap();
     let deal = state

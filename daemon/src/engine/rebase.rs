@@ -60,7 +60,8 @@ pub fn rebase_opportunity(mut remote: Opportunity, pending: &[&PendingOp]) -> Op
 /// Lays a pending "mark done" over a task fresh from GHL: it stays done until GHL has it.
 pub fn rebase_task(mut remote: Task, pending: &[&PendingOp]) -> Task {
     let done = pending.iter().any(|o| {
-        o.state != OpState::OutOfSync && matches!(&o.kind, OpKind::CompleteTask { task_id } if *task_id == remote.id)
+        o.state != OpState::OutOfSync
+            && matches!(&o.kind, OpKind::CompleteTask { task_id } if *task_id == remote.id)
     });
     if done {
         remote.completed = true;

@@ -496,9 +496,8 @@ impl GhlClient {
     /// `{completed: true}`. Retried (a PUT: doing it twice is harmless).
     pub async fn complete_task(&self, contact_id: &str, task_id: &str) -> Result<Task, GhlError> {
         let path = format!("/contacts/{}/tasks/{}", seg(contact_id), seg(task_id));
-        let v = self
-            .call(Method::PUT, &path, &[], Some(&json!({"completed": true})), Idempotency::Safe)
-            .await?;
+        let v =
+            self.call(Method::PUT, &path, &[], Some(&json!({"completed": true})), Idempotency::Safe).await?;
         decode_field(&v, "task", &path)
     }
 

@@ -215,8 +215,10 @@ fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {
         },
         TIMELINE_LEN,
     );
-    detail.pipelines =
-        pipelines.into_iter().filter(|p| detail.opportunities.iter().any(|o| o.pipeline_id == p.id)).collect();
+    detail.pipelines = pipelines
+        .into_iter()
+        .filter(|p| detail.opportunities.iter().any(|o| o.pipeline_id == p.id))
+        .collect();
     detail.followups = state.db.follow_up(id)?;
     Ok(Some(detail))
 }

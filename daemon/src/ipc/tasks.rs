@@ -48,7 +48,9 @@ pub async fn list(state: &Arc<State>, limit: u32) -> Result<Response, RemoteErro
     if limit == 0 || limit > MAX_TASKS_LIMIT {
         return Err(RemoteError::new(
             ErrorKind::BadRequest,
-            format!("--limit {limit} is not between 1 and {MAX_TASKS_LIMIT}; ask for that many tasks at most"),
+            format!(
+                "--limit {limit} is not between 1 and {MAX_TASKS_LIMIT}; ask for that many tasks at most"
+            ),
         ));
     }
     let state = state.clone();
@@ -156,7 +158,10 @@ mod tests {
             task("d", Some("2026-12-04T09:00:00Z")),
         ];
         let ops = vec![
-            op(1, OpKind::AddTask { title: "new".into(), due_at: "2026-12-02T09:00:00Z".parse().expect("ts") }),
+            op(
+                1,
+                OpKind::AddTask { title: "new".into(), due_at: "2026-12-02T09:00:00Z".parse().expect("ts") },
+            ),
             op(2, OpKind::CompleteTask { task_id: "d".into() }),
             op(3, OpKind::AddTag { tag: "x".into() }),
         ];

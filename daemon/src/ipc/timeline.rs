@@ -32,7 +32,11 @@ fn stage_name(pipelines: &[Pipeline], pipeline_id: &str, stage_id: &str) -> Stri
 }
 
 fn deal_name(opportunities: &[Opportunity], id: &str) -> String {
-    opportunities.iter().find(|o| o.id == id).and_then(|o| o.name.clone()).unwrap_or_else(|| "deal".to_owned())
+    opportunities
+        .iter()
+        .find(|o| o.id == id)
+        .and_then(|o| o.name.clone())
+        .unwrap_or_else(|| "deal".to_owned())
 }
 
 /// Merges a lead's parts into its timeline, newest first, at most `limit` entries. Entries
@@ -200,9 +204,17 @@ mod tests {
             },
         ];
         let pending = vec![
-            op(1, OpKind::SetStage { opportunity_id: "o1".into(), pipeline_stage_id: "s2".into() }, "2026-11-06T10:00:00Z"),
+            op(
+                1,
+                OpKind::SetStage { opportunity_id: "o1".into(), pipeline_stage_id: "s2".into() },
+                "2026-11-06T10:00:00Z",
+            ),
             op(2, OpKind::AddNote { body: "Called, no answer".into() }, "2026-11-07T10:00:00Z"),
-            op(3, OpKind::AddTask { title: "Call back".into(), due_at: at("2026-11-08T15:00:00Z") }, "2026-11-07T11:00:00Z"),
+            op(
+                3,
+                OpKind::AddTask { title: "Call back".into(), due_at: at("2026-11-08T15:00:00Z") },
+                "2026-11-07T11:00:00Z",
+            ),
             op(4, OpKind::AddTag { tag: "vip".into() }, "2026-11-07T12:00:00Z"),
         ];
         let parts = Parts {
@@ -233,7 +245,9 @@ mod tests {
 
     #[test]
     fn keeps_the_newest_up_to_the_limit() {
-        let messages = (0..5).map(|i| message(&format!("m{i}"), &format!("2026-11-0{}T10:00:00Z", i + 1), &format!("m{i}"))).collect();
+        let messages = (0..5)
+            .map(|i| message(&format!("m{i}"), &format!("2026-11-0{}T10:00:00Z", i + 1), &format!("m{i}")))
+            .collect();
         let got = merge(Parts { messages, ..Parts::default() }, 2);
         assert_eq!(got.iter().map(|e| e.text.as_str()).collect::<Vec<_>>(), ["m4", "m3"]);
     }

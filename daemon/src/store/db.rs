@@ -10,8 +10,8 @@ use leadline_shared::domain::{
     Pipeline, Score, Task, Temperature, User,
 };
 use leadline_shared::protocol::Counts;
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::analytics::{self, Aggregates, DealFacts, LeadFacts, StepFact};
 use crate::engine::search::{SearchEntry, SearchFields, SearchIndex};
@@ -980,7 +980,12 @@ impl Db {
 
     /// The records of a per-contact index (`IdxNotesByContact`, `IdxTasksByContact`), read
     /// from `tree`: one range scan and one read per record.
-    fn by_contact<T: DeserializeOwned>(&self, index: Tree, tree: Tree, contact_id: &str) -> Result<Vec<T>, StoreError> {
+    fn by_contact<T: DeserializeOwned>(
+        &self,
+        index: Tree,
+        tree: Tree,
+        contact_id: &str,
+    ) -> Result<Vec<T>, StoreError> {
         let prefix = keys::contact_prefix(contact_id);
         let mut ids = Vec::new();
         self.store.scan(index, &prefix, None, false, &mut |k, _| {
@@ -1047,7 +1052,11 @@ impl Db {
                 Ok(c) => out.push(c),
                 Err(e) => err = Some(e),
             }
-            if err.is_some() || out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            if err.is_some() || out.len() >= limit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         })?;
         if let Some(e) = err {
             return Err(e);

@@ -25,7 +25,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { from: 2, describe: "drop the unused lead-activity index", run: drop_activity_index },
     Migration { from: 3, describe: "one record per lead", run: merge_lead_records },
     Migration { from: 4, describe: "hot and last activity beside each score index entry", run: score_values },
-    Migration { from: 5, describe: "index notes and tasks by contact, open tasks by due time", run: index_notes_tasks },
+    Migration {
+        from: 5,
+        describe: "index notes and tasks by contact, open tasks by due time",
+        run: index_notes_tasks,
+    },
 ];
 
 /// Schema 5 → 6. Notes and tasks were kept by id alone, so a lead's could only be found by
@@ -42,7 +46,11 @@ fn index_notes_tasks(db: &Db) -> Result<(), StoreError> {
                 if after.as_deref() != Some(k) {
                     chunk.push((k.to_vec(), v.to_vec()));
                 }
-                if chunk.len() >= MIGRATION_CHUNK { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+                if chunk.len() >= MIGRATION_CHUNK {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
             })?;
             let Some((last, _)) = chunk.last() else { break };
             after = Some(last.clone());
@@ -50,7 +58,11 @@ fn index_notes_tasks(db: &Db) -> Result<(), StoreError> {
                 for (_, value) in &chunk {
                     if tree == Tree::Notes {
                         let n: Note = decode(tree, value)?;
-                        tx.insert(Tree::IdxNotesByContact, &keys::record_by_contact(&n.contact_id, &n.id), &[])?;
+                        tx.insert(
+                            Tree::IdxNotesByContact,
+                            &keys::record_by_contact(&n.contact_id, &n.id),
+                            &[],
+                        )?;
                     } else {
                         let t: Task = decode(tree, value)?;
                         super::db::index_task(tx, &t)?;

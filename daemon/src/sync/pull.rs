@@ -485,7 +485,11 @@ pub const MAX_TASK_FETCH: usize = 20;
 /// Fetches the tasks of a few contacts (`GET /contacts/{id}/tasks`, at most
 /// [`MAX_TASK_FETCH`] of them, the others are left for later) and stores them; a task GHL no
 /// longer lists is removed. Returns the contacts whose tasks changed.
-pub async fn tasks_of(state: &State, client: &GhlClient, ids: &BTreeSet<String>) -> Result<Vec<String>, SyncError> {
+pub async fn tasks_of(
+    state: &State,
+    client: &GhlClient,
+    ids: &BTreeSet<String>,
+) -> Result<Vec<String>, SyncError> {
     let mut changed = Vec::new();
     for id in ids.iter().take(MAX_TASK_FETCH) {
         let tasks = match client.contact_tasks(id).await {

@@ -246,15 +246,24 @@ fn tasks_and_deal_parts_round_trip() {
             stages: vec![Stage { id: "s1".into(), name: "New".into(), ..Stage::default() }],
             ..Pipeline::default()
         }],
-        timeline: vec![TimelineEntry { kind: "stage".into(), text: "New → Showing".into(), pending: true, ..TimelineEntry::default() }],
+        timeline: vec![TimelineEntry {
+            kind: "stage".into(),
+            text: "New → Showing".into(),
+            pending: true,
+            ..TimelineEntry::default()
+        }],
         ..LeadDetail::default()
     };
     let msg = ServerMessage::Response { id: 10, result: Ok(Response::Lead(Box::new(detail))) };
     assert_eq!(through_the_wire(&msg), msg);
-    let req = ClientMessage::Request { id: 1, body: Request::Edit { contact_id: "c1".into(), op: OpKind::CompleteTask { task_id: "t1".into() } } };
+    let req = ClientMessage::Request {
+        id: 1,
+        body: Request::Edit { contact_id: "c1".into(), op: OpKind::CompleteTask { task_id: "t1".into() } },
+    };
     assert_eq!(through_the_wire(&req), req);
     // An older daemon's detail has no tasks or pipelines, and its entries no `pending`.
-    let old: LeadDetail = serde_json::from_str(r#"{"id":"c1","timeline":[{"kind":"note","text":"x"}]}"#).expect("reads");
+    let old: LeadDetail =
+        serde_json::from_str(r#"{"id":"c1","timeline":[{"kind":"note","text":"x"}]}"#).expect("reads");
     assert!(old.tasks.is_empty() && old.pipelines.is_empty() && !old.timeline[0].pending);
     let asked: Request = serde_json::from_str(r#"{"type":"tasks"}"#).expect("reads");
     assert_eq!(asked, Request::Tasks { limit: DEFAULT_TASKS_LIMIT });

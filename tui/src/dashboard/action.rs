@@ -76,6 +76,20 @@ pub enum Action {
     /// Search leads by name, phone, email or tag (opens the search prompt, or goes back to
     /// typing in it).
     Search,
+    /// Scroll the lead pane down a line.
+    ScrollDetailDown,
+    /// Scroll the lead pane up a line.
+    ScrollDetailUp,
+    /// Give the lead pane the movement keys (or give them back to the list).
+    FocusDetail,
+    /// Open the lead's deal: stage, value, commission calculator.
+    OpenDeal,
+    /// Create a task for the lead.
+    AddTask,
+    /// The Tasks screen.
+    Tasks,
+    /// Mark the selected task done.
+    CompleteTask,
 }
 
 /// How many queue tabs `queue-N` can address.

@@ -16,17 +16,17 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, Mo
 use ratatui::layout::Rect;
 
 use super::action::Action;
-use super::deal::{DealOutcome, DealView};
-pub use super::tasks::TasksView;
-use jiff::tz::TimeZone;
 use super::components::ellipsize;
 use super::compose::{Compose, ComposeOutcome};
 use super::connection::{ConnEffect, ConnEvent, ConnState, Connection};
+use super::deal::{DealOutcome, DealView};
 pub use super::followups::{FollowUpCommand, FollowUpCounts, FollowUpRow, FollowUpsView, followup_group};
 use super::input::{InputOutcome, TextInput};
 use super::keymap::Keymap;
 pub use super::queue_window::{QueueView, WindowRequest};
 pub use super::search::{SEARCH_DEBOUNCE, SEARCH_LIMIT, SearchView};
+pub use super::tasks::TasksView;
+use jiff::tz::TimeZone;
 
 /// How many actions the follow-ups screen asks for in each of its requests (those needing the
 /// agent; those planned), soonest first: enough for a day's work, and one frame's worth of JSON.
@@ -654,7 +654,7 @@ impl App {
                 .map_or(0, |area| super::components::detail::max_scroll(self, area))
         };
         let now = self.detail_scroll();
-        let next = (now as isize).saturating_add(delta).clamp(0, isize::from(max));
+        let next = (now as isize).saturating_add(delta).clamp(0, isize::try_from(max).unwrap_or(isize::MAX));
         self.detail_scroll = (Some(id), next as u16);
     }
 
@@ -695,7 +695,7 @@ impl App {
                 self.followups.select(self.followups.selected, page);
                 Vec::new()
             }
-            Screen::Analytics => Vec::new(),
+            Screen::Analytics | Screen::Tasks => Vec::new(),
             Screen::Search => {
                 self.search.select(self.search.selected, page);
                 Vec::new()
@@ -748,15 +748,15 @@ impl App {
     pub fn tab_index(&self) -> usize {
         let screen = if self.screen == Screen::Search { self.search.back_to } else { self.screen };
         match screen {
-            Screen::Queue | Screen::Search => self.current,
+            Screen::Queue | Screen::Search | Screen::Tasks => self.current,
             Screen::FollowUps => self.views.len(),
             Screen::Analytics => self.views.len() + 1,
         }
     }
 
-    /// The tab highlighted in the tab bar: none while searching.
+    /// The tab highlighted in the tab bar: none while searching or on the Tasks screen.
     pub fn highlighted_tab(&self) -> Option<usize> {
-        (self.screen != Screen::Search).then(|| self.tab_index())
+        (!matches!(self.screen, Screen::Search | Screen::Tasks)).then(|| self.tab_index())
     }
 
     /// How far the help overlay is scrolled.
@@ -915,7 +915,7 @@ impl App {
         let page = self.page_rows();
         // A focused lead pane takes the movement keys.
         if self.detail_focused() && matches!(self.screen, Screen::Queue | Screen::Search) {
-            let lines = isize::from(self.size.1.saturating_sub(6).max(1));
+            let lines = isize::try_from(self.size.1.saturating_sub(6).max(1)).unwrap_or(1);
             let delta = match action {
                 Action::NextRow => Some(1),
                 Action::PrevRow => Some(-1),
@@ -954,7 +954,9 @@ impl App {
             }
             Action::AddTask => {
                 let queues = self.keys_hint(Action::Queue(0)).unwrap_or_default();
-                self.flash_error(format!("A task is added to a lead of a queue{queues}: select the lead first."));
+                self.flash_error(format!(
+                    "A task is added to a lead of a queue{queues}: select the lead first."
+                ));
             }
             Action::Tasks => return self.open_tasks(),
             Action::CompleteTask => return self.complete_task(),
@@ -1140,7 +1142,8 @@ impl App {
             }
             DealOutcome::Edit(op) => {
                 let contact_id = deal.contact_id.clone();
-                let opportunities = self.deal_detail.as_ref().map(|d| d.opportunities.clone()).unwrap_or_default();
+                let opportunities =
+                    self.deal_detail.as_ref().map(|d| d.opportunities.clone()).unwrap_or_default();
                 if !self.conn.is_online() {
                     self.flash_error(format!(
                         "Not saved: {} (not connected to the daemon).",
@@ -1319,6 +1322,9 @@ impl App {
                 self.followups.selected_row().map(|r| (r.item().contact_id.clone(), r.view.lead_name.clone()))
             }
             Screen::Queue | Screen::Search => self.selected_lead().map(|l| (l.id.clone(), l.name.clone())),
+            Screen::Tasks => {
+                self.tasks.selected_row().map(|r| (r.task.contact_id.clone(), r.lead_name.clone()))
+            }
             Screen::Analytics => None,
         };
         let Some((contact_id, name)) = target else {
@@ -1555,6 +1561,11 @@ impl App {
                         effects.extend(self.refresh_current());
                         effects
                     }
+                    Screen::Tasks => {
+                        let mut effects = vec![Effect::FetchTasks, Effect::FetchStatus];
+                        effects.extend(self.refresh_current());
+                        effects
+                    }
                     Screen::Analytics => {
                         let mut effects =
                             vec![Effect::FetchAnalytics { range: self.analytics_range }, Effect::FetchStatus];
@@ -1634,6 +1645,10 @@ impl App {
                         .chain(following)
                         .collect();
                 }
+                // A task made, done or fetched changes the list: one request for it.
+                if self.screen == Screen::Tasks {
+                    return [Effect::FetchTasks, Effect::FetchStatus].into_iter().chain(following).collect();
+                }
                 // The queue shown is fetched again; on the search screen the query is asked
                 // again, so a lead renamed, tagged or new is found as it is now.
                 let mut effects: Vec<Effect> = if self.screen == Screen::Search {
@@ -1704,6 +1719,8 @@ impl App {
                     compose.accepted(seq);
                     following = true;
                 }
+                // The Deal screen shows the stage change waiting for GHL: its lead is read again.
+                following |= self.deal.as_ref().is_some_and(|d| d.contact_id == contact_id);
                 let what = describe_op(&op, self.opportunities_of(&contact_id));
                 self.flash_success(format!("Saved: {what} (edit #{seq}, goes to GHL with the next sync)"));
                 let mut effects = self.refresh_after_edit(&contact_id);
@@ -1929,7 +1946,7 @@ impl App {
     fn close_search(&mut self) -> Vec<Effect> {
         self.search.editing = false;
         let index = match self.search.back_to {
-            Screen::Queue | Screen::Search => self.current,
+            Screen::Queue | Screen::Search | Screen::Tasks => self.current,
             Screen::FollowUps => self.views.len(),
             Screen::Analytics => self.views.len() + 1,
         };

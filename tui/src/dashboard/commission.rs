@@ -161,7 +161,13 @@ mod tests {
     /// 8,000; 8,000 ÷ 400,000 = 2.0 %; profit 8,000 − 1,000 = 7,000; ROI 7,000 ÷ 1,000 = 7.
     #[test]
     fn one_side_by_hand() {
-        let i = Inputs { price: 400_000.0, agency: Agency::Buyer, rate_pct: 2.5, split_pct: 80.0, costs: 1_000.0 };
+        let i = Inputs {
+            price: 400_000.0,
+            agency: Agency::Buyer,
+            rate_pct: 2.5,
+            split_pct: 80.0,
+            costs: 1_000.0,
+        };
         let o = compute(&i).expect("valid");
         assert!(close(o.gross, 10_000.0), "{o:?}");
         assert!(close(o.brokerage, 2_000.0));
@@ -189,7 +195,13 @@ mod tests {
     /// $100,000 at 6 %: gross 6,000 = net; costs 8,000 → profit −2,000, ROI −0.25.
     #[test]
     fn full_split_and_a_loss() {
-        let i = Inputs { price: 100_000.0, agency: Agency::Seller, rate_pct: 6.0, split_pct: 100.0, costs: 8_000.0 };
+        let i = Inputs {
+            price: 100_000.0,
+            agency: Agency::Seller,
+            rate_pct: 6.0,
+            split_pct: 100.0,
+            costs: 8_000.0,
+        };
         let o = compute(&i).expect("valid");
         assert!(close(o.brokerage, 0.0) && close(o.net, 6_000.0));
         assert!(close(o.roi.expect("costs"), -0.25));

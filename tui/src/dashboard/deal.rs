@@ -161,8 +161,8 @@ impl DealView {
                 }
             };
         }
+        let stages = detail.and_then(|d| self.pipeline_stages(d)).unwrap_or_default();
         if let Some(picker) = &mut self.picker {
-            let stages = detail.and_then(|d| self.pipeline_stages(d)).unwrap_or_default();
             match key.code {
                 KeyCode::Esc => self.picker = None,
                 KeyCode::Down | KeyCode::Char('j') => {
@@ -172,7 +172,8 @@ impl DealView {
                 KeyCode::Enter => {
                     let chosen = stages.get(picker.selected).cloned();
                     self.picker = None;
-                    let (Some((stage_id, name)), Some(deal)) = (chosen, detail.and_then(|d| self.deal(d))) else {
+                    let (Some((stage_id, name)), Some(deal)) = (chosen, detail.and_then(|d| self.deal(d)))
+                    else {
                         return DealOutcome::None;
                     };
                     let pending = detail.and_then(|d| self.pending_stage(d));
@@ -208,7 +209,9 @@ impl DealView {
                 } else if self.inputs.is_some() {
                     let text = match field {
                         Field::Price | Field::Costs => {
-                            let v = self.inputs.map_or(0.0, |i| if field == Field::Price { i.price } else { i.costs });
+                            let v = self
+                                .inputs
+                                .map_or(0.0, |i| if field == Field::Price { i.price } else { i.costs });
                             format!("{v}")
                         }
                         _ => self.field_text(field),
@@ -225,7 +228,8 @@ impl DealView {
                 };
                 let Some(stages) = self.pipeline_stages(detail).filter(|s| !s.is_empty()) else {
                     return DealOutcome::Refused(
-                        "The deal's pipeline and its stages are not known yet: sync with GHL first.".to_owned(),
+                        "The deal's pipeline and its stages are not known yet: sync with GHL first."
+                            .to_owned(),
                     );
                 };
                 let current = self.pending_stage(detail).unwrap_or(deal.pipeline_stage_id.as_str());

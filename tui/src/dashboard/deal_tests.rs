@@ -154,7 +154,10 @@ fn snapshot_stage_picker_and_pending_stage() {
             Effect::Edit { op, .. } => Some(op.clone()),
             _ => None,
         });
-        assert_eq!(edit, Some(OpKind::SetStage { opportunity_id: "o1".into(), pipeline_stage_id: "s3".into() }));
+        assert_eq!(
+            edit,
+            Some(OpKind::SetStage { opportunity_id: "o1".into(), pipeline_stage_id: "s3".into() })
+        );
         // The daemon accepted it: the deal shows the move waiting for GHL.
         t.details = Some(deal_detail_pending);
         t.update(crate::dashboard::app::Update::EditAccepted {
@@ -203,7 +206,9 @@ fn snapshot_tasks_screen() {
         assert_screen(&format!("tasks_{w}x{h}"), t.draw());
         // X marks the selected (overdue) task done through the op log.
         t.press("X");
-        assert!(t.other.iter().any(|e| matches!(e, Effect::Edit { op: OpKind::CompleteTask { task_id }, .. } if task_id == "t1")));
+        assert!(t.other.iter().any(
+            |e| matches!(e, Effect::Edit { op: OpKind::CompleteTask { task_id }, .. } if task_id == "t1")
+        ));
         // One not yet in GHL cannot be.
         t.press("j j X");
         assert!(t.screen().contains("not in GHL yet"));
@@ -223,7 +228,10 @@ fn a_task_is_added_from_a_lead_with_one_key() {
         _ => None,
     });
     // The harness's clock is 2025-06-02 15:00 UTC.
-    assert_eq!(op, Some(OpKind::AddTask { title: "Call back".into(), due_at: "2025-06-03T10:00:00Z".parse().unwrap() }));
+    assert_eq!(
+        op,
+        Some(OpKind::AddTask { title: "Call back".into(), due_at: "2025-06-03T10:00:00Z".parse().unwrap() })
+    );
     // Nothing usable as a title: the prompt stays, with why.
     t.press("o");
     t.type_text("tomorrow\n");

@@ -173,6 +173,7 @@ impl Fake {
                             self.searches.lock().unwrap().push(query.clone());
                             Ok(Response::Search(Box::new(super::tests::search_page(&query, limit))))
                         }
+                        Request::Tasks { .. } => Ok(Response::Tasks(Box::default())),
                         Request::SimulateFollowUps { .. } => {
                             Err(RemoteError::new(ErrorKind::BadRequest, "not in this fake daemon"))
                         }

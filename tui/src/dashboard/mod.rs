@@ -15,20 +15,20 @@
 
 pub mod action;
 pub mod app;
+pub mod commission;
 pub mod components;
 pub mod compose;
 pub mod connection;
+pub mod deal;
 pub mod editor;
 pub mod followups;
 pub mod format;
 pub mod input;
 pub mod keymap;
-pub mod commission;
-pub mod deal;
-pub mod task_input;
-pub mod tasks;
 pub mod queue_window;
 pub mod search;
+pub mod task_input;
+pub mod tasks;
 pub mod tui;
 
 #[cfg(test)]
@@ -358,9 +358,11 @@ impl Fetch {
     fn failed(self, error: String) -> Update {
         match self {
             Fetch::Queue { name, window } => Update::QueueFailed { name, window, error },
-            Fetch::Status | Fetch::Lead { .. } | Fetch::FollowUps | Fetch::Analytics { .. } | Fetch::Tasks => {
-                Update::RequestFailed { error }
-            }
+            Fetch::Status
+            | Fetch::Lead { .. }
+            | Fetch::FollowUps
+            | Fetch::Analytics { .. }
+            | Fetch::Tasks => Update::RequestFailed { error },
             Fetch::Compose { contact_id } => Update::ComposeFailed { contact_id, error },
             Fetch::Search { seq, .. } => Update::SearchFailed { seq, error },
             Fetch::Edit { contact_id, op } => Update::EditFailed { contact_id, op, error },
@@ -646,7 +648,10 @@ async fn serve(
                 Fetch::Compose { contact_id } => {
                     client.compose(&contact_id).await.map(|i| Update::ComposeLoaded(Box::new(i)))
                 }
-                Fetch::Tasks => client.tasks(leadline_shared::protocol::DEFAULT_TASKS_LIMIT).await.map(|l| Update::TasksLoaded(Box::new(l))),
+                Fetch::Tasks => client
+                    .tasks(leadline_shared::protocol::DEFAULT_TASKS_LIMIT)
+                    .await
+                    .map(|l| Update::TasksLoaded(Box::new(l))),
                 Fetch::Search { seq, query, limit } => client
                     .search(&query, limit)
                     .await

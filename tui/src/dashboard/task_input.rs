@@ -74,22 +74,31 @@ pub fn parse_task(text: &str, now: Timestamp, tz: &TimeZone) -> Result<(String, 
     while end > 0 {
         let w = words[end - 1];
         let lower = w.to_ascii_lowercase();
-        if time.is_none() && let Some(t) = time_of_day(w) {
+        if time.is_none()
+            && let Some(t) = time_of_day(w)
+        {
             time = Some(t);
         } else if day.is_none() && lower == "today" {
             day = Some(today.date());
         } else if day.is_none() && matches!(lower.as_str(), "tomorrow" | "tmrw" | "tmr") {
             day = today.date().tomorrow().ok();
-        } else if day.is_none() && let Some(d) = weekday(w) {
+        } else if day.is_none()
+            && let Some(d) = weekday(w)
+        {
             // The next such day, a week on when it is today.
             let mut date = today.date().tomorrow().map_err(|e| e.to_string())?;
             while date.weekday() != d {
                 date = date.tomorrow().map_err(|e| e.to_string())?;
             }
             day = Some(date);
-        } else if day.is_none() && let Ok(date) = lower.parse::<Date>() {
+        } else if day.is_none()
+            && let Ok(date) = lower.parse::<Date>()
+        {
             day = Some(date);
-        } else if day.is_none() && time.is_none() && end >= 2 && words[end - 2].eq_ignore_ascii_case("in")
+        } else if day.is_none()
+            && time.is_none()
+            && end >= 2
+            && words[end - 2].eq_ignore_ascii_case("in")
             && let Some(d) = offset(w)
         {
             let title = words[..end - 2].join(" ");
@@ -147,7 +156,11 @@ mod tests {
         assert_eq!(due("Send comps fri 3pm"), ("Send comps".into(), "Fri 2026-12-04 15:00".into()));
         assert_eq!(due("Send comps on Tuesday"), ("Send comps".into(), "Tue 2026-12-08 09:00".into()));
         assert_eq!(due("Showing 16:00"), ("Showing".into(), "Tue 2026-12-01 16:00".into()));
-        assert_eq!(due("Showing 9am"), ("Showing".into(), "Wed 2026-12-02 09:00".into()), "9am has passed today");
+        assert_eq!(
+            due("Showing 9am"),
+            ("Showing".into(), "Wed 2026-12-02 09:00".into()),
+            "9am has passed today"
+        );
         assert_eq!(due("Call 3 times"), ("Call 3 times".into(), "Wed 2026-12-02 09:00".into()));
         assert_eq!(due("Chase lender in 2h"), ("Chase lender".into(), "Tue 2026-12-01 16:00".into()));
         assert_eq!(due("Visit 2026-12-24 noon"), ("Visit".into(), "Thu 2026-12-24 12:00".into()));

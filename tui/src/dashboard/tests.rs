@@ -411,7 +411,9 @@ impl Harness {
                     let page = page_of(rows, window.offset, window.limit, window.anchor.as_ref());
                     Update::QueueLoaded { name: name.clone(), window: window.clone(), page: Box::new(page) }
                 }
-                Effect::FetchLead { id } => Update::LeadLoaded(Box::new(self.details.map_or_else(|| detail(id), |f| f(id)))),
+                Effect::FetchLead { id } => {
+                    Update::LeadLoaded(Box::new(self.details.map_or_else(|| detail(id), |f| f(id))))
+                }
                 Effect::FetchTasks => Update::TasksLoaded(Box::new(self.task_list.clone())),
                 Effect::FetchFollowUps => Update::FollowUpsLoaded(self.followups.clone()),
                 Effect::ScheduleSearch { seq, .. } => {

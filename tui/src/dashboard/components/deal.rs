@@ -17,7 +17,10 @@ const MAX_WIDTH: u16 = 84;
 const MAX_HEIGHT: u16 = 30;
 
 fn kv(label: &str, value: impl Into<String>) -> Line<'static> {
-    Line::from(vec![Span::styled(format!("  {label:<13}"), Style::new().fg(Color::Gray)), Span::raw(value.into())])
+    Line::from(vec![
+        Span::styled(format!("  {label:<13}"), Style::new().fg(Color::Gray)),
+        Span::raw(value.into()),
+    ])
 }
 
 /// Draws the Deal screen when it is open.
@@ -50,21 +53,28 @@ fn lines(app: &App, view: &DealView, width: usize) -> Vec<Line<'static>> {
         ];
     };
     let pipeline = view.pipeline(detail);
-    let stage_name = |id: &str| {
-        pipeline.and_then(|p| p.stage_name(id)).map_or_else(|| id.to_owned(), str::to_owned)
-    };
+    let stage_name =
+        |id: &str| pipeline.and_then(|p| p.stage_name(id)).map_or_else(|| id.to_owned(), str::to_owned);
     let mut out = Vec::new();
     let count = detail.opportunities.len();
     let name = deal.name.clone().unwrap_or_else(|| "deal".to_owned());
-    let which = if count > 1 { format!("  ({} of {count}; [ ] switch)", view.index + 1) } else { String::new() };
-    out.push(Line::from(vec![Span::raw("  "), Span::styled(ellipsize(&name, width.saturating_sub(20)), Style::new().add_modifier(Modifier::BOLD)), Span::styled(which, Style::new().fg(Color::DarkGray))]));
+    let which =
+        if count > 1 { format!("  ({} of {count}; [ ] switch)", view.index + 1) } else { String::new() };
+    out.push(Line::from(vec![
+        Span::raw("  "),
+        Span::styled(ellipsize(&name, width.saturating_sub(20)), Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(which, Style::new().fg(Color::DarkGray)),
+    ]));
     out.push(kv("Pipeline", pipeline.map_or_else(|| deal.pipeline_id.clone(), |p| p.name.clone())));
     let mut stage = vec![
         Span::styled(format!("  {:<13}", "Stage"), Style::new().fg(Color::Gray)),
         Span::raw(stage_name(&deal.pipeline_stage_id)),
     ];
     if let Some(to) = view.pending_stage(detail).filter(|to| *to != deal.pipeline_stage_id) {
-        stage.push(Span::styled(format!("  → {} (waiting for GHL)", stage_name(to)), Style::new().fg(Color::Yellow)));
+        stage.push(Span::styled(
+            format!("  → {} (waiting for GHL)", stage_name(to)),
+            Style::new().fg(Color::Yellow),
+        ));
     } else if view.pending_stage(detail).is_some() {
         stage.push(Span::styled("  (waiting for GHL)", Style::new().fg(Color::Yellow)));
     }
@@ -72,14 +82,25 @@ fn lines(app: &App, view: &DealView, width: usize) -> Vec<Line<'static>> {
     out.push(kv("Value", deal.monetary_value.map_or_else(|| "—".to_owned(), money)));
     out.push(kv("Status", format!("{:?}", deal.status).to_lowercase()));
     let since = deal.last_stage_change_at.or(deal.created_at);
-    out.push(kv("In stage", since.map_or_else(|| "—".to_owned(), |_| format::relative(since, app.now).replace(" ago", ""))));
+    out.push(kv(
+        "In stage",
+        since.map_or_else(|| "—".to_owned(), |_| format::relative(since, app.now).replace(" ago", "")),
+    ));
     if let Some(picker) = &view.picker {
         out.push(Line::default());
         out.push(Line::from("  Move to stage (enter moves it, esc cancels)").bold().underlined());
         for (i, (id, name)) in view.pipeline_stages(detail).unwrap_or_default().into_iter().enumerate() {
             let current = id == deal.pipeline_stage_id;
-            let text = format!("  {} {name}{}", if i == picker.selected { "▶" } else { " " }, if current { "  (now)" } else { "" });
-            let style = if i == picker.selected { Style::new().fg(Color::Black).bg(Color::Cyan) } else { Style::new() };
+            let text = format!(
+                "  {} {name}{}",
+                if i == picker.selected { "▶" } else { " " },
+                if current { "  (now)" } else { "" }
+            );
+            let style = if i == picker.selected {
+                Style::new().fg(Color::Black).bg(Color::Cyan)
+            } else {
+                Style::new()
+            };
             out.push(Line::from(Span::styled(text, style)));
         }
         return out;
@@ -94,7 +115,10 @@ fn lines(app: &App, view: &DealView, width: usize) -> Vec<Line<'static>> {
         };
         let style = if selected { Style::new().fg(Color::Black).bg(Color::Cyan) } else { Style::new() };
         out.push(Line::from(vec![
-            Span::styled(format!("  {} {:<11}", if selected { "▶" } else { " " }, field.label()), Style::new().fg(Color::Gray)),
+            Span::styled(
+                format!("  {} {:<11}", if selected { "▶" } else { " " }, field.label()),
+                Style::new().fg(Color::Gray),
+            ),
             Span::styled(format!(" {value} "), style),
         ]));
     }
@@ -108,7 +132,10 @@ fn lines(app: &App, view: &DealView, width: usize) -> Vec<Line<'static>> {
             out.push(kv("Brokerage", money(o.brokerage)));
             out.push(kv("Net to you", money(o.net)).bold());
             out.push(kv("Effective", format!("{:.2} % of the price", o.effective_rate_pct)));
-            let roi = o.roi.map_or_else(|| "— (no costs entered)".to_owned(), |r| format!("{:.0} % ({:.1}×)", r * 100.0, r));
+            let roi = o.roi.map_or_else(
+                || "— (no costs entered)".to_owned(),
+                |r| format!("{:.0} % ({:.1}×)", r * 100.0, r),
+            );
             out.push(kv("Profit", format!("{}   ROI {roi}", money(o.profit))));
         }
         Some(Err(e)) => out.push(Line::from(format!("  {e}")).dark_gray()),

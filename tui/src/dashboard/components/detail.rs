@@ -46,7 +46,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         block = block.border_style(Style::new().fg(Color::Cyan));
     }
     if scroll < max {
-        block = block.title_bottom(Line::from(format!(" more ↓ ({} lines) ", max - scroll)).right_aligned().cyan());
+        block = block
+            .title_bottom(Line::from(format!(" more ↓ ({} lines) ", max - scroll)).right_aligned().cyan());
     }
     if scroll > 0 {
         block = block.title_bottom(Line::from(" ↑ more ").left_aligned().cyan());
@@ -376,7 +377,8 @@ fn timeline_lines(timeline: &[TimelineEntry], app: &App, width: usize) -> Vec<Li
             _ => ("·", Color::Gray),
         };
         let kind = e.channel.clone().unwrap_or_else(|| e.kind.clone());
-        let text = if e.pending { format!("{} (waiting for GHL)", one_line(&e.text)) } else { one_line(&e.text) };
+        let text =
+            if e.pending { format!("{} (waiting for GHL)", one_line(&e.text)) } else { one_line(&e.text) };
         let text_style = if e.pending { Style::new().fg(Color::DarkGray) } else { Style::new() };
         let when = format!("  {:>9} ", format::relative(e.at, app.now));
         let prefix_width = when.chars().count() + 2 + 7;

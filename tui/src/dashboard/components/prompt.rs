@@ -25,6 +25,7 @@ fn hint(kind: PromptKind, tags: &[String]) -> String {
         }
         PromptKind::RemoveTag => "enter removes · esc cancels".to_owned(),
         PromptKind::AddTag | PromptKind::AddNote => "enter saves · esc cancels".to_owned(),
+        PromptKind::AddTask => "title, then when: tomorrow 10am, fri 3pm, in 2h · enter saves".to_owned(),
         PromptKind::EditFollowUp => {
             "enter approves this text · merge fields like {{first_name}} work · esc cancels".to_owned()
         }

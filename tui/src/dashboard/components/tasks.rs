@@ -19,7 +19,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let title = format!(" Tasks · {} open · {overdue} overdue ", view.total.max(view.rows.len() as u64));
     let block = Block::bordered().title(Line::from(title).bold());
     if view.rows.is_empty() {
-        let text = if view.loaded { "No open tasks. o adds one to the selected lead." } else { "Loading tasks…" };
+        let text =
+            if view.loaded { "No open tasks. o adds one to the selected lead." } else { "Loading tasks…" };
         frame.render_widget(Paragraph::new(format!("\n  {text}")).dark_gray().block(block), area);
         return;
     }
@@ -30,11 +31,21 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         let at = r.task.due_date;
         let late = at.is_some_and(|d| d < app.now);
         let when = match at {
-            Some(d) if wide => format!("{} · {}", format::relative(Some(d), app.now), output::local(d, r.timezone.as_deref())),
+            Some(d) if wide => format!(
+                "{} · {}",
+                format::relative(Some(d), app.now),
+                output::local(d, r.timezone.as_deref())
+            ),
             Some(d) => format::relative(Some(d), app.now),
             None => "no due time".to_owned(),
         };
-        let state = if r.pending { "waiting for GHL" } else if late { "overdue" } else { "open" };
+        let state = if r.pending {
+            "waiting for GHL"
+        } else if late {
+            "overdue"
+        } else {
+            "open"
+        };
         let mut style = if late { Style::new().fg(Color::Red) } else { Style::new() };
         if r.pending {
             style = Style::new().fg(Color::DarkGray);
@@ -56,7 +67,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         rows,
         [Constraint::Length(due_width), Constraint::Length(20), Constraint::Fill(1), Constraint::Length(15)],
     )
-    .header(Row::new(vec!["Due", "Lead", "Task", "State"]).style(Style::new().fg(Color::Gray).add_modifier(Modifier::BOLD)))
+    .header(
+        Row::new(vec!["Due", "Lead", "Task", "State"])
+            .style(Style::new().fg(Color::Gray).add_modifier(Modifier::BOLD)),
+    )
     .block(block);
     frame.render_widget(table, area);
 }
