@@ -80,12 +80,13 @@ pub fn merge(parts: Parts<'_>, limit: usize) -> Vec<TimelineEntry> {
             ),
             None => format!("{}: moved to {to}", deal_name(opportunities, &c.opportunity_id)),
         };
-        // The store dates a local move with the edit's time: pending while its op waits.
-        let waiting = pending.iter().any(|op| {
-            matches!(&op.kind, OpKind::SetStage { opportunity_id, pipeline_stage_id }
-                if *opportunity_id == c.opportunity_id && *pipeline_stage_id == c.to_stage)
-                && op.created_at == c.at
-        });
+        // A move made here is the deal's latest, to the stage a waiting op names: pending.
+        let latest = !stage_changes.iter().any(|o| o.opportunity_id == c.opportunity_id && o.at > c.at);
+        let waiting = latest
+            && pending.iter().any(|op| {
+                matches!(&op.kind, OpKind::SetStage { opportunity_id, pipeline_stage_id }
+                    if *opportunity_id == c.opportunity_id && *pipeline_stage_id == c.to_stage)
+            });
         timeline.push(entry(Some(c.at), "stage", text, waiting));
     }
     for o in opportunities {
