@@ -253,7 +253,6 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("l", "focus-detail"),
     ("d", "deal"),
     ("o", "add-task"),
-    ("9", "tasks"),
     ("w", "tasks"),
     ("X", "complete-task"),
     ("a", "approve"),
