@@ -18,7 +18,7 @@ use crate::engine::followup::plan::{Alert, Effects, Lead as PlannedLead, OptOuts
 use crate::engine::followup::workflow::Workflows;
 use crate::engine::lead::{LeadInputs, summarize};
 use crate::engine::qualify::{FieldMap, qualify};
-use crate::engine::rebase::{rebase_contact, rebase_opportunity};
+use crate::engine::rebase::{rebase_contact, rebase_opportunity, rebase_task};
 use crate::engine::score::score;
 use crate::store::{Batch, Db, NewOp, Put, Remove, StoreError, StoredLead, deleted_contacts_put};
 
@@ -235,9 +235,27 @@ impl Ingest {
             return Ok(None);
         };
         let page = match &op {
-            OpKind::SetStage { opportunity_id, .. } | OpKind::SetStatus { opportunity_id, .. } => {
+            OpKind::SetStage { opportunity_id, pipeline_stage_id } => {
+                match self.db.opportunity(opportunity_id)?.filter(|o| o.contact_id == contact_id) {
+                    // The move is dated now, so the lead's timeline shows it at once, when made.
+                    Some(mut deal) if deal.pipeline_stage_id != *pipeline_stage_id => {
+                        deal.pipeline_stage_id = pipeline_stage_id.clone();
+                        deal.last_stage_change_at = Some(now);
+                        Page::Opportunities(vec![deal])
+                    }
+                    Some(deal) => Page::Opportunities(vec![deal]),
+                    None => return Ok(None),
+                }
+            }
+            OpKind::SetStatus { opportunity_id, .. } => {
                 match self.db.opportunity(opportunity_id)?.filter(|o| o.contact_id == contact_id) {
                     Some(deal) => Page::Opportunities(vec![deal]),
+                    None => return Ok(None),
+                }
+            }
+            OpKind::CompleteTask { task_id } => {
+                match self.db.task(task_id)?.filter(|t| t.contact_id == contact_id) {
+                    Some(task) => Page::Tasks(vec![task]),
                     None => return Ok(None),
                 }
             }
@@ -280,7 +298,9 @@ impl Ingest {
     fn apply_locked(&self, page: Page, extra: Batch, now: Timestamp) -> Result<Applied, IngestError> {
         let mut batch = extra;
         let mut pending = match &page {
-            Page::Contacts(_) | Page::ContactsById(_) | Page::Opportunities(_) => self.db.pending_ops()?,
+            Page::Contacts(_) | Page::ContactsById(_) | Page::Opportunities(_) | Page::Tasks(_) => {
+                self.db.pending_ops()?
+            }
             _ => Vec::new(),
         };
         // A contact GHL deleted lately may still be listed (the search lags, an export view is
@@ -371,9 +391,14 @@ impl Ingest {
             Page::Notes(items) => items.into_iter().for_each(|n| {
                 batch.put(Put::Note(n));
             }),
-            Page::Tasks(items) => items.into_iter().for_each(|t| {
-                batch.put(Put::Task(t));
-            }),
+            Page::Tasks(items) => {
+                for t in items {
+                    // Not `touched`: a task does not change the lead's score or row, and an
+                    // import of many tasks must not rescore their leads.
+                    let t = if pending.is_empty() { t } else { rebase_task(t, &pending) };
+                    batch.put(Put::Task(t));
+                }
+            }
             Page::FollowUps(records) => {
                 for r in records {
                     touched.insert(r.contact_id.clone());

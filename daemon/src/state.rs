@@ -28,6 +28,8 @@ pub struct State {
     log_dir: OnceLock<PathBuf>,
     /// Messages GHL accepted from the sender lately: their webhook echoes are passed over.
     pub own_messages: crate::hints::OwnMessages,
+    /// When each lead's tasks were last fetched on opening it (see `ipc::tasks`).
+    pub task_fetches: std::sync::Mutex<std::collections::HashMap<String, jiff::Timestamp>>,
 }
 
 impl State {
@@ -46,6 +48,7 @@ impl State {
             followups: OnceLock::new(),
             log_dir: OnceLock::new(),
             own_messages: crate::hints::OwnMessages::default(),
+            task_fetches: std::sync::Mutex::default(),
         }
     }
 

@@ -108,6 +108,10 @@ pub struct GhlConfig {
     pub timeout_secs: u64,
     /// How GHL's burst limit (100 requests per 10 s) is counted; see [`RateLimitModel`].
     pub rate_limit: RateLimitModel,
+    /// GHL workflows by the names the agent types when enrolling leads (`[ghl.workflows]`,
+    /// name = workflow id). An id works without a name.
+    #[serde(default)]
+    pub workflows: std::collections::BTreeMap<String, String>,
 }
 
 /// How the client reads GHL's "100 requests per 10 seconds" burst limit.

@@ -183,6 +183,15 @@ impl Client {
         }
     }
 
+    /// `Request::MoveDeal`: returns the pending op's sequence number once the move is durable.
+    pub async fn move_deal(&mut self, contact_id: &str, stage: &str) -> Result<u64, ClientError> {
+        let request = Request::MoveDeal { contact_id: contact_id.to_owned(), stage: stage.to_owned() };
+        match self.request(request).await? {
+            Response::Accepted { seq } => Ok(seq),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// `Request::RetryOp`.
     pub async fn retry(&mut self, seq: u64) -> Result<(), ClientError> {
         match self.request(Request::RetryOp { seq }).await? {
@@ -266,6 +275,14 @@ impl Client {
 
     /// `Request::Compose`: the lead's templates rendered for it, and what the gates say of a
     /// message typed now.
+    /// The open tasks, soonest due first (`Request::Tasks`).
+    pub async fn tasks(&mut self, limit: u32) -> Result<leadline_shared::protocol::TaskList, ClientError> {
+        match self.request(Request::Tasks { limit }).await? {
+            Response::Tasks(list) => Ok(*list),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     pub async fn compose(
         &mut self,
         contact_id: &str,

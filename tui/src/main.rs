@@ -75,7 +75,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Arc::new(move || launch::ensure_daemon(&globals, &socket, &logs).map_err(|e| e.to_string()))
             };
             runtime()?
-                .block_on(dashboard::run_with_keymap(paths.socket.clone(), starter, keymap, theme))
+                .block_on(dashboard::run_with_settings(
+                    paths.socket.clone(),
+                    starter,
+                    dashboard::Settings { keymap, theme, commission_rate: config.analytics.commission_rate },
+                ))
                 .map_err(operational)
         }
         Some(Command::Demo { headless, contacts, activity_ms }) => {
@@ -106,7 +110,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let starter: dashboard::StartDaemon =
                 Arc::new(|| Err("the demo daemon stopped; restart `leadline demo`".into()));
             runtime()?
-                .block_on(dashboard::run_with_keymap(socket, starter, dashboard::Keymap::defaults(), theme))
+                .block_on(dashboard::run_with_settings(
+                    socket,
+                    starter,
+                    dashboard::Settings {
+                        theme,
+                        commission_rate: config.analytics.commission_rate,
+                        ..Default::default()
+                    },
+                ))
                 .map_err(operational)
         }
         Some(Command::Status { json }) => {

@@ -11,4 +11,5 @@ pub mod queues;
 pub mod rebase;
 pub mod score;
 pub mod search;
+pub mod stage_move;
 pub mod templates;

@@ -9,7 +9,7 @@
 //!
 //! What happens to an op once GHL answered it is [`crate::sync::conflict`].
 
-use leadline_shared::domain::{Contact, DndSetting, OpKind, OpState, Opportunity, PendingOp};
+use leadline_shared::domain::{Contact, DndSetting, OpKind, OpState, Opportunity, PendingOp, Task};
 
 /// Lays the pending ops of one contact over its record fresh from GHL.
 pub fn rebase_contact(mut remote: Contact, pending: &[&PendingOp]) -> Contact {
@@ -32,6 +32,8 @@ pub fn rebase_contact(mut remote: Contact, pending: &[&PendingOp]) -> Contact {
             | OpKind::SetStatus { .. }
             | OpKind::AddNote { .. }
             | OpKind::AddTask { .. }
+            | OpKind::CompleteTask { .. }
+            | OpKind::EnrollWorkflow { .. }
             | OpKind::SendMessage { .. } => {}
         }
     }
@@ -52,6 +54,18 @@ pub fn rebase_opportunity(mut remote: Opportunity, pending: &[&PendingOp]) -> Op
             }
             _ => {}
         }
+    }
+    remote
+}
+
+/// Lays a pending "mark done" over a task fresh from GHL: it stays done until GHL has it.
+pub fn rebase_task(mut remote: Task, pending: &[&PendingOp]) -> Task {
+    let done = pending.iter().any(|o| {
+        o.state != OpState::OutOfSync
+            && matches!(&o.kind, OpKind::CompleteTask { task_id } if *task_id == remote.id)
+    });
+    if done {
+        remote.completed = true;
     }
     remote
 }

@@ -478,6 +478,14 @@ impl GhlClient {
         decode_field(&v, "note", &path)
     }
 
+    /// Adds the contact to a workflow: `POST /contacts/{contactId}/workflow/{workflowId}`
+    /// (add-contact-to-workflow; the workflow starts now). Not idempotent (a workflow may let
+    /// a contact in twice): retried only when the request surely did not reach GHL.
+    pub async fn enroll_in_workflow(&self, contact_id: &str, workflow_id: &str) -> Result<(), GhlError> {
+        let path = format!("/contacts/{}/workflow/{}", seg(contact_id), seg(workflow_id));
+        self.call(Method::POST, &path, &[], Some(&json!({})), Idempotency::Unsafe).await.map(drop)
+    }
+
     /// `POST /contacts/{id}/tasks` (`completed: false`). Not idempotent: retried only when the
     /// request surely did not reach GHL, as [`GhlClient::add_note`].
     pub async fn add_task(
@@ -490,6 +498,29 @@ impl GhlClient {
         let body = json!({"title": title, "dueDate": due.to_string(), "completed": false});
         let v = self.call(Method::POST, &path, &[], Some(&body), Idempotency::Unsafe).await?;
         decode_field(&v, "task", &path)
+    }
+
+    /// Marks a task done: `PUT /contacts/{contactId}/tasks/{taskId}` (update-task) with
+    /// `{completed: true}`. Retried (a PUT: doing it twice is harmless).
+    pub async fn complete_task(&self, contact_id: &str, task_id: &str) -> Result<Task, GhlError> {
+        let path = format!("/contacts/{}/tasks/{}", seg(contact_id), seg(task_id));
+        let v =
+            self.call(Method::PUT, &path, &[], Some(&json!({"completed": true})), Idempotency::Safe).await?;
+        decode_field(&v, "task", &path)
+    }
+
+    /// `GET /contacts/{contactId}/tasks` (get-all-tasks): every task of one contact, open and
+    /// done (GHL does not page this list).
+    pub async fn contact_tasks(&self, contact_id: &str) -> Result<Vec<Task>, GhlError> {
+        let path = format!("/contacts/{}/tasks", seg(contact_id));
+        let v = self.get(&path, &[]).await?;
+        let mut tasks: Vec<Task> = decode_field(&v, "tasks", &path)?;
+        for t in &mut tasks {
+            if t.contact_id.is_empty() {
+                t.contact_id = contact_id.to_owned();
+            }
+        }
+        Ok(tasks)
     }
 
     /// Assigns a contact to a user (`PUT /contacts/{id}` with `assignedTo`). Retried (a PUT).

@@ -161,6 +161,7 @@ mod tests {
             token_file: token_file.into(),
             timeout_secs: 30,
             rate_limit: leadline_shared::config::RateLimitModel::Bucket,
+            workflows: Default::default(),
         }
     }
 

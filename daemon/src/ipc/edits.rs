@@ -5,7 +5,7 @@ use leadline_shared::domain::{ItemState, OpKind, OpState, PendingOp};
 use leadline_shared::protocol::{ErrorKind, Event, RemoteError};
 
 use crate::state::State;
-use crate::store::Batch;
+use crate::store::{Batch, StoreError};
 use crate::sync::SyncCommand;
 
 fn bad(message: impl Into<String>) -> RemoteError {
@@ -26,6 +26,9 @@ pub fn validate(op: &OpKind) -> Result<(), RemoteError> {
         OpKind::AddTag { tag } | OpKind::RemoveTag { tag } if blank(tag) => Err(bad("a tag cannot be empty")),
         OpKind::AddNote { body } if blank(body) => Err(bad("a note needs some text")),
         OpKind::AddTask { title, .. } if blank(title) => Err(bad("a task needs a title")),
+        OpKind::EnrollWorkflow { workflow_id } if blank(workflow_id) => {
+            Err(bad("a workflow id is needed: its id in GHL, or a name from [ghl.workflows] in the config"))
+        }
         OpKind::Assign { user_id } if blank(user_id) => {
             Err(bad("assign to which user? the user id is empty"))
         }
@@ -57,8 +60,14 @@ pub fn validate(op: &OpKind) -> Result<(), RemoteError> {
 
 /// Applies an edit locally with its pending op; returns the op's sequence number. The store
 /// work runs on the blocking pool, under the writer lock (see [`crate::ingest::Ingest::edit`]).
-pub async fn edit(state: &State, contact_id: &str, op: OpKind) -> Result<u64, RemoteError> {
+pub async fn edit(state: &State, contact_id: &str, mut op: OpKind) -> Result<u64, RemoteError> {
     validate(&op)?;
+    // A workflow may be named as the config names it; GHL wants its id.
+    if let OpKind::EnrollWorkflow { workflow_id } = &mut op
+        && let Some(id) = workflow_by_name(&state.config.ghl.workflows, workflow_id)
+    {
+        *workflow_id = id;
+    }
     let deal = match &op {
         OpKind::SetStage { opportunity_id, .. } | OpKind::SetStatus { opportunity_id, .. } => {
             Some(opportunity_id.clone())
@@ -93,6 +102,28 @@ pub async fn edit(state: &State, contact_id: &str, op: OpKind) -> Result<u64, Re
         let _ = tx.try_send(SyncCommand::Push);
     }
     Ok(seq)
+}
+
+/// The id of the workflow the config names `name` (ignoring case and surrounding space).
+fn workflow_by_name(workflows: &std::collections::BTreeMap<String, String>, name: &str) -> Option<String> {
+    let name = name.trim();
+    workflows.iter().find(|(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, id)| id.clone())
+}
+
+/// Moves the lead's open deal to the stage named `stage` (see [`crate::engine::stage_move`]):
+/// an edit like [`edit`] once the deal and the stage are found.
+pub async fn move_deal(state: &State, contact_id: &str, stage: &str) -> Result<u64, RemoteError> {
+    let (db, id) = (state.db.clone(), contact_id.to_owned());
+    let (deals, pipelines) = tokio::task::spawn_blocking(move || {
+        Ok::<_, StoreError>((db.opportunities_for(&id)?, db.pipelines()?))
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    let (opportunity_id, pipeline_stage_id) =
+        crate::engine::stage_move::resolve(&deals, &pipelines, stage)
+            .map_err(|e| RemoteError::new(ErrorKind::BadRequest, e.to_string()))?;
+    edit(state, contact_id, OpKind::SetStage { opportunity_id, pipeline_stage_id }).await
 }
 
 /// Puts a failed or out-of-sync op back in the queue. An op push has completed meanwhile is

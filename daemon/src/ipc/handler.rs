@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use leadline_shared::domain::{Direction, OpState};
+use leadline_shared::domain::OpState;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use leadline_shared::protocol::{
     AnalyticsRange, ErrorKind, LeadDetail, MAX_LOG_BYTES, MAX_SYSTEM_OPS, MAX_SYSTEM_SKIPPED, OpView,
     QueueCount, QueueName, QueuePage, RemoteError, Request, Response, SearchPage, SkippedView, StatusReport,
-    StoreInfo, SystemReport, TimelineEntry,
+    StoreInfo, SystemReport,
 };
 
 use crate::engine;
@@ -51,6 +51,9 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
     match request {
         Request::Edit { contact_id, op } => {
             super::edits::edit(state, &contact_id, op).await.map(|seq| Response::Accepted { seq })
+        }
+        Request::MoveDeal { contact_id, stage } => {
+            super::edits::move_deal(state, &contact_id, &stage).await.map(|seq| Response::Accepted { seq })
         }
         Request::RetryOp { seq } => {
             super::edits::retry(state, seq).await.map(|()| Response::Accepted { seq })
@@ -101,7 +104,11 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             })
             .await
         }
+        Request::Tasks { limit } => super::tasks::list(state, limit).await,
         Request::Lead { id } => {
+            // GHL's tasks of a lead are not in the regular sync (one request per contact):
+            // opening the lead fetches them, at most once every few minutes per lead.
+            super::tasks::fetch_on_open(state, &id);
             read(state, move |state| match lead(state, &id).map_err(internal)? {
                 Some(detail) => Ok(Response::Lead(Box::new(detail))),
                 None => Err(RemoteError::new(
@@ -263,41 +270,26 @@ fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {
     let mut detail = LeadDetail::new(summary, score, contact);
     let pipelines = state.db.pipelines()?;
     detail.opportunities = state.db.opportunities_for(id)?;
-    let mut timeline: Vec<TimelineEntry> = state
-        .db
-        .messages_for(id, TIMELINE_LEN)?
-        .into_iter()
-        .filter(|m| m.is_conversational())
-        .map(|m| TimelineEntry {
-            at: m.date_added,
-            kind: "message".into(),
-            direction: Some(m.direction).filter(|d| *d != Direction::Unknown),
-            channel: Some(m.channel().to_owned()),
-            text: m.body.unwrap_or_default(),
-        })
-        .collect();
-    for o in &detail.opportunities {
-        let stage = pipelines
-            .iter()
-            .find(|p| p.id == o.pipeline_id)
-            .and_then(|p| p.stage_name(&o.pipeline_stage_id).map(|s| format!("{} · {s}", p.name)))
-            .unwrap_or_default();
-        let value = o.monetary_value.map(|v| format!(" · ${v:.0}")).unwrap_or_default();
-        timeline.push(TimelineEntry {
-            at: o.updated_at.or(o.created_at),
-            kind: "deal".into(),
-            text: format!(
-                "{} ({}) {stage}{value}",
-                o.name.as_deref().unwrap_or("deal"),
-                format!("{:?}", o.status).to_lowercase()
-            ),
-            ..TimelineEntry::default()
-        });
-    }
-    timeline.sort_by_key(|e| std::cmp::Reverse(e.at));
-    timeline.truncate(TIMELINE_LEN);
-    detail.timeline = timeline;
     detail.pending_ops = state.db.pending_ops()?.into_iter().filter(|o| o.contact_id == id).collect();
+    detail.tasks = state.db.tasks_for(id)?;
+    let notes = state.db.notes_for(id)?;
+    let stage_changes = state.db.stage_changes_for(id, TIMELINE_LEN)?;
+    detail.timeline = super::timeline::merge(
+        super::timeline::Parts {
+            messages: state.db.messages_for(id, TIMELINE_LEN)?,
+            notes: &notes,
+            tasks: &detail.tasks,
+            stage_changes: &stage_changes,
+            opportunities: &detail.opportunities,
+            pipelines: &pipelines,
+            pending: &detail.pending_ops,
+        },
+        TIMELINE_LEN,
+    );
+    detail.pipelines = pipelines
+        .into_iter()
+        .filter(|p| detail.opportunities.iter().any(|o| o.pipeline_id == p.id))
+        .collect();
     detail.followups = state.db.follow_up(id)?;
     Ok(Some(detail))
 }

@@ -6,6 +6,8 @@ pub mod edits;
 pub mod followups;
 pub mod handler;
 pub mod socket;
+mod tasks;
+pub mod timeline;
 
 pub use connection::serve_connection;
 pub use socket::{IpcError, bind};

@@ -10,8 +10,8 @@ use leadline_shared::domain::{
     Pipeline, Score, Task, Temperature, User,
 };
 use leadline_shared::protocol::Counts;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::analytics::{self, Aggregates, DealFacts, LeadFacts, StepFact};
 use crate::engine::search::{SearchEntry, SearchFields, SearchIndex};
@@ -48,6 +48,18 @@ pub enum Put {
     Audit(AuditEvent),
 }
 
+/// A deal's move from one stage to another, as the store saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageChange {
+    /// When GHL says the stage changed (or the local edit was made).
+    pub at: jiff::Timestamp,
+    pub opportunity_id: String,
+    pub pipeline_id: String,
+    /// The stage before, when the deal stayed in the same pipeline.
+    pub from_stage: Option<String>,
+    pub to_stage: String,
+}
+
 /// A record to delete, by id.
 #[derive(Debug, Clone)]
 pub enum Remove {
@@ -61,6 +73,8 @@ pub enum Remove {
     Score(String),
     FollowUps(String),
     PendingOp(u64),
+    /// A stage change, by its key in the stage-change tree.
+    StageChange(Vec<u8>),
 }
 
 /// Writes that land together or not at all.
@@ -817,6 +831,11 @@ impl Db {
                 for deal in self.opportunity_ids_for(id)? {
                     batch.remove(Remove::Opportunity(deal));
                 }
+                let prefix = keys::contact_prefix(id);
+                self.store.scan(Tree::StageChanges, &prefix, None, false, &mut |k, _| {
+                    batch.remove(Remove::StageChange(k.to_vec()));
+                    ControlFlow::Continue(())
+                })?;
                 batch
                     .remove(Remove::Lead(id.clone()))
                     .remove(Remove::Score(id.clone()))
@@ -1019,6 +1038,93 @@ impl Db {
             .iter()
             .filter_map(|id| self.opportunity(id).transpose())
             .collect()
+    }
+
+    /// The records of a per-contact index (`IdxNotesByContact`, `IdxTasksByContact`), read
+    /// from `tree`: one range scan and one read per record.
+    fn by_contact<T: DeserializeOwned>(
+        &self,
+        index: Tree,
+        tree: Tree,
+        contact_id: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let prefix = keys::contact_prefix(contact_id);
+        let mut ids = Vec::new();
+        self.store.scan(index, &prefix, None, false, &mut |k, _| {
+            if let Some(id) = keys::id_after(k, prefix.len()) {
+                ids.push(id.to_owned());
+            }
+            ControlFlow::Continue(())
+        })?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = self.store.get(tree, id.as_bytes())? {
+                out.push(decode(tree, &v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A contact's notes, in id order.
+    pub fn notes_for(&self, contact_id: &str) -> Result<Vec<Note>, StoreError> {
+        self.by_contact(Tree::IdxNotesByContact, Tree::Notes, contact_id)
+    }
+
+    /// A contact's tasks, open and done, in id order.
+    pub fn tasks_for(&self, contact_id: &str) -> Result<Vec<Task>, StoreError> {
+        self.by_contact(Tree::IdxTasksByContact, Tree::Tasks, contact_id)
+    }
+
+    /// A task by id.
+    pub fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
+        self.store.get(Tree::Tasks, id.as_bytes())?.map(|v| decode(Tree::Tasks, &v)).transpose()
+    }
+
+    /// The open tasks of every lead, soonest due first (those without a due time last), at
+    /// most `limit` of them, with how many are open in all. Reads the open-task index, never
+    /// the task records it does not return.
+    pub fn open_tasks(&self, limit: usize) -> Result<(Vec<Task>, u64), StoreError> {
+        let mut ids = Vec::new();
+        let mut total = 0u64;
+        self.store.scan(Tree::IdxOpenTasks, b"", None, false, &mut |k, _| {
+            total += 1;
+            if ids.len() < limit
+                && let Some(id) = keys::id_after(k, keys::TIME_FIXED)
+            {
+                ids.push(id.to_owned());
+            }
+            ControlFlow::Continue(())
+        })?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(t) = self.task(&id)? {
+                out.push(t);
+            }
+        }
+        Ok((out, total))
+    }
+
+    /// A contact's deal stage changes, oldest first, at most `limit` of the newest.
+    pub fn stage_changes_for(&self, contact_id: &str, limit: usize) -> Result<Vec<StageChange>, StoreError> {
+        let prefix = keys::contact_prefix(contact_id);
+        let mut out = Vec::new();
+        let mut err = None;
+        self.store.scan(Tree::StageChanges, &prefix, None, true, &mut |_, v| {
+            match decode(Tree::StageChanges, v) {
+                Ok(c) => out.push(c),
+                Err(e) => err = Some(e),
+            }
+            if err.is_some() || out.len() >= limit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        out.reverse();
+        Ok(out)
     }
 
     /// A contact's messages, oldest first, at most `limit` of the newest.
@@ -1262,6 +1368,36 @@ fn link_ops(record: &FollowUps, ops: &[NewOp], seqs: &[u64]) -> FollowUps {
     record
 }
 
+/// A task's index entries: by contact always, by due time while it is open.
+pub(super) fn index_task(tx: &dyn KvTx, t: &Task) -> Result<(), TxError> {
+    tx.insert(Tree::IdxTasksByContact, &keys::record_by_contact(&t.contact_id, &t.id), &[])?;
+    if !t.completed {
+        tx.insert(Tree::IdxOpenTasks, &keys::open_task(t.due_date, &t.id), t.contact_id.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn unindex_task(tx: &dyn KvTx, t: &Task) -> Result<(), TxError> {
+    tx.remove(Tree::IdxTasksByContact, &keys::record_by_contact(&t.contact_id, &t.id))?;
+    tx.remove(Tree::IdxOpenTasks, &keys::open_task(t.due_date, &t.id))
+}
+
+/// Records that a deal moved from `old`'s stage to `new`'s, at the time GHL gives for the
+/// change (a local edit sets it to the edit's time), else the deal's last update.
+fn record_stage_change(tx: &dyn KvTx, old: &Opportunity, new: &Opportunity) -> Result<(), TxError> {
+    let Some(at) = new.last_stage_change_at.or(new.updated_at) else {
+        return Ok(());
+    };
+    let change = StageChange {
+        at,
+        opportunity_id: new.id.clone(),
+        pipeline_id: new.pipeline_id.clone(),
+        from_stage: (old.pipeline_id == new.pipeline_id).then(|| old.pipeline_stage_id.clone()),
+        to_stage: new.pipeline_stage_id.clone(),
+    };
+    write(tx, Tree::StageChanges, &keys::stage_change(&new.contact_id, at, &new.id), &change)
+}
+
 fn apply_put(tx: &dyn KvTx, put: &Put, changes: Hooks<'_>) -> Result<(), TxError> {
     match put {
         Put::Contact(c) => {
@@ -1287,6 +1423,9 @@ fn apply_put(tx: &dyn KvTx, put: &Put, changes: Hooks<'_>) -> Result<(), TxError
                 Some(_) => {}
             }
             changes.fact(FactChange::Deal(old.as_ref().map(DealFacts::of), Some(DealFacts::of(o))));
+            if let Some(old) = old.as_ref().filter(|old| old.pipeline_stage_id != o.pipeline_stage_id) {
+                record_stage_change(tx, old, o)?;
+            }
             if old.is_none_or(|old| old.contact_id != o.contact_id) {
                 tx.insert(
                     Tree::IdxOpportunitiesByContact,
@@ -1309,8 +1448,26 @@ fn apply_put(tx: &dyn KvTx, put: &Put, changes: Hooks<'_>) -> Result<(), TxError
         Put::Lead(lead) => set_lead_row(tx, &lead.id, Some(lead), changes),
         Put::Pipeline(p) => write(tx, Tree::Pipelines, p.id.as_bytes(), p),
         Put::User(u) => write(tx, Tree::Users, u.id.as_bytes(), u),
-        Put::Task(t) => write(tx, Tree::Tasks, t.id.as_bytes(), t),
-        Put::Note(n) => write(tx, Tree::Notes, n.id.as_bytes(), n),
+        Put::Task(t) => {
+            let old = read::<Task>(tx, Tree::Tasks, t.id.as_bytes())?;
+            if old.as_ref() == Some(t) {
+                return Ok(());
+            }
+            if let Some(old) = &old {
+                unindex_task(tx, old)?;
+            }
+            index_task(tx, t)?;
+            write(tx, Tree::Tasks, t.id.as_bytes(), t)
+        }
+        Put::Note(n) => {
+            if let Some(old) = read::<Note>(tx, Tree::Notes, n.id.as_bytes())?
+                && old.contact_id != n.contact_id
+            {
+                tx.remove(Tree::IdxNotesByContact, &keys::record_by_contact(&old.contact_id, &old.id))?;
+            }
+            tx.insert(Tree::IdxNotesByContact, &keys::record_by_contact(&n.contact_id, &n.id), &[])?;
+            write(tx, Tree::Notes, n.id.as_bytes(), n)
+        }
         Put::Score(s) => {
             set_lead_section(tx, &s.contact_id, Section::Score, Some(section_json(s)?)).map(drop)
         }
@@ -1370,8 +1527,18 @@ fn apply_remove(tx: &dyn KvTx, remove: &Remove, changes: Hooks<'_>) -> Result<()
             Ok(())
         }
         Remove::Lead(id) => set_lead_row(tx, id, None, changes),
-        Remove::Task(id) => tx.remove(Tree::Tasks, id.as_bytes()),
-        Remove::Note(id) => tx.remove(Tree::Notes, id.as_bytes()),
+        Remove::Task(id) => {
+            if let Some(old) = read::<Task>(tx, Tree::Tasks, id.as_bytes())? {
+                unindex_task(tx, &old)?;
+            }
+            tx.remove(Tree::Tasks, id.as_bytes())
+        }
+        Remove::Note(id) => {
+            if let Some(old) = read::<Note>(tx, Tree::Notes, id.as_bytes())? {
+                tx.remove(Tree::IdxNotesByContact, &keys::record_by_contact(&old.contact_id, &old.id))?;
+            }
+            tx.remove(Tree::Notes, id.as_bytes())
+        }
         Remove::User(id) => tx.remove(Tree::Users, id.as_bytes()),
         Remove::Score(id) => set_lead_section(tx, id, Section::Score, None).map(drop),
         Remove::FollowUps(id) => {
@@ -1383,5 +1550,6 @@ fn apply_remove(tx: &dyn KvTx, remove: &Remove, changes: Hooks<'_>) -> Result<()
             tx.remove(Tree::FollowUps, id.as_bytes())
         }
         Remove::PendingOp(seq) => tx.remove(Tree::PendingOps, &seq.to_be_bytes()),
+        Remove::StageChange(key) => tx.remove(Tree::StageChanges, key),
     }
 }

@@ -47,6 +47,22 @@ pub fn opportunity_by_contact(contact_id: &str, opportunity_id: &str) -> Vec<u8>
     join(&[contact_id.as_bytes(), &[0], opportunity_id.as_bytes()])
 }
 
+/// A note's or task's key in its per-contact index: contact, NUL, record id.
+pub fn record_by_contact(contact_id: &str, id: &str) -> Vec<u8> {
+    join(&[contact_id.as_bytes(), &[0], id.as_bytes()])
+}
+
+/// An open task's key in [`Tree::IdxOpenTasks`]: due time (none sorts last), task id.
+pub fn open_task(due: Option<Timestamp>, task_id: &str) -> Vec<u8> {
+    let due = due.map(ts).unwrap_or_else(|| ms(i64::MAX));
+    join(&[&due, task_id.as_bytes()])
+}
+
+/// A stage change's key in [`Tree::StageChanges`]: contact, NUL, time, opportunity id.
+pub fn stage_change(contact_id: &str, at: Timestamp, opportunity_id: &str) -> Vec<u8> {
+    join(&[contact_id.as_bytes(), &[0], &ts(at), opportunity_id.as_bytes()])
+}
+
 /// The fixed-size prefix length of the lead index keys below.
 pub const SCORE_FIXED: usize = 9;
 /// The fixed-size prefix length of the time-ordered lead index keys.

@@ -27,7 +27,7 @@ use std::pin::Pin;
 pub(crate) use db::deleted_contacts_put;
 pub use db::{
     Batch, DELETED_CONTACT_TTL, Db, LeadOrder, META_DELETED_CONTACTS, NewOp, Put, Remove, SearchResults,
-    Slice, SliceWindow, StoredLead,
+    Slice, SliceWindow, StageChange, StoredLead,
 };
 pub use memory::MemoryStore;
 pub use ranks::Ranking;
@@ -72,11 +72,21 @@ pub enum Tree {
     MessagesByContact,
     /// Opportunities by contact.
     IdxOpportunitiesByContact,
+    /// Notes by contact: contact, NUL, note id (the lead's timeline reads one range).
+    IdxNotesByContact,
+    /// Tasks by contact: contact, NUL, task id.
+    IdxTasksByContact,
+    /// Open (not completed) tasks by due time: due, task id (the Tasks screen reads the first
+    /// of them, never the whole tree).
+    IdxOpenTasks,
+    /// Deal stage changes seen by the store (sync or a local edit), by contact and time: the
+    /// lead's timeline. Contact, NUL, time, opportunity id → a [`crate::store::StageChange`].
+    StageChanges,
 }
 
 impl Tree {
     /// Every tree, in a fixed order (the backends index their trees by it).
-    pub const ALL: [Tree; 20] = [
+    pub const ALL: [Tree; 24] = [
         Tree::Meta,
         Tree::Leads,
         Tree::Opportunities,
@@ -97,6 +107,10 @@ impl Tree {
         Tree::IdxUncontacted,
         Tree::MessagesByContact,
         Tree::IdxOpportunitiesByContact,
+        Tree::IdxNotesByContact,
+        Tree::IdxTasksByContact,
+        Tree::IdxOpenTasks,
+        Tree::StageChanges,
     ];
 
     /// The tree's name on disk.
@@ -125,6 +139,10 @@ impl Tree {
             Tree::IdxUncontacted => "idx_uncontacted",
             Tree::MessagesByContact => "idx_messages_by_contact",
             Tree::IdxOpportunitiesByContact => "idx_opportunities_by_contact",
+            Tree::IdxNotesByContact => "idx_notes_by_contact",
+            Tree::IdxTasksByContact => "idx_tasks_by_contact",
+            Tree::IdxOpenTasks => "idx_open_tasks",
+            Tree::StageChanges => "stage_changes",
         }
     }
 

@@ -9,7 +9,7 @@ use super::{Db, KvTx, Store, StoreError, Tree, TxError, keys};
 
 /// The schema this Leadline writes. Bump it with a migration whenever a tree's layout, a
 /// key encoding or an index changes meaning.
-pub const CURRENT_SCHEMA: u32 = 5;
+pub const CURRENT_SCHEMA: u32 = 6;
 
 /// One step from `from` to `from + 1`. It runs in the daemon before anything else touches
 /// the store, and the version is bumped only after it succeeded.
@@ -25,7 +25,55 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { from: 2, describe: "drop the unused lead-activity index", run: drop_activity_index },
     Migration { from: 3, describe: "one record per lead", run: merge_lead_records },
     Migration { from: 4, describe: "hot and last activity beside each score index entry", run: score_values },
+    Migration {
+        from: 5,
+        describe: "index notes and tasks by contact, open tasks by due time",
+        run: index_notes_tasks,
+    },
 ];
+
+/// Schema 5 → 6. Notes and tasks were kept by id alone, so a lead's could only be found by
+/// walking them all; now each has an entry by contact, and open tasks one by due time. Safe to
+/// run again (an entry is written whole or not at all).
+fn index_notes_tasks(db: &Db) -> Result<(), StoreError> {
+    use leadline_shared::domain::{Note, Task};
+    let store = db.backend();
+    for tree in [Tree::Notes, Tree::Tasks] {
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let mut chunk: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(MIGRATION_CHUNK);
+            store.scan(tree, b"", after.as_deref(), false, &mut |k, v| {
+                if after.as_deref() != Some(k) {
+                    chunk.push((k.to_vec(), v.to_vec()));
+                }
+                if chunk.len() >= MIGRATION_CHUNK {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })?;
+            let Some((last, _)) = chunk.last() else { break };
+            after = Some(last.clone());
+            store.transact(&|tx| {
+                for (_, value) in &chunk {
+                    if tree == Tree::Notes {
+                        let n: Note = decode(tree, value)?;
+                        tx.insert(
+                            Tree::IdxNotesByContact,
+                            &keys::record_by_contact(&n.contact_id, &n.id),
+                            &[],
+                        )?;
+                    } else {
+                        let t: Task = decode(tree, value)?;
+                        super::db::index_task(tx, &t)?;
+                    }
+                }
+                Ok(())
+            })?;
+        }
+    }
+    Ok(())
+}
 
 /// Records moved per transaction while migrating.
 const MIGRATION_CHUNK: usize = 1000;

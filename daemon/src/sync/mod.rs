@@ -70,8 +70,10 @@ pub enum SyncCommand {
     Now { full: bool, done: Option<oneshot::Sender<Result<(), String>>> },
     /// Push pending edits now (a new edit was made).
     Push,
-    /// Re-fetch these contacts (webhook hints).
+    /// Re-fetch these contacts (webhook hints), their tasks too.
     Refetch(BTreeSet<String>),
+    /// Fetch these contacts' tasks (a lead opened in the dashboard).
+    Tasks(BTreeSet<String>),
     /// List every contact and remove those GHL no longer has (the nightly schedule).
     Reconcile,
     /// Carry out the follow-up actions due now (the engine's tick).
@@ -126,6 +128,7 @@ pub async fn run(
                 }
                 Some(SyncCommand::Push) => step(&state, &client, Step::Push).await,
                 Some(SyncCommand::Refetch(ids)) => step(&state, &client, Step::Refetch(ids)).await,
+                Some(SyncCommand::Tasks(ids)) => tasks_step(&state, &client, &ids).await,
                 Some(SyncCommand::Reconcile) => step(&state, &client, Step::Reconcile).await,
                 Some(SyncCommand::FollowUps) => {
                     follow_up(&state, &client).await.map(drop)
@@ -216,6 +219,16 @@ impl Step {
     }
 }
 
+/// Fetches a few leads' tasks (see [`pull::tasks_of`]) and tells the dashboard of those that
+/// changed.
+async fn tasks_step(state: &State, client: &GhlClient, ids: &BTreeSet<String>) -> Result<(), SyncError> {
+    let changed = pull::tasks_of(state, client, ids).await?;
+    if !changed.is_empty() {
+        state.publish(Event::LeadsChanged { ids: changed });
+    }
+    Ok(())
+}
+
 async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncError> {
     let phase = step.phase();
     let started = state.clock.now();
@@ -240,8 +253,17 @@ async fn step(state: &State, client: &GhlClient, step: Step) -> Result<(), SyncE
         if poll {
             changed.absorb(pull::incremental(state, client).await?.changed_leads);
         }
+        // Tasks are listed one contact per request: fetched only for the few leads that just
+        // changed (webhook hints, a quiet poll), never for a whole sync's worth.
+        let mut task_ids: BTreeSet<String> = refetch.clone();
+        if let Some(few) = changed.few(pull::MAX_TASK_FETCH) {
+            task_ids.extend(few.iter().cloned());
+        }
         if !refetch.is_empty() {
             changed.absorb(pull::contacts_by_id(state, client, &refetch).await?.changed_leads);
+        }
+        if !task_ids.is_empty() {
+            changed.extend(pull::tasks_of(state, client, &task_ids).await?);
         }
         Ok::<_, SyncError>(changed)
     }

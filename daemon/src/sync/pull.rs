@@ -70,6 +70,11 @@ impl ChangedLeads {
         }
     }
 
+    /// The ids, when there are at most `max` of them (and not "many").
+    pub fn few(&self, max: usize) -> Option<&[String]> {
+        (!self.many && self.ids.len() <= max).then_some(self.ids.as_slice())
+    }
+
     /// Adds what another pull changed.
     pub fn absorb(&mut self, other: ChangedLeads) {
         if other.many {
@@ -471,6 +476,62 @@ pub async fn contacts_by_id(
         p.pulled.deleted += super::reconcile::remove_leads(state, gone).await?;
     }
     Ok(p.pulled)
+}
+
+/// The most contacts whose tasks one sync step fetches: GHL lists tasks one contact per
+/// request, so fetching them for every lead would cost 100 k requests a sync.
+pub const MAX_TASK_FETCH: usize = 20;
+
+/// Fetches the tasks of a few contacts (`GET /contacts/{id}/tasks`, at most
+/// [`MAX_TASK_FETCH`] of them, the others are left for later) and stores them; a task GHL no
+/// longer lists is removed. Returns the contacts whose tasks changed.
+pub async fn tasks_of(
+    state: &State,
+    client: &GhlClient,
+    ids: &BTreeSet<String>,
+) -> Result<Vec<String>, SyncError> {
+    let mut changed = Vec::new();
+    for id in ids.iter().take(MAX_TASK_FETCH) {
+        let tasks = match client.contact_tasks(id).await {
+            Ok(tasks) => tasks,
+            // A contact gone from GHL is the contact sync's to remove.
+            Err(crate::ghl::GhlError::NotFound { .. }) => continue,
+            Err(crate::ghl::GhlError::Decode { message, .. }) => {
+                tracing::warn!(contact_id = %id, %message, "could not read a contact's tasks; skipped");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (db, ingest, now, contact) = (state.db.clone(), state.ingest(), state.clock.now(), id.clone());
+        let moved = tokio::task::spawn_blocking(move || -> Result<bool, SyncError> {
+            let stored = db.tasks_for(&contact)?;
+            let listed: BTreeSet<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+            let gone: Vec<String> =
+                stored.iter().filter(|t| !listed.contains(t.id.as_str())).map(|t| t.id.clone()).collect();
+            let fresh = tasks.iter().any(|t| !stored.contains(t));
+            if !fresh && gone.is_empty() {
+                return Ok(false);
+            }
+            ingest.apply(Page::Tasks(tasks), now)?;
+            if !gone.is_empty() {
+                let mut batch = Batch::new();
+                for t in gone {
+                    batch.remove(crate::store::Remove::Task(t));
+                }
+                db.commit(&batch)?;
+            }
+            Ok(true)
+        })
+        .await
+        .map_err(|e| SyncError::Internal(format!("storing tasks failed unexpectedly: {e}")))??;
+        if moved {
+            changed.push(id.clone());
+        }
+    }
+    if !changed.is_empty() {
+        state.db.flush().await?;
+    }
+    Ok(changed)
 }
 
 #[cfg(test)]

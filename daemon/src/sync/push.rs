@@ -19,21 +19,45 @@ pub struct Pushed {
     pub refetch: BTreeSet<String>,
 }
 
-async fn perform(client: &GhlClient, op: &PendingOp) -> Result<(), GhlError> {
+/// Performs an op in GHL. A note or task GHL created, or a task it changed, comes back to be
+/// stored, so the lead's timeline and the Tasks screen have GHL's record at once.
+async fn perform(client: &GhlClient, op: &PendingOp) -> Result<Option<Put>, GhlError> {
     let id = op.contact_id.as_str();
+    let owned = |mut contact_id: String| {
+        if contact_id.is_empty() {
+            contact_id = id.to_owned();
+        }
+        contact_id
+    };
     match &op.kind {
-        OpKind::AddTag { tag } => client.add_tags(id, std::slice::from_ref(tag)).await,
-        OpKind::RemoveTag { tag } => client.remove_tags(id, std::slice::from_ref(tag)).await,
+        OpKind::AddTag { tag } => client.add_tags(id, std::slice::from_ref(tag)).await.map(|()| None),
+        OpKind::RemoveTag { tag } => client.remove_tags(id, std::slice::from_ref(tag)).await.map(|()| None),
         OpKind::SetStage { opportunity_id, pipeline_stage_id } => {
-            client.set_opportunity_stage(opportunity_id, pipeline_stage_id).await.map(drop)
+            client.set_opportunity_stage(opportunity_id, pipeline_stage_id).await.map(|_| None)
         }
         OpKind::SetStatus { opportunity_id, status } => {
-            client.set_opportunity_status(opportunity_id, status).await
+            client.set_opportunity_status(opportunity_id, status).await.map(|()| None)
         }
-        OpKind::AddNote { body } => client.add_note(id, body).await.map(drop),
-        OpKind::AddTask { title, due_at } => client.add_task(id, title, *due_at).await.map(drop),
-        OpKind::Assign { user_id } => client.assign_contact(id, user_id).await.map(drop),
-        OpKind::SetDnd { channel, on } => client.set_dnd(id, channel, *on).await.map(drop),
+        OpKind::AddNote { body } => {
+            let mut note = client.add_note(id, body).await?;
+            note.contact_id = owned(note.contact_id);
+            Ok(Some(Put::Note(note)))
+        }
+        OpKind::AddTask { title, due_at } => {
+            let mut task = client.add_task(id, title, *due_at).await?;
+            task.contact_id = owned(task.contact_id);
+            Ok(Some(Put::Task(task)))
+        }
+        OpKind::CompleteTask { task_id } => {
+            let mut task = client.complete_task(id, task_id).await?;
+            task.contact_id = owned(task.contact_id);
+            Ok(Some(Put::Task(task)))
+        }
+        OpKind::Assign { user_id } => client.assign_contact(id, user_id).await.map(|_| None),
+        OpKind::EnrollWorkflow { workflow_id } => {
+            client.enroll_in_workflow(id, workflow_id).await.map(|()| None)
+        }
+        OpKind::SetDnd { channel, on } => client.set_dnd(id, channel, *on).await.map(|_| None),
         OpKind::SendMessage { .. } => Err(GhlError::InvalidRequest(
             "a message goes through the exactly-once sender, not the edit path (a bug)".into(),
         )),
@@ -71,14 +95,19 @@ pub async fn push(state: &State, client: &GhlClient) -> Result<Pushed, SyncError
             }
             continue;
         }
+        let mut created = None;
         let attempt = match perform(client, &op).await {
-            Ok(()) => Attempt::Accepted,
+            Ok(record) => {
+                created = record;
+                Attempt::Accepted
+            }
             Err(e) => classify(&e),
         };
         let transient = matches!(attempt, Attempt::Transient(_));
         let (seq, contact_id, kind) = (op.seq, op.contact_id.clone(), op.kind.clone());
         match after_attempt(op, attempt) {
             Next::Done => {
+                let who = contact_id.clone();
                 let mut batch = Batch::new();
                 batch.remove(Remove::PendingOp(seq));
                 batch.put(Put::Audit(AuditEvent {
@@ -88,9 +117,17 @@ pub async fn push(state: &State, client: &GhlClient) -> Result<Pushed, SyncError
                     contact_id: Some(contact_id),
                     detail: serde_json::to_string(&kind).unwrap_or_default(),
                 }));
+                let stored = created.is_some();
+                if let Some(record) = created {
+                    batch.put(record);
+                }
                 let db = state.db.clone();
                 blocking(move || db.commit(&batch)).await?;
                 pushed.accepted += 1;
+                if stored {
+                    // The lead's timeline and the Tasks screen now show GHL's record.
+                    state.publish(leadline_shared::protocol::Event::LeadsChanged { ids: vec![who] });
+                }
             }
             Next::Keep { op, refetch } => {
                 if op.state == OpState::OutOfSync {

@@ -114,8 +114,16 @@ pub enum OpKind {
         title: String,
         due_at: Timestamp,
     },
+    /// Marks a task done in GHL (`completed: true`).
+    CompleteTask {
+        task_id: String,
+    },
     Assign {
         user_id: String,
+    },
+    /// Adds the contact to a GHL workflow (`POST /contacts/{id}/workflow/{workflowId}`).
+    EnrollWorkflow {
+        workflow_id: String,
     },
     SetDnd {
         channel: String,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use super::QueueName;
 use crate::domain::{
     Contact, Contribution, Direction, FollowUpItem, FollowUps, ItemState, LeadSummary, Opportunity,
-    PendingOp, Qualification, Score,
+    PendingOp, Pipeline, Qualification, Score, Task,
 };
 
 /// A frame from a client to the daemon.
@@ -51,6 +51,15 @@ pub enum Request {
     Edit {
         contact_id: String,
         op: crate::domain::OpKind,
+    },
+    /// Move the lead's open deal (the one changed last) to the stage named `stage` in its
+    /// pipeline: the daemon finds the deal and the stage, then makes it an
+    /// [`crate::domain::OpKind::SetStage`] edit like any other. Answered with
+    /// [`Response::Accepted`]; a lead with no open deal, or a name no stage has, is refused
+    /// with why.
+    MoveDeal {
+        contact_id: String,
+        stage: String,
     },
     /// Retry a failed or out-of-sync edit (or send an uncertain message again).
     RetryOp {
@@ -115,10 +124,47 @@ pub enum Request {
     LogTail {
         lines: u32,
     },
+    /// The open tasks of every lead, soonest due first (overdue ones first of all), at most
+    /// `limit` of them, with the tasks still on their way to GHL.
+    Tasks {
+        #[serde(default = "default_tasks_limit")]
+        limit: u32,
+    },
 }
 
 fn default_system_limit() -> u32 {
     super::MAX_SYSTEM_SKIPPED
+}
+
+/// How many tasks a Tasks request without a limit returns.
+pub const DEFAULT_TASKS_LIMIT: u32 = 200;
+
+fn default_tasks_limit() -> u32 {
+    DEFAULT_TASKS_LIMIT
+}
+
+/// The answer to [`Request::Tasks`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskList {
+    /// How many tasks are open in GHL's records in all (those not returned included).
+    pub total: u64,
+    /// Soonest due first; tasks not yet in GHL (`pending`) among them by their due time.
+    pub tasks: Vec<TaskView>,
+}
+
+/// A task with what the Tasks screen shows of its lead.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskView {
+    pub task: Task,
+    pub lead_name: String,
+    /// The lead's IANA zone, for showing the due time as the lead sees it.
+    pub timezone: Option<String>,
+    /// The pending op creating it (the task is not in GHL yet) or marking it done.
+    pub op_seq: Option<u64>,
+    /// Still on its way to GHL: created here, GHL has not acknowledged it yet.
+    pub pending: bool,
 }
 
 /// How many leads a search without a limit returns.
@@ -286,6 +332,7 @@ pub enum Response {
     Search(Box<SearchPage>),
     System(Box<super::SystemReport>),
     LogTail(Box<super::LogTail>),
+    Tasks(Box<TaskList>),
 }
 
 /// Something that happened in the daemon, pushed to subscribed clients.
@@ -489,6 +536,11 @@ pub struct LeadDetail {
     /// The follow-up engine's record for the lead: its workflows and every action, upcoming
     /// and past.
     pub followups: Option<FollowUps>,
+    /// The lead's tasks, open and done, as the daemon knows them (GHL's, and those created
+    /// here once GHL acknowledged them; the others are in `pending_ops`).
+    pub tasks: Vec<Task>,
+    /// The pipelines of the lead's deals, with their stages (the Deal screen's stage picker).
+    pub pipelines: Vec<Pipeline>,
 }
 
 impl LeadDetail {
@@ -510,9 +562,12 @@ impl LeadDetail {
 #[serde(default)]
 pub struct TimelineEntry {
     pub at: Option<Timestamp>,
-    /// `message`, `note`, `task` or `deal`.
+    /// `message`, `note`, `task`, `stage` (a deal moved to another stage) or `deal`.
     pub kind: String,
     pub direction: Option<Direction>,
     pub channel: Option<String>,
     pub text: String,
+    /// A local edit GHL has not acknowledged yet (a note, task or stage change made here).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
 }

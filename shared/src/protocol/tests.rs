@@ -32,6 +32,8 @@ fn arb_request() -> impl Strategy<Value = Request> {
         (".{0,40}", any::<u32>()).prop_map(|(query, limit)| Request::Search { query, limit }),
         any::<u32>().prop_map(|limit| Request::System { limit }),
         any::<u32>().prop_map(|lines| Request::LogTail { lines }),
+        any::<u32>().prop_map(|limit| Request::Tasks { limit }),
+        ("[a-z0-9]{1,8}", ".{0,20}").prop_map(|(contact_id, stage)| Request::MoveDeal { contact_id, stage }),
     ]
 }
 
@@ -282,4 +284,59 @@ fn older_sync_statuses_and_unknown_failures_still_read() {
     assert_eq!(status.failure, Some(SyncFailure::Other));
     let request: Request = serde_json::from_str(r#"{"type":"system"}"#).expect("decodes");
     assert_eq!(request, Request::System { limit: MAX_SYSTEM_SKIPPED });
+}
+
+/// The Tasks answer, a lead's tasks and pipelines, a pending timeline entry and the
+/// mark-done op survive the wire; a detail from a daemon before them still reads.
+#[test]
+fn tasks_and_deal_parts_round_trip() {
+    use crate::domain::{OpKind, Pipeline, Stage, Task};
+    let task = Task {
+        id: "t1".into(),
+        title: Some("Call back".into()),
+        due_date: Some("2026-12-02T15:00:00Z".parse().expect("ts")),
+        contact_id: "c1".into(),
+        ..Task::default()
+    };
+    let list = TaskList {
+        total: 3,
+        tasks: vec![TaskView {
+            task: task.clone(),
+            lead_name: "Maria".into(),
+            timezone: Some("America/Chicago".into()),
+            op_seq: Some(4),
+            pending: true,
+        }],
+    };
+    let msg = ServerMessage::Response { id: 9, result: Ok(Response::Tasks(Box::new(list))) };
+    assert_eq!(through_the_wire(&msg), msg);
+    let detail = LeadDetail {
+        tasks: vec![task],
+        pipelines: vec![Pipeline {
+            id: "p1".into(),
+            name: "Buyers".into(),
+            stages: vec![Stage { id: "s1".into(), name: "New".into(), ..Stage::default() }],
+            ..Pipeline::default()
+        }],
+        timeline: vec![TimelineEntry {
+            kind: "stage".into(),
+            text: "New → Showing".into(),
+            pending: true,
+            ..TimelineEntry::default()
+        }],
+        ..LeadDetail::default()
+    };
+    let msg = ServerMessage::Response { id: 10, result: Ok(Response::Lead(Box::new(detail))) };
+    assert_eq!(through_the_wire(&msg), msg);
+    let req = ClientMessage::Request {
+        id: 1,
+        body: Request::Edit { contact_id: "c1".into(), op: OpKind::CompleteTask { task_id: "t1".into() } },
+    };
+    assert_eq!(through_the_wire(&req), req);
+    // An older daemon's detail has no tasks or pipelines, and its entries no `pending`.
+    let old: LeadDetail =
+        serde_json::from_str(r#"{"id":"c1","timeline":[{"kind":"note","text":"x"}]}"#).expect("reads");
+    assert!(old.tasks.is_empty() && old.pipelines.is_empty() && !old.timeline[0].pending);
+    let asked: Request = serde_json::from_str(r#"{"type":"tasks"}"#).expect("reads");
+    assert_eq!(asked, Request::Tasks { limit: DEFAULT_TASKS_LIMIT });
 }

@@ -79,6 +79,17 @@ pub enum ContactSort {
     DateUpdated,
 }
 
+/// A contact added to a workflow (`POST /contacts/{contactId}/workflow/{workflowId}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrollment {
+    pub contact_id: String,
+    pub workflow_id: String,
+    /// `eventStartTime` as sent, if any.
+    pub event_start_time: Option<String>,
+    pub at_ms: i64,
+}
+
 /// The database.
 #[derive(Debug)]
 pub struct Store {
@@ -112,6 +123,8 @@ pub struct Store {
     tasks: HashMap<String, Vec<Task>>,
     /// Every message sent through the API, oldest first.
     pub sent: Vec<SentRecord>,
+    /// Every contact added to a workflow through the API, oldest first.
+    pub enrollments: Vec<Enrollment>,
     /// Fields served in place of a record's own (see [`Store::set_odd`]).
     odd: HashMap<(RecordKind, String), serde_json::Map<String, serde_json::Value>>,
     /// Ids for objects created at run time.
@@ -148,6 +161,7 @@ impl Store {
             notes: HashMap::new(),
             tasks: HashMap::new(),
             sent: Vec::new(),
+            enrollments: Vec::new(),
             odd: HashMap::new(),
             rng: seed::stream_rng(seed, 10),
         };

@@ -94,6 +94,24 @@ pub enum Action {
     ClearMarks,
     /// Open the command palette: every action, found by typing part of its name.
     CommandPalette,
+    /// Scroll the lead pane down a line.
+    ScrollDetailDown,
+    /// Scroll the lead pane up a line.
+    ScrollDetailUp,
+    /// Give the lead pane the movement keys (or give them back to the list).
+    FocusDetail,
+    /// Open the lead's deal: stage, value, commission calculator.
+    OpenDeal,
+    /// Create a task for the lead.
+    AddTask,
+    /// The Tasks screen.
+    Tasks,
+    /// Mark the selected task done.
+    CompleteTask,
+    /// Move the lead's (or every marked lead's) open deal to a stage, typed by name.
+    MoveStage,
+    /// Enroll the lead (or every marked lead) in a GHL workflow.
+    Enroll,
 }
 
 /// What an action acts on, when it needs something selected.
@@ -126,18 +144,27 @@ impl Action {
             Action::FollowUps,
             Action::Analytics,
             Action::System,
+            Action::Tasks,
             Action::RangeShorter,
             Action::RangeLonger,
             Action::Search,
             Action::OpenDetail,
             Action::ToggleDetail,
+            Action::ScrollDetailDown,
+            Action::ScrollDetailUp,
+            Action::FocusDetail,
+            Action::OpenDeal,
             Action::Close,
             Action::Refresh,
             Action::AddTag,
             Action::RemoveTag,
             Action::AddNote,
+            Action::AddTask,
+            Action::CompleteTask,
             Action::Compose,
             Action::Assign,
+            Action::MoveStage,
+            Action::Enroll,
             Action::ToggleMark,
             Action::MarkAll,
             Action::ClearMarks,
@@ -199,6 +226,15 @@ impl Action {
             Action::MarkAll => "mark-all".into(),
             Action::ClearMarks => "clear-marks".into(),
             Action::CommandPalette => "command-palette".into(),
+            Action::ScrollDetailDown => "scroll-detail-down".into(),
+            Action::ScrollDetailUp => "scroll-detail-up".into(),
+            Action::FocusDetail => "focus-detail".into(),
+            Action::OpenDeal => "deal".into(),
+            Action::AddTask => "add-task".into(),
+            Action::Tasks => "tasks".into(),
+            Action::CompleteTask => "complete-task".into(),
+            Action::MoveStage => "move-stage".into(),
+            Action::Enroll => "enroll".into(),
         }
     }
 
@@ -213,6 +249,10 @@ impl Action {
             | Action::RetryEdits
             | Action::Compose
             | Action::Assign
+            | Action::MoveStage
+            | Action::Enroll
+            | Action::AddTask
+            | Action::OpenDeal
             | Action::ToggleMark => Some(Target::Lead),
             Action::ApproveFollowUp | Action::EditFollowUp | Action::SkipFollowUp | Action::SendAgain => {
                 Some(Target::FollowUp)
@@ -266,6 +306,15 @@ impl Action {
             Action::MarkAll => "mark every row on screen".into(),
             Action::ClearMarks => "clear the marks".into(),
             Action::CommandPalette => "command palette: run any action".into(),
+            Action::ScrollDetailDown => "scroll the lead pane down".into(),
+            Action::ScrollDetailUp => "scroll the lead pane up".into(),
+            Action::FocusDetail => "movement keys scroll the lead pane (again: the list)".into(),
+            Action::OpenDeal => "the lead's deal: stage, commission".into(),
+            Action::AddTask => "add a task to the lead (title, when)".into(),
+            Action::Tasks => "tasks screen (open tasks, overdue first)".into(),
+            Action::CompleteTask => "mark the selected task done".into(),
+            Action::MoveStage => "move the deal(s) to a stage, by name".into(),
+            Action::Enroll => "enroll the lead(s) in a GHL workflow".into(),
         }
     }
 }

@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use leadline_shared::domain::{ItemState, LeadSummary, OpKind, OpState, Opportunity};
 use leadline_shared::protocol::{
     AnalyticsRange, AnalyticsReport, ComposeInfo, Event, FollowUpView, LeadDetail, LogTail, QueueName,
-    QueuePage, SearchPage, StatusReport, SyncState, SyncStatus, SystemReport, Welcome,
+    QueuePage, SearchPage, StatusReport, SyncState, SyncStatus, SystemReport, TaskList, Welcome,
 };
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -22,6 +22,7 @@ pub use super::bulk::{Bulk, BulkCommand, BulkItem, Marked, Marks};
 use super::components::ellipsize;
 use super::compose::{Compose, ComposeOutcome};
 use super::connection::{ConnEffect, ConnEvent, ConnState, Connection};
+use super::deal::{DealOutcome, DealView};
 pub use super::followups::{FollowUpCommand, FollowUpCounts, FollowUpRow, FollowUpsView, followup_group};
 use super::input::{InputOutcome, TextInput};
 use super::keymap::{KeyChord, Keymap, SEQUENCE_TIMEOUT, Step};
@@ -29,7 +30,9 @@ use super::palette::Palette;
 pub use super::queue_window::{QueueView, WindowRequest};
 pub use super::search::{SEARCH_DEBOUNCE, SEARCH_LIMIT, SearchView};
 pub use super::system::{LOG_LINES, SYSTEM_LIMIT, SystemView};
+pub use super::tasks::TasksView;
 use super::theme::Theme;
+use jiff::tz::TimeZone;
 
 /// How many actions the follow-ups screen asks for in each of its requests (those needing the
 /// agent; those planned), soonest first: enough for a day's work, and one frame's worth of JSON.
@@ -156,6 +159,8 @@ pub enum Effect {
         /// The lead.
         contact_id: String,
     },
+    /// `Request::Tasks`; report [`Update::TasksLoaded`].
+    FetchTasks,
     /// Leave the dashboard.
     Quit,
 }
@@ -316,6 +321,8 @@ pub enum Update {
         /// Why it failed, in the daemon's words; `None` when it worked.
         error: Option<String>,
     },
+    /// The open tasks arrived.
+    TasksLoaded(Box<TaskList>),
     /// The daemon did a follow-up command.
     FollowUpDone {
         /// The lead it concerns.
@@ -351,6 +358,8 @@ pub enum Screen {
     Search,
     /// Sync's health, the op log, skipped records and the daemon's log.
     System,
+    /// The agent's open tasks, overdue first.
+    Tasks,
 }
 
 /// What a text prompt asks for.
@@ -366,6 +375,12 @@ pub enum PromptKind {
     EditFollowUp,
     /// The GHL user id to assign the lead to.
     Assign,
+    /// A task: its title, then when it is due.
+    AddTask,
+    /// The stage to move the lead's (or every marked lead's) open deal to, by name.
+    MoveStage,
+    /// The GHL workflow to enroll the lead(s) in: its id, or its name in `[ghl.workflows]`.
+    Enroll,
 }
 
 impl PromptKind {
@@ -377,6 +392,9 @@ impl PromptKind {
             PromptKind::AddNote => "Add note",
             PromptKind::EditFollowUp => "Edit and approve",
             PromptKind::Assign => "Assign to user",
+            PromptKind::MoveStage => "Move the deal to stage",
+            PromptKind::Enroll => "Enroll in GHL workflow",
+            PromptKind::AddTask => "Add task (title, then when: \"Call back tomorrow 10am\")",
         }
     }
 }
@@ -455,7 +473,9 @@ pub fn describe_op(op: &OpKind, opportunities: &[Opportunity]) -> String {
         }
         OpKind::SetStatus { opportunity_id, status } => format!("{} marked {status}", deal(opportunity_id)),
         OpKind::AddTask { title, .. } => format!("task '{}'", ellipsize(title, 40)),
+        OpKind::CompleteTask { .. } => "task marked done".to_owned(),
         OpKind::Assign { user_id } => format!("assigned to {user_id}"),
+        OpKind::EnrollWorkflow { workflow_id } => format!("enrolled in workflow {workflow_id}"),
         OpKind::SetDnd { channel, on } => {
             format!("do not disturb ({channel}) {}", if *on { "on" } else { "off" })
         }
@@ -505,6 +525,20 @@ pub struct App {
     pub(super) help_scroll: u16,
     pub(super) detail_open: bool,
     pub(super) detail: Option<LeadDetail>,
+    /// How far the lead pane is scrolled, and for which lead (another lead starts at the top).
+    pub(super) detail_scroll: (Option<String>, u16),
+    /// The movement keys scroll the lead pane instead of moving through the list.
+    pub(super) detail_focus: bool,
+    /// The Deal screen, when open.
+    pub(super) deal: Option<DealView>,
+    /// The lead the Deal screen shows, as last loaded.
+    pub(super) deal_detail: Option<LeadDetail>,
+    /// The Tasks screen.
+    pub(super) tasks: TasksView,
+    /// The agent's zone: typed task times are read in it.
+    pub(super) tz: TimeZone,
+    /// The commission rate the Deal screen's calculator starts from, in percent.
+    pub(super) commission_rate_pct: f64,
     requested_lead: Option<String>,
     pub(super) status: Option<StatusReport>,
     pub(super) welcome: Option<Welcome>,
@@ -556,6 +590,13 @@ impl App {
             help_scroll: 0,
             detail_open: false,
             detail: None,
+            detail_scroll: (None, 0),
+            detail_focus: false,
+            deal: None,
+            deal_detail: None,
+            tasks: TasksView::default(),
+            tz: TimeZone::system(),
+            commission_rate_pct: super::commission::DEFAULT_RATE_PCT,
             requested_lead: None,
             status: None,
             welcome: None,
@@ -642,6 +683,57 @@ impl App {
         app
     }
 
+    /// The zone typed task times are read in (the system's by default).
+    pub fn set_time_zone(&mut self, tz: TimeZone) {
+        self.tz = tz;
+    }
+
+    /// The commission rate the Deal screen starts from, as a fraction (`[analytics]
+    /// commission_rate`, 0.025 for 2.5 %).
+    #[allow(dead_code, reason = "called by the binary's startup with the config")]
+    pub fn set_commission_rate(&mut self, rate: f64) {
+        self.commission_rate_pct = rate * 100.0;
+    }
+
+    /// The Deal screen, if open.
+    pub fn deal(&self) -> Option<&DealView> {
+        self.deal.as_ref()
+    }
+
+    /// The Tasks screen's rows and selection.
+    pub fn tasks(&self) -> &TasksView {
+        &self.tasks
+    }
+
+    /// How far the lead pane is scrolled (0 for a lead other than the one scrolled).
+    pub fn detail_scroll(&self) -> u16 {
+        match (&self.detail_scroll.0, self.selected_lead()) {
+            (Some(id), Some(lead)) if *id == lead.id => self.detail_scroll.1,
+            _ => 0,
+        }
+    }
+
+    /// Whether the lead pane has the movement keys.
+    pub fn detail_focused(&self) -> bool {
+        self.detail_focus && self.detail_open
+    }
+
+    /// Scrolls the lead pane by `delta` lines (kept within its text).
+    fn scroll_detail(&mut self, delta: isize) {
+        let Some(id) = self.selected_lead().map(|l| l.id.clone()) else {
+            return;
+        };
+        let max = {
+            let (w, h) = self.size;
+            super::layout(Rect::new(0, 0, w, h), self)
+                .detail
+                .map_or(0, |area| super::components::detail::max_scroll(self, area))
+        };
+        let now = self.detail_scroll();
+        let next = (now as isize).saturating_add(delta).clamp(0, isize::try_from(max).unwrap_or(isize::MAX));
+        self.detail_scroll = (Some(id), next as u16);
+    }
+
     /// Replaces the keymap (the defaults with the user's keymap file applied).
     pub fn set_keymap(&mut self, keymap: Keymap) {
         self.keymap = keymap;
@@ -689,7 +781,7 @@ impl App {
                 self.followups.select(self.followups.selected, page);
                 Vec::new()
             }
-            Screen::Analytics | Screen::System => Vec::new(),
+            Screen::Analytics | Screen::System | Screen::Tasks => Vec::new(),
             Screen::Search => {
                 self.search.select(self.search.selected, page);
                 Vec::new()
@@ -764,16 +856,16 @@ impl App {
     pub fn tab_index(&self) -> usize {
         let screen = if self.screen == Screen::Search { self.search.back_to } else { self.screen };
         match screen {
-            Screen::Queue | Screen::Search => self.current,
+            Screen::Queue | Screen::Search | Screen::Tasks => self.current,
             Screen::FollowUps => self.views.len(),
             Screen::Analytics => self.views.len() + 1,
             Screen::System => self.views.len() + 2,
         }
     }
 
-    /// The tab highlighted in the tab bar: none while searching.
+    /// The tab highlighted in the tab bar: none while searching or on the Tasks screen.
     pub fn highlighted_tab(&self) -> Option<usize> {
-        (self.screen != Screen::Search).then(|| self.tab_index())
+        (!matches!(self.screen, Screen::Search | Screen::Tasks)).then(|| self.tab_index())
     }
 
     /// How far the help overlay is scrolled.
@@ -782,7 +874,7 @@ impl App {
     }
 
     fn help_max_scroll(&self) -> u16 {
-        super::components::help::max_scroll(&self.keymap, self.size.1)
+        super::components::help::max_scroll(&self.keymap, self.size.0, self.size.1)
     }
 
     /// The queue tab last shown (also while the follow-ups screen is on).
@@ -845,6 +937,9 @@ impl App {
         }
         if self.compose.is_some() {
             return self.compose_key(key);
+        }
+        if self.deal.is_some() && self.prompt.is_none() && !self.help {
+            return self.deal_key(key);
         }
         if let Some(prompt) = &mut self.prompt {
             return match prompt.input.handle_key(key) {
@@ -1038,7 +1133,7 @@ impl App {
     pub fn handle_action(&mut self, action: Action) -> Vec<Effect> {
         // An open prompt or Compose takes keys as text (see `handle_key`); actions wait until
         // it closes.
-        if self.prompt.is_some() || self.compose.is_some() {
+        if self.prompt.is_some() || self.compose.is_some() || self.deal.is_some() {
             return Vec::new();
         }
         // The help overlay is modal: it swallows every key except those that close it, scroll
@@ -1048,7 +1143,53 @@ impl App {
             return Vec::new();
         }
         let page = self.page_rows();
+        // A focused lead pane takes the movement keys.
+        if self.detail_focused() && matches!(self.screen, Screen::Queue | Screen::Search) {
+            let lines = isize::try_from(self.size.1.saturating_sub(6).max(1)).unwrap_or(1);
+            let delta = match action {
+                Action::NextRow => Some(1),
+                Action::PrevRow => Some(-1),
+                Action::PageDown => Some(lines),
+                Action::PageUp => Some(-lines),
+                Action::FirstRow => Some(isize::MIN / 2),
+                Action::LastRow => Some(isize::MAX / 2),
+                _ => None,
+            };
+            if let Some(delta) = delta {
+                self.scroll_detail(delta);
+                return Vec::new();
+            }
+        }
         match action {
+            Action::ScrollDetailDown | Action::ScrollDetailUp => {
+                if !self.detail_open || !matches!(self.screen, Screen::Queue | Screen::Search) {
+                    let hint = self.keys_hint(Action::ToggleDetail).unwrap_or_default();
+                    self.flash_error(format!("That key scrolls the lead pane: open it first{hint}."));
+                } else {
+                    self.scroll_detail(if action == Action::ScrollDetailDown { 1 } else { -1 });
+                }
+            }
+            Action::FocusDetail => {
+                if matches!(self.screen, Screen::Queue | Screen::Search) {
+                    self.detail_focus = !self.detail_focused();
+                    if self.detail_focus && !self.detail_open {
+                        self.detail_open = true;
+                        return self.fetch_detail_if_needed();
+                    }
+                }
+            }
+            Action::OpenDeal => return self.open_deal(),
+            Action::AddTask if matches!(self.screen, Screen::Queue | Screen::Search) => {
+                self.open_prompt(PromptKind::AddTask);
+            }
+            Action::AddTask => {
+                let queues = self.keys_hint(Action::Queue(0)).unwrap_or_default();
+                self.flash_error(format!(
+                    "A task is added to a lead of a queue{queues}: select the lead first."
+                ));
+            }
+            Action::Tasks => return self.open_tasks(),
+            Action::CompleteTask => return self.complete_task(),
             Action::Quit => return vec![Effect::Quit],
             Action::Help => {
                 self.help = !self.help;
@@ -1058,6 +1199,15 @@ impl App {
                 let message = self.flash.is_some() || self.last_error.is_some();
                 if self.help {
                     self.help = false;
+                } else if self.detail_focused() && matches!(self.screen, Screen::Queue | Screen::Search) {
+                    self.detail_focus = false;
+                } else if self.screen == Screen::Tasks && !message {
+                    let back = self.tasks.back_to;
+                    return self.switch_tab(match back {
+                        Screen::FollowUps => self.views.len(),
+                        Screen::Analytics => self.views.len() + 1,
+                        _ => self.current,
+                    });
                 } else if matches!(self.screen, Screen::Queue | Screen::Search) && self.detail_open {
                     self.detail_open = false;
                 } else if !message && self.clear_marks() {
@@ -1137,6 +1287,7 @@ impl App {
                     self.last_error = None;
                     return match self.screen {
                         Screen::FollowUps => vec![Effect::FetchStatus, Effect::FetchFollowUps],
+                        Screen::Tasks => vec![Effect::FetchStatus, Effect::FetchTasks],
                         Screen::Analytics => {
                             vec![Effect::FetchStatus, Effect::FetchAnalytics { range: self.analytics_range }]
                         }
@@ -1187,6 +1338,8 @@ impl App {
                 self.flash_error(format!("Assigning acts on leads of a queue{queues} or of a search."));
             }
             Action::Assign => self.open_prompt(PromptKind::Assign),
+            Action::MoveStage => self.open_prompt(PromptKind::MoveStage),
+            Action::Enroll => self.open_prompt(PromptKind::Enroll),
             Action::ApproveFollowUp
                 if self.screen == Screen::FollowUps && !self.followup_marks.is_empty() =>
             {
@@ -1211,6 +1364,98 @@ impl App {
             }
         }
         Vec::new()
+    }
+
+    /// `d`: the selected lead's deal, over the screen. Its detail is asked for again, so the
+    /// stages and any pending stage change are current.
+    fn open_deal(&mut self) -> Vec<Effect> {
+        if !matches!(self.screen, Screen::Queue | Screen::Search) {
+            let queues = self.keys_hint(Action::Queue(0)).unwrap_or_default();
+            self.flash_error(format!("The Deal screen opens from a lead of a queue{queues} or a search."));
+            return Vec::new();
+        }
+        let Some(lead) = self.selected_lead() else {
+            self.flash_error("No lead selected.".to_owned());
+            return Vec::new();
+        };
+        let (id, name) = (lead.id.clone(), lead.name.clone());
+        let mut deal = DealView::new(&id, &name, self.commission_rate_pct);
+        self.deal_detail = self.selected_detail().cloned();
+        if let Some(detail) = &self.deal_detail {
+            deal.loaded(detail);
+        }
+        self.deal = Some(deal);
+        if self.conn.is_online() { vec![Effect::FetchLead { id }] } else { Vec::new() }
+    }
+
+    /// A key for the Deal screen, which takes them all while open.
+    fn deal_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let Some(deal) = &mut self.deal else {
+            return Vec::new();
+        };
+        match deal.handle_key(key, self.deal_detail.as_ref()) {
+            DealOutcome::None => Vec::new(),
+            DealOutcome::Close => {
+                self.deal = None;
+                self.deal_detail = None;
+                Vec::new()
+            }
+            DealOutcome::Refused(why) => {
+                self.flash_error(why);
+                Vec::new()
+            }
+            DealOutcome::Edit(op) => {
+                let contact_id = deal.contact_id.clone();
+                let opportunities =
+                    self.deal_detail.as_ref().map(|d| d.opportunities.clone()).unwrap_or_default();
+                if !self.conn.is_online() {
+                    self.flash_error(format!(
+                        "Not saved: {} (not connected to the daemon).",
+                        describe_op(&op, &opportunities)
+                    ));
+                    return Vec::new();
+                }
+                self.flash_info(format!("Saving {}…", describe_op(&op, &opportunities)));
+                vec![Effect::Edit { contact_id, op }]
+            }
+        }
+    }
+
+    /// The Tasks screen: the open tasks, asked for afresh.
+    fn open_tasks(&mut self) -> Vec<Effect> {
+        if self.screen != Screen::Tasks {
+            self.tasks.back_to = if self.screen == Screen::Search { Screen::Queue } else { self.screen };
+            self.screen = Screen::Tasks;
+            self.retry_when_loaded = None;
+        }
+        if self.conn.is_online() { vec![Effect::FetchTasks] } else { Vec::new() }
+    }
+
+    /// Marks the selected task done, through the op log.
+    fn complete_task(&mut self) -> Vec<Effect> {
+        if self.screen != Screen::Tasks {
+            let hint = self.keys_hint(Action::Tasks).unwrap_or_default();
+            self.flash_error(format!("That key marks a task done: open the Tasks screen{hint}."));
+            return Vec::new();
+        }
+        let Some(row) = self.tasks.selected_row() else {
+            self.flash_error("No task selected.".to_owned());
+            return Vec::new();
+        };
+        let title = row.task.title.clone().unwrap_or_else(|| "task".to_owned());
+        if row.pending {
+            self.flash_error(format!(
+                "'{title}' is not in GHL yet, so it cannot be marked done there: wait for the next sync."
+            ));
+            return Vec::new();
+        }
+        let (contact_id, task_id) = (row.task.contact_id.clone(), row.task.id.clone());
+        if !self.conn.is_online() {
+            self.flash_error("Not connected to the daemon: edits need it running.".to_owned());
+            return Vec::new();
+        }
+        self.flash_info(format!("Marking '{}' done…", ellipsize(&title, 40)));
+        vec![Effect::Edit { contact_id, op: OpKind::CompleteTask { task_id } }]
     }
 
     /// Scrolls the help overlay with the movement keys (it may be taller than the terminal).
@@ -1355,6 +1600,9 @@ impl App {
                 self.followups.selected_row().map(|r| (r.item().contact_id.clone(), r.view.lead_name.clone()))
             }
             Screen::Queue | Screen::Search => self.selected_lead().map(|l| (l.id.clone(), l.name.clone())),
+            Screen::Tasks => {
+                self.tasks.selected_row().map(|r| (r.task.contact_id.clone(), r.lead_name.clone()))
+            }
             Screen::Analytics | Screen::System => None,
         };
         let Some((contact_id, name)) = target else {
@@ -1412,7 +1660,15 @@ impl App {
     /// prompt does not open (the typing would be lost).
     fn open_prompt(&mut self, kind: PromptKind) {
         if !self.lead_marks.is_empty()
-            && matches!(kind, PromptKind::AddTag | PromptKind::RemoveTag | PromptKind::Assign)
+            && matches!(
+                kind,
+                PromptKind::AddTag
+                    | PromptKind::RemoveTag
+                    | PromptKind::Assign
+                    | PromptKind::AddTask
+                    | PromptKind::MoveStage
+                    | PromptKind::Enroll
+            )
         {
             if !self.conn.is_online() {
                 self.flash_error("Not connected to the daemon: edits need it running.".to_owned());
@@ -1520,11 +1776,48 @@ impl App {
         if text.is_empty() {
             return Vec::new();
         }
+        if prompt.kind == PromptKind::MoveStage {
+            // The daemon finds each lead's deal and the stage by its name: one request a lead,
+            // counted in the footer like any bulk action, even for a single lead.
+            if !self.conn.is_online() {
+                self.flash_error(format!("Not moved to {text} (not connected to the daemon)."));
+                return Vec::new();
+            }
+            let leads = if prompt.bulk.is_empty() {
+                vec![(
+                    prompt.contact_id.clone(),
+                    Marked { contact_id: prompt.contact_id, name: prompt.lead_name },
+                )]
+            } else {
+                prompt.bulk
+            };
+            let items = leads
+                .into_iter()
+                .map(|(mark, m)| BulkItem {
+                    mark,
+                    contact_id: m.contact_id,
+                    name: m.name,
+                    command: BulkCommand::MoveDeal { stage: text.clone() },
+                })
+                .collect();
+            return self.start_bulk(items);
+        }
         let op = match prompt.kind {
             PromptKind::AddTag => OpKind::AddTag { tag: text },
             PromptKind::RemoveTag => OpKind::RemoveTag { tag: text },
             PromptKind::AddNote => OpKind::AddNote { body: text },
             PromptKind::Assign => OpKind::Assign { user_id: text },
+            PromptKind::Enroll => OpKind::EnrollWorkflow { workflow_id: text },
+            PromptKind::MoveStage => return Vec::new(),
+            PromptKind::AddTask => match super::task_input::parse_task(&text, self.now, &self.tz) {
+                Ok((title, due_at)) => OpKind::AddTask { title, due_at },
+                Err(why) => {
+                    // The prompt stays open with the text, to fix.
+                    self.flash_error(format!("Task not saved: {why}."));
+                    self.prompt = Some(prompt);
+                    return Vec::new();
+                }
+            },
             PromptKind::EditFollowUp => {
                 let Some(PromptFollowUp { id, what }) = prompt.followup else {
                     return Vec::new();
@@ -1577,7 +1870,7 @@ impl App {
                 let item = row.item();
                 (false, item.id.clone(), Marked { contact_id: item.contact_id.clone(), name: row.what() })
             }
-            Screen::Analytics | Screen::System => {
+            Screen::Analytics | Screen::System | Screen::Tasks => {
                 self.flash_error("Marks are for the rows of a queue, a search or the follow-ups.".to_owned());
                 return;
             }
@@ -1614,7 +1907,7 @@ impl App {
                     self.followup_marks.insert(item.id.clone(), m);
                 }
             }
-            Screen::Analytics | Screen::System => {
+            Screen::Analytics | Screen::System | Screen::Tasks => {
                 self.flash_error("Marks are for the rows of a queue, a search or the follow-ups.".to_owned());
             }
         }
@@ -1625,7 +1918,7 @@ impl App {
         let marks = match self.screen {
             Screen::Queue | Screen::Search => &mut self.lead_marks,
             Screen::FollowUps => &mut self.followup_marks,
-            Screen::Analytics | Screen::System => return false,
+            Screen::Analytics | Screen::System | Screen::Tasks => return false,
         };
         let had = !marks.is_empty();
         marks.clear();
@@ -1838,6 +2131,11 @@ impl App {
                         effects.extend(self.refresh_current());
                         effects
                     }
+                    Screen::Tasks => {
+                        let mut effects = vec![Effect::FetchTasks, Effect::FetchStatus];
+                        effects.extend(self.refresh_current());
+                        effects
+                    }
                     Screen::Analytics => {
                         let mut effects =
                             vec![Effect::FetchAnalytics { range: self.analytics_range }, Effect::FetchStatus];
@@ -1925,6 +2223,10 @@ impl App {
                 if self.screen == Screen::System {
                     return [Effect::FetchSystem, Effect::FetchStatus].into_iter().chain(following).collect();
                 }
+                // A task made, done or fetched changes the list: one request for it.
+                if self.screen == Screen::Tasks {
+                    return [Effect::FetchTasks, Effect::FetchStatus].into_iter().chain(following).collect();
+                }
                 // The queue shown is fetched again; on the search screen the query is asked
                 // again, so a lead renamed, tagged or new is found as it is now.
                 let mut effects: Vec<Effect> = if self.screen == Screen::Search {
@@ -1954,9 +2256,14 @@ impl App {
                 self.views.iter_mut().filter(|v| v.name == name).for_each(|v| v.fail(&window));
                 self.last_error = Some(error);
             }
+            Update::TasksLoaded(list) => self.tasks.load(*list),
             Update::LeadLoaded(detail) => {
                 if let Some(compose) = self.compose_for(&detail.lead.id) {
                     compose.observe(&detail.pending_ops);
+                }
+                if let Some(deal) = self.deal.as_mut().filter(|d| d.contact_id == detail.lead.id) {
+                    deal.loaded(&detail);
+                    self.deal_detail = Some((*detail).clone());
                 }
                 if self.requested_lead.as_deref() == Some(detail.lead.id.as_str()) {
                     self.requested_lead = None;
@@ -1990,6 +2297,8 @@ impl App {
                     compose.accepted(seq);
                     following = true;
                 }
+                // The Deal screen shows the stage change waiting for GHL: its lead is read again.
+                following |= self.deal.as_ref().is_some_and(|d| d.contact_id == contact_id);
                 let what = describe_op(&op, self.opportunities_of(&contact_id));
                 self.flash_success(format!("Saved: {what} (edit #{seq}, goes to GHL with the next sync)"));
                 let mut effects = self.refresh_after_edit(&contact_id);
@@ -2183,6 +2492,10 @@ impl App {
             self.system.move_by(delta);
             return Vec::new();
         }
+        if self.screen == Screen::Tasks {
+            self.tasks.move_by(delta);
+            return Vec::new();
+        }
         if self.screen == Screen::Search {
             self.retry_when_loaded = None;
             let target = self.search.selected.saturating_add_signed(delta);
@@ -2241,7 +2554,7 @@ impl App {
     fn close_search(&mut self) -> Vec<Effect> {
         self.search.editing = false;
         let index = match self.search.back_to {
-            Screen::Queue | Screen::Search => self.current,
+            Screen::Queue | Screen::Search | Screen::Tasks => self.current,
             Screen::FollowUps => self.views.len(),
             Screen::Analytics => self.views.len() + 1,
             Screen::System => self.views.len() + 2,

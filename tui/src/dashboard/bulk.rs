@@ -21,6 +21,8 @@ pub enum BulkCommand {
         /// The follow-up action's id.
         id: String,
     },
+    /// `Request::MoveDeal`: the lead's open deal to the stage of this name.
+    MoveDeal { stage: String },
 }
 
 /// One marked row's part of a bulk action.
@@ -77,6 +79,8 @@ impl Bulk {
             BulkCommand::Edit(op @ OpKind::AddTag { .. }) => (describe_op(op, &[]), "tagging"),
             BulkCommand::Edit(op @ OpKind::RemoveTag { .. }) => (describe_op(op, &[]), "untagging"),
             BulkCommand::Edit(op @ OpKind::Assign { .. }) => (describe_op(op, &[]), "assigning"),
+            BulkCommand::Edit(op @ OpKind::EnrollWorkflow { .. }) => (describe_op(op, &[]), "enrolling"),
+            BulkCommand::MoveDeal { stage } => (format!("deal moved to {stage}"), "moving"),
             BulkCommand::Edit(op) => (describe_op(op, &[]), "saving"),
             BulkCommand::Approve { .. } => ("approved".to_owned(), "approving"),
         };

@@ -101,6 +101,7 @@ impl Fake {
                     if matches!(
                         body,
                         Request::Edit { .. }
+                            | Request::MoveDeal { .. }
                             | Request::SyncNow { .. }
                             | Request::RetryOp { .. }
                             | Request::ApproveFollowUp { .. }
@@ -147,6 +148,16 @@ impl Fake {
                             let _ = self.events.send(Event::LeadsChanged { ids: vec![contact_id] });
                             Ok(Response::Accepted { seq })
                         }
+                        // Like the daemon, which finds the stage by name in the deal's pipeline.
+                        Request::MoveDeal { stage, .. } if stage == "Nowhere" => Err(RemoteError::new(
+                            ErrorKind::BadRequest,
+                            "pipeline \"Buyers\" has no stage \"Nowhere\"; its stages are: New lead, Showing",
+                        )),
+                        Request::MoveDeal { contact_id, .. } => {
+                            let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
+                            let _ = self.events.send(Event::LeadsChanged { ids: vec![contact_id] });
+                            Ok(Response::Accepted { seq })
+                        }
                         Request::RetryOp { seq } => Ok(Response::Accepted { seq }),
                         Request::FollowUps { filter } => Ok(Response::FollowUps(
                             followup_views().into_iter().filter(|v| filter.states.contains(&v.item.state)).collect(),
@@ -179,6 +190,7 @@ impl Fake {
                             self.searches.lock().unwrap().push(query.clone());
                             Ok(Response::Search(Box::new(super::tests::search_page(&query, limit))))
                         }
+                        Request::Tasks { .. } => Ok(Response::Tasks(Box::default())),
                         Request::SimulateFollowUps { .. } => {
                             Err(RemoteError::new(ErrorKind::BadRequest, "not in this fake daemon"))
                         }
@@ -621,5 +633,55 @@ async fn pages_through_thousands_of_leads_and_keeps_the_selection_when_leads_arr
     assert_eq!(body(&before), body(&after));
     assert!(after.contains(&format!("{} of 3,002", format::thousands(selected as u64 + 3))), "{after}");
     assert!(app.rows_held() <= 6 * queue_window::window_len(app.page_rows()));
+    driver.shutdown();
+}
+
+/// Moving marked deals by stage name reaches the daemon as one `MoveDeal` a lead; a name the
+/// pipeline lacks comes back with the daemon's reason, and that lead stays marked.
+#[tokio::test]
+async fn marked_deals_move_through_the_daemon_and_a_refusal_names_the_stages() {
+    let Session { _dir, _stop, fake, mut driver, mut app, mut rx } = session();
+    pump(&mut driver, &mut app, &mut rx, |a| a.view().loaded && a.status.is_some()).await;
+    let typed = |text: &str| {
+        let mut keys: Vec<Input> = text
+            .chars()
+            .map(|c| {
+                let m = if c.is_ascii_uppercase() { KeyModifiers::SHIFT } else { KeyModifiers::NONE };
+                Input::Key(KeyEvent::new(KeyCode::Char(c), m))
+            })
+            .collect();
+        keys.push(key(KeyCode::Enter));
+        keys
+    };
+    let mut keys = vec![key(KeyCode::Char(' ')), key(KeyCode::Char('j')), key(KeyCode::Char(' '))];
+    keys.push(Input::Key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT)));
+    keys.extend(typed("Showing"));
+    for input in keys {
+        assert!(!driver.handle(&mut app, input));
+    }
+    pump(&mut driver, &mut app, &mut rx, |a| a.flash().is_some_and(|f| f.text.starts_with("Done"))).await;
+    let moves = |stage: &str| {
+        fake.commands
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| matches!(c, Request::MoveDeal { stage: s, .. } if s == stage))
+            .count()
+    };
+    assert_eq!(moves("Showing"), 2);
+    assert!(app.lead_marks().is_empty());
+
+    let mut keys = vec![key(KeyCode::Char(' '))];
+    keys.push(Input::Key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT)));
+    keys.extend(typed("Nowhere"));
+    for input in keys {
+        assert!(!driver.handle(&mut app, input));
+    }
+    pump(&mut driver, &mut app, &mut rx, |a| a.flash().is_some_and(|f| f.kind == app::FlashKind::Error))
+        .await;
+    let flash = app.flash().unwrap().text.clone();
+    assert!(flash.contains("has no stage \"Nowhere\""), "{flash}");
+    assert_eq!(moves("Nowhere"), 1);
+    assert_eq!(app.lead_marks().len(), 1, "the refused lead stays marked");
     driver.shutdown();
 }

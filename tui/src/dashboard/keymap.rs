@@ -332,6 +332,15 @@ const DEFAULTS: &[(&str, &str)] = &[
     (">", "range-longer"),
     ("<", "range-shorter"),
     ("/", "search"),
+    ("J", "scroll-detail-down"),
+    ("ctrl-e", "scroll-detail-down"),
+    ("K", "scroll-detail-up"),
+    ("ctrl-y", "scroll-detail-up"),
+    ("l", "focus-detail"),
+    ("d", "deal"),
+    ("o", "add-task"),
+    ("w", "tasks"),
+    ("X", "complete-task"),
     ("a", "approve"),
     ("e", "edit-and-approve"),
     ("x", "skip"),
@@ -339,13 +348,15 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("p", "pause-lead"),
     ("P", "resume-lead"),
     ("u", "assign"),
+    ("S", "move-stage"),
+    ("W", "enroll"),
     ("space", "toggle-mark"),
     ("v", "toggle-mark"),
     ("V", "mark-all"),
     (":", "command-palette"),
     ("ctrl-p", "command-palette"),
     // `g` then a letter goes somewhere: a queue by its initial (`n`ew for speed-to-lead, `r`eply,
-    // `z` for dormant), a screen, or the search.
+    // `z` for dormant), a screen (`m` for the System screen's monitoring), or the search.
     ("g n", "queue-1"),
     ("g h", "queue-2"),
     ("g r", "queue-3"),
@@ -355,6 +366,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("g f", "follow-ups"),
     ("g y", "analytics"),
     ("g s", "search"),
+    ("g t", "tasks"),
+    ("g m", "system"),
     ("?", "help"),
     ("f1", "help"),
     ("q", "quit"),
@@ -593,6 +606,17 @@ impl Keymap {
         ])
     }
 
+    /// The footer's hints on the Tasks screen.
+    pub fn tasks_hints(&self) -> Vec<(String, &'static str)> {
+        self.hints(&[
+            (Action::CompleteTask, "done"),
+            (Action::Close, "back"),
+            (Action::Refresh, "refresh"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ])
+    }
+
     /// The footer's hints on the search screen. While the query has the keys, the ones the
     /// prompt itself answers: the movement keys that type nothing, Enter and Esc; then those
     /// of the results, like a queue's.
@@ -800,7 +824,7 @@ mod tests {
         let next = map.continuations(&[chord("g")]);
         assert!(next.contains(&("h".to_owned(), Action::Queue(1))), "{next:?}");
         assert!(next.contains(&("g".to_owned(), Action::FirstRow)), "{next:?}");
-        assert_eq!(next.len(), 10, "{next:?}");
+        assert_eq!(next.len(), 12, "{next:?}");
     }
 
     #[test]

@@ -447,3 +447,42 @@ fn no_color_draws_no_colour_anywhere_and_keeps_the_selection_visible() {
         }
     }
 }
+
+#[test]
+fn marked_leads_move_to_a_stage_by_name_and_enroll_in_a_workflow() {
+    let mut t = Harness::all_leads(80, 24, 40);
+    t.press("space j space S");
+    assert_eq!(t.app.prompt().unwrap().lead_name, "2 marked leads");
+    t.type_text("Showing\n");
+    let sent = bulk_effects(&t.other);
+    let ids: Vec<&str> = sent.iter().map(|(_, i)| i.contact_id.as_str()).collect();
+    assert_eq!(ids, ["c00000", "c00001"]);
+    assert!(sent.iter().all(|(_, i)| i.command == BulkCommand::MoveDeal { stage: "Showing".into() }));
+    assert_eq!(t.app.flash().unwrap().text, "moving 0/2…");
+    for (job, item) in sent {
+        t.update(Update::BulkItemDone { job, item, error: None });
+    }
+    assert!(t.app.lead_marks().is_empty() && t.app.bulk().is_none());
+
+    // One lead, no marks: the same request, counted the same way.
+    t.other.clear();
+    t.press("S");
+    assert_eq!(t.app.prompt().unwrap().lead_name, "James Whitaker");
+    t.type_text("Offer\n");
+    let sent = bulk_effects(&t.other);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1.contact_id, "c00001");
+
+    // A workflow, for every marked lead.
+    for (job, item) in sent {
+        t.update(Update::BulkItemDone { job, item, error: None });
+    }
+    t.other.clear();
+    t.press("V W");
+    t.type_text("Buyer nurture\n");
+    let sent = bulk_effects(&t.other);
+    assert_eq!(sent.len(), 18);
+    let op = OpKind::EnrollWorkflow { workflow_id: "Buyer nurture".into() };
+    assert!(sent.iter().all(|(_, i)| i.command == BulkCommand::Edit(op.clone())));
+    assert_eq!(t.app.flash().unwrap().text, "enrolling 0/18…");
+}

@@ -20,9 +20,11 @@
 pub mod action;
 pub mod app;
 pub mod bulk;
+pub mod commission;
 pub mod components;
 pub mod compose;
 pub mod connection;
+pub mod deal;
 pub mod editor;
 pub mod followups;
 pub mod format;
@@ -32,6 +34,8 @@ pub mod palette;
 pub mod queue_window;
 pub mod search;
 pub mod system;
+pub mod task_input;
+pub mod tasks;
 pub mod theme;
 pub mod tui;
 
@@ -147,7 +151,8 @@ pub fn layout(area: Rect, app: &App) -> Areas {
             let [top, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Length(pane)]).areas(main);
             (Some(top), Some(bottom))
         }
-    } else if matches!(app.screen(), Screen::Analytics | Screen::System) || !app.detail_open() {
+    } else if matches!(app.screen(), Screen::Analytics | Screen::System | Screen::Tasks) || !app.detail_open()
+    {
         (Some(main), None)
     } else if main.width >= WIDE {
         let [left, right] =
@@ -193,6 +198,11 @@ pub fn render(app: &App, frame: &mut Frame) {
                 components::system::draw(app, frame, main);
             }
         }
+        Screen::Tasks => {
+            if let Some(main) = areas.table {
+                components::tasks::draw(app, frame, main);
+            }
+        }
         Screen::Search => {
             if let Some(bar) = areas.search_bar {
                 components::search::draw_bar(app, frame, bar);
@@ -213,6 +223,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     components::prompt::draw(app, frame, area);
     components::compose::draw(app, frame, area);
     components::palette::draw(app, frame, area);
+    components::deal::draw(app, frame, area);
 }
 
 /// What the driver's tasks report.
@@ -254,26 +265,46 @@ pub enum Input {
     },
 }
 
-/// Opens the dashboard with the default keymap and the dark theme, and runs it until the user
-/// quits.
-pub async fn run(socket: PathBuf, start_daemon: StartDaemon) -> anyhow::Result<()> {
-    run_with_keymap(socket, start_daemon, Keymap::defaults(), theme::Theme::default()).await
+/// What the dashboard starts with: the keys, the colours, and the commission rate the Deal
+/// screen's calculator starts from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub keymap: Keymap,
+    pub theme: theme::Theme,
+    /// `[analytics] commission_rate`, a fraction.
+    pub commission_rate: f64,
 }
 
-/// Opens the dashboard with a keymap (see [`Keymap::from_file`]) and a theme, and runs it until
-/// the user quits. The terminal is restored on return, on error and on panic.
-pub async fn run_with_keymap(
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            keymap: Keymap::defaults(),
+            theme: theme::Theme::default(),
+            commission_rate: commission::DEFAULT_RATE_PCT / 100.0,
+        }
+    }
+}
+
+/// Opens the dashboard with the default settings, and runs it until the user quits.
+pub async fn run(socket: PathBuf, start_daemon: StartDaemon) -> anyhow::Result<()> {
+    run_with_settings(socket, start_daemon, Settings::default()).await
+}
+
+/// Opens the dashboard with its settings (the keymap from [`Keymap::from_file`], the theme,
+/// the commission rate), and runs it until the user quits. The terminal is restored on return,
+/// on error and on panic.
+pub async fn run_with_settings(
     socket: PathBuf,
     start_daemon: StartDaemon,
-    keymap: Keymap,
-    theme: theme::Theme,
+    settings: Settings,
 ) -> anyhow::Result<()> {
     let (mut terminal, _guard) = tui::enter()?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let events = tui::spawn_events(tx.clone());
     let mut app = App::new(Timestamp::now());
-    app.set_keymap(keymap);
-    app.set_theme(theme);
+    app.set_keymap(settings.keymap);
+    app.set_theme(settings.theme);
+    app.set_commission_rate(settings.commission_rate);
     let size = terminal.size()?;
     // Not connected yet: nothing to fetch.
     let _ = app.resize(size.width, size.height);
@@ -338,6 +369,7 @@ enum Fetch {
     Analytics { range: AnalyticsRange },
     System,
     Compose { contact_id: String },
+    Tasks,
     Search { seq: u64, query: String, limit: u32 },
     Edit { contact_id: String, op: OpKind },
     Sync,
@@ -368,7 +400,8 @@ impl Fetch {
             | Fetch::Lead { .. }
             | Fetch::FollowUps
             | Fetch::Analytics { .. }
-            | Fetch::System => Update::RequestFailed { error },
+            | Fetch::System
+            | Fetch::Tasks => Update::RequestFailed { error },
             Fetch::Compose { contact_id } => Update::ComposeFailed { contact_id, error },
             Fetch::Search { seq, .. } => Update::SearchFailed { seq, error },
             Fetch::Edit { contact_id, op } => Update::EditFailed { contact_id, op, error },
@@ -552,6 +585,7 @@ impl Driver {
                 Effect::FetchAnalytics { range } => self.fetch(Fetch::Analytics { range }),
                 Effect::FetchSystem => self.fetch(Fetch::System),
                 Effect::FetchCompose { contact_id } => self.fetch(Fetch::Compose { contact_id }),
+                Effect::FetchTasks => self.fetch(Fetch::Tasks),
                 Effect::ScheduleSearch { seq, after } => self.after(after, Update::SearchDue { seq }),
                 Effect::Search { seq, query, limit } => self.fetch(Fetch::Search { seq, query, limit }),
                 Effect::FollowUp { contact_id, command, what } => {
@@ -664,6 +698,10 @@ async fn serve(
                 Fetch::Compose { contact_id } => {
                     client.compose(&contact_id).await.map(|i| Update::ComposeLoaded(Box::new(i)))
                 }
+                Fetch::Tasks => client
+                    .tasks(leadline_shared::protocol::DEFAULT_TASKS_LIMIT)
+                    .await
+                    .map(|l| Update::TasksLoaded(Box::new(l))),
                 Fetch::Search { seq, query, limit } => client
                     .search(&query, limit)
                     .await
@@ -675,6 +713,9 @@ async fn serve(
                         }
                         bulk::BulkCommand::Approve { id } => {
                             client.decide_followup(id, true, None).await.map(drop)
+                        }
+                        bulk::BulkCommand::MoveDeal { stage } => {
+                            client.move_deal(&item.contact_id, stage).await.map(drop)
                         }
                     };
                     sent.map(|()| Update::BulkItemDone { job, item, error: None })

@@ -126,6 +126,7 @@ pub(super) fn detail(id: &str) -> LeadDetail {
             direction,
             channel: channel.map(str::to_owned),
             text: text.into(),
+            pending: false,
         }
     };
     LeadDetail {
@@ -335,6 +336,11 @@ pub(super) struct Harness {
     pub(super) search_timers: Vec<u64>,
     /// Every query the fake daemon was asked, in order.
     pub(super) searched: Vec<String>,
+    /// The lead details the fake daemon answers with, instead of [`detail`] (see
+    /// `deal_tests`).
+    pub(super) details: Option<fn(&str) -> LeadDetail>,
+    /// The Tasks list the fake daemon answers with.
+    pub(super) task_list: leadline_shared::protocol::TaskList,
 }
 
 impl Harness {
@@ -363,6 +369,8 @@ impl Harness {
             fetched: Vec::new(),
             search_timers: Vec::new(),
             searched: Vec::new(),
+            details: None,
+            task_list: leadline_shared::protocol::TaskList::default(),
         };
         let effects = h.app.start();
         h.run(effects);
@@ -403,7 +411,10 @@ impl Harness {
                     let page = page_of(rows, window.offset, window.limit, window.anchor.as_ref());
                     Update::QueueLoaded { name: name.clone(), window: window.clone(), page: Box::new(page) }
                 }
-                Effect::FetchLead { id } => Update::LeadLoaded(Box::new(detail(id))),
+                Effect::FetchLead { id } => {
+                    Update::LeadLoaded(Box::new(self.details.map_or_else(|| detail(id), |f| f(id))))
+                }
+                Effect::FetchTasks => Update::TasksLoaded(Box::new(self.task_list.clone())),
                 Effect::FetchFollowUps => Update::FollowUpsLoaded(self.followups.clone()),
                 Effect::ScheduleSearch { seq, .. } => {
                     self.search_timers.push(*seq);
@@ -2687,3 +2698,6 @@ fn compose_writes_to_a_found_lead_and_neither_takes_the_others_key() {
     t.press("esc esc");
     assert_eq!(t.app.screen(), Screen::Queue);
 }
+
+#[path = "deal_tests.rs"]
+mod deal_tests;

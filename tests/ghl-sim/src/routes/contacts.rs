@@ -981,6 +981,38 @@ pub async fn delete_note(
     Ok(Json(json!({"succeded": true})))
 }
 
+// ---- workflows ----
+
+/// `POST /contacts/{contactId}/workflow/{workflowId}` (add-contact-to-workflow), body
+/// `CreateWorkflowDto` (`eventStartTime`, optional) → `{succeded: true}`. The spec lists no
+/// workflows endpoint, so any workflow id is taken.
+pub async fn add_to_workflow(
+    State(sh): State<Arc<Shared>>,
+    Path((cid, wid)): Path<(String, String)>,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let o = body.object(&[])?;
+    only_props(o, &["eventStartTime"])?;
+    let start = match o.get("eventStartTime") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            ms_from_value(v)
+                .map(iso_from_ms)
+                .ok_or_else(|| ApiError::invalid("eventStartTime must be a valid ISO 8601 date string"))?,
+        ),
+    };
+    let now = sh.now_ms();
+    let mut store = sh.write();
+    contact_or_404(&store, &cid)?;
+    store.enrollments.push(crate::store::Enrollment {
+        contact_id: cid,
+        workflow_id: wid,
+        event_start_time: start,
+        at_ms: now,
+    });
+    Ok(Json(json!({"succeded": true})))
+}
+
 // ---- tasks ----
 
 const TASK_PROPS: &[&str] = &["title", "body", "dueDate", "completed", "assignedTo"];

@@ -36,6 +36,7 @@ pub fn api_routes() -> Router<Arc<Shared>> {
             get(contacts::get_note).put(contacts::update_note).delete(contacts::delete_note),
         )
         .route("/contacts/{contactId}/tasks", get(contacts::list_tasks).post(contacts::create_task))
+        .route("/contacts/{contactId}/workflow/{workflowId}", post(contacts::add_to_workflow))
         .route(
             "/contacts/{contactId}/tasks/{taskId}",
             get(contacts::get_task).put(contacts::update_task).delete(contacts::delete_task),

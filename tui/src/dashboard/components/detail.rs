@@ -36,9 +36,43 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(empty, area);
         return;
     };
-    let block = Block::bordered()
+    let lines = pane_lines(app, lead, area);
+    let inner_height = usize::from(area.height.saturating_sub(2));
+    let max = lines.len().saturating_sub(inner_height);
+    let scroll = usize::from(app.detail_scroll()).min(max);
+    let focus = if app.detail_focused() { " scrolling · esc " } else { " esc closes " };
+    let mut block = Block::bordered()
         .title(Line::from(vec![" ".into(), lead.name.clone().bold(), " ".into()]))
-        .title(Line::from(" esc closes ").right_aligned().fg(th.color(Tone::Muted)));
+        .title(Line::from(focus).right_aligned().fg(th.color(Tone::Muted)));
+    if app.detail_focused() {
+        block = block.border_style(th.fg(Tone::Accent));
+    }
+    if scroll < max {
+        block = block.title_bottom(
+            Line::from(format!(" more ↓ ({} lines) ", max - scroll))
+                .right_aligned()
+                .fg(th.color(Tone::Accent)),
+        );
+    }
+    if scroll > 0 {
+        block = block.title_bottom(Line::from(" ↑ more ").left_aligned().fg(th.color(Tone::Accent)));
+    }
+    let lines: Vec<Line<'static>> = lines.into_iter().skip(scroll).take(inner_height).collect();
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// How far the lead pane in `area` can scroll: its lines past the pane's height.
+pub fn max_scroll(app: &App, area: Rect) -> u16 {
+    let Some(lead) = app.selected_lead() else {
+        return 0;
+    };
+    let lines = pane_lines(app, lead, area).len();
+    u16::try_from(lines.saturating_sub(usize::from(area.height.saturating_sub(2)))).unwrap_or(u16::MAX)
+}
+
+/// Every line of the pane, before scrolling (one lead's worth: cheap to build per frame).
+fn pane_lines(app: &App, lead: &LeadSummary, area: Rect) -> Vec<Line<'static>> {
+    let th = app.theme;
     let inner_width = usize::from(area.width.saturating_sub(2));
     let detail = app.selected_detail();
     let mut lines = summary_lines(lead, detail, app);
@@ -61,7 +95,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             lines.push(Line::from(note).fg(th.color(Tone::Muted)));
         }
     }
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    lines
 }
 
 fn kv(th: Theme, label: &str, value: impl Into<String>) -> Line<'static> {
@@ -344,19 +378,25 @@ fn timeline_lines(timeline: &[TimelineEntry], app: &App, width: usize) -> Vec<Li
     let mut entries: Vec<&TimelineEntry> = timeline.iter().collect();
     entries.sort_by_key(|e| std::cmp::Reverse(e.at));
     for e in entries {
-        let (arrow, color) = match e.direction {
-            Some(Direction::Inbound) => ("←", th.color(Tone::Accent)),
-            Some(Direction::Outbound) => ("→", th.color(Tone::Special)),
+        let (arrow, color) = match (e.kind.as_str(), e.direction) {
+            (_, Some(Direction::Inbound)) => ("←", th.color(Tone::Accent)),
+            (_, Some(Direction::Outbound)) => ("→", th.color(Tone::Special)),
+            ("note", _) => ("✎", th.color(Tone::Warn)),
+            ("task", _) => ("☐", th.color(Tone::Good)),
+            ("stage", _) => ("⇢", th.color(Tone::Cold)),
             _ => ("·", th.color(Tone::Label)),
         };
         let kind = e.channel.clone().unwrap_or_else(|| e.kind.clone());
+        let text =
+            if e.pending { format!("{} (waiting for GHL)", one_line(&e.text)) } else { one_line(&e.text) };
+        let text_style = if e.pending { th.fg(Tone::Muted) } else { Style::new() };
         let when = format!("  {:>9} ", format::relative(e.at, app.now));
         let prefix_width = when.chars().count() + 2 + 7;
         lines.push(Line::from(vec![
             Span::styled(when, th.fg(Tone::Label)),
             Span::styled(format!("{arrow} "), Style::new().fg(color)),
             Span::styled(format!("{:<6} ", ellipsize(&kind, 6)), th.fg(Tone::Muted)),
-            Span::raw(ellipsize(&one_line(&e.text), width.saturating_sub(prefix_width))),
+            Span::styled(ellipsize(&text, width.saturating_sub(prefix_width)), text_style),
         ]));
     }
     lines

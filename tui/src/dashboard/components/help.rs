@@ -15,9 +15,27 @@ use crate::dashboard::theme::Tone;
 /// Lines under the entries: a blank one and the one saying how to close.
 const TAIL: u16 = 2;
 
-/// How far the overlay can scroll in a terminal `height` rows tall: 0 when it all fits.
-pub fn max_scroll(keymap: &Keymap, height: u16) -> u16 {
-    let lines = keymap.help_entries().len() as u16 + TAIL;
+/// The entries' layout in a terminal `width` columns wide: the widths of a column's keys and
+/// descriptions, and how many columns (two when they fit side by side, so a big terminal shows
+/// every key at once).
+fn layout(entries: &[(String, String)], width: u16) -> (usize, usize, usize) {
+    let key_width = entries.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let desc_width = entries.iter().map(|(_, d)| d.chars().count()).max().unwrap_or(0);
+    let column = key_width + desc_width + 5;
+    let columns = if 2 * column + 3 <= usize::from(width) { 2 } else { 1 };
+    (key_width, desc_width, columns)
+}
+
+/// The overlay's text lines (the entries' rows, then the tail) in a terminal `width` wide.
+fn line_count(keymap: &Keymap, width: u16) -> u16 {
+    let entries = keymap.help_entries();
+    let (_, _, columns) = layout(&entries, width);
+    u16::try_from(entries.len().div_ceil(columns)).unwrap_or(u16::MAX).saturating_add(TAIL)
+}
+
+/// How far the overlay can scroll in a terminal `width` × `height`: 0 when it all fits.
+pub fn max_scroll(keymap: &Keymap, width: u16, height: u16) -> u16 {
+    let lines = line_count(keymap, width);
     // The popup's border takes two of its rows.
     let shown = (lines + 2).min(height).saturating_sub(2);
     lines.saturating_sub(shown)
@@ -27,20 +45,28 @@ pub fn max_scroll(keymap: &Keymap, height: u16) -> u16 {
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let th = app.theme;
     let entries = app.keymap.help_entries();
-    let key_width = entries.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
-    let desc_width = entries.iter().map(|(_, d)| d.chars().count()).max().unwrap_or(0);
-    let width = (key_width + desc_width + 7) as u16;
-    let height = entries.len() as u16 + TAIL + 2;
+    let (key_width, desc_width, columns) = layout(&entries, area.width);
+    let column = key_width + desc_width + 5;
+    let width = (column * columns + 2 + (columns - 1)) as u16;
+    let height = line_count(&app.keymap, area.width) + 2;
     let popup =
         area.centered(Constraint::Length(width.min(area.width)), Constraint::Length(height.min(area.height)));
 
-    let mut lines: Vec<Line> = entries
-        .into_iter()
-        .map(|(keys, desc)| {
-            Line::from(vec![
-                Span::styled(format!(" {keys:>key_width$}  "), th.fg(Tone::Accent).bold()),
-                Span::raw(desc),
-            ])
+    let cell = |(keys, desc): &(String, String)| {
+        vec![
+            Span::styled(format!(" {keys:>key_width$}  "), th.fg(Tone::Accent).bold()),
+            Span::raw(format!("{desc:<desc_width$}  ")),
+        ]
+    };
+    let rows = entries.len().div_ceil(columns);
+    let mut lines: Vec<Line> = (0..rows)
+        .map(|row| {
+            let mut spans = cell(&entries[row]);
+            if let Some(right) = entries.get(row + rows).filter(|_| columns == 2) {
+                spans.push(Span::raw(" "));
+                spans.extend(cell(right));
+            }
+            Line::from(spans)
         })
         .collect();
     lines.push(Line::default());
@@ -52,7 +78,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(format!(" {} closes this help", close.join(" or "))).fg(th.color(Tone::Muted)));
 
     frame.render_widget(Clear, popup);
-    let max = max_scroll(&app.keymap, area.height);
+    let max = max_scroll(&app.keymap, area.width, area.height);
     let scroll = app.help_scroll().min(max);
     let mut block = Block::bordered().title(" Keys ").border_style(th.fg(Tone::Accent));
     if max > 0 {

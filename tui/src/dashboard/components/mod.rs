@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod compose;
+pub mod deal;
 pub mod detail;
 pub mod followups;
 pub mod help;
@@ -16,6 +17,7 @@ pub mod search;
 pub mod status_bar;
 pub mod system;
 pub mod tabs;
+pub mod tasks;
 
 use crate::dashboard::theme::Theme;
 use ratatui::Frame;

@@ -27,6 +27,13 @@ fn hint(kind: PromptKind, tags: &[String]) -> String {
         PromptKind::RemoveTag => "enter removes · esc cancels".to_owned(),
         PromptKind::AddTag | PromptKind::AddNote => "enter saves · esc cancels".to_owned(),
         PromptKind::Assign => "the GHL user id · enter assigns · esc cancels".to_owned(),
+        PromptKind::MoveStage => {
+            "the stage's name (its start is enough) · enter moves the open deal · esc cancels".to_owned()
+        }
+        PromptKind::Enroll => {
+            "the workflow's id, or its name in [ghl.workflows] · enter enrolls · esc cancels".to_owned()
+        }
+        PromptKind::AddTask => "title, then when: tomorrow 10am, fri 3pm, in 2h · enter saves".to_owned(),
         PromptKind::EditFollowUp => {
             "enter approves this text · merge fields like {{first_name}} work · esc cancels".to_owned()
         }

@@ -312,6 +312,7 @@ pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
                 Screen::FollowUps => app.keymap.followup_hints(),
                 Screen::Analytics => app.keymap.analytics_hints(),
                 Screen::System => app.keymap.system_hints(),
+                Screen::Tasks => app.keymap.tasks_hints(),
                 Screen::Search => app.keymap.search_hints(app.search().editing),
             };
             let hints = fitting_hints(hints, usize::from(area.width));
