@@ -112,6 +112,8 @@ pub enum Action {
     MoveStage,
     /// Enroll the lead (or every marked lead) in a GHL workflow.
     Enroll,
+    /// In Compose: send the message.
+    Send,
 }
 
 /// What an action acts on, when it needs something selected.
@@ -165,6 +167,7 @@ impl Action {
             Action::Assign,
             Action::MoveStage,
             Action::Enroll,
+            Action::Send,
             Action::ToggleMark,
             Action::MarkAll,
             Action::ClearMarks,
@@ -235,6 +238,7 @@ impl Action {
             Action::CompleteTask => "complete-task".into(),
             Action::MoveStage => "move-stage".into(),
             Action::Enroll => "enroll".into(),
+            Action::Send => "send".into(),
         }
     }
 
@@ -315,6 +319,7 @@ impl Action {
             Action::CompleteTask => "mark the selected task done".into(),
             Action::MoveStage => "move the deal(s) to a stage, by name".into(),
             Action::Enroll => "enroll the lead(s) in a GHL workflow".into(),
+            Action::Send => "compose: send the message".into(),
         }
     }
 }

@@ -1340,6 +1340,8 @@ impl App {
             Action::Assign => self.open_prompt(PromptKind::Assign),
             Action::MoveStage => self.open_prompt(PromptKind::MoveStage),
             Action::Enroll => self.open_prompt(PromptKind::Enroll),
+            // Compose's own (it takes the keys while open); elsewhere it says where it works.
+            Action::Send => self.flash_info("send works in Compose: c writes to the lead".to_owned()),
             Action::ApproveFollowUp
                 if self.screen == Screen::FollowUps && !self.followup_marks.is_empty() =>
             {
@@ -1393,7 +1395,8 @@ impl App {
         let Some(deal) = &mut self.deal else {
             return Vec::new();
         };
-        match deal.handle_key(key, self.deal_detail.as_ref()) {
+        let action = self.keymap.resolve(key);
+        match deal.handle_key(key, action, self.deal_detail.as_ref()) {
             DealOutcome::None => Vec::new(),
             DealOutcome::Close => {
                 self.deal = None;
@@ -1745,7 +1748,8 @@ impl App {
         let Some(compose) = &mut self.compose else {
             return Vec::new();
         };
-        match compose.handle_key(key) {
+        let action = self.keymap.resolve(key);
+        match compose.handle_key(key, action) {
             ComposeOutcome::None => Vec::new(),
             ComposeOutcome::Close => {
                 self.compose = None;

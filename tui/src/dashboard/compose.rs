@@ -12,6 +12,7 @@
 //! Tab and shift-Tab move between the fields, ctrl-s sends from anywhere, Enter on Send sends,
 //! Esc closes.
 
+use super::action::Action;
 use leadline_shared::domain::{Channel, OpKind, OpState, PendingOp};
 use leadline_shared::protocol::{ChannelCheck, ComposeInfo, TemplateChoice};
 use leadline_shared::sms::{self, SmsCount};
@@ -301,22 +302,41 @@ impl Compose {
         }
     }
 
-    /// Handles one key.
-    pub fn handle_key(&mut self, key: &KeyEvent) -> ComposeOutcome {
+    /// Handles one key. `action` is what the keymap binds it to; it counts only for keys the
+    /// fields do not use (a letter is text and an arrow moves in its field, whatever they are
+    /// bound to): send (ctrl-s) sends,
+    /// next-queue and prev-queue (tab, shift-tab) move between the fields, close and quit (esc,
+    /// ctrl-c) close. Esc always closes.
+    pub fn handle_key(&mut self, key: &KeyEvent, action: Option<Action>) -> ComposeOutcome {
         if key.kind == KeyEventKind::Release {
             return ComposeOutcome::None;
         }
         self.notice = None;
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Esc => return ComposeOutcome::Close,
-            KeyCode::Char('c') if ctrl => return ComposeOutcome::Close,
-            KeyCode::Char('s') if ctrl => return self.send(),
-            KeyCode::Tab => {
+        // Characters, arrows and the editing keys belong to the field that has focus.
+        let typed = matches!(key.code, KeyCode::Char(_))
+            && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let editing = matches!(
+            key.code,
+            KeyCode::Left
+                | KeyCode::Right
+                | KeyCode::Up
+                | KeyCode::Down
+                | KeyCode::Enter
+                | KeyCode::Backspace
+                | KeyCode::Delete
+                | KeyCode::Home
+                | KeyCode::End
+        );
+        let action = if typed || editing { None } else { action };
+        match action {
+            _ if key.code == KeyCode::Esc => return ComposeOutcome::Close,
+            Some(Action::Close | Action::Quit) => return ComposeOutcome::Close,
+            Some(Action::Send) => return self.send(),
+            Some(Action::NextQueue) => {
                 self.move_focus(true);
                 return ComposeOutcome::None;
             }
-            KeyCode::BackTab => {
+            Some(Action::PrevQueue) => {
                 self.move_focus(false);
                 return ComposeOutcome::None;
             }
@@ -388,6 +408,14 @@ impl Compose {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Compose {
+        /// A key, with what the default keymap binds it to, as the app passes it.
+        fn press(&mut self, key: &KeyEvent) -> ComposeOutcome {
+            let action = crate::dashboard::keymap::Keymap::defaults().resolve(key);
+            self.handle_key(key, action)
+        }
+    }
     use leadline_shared::domain::Hold;
 
     fn key(code: KeyCode) -> KeyEvent {
@@ -396,7 +424,7 @@ mod tests {
 
     fn type_text(c: &mut Compose, s: &str) {
         for ch in s.chars() {
-            c.handle_key(&key(KeyCode::Char(ch)));
+            c.press(&key(KeyCode::Char(ch)));
         }
     }
 
@@ -449,11 +477,11 @@ mod tests {
         assert_eq!(c.focus, Field::Body, "ready to type");
         type_text(&mut c, "Hi Maria, Saturday at 2?");
         assert_eq!(c.count().map(|n| n.to_string()).as_deref(), Some("24/160 · 1 segment"));
-        c.handle_key(&key(KeyCode::Enter));
+        c.press(&key(KeyCode::Enter));
         type_text(&mut c, "Olá");
         let n = c.count().expect("sms");
         assert_eq!((n.to_string().as_str(), n.first_non_gsm), ("28/70 · 1 segment", Some('á')));
-        let out = c.handle_key(&KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+        let out = c.press(&KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
         assert_eq!(
             out,
             ComposeOutcome::Send(OpKind::SendMessage {
@@ -464,47 +492,44 @@ mod tests {
         );
         assert_eq!(c.sent, Some(Sent { seq: None, state: SendState::Saving }));
         // Sent once: the key does not send it again.
-        assert_eq!(
-            c.handle_key(&KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)),
-            ComposeOutcome::None
-        );
+        assert_eq!(c.press(&KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)), ComposeOutcome::None);
         assert!(c.notice.as_deref().is_some_and(|n| n.starts_with("already sent")));
     }
 
     #[test]
     fn a_template_fills_the_text_and_an_email_its_subject() {
         let mut c = open();
-        c.handle_key(&key(KeyCode::BackTab));
+        c.press(&key(KeyCode::BackTab));
         assert_eq!(c.focus, Field::Template);
-        c.handle_key(&key(KeyCode::Down));
+        c.press(&key(KeyCode::Down));
         assert_eq!(c.chosen().map(|t| t.id.as_str()), Some("instant_response"));
         assert!(c.body.text().starts_with("Hi Maria, this is Sarah"));
-        c.handle_key(&key(KeyCode::Down));
+        c.press(&key(KeyCode::Down));
         assert_eq!(c.template, 0, "round to free text; the text stays");
         assert!(c.body.text().starts_with("Hi Maria, this is Sarah"));
 
         // Email: its own templates, and a subject field.
-        c.handle_key(&key(KeyCode::BackTab));
+        c.press(&key(KeyCode::BackTab));
         assert_eq!(c.focus, Field::Channel);
-        c.handle_key(&key(KeyCode::Right));
+        c.press(&key(KeyCode::Right));
         assert_eq!(c.channel, Channel::Email);
         assert_eq!(c.count(), None);
-        c.handle_key(&key(KeyCode::Tab));
-        c.handle_key(&key(KeyCode::Down));
+        c.press(&key(KeyCode::Tab));
+        c.press(&key(KeyCode::Down));
         assert_eq!(c.subject.value(), "Welcome to Summit Realty Group");
         assert_eq!(c.body.text(), "Hi Maria,\n\nThanks for getting in touch.");
         // A template the daemon could not render for this lead says why, and changes nothing.
-        c.handle_key(&key(KeyCode::Down));
+        c.press(&key(KeyCode::Down));
         assert!(c.notice.as_deref().is_some_and(|n| n.contains("agent_phone")), "{:?}", c.notice);
         assert_eq!(c.body.text(), "Hi Maria,\n\nThanks for getting in touch.");
-        c.handle_key(&key(KeyCode::Tab));
+        c.press(&key(KeyCode::Tab));
         assert_eq!(c.focus, Field::Subject);
-        c.handle_key(&key(KeyCode::Enter));
+        c.press(&key(KeyCode::Enter));
         assert_eq!(c.focus, Field::Body);
-        c.handle_key(&key(KeyCode::Tab));
+        c.press(&key(KeyCode::Tab));
         assert_eq!(c.focus, Field::Send);
         let ComposeOutcome::Send(OpKind::SendMessage { channel, subject, .. }) =
-            c.handle_key(&key(KeyCode::Enter))
+            c.press(&key(KeyCode::Enter))
         else {
             panic!("sent");
         };
@@ -515,27 +540,27 @@ mod tests {
     fn the_send_key_is_refused_with_the_reason() {
         let mut c = Compose::new("c1", "Maria Gonzalez", true);
         let ctrl_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
-        assert_eq!(c.handle_key(&ctrl_s), ComposeOutcome::None);
+        assert_eq!(c.press(&ctrl_s), ComposeOutcome::None);
         assert!(c.notice.as_deref().is_some_and(|n| n.contains("still asking")));
         let mut blocked = info();
         blocked.channels[0].blocked = Some("SMS DND in GHL: GHL refuses texts to this lead".into());
         c.load(blocked);
         type_text(&mut c, "Hi");
-        assert_eq!(c.handle_key(&ctrl_s), ComposeOutcome::None);
+        assert_eq!(c.press(&ctrl_s), ComposeOutcome::None);
         assert_eq!(
             c.notice.as_deref(),
             Some("not sent: no SMS may go to this lead (why above); an email may still go (tab to To)")
         );
         assert_eq!(c.sent, None);
         // Email is open: the agent switches and writes one.
-        c.handle_key(&key(KeyCode::BackTab));
-        c.handle_key(&key(KeyCode::BackTab));
-        c.handle_key(&key(KeyCode::Char('e')));
+        c.press(&key(KeyCode::BackTab));
+        c.press(&key(KeyCode::BackTab));
+        c.press(&key(KeyCode::Char('e')));
         assert_eq!(c.channel, Channel::Email);
-        assert_eq!(c.handle_key(&ctrl_s), ComposeOutcome::None);
+        assert_eq!(c.press(&ctrl_s), ComposeOutcome::None);
         assert_eq!(c.notice.as_deref(), Some("an email needs a subject"));
         let mut empty = open();
-        assert_eq!(empty.handle_key(&ctrl_s), ComposeOutcome::None);
+        assert_eq!(empty.press(&ctrl_s), ComposeOutcome::None);
         assert!(empty.notice.as_deref().is_some_and(|n| n.starts_with("write the message")));
     }
 
@@ -543,7 +568,7 @@ mod tests {
     fn the_state_follows_the_op_log() {
         let mut c = open();
         type_text(&mut c, "Hi");
-        c.handle_key(&KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+        c.press(&KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
         assert!(!c.following(), "not accepted yet");
         c.accepted(12);
         assert!(c.following());
@@ -587,12 +612,9 @@ mod tests {
     fn esc_closes_from_any_field() {
         let mut c = open();
         for _ in 0..5 {
-            assert_eq!(c.handle_key(&key(KeyCode::Esc)), ComposeOutcome::Close);
-            c.handle_key(&key(KeyCode::Tab));
+            assert_eq!(c.press(&key(KeyCode::Esc)), ComposeOutcome::Close);
+            c.press(&key(KeyCode::Tab));
         }
-        assert_eq!(
-            c.handle_key(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            ComposeOutcome::Close
-        );
+        assert_eq!(c.press(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), ComposeOutcome::Close);
     }
 }

@@ -2,6 +2,7 @@
 //! inputs and the field being edited, and the stage picker. Its keys are its own while it is
 //! open (as Compose's): see [`DealView::handle_key`].
 
+use super::action::Action;
 use leadline_shared::domain::{OpKind, Opportunity, Pipeline};
 use leadline_shared::protocol::LeadDetail;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
@@ -142,8 +143,16 @@ impl DealView {
         }
     }
 
-    /// A key while the screen is open; `detail` is the lead's, when it has arrived.
-    pub fn handle_key(&mut self, key: &KeyEvent, detail: Option<&LeadDetail>) -> DealOutcome {
+    /// A key while the screen is open; `action` is what the keymap binds it to (the screen's
+    /// commands are the keymap's: next-row and prev-row choose, toggle-detail (enter) edits or
+    /// chooses, move-stage opens the stage picker, next-queue and prev-queue switch deals,
+    /// close leaves; esc and enter always work). `detail` is the lead's, when it has arrived.
+    pub fn handle_key(
+        &mut self,
+        key: &KeyEvent,
+        action: Option<Action>,
+        detail: Option<&LeadDetail>,
+    ) -> DealOutcome {
         if key.kind != KeyEventKind::Press {
             return DealOutcome::None;
         }
@@ -162,14 +171,17 @@ impl DealView {
             };
         }
         let stages = detail.and_then(|d| self.pipeline_stages(d)).unwrap_or_default();
+        let close = key.code == KeyCode::Esc || matches!(action, Some(Action::Close | Action::Quit));
+        let choose = key.code == KeyCode::Enter
+            || matches!(action, Some(Action::ToggleDetail | Action::OpenDetail | Action::EditFollowUp));
         if let Some(picker) = &mut self.picker {
-            match key.code {
-                KeyCode::Esc => self.picker = None,
-                KeyCode::Down | KeyCode::Char('j') => {
+            match action {
+                _ if close => self.picker = None,
+                Some(Action::NextRow) => {
                     picker.selected = (picker.selected + 1).min(stages.len().saturating_sub(1));
                 }
-                KeyCode::Up | KeyCode::Char('k') => picker.selected = picker.selected.saturating_sub(1),
-                KeyCode::Enter => {
+                Some(Action::PrevRow) => picker.selected = picker.selected.saturating_sub(1),
+                _ if choose => {
                     let chosen = stages.get(picker.selected).cloned();
                     self.picker = None;
                     let (Some((stage_id, name)), Some(deal)) = (chosen, detail.and_then(|d| self.deal(d)))
@@ -190,17 +202,19 @@ impl DealView {
             return DealOutcome::None;
         }
         let deals = detail.map_or(0, |d| d.opportunities.len());
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => return DealOutcome::Close,
-            KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
+        match action {
+            _ if close => return DealOutcome::Close,
+            Some(Action::NextRow) => {
                 self.field = (self.field + 1) % Field::ALL.len();
             }
-            KeyCode::Up | KeyCode::Char('k') | KeyCode::BackTab => {
+            Some(Action::PrevRow) => {
                 self.field = (self.field + Field::ALL.len() - 1) % Field::ALL.len();
             }
-            KeyCode::Char(']') if deals > 1 => self.switch_deal((self.index + 1) % deals, detail),
-            KeyCode::Char('[') if deals > 1 => self.switch_deal((self.index + deals - 1) % deals, detail),
-            KeyCode::Enter | KeyCode::Char('e') => {
+            Some(Action::NextQueue) if deals > 1 => self.switch_deal((self.index + 1) % deals, detail),
+            Some(Action::PrevQueue) if deals > 1 => {
+                self.switch_deal((self.index + deals - 1) % deals, detail)
+            }
+            _ if choose => {
                 let field = Field::ALL[self.field];
                 if field == Field::Agency {
                     if let Some(i) = &mut self.inputs {
@@ -219,7 +233,7 @@ impl DealView {
                     self.editing = Some(TextInput::with_text(&text));
                 }
             }
-            KeyCode::Char('s') => {
+            Some(Action::MoveStage) => {
                 let Some(detail) = detail else {
                     return DealOutcome::Refused("The deal is still loading.".to_owned());
                 };

@@ -147,7 +147,7 @@ fn snapshot_deal_with_calculator() {
 fn snapshot_stage_picker_and_pending_stage() {
     for (w, h) in SIZES {
         let mut t = harness(w, h);
-        t.press("3 j d s");
+        t.press("3 j d S");
         assert_screen(&format!("deal_stage_picker_{w}x{h}"), t.draw());
         t.press("j enter");
         let edit = t.other.iter().find_map(|e| match e {

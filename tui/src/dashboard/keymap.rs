@@ -350,6 +350,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("u", "assign"),
     ("S", "move-stage"),
     ("W", "enroll"),
+    ("ctrl-s", "send"),
     ("space", "toggle-mark"),
     ("v", "toggle-mark"),
     ("V", "mark-all"),

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::ellipsize;
+use crate::dashboard::action::Action;
 use crate::dashboard::app::App;
 use crate::dashboard::commission;
 use crate::dashboard::deal::{DealView, Field, money};
@@ -19,6 +20,19 @@ const MAX_HEIGHT: u16 = 30;
 
 fn kv(th: Theme, label: &str, value: impl Into<String>) -> Line<'static> {
     Line::from(vec![Span::styled(format!("  {label:<13}"), th.label()), Span::raw(value.into())])
+}
+
+/// The title's hints, from the keymap in use: ` S stage · enter edit · esc close `.
+fn title_hints(app: &App) -> String {
+    let key = |a: Action, fallback: &str| {
+        app.keymap.hint_key(a).map_or_else(|| fallback.to_owned(), |k| k.to_string())
+    };
+    format!(
+        " {} stage · {} edit · {} close ",
+        key(Action::MoveStage, "S"),
+        key(Action::ToggleDetail, "enter"),
+        key(Action::Close, "esc")
+    )
 }
 
 /// Draws the Deal screen when it is open.
@@ -33,7 +47,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .title(Line::from(vec![" Deal · ".into(), view.lead_name.clone().bold(), " ".into()]))
-        .title(Line::from(" s stage · enter edit · esc close ").right_aligned().style(app.theme.muted()));
+        .title(Line::from(title_hints(app)).right_aligned().style(app.theme.muted()));
     let width = usize::from(popup.width.saturating_sub(4));
     let lines = lines(app, view, width);
     frame.render_widget(Paragraph::new(lines).block(block), popup);
