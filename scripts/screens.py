@@ -16,8 +16,10 @@ SCREENS = [
     ("analytics", "Analytics", "`8`; `<` and `>` change the range"),
     ("system", "System", "`9` (or `z`): sync, the edits waiting for GHL, skipped records, the log"),
     ("ghl_banner", "When GHL cannot be reached", "a banner on every screen says what still works"),
-    ("deal", "Deal", "`d` on a lead"),
-    ("tasks", "Tasks", "the Tasks tab"),
+    ("lead_timeline", "A lead's timeline", "notes, tasks and stage changes beside the messages; `J`/`K` scroll the pane"),
+    ("deal_calculator", "Deal", "`d` on a lead: the deal's stage and value, and the commission and ROI calculator"),
+    ("deal_stage_picker", "Moving a deal", "`S` on the Deal screen"),
+    ("tasks", "Tasks", "`w` (or `g t`): every open task, overdue first"),
     ("palette_query", "Command palette", "`:` and part of an action's name"),
     ("help", "Keys", "`?`"),
 ]

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use leadline_shared::domain::LeadSummary;
+use leadline_shared::protocol::QueuePage;
 use leadline_tui::dashboard::{App, Effect, Update, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -119,7 +120,16 @@ pub fn analytics_frames(rows: &[LeadSummary], samples: usize) -> Summary {
 
 /// The screens timed by [`screen_frames`]: a name, and the keys that open it from the queue
 /// screen (on `all`), as a user presses them.
-pub const SCREENS: &[(&str, &str)] = &[("lead", "\n"), ("search", "/mar"), ("compose", "c"), ("help", "?")];
+pub const SCREENS: &[(&str, &str)] = &[
+    ("lead", "\n"),
+    ("search", "/mar"),
+    ("compose", "c"),
+    ("help", "?"),
+    ("deal", "d"),
+    ("tasks", "w"),
+    ("system", "9"),
+    ("palette", ":ad"),
+];
 
 /// Times `samples` frames of each of [`SCREENS`] at 160×48 over `rows`: the dashboard is
 /// driven by its keys, and its requests are answered from `rows` as the daemon would (a lead's
@@ -128,22 +138,33 @@ pub fn screen_frames(rows: &[LeadSummary], samples: usize) -> Vec<(&'static str,
     SCREENS
         .iter()
         .map(|&(name, keys)| {
-            let mut app = App::with_rows(jiff::Timestamp::now(), rows.to_vec());
-            app.resize(160, 48);
-            for c in keys.chars() {
-                let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
-                let effects = app.handle_key(&KeyEvent::new(code, KeyModifiers::NONE));
-                answer(&mut app, rows, effects);
-            }
+            let app = screen_app(rows, keys);
             (name, time_still_frames(&app, samples))
         })
         .collect()
 }
 
+/// A connected dashboard over `rows`, driven to a screen by `keys` at 160×48, its requests
+/// answered as the daemon would.
+fn screen_app(rows: &[LeadSummary], keys: &str) -> App {
+    let page = QueuePage { total: rows.len() as u64, offset: 0, rows: rows.to_vec(), anchor_at: None };
+    let mut app = App::with_page(jiff::Timestamp::now(), page);
+    app.resize(160, 48);
+    for c in keys.chars() {
+        let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
+        let effects = app.handle_key(&KeyEvent::new(code, KeyModifiers::NONE));
+        answer(&mut app, rows, effects);
+    }
+    app
+}
+
 /// Answers the dashboard's requests from `rows`, as the daemon would, until it asks for
 /// nothing more.
 fn answer(app: &mut App, rows: &[LeadSummary], effects: Vec<Effect>) {
-    use leadline_shared::protocol::{ComposeInfo, LeadDetail, SearchPage, TimelineEntry};
+    use leadline_shared::domain::{OpKind, OpState, Opportunity, PendingOp, Pipeline, Stage, Task};
+    use leadline_shared::protocol::{
+        ComposeInfo, LeadDetail, LogTail, OpView, SearchPage, SystemReport, TaskList, TaskView, TimelineEntry,
+    };
 
     let mut queue: std::collections::VecDeque<Effect> = effects.into();
     while let Some(effect) = queue.pop_front() {
@@ -160,7 +181,36 @@ fn answer(app: &mut App, rows: &[LeadSummary], effects: Vec<Effect>) {
                         ..TimelineEntry::default()
                     })
                     .collect();
-                Update::LeadLoaded(Box::new(LeadDetail { lead, timeline, ..LeadDetail::default() }))
+                let stages = ["New lead", "Contacted", "Showing", "Offer made", "Under contract", "Closed"];
+                let pipeline = Pipeline {
+                    id: "p1".into(),
+                    name: "Buyers".into(),
+                    stages: stages
+                        .iter()
+                        .enumerate()
+                        .map(|(i, name)| Stage {
+                            id: format!("s{i}"),
+                            name: (*name).into(),
+                            ..Stage::default()
+                        })
+                        .collect(),
+                    ..Pipeline::default()
+                };
+                let deal = Opportunity {
+                    id: format!("o-{id}"),
+                    contact_id: id.clone(),
+                    pipeline_id: "p1".into(),
+                    pipeline_stage_id: "s2".into(),
+                    monetary_value: Some(425_000.0),
+                    ..Opportunity::default()
+                };
+                Update::LeadLoaded(Box::new(LeadDetail {
+                    lead,
+                    timeline,
+                    opportunities: vec![deal],
+                    pipelines: vec![pipeline],
+                    ..LeadDetail::default()
+                }))
             }
             Effect::ScheduleSearch { seq, .. } => Update::SearchDue { seq },
             Effect::Search { seq, query, limit } => {
@@ -174,6 +224,58 @@ fn answer(app: &mut App, rows: &[LeadSummary], effects: Vec<Effect>) {
                 sms_max_chars: 320,
                 ..ComposeInfo::default()
             })),
+            // A day's worth of open tasks and a busy op log: more than a screen of each.
+            Effect::FetchTasks => {
+                let now = jiff::Timestamp::now();
+                let tasks = rows
+                    .iter()
+                    .take(500)
+                    .enumerate()
+                    .map(|(i, r)| TaskView {
+                        task: Task {
+                            id: format!("t{i}"),
+                            title: Some("Call back about the Elm St showing".into()),
+                            due_date: Some(now + jiff::SignedDuration::from_mins(i as i64 * 13 - 600)),
+                            contact_id: r.id.clone(),
+                            ..Task::default()
+                        },
+                        lead_name: r.name.clone(),
+                        timezone: Some("America/Chicago".into()),
+                        ..TaskView::default()
+                    })
+                    .collect();
+                Update::TasksLoaded(Box::new(TaskList { total: 500, tasks }))
+            }
+            Effect::FetchSystem => {
+                let now = jiff::Timestamp::now();
+                let ops = rows
+                    .iter()
+                    .take(200)
+                    .enumerate()
+                    .map(|(i, r)| OpView {
+                        op: PendingOp {
+                            seq: i as u64,
+                            contact_id: r.id.clone(),
+                            kind: OpKind::AddTag { tag: "VIP".into() },
+                            created_at: now,
+                            attempts: 3,
+                            state: if i % 3 == 0 { OpState::Failed } else { OpState::Pending },
+                            last_error: Some("GHL refused the request as invalid (422)".into()),
+                            conflicts: 0,
+                            followup: None,
+                            attempt: None,
+                            held: None,
+                        },
+                        lead_name: r.name.clone(),
+                    })
+                    .collect();
+                let report = SystemReport { ops, ops_total: 200, ..SystemReport::default() };
+                let lines = (0..50)
+                    .map(|i| format!("2026-12-01T09:{:02}:00Z  INFO sync: poll done, 3 changed", i))
+                    .collect();
+                let log = LogTail { file: Some("leadlined.log".into()), lines, truncated: true };
+                Update::SystemLoaded { report: Box::new(report), log: Box::new(log) }
+            }
             _ => continue,
         };
         queue.extend(app.apply(update));
@@ -192,4 +294,47 @@ fn time_still_frames(app: &App, samples: usize) -> Summary {
         }
     }
     summarize(&mut times)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each timed screen is the screen it names, drawn with its data: a figure of an empty or
+    /// wrong screen would say nothing.
+    #[test]
+    fn every_timed_screen_shows_what_it_names() {
+        let rows: Vec<LeadSummary> = (0..300)
+            .map(|i| LeadSummary {
+                id: format!("c{i:05}"),
+                name: format!("Maria Lead{i}"),
+                ..LeadSummary::default()
+            })
+            .collect();
+        let want = [
+            ("lead", "Yes, we are pre-approved"),
+            ("search", "Maria Lead0"),
+            ("compose", "Send"),
+            ("help", "Keys"),
+            ("deal", "Commission"),
+            ("tasks", "Call back about the Elm St showing"),
+            ("system", "INFO sync: poll done"),
+            ("palette", "add-tag"),
+        ];
+        assert_eq!(want.len(), SCREENS.len());
+        for ((name, keys), (want_name, text)) in SCREENS.iter().zip(want) {
+            assert_eq!(*name, want_name);
+            let app = screen_app(&rows, keys);
+            let Ok(mut terminal) = Terminal::new(TestBackend::new(160, 48));
+            let _ = terminal.draw(|f| render(&app, f));
+            let screen: String = terminal
+                .backend()
+                .buffer()
+                .content()
+                .chunks(160)
+                .map(|line| line.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+                .collect();
+            assert!(screen.contains(text), "{name}: {text:?} not on screen:\n{screen}");
+        }
+    }
 }
