@@ -78,8 +78,27 @@ pub fn status(s: &StatusReport) -> String {
             d.data_dir
         ));
     }
+    if let Some(failure) = s.sync.failure.filter(|_| s.sync.state.is_failing()) {
+        let since = match s.sync.unreachable_since {
+            Some(at) => format!(" since {}", ts(Some(at))),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "failing  {}{since}; reads, edits and drafts go on, edits wait for GHL\n",
+            failure.describe()
+        ));
+    }
     if let Some(e) = &s.sync.last_error {
         out.push_str(&format!("error    {e}\n"));
+    }
+    // Each phase as it last ran: which one fails, and since when each last worked.
+    for p in &s.sync.phases {
+        let state = match (&p.last_error, p.running) {
+            (_, true) => "running".to_owned(),
+            (Some(e), false) => format!("failed: {}", clip(e, 80)),
+            (None, false) => "ok".to_owned(),
+        };
+        out.push_str(&format!("phase    {:<10} {state}, last success {}\n", p.name, ts(p.last_success)));
     }
     out
 }
@@ -659,6 +678,39 @@ mod tests {
         let text = status(&report);
         assert!(text.contains("queues   speed-to-lead 12 · all 100,000\n"), "{text}");
         assert!(!status(&StatusReport::default()).contains("queues"), "an older daemon's status has none");
+    }
+
+    #[test]
+    fn status_says_why_sync_fails_and_how_each_phase_last_ran() {
+        use leadline_shared::protocol::{SyncFailure, SyncPhase, SyncState};
+        let at: Timestamp = "2026-12-01T09:30:00Z".parse().expect("timestamp");
+        let mut report = StatusReport::default();
+        report.sync.state = SyncState::Offline;
+        report.sync.failure = Some(SyncFailure::Unreachable);
+        report.sync.unreachable_since = Some(at);
+        report.sync.phases = vec![
+            SyncPhase { name: "full".into(), last_success: Some(at), ..SyncPhase::default() },
+            SyncPhase {
+                name: "poll".into(),
+                last_error: Some("GHL did not answer in time".into()),
+                ..SyncPhase::default()
+            },
+        ];
+        let text = status(&report);
+        assert!(
+            text.contains(
+                "failing  GHL unreachable since 2026-12-01T09:30:00Z; reads, edits and drafts go on"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("phase    full       ok, last success 2026-12-01T09:30:00Z\n"), "{text}");
+        assert!(
+            text.contains("phase    poll       failed: GHL did not answer in time, last success -\n"),
+            "{text}"
+        );
+        // A sync that works says nothing of failures.
+        report.sync.state = SyncState::Idle;
+        assert!(!status(&report).contains("failing"));
     }
 
     #[test]

@@ -88,6 +88,18 @@ pub enum SyncFailure {
     Other,
 }
 
+impl SyncFailure {
+    /// What it means, in a few words, with the fix where the user has one.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SyncFailure::Unreachable => "GHL unreachable",
+            SyncFailure::Unauthorized => "GHL refused the token: check GHL_API_KEY",
+            SyncFailure::RateLimited => "GHL rate limit: waiting",
+            SyncFailure::Refused | SyncFailure::Other => "GHL refused a request",
+        }
+    }
+}
+
 /// One phase of sync (a full sync, the fast poll, the deals pass…) as it last ran.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

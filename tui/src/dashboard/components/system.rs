@@ -75,16 +75,6 @@ fn state_color(th: Theme, state: SyncState) -> Color {
     }
 }
 
-/// What a failure means, in a few words.
-fn failure_words(failure: SyncFailure) -> &'static str {
-    match failure {
-        SyncFailure::Unreachable => "GHL unreachable",
-        SyncFailure::Unauthorized => "GHL refused the token: check GHL_API_KEY",
-        SyncFailure::RateLimited => "GHL rate limit: waiting",
-        SyncFailure::Refused | SyncFailure::Other => "GHL refused a request",
-    }
-}
-
 /// The sync box's lines: state, error, phases, budget.
 fn sync_lines(status: &StatusReport, app: &App, width: usize) -> Vec<Line<'static>> {
     let th = app.theme;
@@ -98,7 +88,7 @@ fn sync_lines(status: &StatusReport, app: &App, width: usize) -> Vec<Line<'stati
         ),
     ];
     if let Some(failure) = sync.failure.filter(|_| sync.state.is_failing()) {
-        let mut words = failure_words(failure).to_owned();
+        let mut words = SyncFailure::describe(failure).to_owned();
         if let Some(since) = sync.unreachable_since.filter(|_| failure == SyncFailure::Unreachable) {
             let secs = u64::try_from(now.as_second() - since.as_second()).unwrap_or(0);
             words.push_str(&format!(" for {}", format::duration(Some(secs))));
