@@ -3,6 +3,7 @@
 //! `leadlined run` (and `leadline`'s hidden `daemon` subcommand) call [`cli::main`].
 
 pub mod alloc;
+pub mod assist;
 pub mod cli;
 pub mod clock;
 pub mod daemon;

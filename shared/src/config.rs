@@ -23,6 +23,47 @@ pub struct Config {
     pub messages: MessagesConfig,
     pub followups: FollowupsConfig,
     pub dashboard: DashboardConfig,
+    #[serde(default)]
+    pub assist: AssistConfig,
+}
+
+/// `[assist]`: the optional AI assist (drafted replies, preferences read from messages), off
+/// by default. The local rules stay the default and the fallback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssistConfig {
+    /// Ask the Anthropic Messages API. Off: drafts and preferences come from the local rules.
+    pub enabled: bool,
+    /// The API's address; tests point it at a local fake.
+    pub base_url: String,
+    /// The model asked.
+    pub model: String,
+    /// The environment variable holding the API key (never put the key in this file).
+    pub api_key_env: String,
+    /// Per-request timeout.
+    pub timeout_secs: u64,
+    /// The longest answer asked for, in tokens.
+    pub max_tokens: u32,
+    /// A draft goes to the approval queue; on, an approved-by-default draft goes when the
+    /// gates open, without the agent. Leave off unless you review every draft another way.
+    pub send_without_approval: bool,
+    /// The SMS template whose rules (opt-out text, length) a drafted text is sent under.
+    pub sms_template: String,
+}
+
+impl Default for AssistConfig {
+    fn default() -> Self {
+        AssistConfig {
+            enabled: false,
+            base_url: "https://api.anthropic.com".into(),
+            model: "claude-sonnet-4-5".into(),
+            api_key_env: "ANTHROPIC_API_KEY".into(),
+            timeout_secs: 30,
+            max_tokens: 400,
+            send_without_approval: false,
+            sms_template: "cadence_checkin".into(),
+        }
+    }
 }
 
 /// `[dashboard]`: how the terminal dashboard looks.

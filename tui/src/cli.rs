@@ -81,6 +81,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Draft a reply to the lead's last message (the AI assist when [assist] is on, else the
+    /// local rules); the draft waits in the approval queue (`followups list`)
+    Draft {
+        /// The GHL contact id
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Sync with GHL now
     Sync {
         /// Wait until the sync is done, and fail if it fails

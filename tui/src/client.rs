@@ -192,6 +192,17 @@ impl Client {
         }
     }
 
+    /// `Request::Assist`: a drafted reply, queued for approval, and the preferences read.
+    pub async fn assist(
+        &mut self,
+        contact_id: &str,
+    ) -> Result<leadline_shared::protocol::AssistReport, ClientError> {
+        match self.request(Request::Assist { contact_id: contact_id.to_owned() }).await? {
+            Response::Assisted(report) => Ok(*report),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// `Request::RetryOp`.
     pub async fn retry(&mut self, seq: u64) -> Result<(), ClientError> {
         match self.request(Request::RetryOp { seq }).await? {

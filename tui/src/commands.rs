@@ -85,6 +85,12 @@ pub async fn lead(socket: &Path, id: &str, json: bool) -> Result<(), CommandErro
     if json { print_json(&detail) } else { print(&output::lead(&detail, jiff::Timestamp::now())) }
 }
 
+/// `leadline draft ID [--json]`.
+pub async fn draft(socket: &Path, id: &str, json: bool) -> Result<(), CommandError> {
+    let report = Client::connect(socket).await?.assist(id).await?;
+    if json { print_json(&report) } else { print(&output::draft(&report)) }
+}
+
 /// `leadline sync [--wait] [--full]`.
 pub async fn sync(socket: &Path, wait: bool, full: bool) -> Result<(), CommandError> {
     let status = Client::connect(socket).await?.sync(wait, full).await?;

@@ -135,6 +135,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Lead { id, json }) => {
             runtime()?.block_on(async { command_result(commands::lead(&paths.socket, &id, json).await) })
         }
+        Some(Command::Draft { id, json }) => {
+            runtime()?.block_on(async { command_result(commands::draft(&paths.socket, &id, json).await) })
+        }
         Some(Command::Sync { wait, full }) => {
             runtime()?.block_on(async { command_result(commands::sync(&paths.socket, wait, full).await) })
         }

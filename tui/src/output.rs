@@ -103,6 +103,29 @@ pub fn status(s: &StatusReport) -> String {
     out
 }
 
+/// `leadline draft` for people: the draft, where it waits, and the preferences read.
+pub fn draft(r: &leadline_shared::protocol::AssistReport) -> String {
+    let item = &r.draft.item;
+    let mut out = format!("draft    {}\n", item.edited.as_deref().unwrap_or_default());
+    out.push_str(&format!("by       {}\n", r.source));
+    if let Some(why) = &r.fallback_reason {
+        out.push_str(&format!("because  {why}\n"));
+    }
+    let next = if item.state == leadline_shared::domain::ItemState::AwaitingApproval {
+        format!("waits for approval: `leadline followups approve {}` (or skip)", item.id)
+    } else {
+        "goes when the gates open (quiet hours, DND, caps)".to_owned()
+    };
+    out.push_str(&format!("next     {next}\n"));
+    let answers: Vec<String> = leadline_shared::domain::QualificationItem::ALL
+        .iter()
+        .filter_map(|q| r.preferences.get(*q).map(|a| format!("{}: {a}", q.as_str())))
+        .collect();
+    let prefs = if answers.is_empty() { "none stated yet".to_owned() } else { answers.join(" · ") };
+    out.push_str(&format!("wants    {prefs}\n"));
+    out
+}
+
 fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_owned()

@@ -55,6 +55,7 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
         Request::MoveDeal { contact_id, stage } => {
             super::edits::move_deal(state, &contact_id, &stage).await.map(|seq| Response::Accepted { seq })
         }
+        Request::Assist { contact_id } => super::assist::assist(state, contact_id).await,
         Request::RetryOp { seq } => {
             super::edits::retry(state, seq).await.map(|()| Response::Accepted { seq })
         }

@@ -1,5 +1,6 @@
 //! The IPC server: the Unix socket, one task per client, and the request handler.
 
+pub mod assist;
 mod compose;
 mod connection;
 pub mod edits;

@@ -61,6 +61,12 @@ pub enum Request {
         contact_id: String,
         stage: String,
     },
+    /// Draft a reply to the lead's last message and read the lead's preferences (the AI
+    /// assist, or the local rules): the draft joins the approval queue. Answered with
+    /// [`Response::Assisted`].
+    Assist {
+        contact_id: String,
+    },
     /// Retry a failed or out-of-sync edit (or send an uncertain message again).
     RetryOp {
         seq: u64,
@@ -333,6 +339,7 @@ pub enum Response {
     System(Box<super::SystemReport>),
     LogTail(Box<super::LogTail>),
     Tasks(Box<TaskList>),
+    Assisted(Box<super::AssistReport>),
 }
 
 /// Something that happened in the daemon, pushed to subscribed clients.

@@ -14,6 +14,7 @@
 //! else is a new [`PROTOCOL_VERSION`].
 
 mod analytics;
+mod assist;
 pub mod codec;
 mod compose;
 mod messages;
@@ -21,6 +22,7 @@ mod queue;
 mod system;
 
 pub use analytics::*;
+pub use assist::AssistReport;
 pub use codec::{FrameError, MAX_FRAME_BYTES, decode, encode, framing};
 pub use compose::{ChannelCheck, ComposeInfo, TemplateChoice};
 pub use messages::*;

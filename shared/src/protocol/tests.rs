@@ -34,6 +34,7 @@ fn arb_request() -> impl Strategy<Value = Request> {
         any::<u32>().prop_map(|lines| Request::LogTail { lines }),
         any::<u32>().prop_map(|limit| Request::Tasks { limit }),
         ("[a-z0-9]{1,8}", ".{0,20}").prop_map(|(contact_id, stage)| Request::MoveDeal { contact_id, stage }),
+        "[a-z0-9]{1,8}".prop_map(|contact_id| Request::Assist { contact_id }),
     ]
 }
 

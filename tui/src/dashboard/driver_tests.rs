@@ -159,6 +159,7 @@ impl Fake {
                             Ok(Response::Accepted { seq })
                         }
                         Request::RetryOp { seq } => Ok(Response::Accepted { seq }),
+                        Request::Assist { .. } => Err(RemoteError::new(ErrorKind::BadRequest, "no drafts here")),
                         Request::FollowUps { filter } => Ok(Response::FollowUps(
                             followup_views().into_iter().filter(|v| filter.states.contains(&v.item.state)).collect(),
                         )),
