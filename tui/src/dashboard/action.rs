@@ -114,6 +114,9 @@ pub enum Action {
     Enroll,
     /// In Compose: send the message.
     Send,
+    /// Draft a reply to the lead's last message into the approval queue (the AI assist, or the
+    /// local rules).
+    Draft,
 }
 
 /// What an action acts on, when it needs something selected.
@@ -168,6 +171,7 @@ impl Action {
             Action::MoveStage,
             Action::Enroll,
             Action::Send,
+            Action::Draft,
             Action::ToggleMark,
             Action::MarkAll,
             Action::ClearMarks,
@@ -239,6 +243,7 @@ impl Action {
             Action::MoveStage => "move-stage".into(),
             Action::Enroll => "enroll".into(),
             Action::Send => "send".into(),
+            Action::Draft => "draft".into(),
         }
     }
 
@@ -255,6 +260,7 @@ impl Action {
             | Action::Assign
             | Action::MoveStage
             | Action::Enroll
+            | Action::Draft
             | Action::AddTask
             | Action::OpenDeal
             | Action::ToggleMark => Some(Target::Lead),
@@ -320,6 +326,7 @@ impl Action {
             Action::MoveStage => "move the deal(s) to a stage, by name".into(),
             Action::Enroll => "enroll the lead(s) in a GHL workflow".into(),
             Action::Send => "compose: send the message".into(),
+            Action::Draft => "draft a reply for approval (AI assist)".into(),
         }
     }
 }

@@ -103,6 +103,9 @@ pub enum Effect {
     /// `Request::SyncNow { wait: false, full: false }`; report [`Update::SyncStarted`] or
     /// [`Update::SyncFailed`].
     SyncNow,
+    /// `Request::Assist` for the lead: a reply drafted into the approval queue; report
+    /// [`Update::Drafted`] or [`Update::RequestFailed`].
+    Draft { contact_id: String },
     /// `Request::RetryOp`; report [`Update::RetryAccepted`] or [`Update::RetryFailed`].
     Retry {
         /// The pending op.
@@ -254,6 +257,8 @@ pub enum Update {
     },
     /// The daemon started a sync (or said why not, in the state).
     SyncStarted(Box<SyncStatus>),
+    /// A reply was drafted into the approval queue.
+    Drafted(Box<leadline_shared::protocol::AssistReport>),
     /// Asking for a sync failed.
     SyncFailed {
         /// Why.
@@ -1356,6 +1361,19 @@ impl App {
             }
             Action::PauseLead => return self.pause_lead(true),
             Action::ResumeLead => return self.pause_lead(false),
+            Action::Draft => {
+                let Some(lead) = self.selected_lead() else {
+                    self.flash_error("No lead selected.".to_owned());
+                    return Vec::new();
+                };
+                let contact_id = lead.id.clone();
+                if !self.conn.is_online() {
+                    self.flash_error("Not connected to the daemon: drafts need it running.".to_owned());
+                    return Vec::new();
+                }
+                self.flash_info("Drafting a reply…".to_owned());
+                return vec![Effect::Draft { contact_id }];
+            }
             Action::SyncNow => {
                 if !self.conn.is_online() {
                     self.flash_error("Not connected to the daemon, so it cannot sync now.".to_owned());
@@ -2330,6 +2348,17 @@ impl App {
                 };
                 self.status.get_or_insert_with(StatusReport::default).sync = *sync;
                 self.flash_success(text);
+            }
+            Update::Drafted(report) => {
+                let by = match &report.fallback_reason {
+                    Some(why) => format!("by the local rules ({why})"),
+                    None => format!("by {}", report.source),
+                };
+                self.flash_success(format!(
+                    "Draft for {} {by} waits for your approval on the Follow-ups screen: \"{}\"",
+                    report.draft.lead_name,
+                    report.draft.item.edited.as_deref().unwrap_or_default()
+                ));
             }
             Update::SyncFailed { error } => {
                 tracing::warn!(%error, "sync request failed");

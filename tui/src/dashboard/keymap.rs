@@ -351,6 +351,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("S", "move-stage"),
     ("W", "enroll"),
     ("ctrl-s", "send"),
+    ("D", "draft"),
     ("space", "toggle-mark"),
     ("v", "toggle-mark"),
     ("V", "mark-all"),

@@ -486,3 +486,34 @@ fn marked_leads_move_to_a_stage_by_name_and_enroll_in_a_workflow() {
     assert!(sent.iter().all(|(_, i)| i.command == BulkCommand::Edit(op.clone())));
     assert_eq!(t.app.flash().unwrap().text, "enrolling 0/18…");
 }
+
+#[test]
+fn d_drafts_a_reply_for_the_selected_lead_and_says_where_it_waits() {
+    use leadline_shared::domain::{FollowUpItem, StepAction};
+    use leadline_shared::protocol::{AssistReport, FollowUpView};
+    let mut t = Harness::all_leads(80, 24, 40);
+    t.other.clear();
+    t.press("j D");
+    assert!(t.other.contains(&Effect::Draft { contact_id: "c00001".into() }), "{:?}", t.other);
+    assert_eq!(t.app.flash().unwrap().text, "Drafting a reply…");
+    let now = jiff::Timestamp::UNIX_EPOCH;
+    let action = StepAction::SendSms { template: "cadence_checkin".into() };
+    let mut item =
+        FollowUpItem::new("c00001/assist/1".into(), "c00001".into(), "assist".into(), 0, action, now, now);
+    item.edited = Some("Hi James, free Saturday?".into());
+    let report = AssistReport {
+        draft: FollowUpView { item, lead_name: "James Whitaker".into() },
+        preferences: Default::default(),
+        source: "local".into(),
+        fallback_reason: Some("the Anthropic API is busy or rate limited (529)".into()),
+    };
+    t.update(Update::Drafted(Box::new(report)));
+    let flash = t.app.flash().unwrap();
+    assert_eq!(flash.kind, FlashKind::Success);
+    assert!(
+        flash.text.starts_with("Draft for James Whitaker by the local rules (the Anthropic API is busy"),
+        "{}",
+        flash.text
+    );
+    assert!(flash.text.ends_with("on the Follow-ups screen: \"Hi James, free Saturday?\""), "{}", flash.text);
+}

@@ -373,6 +373,7 @@ enum Fetch {
     Search { seq: u64, query: String, limit: u32 },
     Edit { contact_id: String, op: OpKind },
     Sync,
+    Draft { contact_id: String },
     Retry { seq: u64 },
     FollowUp { contact_id: String, command: FollowUpCommand, what: String },
     Bulk { job: u64, item: bulk::BulkItem },
@@ -386,6 +387,7 @@ impl Fetch {
             self,
             Fetch::Edit { .. }
                 | Fetch::Sync
+                | Fetch::Draft { .. }
                 | Fetch::Retry { .. }
                 | Fetch::FollowUp { .. }
                 | Fetch::Bulk { .. }
@@ -406,6 +408,7 @@ impl Fetch {
             Fetch::Search { seq, .. } => Update::SearchFailed { seq, error },
             Fetch::Edit { contact_id, op } => Update::EditFailed { contact_id, op, error },
             Fetch::Sync => Update::SyncFailed { error },
+            Fetch::Draft { .. } => Update::RequestFailed { error: format!("No draft: {error}") },
             Fetch::Retry { seq } => Update::RetryFailed { seq, error },
             Fetch::FollowUp { contact_id, command, what } => {
                 Update::FollowUpFailed { contact_id, command, what, error }
@@ -580,6 +583,7 @@ impl Driver {
                 Effect::FetchLead { id } => self.fetch(Fetch::Lead { id }),
                 Effect::Edit { contact_id, op } => self.command(Fetch::Edit { contact_id, op }),
                 Effect::SyncNow => self.command(Fetch::Sync),
+                Effect::Draft { contact_id } => self.command(Fetch::Draft { contact_id }),
                 Effect::Retry { seq } => self.command(Fetch::Retry { seq }),
                 Effect::FetchFollowUps => self.fetch(Fetch::FollowUps),
                 Effect::FetchAnalytics { range } => self.fetch(Fetch::Analytics { range }),
@@ -689,6 +693,9 @@ async fn serve(
                     .await
                     .map(|seq| Update::EditAccepted { contact_id, op, seq }),
                 Fetch::Sync => client.sync(false, false).await.map(|s| Update::SyncStarted(Box::new(s))),
+                Fetch::Draft { contact_id } => {
+                    client.assist(&contact_id).await.map(|r| Update::Drafted(Box::new(r)))
+                }
                 Fetch::Retry { seq } => client.retry(seq).await.map(|()| Update::RetryAccepted { seq }),
                 Fetch::FollowUps => load_followups(&mut client).await.map(Update::FollowUpsLoaded),
                 Fetch::Analytics { range } => {
