@@ -28,6 +28,10 @@ pub struct State {
     log_dir: OnceLock<PathBuf>,
     /// Messages GHL accepted from the sender lately: their webhook echoes are passed over.
     pub own_messages: crate::hints::OwnMessages,
+    /// The promoted conversion model every ingester scores with (none: `rules-v1`).
+    pub model: crate::intel::ModelSlot,
+    /// Held by a training run, so the nightly one and one asked for never overlap.
+    pub training: tokio::sync::Mutex<()>,
 }
 
 impl State {
@@ -46,6 +50,8 @@ impl State {
             followups: OnceLock::new(),
             log_dir: OnceLock::new(),
             own_messages: crate::hints::OwnMessages::default(),
+            model: crate::intel::ModelSlot::default(),
+            training: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -93,6 +99,7 @@ impl State {
     pub fn ingest(&self) -> crate::ingest::Ingest {
         crate::ingest::Ingest::new(self.db.clone(), self.config.scoring.clone())
             .with_planning(self.followups().map(|e| e.planning()))
+            .with_model(self.model.clone())
     }
 
     /// The current sync status.

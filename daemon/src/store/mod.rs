@@ -72,11 +72,14 @@ pub enum Tree {
     MessagesByContact,
     /// Opportunities by contact.
     IdxOpportunitiesByContact,
+    /// Conversion models trained on the location's history, by version (big-endian `u32`),
+    /// each with its held-out figures and whether it was promoted ([`crate::intel`]).
+    Models,
 }
 
 impl Tree {
     /// Every tree, in a fixed order (the backends index their trees by it).
-    pub const ALL: [Tree; 20] = [
+    pub const ALL: [Tree; 21] = [
         Tree::Meta,
         Tree::Leads,
         Tree::Opportunities,
@@ -97,6 +100,7 @@ impl Tree {
         Tree::IdxUncontacted,
         Tree::MessagesByContact,
         Tree::IdxOpportunitiesByContact,
+        Tree::Models,
     ];
 
     /// The tree's name on disk.
@@ -125,6 +129,7 @@ impl Tree {
             Tree::IdxUncontacted => "idx_uncontacted",
             Tree::MessagesByContact => "idx_messages_by_contact",
             Tree::IdxOpportunitiesByContact => "idx_opportunities_by_contact",
+            Tree::Models => "models",
         }
     }
 

@@ -17,6 +17,7 @@ mod analytics;
 pub mod codec;
 mod compose;
 mod messages;
+mod model;
 mod queue;
 mod system;
 
@@ -24,11 +25,12 @@ pub use analytics::*;
 pub use codec::{FrameError, MAX_FRAME_BYTES, decode, encode, framing};
 pub use compose::{ChannelCheck, ComposeInfo, TemplateChoice};
 pub use messages::*;
+pub use model::{ModelStatus, ModelSummary};
 pub use queue::{QueueName, UnknownQueue};
 pub use system::*;
 
 /// The protocol version, defined once for both binaries. Peers must match exactly.
-pub const PROTOCOL_VERSION: u16 = 7;
+pub const PROTOCOL_VERSION: u16 = 8;
 
 #[cfg(test)]
 mod tests;
