@@ -1034,8 +1034,8 @@ fn make_opportunities(
     out
 }
 
-/// [`SeedConfig::closed_history`]: past deals on the leads who are not new, closed between a
-/// day after the lead arrived and now, won with a chance that follows how the lead engaged.
+/// [`SeedConfig::closed_history`]: past deals on the leads who are not new, closed in the last
+/// two days, won with a chance that follows how the lead engaged.
 fn closed_history(
     cfg: &SeedConfig,
     catalog: &Catalog,
@@ -1074,7 +1074,9 @@ fn closed_history(
         let stage_idx = if status == "won" { last_stage } else { rng.random_range(0..(last_stage / 2).max(1)) };
         let added = crate::time::ms_from_iso(&c.date_added).unwrap_or(cfg.now_ms);
         let created = added + rng.random_range(0..2 * HOUR);
-        let closed = if cfg.now_ms > created + DAY { rng.random_range(created + DAY..=cfg.now_ms) } else { created };
+        // Closed in the last two days, after the conversation the seed gave the lead, so the
+        // lead's engagement is known as of the close.
+        let closed = (cfg.now_ms - rng.random_range(0..2 * DAY)).max(created);
         let value = (p.price as f64 * rng.random_range(0.95..1.03) / 1000.0).round() * 1000.0;
         out.push(Opportunity {
             id: ghl_id(&mut rng),
