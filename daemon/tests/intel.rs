@@ -71,7 +71,7 @@ async fn enough_history_trains_a_model_that_scores_every_lead_exactly() {
     for id in ids.iter().take(50) {
         let d = detail(&state, id).await;
         assert_eq!(d.score_model, "gbdt-v1", "{id}");
-        assert_eq!(d.lead.score_model, "gbdt-v1", "the row says it too");
+        assert_eq!(d.lead.scored_by, "gbdt-v1", "the row says it too");
         assert_eq!(d.score_unit, "log_odds");
         assert!(d.score_note.is_none());
         assert_eq!(d.explanation[0].feature, "base");

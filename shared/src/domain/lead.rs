@@ -140,7 +140,7 @@ pub struct LeadSummary {
     pub score: u8,
     /// The scorer that gave `score`: `rules-v1` or `gbdt-vN` (a model trained on the
     /// location's history).
-    pub score_model: String,
+    pub scored_by: String,
     pub temperature: Temperature,
     /// Qualifying questions answered (0–7).
     pub answered: u8,

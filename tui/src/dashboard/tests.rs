@@ -53,7 +53,7 @@ pub(super) fn lead(i: usize) -> LeadSummary {
         id: format!("c{i:05}"),
         name: format!("{} {}", FIRST[i % FIRST.len()], LAST[i % LAST.len()]),
         score,
-        score_model: if i.is_multiple_of(2) { "rules-v1" } else { "gbdt-v3" }.to_owned(),
+        scored_by: if i.is_multiple_of(2) { "rules-v1" } else { "gbdt-v3" }.to_owned(),
         temperature,
         answered: (score / 15).min(7),
         source: (i % 9 != 8).then(|| SOURCES[(i + i / 6) % SOURCES.len()].to_owned()),
