@@ -265,7 +265,8 @@ pub fn train(db: &Db, slot: &ModelSlot, cfg: &ScoringConfig, now: Timestamp) -> 
         lost: history.lost,
         ..stored_status(db)?
     };
-    let thresholds = Thresholds { min_closed: cfg.model_min_closed_deals, min_per_class: cfg.model_min_per_class };
+    let thresholds =
+        Thresholds { min_closed: cfg.model_min_closed_deals, min_per_class: cfg.model_min_per_class };
     if let Some(why) = history_gate(history, thresholds) {
         tracing::info!(won = history.won, lost = history.lost, "not training the conversion model: {why}");
         status.reason = Some(why);
@@ -353,7 +354,8 @@ const RESCORE_CHUNK: usize = 1_000;
 /// rescores every lead with the new model and tells the clients. Returns the status after.
 pub async fn retrain(state: &Arc<crate::state::State>) -> Result<ModelStatus, IntelError> {
     let _one_at_a_time = state.training.lock().await;
-    let (db, slot, cfg, now) = (state.db.clone(), state.model.clone(), state.config.scoring.clone(), state.clock.now());
+    let (db, slot, cfg, now) =
+        (state.db.clone(), state.model.clone(), state.config.scoring.clone(), state.clock.now());
     let ingest = state.ingest();
     let trained = tokio::task::spawn_blocking(move || {
         let trained = train(&db, &slot, &cfg, now)?;
@@ -377,7 +379,9 @@ pub async fn retrain(state: &Arc<crate::state::State>) -> Result<ModelStatus, In
         Ok::<_, IntelError>(trained)
     })
     .await
-    .map_err(|e| IntelError::Model(ModelError::Train(format!("the training task stopped unexpectedly: {e}"))))??;
+    .map_err(|e| {
+        IntelError::Model(ModelError::Train(format!("the training task stopped unexpectedly: {e}")))
+    })??;
     if trained.promoted.is_some() {
         state.db.flush().await?;
         state.publish(leadline_shared::protocol::Event::LeadsChanged { ids: Vec::new() });
@@ -387,10 +391,7 @@ pub async fn retrain(state: &Arc<crate::state::State>) -> Result<ModelStatus, In
 
 /// Trains once the store holds the location (the first sync done, or the import), if no
 /// training ever ran, so a new install or the demo gets its model without waiting a night.
-pub async fn first_training(
-    state: Arc<crate::state::State>,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
+pub async fn first_training(state: Arc<crate::state::State>, shutdown: tokio_util::sync::CancellationToken) {
     match state.db.meta::<serde_json::Value>(META_MODEL_STATUS) {
         Ok(Some(_)) => return,
         Ok(None) => {}

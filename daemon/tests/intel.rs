@@ -50,7 +50,11 @@ async fn enough_history_trains_a_model_that_scores_every_lead_exactly() {
     let before = detail(&state, &ids[0]).await;
     assert_eq!(before.score_model, "rules-v1");
     assert_eq!(before.score_unit, "points");
-    assert!(before.score_note.as_deref().unwrap().contains("no model trained yet"), "{:?}", before.score_note);
+    assert!(
+        before.score_note.as_deref().unwrap().contains("no model trained yet"),
+        "{:?}",
+        before.score_note
+    );
 
     let status = match handle(&state, Request::TrainModel).await.unwrap() {
         Response::Model(s) => *s,
@@ -59,7 +63,10 @@ async fn enough_history_trains_a_model_that_scores_every_lead_exactly() {
     assert_eq!(status.models.len(), 1, "{status:?}");
     let m = &status.models[0];
     let (model_auc, rules_auc) = (m.held_out_auc.unwrap(), m.rules_auc.unwrap());
-    eprintln!("held-out AUC: model {model_auc:.3}, rules-v1 {rules_auc:.3}, {} + {} rows", m.train_rows, m.held_out_rows);
+    eprintln!(
+        "held-out AUC: model {model_auc:.3}, rules-v1 {rules_auc:.3}, {} + {} rows",
+        m.train_rows, m.held_out_rows
+    );
     assert!(m.promoted, "{m:?}");
     assert!(model_auc > rules_auc);
     assert_eq!((status.active.as_str(), m.name.as_str()), ("gbdt-v1", "gbdt-v1"));

@@ -127,7 +127,8 @@ pub fn derive(inputs: &FeatureInputs<'_>) -> FeatureRow {
         *slot = if q.get(item).is_some() { 1.0 } else { 0.0 };
     }
 
-    let (mut inbound, mut outbound, mut asking, mut sms, mut email) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut inbound, mut outbound, mut asking, mut sms, mut email) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
     let (mut calls, mut connected) = (0usize, 0usize);
     let mut opted_out = false;
     // Reply speed: each outbound message starts a wait that the lead's next message ends.
@@ -173,7 +174,8 @@ pub fn derive(inputs: &FeatureInputs<'_>) -> FeatureRow {
             Direction::Unknown => {}
         }
     }
-    let last_inbound = talk.iter().rev().find(|m| m.direction == Direction::Inbound).and_then(|m| m.date_added);
+    let last_inbound =
+        talk.iter().rev().find(|m| m.direction == Direction::Inbound).and_then(|m| m.date_added);
     let last_any = talk.iter().rev().find_map(|m| m.date_added);
     // Whole days: a score moves once a day as time passes, not at every rescore (a lead whose
     // score is unchanged costs no write).

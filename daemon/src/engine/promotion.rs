@@ -100,7 +100,10 @@ mod tests {
 
     #[test]
     fn too_little_history_says_how_much_is_needed() {
-        assert_eq!(history_gate(History { won: 12, lost: 30 }, T).as_deref(), Some("42 closed deals; the model needs 200"));
+        assert_eq!(
+            history_gate(History { won: 12, lost: 30 }, T).as_deref(),
+            Some("42 closed deals; the model needs 200")
+        );
         assert_eq!(
             history_gate(History { won: 15, lost: 300 }, T).as_deref(),
             Some("15 won and 300 lost or abandoned deals; the model needs 20 of each")
@@ -123,14 +126,23 @@ mod tests {
 
     #[test]
     fn a_model_worse_than_the_current_one_is_not_promoted() {
-        let trial = Trial { version: 4, model_auc: Some(0.70), rules_auc: Some(0.60), current: Some((3, Some(0.72))) };
+        let trial = Trial {
+            version: 4,
+            model_auc: Some(0.70),
+            rules_auc: Some(0.60),
+            current: Some((3, Some(0.72))),
+        };
         assert_eq!(
             judge(&trial),
             Verdict::Reject(
                 "model v4's held-out AUC 0.70 is below model v3's 0.72 on the same deals; v3 stays".into()
             )
         );
-        assert_eq!(judge(&Trial { model_auc: Some(0.72), ..trial }), Verdict::Promote, "as good is promoted (newer data)");
+        assert_eq!(
+            judge(&Trial { model_auc: Some(0.72), ..trial }),
+            Verdict::Promote,
+            "as good is promoted (newer data)"
+        );
         assert_eq!(judge(&Trial { current: Some((3, None)), ..trial }), Verdict::Promote);
     }
 

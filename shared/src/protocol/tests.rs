@@ -247,7 +247,12 @@ fn model_status_and_scored_leads_round_trip_and_old_leads_still_read() {
     assert_eq!(through_the_wire(&msg), msg);
 
     let detail = LeadDetail {
-        lead: LeadSummary { id: "c1".into(), score: 62, scored_by: "gbdt-v2".into(), ..LeadSummary::default() },
+        lead: LeadSummary {
+            id: "c1".into(),
+            score: 62,
+            scored_by: "gbdt-v2".into(),
+            ..LeadSummary::default()
+        },
         explanation: vec![
             Contribution { feature: "base".into(), contribution: -0.5 },
             Contribution { feature: "reply_minutes".into(), contribution: 1.0 },

@@ -124,7 +124,7 @@ impl Fake {
                         }
                         Request::Lead { id } => Ok(Response::Lead(Box::new(detail(&id)))),
                         Request::ModelStatus | Request::TrainModel => {
-                            Ok(Response::Model(Box::new(leadline_shared::protocol::ModelStatus::default())))
+                            Ok(Response::Model(Box::default()))
                         }
                         Request::Compose { contact_id } => {
                             Ok(Response::Compose(Box::new(super::tests::compose_info(&contact_id))))

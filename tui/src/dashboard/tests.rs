@@ -131,7 +131,7 @@ pub(super) fn detail(id: &str) -> LeadDetail {
     };
     // Even leads are scored by the rules (with the location's reason), odd ones by a model
     // trained on its history, explained in log-odds.
-    let (explanation, score_model, score_unit, score_note) = if index % 2 == 0 {
+    let (explanation, score_model, score_unit, score_note) = if index.is_multiple_of(2) {
         (
             vec![
                 Contribution { feature: "baseline".into(), contribution: 5.0 },

@@ -1071,7 +1071,8 @@ fn closed_history(
         };
         let stages = &pipeline.stages;
         let last_stage = stages.len().saturating_sub(1);
-        let stage_idx = if status == "won" { last_stage } else { rng.random_range(0..(last_stage / 2).max(1)) };
+        let stage_idx =
+            if status == "won" { last_stage } else { rng.random_range(0..(last_stage / 2).max(1)) };
         let added = crate::time::ms_from_iso(&c.date_added).unwrap_or(cfg.now_ms);
         let created = added + rng.random_range(0..2 * HOUR);
         // Closed in the last two days, after the conversation the seed gave the lead, so the

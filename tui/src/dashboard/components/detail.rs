@@ -310,7 +310,11 @@ fn explanation_lines(th: Theme, detail: &LeadDetail, width: usize) -> Vec<Line<'
         lines.push(Line::from(vec![
             Span::raw(format!("  {:<name_width$} ", ellipsize(&c.feature, name_width))),
             Span::styled(
-                if log_odds { format!("{:>+6.2} ", c.contribution) } else { format!("{:>+6.1} ", c.contribution) },
+                if log_odds {
+                    format!("{:>+6.2} ", c.contribution)
+                } else {
+                    format!("{:>+6.1} ", c.contribution)
+                },
                 Style::new().fg(color),
             ),
             Span::styled("█".repeat(filled.min(bar_width)), Style::new().fg(color)),
