@@ -13,7 +13,7 @@ use leadline_shared::domain::{
 };
 use serde::Deserialize;
 
-use crate::engine::features::{FeatureInputs, derive as derive_features, open_deal};
+use crate::engine::features::{FeatureInputs, derive as derive_features, scoring_deal};
 use crate::engine::followup::events::events;
 use crate::engine::followup::plan::{Alert, Effects, Lead as PlannedLead, OptOuts, TimeRules, react};
 use crate::engine::followup::workflow::Workflows;
@@ -547,7 +547,7 @@ impl Ingest {
                 let features = derive_features(&FeatureInputs {
                     contact: &contact,
                     messages: &messages,
-                    deal: open_deal(&opportunities),
+                    deal: scoring_deal(&opportunities),
                     pipelines,
                     qualification: &q,
                     lead_type: lead_type.as_deref(),

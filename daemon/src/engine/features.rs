@@ -255,13 +255,17 @@ impl FeatureRow {
     }
 }
 
-/// The deal a lead's row describes when scoring: its newest open deal, else none (a closed
-/// deal's outcome is known, and its stage would leak it).
-pub fn open_deal(opportunities: &[Opportunity]) -> Option<&Opportunity> {
+/// The deal a lead's row describes when scoring: its newest open deal, else its newest deal.
+/// Training rows always have a deal (the closed one), so a lead is never scored with a deal
+/// value and pipeline the model never saw missing; the stage, which a closed deal would leak,
+/// is not trained on ([`LEAKS_OUTCOME`]).
+pub fn scoring_deal(opportunities: &[Opportunity]) -> Option<&Opportunity> {
+    let recency = |o: &&Opportunity| o.updated_at.or(o.created_at);
     opportunities
         .iter()
         .filter(|o| o.status == OpportunityStatus::Open)
-        .max_by_key(|o| o.updated_at.or(o.created_at))
+        .max_by_key(recency)
+        .or_else(|| opportunities.iter().max_by_key(recency))
 }
 
 fn seconds(from: Timestamp, to: Timestamp) -> f64 {
@@ -394,7 +398,7 @@ mod tests {
     }
 
     #[test]
-    fn the_open_deal_is_the_newest_open_one() {
+    fn the_scored_deal_is_the_newest_open_one_else_the_newest() {
         let deal = |id: &str, status, s| Opportunity {
             id: id.into(),
             status,
@@ -406,7 +410,8 @@ mod tests {
             deal("new", OpportunityStatus::Open, 5),
             deal("won", OpportunityStatus::Won, 9),
         ];
-        assert_eq!(open_deal(&deals).map(|d| d.id.as_str()), Some("new"));
-        assert!(open_deal(&deals[2..]).is_none());
+        assert_eq!(scoring_deal(&deals).map(|d| d.id.as_str()), Some("new"));
+        assert_eq!(scoring_deal(&deals[2..]).map(|d| d.id.as_str()), Some("won"));
+        assert!(scoring_deal(&[]).is_none());
     }
 }
