@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::{Clock, SystemClock};
-use crate::ingest::{Ingest, IngestError};
+use crate::ingest::IngestError;
 use crate::ipc::{self, IpcError};
 use crate::lock::{DataDirLock, LockError};
 use crate::state::State;
@@ -77,6 +77,8 @@ impl Daemon {
             .map_err(|e| DaemonError::Config(e.to_string()))?;
         crate::sync::schedule::check_cron("[followups] tick_cron", &config.followups.tick_cron)
             .map_err(|e| DaemonError::Config(e.to_string()))?;
+        crate::sync::schedule::check_cron("[scoring] model_retrain_cron", &config.scoring.model_retrain_cron)
+            .map_err(|e| DaemonError::Config(e.to_string()))?;
         let uid = current_uid();
         if let Some(loose) = ensure_private_dir(&paths.data_dir, uid, paths.data_dir_is_default)? {
             tracing::warn!("{loose}");
@@ -111,10 +113,12 @@ impl Daemon {
             store_dir.display().to_string(),
         ));
         state.set_log_dir(paths.log_dir());
+        // The promoted model, if any, scores from the first page on.
+        crate::intel::load(&state.db, &state.model)?;
 
         // An imported data set is a frozen location: no sync on top of it.
         let sync = if let Some(path) = import {
-            let ingest = Ingest::new(db, config.scoring.clone());
+            let ingest = state.ingest();
             let n = ingest.import_file(&path, clock.now()).await?;
             tracing::info!(contacts = n, path = %path.display(), "imported the data set");
             state.set_sync_status(|s| {
@@ -160,6 +164,18 @@ impl Daemon {
                 }
                 Err(e) => tracing::warn!(error = %e, "could not build the analytics aggregates and search index; the first request will try again"),
             }
+        });
+        // The conversion model: trained once the first sync (or the import) is in, if it never
+        // was, then nightly.
+        tasks.spawn(crate::intel::first_training(self.state.clone(), shutdown.clone()));
+        let retrain = crate::intel::schedule(self.state.clone())
+            .await
+            .map_err(|e| DaemonError::Config(e.to_string()))?;
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            stop.cancelled().await;
+            let mut retrain = retrain;
+            let _ = retrain.shutdown().await;
         });
         if let Some((client, commands)) = self.sync.take() {
             // The resolved location (GHL_LOCATION_ID wins over the config file), so that the

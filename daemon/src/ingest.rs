@@ -13,6 +13,7 @@ use leadline_shared::domain::{
 };
 use serde::Deserialize;
 
+use crate::engine::features::{FeatureInputs, derive as derive_features, scoring_deal};
 use crate::engine::followup::events::events;
 use crate::engine::followup::plan::{Alert, Effects, Lead as PlannedLead, OptOuts, TimeRules, react};
 use crate::engine::followup::workflow::Workflows;
@@ -20,6 +21,7 @@ use crate::engine::lead::{LeadInputs, summarize};
 use crate::engine::qualify::{FieldMap, qualify};
 use crate::engine::rebase::{rebase_contact, rebase_opportunity, rebase_task};
 use crate::engine::score::score;
+use crate::intel::ModelSlot;
 use crate::store::{Batch, Db, NewOp, Put, Remove, StoreError, StoredLead, deleted_contacts_put};
 
 pub mod import;
@@ -149,6 +151,8 @@ pub struct Ingest {
     db: Db,
     scoring: ScoringConfig,
     planning: Option<Planning>,
+    /// The promoted conversion model, if any (else leads are scored by `rules-v1`).
+    model: ModelSlot,
 }
 
 /// What applying a page did.
@@ -177,7 +181,13 @@ impl Applied {
 impl Ingest {
     /// An ingester writing to `db` that plans nothing.
     pub fn new(db: Db, scoring: ScoringConfig) -> Ingest {
-        Ingest { db, scoring, planning: None }
+        Ingest { db, scoring, planning: None, model: ModelSlot::default() }
+    }
+
+    /// The same ingester, scoring with the model in `slot` when one is promoted.
+    pub fn with_model(mut self, slot: ModelSlot) -> Ingest {
+        self.model = slot;
+        self
     }
 
     /// The same ingester, planning follow-ups as leads change.
@@ -554,7 +564,24 @@ impl Ingest {
             None => self.db.follow_up(id)?,
         };
         let mut follow_up = given.or(stored_follow_up.as_ref()).cloned();
-        let s = score(id, qualify(&contact, &messages, fields), &self.scoring, now);
+        let q = qualify(&contact, &messages, fields);
+        let lead_type = fields.lead_type(&contact);
+        let s = match self.model.get() {
+            // The lead's features, from what this derivation already read, as of now.
+            Some(model) => {
+                let features = derive_features(&FeatureInputs {
+                    contact: &contact,
+                    messages: &messages,
+                    deal: scoring_deal(&opportunities),
+                    pipelines,
+                    qualification: &q,
+                    lead_type: lead_type.as_deref(),
+                    as_of: now,
+                });
+                model.score(id, q, &features, &self.scoring, now)
+            }
+            None => score(id, q, &self.scoring, now),
+        };
         let row = |follow_up: Option<&FollowUps>| {
             summarize(&LeadInputs {
                 contact: &contact,
@@ -563,7 +590,7 @@ impl Ingest {
                 pipelines,
                 score: &s,
                 follow_up,
-                lead_type: fields.lead_type(&contact),
+                lead_type: lead_type.clone(),
             })
         };
         let mut lead = row(follow_up.as_ref());

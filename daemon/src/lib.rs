@@ -12,6 +12,7 @@ pub mod followups;
 pub mod ghl;
 pub mod hints;
 pub mod ingest;
+pub mod intel;
 pub mod ipc;
 pub mod lock;
 pub mod logtail;

@@ -30,6 +30,10 @@ pub struct State {
     pub own_messages: crate::hints::OwnMessages,
     /// When each lead's tasks were last fetched on opening it (see `ipc::tasks`).
     pub task_fetches: std::sync::Mutex<std::collections::HashMap<String, jiff::Timestamp>>,
+    /// The promoted conversion model every ingester scores with (none: `rules-v1`).
+    pub model: crate::intel::ModelSlot,
+    /// Held by a training run, so the nightly one and one asked for never overlap.
+    pub training: tokio::sync::Mutex<()>,
 }
 
 impl State {
@@ -49,6 +53,8 @@ impl State {
             log_dir: OnceLock::new(),
             own_messages: crate::hints::OwnMessages::default(),
             task_fetches: std::sync::Mutex::default(),
+            model: crate::intel::ModelSlot::default(),
+            training: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -96,6 +102,7 @@ impl State {
     pub fn ingest(&self) -> crate::ingest::Ingest {
         crate::ingest::Ingest::new(self.db.clone(), self.config.scoring.clone())
             .with_planning(self.followups().map(|e| e.planning()))
+            .with_model(self.model.clone())
     }
 
     /// The current sync status.

@@ -192,6 +192,16 @@ pub struct StoreConfig {
 pub struct ScoringConfig {
     pub hot_min_answered: u8,
     pub warm_min_answered: u8,
+    /// The conversion model is trained only on at least this many closed deals (won, lost
+    /// and abandoned); until then leads are scored by `rules-v1`.
+    pub model_min_closed_deals: usize,
+    /// ... and at least this many won deals, and this many lost or abandoned ones.
+    pub model_min_per_class: usize,
+    /// The newest share of the closed deals (by close time) held out to measure the model
+    /// against `rules-v1`.
+    pub model_holdout_share: f64,
+    /// When the model is retrained (six-field cron, with seconds, UTC).
+    pub model_retrain_cron: String,
 }
 
 /// `[queues]`.

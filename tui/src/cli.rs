@@ -135,9 +135,30 @@ pub enum Command {
     /// The follow-up engine: the approval queue, what is planned, sent, failed or uncertain
     #[command(subcommand)]
     Followups(FollowupsCommand),
+    /// The conversion model trained on the location's history: which model scores the leads
+    /// and why, every version trained, or train one now
+    #[command(subcommand)]
+    Model(ModelCmd),
     /// Run the daemon (same as `leadlined`)
     #[command(subcommand, hide = true)]
     Daemon(DaemonCommand),
+}
+
+/// `leadline model ...`.
+#[derive(Debug, Subcommand)]
+pub enum ModelCmd {
+    /// Which model scores the leads (rules-v1 or gbdt-vN), why, and every model trained with
+    /// its held-out AUC against rules-v1's
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train on the closed deals now (as the nightly run does); a model that beats rules-v1
+    /// and the current model on the held-out deals is promoted and every lead rescored
+    Train {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `leadline followups ...`.

@@ -323,6 +323,19 @@ impl Client {
         }
     }
 
+    /// `Request::ModelStatus`, or with `train` `Request::TrainModel` (which answers once the
+    /// run, and the rescore after a promotion, is done).
+    pub async fn model(
+        &mut self,
+        train: bool,
+    ) -> Result<leadline_shared::protocol::ModelStatus, ClientError> {
+        let request = if train { Request::TrainModel } else { Request::ModelStatus };
+        match self.request(request).await? {
+            Response::Model(status) => Ok(*status),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// Turns this connection into an event stream (`Request::Subscribe`).
     pub async fn subscribe(mut self) -> Result<EventStream, ClientError> {
         match self.request(Request::Subscribe).await? {

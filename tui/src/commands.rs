@@ -91,6 +91,12 @@ pub async fn draft(socket: &Path, id: &str, json: bool) -> Result<(), CommandErr
     if json { print_json(&report) } else { print(&output::draft(&report)) }
 }
 
+/// `leadline model status` and `leadline model train`.
+pub async fn model(socket: &Path, train: bool, json: bool) -> Result<(), CommandError> {
+    let status = Client::connect(socket).await?.model(train).await?;
+    if json { print_json(&status) } else { print(&output::model_status(&status)) }
+}
+
 /// `leadline sync [--wait] [--full]`.
 pub async fn sync(socket: &Path, wait: bool, full: bool) -> Result<(), CommandError> {
     let status = Client::connect(socket).await?.sync(wait, full).await?;

@@ -68,6 +68,9 @@ impl Demo {
         let sim_config = ghl_sim::SimConfig {
             port: 0,
             contacts,
+            // Enough closed deals for the conversion model to train on and be measured
+            // against rules-v1 (`[scoring] model_min_closed_deals`, 200 by default).
+            closed_history: (contacts * 3 / 2).max(400),
             activity: true,
             activity_interval_ms: activity_ms,
             ..ghl_sim::SimConfig::default()

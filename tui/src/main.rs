@@ -175,6 +175,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 })
             })
         }
+        Some(Command::Model(cmd)) => {
+            use leadline_tui::cli::ModelCmd;
+            let (train, json) = match cmd {
+                ModelCmd::Status { json } => (false, json),
+                ModelCmd::Train { json } => (true, json),
+            };
+            runtime()?.block_on(async { command_result(commands::model(&paths.socket, train, json).await) })
+        }
         Some(Command::Daemon(_)) => Ok(()),
     }
 }

@@ -224,6 +224,43 @@ pub fn search(query: &str, page: &leadline_shared::protocol::SearchPage, now: Ti
     out
 }
 
+/// A score unit in words.
+pub fn unit_words(unit: &str) -> &'static str {
+    match unit {
+        "log_odds" => "log-odds of winning",
+        _ => "points of the 0-100 score",
+    }
+}
+
+/// `leadline model status` for people.
+pub fn model_status(s: &leadline_shared::protocol::ModelStatus) -> String {
+    let mut out = format!("scoring  {}\n", s.active);
+    if let Some(reason) = &s.reason {
+        out.push_str(&format!("why      {reason}\n"));
+    }
+    out.push_str(&format!(
+        "history  {} won, {} lost or abandoned (training needs {} closed, {} of each)\n",
+        s.won, s.lost, s.min_closed_deals, s.min_per_class
+    ));
+    let last = s.last_run_at.map(|t| t.to_string()).unwrap_or_else(|| "never".into());
+    out.push_str(&format!("trained  last run {last}\n"));
+    let auc = |a: Option<f64>| a.map_or_else(|| "-".to_owned(), |a| format!("{a:.3}"));
+    for m in &s.models {
+        out.push_str(&format!(
+            "  {:<10} {} train {} held out {}  auc {} vs rules-v1 {}  {}: {}\n",
+            m.name,
+            m.trained_at.map(|t| t.to_string()).unwrap_or_default(),
+            m.train_rows,
+            m.held_out_rows,
+            auc(m.held_out_auc),
+            auc(m.rules_auc),
+            if m.promoted { "promoted" } else { "not promoted" },
+            m.verdict
+        ));
+    }
+    out
+}
+
 /// `leadline lead` for people.
 pub fn lead(d: &LeadDetail, now: Timestamp) -> String {
     let l = &d.lead;
@@ -235,8 +272,17 @@ pub fn lead(d: &LeadDetail, now: Timestamp) -> String {
         l.answered,
         d.score_model
     ));
+    if let Some(note) = &d.score_note {
+        out.push_str(&format!("         scored by rules-v1: {note}\n"));
+    }
+    out.push_str(&format!(
+        "         why, in {}: the contributions add up to {:.3}\n",
+        unit_words(&d.score_unit),
+        d.score_output
+    ));
+    let decimals = if d.score_unit == "log_odds" { 3 } else { 1 };
     for c in &d.explanation {
-        out.push_str(&format!("         {:>6.1}  {}\n", c.contribution, c.feature));
+        out.push_str(&format!("         {:>+8.decimals$}  {}\n", c.contribution, c.feature));
     }
     out.push_str(&format!(
         "contact  {} · {} · {}\n",

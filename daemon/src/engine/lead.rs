@@ -38,6 +38,7 @@ pub fn summarize(inputs: &LeadInputs<'_>) -> LeadSummary {
         id: c.id.clone(),
         name: c.display_name(),
         score: inputs.score.value,
+        scored_by: inputs.score.model.clone(),
         temperature: inputs.score.temperature,
         answered: inputs.score.qualification.answered_count(),
         source: c.source.clone().filter(|s| !s.is_empty()),

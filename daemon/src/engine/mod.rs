@@ -4,8 +4,10 @@
 pub mod analytics;
 pub mod compliance;
 pub mod compose;
+pub mod features;
 pub mod followup;
 pub mod lead;
+pub mod promotion;
 pub mod qualify;
 pub mod queues;
 pub mod rebase;

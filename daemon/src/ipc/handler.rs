@@ -79,6 +79,18 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             .await
         }
         Request::LogTail { lines } => log_tail(state, lines).await,
+        Request::ModelStatus => {
+            read(state, |state| {
+                crate::intel::status(&state.db, &state.config.scoring)
+                    .map(|s| Response::Model(Box::new(s)))
+                    .map_err(internal)
+            })
+            .await
+        }
+        Request::TrainModel => crate::intel::retrain(state)
+            .await
+            .map(|s| Response::Model(Box::new(s)))
+            .map_err(|e| RemoteError::new(ErrorKind::Internal, e.to_string())),
         Request::Ping => Ok(Response::Pong),
         Request::Subscribe => Ok(Response::Subscribed),
         Request::Status => {
@@ -269,6 +281,11 @@ fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {
     };
     let score = state.db.score(id)?.unwrap_or_default();
     let mut detail = LeadDetail::new(summary, score, contact);
+    // Why the rules score this lead is the location's story, not the lead's: read now, so it
+    // is never stale in a lead's record.
+    if detail.score_model == crate::engine::score::MODEL {
+        detail.score_note = crate::intel::stored_status(&state.db)?.reason;
+    }
     let pipelines = state.db.pipelines()?;
     detail.opportunities = state.db.opportunities_for(id)?;
     detail.pending_ops = state.db.pending_ops()?.into_iter().filter(|o| o.contact_id == id).collect();

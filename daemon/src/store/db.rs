@@ -974,6 +974,45 @@ impl Db {
         self.all(Tree::Users)
     }
 
+    /// Saves a model record under its version with a meta value (the model status) in one
+    /// transaction, so the status never names a model that is not stored.
+    pub fn put_model<T: Serialize>(
+        &self,
+        version: u32,
+        record: &T,
+        meta: (&str, &serde_json::Value),
+    ) -> Result<(), StoreError> {
+        let bytes = encode(record)?;
+        let key = meta_key(meta.0);
+        let status = encode(meta.1)?;
+        self.store.transact(&|tx| {
+            tx.insert(Tree::Models, &version.to_be_bytes(), &bytes)?;
+            tx.insert(Tree::Meta, key.as_bytes(), &status)
+        })
+    }
+
+    /// One model record by version.
+    pub fn model<T: DeserializeOwned>(&self, version: u32) -> Result<Option<T>, StoreError> {
+        self.get(Tree::Models, &version.to_be_bytes())
+    }
+
+    /// Every model record, oldest version first.
+    pub fn models<T: DeserializeOwned>(&self) -> Result<Vec<T>, StoreError> {
+        self.all(Tree::Models)
+    }
+
+    /// The newest model version stored (0 when none is).
+    pub fn latest_model_version(&self) -> Result<u32, StoreError> {
+        let mut latest = 0;
+        self.store.scan(Tree::Models, b"", None, true, &mut |k, _| {
+            if let Ok(bytes) = <[u8; 4]>::try_from(k) {
+                latest = u32::from_be_bytes(bytes);
+            }
+            ControlFlow::Break(())
+        })?;
+        Ok(latest)
+    }
+
     /// A small named value.
     pub fn meta<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
         let Some(value) = self.get::<serde_json::Value>(Tree::Meta, meta_key(key).as_bytes())? else {

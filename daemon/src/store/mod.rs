@@ -82,11 +82,14 @@ pub enum Tree {
     /// Deal stage changes seen by the store (sync or a local edit), by contact and time: the
     /// lead's timeline. Contact, NUL, time, opportunity id → a [`crate::store::StageChange`].
     StageChanges,
+    /// Conversion models trained on the location's history, by version (big-endian `u32`),
+    /// each with its held-out figures and whether it was promoted ([`crate::intel`]).
+    Models,
 }
 
 impl Tree {
     /// Every tree, in a fixed order (the backends index their trees by it).
-    pub const ALL: [Tree; 24] = [
+    pub const ALL: [Tree; 25] = [
         Tree::Meta,
         Tree::Leads,
         Tree::Opportunities,
@@ -111,6 +114,7 @@ impl Tree {
         Tree::IdxTasksByContact,
         Tree::IdxOpenTasks,
         Tree::StageChanges,
+        Tree::Models,
     ];
 
     /// The tree's name on disk.
@@ -143,6 +147,7 @@ impl Tree {
             Tree::IdxTasksByContact => "idx_tasks_by_contact",
             Tree::IdxOpenTasks => "idx_open_tasks",
             Tree::StageChanges => "stage_changes",
+            Tree::Models => "models",
         }
     }
 

@@ -138,6 +138,9 @@ pub struct LeadSummary {
     pub name: String,
     /// 0–100.
     pub score: u8,
+    /// The scorer that gave `score`: `rules-v1` or `gbdt-vN` (a model trained on the
+    /// location's history).
+    pub scored_by: String,
     pub temperature: Temperature,
     /// Qualifying questions answered (0–7).
     pub answered: u8,

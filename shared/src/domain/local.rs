@@ -22,6 +22,12 @@ pub struct Score {
 }
 
 impl Score {
+    /// The unit of the explanation: `points` of the 0–100 score for the rules, `log_odds` of
+    /// converting for a trained model (whose score is the probability in percent).
+    pub fn unit(&self) -> &'static str {
+        if self.model.is_empty() || self.model.starts_with("rules") { "points" } else { "log_odds" }
+    }
+
     /// True when both say the same of the lead, whenever they were computed.
     pub fn same_result(&self, other: &Score) -> bool {
         self.contact_id == other.contact_id

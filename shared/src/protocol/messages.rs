@@ -136,6 +136,11 @@ pub enum Request {
         #[serde(default = "default_tasks_limit")]
         limit: u32,
     },
+    /// Which model scores the leads, why, and every model trained.
+    ModelStatus,
+    /// Train the conversion model on the location's history now (as the nightly run does),
+    /// promote it if it earns it, and answer with the status afterwards.
+    TrainModel,
 }
 
 fn default_system_limit() -> u32 {
@@ -340,6 +345,7 @@ pub enum Response {
     LogTail(Box<super::LogTail>),
     Tasks(Box<TaskList>),
     Assisted(Box<super::AssistReport>),
+    Model(Box<super::ModelStatus>),
 }
 
 /// Something that happened in the daemon, pushed to subscribed clients.
@@ -533,9 +539,21 @@ pub struct StoreInfo {
 pub struct LeadDetail {
     #[serde(flatten)]
     pub lead: LeadSummary,
+    /// The score's explanation: the contributions, base first, add up to `score_output`.
     pub explanation: Vec<Contribution>,
     pub qualification: Qualification,
+    /// The scorer: `rules-v1` or `gbdt-vN`.
     pub score_model: String,
+    /// The unit of `explanation` and `score_output`: `points` (of the 0–100 score, for
+    /// `rules-v1`) or `log_odds` (of converting, for a model; the score is its probability
+    /// in percent).
+    pub score_unit: String,
+    /// The scorer's output, in `score_unit`: the sum of the explanation.
+    pub score_output: f64,
+    /// Why the lead is scored by `rules-v1` rather than a model trained on the location's
+    /// history (e.g. "42 closed deals; the model needs 200").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score_note: Option<String>,
     pub timeline: Vec<TimelineEntry>,
     pub opportunities: Vec<Opportunity>,
     pub pending_ops: Vec<PendingOp>,
@@ -555,6 +573,8 @@ impl LeadDetail {
     pub fn new(lead: LeadSummary, score: Score, contact: Contact) -> Self {
         LeadDetail {
             lead,
+            score_unit: score.unit().into(),
+            score_output: score.explanation.iter().map(|c| c.contribution).sum(),
             explanation: score.explanation,
             qualification: score.qualification,
             score_model: score.model,

@@ -18,6 +18,7 @@ mod assist;
 pub mod codec;
 mod compose;
 mod messages;
+mod model;
 mod queue;
 mod system;
 
@@ -26,6 +27,7 @@ pub use assist::AssistReport;
 pub use codec::{FrameError, MAX_FRAME_BYTES, decode, encode, framing};
 pub use compose::{ChannelCheck, ComposeInfo, TemplateChoice};
 pub use messages::*;
+pub use model::{ModelStatus, ModelSummary};
 pub use queue::{QueueName, UnknownQueue};
 pub use system::*;
 

@@ -35,6 +35,8 @@ fn arb_request() -> impl Strategy<Value = Request> {
         any::<u32>().prop_map(|limit| Request::Tasks { limit }),
         ("[a-z0-9]{1,8}", ".{0,20}").prop_map(|(contact_id, stage)| Request::MoveDeal { contact_id, stage }),
         "[a-z0-9]{1,8}".prop_map(|contact_id| Request::Assist { contact_id }),
+        Just(Request::ModelStatus),
+        Just(Request::TrainModel),
     ]
 }
 
@@ -216,6 +218,60 @@ fn compose_answers_and_held_sends_round_trip() {
     let mut old = serde_json::to_value(&op).expect("json");
     old.as_object_mut().expect("object").remove("held");
     assert_eq!(serde_json::from_value::<PendingOp>(old).expect("old op").held, None);
+}
+
+#[test]
+fn model_status_and_scored_leads_round_trip_and_old_leads_still_read() {
+    use crate::domain::Contribution;
+    let at: jiff::Timestamp = "2026-12-01T09:30:00Z".parse().expect("timestamp");
+    let status = ModelStatus {
+        active: "gbdt-v2".into(),
+        reason: Some("model v3's held-out AUC 0.61 did not beat rules-v1's 0.66".into()),
+        last_run_at: Some(at),
+        won: 120,
+        lost: 260,
+        min_closed_deals: 200,
+        min_per_class: 20,
+        models: vec![ModelSummary {
+            version: 2,
+            name: "gbdt-v2".into(),
+            kind: "gbdt".into(),
+            trained_at: Some(at),
+            train_rows: 285,
+            held_out_rows: 95,
+            held_out_auc: Some(0.71),
+            rules_auc: Some(0.64),
+            previous_auc: None,
+            promoted: true,
+            verdict: "promoted over rules-v1".into(),
+        }],
+    };
+    let msg = ServerMessage::Response { id: 3, result: Ok(Response::Model(Box::new(status))) };
+    assert_eq!(through_the_wire(&msg), msg);
+
+    let detail = LeadDetail {
+        lead: LeadSummary {
+            id: "c1".into(),
+            score: 62,
+            scored_by: "gbdt-v2".into(),
+            ..LeadSummary::default()
+        },
+        explanation: vec![
+            Contribution { feature: "base".into(), contribution: -0.5 },
+            Contribution { feature: "reply_minutes".into(), contribution: 1.0 },
+        ],
+        score_model: "gbdt-v2".into(),
+        score_unit: "log_odds".into(),
+        score_output: 0.5,
+        ..LeadDetail::default()
+    };
+    let msg = ServerMessage::Response { id: 4, result: Ok(Response::Lead(Box::new(detail))) };
+    assert_eq!(through_the_wire(&msg), msg);
+
+    // A lead as protocol 7 sent it: no unit, output or note; the row without its model.
+    let old = serde_json::json!({"id": "c1", "score": 50, "explanation": [], "score_model": "rules-v1"});
+    let read: LeadDetail = serde_json::from_value(old).expect("old detail");
+    assert_eq!((read.score_unit.as_str(), read.score_note, read.lead.scored_by.as_str()), ("", None, ""));
 }
 
 #[test]

@@ -22,6 +22,9 @@ pub struct Cli {
     /// Number of seeded opportunities (default: contacts / 5).
     #[arg(long)]
     pub opportunities: Option<usize>,
+    /// Extra past deals, closed (won, lost, abandoned), for a conversion model to learn from
+    #[arg(long, default_value_t = 0)]
+    pub closed_history: usize,
     /// Average seeded messages per contact.
     #[arg(long, default_value_t = 3)]
     pub messages_per_contact: usize,
@@ -108,6 +111,7 @@ impl Cli {
             location_id: self.location_id.clone(),
             contacts: self.contacts,
             opportunities: self.opportunities,
+            closed_history: self.closed_history,
             messages_per_contact: self.messages_per_contact,
             seed: self.seed,
             now_ms,

@@ -170,6 +170,8 @@ pub struct SimConfig {
     pub contacts: usize,
     /// Seeded opportunities (default: contacts / 5).
     pub opportunities: Option<usize>,
+    /// Extra past deals, closed, that a conversion model learns from ([`crate::seed::SeedConfig::closed_history`]).
+    pub closed_history: usize,
     /// Average seeded messages per contact.
     pub messages_per_contact: usize,
     /// The seed for data, faults, activity and the webhook key pair.
@@ -214,6 +216,7 @@ impl Default for SimConfig {
             location_id: "ve9EPM428h8vShlRW1KT".into(),
             contacts: 200,
             opportunities: None,
+            closed_history: 0,
             messages_per_contact: 3,
             seed: 42,
             now_ms: None,

@@ -32,6 +32,7 @@ async fn main() -> ExitCode {
             messages_per_contact: cfg.messages_per_contact,
             seed: cfg.seed,
             now_ms: cfg.now_ms.unwrap_or_else(ghl_sim::time::real_now_ms),
+            closed_history: cfg.closed_history,
         };
         let ds = seed::generate(&sc);
         let result = std::fs::File::create(path).and_then(|f| {

@@ -403,6 +403,7 @@ pub async fn spawn(cfg: SimConfig) -> Result<SimHandle, SimError> {
         messages_per_contact: cfg.messages_per_contact,
         seed: cfg.seed,
         now_ms,
+        closed_history: cfg.closed_history,
     };
     let given = cfg.dataset.clone();
     let seed_value = cfg.seed;

@@ -124,6 +124,9 @@ impl Fake {
                             Ok(Response::Queue(Box::new(page_of(&rows, offset, limit, anchor.as_ref()))))
                         }
                         Request::Lead { id } => Ok(Response::Lead(Box::new(detail(&id)))),
+                        Request::ModelStatus | Request::TrainModel => {
+                            Ok(Response::Model(Box::default()))
+                        }
                         Request::Compose { contact_id } => {
                             Ok(Response::Compose(Box::new(super::tests::compose_info(&contact_id))))
                         }

@@ -53,6 +53,7 @@ pub(super) fn lead(i: usize) -> LeadSummary {
         id: format!("c{i:05}"),
         name: format!("{} {}", FIRST[i % FIRST.len()], LAST[i % LAST.len()]),
         score,
+        scored_by: if i.is_multiple_of(2) { "rules-v1" } else { "gbdt-v3" }.to_owned(),
         temperature,
         answered: (score / 15).min(7),
         source: (i % 9 != 8).then(|| SOURCES[(i + i / 6) % SOURCES.len()].to_owned()),
@@ -129,14 +130,41 @@ pub(super) fn detail(id: &str) -> LeadDetail {
             pending: false,
         }
     };
+    // Even leads are scored by the rules (with the location's reason), odd ones by a model
+    // trained on its history, explained in log-odds.
+    let (explanation, score_model, score_unit, score_note) = if index.is_multiple_of(2) {
+        (
+            vec![
+                Contribution { feature: "baseline".into(), contribution: 5.0 },
+                Contribution { feature: "budget".into(), contribution: 15.0 },
+                Contribution { feature: "location".into(), contribution: 15.0 },
+                Contribution { feature: "timeline".into(), contribution: 15.0 },
+            ],
+            "rules-v1",
+            "points",
+            Some("42 closed deals; the model needs 200".to_owned()),
+        )
+    } else {
+        (
+            vec![
+                Contribution { feature: "base".into(), contribution: -1.25 },
+                Contribution { feature: "reply_minutes".into(), contribution: 0.75 },
+                Contribution { feature: "answered".into(), contribution: 0.5 },
+                Contribution { feature: "days_since_reply".into(), contribution: 0.25 },
+                Contribution { feature: "source".into(), contribution: -0.125 },
+            ],
+            "gbdt-v3",
+            "log_odds",
+            None,
+        )
+    };
+    let score_output = explanation.iter().map(|c| c.contribution).sum();
     LeadDetail {
         lead: lead(index),
-        explanation: vec![
-            Contribution { feature: "budget_answered".into(), contribution: 20.0 },
-            Contribution { feature: "timeline_answered".into(), contribution: 15.0 },
-            Contribution { feature: "inbound_last_24h".into(), contribution: 12.5 },
-            Contribution { feature: "no_reply_48h".into(), contribution: -5.0 },
-        ],
+        explanation,
+        score_unit: score_unit.into(),
+        score_output,
+        score_note,
         qualification: Qualification {
             budget: Some("$450k to $500k".into()),
             location: Some("East Austin, near the new light rail".into()),
@@ -144,7 +172,7 @@ pub(super) fn detail(id: &str) -> LeadDetail {
             financing: None,
             ..Qualification::default()
         },
-        score_model: "rules-v1".into(),
+        score_model: score_model.into(),
         // Deliberately not newest first: the pane sorts.
         timeline: vec![
             entry(86_400 * 2, "deal", None, None, "Opportunity created: Buyers / New lead"),
@@ -532,6 +560,17 @@ fn snapshot_detail() {
         t.press("3 j enter");
         assert_eq!(t.app.selected_detail().map(|d| d.lead.id.as_str()), Some("c00006"));
         assert_screen(&format!("detail_{w}x{h}"), t.draw());
+    }
+}
+
+#[test]
+fn snapshot_detail_scored_by_a_model() {
+    for (w, h) in SIZES {
+        let mut t = Harness::online(w, h);
+        t.press("3 j j enter");
+        let detail = t.app.selected_detail().expect("a lead is open");
+        assert_eq!(detail.score_model, "gbdt-v3", "{}", detail.lead.id);
+        assert_screen(&format!("detail_model_{w}x{h}"), t.draw());
     }
 }
 

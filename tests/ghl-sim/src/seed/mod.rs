@@ -43,6 +43,11 @@ pub struct SeedConfig {
     /// The "now" the data is generated against, in epoch ms (dates spread over the 120 days
     /// before it).
     pub now_ms: i64,
+    /// Extra deals closed in the past (won, lost or abandoned) on the leads who are not new,
+    /// the history a conversion model learns from: engaged leads win more often than silent
+    /// ones, and a lead who texted STOP never does. Drawn from their own random stream, so
+    /// the rest of the data set is the same with or without them. Default 0.
+    pub closed_history: usize,
 }
 
 impl Default for SeedConfig {
@@ -54,6 +59,7 @@ impl Default for SeedConfig {
             messages_per_contact: 3,
             seed: 42,
             now_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
+            closed_history: 0,
         }
     }
 }
@@ -915,7 +921,8 @@ pub fn generate(cfg: &SeedConfig) -> Dataset {
         contacts.push(contact);
     }
 
-    let opportunities = make_opportunities(cfg, &catalog, &contacts, &profiles, &personas);
+    let mut opportunities = make_opportunities(cfg, &catalog, &contacts, &profiles, &personas);
+    opportunities.extend(closed_history(cfg, &catalog, &contacts, &profiles, &personas));
     let mut ds = Dataset {
         location,
         users,
@@ -1027,9 +1034,84 @@ fn make_opportunities(
     out
 }
 
+/// [`SeedConfig::closed_history`]: past deals on the leads who are not new, closed in the last
+/// two days, won with a chance that follows how the lead engaged.
+fn closed_history(
+    cfg: &SeedConfig,
+    catalog: &Catalog,
+    contacts: &[Contact],
+    profiles: &[Profile],
+    personas: &[Persona],
+) -> Vec<Opportunity> {
+    let eligible: Vec<usize> = (0..contacts.len()).filter(|&i| personas[i] != Persona::New).collect();
+    if eligible.is_empty() || cfg.closed_history == 0 {
+        return Vec::new();
+    }
+    let mut rng = stream_rng(cfg.seed, 13);
+    let mut out = Vec::with_capacity(cfg.closed_history);
+    for k in 0..cfg.closed_history {
+        let idx = eligible[rng.random_range(0..eligible.len())];
+        let (c, p) = (&contacts[idx], &profiles[idx]);
+        let Some(pipeline) = catalog.pipeline_for(p.lead_type) else {
+            continue;
+        };
+        let win = match personas[idx] {
+            Persona::Engaged => 0.6,
+            Persona::NeedsReply => 0.45,
+            Persona::Dormant => 0.15,
+            Persona::Unresponsive => 0.1,
+            Persona::Stopped | Persona::New => 0.0,
+        };
+        let status = if rng.random_bool(win) {
+            "won"
+        } else if rng.random_bool(0.7) {
+            "lost"
+        } else {
+            "abandoned"
+        };
+        let stages = &pipeline.stages;
+        let last_stage = stages.len().saturating_sub(1);
+        let stage_idx =
+            if status == "won" { last_stage } else { rng.random_range(0..(last_stage / 2).max(1)) };
+        let added = crate::time::ms_from_iso(&c.date_added).unwrap_or(cfg.now_ms);
+        let created = added + rng.random_range(0..2 * HOUR);
+        // Closed in the last two days, after the conversation the seed gave the lead, so the
+        // lead's engagement is known as of the close.
+        let closed = (cfg.now_ms - rng.random_range(0..2 * DAY)).max(created);
+        let value = (p.price as f64 * rng.random_range(0.95..1.03) / 1000.0).round() * 1000.0;
+        out.push(Opportunity {
+            id: ghl_id(&mut rng),
+            name: format!("{} - earlier deal #{}", c.display_name(), k + 1),
+            monetary_value: value,
+            pipeline_id: pipeline.id.clone(),
+            pipeline_stage_id: stages.get(stage_idx).map(|s| s.id.clone()).unwrap_or_default(),
+            status: status.into(),
+            location_id: cfg.location_id.clone(),
+            ..Opportunity::of_contact(c, iso_from_ms(created), iso_from_ms(closed))
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closed_history_adds_past_deals_and_leaves_the_rest_alone() {
+        let plain = generate(&small());
+        let with = generate(&SeedConfig { closed_history: 250, ..small() });
+        assert_eq!(with.contacts, plain.contacts);
+        assert_eq!(with.messages, plain.messages);
+        assert_eq!(with.opportunities[..plain.opportunities.len()], plain.opportunities[..]);
+        let extra = &with.opportunities[plain.opportunities.len()..];
+        assert_eq!(extra.len(), 250);
+        let won = extra.iter().filter(|o| o.status == "won").count();
+        assert!(extra.iter().all(|o| o.status != "open"));
+        assert!((40..=180).contains(&won), "{won} won of 250");
+        let again = generate(&SeedConfig { closed_history: 250, ..small() });
+        assert_eq!(again.opportunities, with.opportunities, "deterministic");
+    }
 
     fn small() -> SeedConfig {
         SeedConfig { contacts: 300, seed: 9, ..SeedConfig::default() }

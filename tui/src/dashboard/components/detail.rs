@@ -318,6 +318,18 @@ fn explanation_lines(th: Theme, detail: &LeadDetail, width: usize) -> Vec<Line<'
         lines.push(Line::from("no explanation recorded").fg(th.color(Tone::Muted)));
         return lines;
     }
+    let log_odds = detail.score_unit == "log_odds";
+    // Which scorer, and the unit: the contributions below add up to the scorer's output.
+    let unit = if log_odds { "log-odds of winning" } else { "points" };
+    let heading = format!(
+        "by {}, in {unit}: {:+.2} in all",
+        if detail.score_model.is_empty() { "rules-v1" } else { detail.score_model.as_str() },
+        detail.score_output
+    );
+    lines.push(Line::from(ellipsize(&heading, width)).fg(th.color(Tone::Muted)));
+    if let Some(note) = &detail.score_note {
+        lines.push(Line::from(ellipsize(&format!("no model yet: {note}"), width)).fg(th.color(Tone::Muted)));
+    }
     let name_width =
         detail.explanation.iter().map(|c| c.feature.chars().count()).max().unwrap_or(0).clamp(8, 22);
     let bar_width = width.saturating_sub(name_width + 10).min(30);
@@ -331,7 +343,14 @@ fn explanation_lines(th: Theme, detail: &LeadDetail, width: usize) -> Vec<Line<'
         let color = if c.contribution < 0.0 { th.color(Tone::Bad) } else { th.color(Tone::Good) };
         lines.push(Line::from(vec![
             Span::raw(format!("  {:<name_width$} ", ellipsize(&c.feature, name_width))),
-            Span::styled(format!("{:>+6.1} ", c.contribution), Style::new().fg(color)),
+            Span::styled(
+                if log_odds {
+                    format!("{:>+6.2} ", c.contribution)
+                } else {
+                    format!("{:>+6.1} ", c.contribution)
+                },
+                Style::new().fg(color),
+            ),
             Span::styled("█".repeat(filled.min(bar_width)), Style::new().fg(color)),
         ]));
     }
