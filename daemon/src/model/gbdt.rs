@@ -183,7 +183,11 @@ impl Scorer for Gbdt {
 
     fn predict_proba(&self, x: &Features) -> Vec<f64> {
         let mut out = vec![0.0; x.rows];
-        self.forest.raw_batch(&x.values, &mut out);
+        if std::env::var_os("LL_REFILL").is_some() {
+            self.forest.raw_batch_refill(&x.values, &mut out);
+        } else {
+            self.forest.raw_batch(&x.values, &mut out);
+        }
         out.iter_mut().for_each(|v| *v = super::metrics::sigmoid(*v));
         out
     }
