@@ -159,7 +159,7 @@ fn evaluate(
     let mut max_explain_error: f64 = 0.0;
     let mut explain_us = Vec::new();
     // TreeSHAP costs about depth² per leaf: a sample of rows checks the sums and is timed.
-    for i in (0..x_test.rows).step_by((x_test.rows / 1000).max(1)) {
+    for i in (0..x_test.rows).step_by((x_test.rows / 200).max(1)) {
         let row = x_test.row(i);
         let started = Instant::now();
         let e = std::hint::black_box(scorer.explain(std::hint::black_box(row)));

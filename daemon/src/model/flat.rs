@@ -320,59 +320,6 @@ impl Forest {
         }
     }
 
-    /// [`Forest::raw_batch`] with a lane that reaches its leaf taking the block's next row at
-    /// once, rather than waiting for the other lanes to reach theirs: in unbalanced trees most
-    /// paths are far shorter than the longest of any eight.
-    pub fn raw_batch_refill(&self, values: &[f64], out: &mut [f64]) {
-        let cols = self.features.max(1);
-        for (block, acc) in values.chunks(BLOCK * cols).zip(out.chunks_mut(BLOCK)) {
-            let rows = (block.len() / cols).min(acc.len());
-            let (block, acc) = (&block[..rows * cols], &mut acc[..rows]);
-            acc.fill(self.base);
-            for &t in &self.trees {
-                self.refill(t, block, cols, acc);
-            }
-        }
-    }
-
-    #[inline(always)]
-    fn refill(&self, tree: TreeRef, block: &[f64], cols: usize, acc: &mut [f64]) {
-        const DONE: usize = usize::MAX;
-        let rows = acc.len();
-        let mut row = [DONE; LANES];
-        let mut at = [tree.root; LANES];
-        let mut next_row = 0;
-        for r in row.iter_mut().take(rows) {
-            *r = next_row;
-            next_row += 1;
-        }
-        let mut live = next_row;
-        while live > 0 {
-            for k in 0..LANES {
-                let r = row[k];
-                if r == DONE {
-                    continue;
-                }
-                let i = at[k];
-                let node = &self.nodes[i as usize];
-                let next = self.step(node, block[r * cols + node.feature as usize]);
-                if next == i {
-                    acc[r] += self.leaf_values[i as usize];
-                    at[k] = tree.root;
-                    if next_row < rows {
-                        row[k] = next_row;
-                        next_row += 1;
-                    } else {
-                        row[k] = DONE;
-                        live -= 1;
-                    }
-                } else {
-                    at[k] = next;
-                }
-            }
-        }
-    }
-
     /// The leaves [`LANES`] rows reach in `tree`, walked in step: each step moves every row one
     /// level down (a row at its leaf stays there), until all are at leaves. The rows' walks
     /// are independent, so the CPU overlaps their memory loads instead of waiting on each.
@@ -735,9 +682,6 @@ mod tests {
         let mut short = vec![0.0; 7];
         f.raw_batch(&rows, &mut short);
         assert_eq!(short, out[..7]);
-        let mut refill = vec![0.0; 300];
-        f.raw_batch_refill(&rows, &mut refill);
-        assert_eq!(refill, out);
         for (i, o) in out.iter().enumerate() {
             assert_eq!(*o, f.raw(&rows[2 * i..2 * i + 2]));
         }
