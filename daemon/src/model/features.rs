@@ -11,7 +11,9 @@
 //!   value, and which repeats on at least 1 % of the rows, holds a sentinel: the sentinel reads
 //!   as missing and a `COL missing` indicator is added;
 //! - a categorical column with a different value on nearly every row (an id or a free text)
-//!   says nothing that generalises and is left out, as is a column with one value.
+//!   says nothing that generalises and is left out, as is a column with one value;
+//! - a month column and the one numeric column whose values look like days of a month also
+//!   make a day-of-year feature ([`Derived::DayOfYear`]).
 //!
 //! Missing values (empty, `NA`, `N/A`, `NaN`, `null`, `None`, `?`) are `NaN`.
 
