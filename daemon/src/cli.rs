@@ -98,6 +98,16 @@ pub struct EvalArgs {
     /// Let the GBDT reweight the classes to balance them (the crate's default)
     #[arg(long, hide = true)]
     pub balance_classes: bool,
+    /// Measure on an inner split of the training rows (every fifth tests): for choosing
+    /// settings without looking at the test rows
+    #[arg(long, hide = true)]
+    pub inner: bool,
+    /// Leave out the day-of-year feature made from a month and a day-of-month column
+    #[arg(long, hide = true)]
+    pub no_day_of_year: bool,
+    /// Add each categorical level's share of the training rows as a feature
+    #[arg(long, hide = true)]
+    pub level_shares: bool,
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
@@ -121,6 +131,11 @@ impl EvalArgs {
             models: self.model,
             gbdt,
             predict_seconds: 0.5,
+            features: crate::model::features::FeatureOptions {
+                day_of_year: !self.no_day_of_year,
+                level_shares: self.level_shares,
+            },
+            inner: self.inner,
         }
     }
 }

@@ -26,6 +26,9 @@ use crate::model::metrics::{auc, sigmoid};
 use crate::model::{ModelError, Scorer};
 use crate::store::{Batch, Db, Put, StoreError};
 
+/// The GBDT's budget for the location's model (see `train`).
+const DAEMON_BUDGET: f32 = 1.0;
+
 /// Meta key of the [`ModelStatus`] (without its list of models, which is the models tree).
 pub const META_MODEL_STATUS: &str = "model/status";
 
@@ -284,7 +287,10 @@ pub fn train(db: &Db, slot: &ModelSlot, cfg: &ScoringConfig, now: Timestamp) -> 
     let labels: Vec<bool> = examples.iter().map(|e| e.won).collect();
     let skip: Vec<usize> = LEAKS_OUTCOME.iter().filter_map(|c| HEADER.iter().position(|h| h == c)).collect();
 
-    let mut scorer = Gbdt::new(GbdtConfig { threads: Some(1), ..GbdtConfig::default() });
+    // Budget 1.0, not model eval's 2.0: a location's few hundred deals gain little from more
+    // trees, and every lead's score and on-demand explanation walk them all.
+    let mut scorer =
+        Gbdt::new(GbdtConfig { threads: Some(1), budget: DAEMON_BUDGET, ..GbdtConfig::default() });
     let encoder = Encoder::fit(&header, &rows, &train, &skip, scorer.encoding(), Some(&labels));
     debug_assert_eq!(encoder.encoding, Encoding::Codes);
     let y_train: Vec<bool> = train.iter().map(|&i| labels[i]).collect();

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::csv::{self, Table};
-use super::features::{Encoder, Features};
+use super::features::{Encoder, FeatureOptions, Features};
 use super::gbdt::{Gbdt, GbdtConfig};
 use super::logistic::Logistic;
 use super::{ModelError, Scorer, metrics};
@@ -43,6 +43,11 @@ pub struct Options {
     pub gbdt: GbdtConfig,
     /// Least time to spend measuring prediction, in seconds.
     pub predict_seconds: f64,
+    /// The derived features.
+    pub features: FeatureOptions,
+    /// Measure on an inner split of the training rows (every fifth of them tests), never
+    /// touching the test rows: how settings are chosen.
+    pub inner: bool,
 }
 
 /// One model's figures on the test rows.
@@ -69,6 +74,10 @@ pub struct ModelReport {
     pub max_diff_vs_crate: Option<f64>,
     /// The largest |base + Σ contributions − log-odds| over the explained test rows.
     pub max_explain_error: f64,
+    /// One explanation's time on this thread, median over the explained test rows, in µs.
+    pub explain_us_p50: f64,
+    /// The same, 99th percentile.
+    pub explain_us_p99: f64,
 }
 
 /// The whole evaluation. The first model's figures are repeated at the top level.
@@ -131,8 +140,10 @@ fn evaluate(
     (train, test): (&[usize], &[usize]),
     y: &[bool],
     predict_seconds: f64,
+    features: FeatureOptions,
 ) -> Result<ModelReport, ModelError> {
-    let encoder = Encoder::fit(&table.header, &table.rows, train, skip, scorer.encoding(), Some(y));
+    let encoder =
+        Encoder::fit_with(&table.header, &table.rows, train, skip, scorer.encoding(), Some(y), features);
     let x_train = encoder.encode(&table.rows, train);
     let x_test = encoder.encode(&table.rows, test);
     if x_train.cols() == 0 {
@@ -146,11 +157,19 @@ fn evaluate(
     let probs = scorer.predict_proba(&x_test);
     let predict_rows_per_s = throughput(scorer.as_ref(), &x_test, predict_seconds);
     let mut max_explain_error: f64 = 0.0;
-    // TreeSHAP costs about depth² per tree and row: a sample of rows checks the sums.
-    for i in (0..x_test.rows).step_by((x_test.rows / 500).max(1)) {
+    let mut explain_us = Vec::new();
+    // TreeSHAP costs about depth² per leaf: a sample of rows checks the sums and is timed.
+    for i in (0..x_test.rows).step_by((x_test.rows / 200).max(1)) {
         let row = x_test.row(i);
-        max_explain_error = max_explain_error.max((scorer.explain(row).total() - scorer.raw(row)).abs());
+        let started = Instant::now();
+        let e = std::hint::black_box(scorer.explain(std::hint::black_box(row)));
+        explain_us.push(started.elapsed().as_secs_f64() * 1e6);
+        max_explain_error = max_explain_error.max((e.total() - scorer.raw(row)).abs());
     }
+    explain_us.sort_by(f64::total_cmp);
+    let percentile = |p: f64| {
+        explain_us.get(((explain_us.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0)
+    };
     Ok(ModelReport {
         model: scorer.kind(),
         auc: metrics::auc(&probs, &y_test),
@@ -163,6 +182,8 @@ fn evaluate(
         max_depth: scorer.max_depth(),
         max_diff_vs_crate: scorer.max_diff_vs_crate(&x_test),
         max_explain_error,
+        explain_us_p50: percentile(0.5),
+        explain_us_p99: percentile(0.99),
     })
 }
 
@@ -242,7 +263,12 @@ pub fn run(opts: &Options) -> Result<Report, ModelError> {
             seen.join(", ")
         )));
     }
-    let (train, test) = split(table.rows.len(), opts.split);
+    let (mut train, mut test) = split(table.rows.len(), opts.split);
+    if opts.inner {
+        let (inner_train, inner_test) = split(train.len(), opts.split);
+        (train, test) =
+            (inner_train.iter().map(|&i| train[i]).collect(), inner_test.iter().map(|&i| train[i]).collect());
+    }
     if train.is_empty() || test.is_empty() {
         return Err(ModelError::Data(format!(
             "{} data rows are too few to split into training and test rows; use at least 5",
@@ -258,11 +284,18 @@ pub fn run(opts: &Options) -> Result<Report, ModelError> {
     }
     let mut models = Vec::new();
     for s in scorers {
-        models.push(evaluate(s, &table, &skip, (&train, &test), &y, opts.predict_seconds)?);
+        models.push(evaluate(s, &table, &skip, (&train, &test), &y, opts.predict_seconds, opts.features)?);
     }
-    let columns =
-        Encoder::fit(&table.header, &table.rows, &train, &skip, super::features::Encoding::Codes, Some(&y))
-            .notes;
+    let columns = Encoder::fit_with(
+        &table.header,
+        &table.rows,
+        &train,
+        &skip,
+        super::features::Encoding::Codes,
+        Some(&y),
+        opts.features,
+    )
+    .notes;
     let first = models.first().cloned().ok_or_else(|| ModelError::Data("no model chosen".into()))?;
     Ok(Report {
         csv: file,
@@ -322,6 +355,7 @@ pub fn render(r: &Report) -> String {
             out.push_str(&format!("max_diff_vs_crate: {d:e}\n"));
         }
         out.push_str(&format!("max_explain_error: {:e}\n", m.max_explain_error));
+        out.push_str(&format!("explain_us: p50 {:.1}, p99 {:.1}\n", m.explain_us_p50, m.explain_us_p99));
     }
     out
 }

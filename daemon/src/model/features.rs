@@ -11,7 +11,9 @@
 //!   value, and which repeats on at least 1 % of the rows, holds a sentinel: the sentinel reads
 //!   as missing and a `COL missing` indicator is added;
 //! - a categorical column with a different value on nearly every row (an id or a free text)
-//!   says nothing that generalises and is left out, as is a column with one value.
+//!   says nothing that generalises and is left out, as is a column with one value;
+//! - a month column and the one numeric column whose values look like days of a month also
+//!   make a day-of-year feature ([`Derived::DayOfYear`]).
 //!
 //! Missing values (empty, `NA`, `N/A`, `NaN`, `null`, `None`, `?`) are `NaN`.
 
@@ -70,6 +72,59 @@ pub struct Encoder {
     pub encoding: Encoding,
     /// What was inferred or left out, in words, for the user.
     pub notes: Vec<String>,
+    /// Features made from several columns, after the columns' own.
+    #[serde(default)]
+    pub derived: Vec<Derived>,
+    /// For [`Encoding::Codes`] with [`FeatureOptions::level_shares`]: per column (by position
+    /// in `columns`), each categorical level's share of the training rows, in level order.
+    #[serde(default)]
+    pub level_shares: Vec<Option<Vec<f64>>>,
+}
+
+/// Which general feature rules [`Encoder::fit_with`] applies beyond reading each column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureOptions {
+    /// A month column plus a day-of-month column (integers 1..=31) make a day-of-year feature.
+    pub day_of_year: bool,
+    /// Each categorical column also gets its level's share of the training rows (frequency
+    /// encoding), so a tree can split common levels from rare ones whatever their codes.
+    pub level_shares: bool,
+}
+
+impl Default for FeatureOptions {
+    fn default() -> Self {
+        FeatureOptions { day_of_year: true, level_shares: false }
+    }
+}
+
+/// A feature computed from more than one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Derived {
+    /// The day of the (non-leap) year, 1..=365, from a [`Kind::Month`] column and a
+    /// day-of-month column, both given by position in [`Encoder::columns`]: the months and
+    /// days of campaigns spread over several years line up, where month and day alone need a
+    /// tree to learn every month's days separately.
+    DayOfYear { month: usize, day: usize },
+}
+
+/// Days before each month's first in a non-leap year.
+const DAYS_BEFORE: [u16; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+/// Whether the values of a numeric column look like days of a month: integers within 1..=31
+/// that reach at least 28 and take at least 20 distinct values (fewer is a count or a code).
+fn is_day_of_month(values: &[&str]) -> bool {
+    let mut seen = [false; 32];
+    let mut max = 0.0f64;
+    for v in values.iter().filter(|v| !is_missing(v)) {
+        match number(v) {
+            Some(d) if d.fract() == 0.0 && (1.0..=31.0).contains(&d) => {
+                seen[d as usize] = true;
+                max = max.max(d);
+            }
+            _ => return false,
+        }
+    }
+    max >= 28.0 && seen.iter().filter(|&&s| s).count() >= 20
 }
 
 /// Features as a row-major matrix, with their names.
@@ -239,8 +294,23 @@ impl Encoder {
         encoding: Encoding,
         labels: Option<&[bool]>,
     ) -> Self {
+        Self::fit_with(header, rows, train, skip, encoding, labels, FeatureOptions::default())
+    }
+
+    /// [`Encoder::fit`] with the derived features chosen by `options`.
+    pub fn fit_with(
+        header: &[String],
+        rows: &[Vec<String>],
+        train: &[usize],
+        skip: &[usize],
+        encoding: Encoding,
+        labels: Option<&[bool]>,
+        options: FeatureOptions,
+    ) -> Self {
         let mut notes = Vec::new();
         let mut columns = Vec::new();
+        let mut day_columns = Vec::new();
+        let mut level_shares = Vec::new();
         for (index, name) in header.iter().enumerate() {
             if skip.contains(&index) {
                 continue;
@@ -249,17 +319,54 @@ impl Encoder {
             let train_labels: Option<Vec<bool>> =
                 labels.filter(|_| encoding == Encoding::Codes).map(|l| train.iter().map(|&r| l[r]).collect());
             if let Some(kind) = infer(name, &values, train_labels.as_deref(), &mut notes) {
+                if matches!(kind, Kind::Numeric { sentinel: None }) && is_day_of_month(&values) {
+                    day_columns.push(columns.len());
+                }
+                let shares = match &kind {
+                    Kind::Categorical { levels } if options.level_shares && encoding == Encoding::Codes => {
+                        let mut counts: std::collections::HashMap<&str, usize> =
+                            std::collections::HashMap::new();
+                        for v in &values {
+                            *counts.entry(v.trim()).or_default() += 1;
+                        }
+                        let n = values.len().max(1) as f64;
+                        Some(
+                            levels
+                                .iter()
+                                .map(|l| counts.get(l.as_str()).copied().unwrap_or(0) as f64 / n)
+                                .collect(),
+                        )
+                    }
+                    _ => None,
+                };
+                level_shares.push(shares);
                 columns.push(Column { name: name.clone(), index, kind });
             }
         }
-        Encoder { columns, encoding, notes }
+        let mut derived = Vec::new();
+        let month = columns.iter().position(|c| c.kind == Kind::Month);
+        if let (true, Some(month), [day]) = (options.day_of_year, month, day_columns.as_slice()) {
+            // Only with one candidate: with two, which one is the month's day is a guess.
+            notes.push(format!(
+                "{} and {}: read together as a day of the year",
+                columns[month].name, columns[*day].name
+            ));
+            derived.push(Derived::DayOfYear { month, day: *day });
+        }
+        if !level_shares.iter().any(Option::is_some) {
+            level_shares.clear();
+        }
+        Encoder { columns, encoding, notes, derived, level_shares }
     }
 
     /// The names of the features [`Encoder::encode`] makes, and which of them hold codes.
     pub fn feature_names(&self) -> (Vec<String>, Vec<usize>) {
         let mut names = Vec::new();
         let mut categorical = Vec::new();
-        for c in &self.columns {
+        for (k, c) in self.columns.iter().enumerate() {
+            if self.shares(k).is_some() {
+                names.push(format!("{} share", c.name));
+            }
             match &c.kind {
                 Kind::Numeric { sentinel } => {
                     names.push(c.name.clone());
@@ -279,14 +386,34 @@ impl Encoder {
                 },
             }
         }
+        for d in &self.derived {
+            match d {
+                Derived::DayOfYear { month, day } => names
+                    .push(format!("{}+{} day of year", self.columns[*month].name, self.columns[*day].name)),
+            }
+        }
         (names, categorical)
+    }
+
+    /// The level shares of column `k` (by position in `columns`), if it has them.
+    fn shares(&self, k: usize) -> Option<&[f64]> {
+        self.level_shares.get(k).and_then(|s| s.as_deref())
     }
 
     /// Appends one row's features to `out`.
     pub fn encode_row(&self, row: &[String], out: &mut Vec<f64>) {
-        for c in &self.columns {
+        for (k, c) in self.columns.iter().enumerate() {
             let s = row[c.index].as_str();
             let missing = is_missing(s);
+            if let (Some(shares), Kind::Categorical { levels }) = (self.shares(k), &c.kind) {
+                let at = levels.iter().position(|l| l == s.trim());
+                // An unseen level is as rare as can be: share 0 (a missing value stays missing).
+                out.push(if missing {
+                    f64::NAN
+                } else {
+                    at.and_then(|i| shares.get(i)).copied().unwrap_or(0.0)
+                });
+            }
             match &c.kind {
                 Kind::Numeric { sentinel } => {
                     let v = if missing { f64::NAN } else { number(s).unwrap_or(f64::NAN) };
@@ -307,6 +434,18 @@ impl Encoder {
                             out.extend((0..n).map(|i| if at == Some(i) { 1.0 } else { 0.0 }))
                         }
                     }
+                }
+            }
+        }
+        for d in &self.derived {
+            match d {
+                Derived::DayOfYear { month, day } => {
+                    let m = calendar_index(&row[self.columns[*month].index], &MONTHS);
+                    let d = number(&row[self.columns[*day].index]).filter(|d| (1.0..=31.0).contains(d));
+                    out.push(match (m, d) {
+                        (Some(m), Some(d)) => f64::from(DAYS_BEFORE[m]) + d.floor(),
+                        _ => f64::NAN,
+                    });
                 }
             }
         }
@@ -392,6 +531,54 @@ mod tests {
         );
         let e = Encoder::fit(&header(&["c"]), &data, &[60, 61, 90, 0], &[], Encoding::Codes, Some(&labels));
         assert_eq!(e.columns[0].kind, Kind::Categorical { levels: vec!["a".into(), "b".into(), "c".into()] });
+    }
+
+    #[test]
+    fn a_month_and_a_day_of_month_make_a_day_of_year() {
+        let mut data = Vec::new();
+        for i in 0..200usize {
+            let day = 1 + i % 31;
+            // A count from 1 to 40: numeric, but not days (it passes 31).
+            data.push(vec![
+                ["jan", "mar", "dec"][i % 3].to_string(),
+                day.to_string(),
+                (1 + i % 40).to_string(),
+                "k".into(),
+            ]);
+        }
+        data[5][1] = "NA".into();
+        let all: Vec<usize> = (0..200).collect();
+        let h = header(&["mon", "d", "calls", "k"]);
+        let e = Encoder::fit(&h, &data, &all, &[], Encoding::Codes, None);
+        assert_eq!(e.derived, [Derived::DayOfYear { month: 0, day: 1 }]);
+        let f = e.encode(&data, &[0, 1, 2, 5]);
+        assert_eq!(f.names, ["mon", "d", "calls", "mon+d day of year"]);
+        assert_eq!(f.row(0)[3], 1.0, "1 January");
+        assert_eq!(f.row(1)[3], 59.0 + 2.0, "2 March");
+        assert_eq!(f.row(2)[3], 334.0 + 3.0, "3 December");
+        assert!(f.row(3)[3].is_nan(), "a missing day");
+        let off = FeatureOptions { day_of_year: false, ..FeatureOptions::default() };
+        assert!(Encoder::fit_with(&h, &data, &all, &[], Encoding::Codes, None, off).derived.is_empty());
+        // Two day-like columns: which one goes with the month is a guess, so neither does.
+        let two: Vec<Vec<String>> =
+            data.iter().map(|r| vec![r[0].clone(), r[1].clone(), r[1].clone()]).collect();
+        let e = Encoder::fit(&header(&["mon", "d", "e"]), &two, &all, &[], Encoding::Codes, None);
+        assert!(e.derived.is_empty());
+    }
+
+    #[test]
+    fn level_shares_are_frequencies_in_the_training_rows() {
+        let data = rows(&[&["x", "1"], &["y", "2"], &["x", "3"], &["x", "4"], &["z", "5"]]);
+        let h = header(&["c", "n"]);
+        let options = FeatureOptions { level_shares: true, ..FeatureOptions::default() };
+        let e = Encoder::fit_with(&h, &data, &[0, 1, 2, 3], &[], Encoding::Codes, None, options);
+        let f = e.encode(&data, &[0, 1, 4]);
+        assert_eq!(f.names, ["c share", "c", "n"]);
+        assert_eq!(f.categorical, [1]);
+        assert_eq!(f.row(0)[..2], [0.75, 0.0]);
+        assert_eq!(f.row(1)[..2], [0.25, 1.0]);
+        assert_eq!(f.row(2)[0], 0.0, "a level not seen in training has share 0");
+        assert!(f.row(2)[1].is_nan());
     }
 
     #[test]

@@ -51,8 +51,12 @@ pub struct Forest {
     pub trees: Vec<TreeRef>,
     pub category_bits: Vec<u64>,
     /// Each node's expected output over the training rows that reached it (a leaf's is its
-    /// value): what [`Forest::explain`] measures each step of a path against.
+    /// value); a root's is its tree's share of [`Forest::explain`]'s base.
     pub expected: Vec<f64>,
+    /// Each node's share of its parent's cover (the training hessian sum that reached it); 1 at
+    /// a root. The weights of TreeSHAP's conditional expectations.
+    #[serde(default)]
+    pub share: Vec<f64>,
     /// The number of features a row must have.
     pub features: usize,
 }
@@ -152,37 +156,99 @@ impl Forest {
             }
         }
         let depth = depth_of(tree)?;
-        self.expected.extend(expectations(tree));
+        let (expected, share) = expectations(tree);
+        self.expected.extend(expected);
+        self.share.extend(share);
         self.trees.push(TreeRef { root: offset as u32, depth });
         Ok(())
     }
 
-    /// Each feature's contribution to one row's log-odds, and the base they start from:
-    /// `base + Σ contributions == raw(row)` exactly (up to rounding).
+    /// Each feature's Shapley value for one row's log-odds, and the base they start from:
+    /// `base + Σ contributions == raw(row)` (up to rounding).
     ///
-    /// Along the row's path in each tree, the step from a node to its child moves the expected
-    /// output by `expected[child] − expected[node]`; that move is credited to the feature the
-    /// node splits on. The moves add up to the leaf's value minus the root's expectation, so
-    /// the sum is exact by construction. This is path attribution (Saabas), not Shapley values:
-    /// it is exact and cheap (one walk per tree), but credits a feature by where it sits in
-    /// the tree.
+    /// The game is the trees' conditional expectation: with the features of a set `S` known, a
+    /// node splitting on a feature in `S` sends the row down its own branch, any other node
+    /// averages its children weighted by the training cover (hessian sum) that reached each.
+    /// The base is that expectation with nothing known; each contribution is the feature's
+    /// Shapley value, its marginal change averaged over every order of revealing the features.
+    /// Computed exactly, in polynomial time, by TreeSHAP (Lundberg, Erion and Lee 2018,
+    /// Algorithm 2), one pass per tree over its nodes; the tests check it against the
+    /// definition, every subset enumerated.
     pub fn explain(&self, row: &[f64]) -> (f64, Vec<f64>) {
         let mut base = self.base;
         let mut contributions = vec![0.0; self.features];
+        let deepest = self.trees.iter().map(|t| t.depth as usize).max().unwrap_or(0);
+        // The path never holds more than one element per level plus the root's, and each level
+        // copies its parent's path into the next free stretch of this buffer.
+        let mut paths = vec![PathElement::default(); (deepest + 3) * (deepest + 4) / 2];
         for &t in &self.trees {
-            let mut i = t.root as usize;
-            base += self.expected[i];
-            loop {
-                let node = &self.nodes[i];
-                let next = self.step(node, row[node.feature as usize]) as usize;
-                if next == i {
-                    break;
-                }
-                contributions[node.feature as usize] += self.expected[next] - self.expected[i];
-                i = next;
-            }
+            base += self.expected[t.root as usize];
+            self.shap_recursive(t.root as usize, row, &mut contributions, &mut paths, 0, 1.0, 1.0, None);
         }
         (base, contributions)
+    }
+
+    /// TreeSHAP's recursion at `node`: `paths[..=depth]` are the parent's path elements (the
+    /// unique features above, each with the share of covers that reach here without it known,
+    /// `zero`, and whether the row's own value leads here, `one`), and the edge into `node`
+    /// adds (`feature`, `zero`, `one`).
+    #[allow(clippy::too_many_arguments)]
+    fn shap_recursive(
+        &self,
+        node: usize,
+        row: &[f64],
+        phi: &mut [f64],
+        paths: &mut [PathElement],
+        depth: usize,
+        zero: f64,
+        one: f64,
+        feature: Option<u32>,
+    ) {
+        let (parent, rest) = paths.split_at_mut(depth + 1);
+        rest[..depth].copy_from_slice(&parent[..depth]);
+        let path = rest;
+        extend_path(path, depth, zero, one, feature);
+        let n = &self.nodes[node];
+        if n.left == node as u32 {
+            let value = self.leaf_values[node];
+            for i in 1..=depth {
+                let w = unwound_path_sum(path, depth, i);
+                let e = path[i];
+                if let Some(f) = e.feature {
+                    phi[f as usize] += w * (e.one - e.zero) * value;
+                }
+            }
+            return;
+        }
+        let hot = self.step(n, row[n.feature as usize]);
+        // A feature met again on the path is one player: its earlier element is taken out and
+        // its fractions carried into this split's.
+        let (mut incoming_zero, mut incoming_one, mut depth) = (1.0, 1.0, depth);
+        if let Some(k) = (1..=depth).find(|&k| path[k].feature == Some(n.feature)) {
+            incoming_zero = path[k].zero;
+            incoming_one = path[k].one;
+            unwind_path(path, depth, k);
+            depth -= 1;
+        }
+        let mut children = [n.left, n.right, n.missing];
+        let mut count = 1;
+        if n.right != n.left {
+            count = 2;
+        }
+        if n.missing != n.left && n.missing != n.right {
+            children[count] = n.missing;
+            count += 1;
+        }
+        for &c in &children[..count] {
+            let zero = self.share[c as usize] * incoming_zero;
+            let one = if c == hot { incoming_one } else { 0.0 };
+            // A branch no cover reaches and the row does not take adds nothing to any
+            // expectation: skipping it also keeps the path's divisions away from zero.
+            if zero == 0.0 && one == 0.0 {
+                continue;
+            }
+            self.shap_recursive(c as usize, row, phi, path, depth + 1, zero, one, Some(n.feature));
+        }
     }
 
     /// The child of `node` that `value` goes to.
@@ -278,12 +344,14 @@ impl Forest {
 /// Rows walked in step through one tree by [`Forest::raw_batch`].
 const LANES: usize = 8;
 
-/// Each node's expected output: a leaf's value, or its children's expectations weighted by the
-/// training weight (cover) that reached each. Children with no weight at all (a missing branch
-/// no training row took) count equally, so every node still has a value.
-fn expectations(tree: &[BuildNode]) -> Vec<f64> {
+/// Each node's expected output (a leaf's value, or its children's expectations weighted by the
+/// training weight, cover, that reached each) and its share of its parent's cover (1 at the
+/// root). Children with no weight at all (a missing branch no training row took) count
+/// equally, so every node still has a value and the shares of siblings add up to 1.
+fn expectations(tree: &[BuildNode]) -> (Vec<f64>, Vec<f64>) {
     let mut expected = vec![0.0; tree.len()];
     let mut cover = vec![0.0; tree.len()];
+    let mut share = vec![1.0; tree.len()];
     // Children come after their parents (the tree was checked by `depth_of`), so one pass from
     // the end sees every child before its parent.
     for i in (0..tree.len()).rev() {
@@ -301,16 +369,80 @@ fn expectations(tree: &[BuildNode]) -> Vec<f64> {
                     kids.push(*missing);
                 }
                 let total: f64 = kids.iter().map(|&k| cover[k]).sum();
-                expected[i] = if total > 0.0 {
-                    kids.iter().map(|&k| expected[k] * cover[k]).sum::<f64>() / total
-                } else {
-                    kids.iter().map(|&k| expected[k]).sum::<f64>() / kids.len() as f64
-                };
+                for &k in &kids {
+                    share[k] = if total > 0.0 { cover[k] / total } else { 1.0 / kids.len() as f64 };
+                }
+                expected[i] = kids.iter().map(|&k| expected[k] * share[k]).sum::<f64>();
                 cover[i] = total;
             }
         }
     }
-    expected
+    (expected, share)
+}
+
+/// One element of TreeSHAP's path: a feature met on the way down (`None` for the root's
+/// placeholder), the share of cover that passes its splits with the feature unknown (`zero`),
+/// whether the row passes them with it known (`one`, 1 or 0), and the weight of the path's
+/// subsets of this size.
+#[derive(Debug, Clone, Copy, Default)]
+struct PathElement {
+    feature: Option<u32>,
+    zero: f64,
+    one: f64,
+    weight: f64,
+}
+
+/// Adds an element at `depth` and updates the subset-size weights (Lundberg et al.'s EXTEND).
+fn extend_path(path: &mut [PathElement], depth: usize, zero: f64, one: f64, feature: Option<u32>) {
+    path[depth] = PathElement { feature, zero, one, weight: if depth == 0 { 1.0 } else { 0.0 } };
+    let d = depth as f64;
+    for i in (0..depth).rev() {
+        let fi = i as f64;
+        path[i + 1].weight += one * path[i].weight * (fi + 1.0) / (d + 1.0);
+        path[i].weight = zero * path[i].weight * (d - fi) / (d + 1.0);
+    }
+}
+
+/// Takes the element at `index` out of a path of `depth + 1` elements (UNWIND).
+fn unwind_path(path: &mut [PathElement], depth: usize, index: usize) {
+    let PathElement { one, zero, .. } = path[index];
+    let d = depth as f64;
+    let mut next_one = path[depth].weight;
+    for i in (0..depth).rev() {
+        let fi = i as f64;
+        if one != 0.0 {
+            let tmp = path[i].weight;
+            path[i].weight = next_one * (d + 1.0) / ((fi + 1.0) * one);
+            next_one = tmp - path[i].weight * zero * (d - fi) / (d + 1.0);
+        } else {
+            path[i].weight = path[i].weight * (d + 1.0) / (zero * (d - fi));
+        }
+    }
+    for i in index..depth {
+        path[i].feature = path[i + 1].feature;
+        path[i].zero = path[i + 1].zero;
+        path[i].one = path[i + 1].one;
+    }
+}
+
+/// The total weight the path would have with the element at `index` taken out, without
+/// changing it.
+fn unwound_path_sum(path: &[PathElement], depth: usize, index: usize) -> f64 {
+    let PathElement { one, zero, .. } = path[index];
+    let d = depth as f64;
+    let mut next_one = path[depth].weight;
+    let mut total = 0.0;
+    for i in (0..depth).rev() {
+        let fi = i as f64;
+        if one != 0.0 {
+            let tmp = next_one * (d + 1.0) / ((fi + 1.0) * one);
+            total += tmp;
+            next_one = path[i].weight - tmp * zero * (d - fi) / (d + 1.0);
+        } else if zero != 0.0 {
+            total += path[i].weight * (d + 1.0) / (zero * (d - fi));
+        }
+    }
+    total
 }
 
 /// The longest root-to-leaf path, with cycles and unreachable depth refused.
@@ -381,18 +513,163 @@ mod tests {
     }
 
     #[test]
-    fn explanations_add_up_and_credit_the_split_features() {
+    fn explanations_are_the_shapley_values_of_a_hand_worked_tree() {
         let f = forest();
-        // Leaves 30, 40, 10, 20 with cover 1 each: node 1 (cover 2) expects 15, the root
-        // (2 × 15 + 30 + 40) / 4.
-        let root = (2.0 * 15.0 + 30.0 + 40.0) / 4.0;
+        // Leaves 30, 40, 10, 20 with cover 1 each; the stump adds 1 whatever is known.
+        // v({}) = (10 + 20 + 30 + 40) / 4 = 25, v({x0}) = 15 (x0 = 1 goes to node 1, which
+        // averages 10 and 20), v({x1}) = (10 + 30 + 40) / 3 weighted by covers 2/4, 1/4, 1/4
+        // = 10/2 + 30/4 + 40/4 = 22.5, v({x0, x1}) = 10 (the row's leaf).
+        let (v0, v_0, v_1, v01) = (25.0, 15.0, 22.5, 10.0);
         let (base, c) = f.explain(&[1.0, 1.0]);
-        assert!((base - (0.5 + root + 1.0)).abs() < 1e-12);
-        assert!((c[0] - (15.0 - root)).abs() < 1e-12);
-        assert!((c[1] - (10.0 - 15.0)).abs() < 1e-12);
+        assert!((base - (0.5 + v0 + 1.0)).abs() < 1e-12, "{base}");
+        let phi0 = 0.5 * (v_0 - v0) + 0.5 * (v01 - v_1);
+        let phi1 = 0.5 * (v_1 - v0) + 0.5 * (v01 - v_0);
+        assert!((c[0] - phi0).abs() < 1e-12, "{} vs {phi0}", c[0]);
+        assert!((c[1] - phi1).abs() < 1e-12, "{} vs {phi1}", c[1]);
         for row in [[1.0, 2.0], [5.0, 0.0], [f64::NAN, 3.0], [0.0, f64::NAN]] {
             let (base, c) = f.explain(&row);
             assert!((base + c.iter().sum::<f64>() - f.raw(&row)).abs() < 1e-12, "{row:?}");
+        }
+    }
+
+    /// A small linear congruential generator: fixed random trees without a dependency.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self) -> f64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+        fn below(&mut self, n: usize) -> usize {
+            ((self.next() * n as f64) as usize).min(n - 1)
+        }
+    }
+
+    /// A random forest over `features` features: trees up to `depth` deep, numeric splits on
+    /// values 0..10 and categorical ones on codes 0..8, some with a third (missing) child, some
+    /// covers 0, features repeated along paths.
+    fn random_forest(rng: &mut Lcg, features: usize, trees: usize, depth: u32) -> Forest {
+        let mut f = Forest::new(rng.next() - 0.5, features);
+        for _ in 0..trees {
+            let mut nodes: Vec<Option<BuildNode>> = vec![None];
+            let mut levels = vec![0u32];
+            let mut k = 0;
+            while k < nodes.len() {
+                if levels[k] < depth && rng.next() < 0.75 {
+                    let first = nodes.len();
+                    let three = rng.next() < 0.3;
+                    let kids = if three { 3 } else { 2 };
+                    for _ in 0..kids {
+                        nodes.push(None);
+                        levels.push(levels[k] + 1);
+                    }
+                    let missing = if three { first + 2 } else { first + rng.below(2) };
+                    let categorical = rng.next() < 0.2;
+                    nodes[k] = Some(BuildNode::Split {
+                        feature: rng.below(features),
+                        threshold: (rng.next() * 10.0).floor(),
+                        categories: categorical.then(|| vec![rng.below(256) as u8]),
+                        left: first,
+                        right: first + 1,
+                        missing,
+                    });
+                } else {
+                    let cover = if rng.next() < 0.1 { 0.0 } else { rng.next() * 10.0 };
+                    nodes[k] = Some(BuildNode::Leaf { value: rng.next() * 4.0 - 2.0, cover });
+                }
+                k += 1;
+            }
+            let nodes: Vec<BuildNode> = nodes.into_iter().map(|n| n.expect("every node set")).collect();
+            f.push_tree(&nodes).expect("a valid random tree");
+        }
+        f
+    }
+
+    fn random_row(rng: &mut Lcg, features: usize) -> Vec<f64> {
+        (0..features)
+            .map(|_| {
+                if rng.next() < 0.15 {
+                    f64::NAN
+                } else {
+                    (rng.next() * 10.0).floor() + 0.5 * rng.below(2) as f64
+                }
+            })
+            .collect()
+    }
+
+    /// The game TreeSHAP solves, by its definition: the forest's expected output with the
+    /// features in `known` (a bit set) fixed to the row's values.
+    fn conditional_expectation(f: &Forest, node: usize, row: &[f64], known: u32) -> f64 {
+        let n = &f.nodes[node];
+        if n.left == node as u32 {
+            return f.leaf_values[node];
+        }
+        if known & (1 << n.feature) != 0 {
+            return conditional_expectation(f, f.step(n, row[n.feature as usize]) as usize, row, known);
+        }
+        let mut kids = vec![n.left];
+        if n.right != n.left {
+            kids.push(n.right);
+        }
+        if n.missing != n.left && n.missing != n.right {
+            kids.push(n.missing);
+        }
+        kids.iter().map(|&c| f.share[c as usize] * conditional_expectation(f, c as usize, row, known)).sum()
+    }
+
+    /// Shapley values by enumerating every subset of the other features.
+    fn brute_force_shapley(f: &Forest, row: &[f64]) -> (f64, Vec<f64>) {
+        let m = f.features;
+        let value = |known: u32| {
+            f.base
+                + f.trees.iter().map(|t| conditional_expectation(f, t.root as usize, row, known)).sum::<f64>()
+        };
+        let factorial = |n: usize| (1..=n).map(|k| k as f64).product::<f64>();
+        let mut phi = vec![0.0; m];
+        for (i, p) in phi.iter_mut().enumerate() {
+            for s in 0u32..(1 << m) {
+                if s & (1 << i) != 0 {
+                    continue;
+                }
+                let size = s.count_ones() as usize;
+                let weight = factorial(size) * factorial(m - size - 1) / factorial(m);
+                *p += weight * (value(s | (1 << i)) - value(s));
+            }
+        }
+        (value(0), phi)
+    }
+
+    #[test]
+    fn tree_shap_equals_brute_force_shapley_values_on_random_trees() {
+        let mut rng = Lcg(7);
+        for case in 0..200 {
+            let features = 1 + rng.below(5);
+            let (trees, depth) = (1 + rng.below(3), 1 + rng.below(6) as u32);
+            let f = random_forest(&mut rng, features, trees, depth);
+            for _ in 0..5 {
+                let row = random_row(&mut rng, features);
+                let (base, phi) = f.explain(&row);
+                let (want_base, want) = brute_force_shapley(&f, &row);
+                assert!((base - want_base).abs() < 1e-9, "case {case}: base {base} vs {want_base}");
+                for (j, (a, b)) in phi.iter().zip(&want).enumerate() {
+                    assert!((a - b).abs() < 1e-9, "case {case}, feature {j}: {a} vs {b} ({row:?})");
+                }
+                assert!((base + phi.iter().sum::<f64>() - f.raw(&row)).abs() < 1e-9, "case {case}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// `base + Σ contributions` is the log-odds, on any forest and row.
+        #[test]
+        fn contributions_add_up_to_the_prediction(seed in proptest::prelude::any::<u64>(), features in 1usize..12, depth in 0u32..12) {
+            let mut rng = Lcg(seed);
+            let trees = 1 + rng.below(8);
+            let f = random_forest(&mut rng, features, trees, depth);
+            let row = random_row(&mut rng, features);
+            let (base, phi) = f.explain(&row);
+            let total = base + phi.iter().sum::<f64>();
+            proptest::prop_assert!((total - f.raw(&row)).abs() < 1e-9, "{} vs {}", total, f.raw(&row));
         }
     }
 

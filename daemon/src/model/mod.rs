@@ -52,9 +52,15 @@ impl ModelError {
 }
 
 /// Why a row scored as it did: `base + Σ contributions` is the model's log-odds for it.
+///
+/// For the trees, the contributions are exact Shapley values (TreeSHAP): the model's expected
+/// log-odds with only some features known (the trees' training covers weight the branches of
+/// the unknown ones), and each feature's contribution its marginal change averaged over every
+/// order of learning the features. For the logistic regression, each term of the linear sum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
-    /// The log-odds before any feature is known.
+    /// The log-odds before any feature is known: the trees' cover-weighted mean output, or the
+    /// logistic regression's intercept.
     pub base: f64,
     /// Each feature's share of the log-odds, in feature order.
     pub contributions: Vec<(String, f64)>,

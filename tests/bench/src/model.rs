@@ -26,6 +26,8 @@ pub fn measure(data_dir: Option<&Path>) -> anyhow::Result<Option<(f64, f64)>> {
         models: Which::Gbdt,
         gbdt: Default::default(),
         predict_seconds: 0.5,
+        features: Default::default(),
+        inner: false,
     })?;
     Ok(report.auc.map(|auc| (auc, report.predict_rows_per_s)))
 }
