@@ -12,6 +12,7 @@ pub mod ghl;
 pub mod hints;
 pub mod ingest;
 pub mod ipc;
+pub mod listings;
 pub mod lock;
 pub mod logtail;
 pub mod model;

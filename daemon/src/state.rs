@@ -28,6 +28,8 @@ pub struct State {
     log_dir: OnceLock<PathBuf>,
     /// Messages GHL accepted from the sender lately: their webhook echoes are passed over.
     pub own_messages: crate::hints::OwnMessages,
+    /// The property listings, prepared for matching.
+    pub listings: crate::listings::ListingBook,
 }
 
 impl State {
@@ -46,6 +48,7 @@ impl State {
             followups: OnceLock::new(),
             log_dir: OnceLock::new(),
             own_messages: crate::hints::OwnMessages::default(),
+            listings: crate::listings::ListingBook::default(),
         }
     }
 

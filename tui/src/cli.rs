@@ -127,9 +127,30 @@ pub enum Command {
     /// The follow-up engine: the approval queue, what is planned, sent, failed or uncertain
     #[command(subcommand)]
     Followups(FollowupsCommand),
+    /// Property listings that leads are matched against
+    #[command(subcommand)]
+    Listings(ListingsCommand),
     /// Run the daemon (same as `leadlined`)
     #[command(subcommand, hide = true)]
     Daemon(DaemonCommand),
+}
+
+/// `leadline listings ...`.
+#[derive(Debug, Subcommand)]
+pub enum ListingsCommand {
+    /// Import listings from an MLS export: CSV or JSON with the RESO Data Dictionary names
+    /// (ListingId, ListPrice, BedroomsTotal, BathroomsTotalInteger, LivingArea, City,
+    /// PostalCode, PropertyType, StandardStatus, address fields). All or nothing: a bad row
+    /// refuses the file and names its line. A listing already stored is updated
+    Import {
+        /// The CSV or JSON file
+        file: std::path::PathBuf,
+        /// Also remove the stored listings the file does not have
+        #[arg(long)]
+        replace: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `leadline followups ...`.

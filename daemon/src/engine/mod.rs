@@ -2,13 +2,16 @@
 //! message templates, follow-ups, the agent's own messages) and the glue that applies them to the store.
 
 pub mod analytics;
+pub mod churn;
 pub mod compliance;
 pub mod compose;
 pub mod followup;
 pub mod lead;
+pub mod matching;
 pub mod qualify;
 pub mod queues;
 pub mod rebase;
+pub mod routing;
 pub mod score;
 pub mod search;
 pub mod templates;

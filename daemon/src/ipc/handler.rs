@@ -75,6 +75,9 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             .await
         }
         Request::LogTail { lines } => log_tail(state, lines).await,
+        Request::ImportListings { path, replace } => {
+            super::intel::import_listings(state, path, replace).await
+        }
         Request::Ping => Ok(Response::Pong),
         Request::Subscribe => Ok(Response::Subscribed),
         Request::Status => {
@@ -299,6 +302,7 @@ fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {
     detail.timeline = timeline;
     detail.pending_ops = state.db.pending_ops()?.into_iter().filter(|o| o.contact_id == id).collect();
     detail.followups = state.db.follow_up(id)?;
+    super::intel::fill(state, &mut detail)?;
     Ok(Some(detail))
 }
 

@@ -5,6 +5,7 @@ mod connection;
 pub mod edits;
 pub mod followups;
 pub mod handler;
+mod intel;
 pub mod socket;
 
 pub use connection::serve_connection;

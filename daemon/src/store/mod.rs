@@ -13,6 +13,8 @@ mod codec;
 pub mod conformance;
 mod db;
 pub mod keys;
+mod listings;
+pub use listings::ListingChanges;
 mod memory;
 mod ranked;
 mod ranks;
@@ -72,11 +74,13 @@ pub enum Tree {
     MessagesByContact,
     /// Opportunities by contact.
     IdxOpportunitiesByContact,
+    /// Property listings by listing id (`leadline listings import`).
+    Listings,
 }
 
 impl Tree {
     /// Every tree, in a fixed order (the backends index their trees by it).
-    pub const ALL: [Tree; 20] = [
+    pub const ALL: [Tree; 21] = [
         Tree::Meta,
         Tree::Leads,
         Tree::Opportunities,
@@ -97,6 +101,7 @@ impl Tree {
         Tree::IdxUncontacted,
         Tree::MessagesByContact,
         Tree::IdxOpportunitiesByContact,
+        Tree::Listings,
     ];
 
     /// The tree's name on disk.
@@ -125,6 +130,7 @@ impl Tree {
             Tree::IdxUncontacted => "idx_uncontacted",
             Tree::MessagesByContact => "idx_messages_by_contact",
             Tree::IdxOpportunitiesByContact => "idx_opportunities_by_contact",
+            Tree::Listings => "listings",
         }
     }
 

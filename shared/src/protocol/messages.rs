@@ -115,6 +115,15 @@ pub enum Request {
     LogTail {
         lines: u32,
     },
+    /// Import property listings from a CSV or JSON file with the RESO Data Dictionary names
+    /// (see `docs/intel.md`). All or nothing: a bad row refuses the whole file, naming its
+    /// line. Listings are kept by `ListingId`; with `replace`, those not in the file go.
+    ImportListings {
+        /// The file, as an absolute path (the daemon may run in another directory).
+        path: String,
+        #[serde(default)]
+        replace: bool,
+    },
 }
 
 fn default_system_limit() -> u32 {
@@ -286,6 +295,7 @@ pub enum Response {
     Search(Box<SearchPage>),
     System(Box<super::SystemReport>),
     LogTail(Box<super::LogTail>),
+    ListingsImported(Box<super::ListingsImported>),
 }
 
 /// Something that happened in the daemon, pushed to subscribed clients.
@@ -489,6 +499,13 @@ pub struct LeadDetail {
     /// The follow-up engine's record for the lead: its workflows and every action, upcoming
     /// and past.
     pub followups: Option<FollowUps>,
+    /// The listings that fit the lead best (at most five), best first; empty for sellers,
+    /// leads with no wishes known and stores without listings.
+    pub matches: Vec<super::ListingMatch>,
+    /// Who should work the lead, with the trace of why; none when the location has no users.
+    pub routing: Option<super::RoutingSuggestion>,
+    /// How likely the lead is to go quiet for good, from its engagement.
+    pub churn: Option<super::ChurnRisk>,
 }
 
 impl LeadDetail {

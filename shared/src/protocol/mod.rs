@@ -16,6 +16,7 @@
 mod analytics;
 pub mod codec;
 mod compose;
+mod intel;
 mod messages;
 mod queue;
 mod system;
@@ -23,12 +24,13 @@ mod system;
 pub use analytics::*;
 pub use codec::{FrameError, MAX_FRAME_BYTES, decode, encode, framing};
 pub use compose::{ChannelCheck, ComposeInfo, TemplateChoice};
+pub use intel::*;
 pub use messages::*;
 pub use queue::{QueueName, UnknownQueue};
 pub use system::*;
 
 /// The protocol version, defined once for both binaries. Peers must match exactly.
-pub const PROTOCOL_VERSION: u16 = 7;
+pub const PROTOCOL_VERSION: u16 = 8;
 
 #[cfg(test)]
 mod tests;

@@ -179,7 +179,7 @@ impl Fake {
                             self.searches.lock().unwrap().push(query.clone());
                             Ok(Response::Search(Box::new(super::tests::search_page(&query, limit))))
                         }
-                        Request::SimulateFollowUps { .. } => {
+                        Request::SimulateFollowUps { .. } | Request::ImportListings { .. } => {
                             Err(RemoteError::new(ErrorKind::BadRequest, "not in this fake daemon"))
                         }
                     };

@@ -339,6 +339,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("p", "pause-lead"),
     ("P", "resume-lead"),
     ("u", "assign"),
+    ("U", "accept-routing"),
     ("space", "toggle-mark"),
     ("v", "toggle-mark"),
     ("V", "mark-all"),

@@ -9,6 +9,7 @@ pub mod compose;
 pub mod detail;
 pub mod followups;
 pub mod help;
+pub mod intel;
 pub mod palette;
 pub mod prompt;
 pub mod queue_table;
