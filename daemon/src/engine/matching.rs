@@ -581,7 +581,7 @@ mod tests {
         let m = best_matches(&prefs(450_000.0, &["Plano"], 3, 2), &set, 5);
         assert_eq!(m.len(), 1);
         // Budget, location, bedrooms, bathrooms met (50 of 60 weight); type and size not given.
-        let expected = (20.0 + 15.0 + 10.0 + 5.0 + 0.5 * 5.0 + 0.5 * 5.0) / 0.60;
+        let expected: f64 = (20.0 + 15.0 + 10.0 + 5.0 + 0.5 * 5.0 + 0.5 * 5.0) / 0.60;
         assert_eq!(m[0].score, expected.round() as u8);
         let texts: Vec<&str> = m[0].reasons.iter().map(|r| r.text.as_str()).collect();
         assert_eq!(
