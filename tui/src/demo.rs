@@ -85,8 +85,10 @@ impl Demo {
         let temp = tempfile::Builder::new().prefix("leadline-demo-").tempdir().map_err(DemoError::Setup)?;
         let data_dir = temp.path().join("data");
         let config = temp.path().join("config.toml");
+        // The demo's four agents share hundreds of leads a month: at the default 15 open leads
+        // each every one is over 80 % and routing could only show its round-robin fallback.
         let config_text = format!(
-            "[ghl]\nbase_url = \"{ghl_url}\"\nlocation_id = \"{}\"\n\n[sync]\nfast_poll_secs = 3\ninterval_secs = 30\n\n{DEMO_MESSAGES}",
+            "[ghl]\nbase_url = \"{ghl_url}\"\nlocation_id = \"{}\"\n\n[sync]\nfast_poll_secs = 3\ninterval_secs = 30\n\n[routing]\nmax_load = 0.8\ndefault_capacity = 60\nload_window_days = 30\nluxury_budget = 1000000\n\n{DEMO_MESSAGES}",
             sim.location_id()
         );
         std::fs::write(&config, config_text).map_err(DemoError::Setup)?;
