@@ -10,6 +10,8 @@ SNAPS = ROOT / "tui/src/dashboard/snapshots"
 SCREENS = [
     ("queue", "Queues", "the dashboard opens here; `1`–`6` pick a queue"),
     ("detail", "A lead", "`enter` on a row"),
+    ("lead_intel", "A lead's churn risk, routing and matches",
+     "`enter` on a lead with listings imported; `U` assigns it as routing suggests (docs/intel.md)"),
     ("search", "Search", "`/` and a few letters of a name, phone, email or tag"),
     ("compose_sms", "Compose", "`c` on a lead"),
     ("followups", "Follow-ups", "`7`"),

@@ -14,6 +14,7 @@ pub mod hints;
 pub mod ingest;
 pub mod intel;
 pub mod ipc;
+pub mod listings;
 pub mod lock;
 pub mod logtail;
 pub mod model;

@@ -34,6 +34,8 @@ pub struct State {
     pub model: crate::intel::ModelSlot,
     /// Held by a training run, so the nightly one and one asked for never overlap.
     pub training: tokio::sync::Mutex<()>,
+    /// The property listings, prepared for matching.
+    pub listings: crate::listings::ListingBook,
 }
 
 impl State {
@@ -55,6 +57,7 @@ impl State {
             task_fetches: std::sync::Mutex::default(),
             model: crate::intel::ModelSlot::default(),
             training: tokio::sync::Mutex::new(()),
+            listings: crate::listings::ListingBook::default(),
         }
     }
 

@@ -25,6 +25,48 @@ pub struct Config {
     pub dashboard: DashboardConfig,
     #[serde(default)]
     pub assist: AssistConfig,
+    pub routing: RoutingConfig,
+}
+
+/// `[routing]`: routing suggestions for teams. See `docs/intel.md`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// An agent's load is kept under this share of its capacity (0.8 is 80 %).
+    pub max_load: f64,
+    /// Open leads an agent may hold when its block does not say.
+    pub default_capacity: u32,
+    /// A lead counts towards its agent's load for this many days after it arrives (unless won).
+    pub load_window_days: u32,
+    /// From this budget, in dollars, a lead needs the `luxury` specialty.
+    pub luxury_budget: f64,
+    /// The agents; none means every user of the location, always available.
+    #[serde(default)]
+    pub agents: Vec<AgentConfig>,
+}
+
+/// One `[[routing.agents]]` block.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    /// The agent's GHL user id.
+    pub user_id: String,
+    /// A name to show (default: the GHL user's).
+    pub name: Option<String>,
+    /// Open leads the agent may hold (default: `default_capacity`).
+    pub capacity: Option<u32>,
+    /// first_time_buyers, luxury, commercial, investment, relocation, distressed,
+    /// new_construction, senior_housing.
+    pub specialties: Vec<String>,
+    /// Working days: mon … sun (none: every day).
+    pub days: Vec<String>,
+    /// Working hours in `timezone`, from and to (none: all day).
+    pub start_hour: Option<u8>,
+    pub end_hour: Option<u8>,
+    /// The agent's IANA zone (default: UTC).
+    pub timezone: Option<String>,
+    /// Out of routing (vacation, leave).
+    pub paused: bool,
 }
 
 /// `[assist]`: the optional AI assist (drafted replies, preferences read from messages), off

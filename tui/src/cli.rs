@@ -139,6 +139,9 @@ pub enum Command {
     /// and why, every version trained, or train one now
     #[command(subcommand)]
     Model(ModelCmd),
+    /// Property listings that leads are matched against
+    #[command(subcommand)]
+    Listings(ListingsCommand),
     /// Run the daemon (same as `leadlined`)
     #[command(subcommand, hide = true)]
     Daemon(DaemonCommand),
@@ -156,6 +159,24 @@ pub enum ModelCmd {
     /// Train on the closed deals now (as the nightly run does); a model that beats rules-v1
     /// and the current model on the held-out deals is promoted and every lead rescored
     Train {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `leadline listings ...`.
+#[derive(Debug, Subcommand)]
+pub enum ListingsCommand {
+    /// Import listings from an MLS export: CSV or JSON with the RESO Data Dictionary names
+    /// (ListingId, ListPrice, BedroomsTotal, BathroomsTotalInteger, LivingArea, City,
+    /// PostalCode, PropertyType, StandardStatus, address fields). All or nothing: a bad row
+    /// refuses the file and names its line. A listing already stored is updated
+    Import {
+        /// The CSV or JSON file
+        file: std::path::PathBuf,
+        /// Also remove the stored listings the file does not have
+        #[arg(long)]
+        replace: bool,
         #[arg(long)]
         json: bool,
     },

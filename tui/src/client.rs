@@ -273,6 +273,18 @@ impl Client {
         }
     }
 
+    /// `Request::ImportListings`: reads the file at `path` (absolute) into the daemon's listings.
+    pub async fn import_listings(
+        &mut self,
+        path: &str,
+        replace: bool,
+    ) -> Result<leadline_shared::protocol::ListingsImported, ClientError> {
+        match self.request(Request::ImportListings { path: path.to_owned(), replace }).await? {
+            Response::ListingsImported(done) => Ok(*done),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// The analytics figures for a range.
     pub async fn analytics(
         &mut self,

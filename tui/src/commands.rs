@@ -97,6 +97,28 @@ pub async fn model(socket: &Path, train: bool, json: bool) -> Result<(), Command
     if json { print_json(&status) } else { print(&output::model_status(&status)) }
 }
 
+/// `leadline listings import FILE [--replace] [--json]`. The path goes to the daemon made
+/// absolute, since the daemon runs in a directory of its own.
+pub async fn import_listings(
+    socket: &Path,
+    file: &Path,
+    replace: bool,
+    json: bool,
+) -> Result<(), CommandError> {
+    let path = std::path::absolute(file)
+        .map_err(|e| CommandError::Usage(format!("cannot resolve {}: {e}", file.display())))?;
+    let done = Client::connect(socket).await?.import_listings(&path.display().to_string(), replace).await?;
+    if json {
+        print_json(&done)
+    } else {
+        let removed = if replace { format!(", {} removed", done.removed) } else { String::new() };
+        print(&format!(
+            "{}: {} listings read, {} added, {} updated{removed}; {} in the store\n",
+            done.file, done.read, done.added, done.updated, done.total
+        ))
+    }
+}
+
 /// `leadline sync [--wait] [--full]`.
 pub async fn sync(socket: &Path, wait: bool, full: bool) -> Result<(), CommandError> {
     let status = Client::connect(socket).await?.sync(wait, full).await?;

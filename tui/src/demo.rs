@@ -19,6 +19,10 @@ use crate::launch::{self, LaunchError};
 const DEMO_MESSAGES: &str = "[messages]\nbusiness_name = \"Summit Realty Group\"\nagent_name = \"Sarah Mitchell\"\n\
                              agent_phone = \"(512) 555-0142\"\npostal_address = \"500 Congress Ave, Suite 200\\nAustin, TX 78701\"\n";
 
+/// The demo's property listings (`scripts/demo-listings.py` writes them): where the simulated
+/// leads look, at their budgets, so the lead view shows matches.
+const DEMO_LISTINGS: &str = include_str!("../../assets/demo/listings.csv");
+
 /// Why the demo could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -32,6 +36,8 @@ pub enum DemoError {
     Simulator(String),
     #[error("the first sync with the simulated location failed: {0}")]
     FirstSync(String),
+    #[error("loading the demo's listings failed: {0}")]
+    Listings(String),
     #[error(transparent)]
     Launch(#[from] LaunchError),
     #[error(transparent)]
@@ -82,11 +88,15 @@ impl Demo {
         let temp = tempfile::Builder::new().prefix("leadline-demo-").tempdir().map_err(DemoError::Setup)?;
         let data_dir = temp.path().join("data");
         let config = temp.path().join("config.toml");
+        // The demo's four agents share hundreds of leads a month: at the default 15 open leads
+        // each every one is over 80 % and routing could only show its round-robin fallback.
         let config_text = format!(
-            "[ghl]\nbase_url = \"{ghl_url}\"\nlocation_id = \"{}\"\n\n[sync]\nfast_poll_secs = 3\ninterval_secs = 30\n\n{DEMO_MESSAGES}",
+            "[ghl]\nbase_url = \"{ghl_url}\"\nlocation_id = \"{}\"\n\n[sync]\nfast_poll_secs = 3\ninterval_secs = 30\n\n[routing]\nmax_load = 0.8\ndefault_capacity = 60\nload_window_days = 30\nluxury_budget = 1000000\n\n{DEMO_MESSAGES}",
             sim.location_id()
         );
         std::fs::write(&config, config_text).map_err(DemoError::Setup)?;
+        let listings = temp.path().join("listings.csv");
+        std::fs::write(&listings, DEMO_LISTINGS).map_err(DemoError::Setup)?;
 
         let demo_globals = GlobalArgs {
             config: Some(config),
@@ -106,6 +116,11 @@ impl Demo {
             client.sync(true, false).await.map_err(|e| e.to_string())
         });
         synced.map_err(DemoError::FirstSync)?;
+        let imported = demo.runtime.block_on(async {
+            let mut client = Client::connect(&demo.socket).await.map_err(|e| e.to_string())?;
+            client.import_listings(&listings.display().to_string(), false).await.map_err(|e| e.to_string())
+        });
+        imported.map_err(DemoError::Listings)?;
         Ok(demo)
     }
 

@@ -183,6 +183,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             runtime()?.block_on(async { command_result(commands::model(&paths.socket, train, json).await) })
         }
+        Some(Command::Listings(leadline_tui::cli::ListingsCommand::Import { file, replace, json })) => {
+            runtime()?.block_on(async {
+                command_result(commands::import_listings(&paths.socket, &file, replace, json).await)
+            })
+        }
         Some(Command::Daemon(_)) => Ok(()),
     }
 }

@@ -262,6 +262,52 @@ pub fn model_status(s: &leadline_shared::protocol::ModelStatus) -> String {
 }
 
 /// `leadline lead` for people.
+/// A lead's matches (and, as they come, its routing and churn risk) for `leadline lead ID`.
+fn intel(d: &LeadDetail) -> String {
+    let mut out = String::new();
+    if let Some(c) = &d.churn {
+        let at_risk = c.value_at_risk.map(|v| format!(", ${v:.0} at risk")).unwrap_or_default();
+        out.push_str(&format!("churn    {} {} ({}){at_risk}\n", c.tier, c.score, c.action));
+        for f in &c.factors {
+            out.push_str(&format!("         {:>5.1}  {} ({})\n", f.points, f.factor, f.text));
+        }
+    }
+    if let Some(r) = &d.routing {
+        let method = if r.method == "round_robin" { "round robin" } else { "best fit" };
+        let current = if r.current { ", already assigned" } else { "" };
+        out.push_str(&format!(
+            "routing  {} ({}), {method}, load {}/{}{current}\n",
+            r.name, r.user_id, r.load, r.capacity
+        ));
+        for step in &r.trace {
+            out.push_str(&format!("         {step}\n"));
+        }
+    }
+    if !d.matches.is_empty() {
+        out.push_str("matches\n");
+        for m in &d.matches {
+            let l = &m.listing;
+            out.push_str(&format!(
+                "  {:>3}  {:<12} {:>10}  {}\n",
+                m.score,
+                l.listing_id,
+                l.list_price.map(|p| format!("${p:.0}")).unwrap_or_else(|| "-".into()),
+                l.address()
+            ));
+            let reasons: Vec<String> = m
+                .reasons
+                .iter()
+                .filter(|r| r.asked)
+                .map(|r| format!("{} {}", if r.met { "+" } else { "-" }, r.text))
+                .collect();
+            if !reasons.is_empty() {
+                out.push_str(&format!("       {}\n", reasons.join(", ")));
+            }
+        }
+    }
+    out
+}
+
 pub fn lead(d: &LeadDetail, now: Timestamp) -> String {
     let l = &d.lead;
     let mut out = format!("{} ({})\n", l.name, l.id);
@@ -309,6 +355,7 @@ pub fn lead(d: &LeadDetail, now: Timestamp) -> String {
             answer.unwrap_or("")
         ));
     }
+    out.push_str(&intel(d));
     if let Some(f) = &d.followups {
         out.push_str(&lead_followups(f, &l.id, now));
     }

@@ -91,6 +91,9 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             .await
             .map(|s| Response::Model(Box::new(s)))
             .map_err(|e| RemoteError::new(ErrorKind::Internal, e.to_string())),
+        Request::ImportListings { path, replace } => {
+            super::intel::import_listings(state, path, replace).await
+        }
         Request::Ping => Ok(Response::Pong),
         Request::Subscribe => Ok(Response::Subscribed),
         Request::Status => {
@@ -309,6 +312,7 @@ fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {
         .filter(|p| detail.opportunities.iter().any(|o| o.pipeline_id == p.id))
         .collect();
     detail.followups = state.db.follow_up(id)?;
+    super::intel::fill(state, &mut detail)?;
     Ok(Some(detail))
 }
 

@@ -6,6 +6,7 @@ mod connection;
 pub mod edits;
 pub mod followups;
 pub mod handler;
+mod intel;
 pub mod socket;
 mod tasks;
 pub mod timeline;

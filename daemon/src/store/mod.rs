@@ -13,6 +13,8 @@ mod codec;
 pub mod conformance;
 mod db;
 pub mod keys;
+mod listings;
+pub use listings::ListingChanges;
 mod memory;
 mod ranked;
 mod ranks;
@@ -85,11 +87,13 @@ pub enum Tree {
     /// Conversion models trained on the location's history, by version (big-endian `u32`),
     /// each with its held-out figures and whether it was promoted ([`crate::intel`]).
     Models,
+    /// Property listings by listing id (`leadline listings import`).
+    Listings,
 }
 
 impl Tree {
     /// Every tree, in a fixed order (the backends index their trees by it).
-    pub const ALL: [Tree; 25] = [
+    pub const ALL: [Tree; 26] = [
         Tree::Meta,
         Tree::Leads,
         Tree::Opportunities,
@@ -115,6 +119,7 @@ impl Tree {
         Tree::IdxOpenTasks,
         Tree::StageChanges,
         Tree::Models,
+        Tree::Listings,
     ];
 
     /// The tree's name on disk.
@@ -148,6 +153,7 @@ impl Tree {
             Tree::IdxOpenTasks => "idx_open_tasks",
             Tree::StageChanges => "stage_changes",
             Tree::Models => "models",
+            Tree::Listings => "listings",
         }
     }
 

@@ -141,6 +141,15 @@ pub enum Request {
     /// Train the conversion model on the location's history now (as the nightly run does),
     /// promote it if it earns it, and answer with the status afterwards.
     TrainModel,
+    /// Import property listings from a CSV or JSON file with the RESO Data Dictionary names
+    /// (see `docs/intel.md`). All or nothing: a bad row refuses the whole file, naming its
+    /// line. Listings are kept by `ListingId`; with `replace`, those not in the file go.
+    ImportListings {
+        /// The file, as an absolute path (the daemon may run in another directory).
+        path: String,
+        #[serde(default)]
+        replace: bool,
+    },
 }
 
 fn default_system_limit() -> u32 {
@@ -346,6 +355,7 @@ pub enum Response {
     Tasks(Box<TaskList>),
     Assisted(Box<super::AssistReport>),
     Model(Box<super::ModelStatus>),
+    ListingsImported(Box<super::ListingsImported>),
 }
 
 /// Something that happened in the daemon, pushed to subscribed clients.
@@ -566,6 +576,13 @@ pub struct LeadDetail {
     pub tasks: Vec<Task>,
     /// The pipelines of the lead's deals, with their stages (the Deal screen's stage picker).
     pub pipelines: Vec<Pipeline>,
+    /// The listings that fit the lead best (at most five), best first; empty for sellers,
+    /// leads with no wishes known and stores without listings.
+    pub matches: Vec<super::ListingMatch>,
+    /// Who should work the lead, with the trace of why; none when the location has no users.
+    pub routing: Option<super::RoutingSuggestion>,
+    /// How likely the lead is to go quiet for good, from its engagement.
+    pub churn: Option<super::ChurnRisk>,
 }
 
 impl LeadDetail {

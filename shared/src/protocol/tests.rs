@@ -37,6 +37,7 @@ fn arb_request() -> impl Strategy<Value = Request> {
         "[a-z0-9]{1,8}".prop_map(|contact_id| Request::Assist { contact_id }),
         Just(Request::ModelStatus),
         Just(Request::TrainModel),
+        (".{0,40}", any::<bool>()).prop_map(|(path, replace)| Request::ImportListings { path, replace }),
     ]
 }
 
@@ -396,4 +397,69 @@ fn tasks_and_deal_parts_round_trip() {
     assert!(old.tasks.is_empty() && old.pipelines.is_empty() && !old.timeline[0].pending);
     let asked: Request = serde_json::from_str(r#"{"type":"tasks"}"#).expect("reads");
     assert_eq!(asked, Request::Tasks { limit: DEFAULT_TASKS_LIMIT });
+}
+
+/// A lead's matches, routing suggestion and churn risk, and a listings import's answer, go
+/// through the codec unchanged; a lead detail from a daemon before them still reads.
+#[test]
+fn lead_intelligence_round_trips_and_older_details_still_read() {
+    let listing = Listing {
+        listing_id: "DEMO-00001".into(),
+        list_price: Some(410_000.0),
+        bedrooms: Some(3),
+        bathrooms: Some(2),
+        living_area: Some(1_850.0),
+        street: Some("12 Elm St".into()),
+        city: Some("Plano".into()),
+        state: Some("TX".into()),
+        postal_code: Some("75024".into()),
+        subdivision: Some("Willow Bend".into()),
+        property_type: Some("Single Family Residence".into()),
+        status: Some("Active".into()),
+    };
+    let detail = LeadDetail {
+        matches: vec![ListingMatch {
+            listing,
+            score: 88,
+            reasons: vec![MatchReason {
+                factor: "budget".into(),
+                points: 33.3,
+                weight: 33.3,
+                asked: true,
+                met: true,
+                text: "$410k within budget $450k".into(),
+            }],
+        }],
+        routing: Some(RoutingSuggestion {
+            user_id: "u1".into(),
+            name: "Sarah Mitchell".into(),
+            method: "best_fit".into(),
+            load: 6,
+            capacity: 15,
+            current: false,
+            trace: vec!["specialty luxury".into()],
+        }),
+        churn: Some(ChurnRisk {
+            score: 64,
+            tier: "high".into(),
+            action: "urgent follow-up".into(),
+            value_at_risk: Some(172_800.0),
+            factors: vec![ChurnFactor { factor: "silence".into(), points: 30.0, text: "31 days".into() }],
+        }),
+        ..LeadDetail::default()
+    };
+    let msg = ServerMessage::Response { id: 3, result: Ok(Response::Lead(Box::new(detail))) };
+    assert_eq!(through_the_wire(&msg), msg);
+    let done =
+        ListingsImported { file: "/tmp/mls.csv".into(), read: 4, added: 3, updated: 1, removed: 0, total: 9 };
+    let msg = ServerMessage::Response { id: 4, result: Ok(Response::ListingsImported(Box::new(done))) };
+    assert_eq!(through_the_wire(&msg), msg);
+    let request = ClientMessage::Request {
+        id: 5,
+        body: Request::ImportListings { path: "/tmp/x.json".into(), replace: true },
+    };
+    assert_eq!(through_the_wire(&request), request);
+
+    let old: LeadDetail = serde_json::from_str(r#"{"id":"c1","score":40}"#).expect("decodes");
+    assert!(old.matches.is_empty() && old.routing.is_none() && old.churn.is_none());
 }

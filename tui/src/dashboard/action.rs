@@ -86,6 +86,8 @@ pub enum Action {
     /// Assign the selected (or every marked) lead to a GHL user (opens a text input for the
     /// user id).
     Assign,
+    /// Assign the open lead to the agent its routing suggestion names (an `assign` edit).
+    AcceptRouting,
     /// Mark or unmark the selected row, for the bulk actions.
     ToggleMark,
     /// Mark every row on screen.
@@ -172,6 +174,7 @@ impl Action {
             Action::Enroll,
             Action::Send,
             Action::Draft,
+            Action::AcceptRouting,
             Action::ToggleMark,
             Action::MarkAll,
             Action::ClearMarks,
@@ -229,6 +232,7 @@ impl Action {
             Action::System => "system".into(),
             Action::RetryAllFailed => "retry-all-failed".into(),
             Action::Assign => "assign".into(),
+            Action::AcceptRouting => "accept-routing".into(),
             Action::ToggleMark => "toggle-mark".into(),
             Action::MarkAll => "mark-all".into(),
             Action::ClearMarks => "clear-marks".into(),
@@ -263,6 +267,7 @@ impl Action {
             | Action::Draft
             | Action::AddTask
             | Action::OpenDeal
+            | Action::AcceptRouting
             | Action::ToggleMark => Some(Target::Lead),
             Action::ApproveFollowUp | Action::EditFollowUp | Action::SkipFollowUp | Action::SendAgain => {
                 Some(Target::FollowUp)
@@ -312,6 +317,7 @@ impl Action {
             Action::System => "system: sync, edits, skipped, log".into(),
             Action::RetryAllFailed => "system: retry all failed edits".into(),
             Action::Assign => "assign the lead(s) to a user".into(),
+            Action::AcceptRouting => "assign to the suggested agent".into(),
             Action::ToggleMark => "mark or unmark the row".into(),
             Action::MarkAll => "mark every row on screen".into(),
             Action::ClearMarks => "clear the marks".into(),

@@ -1347,6 +1347,7 @@ impl App {
             Action::Enroll => self.open_prompt(PromptKind::Enroll),
             // Compose's own (it takes the keys while open); elsewhere it says where it works.
             Action::Send => self.flash_info("send works in Compose: c writes to the lead".to_owned()),
+            Action::AcceptRouting => return self.accept_routing(),
             Action::ApproveFollowUp
                 if self.screen == Screen::FollowUps && !self.followup_marks.is_empty() =>
             {
@@ -1787,6 +1788,33 @@ impl App {
     /// Compose, when it is open for `contact_id`.
     fn compose_for(&mut self, contact_id: &str) -> Option<&mut Compose> {
         self.compose.as_mut().filter(|c| c.contact_id == contact_id)
+    }
+
+    /// Assigns the open lead to the agent of its routing suggestion: the same `assign` edit as
+    /// `u` with the suggestion's user id.
+    fn accept_routing(&mut self) -> Vec<Effect> {
+        let Some(detail) = self.selected_detail() else {
+            let open = self.keys_hint(Action::ToggleDetail).unwrap_or_default();
+            self.flash_error(format!("Open a lead{open} to see and accept its routing suggestion."));
+            return Vec::new();
+        };
+        let Some(routing) = detail.routing.clone() else {
+            self.flash_error(
+                "No routing suggestion for this lead: the location has no users yet.".to_owned(),
+            );
+            return Vec::new();
+        };
+        if routing.current {
+            self.flash_info(format!("{} already has this lead.", routing.name));
+            return Vec::new();
+        }
+        if !self.conn.is_online() {
+            self.flash_error(format!("Not assigned to {} (not connected to the daemon).", routing.name));
+            return Vec::new();
+        }
+        let contact_id = detail.lead.id.clone();
+        self.flash_info(format!("Assigning to {}…", routing.name));
+        vec![Effect::Edit { contact_id, op: OpKind::Assign { user_id: routing.user_id } }]
     }
 
     /// Enter in the prompt: sends the edit unless the text is blank.

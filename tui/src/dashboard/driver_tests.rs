@@ -195,7 +195,7 @@ impl Fake {
                             Ok(Response::Search(Box::new(super::tests::search_page(&query, limit))))
                         }
                         Request::Tasks { .. } => Ok(Response::Tasks(Box::default())),
-                        Request::SimulateFollowUps { .. } => {
+                        Request::SimulateFollowUps { .. } | Request::ImportListings { .. } => {
                             Err(RemoteError::new(ErrorKind::BadRequest, "not in this fake daemon"))
                         }
                     };

@@ -352,6 +352,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("W", "enroll"),
     ("ctrl-s", "send"),
     ("D", "draft"),
+    ("U", "accept-routing"),
     ("space", "toggle-mark"),
     ("v", "toggle-mark"),
     ("V", "mark-all"),

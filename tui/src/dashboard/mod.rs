@@ -42,6 +42,8 @@ pub mod tui;
 #[cfg(test)]
 mod driver_tests;
 #[cfg(test)]
+mod intel_tests;
+#[cfg(test)]
 mod keys_tests;
 #[cfg(test)]
 mod system_tests;

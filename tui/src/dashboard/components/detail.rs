@@ -78,11 +78,16 @@ fn pane_lines(app: &App, lead: &LeadSummary, area: Rect) -> Vec<Line<'static>> {
     let mut lines = summary_lines(lead, detail, app);
     match detail {
         Some(detail) => {
+            let accept = app.keymap.hint_key(Action::AcceptRouting).map(|k| k.to_string());
+            lines.extend(super::intel::churn_line(th, detail));
+            lines.extend(super::intel::route_line(th, detail, accept));
             // Edits come first: a failed one needs the agent, and must not scroll off. Then
             // what the follow-ups will do next, or failed to do.
             lines.extend(edit_lines(detail, app, inner_width));
             lines.extend(followup_lines(detail, app, inner_width));
             lines.extend(explanation_lines(th, detail, inner_width));
+            lines.extend(super::intel::match_lines(th, detail, inner_width));
+            lines.extend(super::intel::trace_lines(th, detail, inner_width));
             lines.extend(qualification_lines(th, detail, inner_width));
             lines.extend(timeline_lines(&detail.timeline, app, inner_width));
         }

@@ -10,6 +10,7 @@ pub mod deal;
 pub mod detail;
 pub mod followups;
 pub mod help;
+pub mod intel;
 pub mod palette;
 pub mod prompt;
 pub mod queue_table;
