@@ -43,7 +43,7 @@ struct Args {
     #[arg(long)]
     ingest_only: bool,
     /// Stop after the in-process figures and the daemon's IPC round trips (no sync, no
-    /// follow-ups): for the queue and analytics requests alone
+    /// follow-ups): the queue and analytics requests, and the dashboard's keys and memory
     #[arg(long, conflicts_with_all = ["ingest_only", "sync_only", "followups_only"])]
     ipc_only: bool,
     /// Keep the work directory (data sets, stores and the daemons' logs)
@@ -213,6 +213,11 @@ fn main() -> anyhow::Result<()> {
             "ipc_echo_p99_us": ipc.echo.p99_us.round(),
             "analytics_request_p50_us": ipc.analytics.p50_us.round(),
             "analytics_request_p99_us": ipc.analytics.p99_us.round(),
+            "dashboard_key_p50_ms": ipc.dashboard.as_ref().map(|d| (d.key.p50_us / 100.0).round() / 10.0),
+            "dashboard_key_p99_ms": ipc.dashboard.as_ref().map(|d| (d.key.p99_us / 100.0).round() / 10.0),
+            "tmux_capture_p50_ms": ipc.dashboard.as_ref().map(|d| (d.capture.p50_us / 100.0).round() / 10.0),
+            "dashboard_rss_mb": ipc.dashboard.as_ref().map(|d| (d.rss_kb as f64 / 1024.0).round()),
+            "dashboard_peak_rss_mb": ipc.dashboard.as_ref().map(|d| (d.peak_rss_kb as f64 / 1024.0).round()),
         });
         if let (Some(all), Value::Object(part)) = (figures.as_object_mut(), part) {
             all.extend(part);
