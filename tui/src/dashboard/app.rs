@@ -513,6 +513,8 @@ pub fn visible_range(len: usize, offset: usize, selected: usize, height: usize) 
 pub struct App {
     pub(super) now: Timestamp,
     pub(super) keymap: Keymap,
+    /// The help overlay's entries, made from the keymap when it is set (not at every frame).
+    help_entries: Vec<(String, String)>,
     pub(super) views: Vec<QueueView>,
     pub(super) current: usize,
     pub(super) screen: Screen,
@@ -584,6 +586,7 @@ impl App {
         App {
             now,
             keymap: Keymap::defaults(),
+            help_entries: Keymap::defaults().help_entries(),
             views: QueueName::BUILT_IN.into_iter().map(QueueView::new).collect(),
             current: 0,
             screen: Screen::Queue,
@@ -741,7 +744,13 @@ impl App {
 
     /// Replaces the keymap (the defaults with the user's keymap file applied).
     pub fn set_keymap(&mut self, keymap: Keymap) {
+        self.help_entries = keymap.help_entries();
         self.keymap = keymap;
+    }
+
+    /// The help overlay's entries: each bound action with its keys.
+    pub fn help_entries(&self) -> &[(String, String)] {
+        &self.help_entries
     }
 
     /// Replaces the theme (the config's, or `--theme`'s, with `NO_COLOR` applied).
@@ -879,7 +888,7 @@ impl App {
     }
 
     fn help_max_scroll(&self) -> u16 {
-        super::components::help::max_scroll(&self.keymap, self.size.0, self.size.1)
+        super::components::help::max_scroll(&self.help_entries, self.size.0, self.size.1)
     }
 
     /// The queue tab last shown (also while the follow-ups screen is on).

@@ -36,7 +36,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(empty, area);
         return;
     };
-    let lines = pane_lines(app, lead, area);
+    let inner = usize::from(area.height.saturating_sub(2));
+    let lines = pane_lines(app, lead, area, usize::from(app.detail_scroll()) + inner);
     let inner_height = usize::from(area.height.saturating_sub(2));
     let max = lines.len().saturating_sub(inner_height);
     let scroll = usize::from(app.detail_scroll()).min(max);
@@ -66,12 +67,15 @@ pub fn max_scroll(app: &App, area: Rect) -> u16 {
     let Some(lead) = app.selected_lead() else {
         return 0;
     };
-    let lines = pane_lines(app, lead, area).len();
+    // Only the count matters here: no line is built in full.
+    let lines = pane_lines(app, lead, area, 0).len();
     u16::try_from(lines.saturating_sub(usize::from(area.height.saturating_sub(2)))).unwrap_or(u16::MAX)
 }
 
-/// Every line of the pane, before scrolling (one lead's worth: cheap to build per frame).
-fn pane_lines(app: &App, lead: &LeadSummary, area: Rect) -> Vec<Line<'static>> {
+/// Every line of the pane, before scrolling. The timeline's entries (200 of them) are built in
+/// full only down to line `shown` (the pane's bottom at its scroll); below it they are counted
+/// with empty lines, which is what keeps a frame under a millisecond.
+fn pane_lines(app: &App, lead: &LeadSummary, area: Rect, shown: usize) -> Vec<Line<'static>> {
     let th = app.theme;
     let inner_width = usize::from(area.width.saturating_sub(2));
     let detail = app.selected_detail();
@@ -89,7 +93,8 @@ fn pane_lines(app: &App, lead: &LeadSummary, area: Rect) -> Vec<Line<'static>> {
             lines.extend(super::intel::match_lines(th, detail, inner_width));
             lines.extend(super::intel::trace_lines(th, detail, inner_width));
             lines.extend(qualification_lines(th, detail, inner_width));
-            lines.extend(timeline_lines(&detail.timeline, app, inner_width));
+            let built = shown.saturating_sub(lines.len());
+            lines.extend(timeline_lines(&detail.timeline, app, inner_width, built));
         }
         None => {
             lines.push(Line::default());
@@ -391,7 +396,9 @@ fn qualification_lines(th: Theme, detail: &LeadDetail, width: usize) -> Vec<Line
     lines
 }
 
-fn timeline_lines(timeline: &[TimelineEntry], app: &App, width: usize) -> Vec<Line<'static>> {
+/// The timeline section: its title, then an entry a line, newest first; entries past the
+/// first `built` lines of the section are empty lines (counted, not drawn).
+fn timeline_lines(timeline: &[TimelineEntry], app: &App, width: usize, built: usize) -> Vec<Line<'static>> {
     let th = app.theme;
     let mut lines = Vec::from(section("Timeline"));
     if timeline.is_empty() {
@@ -402,6 +409,10 @@ fn timeline_lines(timeline: &[TimelineEntry], app: &App, width: usize) -> Vec<Li
     let mut entries: Vec<&TimelineEntry> = timeline.iter().collect();
     entries.sort_by_key(|e| std::cmp::Reverse(e.at));
     for e in entries {
+        if lines.len() >= built {
+            lines.push(Line::default());
+            continue;
+        }
         let (arrow, color) = match (e.kind.as_str(), e.direction) {
             (_, Some(Direction::Inbound)) => ("←", th.color(Tone::Accent)),
             (_, Some(Direction::Outbound)) => ("→", th.color(Tone::Special)),

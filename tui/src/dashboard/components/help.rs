@@ -5,11 +5,10 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear};
 
 use crate::dashboard::action::Action;
 use crate::dashboard::app::App;
-use crate::dashboard::keymap::Keymap;
 use crate::dashboard::theme::Tone;
 
 /// Lines under the entries: a blank one and the one saying how to close.
@@ -27,15 +26,15 @@ fn layout(entries: &[(String, String)], width: u16) -> (usize, usize, usize) {
 }
 
 /// The overlay's text lines (the entries' rows, then the tail) in a terminal `width` wide.
-fn line_count(keymap: &Keymap, width: u16) -> u16 {
-    let entries = keymap.help_entries();
-    let (_, _, columns) = layout(&entries, width);
+fn line_count(entries: &[(String, String)], width: u16) -> u16 {
+    let (_, _, columns) = layout(entries, width);
     u16::try_from(entries.len().div_ceil(columns)).unwrap_or(u16::MAX).saturating_add(TAIL)
 }
 
-/// How far the overlay can scroll in a terminal `width` × `height`: 0 when it all fits.
-pub fn max_scroll(keymap: &Keymap, width: u16, height: u16) -> u16 {
-    let lines = line_count(keymap, width);
+/// How far the overlay of `entries` can scroll in a terminal `width` × `height`: 0 when it
+/// all fits.
+pub fn max_scroll(entries: &[(String, String)], width: u16, height: u16) -> u16 {
+    let lines = line_count(entries, width);
     // The popup's border takes two of its rows.
     let shown = (lines + 2).min(height).saturating_sub(2);
     lines.saturating_sub(shown)
@@ -44,11 +43,11 @@ pub fn max_scroll(keymap: &Keymap, width: u16, height: u16) -> u16 {
 /// Draws the overlay centred over `area`.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let th = app.theme;
-    let entries = app.keymap.help_entries();
-    let (key_width, desc_width, columns) = layout(&entries, area.width);
+    let entries = app.help_entries();
+    let (key_width, desc_width, columns) = layout(entries, area.width);
     let column = key_width + desc_width + 5;
     let width = (column * columns + 2 + (columns - 1)) as u16;
-    let height = line_count(&app.keymap, area.width) + 2;
+    let height = line_count(entries, area.width) + 2;
     let popup =
         area.centered(Constraint::Length(width.min(area.width)), Constraint::Length(height.min(area.height)));
 
@@ -78,7 +77,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(format!(" {} closes this help", close.join(" or "))).fg(th.color(Tone::Muted)));
 
     frame.render_widget(Clear, popup);
-    let max = max_scroll(&app.keymap, area.width, area.height);
+    let max = max_scroll(entries, area.width, area.height);
     let scroll = app.help_scroll().min(max);
     let mut block = Block::bordered().title(" Keys ").border_style(th.fg(Tone::Accent));
     if max > 0 {
@@ -95,5 +94,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         };
         block = block.title_bottom(Line::from(format!(" {more} more: {keys} ")).right_aligned());
     }
-    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)).block(block), popup);
+    // The lines are laid straight into the buffer, the visible ones only: a paragraph would
+    // lay out every grapheme of the two columns, more than the frame's budget at 160×48.
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let buffer = frame.buffer_mut();
+    for (row, line) in lines.iter().skip(usize::from(scroll)).take(usize::from(inner.height)).enumerate() {
+        buffer.set_line(inner.x, inner.y + row as u16, line, inner.width);
+    }
 }
