@@ -173,6 +173,14 @@ pub fn render(app: &App, frame: &mut Frame) {
     let areas = layout(area, app);
     components::tabs::draw(app, frame, areas.tabs);
     components::status_bar::draw_banner(app, frame, areas.banner);
+    if app.help_visible() {
+        // The keys cover the screen: the rows beneath would cost most of the frame and show
+        // only at its edges, so the help is drawn over an empty main area.
+        components::status_bar::draw_status(app, frame, areas.status);
+        components::status_bar::draw_footer(app, frame, areas.footer);
+        components::help::draw(app, frame, area);
+        return;
+    }
     match app.screen() {
         Screen::Queue => {
             if let Some(table) = areas.table {
