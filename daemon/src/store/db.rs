@@ -1145,35 +1145,27 @@ impl Db {
 
     /// A contact's deal stage changes, oldest first, at most `limit` of the newest.
     pub fn stage_changes_for(&self, contact_id: &str, limit: usize) -> Result<Vec<StageChange>, StoreError> {
-        let prefix = keys::contact_prefix(contact_id);
-        let mut out = Vec::new();
-        let mut err = None;
-        self.store.scan(Tree::StageChanges, &prefix, None, true, &mut |_, v| {
-            match decode(Tree::StageChanges, v) {
-                Ok(c) => out.push(c),
-                Err(e) => err = Some(e),
-            }
-            if err.is_some() || out.len() >= limit {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        })?;
-        if let Some(e) = err {
-            return Err(e);
-        }
-        out.reverse();
-        Ok(out)
+        self.newest_of_contact(Tree::StageChanges, contact_id, limit)
     }
 
     /// A contact's messages, oldest first, at most `limit` of the newest.
     pub fn messages_for(&self, contact_id: &str, limit: usize) -> Result<Vec<Message>, StoreError> {
+        self.newest_of_contact(Tree::MessagesByContact, contact_id, limit)
+    }
+
+    /// The newest `limit` records of a tree keyed by contact then time, oldest first.
+    fn newest_of_contact<T: DeserializeOwned>(
+        &self,
+        tree: Tree,
+        contact_id: &str,
+        limit: usize,
+    ) -> Result<Vec<T>, StoreError> {
         let prefix = keys::contact_prefix(contact_id);
         let mut out = Vec::new();
         let mut err = None;
-        self.store.scan(Tree::MessagesByContact, &prefix, None, true, &mut |_, v| {
-            match decode(Tree::MessagesByContact, v) {
-                Ok(m) => out.push(m),
+        self.store.scan(tree, &prefix, None, true, &mut |_, v| {
+            match decode(tree, v) {
+                Ok(r) => out.push(r),
                 Err(e) => err = Some(e),
             }
             if err.is_some() || out.len() >= limit {
