@@ -8,35 +8,18 @@
 
 mod support;
 
-use std::sync::Arc;
-
-use leadline_daemon::clock::SystemClock;
 use leadline_daemon::ipc::handler;
-use leadline_daemon::state::State;
-use leadline_daemon::store::{Db, SledStore};
-use leadline_daemon::sync::{full, push};
+use leadline_daemon::sync::push;
 use leadline_shared::config::Config;
 use leadline_shared::domain::{OpKind, OpportunityStatus};
-use leadline_shared::protocol::{DaemonInfo, ErrorKind, Request, Response};
+use leadline_shared::protocol::{ErrorKind, Request, Response};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deals_move_by_stage_name_and_leads_enroll_in_workflows() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = ghl_sim::spawn(ghl_sim::SimConfig {
-        contacts: 30,
-        rate_limit: None,
-        daily_limit: None,
-        search_lag_ms: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let ghl = support::unlimited_client(&sim);
-    let db = Db::open(Arc::new(SledStore::open(&dir.path().join("store"), 8 << 20).unwrap())).unwrap();
     let mut config = Config::default();
     config.ghl.workflows.insert("Buyer nurture".into(), "wf_buyer_123".into());
-    let state = Arc::new(State::new(db, config, Arc::new(SystemClock), DaemonInfo::default(), String::new()));
-    full::full(&state, &ghl).await.unwrap();
+    let (sim, ghl, state) = support::synced_location(dir.path(), 30, config).await;
 
     // A lead with one open deal in a pipeline of several stages.
     let pipelines = state.db.pipelines().unwrap();

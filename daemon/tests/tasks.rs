@@ -11,14 +11,12 @@ mod support;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use leadline_daemon::clock::SystemClock;
 use leadline_daemon::ipc::{edits, handler};
 use leadline_daemon::state::State;
-use leadline_daemon::store::{Db, SledStore};
-use leadline_daemon::sync::{full, pull, push};
+use leadline_daemon::sync::{pull, push};
 use leadline_shared::config::Config;
 use leadline_shared::domain::OpKind;
-use leadline_shared::protocol::{DaemonInfo, LeadDetail, Request, Response, TaskList};
+use leadline_shared::protocol::{LeadDetail, Request, Response, TaskList};
 
 async fn lead(state: &Arc<State>, id: &str) -> LeadDetail {
     match handler::handle(state, Request::Lead { id: id.into() }).await.unwrap() {
@@ -37,25 +35,7 @@ async fn tasks(state: &Arc<State>) -> TaskList {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_are_created_listed_completed_and_synced() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = ghl_sim::spawn(ghl_sim::SimConfig {
-        contacts: 10,
-        rate_limit: None,
-        daily_limit: None,
-        search_lag_ms: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let ghl = support::unlimited_client(&sim);
-    let db = Db::open(Arc::new(SledStore::open(&dir.path().join("store"), 8 << 20).unwrap())).unwrap();
-    let state = Arc::new(State::new(
-        db,
-        Config::default(),
-        Arc::new(SystemClock),
-        DaemonInfo::default(),
-        String::new(),
-    ));
-    full::full(&state, &ghl).await.unwrap();
+    let (sim, ghl, state) = support::synced_location(dir.path(), 10, Config::default()).await;
     let contact = state.db.contact_ids().unwrap().remove(0);
     // Whatever the seed gave the contact, fetched first so the counts below are its own.
     pull::tasks_of(&state, &ghl, &BTreeSet::from([contact.clone()])).await.unwrap();
@@ -127,25 +107,7 @@ async fn tasks_are_created_listed_completed_and_synced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stage_change_is_in_the_timeline() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = ghl_sim::spawn(ghl_sim::SimConfig {
-        contacts: 30,
-        rate_limit: None,
-        daily_limit: None,
-        search_lag_ms: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let ghl = support::unlimited_client(&sim);
-    let db = Db::open(Arc::new(SledStore::open(&dir.path().join("store"), 8 << 20).unwrap())).unwrap();
-    let state = Arc::new(State::new(
-        db,
-        Config::default(),
-        Arc::new(SystemClock),
-        DaemonInfo::default(),
-        String::new(),
-    ));
-    full::full(&state, &ghl).await.unwrap();
+    let (sim, ghl, state) = support::synced_location(dir.path(), 30, Config::default()).await;
     let pipelines = state.db.pipelines().unwrap();
     let deal = state
         .db

@@ -120,3 +120,35 @@ pub fn assert_queues_match_a_recount(db: &leadline_daemon::store::Db, now: jiff:
         assert_eq!(got, want, "{name} after {after}: its rows, page by page, against a recount");
     }
 }
+
+/// A simulated location of `contacts` (no rate limits, no search lag), a daemon state over a
+/// sled store in `dir` with `config`, and a client; the state is fully synced once.
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub async fn synced_location(
+    dir: &std::path::Path,
+    contacts: usize,
+    config: leadline_shared::config::Config,
+) -> (SimHandle, GhlClient, std::sync::Arc<leadline_daemon::state::State>) {
+    use std::sync::Arc;
+    let sim = ghl_sim::spawn(ghl_sim::SimConfig {
+        contacts,
+        rate_limit: None,
+        daily_limit: None,
+        search_lag_ms: 0,
+        ..Default::default()
+    })
+    .await
+    .expect("simulator starts");
+    let ghl = unlimited_client(&sim);
+    let store = leadline_daemon::store::SledStore::open(&dir.join("store"), 8 << 20).expect("store opens");
+    let db = leadline_daemon::store::Db::open(Arc::new(store)).expect("db opens");
+    let state = Arc::new(leadline_daemon::state::State::new(
+        db,
+        config,
+        Arc::new(leadline_daemon::clock::SystemClock),
+        leadline_shared::protocol::DaemonInfo::default(),
+        String::new(),
+    ));
+    leadline_daemon::sync::full::full(&state, &ghl).await.expect("first sync");
+    (sim, ghl, state)
+}
