@@ -3,18 +3,10 @@
 //! Every figure is measured on this machine in this run, beside a reference measured in the
 //! same run where one exists (a bare socket echo for IPC). A figure not measured yet is `null`.
 
-mod dashboard;
-mod followups;
-mod ipc;
-mod model;
-mod render;
-mod stats;
-mod store;
-mod sync;
-
 use std::path::PathBuf;
 
 use clap::Parser;
+use leadline_bench::{Plan, dashboard, followups, ipc, model, store, sync};
 use serde_json::{Value, json};
 
 /// Runs the benchmark.
@@ -78,22 +70,6 @@ enum Child {
     /// A framed echo server: the reference for the IPC round trip
     #[command(hide = true)]
     Echo { socket: PathBuf },
-    /// The dashboard, exactly as `leadline` runs it, on a daemon's socket
-    #[command(hide = true)]
-    Dashboard { socket: PathBuf },
-}
-
-/// Sizes of one run.
-pub struct Plan {
-    pub leads: usize,
-    /// `--store-cache-mb`.
-    pub store_cache_mb: Option<u64>,
-    /// `--sync-log-filter`.
-    pub sync_log_filter: Option<String>,
-    pub ipc_samples: usize,
-    pub frame_samples: usize,
-    /// Jumps to the last row timed in the real dashboard.
-    pub jump_samples: usize,
 }
 
 // The daemon's allocator and options: the in-process figures run as the daemon does.
@@ -111,13 +87,6 @@ fn main() -> anyhow::Result<()> {
     match args.child {
         Some(Child::Daemon { globals, command }) => return leadline_daemon::cli::main(&globals, command),
         Some(Child::Echo { socket }) => return ipc::echo_server(&socket),
-        Some(Child::Dashboard { socket }) => {
-            let no_restart: leadline_tui::dashboard::StartDaemon =
-                std::sync::Arc::new(|| Err("the benchmark's daemon stopped".into()));
-            let runtime =
-                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-            return runtime.block_on(leadline_tui::dashboard::run(socket, no_restart));
-        }
         None => {}
     }
     let plan = Plan {
@@ -168,11 +137,8 @@ fn main() -> anyhow::Result<()> {
     log("ingest and rescore (in process, sled on disk)...");
     let ingest = store::ingest_and_rescore(work.path(), &dataset_path, plan.store_cache_mb)?;
 
-    log("dashboard frames...");
-    let frame = render::frames(&ingest.rows, plan.frame_samples);
-    let followup_frame = render::followup_frames(&ingest.rows, plan.frame_samples);
-    let analytics_frame = render::analytics_frames(&ingest.rows, plan.frame_samples);
-    let screen_frames = render::screen_frames(&ingest.rows, plan.frame_samples);
+    log("dashboard frames (in the dashboard side, leadline-bench-dashboard)...");
+    let frames = dashboard::frames(work.path(), &ingest.rows, plan.frame_samples)?;
     // The in-process figures: all of `--ingest-only`, and the start of the full run's.
     let mut figures = json!({
         "leads": plan.leads,
@@ -188,16 +154,9 @@ fn main() -> anyhow::Result<()> {
         "queue_counts_p50_us": ingest.queue_counts.p50_us.round(),
         "queue_counts_p99_us": ingest.queue_counts.p99_us.round(),
         "queue_lengths": queue_lengths(&ingest.queue_lengths),
-        "frame_p50_us": frame.p50_us.round(),
-        "frame_p99_us": frame.p99_us.round(),
-        "frame_followups_p50_us": followup_frame.p50_us.round(),
-        "frame_followups_p99_us": followup_frame.p99_us.round(),
-        "frame_analytics_p50_us": analytics_frame.p50_us.round(),
-        "frame_analytics_p99_us": analytics_frame.p99_us.round(),
     });
-    for (screen, summary) in &screen_frames {
-        figures[format!("frame_{screen}_p50_us")] = json!(summary.p50_us.round());
-        figures[format!("frame_{screen}_p99_us")] = json!(summary.p99_us.round());
+    if let Some(all) = figures.as_object_mut() {
+        all.extend(frames);
     }
     if args.ingest_only {
         println!("{}", serde_json::to_string_pretty(&figures)?);
@@ -261,7 +220,7 @@ fn main() -> anyhow::Result<()> {
         "samples": {
             "ipc": ipc.queue.n,
             "echo": ipc.echo.n,
-            "frames": frame.n,
+            "frames": plan.frame_samples,
             "jumps": ipc.dashboard.as_ref().map(|d| d.jump_last.n),
         },
         // `daemon_rss_mb` and `daemon_rss_settled_mb` come with the sync figures: the

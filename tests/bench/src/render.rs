@@ -1,4 +1,6 @@
-//! One dashboard frame with every lead loaded, into `TestBackend` at 160×48.
+//! One dashboard frame with every lead loaded, into `TestBackend` at 160×48. Timed in
+//! `leadline-bench-dashboard`, a process set up as the dashboard is (its allocator, and only
+//! the rows), never beside the store the rows came from.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +12,19 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::stats::{Summary, summarize};
+
+/// Every frame figure over `rows`, each under its name in the benchmark's JSON (`frame` is the
+/// queue screen's, then `frame_followups`, `frame_analytics` and `frame_SCREEN` for each of
+/// [`SCREENS`]).
+pub fn all_frames(rows: &[LeadSummary], samples: usize) -> Vec<(String, Summary)> {
+    let mut all = vec![
+        ("frame".to_owned(), frames(rows, samples)),
+        ("frame_followups".to_owned(), followup_frames(rows, samples)),
+        ("frame_analytics".to_owned(), analytics_frames(rows, samples)),
+    ];
+    all.extend(screen_frames(rows, samples).into_iter().map(|(name, s)| (format!("frame_{name}"), s)));
+    all
+}
 
 /// Times `samples` frames, moving the selection so each frame differs.
 pub fn frames(rows: &[LeadSummary], samples: usize) -> Summary {
