@@ -9,7 +9,8 @@
 //! earns all of its weight when the listing meets the wish, part of it on a near miss (the
 //! basic strategy's +10 % over budget, one bedroom fewer), and half of it when the lead has not
 //! said (the basic strategy's "not given" column), so a lead that said less never outranks one
-//! whose every wish is met.
+//! whose every wish is met. A lead that named places sees only listings in them
+//! ([`best_matches`]).
 
 use std::collections::HashMap;
 
@@ -255,13 +256,25 @@ fn is_open(status: &str) -> bool {
 /// The listings that fit `prefs` best: at most `n`, each scoring at least [`MIN_SCORE`], best
 /// first (then the price nearest the budget, then the listing id). Sold and pending listings
 /// are left out. Empty when nothing is known of the lead's wishes.
+///
+/// A lead that named places sees only listings in them, as an agent's search starts from the
+/// area: a house in the wrong town meeting every other wish still scores 75, and would
+/// otherwise be offered. The places are those of a location field, or those of the location
+/// answer that some listing is in; an answer that names none ("close to work") places nothing,
+/// so it narrows nothing and only earns no location points.
 pub fn best_matches(prefs: &Preferences, set: &ListingSet, n: usize) -> Vec<ListingMatch> {
     if prefs.is_empty() || n == 0 {
         return Vec::new();
     }
+    let open = || set.items.iter().filter(|i| i.open);
+    let in_area_only = !prefs.areas.is_empty()
+        || (prefs.location_text.is_some() && open().any(|i| place_match(prefs, i).is_some()));
     // Only the score is computed for every listing; the reasons (words) for the few kept.
     let mut top: Vec<(f64, f64, &Prepared)> = Vec::with_capacity(n + 1);
-    for item in set.items.iter().filter(|i| i.open) {
+    for item in open() {
+        if in_area_only && place_match(prefs, item).is_none() {
+            continue;
+        }
         let score = factors(prefs, item).iter().map(|f| f.points).sum::<f64>();
         if score + 1e-9 < MIN_SCORE {
             continue;
@@ -635,8 +648,9 @@ mod tests {
             .into_iter()
             .map(|m| m.listing.listing_id)
             .collect();
-        // Equal scores: the price nearest the budget first.
-        assert_eq!(ids, ["best-b", "best-a", "ok"]);
+        // Equal scores: the price nearest the budget first; Frisco's scores 62 but is not in
+        // the area asked for.
+        assert_eq!(ids, ["best-b", "best-a"]);
         assert!(best_matches(&Preferences::default(), &set, 5).is_empty(), "nothing known, nothing matched");
         assert_eq!(best_matches(&prefs(450_000.0, &["Plano"], 3, 2), &set, 1).len(), 1);
     }
@@ -708,6 +722,29 @@ mod tests {
         assert_eq!(money(1_250_000.0), "$1.25M");
         assert_eq!(money(2_000_000.0), "$2M");
         assert_eq!(split_areas("Katy or Sugar Land / the Heights"), ["Katy", "Sugar Land", "Heights"]);
+    }
+
+    #[test]
+    fn a_lead_that_named_places_sees_only_listings_there() {
+        let set = ListingSet::new(vec![
+            listing("wrong-town", 400_000.0, 3, 2, "Dallas", "Lakewood"),
+            listing("plano", 445_000.0, 2, 2, "Plano", "Willow Bend"),
+        ]);
+        let ids = |p: &Preferences| -> Vec<String> {
+            best_matches(p, &set, 5).into_iter().map(|m| m.listing.listing_id).collect()
+        };
+        // Every other wish met (75 points), but in Dallas: never offered to a Plano buyer.
+        assert_eq!(ids(&prefs(450_000.0, &["Plano"], 3, 2)), ["plano"]);
+        // The same from the location answer, when a listing is in a place it names.
+        let answer =
+            Preferences { location_text: Some("we love plano".into()), ..prefs(450_000.0, &[], 3, 2) };
+        assert_eq!(ids(&answer), ["plano"]);
+        // An answer naming no listing's place narrows nothing.
+        let vague =
+            Preferences { location_text: Some("close to work".into()), ..prefs(450_000.0, &[], 3, 2) };
+        assert_eq!(ids(&vague), ["wrong-town", "plano"]);
+        // A named place with no listing in it: nothing to offer, rather than the wrong town.
+        assert!(ids(&prefs(450_000.0, &["Katy"], 3, 2)).is_empty());
     }
 
     /// One lead against 5,000 listings, as the lead view asks on every open: far under a
