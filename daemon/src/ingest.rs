@@ -8,12 +8,12 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use leadline_shared::config::ScoringConfig;
 use leadline_shared::domain::{
-    AuditEvent, Contact, CustomFieldDef, FollowUps, ItemState, LeadSummary, Message, Note, OpKind,
-    Opportunity, PendingOp, Pipeline, Score, Task, User,
+    AuditEvent, Contact, Contribution, CustomFieldDef, FollowUps, ItemState, LeadSummary, Message, Note,
+    OpKind, Opportunity, PendingOp, Pipeline, Qualification, Score, Task, User,
 };
 use serde::Deserialize;
 
-use crate::engine::features::{FeatureInputs, derive as derive_features, scoring_deal};
+use crate::engine::features::{FeatureInputs, FeatureRow, derive as derive_features, scoring_deal};
 use crate::engine::followup::events::events;
 use crate::engine::followup::plan::{Alert, Effects, Lead as PlannedLead, OptOuts, TimeRules, react};
 use crate::engine::followup::workflow::Workflows;
@@ -442,6 +442,38 @@ impl Ingest {
         Ok((overlay.removed_opportunities.len(), changed))
     }
 
+    /// Why the promoted model gave a lead its stored score: the exact contributions (base
+    /// first, in log-odds), from the lead's features as of `score.computed_at`, read from the
+    /// store as scoring read them (a message or deal change since would have rescored the
+    /// lead). `None` when the score is not the promoted model's (the rules', or an older
+    /// model's while a promotion rescores every lead) or the lead is gone.
+    pub fn explain(&self, score: &Score) -> Result<Option<Vec<Contribution>>, StoreError> {
+        let Some(model) = self.model.get().filter(|m| m.name == score.model) else {
+            return Ok(None);
+        };
+        let id = score.contact_id.as_str();
+        let Some(contact) = self.db.contact(id)? else {
+            return Ok(None);
+        };
+        let messages = self.db.messages_for(id, MESSAGES_PER_LEAD)?;
+        let opportunities = self.db.opportunities_for(id)?;
+        let pipelines = self.db.pipelines()?;
+        let fields =
+            FieldMap::new(&self.db.meta::<Vec<CustomFieldDef>>(META_CUSTOM_FIELDS)?.unwrap_or_default());
+        let q = qualify(&contact, &messages, &fields);
+        let as_of = score.computed_at.unwrap_or_else(Timestamp::now);
+        let row = feature_row(
+            &contact,
+            &messages,
+            &opportunities,
+            &pipelines,
+            &q,
+            fields.lead_type(&contact).as_deref(),
+            as_of,
+        );
+        Ok(Some(model.explain(&row)))
+    }
+
     /// Rescores the given leads from what the store holds.
     pub fn rescore(&self, ids: &BTreeSet<String>, now: Timestamp) -> Result<Vec<String>, IngestError> {
         let _writer = self.db.write_lock();
@@ -569,15 +601,15 @@ impl Ingest {
         let s = match self.model.get() {
             // The lead's features, from what this derivation already read, as of now.
             Some(model) => {
-                let features = derive_features(&FeatureInputs {
-                    contact: &contact,
-                    messages: &messages,
-                    deal: scoring_deal(&opportunities),
+                let features = feature_row(
+                    &contact,
+                    &messages,
+                    &opportunities,
                     pipelines,
-                    qualification: &q,
-                    lead_type: lead_type.as_deref(),
-                    as_of: now,
-                });
+                    &q,
+                    lead_type.as_deref(),
+                    now,
+                );
                 model.score(id, q, &features, &self.scoring, now)
             }
             None => score(id, q, &self.scoring, now),
@@ -752,6 +784,27 @@ struct Overlay {
 }
 
 /// Stored records with the page's records laid over them (same id: the page wins), in time order.
+/// A lead's feature row as of `as_of`, from what scoring reads of it.
+fn feature_row(
+    contact: &Contact,
+    messages: &[Message],
+    opportunities: &[Opportunity],
+    pipelines: &[Pipeline],
+    q: &Qualification,
+    lead_type: Option<&str>,
+    as_of: Timestamp,
+) -> FeatureRow {
+    derive_features(&FeatureInputs {
+        contact,
+        messages,
+        deal: scoring_deal(opportunities),
+        pipelines,
+        qualification: q,
+        lead_type,
+        as_of,
+    })
+}
+
 fn merged<T: Clone, K: Ord + Copy>(
     mut stored: Vec<T>,
     fresh: Option<&Vec<T>>,

@@ -97,8 +97,9 @@ impl ActiveModel {
     }
 
     /// The lead's score by this model: the probability of winning, in percent. The
-    /// explanation is in log-odds: `base` first, then each feature's exact contribution
-    /// (those of zero left out), largest first; they add up to the model's log-odds. The
+    /// explanation is left empty: scoring a page of leads walks each tree once per lead, an
+    /// explanation walks every path of every tree, so it is computed on demand, when the lead
+    /// is opened ([`ActiveModel::explain`], from the features as of the score's time). The
     /// temperature stays the qualification rule's (business-rules.md §1a), which users know.
     pub fn score(
         &self,
@@ -108,10 +109,19 @@ impl ActiveModel {
         cfg: &ScoringConfig,
         now: Timestamp,
     ) -> Score {
-        let mut encoded = Vec::with_capacity(self.encoder.columns.len() + 4);
-        self.encoder.encode_row(&row.cells(), &mut encoded);
-        let why = self.scorer.explain(&encoded);
-        let log_odds = why.total();
+        let log_odds = self.scorer.raw(&self.encode(row));
+        let mut s = rules_score(contact_id, q, cfg, now);
+        s.value = (100.0 * sigmoid(log_odds)).round().clamp(0.0, 100.0) as u8;
+        s.explanation = Vec::new();
+        s.model = self.name.clone();
+        s
+    }
+
+    /// Why this model gives `row` its score, in log-odds: `base` first, then each feature's
+    /// exact contribution (those of zero left out), largest first; they add up to the
+    /// model's log-odds, whose probability in percent is the score.
+    pub fn explain(&self, row: &FeatureRow) -> Vec<Contribution> {
+        let why = self.scorer.explain(&self.encode(row));
         let mut contributions: Vec<(String, f64)> =
             why.contributions.into_iter().filter(|(_, c)| *c != 0.0).collect();
         contributions.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
@@ -120,11 +130,13 @@ impl ActiveModel {
         explanation.extend(
             contributions.into_iter().map(|(feature, contribution)| Contribution { feature, contribution }),
         );
-        let mut s = rules_score(contact_id, q, cfg, now);
-        s.value = (100.0 * sigmoid(log_odds)).round().clamp(0.0, 100.0) as u8;
-        s.explanation = explanation;
-        s.model = self.name.clone();
-        s
+        explanation
+    }
+
+    fn encode(&self, row: &FeatureRow) -> Vec<f64> {
+        let mut encoded = Vec::with_capacity(self.encoder.columns.len() + 4);
+        self.encoder.encode_row(&row.cells(), &mut encoded);
+        encoded
     }
 }
 

@@ -282,12 +282,27 @@ fn lead(state: &State, id: &str) -> Result<Option<LeadDetail>, StoreError> {
     let (Some(summary), Some(contact)) = (state.db.lead(id)?, state.db.contact(id)?) else {
         return Ok(None);
     };
-    let score = state.db.score(id)?.unwrap_or_default();
+    let mut score = state.db.score(id)?.unwrap_or_default();
+    // A model's explanation is not stored with its score: it is worked out now, exactly, from
+    // the features the score was computed from.
+    let model_scored = score.model != crate::engine::score::MODEL && !score.model.is_empty();
+    let mut rescoring = false;
+    if model_scored && score.explanation.is_empty() {
+        match state.ingest().explain(&score)? {
+            Some(explanation) => score.explanation = explanation,
+            None => rescoring = true,
+        }
+    }
+    let by = score.model.clone();
     let mut detail = LeadDetail::new(summary, score, contact);
     // Why the rules score this lead is the location's story, not the lead's: read now, so it
     // is never stale in a lead's record.
     if detail.score_model == crate::engine::score::MODEL {
         detail.score_note = crate::intel::stored_status(&state.db)?.reason;
+    } else if rescoring {
+        detail.score_note = Some(format!(
+            "scored by {by}, which a newer model replaced: every lead is being rescored, and the explanation shows once this lead is"
+        ));
     }
     let pipelines = state.db.pipelines()?;
     detail.opportunities = state.db.opportunities_for(id)?;

@@ -325,7 +325,12 @@ fn followup_lines(detail: &LeadDetail, app: &App, width: usize) -> Vec<Line<'sta
 fn explanation_lines(th: Theme, detail: &LeadDetail, width: usize) -> Vec<Line<'static>> {
     let mut lines = Vec::from(section("Why this score"));
     if detail.explanation.is_empty() {
-        lines.push(Line::from("no explanation recorded").fg(th.color(Tone::Muted)));
+        // A model's is worked out when the lead is opened; none comes while a newer model
+        // rescores every lead, and the note says so.
+        let why = detail.score_note.as_deref().unwrap_or("no explanation recorded");
+        for line in wrap(why, width, 3) {
+            lines.push(Line::from(line).fg(th.color(Tone::Muted)));
+        }
         return lines;
     }
     let log_odds = detail.score_unit == "log_odds";
