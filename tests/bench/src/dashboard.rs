@@ -51,14 +51,14 @@ fn wait_for(text: &str, within: Duration) -> anyhow::Result<Instant> {
     }
 }
 
-/// Runs the dashboard (`leadline-bench-dashboard dashboard SOCKET`) in a 120x40 tmux
+/// Runs the dashboard (this benchmark re-executed as `dashboard SOCKET`) in a 120x40 tmux
 /// window on `all`, which holds `total` leads, and times `samples` jumps to its last row.
 pub fn measure(socket: &Path, total: u64, samples: usize) -> anyhow::Result<Option<DashboardFigures>> {
     if Command::new("tmux").arg("-V").output().map(|o| !o.status.success()).unwrap_or(true) {
         eprintln!("tmux is not installed: no dashboard figures");
         return Ok(None);
     }
-    let exe = dashboard_side()?;
+    let exe = std::env::current_exe()?;
     let command = format!("{} dashboard {}", exe.display(), socket.display());
     tmux(&["new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", &command])?;
     let result = (|| {
@@ -111,37 +111,4 @@ pub fn measure(socket: &Path, total: u64, samples: usize) -> anyhow::Result<Opti
     })();
     let _ = tmux(&["kill-server"]);
     result.map(Some)
-}
-
-/// The benchmark's dashboard side, `leadline-bench-dashboard`, beside this binary. `cargo
-/// run` builds only the binary it runs, so the README's command builds both
-/// (`cargo build --release -p leadline-bench`).
-pub fn dashboard_side() -> anyhow::Result<std::path::PathBuf> {
-    let side = std::env::current_exe()?.with_file_name("leadline-bench-dashboard");
-    anyhow::ensure!(
-        side.exists(),
-        "{} is missing: build both of the benchmark's binaries with `cargo build --release -p leadline-bench`",
-        side.display()
-    );
-    Ok(side)
-}
-
-/// Times every screen's frame over `rows` in the dashboard side (see
-/// [`leadline_bench::render`](crate::render)): the rows go through a file in `work`, and the
-/// figures come back as one JSON object.
-pub fn frames(
-    work: &Path,
-    rows: &[leadline_shared::domain::LeadSummary],
-    samples: usize,
-) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
-    let path = work.join("rows.json");
-    std::fs::write(&path, serde_json::to_vec(rows)?)?;
-    let out = Command::new(dashboard_side()?)
-        .arg("frames")
-        .arg(&path)
-        .arg(samples.to_string())
-        .stderr(Stdio::inherit())
-        .output()?;
-    anyhow::ensure!(out.status.success(), "timing the frames failed ({})", out.status);
-    Ok(serde_json::from_slice(&out.stdout)?)
 }

@@ -3,10 +3,18 @@
 //! Every figure is measured on this machine in this run, beside a reference measured in the
 //! same run where one exists (a bare socket echo for IPC). A figure not measured yet is `null`.
 
+mod dashboard;
+mod followups;
+mod ipc;
+mod model;
+mod render;
+mod stats;
+mod store;
+mod sync;
+
 use std::path::PathBuf;
 
 use clap::Parser;
-use leadline_bench::{Plan, dashboard, followups, ipc, model, store, sync};
 use serde_json::{Value, json};
 
 /// Runs the benchmark.
@@ -70,6 +78,26 @@ enum Child {
     /// A framed echo server: the reference for the IPC round trip
     #[command(hide = true)]
     Echo { socket: PathBuf },
+    /// The dashboard, exactly as `leadline` runs it, on a daemon's socket
+    #[command(hide = true)]
+    Dashboard { socket: PathBuf },
+    /// Every screen's frame over the lead rows in ROWS (a JSON array), printed as one JSON
+    /// object: started by the run with the allocator set as for a dashboard (see `render`)
+    #[command(hide = true)]
+    Frames { rows: PathBuf, samples: usize },
+}
+
+/// Sizes of one run.
+pub struct Plan {
+    pub leads: usize,
+    /// `--store-cache-mb`.
+    pub store_cache_mb: Option<u64>,
+    /// `--sync-log-filter`.
+    pub sync_log_filter: Option<String>,
+    pub ipc_samples: usize,
+    pub frame_samples: usize,
+    /// Jumps to the last row timed in the real dashboard.
+    pub jump_samples: usize,
 }
 
 // The daemon's allocator and options: the in-process figures run as the daemon does.
@@ -87,6 +115,24 @@ fn main() -> anyhow::Result<()> {
     match args.child {
         Some(Child::Daemon { globals, command }) => return leadline_daemon::cli::main(&globals, command),
         Some(Child::Echo { socket }) => return ipc::echo_server(&socket),
+        Some(Child::Dashboard { socket }) => {
+            let no_restart: leadline_tui::dashboard::StartDaemon =
+                std::sync::Arc::new(|| Err("the benchmark's daemon stopped".into()));
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            return runtime.block_on(leadline_tui::dashboard::run(socket, no_restart));
+        }
+        Some(Child::Frames { rows, samples }) => {
+            let rows: Vec<leadline_shared::domain::LeadSummary> =
+                serde_json::from_slice(&std::fs::read(rows)?)?;
+            let mut figures = serde_json::Map::new();
+            for (name, summary) in render::all_frames(&rows, samples) {
+                figures.insert(format!("{name}_p50_us"), json!(summary.p50_us.round()));
+                figures.insert(format!("{name}_p99_us"), json!(summary.p99_us.round()));
+            }
+            println!("{}", Value::Object(figures));
+            return Ok(());
+        }
         None => {}
     }
     let plan = Plan {
@@ -137,8 +183,8 @@ fn main() -> anyhow::Result<()> {
     log("ingest and rescore (in process, sled on disk)...");
     let ingest = store::ingest_and_rescore(work.path(), &dataset_path, plan.store_cache_mb)?;
 
-    log("dashboard frames (in the dashboard side, leadline-bench-dashboard)...");
-    let frames = dashboard::frames(work.path(), &ingest.rows, plan.frame_samples)?;
+    log("dashboard frames (in a process of their own)...");
+    let frames = render::in_child(work.path(), &ingest.rows, plan.frame_samples)?;
     // The in-process figures: all of `--ingest-only`, and the start of the full run's.
     let mut figures = json!({
         "leads": plan.leads,
