@@ -117,4 +117,40 @@ mod tests {
         let ids = members(&db, &by_priority, at(100)).expect("members");
         assert_eq!(ids.first().map(String::as_str), Some("c10"), "highest priority first");
     }
+
+    /// How long a saved list's walk takes on sled at 100 k leads (docs/intel.md, "Smart
+    /// lists"). Slow to set up, so run by hand:
+    /// `cargo test -p leadline-daemon --lib smart_lists::tests::walk_cost -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn walk_cost_at_100k_leads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::store::SledStore::open(&dir.path().join("s"), 32 << 20).expect("open");
+        let db = Db::open(Arc::new(store)).expect("db");
+        let n = 100_000u32;
+        for chunk in (0..n).collect::<Vec<_>>().chunks(5_000) {
+            let mut batch = Batch::new();
+            for &i in chunk {
+                batch.put(Put::Lead(LeadSummary {
+                    id: format!("c{i:06}"),
+                    name: format!("Lead {i}"),
+                    score: (i % 101) as u8,
+                    priority: (i % 97) as u8,
+                    source: Some(["Zillow", "Referral", "Website"][(i % 3) as usize].into()),
+                    tags: vec!["buyer".into()],
+                    date_added: Some(at(-i64::from(i) * 60)),
+                    last_activity: Some(at(-i64::from(i) * 30)),
+                    first_outbound_at: (i % 4 != 0).then(|| at(-1)),
+                    ..LeadSummary::default()
+                }));
+            }
+            db.commit(&batch).expect("write");
+        }
+        let list = leadline_shared::config::Config::default().smart_lists().remove(0);
+        for round in 0..3 {
+            let started = std::time::Instant::now();
+            let w = window(&db, &list, at(0), 0, 50, None).expect("window");
+            eprintln!("round {round}: {} members, {} ms", w.total, started.elapsed().as_millis());
+        }
+    }
 }

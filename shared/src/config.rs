@@ -281,8 +281,8 @@ impl Default for PriorityConfig {
 pub struct QueuesConfig {
     pub speed_to_lead_window_hours: u64,
     pub dormant_after_days: u64,
-    /// The saved smart lists (`[[queues.lists]]`), after the built-in queues. A config file
-    /// that has any replaces the default ones (`call-today`) as a whole.
+    /// The saved smart lists (`[[queues.lists]]`), after the built-in queues. A config file's
+    /// lists come after the default ones (`call-today`); one named like a default replaces it.
     #[serde(default)]
     pub lists: Vec<crate::lists::SmartListConfig>,
 }
@@ -343,7 +343,8 @@ impl Config {
     /// The defaults overlaid with a TOML document (tables merge key by key).
     pub fn from_overlay(text: &str) -> Result<Config, String> {
         let mut base: toml::Table = toml::from_str(DEFAULT_TOML).map_err(|e| e.to_string())?;
-        let overlay: toml::Table = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        let mut overlay: toml::Table = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        merge_lists(&base, &mut overlay);
         merge(&mut base, overlay);
         let config = Config::deserialize(toml::Value::Table(base)).map_err(|e| e.message().to_owned())?;
         // The smart lists' conditions are strings to serde: read them now, so that a typo is
@@ -362,6 +363,22 @@ impl Config {
     /// one that does is left out).
     pub fn smart_lists(&self) -> Vec<crate::lists::SmartList> {
         self.queues.lists.iter().filter_map(|l| crate::lists::compile(l).ok()).collect()
+    }
+}
+
+/// The file's `[[queues.lists]]` are added to the default lists rather than replacing them
+/// (an array would): a list named like a default one replaces it, the others come after.
+fn merge_lists(base: &toml::Table, overlay: &mut toml::Table) {
+    let lists = |t: &toml::Table| -> Option<Vec<toml::Value>> {
+        t.get("queues")?.as_table()?.get("lists")?.as_array().cloned()
+    };
+    let (Some(defaults), Some(mine)) = (lists(base), lists(overlay)) else { return };
+    let name = |v: &toml::Value| v.get("name").and_then(|n| n.as_str()).map(str::to_owned);
+    let mut merged: Vec<toml::Value> =
+        defaults.into_iter().filter(|d| !mine.iter().any(|m| name(m).is_some() && name(m) == name(d))).collect();
+    merged.extend(mine);
+    if let Some(queues) = overlay.get_mut("queues").and_then(|q| q.as_table_mut()) {
+        queues.insert("lists".into(), toml::Value::Array(merged));
     }
 }
 
@@ -393,7 +410,10 @@ mod tests {
         );
         let ok =
             Config::from_overlay("[[queues.lists]]\nname = \"mine\"\nall = [\"score >= 70\"]\n").expect("ok");
-        assert_eq!(ok.smart_lists().len(), 1, "a file's lists replace the default ones");
+        let names: Vec<String> = ok.smart_lists().into_iter().map(|l| l.name).collect();
+        assert_eq!(names, ["call-today", "mine"], "a file's lists come after the default ones");
+        let replaced = Config::from_overlay("[[queues.lists]]\nname = \"call-today\"\nall = [\"hot\"]\n").expect("ok");
+        assert_eq!(replaced.smart_lists().len(), 1, "a list named like a default one replaces it");
     }
 
     #[test]
