@@ -93,7 +93,7 @@ mod tests {
                 id: format!("c{i:02}"),
                 score: i * 3,
                 priority: 100 - i,
-                tags: if i % 2 == 0 { vec!["buyer".into()] } else { vec![] },
+                tags: if i.is_multiple_of(2) { vec!["buyer".into()] } else { vec![] },
                 date_added: Some(at(i64::from(i))),
                 ..LeadSummary::default()
             }));
@@ -140,7 +140,7 @@ mod tests {
                     tags: vec!["buyer".into()],
                     date_added: Some(at(-i64::from(i) * 60)),
                     last_activity: Some(at(-i64::from(i) * 30)),
-                    first_outbound_at: (i % 4 != 0).then(|| at(-1)),
+                    first_outbound_at: (!i.is_multiple_of(4)).then(|| at(-1)),
                     ..LeadSummary::default()
                 }));
             }

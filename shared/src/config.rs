@@ -374,8 +374,10 @@ fn merge_lists(base: &toml::Table, overlay: &mut toml::Table) {
     };
     let (Some(defaults), Some(mine)) = (lists(base), lists(overlay)) else { return };
     let name = |v: &toml::Value| v.get("name").and_then(|n| n.as_str()).map(str::to_owned);
-    let mut merged: Vec<toml::Value> =
-        defaults.into_iter().filter(|d| !mine.iter().any(|m| name(m).is_some() && name(m) == name(d))).collect();
+    let mut merged: Vec<toml::Value> = defaults
+        .into_iter()
+        .filter(|d| !mine.iter().any(|m| name(m).is_some() && name(m) == name(d)))
+        .collect();
     merged.extend(mine);
     if let Some(queues) = overlay.get_mut("queues").and_then(|q| q.as_table_mut()) {
         queues.insert("lists".into(), toml::Value::Array(merged));
@@ -412,7 +414,8 @@ mod tests {
             Config::from_overlay("[[queues.lists]]\nname = \"mine\"\nall = [\"score >= 70\"]\n").expect("ok");
         let names: Vec<String> = ok.smart_lists().into_iter().map(|l| l.name).collect();
         assert_eq!(names, ["call-today", "mine"], "a file's lists come after the default ones");
-        let replaced = Config::from_overlay("[[queues.lists]]\nname = \"call-today\"\nall = [\"hot\"]\n").expect("ok");
+        let replaced =
+            Config::from_overlay("[[queues.lists]]\nname = \"call-today\"\nall = [\"hot\"]\n").expect("ok");
         assert_eq!(replaced.smart_lists().len(), 1, "a list named like a default one replaces it");
     }
 

@@ -497,7 +497,7 @@ pub fn duration(s: &str) -> Result<SignedDuration, String> {
     let bad = || format!("{s:?} is not a duration; write a whole number and m, h, d or w, e.g. \"3d\"");
     let unit = s.chars().last().ok_or_else(bad)?;
     let n: i64 = s[..s.len() - unit.len_utf8()].trim().parse().map_err(|_| bad())?;
-    if n < 0 || n > 100 * 365 * 24 * 60 {
+    if !(0..=100 * 365 * 24 * 60).contains(&n) {
         return Err(bad());
     }
     let minutes = match unit {

@@ -409,8 +409,8 @@ mod tests {
         let lead = |i: usize| LeadSummary {
             id: format!("c{i:05}"),
             score: (i % 90) as u8,
-            awaiting_reply_since: if i % 7 == 0 { at(5) } else { None },
-            open_value: if i % 3 == 0 { Some(1_000_000.0) } else { None },
+            awaiting_reply_since: if i.is_multiple_of(7) { at(5) } else { None },
+            open_value: if i.is_multiple_of(3) { Some(1_000_000.0) } else { None },
             last_activity: at(i as i64),
             date_added: at(0),
             first_outbound_at: at(1),

@@ -57,7 +57,10 @@ fn saved_lists_page_out_the_leads_their_filters_pass() {
     sync_until_ok(&daemon, true);
     let config = Config::from_overlay(MINE).unwrap();
     let lists = config.smart_lists();
-    assert_eq!(lists.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["call-today", "zillow-or-referral"]);
+    assert_eq!(
+        lists.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        ["call-today", "zillow-or-referral"]
+    );
     for list in &lists {
         // The time conditions move with the clock: a lead crossing one between the reads is
         // read again (a wrong list stays wrong).
