@@ -168,6 +168,8 @@ impl Daemon {
         // The conversion model: trained once the first sync (or the import) is in, if it never
         // was, then nightly.
         tasks.spawn(crate::intel::first_training(self.state.clone(), shutdown.clone()));
+        // Stored priorities move as speed-to-lead steps pass and follow-ups come due.
+        tasks.spawn(crate::priority_refresh::run(self.state.clone(), shutdown.clone()));
         let retrain = crate::intel::schedule(self.state.clone())
             .await
             .map_err(|e| DaemonError::Config(e.to_string()))?;

@@ -675,6 +675,7 @@ impl Ingest {
             }
         }
         let followups = if record_changed { follow_up } else { None };
+        crate::engine::priority::stamp(&mut lead, now, &self.scoring.priority);
         // Most rescores (a deal re-listed, a contact fetched again) change nothing: those
         // leads cost no write and are not reported as changed.
         let rescored = !(stored.as_ref().is_some_and(|stored| {

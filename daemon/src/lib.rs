@@ -18,6 +18,8 @@ pub mod listings;
 pub mod lock;
 pub mod logtail;
 pub mod model;
+pub mod priority_refresh;
+pub mod smart_lists;
 pub mod state;
 pub mod store;
 pub mod sync;

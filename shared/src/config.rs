@@ -244,6 +244,35 @@ pub struct ScoringConfig {
     pub model_holdout_share: f64,
     /// When the model is retrained (six-field cron, with seconds, UTC).
     pub model_retrain_cron: String,
+    /// The composite priority that orders `hot` and `all`.
+    #[serde(default)]
+    pub priority: PriorityConfig,
+}
+
+/// `[scoring.priority]`: the value a lead's priority assumes when it has no open deal with a
+/// value. See `docs/intel.md`, "Priority".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PriorityConfig {
+    /// Dollars assumed for a buyer with no valued open deal.
+    pub buyer_value: f64,
+    /// Dollars assumed for a seller with no valued open deal.
+    pub seller_value: f64,
+    /// Dollars assumed for a lead of unknown type with no valued open deal.
+    pub default_value: f64,
+    /// The value that counts as half of the value part: v ÷ (v + this).
+    pub reference_value: f64,
+}
+
+impl Default for PriorityConfig {
+    fn default() -> Self {
+        PriorityConfig {
+            buyer_value: 350_000.0,
+            seller_value: 400_000.0,
+            default_value: 300_000.0,
+            reference_value: 400_000.0,
+        }
+    }
 }
 
 /// `[queues]`.
@@ -252,6 +281,10 @@ pub struct ScoringConfig {
 pub struct QueuesConfig {
     pub speed_to_lead_window_hours: u64,
     pub dormant_after_days: u64,
+    /// The saved smart lists (`[[queues.lists]]`), after the built-in queues. A config file's
+    /// lists come after the default ones (`call-today`); one named like a default replaces it.
+    #[serde(default)]
+    pub lists: Vec<crate::lists::SmartListConfig>,
 }
 
 /// `[analytics]`: what the figures need beyond the store.
@@ -310,9 +343,44 @@ impl Config {
     /// The defaults overlaid with a TOML document (tables merge key by key).
     pub fn from_overlay(text: &str) -> Result<Config, String> {
         let mut base: toml::Table = toml::from_str(DEFAULT_TOML).map_err(|e| e.to_string())?;
-        let overlay: toml::Table = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        let mut overlay: toml::Table = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        merge_lists(&base, &mut overlay);
         merge(&mut base, overlay);
-        Config::deserialize(toml::Value::Table(base)).map_err(|e| e.message().to_owned())
+        let config = Config::deserialize(toml::Value::Table(base)).map_err(|e| e.message().to_owned())?;
+        // The smart lists' conditions are strings to serde: read them now, so that a typo is
+        // an error at start, pointed at its line, not an empty queue later.
+        if let Err(e) = crate::lists::compile_all(&config.queues.lists) {
+            let line = e.culprit().and_then(|c| crate::lists::line_of(text, c));
+            return Err(match line {
+                Some(line) => format!("line {line}: {e}"),
+                None => e.to_string(),
+            });
+        }
+        Ok(config)
+    }
+
+    /// The saved smart lists, read (the config was checked when loaded, so none fails here;
+    /// one that does is left out).
+    pub fn smart_lists(&self) -> Vec<crate::lists::SmartList> {
+        self.queues.lists.iter().filter_map(|l| crate::lists::compile(l).ok()).collect()
+    }
+}
+
+/// The file's `[[queues.lists]]` are added to the default lists rather than replacing them
+/// (an array would): a list named like a default one replaces it, the others come after.
+fn merge_lists(base: &toml::Table, overlay: &mut toml::Table) {
+    let lists = |t: &toml::Table| -> Option<Vec<toml::Value>> {
+        t.get("queues")?.as_table()?.get("lists")?.as_array().cloned()
+    };
+    let (Some(defaults), Some(mine)) = (lists(base), lists(overlay)) else { return };
+    let name = |v: &toml::Value| v.get("name").and_then(|n| n.as_str()).map(str::to_owned);
+    let mut merged: Vec<toml::Value> = defaults
+        .into_iter()
+        .filter(|d| !mine.iter().any(|m| name(m).is_some() && name(m) == name(d)))
+        .collect();
+    merged.extend(mine);
+    if let Some(queues) = overlay.get_mut("queues").and_then(|q| q.as_table_mut()) {
+        queues.insert("lists".into(), toml::Value::Array(merged));
     }
 }
 
@@ -330,6 +398,26 @@ fn merge(base: &mut toml::Table, overlay: toml::Table) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_call_today_list_reads_and_a_typo_in_a_list_names_its_line() {
+        let cfg = Config::default();
+        let lists = cfg.smart_lists();
+        assert_eq!(lists.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["call-today"]);
+        let text = "[queues]\ndormant_after_days = 30\n\n[[queues.lists]]\nname = \"mine\"\nall = [\"scroe >= 70\"]\n";
+        let err = Config::from_overlay(text).expect_err("typo");
+        assert!(
+            err.starts_with("line 6: smart list \"mine\", condition \"scroe >= 70\": unknown field"),
+            "{err}"
+        );
+        let ok =
+            Config::from_overlay("[[queues.lists]]\nname = \"mine\"\nall = [\"score >= 70\"]\n").expect("ok");
+        let names: Vec<String> = ok.smart_lists().into_iter().map(|l| l.name).collect();
+        assert_eq!(names, ["call-today", "mine"], "a file's lists come after the default ones");
+        let replaced =
+            Config::from_overlay("[[queues.lists]]\nname = \"call-today\"\nall = [\"hot\"]\n").expect("ok");
+        assert_eq!(replaced.smart_lists().len(), 1, "a list named like a default one replaces it");
+    }
 
     #[test]
     fn embedded_default_parses() {

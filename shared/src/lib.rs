@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod lists;
 pub mod logging;
 pub mod paths;
 pub mod protocol;

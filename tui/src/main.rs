@@ -78,7 +78,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .block_on(dashboard::run_with_settings(
                     paths.socket.clone(),
                     starter,
-                    dashboard::Settings { keymap, theme, commission_rate: config.analytics.commission_rate },
+                    dashboard::Settings {
+                        keymap,
+                        theme,
+                        commission_rate: config.analytics.commission_rate,
+                        saved_lists: saved_lists(&config),
+                    },
                 ))
                 .map_err(operational)
         }
@@ -116,6 +121,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     dashboard::Settings {
                         theme,
                         commission_rate: config.analytics.commission_rate,
+                        saved_lists: saved_lists(&config),
                         ..Default::default()
                     },
                 ))
@@ -229,4 +235,9 @@ async fn wait_for_signal_or_exit(demo: &mut demo::Demo) -> Result<(), Failure> {
             },
         }
     }
+}
+
+/// The saved smart lists' names, for the dashboard's tabs.
+fn saved_lists(config: &Config) -> Vec<String> {
+    config.smart_lists().into_iter().map(|l| l.name).collect()
 }

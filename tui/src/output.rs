@@ -152,13 +152,24 @@ pub fn queue(name: &str, page: &QueuePage, now: Timestamp) -> String {
     let last = page.offset.saturating_add(page.rows.len() as u64);
     // The number column widens for deep pages (row 100,000 is 6 digits).
     let width = last.to_string().len().max(4);
+    // The recovery queue says why each lead is there: its churn tier and the dollars at risk.
+    let recovery = name == "dormant";
     let mut out = format!(
-        "{:<width$} {:<24} {:>5} {:<5} {:<14} {:<16} {:<9} {:<6} {}\n",
-        "#", "NAME", "SCORE", "TEMP", "SOURCE", "STAGE", "ACTIVITY", "AGE", "ID"
+        "{:<width$} {:<24} {:>5} {:<5} {:<14} {:<16} {:<9} {:<6} {}{}\n",
+        "#",
+        "NAME",
+        "SCORE",
+        "TEMP",
+        "SOURCE",
+        "STAGE",
+        "ACTIVITY",
+        "AGE",
+        if recovery { format!("{:<9} {:>9} ", "CHURN", "AT RISK") } else { String::new() },
+        "ID"
     );
     for (n, l) in (first..).zip(&page.rows) {
         out.push_str(&format!(
-            "{:<width$} {:<24} {:>5} {:<5} {:<14} {:<16} {:<9} {:<6} {}\n",
+            "{:<width$} {:<24} {:>5} {:<5} {:<14} {:<16} {:<9} {:<6} {}{}\n",
             n,
             clip(&l.name, 24),
             l.score,
@@ -167,6 +178,15 @@ pub fn queue(name: &str, page: &QueuePage, now: Timestamp) -> String {
             clip(l.stage.as_deref().unwrap_or("-"), 16),
             ago(l.last_activity, now).trim_end_matches(" ago"),
             ago(l.date_added, now).trim_end_matches(" ago"),
+            if recovery {
+                format!(
+                    "{:<9} {:>9} ",
+                    l.churn_tier(),
+                    format!("${}", thousands(l.value_at_risk.max(0.0).round() as u64))
+                )
+            } else {
+                String::new()
+            },
             l.id
         ));
     }
@@ -932,6 +952,19 @@ follow-ups (0 upcoming, 0 past)
         assert!(lines[50].starts_with("100  Lead 99 "), "{text}");
         assert_eq!(lines[51], "rows 51–100 of 2,345 (next: --offset 100)");
         assert_eq!(lines.len(), 52);
+    }
+
+    #[test]
+    fn the_recovery_queue_shows_each_leads_churn_tier_and_value_at_risk() {
+        let mut p = page(0, 2, 2);
+        p.rows[0].churn_risk = 68;
+        p.rows[0].value_at_risk = 136_600.0;
+        let text = queue("dormant", &p, now());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("CHURN       AT RISK ID"), "{text}");
+        assert!(lines[1].contains("high       $136,600 c0"), "{text}");
+        assert!(lines[2].contains("low              $0 c1"), "{text}");
+        assert!(!queue("hot", &p, now()).contains("CHURN"));
     }
 
     #[test]

@@ -64,12 +64,7 @@ impl Engagement {
 
 /// The risk tier of a score.
 pub fn tier(score: f64) -> &'static str {
-    match score {
-        s if s >= 80.0 => "critical",
-        s if s >= 60.0 => "high",
-        s if s >= 30.0 => "medium",
-        _ => "low",
-    }
+    leadline_shared::domain::churn_tier(score)
 }
 
 /// What the agent should do at a tier.
@@ -130,6 +125,25 @@ pub fn risk(e: &Engagement, value: Option<f64>, probability: f64) -> ChurnRisk {
     }
 }
 
+/// The churn risk a lead has once dormant, from its row: the silence and the activity
+/// shortfall full (a lead quiet for 30 days has both), no decline (nothing in the last two
+/// weeks), its reply rate as it stands, and a stagnant open deal counted in full (it has sat in
+/// its stage at least as long as the lead has been quiet, unless it moved without any activity).
+/// Nothing in it moves with the clock, so the recovery order can be kept at write time.
+pub fn as_dormant(lead: &leadline_shared::domain::LeadSummary, value: f64) -> ChurnRisk {
+    let e = Engagement {
+        days_silent: Some(30.0),
+        last_7d: 0,
+        last_14d: 0,
+        last_30d: 0,
+        prior_7d: 0,
+        outbound: lead.message_count.saturating_sub(lead.inbound_count),
+        inbound: lead.inbound_count,
+        days_in_stage: lead.stage_since.map(|_| 30.0),
+    };
+    risk(&e, Some(value), f64::from(lead.score.min(100)) / 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +179,23 @@ mod tests {
         assert_eq!((r.score, r.tier.as_str(), r.action.as_str()), (72, "high", "urgent follow-up"));
         // The score is the sum of the points as shown (71.8): 400k × .5 × .718.
         assert_eq!(r.value_at_risk, Some(143_600.0));
+    }
+
+    /// A dormant lead's risk: silence 30 + activity 25, plus the replies it never gave and a
+    /// stuck deal; its value at risk orders the recovery queue.
+    #[test]
+    fn a_dormant_lead_is_judged_by_its_replies_and_its_deal() {
+        use leadline_shared::domain::LeadSummary;
+        let lead = LeadSummary { score: 50, message_count: 4, inbound_count: 1, ..LeadSummary::default() };
+        // Replied 1 of 3: (1 − 1/3) × 20 = 13.3 → 68.3: high.
+        let r = as_dormant(&lead, 400_000.0);
+        assert_eq!((r.score, r.tier.as_str()), (68, "high"));
+        assert_eq!(r.value_at_risk, Some(136_600.0));
+        let stuck = LeadSummary { stage_since: Some(Timestamp::UNIX_EPOCH), ..lead.clone() };
+        assert_eq!(as_dormant(&stuck, 400_000.0).tier, "high");
+        assert_eq!(as_dormant(&stuck, 400_000.0).score, 78);
+        let never_written = LeadSummary { score: 50, ..LeadSummary::default() };
+        assert_eq!(as_dormant(&never_written, 400_000.0).tier, "medium");
     }
 
     #[test]

@@ -61,6 +61,16 @@ pub fn summarize(inputs: &LeadInputs<'_>) -> LeadSummary {
             || inputs.opportunities.iter().any(|o| past_appointment(o, inputs.pipelines)),
         won_value: won_value(inputs.opportunities),
         calls: call_stats(inputs.messages),
+        open_value: open_value(inputs.opportunities),
+        inbound_count: talk.iter().filter(|m| m.direction == Direction::Inbound).count() as u32,
+        stage_since: deal
+            .filter(|d| d.status == OpportunityStatus::Open)
+            .and_then(|d| d.last_stage_change_at.or(d.created_at)),
+        // Set by the writer, which knows the time and the configuration
+        // (`engine::priority::stamp`).
+        priority: 0,
+        churn_risk: 0,
+        value_at_risk: 0.0,
     }
 }
 
@@ -100,6 +110,17 @@ fn past_appointment(o: &Opportunity, pipelines: &[Pipeline]) -> bool {
 fn won_value(opps: &[Opportunity]) -> Option<f64> {
     let won: Vec<&Opportunity> = opps.iter().filter(|o| o.status == OpportunityStatus::Won).collect();
     (!won.is_empty()).then(|| won.iter().filter_map(|o| o.monetary_value).filter(|v| v.is_finite()).sum())
+}
+
+/// The summed value of the open deals that have one (a deal valued 0 is "not valued yet").
+fn open_value(opps: &[Opportunity]) -> Option<f64> {
+    let values: Vec<f64> = opps
+        .iter()
+        .filter(|o| o.status == OpportunityStatus::Open)
+        .filter_map(|o| o.monetary_value)
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
 }
 
 /// Calls either way, the connected ones and their talk time.

@@ -9,6 +9,7 @@ pub mod features;
 pub mod followup;
 pub mod lead;
 pub mod matching;
+pub mod priority;
 pub mod promotion;
 pub mod qualify;
 pub mod queues;

@@ -12,9 +12,9 @@ use crate::store::{Ranking, Slice, StoreError};
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     #[error(
-        "there is no saved smart list named {0:?} yet; use speed-to-lead, hot, needs-reply, due, dormant or all"
+        "there is no saved smart list named {0:?}; use speed-to-lead, hot, needs-reply, due, dormant, all{1}, or add a [[queues.lists]] block named so to the config"
     )]
-    UnknownList(String),
+    UnknownList(String, String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -36,7 +36,11 @@ pub fn plan(name: &QueueName, now: Timestamp, cfg: &QueuesConfig) -> Result<Slic
         QueueName::Dormant => {
             Slice::all(Ranking::QuietBefore(now - hours(cfg.dormant_after_days.saturating_mul(24))))
         }
-        QueueName::Saved(name) => return Err(QueueError::UnknownList(name.clone())),
+        // A saved list is not a stretch of an order: `crate::smart_lists` walks it.
+        QueueName::Saved(name) => {
+            let saved: String = cfg.lists.iter().map(|l| format!(", {}", l.name)).collect();
+            return Err(QueueError::UnknownList(name.clone(), saved));
+        }
     })
 }
 
@@ -59,6 +63,6 @@ mod tests {
         let quiet = SignedDuration::from_hours(cfg.dormant_after_days as i64 * 24);
         assert_eq!(dormant.ranking, Ranking::QuietBefore(now - quiet));
         assert_eq!(plan(&QueueName::Hot, now, &cfg).expect("plan"), Slice::all(Ranking::Hot));
-        assert!(matches!(plan(&QueueName::Saved("x".into()), now, &cfg), Err(QueueError::UnknownList(_))));
+        assert!(matches!(plan(&QueueName::Saved("x".into()), now, &cfg), Err(QueueError::UnknownList(..))));
     }
 }

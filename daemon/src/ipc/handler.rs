@@ -108,13 +108,26 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             }
             let now = state.clock.now();
             read(state, move |state| {
-                let slice = queues::plan(&name, now, &state.config.queues).map_err(|e| match e {
-                    QueueError::UnknownList(_) => RemoteError::new(ErrorKind::NotFound, e.to_string()),
-                    QueueError::Store(e) => internal(e),
-                })?;
                 let anchor = anchor.as_ref().map(|a| (a.id.as_str(), a.before));
-                let window =
-                    state.db.slice_window(&slice, offset, limit as usize, anchor).map_err(internal)?;
+                let saved = match &name {
+                    QueueName::Saved(n) => state.config.smart_lists().into_iter().find(|l| &l.name == n),
+                    _ => None,
+                };
+                let window = match saved {
+                    Some(list) => {
+                        crate::smart_lists::window(&state.db, &list, now, offset, limit as usize, anchor)
+                            .map_err(internal)?
+                    }
+                    None => {
+                        let slice = queues::plan(&name, now, &state.config.queues).map_err(|e| match e {
+                            QueueError::UnknownList(..) => {
+                                RemoteError::new(ErrorKind::NotFound, e.to_string())
+                            }
+                            QueueError::Store(e) => internal(e),
+                        })?;
+                        state.db.slice_window(&slice, offset, limit as usize, anchor).map_err(internal)?
+                    }
+                };
                 let SliceWindow { total, offset, rows, anchor_at } = window;
                 Ok(Response::Queue(Box::new(QueuePage { total, offset, rows, anchor_at })))
             })

@@ -36,6 +36,11 @@ pub fn fill(state: &State, detail: &mut LeadDetail) -> Result<(), StoreError> {
     let messages = state.db.messages_for(&detail.lead.id, CHURN_MESSAGES)?;
     let engagement = Engagement::of(&messages, stage_since, state.clock.now());
     detail.churn = Some(churn::risk(&engagement, value, f64::from(detail.lead.score) / 100.0));
+    detail.priority_breakdown = Some(crate::engine::priority::breakdown(
+        &detail.lead,
+        state.clock.now(),
+        &state.config.scoring.priority,
+    ));
     Ok(())
 }
 

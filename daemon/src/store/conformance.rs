@@ -187,6 +187,8 @@ fn varied_lead(i: u32, round: u32) -> LeadSummary {
         first_outbound_at: i.is_multiple_of(2).then(|| ts(50)).flatten(),
         last_activity: (!i.is_multiple_of(7)).then(|| ts(spread(11) + i64::from(round) * 100)).flatten(),
         date_added: ts(spread(13)),
+        value_at_risk: (spread(17) * 100 + i64::from(round)) as f64,
+        priority: (spread(19) % 101) as u8,
         ..lead(&format!("c{i:05}"), 0, Temperature::Cold)
     }
 }
@@ -215,6 +217,19 @@ pub fn queue_windows_match_the_index_walks<S: Store>(store: S) {
         .expect("walk");
         ids
     };
+    // The recovery order is not a tree of its own: the quiet leads, by value at risk.
+    let recovery = |quiet: jiff::Timestamp| -> Vec<String> {
+        let mut leads = Vec::new();
+        db.leads_by(LeadOrder::Score, &mut |l| {
+            if l.last_activity.is_none_or(|a| a < quiet) {
+                leads.push(l);
+            }
+            ControlFlow::Continue(())
+        })
+        .expect("walk");
+        leads.sort_by_key(super::keys::recovery);
+        leads.into_iter().map(|l| l.id).collect()
+    };
     let window_ids = |slice: &Slice, offset: u64, limit: usize| -> (u64, Vec<String>) {
         let w = db.slice_window(slice, offset, limit, None).expect("window");
         (w.total, w.rows.into_iter().map(|l| l.id).collect())
@@ -224,10 +239,7 @@ pub fn queue_windows_match_the_index_walks<S: Store>(store: S) {
         let cases: Vec<(Slice, Vec<String>)> = vec![
             (Slice::all(Ranking::Score), walk(LeadOrder::Score, &|_| true)),
             (Slice::all(Ranking::Hot), walk(LeadOrder::Score, &|l| l.temperature == Temperature::Hot)),
-            (
-                Slice::all(Ranking::QuietBefore(quiet)),
-                walk(LeadOrder::Score, &|l| l.last_activity.is_none_or(|a| a < quiet)),
-            ),
+            (Slice::all(Ranking::QuietBefore(quiet)), recovery(quiet)),
             (Slice::all(Ranking::Awaiting), walk(LeadOrder::AwaitingLongest, &|_| true)),
             (
                 Slice { through: ts(500), ..Slice::all(Ranking::Due) },

@@ -677,7 +677,8 @@ impl Db {
         };
         let fixed = match slice.ranking {
             Ranking::Due | Ranking::Awaiting | Ranking::Uncontacted => keys::TIME_FIXED,
-            Ranking::Score | Ranking::Hot | Ranking::QuietBefore(_) => keys::SCORE_FIXED,
+            Ranking::QuietBefore(_) => keys::RECOVERY_FIXED,
+            Ranking::Score | Ranking::Hot => keys::SCORE_FIXED,
         };
         let (mut window, ids) = {
             let mut ranks = self.ranks()?;

@@ -63,8 +63,8 @@ pub fn stage_change(contact_id: &str, at: Timestamp, opportunity_id: &str) -> Ve
     join(&[contact_id.as_bytes(), &[0], &ts(at), opportunity_id.as_bytes()])
 }
 
-/// The fixed-size prefix length of the lead index keys below.
-pub const SCORE_FIXED: usize = 9;
+/// The fixed-size prefix length of the priority-ordered lead index keys below.
+pub const SCORE_FIXED: usize = 10;
 /// The fixed-size prefix length of the time-ordered lead index keys.
 pub const TIME_FIXED: usize = 8;
 
@@ -73,9 +73,11 @@ pub const TIME_FIXED: usize = 8;
 pub fn lead_index_entries(lead: &LeadSummary) -> Vec<(Tree, Vec<u8>)> {
     let id = lead.id.as_bytes();
     let activity = lead.last_activity.or(lead.date_added).map(ts).unwrap_or_else(|| ms(i64::MIN));
-    // Best score first, then most recent activity first.
+    // Highest priority first (the row's stored priority, engine::priority), then best score,
+    // then most recent activity.
     let recency = (!u64::from_be_bytes(activity)).to_be_bytes();
-    let mut entries = vec![(Tree::IdxScore, join(&[&[u8::MAX - lead.score], &recency, id]))];
+    let rank = [u8::MAX - lead.priority, u8::MAX - lead.score];
+    let mut entries = vec![(Tree::IdxScore, join(&[&rank, &recency, id]))];
     if let Some(due) = lead.next_followup_at {
         entries.push((Tree::IdxDue, join(&[&ts(due), id])));
     }
@@ -89,12 +91,27 @@ pub fn lead_index_entries(lead: &LeadSummary) -> Vec<(Tree, Vec<u8>)> {
     entries
 }
 
+/// The fixed-size prefix length of a recovery key ([`recovery`]).
+pub const RECOVERY_FIXED: usize = 8;
+
+/// The sortable 8 bytes of a lead's value at risk once dormant: most dollars first.
+pub fn recovery_rank(lead: &LeadSummary) -> [u8; 8] {
+    let dollars = if lead.value_at_risk.is_finite() { lead.value_at_risk.max(0.0).round() as u64 } else { 0 };
+    (u64::MAX - dollars).to_be_bytes()
+}
+
+/// A lead's key in the recovery order (`dormant`): most value at risk first, then id. It is
+/// not a tree of its own: the score entry's value carries its first 8 bytes.
+pub fn recovery(lead: &LeadSummary) -> Vec<u8> {
+    join(&[&recovery_rank(lead), lead.id.as_bytes()])
+}
+
 /// The value of a lead's [`Tree::IdxScore`] entry: what else places it in the queue orders
-/// (hot, and quiet since when), so that they are built from the index alone, never from the
-/// records. One byte (the temperature, `ACTIVE` set when there is a last activity), then the
-/// last activity's 8 bytes.
-pub fn score_value(lead: &LeadSummary) -> [u8; 9] {
-    let mut value = [0; 9];
+/// (hot, quiet since when, and its place in the recovery order), so that they are built from
+/// the index alone, never from the records. One byte (the temperature, `ACTIVE` set when there
+/// is a last activity), the last activity's 8 bytes, then [`recovery_rank`]'s 8.
+pub fn score_value(lead: &LeadSummary) -> [u8; 17] {
+    let mut value = [0; 17];
     value[0] = match lead.temperature {
         Temperature::Cold => 0,
         Temperature::Warm => 1,
@@ -102,24 +119,26 @@ pub fn score_value(lead: &LeadSummary) -> [u8; 9] {
     };
     if let Some(at) = lead.last_activity {
         value[0] |= ACTIVE;
-        value[1..].copy_from_slice(&ts(at));
+        value[1..9].copy_from_slice(&ts(at));
     }
+    value[9..].copy_from_slice(&recovery_rank(lead));
     value
 }
 
 /// The flag of [`score_value`]'s first byte for "has a last activity".
 const ACTIVE: u8 = 0x80;
 
-/// What a [`score_value`] says: hot or not, and the last activity's sortable bytes; `None`
-/// for a value in no known shape (a store not migrated yet).
-pub fn read_score_value(value: &[u8]) -> Option<(bool, Option<[u8; 8]>)> {
+/// What a [`score_value`] says: hot or not, the last activity's sortable bytes, and the
+/// recovery rank; `None` for a value in no known shape (a store not migrated yet).
+pub fn read_score_value(value: &[u8]) -> Option<(bool, Option<[u8; 8]>, [u8; 8])> {
     let (&flags, rest) = value.split_first()?;
     let hot = flags & !ACTIVE == 2;
-    match (flags & ACTIVE != 0, <[u8; 8]>::try_from(rest)) {
-        (true, Ok(at)) => Some((hot, Some(at))),
-        (false, Ok(_)) => Some((hot, None)),
-        _ => None,
+    if rest.len() != 16 {
+        return None;
     }
+    let at = <[u8; 8]>::try_from(&rest[..8]).ok()?;
+    let rank = <[u8; 8]>::try_from(&rest[8..]).ok()?;
+    Some((hot, (flags & ACTIVE != 0).then_some(at), rank))
 }
 
 #[cfg(test)]
@@ -134,22 +153,30 @@ mod tests {
         }
 
         #[test]
-        fn score_index_orders_best_first(a in 0u8..=100, b in 0u8..=100) {
-            let lead = |id: &str, score| LeadSummary { id: id.into(), score, ..Default::default() };
-            let ka = &lead_index_entries(&lead("a", a))[0].1;
-            let kb = &lead_index_entries(&lead("b", b))[0].1;
-            if a > b { prop_assert!(ka < kb); }
+        fn score_index_orders_by_priority_then_score(a in 0u8..=100, b in 0u8..=100, pa in 0u8..=100, pb in 0u8..=100) {
+            let lead = |id: &str, score, priority| LeadSummary { id: id.into(), score, priority, ..Default::default() };
+            let ka = &lead_index_entries(&lead("a", a, pa))[0].1;
+            let kb = &lead_index_entries(&lead("b", b, pb))[0].1;
+            if pa > pb || (pa == pb && a > b) { prop_assert!(ka < kb); }
         }
     }
 
     #[test]
     fn a_score_value_says_hot_and_since_when() {
         let mut lead = LeadSummary { id: "c1".into(), temperature: Temperature::Hot, ..Default::default() };
-        assert_eq!(read_score_value(&score_value(&lead)), Some((true, None)));
+        let nothing = (u64::MAX).to_be_bytes();
+        assert_eq!(read_score_value(&score_value(&lead)), Some((true, None, nothing)));
         lead.temperature = Temperature::Warm;
         lead.last_activity = Some(Timestamp::UNIX_EPOCH);
-        assert_eq!(read_score_value(&score_value(&lead)), Some((false, Some(ts(Timestamp::UNIX_EPOCH)))));
+        lead.value_at_risk = 1234.4;
+        let rank = (u64::MAX - 1234).to_be_bytes();
+        assert_eq!(
+            read_score_value(&score_value(&lead)),
+            Some((false, Some(ts(Timestamp::UNIX_EPOCH)), rank))
+        );
+        assert_eq!(recovery(&lead)[..8], rank);
         assert_eq!(read_score_value(&[]), None, "schema 4 kept no value");
+        assert_eq!(read_score_value(&[0; 9]), None, "schema 5 and 6 kept no recovery rank");
     }
 
     #[test]

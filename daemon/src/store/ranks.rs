@@ -29,7 +29,8 @@ pub enum Ranking {
     Awaiting,
     /// Leads nobody has contacted, oldest first.
     Uncontacted,
-    /// Leads with no activity since before this time (or none ever), best score first.
+    /// Leads with no activity since before this time (or none ever), most value at risk
+    /// first (the recovery order, [`keys::recovery`]).
     QuietBefore(Timestamp),
 }
 
@@ -38,10 +39,12 @@ pub enum Ranking {
 pub struct LeadEntries {
     score: Key,
     hot: bool,
+    /// The key in the recovery order, which the quiet leads are filed under.
+    recovery: Key,
     due: Option<Key>,
     awaiting: Option<Key>,
     uncontacted: Option<Key>,
-    /// The last activity's time then the score key: walking it finds the leads that went
+    /// The last activity's time then the recovery key: walking it finds the leads that went
     /// quiet between two times, with the key to file them under.
     activity: Option<Key>,
 }
@@ -52,6 +55,7 @@ impl LeadEntries {
         let mut entries = LeadEntries {
             score: Box::default(),
             hot: lead.temperature == Temperature::Hot,
+            recovery: keys::recovery(lead).into(),
             due: None,
             awaiting: None,
             uncontacted: None,
@@ -67,7 +71,8 @@ impl LeadEntries {
                 _ => {}
             }
         }
-        entries.activity = lead.last_activity.map(|at| keys::join(&[&keys::ts(at), &entries.score]).into());
+        entries.activity =
+            lead.last_activity.map(|at| keys::join(&[&keys::ts(at), &entries.recovery]).into());
         entries
     }
 
@@ -79,7 +84,7 @@ impl LeadEntries {
             Ranking::Due => self.due.as_ref(),
             Ranking::Awaiting => self.awaiting.as_ref(),
             Ranking::Uncontacted => self.uncontacted.as_ref(),
-            Ranking::QuietBefore(before) => self.quiet_before(keys::ts(before)).then_some(&self.score),
+            Ranking::QuietBefore(before) => self.quiet_before(keys::ts(before)).then_some(&self.recovery),
         }
     }
 
@@ -102,7 +107,7 @@ pub struct LeadRanks {
     awaiting: RankedSet,
     uncontacted: RankedSet,
     activity: RankedSet,
-    /// The score keys of the leads quiet since before `quiet_before`.
+    /// The recovery keys of the leads quiet since before `quiet_before`.
     quiet: RankedSet,
     quiet_before: [u8; 8],
 }
@@ -126,18 +131,21 @@ impl LeadRanks {
         let (mut score, mut hot, mut quiet, mut activity) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut unreadable = 0;
         for (key, value) in index.score {
-            let Some((is_hot, last)) = keys::read_score_value(&value) else {
+            let (Some((is_hot, last, rank)), Some(id)) =
+                (keys::read_score_value(&value), key.get(keys::SCORE_FIXED..))
+            else {
                 unreadable += 1;
                 continue;
             };
             if is_hot {
                 hot.push(key.clone());
             }
+            let recovery: Key = keys::join(&[&rank, id]).into();
             if last.is_none_or(|at| at < before) {
-                quiet.push(key.clone());
+                quiet.push(recovery.clone());
             }
             if let Some(at) = last {
-                activity.push(keys::join(&[&at, &key]).into());
+                activity.push(keys::join(&[&at, &recovery]).into());
             }
             score.push(key);
         }
@@ -163,7 +171,7 @@ impl LeadRanks {
         let mut lists: [Vec<Key>; 7] = Default::default();
         for e in leads {
             if e.quiet_before(before) {
-                lists[6].push(e.score.clone());
+                lists[6].push(e.recovery.clone());
             }
             if e.hot {
                 lists[1].push(e.score.clone());
@@ -187,7 +195,7 @@ impl LeadRanks {
         if let Some(old) = old {
             self.score.remove(&old.score);
             self.hot.remove(&old.score);
-            self.quiet.remove(&old.score);
+            self.quiet.remove(&old.recovery);
             for (set, key) in self.optional_sets().into_iter().zip(old.optional_keys()) {
                 if let Some(key) = key {
                     set.remove(key);
@@ -199,7 +207,7 @@ impl LeadRanks {
                 self.hot.insert(&new.score);
             }
             if new.quiet_before(before) {
-                self.quiet.insert(&new.score);
+                self.quiet.insert(&new.recovery);
             }
             self.score.insert(&new.score);
             for (set, key) in self.optional_sets().into_iter().zip(new.optional_keys()) {
@@ -241,11 +249,11 @@ impl LeadRanks {
         let start = self.activity.rank_by(|k| k[..8].cmp(&low[..]));
         let crossing: Vec<Key> =
             self.activity.iter_from(start).take_while(|k| k[..8] < high[..]).map(|k| k[8..].into()).collect();
-        for score in crossing {
+        for recovery in crossing {
             if before > old {
-                self.quiet.insert(&score);
+                self.quiet.insert(&recovery);
             } else {
-                self.quiet.remove(&score);
+                self.quiet.remove(&recovery);
             }
         }
         self.quiet_before = before;
@@ -272,17 +280,23 @@ mod tests {
             proptest::option::of(0i64..100),
             proptest::option::of(0i64..100),
             any::<bool>(),
+            0u8..=100,
+            0u32..20,
         )
-            .prop_map(|(id, score, hot, due, awaiting, activity, contacted)| LeadSummary {
-                id: format!("c{id}"),
-                score,
-                temperature: if hot { Temperature::Hot } else { Temperature::Cold },
-                next_followup_at: due.map(at),
-                awaiting_reply_since: awaiting.map(at),
-                last_activity: activity.map(at),
-                date_added: Some(at(0)),
-                first_outbound_at: contacted.then(|| at(1)),
-                ..Default::default()
+            .prop_map(|(id, score, hot, due, awaiting, activity, contacted, priority, at_risk)| {
+                LeadSummary {
+                    id: format!("c{id}"),
+                    score,
+                    priority,
+                    value_at_risk: f64::from(at_risk) * 1_000.0,
+                    temperature: if hot { Temperature::Hot } else { Temperature::Cold },
+                    next_followup_at: due.map(at),
+                    awaiting_reply_since: awaiting.map(at),
+                    last_activity: activity.map(at),
+                    date_added: Some(at(0)),
+                    first_outbound_at: contacted.then(|| at(1)),
+                    ..Default::default()
+                }
             })
     }
 

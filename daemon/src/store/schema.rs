@@ -4,12 +4,12 @@ use std::ops::ControlFlow;
 
 use leadline_shared::domain::{LeadSummary, Message};
 
-use super::codec::{LeadRecord, RECORD_V1, Section, decode, decode_section};
+use super::codec::{LeadRecord, RECORD_V1, Section, decode, decode_section, section_json};
 use super::{Db, KvTx, Store, StoreError, Tree, TxError, keys};
 
 /// The schema this Leadline writes. Bump it with a migration whenever a tree's layout, a
 /// key encoding or an index changes meaning.
-pub const CURRENT_SCHEMA: u32 = 6;
+pub const CURRENT_SCHEMA: u32 = 7;
 
 /// One step from `from` to `from + 1`. It runs in the daemon before anything else touches
 /// the store, and the version is bumped only after it succeeded.
@@ -30,7 +30,48 @@ pub const MIGRATIONS: &[Migration] = &[
         describe: "index notes and tasks by contact, open tasks by due time",
         run: index_notes_tasks,
     },
+    Migration { from: 6, describe: "order hot and all by the composite priority", run: priority_keys },
 ];
+
+/// Schema 6 → 7. The score index was ordered by score; now by the composite priority
+/// (`engine::priority`), which each row stores. Every row gets its priority as of now, with
+/// the default `[scoring.priority]` (the daemon's refresh at start re-derives them when the
+/// configuration differs), and the index is written afresh. Clearing first makes a rerun of an
+/// interrupted migration start over, so it is safe to run again.
+fn priority_keys(db: &Db) -> Result<(), StoreError> {
+    use leadline_shared::config::PriorityConfig;
+    clear(db, Tree::IdxScore)?;
+    let store = db.backend();
+    let now = jiff::Timestamp::now();
+    let cfg = PriorityConfig::default();
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let chunk = next_chunk(store, Tree::Leads, after.as_deref(), |_| true)?;
+        let mut writes = Vec::with_capacity(chunk.keys.len());
+        for id in &chunk.keys {
+            let Some(bytes) = store.get(Tree::Leads, id)? else { continue };
+            let mut record = LeadRecord::decode(&bytes)?;
+            let Some(mut lead) = record.section::<LeadSummary>(Section::Row)? else { continue };
+            crate::engine::priority::stamp(&mut lead, now, &cfg);
+            record.set(Section::Row, Some(section_json(&lead)?));
+            let score = keys::lead_index_entries(&lead).into_iter().find(|(tree, _)| *tree == Tree::IdxScore);
+            writes.push((id.clone(), record.encode(), score.map(|(_, key)| (key, keys::score_value(&lead)))));
+        }
+        store.transact(&|tx| {
+            for (id, record, score) in &writes {
+                tx.insert(Tree::Leads, id, record)?;
+                if let Some((key, value)) = score {
+                    tx.insert(Tree::IdxScore, key, value)?;
+                }
+            }
+            Ok(())
+        })?;
+        match chunk.last {
+            Some(last) => after = Some(last),
+            None => return Ok(()),
+        }
+    }
+}
 
 /// Schema 5 → 6. Notes and tasks were kept by id alone, so a lead's could only be found by
 /// walking them all; now each has an entry by contact, and open tasks one by due time. Safe to
@@ -354,6 +395,73 @@ mod tests {
         assert_eq!(db.slice_len(&Slice::all(Ranking::Score)).expect("all"), n as u64);
     }
 
+    /// A schema 6 store (rows without a priority, the score index keyed by score) comes out
+    /// with every row's priority and `all` in priority order, the index byte for byte what the
+    /// rows give.
+    #[test]
+    fn schema_6_is_ordered_by_priority() {
+        use crate::store::{Batch, Put, Ranking, Slice};
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let db = Db::open(store.clone()).expect("open");
+        let at = |s: i64| jiff::Timestamp::from_second(1_700_000_000 + s).ok();
+        let n = MIGRATION_CHUNK + 5;
+        // Contacted leads, so their priority does not move with the time.
+        let lead = |i: usize| LeadSummary {
+            id: format!("c{i:05}"),
+            score: (i % 90) as u8,
+            awaiting_reply_since: if i.is_multiple_of(7) { at(5) } else { None },
+            open_value: if i.is_multiple_of(3) { Some(1_000_000.0) } else { None },
+            last_activity: at(i as i64),
+            date_added: at(0),
+            first_outbound_at: at(1),
+            ..LeadSummary::default()
+        };
+        let mut batch = Batch::new();
+        for i in 0..n {
+            batch.put(Put::Lead(lead(i)));
+        }
+        db.commit(&batch).expect("leads");
+        clear(&db, Tree::IdxScore).expect("clear");
+        drop(db);
+        // As schema 6 left them: keyed by 255 − score, then recency, then id.
+        let mut old = Vec::new();
+        for i in 0..n {
+            let l = lead(i);
+            let recency = (!u64::from_be_bytes(keys::ts(l.last_activity.expect("ts")))).to_be_bytes();
+            old.push((keys::join(&[&[u8::MAX - l.score], &recency, l.id.as_bytes()]), keys::score_value(&l)));
+        }
+        store
+            .transact(&|tx| {
+                old.iter().try_for_each(|(k, v)| tx.insert(Tree::IdxScore, k, v))?;
+                tx.insert(Tree::Meta, b"schema_version", &6u32.to_be_bytes())
+            })
+            .expect("schema 6 store");
+        let db = Db::open(store.clone()).expect("migrates");
+        assert_eq!(db.schema_version().expect("version"), Some(CURRENT_SCHEMA));
+        let cfg = leadline_shared::config::PriorityConfig::default();
+        let now = jiff::Timestamp::now();
+        let mut want: Vec<LeadSummary> = (0..n)
+            .map(|i| {
+                let mut l = lead(i);
+                crate::engine::priority::stamp(&mut l, now, &cfg);
+                l
+            })
+            .collect();
+        assert!(want.iter().any(|l| l.priority > 0));
+        want.sort_by(|a, b| {
+            (b.priority, b.score, b.last_activity, &a.id).cmp(&(a.priority, a.score, a.last_activity, &b.id))
+        });
+        let got = db.slice_window(&Slice::all(Ranking::Score), 0, n, None).expect("all");
+        assert_eq!(got.total, n as u64);
+        let ids = |rows: &[LeadSummary]| rows.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&got.rows), ids(&want));
+        assert_eq!(got.rows, want);
+        assert_eq!(store.len(Tree::IdxScore).expect("len"), n as u64);
+        // Run again (an interrupted migration resumed): the same.
+        priority_keys(&db).expect("rerun");
+        assert_eq!(store.len(Tree::IdxScore).expect("len"), n as u64);
+    }
+
     #[test]
     fn schema_2_loses_its_activity_index() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
@@ -369,7 +477,8 @@ mod tests {
         let db = Db::open(store.clone()).expect("migrates");
         assert_eq!(db.schema_version().expect("version"), Some(CURRENT_SCHEMA));
         assert_eq!(store.len(Tree::RetiredIdxActivity).expect("len"), 0);
-        assert_eq!(store.len(Tree::IdxScore).expect("len"), 1);
+        // Schema 7 writes the score index afresh from the rows, and this store has none.
+        assert_eq!(store.len(Tree::IdxScore).expect("len"), 0);
     }
 
     #[test]
@@ -385,6 +494,11 @@ mod tests {
         schema_3_merges_into(Arc::new(
             crate::store::SledStore::open(&dir.path().join("s"), 8 << 20).expect("open"),
         ));
+    }
+
+    /// A row as schema 3 wrote it: schema 7 gave it a priority and a value at risk.
+    fn unprioritized(row: LeadSummary) -> LeadSummary {
+        LeadSummary { priority: 0, churn_risk: 0, value_at_risk: 0.0, ..row }
     }
 
     fn schema_3_merges_into(store: Arc<dyn Store>) {
@@ -421,11 +535,11 @@ mod tests {
             let id = format!("c{i:05}");
             assert_eq!(db.contact(&id).expect("contact"), Some(contact(i)));
             assert_eq!(db.score(&id).expect("score"), Some(score(i)));
-            assert_eq!(db.lead(&id).expect("row"), Some(row(i)));
+            assert_eq!(db.lead(&id).expect("row").map(unprioritized), Some(row(i)));
         }
         let last = format!("c{:05}", n - 1);
         assert_eq!(db.contact(&last).expect("contact"), None);
-        assert_eq!(db.lead(&last).expect("row"), Some(row(n - 1)));
+        assert_eq!(db.lead(&last).expect("row").map(unprioritized), Some(row(n - 1)));
         assert_eq!(db.contact_ids().expect("ids").len(), n - 1);
         assert_eq!(
             store.len(Tree::RetiredScores).expect("len") + store.len(Tree::RetiredLeadRows).expect("len"),

@@ -177,6 +177,47 @@ pub struct LeadSummary {
     /// The lead's calls, from GHL's call messages.
     #[serde(skip_serializing_if = "CallStats::is_empty")]
     pub calls: CallStats,
+    /// The summed value of the lead's open deals, when one has a value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_value: Option<f64>,
+    /// The composite priority (0–100) that orders `hot` and `all`, as of the row's last write
+    /// or the daemon's last refresh of it (docs/intel.md, "Priority").
+    pub priority: u8,
+    /// Conversational messages from the lead (of `message_count`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub inbound_count: u32,
+    /// When the open deal entered its stage (none: no open deal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage_since: Option<Timestamp>,
+    /// The churn risk (0–100) the lead has once dormant: business-rules.md §3's score with the
+    /// silence and the activity shortfall full, which a lead quiet for 30 days has
+    /// (docs/intel.md, "Recovery queue").
+    pub churn_risk: u8,
+    /// Dollars at risk once dormant: value × win probability × `churn_risk` ÷ 100; orders the
+    /// `dormant` (recovery) queue.
+    pub value_at_risk: f64,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The churn tier of a churn risk score (business-rules.md §3): `critical` from 80, `high` from
+/// 60, `medium` from 30, else `low`.
+pub fn churn_tier(score: f64) -> &'static str {
+    match score {
+        s if s >= 80.0 => "critical",
+        s if s >= 60.0 => "high",
+        s if s >= 30.0 => "medium",
+        _ => "low",
+    }
+}
+
+impl LeadSummary {
+    /// The churn tier of [`LeadSummary::churn_risk`].
+    pub fn churn_tier(&self) -> &'static str {
+        churn_tier(f64::from(self.churn_risk))
+    }
 }
 
 /// A lead's calls, from GHL's call messages (`TYPE_CALL` and kin) and their `meta`.

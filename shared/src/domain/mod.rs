@@ -23,7 +23,7 @@ pub use followup::{
     Enrollment, EnrollmentState, FollowUpItem, FollowUps, ItemState, Mode, OptOutRecord, Pause, RecentSend,
     StepAction,
 };
-pub use lead::{CallStats, LeadSummary, Qualification, QualificationItem, Temperature};
+pub use lead::{CallStats, LeadSummary, Qualification, QualificationItem, Temperature, churn_tier};
 pub use local::{AuditEvent, Channel, Contribution, Hold, OpKind, OpState, PendingOp, Score, SendAttempt};
 pub use opportunity::{Opportunity, OpportunityStatus, Pipeline, Stage};
 pub use people::{Note, Task, User};

@@ -149,6 +149,32 @@ pub struct ChurnRisk {
     pub factors: Vec<ChurnFactor>,
 }
 
+/// A lead's composite priority (docs/intel.md, "Priority"), as of the answer, with its
+/// parts: `priority = 100 × (1 − (1 − expected)(1 − urgency)(1 − speed))`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PriorityBreakdown {
+    /// 0–100.
+    pub priority: u8,
+    /// The win probability read from the score (score ÷ 100), 0–1.
+    pub probability: f64,
+    /// Dollars: the open deals' value, else the configured default for the lead's type.
+    pub value: f64,
+    /// Where `value` comes from: `open deals`, `default for buyers`, `default for sellers`
+    /// or `default`.
+    pub value_from: String,
+    /// probability × (½ + ½ × value ÷ (value + reference)), 0–1.
+    pub expected: f64,
+    /// 0–1: awaiting a reply, a follow-up due, an appointment booked.
+    pub urgency: f64,
+    /// Why the lead is urgent, in words.
+    pub urgency_reasons: Vec<String>,
+    /// 0–1: how fresh an uncontacted lead is (1 in its first 5 minutes).
+    pub speed: f64,
+    /// Minutes since an uncontacted lead arrived (none once contacted).
+    pub uncontacted_minutes: Option<i64>,
+}
+
 /// One part of a churn risk.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -583,6 +583,9 @@ pub struct LeadDetail {
     pub routing: Option<super::RoutingSuggestion>,
     /// How likely the lead is to go quiet for good, from its engagement.
     pub churn: Option<super::ChurnRisk>,
+    /// The composite priority that orders `hot` and `all`, with its parts, as of the answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_breakdown: Option<super::PriorityBreakdown>,
 }
 
 impl LeadDetail {

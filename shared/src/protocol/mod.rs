@@ -34,7 +34,7 @@ pub use queue::{QueueName, UnknownQueue};
 pub use system::*;
 
 /// The protocol version, defined once for both binaries. Peers must match exactly.
-pub const PROTOCOL_VERSION: u16 = 8;
+pub const PROTOCOL_VERSION: u16 = 9;
 
 #[cfg(test)]
 mod tests;

@@ -463,3 +463,35 @@ fn lead_intelligence_round_trips_and_older_details_still_read() {
     let old: LeadDetail = serde_json::from_str(r#"{"id":"c1","score":40}"#).expect("decodes");
     assert!(old.matches.is_empty() && old.routing.is_none() && old.churn.is_none());
 }
+
+/// A lead's priority (with its parts) and a row's priority, churn tier and open value go
+/// through the codec unchanged; rows and details from a daemon before them still read.
+#[test]
+fn priorities_round_trip_and_older_rows_still_read() {
+    let detail = LeadDetail {
+        lead: LeadSummary {
+            id: "c1".into(),
+            priority: 72,
+            open_value: Some(410_000.0),
+            ..LeadSummary::default()
+        },
+        priority_breakdown: Some(PriorityBreakdown {
+            priority: 72,
+            probability: 0.65,
+            value: 410_000.0,
+            value_from: "open deals".into(),
+            expected: 0.454,
+            urgency: 0.4,
+            urgency_reasons: vec!["awaiting a reply".into()],
+            speed: 0.0,
+            uncontacted_minutes: None,
+        }),
+        ..LeadDetail::default()
+    };
+    let msg = ServerMessage::Response { id: 3, result: Ok(Response::Lead(Box::new(detail))) };
+    assert_eq!(through_the_wire(&msg), msg);
+    let old: LeadSummary = serde_json::from_str(r#"{"id":"c1","score":40}"#).expect("decodes");
+    assert_eq!((old.priority, old.open_value), (0, None));
+    let old: LeadDetail = serde_json::from_str(r#"{"id":"c1","score":40}"#).expect("decodes");
+    assert!(old.priority_breakdown.is_none());
+}

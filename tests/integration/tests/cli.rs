@@ -51,6 +51,14 @@ fn json_outputs_keep_their_contract() {
     assert!((sum - lead["score"].as_f64().unwrap()).abs() < 1e-6, "explanation adds up to the score");
     assert!(explanation.iter().all(|c| c["feature"].is_string()));
     assert!(lead["qualification"].is_object() && lead["timeline"].is_array());
+    // The composite priority that orders `all`, with its parts as of the answer.
+    assert!(lead["priority"].as_u64().unwrap() <= 100);
+    let parts = &lead["priority_breakdown"];
+    for key in ["priority", "probability", "value", "value_from", "expected", "urgency", "speed"] {
+        assert!(!parts[key].is_null(), "priority_breakdown.{key}: {parts}");
+    }
+    let priorities: Vec<u64> = all.iter().map(|l| l["priority"].as_u64().unwrap()).collect();
+    assert!(priorities.windows(2).all(|w| w[0] >= w[1]), "all is in priority order: {priorities:?}");
 }
 
 #[test]

@@ -49,7 +49,11 @@ fn serves_queries_after_the_handshake_with_private_permissions() {
         };
         let leads = &page.rows;
         assert_eq!(leads.len(), 10);
-        assert!(leads.windows(2).all(|w| w[0].score >= w[1].score), "best first");
+        // `all` is in the composite priority's order (docs/intel.md), then by score.
+        assert!(
+            leads.windows(2).all(|w| (w[0].priority, w[0].score) >= (w[1].priority, w[1].score)),
+            "highest priority first"
+        );
 
         send(&mut conn, &request(9, Request::Lead { id: "missing".into() })).await;
         let Some(ServerMessage::Response { id: 9, result: Err(e) }) = recv(&mut conn).await else {

@@ -699,6 +699,18 @@ impl App {
     /// The commission rate the Deal screen starts from, as a fraction (`[analytics]
     /// commission_rate`, 0.025 for 2.5 %).
     #[allow(dead_code, reason = "called by the binary's startup with the config")]
+    /// Adds the saved smart lists (`[[queues.lists]]`) as tabs after the built-in queues, in
+    /// the config's order; call before [`App::start`]. Tab and shift-Tab reach them (the
+    /// digits stay on the built-in queues).
+    pub fn set_saved_lists(&mut self, names: impl IntoIterator<Item = String>) {
+        for name in names {
+            let name = QueueName::Saved(name);
+            if !self.views.iter().any(|v| v.name == name) {
+                self.views.push(QueueView::new(name));
+            }
+        }
+    }
+
     pub fn set_commission_rate(&mut self, rate: f64) {
         self.commission_rate_pct = rate * 100.0;
     }

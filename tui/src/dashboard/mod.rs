@@ -283,6 +283,8 @@ pub struct Settings {
     pub theme: theme::Theme,
     /// `[analytics] commission_rate`, a fraction.
     pub commission_rate: f64,
+    /// The saved smart lists' names, shown as tabs after the built-in queues.
+    pub saved_lists: Vec<String>,
 }
 
 impl Default for Settings {
@@ -291,6 +293,7 @@ impl Default for Settings {
             keymap: Keymap::defaults(),
             theme: theme::Theme::default(),
             commission_rate: commission::DEFAULT_RATE_PCT / 100.0,
+            saved_lists: Vec::new(),
         }
     }
 }
@@ -315,6 +318,7 @@ pub async fn run_with_settings(
     app.set_keymap(settings.keymap);
     app.set_theme(settings.theme);
     app.set_commission_rate(settings.commission_rate);
+    app.set_saved_lists(settings.saved_lists);
     let size = terminal.size()?;
     // Not connected yet: nothing to fetch.
     let _ = app.resize(size.width, size.height);

@@ -382,7 +382,19 @@ impl Harness {
         height: u16,
         edit: impl FnOnce(&mut HashMap<QueueName, Vec<LeadSummary>>),
     ) -> Self {
+        Harness::with_lists(width, height, &[], edit)
+    }
+
+    /// A harness with saved smart lists as tabs after the built-in queues, whose fake daemon's
+    /// queues are first changed by `edit`.
+    pub(super) fn with_lists(
+        width: u16,
+        height: u16,
+        lists: &[&str],
+        edit: impl FnOnce(&mut HashMap<QueueName, Vec<LeadSummary>>),
+    ) -> Self {
         let mut app = App::new(now());
+        app.set_saved_lists(lists.iter().map(|l| l.to_string()));
         let _ = app.resize(width, height);
         let terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         let mut queues: HashMap<QueueName, Vec<LeadSummary>> =
@@ -550,6 +562,43 @@ fn snapshot_queue() {
         let mut t = Harness::online(w, h);
         t.press("j j");
         assert_screen(&format!("queue_{w}x{h}"), t.draw());
+    }
+}
+
+/// A saved smart list is a tab after the built-in queues, reached with tab, with its count.
+#[test]
+fn snapshot_saved_list_tab() {
+    for (w, h) in SIZES {
+        let mut t = Harness::with_lists(w, h, &["call-today"], |q| {
+            let today: Vec<LeadSummary> = leads(40)
+                .into_iter()
+                .filter(|l| l.awaiting_reply_since.is_some() || l.first_outbound_at.is_none())
+                .collect();
+            q.insert(QueueName::Saved("call-today".into()), today);
+        });
+        t.update(Update::Connected { welcome: welcome() });
+        t.press("tab tab tab tab tab tab j");
+        assert_eq!(t.app.view().name, QueueName::Saved("call-today".into()));
+        assert_screen(&format!("saved_list_{w}x{h}"), t.draw());
+    }
+}
+
+/// The dormant tab is the recovery queue: each lead's churn tier and the dollars at risk.
+#[test]
+fn snapshot_recovery_tab() {
+    for (w, h) in SIZES {
+        let mut t = Harness::with_queues(w, h, |q| {
+            let mut quiet: Vec<LeadSummary> = leads(12);
+            for (i, l) in quiet.iter_mut().enumerate() {
+                l.churn_risk = [85, 72, 64, 58, 55][i % 5];
+                l.value_at_risk = 180_000.0 - 14_000.0 * i as f64;
+            }
+            q.insert(QueueName::Dormant, quiet);
+        });
+        t.update(Update::Connected { welcome: welcome() });
+        t.press("5");
+        assert_eq!(t.app.view().name, QueueName::Dormant);
+        assert_screen(&format!("recovery_{w}x{h}"), t.draw());
     }
 }
 

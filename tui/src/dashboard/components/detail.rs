@@ -83,6 +83,7 @@ fn pane_lines(app: &App, lead: &LeadSummary, area: Rect, shown: usize) -> Vec<Li
     match detail {
         Some(detail) => {
             let accept = app.keymap.hint_key(Action::AcceptRouting).map(|k| k.to_string());
+            lines.extend(super::intel::priority_line(th, detail));
             lines.extend(super::intel::churn_line(th, detail));
             lines.extend(super::intel::route_line(th, detail, accept));
             // Edits come first: a failed one needs the agent, and must not scroll off. Then

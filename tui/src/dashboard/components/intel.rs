@@ -33,6 +33,31 @@ pub fn churn_line(th: Theme, detail: &LeadDetail) -> Option<Line<'static>> {
     Some(Line::from(spans))
 }
 
+/// "Priority 72 · p .65 × $400k seller default · awaiting a reply · new 12m": the composite
+/// priority that orders hot and all, with its parts.
+pub fn priority_line(th: Theme, detail: &LeadDetail) -> Option<Line<'static>> {
+    let p = detail.priority_breakdown.as_ref()?;
+    let from = match p.value_from.as_str() {
+        "open deals" => "deal",
+        "default for buyers" => "buyer default",
+        "default for sellers" => "seller default",
+        _ => "default",
+    };
+    let mut text = format!(" · p {:.2} × {} {from}", p.probability, money(p.value));
+    for reason in &p.urgency_reasons {
+        text.push_str(" · ");
+        text.push_str(reason);
+    }
+    if let Some(m) = p.uncontacted_minutes.filter(|_| p.speed > 0.0) {
+        text.push_str(&format!(" · new {m}m"));
+    }
+    Some(Line::from(vec![
+        Span::styled(format!("{:<9}", "Priority"), th.fg(Tone::Label)),
+        Span::raw(p.priority.to_string()).add_modifier(Modifier::BOLD),
+        Span::raw(text),
+    ]))
+}
+
 /// "Route    Dana Reyes · best fit · load 6/15 · U assigns": the suggested agent, one line
 /// for the summary block.
 pub fn route_line(th: Theme, detail: &LeadDetail, accept_key: Option<String>) -> Option<Line<'static>> {
@@ -130,7 +155,7 @@ fn reason_line(th: Theme, m: &ListingMatch, width: usize) -> Line<'static> {
 }
 
 /// `$410k`, `$1.25M`.
-fn money(dollars: f64) -> String {
+pub fn money(dollars: f64) -> String {
     if dollars >= 1_000_000.0 {
         let text = format!("{:.2}", dollars / 1_000_000.0);
         format!("${}M", text.trim_end_matches('0').trim_end_matches('.'))

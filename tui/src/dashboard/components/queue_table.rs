@@ -34,7 +34,8 @@ pub const LOADING: &str = "loading…";
 
 /// The table's column widths: name, source and stage share what the fixed columns leave;
 /// with `marking`, the mark column first.
-fn widths(marking: bool) -> Vec<Constraint> {
+fn widths(marking: bool, time: TimeColumn) -> Vec<Constraint> {
+    let time = if time == TimeColumn::Recovery { 15 } else { 13 };
     let mark = marking.then_some(Constraint::Length(super::MARK_WIDTH));
     mark.into_iter()
         .chain([
@@ -42,7 +43,7 @@ fn widths(marking: bool) -> Vec<Constraint> {
             Constraint::Length(8),
             Constraint::Fill(2),
             Constraint::Fill(2),
-            Constraint::Length(13),
+            Constraint::Length(time),
             Constraint::Length(4),
         ])
         .collect()
@@ -58,6 +59,8 @@ enum TimeColumn {
     /// How long a new lead has waited for a first contact, to the second: the speed-to-lead
     /// timer, which moves on with every tick, with no request.
     Waiting,
+    /// The churn tier and the value at risk (what the `dormant` recovery queue is ordered by).
+    Recovery,
 }
 
 impl TimeColumn {
@@ -65,6 +68,7 @@ impl TimeColumn {
         match name {
             QueueName::Due => TimeColumn::FollowUp,
             QueueName::SpeedToLead => TimeColumn::Waiting,
+            QueueName::Dormant => TimeColumn::Recovery,
             _ => TimeColumn::LastActivity,
         }
     }
@@ -74,6 +78,7 @@ impl TimeColumn {
             TimeColumn::LastActivity => "Last activity",
             TimeColumn::FollowUp => "Follow-up",
             TimeColumn::Waiting => "Waiting",
+            TimeColumn::Recovery => "Churn · at risk",
         }
     }
 }
@@ -96,6 +101,24 @@ fn row_with(
     mark: Option<bool>,
 ) -> Row<'static> {
     let dash = || "—".to_owned();
+    let time_cell = match time {
+        TimeColumn::LastActivity => Cell::from(format::relative(lead.last_activity, now)),
+        TimeColumn::FollowUp => Cell::from(format::relative(lead.next_followup_at, now)),
+        TimeColumn::Waiting => Cell::from(waiting(lead.date_added, now)),
+        TimeColumn::Recovery => {
+            let tier = lead.churn_tier();
+            let tone = match tier {
+                "critical" => Tone::Bad,
+                "high" => Tone::Warn,
+                "medium" => Tone::Accent,
+                _ => Tone::Good,
+            };
+            Cell::from(Line::from(vec![
+                Span::styled(format!("{tier:<8} "), th.fg(tone)),
+                Span::raw(super::intel::money(lead.value_at_risk)),
+            ]))
+        }
+    };
     let score = Line::from(vec![
         Span::raw(format!("{:>3} ", lead.score)),
         Span::styled(lead.temperature.as_str(), th.temperature(lead.temperature)),
@@ -105,11 +128,7 @@ fn row_with(
         Cell::from(score),
         Cell::from(lead.source.clone().unwrap_or_else(dash)),
         Cell::from(lead.stage.clone().unwrap_or_else(dash)),
-        Cell::from(match time {
-            TimeColumn::LastActivity => format::relative(lead.last_activity, now),
-            TimeColumn::FollowUp => format::relative(lead.next_followup_at, now),
-            TimeColumn::Waiting => waiting(lead.date_added, now),
-        }),
+        time_cell,
         Cell::from(Line::from(format::age(lead.date_added, now)).alignment(Alignment::Right)),
     ];
     Row::new(mark.map(|m| super::mark_cell(th, m)).into_iter().chain(cells))
@@ -161,7 +180,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             .chain(["Name", "Score", "Source", "Stage", time.header()].map(Cell::from))
             .chain([age]),
     );
-    super::draw_list(th, frame, area, rows, widths(marking), header, block, selected_in_window);
+    super::draw_list(th, frame, area, rows, widths(marking, time), header, block, selected_in_window);
 }
 
 fn empty_message(app: &App) -> String {

@@ -1,0 +1,156 @@
+//! Saved smart lists (`[[queues.lists]]`, `leadline_shared::lists`) as queue windows.
+//!
+//! A list's membership depends on the clock (`older_than`, `newer_than`, `followup_due`) and on
+//! any field of the row, so it is not kept as an order at write time: a request walks the
+//! leads in priority order (the score index), keeps the ids that pass, orders them, and reads
+//! only the rows of the window asked for. The walk reads every lead's row, which is the cost:
+//! docs/intel.md, "Smart lists", has the measurement.
+
+use std::ops::ControlFlow;
+
+use jiff::Timestamp;
+use leadline_shared::domain::LeadSummary;
+use leadline_shared::lists::{ListOrder, SmartList};
+
+use crate::store::{Db, LeadOrder, SliceWindow, StoreError};
+
+/// What a lead is sorted by in a list, after the walk's own (priority) order.
+fn sort_key(order: ListOrder, lead: &LeadSummary) -> i64 {
+    let ms = |t: Option<Timestamp>| t.map(|t| t.as_millisecond());
+    match order {
+        ListOrder::Priority => 0,
+        ListOrder::Score => -i64::from(lead.score),
+        ListOrder::Newest => -ms(lead.date_added).unwrap_or(i64::MIN + 1),
+        ListOrder::Oldest => ms(lead.date_added).unwrap_or(i64::MAX),
+        ListOrder::LastActivity => -ms(lead.last_activity).unwrap_or(i64::MIN + 1),
+        ListOrder::ValueAtRisk => -(lead.value_at_risk.max(0.0).round() as i64),
+        ListOrder::WaitingLongest => ms(lead.awaiting_reply_since).unwrap_or(i64::MAX),
+    }
+}
+
+/// The ids of the leads in `list` at `now`, in its order.
+pub fn members(db: &Db, list: &SmartList, now: Timestamp) -> Result<Vec<String>, StoreError> {
+    let mut keyed: Vec<(i64, usize, String)> = Vec::new();
+    let mut walked = 0usize;
+    db.leads_by(LeadOrder::Score, &mut |lead| {
+        if list.filter.matches(&lead, now) {
+            keyed.push((sort_key(list.order, &lead), walked, lead.id));
+        }
+        walked += 1;
+        ControlFlow::Continue(())
+    })?;
+    // The walk is in priority order, so ties keep it.
+    keyed.sort_unstable_by_key(|(key, at, _)| (*key, *at));
+    Ok(keyed.into_iter().map(|(_, _, id)| id).collect())
+}
+
+/// At most `limit` rows of `list` from row `offset`, or from `before` rows above `anchor`'s
+/// lead when it is in the list, with the list's length.
+pub fn window(
+    db: &Db,
+    list: &SmartList,
+    now: Timestamp,
+    offset: u64,
+    limit: usize,
+    anchor: Option<(&str, u32)>,
+) -> Result<SliceWindow, StoreError> {
+    let ids = members(db, list, now)?;
+    let anchor_at = anchor.and_then(|(id, _)| ids.iter().position(|m| m == id)).map(|at| at as u64);
+    let offset = match (anchor_at, anchor) {
+        (Some(at), Some((_, before))) => at.saturating_sub(u64::from(before)),
+        _ => offset,
+    };
+    let first = usize::try_from(offset).unwrap_or(usize::MAX);
+    let mut rows = Vec::with_capacity(limit.min(ids.len()));
+    for id in ids.iter().skip(first).take(limit) {
+        // A lead removed since the walk is left out; the next read has it right.
+        if let Some(row) = db.lead(id)? {
+            rows.push(row);
+        }
+    }
+    Ok(SliceWindow { total: ids.len() as u64, offset, rows, anchor_at })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use leadline_shared::lists::{SmartListConfig, compile};
+
+    use super::*;
+    use crate::store::{Batch, MemoryStore, Put};
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).expect("ts")
+    }
+
+    #[test]
+    fn a_list_pages_its_members_in_its_order() {
+        let db = Db::open(Arc::new(MemoryStore::new())).expect("open");
+        let mut batch = Batch::new();
+        for i in 0..30u8 {
+            batch.put(Put::Lead(LeadSummary {
+                id: format!("c{i:02}"),
+                score: i * 3,
+                priority: 100 - i,
+                tags: if i.is_multiple_of(2) { vec!["buyer".into()] } else { vec![] },
+                date_added: Some(at(i64::from(i))),
+                ..LeadSummary::default()
+            }));
+        }
+        db.commit(&batch).expect("write");
+        let cfg: SmartListConfig = toml::from_str(
+            "name = \"b\"\norder = \"newest\"\nall = [\"tags contains 'buyer'\", \"score >= 30\"]",
+        )
+        .expect("toml");
+        let list = compile(&cfg).expect("list");
+        let ids = members(&db, &list, at(100)).expect("members");
+        let want: Vec<String> = (10..30u8).rev().filter(|i| i % 2 == 0).map(|i| format!("c{i:02}")).collect();
+        assert_eq!(ids, want);
+        let w = window(&db, &list, at(100), 3, 4, None).expect("window");
+        assert_eq!((w.total, w.offset), (10, 3));
+        assert_eq!(w.rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), want[3..7]);
+        let w = window(&db, &list, at(100), 0, 2, Some(("c12", 1))).expect("anchored");
+        assert_eq!((w.anchor_at, w.offset), (Some(8), 7));
+        assert_eq!(w.rows[1].id, "c12");
+        let by_priority = compile(&SmartListConfig { order: "priority".into(), ..cfg }).expect("list");
+        let ids = members(&db, &by_priority, at(100)).expect("members");
+        assert_eq!(ids.first().map(String::as_str), Some("c10"), "highest priority first");
+    }
+
+    /// How long a saved list's walk takes on sled at 100 k leads (docs/intel.md, "Smart
+    /// lists"). Slow to set up, so run by hand:
+    /// `cargo test -p leadline-daemon --lib smart_lists::tests::walk_cost -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn walk_cost_at_100k_leads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::store::SledStore::open(&dir.path().join("s"), 32 << 20).expect("open");
+        let db = Db::open(Arc::new(store)).expect("db");
+        let n = 100_000u32;
+        for chunk in (0..n).collect::<Vec<_>>().chunks(5_000) {
+            let mut batch = Batch::new();
+            for &i in chunk {
+                batch.put(Put::Lead(LeadSummary {
+                    id: format!("c{i:06}"),
+                    name: format!("Lead {i}"),
+                    score: (i % 101) as u8,
+                    priority: (i % 97) as u8,
+                    source: Some(["Zillow", "Referral", "Website"][(i % 3) as usize].into()),
+                    tags: vec!["buyer".into()],
+                    date_added: Some(at(-i64::from(i) * 60)),
+                    last_activity: Some(at(-i64::from(i) * 30)),
+                    first_outbound_at: (!i.is_multiple_of(4)).then(|| at(-1)),
+                    ..LeadSummary::default()
+                }));
+            }
+            db.commit(&batch).expect("write");
+        }
+        let list = leadline_shared::config::Config::default().smart_lists().remove(0);
+        for round in 0..3 {
+            let started = std::time::Instant::now();
+            let w = window(&db, &list, at(0), 0, 50, None).expect("window");
+            eprintln!("round {round}: {} members, {} ms", w.total, started.elapsed().as_millis());
+        }
+    }
+}
