@@ -4,9 +4,14 @@
 //! any field of the row, so it is not kept as an order at write time: a request walks the
 //! leads in priority order (the score index), keeps the ids that pass, orders them, and reads
 //! only the rows of the window asked for. The walk reads every lead's row, which is the cost:
-//! docs/intel.md, "Smart lists", has the measurement.
+//! docs/intel.md, "Smart lists", has the measurement. So a walk's members are kept
+//! ([`MemberCache`]) for as long as they hold: until the store's next commit, or the next
+//! minute (the finest step of a time condition), so that paging through a list, or coming
+//! back to its tab, walks once.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use leadline_shared::domain::LeadSummary;
@@ -44,17 +49,49 @@ pub fn members(db: &Db, list: &SmartList, now: Timestamp) -> Result<Vec<String>,
     Ok(keyed.into_iter().map(|(_, _, id)| id).collect())
 }
 
+/// The members of the lists walked lately, each with the store generation and the minute it
+/// holds for.
+#[derive(Debug, Default)]
+pub struct MemberCache(Mutex<HashMap<String, Walked>>);
+
+#[derive(Debug)]
+struct Walked {
+    generation: u64,
+    minute: i64,
+    ids: Arc<Vec<String>>,
+}
+
+impl MemberCache {
+    /// [`members`] of `list` at `now`, walked again only when the store has changed or the
+    /// minute has since the last walk.
+    pub fn members(&self, db: &Db, list: &SmartList, now: Timestamp) -> Result<Arc<Vec<String>>, StoreError> {
+        let generation = db.generation()?;
+        let minute = now.as_second().div_euclid(60);
+        let lock = || self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = lock().get(&list.name)
+            && w.generation == generation
+            && w.minute == minute
+        {
+            return Ok(w.ids.clone());
+        }
+        let ids = Arc::new(members(db, list, now)?);
+        lock().insert(list.name.clone(), Walked { generation, minute, ids: ids.clone() });
+        Ok(ids)
+    }
+}
+
 /// At most `limit` rows of `list` from row `offset`, or from `before` rows above `anchor`'s
 /// lead when it is in the list, with the list's length.
 pub fn window(
     db: &Db,
+    cache: &MemberCache,
     list: &SmartList,
     now: Timestamp,
     offset: u64,
     limit: usize,
     anchor: Option<(&str, u32)>,
 ) -> Result<SliceWindow, StoreError> {
-    let ids = members(db, list, now)?;
+    let ids = cache.members(db, list, now)?;
     let anchor_at = anchor.and_then(|(id, _)| ids.iter().position(|m| m == id)).map(|at| at as u64);
     let offset = match (anchor_at, anchor) {
         (Some(at), Some((_, before))) => at.saturating_sub(u64::from(before)),
@@ -107,15 +144,38 @@ mod tests {
         let ids = members(&db, &list, at(100)).expect("members");
         let want: Vec<String> = (10..30u8).rev().filter(|i| i % 2 == 0).map(|i| format!("c{i:02}")).collect();
         assert_eq!(ids, want);
-        let w = window(&db, &list, at(100), 3, 4, None).expect("window");
+        let w = window(&db, &MemberCache::default(), &list, at(100), 3, 4, None).expect("window");
         assert_eq!((w.total, w.offset), (10, 3));
         assert_eq!(w.rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), want[3..7]);
-        let w = window(&db, &list, at(100), 0, 2, Some(("c12", 1))).expect("anchored");
+        let w =
+            window(&db, &MemberCache::default(), &list, at(100), 0, 2, Some(("c12", 1))).expect("anchored");
         assert_eq!((w.anchor_at, w.offset), (Some(8), 7));
         assert_eq!(w.rows[1].id, "c12");
         let by_priority = compile(&SmartListConfig { order: "priority".into(), ..cfg }).expect("list");
         let ids = members(&db, &by_priority, at(100)).expect("members");
         assert_eq!(ids.first().map(String::as_str), Some("c10"), "highest priority first");
+    }
+
+    #[test]
+    fn a_walk_is_kept_until_the_store_changes_or_the_minute_does() {
+        let db = Db::open(Arc::new(MemoryStore::new())).expect("open");
+        let lead = |id: &str| LeadSummary { id: id.into(), score: 80, ..LeadSummary::default() };
+        let mut batch = Batch::new();
+        batch.put(Put::Lead(lead("a")));
+        db.commit(&batch).expect("write");
+        let cfg: SmartListConfig = toml::from_str("name = \"top\"\nall = [\"score >= 50\"]").expect("toml");
+        let list = compile(&cfg).expect("list");
+        let cache = MemberCache::default();
+        let first = cache.members(&db, &list, at(0)).expect("walk");
+        assert!(
+            Arc::ptr_eq(&first, &cache.members(&db, &list, at(30)).expect("kept")),
+            "same minute, same store"
+        );
+        assert!(!Arc::ptr_eq(&first, &cache.members(&db, &list, at(60)).expect("again")), "the next minute");
+        let mut batch = Batch::new();
+        batch.put(Put::Lead(lead("b")));
+        db.commit(&batch).expect("write");
+        assert_eq!(*cache.members(&db, &list, at(61)).expect("after a commit"), ["a", "b"]);
     }
 
     /// How long a saved list's walk takes on sled at 100 k leads (docs/intel.md, "Smart
@@ -149,7 +209,7 @@ mod tests {
         let list = leadline_shared::config::Config::default().smart_lists().remove(0);
         for round in 0..3 {
             let started = std::time::Instant::now();
-            let w = window(&db, &list, at(0), 0, 50, None).expect("window");
+            let w = window(&db, &MemberCache::default(), &list, at(0), 0, 50, None).expect("window");
             eprintln!("round {round}: {} members, {} ms", w.total, started.elapsed().as_millis());
         }
     }

@@ -36,6 +36,8 @@ pub struct State {
     pub training: tokio::sync::Mutex<()>,
     /// The property listings, prepared for matching.
     pub listings: crate::listings::ListingBook,
+    /// The saved smart lists' members, kept while they hold (see `smart_lists`).
+    pub smart_lists: crate::smart_lists::MemberCache,
 }
 
 impl State {
@@ -58,6 +60,7 @@ impl State {
             model: crate::intel::ModelSlot::default(),
             training: tokio::sync::Mutex::new(()),
             listings: crate::listings::ListingBook::default(),
+            smart_lists: crate::smart_lists::MemberCache::default(),
         }
     }
 

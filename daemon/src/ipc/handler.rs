@@ -114,10 +114,16 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
                     _ => None,
                 };
                 let window = match saved {
-                    Some(list) => {
-                        crate::smart_lists::window(&state.db, &list, now, offset, limit as usize, anchor)
-                            .map_err(internal)?
-                    }
+                    Some(list) => crate::smart_lists::window(
+                        &state.db,
+                        &state.smart_lists,
+                        &list,
+                        now,
+                        offset,
+                        limit as usize,
+                        anchor,
+                    )
+                    .map_err(internal)?,
                     None => {
                         let slice = queues::plan(&name, now, &state.config.queues).map_err(|e| match e {
                             QueueError::UnknownList(..) => {

@@ -523,7 +523,7 @@ impl Db {
     }
 
     /// The store's generation: how many commits it has had.
-    fn generation(&self) -> Result<u64, StoreError> {
+    pub fn generation(&self) -> Result<u64, StoreError> {
         Ok(self
             .store
             .get(Tree::Meta, META_GENERATION)?
