@@ -68,6 +68,9 @@ pub struct ModelReport {
     /// The deepest tree's depth (GBDT only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_depth: Option<u32>,
+    /// The trees' size and the test rows' walks through them (GBDT only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<super::flat::Shape>,
     /// The largest difference between the flattened trees and the crate's own prediction over
     /// the test rows, in log-odds (GBDT only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -180,6 +183,7 @@ fn evaluate(
         features: x_train.cols(),
         trees: scorer.trees(),
         max_depth: scorer.max_depth(),
+        shape: scorer.shape(&x_test),
         max_diff_vs_crate: scorer.max_diff_vs_crate(&x_test),
         max_explain_error,
         explain_us_p50: percentile(0.5),
@@ -217,6 +221,9 @@ trait ModelUnderTest: Scorer {
     fn max_diff_vs_crate(&self, _x: &Features) -> Option<f64> {
         None
     }
+    fn shape(&self, _x: &Features) -> Option<super::flat::Shape> {
+        None
+    }
 }
 
 impl ModelUnderTest for Logistic {}
@@ -227,6 +234,9 @@ impl ModelUnderTest for Gbdt {
     }
     fn max_depth(&self) -> Option<u32> {
         self.forest().trees.iter().map(|t| t.depth).max()
+    }
+    fn shape(&self, x: &Features) -> Option<super::flat::Shape> {
+        Some(self.forest().shape(&x.values))
     }
     fn max_diff_vs_crate(&self, x: &Features) -> Option<f64> {
         let reference = self.crate_raw(x);
@@ -350,6 +360,12 @@ pub fn render(r: &Report) -> String {
         }
         if let Some(t) = m.max_depth {
             out.push_str(&format!("max_depth: {t}\n"));
+        }
+        if let Some(s) = m.shape {
+            out.push_str(&format!(
+                "nodes: {}, leaves: {}, mean tree depth {:.1}, mean path {:.2} splits per tree and row\n",
+                s.nodes, s.leaves, s.mean_tree_depth, s.mean_path
+            ));
         }
         if let Some(d) = m.max_diff_vs_crate {
             out.push_str(&format!("max_diff_vs_crate: {d:e}\n"));

@@ -286,6 +286,39 @@ impl Forest {
         }
     }
 
+    /// The forest's shape and the walks `rows` (row-major, [`Forest::features`] columns) take
+    /// through it: what prediction and explanation cost depends on.
+    pub fn shape(&self, values: &[f64]) -> Shape {
+        let cols = self.features.max(1);
+        let leaves = self.nodes.iter().enumerate().filter(|(i, n)| n.left == *i as u32).count();
+        let mut steps = 0usize;
+        let mut rows = 0usize;
+        for row in values.chunks_exact(cols) {
+            rows += 1;
+            for &t in &self.trees {
+                let mut i = t.root;
+                loop {
+                    let node = &self.nodes[i as usize];
+                    let next = self.step(node, row[node.feature as usize]);
+                    if next == i {
+                        break;
+                    }
+                    steps += 1;
+                    i = next;
+                }
+            }
+        }
+        let walks = (rows * self.trees.len()).max(1);
+        Shape {
+            nodes: self.nodes.len(),
+            leaves,
+            max_depth: self.trees.iter().map(|t| t.depth).max().unwrap_or(0),
+            mean_tree_depth: self.trees.iter().map(|t| f64::from(t.depth)).sum::<f64>()
+                / self.trees.len().max(1) as f64,
+            mean_path: steps as f64 / walks as f64,
+        }
+    }
+
     /// The log-odds of one row.
     pub fn raw(&self, row: &[f64]) -> f64 {
         let mut sum = self.base;
@@ -339,6 +372,20 @@ impl Forest {
             }
         }
     }
+}
+
+/// A forest's size and how far rows walk into it ([`Forest::shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Shape {
+    /// Nodes in all trees, leaves included.
+    pub nodes: usize,
+    pub leaves: usize,
+    /// The deepest tree's depth.
+    pub max_depth: u32,
+    /// The trees' depths, averaged over the trees.
+    pub mean_tree_depth: f64,
+    /// Splits a row passes from root to leaf, averaged over the rows and the trees.
+    pub mean_path: f64,
 }
 
 /// Rows walked in step through one tree by [`Forest::raw_batch`].
