@@ -197,14 +197,15 @@ impl Forest {
     /// it against the definition, every subset enumerated, and against
     /// [`Forest::explain_recursive`].
     pub fn explain(&self, row: &[f64]) -> (f64, Vec<f64>) {
-        let weights = self.derived.weights.get_or_init(|| {
-            // A path's players are distinct features, so no more than either bound.
-            let deepest = self.trees.iter().map(|t| t.depth as usize).max().unwrap_or(0);
-            super::shap::shapley_weights(self.features.min(deepest).max(1))
-        });
+        let deepest = self.trees.iter().map(|t| t.depth as usize).max().unwrap_or(0);
+        // A path's players are distinct features, so no more than either bound.
+        let weights = self
+            .derived
+            .weights
+            .get_or_init(|| super::shap::shapley_weights(self.features.min(deepest).max(1)));
         let base = self.trees.iter().fold(self.base, |b, t| b + self.expected[t.root as usize]);
         let mut contributions = vec![0.0; self.features];
-        super::shap::explain_into(self, row, weights, &mut contributions);
+        super::shap::explain_into(self, row, weights, deepest, &mut contributions);
         (base, contributions)
     }
 
