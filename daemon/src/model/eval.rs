@@ -81,6 +81,10 @@ pub struct ModelReport {
     pub explain_us_p50: f64,
     /// The same, 99th percentile.
     pub explain_us_p99: f64,
+    /// The same rows explained by the reference algorithm (GBDT: the classic recursive
+    /// TreeSHAP), median and 99th percentile in µs, timed in the same run for comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain_reference_us: Option<(f64, f64)>,
 }
 
 /// The whole evaluation. The first model's figures are repeated at the top level.
@@ -169,10 +173,21 @@ fn evaluate(
         explain_us.push(started.elapsed().as_secs_f64() * 1e6);
         max_explain_error = max_explain_error.max((e.total() - scorer.raw(row)).abs());
     }
-    explain_us.sort_by(f64::total_cmp);
-    let percentile = |p: f64| {
-        explain_us.get(((explain_us.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0)
+    let mut reference_us = Vec::new();
+    for i in (0..x_test.rows).step_by((x_test.rows / 200).max(1)) {
+        let row = x_test.row(i);
+        let started = Instant::now();
+        if std::hint::black_box(scorer.explain_reference(std::hint::black_box(row))).is_none() {
+            break;
+        }
+        reference_us.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    let percentile = |times: &mut Vec<f64>, p: f64| {
+        times.sort_by(f64::total_cmp);
+        times.get(((times.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0)
     };
+    let explain_reference_us = (!reference_us.is_empty())
+        .then(|| (percentile(&mut reference_us, 0.5), percentile(&mut reference_us, 0.99)));
     Ok(ModelReport {
         model: scorer.kind(),
         auc: metrics::auc(&probs, &y_test),
@@ -186,8 +201,9 @@ fn evaluate(
         shape: scorer.shape(&x_test),
         max_diff_vs_crate: scorer.max_diff_vs_crate(&x_test),
         max_explain_error,
-        explain_us_p50: percentile(0.5),
-        explain_us_p99: percentile(0.99),
+        explain_us_p50: percentile(&mut explain_us, 0.5),
+        explain_us_p99: percentile(&mut explain_us, 0.99),
+        explain_reference_us,
     })
 }
 
@@ -224,6 +240,10 @@ trait ModelUnderTest: Scorer {
     fn shape(&self, _x: &Features) -> Option<super::flat::Shape> {
         None
     }
+    /// The contributions by a slower reference algorithm, if the kind has one.
+    fn explain_reference(&self, _row: &[f64]) -> Option<Vec<f64>> {
+        None
+    }
 }
 
 impl ModelUnderTest for Logistic {}
@@ -237,6 +257,9 @@ impl ModelUnderTest for Gbdt {
     }
     fn shape(&self, x: &Features) -> Option<super::flat::Shape> {
         Some(self.forest().shape(&x.values))
+    }
+    fn explain_reference(&self, row: &[f64]) -> Option<Vec<f64>> {
+        Some(self.forest().explain_recursive(row).1)
     }
     fn max_diff_vs_crate(&self, x: &Features) -> Option<f64> {
         let reference = self.crate_raw(x);
@@ -372,6 +395,9 @@ pub fn render(r: &Report) -> String {
         }
         out.push_str(&format!("max_explain_error: {:e}\n", m.max_explain_error));
         out.push_str(&format!("explain_us: p50 {:.1}, p99 {:.1}\n", m.explain_us_p50, m.explain_us_p99));
+        if let Some((p50, p99)) = m.explain_reference_us {
+            out.push_str(&format!("explain_reference_us (recursive TreeSHAP): p50 {p50:.1}, p99 {p99:.1}\n"));
+        }
     }
     out
 }

@@ -160,7 +160,7 @@ impl Compiled {
         let mut i = root;
         loop {
             let n = self.nodes[i as usize];
-            let next = n.child.wrapping_add(u32::from(!(row[n.slot as usize] < n.threshold)));
+            let next = n.child.wrapping_add(goes_right(row[n.slot as usize], n.threshold));
             if next == i {
                 return i;
             }
@@ -177,7 +177,7 @@ impl Compiled {
             for (k, i) in at.iter_mut().enumerate() {
                 let n = self.nodes[*i as usize];
                 let v = rows[k * self.slots + n.slot as usize];
-                let next = n.child.wrapping_add(u32::from(!(v < n.threshold)));
+                let next = n.child.wrapping_add(goes_right(v, n.threshold));
                 moved |= next ^ *i;
                 *i = next;
             }
@@ -186,4 +186,11 @@ impl Compiled {
             }
         }
     }
+}
+
+/// 1 when `value` goes right, 0 when left: not `value < threshold`, which a `NaN` fails.
+#[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord, reason = "a NaN must go right, as `!(v < t)` sends it")]
+fn goes_right(value: f64, threshold: f64) -> u32 {
+    u32::from(!(value < threshold))
 }
