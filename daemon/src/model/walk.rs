@@ -58,6 +58,10 @@ impl Compiled {
     /// The forest compiled, or `None` when it has a split this form cannot express.
     pub fn new(forest: &Forest) -> Option<Compiled> {
         let features = forest.features;
+        if features == 0 {
+            // Rows of no columns are still read one value wide by the general walk.
+            return None;
+        }
         let slots = 2 * features + 1;
         let nan_slot = u32::try_from(2 * features).ok()?;
         let mut nodes: Vec<Node> = Vec::with_capacity(forest.nodes.len() + forest.trees.len());
