@@ -68,6 +68,9 @@ pub struct ModelReport {
     /// The deepest tree's depth (GBDT only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_depth: Option<u32>,
+    /// The trees' size and the test rows' walks through them (GBDT only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<super::flat::Shape>,
     /// The largest difference between the flattened trees and the crate's own prediction over
     /// the test rows, in log-odds (GBDT only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,6 +81,10 @@ pub struct ModelReport {
     pub explain_us_p50: f64,
     /// The same, 99th percentile.
     pub explain_us_p99: f64,
+    /// The same rows explained by the reference algorithm (GBDT: the classic recursive
+    /// TreeSHAP), median and 99th percentile in µs, timed in the same run for comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain_reference_us: Option<(f64, f64)>,
 }
 
 /// The whole evaluation. The first model's figures are repeated at the top level.
@@ -166,10 +173,21 @@ fn evaluate(
         explain_us.push(started.elapsed().as_secs_f64() * 1e6);
         max_explain_error = max_explain_error.max((e.total() - scorer.raw(row)).abs());
     }
-    explain_us.sort_by(f64::total_cmp);
-    let percentile = |p: f64| {
-        explain_us.get(((explain_us.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0)
+    let mut reference_us = Vec::new();
+    for i in (0..x_test.rows).step_by((x_test.rows / 200).max(1)) {
+        let row = x_test.row(i);
+        let started = Instant::now();
+        if std::hint::black_box(scorer.explain_reference(std::hint::black_box(row))).is_none() {
+            break;
+        }
+        reference_us.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    let percentile = |times: &mut Vec<f64>, p: f64| {
+        times.sort_by(f64::total_cmp);
+        times.get(((times.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0)
     };
+    let explain_reference_us = (!reference_us.is_empty())
+        .then(|| (percentile(&mut reference_us, 0.5), percentile(&mut reference_us, 0.99)));
     Ok(ModelReport {
         model: scorer.kind(),
         auc: metrics::auc(&probs, &y_test),
@@ -180,10 +198,12 @@ fn evaluate(
         features: x_train.cols(),
         trees: scorer.trees(),
         max_depth: scorer.max_depth(),
+        shape: scorer.shape(&x_test),
         max_diff_vs_crate: scorer.max_diff_vs_crate(&x_test),
         max_explain_error,
-        explain_us_p50: percentile(0.5),
-        explain_us_p99: percentile(0.99),
+        explain_us_p50: percentile(&mut explain_us, 0.5),
+        explain_us_p99: percentile(&mut explain_us, 0.99),
+        explain_reference_us,
     })
 }
 
@@ -217,6 +237,13 @@ trait ModelUnderTest: Scorer {
     fn max_diff_vs_crate(&self, _x: &Features) -> Option<f64> {
         None
     }
+    fn shape(&self, _x: &Features) -> Option<super::flat::Shape> {
+        None
+    }
+    /// The contributions by a slower reference algorithm, if the kind has one.
+    fn explain_reference(&self, _row: &[f64]) -> Option<Vec<f64>> {
+        None
+    }
 }
 
 impl ModelUnderTest for Logistic {}
@@ -227,6 +254,12 @@ impl ModelUnderTest for Gbdt {
     }
     fn max_depth(&self) -> Option<u32> {
         self.forest().trees.iter().map(|t| t.depth).max()
+    }
+    fn shape(&self, x: &Features) -> Option<super::flat::Shape> {
+        Some(self.forest().shape(&x.values))
+    }
+    fn explain_reference(&self, row: &[f64]) -> Option<Vec<f64>> {
+        Some(self.forest().explain_recursive(row).1)
     }
     fn max_diff_vs_crate(&self, x: &Features) -> Option<f64> {
         let reference = self.crate_raw(x);
@@ -351,11 +384,20 @@ pub fn render(r: &Report) -> String {
         if let Some(t) = m.max_depth {
             out.push_str(&format!("max_depth: {t}\n"));
         }
+        if let Some(s) = m.shape {
+            out.push_str(&format!(
+                "nodes: {}, leaves: {}, mean tree depth {:.1}, mean path {:.2} splits per tree and row\n",
+                s.nodes, s.leaves, s.mean_tree_depth, s.mean_path
+            ));
+        }
         if let Some(d) = m.max_diff_vs_crate {
             out.push_str(&format!("max_diff_vs_crate: {d:e}\n"));
         }
         out.push_str(&format!("max_explain_error: {:e}\n", m.max_explain_error));
         out.push_str(&format!("explain_us: p50 {:.1}, p99 {:.1}\n", m.explain_us_p50, m.explain_us_p99));
+        if let Some((p50, p99)) = m.explain_reference_us {
+            out.push_str(&format!("explain_reference_us (recursive TreeSHAP): p50 {p50:.1}, p99 {p99:.1}\n"));
+        }
     }
     out
 }

@@ -11,7 +11,11 @@
 //! missing value takes the node's missing child, a categorical split tests the value's bit),
 //! and leaves are summed in the crate's order, so outputs match its `predict` to the last bit.
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
+
+use super::walk::Compiled;
 
 /// Marks a node whose split is numeric.
 const NUMERIC: u32 = u32::MAX;
@@ -59,6 +63,23 @@ pub struct Forest {
     pub share: Vec<f64>,
     /// The number of features a row must have.
     pub features: usize,
+    /// What prediction and explanation derive from the trees, built at first use and never
+    /// stored.
+    #[serde(skip)]
+    derived: Derived,
+}
+
+/// The forest's derived forms: rebuilt from the trees, so they count in no comparison.
+#[derive(Debug, Clone, Default)]
+struct Derived {
+    compiled: OnceLock<Option<Compiled>>,
+    weights: OnceLock<Vec<Vec<f64>>>,
+}
+
+impl PartialEq for Derived {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// A tree as the builder sees it: nodes with children by index, root at 0.
@@ -155,6 +176,7 @@ impl Forest {
                 }
             }
         }
+        self.derived = Derived::default();
         let depth = depth_of(tree)?;
         let (expected, share) = expectations(tree);
         self.expected.extend(expected);
@@ -171,10 +193,26 @@ impl Forest {
     /// averages its children weighted by the training cover (hessian sum) that reached each.
     /// The base is that expectation with nothing known; each contribution is the feature's
     /// Shapley value, its marginal change averaged over every order of revealing the features.
-    /// Computed exactly, in polynomial time, by TreeSHAP (Lundberg, Erion and Lee 2018,
-    /// Algorithm 2), one pass per tree over its nodes; the tests check it against the
-    /// definition, every subset enumerated.
+    /// Computed exactly, in polynomial time, leaf by leaf ([`super::shap`]); the tests check
+    /// it against the definition, every subset enumerated, and against
+    /// [`Forest::explain_recursive`].
     pub fn explain(&self, row: &[f64]) -> (f64, Vec<f64>) {
+        let deepest = self.trees.iter().map(|t| t.depth as usize).max().unwrap_or(0);
+        // A path's players are distinct features, so no more than either bound.
+        let weights = self
+            .derived
+            .weights
+            .get_or_init(|| super::shap::shapley_weights(self.features.min(deepest).max(1)));
+        let base = self.trees.iter().fold(self.base, |b, t| b + self.expected[t.root as usize]);
+        let mut contributions = vec![0.0; self.features];
+        super::shap::explain_into(self, row, weights, deepest, &mut contributions);
+        (base, contributions)
+    }
+
+    /// The same Shapley values by TreeSHAP (Lundberg, Erion and Lee 2018, Algorithm 2), one
+    /// recursive pass per tree over its nodes: the reference [`Forest::explain`] is tested
+    /// against, about ten times slower on deep trees.
+    pub fn explain_recursive(&self, row: &[f64]) -> (f64, Vec<f64>) {
         let mut base = self.base;
         let mut contributions = vec![0.0; self.features];
         let deepest = self.trees.iter().map(|t| t.depth as usize).max().unwrap_or(0);
@@ -253,7 +291,7 @@ impl Forest {
 
     /// The child of `node` that `value` goes to.
     #[inline(always)]
-    fn step(&self, node: &Node, value: f64) -> u32 {
+    pub(crate) fn step(&self, node: &Node, value: f64) -> u32 {
         if node.categories == NUMERIC {
             let next = if value < node.threshold { node.left } else { node.right };
             if value.is_nan() { node.missing } else { next }
@@ -286,6 +324,39 @@ impl Forest {
         }
     }
 
+    /// The forest's shape and the walks `rows` (row-major, [`Forest::features`] columns) take
+    /// through it: what prediction and explanation cost depends on.
+    pub fn shape(&self, values: &[f64]) -> Shape {
+        let cols = self.features.max(1);
+        let leaves = self.nodes.iter().enumerate().filter(|(i, n)| n.left == *i as u32).count();
+        let mut steps = 0usize;
+        let mut rows = 0usize;
+        for row in values.chunks_exact(cols) {
+            rows += 1;
+            for &t in &self.trees {
+                let mut i = t.root;
+                loop {
+                    let node = &self.nodes[i as usize];
+                    let next = self.step(node, row[node.feature as usize]);
+                    if next == i {
+                        break;
+                    }
+                    steps += 1;
+                    i = next;
+                }
+            }
+        }
+        let walks = (rows * self.trees.len()).max(1);
+        Shape {
+            nodes: self.nodes.len(),
+            leaves,
+            max_depth: self.trees.iter().map(|t| t.depth).max().unwrap_or(0),
+            mean_tree_depth: self.trees.iter().map(|t| f64::from(t.depth)).sum::<f64>()
+                / self.trees.len().max(1) as f64,
+            mean_path: steps as f64 / walks as f64,
+        }
+    }
+
     /// The log-odds of one row.
     pub fn raw(&self, row: &[f64]) -> f64 {
         let mut sum = self.base;
@@ -298,6 +369,15 @@ impl Forest {
     /// The log-odds of every row of a row-major matrix with [`Forest::features`] columns,
     /// written to `out` (one per row; rows past the end of `out` are not scored).
     pub fn raw_batch(&self, values: &[f64], out: &mut [f64]) {
+        if let Some(compiled) = self.derived.compiled.get_or_init(|| Compiled::new(self)) {
+            compiled.raw_batch(self.base, values, out);
+            return;
+        }
+        self.raw_batch_general(values, out);
+    }
+
+    /// [`Forest::raw_batch`] through the trees as they are, for any split.
+    pub fn raw_batch_general(&self, values: &[f64], out: &mut [f64]) {
         let cols = self.features.max(1);
         for (block, acc) in values.chunks(BLOCK * cols).zip(out.chunks_mut(BLOCK)) {
             let rows = (block.len() / cols).min(acc.len());
@@ -339,6 +419,20 @@ impl Forest {
             }
         }
     }
+}
+
+/// A forest's size and how far rows walk into it ([`Forest::shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Shape {
+    /// Nodes in all trees, leaves included.
+    pub nodes: usize,
+    pub leaves: usize,
+    /// The deepest tree's depth.
+    pub max_depth: u32,
+    /// The trees' depths, averaged over the trees.
+    pub mean_tree_depth: f64,
+    /// Splits a row passes from root to leaf, averaged over the rows and the trees.
+    pub mean_path: f64,
 }
 
 /// Rows walked in step through one tree by [`Forest::raw_batch`].
@@ -549,6 +643,12 @@ mod tests {
     /// values 0..10 and categorical ones on codes 0..8, some with a third (missing) child, some
     /// covers 0, features repeated along paths.
     fn random_forest(rng: &mut Lcg, features: usize, trees: usize, depth: u32) -> Forest {
+        random_forest_of(rng, features, trees, depth, true)
+    }
+
+    /// [`random_forest`], or with `general` false only what the crate grows by default:
+    /// numeric splits, the missing child the left or the right one.
+    fn random_forest_of(rng: &mut Lcg, features: usize, trees: usize, depth: u32, general: bool) -> Forest {
         let mut f = Forest::new(rng.next() - 0.5, features);
         for _ in 0..trees {
             let mut nodes: Vec<Option<BuildNode>> = vec![None];
@@ -557,14 +657,14 @@ mod tests {
             while k < nodes.len() {
                 if levels[k] < depth && rng.next() < 0.75 {
                     let first = nodes.len();
-                    let three = rng.next() < 0.3;
+                    let three = general && rng.next() < 0.3;
                     let kids = if three { 3 } else { 2 };
                     for _ in 0..kids {
                         nodes.push(None);
                         levels.push(levels[k] + 1);
                     }
                     let missing = if three { first + 2 } else { first + rng.below(2) };
-                    let categorical = rng.next() < 0.2;
+                    let categorical = general && rng.next() < 0.2;
                     nodes[k] = Some(BuildNode::Split {
                         feature: rng.below(features),
                         threshold: (rng.next() * 10.0).floor(),
@@ -671,6 +771,50 @@ mod tests {
             let total = base + phi.iter().sum::<f64>();
             proptest::prop_assert!((total - f.raw(&row)).abs() < 1e-9, "{} vs {}", total, f.raw(&row));
         }
+    }
+
+    #[test]
+    fn leaf_paths_equal_the_recursive_tree_shap_on_random_forests() {
+        let mut rng = Lcg(11);
+        for case in 0..300 {
+            let features = 1 + rng.below(12);
+            let (trees, depth) = (1 + rng.below(6), rng.below(13) as u32);
+            let f = random_forest(&mut rng, features, trees, depth);
+            for _ in 0..4 {
+                let row = random_row(&mut rng, features);
+                let (base, phi) = f.explain(&row);
+                let (want_base, want) = f.explain_recursive(&row);
+                assert!((base - want_base).abs() < 1e-12, "case {case}: base {base} vs {want_base}");
+                for (j, (a, b)) in phi.iter().zip(&want).enumerate() {
+                    assert!((a - b).abs() < 1e-9, "case {case}, feature {j}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn compiled_walk_equals_the_general_one_to_the_bit() {
+        let mut rng = Lcg(3);
+        for case in 0..200 {
+            let features = 1 + rng.below(10);
+            let (trees, depth) = (1 + rng.below(8), rng.below(14) as u32);
+            let f = random_forest_of(&mut rng, features, trees, depth, false);
+            assert!(Compiled::new(&f).is_some(), "case {case}: default splits compile");
+            // 150 rows: two full blocks of 64 and a tail that is not a whole number of lanes.
+            let mut rows: Vec<f64> = (0..150).flat_map(|_| random_row(&mut rng, features)).collect();
+            rows[0] = f64::NEG_INFINITY;
+            let last = features.min(rows.len() - 1);
+            rows[last] = f64::INFINITY;
+            let (mut fast, mut general) = (vec![0.0; 150], vec![0.0; 150]);
+            f.raw_batch(&rows, &mut fast);
+            f.raw_batch_general(&rows, &mut general);
+            for (i, (a, b)) in fast.iter().zip(&general).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "case {case}, row {i}");
+                assert_eq!(a.to_bits(), f.raw(&rows[i * features..(i + 1) * features]).to_bits());
+            }
+        }
+        let general = random_forest_of(&mut Lcg(5), 4, 20, 8, true);
+        assert!(Compiled::new(&general).is_none(), "categorical splits and third children are not compiled");
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! - [`features`]: column kinds inferred from values, rows encoded as numbers;
 //! - [`gbdt`]: gradient-boosted trees (the `perpetual` crate) behind [`Scorer`];
 //! - [`flat`]: those trees flattened into arrays for fast prediction and exact TreeSHAP;
+//! - [`walk`]: the flattened trees recompiled into 16-byte nodes for prediction;
+//! - `shap`: exact TreeSHAP leaf by leaf, hot and cold features apart;
 //! - [`logistic`]: the logistic-regression baseline, explained exactly by its terms;
 //! - [`metrics`]: AUC, average precision, log loss;
 //! - [`eval`]: `leadlined model eval`: split, train, measure.
@@ -16,6 +18,8 @@ pub mod flat;
 pub mod gbdt;
 pub mod logistic;
 pub mod metrics;
+mod shap;
+pub mod walk;
 
 use serde::{Deserialize, Serialize};
 

@@ -276,8 +276,10 @@ fn main() -> anyhow::Result<()> {
         "daemon_import_s": (ipc.import_s * 100.0).round() / 100.0,
         "store_bytes_per_lead": (ipc.store_bytes as f64 / leads).round(),
         "raw_json_bytes_per_lead": (raw_json_bytes as f64 / leads).round(),
-        "model_auc": model.map(|(auc, _)| (auc * 10_000.0).round() / 10_000.0),
-        "model_predict_rows_per_s": model.map(|(_, rate)| rate.round()),
+        "model_auc": model.map(|m| (m.auc * 10_000.0).round() / 10_000.0),
+        "model_predict_rows_per_s": model.map(|m| m.predict_rows_per_s.round()),
+        "model_explain_p50_us": model.map(|m| m.explain_p50_us.round()),
+        "model_explain_p99_us": model.map(|m| m.explain_p99_us.round()),
     });
     for part in [daemon, sync.figures(), followups.figures()] {
         if let (Some(all), Value::Object(part)) = (figures.as_object_mut(), part) {
