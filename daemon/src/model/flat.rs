@@ -37,6 +37,23 @@ pub struct Node {
     pub category_words: u32,
 }
 
+impl Node {
+    /// The node's children without repeats (a leaf's are itself; a missing child may be the
+    /// left or the right one): the array, and how many of it are used.
+    pub fn distinct_children(&self) -> ([u32; 3], usize) {
+        let mut children = [self.left, self.right, self.missing];
+        let mut count = 1;
+        if self.right != self.left {
+            count = 2;
+        }
+        if self.missing != self.left && self.missing != self.right {
+            children[count] = self.missing;
+            count += 1;
+        }
+        (children, count)
+    }
+}
+
 /// A tree's place in [`Forest::nodes`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TreeRef {
@@ -268,15 +285,7 @@ impl Forest {
             unwind_path(path, depth, k);
             depth -= 1;
         }
-        let mut children = [n.left, n.right, n.missing];
-        let mut count = 1;
-        if n.right != n.left {
-            count = 2;
-        }
-        if n.missing != n.left && n.missing != n.right {
-            children[count] = n.missing;
-            count += 1;
-        }
+        let (children, count) = n.distinct_children();
         for &c in &children[..count] {
             let zero = self.share[c as usize] * incoming_zero;
             let one = if c == hot { incoming_one } else { 0.0 };

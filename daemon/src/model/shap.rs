@@ -123,15 +123,7 @@ impl Walk<'_> {
             (None, Some(q)) => (self.cold[q].1, false),
             (None, None) => (1.0, true),
         };
-        let mut children = [n.left, n.right, n.missing];
-        let mut count = 1;
-        if n.right != n.left {
-            count = 2;
-        }
-        if n.missing != n.left && n.missing != n.right {
-            children[count] = n.missing;
-            count += 1;
-        }
+        let (children, count) = n.distinct_children();
         let m = self.hot.len();
         let w = self.width;
         for &c in &children[..count] {
