@@ -52,6 +52,9 @@ pub fn value_of(lead: &LeadSummary, cfg: &PriorityConfig) -> (f64, &'static str)
     if let Some(v) = lead.open_value.filter(|v| v.is_finite() && *v > 0.0) {
         return (v, "open deals");
     }
+    if won_and_done(lead) {
+        return (0.0, "won, no open deal");
+    }
     match lead.lead_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some("buyer") => (cfg.buyer_value, "default for buyers"),
         Some("seller") => (cfg.seller_value, "default for sellers"),
@@ -59,10 +62,16 @@ pub fn value_of(lead: &LeadSummary, cfg: &PriorityConfig) -> (f64, &'static str)
     }
 }
 
+/// A lead whose deal is won and that has no open one: nothing is left to win, so its
+/// probability and value count for nothing (a message from it still makes it urgent).
+fn won_and_done(lead: &LeadSummary) -> bool {
+    lead.won_value.is_some() && lead.open_value.is_none()
+}
+
 /// The inputs of a lead's priority at `now`.
 pub fn inputs(lead: &LeadSummary, now: Timestamp, cfg: &PriorityConfig) -> Inputs {
     Inputs {
-        probability: f64::from(lead.score.min(100)) / 100.0,
+        probability: if won_and_done(lead) { 0.0 } else { f64::from(lead.score.min(100)) / 100.0 },
         value: value_of(lead, cfg).0,
         awaiting_reply: lead.awaiting_reply_since.is_some(),
         followup_due: lead.next_followup_at.is_some_and(|at| at <= now),
@@ -242,6 +251,32 @@ mod tests {
         assert_eq!(b.priority, of(&lead, now, &cfg()));
         let valued = LeadSummary { open_value: Some(1_000_000.0), ..lead };
         assert_eq!(breakdown(&valued, now, &cfg()).value_from, "open deals");
+    }
+
+    /// A client whose deal is won, with no open one, is not a prospect: its score and value
+    /// count for nothing, while a message from it still makes it urgent; a new open deal
+    /// makes it a prospect again.
+    #[test]
+    fn a_won_client_with_no_open_deal_counts_only_its_urgency() {
+        let now = at(3_600);
+        let won = LeadSummary {
+            id: "c1".into(),
+            score: 90,
+            lead_type: Some("Buyer".into()),
+            won_value: Some(976_000.0),
+            first_outbound_at: Some(at(0)),
+            ..LeadSummary::default()
+        };
+        let b = breakdown(&won, now, &cfg());
+        assert_eq!((b.probability, b.value, b.value_from.as_str()), (0.0, 0.0, "won, no open deal"));
+        assert_eq!(b.priority, 0);
+        let mut stamped = won.clone();
+        stamp(&mut stamped, now, &cfg());
+        assert_eq!(stamped.value_at_risk, 0.0, "nothing to win, nothing at risk");
+        let texted = LeadSummary { awaiting_reply_since: Some(at(10)), ..won.clone() };
+        assert_eq!(of(&texted, now, &cfg()), 40, "awaiting a reply alone");
+        let again = LeadSummary { open_value: Some(500_000.0), ..won };
+        assert!(of(&again, now, &cfg()) > 40, "an open deal again: a prospect");
     }
 
     #[test]
