@@ -342,17 +342,8 @@ impl Ingest {
         // The batch's own new ops come after every stored one: an edit made now must win
         // over an older pending edit of the same field.
         pending.extend(batch.ops.iter().map(|new| PendingOp {
-            seq: u64::MAX,
-            contact_id: new.contact_id.clone(),
-            kind: new.kind.clone(),
-            created_at: now,
-            attempts: 0,
-            state: leadline_shared::domain::OpState::Pending,
-            last_error: None,
-            conflicts: 0,
             followup: new.followup.clone(),
-            attempt: None,
-            held: None,
+            ..PendingOp::new(u64::MAX, new.contact_id.clone(), new.kind.clone(), now)
         }));
         let pending: Vec<&PendingOp> = pending.iter().collect();
         let mut overlay = Overlay::default();

@@ -134,19 +134,7 @@ mod tests {
     }
 
     fn op(seq: u64, kind: OpKind) -> PendingOp {
-        PendingOp {
-            seq,
-            contact_id: "c1".into(),
-            kind,
-            created_at: Timestamp::UNIX_EPOCH,
-            attempts: 0,
-            state: OpState::Pending,
-            last_error: None,
-            conflicts: 0,
-            followup: None,
-            attempt: None,
-            held: None,
-        }
+        PendingOp::new(seq, "c1", kind, Timestamp::UNIX_EPOCH)
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub fn merge(parts: Parts<'_>, limit: usize) -> Vec<TimelineEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use leadline_shared::domain::{OpState, Stage};
+    use leadline_shared::domain::Stage;
 
     fn at(s: &str) -> Timestamp {
         s.parse().expect("ts")
@@ -136,19 +136,7 @@ mod tests {
     }
 
     fn op(seq: u64, kind: OpKind, when: &str) -> PendingOp {
-        PendingOp {
-            seq,
-            contact_id: "c1".into(),
-            kind,
-            created_at: at(when),
-            attempts: 0,
-            state: OpState::Pending,
-            last_error: None,
-            conflicts: 0,
-            followup: None,
-            attempt: None,
-            held: None,
-        }
+        PendingOp::new(seq, "c1", kind, at(when))
     }
 
     /// Every kind lands in time order, newest first, each marked by its kind; a local stage

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use leadline_shared::domain::{
-    AuditEvent, Contact, FollowUps, LeadSummary, Message, Note, OpKind, OpState, Opportunity, PendingOp,
-    Pipeline, Score, Task, Temperature, User,
+    AuditEvent, Contact, FollowUps, LeadSummary, Message, Note, OpKind, Opportunity, PendingOp, Pipeline,
+    Score, Task, Temperature, User,
 };
 use leadline_shared::protocol::Counts;
 use serde::de::DeserializeOwned;
@@ -367,17 +367,8 @@ impl Db {
             }
             for (new, &seq) in batch.ops.iter().zip(&given) {
                 let op = PendingOp {
-                    seq,
-                    contact_id: new.contact_id.clone(),
-                    kind: new.kind.clone(),
-                    created_at: now,
-                    attempts: 0,
-                    state: OpState::Pending,
-                    last_error: None,
-                    conflicts: 0,
                     followup: new.followup.clone(),
-                    attempt: None,
-                    held: None,
+                    ..PendingOp::new(seq, new.contact_id.clone(), new.kind.clone(), now)
                 };
                 tx.insert(Tree::PendingOps, &seq.to_be_bytes(), &encode(&op)?)?;
             }

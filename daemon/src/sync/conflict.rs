@@ -73,19 +73,7 @@ mod tests {
     use leadline_shared::domain::OpKind;
 
     fn op(seq: u64, kind: OpKind) -> PendingOp {
-        PendingOp {
-            seq,
-            contact_id: "c".into(),
-            kind,
-            created_at: Timestamp::UNIX_EPOCH,
-            attempts: 0,
-            state: OpState::Pending,
-            last_error: None,
-            conflicts: 0,
-            followup: None,
-            attempt: None,
-            held: None,
-        }
+        PendingOp::new(seq, "c", kind, Timestamp::UNIX_EPOCH)
     }
 
     #[test]

@@ -75,6 +75,25 @@ pub struct PendingOp {
     pub held: Option<Hold>,
 }
 
+impl PendingOp {
+    /// A new edit, nothing tried yet: pending, no attempt, no error, no follow-up item.
+    pub fn new(seq: u64, contact_id: impl Into<String>, kind: OpKind, created_at: Timestamp) -> PendingOp {
+        PendingOp {
+            seq,
+            contact_id: contact_id.into(),
+            kind,
+            created_at,
+            attempts: 0,
+            state: OpState::Pending,
+            last_error: None,
+            conflicts: 0,
+            followup: None,
+            attempt: None,
+            held: None,
+        }
+    }
+}
+
 /// A send held back for now: until when, and why, in words to show the agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {

@@ -163,19 +163,8 @@ mod tests {
     use super::*;
 
     fn op() -> PendingOp {
-        PendingOp {
-            seq: 1,
-            contact_id: "c".into(),
-            kind: OpKind::SendMessage { channel: "sms".into(), body: "Hi".into(), subject: None },
-            created_at: Timestamp::UNIX_EPOCH,
-            attempts: 0,
-            state: OpState::Pending,
-            last_error: None,
-            conflicts: 0,
-            followup: None,
-            attempt: None,
-            held: None,
-        }
+        let kind = OpKind::SendMessage { channel: "sms".into(), body: "Hi".into(), subject: None };
+        PendingOp::new(1, "c", kind, Timestamp::UNIX_EPOCH)
     }
 
     fn at(s: i64) -> Timestamp {
