@@ -174,7 +174,7 @@ fn the_hello_frame_is_stable() {
 
 #[test]
 fn compose_answers_and_held_sends_round_trip() {
-    use crate::domain::{Hold, OpKind, OpState, PendingOp};
+    use crate::domain::{Hold, OpKind, PendingOp};
     let until: jiff::Timestamp = "2026-03-05T14:00:00Z".parse().expect("timestamp");
     let hold = Hold { until, reason: "It is 21:40 for this lead (America/Chicago): quiet hours".into() };
     let info = ComposeInfo {
@@ -201,17 +201,13 @@ fn compose_answers_and_held_sends_round_trip() {
     assert_eq!(info.templates_for("sms").count(), 0);
 
     let op = PendingOp {
-        seq: 3,
-        contact_id: "c1".into(),
-        kind: OpKind::SendMessage { channel: "sms".into(), body: "Hi".into(), subject: None },
-        created_at: until,
-        attempts: 0,
-        state: OpState::Pending,
-        last_error: None,
-        conflicts: 0,
-        followup: None,
-        attempt: None,
         held: Some(hold),
+        ..PendingOp::new(
+            3,
+            "c1",
+            OpKind::SendMessage { channel: "sms".into(), body: "Hi".into(), subject: None },
+            until,
+        )
     };
     let json = serde_json::to_value(&op).expect("json");
     assert_eq!(serde_json::from_value::<PendingOp>(json).expect("back"), op);
@@ -280,17 +276,10 @@ fn system_answers_log_tails_and_sync_failures_round_trip() {
     use crate::domain::{OpKind, OpState, PendingOp};
     let at: jiff::Timestamp = "2026-12-01T09:30:00Z".parse().expect("timestamp");
     let op = PendingOp {
-        seq: 12,
-        contact_id: "c1".into(),
-        kind: OpKind::AddTag { tag: "VIP".into() },
-        created_at: at,
         attempts: 3,
         state: OpState::Failed,
         last_error: Some("GHL refused the request as invalid (422: tag too long)".into()),
-        conflicts: 0,
-        followup: None,
-        attempt: None,
-        held: None,
+        ..PendingOp::new(12, "c1", OpKind::AddTag { tag: "VIP".into() }, at)
     };
     let report = SystemReport {
         ops: vec![OpView { op, lead_name: "Maria Gonzalez".into() }],

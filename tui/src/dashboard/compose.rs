@@ -573,19 +573,12 @@ mod tests {
         c.accepted(12);
         assert!(c.following());
         let at: jiff::Timestamp = "2026-03-05T14:00:00Z".parse().expect("ts");
-        let mut op = PendingOp {
-            seq: 12,
-            contact_id: "c1".into(),
-            kind: OpKind::SendMessage { channel: "sms".into(), body: "Hi".into(), subject: None },
-            created_at: at,
-            attempts: 0,
-            state: OpState::Pending,
-            last_error: None,
-            conflicts: 0,
-            followup: None,
-            attempt: None,
-            held: None,
-        };
+        let mut op = PendingOp::new(
+            12,
+            "c1",
+            OpKind::SendMessage { channel: "sms".into(), body: "Hi".into(), subject: None },
+            at,
+        );
         c.observe(std::slice::from_ref(&op));
         assert_eq!(c.sent.as_ref().map(|s| &s.state), Some(&SendState::Queued));
         op.held = Some(Hold { until: at, reason: "queued until 08:00 local (Thu, America/Chicago)".into() });

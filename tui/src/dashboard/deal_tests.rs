@@ -3,7 +3,7 @@
 //! by keys over fixture data, snapshotted at 80×24 and 160×48.
 
 use jiff::tz::TimeZone;
-use leadline_shared::domain::{OpKind, OpState, Opportunity, PendingOp, Pipeline, Stage, Task};
+use leadline_shared::domain::{OpKind, Opportunity, PendingOp, Pipeline, Stage, Task};
 use leadline_shared::protocol::{LeadDetail, TaskList, TaskView, TimelineEntry};
 
 use super::{Harness, SIZES, assert_screen, detail, now};
@@ -68,19 +68,12 @@ fn deal_detail(id: &str) -> LeadDetail {
 /// The same lead with a stage change to Showing waiting for GHL.
 fn deal_detail_pending(id: &str) -> LeadDetail {
     let mut d = deal_detail(id);
-    d.pending_ops.push(PendingOp {
-        seq: 31,
-        contact_id: id.into(),
-        kind: OpKind::SetStage { opportunity_id: "o1".into(), pipeline_stage_id: "s3".into() },
-        created_at: at(30),
-        attempts: 0,
-        state: OpState::Pending,
-        last_error: None,
-        conflicts: 0,
-        followup: None,
-        attempt: None,
-        held: None,
-    });
+    d.pending_ops.push(PendingOp::new(
+        31,
+        id,
+        OpKind::SetStage { opportunity_id: "o1".into(), pipeline_stage_id: "s3".into() },
+        at(30),
+    ));
     d
 }
 
