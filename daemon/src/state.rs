@@ -41,6 +41,19 @@ pub struct State {
 }
 
 impl State {
+    /// A daemon's state over a store in memory, its clock stopped at `now`: for tests.
+    #[cfg(test)]
+    pub fn in_memory(now: jiff::Timestamp) -> Arc<State> {
+        let db = Db::open(Arc::new(crate::store::MemoryStore::new())).expect("an in-memory store opens");
+        Arc::new(State::new(
+            db,
+            Config::default(),
+            Arc::new(crate::clock::FixedClock::new(now)),
+            DaemonInfo::default(),
+            String::new(),
+        ))
+    }
+
     /// Builds the state.
     pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>, info: DaemonInfo, store_path: String) -> State {
         let (events, _) = broadcast::channel(EVENT_BUFFER);

@@ -200,11 +200,10 @@ mod tests {
 
     use jiff::Timestamp;
     use leadline_shared::domain::{Contact, FollowUpItem, FollowUps, Mode, StepAction};
-    use leadline_shared::protocol::{DaemonInfo, FollowUpFilter, Response};
+    use leadline_shared::protocol::{FollowUpFilter, Response};
 
-    use crate::clock::FixedClock;
     use crate::ingest::Page;
-    use crate::store::{Db, MemoryStore, NewOp};
+    use crate::store::NewOp;
 
     fn queued(id: &str, at: Timestamp) -> FollowUpItem {
         FollowUpItem {
@@ -233,9 +232,7 @@ mod tests {
 
     /// A daemon's state over a store in memory, its clock stopped at `now`.
     fn state_at(now: Timestamp) -> Arc<State> {
-        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
-        let config = leadline_shared::config::Config::default();
-        Arc::new(State::new(db, config, Arc::new(FixedClock::new(now)), DaemonInfo::default(), String::new()))
+        State::in_memory(now)
     }
 
     fn item(state: &State, id: &str) -> FollowUpItem {

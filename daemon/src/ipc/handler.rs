@@ -378,18 +378,15 @@ mod tests {
 
     use jiff::Timestamp;
     use leadline_shared::domain::{Contact, OpKind};
-    use leadline_shared::protocol::DaemonInfo;
 
     use super::*;
-    use crate::clock::FixedClock;
+
     use crate::ghl::Skipped;
     use crate::ingest::Page;
-    use crate::store::{Batch, Db, MemoryStore, NewOp, Put};
+    use crate::store::{Batch, NewOp, Put};
 
     fn state(now: Timestamp) -> Arc<State> {
-        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
-        let config = leadline_shared::config::Config::default();
-        Arc::new(State::new(db, config, Arc::new(FixedClock::new(now)), DaemonInfo::default(), String::new()))
+        State::in_memory(now)
     }
 
     /// The System answer lists the op log with each op's lead, and the skipped records the

@@ -214,18 +214,15 @@ mod tests {
 
     use jiff::Timestamp;
     use leadline_shared::domain::{Contact, CustomFieldValue, User};
-    use leadline_shared::protocol::{DaemonInfo, Request};
+    use leadline_shared::protocol::Request;
 
     use super::*;
-    use crate::clock::FixedClock;
+
     use crate::ingest::Page;
     use crate::ipc::handler::handle;
-    use crate::store::{Db, MemoryStore};
 
     fn state(now: Timestamp) -> Arc<State> {
-        let db = Db::open(Arc::new(MemoryStore::new())).expect("db");
-        let config = leadline_shared::config::Config::default();
-        Arc::new(State::new(db, config, Arc::new(FixedClock::new(now)), DaemonInfo::default(), String::new()))
+        State::in_memory(now)
     }
 
     const LISTINGS: &str = "ListingId,ListPrice,BedroomsTotal,BathroomsTotalInteger,City,StateOrProvince,PostalCode,SubdivisionName,PropertySubType,StandardStatus\n\
