@@ -73,25 +73,31 @@ const FITS: [Fit; 4] = [
 /// The tab titles in the roomiest [`Fit`] the width allows, and whether the brand fits too.
 fn arrange(app: &App, area: Rect) -> Option<(Vec<String>, Fit, bool)> {
     // Each tab is numbered by the key that opens it (a saved list past the sixth queue has
-    // none), so the number never names another tab's key.
-    let key = |action: Action| -> Option<char> {
-        let singles = app.keymap.keys_for(action).into_iter().filter_map(|k| k.as_single());
-        let chars: Vec<char> = singles
+    // none), so the number never names another tab's key. Looked up once a frame, not once a
+    // fit tried.
+    let key = |action: Action| -> String {
+        let chars: Vec<char> = app
+            .keymap
+            .keys_for(action)
+            .into_iter()
+            .filter_map(|k| k.as_single())
             .filter(|c| c.modifiers.is_empty())
             .filter_map(|c| match c.code {
                 KeyCode::Char(ch) => Some(ch),
                 _ => None,
             })
             .collect();
-        chars.iter().copied().find(char::is_ascii_digit).or(chars.first().copied())
+        let key = chars.iter().copied().find(char::is_ascii_digit).or(chars.first().copied());
+        key.map(|k| format!("{k} ")).unwrap_or_default()
     };
+    let queue_keys: Vec<String> =
+        (0..app.views.len()).map(|i| key(Action::Queue(u8::try_from(i).unwrap_or(u8::MAX)))).collect();
+    let [followups_key, analytics_key, system_key] =
+        [Action::FollowUps, Action::Analytics, Action::System].map(key);
     let titles = |fit: Fit| -> Vec<String> {
-        let title = |action: Action, name: &str, count: Option<String>| {
-            let key = key(action).map(|k| format!("{k} ")).unwrap_or_default();
-            match count {
-                Some(count) => format!("{key}{name} {count}"),
-                None => format!("{key}{name}"),
-            }
+        let title = |key: &str, name: &str, count: Option<String>| match count {
+            Some(count) => format!("{key}{name} {count}"),
+            None => format!("{key}{name}"),
         };
         let mut titles: Vec<String> = app
             .views
@@ -105,17 +111,16 @@ fn arrange(app: &App, area: Rect) -> Option<(Vec<String>, Fit, bool)> {
                         format::thousands(n)
                     }
                 });
-                let action = Action::Queue(u8::try_from(i).unwrap_or(u8::MAX));
-                title(action, &if fit.short { short_label(&v.name) } else { label(&v.name) }, count)
+                title(&queue_keys[i], &if fit.short { short_label(&v.name) } else { label(&v.name) }, count)
             })
             .collect();
         // The follow-ups screen comes after the queues; its count is what needs the agent.
         let name = if fit.short { FOLLOWUPS_SHORT } else { FOLLOWUPS };
-        titles.push(title(Action::FollowUps, name, app.followups().count_label()));
-        titles.push(title(Action::Analytics, if fit.short { ANALYTICS_SHORT } else { ANALYTICS }, None));
+        titles.push(title(&followups_key, name, app.followups().count_label()));
+        titles.push(title(&analytics_key, if fit.short { ANALYTICS_SHORT } else { ANALYTICS }, None));
         // The System tab counts the edits that need the agent (failed, out of sync, uncertain).
         let failed = app.status().map(|s| s.sync.failed_ops).filter(|n| *n > 0).map(format::thousands);
-        titles.push(title(Action::System, if fit.short { SYSTEM_SHORT } else { SYSTEM }, failed));
+        titles.push(title(&system_key, if fit.short { SYSTEM_SHORT } else { SYSTEM }, failed));
         titles
     };
     // Titles are divided by one column, and padded by a space each side unless too tight.
