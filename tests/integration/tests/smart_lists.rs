@@ -48,6 +48,57 @@ fn expected(all: &[LeadSummary], list: &SmartList, now: Timestamp) -> Vec<String
     rows.into_iter().map(|l| l.id.clone()).collect()
 }
 
+/// Pages through `list` and checks it holds what its filter passes in `all`, in its order,
+/// over more than one page.
+fn assert_pages_match_the_filter(daemon: &Daemon, list: &SmartList) {
+    // The time conditions move with the clock: a lead crossing one between the reads is
+    // read again (a wrong list stays wrong).
+    let mut last = String::new();
+    let mut matched = false;
+    for _ in 0..3 {
+        let now = Timestamp::now();
+        let all = page_through(daemon, "all");
+        let want = expected(&all, list, now);
+        let got: Vec<String> = page_through(daemon, &list.name).into_iter().map(|l| l.id).collect();
+        assert!(want.len() > PAGE, "{} holds {} leads: too few to page", list.name, want.len());
+        assert!(want.len() < all.len(), "{} filters nothing out", list.name);
+        if got == want {
+            matched = true;
+            break;
+        }
+        last = format!("{} paged {} leads, the filter passes {}", list.name, got.len(), want.len());
+    }
+    assert!(matched, "{last}");
+}
+
+/// A live location: leads arrive and reply while the daemon syncs. A list read before a sync
+/// (its members kept by the daemon) is read afresh after it, with the new leads in place.
+#[test]
+fn saved_lists_follow_a_location_that_keeps_changing() {
+    let sim = Sim::start(ghl_sim::SimConfig {
+        contacts: 400,
+        seed: 53,
+        activity: true,
+        activity_interval_ms: 100,
+        ..ghl_sim::SimConfig::default()
+    });
+    let dir = short_tempdir();
+    sim.write_config(dir.path(), &format!("[followups]\nenabled = false\n{MINE}"));
+    let daemon = sim.daemon(dir.path());
+    sync_until_ok(&daemon, true);
+    let list = Config::from_overlay(MINE).unwrap().smart_lists().pop().unwrap();
+    assert_eq!(list.name, "zillow-or-referral");
+    let before = page_through(&daemon, "all").len();
+    assert_pages_match_the_filter(&daemon, &list);
+    for round in 0..2 {
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        sync_until_ok(&daemon, round == 1);
+        assert_pages_match_the_filter(&daemon, &list);
+    }
+    let after = page_through(&daemon, "all").len();
+    assert!(after > before, "new leads arrived while the lists were read: {before} then {after}");
+}
+
 #[test]
 fn saved_lists_page_out_the_leads_their_filters_pass() {
     let sim = Sim::start(ghl_sim::SimConfig { contacts: 400, seed: 47, ..ghl_sim::SimConfig::default() });
@@ -62,24 +113,7 @@ fn saved_lists_page_out_the_leads_their_filters_pass() {
         ["call-today", "zillow-or-referral"]
     );
     for list in &lists {
-        // The time conditions move with the clock: a lead crossing one between the reads is
-        // read again (a wrong list stays wrong).
-        let mut last = String::new();
-        let mut matched = false;
-        for _ in 0..3 {
-            let now = Timestamp::now();
-            let all = page_through(&daemon, "all");
-            let want = expected(&all, list, now);
-            let got: Vec<String> = page_through(&daemon, &list.name).into_iter().map(|l| l.id).collect();
-            assert!(want.len() > PAGE, "{} holds {} leads: too few to page", list.name, want.len());
-            assert!(want.len() < all.len(), "{} filters nothing out", list.name);
-            if got == want {
-                matched = true;
-                break;
-            }
-            last = format!("{} paged {} leads, the filter passes {}", list.name, got.len(), want.len());
-        }
-        assert!(matched, "{last}");
+        assert_pages_match_the_filter(&daemon, list);
     }
     let out = daemon.leadline(&["queue", "nope", "--json"]);
     assert!(!out.status.success());
