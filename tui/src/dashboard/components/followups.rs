@@ -9,10 +9,10 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::queue_table::CHROME_ROWS;
-use super::{draw_list, ellipsize, one_line, wrap};
+use super::{ListRow, draw_list, ellipsize, one_line, wrap};
 use crate::dashboard::action::Action;
 use crate::dashboard::app::{App, FollowUpRow, visible_range};
 use crate::dashboard::connection::ConnState;
@@ -81,17 +81,17 @@ fn widths(marking: bool) -> Vec<Constraint> {
         .collect()
 }
 
-fn row(th: Theme, r: &FollowUpRow, now: jiff::Timestamp, mark: Option<bool>) -> Row<'static> {
+fn row(th: Theme, r: &FollowUpRow, now: jiff::Timestamp, mark: Option<bool>) -> ListRow<'static> {
     let state = r.item().state;
     let lead =
         if r.view.lead_name.is_empty() { r.item().contact_id.clone() } else { r.view.lead_name.clone() };
     let cells = [
-        Cell::from(Span::styled(state_label(state), state_style(th, state))),
-        Cell::from(lead),
-        Cell::from(r.action.clone()),
-        Cell::from(when(r, now)),
+        Line::from(Span::styled(state_label(state), state_style(th, state))),
+        Line::from(lead),
+        Line::from(r.action.clone()),
+        Line::from(when(r, now)),
     ];
-    Row::new(mark.map(|m| super::mark_cell(th, m)).into_iter().chain(cells))
+    ListRow::new(mark.map(|m| super::mark_cell(th, m)).into_iter().chain(cells))
 }
 
 /// The title's counts: `3 to approve · 1 uncertain`, the parts that need the agent first, as
@@ -154,9 +154,10 @@ pub fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
     let rows = view.rows[range]
         .iter()
         .map(|r| row(th, r, app.now, marking.then(|| marks.contains_key(&r.item().id))));
-    let mark = marking.then(|| Cell::from(""));
-    let header =
-        Row::new(mark.into_iter().chain(["State", "Lead", "Action", "When (lead's time)"].map(Cell::from)));
+    let mark = marking.then(|| Line::from(""));
+    let header = ListRow::new(
+        mark.into_iter().chain(["State", "Lead", "Action", "When (lead's time)"].map(Line::from)),
+    );
     draw_list(th, frame, area, rows, widths(marking), header, block, selected_in_window);
 }
 

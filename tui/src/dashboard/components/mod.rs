@@ -11,6 +11,8 @@ pub mod detail;
 pub mod followups;
 pub mod help;
 pub mod intel;
+pub mod list;
+pub mod paint;
 pub mod palette;
 pub mod prompt;
 pub mod queue_table;
@@ -21,40 +23,16 @@ pub mod tabs;
 pub mod tasks;
 
 use crate::dashboard::theme::Theme;
-use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
-use ratatui::widgets::{Block, Cell, HighlightSpacing, Row, Table, TableState};
+use ratatui::text::{Line, Span};
 
-/// Draws a list as every list looks: the rows of the visible window under a bold header, the
-/// selected one (its index in the window) highlighted and marked.
-#[allow(clippy::too_many_arguments, reason = "each list's parts differ; a struct would only rename them")]
-pub fn draw_list<'a>(
-    th: Theme,
-    frame: &mut Frame,
-    area: Rect,
-    rows: impl IntoIterator<Item = Row<'a>>,
-    widths: impl IntoIterator<Item = Constraint>,
-    header: Row<'a>,
-    block: Block<'a>,
-    selected: Option<usize>,
-) {
-    let table = Table::new(rows, widths)
-        .header(header.style(th.header()))
-        .block(block)
-        .row_highlight_style(th.selected())
-        .highlight_symbol("▶ ")
-        .highlight_spacing(HighlightSpacing::Always);
-    let mut state = TableState::new().with_selected(selected);
-    frame.render_stateful_widget(table, area, &mut state);
-}
+pub use list::{ListRow, draw_list, draw_plain_list};
 
 /// The width of the mark column shown while rows are marked.
 pub const MARK_WIDTH: u16 = 1;
 
 /// The mark column's cell: `●` on a marked row.
-pub fn mark_cell(th: Theme, marked: bool) -> Cell<'static> {
-    if marked { Cell::from(Span::styled("●", th.mark())) } else { Cell::from(" ") }
+pub fn mark_cell(th: Theme, marked: bool) -> Line<'static> {
+    if marked { Line::from(Span::styled("●", th.mark())) } else { Line::from(" ") }
 }
 
 /// Truncates `s` to `max` characters, marking the cut with `…`.

@@ -9,14 +9,16 @@ use leadline_shared::domain::LeadSummary;
 use leadline_shared::protocol::QueueName;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
-use ratatui::style::Stylize;
+use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::dashboard::app::{App, visible_range};
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
 use crate::dashboard::theme::{Theme, Tone};
+
+use super::ListRow;
 
 /// Rows taken by the border and the header.
 pub const CHROME_ROWS: u16 = 3;
@@ -99,12 +101,12 @@ fn row_with(
     now: Timestamp,
     time: TimeColumn,
     mark: Option<bool>,
-) -> Row<'static> {
+) -> ListRow<'static> {
     let dash = || "—".to_owned();
     let time_cell = match time {
-        TimeColumn::LastActivity => Cell::from(format::relative(lead.last_activity, now)),
-        TimeColumn::FollowUp => Cell::from(format::relative(lead.next_followup_at, now)),
-        TimeColumn::Waiting => Cell::from(waiting(lead.date_added, now)),
+        TimeColumn::LastActivity => Line::from(format::relative(lead.last_activity, now)),
+        TimeColumn::FollowUp => Line::from(format::relative(lead.next_followup_at, now)),
+        TimeColumn::Waiting => Line::from(waiting(lead.date_added, now)),
         TimeColumn::Recovery => {
             let tier = lead.churn_tier();
             let tone = match tier {
@@ -113,10 +115,10 @@ fn row_with(
                 "medium" => Tone::Accent,
                 _ => Tone::Good,
             };
-            Cell::from(Line::from(vec![
+            Line::from(vec![
                 Span::styled(format!("{tier:<8} "), th.fg(tone)),
                 Span::raw(super::intel::money(lead.value_at_risk)),
-            ]))
+            ])
         }
     };
     let score = Line::from(vec![
@@ -124,14 +126,14 @@ fn row_with(
         Span::styled(lead.temperature.as_str(), th.temperature(lead.temperature)),
     ]);
     let cells = [
-        Cell::from(lead.name.clone()),
-        Cell::from(score),
-        Cell::from(lead.source.clone().unwrap_or_else(dash)),
-        Cell::from(lead.stage.clone().unwrap_or_else(dash)),
+        Line::from(lead.name.clone()),
+        score,
+        Line::from(lead.source.clone().unwrap_or_else(dash)),
+        Line::from(lead.stage.clone().unwrap_or_else(dash)),
         time_cell,
-        Cell::from(Line::from(format::age(lead.date_added, now)).alignment(Alignment::Right)),
+        Line::from(format::age(lead.date_added, now)).alignment(Alignment::Right),
     ];
-    Row::new(mark.map(|m| super::mark_cell(th, m)).into_iter().chain(cells))
+    ListRow::new(mark.map(|m| super::mark_cell(th, m)).into_iter().chain(cells))
 }
 
 /// Draws the current queue.
@@ -171,13 +173,13 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let time = TimeColumn::of(&view.name);
     let rows = range.map(|i| match view.lead_at(i) {
         Some(lead) => row_with(th, lead, app.now, time, marking.then(|| marks.contains_key(&lead.id))),
-        None => Row::new([Cell::from(LOADING)]).fg(th.color(Tone::Muted)),
+        None => ListRow::new([LOADING]).style(Style::new().fg(th.color(Tone::Muted))),
     });
-    let age = Cell::from(Line::from("Age").alignment(Alignment::Right));
-    let mark = marking.then(|| Cell::from(""));
-    let header = Row::new(
+    let age = Line::from("Age").alignment(Alignment::Right);
+    let mark = marking.then(|| Line::from(""));
+    let header = ListRow::new(
         mark.into_iter()
-            .chain(["Name", "Score", "Source", "Stage", time.header()].map(Cell::from))
+            .chain(["Name", "Score", "Source", "Stage", time.header()].map(Line::from))
             .chain([age]),
     );
     super::draw_list(th, frame, area, rows, widths(marking, time), header, block, selected_in_window);

@@ -7,10 +7,10 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::prompt;
 use super::queue_table::CHROME_ROWS;
+use super::{ListRow, prompt};
 use crate::dashboard::app::App;
 use crate::dashboard::connection::ConnState;
 use crate::dashboard::format;
@@ -74,7 +74,7 @@ fn widths(wide: bool, marking: bool) -> Vec<Constraint> {
 }
 
 /// One matching lead as a table row.
-fn row(lead: &LeadSummary, app: &App, wide: bool, marking: bool) -> Row<'static> {
+fn row(lead: &LeadSummary, app: &App, wide: bool, marking: bool) -> ListRow<'static> {
     let th = app.theme;
     let dash = || "—".to_owned();
     let score = Line::from(vec![
@@ -82,18 +82,18 @@ fn row(lead: &LeadSummary, app: &App, wide: bool, marking: bool) -> Row<'static>
         Span::styled(lead.temperature.as_str(), th.temperature(lead.temperature)),
     ]);
     let mark = marking.then(|| super::mark_cell(th, app.lead_marks().contains_key(&lead.id)));
-    let mut cells: Vec<Cell> = mark.into_iter().collect();
+    let mut cells: Vec<Line> = mark.into_iter().collect();
     cells.extend([
-        Cell::from(lead.name.clone()),
-        Cell::from(score),
-        Cell::from(lead.phone.clone().unwrap_or_else(dash)),
-        Cell::from(lead.email.clone().unwrap_or_else(dash)),
-        Cell::from(if lead.tags.is_empty() { dash() } else { lead.tags.join(", ") }),
+        Line::from(lead.name.clone()),
+        score,
+        Line::from(lead.phone.clone().unwrap_or_else(dash)),
+        Line::from(lead.email.clone().unwrap_or_else(dash)),
+        Line::from(if lead.tags.is_empty() { dash() } else { lead.tags.join(", ") }),
     ]);
     if wide {
-        cells.push(Cell::from(format::relative(lead.last_activity, app.now)));
+        cells.push(Line::from(format::relative(lead.last_activity, app.now)));
     }
-    Row::new(cells)
+    ListRow::new(cells)
 }
 
 /// What the results say when there is no row to show.
@@ -150,6 +150,6 @@ pub fn draw_results(app: &App, frame: &mut Frame, area: Rect) {
     if wide {
         header.push("Last activity");
     }
-    let header = Row::new(header.into_iter().map(Cell::from));
+    let header = ListRow::new(header);
     super::draw_list(th, frame, area, rows, widths(wide, marking), header, block, selected);
 }

@@ -9,9 +9,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row};
+use ratatui::widgets::{Block, Paragraph};
 
-use super::{draw_list, ellipsize, one_line};
+use super::{ListRow, draw_list, ellipsize, one_line};
 use crate::dashboard::WIDE;
 use crate::dashboard::action::Action;
 use crate::dashboard::app::{App, describe_op, visible_range};
@@ -169,18 +169,18 @@ fn op_state(th: Theme, state: OpState) -> (&'static str, Style) {
     }
 }
 
-fn op_row(th: Theme, view: &OpView) -> Row<'static> {
+fn op_row(th: Theme, view: &OpView) -> ListRow<'static> {
     let op = &view.op;
     let lead = if view.lead_name.is_empty() { op.contact_id.clone() } else { view.lead_name.clone() };
     let (state, style) = op_state(th, op.state);
     let error = op.last_error.as_deref().map(one_line).unwrap_or_else(|| "—".to_owned());
-    Row::new([
-        Cell::from(format!("#{}", op.seq)),
-        Cell::from(lead),
-        Cell::from(describe_op(&op.kind, &[])),
-        Cell::from(Span::styled(state, style)),
-        Cell::from(op.attempts.to_string()),
-        Cell::from(error),
+    ListRow::new([
+        Line::from(format!("#{}", op.seq)),
+        Line::from(lead),
+        Line::from(describe_op(&op.kind, &[])),
+        Line::from(Span::styled(state, style)),
+        Line::from(op.attempts.to_string()),
+        Line::from(error),
     ])
 }
 
@@ -215,7 +215,7 @@ fn draw_ops(app: &App, frame: &mut Frame, area: Rect) {
     let range = visible_range(ops.len(), 0, view.selected, height);
     let selected = view.selected.checked_sub(range.start);
     let rows = ops[range].iter().map(|v| op_row(th, v));
-    let header = Row::new(["Edit", "Lead", "What", "State", "Tries", "Last error"].map(Cell::from));
+    let header = ListRow::new(["Edit", "Lead", "What", "State", "Tries", "Last error"]);
     let widths = [
         Constraint::Length(5),
         Constraint::Fill(2),

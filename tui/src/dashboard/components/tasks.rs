@@ -5,9 +5,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Paragraph};
 
-use super::ellipsize;
+use super::{ListRow, draw_plain_list, ellipsize};
 use crate::dashboard::app::{App, visible_range};
 use crate::dashboard::format;
 use crate::dashboard::theme::Tone;
@@ -56,20 +56,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             style = style.add_modifier(Modifier::REVERSED);
         }
         let title = r.task.title.clone().unwrap_or_else(|| "task".to_owned());
-        Row::new(vec![
-            Cell::from(when),
-            Cell::from(ellipsize(&r.lead_name, 24)),
-            Cell::from(title),
-            Cell::from(state),
-        ])
-        .style(style)
+        ListRow::new([when, ellipsize(&r.lead_name, 24), title, state.to_owned()]).style(style)
     });
     let due_width = if wide { 34 } else { 12 };
-    let table = Table::new(
-        rows,
-        [Constraint::Length(due_width), Constraint::Length(20), Constraint::Fill(1), Constraint::Length(15)],
-    )
-    .header(Row::new(vec!["Due", "Lead", "Task", "State"]).style(th.header()))
-    .block(block);
-    frame.render_widget(table, area);
+    let widths =
+        [Constraint::Length(due_width), Constraint::Length(20), Constraint::Fill(1), Constraint::Length(15)];
+    let header = ListRow::new(["Due", "Lead", "Task", "State"]);
+    draw_plain_list(th, frame, area, rows, widths, header, block);
 }
