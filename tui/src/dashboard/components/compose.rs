@@ -9,7 +9,7 @@ use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::{ellipsize, wrap};
+use super::{ellipsize, paint, wrap};
 use crate::dashboard::app::App;
 use leadline_shared::domain::Channel;
 
@@ -250,8 +250,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     ]);
     frame.render_widget(Clear, a.popup);
     frame.render_widget(Block::bordered().title(title).border_style(th.fg(Tone::Accent)), a.popup);
-    frame.render_widget(Paragraph::new(to_line(th, c, width)), a.to);
-    frame.render_widget(Paragraph::new(template_line(th, c, width)), a.template);
+    let buf = frame.buffer_mut();
+    paint::paragraph(buf, a.to, &[to_line(th, c, width)], Style::default(), None);
+    paint::paragraph(buf, a.template, &[template_line(th, c, width)], Style::default(), None);
     let mut cursor = None;
     if let Some(subject) = a.subject {
         let focused = c.focus == Field::Subject;
@@ -278,14 +279,16 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             a.body,
         );
     } else {
-        frame.render_widget(Paragraph::new(rows.into_iter().map(Line::from).collect::<Vec<_>>()), a.body);
+        let rows: Vec<Line> = rows.into_iter().map(Line::from).collect();
+        paint::paragraph(frame.buffer_mut(), a.body, &rows, Style::default(), None);
     }
     if body_focused && a.body.height > 0 {
         cursor = Some(Position::new(a.body.x + col as u16, a.body.y + row as u16));
     }
-    frame.render_widget(Paragraph::new(count_line(th, c, width)), a.count);
-    frame.render_widget(Paragraph::new(warning_lines(th, c, width)), a.warning);
-    frame.render_widget(Paragraph::new(status_line(th, c, width)), a.status);
+    let buf = frame.buffer_mut();
+    paint::paragraph(buf, a.count, &[count_line(th, c, width)], Style::default(), None);
+    paint::paragraph(buf, a.warning, &warning_lines(th, c, width), Style::default(), None);
+    paint::paragraph(buf, a.status, &[status_line(th, c, width)], Style::default(), None);
     if let Some(at) = cursor.filter(|p| a.popup.contains(*p)) {
         frame.set_cursor_position(at);
     }

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear};
 
 use super::ellipsize;
 use crate::dashboard::action::Action;
@@ -50,7 +50,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .title(Line::from(title_hints(app)).right_aligned().style(app.theme.muted()));
     let width = usize::from(popup.width.saturating_sub(4));
     let lines = lines(app, view, width);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    super::paint::paragraph(frame.buffer_mut(), popup, &lines, Style::default(), Some(&block));
 }
 
 fn lines(app: &App, view: &DealView, width: usize) -> Vec<Line<'static>> {

@@ -59,7 +59,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         block = block.title_bottom(Line::from(" ↑ more ").left_aligned().fg(th.color(Tone::Accent)));
     }
     let lines: Vec<Line<'static>> = lines.into_iter().skip(scroll).take(inner_height).collect();
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    super::paint::paragraph(frame.buffer_mut(), area, &lines, Style::default(), Some(&block));
 }
 
 /// How far the lead pane in `area` can scroll: its lines past the pane's height.

@@ -13,7 +13,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::Widget;
+use ratatui::widgets::{Block, Paragraph, Widget};
 
 /// Patches `style` onto every cell of `area` (as `Buffer::set_style`); an empty style changes
 /// nothing and is skipped.
@@ -74,6 +74,51 @@ pub fn line(buf: &mut Buffer, area: Rect, line: &Line<'_>) {
     }
 }
 
+/// Writes `lines` into `area`, in `block` if one is given, as ratatui's
+/// `Paragraph::new(lines).style(style).block(block)` does (no wrapping, no scrolling): a line
+/// per row from the top, each cut at the area's width, `style` under every cell and the line's
+/// own style under its characters only.
+pub fn paragraph(buf: &mut Buffer, area: Rect, lines: &[Line<'_>], style: Style, block: Option<&Block<'_>>) {
+    let area = area.intersection(buf.area);
+    self::style(buf, area, style);
+    let inner = match block {
+        Some(block) => {
+            block.render(area, buf);
+            block.inner(area)
+        }
+        None => area,
+    };
+    if inner.is_empty() {
+        return;
+    }
+    let room = inner.width;
+    for (line, y) in lines.iter().zip(inner.top()..inner.bottom()) {
+        let row = Rect { y, height: 1, ..inner };
+        if !line.spans.iter().all(|span| printable(&span.content)) {
+            Paragraph::new(line.clone()).style(style).render(row, buf);
+            continue;
+        }
+        let width: usize = line.spans.iter().map(|span| span.content.len()).sum();
+        let width = u16::try_from(width).unwrap_or(u16::MAX).min(room);
+        let indent = match line.alignment {
+            Some(Alignment::Center) => (room / 2).saturating_sub(width / 2),
+            Some(Alignment::Right) => room - width,
+            Some(Alignment::Left) | None => 0,
+        };
+        let start = buf.index_of(inner.x, y);
+        let mut cells = buf.content[start + usize::from(indent)..start + usize::from(room)].iter_mut();
+        let mut left = usize::from(width);
+        for span in &line.spans {
+            let style = line.style.patch(span.style);
+            let shown = &span.content.as_bytes()[..span.content.len().min(left)];
+            left -= shown.len();
+            for (&byte, cell) in shown.iter().zip(cells.by_ref()) {
+                cell.set_char(char::from(byte)).set_style(style);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -128,6 +173,28 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_paragraph_is_written_as_ratatui_writes_it(
+            lines in proptest::collection::vec(lines(), 0..6),
+            style in styles(),
+            area in areas(),
+            bordered in any::<bool>(),
+        ) {
+            let frame = Rect::new(2, 1, 20, 4);
+            let area = Rect { height: area.height * 2, ..area };
+            let block = Block::bordered().title("t");
+            let block = bordered.then_some(&block);
+            let mut ours = canvas(frame);
+            super::paragraph(&mut ours, area, &lines, style, block);
+            let mut paragraph = Paragraph::new(lines.clone()).style(style);
+            if let Some(block) = block {
+                paragraph = paragraph.block(block.clone());
+            }
+            let mut theirs = canvas(frame);
+            paragraph.render(area, &mut theirs);
+            prop_assert_eq!(ours, theirs);
+        }
+
         #[test]
         fn a_line_is_written_as_ratatui_writes_it(line in lines(), area in areas()) {
             let frame = Rect::new(2, 1, 20, 4);

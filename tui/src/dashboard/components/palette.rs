@@ -78,7 +78,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                 if chosen { line.style(theme.selected()) } else { line }
             })
             .collect();
-        frame.render_widget(Paragraph::new(lines), list);
+        super::paint::paragraph(frame.buffer_mut(), list, &lines, ratatui::style::Style::default(), None);
     }
     let hint = "↑/↓ choose · enter runs · esc closes";
     frame.render_widget(Paragraph::new(ellipsize(hint, inner_width)).style(theme.muted()), hint_line);

@@ -203,7 +203,7 @@ pub fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
         spans.extend(segment);
         used += width;
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(th.status_line()), area);
+    super::paint::paragraph(frame.buffer_mut(), area, &[Line::from(spans)], th.status_line(), None);
 }
 
 /// The order in which key hints are left out when the footer is too narrow for all of them
@@ -284,7 +284,8 @@ pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
             .map(|k| Span::styled(format!("  ({k} dismisses)"), th.fg(Tone::Muted)))
     };
     if !app.pending_keys().is_empty() {
-        frame.render_widget(Paragraph::new(pending_line(app, usize::from(area.width))), area);
+        let line = pending_line(app, usize::from(area.width));
+        super::paint::paragraph(frame.buffer_mut(), area, &[line], Style::default(), None);
         return;
     }
     let line = match (&app.flash, &app.last_error) {
@@ -326,5 +327,5 @@ pub fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
             Line::from(spans)
         }
     };
-    frame.render_widget(Paragraph::new(line), area);
+    super::paint::paragraph(frame.buffer_mut(), area, &[line], Style::default(), None);
 }

@@ -150,7 +150,7 @@ fn draw_sync(app: &App, frame: &mut Frame, area: Rect) {
         Some(status) => sync_lines(status, app, usize::from(area.width.saturating_sub(2))),
         None => vec![Line::from(waiting(app)).style(th.muted())],
     };
-    frame.render_widget(Paragraph::new(text).block(block), area);
+    super::paint::paragraph(frame.buffer_mut(), area, &text, Style::default(), Some(&block));
 }
 
 fn waiting(app: &App) -> &'static str {
@@ -258,7 +258,7 @@ fn draw_skipped(app: &App, frame: &mut Frame, area: Rect) {
         Some(_) => vec![Line::from("None: every record GHL sent could be read.").style(th.muted())],
         None => vec![Line::from(waiting(app)).style(th.muted())],
     };
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    super::paint::paragraph(frame.buffer_mut(), area, &lines, Style::default(), Some(&block));
 }
 
 fn draw_log(app: &App, frame: &mut Frame, area: Rect) {
@@ -292,5 +292,5 @@ fn draw_log(app: &App, frame: &mut Frame, area: Rect) {
         Some(_) => vec![Line::from("The daemon has not written a log file yet.").style(th.muted())],
         None => vec![Line::from(waiting(app)).style(th.muted())],
     };
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    super::paint::paragraph(frame.buffer_mut(), area, &lines, Style::default(), Some(&block));
 }
