@@ -11,11 +11,10 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Bar, BarChart, BarGroup, Block, Borders, Cell, Chart, Dataset, GraphType, Paragraph, Row,
-    Sparkline, Table,
+    Axis, Bar, BarChart, BarGroup, Block, Borders, Chart, Dataset, GraphType, Paragraph, Sparkline,
 };
 
-use super::ellipsize;
+use super::{ListRow, draw_plain_list, ellipsize, paint};
 use crate::dashboard::action::Action;
 use crate::dashboard::app::App;
 use crate::dashboard::format::{duration, money, percent, thousands};
@@ -105,29 +104,24 @@ fn draw_rich(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
 /// Reply rates by sequence and step.
 fn draw_followups(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let rows = r.followups.iter().map(|f| {
-        Row::new(vec![
-            Cell::from(f.workflow.clone()),
-            Cell::from(f.step.to_string()),
-            Cell::from(thousands(f.sent)),
-            Cell::from(thousands(f.replied)),
-            Cell::from(percent(f.reply_rate)),
+        ListRow::new([
+            Line::from(f.workflow.clone()),
+            Line::from(f.step.to_string()),
+            Line::from(thousands(f.sent)),
+            Line::from(thousands(f.replied)),
+            Line::from(percent(f.reply_rate)),
         ])
     });
-    let header = Row::new(["sequence", "step", "sent", "replied", "rate"])
+    let header = ListRow::new(["sequence", "step", "sent", "replied", "rate"])
         .style(Style::new().bold().fg(th.color(Tone::Label)));
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Fill(1),
-            Constraint::Length(5),
-            Constraint::Length(7),
-            Constraint::Length(8),
-            Constraint::Length(7),
-        ],
-    )
-    .header(header)
-    .block(block(th, "Follow-up replies"));
-    frame.render_widget(table, area);
+    let widths = [
+        Constraint::Fill(1),
+        Constraint::Length(5),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Length(7),
+    ];
+    draw_plain_list(frame, area, rows, widths, header, block(th, "Follow-up replies"));
 }
 
 /// The funnel as vertical bars, each labelled with its stage and count.
@@ -199,7 +193,7 @@ fn draw_figures(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
             Span::styled(money(Some(r.forecast_total)), th.fg(Tone::Good).bold()),
         ]),
     ];
-    frame.render_widget(Paragraph::new(lines).block(block(th, "Figures")), area);
+    paint::paragraph(frame.buffer_mut(), area, &lines, Style::default(), Some(&block(th, "Figures")));
 }
 
 /// First replies by band, as bars.
@@ -289,59 +283,49 @@ fn draw_arrivals(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) 
 /// Leads by source, with conversion and ROI.
 fn draw_sources(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let rows = r.sources.iter().map(|s| {
-        Row::new(vec![
-            Cell::from(s.source.clone()),
-            Cell::from(thousands(s.leads)),
-            Cell::from(thousands(s.won)),
-            Cell::from(percent(s.conversion)),
-            Cell::from(money(Some(s.won_value))),
-            Cell::from(percent(s.roi)),
+        ListRow::new([
+            Line::from(s.source.clone()),
+            Line::from(thousands(s.leads)),
+            Line::from(thousands(s.won)),
+            Line::from(percent(s.conversion)),
+            Line::from(money(Some(s.won_value))),
+            Line::from(percent(s.roi)),
         ])
     });
-    let header = Row::new(["source", "leads", "won", "conv.", "won value", "ROI"])
+    let header = ListRow::new(["source", "leads", "won", "conv.", "won value", "ROI"])
         .style(Style::new().bold().fg(th.color(Tone::Label)));
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Fill(1),
-            Constraint::Length(6),
-            Constraint::Length(4),
-            Constraint::Length(6),
-            Constraint::Length(9),
-            Constraint::Length(7),
-        ],
-    )
-    .header(header)
-    .block(block(th, "Sources"));
-    frame.render_widget(table, area);
+    let widths = [
+        Constraint::Fill(1),
+        Constraint::Length(6),
+        Constraint::Length(4),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(7),
+    ];
+    draw_plain_list(frame, area, rows, widths, header, block(th, "Sources"));
 }
 
 /// The agents, most won value first.
 fn draw_agents(th: Theme, r: &AnalyticsReport, frame: &mut Frame, area: Rect) {
     let rows = r.leaderboard.iter().map(|a| {
-        Row::new(vec![
-            Cell::from(a.name.clone()),
-            Cell::from(thousands(a.leads)),
-            Cell::from(thousands(a.contacted)),
-            Cell::from(thousands(a.won)),
-            Cell::from(money(Some(a.won_value))),
+        ListRow::new([
+            Line::from(a.name.clone()),
+            Line::from(thousands(a.leads)),
+            Line::from(thousands(a.contacted)),
+            Line::from(thousands(a.won)),
+            Line::from(money(Some(a.won_value))),
         ])
     });
-    let header = Row::new(["agent", "leads", "contacted", "won", "won value"])
+    let header = ListRow::new(["agent", "leads", "contacted", "won", "won value"])
         .style(Style::new().bold().fg(th.color(Tone::Label)));
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Fill(1),
-            Constraint::Length(6),
-            Constraint::Length(9),
-            Constraint::Length(4),
-            Constraint::Length(9),
-        ],
-    )
-    .header(header)
-    .block(block(th, "Agents"));
-    frame.render_widget(table, area);
+    let widths = [
+        Constraint::Fill(1),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(4),
+        Constraint::Length(9),
+    ];
+    draw_plain_list(frame, area, rows, widths, header, block(th, "Agents"));
 }
 
 /// Each month's arrivals and how many of them were contacted and won, as lines.

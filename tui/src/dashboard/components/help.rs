@@ -100,6 +100,6 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, popup);
     let buffer = frame.buffer_mut();
     for (row, line) in lines.iter().skip(usize::from(scroll)).take(usize::from(inner.height)).enumerate() {
-        buffer.set_line(inner.x, inner.y + row as u16, line, inner.width);
+        super::paint::set_line(buffer, inner.x, inner.y + row as u16, line, inner.width);
     }
 }

@@ -62,10 +62,10 @@ pub fn draw_list<'a>(
     render(frame.buffer_mut(), area, &rows, &columns, &header, &block, &selection);
 }
 
-/// Draws `rows` under `header` in `block` with no row selected and no column kept for the
-/// mark: a list whose rows show the selection in their own style.
+/// Draws `rows` under `header` (in the header's own style) in `block`, with no row selected
+/// and no column kept for the mark: a table of figures, or a list whose rows show the
+/// selection in their own style.
 pub fn draw_plain_list<'a>(
-    th: Theme,
     frame: &mut Frame,
     area: Rect,
     rows: impl IntoIterator<Item = ListRow<'a>>,
@@ -74,7 +74,6 @@ pub fn draw_plain_list<'a>(
     block: Block<'a>,
 ) {
     let rows: Vec<ListRow<'a>> = rows.into_iter().collect();
-    let header = header.style(th.header());
     let columns = Vec::from_iter(widths);
     let selection = Selection { row: None, style: Style::default(), symbol: None };
     render(frame.buffer_mut(), area, &rows, &columns, &header, &block, &selection);

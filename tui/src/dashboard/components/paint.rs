@@ -74,6 +74,26 @@ pub fn line(buf: &mut Buffer, area: Rect, line: &Line<'_>) {
     }
 }
 
+/// Writes `line` from (`x`, `y`) in at most `max_width` cells, as `Buffer::set_line` does: its
+/// spans one after the other, in the line's style patched with each span's, the cells after
+/// it left alone.
+pub fn set_line(buf: &mut Buffer, x: u16, y: u16, line: &Line<'_>, max_width: u16) {
+    let inside = buf.area.contains(ratatui::layout::Position { x, y });
+    if !inside || !line.spans.iter().all(|span| printable(&span.content)) {
+        buf.set_line(x, y, line, max_width);
+        return;
+    }
+    let room = usize::from(max_width.min(buf.area.right() - x));
+    let start = buf.index_of(x, y);
+    let mut cells = buf.content[start..start + room].iter_mut();
+    for span in &line.spans {
+        let style = line.style.patch(span.style);
+        for (&byte, cell) in span.content.as_bytes().iter().zip(cells.by_ref()) {
+            cell.set_char(char::from(byte)).set_style(style);
+        }
+    }
+}
+
 /// Writes `lines` into `area`, in `block` if one is given, as ratatui's
 /// `Paragraph::new(lines).style(style).block(block)` does (no wrapping, no scrolling): a line
 /// per row from the top, each cut at the area's width, `style` under every cell and the line's
@@ -192,6 +212,18 @@ mod tests {
             }
             let mut theirs = canvas(frame);
             paragraph.render(area, &mut theirs);
+            prop_assert_eq!(ours, theirs);
+        }
+
+        #[test]
+        fn a_line_is_set_as_the_buffer_sets_it(line in lines(), x in 2u16..24, y in 1u16..5, max in 0u16..24) {
+            let frame = Rect::new(2, 1, 20, 4);
+            let mut ours = canvas(frame);
+            let mut theirs = canvas(frame);
+            super::set_line(&mut ours, x, y, &line, max);
+            if frame.contains(ratatui::layout::Position { x, y }) {
+                theirs.set_line(x, y, &line, max);
+            }
             prop_assert_eq!(ours, theirs);
         }
 

@@ -61,6 +61,6 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let due_width = if wide { 34 } else { 12 };
     let widths =
         [Constraint::Length(due_width), Constraint::Length(20), Constraint::Fill(1), Constraint::Length(15)];
-    let header = ListRow::new(["Due", "Lead", "Task", "State"]);
-    draw_plain_list(th, frame, area, rows, widths, header, block);
+    let header = ListRow::new(["Due", "Lead", "Task", "State"]).style(th.header());
+    draw_plain_list(frame, area, rows, widths, header, block);
 }
