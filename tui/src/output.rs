@@ -264,6 +264,9 @@ pub fn model_status(s: &leadline_shared::protocol::ModelStatus) -> String {
     ));
     let last = s.last_run_at.map(|t| t.to_string()).unwrap_or_else(|| "never".into());
     out.push_str(&format!("trained  last run {last}\n"));
+    if s.training {
+        out.push_str("         training now (a promotion then rescores every lead)\n");
+    }
     let auc = |a: Option<f64>| a.map_or_else(|| "-".to_owned(), |a| format!("{a:.3}"));
     for m in &s.models {
         out.push_str(&format!(

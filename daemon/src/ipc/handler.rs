@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use leadline_shared::protocol::{
-    AnalyticsRange, ErrorKind, LeadDetail, MAX_LOG_BYTES, MAX_SYSTEM_OPS, MAX_SYSTEM_SKIPPED, OpView,
-    QueueCount, QueueName, QueuePage, RemoteError, Request, Response, SearchPage, SkippedView, StatusReport,
-    StoreInfo, SystemReport,
+    AnalyticsRange, ErrorKind, LeadDetail, MAX_LOG_BYTES, MAX_SYSTEM_OPS, MAX_SYSTEM_SKIPPED, ModelStatus,
+    OpView, QueueCount, QueueName, QueuePage, RemoteError, Request, Response, SearchPage, SkippedView,
+    StatusReport, StoreInfo, SystemReport,
 };
 
 use crate::engine;
@@ -80,9 +80,10 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
         }
         Request::LogTail { lines } => log_tail(state, lines).await,
         Request::ModelStatus => {
-            read(state, |state| {
+            let training = state.training.try_lock().is_err();
+            read(state, move |state| {
                 crate::intel::status(&state.db, &state.config.scoring)
-                    .map(|s| Response::Model(Box::new(s)))
+                    .map(|s| Response::Model(Box::new(ModelStatus { training, ..s })))
                     .map_err(internal)
             })
             .await

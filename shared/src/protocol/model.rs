@@ -24,6 +24,10 @@ pub struct ModelStatus {
     pub min_per_class: usize,
     /// Every model trained, oldest first.
     pub models: Vec<ModelSummary>,
+    /// A training run is under way now, with the rescore of every lead that follows a
+    /// promotion (set in answers only; never stored).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub training: bool,
 }
 
 /// One trained model's record (the serialized scorer stays in the daemon's store).

@@ -242,6 +242,7 @@ fn model_status_and_scored_leads_round_trip_and_old_leads_still_read() {
             promoted: true,
             verdict: "promoted over rules-v1".into(),
         }],
+        training: true,
     };
     let msg = ServerMessage::Response { id: 3, result: Ok(Response::Model(Box::new(status))) };
     assert_eq!(through_the_wire(&msg), msg);

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
-use leadline_shared::protocol::{self, ClientMessage, PROTOCOL_VERSION, QueueName, Request, ServerMessage};
+use leadline_shared::protocol::{
+    self, ClientMessage, PROTOCOL_VERSION, QueueName, Request, Response, ServerMessage,
+};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::codec::Framed;
 
@@ -16,7 +18,12 @@ use crate::stats::{Summary, summarize};
 
 /// What the daemon run measured.
 pub struct IpcFigures {
+    /// Once the daemon is settled: its first model trained and, after a promotion, every lead
+    /// rescored.
     pub queue: Summary,
+    /// The same request while the daemon trains its first model and rescores every lead with
+    /// it (what a model upgrade costs the dashboard); `None` when it was over before the first.
+    pub queue_training: Option<Summary>,
     /// The last 120 rows of `all`: what the dashboard asks for on `G`.
     pub queue_last: Summary,
     /// `Analytics { range: all }`: every figure of the analytics screen.
@@ -106,6 +113,7 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
         };
         let import_s = started.elapsed().as_secs_f64();
         let hot = Request::Queue { name: QueueName::Hot, limit: 50, offset: 0, anchor: None };
+        let queue_training = time_while_training(&mut conn, &hot).await?;
         let queue = time_requests(&mut conn, &hot, plan.ipc_samples).await?;
         let last = Request::Queue {
             name: QueueName::All,
@@ -118,7 +126,7 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
         let all = Request::Analytics { range: leadline_shared::protocol::AnalyticsRange::All };
         let analytics = time_requests(&mut conn, &all, plan.ipc_samples).await?;
         let echo = echo(work, plan.ipc_samples).await?;
-        Ok::<_, anyhow::Error>((import_s, queue, queue_last, analytics, echo))
+        Ok::<_, anyhow::Error>((import_s, queue, queue_training, queue_last, analytics, echo))
     });
     // The dashboard is measured against the daemon still running with the whole data set.
     let dashboard = match &result {
@@ -128,9 +136,10 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
     let (peak, now) = (status_kb(child.id(), "VmHWM:"), status_kb(child.id(), "VmRSS:"));
     let _ = child.kill();
     let _ = child.wait();
-    let (import_s, queue, queue_last, analytics, echo) = result?;
+    let (import_s, queue, queue_training, queue_last, analytics, echo) = result?;
     Ok(IpcFigures {
         queue,
+        queue_training,
         queue_last,
         analytics,
         dashboard,
@@ -161,6 +170,36 @@ pub async fn hello(socket: &Path) -> anyhow::Result<Conn> {
 fn queue_request(id: u64, body: &Request) -> anyhow::Result<Bytes> {
     let msg = ClientMessage::Request { id, body: body.clone() };
     Ok(protocol::encode(&msg)?)
+}
+
+/// Times `body`, one at a time, until the daemon's first training run is over (asking for the
+/// model's status between requests, untimed); at most two minutes.
+async fn time_while_training(conn: &mut Conn, body: &Request) -> anyhow::Result<Option<Summary>> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut times = Vec::new();
+    for id in 1_000_000u64.. {
+        let status = ClientMessage::Request { id, body: Request::ModelStatus };
+        conn.send(protocol::encode(&status)?).await?;
+        let frame = conn.next().await.ok_or_else(|| anyhow::anyhow!("daemon closed"))??;
+        let settled = match protocol::decode::<ServerMessage>(&frame)? {
+            ServerMessage::Response { result: Ok(Response::Model(s)), .. } => {
+                s.last_run_at.is_some() && !s.training
+            }
+            other => anyhow::bail!("bad reply {other:?}"),
+        };
+        if settled || Instant::now() > deadline {
+            break;
+        }
+        let started = Instant::now();
+        conn.send(queue_request(id, body)?).await?;
+        let frame = conn.next().await.ok_or_else(|| anyhow::anyhow!("daemon closed"))??;
+        let elapsed = started.elapsed();
+        let ServerMessage::Response { result: Ok(_), .. } = protocol::decode(&frame)? else {
+            anyhow::bail!("bad reply to a queue request while training")
+        };
+        times.push(elapsed);
+    }
+    Ok((!times.is_empty()).then(|| summarize(&mut times)))
 }
 
 /// A queue request, one at a time, as the CLI and dashboard send it.

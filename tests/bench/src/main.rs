@@ -215,6 +215,8 @@ fn main() -> anyhow::Result<()> {
         let part = json!({
             "ipc_queue_p50_us": ipc.queue.p50_us.round(),
             "ipc_queue_p99_us": ipc.queue.p99_us.round(),
+            "ipc_queue_training_p50_us": ipc.queue_training.as_ref().map(|s| s.p50_us.round()),
+            "ipc_queue_training_p99_us": ipc.queue_training.as_ref().map(|s| s.p99_us.round()),
             "ipc_echo_p99_us": ipc.echo.p99_us.round(),
             "analytics_request_p50_us": ipc.analytics.p50_us.round(),
             "analytics_request_p99_us": ipc.analytics.p99_us.round(),
@@ -249,6 +251,8 @@ fn main() -> anyhow::Result<()> {
         "quick": args.quick,
         "ipc_queue_p50_us": ipc.queue.p50_us.round(),
         "ipc_queue_p99_us": ipc.queue.p99_us.round(),
+        "ipc_queue_training_p50_us": ipc.queue_training.as_ref().map(|s| s.p50_us.round()),
+        "ipc_queue_training_p99_us": ipc.queue_training.as_ref().map(|s| s.p99_us.round()),
         "ipc_echo_p50_us": ipc.echo.p50_us.round(),
         "ipc_echo_p99_us": ipc.echo.p99_us.round(),
         "ipc_queue_vs_echo_p99": ((ipc.queue.p99_us / ipc.echo.p99_us) * 100.0).round() / 100.0,
@@ -265,6 +269,7 @@ fn main() -> anyhow::Result<()> {
         "dashboard_peak_rss_mb": ipc.dashboard.as_ref().map(|d| (d.peak_rss_kb as f64 / 1024.0).round()),
         "samples": {
             "ipc": ipc.queue.n,
+            "ipc_training": ipc.queue_training.as_ref().map(|s| s.n),
             "echo": ipc.echo.n,
             "frames": plan.frame_samples,
             "jumps": ipc.dashboard.as_ref().map(|d| d.jump_last.n),
