@@ -90,6 +90,7 @@ pub struct Forest {
 #[derive(Debug, Clone, Default)]
 struct Derived {
     compiled: OnceLock<Option<Compiled>>,
+    paths: OnceLock<Option<super::shap::Paths>>,
     weights: OnceLock<Vec<Vec<f64>>>,
 }
 
@@ -222,7 +223,15 @@ impl Forest {
             .get_or_init(|| super::shap::shapley_weights(self.features.min(deepest).max(1)));
         let base = self.trees.iter().fold(self.base, |b, t| b + self.expected[t.root as usize]);
         let mut contributions = vec![0.0; self.features];
-        super::shap::explain_into(self, row, weights, deepest, &mut contributions);
+        let compiled = self.derived.compiled.get_or_init(|| Compiled::new(self));
+        let paths = self.derived.paths.get_or_init(|| {
+            compiled.as_ref().and_then(|c| super::shap::Paths::new(self, c))
+        });
+        if let (Some(c), Some(p)) = (compiled, paths) {
+            p.explain_into(&c.bins(row), weights, &mut contributions);
+        } else {
+            super::shap::explain_into(self, row, weights, deepest, &mut contributions);
+        }
         (base, contributions)
     }
 

@@ -159,6 +159,21 @@ impl Compiled {
         Some(Compiled { nodes, leaf_values, roots, thresholds, features, slots })
     }
 
+    /// The bin a split on `feature` at `threshold` compares against (`bin < this` goes left),
+    /// or `None` for a threshold the forest does not hold.
+    pub(crate) fn split_bin(&self, feature: usize, threshold: f64) -> Option<u16> {
+        let ts = self.thresholds.get(feature)?;
+        let at = ts.partition_point(|t| t.total_cmp(&threshold).is_lt());
+        (ts.get(at)?.total_cmp(&threshold).is_eq()).then_some((at + 1) as u16)
+    }
+
+    /// One row's bins, two per feature as [`Compiled::quantize`] writes them.
+    pub(crate) fn bins(&self, row: &[f64]) -> Vec<u16> {
+        let mut bins = vec![0; self.slots];
+        self.quantize(row, &mut bins);
+        bins
+    }
+
     /// Writes one row's bins: for feature `f`, `bins[2f]` with a missing value read as above
     /// every threshold (so it goes right) and `bins[2f + 1]` with it read as below every one
     /// (left); a present value's bin is the count of thresholds at most the value, so
