@@ -224,9 +224,10 @@ impl Forest {
         let base = self.trees.iter().fold(self.base, |b, t| b + self.expected[t.root as usize]);
         let mut contributions = vec![0.0; self.features];
         let compiled = self.derived.compiled.get_or_init(|| Compiled::new(self));
-        let paths = self.derived.paths.get_or_init(|| {
-            compiled.as_ref().and_then(|c| super::shap::Paths::new(self, c))
-        });
+        let paths = self
+            .derived
+            .paths
+            .get_or_init(|| compiled.as_ref().and_then(|c| super::shap::Paths::new(self, c)));
         if let (Some(c), Some(p)) = (compiled, paths) {
             p.explain_into(&c.bins(row), weights, &mut contributions);
         } else {

@@ -260,8 +260,8 @@ impl Compiled {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::flat::BuildNode;
+    use super::*;
 
     /// Thresholds at the edges of the order (−∞, −0, +0, +∞, and equal ones in several trees)
     /// send every value, missing ones both ways, where the crate's `value < t` does.
@@ -288,7 +288,8 @@ mod tests {
             }
         }
         let compiled = Compiled::new(&f).expect("numeric splits compile");
-        let values = [f64::NEG_INFINITY, -1.0, -0.0, 0.0, 1e-300, 1.5, 2.0, f64::MAX, f64::INFINITY, f64::NAN];
+        let values =
+            [f64::NEG_INFINITY, -1.0, -0.0, 0.0, 1e-300, 1.5, 2.0, f64::MAX, f64::INFINITY, f64::NAN];
         let rows: Vec<f64> = values.iter().flat_map(|&a| values.iter().flat_map(move |&b| [a, b])).collect();
         let n = rows.len() / 2;
         let (mut fast, mut general) = (vec![0.0; n], vec![0.0; n]);
@@ -302,7 +303,14 @@ mod tests {
     #[test]
     fn forests_it_cannot_express_are_left_to_the_general_walk() {
         let nan = [
-            BuildNode::Split { feature: 0, threshold: f64::NAN, categories: None, left: 1, right: 2, missing: 1 },
+            BuildNode::Split {
+                feature: 0,
+                threshold: f64::NAN,
+                categories: None,
+                left: 1,
+                right: 2,
+                missing: 1,
+            },
             BuildNode::leaf(1.0),
             BuildNode::leaf(2.0),
         ];
