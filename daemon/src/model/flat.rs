@@ -90,6 +90,7 @@ pub struct Forest {
 #[derive(Debug, Clone, Default)]
 struct Derived {
     compiled: OnceLock<Option<Compiled>>,
+    paths: OnceLock<Option<super::shap::Paths>>,
     weights: OnceLock<Vec<Vec<f64>>>,
 }
 
@@ -222,7 +223,16 @@ impl Forest {
             .get_or_init(|| super::shap::shapley_weights(self.features.min(deepest).max(1)));
         let base = self.trees.iter().fold(self.base, |b, t| b + self.expected[t.root as usize]);
         let mut contributions = vec![0.0; self.features];
-        super::shap::explain_into(self, row, weights, deepest, &mut contributions);
+        let compiled = self.derived.compiled.get_or_init(|| Compiled::new(self));
+        let paths = self
+            .derived
+            .paths
+            .get_or_init(|| compiled.as_ref().and_then(|c| super::shap::Paths::new(self, c)));
+        if let (Some(c), Some(p)) = (compiled, paths) {
+            p.explain_into(&c.bins(row), weights, &mut contributions);
+        } else {
+            super::shap::explain_into(self, row, weights, deepest, &mut contributions);
+        }
         (base, contributions)
     }
 
@@ -796,6 +806,33 @@ mod tests {
                 assert!((base - want_base).abs() < 1e-12, "case {case}: base {base} vs {want_base}");
                 for (j, (a, b)) in phi.iter().zip(&want).enumerate() {
                     assert!((a - b).abs() < 1e-9, "case {case}, feature {j}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    /// The forests the crate grows by default compile to bins, so they are explained by the
+    /// precomputed leaf paths: those too are the Shapley values and the recursion's.
+    #[test]
+    fn leaf_paths_over_bins_are_the_shapley_values() {
+        let mut rng = Lcg(13);
+        for case in 0..200 {
+            let features = 1 + rng.below(5);
+            let (trees, depth) = (1 + rng.below(4), rng.below(8) as u32);
+            let f = random_forest_of(&mut rng, features, trees, depth, false);
+            assert!(Compiled::new(&f).is_some(), "case {case}: default splits compile");
+            for k in 0..5 {
+                let mut row = random_row(&mut rng, features);
+                if k == 0 {
+                    row[0] = f64::NEG_INFINITY;
+                }
+                let (base, phi) = f.explain(&row);
+                let (want_base, want) = brute_force_shapley(&f, &row);
+                let (_, recursive) = f.explain_recursive(&row);
+                assert!((base - want_base).abs() < 1e-9, "case {case}: base {base} vs {want_base}");
+                for (j, ((a, b), c)) in phi.iter().zip(&want).zip(&recursive).enumerate() {
+                    assert!((a - b).abs() < 1e-9, "case {case}, feature {j}: {a} vs {b} ({row:?})");
+                    assert!((a - c).abs() < 1e-9, "case {case}, feature {j}: {a} vs recursive {c}");
                 }
             }
         }

@@ -5,7 +5,7 @@
 //! - [`features`]: column kinds inferred from values, rows encoded as numbers;
 //! - [`gbdt`]: gradient-boosted trees (the `perpetual` crate) behind [`Scorer`];
 //! - [`flat`]: those trees flattened into arrays for fast prediction and exact TreeSHAP;
-//! - [`walk`]: the flattened trees recompiled into 16-byte nodes for prediction;
+//! - [`walk`]: the flattened trees recompiled for prediction: rows as bins, 8-byte nodes;
 //! - `shap`: exact TreeSHAP leaf by leaf, hot and cold features apart;
 //! - [`logistic`]: the logistic-regression baseline, explained exactly by its terms;
 //! - [`metrics`]: AUC, average precision, log loss;

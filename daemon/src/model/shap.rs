@@ -21,8 +21,17 @@
 //! step.
 //! A branch that no cover reaches and the row does not take is skipped, as a leaf with a cold
 //! feature of cover 0 is: both add nothing.
+//!
+//! When the forest compiles to bins ([`Compiled`]), [`Paths`] does the same sums without the
+//! walk: each leaf's players are fixed per model, and a player is hot exactly when the row's
+//! bin for its feature lies in the interval its splits on the path leave (or the value is
+//! missing and every split sends a missing value the path's way). So the paths are listed once,
+//! and an explanation classifies each leaf's players without a branch, builds `g` from the hot
+//! ones and steps all their synthetic divisions together, a coefficient at a time, so that the
+//! independent chains overlap. The walk stays for the forests the bins cannot express.
 
 use super::flat::Forest;
+use super::walk::Compiled;
 
 /// `weights[d][k] = k!(d−1−k)!/d!`, the Shapley weight of a set of `k` other players out of
 /// `d`, for `d` up to `max`.
@@ -212,6 +221,170 @@ impl Walk<'_> {
                 a += w[k - 1] * q;
             }
             self.phi[feature as usize] += scale * (1.0 - z) * a;
+        }
+    }
+}
+
+/// One player of a leaf's path (a feature, its splits on the path merged), fixed per model:
+/// only whether the row is hot on it depends on the row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Player {
+    /// The share of cover that passes the feature's splits on the path.
+    z: f64,
+    feature: u32,
+    /// The row is hot when its bin (the one with a missing value at `u16::MAX`) is in
+    /// `lo..hi`, or missing when `nan_hot`.
+    lo: u16,
+    hi: u16,
+    /// Whether a missing value passes all the feature's splits on the path.
+    nan_hot: bool,
+}
+
+/// A leaf's value and where its players are in [`Paths::players`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LeafPath {
+    value: f64,
+    start: u32,
+    end: u32,
+}
+
+/// Every leaf's path, precomputed from the trees once (never stored): an explanation then
+/// reads the row's bins against each player's bin interval instead of walking the trees.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Paths {
+    leaves: Vec<LeafPath>,
+    players: Vec<Player>,
+    /// The most players on one path.
+    widest: usize,
+}
+
+impl Paths {
+    /// The forest's leaf paths, or `None` when a split is one the bins cannot express (the
+    /// forest is not compiled, or a node has a third child).
+    pub(crate) fn new(forest: &Forest, compiled: &Compiled) -> Option<Paths> {
+        let mut paths = Paths { leaves: Vec::new(), players: Vec::new(), widest: 0 };
+        let mut stack: Vec<Player> = Vec::new();
+        for t in &forest.trees {
+            paths.descend(forest, compiled, t.root as usize, &mut stack)?;
+        }
+        Some(paths)
+    }
+
+    fn descend(&mut self, f: &Forest, c: &Compiled, i: usize, stack: &mut Vec<Player>) -> Option<()> {
+        let n = f.nodes[i];
+        if n.left == i as u32 {
+            let value = f.leaf_values[i];
+            // A leaf of value 0 or without players adds nothing to any contribution.
+            if value != 0.0 && !stack.is_empty() {
+                let start = u32::try_from(self.players.len()).ok()?;
+                self.players.extend_from_slice(stack);
+                let end = u32::try_from(self.players.len()).ok()?;
+                self.leaves.push(LeafPath { value, start, end });
+                self.widest = self.widest.max(stack.len());
+            }
+            return Some(());
+        }
+        let (_, count) = n.distinct_children();
+        if count == 3 {
+            return None;
+        }
+        let feature = n.feature;
+        let bin = if n.left == n.right { 0 } else { c.split_bin(feature as usize, n.threshold)? };
+        let children = if n.left == n.right { vec![n.left] } else { vec![n.left, n.right] };
+        for child in children {
+            let place = stack.iter().position(|p| p.feature == feature);
+            let above = match place {
+                Some(k) => stack[k],
+                None => Player { z: 1.0, feature, lo: 0, hi: u16::MAX, nan_hot: true },
+            };
+            let mut here = above;
+            here.z = f.share[child as usize] * above.z;
+            if n.left != n.right {
+                if child == n.left {
+                    here.hi = here.hi.min(bin);
+                } else {
+                    here.lo = here.lo.max(bin);
+                }
+            }
+            here.nan_hot = above.nan_hot && child == n.missing;
+            match place {
+                Some(k) => stack[k] = here,
+                None => stack.push(here),
+            }
+            self.descend(f, c, child as usize, stack)?;
+            match place {
+                Some(k) => stack[k] = above,
+                None => {
+                    stack.pop();
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// Adds every leaf's Shapley values for the row whose bins are `bins` to `phi`; `weights`
+    /// from [`shapley_weights`] up to at least [`Paths::widest`].
+    pub(crate) fn explain_into(&self, bins: &[u16], weights: &[Vec<f64>], phi: &mut [f64]) {
+        let width = self.widest + 1;
+        let (mut hot_z, mut hot_f, mut cold_f) = (vec![0.0; width], vec![0u32; width], vec![0u32; width]);
+        let mut g = vec![0.0; width + 1];
+        let (mut q, mut a) = (vec![0.0; width], vec![0.0; width]);
+        for leaf in &self.leaves {
+            let players = &self.players[leaf.start as usize..leaf.end as usize];
+            let (mut m, mut cold) = (0, 0);
+            let mut cold_product = 1.0;
+            // Without a branch: whether a player is hot follows the row, so a branch on it
+            // would be mispredicted about as often as not.
+            for p in players {
+                let b = bins[2 * p.feature as usize];
+                let hot = (p.lo <= b) & (b < p.hi) | (b == u16::MAX) & p.nan_hot;
+                hot_z[m] = p.z;
+                hot_f[m] = p.feature;
+                cold_f[cold] = p.feature;
+                cold_product *= [p.z, 1.0][usize::from(hot)];
+                m += usize::from(hot);
+                cold += usize::from(!hot);
+            }
+            if cold_product == 0.0 {
+                continue;
+            }
+            // g = Π_hot (x + z), lowest coefficient first.
+            g[0] = 1.0;
+            for (j, &z) in hot_z[..m].iter().enumerate() {
+                g[j + 1] = g[j];
+                for k in (1..=j).rev() {
+                    g[k] = g[k - 1] + z * g[k];
+                }
+                g[0] *= z;
+            }
+            let d = m + cold;
+            let w = &weights[d];
+            let scale = leaf.value * cold_product;
+            if cold > 0 {
+                let sum: f64 = g[..=m].iter().zip(w).map(|(g, w)| g * w).sum();
+                let each = -scale * sum;
+                for &f in &cold_f[..cold] {
+                    phi[f as usize] += each;
+                }
+            }
+            if m == 0 {
+                continue;
+            }
+            // Σ_k W(k) · (g / (x + z_i))_k for every hot player i at once, a coefficient at a
+            // time, so that the players' independent divisions overlap in the CPU.
+            let z = &hot_z[..m];
+            q[..m].fill(g[m]);
+            a[..m].fill(w[m - 1] * g[m]);
+            for k in (1..m).rev() {
+                let (gk, wk) = (g[k], w[k - 1]);
+                for ((q, a), z) in q[..m].iter_mut().zip(&mut a[..m]).zip(z) {
+                    *q = gk - z * *q;
+                    *a += wk * *q;
+                }
+            }
+            for ((&f, z), a) in hot_f[..m].iter().zip(z).zip(&a[..m]) {
+                phi[f as usize] += scale * (1.0 - z) * a;
+            }
         }
     }
 }
