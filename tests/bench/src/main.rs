@@ -217,6 +217,7 @@ fn main() -> anyhow::Result<()> {
             "ipc_queue_p99_us": ipc.queue.p99_us.round(),
             "ipc_queue_training_p50_us": ipc.queue_training.as_ref().map(|s| s.p50_us.round()),
             "ipc_queue_training_p99_us": ipc.queue_training.as_ref().map(|s| s.p99_us.round()),
+            "ipc_queue_training_samples": ipc.queue_training.as_ref().map(|s| s.n),
             "ipc_echo_p99_us": ipc.echo.p99_us.round(),
             "analytics_request_p50_us": ipc.analytics.p50_us.round(),
             "analytics_request_p99_us": ipc.analytics.p99_us.round(),
