@@ -1,11 +1,11 @@
 //! A list as every list looks: the rows of the visible window under a header, the selected row
 //! marked and highlighted, in columns laid out by constraints.
 //!
-//! It draws what ratatui's `Table` draws (one-line rows, the highlight symbol's column always
-//! kept, one cell between columns), cell for cell (the tests check it against `Table`), but
-//! through [`paint`](super::paint): the lists fill most of every screen, and `Table` put each
-//! character through ratatui's general text path and each cell under five styles, most of them
-//! empty.
+//! It draws what ratatui's `Table` draws (one-line rows, one cell between columns, the
+//! highlight symbol's column always kept or, for a plain list, never), cell for cell (the
+//! tests check it against `Table`), but through [`paint`](super::paint): the lists fill most
+//! of every screen, and `Table` put each character through ratatui's general text path and
+//! each cell under five styles, most of them empty.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
