@@ -32,17 +32,10 @@ fn op(
     error: Option<&str>,
 ) -> PendingOp {
     PendingOp {
-        seq,
-        contact_id: contact.into(),
-        kind,
-        created_at: ago(3_600 - seq as i64 * 60),
         attempts,
         state,
         last_error: error.map(str::to_owned),
-        conflicts: 0,
-        followup: None,
-        attempt: None,
-        held: None,
+        ..PendingOp::new(seq, contact, kind, ago(3_600 - seq as i64 * 60))
     }
 }
 

@@ -200,17 +200,10 @@ pub(super) fn detail(id: &str) -> LeadDetail {
 /// out-of-sync deal status.
 pub(super) fn detail_with_edits(id: &str) -> LeadDetail {
     let op = |seq: u64, kind: OpKind, state: OpState, attempts: u32, last_error: Option<&str>| PendingOp {
-        seq,
-        contact_id: id.to_owned(),
-        kind,
-        created_at: ago(600),
         attempts,
         state,
         last_error: last_error.map(str::to_owned),
-        conflicts: 0,
-        followup: None,
-        attempt: None,
-        held: None,
+        ..PendingOp::new(seq, id, kind, ago(600))
     };
     LeadDetail {
         opportunities: vec![Opportunity {
@@ -2441,20 +2434,11 @@ fn a_message_sent_from_compose_is_an_edit_followed_until_it_is_sent() {
     // Queued; the sender holds it for the lead's quiet hours, then sends it in the morning.
     let mut held = detail("c00001");
     held.pending_ops = vec![PendingOp {
-        seq: 31,
-        contact_id: "c00001".into(),
-        kind: op.clone(),
-        created_at: now(),
-        attempts: 0,
-        state: OpState::Pending,
-        last_error: None,
-        conflicts: 0,
-        followup: None,
-        attempt: None,
         held: Some(leadline_shared::domain::Hold {
             until: at(10 * 3_600),
             reason: "queued until 08:00 local (Tue, America/Chicago): quiet hours in America/Chicago (TCPA: 08:00–21:00)".into(),
         }),
+        ..PendingOp::new(31, "c00001", op.clone(), now())
     }];
     let queued = t.app.apply(Update::EditAccepted { contact_id: "c00001".into(), op, seq: 31 });
     assert!(
@@ -2534,25 +2518,17 @@ fn a_held_message_shows_in_the_leads_pane_with_until_when() {
     let mut t = Harness::online(160, 48);
     t.press("6 j enter");
     let mut held = detail("c00001");
+    let send = OpKind::SendMessage {
+        channel: "sms".into(),
+        body: "Hi James, Saturday at 10?".into(),
+        subject: None,
+    };
     held.pending_ops = vec![PendingOp {
-        seq: 31,
-        contact_id: "c00001".into(),
-        kind: OpKind::SendMessage {
-            channel: "sms".into(),
-            body: "Hi James, Saturday at 10?".into(),
-            subject: None,
-        },
-        created_at: now(),
-        attempts: 0,
-        state: OpState::Pending,
-        last_error: None,
-        conflicts: 0,
-        followup: None,
-        attempt: None,
         held: Some(leadline_shared::domain::Hold {
             until: at(10 * 3_600),
             reason: "queued until 08:00 local (Tue, America/Chicago): quiet hours in America/Chicago".into(),
         }),
+        ..PendingOp::new(31, "c00001", send, now())
     }];
     t.update(Update::LeadLoaded(Box::new(held)));
     let screen = t.screen();
