@@ -55,11 +55,8 @@ pub fn draw_list<'a>(
     block: Block<'a>,
     selected: Option<usize>,
 ) {
-    let rows: Vec<ListRow<'a>> = rows.into_iter().collect();
-    let header = header.style(th.header());
-    let columns = Vec::from_iter(widths);
     let selection = Selection { row: selected, style: th.selected(), symbol: Some(HIGHLIGHT_SYMBOL) };
-    render(frame.buffer_mut(), area, &rows, &columns, &header, &block, &selection);
+    draw(frame, area, rows, widths, &header.style(th.header()), &block, &selection);
 }
 
 /// Draws `rows` under `header` (in the header's own style) in `block`, with no row selected
@@ -73,10 +70,23 @@ pub fn draw_plain_list<'a>(
     header: ListRow<'a>,
     block: Block<'a>,
 ) {
+    let selection = Selection { row: None, style: Style::default(), symbol: None };
+    draw(frame, area, rows, widths, &header, &block, &selection);
+}
+
+/// Either list into the frame.
+fn draw<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    rows: impl IntoIterator<Item = ListRow<'a>>,
+    widths: impl IntoIterator<Item = Constraint>,
+    header: &ListRow<'a>,
+    block: &Block<'a>,
+    selection: &Selection,
+) {
     let rows: Vec<ListRow<'a>> = rows.into_iter().collect();
     let columns = Vec::from_iter(widths);
-    let selection = Selection { row: None, style: Style::default(), symbol: None };
-    render(frame.buffer_mut(), area, &rows, &columns, &header, &block, &selection);
+    render(frame.buffer_mut(), area, &rows, &columns, header, block, selection);
 }
 
 /// Which row is selected and how it shows.
