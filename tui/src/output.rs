@@ -1027,4 +1027,13 @@ follow-ups (0 upcoming, 0 past)
             "No lead matches \"(512) 555-0100\" (searched for: 5125550100).\n"
         );
     }
+
+    #[test]
+    fn the_model_status_says_when_a_training_run_is_under_way() {
+        use leadline_shared::protocol::ModelStatus;
+        let idle = ModelStatus { active: "rules-v1".into(), ..ModelStatus::default() };
+        assert!(!model_status(&idle).contains("training now"));
+        let busy = ModelStatus { training: true, ..idle };
+        assert!(model_status(&busy).contains("training now"), "{}", model_status(&busy));
+    }
 }

@@ -390,6 +390,22 @@ mod tests {
         State::in_memory(now)
     }
 
+    /// The model's status says a training run is under way while one holds the training lock
+    /// (the bench waits on it before timing the settled daemon), and not otherwise.
+    #[tokio::test]
+    async fn the_model_status_says_when_a_training_run_is_under_way() {
+        let state = state("2026-12-01T09:00:00Z".parse().expect("ts"));
+        let training = |response| match response {
+            Ok(Response::Model(status)) => status.training,
+            other => panic!("not a model status: {other:?}"),
+        };
+        assert!(!training(handle(&state, Request::ModelStatus).await));
+        let run = state.training.lock().await;
+        assert!(training(handle(&state, Request::ModelStatus).await));
+        drop(run);
+        assert!(!training(handle(&state, Request::ModelStatus).await));
+    }
+
     /// The System answer lists the op log with each op's lead, and the skipped records the
     /// store keeps, seen last first, both bounded by the limit.
     #[tokio::test]
