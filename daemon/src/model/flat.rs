@@ -854,13 +854,40 @@ mod tests {
             let (mut fast, mut general) = (vec![0.0; 150], vec![0.0; 150]);
             f.raw_batch(&rows, &mut fast);
             f.raw_batch_general(&rows, &mut general);
+            let compiled = Compiled::new(&f).expect("compiled above");
+            let (mut walked, mut split) = (vec![0.0; 150], vec![0.0; 150]);
+            compiled.raw_batch_walked(f.base, &rows, &mut walked);
+            compiled.raw_batch_split(f.base, &rows, &mut split);
             for (i, (a, b)) in fast.iter().zip(&general).enumerate() {
                 assert_eq!(a.to_bits(), b.to_bits(), "case {case}, row {i}");
                 assert_eq!(a.to_bits(), f.raw(&rows[i * features..(i + 1) * features]).to_bits());
+                assert_eq!(walked[i].to_bits(), b.to_bits(), "case {case}, row {i}, walked");
+                assert_eq!(split[i].to_bits(), b.to_bits(), "case {case}, row {i}, split");
             }
         }
         let general = random_forest_of(&mut Lcg(5), 4, 20, 8, true);
         assert!(Compiled::new(&general).is_none(), "categorical splits and third children are not compiled");
+    }
+
+    /// Batches big enough to be split down the trees, over more than one block and with a
+    /// short last one, give the general walk's sums to the bit.
+    #[test]
+    fn split_batches_of_several_blocks_equal_the_general_walk_to_the_bit() {
+        let mut rng = Lcg(17);
+        for case in 0..12 {
+            let features = 1 + rng.below(10);
+            let (trees, depth) = (1 + rng.below(8), rng.below(14) as u32);
+            let f = random_forest_of(&mut rng, features, trees, depth, false);
+            let n = 2 * 4096 + 1 + rng.below(300);
+            let mut rows: Vec<f64> = (0..n).flat_map(|_| random_row(&mut rng, features)).collect();
+            rows[features] = f64::NAN;
+            let (mut fast, mut general) = (vec![0.0; n], vec![0.0; n]);
+            f.raw_batch(&rows, &mut fast);
+            f.raw_batch_general(&rows, &mut general);
+            for (i, (a, b)) in fast.iter().zip(&general).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "case {case}, row {i}");
+            }
+        }
     }
 
     #[test]
