@@ -193,13 +193,18 @@ def main() -> None:
     inplace = booster.inplace_predict(x_test)
     if np.max(np.abs(inplace - probs)) > 1e-6:
         sys.exit("inplace_predict disagrees with predict; the rate would not measure the model")
-    done, started = 0, time.perf_counter()
-    while True:
-        booster.inplace_predict(x_test)
-        done += len(y_test)
-        elapsed = time.perf_counter() - started
-        if elapsed >= a.predict_seconds:
-            break
+    # Windows of a tenth of predict_seconds and the best window's rate, as `model eval`
+    # measures: on a shared machine a neighbour's burst slows some windows.
+    best, started = 0.0, time.perf_counter()
+    while time.perf_counter() - started < a.predict_seconds:
+        done, begun = 0, time.perf_counter()
+        while True:
+            booster.inplace_predict(x_test)
+            done += len(y_test)
+            elapsed = time.perf_counter() - begun
+            if elapsed >= a.predict_seconds / 10:
+                break
+        best = max(best, done / elapsed)
     report = {
         "model": "xgboost",
         "xgboost_version": xgb.__version__,
@@ -217,7 +222,7 @@ def main() -> None:
         "pr_auc": float(average_precision_score(y_test, probs)),
         "logloss": float(log_loss(y_test, np.clip(probs, 1e-15, 1 - 1e-15), labels=[0, 1])),
         "train_s": train_s,
-        "predict_rows_per_s": done / elapsed,
+        "predict_rows_per_s": best,
     }
     print(json.dumps(report, indent=2))
 

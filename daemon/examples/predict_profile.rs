@@ -5,6 +5,8 @@
 //!
 //! `cargo run --release -p leadline-daemon --example predict_profile -- CSV [SAVED_MODEL]`
 //! (the model is trained and written to SAVED_MODEL when that file does not exist yet).
+//! With `PASSES=N` each way runs N times untimed, for
+//! `valgrind --tool=cachegrind --cache-sim=no --branch-sim=yes`.
 
 use std::time::Duration;
 
@@ -56,6 +58,15 @@ fn main() -> anyhow::Result<()> {
         }
         rows as f64 / (cpu() - started).as_secs_f64()
     };
+    // `PASSES=N`: each way N times over the test rows, untimed, for a tool that counts
+    // instructions (valgrind --tool=cachegrind), where the machine's noise does not reach.
+    if let Some(passes) = std::env::var("PASSES").ok().and_then(|p| p.parse::<usize>().ok()) {
+        for _ in 0..passes {
+            compiled.raw_batch_walked(forest.base, &x_test.values, &mut out);
+            compiled.raw_batch_split(forest.base, &x_test.values, &mut out);
+        }
+        return Ok(());
+    }
     let (mut walked, mut split_rate) = (0f64, 0f64);
     for _ in 0..16 {
         walked = walked.max(time(&mut |out| compiled.raw_batch_walked(forest.base, &x_test.values, out)));

@@ -58,8 +58,8 @@ pub struct ModelReport {
     pub pr_auc: Option<f64>,
     pub logloss: Option<f64>,
     pub train_s: f64,
-    /// Test rows scored per second on one thread (features already encoded), over at least
-    /// `predict_seconds`.
+    /// Test rows scored per second on one thread (features already encoded): the best of the
+    /// windows (a tenth of `predict_seconds` each) over at least `predict_seconds`.
     pub predict_rows_per_s: f64,
     pub features: usize,
     /// Trees grown (GBDT only).
@@ -208,20 +208,29 @@ fn evaluate(
 }
 
 /// Rows scored per second on this thread: the test rows scored again and again for at least
-/// `seconds`.
+/// `seconds`, in windows of at least a tenth of that, and the best window's rate. On a shared
+/// machine a neighbour's burst slows some windows; the best is the code's own rate.
 fn throughput(scorer: &dyn ModelUnderTest, x: &Features, seconds: f64) -> f64 {
     if x.rows == 0 {
         return 0.0;
     }
+    let window = seconds / 10.0;
     let started = Instant::now();
-    let mut rows = 0usize;
+    let mut best: f64 = 0.0;
     loop {
-        let p = scorer.predict_proba(std::hint::black_box(x));
-        std::hint::black_box(p);
-        rows += x.rows;
-        let elapsed = started.elapsed().as_secs_f64();
-        if elapsed >= seconds {
-            return rows as f64 / elapsed;
+        let (begun, mut rows) = (Instant::now(), 0usize);
+        loop {
+            let p = scorer.predict_proba(std::hint::black_box(x));
+            std::hint::black_box(p);
+            rows += x.rows;
+            let elapsed = begun.elapsed().as_secs_f64();
+            if elapsed >= window {
+                best = best.max(rows as f64 / elapsed);
+                break;
+            }
+        }
+        if started.elapsed().as_secs_f64() >= seconds {
+            return best;
         }
     }
 }

@@ -73,6 +73,12 @@ pub struct Compiled {
     /// counts, days, category codes) are whole numbers, whose bin is then one load instead
     /// of a binary search.
     whole: Vec<Option<WholeBins>>,
+    /// Per tree, its root split's place among the forest's distinct root splits (`None` at a
+    /// root that is a leaf): trees that share a root split divide a block's rows the same
+    /// way, so the split walk divides them once ([`Split`]).
+    root_splits: Vec<Option<u8>>,
+    /// How many distinct root splits there are.
+    distinct_roots: usize,
     /// Input columns of a row.
     features: usize,
     /// Bins per row: two per feature.
@@ -231,7 +237,34 @@ impl Compiled {
             }
         }
         let whole = thresholds.iter().map(|t| WholeBins::new(t)).collect();
-        Some(Compiled { nodes, leaf_values, roots, thresholds, whole, features, slots })
+        let mut distinct: Vec<(u16, u8)> = Vec::new();
+        let root_splits = roots
+            .iter()
+            .map(|&r| {
+                let n = nodes[r as usize];
+                if n.bin == 0 {
+                    return None;
+                }
+                let at = distinct.iter().position(|&d| d == (n.bin, n.slot)).unwrap_or_else(|| {
+                    distinct.push((n.bin, n.slot));
+                    distinct.len() - 1
+                });
+                // Past KEPT_ROOTS distinct root splits, the rest are divided tree by tree.
+                (at < KEPT_ROOTS).then_some(at as u8)
+            })
+            .collect();
+        let distinct_roots = distinct.len().min(KEPT_ROOTS);
+        Some(Compiled {
+            nodes,
+            leaf_values,
+            roots,
+            thresholds,
+            whole,
+            root_splits,
+            distinct_roots,
+            features,
+            slots,
+        })
     }
 
     /// The bin a split on `feature` at `threshold` compares against (`bin < this` goes left),
@@ -298,8 +331,8 @@ impl Compiled {
                 let acc = &mut acc[..rows];
                 scratch.columns(self, block, rows);
                 scratch.sums[..rows].fill(base);
-                for &root in &self.roots {
-                    scratch.split_tree(self, root);
+                for (&root, &shared) in self.roots.iter().zip(&self.root_splits) {
+                    scratch.split_tree(self, root, shared);
                 }
                 acc.copy_from_slice(&scratch.sums[..rows]);
             }
@@ -395,9 +428,26 @@ struct Split {
     lists: [Vec<u16>; 2],
     /// The block's sums.
     sums: Vec<f64>,
-    /// Splits still to do: node, where its rows are (`lo..hi`), and which list holds them.
+    /// The block's rows divided by each distinct root split (`SPLIT_BLOCK` places each), once
+    /// the first tree with that root has divided them, and where the right rows start.
+    by_root: Vec<u16>,
+    by_root_mid: Vec<Option<u16>>,
+    /// `0..rows`, what a root reads.
+    all: Vec<u16>,
+    /// Splits still to do: node, where its rows are (`lo..hi`), and which list holds them
+    /// ([`FROM_A`], [`FROM_B`], or `FROM_ROOT + k` for root split `k`'s division).
     stack: Vec<(u32, u16, u16, u8)>,
 }
+
+/// The list a split reads: the first list (it writes the second).
+const FROM_A: u8 = 0;
+/// The second list (it writes the first).
+const FROM_B: u8 = 1;
+/// A shared root split's division, from this value up (it writes the first list).
+const FROM_ROOT: u8 = 2;
+
+/// The root splits whose divisions are kept: the others are divided tree by tree.
+const KEPT_ROOTS: usize = (u8::MAX - FROM_ROOT) as usize + 1;
 
 thread_local! {
     static SPLIT: std::cell::RefCell<Split> = std::cell::RefCell::default();
@@ -437,6 +487,14 @@ impl Split {
         if self.sums.len() < PLACES {
             self.sums.resize(PLACES, 0.0);
         }
+        if self.by_root.len() < c.distinct_roots * SPLIT_BLOCK + PLACES {
+            self.by_root.resize(c.distinct_roots * SPLIT_BLOCK + PLACES, 0);
+        }
+        self.by_root_mid.clear();
+        self.by_root_mid.resize(c.distinct_roots, None);
+        self.all.clear();
+        // A block has at most SPLIT_BLOCK rows, which fits in a u16.
+        self.all.extend((0..self.rows).map(|r| r as u16));
         // Feature by feature, so that each column is written front to back: row by row, the
         // writes would go to every column in turn, 128 KB apart, all in one cache set.
         for f in 0..c.features {
@@ -448,25 +506,56 @@ impl Split {
         }
     }
 
-    /// Adds one tree's leaf to each of the block's sums.
-    fn split_tree(&mut self, c: &Compiled, root: u32) {
-        let Split { bins, rows, lists, sums, stack } = self;
-        // Rows come back in any order from the tree before; in order, the root reads its
-        // bins front to back.
+    /// Adds one tree's leaf to each of the block's sums; `shared` is its root split's place
+    /// among the distinct ones.
+    fn split_tree(&mut self, c: &Compiled, root: u32, shared: Option<u8>) {
+        let Split { bins, rows, lists, sums, by_root, by_root_mid, all, stack } = self;
         let [a, b] = lists;
         let (Some(a), Some(b), Some(sums)) = (places_mut(a, 0), places_mut(b, LIST_GAP), places_mut(sums, 0))
         else {
             return;
         };
-        for (i, r) in a[..*rows].iter_mut().enumerate() {
-            *r = i as u16;
-        }
+        let rows = *rows as u16;
         stack.clear();
-        // A block is never empty, and SPLIT_BLOCK fits in a u16.
-        stack.push((root, 0, *rows as u16, 0));
+        let root_node = c.nodes[root as usize];
+        match shared {
+            Some(k) => {
+                let start = usize::from(k) * SPLIT_BLOCK;
+                let (Some(mid), Some(column)) = (
+                    by_root_mid.get_mut(usize::from(k)),
+                    places(bins, usize::from(root_node.slot) * SPLIT_BLOCK),
+                ) else {
+                    return;
+                };
+                let mid = match *mid {
+                    Some(m) => m,
+                    None => {
+                        let Some(to) = places_mut(by_root, start) else { return };
+                        let (left, _) = partition(column, root_node.bin, all, to, 0, rows);
+                        *mid = Some(left);
+                        left
+                    }
+                };
+                let from = FROM_ROOT + k;
+                if mid < rows {
+                    stack.push((root_node.child.wrapping_add(1), mid, rows, from));
+                }
+                if mid > 0 {
+                    stack.push((root_node.child, 0, mid, from));
+                }
+            }
+            None => {
+                a[..usize::from(rows)].copy_from_slice(all);
+                stack.push((root, 0, rows, FROM_A));
+            }
+        }
         while let Some((i, lo, hi, side)) = stack.pop() {
             let n = c.nodes[i as usize];
-            let (from, to) = if side == 0 { (&*a, &mut *b) } else { (&*b, &mut *a) };
+            let (from, to, next_side): (&[u16], _, _) = match side {
+                FROM_A => (&a[..], &mut *b, FROM_B),
+                FROM_B => (&b[..], &mut *a, FROM_A),
+                k => (&by_root[usize::from(k - FROM_ROOT) * SPLIT_BLOCK..], &mut *a, FROM_A),
+            };
             let rows = &from[usize::from(lo)..usize::from(hi)];
             if n.bin == 0 {
                 // A leaf, or a split whose two ways lead to one child.
@@ -483,19 +572,20 @@ impl Split {
             }
             let Some(column) = places(bins, usize::from(n.slot) * SPLIT_BLOCK) else { continue };
             if n.leaves != 0 {
-                let left = c.leaf_values[n.child as usize];
-                let right = c.leaf_values[n.child.wrapping_add(1) as usize];
+                // Indexed, not chosen by `if`, which compiles to a branch taken at random.
+                let values =
+                    [c.leaf_values[n.child as usize], c.leaf_values[n.child.wrapping_add(1) as usize]];
                 for &r in rows {
-                    sums[usize::from(r)] += if column[usize::from(r)] >= n.bin { right } else { left };
+                    sums[usize::from(r)] += values[usize::from(column[usize::from(r)] >= n.bin)];
                 }
                 continue;
             }
             let (left, _) = partition(column, n.bin, rows, to, lo, hi);
             if left < hi {
-                stack.push((n.child.wrapping_add(1), left, hi, side ^ 1));
+                stack.push((n.child.wrapping_add(1), left, hi, next_side));
             }
             if left > lo {
-                stack.push((n.child, lo, left, side ^ 1));
+                stack.push((n.child, lo, left, next_side));
             }
         }
     }
@@ -517,8 +607,7 @@ fn partition(
     let (mut left, mut right) = (lo, hi.wrapping_sub(1));
     let mut step = |r: u16| {
         let goes_right = column[usize::from(r)] >= bin;
-        to[usize::from(left)] = r;
-        to[usize::from(right)] = r;
+        to[usize::from(if goes_right { right } else { left })] = r;
         left = left.wrapping_add(u16::from(!goes_right));
         right = right.wrapping_sub(u16::from(goes_right));
     };
