@@ -870,14 +870,23 @@ mod tests {
     }
 
     /// Batches big enough to be split down the trees, over more than one block and with a
-    /// short last one, give the general walk's sums to the bit.
+    /// short last one, give the general walk's sums to the bit; so do forests of many trees
+    /// on few features, whose trees share their top splits and so the kept divisions.
     #[test]
     fn split_batches_of_several_blocks_equal_the_general_walk_to_the_bit() {
         let mut rng = Lcg(17);
-        for case in 0..12 {
-            let features = 1 + rng.below(10);
-            let (trees, depth) = (1 + rng.below(8), rng.below(14) as u32);
+        let mut shared = [0usize; 2];
+        for case in 0..16 {
+            let many = case % 2 == 1;
+            let features = if many { 1 + rng.below(2) } else { 1 + rng.below(10) };
+            let trees = if many { 30 + rng.below(30) } else { 1 + rng.below(8) };
+            let depth = rng.below(14) as u32;
             let f = random_forest_of(&mut rng, features, trees, depth, false);
+            if let Some(c) = Compiled::new(&f) {
+                let (kept, splits) = c.kept_divisions();
+                shared[0] += splits[0] - kept[0];
+                shared[1] += splits[1] - kept[1];
+            }
             let n = 2 * 4096 + 1 + rng.below(300);
             let mut rows: Vec<f64> = (0..n).flat_map(|_| random_row(&mut rng, features)).collect();
             rows[features] = f64::NAN;
@@ -888,6 +897,7 @@ mod tests {
                 assert_eq!(a.to_bits(), b.to_bits(), "case {case}, row {i}");
             }
         }
+        assert!(shared[0] > 0 && shared[1] > 0, "some divisions served more than one tree: {shared:?}");
     }
 
     #[test]
