@@ -121,6 +121,7 @@ impl EvalArgs {
             threads: self.threads,
             native_categories: self.native_categories,
             balance_classes: self.balance_classes,
+            memory_limit_gb: None,
         };
         crate::model::eval::Options {
             csv: self.csv.clone(),
