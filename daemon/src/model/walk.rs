@@ -34,7 +34,7 @@
 //!   their rows' sums. The top two levels' divisions are kept for the block: a later tree
 //!   whose root split (or root split, way and child split) is an earlier tree's reuses its
 //!   division (the bank model's 143 trees have 22 distinct root splits). About 1.8 times the
-//!   walk's rate, and 0.54 times its instructions, on the bank model.
+//!   walk's rate, on about half its instructions, on the bank model.
 //!
 //! Nodes of 8 bytes (against 16 with an `f64` threshold) and two-byte bins (against eight-byte
 //! values) halve what a walk touches. Every row reaches the leaf the crate reaches, and leaves
