@@ -29,7 +29,7 @@
 //!   and the eight go as deep as the deepest of them.
 //! - **Splitting** ([`Compiled::raw_batch_split`], bigger batches): the bins are laid out
 //!   column by column for a block of 4,096 rows, and each tree takes the block's rows as one
-//!   list at its root; a split divides its list in two (one comparison and two stores a row,
+//!   list at its root; a split divides its list in two (one comparison and one store a row,
 //!   no branch, no row waiting on another), down to the leaves, which add their value to
 //!   their rows' sums. The top two levels' divisions are kept for the block: a later tree
 //!   whose root split (or root split, way and child split) is an earlier tree's reuses its
@@ -674,9 +674,9 @@ fn divide<'a>(
 }
 
 /// Writes the rows of `from` whose bin in `column` is below `bin` to `to[lo..]`, the others
-/// to `to[..hi]` from the back, and returns where the first right row is. Each row is
-/// written at both ends, and only the end it belongs to moves on: no branch, and about ten
-/// instructions a row.
+/// to `to[..hi]` from the back, and returns where the first right row is. Each row is stored
+/// once, at the end it belongs to, picked by a conditional move rather than a branch: about
+/// eleven instructions a row.
 #[inline(always)]
 fn partition(
     column: &[u16; PLACES],
