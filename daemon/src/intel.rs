@@ -371,8 +371,9 @@ pub fn train(db: &Db, slot: &ModelSlot, cfg: &ScoringConfig, now: Timestamp) -> 
 
 /// What the crate may plan a training run for (GB), beside 64 bytes for each training cell
 /// (the crate counts its copies of the data against the limit): room for trees of several
-/// hundred nodes (a location's have tens), where the machine's free memory let it fill 630 MB
-/// of histograms for a second on 100 k leads' deals (docs/model.md, "In the daemon").
+/// hundred nodes (the benchmark location's model is the same with and without it), where the
+/// machine's free memory let it fill 630 MB of histograms for a second on 100 k leads' deals
+/// (docs/model.md, "In the daemon").
 const TRAINING_MEMORY_GB: f32 = 0.1;
 
 /// The memory limit for training on `rows` × `cols` cells.
