@@ -284,6 +284,15 @@ mod tests {
         assert_eq!(free.trees(), limited.trees());
         let (a, b) = (free.predict_proba(&x), limited.predict_proba(&x));
         assert!(a.iter().zip(&b).all(|(a, b)| a.to_bits() == b.to_bits()), "the same probabilities");
+        // The limit reaches the crate: with no room for them, it caps the trees.
+        let mut starved = Gbdt::new(GbdtConfig {
+            budget: 1.0,
+            threads: Some(1),
+            memory_limit_gb: Some(1e-6),
+            ..Default::default()
+        });
+        starved.fit(&x, &y).expect("trains");
+        assert_ne!(starved.predict_proba(&x), a, "a limit with no room changes the model");
     }
 
     fn trained() -> (Gbdt, Features, Vec<bool>) {
