@@ -662,12 +662,21 @@ mod tests {
     /// values 0..10 and categorical ones on codes 0..8, some with a third (missing) child, some
     /// covers 0, features repeated along paths.
     fn random_forest(rng: &mut Lcg, features: usize, trees: usize, depth: u32) -> Forest {
-        random_forest_of(rng, features, trees, depth, true)
+        random_forest_of(rng, features, trees, depth, true, 10)
     }
 
     /// [`random_forest`], or with `general` false only what the crate grows by default:
     /// numeric splits, the missing child the left or the right one.
-    fn random_forest_of(rng: &mut Lcg, features: usize, trees: usize, depth: u32, general: bool) -> Forest {
+    /// Trees whose thresholds are whole numbers below `thresholds`: the fewer, the more often two
+    /// trees share their top splits.
+    fn random_forest_of(
+        rng: &mut Lcg,
+        features: usize,
+        trees: usize,
+        depth: u32,
+        general: bool,
+        thresholds: u32,
+    ) -> Forest {
         let mut f = Forest::new(rng.next() - 0.5, features);
         for _ in 0..trees {
             let mut nodes: Vec<Option<BuildNode>> = vec![None];
@@ -686,7 +695,7 @@ mod tests {
                     let categorical = general && rng.next() < 0.2;
                     nodes[k] = Some(BuildNode::Split {
                         feature: rng.below(features),
-                        threshold: (rng.next() * 10.0).floor(),
+                        threshold: (rng.next() * f64::from(thresholds)).floor(),
                         categories: categorical.then(|| vec![rng.below(256) as u8]),
                         left: first,
                         right: first + 1,
@@ -819,7 +828,7 @@ mod tests {
         for case in 0..200 {
             let features = 1 + rng.below(5);
             let (trees, depth) = (1 + rng.below(4), rng.below(8) as u32);
-            let f = random_forest_of(&mut rng, features, trees, depth, false);
+            let f = random_forest_of(&mut rng, features, trees, depth, false, 10);
             assert!(Compiled::new(&f).is_some(), "case {case}: default splits compile");
             for k in 0..5 {
                 let mut row = random_row(&mut rng, features);
@@ -844,7 +853,7 @@ mod tests {
         for case in 0..200 {
             let features = 1 + rng.below(10);
             let (trees, depth) = (1 + rng.below(8), rng.below(14) as u32);
-            let f = random_forest_of(&mut rng, features, trees, depth, false);
+            let f = random_forest_of(&mut rng, features, trees, depth, false, 10);
             assert!(Compiled::new(&f).is_some(), "case {case}: default splits compile");
             // 150 rows: two full blocks of 64 and a tail that is not a whole number of lanes.
             let mut rows: Vec<f64> = (0..150).flat_map(|_| random_row(&mut rng, features)).collect();
@@ -865,7 +874,7 @@ mod tests {
                 assert_eq!(split[i].to_bits(), b.to_bits(), "case {case}, row {i}, split");
             }
         }
-        let general = random_forest_of(&mut Lcg(5), 4, 20, 8, true);
+        let general = random_forest_of(&mut Lcg(5), 4, 20, 8, true, 10);
         assert!(Compiled::new(&general).is_none(), "categorical splits and third children are not compiled");
     }
 
@@ -875,17 +884,17 @@ mod tests {
     #[test]
     fn split_batches_of_several_blocks_equal_the_general_walk_to_the_bit() {
         let mut rng = Lcg(17);
-        let mut shared = [0usize; 2];
+        let mut shared = [0usize; 3];
         for case in 0..16 {
             let many = case % 2 == 1;
             let features = if many { 1 + rng.below(2) } else { 1 + rng.below(10) };
             let trees = if many { 30 + rng.below(30) } else { 1 + rng.below(8) };
             let depth = rng.below(14) as u32;
-            let f = random_forest_of(&mut rng, features, trees, depth, false);
+            let f = random_forest_of(&mut rng, features, trees, depth, false, if many { 3 } else { 10 });
             if let Some(c) = Compiled::new(&f) {
-                let (kept, splits) = c.kept_divisions();
-                shared[0] += splits[0] - kept[0];
-                shared[1] += splits[1] - kept[1];
+                for (depth, (kept, splits)) in c.kept_divisions().into_iter().enumerate() {
+                    shared[depth.min(2)] += splits - kept;
+                }
             }
             let n = 2 * 4096 + 1 + rng.below(300);
             let mut rows: Vec<f64> = (0..n).flat_map(|_| random_row(&mut rng, features)).collect();
@@ -897,7 +906,10 @@ mod tests {
                 assert_eq!(a.to_bits(), b.to_bits(), "case {case}, row {i}");
             }
         }
-        assert!(shared[0] > 0 && shared[1] > 0, "some divisions served more than one tree: {shared:?}");
+        assert!(
+            shared.iter().all(|&s| s > 0),
+            "some divisions served more than one tree at every depth: {shared:?}"
+        );
     }
 
     #[test]

@@ -31,10 +31,10 @@
 //!   column by column for a block of 4,096 rows, and each tree takes the block's rows as one
 //!   list at its root; a split divides its list in two (one comparison and one store a row,
 //!   no branch, no row waiting on another), down to the leaves, which add their value to
-//!   their rows' sums. The top two levels' divisions are kept for the block: a later tree
-//!   whose root split (or root split, way and child split) is an earlier tree's reuses its
-//!   division (the bank model's 143 trees have 22 distinct root splits). About 1.8 times the
-//!   walk's rate, on about half its instructions, on the bank model.
+//!   their rows' sums. A division is kept for the block when its path from the root (the
+//!   same splits, taken the same ways) recurs in a later tree, which then reuses it: the bank
+//!   model's 143 trees have 22 distinct root splits, and 794 paths that recur. About 1.9 times
+//!   the walk's rate, on under half its instructions, on the bank model.
 //!
 //! Nodes of 8 bytes (against 16 with an `f64` threshold) and two-byte bins (against eight-byte
 //! values) halve what a walk touches. Every row reaches the leaf the crate reaches, and leaves
@@ -76,13 +76,13 @@ pub struct Compiled {
     /// counts, days, category codes) are whole numbers, whose bin is then one load instead
     /// of a binary search.
     whole: Vec<Option<WholeBins>>,
-    /// Per node, where the split walk keeps its division of a block's rows, for the splits of
-    /// the top two levels: two such splits on the same path (the same splits, the same ways,
-    /// from the root) divide the same rows the same way, so the first tree's division serves
-    /// every later tree's ([`Split`]). The bank model's 143 trees have 22 distinct root splits.
+    /// Per node, where the split walk keeps its division of a block's rows, for the splits whose
+    /// path from the root recurs: two splits on the same path (the same splits, the same ways)
+    /// divide the same rows the same way, so the first tree's division serves every later
+    /// tree's ([`Split`], [`memos`]).
     memo: Vec<Option<Memo>>,
-    /// How many divisions each of the two levels keeps.
-    memos: [usize; MEMO_LEVELS],
+    /// How many divisions a block keeps.
+    memos: usize,
     /// Input columns of a row.
     features: usize,
     /// Bins per row: two per feature.
@@ -248,15 +248,20 @@ impl Compiled {
         Some(Compiled { nodes, leaf_values, roots, thresholds, whole, memo, memos, features, slots })
     }
 
-    /// Per level, the divisions the split walk keeps and the splits that use them (more
-    /// splits than divisions: some serve several trees).
+    /// Per depth, the divisions the split walk keeps and the splits that use them (more
+    /// splits than divisions: each serves several trees).
     #[cfg(test)]
-    pub(crate) fn kept_divisions(&self) -> ([usize; MEMO_LEVELS], [usize; MEMO_LEVELS]) {
-        let mut splits = [0; MEMO_LEVELS];
+    pub(crate) fn kept_divisions(&self) -> Vec<(usize, usize)> {
+        let mut per_depth: Vec<(std::collections::BTreeSet<u16>, usize)> = Vec::new();
         for m in self.memo.iter().flatten() {
-            splits[usize::from(m.level)] += 1;
+            let d = usize::from(m.depth);
+            if per_depth.len() <= d {
+                per_depth.resize_with(d + 1, Default::default);
+            }
+            per_depth[d].0.insert(m.id);
+            per_depth[d].1 += 1;
         }
-        (self.memos, splits)
+        per_depth.into_iter().map(|(ids, splits)| (ids.len(), splits)).collect()
     }
 
     /// The bin a split on `feature` at `threshold` compares against (`bin < this` goes left),
@@ -397,55 +402,82 @@ impl Compiled {
     }
 }
 
-/// Where the split walk keeps one division: the level (0 for roots, 1 for their children) and
-/// the division's place among that level's.
+/// Where the split walk keeps one division: its place among the kept ones, and its depth
+/// (splits above it, counting only those that divide).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Memo {
-    level: u8,
-    id: u8,
+    id: u16,
+    depth: u8,
 }
 
-/// The levels whose divisions are kept.
-const MEMO_LEVELS: usize = 2;
+/// The most divisions a block keeps: past this many recurring paths, the deepest divide tree by
+/// tree. Their rows take two bytes each, so the memory is that of the kept nodes' rows.
+const MAX_KEPT: usize = 4096;
 
-/// The divisions kept per level; past this many distinct paths, the rest divide tree by tree.
-const MEMOS_PER_LEVEL: usize = 256;
+/// A split's path from the root: its parent's path (none at a root), whether it is the right
+/// child, then its own `bin` and `slot`.
+type Path = (Option<u32>, bool, u16, u8);
 
-/// A split's path from the root: its parent's [`Memo`] and whether it is the right child (none
-/// and false at a root), then its own `bin` and `slot`.
-type Path = (Option<Memo>, bool, u16, u8);
-
-/// Gives each split of the top two levels its [`Memo`], equal for equal paths from the root.
-/// A split whose two children are leaves divides nothing and gets none.
-fn memos(nodes: &[Node], roots: &[u32]) -> (Vec<Option<Memo>>, [usize; MEMO_LEVELS]) {
+/// Gives each split whose path from the root (the same splits, taken the same ways) recurs in
+/// a later tree its [`Memo`], equal for equal paths. Such a split divides the same rows the same
+/// way in every tree, so the first tree's division serves the others; its parent's path recurs
+/// too, and is kept, so its rows come in the same order each time. Shallow paths come first
+/// (they hold the most rows). A split whose two children are leaves divides nothing and gets
+/// none; a split whose two ways lead to one child adds nothing to the path.
+fn memos(nodes: &[Node], roots: &[u32]) -> (Vec<Option<Memo>>, usize) {
     let divides = |i: u32| nodes.get(i as usize).is_some_and(|n| n.bin != 0 && n.leaves == 0);
-    let mut memo = vec![None; nodes.len()];
-    let mut paths: [Vec<Path>; MEMO_LEVELS] = Default::default();
-    let mut assign = |level: usize, parent: Option<Memo>, right: bool, i: u32| -> Option<Memo> {
-        let n = nodes[i as usize];
-        let key = (parent, right, n.bin, n.slot);
-        let known = &mut paths[level];
-        let id = known.iter().position(|k| *k == key).unwrap_or_else(|| {
-            known.push(key);
-            known.len() - 1
-        });
-        let m = (id < MEMOS_PER_LEVEL).then_some(Memo { level: level as u8, id: id as u8 });
-        memo[i as usize] = m;
-        m
-    };
+    let mut ids: std::collections::HashMap<Path, u32> = std::collections::HashMap::new();
+    // Per path: its parent's path, its depth, and the splits that take it.
+    let mut paths: Vec<(Option<u32>, u8, Vec<u32>)> = Vec::new();
+    let mut stack = Vec::new();
     for &root in roots {
-        if !divides(root) {
-            continue;
-        }
-        let Some(top) = assign(0, None, false, root) else { continue };
-        let child = nodes[root as usize].child;
-        for (right, c) in [(false, child), (true, child.wrapping_add(1))] {
-            if divides(c) {
-                assign(1, Some(top), right, c);
+        stack.push((root, None, false, 0u8));
+        while let Some((i, parent, right, depth)) = stack.pop() {
+            let Some(&n) = nodes.get(i as usize) else { continue };
+            if n.bin == 0 {
+                let next = n.child.wrapping_add(1);
+                if next != i {
+                    stack.push((next, parent, right, depth));
+                }
+                continue;
+            }
+            if !divides(i) {
+                continue;
+            }
+            let key = (parent, right, n.bin, n.slot);
+            let id = *ids.entry(key).or_insert_with(|| {
+                paths.push((parent, depth, Vec::new()));
+                (paths.len() - 1) as u32
+            });
+            paths[id as usize].2.push(i);
+            if let Some(deeper) = depth.checked_add(1) {
+                stack.push((n.child, Some(id), false, deeper));
+                stack.push((n.child.wrapping_add(1), Some(id), true, deeper));
             }
         }
     }
-    (memo, paths.map(|p| p.len().min(MEMOS_PER_LEVEL)))
+    let mut order: Vec<u32> = (0..paths.len() as u32).filter(|&p| paths[p as usize].2.len() > 1).collect();
+    // By depth, then as first met: a parent's path is always placed before its children's.
+    order.sort_by_key(|&p| (paths[p as usize].1, p));
+    let mut memo = vec![None; nodes.len()];
+    let mut kept: Vec<Option<Memo>> = vec![None; paths.len()];
+    let mut count = 0;
+    for p in order {
+        if count == MAX_KEPT {
+            break;
+        }
+        let (parent, depth, splits) = &paths[p as usize];
+        if parent.is_some_and(|q| kept[q as usize].is_none()) {
+            continue;
+        }
+        let m = Memo { id: count as u16, depth: *depth };
+        count += 1;
+        kept[p as usize] = Some(m);
+        for &i in splits {
+            memo[i as usize] = Some(m);
+        }
+    }
+    (memo, count)
 }
 
 /// Every place a `u16` row number can name. Columns of bins, lists of row numbers and sums
@@ -472,10 +504,17 @@ struct Split {
     lists: [Vec<u16>; 2],
     /// The block's sums.
     sums: Vec<f64>,
-    /// The kept divisions of the block's rows, per level (`SPLIT_BLOCK` places each, at the
-    /// rows' own places), and where each one's right rows start once it is made.
-    kept: [Vec<u16>; MEMO_LEVELS],
-    kept_mid: [Vec<Option<u16>>; MEMO_LEVELS],
+    /// The block's kept divisions, one after another: those of even depths in the first pool,
+    /// of odd ones in the second, so that a division and its parent's are never in the same
+    /// one. Each pool starts with `SPLIT_BLOCK` places of room and ends with `PLACES`, so that
+    /// a division whose rows hold places `lo..hi` is seen from `base`, with them at
+    /// `base + lo..base + hi`, like a list.
+    kept: [Vec<u16>; 2],
+    /// How much of each pool this block's kept divisions fill.
+    kept_used: [usize; 2],
+    /// Per [`Memo`], once its division is made in this block: its base, and where its right
+    /// rows start.
+    kept_at: Vec<Option<(u32, u16)>>,
     /// `0..rows`, what a root reads.
     all: Vec<u16>,
     /// Splits still to do: node, where its rows are (`lo..hi`), and which list holds them.
@@ -491,8 +530,8 @@ enum Source {
     A,
     /// The second list (the split writes the first).
     B,
-    /// A kept division.
-    Kept(Memo),
+    /// A kept division: its pool (its depth's parity) and base.
+    Kept(u8, u32),
 }
 
 thread_local! {
@@ -533,13 +572,9 @@ impl Split {
         if self.sums.len() < PLACES {
             self.sums.resize(PLACES, 0.0);
         }
-        for ((kept, mid), &n) in self.kept.iter_mut().zip(&mut self.kept_mid).zip(&c.memos) {
-            if kept.len() < n * SPLIT_BLOCK + PLACES {
-                kept.resize(n * SPLIT_BLOCK + PLACES, 0);
-            }
-            mid.clear();
-            mid.resize(n, None);
-        }
+        self.kept_used = [0; 2];
+        self.kept_at.clear();
+        self.kept_at.resize(c.memos, None);
         self.all.clear();
         // A block has at most SPLIT_BLOCK rows, which fits in a u16.
         self.all.extend((0..self.rows).map(|r| r as u16));
@@ -556,13 +591,12 @@ impl Split {
 
     /// Adds one tree's leaf to each of the block's sums.
     fn split_tree(&mut self, c: &Compiled, root: u32) {
-        let Split { bins, rows, lists, sums, kept, kept_mid, all, stack } = self;
+        let Split { bins, rows, lists, sums, kept, kept_used, kept_at, all, stack } = self;
         let [a, b] = lists;
         let (Some(a), Some(b), Some(sums)) = (places_mut(a, 0), places_mut(b, LIST_GAP), places_mut(sums, 0))
         else {
             return;
         };
-        let [k0, k1] = kept;
         stack.clear();
         stack.push((root, 0, *rows as u16, Source::All));
         while let Some((i, lo, hi, source)) = stack.pop() {
@@ -576,7 +610,7 @@ impl Split {
                     continue;
                 }
                 let v = c.leaf_values[i as usize];
-                for &r in &source.list(all, a, b, k0, k1)[lo_..hi_] {
+                for &r in &source.list(all, a, b, kept)[lo_..hi_] {
                     sums[usize::from(r)] += v;
                 }
                 continue;
@@ -586,37 +620,44 @@ impl Split {
                 // Indexed, not chosen by `if`, which compiles to a branch taken at random.
                 let values =
                     [c.leaf_values[n.child as usize], c.leaf_values[n.child.wrapping_add(1) as usize]];
-                for &r in &source.list(all, a, b, k0, k1)[lo_..hi_] {
+                for &r in &source.list(all, a, b, kept)[lo_..hi_] {
                     sums[usize::from(r)] += values[usize::from(column[usize::from(r)] >= n.bin)];
                 }
                 continue;
             }
-            // Kept divisions are of roots, reading `all`, and of their children, reading the
-            // root's kept division: the same rows, in the same order, wherever the path recurs.
-            let dest = match (c.memo[i as usize], source) {
-                (Some(m), Source::All) if m.level == 0 => Source::Kept(m),
-                (Some(m), Source::Kept(p)) if p.level == 0 && m.level == 1 => Source::Kept(m),
-                (_, Source::A) => Source::B,
-                _ => Source::A,
-            };
-            let made = match dest {
-                Source::Kept(m) => kept_mid[usize::from(m.level)].get(usize::from(m.id)).copied().flatten(),
+            // A kept division is of a root, reading `all`, or of a kept division's child,
+            // reading that: the same rows, in the same order, wherever the path recurs.
+            let memo = match (c.memo[i as usize], source) {
+                (Some(m), Source::All | Source::Kept(..)) => Some(m),
                 _ => None,
             };
-            let left = match made {
-                Some(left) => left,
-                None => {
-                    let Some((from, to)) = divide(source, dest, all, a, b, k0, k1) else {
+            let (dest, left) = match memo.map(|m| (m, kept_at.get(usize::from(m.id)).copied().flatten())) {
+                Some((m, Some((base, left)))) => (Source::Kept(m.depth % 2, base), left),
+                _ => {
+                    let dest = match (memo, source) {
+                        (Some(m), _) => {
+                            let pool = usize::from(m.depth % 2);
+                            let base = SPLIT_BLOCK + kept_used[pool] - lo_;
+                            kept_used[pool] += hi_ - lo_;
+                            if kept[pool].len() < base + PLACES {
+                                kept[pool].resize(base + PLACES, 0);
+                            }
+                            Source::Kept(m.depth % 2, base as u32)
+                        }
+                        (None, Source::A) => Source::B,
+                        _ => Source::A,
+                    };
+                    let Some((from, to)) = divide(source, dest, all, a, b, kept) else {
                         debug_assert!(false, "the walk made a pair `divide` does not know");
                         continue;
                     };
                     let left = partition(column, n.bin, &from[lo_..hi_], to, lo, hi);
-                    if let Source::Kept(m) = dest
-                        && let Some(made) = kept_mid[usize::from(m.level)].get_mut(usize::from(m.id))
+                    if let (Some(m), Source::Kept(_, base)) = (memo, dest)
+                        && let Some(made) = kept_at.get_mut(usize::from(m.id))
                     {
-                        *made = Some(left);
+                        *made = Some((base, left));
                     }
-                    left
+                    (dest, left)
                 }
             };
             if left < hi {
@@ -636,23 +677,19 @@ impl Source {
         all: &'a [u16],
         a: &'a [u16; PLACES],
         b: &'a [u16; PLACES],
-        k0: &'a [u16],
-        k1: &'a [u16],
+        kept: &'a [Vec<u16>; 2],
     ) -> &'a [u16] {
         match self {
             Source::All => all,
             Source::A => a,
             Source::B => b,
-            Source::Kept(m) => {
-                let kept = if m.level == 0 { k0 } else { k1 };
-                kept.get(usize::from(m.id) * SPLIT_BLOCK..).unwrap_or_default()
-            }
+            Source::Kept(pool, base) => kept[usize::from(pool & 1)].get(base as usize..).unwrap_or_default(),
         }
     }
 }
 
 /// The list a division reads and the one it writes, or `None` for a pair the walk never makes.
-/// Roots read `all`; a kept division of level 1 is of a root's kept division; any other
+/// Roots read `all`; a kept division reads `all` or its parent's, in the other pool; any other
 /// division reads one list (or a kept division) and writes the other.
 fn divide<'a>(
     source: Source,
@@ -660,17 +697,21 @@ fn divide<'a>(
     all: &'a [u16],
     a: &'a mut [u16; PLACES],
     b: &'a mut [u16; PLACES],
-    k0: &'a mut [u16],
-    k1: &'a mut [u16],
+    kept: &'a mut [Vec<u16>; 2],
 ) -> Option<(&'a [u16], &'a mut [u16; PLACES])> {
-    let kept_at = |m: Memo| usize::from(m.id) * SPLIT_BLOCK;
+    let [even, odd] = kept;
     match (source, dest) {
         (Source::All, Source::A) => Some((all, a)),
-        (Source::All, Source::Kept(m)) if m.level == 0 => Some((all, places_mut(k0, kept_at(m))?)),
-        (Source::Kept(p), Source::Kept(m)) if p.level == 0 && m.level == 1 => {
-            Some((k0.get(kept_at(p)..)?, places_mut(k1, kept_at(m))?))
+        (Source::All, Source::Kept(0, base)) => Some((all, places_mut(even, base as usize)?)),
+        (Source::Kept(0, from), Source::Kept(1, to)) => {
+            Some((even.get(from as usize..)?, places_mut(odd, to as usize)?))
         }
-        (Source::Kept(p), Source::A) => Some((if p.level == 0 { k0 } else { k1 }.get(kept_at(p)..)?, a)),
+        (Source::Kept(1, from), Source::Kept(0, to)) => {
+            Some((odd.get(from as usize..)?, places_mut(even, to as usize)?))
+        }
+        (Source::Kept(pool, from), Source::A) => {
+            Some((if pool == 0 { &even[..] } else { &odd[..] }.get(from as usize..)?, a))
+        }
         (Source::A, Source::B) => Some((a, b)),
         (Source::B, Source::A) => Some((b, a)),
         _ => None,
