@@ -1,9 +1,10 @@
 //! Saved smart lists (`[[queues.lists]]`, `leadline_shared::lists`) as queue windows.
 //!
 //! A list's membership depends on the clock (`older_than`, `newer_than`, `followup_due`) and on
-//! any field of the row, so it is not kept as an order at write time: a request walks the
-//! leads in priority order (the score index), keeps the ids that pass, orders them, and reads
-//! only the rows of the window asked for. The walk reads every lead's row, which is the cost:
+//! any field of the row, so it is not kept as an order at write time: a request reads every
+//! lead's row, the records front to back, keeps the ids that pass, orders them (by the list's
+//! key, then the queue order), and reads only the rows of the window asked for. Reading every
+//! row is the cost:
 //! docs/intel.md, "Smart lists", has the measurement. So a walk's members are kept
 //! ([`MemberCache`]) for as long as they hold: until the store's next commit, or the next
 //! minute (the finest step of a time condition), so that paging through a list, or coming
@@ -17,7 +18,7 @@ use jiff::Timestamp;
 use leadline_shared::domain::LeadSummary;
 use leadline_shared::lists::{ListOrder, SmartList};
 
-use crate::store::{Db, LeadOrder, SliceWindow, StoreError};
+use crate::store::{Db, SliceWindow, StoreError, keys};
 
 /// What a lead is sorted by in a list, after the walk's own (priority) order.
 fn sort_key(order: ListOrder, lead: &LeadSummary) -> i64 {
@@ -33,19 +34,19 @@ fn sort_key(order: ListOrder, lead: &LeadSummary) -> i64 {
     }
 }
 
-/// The ids of the leads in `list` at `now`, in its order.
+/// The ids of the leads in `list` at `now`, in its order: by the list's own key, then in the
+/// queue order (the score index's key, which the row gives).
 pub fn members(db: &Db, list: &SmartList, now: Timestamp) -> Result<Vec<String>, StoreError> {
-    let mut keyed: Vec<(i64, usize, String)> = Vec::new();
-    let mut walked = 0usize;
-    db.leads_by(LeadOrder::Score, &mut |lead| {
+    let mut keyed: Vec<(i64, Vec<u8>, String)> = Vec::new();
+    // The records front to back, not in the queue order: each lead's record looked up from
+    // the index would page the store's nodes in at random.
+    db.rows(&mut |lead| {
         if list.filter.matches(&lead, now) {
-            keyed.push((sort_key(list.order, &lead), walked, lead.id));
+            keyed.push((sort_key(list.order, &lead), keys::queue_key(&lead), lead.id));
         }
-        walked += 1;
         ControlFlow::Continue(())
     })?;
-    // The walk is in priority order, so ties keep it.
-    keyed.sort_unstable_by_key(|(key, at, _)| (*key, *at));
+    keyed.sort_unstable();
     Ok(keyed.into_iter().map(|(_, _, id)| id).collect())
 }
 
@@ -121,6 +122,56 @@ mod tests {
         Timestamp::from_second(1_700_000_000 + s).expect("ts")
     }
 
+    /// The members by the walk this replaced: every lead in the queue order (looked up from
+    /// the score index), the list's key sorted stably after it.
+    fn walked_members(db: &Db, list: &SmartList, now: Timestamp) -> Vec<String> {
+        let mut keyed: Vec<(i64, String)> = Vec::new();
+        db.leads_by(crate::store::LeadOrder::Score, &mut |lead| {
+            if list.filter.matches(&lead, now) {
+                keyed.push((sort_key(list.order, &lead), lead.id));
+            }
+            ControlFlow::Continue(())
+        })
+        .expect("walk");
+        keyed.sort_by_key(|(key, _)| *key);
+        keyed.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// Read front to back, the members come in the order the walk in the queue order gave,
+    /// for every list order, with many ties on the list's key and on priority.
+    #[test]
+    fn members_read_front_to_back_come_in_the_queue_walks_order() {
+        let db = Db::open(Arc::new(MemoryStore::new())).expect("open");
+        let mut batch = Batch::new();
+        for i in 0..400u32 {
+            batch.put(Put::Lead(LeadSummary {
+                id: format!("c{:03}", (i * 7919) % 400),
+                score: (i % 5) as u8 * 20,
+                priority: (i % 3) as u8 * 30,
+                tags: if i % 4 == 0 { vec!["buyer".into()] } else { vec![] },
+                date_added: (i % 6 != 0).then(|| at(i64::from(i % 9) * 60)),
+                last_activity: (i % 5 != 0).then(|| at(i64::from(i % 7) * 30)),
+                value_at_risk: f64::from(i % 4) * 1000.0,
+                awaiting_reply_since: (i % 3 == 0).then(|| at(i64::from(i % 4))),
+                ..LeadSummary::default()
+            }));
+        }
+        db.commit(&batch).expect("write");
+        for order in
+            ["priority", "score", "newest", "oldest", "last_activity", "value_at_risk", "waiting_longest"]
+        {
+            for filter in ["all = [\"score >= 20\"]", "any = [\"tags contains 'buyer'\", \"priority >= 60\"]"]
+            {
+                let cfg: SmartListConfig =
+                    toml::from_str(&format!("name = \"l\"\norder = \"{order}\"\n{filter}")).expect("toml");
+                let list = compile(&cfg).expect("list");
+                let ids = members(&db, &list, at(1000)).expect("members");
+                assert!(ids.len() > 50, "{order}, {filter}: {} members", ids.len());
+                assert_eq!(ids, walked_members(&db, &list, at(1000)), "{order}, {filter}");
+            }
+        }
+    }
+
     #[test]
     fn a_list_pages_its_members_in_its_order() {
         let db = Db::open(Arc::new(MemoryStore::new())).expect("open");
@@ -191,6 +242,12 @@ mod tests {
         for chunk in (0..n).collect::<Vec<_>>().chunks(5_000) {
             let mut batch = Batch::new();
             for &i in chunk {
+                // About the 3 KB of JSON a GHL contact has (the benchmark's 3,168 bytes a lead).
+                batch.put(Put::Contact(leadline_shared::domain::Contact {
+                    id: format!("c{i:06}"),
+                    tags: (0..100).map(|t| format!("tag number {t} of lead {i}")).collect(),
+                    ..Default::default()
+                }));
                 batch.put(Put::Lead(LeadSummary {
                     id: format!("c{i:06}"),
                     name: format!("Lead {i}"),
@@ -211,6 +268,13 @@ mod tests {
             let started = std::time::Instant::now();
             let w = window(&db, &MemberCache::default(), &list, at(0), 0, 50, None).expect("window");
             eprintln!("round {round}: {} members, {} ms", w.total, started.elapsed().as_millis());
+            let started = std::time::Instant::now();
+            let walked = walked_members(&db, &list, at(0));
+            eprintln!(
+                "  the walk in the queue order: {} members, {} ms",
+                walked.len(),
+                started.elapsed().as_millis()
+            );
         }
     }
 }

@@ -1173,6 +1173,25 @@ impl Db {
         Ok(out)
     }
 
+    /// Every lead's row, in id order (the records' own order, read front to back), until
+    /// `visit` breaks: the cheapest way to read them all, against [`Db::leads_by`]'s lookup of
+    /// each record from an index, in no order the records are kept in.
+    pub fn rows(&self, visit: &mut dyn FnMut(LeadSummary) -> ControlFlow<()>) -> Result<(), StoreError> {
+        let mut err = None;
+        self.store.scan(Tree::Leads, b"", None, false, &mut |_, v| match decode_section::<LeadSummary>(
+            v,
+            Section::Row,
+        ) {
+            Ok(Some(row)) => visit(row),
+            Ok(None) => ControlFlow::Continue(()),
+            Err(e) => {
+                err = Some(e);
+                ControlFlow::Break(())
+            }
+        })?;
+        err.map_or(Ok(()), Err)
+    }
+
     /// Walks leads in an order until `visit` breaks.
     pub fn leads_by(
         &self,

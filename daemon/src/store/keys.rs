@@ -72,12 +72,7 @@ pub const TIME_FIXED: usize = 8;
 /// is decided here and nowhere else; the store diffs old against new entries on each write.
 pub fn lead_index_entries(lead: &LeadSummary) -> Vec<(Tree, Vec<u8>)> {
     let id = lead.id.as_bytes();
-    let activity = lead.last_activity.or(lead.date_added).map(ts).unwrap_or_else(|| ms(i64::MIN));
-    // Highest priority first (the row's stored priority, engine::priority), then best score,
-    // then most recent activity.
-    let recency = (!u64::from_be_bytes(activity)).to_be_bytes();
-    let rank = [u8::MAX - lead.priority, u8::MAX - lead.score];
-    let mut entries = vec![(Tree::IdxScore, join(&[&rank, &recency, id]))];
+    let mut entries = vec![(Tree::IdxScore, queue_key(lead))];
     if let Some(due) = lead.next_followup_at {
         entries.push((Tree::IdxDue, join(&[&ts(due), id])));
     }
@@ -89,6 +84,16 @@ pub fn lead_index_entries(lead: &LeadSummary) -> Vec<(Tree, Vec<u8>)> {
         entries.push((Tree::IdxUncontacted, join(&[&added, id])));
     }
     entries
+}
+
+/// A lead's [`Tree::IdxScore`] key, whose order is the queues' (`hot`, `all`): highest
+/// priority first (the row's stored priority, engine::priority), then best score, then most
+/// recent activity, then id.
+pub fn queue_key(lead: &LeadSummary) -> Vec<u8> {
+    let activity = lead.last_activity.or(lead.date_added).map(ts).unwrap_or_else(|| ms(i64::MIN));
+    let recency = (!u64::from_be_bytes(activity)).to_be_bytes();
+    let rank = [u8::MAX - lead.priority, u8::MAX - lead.score];
+    join(&[&rank, &recency, lead.id.as_bytes()])
 }
 
 /// The fixed-size prefix length of a recovery key ([`recovery`]).
