@@ -26,7 +26,8 @@ macro_rules! store_conformance_tests {
             transactions_read_their_own_writes, lead_indexes_follow_their_lead,
             queue_windows_match_the_index_walks, counters_track_records,
             messages_and_opportunities_by_contact, pending_ops_are_sequenced,
-            followup_items_name_their_ops, schema_version_and_migrations, flush_succeeds);
+            followup_items_name_their_ops, schema_version_and_migrations, flush_succeeds,
+            commits_log_the_leads_they_change);
     };
     (@each $factory:expr, $($check:ident),+) => {
         $(
@@ -433,4 +434,31 @@ pub fn flush_succeeds<S: Store>(store: S) {
         .expect("commit");
     rt.block_on(db.flush()).expect("flush");
     assert!(db.contact("a").expect("get").is_some());
+}
+
+/// Each commit logs the leads whose rows it changed, under the generation it gave the store: a
+/// reader at an older generation learns exactly the leads to read again.
+pub fn commits_log_the_leads_they_change<S: Store>(store: S) {
+    let db = db(store);
+    let start = db.generation().expect("generation");
+    assert_eq!(db.leads_changed_since(start), None, "nothing logged yet");
+    db.commit(Batch::new().put(Put::Lead(lead("a", 10, Temperature::Cold))).put(Put::Lead(lead(
+        "b",
+        20,
+        Temperature::Cold,
+    ))))
+    .expect("commit");
+    let after_ab = db.generation().expect("generation");
+    // A contact alone changes no row; rewriting a row as it is changes nothing either.
+    db.commit(Batch::new().put(Put::Contact(Contact { id: "z".into(), ..Default::default() })))
+        .expect("commit");
+    db.commit(Batch::new().put(Put::Lead(lead("a", 10, Temperature::Cold)))).expect("commit");
+    db.commit(Batch::new().put(Put::Lead(lead("b", 30, Temperature::Hot))).remove(Remove::Lead("a".into())))
+        .expect("commit");
+    let now = db.generation().expect("generation");
+    let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(db.leads_changed_since(start), Some((now, set(&["a", "b"]))));
+    assert_eq!(db.leads_changed_since(after_ab), Some((now, set(&["a", "b"]))));
+    assert_eq!(db.leads_changed_since(now - 1), Some((now, set(&["a", "b"]))));
+    assert_eq!(db.leads_changed_since(now), Some((now, set(&[]))));
 }

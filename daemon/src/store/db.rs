@@ -246,6 +246,45 @@ struct Hooks<'a> {
     rows: Option<&'a RowChanges>,
     facts: Option<&'a FactChanges>,
     search: Option<&'a SearchChanges>,
+    /// The ids of the leads whose rows the commit changed, for [`ChangeLog`].
+    leads: Option<&'a Mutex<Vec<String>>>,
+}
+
+/// The leads each recent commit changed, by the generation it gave the store: what lets a
+/// reader of every row (a saved smart list) read again only the rows changed since.
+#[derive(Debug, Default)]
+struct ChangeLog {
+    commits: std::collections::VecDeque<(u64, Vec<String>)>,
+    ids: usize,
+}
+
+/// The most lead ids the change log holds; past it the oldest commits are forgotten (a reader
+/// further behind reads every row again).
+const CHANGE_LOG_IDS: usize = 100_000;
+
+impl ChangeLog {
+    fn push(&mut self, generation: u64, ids: Vec<String>) {
+        self.ids += ids.len();
+        self.commits.push_back((generation, ids));
+        while self.ids > CHANGE_LOG_IDS && self.commits.len() > 1 {
+            if let Some((_, gone)) = self.commits.pop_front() {
+                self.ids -= gone.len();
+            }
+        }
+    }
+
+    /// The leads changed after `generation`, and the generation they bring a reader to; `None`
+    /// when the log no longer (or does not yet) reach back to it.
+    fn since(&self, generation: u64) -> Option<(u64, std::collections::BTreeSet<String>)> {
+        let (first, _) = self.commits.front()?;
+        if *first > generation.saturating_add(1) {
+            return None;
+        }
+        let latest = self.commits.back().map_or(generation, |(g, _)| *g).max(generation);
+        let ids =
+            self.commits.iter().filter(|(g, _)| *g > generation).flat_map(|(_, ids)| ids.iter().cloned());
+        Some((latest, ids.collect()))
+    }
 }
 
 impl Hooks<'_> {
@@ -272,6 +311,8 @@ pub struct Db {
     /// The search index over the rows' names, phones, emails and tags, built on first use
     /// and then moved by each commit under `commits`, like `ranks`.
     search: Arc<Mutex<Option<SearchIndex>>>,
+    /// The leads each recent commit changed, appended under `commits`.
+    changed: Arc<Mutex<ChangeLog>>,
 }
 
 impl Db {
@@ -289,6 +330,7 @@ impl Db {
             ranks: Arc::new(Mutex::new(None)),
             analytics: Arc::new(Mutex::new(None)),
             search: Arc::new(Mutex::new(None)),
+            changed: Arc::new(Mutex::new(ChangeLog::default())),
         };
         match db.schema_version()? {
             None => db.set_schema_version(target)?,
@@ -334,7 +376,10 @@ impl Db {
         let changes: Option<RowChanges> = lock(&self.ranks).is_some().then(RowChanges::default);
         let facts: Option<FactChanges> = lock(&self.analytics).is_some().then(FactChanges::default);
         let searches: Option<SearchChanges> = lock(&self.search).is_some().then(SearchChanges::default);
+        let leads: Mutex<Vec<String>> = Mutex::default();
+        let generation = Mutex::new(0u64);
         self.store.transact(&|tx| {
+            lock(&leads).clear();
             // The body may run again after a conflict: start the lists afresh each time.
             if let Some(changes) = &changes {
                 lock(changes).clear();
@@ -346,12 +391,17 @@ impl Db {
                 lock(searches).clear();
             }
             // Any write makes a snapshot of the derived structures stale.
-            next_seq(tx, META_GENERATION)?;
+            *lock(&generation) = next_seq(tx, META_GENERATION)?;
             let mut given = Vec::with_capacity(batch.ops.len());
             for _ in &batch.ops {
                 given.push(next_seq(tx, SEQ_OPS)?);
             }
-            let changes = Hooks { rows: changes.as_ref(), facts: facts.as_ref(), search: searches.as_ref() };
+            let changes = Hooks {
+                rows: changes.as_ref(),
+                facts: facts.as_ref(),
+                search: searches.as_ref(),
+                leads: Some(&leads),
+            };
             for remove in &batch.removes {
                 apply_remove(tx, remove, changes)?;
             }
@@ -375,6 +425,8 @@ impl Db {
             *seqs.lock().unwrap_or_else(|p| p.into_inner()) = given;
             Ok(())
         })?;
+        let generation = generation.into_inner().unwrap_or_else(|p| p.into_inner());
+        lock(&self.changed).push(generation, leads.into_inner().unwrap_or_else(|p| p.into_inner()));
         if let Some(changes) = changes
             && let Some(ranks) = lock(&self.ranks).as_mut()
         {
@@ -511,6 +563,13 @@ impl Db {
             *lock(&self.search) = Some(index);
         }
         Ok(false)
+    }
+
+    /// The leads whose rows changed after the store's `generation`, with the generation that
+    /// brings a reader to; `None` when this process's log of commits does not reach back to it
+    /// (then read every row).
+    pub fn leads_changed_since(&self, generation: u64) -> Option<(u64, std::collections::BTreeSet<String>)> {
+        lock(&self.changed).since(generation)
     }
 
     /// The store's generation: how many commits it has had.
@@ -1336,6 +1395,9 @@ fn set_lead_row(
     if let Some(rows) = changes.rows {
         lock(rows).push((old.as_ref().map(LeadEntries::of), lead.map(LeadEntries::of)));
     }
+    if let Some(leads) = changes.leads {
+        lock(leads).push(id.to_owned());
+    }
     changes.fact(FactChange::Lead(old.as_ref().map(LeadFacts::of), lead.map(LeadFacts::of)));
     if let Some(search) = changes.search {
         let (was, now) = (old.as_ref().map(SearchEntry::of), lead.map(SearchEntry::of));
@@ -1593,5 +1655,37 @@ fn apply_remove(tx: &dyn KvTx, remove: &Remove, changes: Hooks<'_>) -> Result<()
         }
         Remove::PendingOp(seq) => tx.remove(Tree::PendingOps, &seq.to_be_bytes()),
         Remove::StageChange(key) => tx.remove(Tree::StageChanges, key),
+    }
+}
+
+#[cfg(test)]
+mod change_log_tests {
+    use super::{CHANGE_LOG_IDS, ChangeLog};
+
+    /// Past its size the log forgets its oldest commits, and says so to a reader that far
+    /// behind rather than give it part of what changed; it always keeps the last commit.
+    #[test]
+    fn the_log_forgets_its_oldest_commits_and_says_so() {
+        let mut log = ChangeLog::default();
+        assert_eq!(log.since(0), None, "an empty log reaches back to nothing");
+        log.push(1, vec!["a".into()]);
+        log.push(2, vec!["b".into(), "a".into()]);
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        assert_eq!(log.since(0), Some((2, ids(&["a", "b"]))));
+        assert_eq!(log.since(1), Some((2, ids(&["a", "b"]))));
+        assert_eq!(log.since(2), Some((2, ids(&[]))));
+        // Three ids so far: this fills the log to its size exactly.
+        log.push(3, (0..CHANGE_LOG_IDS - 3).map(|i| i.to_string()).collect());
+        assert_eq!(log.since(0).map(|(g, ids)| (g, ids.len())), Some((3, CHANGE_LOG_IDS - 3 + 2)));
+        log.push(4, vec!["c".into()]);
+        assert_eq!(log.since(0), None, "the first commit is gone");
+        assert_eq!(log.since(1).map(|(g, ids)| (g, ids.len())), Some((4, CHANGE_LOG_IDS - 3 + 3)));
+        log.push(5, (0..CHANGE_LOG_IDS + 1).map(|i| format!("x{i}")).collect());
+        assert_eq!(log.since(3), None);
+        assert_eq!(
+            log.since(4).map(|(g, ids)| (g, ids.len())),
+            Some((5, CHANGE_LOG_IDS + 1)),
+            "the last is kept"
+        );
     }
 }
