@@ -260,7 +260,7 @@ struct ChangeLog {
 
 /// The most lead ids the change log holds; past it the oldest commits are forgotten (a reader
 /// further behind reads every row again).
-const CHANGE_LOG_IDS: usize = 100_000;
+const CHANGE_LOG_IDS: usize = 20_000;
 
 impl ChangeLog {
     fn push(&mut self, generation: u64, ids: Vec<String>) {
