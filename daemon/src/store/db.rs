@@ -1237,16 +1237,8 @@ impl Db {
     /// each record from an index, in no order the records are kept in.
     pub fn rows(&self, visit: &mut dyn FnMut(LeadSummary) -> ControlFlow<()>) -> Result<(), StoreError> {
         let mut err = None;
-        self.store.scan(Tree::Leads, b"", None, false, &mut |_, v| match decode_section::<LeadSummary>(
-            v,
-            Section::Row,
-        ) {
-            Ok(Some(row)) => visit(row),
-            Ok(None) => ControlFlow::Continue(()),
-            Err(e) => {
-                err = Some(e);
-                ControlFlow::Break(())
-            }
+        self.store.scan(Tree::Leads, b"", None, false, &mut |_, v| {
+            hand_row(decode_section(v, Section::Row), &mut err, visit)
         })?;
         err.map_or(Ok(()), Err)
     }
@@ -1269,14 +1261,7 @@ impl Db {
             let Some(id) = keys::id_after(k, fixed) else {
                 return ControlFlow::Continue(());
             };
-            match self.lead(id) {
-                Ok(Some(lead)) => visit(lead),
-                Ok(None) => ControlFlow::Continue(()),
-                Err(e) => {
-                    err = Some(e);
-                    ControlFlow::Break(())
-                }
-            }
+            hand_row(self.lead(id), &mut err, visit)
         })?;
         err.map_or(Ok(()), Err)
     }
@@ -1331,6 +1316,23 @@ fn bump(tx: &dyn KvTx, name: &str, delta: i64) -> Result<(), TxError> {
         .unwrap_or(0);
     let new = old.saturating_add_signed(delta);
     tx.insert(Tree::Meta, key.as_bytes(), &new.to_be_bytes())
+}
+
+/// Hands a row read during a walk to `visit`, passes over a lead without one, and stops the
+/// walk at an error, kept in `err`.
+fn hand_row(
+    read: Result<Option<LeadSummary>, StoreError>,
+    err: &mut Option<StoreError>,
+    visit: &mut dyn FnMut(LeadSummary) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    match read {
+        Ok(Some(row)) => visit(row),
+        Ok(None) => ControlFlow::Continue(()),
+        Err(e) => {
+            *err = Some(e);
+            ControlFlow::Break(())
+        }
+    }
 }
 
 fn next_seq(tx: &dyn KvTx, key: &[u8]) -> Result<u64, TxError> {
