@@ -1,13 +1,14 @@
 //! Saved smart lists (`[[queues.lists]]`, `leadline_shared::lists`) as queue windows.
 //!
 //! A list's membership depends on the clock (`older_than`, `newer_than`, `followup_due`) and on
-//! any field of the row, so it is not kept as an order at write time: the first request of a
-//! minute reads every lead's row, the records front to back, keeps the ids that pass and
+//! any field of the row, so it is not kept as an order at write time: a first request reads
+//! every lead's row, the records front to back, keeps the ids that pass and
 //! orders them (by the list's key, then the queue order); every request reads only the rows of
 //! the window asked for. Reading every row is the cost (docs/intel.md, "Smart lists", has the
-//! measurement), so the members are kept ([`MemberCache`]) through the minute (the finest step
-//! of a time condition): a commit since moves only the leads it changed, which the store logs
-//! ([`Db::leads_changed_since`]), and whose rows are read again.
+//! measurement), so the members are kept ([`MemberCache`]): through the minute (the finest step
+//! of a time condition) for a list with one, for good for a list without. A commit since moves
+//! only the leads it changed, which the store logs ([`Db::leads_changed_since`]), and whose rows
+//! are read again.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::ControlFlow;
@@ -113,11 +114,13 @@ struct Read {
 
 impl MemberCache {
     /// [`Members::of`] `list` at `now`. Kept while the minute lasts (the finest step of a time
-    /// condition): a commit since moves only the leads it changed, whose rows are read again;
-    /// a new minute, or commits further back than the store's log reaches, read every row.
+    /// condition), or for good when the list's filter reads no clock: a commit since moves
+    /// only the leads it changed, whose rows are read again; a new minute, or commits further
+    /// back than the store's log reaches, read every row.
     pub fn members(&self, db: &Db, list: &SmartList, now: Timestamp) -> Result<Arc<Members>, StoreError> {
         let generation = db.generation()?;
-        let minute = now.as_second().div_euclid(60);
+        // A list whose filter reads no clock changes only with its leads' rows.
+        let minute = if list.filter.reads_the_clock() { now.as_second().div_euclid(60) } else { 0 };
         let lock = || self.lists.lock().unwrap_or_else(|p| p.into_inner());
         let kept = {
             let mut cache = lock();
@@ -287,7 +290,7 @@ mod tests {
     }
 
     #[test]
-    fn a_read_is_kept_through_the_minute_and_moved_by_each_commit() {
+    fn a_read_is_kept_and_moved_by_each_commit_and_the_clock_read_again_each_minute() {
         let db = Db::open(Arc::new(MemoryStore::new())).expect("open");
         let lead = |id: &str| LeadSummary { id: id.into(), score: 80, ..LeadSummary::default() };
         let mut batch = Batch::new();
@@ -310,7 +313,16 @@ mod tests {
         );
         assert_eq!(cache.full_reads(), 1, "the commit's lead was read, not every row");
         cache.members(&db, &list, at(60)).expect("again");
-        assert_eq!(cache.full_reads(), 2, "a new minute reads every row");
+        assert_eq!(cache.full_reads(), 1, "a list that reads no clock is kept past the minute");
+        let cfg: SmartListConfig =
+            toml::from_str("name = \"recent\"\nall = [\"score >= 50\", \"date_added newer_than '1d'\"]")
+                .expect("toml");
+        let recent = compile(&cfg).expect("list");
+        cache.members(&db, &recent, at(60)).expect("read");
+        cache.members(&db, &recent, at(90)).expect("kept");
+        assert_eq!(cache.full_reads(), 2, "the same minute");
+        cache.members(&db, &recent, at(120)).expect("again");
+        assert_eq!(cache.full_reads(), 3, "a new minute reads every row of a list that reads the clock");
     }
 
     /// Within a minute, commits that add, change, move and remove leads (in and out of the

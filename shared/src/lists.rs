@@ -511,6 +511,18 @@ pub fn duration(s: &str) -> Result<SignedDuration, String> {
 }
 
 impl Filter {
+    /// Whether a lead can come in or go out with the clock alone (a time condition, or
+    /// `followup_due`): without one, a list changes only when a lead's row does.
+    pub fn reads_the_clock(&self) -> bool {
+        match self {
+            Filter::All(fs) | Filter::Any(fs) => fs.iter().any(Filter::reads_the_clock),
+            Filter::Not(f) => f.reads_the_clock(),
+            Filter::Cond(c) => {
+                matches!(c, Cond::OlderThan(..) | Cond::NewerThan(..) | Cond::Flag(Flag::FollowupDue))
+            }
+        }
+    }
+
     /// Whether the lead passes, at `now` (for the time conditions).
     pub fn matches(&self, lead: &LeadSummary, now: Timestamp) -> bool {
         match self {
@@ -737,6 +749,9 @@ mod tests {
                 score,
                 first_outbound_at: contacted.then(|| at(-1)),
                 last_activity: activity.map(at),
+                // Some in the past, some to come: a clock moved on finds them due.
+                next_followup_at: activity.map(|a| at(a / 2 + 100_000)),
+                date_added: activity.map(|a| at(a * 2)),
                 sms_blocked: blocked,
                 tags: ["buyer", "seller", "vip"][..tags].iter().map(|t| t.to_string()).collect(),
                 source: Some(if score % 2 == 0 { "Zillow" } else { "Referral" }.into()),
@@ -754,6 +769,8 @@ mod tests {
             Just("source = \"zillow\""),
             Just("last_activity older_than \"1d\""),
             Just("tags in [\"vip\", \"seller\"]"),
+            Just("followup_due"),
+            Just("date_added newer_than \"2h\""),
         ]
         .prop_map(|s| Filter::Cond(cond(s)))
     }
@@ -783,5 +800,34 @@ mod tests {
             prop_assert_eq!(m(&not(&not(&a))), m(&a));
             prop_assert!(m(&Filter::All(vec![])) && !m(&Filter::Any(vec![])));
         }
+
+        /// A filter that does not read the clock gives the same answer at any time.
+        #[test]
+        fn a_filter_without_the_clock_answers_alike_at_any_time(
+            f in arb_filter(),
+            lead in arb_lead(),
+            later in 0i64..10_000_000,
+        ) {
+            if !f.reads_the_clock() {
+                prop_assert_eq!(f.matches(&lead, at(0)), f.matches(&lead, at(later)));
+            }
+        }
+    }
+
+    #[test]
+    fn time_conditions_and_followup_due_read_the_clock() {
+        for (text, clock) in [
+            ("last_activity older_than \"3d\"", true),
+            ("date_added newer_than \"1h\"", true),
+            ("followup_due", true),
+            ("has_followup", false),
+            ("score >= 70", false),
+            ("next_followup_at is set", false),
+        ] {
+            assert_eq!(Filter::Cond(cond(text)).reads_the_clock(), clock, "{text}");
+        }
+        let due = Filter::Any(vec![Filter::Cond(cond("followup_due"))]);
+        let nested = Filter::All(vec![Filter::Cond(cond("score >= 70")), Filter::Not(Box::new(due))]);
+        assert!(nested.reads_the_clock());
     }
 }
