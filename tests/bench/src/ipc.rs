@@ -28,6 +28,11 @@ pub struct IpcFigures {
     pub queue_last: Summary,
     /// `Analytics { range: all }`: every figure of the analytics screen.
     pub analytics: Summary,
+    /// The first 50 rows of the saved list `call-today` (every lead's row read, once a minute
+    /// for a list with time conditions), the first request for it.
+    pub list_first: Duration,
+    /// The same request again, the list's members kept by the daemon.
+    pub list: Summary,
     /// The real dashboard against this daemon (`None` without tmux).
     pub dashboard: Option<crate::dashboard::DashboardFigures>,
     pub echo: Summary,
@@ -125,8 +130,24 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
         // The warm-up requests also wait for the aggregates' build at start, if still running.
         let all = Request::Analytics { range: leadline_shared::protocol::AnalyticsRange::All };
         let analytics = time_requests(&mut conn, &all, plan.ipc_samples).await?;
+        let saved = Request::Queue {
+            name: QueueName::Saved("call-today".into()),
+            limit: 50,
+            offset: 0,
+            anchor: None,
+        };
+        let list_first = time_once(&mut conn, &saved).await?;
+        let list = time_requests(&mut conn, &saved, plan.ipc_samples).await?;
         let echo = echo(work, plan.ipc_samples).await?;
-        Ok::<_, anyhow::Error>((import_s, queue, queue_training, queue_last, analytics, echo))
+        Ok::<_, anyhow::Error>((
+            import_s,
+            queue,
+            queue_training,
+            queue_last,
+            analytics,
+            (list_first, list),
+            echo,
+        ))
     });
     // The dashboard is measured against the daemon still running with the whole data set.
     let dashboard = match &result {
@@ -136,12 +157,14 @@ pub fn measure(work: &Path, dataset: &Path, plan: &Plan) -> anyhow::Result<IpcFi
     let (peak, now) = (status_kb(child.id(), "VmHWM:"), status_kb(child.id(), "VmRSS:"));
     let _ = child.kill();
     let _ = child.wait();
-    let (import_s, queue, queue_training, queue_last, analytics, echo) = result?;
+    let (import_s, queue, queue_training, queue_last, analytics, (list_first, list), echo) = result?;
     Ok(IpcFigures {
         queue,
         queue_training,
         queue_last,
         analytics,
+        list_first,
+        list,
         dashboard,
         echo,
         import_peak_rss_kb: peak,
@@ -203,6 +226,17 @@ async fn time_while_training(conn: &mut Conn, body: &Request) -> anyhow::Result<
 }
 
 /// A queue request, one at a time, as the CLI and dashboard send it.
+/// Times one request.
+async fn time_once(conn: &mut Conn, body: &Request) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    conn.send(queue_request(u64::MAX, body)?).await?;
+    let frame = conn.next().await.ok_or_else(|| anyhow::anyhow!("daemon closed"))??;
+    let elapsed = started.elapsed();
+    let reply: ServerMessage = protocol::decode(&frame)?;
+    let ServerMessage::Response { result: Ok(_), .. } = reply else { anyhow::bail!("bad reply {reply:?}") };
+    Ok(elapsed)
+}
+
 async fn time_requests(conn: &mut Conn, body: &Request, samples: usize) -> anyhow::Result<Summary> {
     let mut times = Vec::with_capacity(samples);
     for id in 0..(samples + 50) as u64 {
