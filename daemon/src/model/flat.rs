@@ -905,6 +905,17 @@ mod tests {
             for (i, (a, b)) in fast.iter().zip(&general).enumerate() {
                 assert_eq!(a.to_bits(), b.to_bits(), "case {case}, row {i}");
             }
+            // With no room to keep divisions, or room for a few only, the rest are divided
+            // tree by tree, to the same sums.
+            if let (true, Some(c)) = (many, Compiled::new(&f)) {
+                for room in [0, 5_000] {
+                    let mut capped = vec![0.0; n];
+                    c.clone().with_kept_rows(room).raw_batch_split(f.base, &rows, &mut capped);
+                    for (i, (a, b)) in capped.iter().zip(&general).enumerate() {
+                        assert_eq!(a.to_bits(), b.to_bits(), "case {case}, room {room}, row {i}");
+                    }
+                }
+            }
         }
         assert!(
             shared.iter().all(|&s| s > 0),

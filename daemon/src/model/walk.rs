@@ -83,6 +83,8 @@ pub struct Compiled {
     memo: Vec<Option<Memo>>,
     /// How many divisions a block keeps.
     memos: usize,
+    /// The most rows a block's kept divisions hold in each pool ([`KEPT_ROWS`]).
+    kept_rows: usize,
     /// Input columns of a row.
     features: usize,
     /// Bins per row: two per feature.
@@ -245,7 +247,25 @@ impl Compiled {
         }
         let whole = thresholds.iter().map(|t| WholeBins::new(t)).collect();
         let (memo, memos) = memos(&nodes, &roots);
-        Some(Compiled { nodes, leaf_values, roots, thresholds, whole, memo, memos, features, slots })
+        Some(Compiled {
+            nodes,
+            leaf_values,
+            roots,
+            thresholds,
+            whole,
+            memo,
+            memos,
+            kept_rows: KEPT_ROWS,
+            features,
+            slots,
+        })
+    }
+
+    /// The same forest with room for `rows` kept rows per pool, not [`KEPT_ROWS`].
+    #[cfg(test)]
+    pub(crate) fn with_kept_rows(mut self, rows: usize) -> Compiled {
+        self.kept_rows = rows;
+        self
     }
 
     /// Per depth, the divisions the split walk keeps and the splits that use them (more
@@ -411,8 +431,13 @@ struct Memo {
 }
 
 /// The most divisions a block keeps: past this many recurring paths, the deepest divide tree by
-/// tree. Their rows take two bytes each, so the memory is that of the kept nodes' rows.
+/// tree.
 const MAX_KEPT: usize = 4096;
+
+/// The most rows (two bytes each) a block's kept divisions hold in each of the two pools: 2 MB.
+/// A division that would go past it is divided tree by tree, and so are the divisions below
+/// it. The bank model's blocks of 4,096 rows keep about 200 k in each.
+const KEPT_ROWS: usize = 1 << 20;
 
 /// A split's path from the root: its parent's path (none at a root), whether it is the right
 /// child, then its own `bin` and `slot`.
@@ -634,8 +659,9 @@ impl Split {
             let (dest, left) = match memo.map(|m| (m, kept_at.get(usize::from(m.id)).copied().flatten())) {
                 Some((m, Some((base, left)))) => (Source::Kept(m.depth % 2, base), left),
                 _ => {
+                    let room = |m: Memo| kept_used[usize::from(m.depth % 2)] + (hi_ - lo_) <= c.kept_rows;
                     let dest = match (memo, source) {
-                        (Some(m), _) => {
+                        (Some(m), _) if room(m) => {
                             let pool = usize::from(m.depth % 2);
                             let base = SPLIT_BLOCK + kept_used[pool] - lo_;
                             kept_used[pool] += hi_ - lo_;
@@ -644,7 +670,7 @@ impl Split {
                             }
                             Source::Kept(m.depth % 2, base as u32)
                         }
-                        (None, Source::A) => Source::B,
+                        (_, Source::A) => Source::B,
                         _ => Source::A,
                     };
                     let Some((from, to)) = divide(source, dest, all, a, b, kept) else {
