@@ -241,19 +241,26 @@ type FactChanges = Mutex<Vec<FactChange>>;
 type SearchChanges = Mutex<Vec<(Option<SearchEntry>, Option<SearchEntry>)>>;
 
 /// What a commit collects for the in-memory structures, each only once it is built.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct Hooks<'a> {
     rows: Option<&'a RowChanges>,
     facts: Option<&'a FactChanges>,
     search: Option<&'a SearchChanges>,
     /// The ids of the leads whose rows the commit changed, for [`ChangeLog`].
-    leads: Option<&'a Mutex<Vec<String>>>,
+    leads: &'a Mutex<Vec<String>>,
 }
 
 /// The leads each recent commit changed, by the generation it gave the store: what lets a
 /// reader of every row (a saved smart list) read again only the rows changed since.
 #[derive(Debug, Default)]
 struct ChangeLog {
+    /// Every commit after this generation that changed a lead is in `commits` (`None` before
+    /// this process's first commit).
+    from: Option<u64>,
+    /// The last commit's generation.
+    latest: u64,
+    /// The commits that changed leads, oldest first: a commit that changed none (messages,
+    /// ops, follow-ups alone) takes no place, so the log's size is bounded by its ids.
     commits: std::collections::VecDeque<(u64, Vec<String>)>,
     ids: usize,
 }
@@ -264,11 +271,17 @@ const CHANGE_LOG_IDS: usize = 20_000;
 
 impl ChangeLog {
     fn push(&mut self, generation: u64, ids: Vec<String>) {
+        self.from.get_or_insert(generation.saturating_sub(1));
+        self.latest = generation;
+        if ids.is_empty() {
+            return;
+        }
         self.ids += ids.len();
         self.commits.push_back((generation, ids));
         while self.ids > CHANGE_LOG_IDS && self.commits.len() > 1 {
-            if let Some((_, gone)) = self.commits.pop_front() {
+            if let Some((gone_at, gone)) = self.commits.pop_front() {
                 self.ids -= gone.len();
+                self.from = Some(gone_at);
             }
         }
     }
@@ -276,11 +289,10 @@ impl ChangeLog {
     /// The leads changed after `generation`, and the generation they bring a reader to; `None`
     /// when the log no longer (or does not yet) reach back to it.
     fn since(&self, generation: u64) -> Option<(u64, std::collections::BTreeSet<String>)> {
-        let (first, _) = self.commits.front()?;
-        if *first > generation.saturating_add(1) {
+        if generation < self.from? {
             return None;
         }
-        let latest = self.commits.back().map_or(generation, |(g, _)| *g).max(generation);
+        let latest = self.latest.max(generation);
         let ids =
             self.commits.iter().filter(|(g, _)| *g > generation).flat_map(|(_, ids)| ids.iter().cloned());
         Some((latest, ids.collect()))
@@ -400,7 +412,7 @@ impl Db {
                 rows: changes.as_ref(),
                 facts: facts.as_ref(),
                 search: searches.as_ref(),
-                leads: Some(&leads),
+                leads: &leads,
             };
             for remove in &batch.removes {
                 apply_remove(tx, remove, changes)?;
@@ -1397,9 +1409,7 @@ fn set_lead_row(
     if let Some(rows) = changes.rows {
         lock(rows).push((old.as_ref().map(LeadEntries::of), lead.map(LeadEntries::of)));
     }
-    if let Some(leads) = changes.leads {
-        lock(leads).push(id.to_owned());
-    }
+    lock(changes.leads).push(id.to_owned());
     changes.fact(FactChange::Lead(old.as_ref().map(LeadFacts::of), lead.map(LeadFacts::of)));
     if let Some(search) = changes.search {
         let (was, now) = (old.as_ref().map(SearchEntry::of), lead.map(SearchEntry::of));
@@ -1689,5 +1699,12 @@ mod change_log_tests {
             Some((5, CHANGE_LOG_IDS + 1)),
             "the last is kept"
         );
+        // Commits that change no lead move the generation on and take no place.
+        for g in 6..10_000 {
+            log.push(g, Vec::new());
+        }
+        assert_eq!(log.commits.len(), 1);
+        assert_eq!(log.since(5), Some((9_999, ids(&[]))));
+        assert_eq!(log.since(4).map(|(g, ids)| (g, ids.len())), Some((9_999, CHANGE_LOG_IDS + 1)));
     }
 }
