@@ -13,11 +13,15 @@ use leadline_shared::domain::{
 };
 use serde::Deserialize;
 
-use crate::engine::features::{FeatureInputs, FeatureRow, derive as derive_features, scoring_deal};
+use crate::engine::features::{
+    FeatureInputs, FeatureRow, derive as derive_features, derive_timed, scoring_deal,
+};
 use crate::engine::followup::events::events;
-use crate::engine::followup::plan::{Alert, Effects, Lead as PlannedLead, OptOuts, TimeRules, react};
+use crate::engine::followup::plan::{
+    Alert, Effects, Lead as PlannedLead, OptOuts, TimeRules, react, score_rise_may_start,
+};
 use crate::engine::followup::workflow::Workflows;
-use crate::engine::lead::{LeadInputs, summarize};
+use crate::engine::lead::{LeadInputs, show_score, summarize};
 use crate::engine::qualify::{FieldMap, qualify};
 use crate::engine::rebase::{rebase_contact, rebase_opportunity, rebase_task};
 use crate::engine::score::score;
@@ -25,6 +29,9 @@ use crate::intel::ModelSlot;
 use crate::store::{Batch, Db, NewOp, Put, Remove, StoreError, StoredLead, deleted_contacts_put};
 
 pub mod import;
+pub mod inputs;
+
+use inputs::ScoringInputs;
 
 /// The most messages per contact read to derive its row.
 const MESSAGES_PER_LEAD: usize = 200;
@@ -474,6 +481,120 @@ impl Ingest {
         Ok(changed)
     }
 
+    /// Rescores every lead, as after a scoring model is promoted: in pages of [`PAGE`] leads,
+    /// each page one transaction under the writer lock (sync's pages wait at most one page).
+    ///
+    /// A lead is scored from its record's scoring inputs ([`inputs`]) and its row takes the new
+    /// score and priority (nothing else in a row depends on the score), so no contact, message
+    /// or deal is read. Only the leads whose score or row changed are written. A lead is
+    /// derived from its records instead, as [`Ingest::rescore`] does, when its record has no
+    /// usable inputs (a store from before schema 8) or when its score rises across a
+    /// `score_above` trigger while follow-ups are planned (the planner must hear of it).
+    pub fn rescore_all(&self, now: Timestamp) -> Result<RescoredAll, IngestError> {
+        let mut done = RescoredAll::default();
+        let mut after: Option<String> = None;
+        loop {
+            let _writer = self.db.write_lock();
+            let page = self.db.stored_leads_after(after.as_deref(), PAGE)?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            done.leads += page.len();
+            let page_done = self.rescore_page(page, now)?;
+            done.changed.extend(page_done.changed);
+            done.derived += page_done.derived;
+        }
+        Ok(done)
+    }
+
+    /// One page of [`Ingest::rescore_all`], under the writer lock.
+    fn rescore_page(
+        &self,
+        page: Vec<(String, StoredLead)>,
+        now: Timestamp,
+    ) -> Result<RescoredAll, IngestError> {
+        let model = self.model.get();
+        // The planner hears only of live changes; without a `score_above` crossed, a rescore
+        // gives it nothing to do.
+        let workflows = match &self.planning {
+            Some(planning) if self.db.meta::<Timestamp>(META_LIVE_SINCE)?.is_some() => {
+                Some(&planning.workflows)
+            }
+            _ => None,
+        };
+        let rescore_one = |(id, stored): &(String, StoredLead)| -> Fast {
+            let (Ok(Some(bytes)), Ok(Some(mut row))) = (stored.inputs(), stored.row()) else {
+                return Fast::Derive;
+            };
+            let inputs = match ScoringInputs::decode(bytes) {
+                Ok(inputs) => inputs,
+                Err(e) => {
+                    tracing::debug!(contact_id = %id, error = %e, "scoring inputs not used");
+                    return Fast::Derive;
+                }
+            };
+            let Ok(old_score) = stored.score() else { return Fast::Derive };
+            let q = inputs.qualification;
+            let s = match &model {
+                Some(model) => model.score(id, q, &inputs.features.at(now), &self.scoring, now),
+                None => score(id, q, &self.scoring, now),
+            };
+            let old_row = row.clone();
+            show_score(&mut row, &s);
+            crate::engine::priority::stamp(&mut row, now, &self.scoring.priority);
+            if workflows.is_some_and(|w| score_rise_may_start(w, old_row.score, row.score)) {
+                return Fast::Derive;
+            }
+            if row == old_row && old_score.is_some_and(|old| old.same_result(&s)) {
+                Fast::Same
+            } else {
+                Fast::Write(Box::new((s, row)))
+            }
+        };
+        // Scoring is arithmetic per lead: spread over the cores like a page's derivation.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
+        let outcomes: Vec<Fast> = if workers == 1 {
+            page.iter().map(rescore_one).collect()
+        } else {
+            let per = page.len().div_ceil(workers);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = page
+                    .chunks(per)
+                    .map(|chunk| scope.spawn(move || chunk.iter().map(rescore_one).collect::<Vec<_>>()))
+                    .collect();
+                let mut all = Vec::with_capacity(page.len());
+                for handle in handles {
+                    all.extend(handle.join().map_err(|_| IngestError::Panicked)?);
+                }
+                Ok::<_, IngestError>(all)
+            })?
+        };
+        let mut batch = Batch::new();
+        let mut done = RescoredAll::default();
+        let mut slow = BTreeSet::new();
+        for ((id, _), outcome) in page.into_iter().zip(outcomes) {
+            match outcome {
+                Fast::Same => {}
+                Fast::Derive => {
+                    slow.insert(id);
+                }
+                Fast::Write(written) => {
+                    let (s, row) = *written;
+                    done.changed.push(id);
+                    batch.put(Put::Score(s));
+                    batch.put(Put::Lead(row));
+                }
+            }
+        }
+        done.derived = slow.len();
+        if !slow.is_empty() {
+            // As `rescore`: what the planner plans is written, its alerts are not raised.
+            let (more, _) = self.rescore_into(&mut batch, &slow, &Overlay::default(), now)?;
+            done.changed.extend(more);
+        }
+        self.db.commit(&batch)?;
+        Ok(done)
+    }
+
     fn rescore_into(
         &self,
         batch: &mut Batch,
@@ -492,13 +613,12 @@ impl Ingest {
             None => None,
         };
         let ids: Vec<&String> = ids.iter().collect();
-        let derive = |ids: &[&String]| -> Result<Vec<Changed>, IngestError> {
+        let derive = |ids: &[&String]| -> Result<Vec<(String, Derived)>, IngestError> {
             let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(Derived::Changed(changed)) =
-                    self.derive(id, overlay, &pipelines, &fields, live_since, now)?
-                {
-                    out.push(*changed);
+            for &id in ids {
+                match self.derive(id, overlay, &pipelines, &fields, live_since, now)? {
+                    Some(Derived::Unchanged { inputs: None }) | None => {}
+                    Some(derived) => out.push((id.clone(), derived)),
                 }
             }
             Ok(out)
@@ -510,7 +630,7 @@ impl Ingest {
         } else {
             std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS)
         };
-        let derived: Vec<Changed> = if workers == 1 {
+        let derived: Vec<(String, Derived)> = if workers == 1 {
             derive(&ids)?
         } else {
             let per = ids.len().div_ceil(workers);
@@ -527,7 +647,19 @@ impl Ingest {
         };
         let mut changed = Vec::with_capacity(derived.len());
         let mut planned = Planned::default();
-        for c in derived {
+        for (id, derived) in derived {
+            let c = match derived {
+                Derived::Changed(c) => c,
+                Derived::Unchanged { inputs } => {
+                    if let Some(bytes) = inputs {
+                        batch.put(Put::ScoringInputs { contact_id: id, bytes });
+                    }
+                    continue;
+                }
+            };
+            if let Some(bytes) = c.inputs {
+                batch.put(Put::ScoringInputs { contact_id: id, bytes });
+            }
             if let Some(record) = c.followups {
                 planned.due_now |=
                     record.items.iter().any(|i| i.state == ItemState::Scheduled && i.at <= now);
@@ -589,22 +721,26 @@ impl Ingest {
         let mut follow_up = given.or(stored_follow_up.as_ref()).cloned();
         let q = qualify(&contact, &messages, fields);
         let lead_type = fields.lead_type(&contact);
+        // The lead's features, from what this derivation already read, as of now: scored by
+        // the model if one is promoted, and kept with their instants for a full rescore.
+        let features = derive_timed(&FeatureInputs {
+            contact: &contact,
+            messages: &messages,
+            deal: scoring_deal(&opportunities),
+            pipelines,
+            qualification: &q,
+            lead_type: lead_type.as_deref(),
+            as_of: now,
+        });
+        let qualification = q.clone();
         let s = match self.model.get() {
-            // The lead's features, from what this derivation already read, as of now.
-            Some(model) => {
-                let features = feature_row(
-                    &contact,
-                    &messages,
-                    &opportunities,
-                    pipelines,
-                    &q,
-                    lead_type.as_deref(),
-                    now,
-                );
-                model.score(id, q, &features, &self.scoring, now)
-            }
+            Some(model) => model.score(id, q, &features.row, &self.scoring, now),
             None => score(id, q, &self.scoring, now),
         };
+        let inputs = ScoringInputs { qualification, features }.encode();
+        // What a full rescore reads of the lead, written when it differs from the stored one.
+        let stored_inputs = stored.as_ref().map(StoredLead::inputs).transpose()?.flatten();
+        let inputs = (stored_inputs != Some(&inputs[..])).then_some(inputs);
         let row = |follow_up: Option<&FollowUps>| {
             summarize(&LeadInputs {
                 contact: &contact,
@@ -674,9 +810,9 @@ impl Ingest {
                 && stored.score().ok().flatten().is_some_and(|old| old.same_result(&s))
         }));
         if !rescored && followups.is_none() && effects == Effects::default() {
-            return Ok(Some(Derived::Unchanged));
+            return Ok(Some(Derived::Unchanged { inputs }));
         }
-        Ok(Some(Derived::Changed(Box::new(Changed { score: s, lead, rescored, followups, effects }))))
+        Ok(Some(Derived::Changed(Box::new(Changed { score: s, lead, rescored, followups, effects, inputs }))))
     }
 
     /// Imports a data set file (the `ghl-sim --dump` format), page by page, flushing at the
@@ -731,6 +867,27 @@ impl Ingest {
     }
 }
 
+/// What a full rescore ([`Ingest::rescore_all`]) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RescoredAll {
+    /// The leads looked at.
+    pub leads: usize,
+    /// Those whose score or row changed (written), in no particular order.
+    pub changed: Vec<String>,
+    /// Those derived from their records rather than their scoring inputs.
+    pub derived: usize,
+}
+
+/// What a full rescore makes of one lead from its record alone.
+enum Fast {
+    /// Its score and row stand.
+    Same,
+    /// Its new score and row.
+    Write(Box<(Score, LeadSummary)>),
+    /// It is to be derived from its records.
+    Derive,
+}
+
 /// What deriving a lead found.
 #[allow(
     clippy::large_enum_variant,
@@ -739,8 +896,9 @@ impl Ingest {
 enum Derived {
     /// Something to write: the score and row, the follow-ups, or both.
     Changed(Box<Changed>),
-    /// The stored score, row and follow-ups stand.
-    Unchanged,
+    /// The stored score, row and follow-ups stand; the scoring inputs, when given, are to be
+    /// written (a change that moved no score or row).
+    Unchanged { inputs: Option<Vec<u8>> },
 }
 
 /// A lead's new state.
@@ -752,6 +910,8 @@ struct Changed {
     /// The follow-up record, when it changed.
     followups: Option<FollowUps>,
     effects: Effects,
+    /// The scoring inputs, when they changed.
+    inputs: Option<Vec<u8>>,
 }
 
 /// What the planner made of a page.

@@ -381,9 +381,6 @@ fn training_memory_gb(rows: usize, cols: usize) -> f32 {
     TRAINING_MEMORY_GB + (rows * cols) as f32 * 64.0 / 1e9
 }
 
-/// Leads rescored per transaction after a promotion.
-const RESCORE_CHUNK: usize = 1_000;
-
 /// Trains now (unless a run is under way, which this waits for), and after a promotion
 /// rescores every lead with the new model and tells the clients. Returns the status after.
 pub async fn retrain(state: &Arc<crate::state::State>) -> Result<ModelStatus, IntelError> {
@@ -395,17 +392,15 @@ pub async fn retrain(state: &Arc<crate::state::State>) -> Result<ModelStatus, In
         let trained = train(&db, &slot, &cfg, now)?;
         if let Some(model) = &trained.promoted {
             let started = std::time::Instant::now();
-            let ids = db.contact_ids()?;
-            for chunk in ids.chunks(RESCORE_CHUNK) {
-                let chunk: std::collections::BTreeSet<String> = chunk.iter().cloned().collect();
-                ingest.rescore(&chunk, now).map_err(|e| match e {
-                    crate::ingest::IngestError::Store(e) => IntelError::Store(e),
-                    other => IntelError::Model(ModelError::Train(other.to_string())),
-                })?;
-            }
+            let done = ingest.rescore_all(now).map_err(|e| match e {
+                crate::ingest::IngestError::Store(e) => IntelError::Store(e),
+                other => IntelError::Model(ModelError::Train(other.to_string())),
+            })?;
             tracing::info!(
                 model = %model,
-                leads = ids.len(),
+                leads = done.leads,
+                changed = done.changed.len(),
+                from_records = done.derived,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "rescored every lead with the promoted model"
             );

@@ -113,6 +113,45 @@ const DAY: f64 = 86_400.0;
 
 /// The lead's features as of `inputs.as_of`.
 pub fn derive(inputs: &FeatureInputs<'_>) -> FeatureRow {
+    derive_timed(inputs).row
+}
+
+/// A feature row with the instants its day counts are measured from, so that it can be read
+/// as of any later time ([`TimedFeatures::at`]) without the records it came from: what a full
+/// rescore evaluates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedFeatures {
+    /// The row as of the time it was derived.
+    pub row: FeatureRow,
+    /// The lead's last message (`days_since_reply`).
+    pub last_inbound: Option<Timestamp>,
+    /// The last conversational message either way (`days_since_contact`).
+    pub last_any: Option<Timestamp>,
+    /// The contact's arrival (`days_since_arrival`).
+    pub arrival: Option<Timestamp>,
+}
+
+impl TimedFeatures {
+    /// The row as of `as_of`: the day counts measured again, the rest as derived. Equal to
+    /// [`derive`] at `as_of` as long as no message is dated between the derivation and `as_of`.
+    pub fn at(&self, as_of: Timestamp) -> FeatureRow {
+        FeatureRow {
+            days_since_reply: days_to(self.last_inbound, as_of),
+            days_since_contact: days_to(self.last_any, as_of),
+            days_since_arrival: days_to(self.arrival, as_of),
+            ..self.row.clone()
+        }
+    }
+}
+
+/// Whole days from `t` to `as_of`, `NaN` without `t`. Whole days: a score moves once a day as
+/// time passes, not at every rescore (a lead whose score is unchanged costs no write).
+fn days_to(t: Option<Timestamp>, as_of: Timestamp) -> f64 {
+    t.map_or(f64::NAN, |t| (seconds(t, as_of) / DAY).floor())
+}
+
+/// [`derive`], with the instants of its day counts.
+pub fn derive_timed(inputs: &FeatureInputs<'_>) -> TimedFeatures {
     let as_of = inputs.as_of;
     let mut talk: Vec<&Message> = inputs
         .messages
@@ -177,9 +216,6 @@ pub fn derive(inputs: &FeatureInputs<'_>) -> FeatureRow {
     let last_inbound =
         talk.iter().rev().find(|m| m.direction == Direction::Inbound).and_then(|m| m.date_added);
     let last_any = talk.iter().rev().find_map(|m| m.date_added);
-    // Whole days: a score moves once a day as time passes, not at every rescore (a lead whose
-    // score is unchanged costs no write).
-    let days_to = |t: Option<Timestamp>| t.map_or(f64::NAN, |t| (seconds(t, as_of) / DAY).floor());
     let share = |n: usize| if talk.is_empty() { f64::NAN } else { n as f64 / talk.len() as f64 };
 
     let deal = inputs.deal;
@@ -195,7 +231,7 @@ pub fn derive(inputs: &FeatureInputs<'_>) -> FeatureRow {
         _ => f64::NAN,
     };
     let text = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-    FeatureRow {
+    let row = FeatureRow {
         answered: questions.iter().sum(),
         questions,
         inbound: inbound as f64,
@@ -203,21 +239,22 @@ pub fn derive(inputs: &FeatureInputs<'_>) -> FeatureRow {
         inbound_questions: asking as f64,
         reply_rate: if outbound == 0 { f64::NAN } else { answered_outbound as f64 / outbound as f64 },
         reply_minutes: median(&mut waits),
-        days_since_reply: days_to(last_inbound),
-        days_since_contact: days_to(last_any),
+        days_since_reply: days_to(last_inbound, as_of),
+        days_since_contact: days_to(last_any, as_of),
         sms_share: share(sms),
         email_share: share(email),
         calls: calls as f64,
         connected_calls: connected as f64,
         opted_out: if opted_out { 1.0 } else { 0.0 },
-        days_since_arrival: days_to(inputs.contact.date_added),
+        days_since_arrival: days_to(inputs.contact.date_added, as_of),
         tags: inputs.contact.tags.len() as f64,
         source: text(inputs.contact.source.as_deref()),
         lead_type: text(inputs.lead_type),
         pipeline: text(pipeline.map(|p| p.name.as_str())),
         deal_value: deal.and_then(|d| d.monetary_value).unwrap_or(f64::NAN),
         stage_position,
-    }
+    };
+    TimedFeatures { row, last_inbound, last_any, arrival: inputs.contact.date_added }
 }
 
 impl FeatureRow {

@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use leadline_shared::domain::{
     CallStats, Contact, Direction, FollowUps, LeadSummary, Message, Opportunity, OpportunityStatus, Pipeline,
-    Score,
+    Score, Temperature,
 };
 
 /// Everything a lead's row is derived from.
@@ -34,13 +34,14 @@ pub fn summarize(inputs: &LeadInputs<'_>) -> LeadSummary {
         (Some(d), Some(p)) => p.stage_name(&d.pipeline_stage_id).map(str::to_owned),
         _ => None,
     };
-    LeadSummary {
+    let mut row = LeadSummary {
         id: c.id.clone(),
         name: c.display_name(),
-        score: inputs.score.value,
-        scored_by: inputs.score.model.clone(),
-        temperature: inputs.score.temperature,
-        answered: inputs.score.qualification.answered_count(),
+        // Set below from the score.
+        score: 0,
+        scored_by: String::new(),
+        temperature: Temperature::Cold,
+        answered: 0,
         source: c.source.clone().filter(|s| !s.is_empty()),
         lead_type: inputs.lead_type.clone().or_else(|| lead_type_from_tags(&c.tags)),
         pipeline: pipeline.map(|p| p.name.clone()),
@@ -71,7 +72,18 @@ pub fn summarize(inputs: &LeadInputs<'_>) -> LeadSummary {
         priority: 0,
         churn_risk: 0,
         value_at_risk: 0.0,
-    }
+    };
+    show_score(&mut row, inputs.score);
+    row
+}
+
+/// Sets what a row shows of its score: the only fields of a row that depend on it, so a full
+/// rescore gives a stored row a new score without its records (`Ingest::rescore_all`).
+pub fn show_score(row: &mut LeadSummary, score: &Score) {
+    row.score = score.value;
+    row.scored_by = score.model.clone();
+    row.temperature = score.temperature;
+    row.answered = score.qualification.answered_count();
 }
 
 /// GHL logs a booked appointment in the conversation as an activity entry.

@@ -1,5 +1,5 @@
-//! Record encoding: one version byte, then the record as JSON; a lead's record holds three
-//! JSON sections.
+//! Record encoding: one version byte, then the record as JSON; a lead's record holds four
+//! sections.
 //!
 //! The version byte lets a later Leadline change the encoding record by record; a record
 //! with an unknown version is reported, never guessed at.
@@ -34,15 +34,22 @@ pub fn decode<T: DeserializeOwned>(tree: Tree, bytes: &[u8]) -> Result<T, StoreE
     }
 }
 
-/// The encoding of a lead's one record ([`Tree::Leads`]): its GHL contact, its score and its
-/// row, each a JSON section behind its own length, so reading the row (every queue does) never
-/// parses the contact.
-pub const RECORD_LEAD: u8 = 2;
+/// The encoding of a lead's one record ([`Tree::Leads`]) before schema 8: its GHL contact,
+/// its score and its row, each a JSON section behind its own length, so reading the row (every
+/// queue does) never parses the contact. Still read: such a record has no scoring inputs.
+pub const RECORD_LEAD_3: u8 = 2;
 
-/// The sections of a lead record, as JSON bytes, indexed by [`Section`]; `None` is an absent
-/// section.
+/// The encoding written today: [`RECORD_LEAD_3`]'s sections, then the lead's scoring inputs
+/// (`ingest::inputs`, binary), each behind its own length.
+pub const RECORD_LEAD: u8 = 3;
+
+/// How many sections a record of today's encoding holds.
+const SECTIONS: usize = 4;
+
+/// The sections of a lead record, as bytes (JSON but for the inputs), indexed by [`Section`];
+/// `None` is an absent section.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LeadRecord([Option<Vec<u8>>; 3]);
+pub struct LeadRecord([Option<Vec<u8>>; SECTIONS]);
 
 /// Which section of a [`LeadRecord`], in their order on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +57,8 @@ pub enum Section {
     Contact = 0,
     Score = 1,
     Row = 2,
+    /// What scoring reads of the lead, so that a full rescore reads no contact, message or deal.
+    Inputs = 3,
 }
 
 impl LeadRecord {
@@ -65,7 +74,8 @@ impl LeadRecord {
         out.push(RECORD_LEAD);
         for part in &self.0 {
             let body = part.as_deref().unwrap_or_default();
-            // A JSON value is never empty, so length 0 is free to mean "absent".
+            // No section is ever empty (a JSON value, the inputs' version byte), so length 0 is
+            // free to mean "absent".
             out.extend_from_slice(&(body.len() as u32).to_be_bytes());
             out.extend_from_slice(body);
         }
@@ -106,6 +116,11 @@ pub fn decode_section<T: DeserializeOwned>(bytes: &[u8], section: Section) -> Re
     sections(bytes)?[section as usize].map(section_value).transpose()
 }
 
+/// One section's bytes of a stored lead record, without copying them.
+pub fn section_bytes(bytes: &[u8], section: Section) -> Result<Option<&[u8]>, StoreError> {
+    Ok(sections(bytes)?[section as usize])
+}
+
 fn section_value<T: DeserializeOwned>(body: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(body)
         .map_err(|e| StoreError::Corrupt { tree: Tree::Leads.name(), reason: e.to_string() })
@@ -116,10 +131,11 @@ pub fn section_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| StoreError::Backend(format!("cannot encode a record: {e}")))
 }
 
-fn sections(bytes: &[u8]) -> Result<[Option<&[u8]>; 3], StoreError> {
+fn sections(bytes: &[u8]) -> Result<[Option<&[u8]>; SECTIONS], StoreError> {
     let corrupt = |reason: String| StoreError::Corrupt { tree: Tree::Leads.name(), reason };
-    let mut rest = match bytes.split_first() {
-        Some((&RECORD_LEAD, rest)) => rest,
+    let (count, mut rest) = match bytes.split_first() {
+        Some((&RECORD_LEAD, rest)) => (SECTIONS, rest),
+        Some((&RECORD_LEAD_3, rest)) => (3, rest),
         Some((version, _)) => {
             return Err(corrupt(format!(
                 "lead record encoding v{version} is not one this Leadline understands"
@@ -127,8 +143,8 @@ fn sections(bytes: &[u8]) -> Result<[Option<&[u8]>; 3], StoreError> {
         }
         None => return Err(corrupt("empty record".into())),
     };
-    let mut out = [None; 3];
-    for slot in &mut out {
+    let mut out = [None; SECTIONS];
+    for slot in &mut out[..count] {
         let (len, tail) =
             rest.split_first_chunk::<4>().ok_or_else(|| corrupt("truncated lead record".into()))?;
         let len = u32::from_be_bytes(*len) as usize;
@@ -167,8 +183,9 @@ mod tests {
             contact in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 1..40)),
             score in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 1..40)),
             row in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 1..40)),
+            inputs in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 1..40)),
         ) {
-            let record = LeadRecord([contact, score, row]);
+            let record = LeadRecord([contact, score, row, inputs]);
             proptest::prop_assert_eq!(LeadRecord::decode(&record.encode()).expect("decodes"), record);
         }
 
@@ -183,12 +200,35 @@ mod tests {
     #[test]
     fn a_lead_record_reads_one_section() {
         let c = Contact { id: "c".into(), ..Default::default() };
-        let record = LeadRecord([Some(section_json(&c).expect("json")), None, Some(b"{".to_vec())]);
+        let record = LeadRecord([Some(section_json(&c).expect("json")), None, Some(b"{".to_vec()), None]);
         let bytes = record.encode();
         assert_eq!(decode_section::<Contact>(&bytes, Section::Contact).expect("contact"), Some(c));
         assert_eq!(decode_section::<Contact>(&bytes, Section::Score).expect("absent"), None);
         assert!(decode_section::<Contact>(&bytes, Section::Row).is_err(), "a broken row is reported");
         assert!(LeadRecord::decode(&bytes[..bytes.len() - 1]).is_err(), "truncated");
         assert!(LeadRecord::decode(&[RECORD_V1]).is_err(), "not a lead record");
+    }
+
+    #[test]
+    fn a_record_from_before_the_inputs_reads_without_them() {
+        let c = Contact { id: "c".into(), ..Default::default() };
+        let contact = section_json(&c).expect("json");
+        // Schema 7's encoding: three sections.
+        let mut old = vec![RECORD_LEAD_3];
+        for body in [&contact[..], b"", b"{}"] {
+            old.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            old.extend_from_slice(body);
+        }
+        let record = LeadRecord::decode(&old).expect("an older record reads");
+        assert_eq!(record.get(Section::Contact), Some(&contact[..]));
+        assert_eq!(record.get(Section::Row), Some(&b"{}"[..]));
+        assert_eq!(record.get(Section::Inputs), None);
+        // Written again, it takes today's encoding, with room for the inputs.
+        let again = record.encode();
+        assert_eq!(again[0], RECORD_LEAD);
+        assert_eq!(LeadRecord::decode(&again).expect("decodes"), record);
+        let mut truncated = old.clone();
+        truncated.pop();
+        assert!(LeadRecord::decode(&truncated).is_err());
     }
 }

@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::engine::analytics::{self, Aggregates, DealFacts, LeadFacts, StepFact};
 use crate::engine::search::{SearchEntry, SearchFields, SearchIndex};
 
-use super::codec::{LeadRecord, Section, decode, decode_section, encode, has_section, section_json};
+use super::codec::{
+    LeadRecord, Section, decode, decode_section, encode, has_section, section_bytes, section_json,
+};
 use super::keys;
 use super::ranks::{IndexKeys, LeadEntries, LeadRanks, Ranking};
 use super::schema::{self, CURRENT_SCHEMA, MIGRATIONS, Migration};
@@ -36,6 +38,11 @@ pub enum Put {
     Note(Note),
     Score(Score),
     Lead(LeadSummary),
+    /// A lead's scoring inputs (`ingest::inputs`), as encoded.
+    ScoringInputs {
+        contact_id: String,
+        bytes: Vec<u8>,
+    },
     FollowUps(FollowUps),
     /// A pending op as it stands after an attempt, written only if the op is still there (an
     /// op that was done and removed meanwhile is never brought back).
@@ -144,6 +151,12 @@ impl StoredLead {
     /// The dashboard row.
     pub fn row(&self) -> Result<Option<LeadSummary>, StoreError> {
         decode_section(&self.0, Section::Row)
+    }
+
+    /// The scoring inputs' bytes (`ingest::inputs`), absent until the lead is derived by a
+    /// Leadline that writes them.
+    pub fn inputs(&self) -> Result<Option<&[u8]>, StoreError> {
+        section_bytes(&self.0, Section::Inputs)
     }
 }
 
@@ -1004,6 +1017,30 @@ impl Db {
         Ok(self.store.get(Tree::Leads, id.as_bytes())?.map(StoredLead))
     }
 
+    /// Up to `limit` lead records in id order, from the first id after `after` (from the first
+    /// when `None`): a walk of every lead in pages, as a full rescore reads them.
+    pub fn stored_leads_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, StoredLead)>, StoreError> {
+        let mut out = Vec::with_capacity(limit.min(4_096));
+        if limit == 0 {
+            return Ok(out);
+        }
+        let after = after.map(str::as_bytes);
+        self.store.scan(Tree::Leads, b"", after, false, &mut |k, v| {
+            if after == Some(k) {
+                return ControlFlow::Continue(());
+            }
+            if let Ok(id) = std::str::from_utf8(k) {
+                out.push((id.to_owned(), StoredLead(v.to_vec())));
+            }
+            if out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })?;
+        Ok(out)
+    }
+
     /// A lead's planned follow-up.
     pub fn follow_up(&self, id: &str) -> Result<Option<FollowUps>, StoreError> {
         self.get(Tree::FollowUps, id.as_bytes())
@@ -1587,6 +1624,9 @@ fn apply_put(tx: &dyn KvTx, put: &Put, changes: Hooks<'_>) -> Result<(), TxError
         Put::Score(s) => {
             set_lead_section(tx, &s.contact_id, Section::Score, Some(section_json(s)?)).map(drop)
         }
+        Put::ScoringInputs { contact_id, bytes } => {
+            set_lead_section(tx, contact_id, Section::Inputs, Some(bytes.clone())).map(drop)
+        }
         Put::FollowUps(f) => {
             if changes.facts.is_some() {
                 let old = read::<FollowUps>(tx, Tree::FollowUps, f.contact_id.as_bytes())?;
@@ -1642,7 +1682,11 @@ fn apply_remove(tx: &dyn KvTx, remove: &Remove, changes: Hooks<'_>) -> Result<()
             }
             Ok(())
         }
-        Remove::Lead(id) => set_lead_row(tx, id, None, changes),
+        Remove::Lead(id) => {
+            // The inputs are what the row was derived from: they go with it.
+            set_lead_section(tx, id, Section::Inputs, None)?;
+            set_lead_row(tx, id, None, changes)
+        }
         Remove::Task(id) => {
             if let Some(old) = read::<Task>(tx, Tree::Tasks, id.as_bytes())? {
                 unindex_task(tx, &old)?;

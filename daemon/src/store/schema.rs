@@ -9,7 +9,7 @@ use super::{Db, KvTx, Store, StoreError, Tree, TxError, keys};
 
 /// The schema this Leadline writes. Bump it with a migration whenever a tree's layout, a
 /// key encoding or an index changes meaning.
-pub const CURRENT_SCHEMA: u32 = 7;
+pub const CURRENT_SCHEMA: u32 = 8;
 
 /// One step from `from` to `from + 1`. It runs in the daemon before anything else touches
 /// the store, and the version is bumped only after it succeeded.
@@ -31,7 +31,17 @@ pub const MIGRATIONS: &[Migration] = &[
         run: index_notes_tasks,
     },
     Migration { from: 6, describe: "order hot and all by the composite priority", run: priority_keys },
+    Migration { from: 7, describe: "lead records may carry their scoring inputs", run: inputs_section },
 ];
+
+/// Schema 7 → 8. A lead record gains a fourth section, the lead's scoring inputs
+/// (`ingest::inputs`), in a new record encoding (`codec::RECORD_LEAD`). Nothing is rewritten:
+/// the older records still read, and each gets its inputs when it is next derived (a full
+/// rescore derives a lead without them from its records). The version marks the store, so
+/// that an older Leadline refuses it whole rather than tripping on the first new record.
+fn inputs_section(_: &Db) -> Result<(), StoreError> {
+    Ok(())
+}
 
 /// Schema 6 → 7. The score index was ordered by score; now by the composite priority
 /// (`engine::priority`), which each row stores. Every row gets its priority as of now, with

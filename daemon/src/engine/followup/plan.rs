@@ -207,15 +207,7 @@ pub fn react(
                 }
             }
             LeadEvent::ScoreRose { from, to } => {
-                start(
-                    record,
-                    workflows,
-                    lead,
-                    now,
-                    now,
-                    &mut fx,
-                    |t| matches!(t, Trigger::ScoreAbove { score } if from < score && to >= score),
-                );
+                start(record, workflows, lead, now, now, &mut fx, |t| rise_fires(t, *from, *to));
             }
             LeadEvent::TagAdded(tag) => {
                 for e in record.enrollments.iter_mut().filter(|e| e.state.is_current()) {
@@ -282,6 +274,17 @@ pub fn react(
 
 /// Starts `record` on every workflow whose trigger `fires` and whose conditions hold, unless
 /// the lead is in it already or opted out. `anchor` is what the steps count from.
+/// Whether a score rising from `from` to `to` fires `trigger` (a `score_above` crossed).
+fn rise_fires(trigger: &Trigger, from: u8, to: u8) -> bool {
+    matches!(trigger, Trigger::ScoreAbove { score } if from < *score && to >= *score)
+}
+
+/// Whether a score rising from `from` to `to` may start a workflow: only then does the planner
+/// need to hear of a rescore (`ScoreRose` is the one event a rescore alone can raise).
+pub fn score_rise_may_start(workflows: &Workflows, from: u8, to: u8) -> bool {
+    from < to && workflows.iter().any(|w| rise_fires(&w.trigger, from, to))
+}
+
 fn start(
     record: &mut FollowUps,
     workflows: &Workflows,
@@ -718,6 +721,22 @@ mod tests {
 
     fn state_of_after(r: &FollowUps, w: &str) -> Option<EnrollmentState> {
         r.enrollments.iter().find(|e| e.workflow == w).map(|e| e.state.clone())
+    }
+
+    /// A rescore asks the planner only about a rise across a `score_above` (the default
+    /// workflows' hot-lead fast track, at 50); `react` starts it on exactly those rises.
+    #[test]
+    fn only_a_rise_across_a_score_above_may_start_a_workflow() {
+        let w = workflows();
+        for (from, to, starts) in
+            [(30, 65, true), (49, 50, true), (50, 90, false), (10, 49, false), (65, 30, false)]
+        {
+            assert_eq!(score_rise_may_start(&w, from, to), starts, "{from} → {to}");
+            let mut r = FollowUps::new("c");
+            let row = LeadSummary { score: to, ..LeadSummary::default() };
+            react_at(&mut r, &[LeadEvent::ScoreRose { from, to }], &row, t(10));
+            assert_eq!(!r.enrollments.is_empty(), starts, "{from} → {to} as react sees it");
+        }
     }
 
     #[test]

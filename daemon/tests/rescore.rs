@@ -1,0 +1,166 @@
+//! A full rescore (`Ingest::rescore_all`, what a model promotion runs) reads only the leads'
+//! records, scoring each from its compact scoring inputs, and comes out exactly as deriving
+//! every lead from its contact, messages and deals (`Ingest::rescore`) would: with a model and
+//! with rules-v1, days later. A lead whose record has no inputs (written before schema 8) is
+//! derived from its records once, and has them from then on.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use leadline_daemon::ingest::Ingest;
+use leadline_daemon::intel::{self, ActiveModel, ModelRecord, ModelSlot};
+use leadline_daemon::store::{Db, MemoryStore, Store, Tree};
+use leadline_shared::config::Config;
+use leadline_shared::domain::{LeadSummary, Score};
+
+/// A store holding the simulator's location (with closed deals to train on), its ingester and
+/// model slot, and the location's time.
+async fn location(path: &std::path::Path, now: Timestamp) -> (Arc<dyn Store>, Db, Ingest, ModelSlot) {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let db = Db::open(store.clone()).unwrap();
+    let slot = ModelSlot::default();
+    let ingest = Ingest::new(db.clone(), Config::default().scoring).with_model(slot.clone());
+    ingest.import_file(path, now).await.unwrap();
+    (store, db, ingest, slot)
+}
+
+fn dataset() -> (tempfile::TempDir, std::path::PathBuf, Timestamp) {
+    let seed =
+        ghl_sim::seed::SeedConfig { contacts: 300, closed_history: 400, seed: 11, ..Default::default() };
+    let now = Timestamp::from_millisecond(seed.now_ms).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("location.json");
+    std::fs::write(&path, serde_json::to_vec(&ghl_sim::seed::generate(&seed)).unwrap()).unwrap();
+    (dir, path, now)
+}
+
+/// Every lead's row and score.
+fn leads(db: &Db) -> Vec<(LeadSummary, Score)> {
+    db.contact_ids()
+        .unwrap()
+        .iter()
+        .map(|id| (db.lead(id).unwrap().expect("a row"), db.score(id).unwrap().expect("a score")))
+        .collect()
+}
+
+/// Derives every lead from its records, the per-lead path.
+fn derive_all(db: &Db, ingest: &Ingest, now: Timestamp) {
+    let ids: Vec<String> = db.contact_ids().unwrap();
+    for chunk in ids.chunks(100) {
+        ingest.rescore(&chunk.iter().cloned().collect::<BTreeSet<_>>(), now).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_rescore_from_the_inputs_equals_deriving_every_lead() {
+    let (_dir, path, now) = dataset();
+    let (_, fast_db, fast, fast_slot) = location(&path, now).await;
+    let (_, slow_db, slow, slow_slot) = location(&path, now).await;
+    assert_eq!(leads(&fast_db), leads(&slow_db));
+    let n = fast_db.contact_ids().unwrap().len();
+
+    // The kept structures, built now, are moved by every commit after.
+    assert_kept(&fast_db, now, "import");
+
+    // Nothing changed: nothing is written, no lead is read from its records.
+    let done = fast.rescore_all(now).unwrap();
+    assert_eq!((done.leads, done.changed.len(), done.derived), (n, 0, 0));
+
+    // A model is promoted, and both rescore every lead three days later.
+    let trained = intel::train(&fast_db, &fast_slot, &Config::default().scoring, now).unwrap();
+    assert!(trained.promoted.is_some(), "{:?}", trained.status);
+    let record = fast_db.model::<ModelRecord>(1).unwrap().expect("stored");
+    slow_slot.set(Some(ActiveModel::from_record(&record).unwrap()));
+    let later = now + SignedDuration::from_hours(72);
+    let done = fast.rescore_all(later).unwrap();
+    derive_all(&slow_db, &slow, later);
+    assert_eq!(done.derived, 0, "every lead scored from its inputs");
+    assert!(done.changed.len() > n / 2, "the model changed most scores: {done:?}");
+    let (got, want) = (leads(&fast_db), leads(&slow_db));
+    assert!(got.iter().all(|(row, _)| row.scored_by == "gbdt-v1"));
+    assert_eq!(got, want, "the same rows and scores as deriving each lead");
+    assert_kept(&fast_db, later, "the model's rescore");
+
+    // Back to the rules (a model retired), a day later still.
+    fast_slot.set(None);
+    slow_slot.set(None);
+    let later = later + SignedDuration::from_hours(24);
+    let done = fast.rescore_all(later).unwrap();
+    derive_all(&slow_db, &slow, later);
+    assert_eq!((done.changed.len(), done.derived), (n, 0));
+    assert_eq!(leads(&fast_db), leads(&slow_db));
+
+    // Again: nothing changed, nothing written.
+    let done = fast.rescore_all(later).unwrap();
+    assert_eq!((done.leads, done.changed.len(), done.derived), (n, 0, 0));
+
+    assert_kept(&fast_db, later, "the rules' rescore");
+}
+
+/// The counters, the queue orders, the analytics aggregates and the search index, kept at
+/// each commit, match a recount.
+fn assert_kept(db: &Db, now: Timestamp, after: &str) {
+    assert_eq!(db.counts().unwrap(), db.recount().unwrap(), "counters after {after}");
+    let kept = db.with_analytics(Clone::clone).unwrap();
+    assert_eq!(kept, db.analytics_recount().unwrap().0, "analytics aggregates after {after}");
+    let kept = db.with_search(|i| i.contents()).unwrap();
+    assert_eq!(kept, db.search_recount().unwrap().0.contents(), "search index after {after}");
+    support::assert_queues_match_a_recount(db, now, after);
+}
+
+/// A lead record as schema 7 wrote it: today's sections but the inputs, in that encoding
+/// (version 2, then each section behind its big-endian length).
+fn as_schema_7(record: &[u8]) -> Vec<u8> {
+    assert_eq!(record[0], 3, "today's encoding");
+    let mut rest = &record[1..];
+    let mut out = vec![2u8];
+    for section in 0..4 {
+        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        if section < 3 {
+            out.extend_from_slice(&rest[..4 + len]);
+        }
+        rest = &rest[4 + len..];
+    }
+    assert!(rest.is_empty());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leads_written_before_the_inputs_are_derived_once_then_scored_from_them() {
+    let (_dir, path, now) = dataset();
+    let (store, db, _, _) = location(&path, now).await;
+    let n = db.contact_ids().unwrap().len();
+    // As schema 7 left the store: every record without inputs, in its encoding.
+    let mut records = Vec::new();
+    store
+        .scan(Tree::Leads, b"", None, false, &mut |k, v| {
+            records.push((k.to_vec(), as_schema_7(v)));
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(records.len(), n);
+    store
+        .transact(&|tx| {
+            records.iter().try_for_each(|(k, v)| tx.insert(Tree::Leads, k, v))?;
+            tx.insert(Tree::Meta, b"schema_version", &7u32.to_be_bytes())
+        })
+        .unwrap();
+    drop(db);
+
+    let db = Db::open(store.clone()).unwrap();
+    assert_eq!(db.schema_version().unwrap(), Some(8));
+    let ingest = Ingest::new(db.clone(), Config::default().scoring);
+    let before = leads(&db);
+    let done = ingest.rescore_all(now).unwrap();
+    assert_eq!((done.leads, done.changed.len(), done.derived), (n, 0, n), "derived once, nothing changed");
+    assert_eq!(leads(&db), before);
+    // From then on, from the inputs.
+    let done = ingest.rescore_all(now).unwrap();
+    assert_eq!((done.leads, done.changed.len(), done.derived), (n, 0, 0));
+    assert_kept(&db, now, "the rescores");
+}
