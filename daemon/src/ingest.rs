@@ -580,8 +580,7 @@ impl Ingest {
                 Fast::Write(written) => {
                     let (s, row) = *written;
                     done.changed.push(id);
-                    batch.put(Put::Score(s));
-                    batch.put(Put::Lead(row));
+                    batch.put(Put::Derived { score: s, row, inputs: None });
                 }
             }
         }
@@ -657,9 +656,6 @@ impl Ingest {
                     continue;
                 }
             };
-            if let Some(bytes) = c.inputs {
-                batch.put(Put::ScoringInputs { contact_id: id, bytes });
-            }
             if let Some(record) = c.followups {
                 planned.due_now |=
                     record.items.iter().any(|i| i.state == ItemState::Scheduled && i.at <= now);
@@ -677,8 +673,9 @@ impl Ingest {
             planned.alerts.extend(c.effects.alerts);
             if c.rescored {
                 changed.push(c.lead.id.clone());
-                batch.put(Put::Score(c.score));
-                batch.put(Put::Lead(c.lead));
+                batch.put(Put::Derived { score: c.score, row: c.lead, inputs: c.inputs });
+            } else if let Some(bytes) = c.inputs {
+                batch.put(Put::ScoringInputs { contact_id: id, bytes });
             }
         }
         Ok((changed, planned))

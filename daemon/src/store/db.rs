@@ -38,6 +38,13 @@ pub enum Put {
     Note(Note),
     Score(Score),
     Lead(LeadSummary),
+    /// A lead's new score and row, with its scoring inputs when they changed: one write of its
+    /// record where [`Put::Score`], [`Put::Lead`] and [`Put::ScoringInputs`] would be three.
+    Derived {
+        score: Score,
+        row: LeadSummary,
+        inputs: Option<Vec<u8>>,
+    },
     /// A lead's scoring inputs (`ingest::inputs`), as encoded.
     ScoringInputs {
         contact_id: String,
@@ -1420,25 +1427,40 @@ fn set_lead_section(
     section: Section,
     body: Option<Vec<u8>>,
 ) -> Result<LeadRecord, TxError> {
+    set_lead_sections(tx, id, vec![(section, body)])
+}
+
+/// Replaces sections of a lead's record in one write; returns the record as it was.
+fn set_lead_sections(
+    tx: &dyn KvTx,
+    id: &str,
+    sections: Vec<(Section, Option<Vec<u8>>)>,
+) -> Result<LeadRecord, TxError> {
     let old = read_lead_record(tx, id)?;
     let mut new = old.clone();
+    let mut changed = false;
+    for (section, body) in sections {
+        changed |= new.set(section, body);
+    }
     // Re-listed records GHL did not change cost no write.
-    if new.set(section, body) {
+    if changed {
         write_lead_record(tx, id, &new)?;
     }
     Ok(old)
 }
 
 /// Writes a lead's row and moves its index entries and temperature counter with it (`None`
-/// removes the row).
+/// removes the row), with the record's `other` sections in the same write.
 fn set_lead_row(
     tx: &dyn KvTx,
     id: &str,
     lead: Option<&LeadSummary>,
+    mut other: Vec<(Section, Option<Vec<u8>>)>,
     changes: Hooks<'_>,
 ) -> Result<(), TxError> {
     let body = lead.map(section_json).transpose()?;
-    let old = set_lead_section(tx, id, Section::Row, body.clone())?;
+    other.push((Section::Row, body.clone()));
+    let old = set_lead_sections(tx, id, other)?;
     if old.get(Section::Row) == body.as_deref() {
         return Ok(());
     }
@@ -1598,7 +1620,14 @@ fn apply_put(tx: &dyn KvTx, put: &Put, changes: Hooks<'_>) -> Result<(), TxError
             write(tx, Tree::MessagesByContact, &key, m)?;
             tx.insert(Tree::MessageIds, m.id.as_bytes(), &key)
         }
-        Put::Lead(lead) => set_lead_row(tx, &lead.id, Some(lead), changes),
+        Put::Lead(lead) => set_lead_row(tx, &lead.id, Some(lead), Vec::new(), changes),
+        Put::Derived { score, row, inputs } => {
+            let mut other = vec![(Section::Score, Some(section_json(score)?))];
+            if let Some(bytes) = inputs {
+                other.push((Section::Inputs, Some(bytes.clone())));
+            }
+            set_lead_row(tx, &row.id, Some(row), other, changes)
+        }
         Put::Pipeline(p) => write(tx, Tree::Pipelines, p.id.as_bytes(), p),
         Put::User(u) => write(tx, Tree::Users, u.id.as_bytes(), u),
         Put::Task(t) => {
@@ -1682,11 +1711,8 @@ fn apply_remove(tx: &dyn KvTx, remove: &Remove, changes: Hooks<'_>) -> Result<()
             }
             Ok(())
         }
-        Remove::Lead(id) => {
-            // The inputs are what the row was derived from: they go with it.
-            set_lead_section(tx, id, Section::Inputs, None)?;
-            set_lead_row(tx, id, None, changes)
-        }
+        // The inputs are what the row was derived from: they go with it.
+        Remove::Lead(id) => set_lead_row(tx, id, None, vec![(Section::Inputs, None)], changes),
         Remove::Task(id) => {
             if let Some(old) = read::<Task>(tx, Tree::Tasks, id.as_bytes())? {
                 unindex_task(tx, &old)?;
