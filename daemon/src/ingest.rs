@@ -791,7 +791,9 @@ impl Ingest {
                     planning.opt_outs.as_ref(),
                     now,
                 );
-                if follow_up.as_ref() != Some(&record) {
+                // A lead with no record whose events planned nothing keeps having none.
+                let planned_nothing = follow_up.is_none() && record == FollowUps::new(id);
+                if follow_up.as_ref() != Some(&record) && !planned_nothing {
                     record_changed = true;
                     follow_up = Some(record);
                     lead = row(follow_up.as_ref());

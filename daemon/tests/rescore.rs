@@ -12,11 +12,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use leadline_daemon::ingest::Ingest;
+use leadline_daemon::engine::followup::plan::{OptOuts, TimeRules};
+use leadline_daemon::engine::followup::workflow::{DEFAULTS, TemplateCatalog, Workflows};
+use leadline_daemon::ingest::{Ingest, META_LIVE_SINCE, Planning};
 use leadline_daemon::intel::{self, ActiveModel, ModelRecord, ModelSlot};
-use leadline_daemon::store::{Db, MemoryStore, Store, Tree};
+use leadline_daemon::store::{Batch, Db, MemoryStore, Put, Store, Tree};
 use leadline_shared::config::Config;
-use leadline_shared::domain::{LeadSummary, Score};
+use leadline_shared::domain::{Contact, FollowUps, LeadSummary, Score};
 
 /// A store holding the simulator's location (with closed deals to train on), its ingester and
 /// model slot, and the location's time.
@@ -163,4 +165,94 @@ async fn leads_written_before_the_inputs_are_derived_once_then_scored_from_them(
     let done = ingest.rescore_all(now).unwrap();
     assert_eq!((done.leads, done.changed.len(), done.derived), (n, 0, 0));
     assert_kept(&db, now, "the rescores");
+}
+
+/// Workflow templates as the defaults name them: email by name, SMS otherwise.
+struct Templates;
+impl TemplateCatalog for Templates {
+    fn channel_of(&self, id: &str) -> Option<&'static str> {
+        Some(if id.contains("email") { "email" } else { "sms" })
+    }
+}
+
+/// Sends may go at any time.
+struct Anytime;
+impl TimeRules for Anytime {
+    fn send_time(&self, _: &Contact, _: &str, due: Timestamp) -> (Timestamp, Option<String>) {
+        (due, None)
+    }
+    fn business_time(&self, due: Timestamp) -> Timestamp {
+        due
+    }
+}
+
+struct Stop;
+impl OptOuts for Stop {
+    fn opt_out(&self, text: &str) -> Option<String> {
+        text.trim().eq_ignore_ascii_case("stop").then(|| "STOP".to_owned())
+    }
+}
+
+/// Every lead's follow-up record.
+fn followups(db: &Db) -> Vec<Option<FollowUps>> {
+    db.contact_ids().unwrap().iter().map(|id| db.follow_up(id).unwrap()).collect()
+}
+
+/// With follow-ups planned and live, a score that rises across a `score_above` trigger (the
+/// default hot-lead fast track, at 50) is the planner's to hear: those leads are derived from
+/// their records, and start the workflow exactly as deriving every lead would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rise_across_a_score_trigger_starts_its_workflow_as_deriving_would() {
+    let (_dir, path, now) = dataset();
+    let planning = || Planning {
+        workflows: Arc::new(Workflows::load(DEFAULTS, None, &Templates).unwrap()),
+        time: Arc::new(Anytime),
+        opt_outs: Arc::new(Stop),
+    };
+    let (_, fast_db, _, fast_slot) = location(&path, now).await;
+    let (_, slow_db, _, slow_slot) = location(&path, now).await;
+    let live = |db: &Db| {
+        db.commit(
+            Batch::new()
+                .put(Put::Meta { key: META_LIVE_SINCE.into(), value: serde_json::to_value(now).unwrap() }),
+        )
+        .unwrap();
+    };
+    live(&fast_db);
+    live(&slow_db);
+    let scoring = Config::default().scoring;
+    let fast = Ingest::new(fast_db.clone(), scoring.clone())
+        .with_model(fast_slot.clone())
+        .with_planning(Some(planning()));
+    let slow =
+        Ingest::new(slow_db.clone(), scoring).with_model(slow_slot.clone()).with_planning(Some(planning()));
+
+    // A model scores most leads low (it gives probabilities, and few convert); back to the
+    // rules, the leads with three answers or more rise to 50 and past.
+    let trained = intel::train(&fast_db, &fast_slot, &Config::default().scoring, now).unwrap();
+    assert!(trained.promoted.is_some(), "{:?}", trained.status);
+    let record = fast_db.model::<ModelRecord>(1).unwrap().expect("stored");
+    slow_slot.set(Some(ActiveModel::from_record(&record).unwrap()));
+    let first = fast.rescore_all(now).unwrap();
+    derive_all(&slow_db, &slow, now);
+    assert_eq!(leads(&fast_db), leads(&slow_db));
+    assert_eq!(followups(&fast_db), followups(&slow_db));
+    let rising = leads(&fast_db).iter().filter(|(row, _)| row.score < 50).count();
+
+    fast_slot.set(None);
+    slow_slot.set(None);
+    let later = now + SignedDuration::from_hours(1);
+    let done = fast.rescore_all(later).unwrap();
+    derive_all(&slow_db, &slow, later);
+    assert!(done.derived > 0 && done.derived <= rising, "{} of {rising} rose across 50", done.derived);
+    assert_eq!(leads(&fast_db), leads(&slow_db), "the same rows and scores");
+    let (got, want) = (followups(&fast_db), followups(&slow_db));
+    let started = got
+        .iter()
+        .flatten()
+        .filter(|r| r.enrollments.iter().any(|e| e.workflow == "hot_lead_fast_track"))
+        .count();
+    // A lead that rose across 50 in both passes is enrolled once.
+    assert!(started > 0 && started <= first.derived + done.derived, "{started} started the fast track");
+    assert_eq!(got, want, "the same follow-ups as deriving every lead");
 }
