@@ -1,14 +1,14 @@
 //! Where a full rescore's time goes, on a store a benchmark run left (`leadline-bench
-//! --ingest-only --keep`): every lead rescored as a model promotion does (`Ingest::rescore_all`),
-//! unchanged, then with every score dropped, with the queue orders and the analytics kept up to
-//! date, as the benchmark's `rescore_unchanged_ms` and `rescore_all_ms`.
+//! --ingest-only --keep`, or a daemon's): every lead rescored as a model promotion does
+//! (`Ingest::rescore_all`), unchanged, then with another scorer, with the queue orders and the
+//! analytics kept up to date, as the benchmark's `rescore_unchanged_ms` and `rescore_all_ms`.
 //! `cargo run --release -p leadline-daemon --example rescore_profile -- /tmp/ll-bench-X/ingest-store`
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use leadline_daemon::ingest::{Ingest, PAGE};
-use leadline_daemon::store::{Batch, Db, LeadOrder, Remove, SledStore};
+use leadline_daemon::ingest::Ingest;
+use leadline_daemon::store::{Db, SledStore};
 use leadline_shared::config::Config;
 
 leadline_daemon::global_allocator!();
@@ -16,16 +16,19 @@ leadline_daemon::global_allocator!();
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args().nth(1).ok_or_else(|| anyhow::anyhow!("give the store's directory"))?;
     let config = Config::default();
-    let db = Db::open(Arc::new(SledStore::open(dir.as_ref(), config.store.cache_capacity_mb << 20)?))?;
-    let ingest = Ingest::new(db.clone(), config.scoring.clone());
+    // `CACHE_MB=N` opens the store with another sled cache than the daemon's default.
+    let cache_mb =
+        std::env::var("CACHE_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(config.store.cache_capacity_mb);
+    let db = Db::open(Arc::new(SledStore::open(dir.as_ref(), cache_mb << 20)?))?;
+    // The store's active model, if it has one (a daemon's store after its first training), as
+    // the daemon loads it at start; else rules-v1, as the benchmark's store.
+    let slot = leadline_daemon::intel::ModelSlot::default();
+    leadline_daemon::intel::load(&db, &slot)?;
+    let model = slot.get();
+    println!("scored by {}", model.as_ref().map_or("rules-v1".to_owned(), |m| m.name.clone()));
+    let ingest = Ingest::new(db.clone(), config.scoring.clone()).with_model(slot);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let now = jiff::Timestamp::now();
-    let mut ids = Vec::new();
-    db.leads_by(LeadOrder::Score, &mut |l| {
-        ids.push(l.id);
-        std::ops::ControlFlow::Continue(())
-    })?;
-    ids.sort();
     // The orders and the aggregates, built as the daemon builds them at start.
     let all = leadline_daemon::engine::queues::plan(
         &leadline_shared::protocol::QueueName::All,
@@ -37,7 +40,7 @@ fn main() -> anyhow::Result<()> {
         db.slice_len(&all)?;
         db.with_analytics(|a| a.days.len())?;
     }
-    let pass = |label: &str| -> anyhow::Result<()> {
+    let pass_with = |ingest: &Ingest, label: &str| -> anyhow::Result<()> {
         let started = Instant::now();
         let done = ingest.rescore_all(now)?;
         rt.block_on(db.flush())?;
@@ -50,18 +53,28 @@ fn main() -> anyhow::Result<()> {
         );
         Ok(())
     };
+    let pass = |label: &str| pass_with(&ingest, label);
     // A store from before schema 8 has no scoring inputs: the first pass derives every lead
     // from its records, and writes them.
     pass("first pass")?;
     pass("unchanged")?;
-    for chunk in ids.chunks(PAGE) {
-        let mut batch = Batch::new();
-        for id in chunk {
-            batch.remove(Remove::Score(id.clone()));
+    // A model upgrade: every lead's score moves, and with it its row, index entries and place
+    // in the orders. A store with a model goes to rules-v1 and back; one without, to a model
+    // trained on its closed deals (`MODEL_FROM=DIR`: the model of the store in DIR).
+    match model {
+        Some(_) => {
+            let rules = Ingest::new(db.clone(), config.scoring.clone());
+            pass_with(&rules, "rules-v1 for the model (every row moves)")?;
+            pass("the model again (every row moves)")?;
         }
-        db.commit(&batch)?;
+        None => {
+            let from = std::env::var_os("MODEL_FROM").ok_or_else(|| anyhow::anyhow!("set MODEL_FROM"))?;
+            let other = Db::open(Arc::new(SledStore::open(from.as_ref(), 8 << 20)?))?;
+            let theirs = leadline_daemon::intel::ModelSlot::default();
+            leadline_daemon::intel::load(&other, &theirs)?;
+            let upgraded = Ingest::new(db.clone(), config.scoring.clone()).with_model(theirs);
+            pass_with(&upgraded, "a model for rules-v1 (every row moves)")?;
+        }
     }
-    rt.block_on(db.flush())?;
-    pass("every score rewritten")?;
     Ok(())
 }

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use leadline_daemon::engine::queues;
 use leadline_daemon::ingest::{Ingest, PAGE, Page, Snapshot};
-use leadline_daemon::store::{Batch, Db, LeadOrder, Remove, SledStore, Tree, keys};
+use leadline_daemon::intel::ModelSlot;
+use leadline_daemon::store::{Db, LeadOrder, SledStore, Tree, keys};
 use leadline_shared::config::Config;
 use leadline_shared::domain::LeadSummary;
 use leadline_shared::protocol::QueueName;
@@ -106,25 +107,28 @@ pub fn ingest_and_rescore(
 
     let ids: Vec<String> = snapshot.contacts.iter().map(|c| c.id.clone()).collect();
     let sled_alone_contacts_per_s = sled_alone(work, &db, &ids, cache_bytes)?;
-    // What a model promotion runs (`intel::retrain`): every lead, from its scoring inputs.
-    let rescore_all = || -> anyhow::Result<f64> {
+    // A model upgrade as the daemon makes one (`intel::retrain`): a conversion model promoted
+    // (untimed), then every lead rescored from its scoring inputs (timed): each score moves
+    // from rules-v1 to the model, so every lead is written. Then the same pass again, when
+    // nothing changed. This store holds the contacts alone, no closed deal to train on, so the
+    // model is trained on a small simulated location's history.
+    let ingest = ingest.with_model(trained_elsewhere(work, &runtime)?);
+    let rescore_all = |written: bool| -> anyhow::Result<f64> {
         let started = Instant::now();
         let done = ingest.rescore_all(now)?;
         runtime.block_on(db.flush())?;
+        let elapsed = started.elapsed().as_secs_f64() * 1e3;
         anyhow::ensure!(done.leads == contacts, "the rescore saw {} of {contacts} leads", done.leads);
-        Ok(started.elapsed().as_secs_f64() * 1e3)
+        let expected = if written { contacts } else { 0 };
+        anyhow::ensure!(
+            done.changed.len() == expected,
+            "{} leads written, not {expected}",
+            done.changed.len()
+        );
+        Ok(elapsed)
     };
-    let rescore_unchanged_ms = rescore_all()?;
-    // Untimed: drop every score, so that the timed pass writes every lead again.
-    for chunk in ids.chunks(PAGE) {
-        let mut batch = Batch::new();
-        chunk.iter().for_each(|id| {
-            batch.remove(Remove::Score(id.clone()));
-        });
-        db.commit(&batch)?;
-    }
-    runtime.block_on(db.flush())?;
-    let rescore_all_ms = rescore_all()?;
+    let rescore_all_ms = rescore_all(true)?;
+    let rescore_unchanged_ms = rescore_all(false)?;
 
     // The dashboard's `G` on `all`: the last window of rows; and the status's six lengths.
     let mut times = Vec::with_capacity(QUEUE_SAMPLES);
@@ -182,6 +186,23 @@ fn queue_counts(db: &Db, config: &Config, now: jiff::Timestamp) -> anyhow::Resul
 /// contact (its lead record and index entries), under the same keys on disk, written in the
 /// same order and the same pages of 500 as one batch each, then one flush. No reads, no
 /// encoding, no scoring: the ceiling of any ingest on this store.
+/// A conversion model trained on a simulated location of 2,000 leads with 1,500 closed deals
+/// (the daemon's training, `intel::train`, in a store of its own), promoted into a slot.
+fn trained_elsewhere(work: &Path, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ModelSlot> {
+    let seed =
+        ghl_sim::seed::SeedConfig { contacts: 2_000, closed_history: 1_500, seed: 7, ..Default::default() };
+    let now = jiff::Timestamp::from_millisecond(seed.now_ms)?;
+    let path = work.join("model-location.json");
+    std::fs::write(&path, serde_json::to_vec(&ghl_sim::seed::generate(&seed))?)?;
+    let db = Db::open(std::sync::Arc::new(leadline_daemon::store::MemoryStore::new()))?;
+    let config = Config::default();
+    runtime.block_on(Ingest::new(db.clone(), config.scoring.clone()).import_file(&path, now))?;
+    let slot = ModelSlot::default();
+    let trained = leadline_daemon::intel::train(&db, &slot, &config.scoring, now)?;
+    anyhow::ensure!(trained.promoted.is_some(), "no model promoted: {:?}", trained.status.reason);
+    Ok(slot)
+}
+
 fn sled_alone(work: &Path, db: &Db, ids: &[String], cache_bytes: u64) -> anyhow::Result<f64> {
     let key = SledStore::key_on_disk;
     let mut pages = Vec::new();
