@@ -66,6 +66,21 @@ fn main() -> anyhow::Result<()> {
             let rules = Ingest::new(db.clone(), config.scoring.clone());
             pass_with(&rules, "rules-v1 for the model (every row moves)")?;
             pass("the model again (every row moves)")?;
+            // The same two upgrades the way a promotion ran before schema 8: every lead derived
+            // from its contact, messages and deals (`Ingest::rescore`), 1,000 per transaction.
+            let ids = db.contact_ids()?;
+            let derive_with = |ingest: &Ingest, label: &str| -> anyhow::Result<()> {
+                let started = Instant::now();
+                let mut written = 0;
+                for chunk in ids.chunks(1_000) {
+                    written += ingest.rescore(&chunk.iter().cloned().collect(), now)?.len();
+                }
+                rt.block_on(db.flush())?;
+                println!("{label}: {:.0} ms ({written} written)", started.elapsed().as_secs_f64() * 1e3);
+                Ok(())
+            };
+            derive_with(&rules, "derived from the records: rules-v1 for the model")?;
+            derive_with(&ingest, "derived from the records: the model again")?;
         }
         None => {
             let from = std::env::var_os("MODEL_FROM").ok_or_else(|| anyhow::anyhow!("set MODEL_FROM"))?;
