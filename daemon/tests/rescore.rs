@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use leadline_daemon::engine::followup::plan::{OptOuts, TimeRules};
-use leadline_daemon::engine::followup::workflow::{DEFAULTS, TemplateCatalog, Workflows};
+use leadline_daemon::engine::followup::plan::TimeRules;
+use leadline_daemon::engine::followup::workflow::{DEFAULTS, Workflows};
 use leadline_daemon::ingest::{Ingest, META_LIVE_SINCE, Planning};
 use leadline_daemon::intel::{self, ActiveModel, ModelRecord, ModelSlot};
 use leadline_daemon::store::{Batch, Db, MemoryStore, Put, Store, Tree};
@@ -167,14 +167,6 @@ async fn leads_written_before_the_inputs_are_derived_once_then_scored_from_them(
     assert_kept(&db, now, "the rescores");
 }
 
-/// Workflow templates as the defaults name them: email by name, SMS otherwise.
-struct Templates;
-impl TemplateCatalog for Templates {
-    fn channel_of(&self, id: &str) -> Option<&'static str> {
-        Some(if id.contains("email") { "email" } else { "sms" })
-    }
-}
-
 /// Sends may go at any time.
 struct Anytime;
 impl TimeRules for Anytime {
@@ -183,13 +175,6 @@ impl TimeRules for Anytime {
     }
     fn business_time(&self, due: Timestamp) -> Timestamp {
         due
-    }
-}
-
-struct Stop;
-impl OptOuts for Stop {
-    fn opt_out(&self, text: &str) -> Option<String> {
-        text.trim().eq_ignore_ascii_case("stop").then(|| "STOP".to_owned())
     }
 }
 
@@ -205,9 +190,9 @@ fn followups(db: &Db) -> Vec<Option<FollowUps>> {
 async fn a_rise_across_a_score_trigger_starts_its_workflow_as_deriving_would() {
     let (_dir, path, now) = dataset();
     let planning = || Planning {
-        workflows: Arc::new(Workflows::load(DEFAULTS, None, &Templates).unwrap()),
+        workflows: Arc::new(Workflows::load(DEFAULTS, None, &support::Catalog).unwrap()),
         time: Arc::new(Anytime),
-        opt_outs: Arc::new(Stop),
+        opt_outs: Arc::new(support::NeverOptsOut),
     };
     let (_, fast_db, _, fast_slot) = location(&path, now).await;
     let (_, slow_db, _, slow_slot) = location(&path, now).await;

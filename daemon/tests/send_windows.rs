@@ -11,18 +11,21 @@
 //! Texts only: email has no quiet hours in law (CAN-SPAM has none), and the one confirmation
 //! after an opt-out is exempt by design (it answers the lead's own STOP, within 5 minutes).
 
+mod support;
+
 use jiff::civil::Weekday;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use leadline_daemon::engine::followup::decide::{Decision, Sent, decide};
 use leadline_daemon::engine::followup::events::LeadEvent;
-use leadline_daemon::engine::followup::plan::{Lead, OptOuts, TimeRules, plan_next, react};
+use leadline_daemon::engine::followup::plan::{Lead, TimeRules, plan_next, react};
 use leadline_daemon::engine::followup::simulate::simulate;
-use leadline_daemon::engine::followup::workflow::{self, DEFAULTS, TemplateCatalog, Workflows};
+use leadline_daemon::engine::followup::workflow::{self, DEFAULTS, Workflows};
 use leadline_daemon::followups::adapters::Compliance;
 use leadline_shared::config::Config;
 use leadline_shared::domain::{Contact, FollowUpItem, FollowUps, ItemState, LeadSummary};
 use proptest::prelude::*;
+use support::{Catalog, NeverOptsOut};
 
 /// Every zone a place in the US uses (the tz database's zones for the US and its inhabited
 /// territories), by hand rather than from the engine's table, so the contact's own `timezone`
@@ -278,21 +281,6 @@ fn instant() -> impl Strategy<Value = Timestamp> {
             _ => t,
         }
     })
-}
-
-/// Templates by name: `*email` are emails, the rest texts.
-struct Catalog;
-impl TemplateCatalog for Catalog {
-    fn channel_of(&self, id: &str) -> Option<&'static str> {
-        Some(if id.ends_with("email") { "email" } else { "sms" })
-    }
-}
-
-struct NeverOptsOut;
-impl OptOuts for NeverOptsOut {
-    fn opt_out(&self, _: &str) -> Option<String> {
-        None
-    }
 }
 
 /// The shipped workflows, and one more that sends a text at each of `delays` (minutes after

@@ -157,3 +157,23 @@ pub async fn synced_location(
     leadline_daemon::sync::full::full(&state, &ghl).await.expect("first sync");
     (sim, ghl, state)
 }
+
+/// Templates by name, for loading workflows: `*email` are emails, the rest texts.
+#[allow(dead_code, reason = "not every test binary plans follow-ups")]
+pub struct Catalog;
+
+impl leadline_daemon::engine::followup::workflow::TemplateCatalog for Catalog {
+    fn channel_of(&self, id: &str) -> Option<&'static str> {
+        Some(if id.ends_with("email") { "email" } else { "sms" })
+    }
+}
+
+/// No text is an opt-out.
+#[allow(dead_code, reason = "not every test binary plans follow-ups")]
+pub struct NeverOptsOut;
+
+impl leadline_daemon::engine::followup::plan::OptOuts for NeverOptsOut {
+    fn opt_out(&self, _: &str) -> Option<String> {
+        None
+    }
+}
