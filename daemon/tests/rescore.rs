@@ -12,13 +12,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use leadline_daemon::engine::followup::plan::TimeRules;
 use leadline_daemon::engine::followup::workflow::{DEFAULTS, Workflows};
 use leadline_daemon::ingest::{Ingest, META_LIVE_SINCE, Planning};
 use leadline_daemon::intel::{self, ActiveModel, ModelRecord, ModelSlot};
 use leadline_daemon::store::{Batch, Db, MemoryStore, Put, Store, Tree};
 use leadline_shared::config::Config;
-use leadline_shared::domain::{Contact, FollowUps, LeadSummary, Score};
+use leadline_shared::domain::{FollowUps, LeadSummary, Score};
 
 /// A store holding the simulator's location (with closed deals to train on), its ingester and
 /// model slot, and the location's time.
@@ -167,17 +166,6 @@ async fn leads_written_before_the_inputs_are_derived_once_then_scored_from_them(
     assert_kept(&db, now, "the rescores");
 }
 
-/// Sends may go at any time.
-struct Anytime;
-impl TimeRules for Anytime {
-    fn send_time(&self, _: &Contact, _: &str, due: Timestamp) -> (Timestamp, Option<String>) {
-        (due, None)
-    }
-    fn business_time(&self, due: Timestamp) -> Timestamp {
-        due
-    }
-}
-
 /// Every lead's follow-up record.
 fn followups(db: &Db) -> Vec<Option<FollowUps>> {
     db.contact_ids().unwrap().iter().map(|id| db.follow_up(id).unwrap()).collect()
@@ -191,7 +179,7 @@ async fn a_rise_across_a_score_trigger_starts_its_workflow_as_deriving_would() {
     let (_dir, path, now) = dataset();
     let planning = || Planning {
         workflows: Arc::new(Workflows::load(DEFAULTS, None, &support::Catalog).unwrap()),
-        time: Arc::new(Anytime),
+        time: Arc::new(support::Anytime),
         opt_outs: Arc::new(support::NeverOptsOut),
     };
     let (_, fast_db, _, fast_slot) = location(&path, now).await;

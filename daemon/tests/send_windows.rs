@@ -25,7 +25,7 @@ use leadline_daemon::followups::adapters::Compliance;
 use leadline_shared::config::Config;
 use leadline_shared::domain::{Contact, FollowUpItem, FollowUps, ItemState, LeadSummary};
 use proptest::prelude::*;
-use support::{Catalog, NeverOptsOut};
+use support::{Anytime, Catalog, NeverOptsOut};
 
 /// Every zone a place in the US uses (the tz database's zones for the US and its inhabited
 /// territories), by hand rather than from the engine's table, so the contact's own `timezone`
@@ -427,17 +427,6 @@ fn due_text(at: Timestamp) -> FollowUpItem {
     let mut item = record.items.into_iter().find(|i| i.workflow == "random_texts").expect("planned");
     item.at = at;
     item
-}
-
-/// Time rules with no quiet hours: to plan an item due at an exact instant.
-struct Anytime;
-impl TimeRules for Anytime {
-    fn send_time(&self, _: &Contact, _: &str, due: Timestamp) -> (Timestamp, Option<String>) {
-        (due, None)
-    }
-    fn business_time(&self, due: Timestamp) -> Timestamp {
-        due
-    }
 }
 
 proptest! {

@@ -177,3 +177,22 @@ impl leadline_daemon::engine::followup::plan::OptOuts for NeverOptsOut {
         None
     }
 }
+
+/// Time rules with no quiet hours and no business hours: a send goes when it is due.
+#[allow(dead_code, reason = "not every test binary plans follow-ups")]
+pub struct Anytime;
+
+impl leadline_daemon::engine::followup::plan::TimeRules for Anytime {
+    fn send_time(
+        &self,
+        _: &leadline_shared::domain::Contact,
+        _: &str,
+        due: jiff::Timestamp,
+    ) -> (jiff::Timestamp, Option<String>) {
+        (due, None)
+    }
+
+    fn business_time(&self, due: jiff::Timestamp) -> jiff::Timestamp {
+        due
+    }
+}
