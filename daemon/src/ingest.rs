@@ -495,7 +495,8 @@ impl Ingest {
     /// score and priority (nothing else in a row depends on the score), so no contact, message
     /// or deal is read. Only the leads whose score or row changed are written. A lead is
     /// derived from its records instead, as [`Ingest::rescore`] does, when its record has no
-    /// usable inputs (a store from before schema 8) or when its score rises across a
+    /// usable inputs (a store from before schema 8), when a message dated after its inputs
+    /// were derived is due by now (a clock ahead of ours), or when its score rises across a
     /// `score_above` trigger while follow-ups are planned (the planner must hear of it).
     pub fn rescore_all(&self, now: Timestamp) -> Result<RescoredAll, IngestError> {
         let mut done = RescoredAll::default();
@@ -539,6 +540,10 @@ impl Ingest {
                     return Fast::Derive;
                 }
             };
+            // A message the inputs left out (dated after they were derived) is due by now.
+            if !inputs.features.holds_at(now) {
+                return Fast::Derive;
+            }
             let Ok(old_score) = stored.score() else { return Fast::Derive };
             let q = inputs.qualification;
             let s = match &model {

@@ -129,11 +129,20 @@ pub struct TimedFeatures {
     pub last_any: Option<Timestamp>,
     /// The contact's arrival (`days_since_arrival`).
     pub arrival: Option<Timestamp>,
+    /// The first conversational message dated after the derivation (a clock ahead of ours, a
+    /// scheduled send), which the row leaves out until then.
+    pub next_message: Option<Timestamp>,
 }
 
 impl TimedFeatures {
+    /// Whether [`TimedFeatures::at`] gives what [`derive`] would at `as_of`: no message the row
+    /// left out is dated by then.
+    pub fn holds_at(&self, as_of: Timestamp) -> bool {
+        self.next_message.is_none_or(|t| t > as_of)
+    }
+
     /// The row as of `as_of`: the day counts measured again, the rest as derived. Equal to
-    /// [`derive`] at `as_of` as long as no message is dated between the derivation and `as_of`.
+    /// [`derive`] at `as_of` while [`TimedFeatures::holds_at`] it.
     pub fn at(&self, as_of: Timestamp) -> FeatureRow {
         FeatureRow {
             days_since_reply: days_to(self.last_inbound, as_of),
@@ -254,7 +263,14 @@ pub fn derive_timed(inputs: &FeatureInputs<'_>) -> TimedFeatures {
         deal_value: deal.and_then(|d| d.monetary_value).unwrap_or(f64::NAN),
         stage_position,
     };
-    TimedFeatures { row, last_inbound, last_any, arrival: inputs.contact.date_added }
+    let next_message = inputs
+        .messages
+        .iter()
+        .filter(|m| m.is_conversational())
+        .filter_map(|m| m.date_added)
+        .filter(|t| *t > as_of)
+        .min();
+    TimedFeatures { row, last_inbound, last_any, arrival: inputs.contact.date_added, next_message }
 }
 
 impl FeatureRow {
@@ -400,6 +416,37 @@ mod tests {
         assert_eq!(r.tags, 2.0);
         assert_eq!(r.opted_out, 0.0);
         assert!(r.deal_value.is_nan() && r.stage_position.is_nan() && r.pipeline.is_none());
+    }
+
+    /// Read again later, a row equals the derivation then, until a message it left out (dated
+    /// after it was derived) is due.
+    #[test]
+    fn a_timed_row_read_later_equals_deriving_it_then_until_a_left_out_message() {
+        let messages = [
+            msg("1", Direction::Outbound, "TYPE_SMS", 0, "Hi, still looking?"),
+            msg("2", Direction::Inbound, "TYPE_SMS", 600, "Yes"),
+            msg("3", Direction::Inbound, "TYPE_SMS", 300_000, "what about tomorrow?"),
+        ];
+        let contact = Contact { id: "c".into(), date_added: Some(at(0)), ..Default::default() };
+        let q = Qualification::default();
+        let inputs = |as_of| FeatureInputs {
+            contact: &contact,
+            messages: &messages,
+            deal: None,
+            pipelines: &[],
+            qualification: &q,
+            lead_type: None,
+            as_of,
+        };
+        let timed = derive_timed(&inputs(at(100_000)));
+        assert_eq!(timed.next_message, Some(at(300_000)));
+        let later = at(299_000);
+        assert!(timed.holds_at(later));
+        assert_eq!(timed.at(later).cells(), derive(&inputs(later)).cells());
+        assert_eq!(timed.at(later).days_since_reply, 3.0);
+        let due = at(300_000);
+        assert!(!timed.holds_at(due), "the third message counts from then");
+        assert_ne!(timed.at(due).cells(), derive(&inputs(due)).cells());
     }
 
     #[test]

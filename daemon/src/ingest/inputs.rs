@@ -51,7 +51,8 @@ impl ScoringInputs {
         for s in [&r.source, &r.lead_type, &r.pipeline] {
             put_str(&mut out, s.as_deref());
         }
-        for t in [self.features.last_inbound, self.features.last_any, self.features.arrival] {
+        let f = &self.features;
+        for t in [f.last_inbound, f.last_any, f.arrival, f.next_message] {
             put_time(&mut out, t);
         }
         out
@@ -81,7 +82,7 @@ impl ScoringInputs {
             *f = f64::from_bits(u64::from_le_bytes(r.take::<8>()?));
         }
         let (source, lead_type, pipeline) = (r.str()?, r.str()?, r.str()?);
-        let (last_inbound, last_any, arrival) = (r.time()?, r.time()?, r.time()?);
+        let (last_inbound, last_any, arrival, next_message) = (r.time()?, r.time()?, r.time()?, r.time()?);
         if !r.0.is_empty() {
             return Err(InputsError("trailing bytes"));
         }
@@ -111,7 +112,10 @@ impl ScoringInputs {
             deal_value,
             stage_position,
         };
-        Ok(ScoringInputs { qualification, features: TimedFeatures { row, last_inbound, last_any, arrival } })
+        Ok(ScoringInputs {
+            qualification,
+            features: TimedFeatures { row, last_inbound, last_any, arrival, next_message },
+        })
     }
 }
 
@@ -235,6 +239,7 @@ mod tests {
                 last_inbound: at(1_700_000_000),
                 last_any: None,
                 arrival: at(1_600_000_123),
+                next_message: at(1_700_600_000),
             },
         }
     }
@@ -255,6 +260,9 @@ mod tests {
         let now = Timestamp::from_second(1_700_500_000).expect("ts");
         assert!(same(&back.features.at(now), &inputs.features.at(now)));
         assert_eq!(back.features.at(now).days_since_reply, 5.0);
+        assert_eq!(back.features.next_message, inputs.features.next_message);
+        assert!(back.features.holds_at(now));
+        assert!(!back.features.holds_at(Timestamp::from_second(1_700_600_000).expect("ts")));
         assert!(back.features.at(now).days_since_contact.is_nan());
         assert_eq!(back.encode(), bytes, "the same bytes again");
     }
