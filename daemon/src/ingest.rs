@@ -563,23 +563,7 @@ impl Ingest {
             }
         };
         // Scoring is arithmetic per lead: spread over the cores like a page's derivation.
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
-        let outcomes: Vec<Fast> = if workers == 1 {
-            page.iter().map(rescore_one).collect()
-        } else {
-            let per = page.len().div_ceil(workers);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = page
-                    .chunks(per)
-                    .map(|chunk| scope.spawn(move || chunk.iter().map(rescore_one).collect::<Vec<_>>()))
-                    .collect();
-                let mut all = Vec::with_capacity(page.len());
-                for handle in handles {
-                    all.extend(handle.join().map_err(|_| IngestError::Panicked)?);
-                }
-                Ok::<_, IngestError>(all)
-            })?
-        };
+        let outcomes = on_workers(&page, |chunk| Ok(chunk.iter().map(rescore_one).collect()))?;
         let mut batch = Batch::new();
         let mut done = RescoredAll::default();
         let mut slow = BTreeSet::new();
@@ -636,26 +620,7 @@ impl Ingest {
         };
         // Deriving a lead is reads and arithmetic, independent per lead: a big page is split
         // over the cores, and the rows come back in id order for one commit.
-        let workers = if ids.len() < PARALLEL_FROM {
-            1
-        } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS)
-        };
-        let derived: Vec<(String, Derived)> = if workers == 1 {
-            derive(&ids)?
-        } else {
-            let per = ids.len().div_ceil(workers);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> =
-                    ids.chunks(per).map(|chunk| scope.spawn(move || derive(chunk))).collect();
-                let mut all = Vec::with_capacity(ids.len());
-                for handle in handles {
-                    let part = handle.join().map_err(|_| IngestError::Panicked)??;
-                    all.extend(part);
-                }
-                Ok::<_, IngestError>(all)
-            })?
-        };
+        let derived = if ids.len() < PARALLEL_FROM { derive(&ids)? } else { on_workers(&ids, derive)? };
         let mut changed = Vec::with_capacity(derived.len());
         let mut planned = Planned::default();
         for (id, derived) in derived {
@@ -876,6 +841,28 @@ impl Ingest {
         );
         Ok(total)
     }
+}
+
+/// `work` over `items` split into one run per core (at most [`MAX_WORKERS`]), the results in
+/// the items' order.
+fn on_workers<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&[T]) -> Result<Vec<R>, IngestError> + Sync,
+) -> Result<Vec<R>, IngestError> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
+    if workers == 1 || items.len() < 2 {
+        return work(items);
+    }
+    let per = items.len().div_ceil(workers);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items.chunks(per).map(|chunk| scope.spawn(move || work(chunk))).collect();
+        let mut all = Vec::with_capacity(items.len());
+        for handle in handles {
+            all.extend(handle.join().map_err(|_| IngestError::Panicked)??);
+        }
+        Ok(all)
+    })
 }
 
 /// What a full rescore ([`Ingest::rescore_all`]) did.
