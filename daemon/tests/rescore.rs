@@ -13,11 +13,11 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use leadline_daemon::engine::followup::workflow::{DEFAULTS, Workflows};
-use leadline_daemon::ingest::{Ingest, META_LIVE_SINCE, Planning};
+use leadline_daemon::ingest::{Ingest, META_LIVE_SINCE, Page, Planning};
 use leadline_daemon::intel::{self, ActiveModel, ModelRecord, ModelSlot};
 use leadline_daemon::store::{Batch, Db, MemoryStore, Put, Store, Tree};
 use leadline_shared::config::Config;
-use leadline_shared::domain::{FollowUps, LeadSummary, Score};
+use leadline_shared::domain::{Direction, FollowUps, LeadSummary, Message, Score};
 
 /// A store holding the simulator's location (with closed deals to train on), its ingester and
 /// model slot, and the location's time.
@@ -228,4 +228,52 @@ async fn a_rise_across_a_score_trigger_starts_its_workflow_as_deriving_would() {
     // A lead that rose across 50 in both passes is enrolled once.
     assert!(started > 0 && started <= first.derived + done.derived, "{started} started the fast track");
     assert_eq!(got, want, "the same follow-ups as deriving every lead");
+}
+
+/// A promotion's rescore runs while sync keeps applying pages (new replies landing on leads
+/// across every page of the walk): each page of the rescore and each sync page land whole, and
+/// afterwards every lead is as deriving it from its records gives, with the kept structures
+/// matching a recount.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_rescore_beside_a_sync_that_keeps_writing_leaves_every_lead_as_derived() {
+    let (_dir, path, now) = dataset();
+    let (_, db, ingest, slot) = location(&path, now).await;
+    assert_kept(&db, now, "import");
+    let trained = intel::train(&db, &slot, &Config::default().scoring, now).unwrap();
+    assert!(trained.promoted.is_some(), "{:?}", trained.status);
+    let ids = db.contact_ids().unwrap();
+    let later = now + SignedDuration::from_hours(2);
+    let done = std::thread::scope(|scope| {
+        let sync = scope.spawn(|| {
+            // Replies to every seventh lead, spread over the id order, in pages of ten.
+            let replies: Vec<Message> = ids
+                .iter()
+                .step_by(7)
+                .enumerate()
+                .map(|(n, id)| Message {
+                    id: format!("live-{n}"),
+                    contact_id: id.clone(),
+                    direction: Direction::Inbound,
+                    message_type: Some("TYPE_SMS".into()),
+                    body: Some("Yes, still looking. Budget is $450k".into()),
+                    date_added: Some(now + SignedDuration::from_mins(n as i64)),
+                    ..Default::default()
+                })
+                .collect();
+            for page in replies.chunks(10) {
+                ingest.apply(Page::Messages(page.to_vec()), later).unwrap();
+            }
+            replies.len()
+        });
+        let done = ingest.rescore_all(later).unwrap();
+        assert!(sync.join().unwrap() > 30);
+        done
+    });
+    assert_eq!(done.leads, ids.len());
+    assert_kept(&db, later, "the rescore beside the sync");
+    // Nothing is left for deriving each lead to change, and the model scored them all.
+    let rescored = leads(&db);
+    assert!(rescored.iter().all(|(row, _)| row.scored_by == "gbdt-v1"));
+    derive_all(&db, &ingest, later);
+    assert_eq!(leads(&db), rescored, "every lead as deriving it gives");
 }
