@@ -168,14 +168,18 @@ impl Daemon {
         // The conversion model: trained once the first sync (or the import) is in, if it never
         // was, then nightly.
         tasks.spawn(crate::intel::first_training(self.state.clone(), shutdown.clone()));
+        // A full rescore the last run left unfinished (a crash or a stop mid-promotion).
+        tasks.spawn(crate::intel::finish_rescore(self.state.clone()));
         // Stored priorities move as speed-to-lead steps pass and follow-ups come due.
         tasks.spawn(crate::priority_refresh::run(self.state.clone(), shutdown.clone()));
         let retrain = crate::intel::schedule(self.state.clone())
             .await
             .map_err(|e| DaemonError::Config(e.to_string()))?;
         let stop = shutdown.clone();
+        let state = self.state.clone();
         tasks.spawn(async move {
             stop.cancelled().await;
+            state.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
             let mut retrain = retrain;
             let _ = retrain.shutdown().await;
         });

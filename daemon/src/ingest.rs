@@ -17,11 +17,9 @@ use crate::engine::features::{
     FeatureInputs, FeatureRow, derive as derive_features, derive_timed, scoring_deal,
 };
 use crate::engine::followup::events::events;
-use crate::engine::followup::plan::{
-    Alert, Effects, Lead as PlannedLead, OptOuts, TimeRules, react, score_rise_may_start,
-};
+use crate::engine::followup::plan::{Alert, Effects, Lead as PlannedLead, OptOuts, TimeRules, react};
 use crate::engine::followup::workflow::Workflows;
-use crate::engine::lead::{LeadInputs, show_score, summarize};
+use crate::engine::lead::{LeadInputs, summarize};
 use crate::engine::qualify::{FieldMap, qualify};
 use crate::engine::rebase::{rebase_contact, rebase_opportunity, rebase_task};
 use crate::engine::score::score;
@@ -30,6 +28,9 @@ use crate::store::{Batch, Db, NewOp, Put, Remove, StoreError, StoredLead, delete
 
 pub mod import;
 pub mod inputs;
+mod rescore;
+
+pub use rescore::{META_RESCORE, RescoreProgress, RescoredAll};
 
 use inputs::ScoringInputs;
 
@@ -487,109 +488,6 @@ impl Ingest {
         Ok(changed)
     }
 
-    /// Rescores every lead, as after a scoring model is promoted: in pages of [`RESCORE_PAGE`]
-    /// leads, each page one transaction under the writer lock (sync's pages wait at most one
-    /// page).
-    ///
-    /// A lead is scored from its record's scoring inputs ([`inputs`]) and its row takes the new
-    /// score and priority (nothing else in a row depends on the score), so no contact, message
-    /// or deal is read. Only the leads whose score or row changed are written. A lead is
-    /// derived from its records instead, as [`Ingest::rescore`] does, when its record has no
-    /// usable inputs (a store from before schema 8), when a message dated after its inputs
-    /// were derived is due by now (a clock ahead of ours), or when its score rises across a
-    /// `score_above` trigger while follow-ups are planned (the planner must hear of it).
-    pub fn rescore_all(&self, now: Timestamp) -> Result<RescoredAll, IngestError> {
-        let mut done = RescoredAll::default();
-        let mut after: Option<String> = None;
-        loop {
-            let _writer = self.db.write_lock();
-            let page = self.db.stored_leads_after(after.as_deref(), RESCORE_PAGE)?;
-            let Some((last, _)) = page.last() else { break };
-            after = Some(last.clone());
-            done.leads += page.len();
-            let page_done = self.rescore_page(page, now)?;
-            done.changed.extend(page_done.changed);
-            done.derived += page_done.derived;
-        }
-        Ok(done)
-    }
-
-    /// One page of [`Ingest::rescore_all`], under the writer lock.
-    fn rescore_page(
-        &self,
-        page: Vec<(String, StoredLead)>,
-        now: Timestamp,
-    ) -> Result<RescoredAll, IngestError> {
-        let model = self.model.get();
-        // The planner hears only of live changes; without a `score_above` crossed, a rescore
-        // gives it nothing to do.
-        let workflows = match &self.planning {
-            Some(planning) if self.db.meta::<Timestamp>(META_LIVE_SINCE)?.is_some() => {
-                Some(&planning.workflows)
-            }
-            _ => None,
-        };
-        let rescore_one = |(id, stored): &(String, StoredLead)| -> Fast {
-            let (Ok(Some(bytes)), Ok(Some(mut row))) = (stored.inputs(), stored.row()) else {
-                return Fast::Derive;
-            };
-            let inputs = match ScoringInputs::decode(bytes) {
-                Ok(inputs) => inputs,
-                Err(e) => {
-                    tracing::debug!(contact_id = %id, error = %e, "scoring inputs not used");
-                    return Fast::Derive;
-                }
-            };
-            // A message the inputs left out (dated after they were derived) is due by now.
-            if !inputs.features.holds_at(now) {
-                return Fast::Derive;
-            }
-            let Ok(old_score) = stored.score() else { return Fast::Derive };
-            let q = inputs.qualification;
-            let s = match &model {
-                Some(model) => model.score(id, q, &inputs.features.at(now), &self.scoring, now),
-                None => score(id, q, &self.scoring, now),
-            };
-            let old_row = row.clone();
-            show_score(&mut row, &s);
-            crate::engine::priority::stamp(&mut row, now, &self.scoring.priority);
-            if workflows.is_some_and(|w| score_rise_may_start(w, old_row.score, row.score)) {
-                return Fast::Derive;
-            }
-            if row == old_row && old_score.is_some_and(|old| old.same_result(&s)) {
-                Fast::Same
-            } else {
-                Fast::Write(Box::new((s, row)))
-            }
-        };
-        // Scoring is arithmetic per lead: spread over the cores like a page's derivation.
-        let outcomes = on_workers(&page, |chunk| Ok(chunk.iter().map(rescore_one).collect()))?;
-        let mut batch = Batch::new();
-        let mut done = RescoredAll::default();
-        let mut slow = BTreeSet::new();
-        for ((id, _), outcome) in page.into_iter().zip(outcomes) {
-            match outcome {
-                Fast::Same => {}
-                Fast::Derive => {
-                    slow.insert(id);
-                }
-                Fast::Write(written) => {
-                    let (s, row) = *written;
-                    done.changed.push(id);
-                    batch.put(Put::Derived { score: s, row, inputs: None });
-                }
-            }
-        }
-        done.derived = slow.len();
-        if !slow.is_empty() {
-            // As `rescore`: what the planner plans is written, its alerts are not raised.
-            let (more, _) = self.rescore_into(&mut batch, &slow, &Overlay::default(), now)?;
-            done.changed.extend(more);
-        }
-        self.db.commit(&batch)?;
-        Ok(done)
-    }
-
     fn rescore_into(
         &self,
         batch: &mut Batch,
@@ -863,27 +761,6 @@ fn on_workers<T: Sync, R: Send>(
         }
         Ok(all)
     })
-}
-
-/// What a full rescore ([`Ingest::rescore_all`]) did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RescoredAll {
-    /// The leads looked at.
-    pub leads: usize,
-    /// Those whose score or row changed (written), in no particular order.
-    pub changed: Vec<String>,
-    /// Those derived from their records rather than their scoring inputs.
-    pub derived: usize,
-}
-
-/// What a full rescore makes of one lead from its record alone.
-enum Fast {
-    /// Its score and row stand.
-    Same,
-    /// Its new score and row.
-    Write(Box<(Score, LeadSummary)>),
-    /// It is to be derived from its records.
-    Derive,
 }
 
 /// What deriving a lead found.

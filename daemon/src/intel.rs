@@ -388,22 +388,14 @@ pub async fn retrain(state: &Arc<crate::state::State>) -> Result<ModelStatus, In
     let (db, slot, cfg, now) =
         (state.db.clone(), state.model.clone(), state.config.scoring.clone(), state.clock.now());
     let ingest = state.ingest();
+    let stopping = state.clone();
     let trained = tokio::task::spawn_blocking(move || {
         let trained = train(&db, &slot, &cfg, now)?;
-        if let Some(model) = &trained.promoted {
+        if trained.promoted.is_some() {
+            let stop = || stopping.stopping.load(std::sync::atomic::Ordering::Relaxed);
             let started = std::time::Instant::now();
-            let done = ingest.rescore_all(now).map_err(|e| match e {
-                crate::ingest::IngestError::Store(e) => IntelError::Store(e),
-                other => IntelError::Model(ModelError::Train(other.to_string())),
-            })?;
-            tracing::info!(
-                model = %model,
-                leads = done.leads,
-                changed = done.changed.len(),
-                from_records = done.derived,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "rescored every lead with the promoted model"
-            );
+            let done = ingest.rescore_all_until(now, &stop).map_err(rescore_failed)?;
+            log_rescore(&ingest, &done, started, "rescored every lead with the promoted model");
         }
         Ok::<_, IntelError>(trained)
     })
@@ -416,6 +408,63 @@ pub async fn retrain(state: &Arc<crate::state::State>) -> Result<ModelStatus, In
         state.publish(leadline_shared::protocol::Event::LeadsChanged { ids: Vec::new() });
     }
     Ok(status(&state.db, &state.config.scoring)?)
+}
+
+/// Finishes the full rescore a promotion started and the last run did not end (the daemon
+/// crashed or stopped between two of its pages), so that no lead keeps the old model's score
+/// until it next changes. Runs at start, before any training can.
+pub async fn finish_rescore(state: Arc<crate::state::State>) {
+    let _one_at_a_time = state.training.lock().await;
+    let (ingest, now, stopping) = (state.ingest(), state.clock.now(), state.clone());
+    let finished = tokio::task::spawn_blocking(move || {
+        let stop = || stopping.stopping.load(std::sync::atomic::Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        let done = ingest.resume_rescore(now, &stop)?;
+        if let Some(done) = &done {
+            log_rescore(&ingest, done, started, "finished the rescore the last run left unfinished");
+        }
+        Ok::<_, crate::ingest::IngestError>(done.is_some())
+    })
+    .await;
+    match finished {
+        Ok(Ok(false)) => {}
+        Ok(Ok(true)) => {
+            if let Err(e) = state.db.flush().await {
+                tracing::warn!(error = %e, "could not flush the store after the rescore");
+            }
+            state.publish(leadline_shared::protocol::Event::LeadsChanged { ids: Vec::new() });
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "could not finish the unfinished rescore; the next start tries again")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the rescore task stopped unexpectedly; the next start tries again")
+        }
+    }
+}
+
+fn rescore_failed(e: crate::ingest::IngestError) -> IntelError {
+    match e {
+        crate::ingest::IngestError::Store(e) => IntelError::Store(e),
+        other => IntelError::Model(ModelError::Train(other.to_string())),
+    }
+}
+
+fn log_rescore(
+    ingest: &crate::ingest::Ingest,
+    done: &crate::ingest::RescoredAll,
+    started: std::time::Instant,
+    what: &str,
+) {
+    tracing::info!(
+        scorer = %ingest.scorer_name(),
+        leads = done.leads,
+        changed = done.changed.len(),
+        from_records = done.derived,
+        stopped = done.stopped,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "{what}"
+    );
 }
 
 /// Trains once the store holds the location (the first sync done, or the import), if no

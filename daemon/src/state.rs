@@ -34,6 +34,9 @@ pub struct State {
     pub model: crate::intel::ModelSlot,
     /// Held by a training run, so the nightly one and one asked for never overlap.
     pub training: tokio::sync::Mutex<()>,
+    /// Set once the daemon is stopping: long store walks (a full rescore) stop between two
+    /// pages and go on at the next start.
+    pub stopping: std::sync::atomic::AtomicBool,
     /// The property listings, prepared for matching.
     pub listings: crate::listings::ListingBook,
     /// The saved smart lists' members, kept while they hold (see `smart_lists`).
@@ -72,6 +75,7 @@ impl State {
             task_fetches: std::sync::Mutex::default(),
             model: crate::intel::ModelSlot::default(),
             training: tokio::sync::Mutex::new(()),
+            stopping: std::sync::atomic::AtomicBool::new(false),
             listings: crate::listings::ListingBook::default(),
             smart_lists: crate::smart_lists::MemberCache::default(),
         }

@@ -277,3 +277,82 @@ async fn a_full_rescore_beside_a_sync_that_keeps_writing_leaves_every_lead_as_de
     derive_all(&db, &ingest, later);
     assert_eq!(leads(&db), rescored, "every lead as deriving it gives");
 }
+
+/// A daemon that stops (or crashes) in the middle of a promotion's rescore leaves the leads
+/// after the last page with the old model's score; the next start finishes the rescore from
+/// where it stopped, and the leads end as deriving each gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rescore_cut_short_goes_on_where_it_stopped_at_the_next_start() {
+    let (_dir, path, now) = dataset();
+    let (store, db, ingest, slot) = location(&path, now).await;
+    let (_, slow_db, slow, slow_slot) = location(&path, now).await;
+    let n = db.contact_ids().unwrap().len();
+    let never = || false;
+    // rules-v1 scores each lead as it is derived: nothing is left to finish.
+    assert_eq!(ingest.resume_rescore(now, &never).unwrap(), None);
+
+    intel::train(&db, &slot, &Config::default().scoring, now).unwrap().promoted.expect("promoted");
+    slow_slot.set(
+        slot.get().map(|m| {
+            ActiveModel::from_record(&db.model::<ModelRecord>(m.version).unwrap().unwrap()).unwrap()
+        }),
+    );
+    let later = now + SignedDuration::from_hours(24);
+    // Asked to stop after two pages.
+    let pages = std::sync::atomic::AtomicUsize::new(0);
+    let stop_after_two = || pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 2;
+    let cut = ingest.rescore_all_until(later, &stop_after_two).unwrap();
+    assert!(cut.stopped);
+    assert_eq!(cut.leads, 200, "two pages of {}", leadline_daemon::ingest::RESCORE_PAGE);
+    let progress = ingest.rescore_progress().unwrap().expect("kept");
+    assert_eq!((progress.scorer.as_str(), progress.done), ("gbdt-v1", false));
+    let ids = db.contact_ids().unwrap();
+    assert_eq!(progress.after.as_deref(), Some(ids[199].as_str()));
+    let stale = leads(&db).iter().filter(|(row, _)| row.scored_by != "gbdt-v1").count();
+    assert_eq!(stale, n - 200, "the leads after the cut keep rules-v1's score");
+
+    // The next start: the store reopened, the promoted model loaded.
+    let db = Db::open(store).unwrap();
+    let slot = ModelSlot::default();
+    intel::load(&db, &slot).unwrap();
+    let ingest = Ingest::new(db.clone(), Config::default().scoring).with_model(slot);
+    let rest = ingest.resume_rescore(later, &never).unwrap().expect("unfinished");
+    assert_eq!((rest.leads, rest.stopped), (n - 200, false), "only the leads after the cut");
+    assert!(ingest.rescore_progress().unwrap().expect("kept").done);
+    derive_all(&slow_db, &slow, later);
+    assert_eq!(leads(&db), leads(&slow_db), "every lead as deriving it gives");
+    assert_kept(&db, later, "the finished rescore");
+    assert_eq!(ingest.resume_rescore(later, &never).unwrap(), None, "done is done");
+}
+
+/// A daemon that stops between a promotion and its rescore's first page (or a store from before
+/// the progress was kept, with a model promoted) rescores every lead at the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promotion_whose_rescore_never_began_rescores_every_lead_at_the_next_start() {
+    let (_dir, path, now) = dataset();
+    let (_, db, ingest, slot) = location(&path, now).await;
+    let n = db.contact_ids().unwrap().len();
+    let never = || false;
+    // No progress stored (no full rescore ever ran), a model promoted: every lead.
+    intel::train(&db, &slot, &Config::default().scoring, now).unwrap().promoted.expect("promoted");
+    assert_eq!(ingest.rescore_progress().unwrap(), None);
+    let done = ingest.resume_rescore(now, &never).unwrap().expect("a model with no progress");
+    assert_eq!(done.leads, n);
+    assert!(leads(&db).iter().all(|(row, _)| row.scored_by == "gbdt-v1"));
+    assert_eq!(ingest.resume_rescore(now, &never).unwrap(), None);
+
+    // A finished rescore by rules-v1 (the model retired), then the model promoted again with
+    // the daemon stopping before its rescore began: the progress is another scorer's.
+    let model = slot.get();
+    slot.set(None);
+    ingest.rescore_all(now).unwrap();
+    slot.set(
+        model.map(|m| {
+            ActiveModel::from_record(&db.model::<ModelRecord>(m.version).unwrap().unwrap()).unwrap()
+        }),
+    );
+    let done = ingest.resume_rescore(now, &never).unwrap().expect("the rules' progress is not the model's");
+    assert_eq!((done.leads, done.changed.len()), (n, n));
+    assert!(leads(&db).iter().all(|(row, _)| row.scored_by == "gbdt-v1"));
+    assert_eq!(ingest.resume_rescore(now, &never).unwrap(), None);
+}
