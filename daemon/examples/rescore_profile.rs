@@ -60,7 +60,8 @@ fn main() -> anyhow::Result<()> {
     pass("unchanged")?;
     // A model upgrade: every lead's score moves, and with it its row, index entries and place
     // in the orders. A store with a model goes to rules-v1 and back; one without, to a model
-    // trained on its closed deals (`MODEL_FROM=DIR`: the model of the store in DIR).
+    // trained elsewhere (`MODEL_FROM=DIR`: the model of the store in DIR; `MODEL_FROM=FILE`: one
+    // trained on the location in FILE, as the benchmark's `model-location.json`).
     match model {
         Some(_) => {
             let rules = Ingest::new(db.clone(), config.scoring.clone());
@@ -84,9 +85,19 @@ fn main() -> anyhow::Result<()> {
         }
         None => {
             let from = std::env::var_os("MODEL_FROM").ok_or_else(|| anyhow::anyhow!("set MODEL_FROM"))?;
-            let other = Db::open(Arc::new(SledStore::open(from.as_ref(), 8 << 20)?))?;
+            let from = std::path::Path::new(&from);
             let theirs = leadline_daemon::intel::ModelSlot::default();
-            leadline_daemon::intel::load(&other, &theirs)?;
+            if from.is_dir() {
+                let other = Db::open(Arc::new(SledStore::open(from, 8 << 20)?))?;
+                leadline_daemon::intel::load(&other, &theirs)?;
+            } else {
+                // A location file (the benchmark's `model-location.json`): imported into memory
+                // and trained on, as the benchmark does.
+                let other = Db::open(Arc::new(leadline_daemon::store::MemoryStore::new()))?;
+                rt.block_on(Ingest::new(other.clone(), config.scoring.clone()).import_file(from, now))?;
+                let trained = leadline_daemon::intel::train(&other, &theirs, &config.scoring, now)?;
+                anyhow::ensure!(trained.promoted.is_some(), "no model promoted: {:?}", trained.status.reason);
+            }
             let upgraded = Ingest::new(db.clone(), config.scoring.clone()).with_model(theirs);
             pass_with(&upgraded, "a model for rules-v1 (every row moves)")?;
         }

@@ -154,7 +154,7 @@ async fn leads_written_before_the_inputs_are_derived_once_then_scored_from_them(
     drop(db);
 
     let db = Db::open(store.clone()).unwrap();
-    assert_eq!(db.schema_version().unwrap(), Some(8));
+    assert_eq!(db.schema_version().unwrap(), Some(leadline_daemon::store::CURRENT_SCHEMA));
     let ingest = Ingest::new(db.clone(), Config::default().scoring);
     let before = leads(&db);
     let done = ingest.rescore_all(now).unwrap();

@@ -105,12 +105,12 @@ pub fn scans_are_ordered_and_bounded<S: Store>(store: S) {
 pub fn aborted_transactions_leave_nothing<S: Store>(store: S) {
     let result = store.transact(&|tx| {
         tx.insert(Tree::Leads, b"x", b"1")?;
-        tx.insert(Tree::IdxScore, b"x", b"")?;
+        tx.insert(Tree::QueuePlaces, b"x", b"")?;
         Err(TxError::Abort(StoreError::Backend("deliberate".into())))
     });
     assert!(matches!(result, Err(StoreError::Backend(m)) if m == "deliberate"));
     assert_eq!(store.get(Tree::Leads, b"x").expect("get"), None);
-    assert_eq!(store.get(Tree::IdxScore, b"x").expect("get"), None);
+    assert_eq!(store.get(Tree::QueuePlaces, b"x").expect("get"), None);
 }
 
 /// Reads inside a transaction see its earlier writes and removes.
@@ -172,7 +172,7 @@ pub fn lead_indexes_follow_their_lead<S: Store>(store: S) {
 
     db.commit(Batch::new().remove(Remove::Lead("b".into()))).expect("remove");
     assert_eq!(order(&db, LeadOrder::Score), ["a", "c"]);
-    assert_eq!(db.backend().len(Tree::IdxScore).expect("len"), 2);
+    assert_eq!(db.backend().len(Tree::QueuePlaces).expect("len"), 2);
     assert_eq!(db.backend().len(Tree::IdxUncontacted).expect("len"), 1);
 }
 

@@ -499,11 +499,15 @@ impl Db {
         let _order = lock(&self.commits);
         let mut ranks = lock(&self.ranks);
         if ranks.is_none() {
-            // From the index trees alone (small keys, a 9-byte value for the score index):
+            // From the queue places and the time indexes alone (small keys and values):
             // walking the records instead would pull every lead's pages through sled's cache.
             let mut index = IndexKeys::default();
-            self.store.scan(Tree::IdxScore, b"", None, false, &mut |k, v| {
-                index.score.push((k.into(), v.into()));
+            let mut unplaced = 0usize;
+            self.store.scan(Tree::QueuePlaces, b"", None, false, &mut |id, place| {
+                match keys::read_queue_place(id, place) {
+                    Some((key, value)) => index.score.push((key.into(), value.into())),
+                    None => unplaced += 1,
+                }
                 ControlFlow::Continue(())
             })?;
             for (tree, keys) in [
@@ -517,10 +521,11 @@ impl Db {
                 })?;
             }
             let (built, unreadable) = LeadRanks::from_index(index, jiff::Timestamp::MIN);
+            let unreadable = unreadable + unplaced;
             if unreadable > 0 {
                 tracing::warn!(
                     unreadable,
-                    "score index entries with no value in a known shape were left out of the queues; each lead is back with its next change"
+                    "queue places in no known shape were left out of the queues; each lead is back with its next change"
                 );
             }
             *ranks = Some(built);
@@ -1306,7 +1311,7 @@ impl Db {
         visit: &mut dyn FnMut(LeadSummary) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
         let (tree, fixed) = match order {
-            LeadOrder::Score => (Tree::IdxScore, keys::SCORE_FIXED),
+            LeadOrder::Score => return self.leads_in_score_order(visit),
             LeadOrder::DueSoonest => (Tree::IdxDue, keys::TIME_FIXED),
             LeadOrder::AwaitingLongest => (Tree::IdxAwaiting, keys::TIME_FIXED),
             LeadOrder::UncontactedNewest => (Tree::IdxUncontacted, keys::TIME_FIXED),
@@ -1319,6 +1324,31 @@ impl Db {
             };
             hand_row(self.lead(id), &mut err, visit)
         })?;
+        err.map_or(Ok(()), Err)
+    }
+
+    /// The score order lives in memory ([`Db::ranks`], built from [`Tree::QueuePlaces`]): its
+    /// ids are taken at once, then their rows read one by one.
+    fn leads_in_score_order(
+        &self,
+        visit: &mut dyn FnMut(LeadSummary) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let ids: Vec<String> = {
+            let mut ranks = self.ranks()?;
+            let Some(ranks) = ranks.as_mut() else { return Ok(()) };
+            ranks
+                .get(Ranking::Score)
+                .iter_from(0)
+                .filter_map(|k| keys::id_after(k, keys::SCORE_FIXED))
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut err = None;
+        for id in &ids {
+            if hand_row(self.lead(id), &mut err, visit).is_break() {
+                break;
+            }
+        }
         err.map_or(Ok(()), Err)
     }
 
@@ -1477,21 +1507,29 @@ fn set_lead_row(
             lock(search).push((was, now));
         }
     }
+    // Only the entries that moved are written: a rescore moves a lead's place in the queue
+    // orders and rarely its time entries, and sled pays for every write, even of what it holds.
+    let old_entries = old.as_ref().map(keys::lead_index_entries).unwrap_or_default();
     let new_entries = lead.map(keys::lead_index_entries).unwrap_or_default();
-    if let Some(old) = &old {
-        for entry in keys::lead_index_entries(old) {
-            if !new_entries.contains(&entry) {
-                tx.remove(entry.0, &entry.1)?;
-            }
+    for entry in &old_entries {
+        if !new_entries.contains(entry) {
+            tx.remove(entry.0, &entry.1)?;
         }
-        bump(tx, temperature_counter(old.temperature), -1)?;
     }
-    // The score entry carries what else places the lead in the queue orders; it is written
-    // again whenever the row changes, so it never goes stale.
-    let score_value = lead.map(keys::score_value).unwrap_or_default();
-    for (tree, key) in &new_entries {
-        let value: &[u8] = if *tree == Tree::IdxScore { &score_value } else { &[] };
-        tx.insert(*tree, key, value)?;
+    for entry in &new_entries {
+        if !old_entries.contains(entry) {
+            tx.insert(entry.0, &entry.1, &[])?;
+        }
+    }
+    let place = lead.map(keys::queue_place);
+    if place != old.as_ref().map(keys::queue_place) {
+        match &place {
+            Some(place) => tx.insert(Tree::QueuePlaces, id.as_bytes(), place)?,
+            None => tx.remove(Tree::QueuePlaces, id.as_bytes())?,
+        }
+    }
+    if let Some(old) = &old {
+        bump(tx, temperature_counter(old.temperature), -1)?;
     }
     if let Some(lead) = lead {
         bump(tx, temperature_counter(lead.temperature), 1)?;

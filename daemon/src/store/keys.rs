@@ -68,11 +68,12 @@ pub const SCORE_FIXED: usize = 10;
 /// The fixed-size prefix length of the time-ordered lead index keys.
 pub const TIME_FIXED: usize = 8;
 
-/// Every index entry a lead has, as `(tree, key)`. Whether a lead is in an index, and where,
-/// is decided here and nowhere else; the store diffs old against new entries on each write.
+/// The entries a lead has in the time-ordered index trees, as `(tree, key)`. Whether a lead is
+/// in one, and where, is decided here and nowhere else; the store diffs old against new entries
+/// on each write. Its place in the queue orders is [`queue_place`].
 pub fn lead_index_entries(lead: &LeadSummary) -> Vec<(Tree, Vec<u8>)> {
     let id = lead.id.as_bytes();
-    let mut entries = vec![(Tree::IdxScore, queue_key(lead))];
+    let mut entries = Vec::new();
     if let Some(due) = lead.next_followup_at {
         entries.push((Tree::IdxDue, join(&[&ts(due), id])));
     }
@@ -86,9 +87,9 @@ pub fn lead_index_entries(lead: &LeadSummary) -> Vec<(Tree, Vec<u8>)> {
     entries
 }
 
-/// A lead's [`Tree::IdxScore`] key, whose order is the queues' (`hot`, `all`): highest
-/// priority first (the row's stored priority, engine::priority), then best score, then most
-/// recent activity, then id.
+/// A lead's key in the score order, the queues' (`hot`, `all`): highest priority first (the
+/// row's stored priority, engine::priority), then best score, then most recent activity, then
+/// id. Its first [`SCORE_FIXED`] bytes are stored in the lead's [`queue_place`].
 pub fn queue_key(lead: &LeadSummary) -> Vec<u8> {
     let activity = lead.last_activity.or(lead.date_added).map(ts).unwrap_or_else(|| ms(i64::MIN));
     let recency = (!u64::from_be_bytes(activity)).to_be_bytes();
@@ -111,9 +112,9 @@ pub fn recovery(lead: &LeadSummary) -> Vec<u8> {
     join(&[&recovery_rank(lead), lead.id.as_bytes()])
 }
 
-/// The value of a lead's [`Tree::IdxScore`] entry: what else places it in the queue orders
-/// (hot, quiet since when, and its place in the recovery order), so that they are built from
-/// the index alone, never from the records. One byte (the temperature, `ACTIVE` set when there
+/// What places a lead in the queue orders besides its [`queue_key`] (hot, quiet since when,
+/// and its place in the recovery order), so that they are built from [`Tree::QueuePlaces`]
+/// alone, never from the records. One byte (the temperature, `ACTIVE` set when there
 /// is a last activity), the last activity's 8 bytes, then [`recovery_rank`]'s 8.
 pub fn score_value(lead: &LeadSummary) -> [u8; 17] {
     let mut value = [0; 17];
@@ -128,6 +129,28 @@ pub fn score_value(lead: &LeadSummary) -> [u8; 17] {
     }
     value[9..].copy_from_slice(&recovery_rank(lead));
     value
+}
+
+/// The length of a [`queue_place`].
+pub const QUEUE_PLACE: usize = SCORE_FIXED + 17;
+
+/// A lead's entry in [`Tree::QueuePlaces`], stored under its id: [`queue_key`]'s first
+/// [`SCORE_FIXED`] bytes (the key is those and the id), then [`score_value`].
+pub fn queue_place(lead: &LeadSummary) -> [u8; QUEUE_PLACE] {
+    let mut place = [0; QUEUE_PLACE];
+    place[..SCORE_FIXED].copy_from_slice(&queue_key(lead)[..SCORE_FIXED]);
+    place[SCORE_FIXED..].copy_from_slice(&score_value(lead));
+    place
+}
+
+/// The [`queue_key`] and [`score_value`] of the lead whose id is `id` and whose
+/// [`queue_place`] is `place`; `None` for a place of another length.
+pub fn read_queue_place<'a>(id: &[u8], place: &'a [u8]) -> Option<(Vec<u8>, &'a [u8])> {
+    if place.len() != QUEUE_PLACE {
+        return None;
+    }
+    let (fixed, value) = place.split_at(SCORE_FIXED);
+    Some((join(&[fixed, id]), value))
 }
 
 /// The flag of [`score_value`]'s first byte for "has a last activity".
@@ -160,8 +183,8 @@ mod tests {
         #[test]
         fn score_index_orders_by_priority_then_score(a in 0u8..=100, b in 0u8..=100, pa in 0u8..=100, pb in 0u8..=100) {
             let lead = |id: &str, score, priority| LeadSummary { id: id.into(), score, priority, ..Default::default() };
-            let ka = &lead_index_entries(&lead("a", a, pa))[0].1;
-            let kb = &lead_index_entries(&lead("b", b, pb))[0].1;
+            let ka = &queue_key(&lead("a", a, pa));
+            let kb = &queue_key(&lead("b", b, pb));
             if pa > pb || (pa == pb && a > b) { prop_assert!(ka < kb); }
         }
     }
@@ -188,11 +211,33 @@ mod tests {
     fn membership_follows_the_lead() {
         let mut lead = LeadSummary { id: "c1".into(), ..Default::default() };
         let trees = |l: &LeadSummary| lead_index_entries(l).into_iter().map(|(t, _)| t).collect::<Vec<_>>();
-        assert_eq!(trees(&lead), [Tree::IdxScore, Tree::IdxUncontacted]);
+        assert_eq!(trees(&lead), [Tree::IdxUncontacted]);
         lead.first_outbound_at = Some(Timestamp::UNIX_EPOCH);
         lead.awaiting_reply_since = Some(Timestamp::UNIX_EPOCH);
         lead.next_followup_at = Some(Timestamp::UNIX_EPOCH);
-        assert_eq!(trees(&lead), [Tree::IdxScore, Tree::IdxDue, Tree::IdxAwaiting]);
-        assert_eq!(id_after(&lead_index_entries(&lead)[0].1, SCORE_FIXED), Some("c1"));
+        assert_eq!(trees(&lead), [Tree::IdxDue, Tree::IdxAwaiting]);
+        assert_eq!(id_after(&lead_index_entries(&lead)[0].1, TIME_FIXED), Some("c1"));
+        assert_eq!(id_after(&queue_key(&lead), SCORE_FIXED), Some("c1"));
+    }
+
+    proptest! {
+        /// A lead's stored place gives back its key in the score order and its score value.
+        #[test]
+        fn a_queue_place_gives_back_the_key_and_value(id in "[a-zA-Z0-9]{1,24}", score in 0u8..=100, priority in 0u8..=100, at in proptest::option::of(0i64..4_000_000_000), risk in 0.0f64..1e9) {
+            let lead = LeadSummary {
+                id,
+                score,
+                priority,
+                temperature: Temperature::Warm,
+                last_activity: at.and_then(|s| Timestamp::from_second(s).ok()),
+                value_at_risk: risk,
+                ..Default::default()
+            };
+            let place = queue_place(&lead);
+            let (key, value) = read_queue_place(lead.id.as_bytes(), &place).expect("its own length");
+            prop_assert_eq!(key, queue_key(&lead));
+            prop_assert_eq!(value, &score_value(&lead)[..]);
+            prop_assert_eq!(read_queue_place(lead.id.as_bytes(), &place[1..]), None);
+        }
     }
 }

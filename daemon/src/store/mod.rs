@@ -58,8 +58,10 @@ pub enum Tree {
     FollowUps,
     PendingOps,
     Audit,
-    /// Leads by score, best first.
-    IdxScore,
+    /// Schema 8's queue order on disk (priority, score, recency, id), which every rescore moved
+    /// at a random place; replaced by [`Tree::QueuePlaces`] and emptied by the migration to
+    /// schema 9. Kept so that its tag is never reused.
+    RetiredIdxScore,
     /// Schema 2's index of leads by last activity, which no queue walked. Emptied by the
     /// migration to schema 3; kept so that its tag is never reused.
     RetiredIdxActivity,
@@ -89,11 +91,16 @@ pub enum Tree {
     Models,
     /// Property listings by listing id (`leadline listings import`).
     Listings,
+    /// Each lead's place in the queue orders, by contact id ([`keys::queue_place`]): what the
+    /// in-memory orders (`ranks.rs`) are built from at start. Keyed by id, a new score
+    /// overwrites the lead's entry in place, in the id order a full rescore walks, where a key
+    /// holding the order itself moved to a random place with every score.
+    QueuePlaces,
 }
 
 impl Tree {
     /// Every tree, in a fixed order (the backends index their trees by it).
-    pub const ALL: [Tree; 26] = [
+    pub const ALL: [Tree; 27] = [
         Tree::Meta,
         Tree::Leads,
         Tree::Opportunities,
@@ -107,7 +114,7 @@ impl Tree {
         Tree::FollowUps,
         Tree::PendingOps,
         Tree::Audit,
-        Tree::IdxScore,
+        Tree::RetiredIdxScore,
         Tree::RetiredIdxActivity,
         Tree::IdxDue,
         Tree::IdxAwaiting,
@@ -120,6 +127,7 @@ impl Tree {
         Tree::StageChanges,
         Tree::Models,
         Tree::Listings,
+        Tree::QueuePlaces,
     ];
 
     /// The tree's name on disk.
@@ -141,7 +149,7 @@ impl Tree {
             Tree::FollowUps => "followups",
             Tree::PendingOps => "pending_ops",
             Tree::Audit => "audit",
-            Tree::IdxScore => "idx_score",
+            Tree::RetiredIdxScore => "idx_score",
             Tree::RetiredIdxActivity => "idx_activity",
             Tree::IdxDue => "idx_due",
             Tree::IdxAwaiting => "idx_awaiting",
@@ -154,6 +162,7 @@ impl Tree {
             Tree::StageChanges => "stage_changes",
             Tree::Models => "models",
             Tree::Listings => "listings",
+            Tree::QueuePlaces => "queue_places",
         }
     }
 

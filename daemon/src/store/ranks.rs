@@ -1,10 +1,11 @@
 //! The lead orders the queues read, held in memory with their ranks: a queue's exact length,
 //! and its rows at any offset, cost about √n steps at any store size, never a walk.
 //!
-//! The keys are the store's own index keys ([`keys::lead_index_entries`]), so an order here is
-//! byte for byte the order of the index tree on disk. They are kept up to date as rows are
-//! written ([`LeadRanks::apply`], from the commit that wrote them) and built once from the
-//! rows when first needed.
+//! The keys of the time orders are the store's own index keys ([`keys::lead_index_entries`]),
+//! so such an order here is byte for byte the order of its index tree on disk; the score order's
+//! keys ([`keys::queue_key`]) come from each lead's [`Tree::QueuePlaces`] entry. They are kept up
+//! to date as rows are written ([`LeadRanks::apply`], from the commit that wrote them) and built
+//! once from those trees when first needed.
 
 use jiff::Timestamp;
 use leadline_shared::domain::{LeadSummary, Temperature};
@@ -53,7 +54,7 @@ impl LeadEntries {
     /// A lead's entries, from the same keys the store's index trees hold.
     pub fn of(lead: &LeadSummary) -> LeadEntries {
         let mut entries = LeadEntries {
-            score: Box::default(),
+            score: keys::queue_key(lead).into(),
             hot: lead.temperature == Temperature::Hot,
             recovery: keys::recovery(lead).into(),
             due: None,
@@ -64,7 +65,6 @@ impl LeadEntries {
         for (tree, key) in keys::lead_index_entries(lead) {
             let key = key.into_boxed_slice();
             match tree {
-                Tree::IdxScore => entries.score = key,
                 Tree::IdxDue => entries.due = Some(key),
                 Tree::IdxAwaiting => entries.awaiting = Some(key),
                 Tree::IdxUncontacted => entries.uncontacted = Some(key),
@@ -115,7 +115,8 @@ pub struct LeadRanks {
 /// The store's index trees, as the first build reads them: no record is read.
 #[derive(Debug, Default)]
 pub struct IndexKeys {
-    /// [`Tree::IdxScore`]'s keys with their values ([`keys::score_value`]).
+    /// The score order's keys with their values ([`keys::score_value`]), from
+    /// [`Tree::QueuePlaces`] ([`keys::read_queue_place`]).
     pub score: Vec<(Key, Box<[u8]>)>,
     pub due: Vec<Key>,
     pub awaiting: Vec<Key>,
@@ -343,10 +344,12 @@ mod tests {
             let leads: std::collections::BTreeMap<String, LeadSummary> = leads.into_iter().map(|l| (l.id.clone(), l)).collect();
             let mut index = IndexKeys::default();
             for lead in leads.values() {
+                let place = keys::queue_place(lead);
+                let (key, value) = keys::read_queue_place(lead.id.as_bytes(), &place).expect("a place");
+                index.score.push((key.into(), value.into()));
                 for (tree, key) in keys::lead_index_entries(lead) {
                     let key: Key = key.into();
                     match tree {
-                        Tree::IdxScore => index.score.push((key, keys::score_value(lead).into())),
                         Tree::IdxDue => index.due.push(key),
                         Tree::IdxAwaiting => index.awaiting.push(key),
                         Tree::IdxUncontacted => index.uncontacted.push(key),

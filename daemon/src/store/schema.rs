@@ -9,7 +9,7 @@ use super::{Db, KvTx, Store, StoreError, Tree, TxError, keys};
 
 /// The schema this Leadline writes. Bump it with a migration whenever a tree's layout, a
 /// key encoding or an index changes meaning.
-pub const CURRENT_SCHEMA: u32 = 8;
+pub const CURRENT_SCHEMA: u32 = 9;
 
 /// One step from `from` to `from + 1`. It runs in the daemon before anything else touches
 /// the store, and the version is bumped only after it succeeded.
@@ -32,7 +32,51 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration { from: 6, describe: "order hot and all by the composite priority", run: priority_keys },
     Migration { from: 7, describe: "lead records may carry their scoring inputs", run: inputs_section },
+    Migration {
+        from: 8,
+        describe: "each lead's place in the queue orders kept by its id",
+        run: queue_places,
+    },
 ];
+
+/// Schema 8 → 9. The score order was a tree keyed by the order itself (priority, score,
+/// recency, id), so every new score removed the lead's entry and inserted one at a random place:
+/// half of a 100 k-lead model upgrade's time. Each entry is now kept under the lead's id
+/// ([`Tree::QueuePlaces`], [`keys::queue_place`]), the key's fixed part moved into the value.
+/// Each chunk writes its places and removes their old entries in one transaction, so an
+/// interrupted run goes on with the entries left.
+fn queue_places(db: &Db) -> Result<(), StoreError> {
+    let store = db.backend();
+    let mut unreadable = 0usize;
+    loop {
+        let mut chunk: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        store.scan(Tree::RetiredIdxScore, b"", None, false, &mut |k, v| {
+            chunk.push((k.to_vec(), v.to_vec()));
+            if chunk.len() >= MIGRATION_CHUNK { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })?;
+        if chunk.is_empty() {
+            break;
+        }
+        store.transact(&|tx| {
+            for (key, value) in &chunk {
+                tx.remove(Tree::RetiredIdxScore, key)?;
+                let (Some((fixed, id)), 17) = (key.split_at_checked(keys::SCORE_FIXED), value.len()) else {
+                    continue;
+                };
+                tx.insert(Tree::QueuePlaces, id, &keys::join(&[fixed, value]))?;
+            }
+            Ok(())
+        })?;
+        unreadable += chunk.iter().filter(|(k, v)| k.len() <= keys::SCORE_FIXED || v.len() != 17).count();
+    }
+    if unreadable > 0 {
+        tracing::warn!(
+            unreadable,
+            "score index entries in no known shape were dropped; each lead is back in the queues with its next change"
+        );
+    }
+    Ok(())
+}
 
 /// Schema 7 → 8. A lead record gains a fourth section, the lead's scoring inputs
 /// (`ingest::inputs`), in a new record encoding (`codec::RECORD_LEAD`). Nothing is rewritten:
@@ -50,7 +94,7 @@ fn inputs_section(_: &Db) -> Result<(), StoreError> {
 /// interrupted migration start over, so it is safe to run again.
 fn priority_keys(db: &Db) -> Result<(), StoreError> {
     use leadline_shared::config::PriorityConfig;
-    clear(db, Tree::IdxScore)?;
+    clear(db, Tree::RetiredIdxScore)?;
     let store = db.backend();
     let now = jiff::Timestamp::now();
     let cfg = PriorityConfig::default();
@@ -64,15 +108,12 @@ fn priority_keys(db: &Db) -> Result<(), StoreError> {
             let Some(mut lead) = record.section::<LeadSummary>(Section::Row)? else { continue };
             crate::engine::priority::stamp(&mut lead, now, &cfg);
             record.set(Section::Row, Some(section_json(&lead)?));
-            let score = keys::lead_index_entries(&lead).into_iter().find(|(tree, _)| *tree == Tree::IdxScore);
-            writes.push((id.clone(), record.encode(), score.map(|(_, key)| (key, keys::score_value(&lead)))));
+            writes.push((id.clone(), record.encode(), keys::queue_key(&lead), keys::score_value(&lead)));
         }
         store.transact(&|tx| {
-            for (id, record, score) in &writes {
+            for (id, record, key, value) in &writes {
                 tx.insert(Tree::Leads, id, record)?;
-                if let Some((key, value)) = score {
-                    tx.insert(Tree::IdxScore, key, value)?;
-                }
+                tx.insert(Tree::RetiredIdxScore, key, value)?;
             }
             Ok(())
         })?;
@@ -234,15 +275,11 @@ fn score_values(db: &Db) -> Result<(), StoreError> {
         for id in &chunk.keys {
             let Some(row) = store.get(Tree::Leads, id)? else { continue };
             if let Some(lead) = decode_section::<LeadSummary>(&row, Section::Row)? {
-                let score =
-                    keys::lead_index_entries(&lead).into_iter().find(|(tree, _)| *tree == Tree::IdxScore);
-                if let Some((_, key)) = score {
-                    entries.push((key, keys::score_value(&lead)));
-                }
+                entries.push((keys::queue_key(&lead), keys::score_value(&lead)));
             }
         }
         store.transact(&|tx| {
-            entries.iter().try_for_each(|(key, value)| tx.insert(Tree::IdxScore, key, value))
+            entries.iter().try_for_each(|(key, value)| tx.insert(Tree::RetiredIdxScore, key, value))
         })?;
         match chunk.last {
             Some(last) => after = Some(last),
@@ -382,16 +419,10 @@ mod tests {
         }
         db.commit(&batch).expect("leads");
         // As schema 4 left them: score entries without a value.
-        let mut keys = Vec::new();
-        store
-            .scan(Tree::IdxScore, b"", None, false, &mut |k, _| {
-                keys.push(k.to_vec());
-                ControlFlow::Continue(())
-            })
-            .expect("scan");
+        let keys: Vec<Vec<u8>> = as_schema_8_index(&*store).into_iter().map(|(k, _)| k).collect();
         store
             .transact(&|tx| {
-                keys.iter().try_for_each(|k| tx.insert(Tree::IdxScore, k, &[]))?;
+                keys.iter().try_for_each(|k| tx.insert(Tree::RetiredIdxScore, k, &[]))?;
                 tx.insert(Tree::Meta, b"schema_version", &4u32.to_be_bytes())
             })
             .expect("schema 4 store");
@@ -431,7 +462,8 @@ mod tests {
             batch.put(Put::Lead(lead(i)));
         }
         db.commit(&batch).expect("leads");
-        clear(&db, Tree::IdxScore).expect("clear");
+        as_schema_8_index(&*store);
+        clear(&db, Tree::RetiredIdxScore).expect("clear");
         drop(db);
         // As schema 6 left them: keyed by 255 − score, then recency, then id.
         let mut old = Vec::new();
@@ -442,7 +474,7 @@ mod tests {
         }
         store
             .transact(&|tx| {
-                old.iter().try_for_each(|(k, v)| tx.insert(Tree::IdxScore, k, v))?;
+                old.iter().try_for_each(|(k, v)| tx.insert(Tree::RetiredIdxScore, k, v))?;
                 tx.insert(Tree::Meta, b"schema_version", &6u32.to_be_bytes())
             })
             .expect("schema 6 store");
@@ -466,10 +498,89 @@ mod tests {
         let ids = |rows: &[LeadSummary]| rows.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
         assert_eq!(ids(&got.rows), ids(&want));
         assert_eq!(got.rows, want);
-        assert_eq!(store.len(Tree::IdxScore).expect("len"), n as u64);
-        // Run again (an interrupted migration resumed): the same.
-        priority_keys(&db).expect("rerun");
-        assert_eq!(store.len(Tree::IdxScore).expect("len"), n as u64);
+        assert_eq!(store.len(Tree::QueuePlaces).expect("len"), n as u64);
+        assert_eq!(store.len(Tree::RetiredIdxScore).expect("len"), 0);
+    }
+
+    /// Turns the queue places the current schema wrote into schema 8's score index (the key
+    /// holding the order, the value the rest), as a schema 8 store held them; returns them.
+    fn as_schema_8_index(store: &dyn Store) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut entries = Vec::new();
+        store
+            .scan(Tree::QueuePlaces, b"", None, false, &mut |id, place| {
+                let (key, value) = keys::read_queue_place(id, place).expect("a place");
+                entries.push((id.to_vec(), key, value.to_vec()));
+                ControlFlow::Continue(())
+            })
+            .expect("scan");
+        store
+            .transact(&|tx| {
+                for (id, key, value) in &entries {
+                    tx.remove(Tree::QueuePlaces, id)?;
+                    tx.insert(Tree::RetiredIdxScore, key, value)?;
+                }
+                Ok(())
+            })
+            .expect("schema 8 index");
+        entries.into_iter().map(|(_, k, v)| (k, v)).collect()
+    }
+
+    /// A schema 8 store (the score order kept as keys) comes out with each lead's place under
+    /// its id, the same orders read from them, and the old index empty; a run that stopped
+    /// before the version was bumped runs again to the same result.
+    #[test]
+    fn schema_8_keeps_each_leads_queue_place_by_id() {
+        use crate::store::{Batch, Put, Ranking, Slice};
+        use leadline_shared::domain::Temperature;
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let db = Db::open(store.clone()).expect("open");
+        let at = |s: i64| jiff::Timestamp::from_second(1_700_000_000 + s).ok();
+        let n = MIGRATION_CHUNK * 2 + 7;
+        let mut batch = Batch::new();
+        for i in 0..n {
+            batch.put(Put::Lead(LeadSummary {
+                id: format!("c{:05}", (i * 7919) % n),
+                score: (i % 90) as u8,
+                priority: (i % 7) as u8 * 10,
+                temperature: if i % 3 == 0 { Temperature::Hot } else { Temperature::Cold },
+                last_activity: if i % 4 == 0 { None } else { at(i as i64) },
+                value_at_risk: (i % 5) as f64 * 1000.0,
+                date_added: at(0),
+                ..LeadSummary::default()
+            }));
+        }
+        db.commit(&batch).expect("leads");
+        let places = |store: &dyn Store| {
+            let mut all = Vec::new();
+            store
+                .scan(Tree::QueuePlaces, b"", None, false, &mut |k, v| {
+                    all.push((k.to_vec(), v.to_vec()));
+                    ControlFlow::Continue(())
+                })
+                .expect("scan");
+            all
+        };
+        let want = places(&*store);
+        let orders = |db: &Db| {
+            [Ranking::Score, Ranking::Hot, Ranking::QuietBefore(at(500).expect("ts"))]
+                .map(|r| db.slice_window(&Slice::all(r), 0, n, None).expect("window").rows)
+        };
+        let before = orders(&db);
+        drop(db);
+        as_schema_8_index(&*store);
+        store
+            .transact(&|tx| tx.insert(Tree::Meta, b"schema_version", &8u32.to_be_bytes()))
+            .expect("schema 8");
+        // The migration's work done, the daemon stopped before the version was bumped.
+        let db = Db::open_with(store.clone(), 8, &[]).expect("open at 8");
+        queue_places(&db).expect("first run");
+        assert_eq!(places(&*store), want);
+        drop(db);
+        let db = Db::open(store.clone()).expect("migrates");
+        assert_eq!(db.schema_version().expect("version"), Some(CURRENT_SCHEMA));
+        assert_eq!(places(&*store), want, "every place, byte for byte");
+        assert_eq!(store.len(Tree::RetiredIdxScore).expect("len"), 0);
+        assert_eq!(orders(&db), before);
     }
 
     #[test]
@@ -481,14 +592,15 @@ mod tests {
                 for i in 0..(MIGRATION_CHUNK * 2 + 7) {
                     tx.insert(Tree::RetiredIdxActivity, format!("k{i:05}").as_bytes(), &[])?;
                 }
-                tx.insert(Tree::IdxScore, b"kept", &[])
+                tx.insert(Tree::RetiredIdxScore, b"kept", &[])
             })
             .expect("schema 2 store");
         let db = Db::open(store.clone()).expect("migrates");
         assert_eq!(db.schema_version().expect("version"), Some(CURRENT_SCHEMA));
         assert_eq!(store.len(Tree::RetiredIdxActivity).expect("len"), 0);
         // Schema 7 writes the score index afresh from the rows, and this store has none.
-        assert_eq!(store.len(Tree::IdxScore).expect("len"), 0);
+        assert_eq!(store.len(Tree::RetiredIdxScore).expect("len"), 0);
+        assert_eq!(store.len(Tree::QueuePlaces).expect("len"), 0);
     }
 
     #[test]

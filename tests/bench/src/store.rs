@@ -216,6 +216,7 @@ fn sled_alone(work: &Path, db: &Db, ids: &[String], cache_bytes: u64) -> anyhow:
                 for (tree, k) in keys::lead_index_entries(&lead) {
                     writes.push((key(tree, &k), Vec::new()));
                 }
+                writes.push((key(Tree::QueuePlaces, id.as_bytes()), keys::queue_place(&lead).to_vec()));
             }
         }
         pages.push(writes);
