@@ -410,6 +410,12 @@ pub async fn retrain(state: &Arc<crate::state::State>) -> Result<ModelStatus, In
     Ok(status(&state.db, &state.config.scoring)?)
 }
 
+/// The scorer of the full rescore under way or left unfinished, from its stored progress.
+pub fn rescoring(db: &Db) -> Result<Option<String>, StoreError> {
+    let progress = db.meta::<crate::ingest::RescoreProgress>(crate::ingest::META_RESCORE)?;
+    Ok(progress.filter(|p| !p.done).map(|p| p.scorer))
+}
+
 /// Finishes the full rescore a promotion started and the last run did not end (the daemon
 /// crashed or stopped between two of its pages), so that no lead keeps the old model's score
 /// until it next changes. Runs at start, before any training can.

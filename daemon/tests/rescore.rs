@@ -310,6 +310,7 @@ async fn a_rescore_cut_short_goes_on_where_it_stopped_at_the_next_start() {
     assert_eq!(progress.after.as_deref(), Some(ids[199].as_str()));
     let stale = leads(&db).iter().filter(|(row, _)| row.scored_by != "gbdt-v1").count();
     assert_eq!(stale, n - 200, "the leads after the cut keep rules-v1's score");
+    assert_eq!(intel::rescoring(&db).unwrap().as_deref(), Some("gbdt-v1"), "the status says so");
 
     // The next start: the store reopened, the promoted model loaded.
     let db = Db::open(store).unwrap();
@@ -319,6 +320,7 @@ async fn a_rescore_cut_short_goes_on_where_it_stopped_at_the_next_start() {
     let rest = ingest.resume_rescore(later, &never).unwrap().expect("unfinished");
     assert_eq!((rest.leads, rest.stopped), (n - 200, false), "only the leads after the cut");
     assert!(ingest.rescore_progress().unwrap().expect("kept").done);
+    assert_eq!(intel::rescoring(&db).unwrap(), None);
     derive_all(&slow_db, &slow, later);
     assert_eq!(leads(&db), leads(&slow_db), "every lead as deriving it gives");
     assert_kept(&db, later, "the finished rescore");

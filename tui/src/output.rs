@@ -264,8 +264,13 @@ pub fn model_status(s: &leadline_shared::protocol::ModelStatus) -> String {
     ));
     let last = s.last_run_at.map(|t| t.to_string()).unwrap_or_else(|| "never".into());
     out.push_str(&format!("trained  last run {last}\n"));
-    if s.training {
-        out.push_str("         training now (a promotion then rescores every lead)\n");
+    match (&s.rescoring, s.training) {
+        (Some(scorer), true) => out.push_str(&format!("         rescoring every lead with {scorer} now\n")),
+        (None, true) => out.push_str("         training now (a promotion then rescores every lead)\n"),
+        (Some(scorer), false) => out.push_str(&format!(
+            "         the rescore of every lead with {scorer} is unfinished: the daemon finishes it when it next starts\n"
+        )),
+        (None, false) => {}
     }
     let auc = |a: Option<f64>| a.map_or_else(|| "-".to_owned(), |a| format!("{a:.3}"));
     for m in &s.models {
@@ -1029,11 +1034,15 @@ follow-ups (0 upcoming, 0 past)
     }
 
     #[test]
-    fn the_model_status_says_when_a_training_run_is_under_way() {
+    fn the_model_status_says_when_a_training_run_or_a_rescore_is_under_way() {
         use leadline_shared::protocol::ModelStatus;
         let idle = ModelStatus { active: "rules-v1".into(), ..ModelStatus::default() };
         assert!(!model_status(&idle).contains("training now"));
-        let busy = ModelStatus { training: true, ..idle };
+        let busy = ModelStatus { training: true, ..idle.clone() };
         assert!(model_status(&busy).contains("training now"), "{}", model_status(&busy));
+        let rescoring = ModelStatus { rescoring: Some("gbdt-v2".into()), ..busy };
+        assert!(model_status(&rescoring).contains("rescoring every lead with gbdt-v2 now"));
+        let cut_short = ModelStatus { rescoring: Some("gbdt-v2".into()), ..idle };
+        assert!(model_status(&cut_short).contains("gbdt-v2 is unfinished"), "{}", model_status(&cut_short));
     }
 }

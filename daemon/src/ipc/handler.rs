@@ -83,7 +83,10 @@ pub async fn handle(state: &Arc<State>, request: Request) -> Result<Response, Re
             let training = state.training.try_lock().is_err();
             read(state, move |state| {
                 crate::intel::status(&state.db, &state.config.scoring)
-                    .map(|s| Response::Model(Box::new(ModelStatus { training, ..s })))
+                    .and_then(|s| {
+                        Ok(ModelStatus { training, rescoring: crate::intel::rescoring(&state.db)?, ..s })
+                    })
+                    .map(|s| Response::Model(Box::new(s)))
                     .map_err(internal)
             })
             .await

@@ -28,6 +28,11 @@ pub struct ModelStatus {
     /// promotion (set in answers only; never stored).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub training: bool,
+    /// The scorer a full rescore of every lead is under way for and has not finished (after a
+    /// promotion, or one a crash cut short, which the daemon finishes at start). Set in
+    /// answers only; never stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rescoring: Option<String>,
 }
 
 /// One trained model's record (the serialized scorer stays in the daemon's store).

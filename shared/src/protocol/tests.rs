@@ -243,6 +243,7 @@ fn model_status_and_scored_leads_round_trip_and_old_leads_still_read() {
             verdict: "promoted over rules-v1".into(),
         }],
         training: true,
+        rescoring: Some("gbdt-v2".into()),
     };
     let msg = ServerMessage::Response { id: 3, result: Ok(Response::Model(Box::new(status))) };
     assert_eq!(through_the_wire(&msg), msg);

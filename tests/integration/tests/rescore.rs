@@ -75,4 +75,8 @@ fn the_next_start_finishes_a_rescore_a_crash_cut_short() {
         let by = scorers(&daemon);
         by.len() == 300 && by.iter().all(|s| s == "gbdt-v1")
     });
+    // Once finished, the status says no rescore is under way.
+    eventually("the status to say the rescore is over", || {
+        json(&daemon.leadline(&["model", "status", "--json"])).get("rescoring").is_none()
+    });
 }
