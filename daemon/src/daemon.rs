@@ -179,7 +179,7 @@ impl Daemon {
         let state = self.state.clone();
         tasks.spawn(async move {
             stop.cancelled().await;
-            state.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+            state.stop();
             let mut retrain = retrain;
             let _ = retrain.shutdown().await;
         });

@@ -392,7 +392,7 @@ pub async fn retrain(state: &Arc<crate::state::State>) -> Result<ModelStatus, In
     let trained = tokio::task::spawn_blocking(move || {
         let trained = train(&db, &slot, &cfg, now)?;
         if trained.promoted.is_some() {
-            let stop = || stopping.stopping.load(std::sync::atomic::Ordering::Relaxed);
+            let stop = || stopping.is_stopping();
             let started = std::time::Instant::now();
             let done = ingest.rescore_all_until(now, &stop).map_err(rescore_failed)?;
             log_rescore(&ingest, &done, started, "rescored every lead with the promoted model");
@@ -412,7 +412,7 @@ pub async fn retrain(state: &Arc<crate::state::State>) -> Result<ModelStatus, In
 
 /// The scorer of the full rescore under way or left unfinished, from its stored progress.
 pub fn rescoring(db: &Db) -> Result<Option<String>, StoreError> {
-    let progress = db.meta::<crate::ingest::RescoreProgress>(crate::ingest::META_RESCORE)?;
+    let progress = crate::ingest::RescoreProgress::stored(db)?;
     Ok(progress.filter(|p| !p.done).map(|p| p.scorer))
 }
 
@@ -423,7 +423,7 @@ pub async fn finish_rescore(state: Arc<crate::state::State>) {
     let _one_at_a_time = state.training.lock().await;
     let (ingest, now, stopping) = (state.ingest(), state.clock.now(), state.clone());
     let finished = tokio::task::spawn_blocking(move || {
-        let stop = || stopping.stopping.load(std::sync::atomic::Ordering::Relaxed);
+        let stop = || stopping.is_stopping();
         let started = std::time::Instant::now();
         let done = ingest.resume_rescore(now, &stop)?;
         if let Some(done) = &done {

@@ -34,9 +34,9 @@ pub struct State {
     pub model: crate::intel::ModelSlot,
     /// Held by a training run, so the nightly one and one asked for never overlap.
     pub training: tokio::sync::Mutex<()>,
-    /// Set once the daemon is stopping: long store walks (a full rescore) stop between two
-    /// pages and go on at the next start.
-    pub stopping: std::sync::atomic::AtomicBool,
+    /// Set once the daemon is stopping ([`State::stop`]): long store walks (a full rescore)
+    /// stop between two pages and go on at the next start.
+    stopping: std::sync::atomic::AtomicBool,
     /// The property listings, prepared for matching.
     pub listings: crate::listings::ListingBook,
     /// The saved smart lists' members, kept while they hold (see `smart_lists`).
@@ -79,6 +79,16 @@ impl State {
             listings: crate::listings::ListingBook::default(),
             smart_lists: crate::smart_lists::MemberCache::default(),
         }
+    }
+
+    /// Marks the daemon as stopping, for the long walks that check [`State::is_stopping`].
+    pub fn stop(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the daemon is stopping.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Tells every subscribed client. Nobody listening is fine.

@@ -13,7 +13,7 @@ use super::{Ingest, IngestError, META_LIVE_SINCE, Overlay, RESCORE_PAGE, on_work
 use crate::engine::followup::plan::score_rise_may_start;
 use crate::engine::lead::show_score;
 use crate::engine::score::{MODEL as RULES, score};
-use crate::store::{Batch, Put, StoredLead};
+use crate::store::{Batch, Db, Put, StoreError, StoredLead};
 
 /// Meta key of the full rescore's progress ([`RescoreProgress`]).
 pub const META_RESCORE: &str = "scoring/rescore";
@@ -28,6 +28,13 @@ pub struct RescoreProgress {
     pub after: Option<String>,
     /// Every lead has been rescored by `scorer`.
     pub done: bool,
+}
+
+impl RescoreProgress {
+    /// The progress the store holds, if a full rescore ever ran.
+    pub fn stored(db: &Db) -> Result<Option<RescoreProgress>, StoreError> {
+        db.meta::<RescoreProgress>(META_RESCORE)
+    }
 }
 
 /// What a full rescore ([`Ingest::rescore_all`]) did.
@@ -62,7 +69,7 @@ impl Ingest {
 
     /// The stored progress of the last full rescore, if one ever ran.
     pub fn rescore_progress(&self) -> Result<Option<RescoreProgress>, IngestError> {
-        Ok(self.db.meta::<RescoreProgress>(META_RESCORE)?)
+        Ok(RescoreProgress::stored(&self.db)?)
     }
 
     /// Rescores every lead from the first, as after a scoring model is promoted.

@@ -116,8 +116,8 @@ pub fn recovery(lead: &LeadSummary) -> Vec<u8> {
 /// and its place in the recovery order), so that they are built from [`Tree::QueuePlaces`]
 /// alone, never from the records. One byte (the temperature, `ACTIVE` set when there
 /// is a last activity), the last activity's 8 bytes, then [`recovery_rank`]'s 8.
-pub fn score_value(lead: &LeadSummary) -> [u8; 17] {
-    let mut value = [0; 17];
+pub fn score_value(lead: &LeadSummary) -> [u8; SCORE_VALUE] {
+    let mut value = [0; SCORE_VALUE];
     value[0] = match lead.temperature {
         Temperature::Cold => 0,
         Temperature::Warm => 1,
@@ -131,8 +131,11 @@ pub fn score_value(lead: &LeadSummary) -> [u8; 17] {
     value
 }
 
+/// The length of a [`score_value`].
+pub const SCORE_VALUE: usize = 17;
+
 /// The length of a [`queue_place`].
-pub const QUEUE_PLACE: usize = SCORE_FIXED + 17;
+pub const QUEUE_PLACE: usize = SCORE_FIXED + SCORE_VALUE;
 
 /// A lead's entry in [`Tree::QueuePlaces`], stored under its id: [`queue_key`]'s first
 /// [`SCORE_FIXED`] bytes (the key is those and the id), then [`score_value`].
@@ -153,6 +156,19 @@ pub fn read_queue_place<'a>(id: &[u8], place: &'a [u8]) -> Option<(Vec<u8>, &'a 
     Some((join(&[fixed, id]), value))
 }
 
+/// The lead id and [`queue_place`] of an entry of schema 8's score index, whose key was the
+/// [`queue_key`] and whose value the [`score_value`]; `None` for an entry of another shape.
+pub fn place_of_score_entry<'a>(key: &'a [u8], value: &[u8]) -> Option<(&'a [u8], [u8; QUEUE_PLACE])> {
+    let (fixed, id) = key.split_at_checked(SCORE_FIXED)?;
+    if id.is_empty() || value.len() != SCORE_VALUE {
+        return None;
+    }
+    let mut place = [0; QUEUE_PLACE];
+    place[..SCORE_FIXED].copy_from_slice(fixed);
+    place[SCORE_FIXED..].copy_from_slice(value);
+    Some((id, place))
+}
+
 /// The flag of [`score_value`]'s first byte for "has a last activity".
 const ACTIVE: u8 = 0x80;
 
@@ -161,7 +177,7 @@ const ACTIVE: u8 = 0x80;
 pub fn read_score_value(value: &[u8]) -> Option<(bool, Option<[u8; 8]>, [u8; 8])> {
     let (&flags, rest) = value.split_first()?;
     let hot = flags & !ACTIVE == 2;
-    if rest.len() != 16 {
+    if rest.len() != SCORE_VALUE - 1 {
         return None;
     }
     let at = <[u8; 8]>::try_from(&rest[..8]).ok()?;
@@ -238,6 +254,11 @@ mod tests {
             prop_assert_eq!(key, queue_key(&lead));
             prop_assert_eq!(value, &score_value(&lead)[..]);
             prop_assert_eq!(read_queue_place(lead.id.as_bytes(), &place[1..]), None);
+            let old_key = queue_key(&lead);
+            let (old_id, old_place) = place_of_score_entry(&old_key, &score_value(&lead)).expect("an entry");
+            prop_assert_eq!((old_id, old_place), (lead.id.as_bytes(), place));
+            prop_assert_eq!(place_of_score_entry(&old_key[..SCORE_FIXED], &score_value(&lead)), None);
+            prop_assert_eq!(place_of_score_entry(&old_key, &score_value(&lead)[1..]), None);
         }
     }
 }

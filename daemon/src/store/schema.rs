@@ -57,17 +57,17 @@ fn queue_places(db: &Db) -> Result<(), StoreError> {
         if chunk.is_empty() {
             break;
         }
+        let places: Vec<_> = chunk.iter().map(|(k, v)| keys::place_of_score_entry(k, v)).collect();
+        unreadable += places.iter().filter(|p| p.is_none()).count();
         store.transact(&|tx| {
-            for (key, value) in &chunk {
+            for ((key, _), place) in chunk.iter().zip(&places) {
                 tx.remove(Tree::RetiredIdxScore, key)?;
-                let (Some((fixed, id)), 17) = (key.split_at_checked(keys::SCORE_FIXED), value.len()) else {
-                    continue;
-                };
-                tx.insert(Tree::QueuePlaces, id, &keys::join(&[fixed, value]))?;
+                if let Some((id, place)) = place {
+                    tx.insert(Tree::QueuePlaces, id, place)?;
+                }
             }
             Ok(())
         })?;
-        unreadable += chunk.iter().filter(|(k, v)| k.len() <= keys::SCORE_FIXED || v.len() != 17).count();
     }
     if unreadable > 0 {
         tracing::warn!(
@@ -398,24 +398,31 @@ mod tests {
         assert_eq!(db.messages_for("c3", usize::MAX).expect("read"), of_c3);
     }
 
+    /// Lead `i` of a varied set: every third hot, every fourth never active, the others active
+    /// `i` seconds after the tests' epoch.
+    fn scored_lead(i: usize) -> LeadSummary {
+        use leadline_shared::domain::Temperature;
+        let at = |s: i64| jiff::Timestamp::from_second(1_700_000_000 + s).ok();
+        LeadSummary {
+            id: format!("c{i:05}"),
+            score: (i % 90) as u8,
+            temperature: if i.is_multiple_of(3) { Temperature::Hot } else { Temperature::Cold },
+            last_activity: if i.is_multiple_of(4) { None } else { at(i as i64) },
+            date_added: at(0),
+            ..LeadSummary::default()
+        }
+    }
+
     #[test]
     fn schema_4_gets_the_values_its_queue_orders_are_built_from() {
         use crate::store::{Batch, Put, Ranking, Slice};
-        use leadline_shared::domain::Temperature;
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let db = Db::open(store.clone()).expect("open");
         let at = |s: i64| jiff::Timestamp::from_second(1_700_000_000 + s).ok();
         let n = MIGRATION_CHUNK * 2 + 3;
         let mut batch = Batch::new();
         for i in 0..n {
-            batch.put(Put::Lead(LeadSummary {
-                id: format!("c{i:05}"),
-                score: (i % 90) as u8,
-                temperature: if i % 3 == 0 { Temperature::Hot } else { Temperature::Cold },
-                last_activity: if i % 4 == 0 { None } else { at(i as i64) },
-                date_added: at(0),
-                ..LeadSummary::default()
-            }));
+            batch.put(Put::Lead(scored_lead(i)));
         }
         db.commit(&batch).expect("leads");
         // As schema 4 left them: score entries without a value.
@@ -531,7 +538,6 @@ mod tests {
     #[test]
     fn schema_8_keeps_each_leads_queue_place_by_id() {
         use crate::store::{Batch, Put, Ranking, Slice};
-        use leadline_shared::domain::Temperature;
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let db = Db::open(store.clone()).expect("open");
         let at = |s: i64| jiff::Timestamp::from_second(1_700_000_000 + s).ok();
@@ -540,13 +546,9 @@ mod tests {
         for i in 0..n {
             batch.put(Put::Lead(LeadSummary {
                 id: format!("c{:05}", (i * 7919) % n),
-                score: (i % 90) as u8,
                 priority: (i % 7) as u8 * 10,
-                temperature: if i % 3 == 0 { Temperature::Hot } else { Temperature::Cold },
-                last_activity: if i % 4 == 0 { None } else { at(i as i64) },
                 value_at_risk: (i % 5) as f64 * 1000.0,
-                date_added: at(0),
-                ..LeadSummary::default()
+                ..scored_lead(i)
             }));
         }
         db.commit(&batch).expect("leads");
