@@ -93,6 +93,21 @@ impl LeadEntries {
         [&self.due, &self.awaiting, &self.uncontacted, &self.activity]
     }
 
+    /// The lead's key in each order of [`LeadRanks::sets`], in the same order (`None`: not in
+    /// it), with the quiet ones counted from `before`.
+    fn keys(&self, before: [u8; 8]) -> [Option<&[u8]>; 7] {
+        let [due, awaiting, uncontacted, activity] = self.optional_keys().map(|k| k.as_deref());
+        [
+            Some(&self.score[..]),
+            self.hot.then_some(&self.score[..]),
+            self.quiet_before(before).then_some(&self.recovery[..]),
+            due,
+            awaiting,
+            uncontacted,
+            activity,
+        ]
+    }
+
     fn quiet_before(&self, before: [u8; 8]) -> bool {
         self.activity.as_ref().is_none_or(|a| a[..8] < before[..])
     }
@@ -110,6 +125,19 @@ pub struct LeadRanks {
     /// The recovery keys of the leads quiet since before `quiet_before`.
     quiet: RankedSet,
     quiet_before: [u8; 8],
+}
+
+/// Moves a key of one order from `old` to `new` (`None`: not in it); nothing when they agree.
+fn move_key(set: &mut RankedSet, old: Option<&[u8]>, new: Option<&[u8]>) {
+    if old == new {
+        return;
+    }
+    if let Some(old) = old {
+        set.remove(old);
+    }
+    if let Some(new) = new {
+        set.insert(new);
+    }
 }
 
 /// The store's index trees, as the first build reads them: no record is read.
@@ -193,35 +221,27 @@ impl LeadRanks {
             return;
         }
         let before = self.quiet_before;
-        if let Some(old) = old {
-            self.score.remove(&old.score);
-            self.hot.remove(&old.score);
-            self.quiet.remove(&old.recovery);
-            for (set, key) in self.optional_sets().into_iter().zip(old.optional_keys()) {
-                if let Some(key) = key {
-                    set.remove(key);
-                }
-            }
-        }
-        if let Some(new) = new {
-            if new.hot {
-                self.hot.insert(&new.score);
-            }
-            if new.quiet_before(before) {
-                self.quiet.insert(&new.recovery);
-            }
-            self.score.insert(&new.score);
-            for (set, key) in self.optional_sets().into_iter().zip(new.optional_keys()) {
-                if let Some(key) = key {
-                    set.insert(key);
-                }
-            }
+        // Each order moves only where the lead's key in it changed: a rescore moves the score
+        // keys and leaves the time orders alone, and a remove and insert of the same key cost
+        // two searches and two shifts of a block each.
+        let was = old.map(|e| e.keys(before)).unwrap_or_default();
+        let is = new.map(|e| e.keys(before)).unwrap_or_default();
+        for ((set, was), is) in self.sets().into_iter().zip(was).zip(is) {
+            move_key(set, was, is);
         }
     }
 
-    /// The sets of [`LeadEntries::optional_keys`], in the same order.
-    fn optional_sets(&mut self) -> [&mut RankedSet; 4] {
-        [&mut self.due, &mut self.awaiting, &mut self.uncontacted, &mut self.activity]
+    /// Every order, as [`LeadEntries::keys`] lists a lead's keys in them.
+    fn sets(&mut self) -> [&mut RankedSet; 7] {
+        [
+            &mut self.score,
+            &mut self.hot,
+            &mut self.quiet,
+            &mut self.due,
+            &mut self.awaiting,
+            &mut self.uncontacted,
+            &mut self.activity,
+        ]
     }
 
     /// An order, with the quiet leads brought up to its time first.
