@@ -548,7 +548,7 @@ impl Ingest {
             planned.alerts.extend(c.effects.alerts);
             if c.rescored {
                 changed.push(c.lead.id.clone());
-                batch.put(Put::Derived { score: c.score, row: c.lead, inputs: c.inputs });
+                batch.put(Put::Derived { score: c.score, row: c.lead, inputs: c.inputs, was: None });
             } else if let Some(bytes) = c.inputs {
                 batch.put(Put::ScoringInputs { contact_id: id, bytes });
             }

@@ -358,3 +358,39 @@ async fn a_promotion_whose_rescore_never_began_rescores_every_lead_at_the_next_s
     assert!(leads(&db).iter().all(|(row, _)| row.scored_by == "gbdt-v1"));
     assert_eq!(ingest.resume_rescore(now, &never).unwrap(), None);
 }
+
+/// A row handed to a write as the one it replaces (`Put::Derived`'s `was`) is used only while
+/// it is still the one stored: one read before another write moved the lead is ignored, and
+/// the counters, orders, aggregates and search index move from the row really stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_given_a_row_read_before_another_write_moves_from_the_stored_row() {
+    let (_dir, path, now) = dataset();
+    let (_store, db, _ingest, _slot) = location(&path, now).await;
+    db.with_analytics(|_| ()).unwrap();
+    db.with_search(|_| ()).unwrap();
+    assert_kept(&db, now, "the import");
+    let id = db.contact_ids().unwrap().into_iter().next().expect("a lead");
+    let read = db.stored_lead(&id).unwrap().expect("a record").read_row().unwrap().expect("a row");
+    let score = db.score(&id).unwrap().expect("a score");
+    // Another write moves the lead after the read: hotter, better scored, renamed.
+    let mut moved = read.row().clone();
+    moved.score = moved.score.saturating_add(40).min(100);
+    moved.priority = moved.priority.saturating_add(30).min(100);
+    moved.temperature = match moved.temperature {
+        leadline_shared::domain::Temperature::Hot => leadline_shared::domain::Temperature::Cold,
+        _ => leadline_shared::domain::Temperature::Hot,
+    };
+    moved.name = format!("{} Moved", moved.name);
+    let mut batch = Batch::new();
+    batch.put(Put::Lead(moved.clone()));
+    db.commit(&batch).unwrap();
+    assert_kept(&db, now, "the other write");
+    // The write that read before it.
+    let mut row = read.row().clone();
+    row.score = row.score.saturating_sub(3);
+    let mut batch = Batch::new();
+    batch.put(Put::Derived { score, row: row.clone(), inputs: None, was: Some(Box::new(read)) });
+    db.commit(&batch).unwrap();
+    assert_eq!(db.lead(&id).unwrap(), Some(row));
+    assert_kept(&db, now, "the write given a stale row");
+}

@@ -44,6 +44,9 @@ pub enum Put {
         score: Score,
         row: LeadSummary,
         inputs: Option<Vec<u8>>,
+        /// The row the new one was derived from, as read: saves decoding the stored row again
+        /// when it is still the one stored (it is ignored otherwise).
+        was: Option<Box<ReadRow>>,
     },
     /// A lead's scoring inputs (`ingest::inputs`), as encoded.
     ScoringInputs {
@@ -140,6 +143,20 @@ impl Batch {
     }
 }
 
+/// A lead's row as read from its record: the bytes stored and what they decode to.
+#[derive(Debug, Clone)]
+pub struct ReadRow {
+    bytes: Vec<u8>,
+    row: LeadSummary,
+}
+
+impl ReadRow {
+    /// The row.
+    pub fn row(&self) -> &LeadSummary {
+        &self.row
+    }
+}
+
 /// A lead's record as stored: one read, each part decoded only when asked for.
 #[derive(Debug, Clone)]
 pub struct StoredLead(Vec<u8>);
@@ -158,6 +175,13 @@ impl StoredLead {
     /// The dashboard row.
     pub fn row(&self) -> Result<Option<LeadSummary>, StoreError> {
         decode_section(&self.0, Section::Row)
+    }
+
+    /// The dashboard row with the bytes it was decoded from, for [`Put::Derived`]'s `was`.
+    pub fn read_row(&self) -> Result<Option<ReadRow>, StoreError> {
+        let Some(bytes) = section_bytes(&self.0, Section::Row)? else { return Ok(None) };
+        let row = decode_section(&self.0, Section::Row)?;
+        Ok(row.map(|row| ReadRow { bytes: bytes.to_vec(), row }))
     }
 
     /// The scoring inputs' bytes (`ingest::inputs`), absent until the lead is derived by a
@@ -1480,12 +1504,14 @@ fn set_lead_sections(
 }
 
 /// Writes a lead's row and moves its index entries and temperature counter with it (`None`
-/// removes the row), with the record's `other` sections in the same write.
+/// removes the row), with the record's `other` sections in the same write. `was` is the row
+/// the caller read, used for the stored one when its bytes are still those stored.
 fn set_lead_row(
     tx: &dyn KvTx,
     id: &str,
     lead: Option<&LeadSummary>,
     mut other: Vec<(Section, Option<Vec<u8>>)>,
+    was: Option<&ReadRow>,
     changes: Hooks<'_>,
 ) -> Result<(), TxError> {
     let body = lead.map(section_json).transpose()?;
@@ -1494,7 +1520,10 @@ fn set_lead_row(
     if old.get(Section::Row) == body.as_deref() {
         return Ok(());
     }
-    let old: Option<LeadSummary> = old.section(Section::Row)?;
+    let old: Option<LeadSummary> = match was {
+        Some(was) if old.get(Section::Row) == Some(&was.bytes[..]) => Some(was.row.clone()),
+        _ => old.section(Section::Row)?,
+    };
     if let Some(rows) = changes.rows {
         lock(rows).push((old.as_ref().map(LeadEntries::of), lead.map(LeadEntries::of)));
     }
@@ -1528,11 +1557,15 @@ fn set_lead_row(
             None => tx.remove(Tree::QueuePlaces, id.as_bytes())?,
         }
     }
-    if let Some(old) = &old {
-        bump(tx, temperature_counter(old.temperature), -1)?;
-    }
-    if let Some(lead) = lead {
-        bump(tx, temperature_counter(lead.temperature), 1)?;
+    // The counters move only with the temperature: each bump is a read and a write.
+    let (was, is) = (old.as_ref().map(|o| o.temperature), lead.map(|l| l.temperature));
+    if was != is {
+        if let Some(was) = was {
+            bump(tx, temperature_counter(was), -1)?;
+        }
+        if let Some(is) = is {
+            bump(tx, temperature_counter(is), 1)?;
+        }
     }
     Ok(())
 }
@@ -1658,13 +1691,13 @@ fn apply_put(tx: &dyn KvTx, put: &Put, changes: Hooks<'_>) -> Result<(), TxError
             write(tx, Tree::MessagesByContact, &key, m)?;
             tx.insert(Tree::MessageIds, m.id.as_bytes(), &key)
         }
-        Put::Lead(lead) => set_lead_row(tx, &lead.id, Some(lead), Vec::new(), changes),
-        Put::Derived { score, row, inputs } => {
+        Put::Lead(lead) => set_lead_row(tx, &lead.id, Some(lead), Vec::new(), None, changes),
+        Put::Derived { score, row, inputs, was } => {
             let mut other = vec![(Section::Score, Some(section_json(score)?))];
             if let Some(bytes) = inputs {
                 other.push((Section::Inputs, Some(bytes.clone())));
             }
-            set_lead_row(tx, &row.id, Some(row), other, changes)
+            set_lead_row(tx, &row.id, Some(row), other, was.as_deref(), changes)
         }
         Put::Pipeline(p) => write(tx, Tree::Pipelines, p.id.as_bytes(), p),
         Put::User(u) => write(tx, Tree::Users, u.id.as_bytes(), u),
@@ -1750,7 +1783,7 @@ fn apply_remove(tx: &dyn KvTx, remove: &Remove, changes: Hooks<'_>) -> Result<()
             Ok(())
         }
         // The inputs are what the row was derived from: they go with it.
-        Remove::Lead(id) => set_lead_row(tx, id, None, vec![(Section::Inputs, None)], changes),
+        Remove::Lead(id) => set_lead_row(tx, id, None, vec![(Section::Inputs, None)], None, changes),
         Remove::Task(id) => {
             if let Some(old) = read::<Task>(tx, Tree::Tasks, id.as_bytes())? {
                 unindex_task(tx, &old)?;

@@ -28,8 +28,8 @@ use std::pin::Pin;
 
 pub(crate) use db::deleted_contacts_put;
 pub use db::{
-    Batch, DELETED_CONTACT_TTL, Db, LeadOrder, META_DELETED_CONTACTS, NewOp, Put, Remove, SearchResults,
-    Slice, SliceWindow, StageChange, StoredLead,
+    Batch, DELETED_CONTACT_TTL, Db, LeadOrder, META_DELETED_CONTACTS, NewOp, Put, ReadRow, Remove,
+    SearchResults, Slice, SliceWindow, StageChange, StoredLead,
 };
 pub use memory::MemoryStore;
 pub use ranks::Ranking;
