@@ -121,7 +121,8 @@ pub fn section_bytes(bytes: &[u8], section: Section) -> Result<Option<&[u8]>, St
     Ok(sections(bytes)?[section as usize])
 }
 
-fn section_value<T: DeserializeOwned>(body: &[u8]) -> Result<T, StoreError> {
+/// One section's bytes decoded.
+pub fn section_value<T: DeserializeOwned>(body: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(body)
         .map_err(|e| StoreError::Corrupt { tree: Tree::Leads.name(), reason: e.to_string() })
 }

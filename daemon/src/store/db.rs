@@ -18,6 +18,7 @@ use crate::engine::search::{SearchEntry, SearchFields, SearchIndex};
 
 use super::codec::{
     LeadRecord, Section, decode, decode_section, encode, has_section, section_bytes, section_json,
+    section_value,
 };
 use super::keys;
 use super::ranks::{IndexKeys, LeadEntries, LeadRanks, Ranking};
@@ -180,8 +181,7 @@ impl StoredLead {
     /// The dashboard row with the bytes it was decoded from, for [`Put::Derived`]'s `was`.
     pub fn read_row(&self) -> Result<Option<ReadRow>, StoreError> {
         let Some(bytes) = section_bytes(&self.0, Section::Row)? else { return Ok(None) };
-        let row = decode_section(&self.0, Section::Row)?;
-        Ok(row.map(|row| ReadRow { bytes: bytes.to_vec(), row }))
+        Ok(Some(ReadRow { row: section_value(bytes)?, bytes: bytes.to_vec() }))
     }
 
     /// The scoring inputs' bytes (`ingest::inputs`), absent until the lead is derived by a

@@ -88,23 +88,17 @@ impl LeadEntries {
         }
     }
 
-    /// The keys of the orders a lead may be out of: due, awaiting, uncontacted, activity.
-    fn optional_keys(&self) -> [&Option<Key>; 4] {
-        [&self.due, &self.awaiting, &self.uncontacted, &self.activity]
-    }
-
     /// The lead's key in each order of [`LeadRanks::sets`], in the same order (`None`: not in
     /// it), with the quiet ones counted from `before`.
     fn keys(&self, before: [u8; 8]) -> [Option<&[u8]>; 7] {
-        let [due, awaiting, uncontacted, activity] = self.optional_keys().map(|k| k.as_deref());
         [
             Some(&self.score[..]),
             self.hot.then_some(&self.score[..]),
             self.quiet_before(before).then_some(&self.recovery[..]),
-            due,
-            awaiting,
-            uncontacted,
-            activity,
+            self.due.as_deref(),
+            self.awaiting.as_deref(),
+            self.uncontacted.as_deref(),
+            self.activity.as_deref(),
         ]
     }
 
