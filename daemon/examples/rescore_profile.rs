@@ -44,6 +44,11 @@ fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         let done = ingest.rescore_all(now)?;
         rt.block_on(db.flush())?;
+        // Read once, as the dashboard's next poll would: the orders' moves still waiting are
+        // made then.
+        if std::env::var_os("BARE").is_none() {
+            db.slice_len(&all)?;
+        }
         println!(
             "{label}: {:.0} ms for {} leads ({} written, {} from their records)",
             started.elapsed().as_secs_f64() * 1e3,
