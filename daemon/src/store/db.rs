@@ -1529,12 +1529,11 @@ fn set_lead_row(
     }
     lock(changes.leads).push(id.to_owned());
     changes.fact(FactChange::Lead(old.as_ref().map(LeadFacts::of), lead.map(LeadFacts::of)));
-    if let Some(search) = changes.search {
-        let (was, now) = (old.as_ref().map(SearchEntry::of), lead.map(SearchEntry::of));
-        // Most row changes (a new message, a rescore) leave the words alone.
-        if was != now {
-            lock(search).push((was, now));
-        }
+    // Most row changes (a new message, a rescore) leave the words alone.
+    if let Some(search) = changes.search
+        && let Some(change) = SearchEntry::change(old.as_ref(), lead)
+    {
+        lock(search).push(change);
     }
     // Only the entries that moved are written: a rescore moves a lead's place in the queue
     // orders and rarely its time entries, and sled pays for every write, even of what it holds.

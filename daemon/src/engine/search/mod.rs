@@ -124,6 +124,28 @@ impl SearchEntry {
         }
     }
 
+    /// What the index must hear of a change of a lead's row, as the `(old, new)` of
+    /// [`SearchIndex::apply`]: nothing when neither its words nor its score moved; when only
+    /// its score moved (a rescore, a new message), two entries without words, which move the
+    /// score and touch no word, so the words are not worked out twice for nothing.
+    pub fn change(
+        old: Option<&LeadSummary>,
+        new: Option<&LeadSummary>,
+    ) -> Option<(Option<SearchEntry>, Option<SearchEntry>)> {
+        if let (Some(o), Some(n)) = (old, new)
+            && o.id == n.id
+            && o.name == n.name
+            && o.email == n.email
+            && o.phone == n.phone
+            && o.tags == n.tags
+        {
+            let bare = |l: &LeadSummary| SearchEntry { id: l.id.clone(), score: l.score, terms: Vec::new() };
+            return (o.score != n.score).then(|| (Some(bare(o)), Some(bare(n))));
+        }
+        let (was, now) = (old.map(SearchEntry::of), new.map(SearchEntry::of));
+        (was != now).then_some((was, now))
+    }
+
     /// A lead's entry from the fields search reads.
     pub fn from_fields(f: SearchFields) -> SearchEntry {
         let terms = lead_terms(&f.name, f.email.as_deref(), f.phone.as_deref(), &f.tags);

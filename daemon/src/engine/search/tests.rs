@@ -191,7 +191,20 @@ const QUERY_WORDS: [&str; 14] =
 
 #[derive(Debug, Clone)]
 enum Op {
-    Put { id: u8, first: u8, last: u8, phone: Option<u16>, email: bool, tags: Vec<u8>, score: u8 },
+    Put {
+        id: u8,
+        first: u8,
+        last: u8,
+        phone: Option<u16>,
+        email: bool,
+        tags: Vec<u8>,
+        score: u8,
+    },
+    /// The lead's row again with another score (a rescore), when it is there.
+    Rescore {
+        id: u8,
+        score: u8,
+    },
     Remove(u8),
 }
 
@@ -209,6 +222,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(id, first, last, phone, email, tags, score)| Op::Put {
                 id, first, last, phone, email, tags, score
             }),
+        2 => (0u8..40, 0u8..=100).prop_map(|(id, score)| Op::Rescore { id, score }),
         1 => (0u8..40).prop_map(Op::Remove),
     ]
 }
@@ -248,23 +262,33 @@ proptest! {
             1..12,
         ),
     ) {
+        // The index hears of each row change as the store tells it (`SearchEntry::change`);
+        // the reference is every row's full entry.
         let mut index = SearchIndex::new();
-        let mut model: BTreeMap<String, SearchEntry> = BTreeMap::new();
+        let mut rows: BTreeMap<String, LeadSummary> = BTreeMap::new();
         for op in &ops {
             let (id, new) = match op {
                 Op::Remove(id) => (format!("c{id:02}"), None),
+                Op::Rescore { id, score } => {
+                    let id = format!("c{id:02}");
+                    let new = rows.get(&id).map(|l| LeadSummary { score: *score, ..l.clone() });
+                    (id, new)
+                }
                 put => {
                     let l = lead_of(put).expect("a put");
-                    (l.id.clone(), Some(SearchEntry::of(&l)))
+                    (l.id.clone(), Some(l))
                 }
             };
-            let old = model.get(&id).cloned();
-            index.apply(old.as_ref(), new.as_ref());
+            if let Some((was, now)) = SearchEntry::change(rows.get(&id), new.as_ref()) {
+                index.apply(was.as_ref(), now.as_ref());
+            }
             match new {
-                Some(new) => model.insert(id, new),
-                None => model.remove(&id),
+                Some(new) => rows.insert(id, new),
+                None => rows.remove(&id),
             };
         }
+        let model: BTreeMap<String, SearchEntry> =
+            rows.iter().map(|(id, l)| (id.clone(), SearchEntry::of(l))).collect();
         prop_assert_eq!(index.len(), model.len());
         let fresh = SearchIndex::from_entries(model.values());
         prop_assert_eq!(index.contents(), fresh.contents(), "kept = built afresh");
