@@ -38,7 +38,7 @@ fn main() -> anyhow::Result<()> {
     // `BARE=1` leaves them unbuilt, to see what keeping them up to date costs.
     if std::env::var_os("BARE").is_none() {
         db.slice_len(&all)?;
-        db.with_analytics(|a| a.days.len())?;
+        db.warm_up()?;
     }
     let pass_with = |ingest: &Ingest, label: &str| -> anyhow::Result<()> {
         let started = Instant::now();
