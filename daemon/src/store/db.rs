@@ -487,7 +487,7 @@ impl Db {
             && let Some(ranks) = lock(&self.ranks).as_mut()
         {
             for (old, new) in changes.into_inner().unwrap_or_else(|p| p.into_inner()) {
-                ranks.apply(old.as_ref(), new.as_ref());
+                ranks.apply(old, new);
             }
         }
         if let Some(facts) = facts

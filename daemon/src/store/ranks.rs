@@ -89,16 +89,19 @@ impl LeadEntries {
     }
 
     /// The lead's key in each order of [`LeadRanks::sets`], in the same order (`None`: not in
-    /// it), with the quiet ones counted from `before`.
-    fn keys(&self, before: [u8; 8]) -> [Option<&[u8]>; 7] {
+    /// it), with the quiet ones counted from `before`; the keys themselves, to wait in the
+    /// moves without a copy.
+    fn into_keys(self, before: [u8; 8]) -> [Option<Key>; 7] {
+        let quiet = self.quiet_before(before);
+        let hot = self.hot.then(|| self.score.clone());
         [
-            Some(&self.score[..]),
-            self.hot.then_some(&self.score[..]),
-            self.quiet_before(before).then_some(&self.recovery[..]),
-            self.due.as_deref(),
-            self.awaiting.as_deref(),
-            self.uncontacted.as_deref(),
-            self.activity.as_deref(),
+            Some(self.score),
+            hot,
+            quiet.then_some(self.recovery),
+            self.due,
+            self.awaiting,
+            self.uncontacted,
+            self.activity,
         ]
     }
 
@@ -268,7 +271,7 @@ impl LeadRanks {
 
     /// Moves a lead from where it was (`old`) to where it is (`new`); `None` is "not stored".
     /// The move is made before the next read of any order.
-    pub fn apply(&mut self, old: Option<&LeadEntries>, new: Option<&LeadEntries>) {
+    pub fn apply(&mut self, old: Option<LeadEntries>, new: Option<LeadEntries>) {
         if old == new {
             return;
         }
@@ -277,11 +280,11 @@ impl LeadRanks {
         let before = self.quiet_before;
         // Each order moves only where the lead's key in it changed: a rescore moves the score
         // keys and leaves the time orders alone.
-        let was = old.map(|e| e.keys(before)).unwrap_or_default();
-        let is = new.map(|e| e.keys(before)).unwrap_or_default();
+        let was = old.map(|e| e.into_keys(before)).unwrap_or_default();
+        let is = new.map(|e| e.into_keys(before)).unwrap_or_default();
         for ((pending, was), is) in self.pending.iter_mut().zip(was).zip(is) {
             if was != is {
-                pending.push((was.map(Key::from), is.map(Key::from)));
+                pending.push((was, is));
             }
         }
         self.pending_leads += 1;
@@ -430,7 +433,7 @@ mod tests {
             for (lead, remove, read) in writes {
                 let old = stored.get(&lead.id).map(LeadEntries::of);
                 let new = (!remove).then(|| LeadEntries::of(&lead));
-                ranks.apply(old.as_ref(), new.as_ref());
+                ranks.apply(old, new);
                 if remove { stored.remove(&lead.id); } else { stored.insert(lead.id.clone(), lead); }
                 if let Some(quiet) = read {
                     let quiet = Ranking::QuietBefore(at(quiet));
@@ -493,7 +496,7 @@ mod tests {
         let n = SETTLE_EVERY + 10;
         let mut ranks = LeadRanks::build((0..n).map(|i| LeadEntries::of(&lead(i, 1))), at(50));
         for i in 0..n {
-            ranks.apply(Some(&LeadEntries::of(&lead(i, 1))), Some(&LeadEntries::of(&lead(i, 2))));
+            ranks.apply(Some(LeadEntries::of(&lead(i, 1))), Some(LeadEntries::of(&lead(i, 2))));
             assert!(ranks.pending_leads < SETTLE_EVERY);
         }
         assert_eq!(ranks.pending_leads, 10);
@@ -512,7 +515,7 @@ mod tests {
         let mut ranks = LeadRanks::build([LeadEntries::of(&lead)], at(0));
         assert_eq!(ranks.get(Ranking::QuietBefore(at(-1000))).len(), 1);
         let active = LeadSummary { last_activity: Some(at(10)), ..lead.clone() };
-        ranks.apply(Some(&LeadEntries::of(&lead)), Some(&LeadEntries::of(&active)));
+        ranks.apply(Some(LeadEntries::of(&lead)), Some(LeadEntries::of(&active)));
         assert_eq!(ranks.get(Ranking::QuietBefore(at(10))).len(), 0);
         assert_eq!(ranks.get(Ranking::QuietBefore(at(10) + SignedDuration::from_millis(1))).len(), 1);
     }
