@@ -309,7 +309,7 @@ impl LeadRanks {
         self.pending_leads = 0;
     }
 
-    /// Every order, as [`LeadEntries::keys`] lists a lead's keys in them.
+    /// Every order, as [`LeadEntries::into_keys`] lists a lead's keys in them.
     fn sets(&mut self) -> [&mut RankedSet; 7] {
         [
             &mut self.score,
