@@ -10,12 +10,19 @@
 //! - jemalloc with [`MALLOC_CONF`]: 141 / 136 MB, with the same sync time.
 //!
 //! A binary installs it with [`global_allocator!`](crate::global_allocator).
+//!
+//! Giving freed pages back at once has a price while the daemon writes in bulk (a sync, a full
+//! rescore, an import): sled frees a copy of a leaf at nearly every write, and each page given
+//! back is faulted in again by the next one, with a TLB shootdown for each `madvise` (perf put
+//! a fifth of a model upgrade's time in jemalloc's purging and the page faults after it). So a
+//! bulk write holds a [`BulkWrites`], and while one is held freed pages are kept for
+//! [`BULK_DECAY_MS`]; when the last is dropped they all go back at once.
 
 /// jemalloc's options, read when it starts (as `MALLOC_CONF` would be; the environment
 /// variable is still read after them, so a user's own setting wins).
 /// - `dirty_decay_ms:0`, `muzzy_decay_ms:0`: freed pages go back to the OS at once, not ten
-///   seconds later: the sync frees a page of records every few tens of milliseconds, and an
-///   idle daemon would otherwise keep what it freed last.
+///   seconds later: an idle daemon would otherwise keep what it freed last. While a
+///   [`BulkWrites`] is held, the dirty ones are kept for [`BULK_DECAY_MS`].
 /// - `narenas:2`: the daemon's hot threads are the store writer and the two threads a page's
 ///   leads are derived on; jemalloc's default of four arenas a core spreads the same records
 ///   over eight arenas' worth of half-empty pages.
@@ -37,6 +44,80 @@ macro_rules! global_allocator {
         #[unsafe(export_name = "_rjem_malloc_conf")]
         static malloc_conf: &[u8] = $crate::alloc::MALLOC_CONF;
     };
+}
+
+/// How long jemalloc keeps a freed page while a [`BulkWrites`] is held (ms).
+pub const BULK_DECAY_MS: isize = 1_000;
+
+/// Held while the daemon writes in bulk: jemalloc keeps freed pages for [`BULK_DECAY_MS`]
+/// instead of giving them back at once (see the module's documentation). Holds nest and may
+/// overlap across threads; the last one dropped gives every freed page back.
+#[must_use = "the pages are kept only while it is held"]
+#[derive(Debug)]
+pub struct BulkWrites(());
+
+/// How many [`BulkWrites`] are held; under its lock, so that the decay set always matches it.
+static HELD: std::sync::Mutex<Holds> = std::sync::Mutex::new(Holds(0));
+
+/// The count of holds, and the decay each change of it calls for.
+#[derive(Debug)]
+struct Holds(usize);
+
+impl Holds {
+    /// One more hold: the decay to set, when this is the first.
+    fn take(&mut self) -> Option<isize> {
+        self.0 += 1;
+        (self.0 == 1).then_some(BULK_DECAY_MS)
+    }
+
+    /// One fewer: the decay to set (0: give everything back), when this was the last.
+    fn give_back(&mut self) -> Option<isize> {
+        self.0 = self.0.saturating_sub(1);
+        (self.0 == 0).then_some(0)
+    }
+}
+
+impl BulkWrites {
+    /// Keeps freed pages until this and every other hold is dropped.
+    pub fn begin() -> BulkWrites {
+        let mut held = HELD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(ms) = held.take() {
+            set_dirty_decay(ms);
+        }
+        BulkWrites(())
+    }
+}
+
+impl Drop for BulkWrites {
+    fn drop(&mut self) {
+        let mut held = HELD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(ms) = held.give_back() {
+            set_dirty_decay(ms);
+        }
+    }
+}
+
+/// Sets every arena's dirty-page decay; set to 0, jemalloc purges the arena's freed pages at
+/// once. A failure only costs speed or memory, so it is logged, not returned.
+fn set_dirty_decay(ms: isize) {
+    let arenas = match tikv_jemalloc_ctl::arenas::narenas::read() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::debug!(error = %e, "jemalloc's arenas cannot be listed; their decay is left as it is");
+            return;
+        }
+    };
+    for arena in 0..arenas {
+        let name = format!("arena.{arena}.dirty_decay_ms\0");
+        // SAFETY: `arena.<i>.dirty_decay_ms` is a `ssize_t` (jemalloc's manual), which `isize`
+        // is, and the name ends in NUL as `raw::write` requires.
+        #[allow(unsafe_code, reason = "jemalloc's controls are C; the type is the documented one")]
+        let set = unsafe { tikv_jemalloc_ctl::raw::write(name.as_bytes(), ms) };
+        // An arena number not in use has no arena behind it: nothing to set.
+        if let Err(e) = set {
+            tracing::trace!(arena, error = %e, "an arena's decay was not set");
+        }
+    }
 }
 
 /// Applies the process-wide settings; call it first thing in `main` (the benchmark calls it
@@ -63,9 +144,42 @@ fn no_transparent_huge_pages() {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_hold_keeps_pages_and_the_last_gives_them_back() {
+        let mut holds = Holds(0);
+        assert_eq!(holds.take(), Some(BULK_DECAY_MS));
+        assert_eq!(holds.take(), None, "a second hold changes nothing");
+        assert_eq!(holds.give_back(), None, "one is still held");
+        assert_eq!(holds.give_back(), Some(0));
+        assert_eq!(holds.give_back(), Some(0), "never below zero");
+        assert_eq!(holds.take(), Some(BULK_DECAY_MS));
+    }
+
+    #[test]
+    fn a_hold_sets_jemallocs_decay_and_the_last_drop_gives_pages_back() {
+        // jemalloc is linked into the test binary even where it is not the global allocator,
+        // so its controls answer. Other tests may hold their own at the same time, so the
+        // decay is read under the count's lock.
+        let read = || {
+            // SAFETY: as in `set_dirty_decay`.
+            #[allow(unsafe_code, reason = "jemalloc's controls are C; the type is the documented one")]
+            let ms = unsafe { tikv_jemalloc_ctl::raw::read::<isize>(b"arena.0.dirty_decay_ms\0") };
+            ms.ok()
+        };
+        let hold = BulkWrites::begin();
+        assert_eq!(read(), Some(BULK_DECAY_MS));
+        drop(hold);
+        let held = HELD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.0 == 0 {
+            assert_eq!(read(), Some(0));
+        }
+    }
+
     #[test]
     fn the_options_are_a_c_string() {
-        let conf = super::MALLOC_CONF;
+        let conf = MALLOC_CONF;
         assert_eq!(conf.last(), Some(&0));
         assert!(!conf[..conf.len() - 1].contains(&0));
     }

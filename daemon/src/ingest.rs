@@ -705,6 +705,7 @@ impl Ingest {
     }
 
     fn import_blocking(&self, path: &Path, now: Timestamp) -> Result<usize, IngestError> {
+        let _bulk = crate::alloc::BulkWrites::begin();
         let started = std::time::Instant::now();
         let mut records = 0usize;
         import::read_file(path, import::Pass::Records, &mut |item| {

@@ -128,6 +128,7 @@ impl Ingest {
     ) -> Result<RescoredAll, IngestError> {
         let scorer = self.scorer_name();
         let mut done = RescoredAll::default();
+        let _bulk = crate::alloc::BulkWrites::begin();
         loop {
             if stop() {
                 done.stopped = true;

@@ -110,6 +110,8 @@ pub(super) struct Puller<'a> {
     pub skipped: SkippedRecords,
     skipped_dirty: bool,
     pub timing: PhaseTiming,
+    /// A pull writes in bulk from its first page to its last (a first sync: 100 k leads).
+    _bulk: crate::alloc::BulkWrites,
 }
 
 /// Where a phase's time went: waiting for pages (rate limit, network, the server) or applying
@@ -167,6 +169,7 @@ impl<'a> Puller<'a> {
             skipped: state.db.meta::<SkippedRecords>(META_SKIPPED)?.unwrap_or_default(),
             skipped_dirty: false,
             timing: PhaseTiming::default(),
+            _bulk: crate::alloc::BulkWrites::begin(),
         })
     }
 

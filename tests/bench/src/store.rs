@@ -84,10 +84,13 @@ pub fn ingest_and_rescore(
 
     let contacts = snapshot.contacts.len();
     let started = Instant::now();
+    // As a pull holds it over its pages.
+    let bulk = leadline_daemon::alloc::BulkWrites::begin();
     for chunk in snapshot.contacts.chunks(PAGE) {
         ingest.apply(Page::Contacts(chunk.to_vec()), now)?;
     }
     runtime.block_on(db.flush())?;
+    drop(bulk);
     let contacts_per_s = contacts as f64 / started.elapsed().as_secs_f64();
 
     // The queue orders, built from the rows as the daemon does at start; from here on every
