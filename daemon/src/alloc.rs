@@ -97,9 +97,17 @@ impl Drop for BulkWrites {
     }
 }
 
-/// Sets every arena's dirty-page decay; set to 0, jemalloc purges the arena's freed pages at
-/// once. A failure only costs speed or memory, so it is logged, not returned.
+/// Sets every arena's dirty-page decay, and the decay of arenas created from now on (jemalloc
+/// makes an arena when a thread first allocates, and the one for huge allocations at the first
+/// of them); set to 0, jemalloc purges an arena's freed pages at once. A failure only costs
+/// speed or memory, so it is logged, not returned.
 fn set_dirty_decay(ms: isize) {
+    // SAFETY: `arenas.dirty_decay_ms` is a `ssize_t` (jemalloc's manual), which `isize` is, and
+    // the name ends in NUL as `raw::write` requires.
+    #[allow(unsafe_code, reason = "jemalloc's controls are C; the type is the documented one")]
+    if let Err(e) = unsafe { tikv_jemalloc_ctl::raw::write(b"arenas.dirty_decay_ms\0", ms) } {
+        tracing::debug!(error = %e, "jemalloc's decay for new arenas was not set");
+    }
     let arenas = match tikv_jemalloc_ctl::arenas::narenas::read() {
         Ok(n) => n,
         Err(e) => {
@@ -113,7 +121,7 @@ fn set_dirty_decay(ms: isize) {
         // is, and the name ends in NUL as `raw::write` requires.
         #[allow(unsafe_code, reason = "jemalloc's controls are C; the type is the documented one")]
         let set = unsafe { tikv_jemalloc_ctl::raw::write(name.as_bytes(), ms) };
-        // An arena number not in use has no arena behind it: nothing to set.
+        // An arena number not in use yet has no arena behind it; it takes the default above.
         if let Err(e) = set {
             tracing::trace!(arena, error = %e, "an arena's decay was not set");
         }
