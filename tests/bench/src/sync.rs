@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use leadline_shared::protocol::{self, ClientMessage, Request, Response, ServerMessage};
 
-/// How long the daemon idles after the sync before its settled RSS is read.
+/// How long the daemon idles after the sync, its first training and the rescore after it,
+/// before its settled RSS is read.
 const SETTLE: Duration = Duration::from_secs(5);
 
 /// What the sync run measured.
@@ -104,12 +105,16 @@ pub fn measure(
         let request = ClientMessage::Request { id: 1, body: Request::SyncNow { wait: true, full: false } };
         conn.send(protocol::encode(&request)?).await?;
         let frame = conn.next().await.ok_or_else(|| anyhow::anyhow!("daemon closed"))??;
-        match protocol::decode::<ServerMessage>(&frame)? {
+        let seconds = match protocol::decode::<ServerMessage>(&frame)? {
             ServerMessage::Response { result: Ok(Response::Synced(_)), .. } => {
-                Ok(started.elapsed().as_secs_f64())
+                started.elapsed().as_secs_f64()
             }
             other => anyhow::bail!("sync failed: {other:?}"),
-        }
+        };
+        // The first training starts once the contacts are in, and a promotion rescores every
+        // lead after it: the daemon is idle only once both are over.
+        crate::ipc::wait_until_trained(&mut conn).await?;
+        Ok(seconds)
     });
     // Settled: the allocator returns freed memory at once, sled after its
     // background flush; a few seconds of idling show what the daemon keeps.
