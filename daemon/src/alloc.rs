@@ -169,7 +169,7 @@ mod tests {
     fn a_hold_sets_jemallocs_decay_and_the_last_drop_gives_pages_back() {
         // jemalloc is linked into the test binary even where it is not the global allocator,
         // so its controls answer. Other tests may hold their own at the same time, so the
-        // decay is read under the count's lock.
+        // decay after the drop is checked under the count's lock, when no hold is left.
         let read = || {
             // SAFETY: as in `set_dirty_decay`.
             #[allow(unsafe_code, reason = "jemalloc's controls are C; the type is the documented one")]

@@ -195,21 +195,25 @@ fn queue_request(id: u64, body: &Request) -> anyhow::Result<Bytes> {
     Ok(protocol::encode(&msg)?)
 }
 
-/// Waits until the daemon's first training run, and the rescore of a promotion after it, are
-/// over (its model status asked every 100 ms); at most two minutes.
+/// Whether the daemon's first training run, and the rescore of a promotion after it, are over
+/// (its model status, asked once).
+async fn trained(conn: &mut Conn, id: u64) -> anyhow::Result<bool> {
+    let status = ClientMessage::Request { id, body: Request::ModelStatus };
+    conn.send(protocol::encode(&status)?).await?;
+    let frame = conn.next().await.ok_or_else(|| anyhow::anyhow!("daemon closed"))??;
+    match protocol::decode::<ServerMessage>(&frame)? {
+        ServerMessage::Response { result: Ok(Response::Model(s)), .. } => {
+            Ok(s.last_run_at.is_some() && !s.training)
+        }
+        other => anyhow::bail!("bad reply {other:?}"),
+    }
+}
+
+/// Waits until [`trained`] (asked every 100 ms); at most two minutes.
 pub async fn wait_until_trained(conn: &mut Conn) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     for id in 2_000_000u64.. {
-        let status = ClientMessage::Request { id, body: Request::ModelStatus };
-        conn.send(protocol::encode(&status)?).await?;
-        let frame = conn.next().await.ok_or_else(|| anyhow::anyhow!("daemon closed"))??;
-        let settled = match protocol::decode::<ServerMessage>(&frame)? {
-            ServerMessage::Response { result: Ok(Response::Model(s)), .. } => {
-                s.last_run_at.is_some() && !s.training
-            }
-            other => anyhow::bail!("bad reply {other:?}"),
-        };
-        if settled || Instant::now() > deadline {
+        if trained(conn, id).await? || Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -223,16 +227,7 @@ async fn time_while_training(conn: &mut Conn, body: &Request) -> anyhow::Result<
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut times = Vec::new();
     for id in 1_000_000u64.. {
-        let status = ClientMessage::Request { id, body: Request::ModelStatus };
-        conn.send(protocol::encode(&status)?).await?;
-        let frame = conn.next().await.ok_or_else(|| anyhow::anyhow!("daemon closed"))??;
-        let settled = match protocol::decode::<ServerMessage>(&frame)? {
-            ServerMessage::Response { result: Ok(Response::Model(s)), .. } => {
-                s.last_run_at.is_some() && !s.training
-            }
-            other => anyhow::bail!("bad reply {other:?}"),
-        };
-        if settled || Instant::now() > deadline {
+        if trained(conn, id).await? || Instant::now() > deadline {
             break;
         }
         let started = Instant::now();
