@@ -236,6 +236,8 @@ fn sled_alone(work: &Path, db: &Db, ids: &[String], cache_bytes: u64) -> anyhow:
         .open()?;
     let tree = sled.open_tree("leadline")?;
     let started = Instant::now();
+    // Under the same hold as the ingest it is the floor of.
+    let _bulk = leadline_daemon::alloc::BulkWrites::begin();
     for writes in pages {
         let mut batch = sled::Batch::default();
         for (k, v) in writes {
