@@ -4,6 +4,7 @@
 
 pub mod alloc;
 pub mod assist;
+pub mod binary;
 pub mod cli;
 pub mod clock;
 pub mod daemon;

@@ -9,9 +9,9 @@
 //! Encoding: a version byte, then fixed fields in order (no JSON: decoding is a few hundred
 //! nanoseconds). Integer features are varints, fractions `f64`s, instants milliseconds.
 
-use jiff::Timestamp;
 use leadline_shared::domain::{Qualification, QualificationItem};
 
+use crate::binary::{DecodeError, Reader, put_f64, put_opt_str, put_time_ms, put_varint};
 use crate::engine::features::{FeatureRow, TimedFeatures};
 
 /// The encoding written today.
@@ -29,7 +29,7 @@ pub struct ScoringInputs {
 /// Why a record could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unreadable scoring inputs ({0}); the lead is derived from its records instead")]
-pub struct InputsError(&'static str);
+pub struct InputsError(#[from] DecodeError);
 
 impl ScoringInputs {
     /// The stored bytes.
@@ -38,7 +38,7 @@ impl ScoringInputs {
         let mut out = Vec::with_capacity(160);
         out.push(INPUTS_V1);
         for item in QualificationItem::ALL {
-            put_str(&mut out, self.qualification.get(item));
+            put_opt_str(&mut out, self.qualification.get(item));
         }
         for count in
             [r.inbound, r.outbound, r.inbound_questions, r.calls, r.connected_calls, r.opted_out, r.tags]
@@ -46,29 +46,29 @@ impl ScoringInputs {
             put_count(&mut out, count);
         }
         for v in [r.reply_rate, r.reply_minutes, r.sms_share, r.email_share, r.deal_value, r.stage_position] {
-            out.extend_from_slice(&v.to_bits().to_le_bytes());
+            put_f64(&mut out, v);
         }
         for s in [&r.source, &r.lead_type, &r.pipeline] {
-            put_str(&mut out, s.as_deref());
+            put_opt_str(&mut out, s.as_deref());
         }
         let f = &self.features;
         for t in [f.last_inbound, f.last_any, f.arrival, f.next_message] {
-            put_time(&mut out, t);
+            put_time_ms(&mut out, t);
         }
         out
     }
 
     /// Reads stored bytes.
     pub fn decode(bytes: &[u8]) -> Result<ScoringInputs, InputsError> {
-        let mut r = Reader(bytes);
+        let mut r = Reader::new(bytes);
         match r.u8()? {
             INPUTS_V1 => {}
-            _ => return Err(InputsError("an encoding this Leadline does not know")),
+            _ => return Err(InputsError(DecodeError("an encoding this Leadline does not know"))),
         }
         let mut qualification = Qualification::default();
         let mut questions = [0.0; 7];
         for (slot, item) in questions.iter_mut().zip(QualificationItem::ALL) {
-            if let Some(answer) = r.str()? {
+            if let Some(answer) = r.opt_str()? {
                 qualification.answer(item, answer);
                 *slot = 1.0;
             }
@@ -79,13 +79,12 @@ impl ScoringInputs {
         }
         let mut fractions = [0.0; 6];
         for f in &mut fractions {
-            *f = f64::from_bits(u64::from_le_bytes(r.take::<8>()?));
+            *f = r.f64()?;
         }
-        let (source, lead_type, pipeline) = (r.str()?, r.str()?, r.str()?);
-        let (last_inbound, last_any, arrival, next_message) = (r.time()?, r.time()?, r.time()?, r.time()?);
-        if !r.0.is_empty() {
-            return Err(InputsError("trailing bytes"));
-        }
+        let (source, lead_type, pipeline) = (r.opt_str()?, r.opt_str()?, r.opt_str()?);
+        let (last_inbound, last_any, arrival, next_message) =
+            (r.time_ms()?, r.time_ms()?, r.time_ms()?, r.time_ms()?);
+        r.finish()?;
         let [inbound, outbound, inbound_questions, calls, connected_calls, opted_out, tags] = counts;
         let [reply_rate, reply_minutes, sms_share, email_share, deal_value, stage_position] = fractions;
         let row = FeatureRow {
@@ -119,89 +118,15 @@ impl ScoringInputs {
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 /// A count feature (a whole number ≥ 0, as every count feature is).
 fn put_count(out: &mut Vec<u8>, v: f64) {
     put_varint(out, if v.is_finite() && v > 0.0 { v as u64 } else { 0 });
 }
 
-/// A string, or none: its length + 1 (0 for none), then its bytes.
-fn put_str(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        Some(s) => {
-            put_varint(out, s.len() as u64 + 1);
-            out.extend_from_slice(s.as_bytes());
-        }
-        None => out.push(0),
-    }
-}
-
-fn put_time(out: &mut Vec<u8>, t: Option<Timestamp>) {
-    match t {
-        Some(t) => {
-            out.push(1);
-            out.extend_from_slice(&t.as_millisecond().to_le_bytes());
-        }
-        None => out.push(0),
-    }
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], InputsError> {
-        let (head, rest) = self.0.split_first_chunk::<N>().ok_or(InputsError("truncated"))?;
-        self.0 = rest;
-        Ok(*head)
-    }
-
-    fn u8(&mut self) -> Result<u8, InputsError> {
-        Ok(self.take::<1>()?[0])
-    }
-
-    fn varint(&mut self) -> Result<u64, InputsError> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.u8()?;
-            v |= u64::from(b & 0x7F) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(InputsError("a number too long"))
-    }
-
-    fn str(&mut self) -> Result<Option<String>, InputsError> {
-        let len = self.varint()?;
-        if len == 0 {
-            return Ok(None);
-        }
-        let len = usize::try_from(len - 1).map_err(|_| InputsError("a string too long"))?;
-        let (body, rest) = self.0.split_at_checked(len).ok_or(InputsError("truncated"))?;
-        self.0 = rest;
-        String::from_utf8(body.to_vec()).map(Some).map_err(|_| InputsError("a string not UTF-8"))
-    }
-
-    fn time(&mut self) -> Result<Option<Timestamp>, InputsError> {
-        match self.u8()? {
-            0 => Ok(None),
-            _ => {
-                let ms = i64::from_le_bytes(self.take::<8>()?);
-                Timestamp::from_millisecond(ms).map(Some).map_err(|_| InputsError("a time out of range"))
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use jiff::Timestamp;
+
     use super::*;
 
     fn sample() -> ScoringInputs {

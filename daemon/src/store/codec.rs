@@ -1,5 +1,5 @@
 //! Record encoding: one version byte, then the record as JSON; a lead's record holds four
-//! sections.
+//! sections, each encoded as [`super::sections`] says.
 //!
 //! The version byte lets a later Leadline change the encoding record by record; a record
 //! with an unknown version is reported, never guessed at.
@@ -7,6 +7,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::sections::SectionValue;
 use super::{StoreError, Tree};
 
 /// The encoding written today.
@@ -40,13 +41,14 @@ pub fn decode<T: DeserializeOwned>(tree: Tree, bytes: &[u8]) -> Result<T, StoreE
 pub const RECORD_LEAD_3: u8 = 2;
 
 /// The encoding written today: [`RECORD_LEAD_3`]'s sections, then the lead's scoring inputs
-/// (`ingest::inputs`, binary), each behind its own length.
+/// (`ingest::inputs`, binary), each behind its own length. Since schema 10 the row and the score
+/// sections are binary too ([`super::sections`]).
 pub const RECORD_LEAD: u8 = 3;
 
 /// How many sections a record of today's encoding holds.
 const SECTIONS: usize = 4;
 
-/// The sections of a lead record, as bytes (JSON but for the inputs), indexed by [`Section`];
+/// The sections of a lead record, as bytes ([`super::sections`]), indexed by [`Section`];
 /// `None` is an absent section.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeadRecord([Option<Vec<u8>>; SECTIONS]);
@@ -96,8 +98,8 @@ impl LeadRecord {
     }
 
     /// Decodes one section.
-    pub fn section<T: DeserializeOwned>(&self, section: Section) -> Result<Option<T>, StoreError> {
-        self.get(section).map(section_value).transpose()
+    pub fn section<T: SectionValue>(&self, section: Section) -> Result<Option<T>, StoreError> {
+        self.get(section).map(T::from_section).transpose()
     }
 
     /// True when no section is left.
@@ -112,24 +114,13 @@ pub fn has_section(bytes: &[u8], section: Section) -> Result<bool, StoreError> {
 }
 
 /// Decodes one section of a stored lead record without copying the others.
-pub fn decode_section<T: DeserializeOwned>(bytes: &[u8], section: Section) -> Result<Option<T>, StoreError> {
-    sections(bytes)?[section as usize].map(section_value).transpose()
+pub fn decode_section<T: SectionValue>(bytes: &[u8], section: Section) -> Result<Option<T>, StoreError> {
+    sections(bytes)?[section as usize].map(T::from_section).transpose()
 }
 
 /// One section's bytes of a stored lead record, without copying them.
 pub fn section_bytes(bytes: &[u8], section: Section) -> Result<Option<&[u8]>, StoreError> {
     Ok(sections(bytes)?[section as usize])
-}
-
-/// One section's bytes decoded.
-pub fn section_value<T: DeserializeOwned>(body: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(body)
-        .map_err(|e| StoreError::Corrupt { tree: Tree::Leads.name(), reason: e.to_string() })
-}
-
-/// The record's JSON encoding of a value, for a section.
-pub fn section_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|e| StoreError::Backend(format!("cannot encode a record: {e}")))
 }
 
 fn sections(bytes: &[u8]) -> Result<[Option<&[u8]>; SECTIONS], StoreError> {
@@ -163,7 +154,7 @@ fn sections(bytes: &[u8]) -> Result<[Option<&[u8]>; SECTIONS], StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use leadline_shared::domain::Contact;
+    use leadline_shared::domain::{Contact, LeadSummary};
 
     #[test]
     fn round_trips_and_rejects_unknown_versions() {
@@ -194,18 +185,18 @@ mod tests {
         #[test]
         fn lead_records_reject_garbage(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
             let _ = LeadRecord::decode(&bytes);
-            let _ = decode_section::<serde_json::Value>(&bytes, Section::Row);
+            let _ = decode_section::<LeadSummary>(&bytes, Section::Row);
         }
     }
 
     #[test]
     fn a_lead_record_reads_one_section() {
         let c = Contact { id: "c".into(), ..Default::default() };
-        let record = LeadRecord([Some(section_json(&c).expect("json")), None, Some(b"{".to_vec()), None]);
+        let record = LeadRecord([Some(c.to_section().expect("json")), None, Some(b"{".to_vec()), None]);
         let bytes = record.encode();
         assert_eq!(decode_section::<Contact>(&bytes, Section::Contact).expect("contact"), Some(c));
         assert_eq!(decode_section::<Contact>(&bytes, Section::Score).expect("absent"), None);
-        assert!(decode_section::<Contact>(&bytes, Section::Row).is_err(), "a broken row is reported");
+        assert!(decode_section::<LeadSummary>(&bytes, Section::Row).is_err(), "a broken row is reported");
         assert!(LeadRecord::decode(&bytes[..bytes.len() - 1]).is_err(), "truncated");
         assert!(LeadRecord::decode(&[RECORD_V1]).is_err(), "not a lead record");
     }
@@ -213,7 +204,7 @@ mod tests {
     #[test]
     fn a_record_from_before_the_inputs_reads_without_them() {
         let c = Contact { id: "c".into(), ..Default::default() };
-        let contact = section_json(&c).expect("json");
+        let contact = c.to_section().expect("json");
         // Schema 7's encoding: three sections.
         let mut old = vec![RECORD_LEAD_3];
         for body in [&contact[..], b"", b"{}"] {

@@ -14,15 +14,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::analytics::{self, Aggregates, DealFacts, LeadFacts, StepFact};
-use crate::engine::search::{SearchEntry, SearchFields, SearchIndex};
+use crate::engine::search::{SearchEntry, SearchIndex};
 
-use super::codec::{
-    LeadRecord, Section, decode, decode_section, encode, has_section, section_bytes, section_json,
-    section_value,
-};
+use super::codec::{LeadRecord, Section, decode, decode_section, encode, has_section, section_bytes};
 use super::keys;
 use super::ranks::{IndexKeys, LeadEntries, LeadRanks, Ranking};
 use super::schema::{self, CURRENT_SCHEMA, MIGRATIONS, Migration};
+use super::sections::SectionValue;
 use super::snapshot::{META_GENERATION, META_SNAPSHOT, Snapshot};
 use super::{KvTx, Store, StoreError, Tree, TxError};
 
@@ -181,7 +179,7 @@ impl StoredLead {
     /// The dashboard row with the bytes it was decoded from, for [`Put::Derived`]'s `was`.
     pub fn read_row(&self) -> Result<Option<ReadRow>, StoreError> {
         let Some(bytes) = section_bytes(&self.0, Section::Row)? else { return Ok(None) };
-        Ok(Some(ReadRow { row: section_value(bytes)?, bytes: bytes.to_vec() }))
+        Ok(Some(ReadRow { row: LeadSummary::from_section(bytes)?, bytes: bytes.to_vec() }))
     }
 
     /// The scoring inputs' bytes (`ingest::inputs`), absent until the lead is derived by a
@@ -702,9 +700,8 @@ impl Db {
                         Err(_) => unreadable += 1,
                     }
                 } else if let Some(index) = index.as_mut() {
-                    // Only the fields search reads are decoded.
-                    match decode_section::<SearchFields>(v, Section::Row) {
-                        Ok(Some(fields)) => index.apply(None, Some(&SearchEntry::from_fields(fields))),
+                    match decode_section::<LeadSummary>(v, Section::Row) {
+                        Ok(Some(row)) => index.apply(None, Some(&SearchEntry::of(&row))),
                         Ok(None) => {}
                         Err(_) => unreadable += 1,
                     }
@@ -1026,7 +1023,7 @@ impl Db {
         self.store.get(tree, key)?.map(|b| decode(tree, &b)).transpose()
     }
 
-    fn lead_section<T: DeserializeOwned>(&self, id: &str, section: Section) -> Result<Option<T>, StoreError> {
+    fn lead_section<T: SectionValue>(&self, id: &str, section: Section) -> Result<Option<T>, StoreError> {
         match self.store.get(Tree::Leads, id.as_bytes())? {
             Some(bytes) => decode_section(&bytes, section),
             None => Ok(None),
@@ -1514,7 +1511,7 @@ fn set_lead_row(
     was: Option<&ReadRow>,
     changes: Hooks<'_>,
 ) -> Result<(), TxError> {
-    let body = lead.map(section_json).transpose()?;
+    let body = lead.map(LeadSummary::to_section).transpose()?;
     other.push((Section::Row, body.clone()));
     let old = set_lead_sections(tx, id, other)?;
     if old.get(Section::Row) == body.as_deref() {
@@ -1646,7 +1643,7 @@ fn record_stage_change(tx: &dyn KvTx, old: &Opportunity, new: &Opportunity) -> R
 fn apply_put(tx: &dyn KvTx, put: &Put, changes: Hooks<'_>) -> Result<(), TxError> {
     match put {
         Put::Contact(c) => {
-            let old = set_lead_section(tx, &c.id, Section::Contact, Some(section_json(c)?))?;
+            let old = set_lead_section(tx, &c.id, Section::Contact, Some(c.to_section()?))?;
             if old.get(Section::Contact).is_none() {
                 bump(tx, "contacts", 1)?;
             }
@@ -1692,7 +1689,7 @@ fn apply_put(tx: &dyn KvTx, put: &Put, changes: Hooks<'_>) -> Result<(), TxError
         }
         Put::Lead(lead) => set_lead_row(tx, &lead.id, Some(lead), Vec::new(), None, changes),
         Put::Derived { score, row, inputs, was } => {
-            let mut other = vec![(Section::Score, Some(section_json(score)?))];
+            let mut other = vec![(Section::Score, Some(score.to_section()?))];
             if let Some(bytes) = inputs {
                 other.push((Section::Inputs, Some(bytes.clone())));
             }
@@ -1720,9 +1717,7 @@ fn apply_put(tx: &dyn KvTx, put: &Put, changes: Hooks<'_>) -> Result<(), TxError
             tx.insert(Tree::IdxNotesByContact, &keys::record_by_contact(&n.contact_id, &n.id), &[])?;
             write(tx, Tree::Notes, n.id.as_bytes(), n)
         }
-        Put::Score(s) => {
-            set_lead_section(tx, &s.contact_id, Section::Score, Some(section_json(s)?)).map(drop)
-        }
+        Put::Score(s) => set_lead_section(tx, &s.contact_id, Section::Score, Some(s.to_section()?)).map(drop),
         Put::ScoringInputs { contact_id, bytes } => {
             set_lead_section(tx, contact_id, Section::Inputs, Some(bytes.clone())).map(drop)
         }

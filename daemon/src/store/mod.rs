@@ -19,6 +19,7 @@ mod memory;
 mod ranked;
 mod ranks;
 mod schema;
+mod sections;
 mod sled_store;
 mod snapshot;
 

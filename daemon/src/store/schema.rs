@@ -2,14 +2,15 @@
 
 use std::ops::ControlFlow;
 
-use leadline_shared::domain::{LeadSummary, Message};
+use leadline_shared::domain::{LeadSummary, Message, Score};
 
-use super::codec::{LeadRecord, RECORD_V1, Section, decode, decode_section, section_json};
+use super::codec::{LeadRecord, RECORD_V1, Section, decode, decode_section};
+use super::sections::SectionValue;
 use super::{Db, KvTx, Store, StoreError, Tree, TxError, keys};
 
 /// The schema this Leadline writes. Bump it with a migration whenever a tree's layout, a
 /// key encoding or an index changes meaning.
-pub const CURRENT_SCHEMA: u32 = 9;
+pub const CURRENT_SCHEMA: u32 = 10;
 
 /// One step from `from` to `from + 1`. It runs in the daemon before anything else touches
 /// the store, and the version is bumped only after it succeeded.
@@ -37,7 +38,59 @@ pub const MIGRATIONS: &[Migration] = &[
         describe: "each lead's place in the queue orders kept by its id",
         run: queue_places,
     },
+    Migration { from: 9, describe: "lead rows and scores in a binary encoding", run: binary_sections },
 ];
+
+/// Schema 9 → 10. A lead's row and score sections were JSON; reading a row's named fields
+/// was a tenth of a full rescore and most of a restart's walk over the rows. They are now
+/// binary ([`super::sections`]). JSON sections still read, so this only spares every later read
+/// the slower path: each record whose row or score is still JSON is written again, in chunks,
+/// each its own transaction. A record already converted is skipped, so an interrupted run
+/// goes on where it stopped; one whose sections do not read is left as it is, and counted.
+fn binary_sections(db: &Db) -> Result<(), StoreError> {
+    let store = db.backend();
+    let mut after: Option<Vec<u8>> = None;
+    let mut unreadable = 0usize;
+    loop {
+        let chunk = next_chunk(store, Tree::Leads, after.as_deref(), |_| true)?;
+        let mut writes = Vec::with_capacity(chunk.keys.len());
+        for id in &chunk.keys {
+            let Some(bytes) = store.get(Tree::Leads, id)? else { continue };
+            let Ok(mut record) = LeadRecord::decode(&bytes) else {
+                unreadable += 1;
+                continue;
+            };
+            let converted = (|| -> Result<bool, StoreError> {
+                let mut changed = false;
+                if let Some(row) = record.section::<LeadSummary>(Section::Row)? {
+                    changed |= record.set(Section::Row, Some(row.to_section()?));
+                }
+                if let Some(score) = record.section::<Score>(Section::Score)? {
+                    changed |= record.set(Section::Score, Some(score.to_section()?));
+                }
+                Ok(changed)
+            })();
+            match converted {
+                Ok(true) => writes.push((id.clone(), record.encode())),
+                Ok(false) => {}
+                Err(_) => unreadable += 1,
+            }
+        }
+        if !writes.is_empty() {
+            store.transact(&|tx| {
+                writes.iter().try_for_each(|(id, record)| tx.insert(Tree::Leads, id, record))
+            })?;
+        }
+        match chunk.last {
+            Some(last) => after = Some(last),
+            None => break,
+        }
+    }
+    if unreadable > 0 {
+        tracing::warn!(unreadable, "lead records that did not read were left as they were");
+    }
+    Ok(())
+}
 
 /// Schema 8 → 9. The score order was a tree keyed by the order itself (priority, score,
 /// recency, id), so every new score removed the lead's entry and inserted one at a random place:
@@ -107,7 +160,7 @@ fn priority_keys(db: &Db) -> Result<(), StoreError> {
             let mut record = LeadRecord::decode(&bytes)?;
             let Some(mut lead) = record.section::<LeadSummary>(Section::Row)? else { continue };
             crate::engine::priority::stamp(&mut lead, now, &cfg);
-            record.set(Section::Row, Some(section_json(&lead)?));
+            record.set(Section::Row, Some(lead.to_section()?));
             writes.push((id.clone(), record.encode(), keys::queue_key(&lead), keys::score_value(&lead)));
         }
         store.transact(&|tx| {
@@ -583,6 +636,91 @@ mod tests {
         assert_eq!(places(&*store), want, "every place, byte for byte");
         assert_eq!(store.len(Tree::RetiredIdxScore).expect("len"), 0);
         assert_eq!(orders(&db), before);
+    }
+
+    /// A schema 9 store (rows and scores as JSON) comes out with every row and score binary
+    /// and reading the same; a record whose row does not read is left as it was; a second run
+    /// (the daemon stopped before the version was bumped) writes nothing.
+    #[test]
+    fn schema_9_rows_and_scores_become_binary() {
+        use leadline_shared::domain::{Contribution, Score};
+
+        use crate::store::{Batch, Put};
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let db = Db::open(store.clone()).expect("open");
+        let n = MIGRATION_CHUNK * 2 + 7;
+        let mut batch = Batch::new();
+        for i in 0..n {
+            let row = LeadSummary { tags: vec![format!("t{i}")], ..scored_lead(i) };
+            let score = Score {
+                contact_id: row.id.clone(),
+                value: row.score,
+                explanation: vec![Contribution { feature: "budget".into(), contribution: i as f64 }],
+                model: "rules-v1".into(),
+                ..Score::default()
+            };
+            batch.put(Put::Derived { score, row, inputs: Some(vec![1, 2, 3]), was: None });
+        }
+        db.commit(&batch).expect("leads");
+        let want: Vec<(Option<LeadSummary>, Option<Score>)> = (0..n)
+            .map(|i| {
+                let id = format!("c{i:05}");
+                (db.lead(&id).expect("row"), db.score(&id).expect("score"))
+            })
+            .collect();
+        drop(db);
+        // Schema 9's records: the same sections, the row and the score as JSON; one row broken.
+        let records = |store: &dyn Store| {
+            let mut all = Vec::new();
+            store
+                .scan(Tree::Leads, b"", None, false, &mut |k, v| {
+                    all.push((k.to_vec(), LeadRecord::decode(v).expect("record")));
+                    ControlFlow::Continue(())
+                })
+                .expect("scan");
+            all
+        };
+        let broken = b"c00003".to_vec();
+        for (id, mut record) in records(&*store) {
+            let row: Option<LeadSummary> = record.section(Section::Row).expect("row");
+            let score: Option<Score> = record.section(Section::Score).expect("score");
+            let row =
+                if id == broken { b"{\"id\":".to_vec() } else { serde_json::to_vec(&row).expect("json") };
+            record.set(Section::Row, Some(row));
+            record.set(Section::Score, Some(serde_json::to_vec(&score).expect("json")));
+            store.transact(&|tx| tx.insert(Tree::Leads, &id, &record.encode())).expect("schema 9 record");
+        }
+        store
+            .transact(&|tx| tx.insert(Tree::Meta, b"schema_version", &9u32.to_be_bytes()))
+            .expect("schema 9");
+        let before = records(&*store);
+
+        let db = Db::open(store.clone()).expect("migrates");
+        assert_eq!(db.schema_version().expect("version"), Some(CURRENT_SCHEMA));
+        for (i, (row, score)) in want.iter().enumerate() {
+            let id = format!("c{i:05}");
+            assert_eq!(&db.score(&id).expect("score"), score, "{id}");
+            if id.as_bytes() == broken {
+                assert!(db.lead(&id).is_err(), "the broken row is still reported");
+                continue;
+            }
+            assert_eq!(&db.lead(&id).expect("row"), row, "{id}");
+        }
+        let after = records(&*store);
+        for ((id, old), (_, new)) in before.iter().zip(&after) {
+            let first = |r: &LeadRecord, s| r.get(s).and_then(|b| b.first().copied());
+            if *id == broken {
+                assert_eq!(new, old, "left as it was");
+            } else {
+                assert_eq!(first(new, Section::Row), Some(1), "binary row");
+                assert_eq!(first(new, Section::Score), Some(1), "binary score");
+            }
+            assert_eq!(new.get(Section::Contact), old.get(Section::Contact));
+            assert_eq!(new.get(Section::Inputs), Some(&[1u8, 2, 3][..]));
+        }
+        // Run again: nothing left to convert, nothing written.
+        binary_sections(&db).expect("again");
+        assert_eq!(records(&*store), after);
     }
 
     #[test]

@@ -92,19 +92,6 @@ pub fn rank(terms: &[String], score: u8, words: &[String]) -> Option<Rank> {
     Rank::new(best?, score)
 }
 
-/// The fields of a lead's row that search reads. Decoding a stored row into this skips the
-/// rest of it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct SearchFields {
-    pub id: String,
-    pub name: String,
-    pub score: u8,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub tags: Vec<String>,
-}
-
 /// A lead as the index holds it: its id, its score and the words it is found by.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchEntry {
@@ -144,12 +131,6 @@ impl SearchEntry {
         }
         let (was, now) = (old.map(SearchEntry::of), new.map(SearchEntry::of));
         (was != now).then_some((was, now))
-    }
-
-    /// A lead's entry from the fields search reads.
-    pub fn from_fields(f: SearchFields) -> SearchEntry {
-        let terms = lead_terms(&f.name, f.email.as_deref(), f.phone.as_deref(), &f.tags);
-        SearchEntry { id: f.id, score: f.score, terms }
     }
 }
 
