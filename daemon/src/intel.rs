@@ -295,8 +295,10 @@ pub fn train(db: &Db, slot: &ModelSlot, cfg: &ScoringConfig, now: Timestamp) -> 
     let train: Vec<usize> = (0..n - held_out).collect();
     let test: Vec<usize> = (n - held_out..n).collect();
     let header: Vec<String> = HEADER.iter().map(|h| (*h).to_owned()).collect();
-    let rows: Vec<Vec<String>> = examples.iter().map(|e| e.cells.clone()).collect();
     let labels: Vec<bool> = examples.iter().map(|e| e.won).collect();
+    let rules_scores: Vec<f64> = examples.iter().map(|e| e.rules).collect();
+    // The cells moved, not copied: on a big location they are megabytes of small strings.
+    let rows: Vec<Vec<String>> = examples.into_iter().map(|e| e.cells).collect();
     let skip: Vec<usize> = LEAKS_OUTCOME.iter().filter_map(|c| HEADER.iter().position(|h| h == c)).collect();
 
     // Budget 1.0, not model eval's 2.0: a location's few hundred deals gain little from more
@@ -313,7 +315,7 @@ pub fn train(db: &Db, slot: &ModelSlot, cfg: &ScoringConfig, now: Timestamp) -> 
     let y_test: Vec<bool> = test.iter().map(|&i| labels[i]).collect();
     scorer.fit(&encoder.encode(&rows, &train), &y_train)?;
     let model_auc = auc(&scorer.predict_proba(&encoder.encode(&rows, &test)), &y_test);
-    let rules: Vec<f64> = test.iter().map(|&i| examples[i].rules).collect();
+    let rules: Vec<f64> = test.iter().map(|&i| rules_scores[i]).collect();
     let rules_auc = auc(&rules, &y_test);
     let previous = current.as_ref().map(|m| {
         let p = m.scorer.predict_proba(&m.encoder.encode(&rows, &test));
