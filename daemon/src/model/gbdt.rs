@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use perpetual::booster::config::BoosterIO;
 use perpetual::objective::Objective;
+use perpetual::tree::core::TreeStopper;
 use perpetual::{Matrix, PerpetualBooster};
 use serde::{Deserialize, Serialize};
 
@@ -88,9 +89,46 @@ struct Saved {
 }
 
 impl Gbdt {
+    /// Whether a tree of the last training stopped growing because it had as many nodes as
+    /// the memory limit planned histograms for ([`GbdtConfig::memory_limit_gb`]): with more
+    /// memory it might have grown further, so the model is not the one the limit-free
+    /// training would give.
+    pub fn reached_node_limit(&self) -> bool {
+        self.trained.as_ref().is_some_and(|t| {
+            t.booster.get_prediction_trees().iter().any(|tree| tree.stopper == TreeStopper::MaxNodes)
+        })
+    }
+
     /// An untrained model.
     pub fn new(config: GbdtConfig) -> Self {
         Gbdt { config, trained: None, forest: Forest::default() }
+    }
+
+    /// Trains with each memory limit of `limits` in turn (`config`'s own is replaced), until a
+    /// training in which no tree reached the nodes its limit planned for
+    /// ([`Gbdt::reached_node_limit`]); the last limit's model is kept whatever it reached.
+    /// With the smaller limits first, most trainings fill the smaller histograms only, and
+    /// the model is still the one the last limit gives. Also returns how many trainings ran.
+    pub fn fit_within(
+        config: GbdtConfig,
+        limits: &[Option<f32>],
+        x: &Features,
+        y: &[bool],
+    ) -> Result<(Gbdt, usize), ModelError> {
+        let mut tries = 0;
+        let mut last = None;
+        for &memory_limit_gb in limits {
+            let mut scorer = Gbdt::new(GbdtConfig { memory_limit_gb, ..config });
+            scorer.fit(x, y)?;
+            tries += 1;
+            let done = !scorer.reached_node_limit();
+            last = Some(scorer);
+            if done {
+                break;
+            }
+        }
+        let scorer = last.ok_or_else(|| ModelError::Train("no memory limit to train with".into()))?;
+        Ok((scorer, tries))
     }
 
     /// The flattened trees (empty until trained).
@@ -293,6 +331,34 @@ mod tests {
         });
         starved.fit(&x, &y).expect("trains");
         assert_ne!(starved.predict_proba(&x), a, "a limit with no room changes the model");
+    }
+
+    /// A limit too small for the trees is found out and the next one trains, to the model it
+    /// alone would give; a limit with room needs one training.
+    #[test]
+    fn a_limit_too_small_for_the_trees_trains_again_with_the_next() {
+        let (x, y) = data();
+        let config = GbdtConfig { budget: 1.0, threads: Some(1), ..Default::default() };
+        let mut free = Gbdt::new(config);
+        free.fit(&x, &y).expect("trains");
+        assert!(!free.reached_node_limit());
+        let mut starved = Gbdt::new(GbdtConfig { memory_limit_gb: Some(1e-6), ..config });
+        starved.fit(&x, &y).expect("trains");
+        assert!(starved.reached_node_limit(), "three nodes cannot hold these trees");
+
+        let (twice, tries) = Gbdt::fit_within(config, &[Some(1e-6), None], &x, &y).expect("trains");
+        assert_eq!(tries, 2);
+        assert_eq!(twice.forest(), free.forest(), "the model of the last limit");
+        let (once, tries) = Gbdt::fit_within(config, &[Some(0.1), None], &x, &y).expect("trains");
+        assert_eq!(tries, 1);
+        assert_eq!(once.forest(), free.forest());
+        let (kept, tries) = Gbdt::fit_within(config, &[Some(1e-6)], &x, &y).expect("trains");
+        assert_eq!(
+            (tries, kept.reached_node_limit()),
+            (1, true),
+            "the last limit is kept whatever it reached"
+        );
+        assert!(Gbdt::fit_within(config, &[], &x, &y).is_err());
     }
 
     fn trained() -> (Gbdt, Features, Vec<bool>) {
