@@ -85,6 +85,11 @@ impl<'a> Reader<'a> {
         Reader(bytes)
     }
 
+    /// The bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.0.len()
+    }
+
     /// Fails unless every byte was read.
     pub fn finish(self) -> Result<(), DecodeError> {
         if self.0.is_empty() { Ok(()) } else { Err(DecodeError("trailing bytes")) }
@@ -212,6 +217,7 @@ mod tests {
         assert_eq!(r.opt_f64().map(|v| v.map(f64::to_bits)), Ok(Some((-0.0f64).to_bits())));
         assert_eq!(r.opt_f64(), Ok(None));
         assert!(r.f64().expect("nan").is_nan());
+        assert_eq!(r.remaining(), 1);
         assert_eq!(r.bool(), Ok(true));
         assert_eq!(r.finish(), Ok(()));
     }

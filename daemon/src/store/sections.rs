@@ -10,10 +10,12 @@
 //! The contact stays JSON: GHL's contact has open-ended fields, and it is read only when a lead is
 //! derived or shown.
 //!
-//! The encoders take their value apart without `..`, so a field added to the row or the score
-//! fails to compile here until the encoding holds it; a new field goes at the end, under a new
-//! version byte that the decoder also reads.
+//! One list of fields per type ([`fixed_fields!`]) gives both the writing and the reading, in
+//! the same order. The writing takes the value apart without `..`, so a field added to the row
+//! or the score fails to compile here until it is listed; a new field goes at the end, under a
+//! new version byte that the decoder also reads.
 
+use jiff::Timestamp;
 use leadline_shared::domain::{
     CallStats, Contact, Contribution, LeadSummary, Qualification, QualificationItem, Score, Temperature,
 };
@@ -63,224 +65,195 @@ impl SectionValue for Contact {
     }
 }
 
-fn put_temperature(out: &mut Vec<u8>, t: Temperature) {
-    out.push(match t {
-        Temperature::Cold => 0,
-        Temperature::Warm => 1,
-        Temperature::Hot => 2,
-    });
+/// A value's binary form, in a fixed encoding ([`crate::binary`]'s primitives).
+trait Field: Sized {
+    fn put(&self, out: &mut Vec<u8>);
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError>;
 }
 
-fn temperature(r: &mut Reader<'_>) -> Result<Temperature, DecodeError> {
-    match r.u8()? {
-        0 => Ok(Temperature::Cold),
-        1 => Ok(Temperature::Warm),
-        2 => Ok(Temperature::Hot),
-        _ => Err(DecodeError("an unknown temperature")),
+/// [`Field`] for a struct: its fields one after the other, in the order listed. The writing
+/// destructures the struct without `..`, so a field left out of the list does not compile.
+macro_rules! fixed_fields {
+    ($ty:ident { $($field:ident),+ $(,)? }) => {
+        impl Field for $ty {
+            fn put(&self, out: &mut Vec<u8>) {
+                let $ty { $($field),+ } = self;
+                $( Field::put($field, out); )+
+            }
+
+            fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                $( let $field = Field::read(r)?; )+
+                Ok($ty { $($field),+ })
+            }
+        }
+    };
+}
+
+/// [`Field`] for types written by one primitive of [`crate::binary`] and read by one method of
+/// its [`Reader`].
+macro_rules! primitive_fields {
+    ($($ty:ty => |$out:ident, $v:ident| $put:expr, $read:ident;)+) => {
+        $(
+            impl Field for $ty {
+                #[inline]
+                fn put(&self, $out: &mut Vec<u8>) {
+                    let $v = self;
+                    $put;
+                }
+                fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                    r.$read()
+                }
+            }
+        )+
+    };
+}
+
+primitive_fields! {
+    String => |out, v| put_str(out, v), str;
+    Option<String> => |out, v| put_opt_str(out, v.as_deref()), opt_str;
+    u8 => |out, v| out.push(*v), u8;
+    u32 => |out, v| put_varint(out, u64::from(*v)), u32;
+    u64 => |out, v| put_varint(out, *v), varint;
+    bool => |out, v| out.push(u8::from(*v)), bool;
+    f64 => |out, v| put_f64(out, *v), f64;
+    Option<f64> => |out, v| put_opt_f64(out, *v), opt_f64;
+    // An instant to the nanosecond, as the JSON it replaces kept it.
+    Option<Timestamp> => |out, v| put_time(out, *v), time;
+}
+
+impl Field for Temperature {
+    fn put(&self, out: &mut Vec<u8>) {
+        out.push(match self {
+            Temperature::Cold => 0,
+            Temperature::Warm => 1,
+            Temperature::Hot => 2,
+        });
     }
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            0 => Ok(Temperature::Cold),
+            1 => Ok(Temperature::Warm),
+            2 => Ok(Temperature::Hot),
+            _ => Err(DecodeError("an unknown temperature")),
+        }
+    }
+}
+
+/// A count, then the items.
+impl<T: Field> Field for Vec<T> {
+    fn put(&self, out: &mut Vec<u8>) {
+        put_varint(out, self.len() as u64);
+        self.iter().for_each(|item| item.put(out));
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let count = usize::try_from(r.varint()?).map_err(|_| DecodeError("a list too long"))?;
+        // Each item takes at least a byte: a count past the bytes left is corrupt, not an
+        // allocation.
+        let mut items = Vec::with_capacity(count.min(r.remaining()));
+        for _ in 0..count {
+            items.push(T::read(r)?);
+        }
+        Ok(items)
+    }
+}
+
+/// The answers in the questions' order, each present or not.
+impl Field for Qualification {
+    fn put(&self, out: &mut Vec<u8>) {
+        QualificationItem::ALL.into_iter().for_each(|item| put_opt_str(out, self.get(item)));
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let mut qualification = Qualification::default();
+        for item in QualificationItem::ALL {
+            if let Some(answer) = r.opt_str()? {
+                qualification.answer(item, answer);
+            }
+        }
+        Ok(qualification)
+    }
+}
+
+fixed_fields!(CallStats { calls, connected, talk_seconds });
+fixed_fields!(Contribution { feature, contribution });
+fixed_fields!(LeadSummary {
+    id,
+    name,
+    score,
+    scored_by,
+    temperature,
+    answered,
+    source,
+    lead_type,
+    pipeline,
+    stage,
+    phone,
+    email,
+    timezone,
+    tags,
+    date_added,
+    last_activity,
+    awaiting_reply_since,
+    first_outbound_at,
+    next_followup_at,
+    sms_blocked,
+    message_count,
+    assigned_to,
+    appointment,
+    won_value,
+    calls,
+    open_value,
+    priority,
+    inbound_count,
+    stage_since,
+    churn_risk,
+    value_at_risk,
+});
+fixed_fields!(Score { contact_id, value, temperature, qualification, explanation, model, computed_at });
+
+/// A version byte, then the value's fields.
+fn to_binary<T: Field>(version: u8, value: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.push(version);
+    value.put(&mut out);
+    out
+}
+
+/// Reads [`to_binary`]'s bytes (or, before schema 10, JSON); `what` names the value in errors.
+fn from_binary<T: Field + DeserializeOwned>(what: &str, version: u8, body: &[u8]) -> Result<T, StoreError> {
+    if is_json(body) {
+        return from_json(what, body);
+    }
+    let mut r = Reader::new(body);
+    let read = match r.u8() {
+        Ok(v) if v == version => T::read(&mut r).and_then(|value| r.finish().map(|()| value)),
+        Ok(_) => Err(DecodeError("an encoding this Leadline does not know")),
+        Err(e) => Err(e),
+    };
+    read.map_err(|e| corrupt(what, e))
 }
 
 impl SectionValue for LeadSummary {
     fn to_section(&self) -> Result<Vec<u8>, StoreError> {
-        let LeadSummary {
-            id,
-            name,
-            score,
-            scored_by,
-            temperature,
-            answered,
-            source,
-            lead_type,
-            pipeline,
-            stage,
-            phone,
-            email,
-            timezone,
-            tags,
-            date_added,
-            last_activity,
-            awaiting_reply_since,
-            first_outbound_at,
-            next_followup_at,
-            sms_blocked,
-            message_count,
-            assigned_to,
-            appointment,
-            won_value,
-            calls: CallStats { calls, connected, talk_seconds },
-            open_value,
-            priority,
-            inbound_count,
-            stage_since,
-            churn_risk,
-            value_at_risk,
-        } = self;
-        let mut out = Vec::with_capacity(256);
-        out.push(ROW_V1);
-        put_str(&mut out, id);
-        put_str(&mut out, name);
-        out.extend_from_slice(&[*score, *answered, *priority, *churn_risk]);
-        put_str(&mut out, scored_by);
-        put_temperature(&mut out, *temperature);
-        for s in [source, lead_type, pipeline, stage, phone, email, timezone, assigned_to] {
-            put_opt_str(&mut out, s.as_deref());
-        }
-        put_varint(&mut out, tags.len() as u64);
-        for tag in tags {
-            put_str(&mut out, tag);
-        }
-        for t in [
-            date_added,
-            last_activity,
-            awaiting_reply_since,
-            first_outbound_at,
-            next_followup_at,
-            stage_since,
-        ] {
-            put_time(&mut out, *t);
-        }
-        out.extend_from_slice(&[u8::from(*sms_blocked), u8::from(*appointment)]);
-        for n in [*message_count, *inbound_count, *calls, *connected] {
-            put_varint(&mut out, u64::from(n));
-        }
-        put_varint(&mut out, *talk_seconds);
-        put_opt_f64(&mut out, *won_value);
-        put_opt_f64(&mut out, *open_value);
-        put_f64(&mut out, *value_at_risk);
-        Ok(out)
+        Ok(to_binary(ROW_V1, self))
     }
 
     fn from_section(body: &[u8]) -> Result<Self, StoreError> {
-        if is_json(body) {
-            return from_json("a lead row", body);
-        }
-        read_row(body).map_err(|e| corrupt("a lead row", e))
+        from_binary("a lead row", ROW_V1, body)
     }
-}
-
-fn read_row(body: &[u8]) -> Result<LeadSummary, DecodeError> {
-    let mut r = Reader::new(body);
-    if r.u8()? != ROW_V1 {
-        return Err(DecodeError("a row encoding this Leadline does not know"));
-    }
-    let (id, name) = (r.str()?, r.str()?);
-    let [score, answered, priority, churn_risk] = r.take::<4>()?;
-    let scored_by = r.str()?;
-    let temperature = temperature(&mut r)?;
-    let mut text = [const { None }; 8];
-    for slot in &mut text {
-        *slot = r.opt_str()?;
-    }
-    let [source, lead_type, pipeline, stage, phone, email, timezone, assigned_to] = text;
-    let count = usize::try_from(r.varint()?).map_err(|_| DecodeError("too many tags"))?;
-    // Each tag takes at least a byte: a count past the bytes left is corrupt, not an allocation.
-    let mut tags = Vec::with_capacity(count.min(body.len()));
-    for _ in 0..count {
-        tags.push(r.str()?);
-    }
-    let mut times = [None; 6];
-    for slot in &mut times {
-        *slot = r.time()?;
-    }
-    let [date_added, last_activity, awaiting_reply_since, first_outbound_at, next_followup_at, stage_since] =
-        times;
-    let (sms_blocked, appointment) = (r.bool()?, r.bool()?);
-    let (message_count, inbound_count, calls, connected) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
-    let talk_seconds = r.varint()?;
-    let (won_value, open_value, value_at_risk) = (r.opt_f64()?, r.opt_f64()?, r.f64()?);
-    r.finish()?;
-    Ok(LeadSummary {
-        id,
-        name,
-        score,
-        scored_by,
-        temperature,
-        answered,
-        source,
-        lead_type,
-        pipeline,
-        stage,
-        phone,
-        email,
-        timezone,
-        tags,
-        date_added,
-        last_activity,
-        awaiting_reply_since,
-        first_outbound_at,
-        next_followup_at,
-        sms_blocked,
-        message_count,
-        assigned_to,
-        appointment,
-        won_value,
-        calls: CallStats { calls, connected, talk_seconds },
-        open_value,
-        priority,
-        inbound_count,
-        stage_since,
-        churn_risk,
-        value_at_risk,
-    })
 }
 
 impl SectionValue for Score {
     fn to_section(&self) -> Result<Vec<u8>, StoreError> {
-        let Score { contact_id, value, temperature, qualification, explanation, model, computed_at } = self;
-        let mut out = Vec::with_capacity(64 + 24 * explanation.len());
-        out.push(SCORE_V1);
-        put_str(&mut out, contact_id);
-        out.push(*value);
-        put_temperature(&mut out, *temperature);
-        for item in QualificationItem::ALL {
-            put_opt_str(&mut out, qualification.get(item));
-        }
-        put_varint(&mut out, explanation.len() as u64);
-        for Contribution { feature, contribution } in explanation {
-            put_str(&mut out, feature);
-            put_f64(&mut out, *contribution);
-        }
-        put_str(&mut out, model);
-        put_time(&mut out, *computed_at);
-        Ok(out)
+        Ok(to_binary(SCORE_V1, self))
     }
 
     fn from_section(body: &[u8]) -> Result<Self, StoreError> {
-        if is_json(body) {
-            return from_json("a score", body);
-        }
-        read_score(body).map_err(|e| corrupt("a score", e))
+        from_binary("a score", SCORE_V1, body)
     }
-}
-
-fn read_score(body: &[u8]) -> Result<Score, DecodeError> {
-    let mut r = Reader::new(body);
-    if r.u8()? != SCORE_V1 {
-        return Err(DecodeError("a score encoding this Leadline does not know"));
-    }
-    let contact_id = r.str()?;
-    let value = r.u8()?;
-    let temperature = temperature(&mut r)?;
-    let mut qualification = Qualification::default();
-    for item in QualificationItem::ALL {
-        if let Some(answer) = r.opt_str()? {
-            qualification.answer(item, answer);
-        }
-    }
-    let count = usize::try_from(r.varint()?).map_err(|_| DecodeError("too many contributions"))?;
-    let mut explanation = Vec::with_capacity(count.min(body.len()));
-    for _ in 0..count {
-        explanation.push(Contribution { feature: r.str()?, contribution: r.f64()? });
-    }
-    let model = r.str()?;
-    let computed_at = r.time()?;
-    r.finish()?;
-    Ok(Score { contact_id, value, temperature, qualification, explanation, model, computed_at })
 }
 
 #[cfg(test)]
 mod tests {
-    use jiff::Timestamp;
     use proptest::prelude::*;
 
     use super::*;
@@ -380,24 +353,24 @@ mod tests {
         }
     }
 
+    /// `value` reads back from its section, and from the JSON a Leadline before schema 10 wrote.
+    fn round_trips<T>(value: &T) -> Result<(), TestCaseError>
+    where
+        T: SectionValue + Serialize + PartialEq + std::fmt::Debug,
+    {
+        let bytes = value.to_section().expect("encodes");
+        prop_assert_ne!(bytes[0], b'{');
+        prop_assert_eq!(&T::from_section(&bytes).expect("decodes"), value);
+        let old = serde_json::to_vec(value).expect("json");
+        prop_assert_eq!(&T::from_section(&old).expect("json decodes"), value);
+        Ok(())
+    }
+
     proptest! {
         #[test]
-        fn rows_round_trip_and_read_their_json(row in row()) {
-            let bytes = row.to_section().expect("encodes");
-            prop_assert_ne!(bytes[0], b'{');
-            prop_assert_eq!(&LeadSummary::from_section(&bytes).expect("decodes"), &row);
-            // A row a Leadline before schema 10 wrote.
-            let old = serde_json::to_vec(&row).expect("json");
-            prop_assert_eq!(&LeadSummary::from_section(&old).expect("json decodes"), &row);
-        }
-
-        #[test]
-        fn scores_round_trip_and_read_their_json(score in score()) {
-            let bytes = score.to_section().expect("encodes");
-            prop_assert_ne!(bytes[0], b'{');
-            prop_assert_eq!(&Score::from_section(&bytes).expect("decodes"), &score);
-            let old = serde_json::to_vec(&score).expect("json");
-            prop_assert_eq!(&Score::from_section(&old).expect("json decodes"), &score);
+        fn rows_and_scores_round_trip_and_read_their_json(row in row(), score in score()) {
+            round_trips(&row)?;
+            round_trips(&score)?;
         }
 
         /// Every cut and every flipped byte is an error or another value, never a panic.
