@@ -10,7 +10,7 @@ use std::sync::Arc;
 use leadline_daemon::clock::SystemClock;
 use leadline_daemon::ingest::Page;
 use leadline_daemon::state::State;
-use leadline_daemon::store::{Db, SledStore};
+use leadline_daemon::store::{Db, SledStore, Tree};
 use leadline_shared::config::Config;
 use leadline_shared::domain::Contact;
 use leadline_shared::protocol::DaemonInfo;
@@ -50,6 +50,10 @@ fn assert_recounted(db: &Db) {
 async fn stop(state: Arc<State>, save: bool) {
     if save {
         assert!(state.db.save_snapshot().unwrap(), "both are built, so a snapshot is saved");
+        // Beside the trees, not among the meta keys, where sled would cache it with their leaf.
+        let store = state.db.backend();
+        assert!(store.read_side("derived-snapshot").unwrap().is_some_and(|b| b.len() > 100));
+        assert_eq!(store.get(Tree::Meta, b"derived/snapshot").unwrap(), None);
     }
     state.db.flush().await.unwrap();
     drop(state);

@@ -27,7 +27,7 @@ macro_rules! store_conformance_tests {
             queue_windows_match_the_index_walks, counters_track_records,
             messages_and_opportunities_by_contact, pending_ops_are_sequenced,
             followup_items_name_their_ops, schema_version_and_migrations, flush_succeeds,
-            commits_log_the_leads_they_change);
+            commits_log_the_leads_they_change, side_files_are_replaced_whole);
     };
     (@each $factory:expr, $($check:ident),+) => {
         $(
@@ -461,4 +461,25 @@ pub fn commits_log_the_leads_they_change<S: Store>(store: S) {
     assert_eq!(db.leads_changed_since(after_ab), Some((now, set(&["a", "b"]))));
     assert_eq!(db.leads_changed_since(now - 1), Some((now, set(&["a", "b"]))));
     assert_eq!(db.leads_changed_since(now), Some((now, set(&[]))));
+}
+
+/// A side file reads back whole, is replaced whole, is gone once removed, stays out of the
+/// trees, and refuses a name that could reach outside the store.
+pub fn side_files_are_replaced_whole<S: Store>(store: S) {
+    assert_eq!(store.read_side("derived-snapshot").expect("read"), None);
+    store.write_side("derived-snapshot", Some(b"first")).expect("write");
+    store.write_side("derived-snapshot", Some(&[7u8; 100_000])).expect("replace");
+    assert_eq!(store.read_side("derived-snapshot").expect("read"), Some(vec![7u8; 100_000]));
+    store.write_side("other-2", Some(b"")).expect("an empty one");
+    assert_eq!(store.read_side("other-2").expect("read"), Some(Vec::new()));
+    for tree in Tree::ALL {
+        assert_eq!(store.len(tree).expect("len"), 0, "{} holds nothing", tree.name());
+    }
+    store.write_side("derived-snapshot", None).expect("remove");
+    store.write_side("derived-snapshot", None).expect("removing what is gone");
+    assert_eq!(store.read_side("derived-snapshot").expect("read"), None);
+    for bad in ["", "../escape", "a/b", "Upper", "dot.ted", &"x".repeat(65)] {
+        assert!(store.write_side(bad, Some(b"x")).is_err(), "{bad:?}");
+        assert!(store.read_side(bad).is_err(), "{bad:?}");
+    }
 }

@@ -21,7 +21,7 @@ use super::keys;
 use super::ranks::{IndexKeys, LeadEntries, LeadRanks, Ranking};
 use super::schema::{self, CURRENT_SCHEMA, MIGRATIONS, Migration};
 use super::sections::SectionValue;
-use super::snapshot::{META_GENERATION, META_SNAPSHOT, Snapshot};
+use super::snapshot::{META_GENERATION, SNAPSHOT_SIDE, Snapshot};
 use super::{KvTx, Store, StoreError, Tree, TxError};
 
 /// A record to write.
@@ -644,7 +644,7 @@ impl Db {
     /// The saved snapshot of the derived structures, if there is one and it holds the store as
     /// it is now (see [`super::snapshot`]). Call under `commits`.
     fn read_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
-        let Some(bytes) = self.store.get(Tree::Meta, META_SNAPSHOT)? else { return Ok(None) };
+        let Some(bytes) = self.store.read_side(SNAPSHOT_SIDE)? else { return Ok(None) };
         let schema = self.schema_version()?.unwrap_or(CURRENT_SCHEMA);
         match Snapshot::read(&bytes, schema, self.generation()?) {
             Ok(snapshot) => {
@@ -676,7 +676,7 @@ impl Db {
         *lock(&self.search) = Some(snapshot.search);
         let bytes =
             encoded.map_err(|e| StoreError::Backend(format!("could not encode the snapshot: {e}")))?;
-        self.store.transact(&|tx| tx.insert(Tree::Meta, META_SNAPSHOT, &bytes))?;
+        self.store.write_side(SNAPSHOT_SIDE, Some(&bytes))?;
         Ok(true)
     }
 

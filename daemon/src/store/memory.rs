@@ -16,12 +16,16 @@ type Staged = HashMap<(Tree, Vec<u8>), Option<Vec<u8>>>;
 #[derive(Default)]
 pub struct MemoryStore {
     trees: Mutex<Trees>,
+    sides: Mutex<HashMap<String, Vec<u8>>>,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
-        MemoryStore { trees: Mutex::new(vec![BTreeMap::new(); Tree::ALL.len()]) }
+        MemoryStore {
+            trees: Mutex::new(vec![BTreeMap::new(); Tree::ALL.len()]),
+            sides: Mutex::new(HashMap::new()),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Trees> {
@@ -100,6 +104,21 @@ impl Store for MemoryStore {
 
     fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(0)
+    }
+
+    fn read_side(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        super::check_side_name(name)?;
+        Ok(self.sides.lock().unwrap_or_else(|p| p.into_inner()).get(name).cloned())
+    }
+
+    fn write_side(&self, name: &str, bytes: Option<&[u8]>) -> Result<(), StoreError> {
+        super::check_side_name(name)?;
+        let mut sides = self.sides.lock().unwrap_or_else(|p| p.into_inner());
+        match bytes {
+            Some(bytes) => sides.insert(name.to_owned(), bytes.to_vec()),
+            None => sides.remove(name),
+        };
+        Ok(())
     }
 
     fn len(&self, tree: Tree) -> Result<u64, StoreError> {

@@ -199,6 +199,20 @@ pub enum StoreError {
     Migration { from: u32, message: String },
 }
 
+/// Refuses a side file name that could leave the store's directory or clash with its files.
+fn check_side_name(name: &str) -> Result<(), StoreError> {
+    let fine = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if fine {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(format!(
+            "{name:?} is not a side file name (lowercase ASCII letters, digits and `-`): a bug in Leadline, please report it"
+        )))
+    }
+}
+
 /// A transaction's view of the store. Reads see the transaction's own writes.
 pub trait KvTx {
     fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, TxError>;
@@ -251,8 +265,20 @@ pub trait Store: Send + Sync + 'static {
     /// Makes every write so far durable. A write is acknowledged only after this returns.
     fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 
-    /// Bytes the store takes on disk (0 for memory).
+    /// Bytes the store takes on disk, side files included (0 for memory).
     fn size_on_disk(&self) -> Result<u64, StoreError>;
+
+    /// A side file's bytes (`None`: there is none). A side file is a value kept beside the
+    /// trees, read and replaced whole, in no transaction ([`Store::write_side`]).
+    fn read_side(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Replaces a side file whole, durably (`None` removes it): after a crash it holds the old
+    /// bytes or the new, never a mix. For a big value read once: sled keeps a value in its
+    /// leaf, and caches the leaf whenever a key beside it is read, so the 15 MB snapshot of the
+    /// derived structures kept among the meta keys stayed resident (about 59 MB of cache)
+    /// while any meta key was read, which every commit does. `name` is lowercase ASCII
+    /// letters, digits and `-`.
+    fn write_side(&self, name: &str, bytes: Option<&[u8]>) -> Result<(), StoreError>;
 
     /// The number of keys in a tree (may walk the tree: not for hot paths).
     fn len(&self, tree: Tree) -> Result<u64, StoreError>;

@@ -6,11 +6,12 @@ use leadline_shared::domain::{LeadSummary, Message, Score};
 
 use super::codec::{LeadRecord, RECORD_V1, Section, decode, decode_section};
 use super::sections::SectionValue;
+use super::snapshot::RETIRED_META_SNAPSHOT;
 use super::{Db, KvTx, Store, StoreError, Tree, TxError, keys};
 
 /// The schema this Leadline writes. Bump it with a migration whenever a tree's layout, a
 /// key encoding or an index changes meaning.
-pub const CURRENT_SCHEMA: u32 = 10;
+pub const CURRENT_SCHEMA: u32 = 11;
 
 /// One step from `from` to `from + 1`. It runs in the daemon before anything else touches
 /// the store, and the version is bumped only after it succeeded.
@@ -39,7 +40,23 @@ pub const MIGRATIONS: &[Migration] = &[
         run: queue_places,
     },
     Migration { from: 9, describe: "lead rows and scores in a binary encoding", run: binary_sections },
+    Migration {
+        from: 10,
+        describe: "the derived structures' snapshot beside the trees",
+        run: snapshot_aside,
+    },
 ];
+
+/// Schema 10 → 11. The snapshot of the analytics and the search index (15 MB at 100 k leads)
+/// was a meta key, and sled caches a value with its leaf: every meta read (each commit makes
+/// one) kept it resident. It is a side file now ([`super::Store::write_side`]), written as the
+/// daemon stops. A snapshot holds for the schema it was taken at only, so the old key is
+/// dropped, not moved: the first start after this migration builds the structures from the
+/// records, as after any migration.
+fn snapshot_aside(db: &Db) -> Result<(), StoreError> {
+    let store = db.backend();
+    store.transact(&|tx| tx.remove(Tree::Meta, RETIRED_META_SNAPSHOT))
+}
 
 /// Schema 9 → 10. A lead's row and score sections were JSON; reading a row's named fields
 /// was a tenth of a full rescore and most of a restart's walk over the rows. They are now
@@ -721,6 +738,29 @@ mod tests {
         // Run again: nothing left to convert, nothing written.
         binary_sections(&db).expect("again");
         assert_eq!(records(&*store), after);
+    }
+
+    /// A schema 10 store's snapshot key is dropped (a snapshot holds for its schema only), the
+    /// other meta keys stay, and a store without one migrates as well.
+    #[test]
+    fn schema_10_drops_the_snapshot_key() {
+        for with_snapshot in [true, false] {
+            let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+            store
+                .transact(&|tx| {
+                    if with_snapshot {
+                        tx.insert(Tree::Meta, RETIRED_META_SNAPSHOT, &[b'{'; 1000])?;
+                    }
+                    tx.insert(Tree::Meta, b"other", b"kept")?;
+                    tx.insert(Tree::Meta, b"schema_version", &10u32.to_be_bytes())
+                })
+                .expect("schema 10");
+            let db = Db::open(store.clone()).expect("migrates");
+            assert_eq!(db.schema_version().expect("version"), Some(CURRENT_SCHEMA));
+            assert_eq!(store.get(Tree::Meta, RETIRED_META_SNAPSHOT).expect("get"), None);
+            assert_eq!(store.get(Tree::Meta, b"other").expect("get").as_deref(), Some(&b"kept"[..]));
+            assert_eq!(store.read_side("derived-snapshot").expect("side"), None);
+        }
     }
 
     #[test]

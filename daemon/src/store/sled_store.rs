@@ -29,6 +29,8 @@ pub const CACHE_RESIDENT_PER_NOMINAL_BYTE: u64 = 2;
 /// The store on disk.
 pub struct SledStore {
     db: sled::Db,
+    /// sled's directory; side files live in it ([`SledStore::side_path`]).
+    dir: std::path::PathBuf,
     tree: sled::Tree,
     /// Serialises transactions, so that staged writes never conflict.
     writer: Mutex<()>,
@@ -51,7 +53,7 @@ impl SledStore {
             .open()
             .map_err(open_err)?;
         let tree = db.open_tree(STORE_TREE).map_err(open_err)?;
-        let store = SledStore { db, tree, writer: Mutex::new(()) };
+        let store = SledStore { db, dir: dir.to_path_buf(), tree, writer: Mutex::new(()) };
         store.adopt_tree_per_entity_layout().map_err(|e| StoreError::Open {
             path: dir.display().to_string(),
             message: format!("moving an older store into the current layout failed: {e}"),
@@ -99,6 +101,12 @@ impl SledStore {
     /// Where a tree's key lives in the one sled tree (for benchmarks that write sled directly).
     pub fn key_on_disk(tree: Tree, key: &[u8]) -> Vec<u8> {
         prefixed(tree, key)
+    }
+
+    /// A side file's path: in sled's directory, named apart from sled's own files (`db`,
+    /// `conf`, `snap.*`, `blobs/`), which sled may list and prune.
+    fn side_path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.join(format!("leadline-{name}.side"))
     }
 
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -162,6 +170,10 @@ fn disk_scan_bounds(
     // A reverse scan from `from` must include `from`'s own entry, which sorts after `from`.
     let from = from.map(|f| if reverse { prefixed(tree, f) } else { group(f) });
     scan_bounds(&group(prefix), from.as_deref(), reverse)
+}
+
+fn io(e: std::io::Error) -> StoreError {
+    StoreError::Backend(format!("a side file: {e}"))
 }
 
 fn backend(e: sled::Error) -> StoreError {
@@ -268,7 +280,46 @@ impl Store for SledStore {
     }
 
     fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.db.size_on_disk().map_err(backend)
+        let mut bytes = self.db.size_on_disk().map_err(backend)?;
+        for entry in std::fs::read_dir(&self.dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            if entry.file_name().to_string_lossy().ends_with(".side") {
+                bytes += entry.metadata().map_err(io)?.len();
+            }
+        }
+        Ok(bytes)
+    }
+
+    fn read_side(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        super::check_side_name(name)?;
+        match std::fs::read(self.side_path(name)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    fn write_side(&self, name: &str, bytes: Option<&[u8]>) -> Result<(), StoreError> {
+        use std::io::Write;
+        super::check_side_name(name)?;
+        let path = self.side_path(name);
+        match bytes {
+            Some(bytes) => {
+                // Written aside, made durable, then renamed over: a crash leaves one or the other.
+                let fresh = path.with_extension("side-new");
+                let mut file = std::fs::File::create(&fresh).map_err(io)?;
+                file.write_all(bytes).map_err(io)?;
+                file.sync_all().map_err(io)?;
+                std::fs::rename(&fresh, &path).map_err(io)?;
+            }
+            None => match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(io(e)),
+            },
+        }
+        // The rename or removal itself made durable.
+        std::fs::File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io)
     }
 
     fn len(&self, tree: Tree) -> Result<u64, StoreError> {
