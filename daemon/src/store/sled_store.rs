@@ -305,9 +305,19 @@ impl Store for SledStore {
         let path = self.side_path(name);
         match bytes {
             Some(bytes) => {
+                use std::os::unix::fs::OpenOptionsExt;
                 // Written aside, made durable, then renamed over: a crash leaves one or the other.
+                // Private whatever the umask: a snapshot holds the leads' names, emails and phones.
                 let fresh = path.with_extension("side-new");
-                let mut file = std::fs::File::create(&fresh).map_err(io)?;
+                // A leftover of a crash keeps its mode through a truncate: start afresh.
+                let _ = std::fs::remove_file(&fresh);
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&fresh)
+                    .map_err(io)?;
                 file.write_all(bytes).map_err(io)?;
                 file.sync_all().map_err(io)?;
                 std::fs::rename(&fresh, &path).map_err(io)?;
@@ -367,6 +377,39 @@ mod tests {
         let store = SledStore::open(&dir.path().join("store"), 8 << 20).expect("open");
         (store, dir)
     });
+
+    /// A side file is private whatever the umask, survives a reopen, counts in the store's
+    /// size, and a leftover of a write cut short is neither read nor in the way.
+    #[test]
+    fn side_files_are_private_files_beside_sleds_own() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("store");
+        let store = SledStore::open(&path, 8 << 20).expect("open");
+        let before = store.size_on_disk().expect("size");
+        std::fs::write(path.join("leadline-derived-snapshot.side-new"), b"cut short").expect("leftover");
+        std::fs::set_permissions(
+            path.join("leadline-derived-snapshot.side-new"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .expect("mode");
+        assert_eq!(store.read_side("derived-snapshot").expect("read"), None);
+        store.write_side("derived-snapshot", Some(&[1u8; 4096])).expect("write");
+        let file = path.join("leadline-derived-snapshot.side");
+        let mode = std::fs::metadata(&file).expect("file").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(!path.join("leadline-derived-snapshot.side-new").exists());
+        assert!(store.size_on_disk().expect("size") >= before + 4096);
+        drop(store);
+        let reopened = (0..200)
+            .find_map(|_| {
+                SledStore::open(&path, 8 << 20)
+                    .map_err(|_| std::thread::sleep(std::time::Duration::from_millis(10)))
+                    .ok()
+            })
+            .expect("reopens");
+        assert_eq!(reopened.read_side("derived-snapshot").expect("read"), Some(vec![1u8; 4096]));
+    }
 
     #[test]
     fn a_store_with_a_tree_per_entity_is_adopted() {
