@@ -688,23 +688,17 @@ impl Db {
         let mut unreadable = 0;
         if analytics || search {
             self.store.scan(Tree::Leads, b"", None, false, &mut |_, v| {
-                if let Some(agg) = agg.as_mut() {
-                    match decode_section::<LeadSummary>(v, Section::Row) {
-                        Ok(Some(row)) => {
+                match decode_section::<LeadSummary>(v, Section::Row) {
+                    Ok(Some(row)) => {
+                        if let Some(agg) = agg.as_mut() {
                             agg.lead(&LeadFacts::of(&row), 1);
-                            if let Some(index) = index.as_mut() {
-                                index.apply(None, Some(&SearchEntry::of(&row)));
-                            }
                         }
-                        Ok(None) => {}
-                        Err(_) => unreadable += 1,
+                        if let Some(index) = index.as_mut() {
+                            index.apply(None, Some(&SearchEntry::of(&row)));
+                        }
                     }
-                } else if let Some(index) = index.as_mut() {
-                    match decode_section::<LeadSummary>(v, Section::Row) {
-                        Ok(Some(row)) => index.apply(None, Some(&SearchEntry::of(&row))),
-                        Ok(None) => {}
-                        Err(_) => unreadable += 1,
-                    }
+                    Ok(None) => {}
+                    Err(_) => unreadable += 1,
                 }
                 ControlFlow::Continue(())
             })?;
