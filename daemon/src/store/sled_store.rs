@@ -378,6 +378,19 @@ mod tests {
         (store, dir)
     });
 
+    /// Opens the store at `path` again. sled releases its file lock from a background thread a
+    /// moment after the last handle is dropped, so a reopen in the same process may have to
+    /// wait for it.
+    fn reopen(path: &Path) -> SledStore {
+        for _ in 0..200 {
+            if let Ok(store) = SledStore::open(path, 8 << 20) {
+                return store;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        SledStore::open(path, 8 << 20).expect("open")
+    }
+
     /// A side file is private whatever the umask, survives a reopen, counts in the store's
     /// size, and a leftover of a write cut short is neither read nor in the way.
     #[test]
@@ -401,13 +414,7 @@ mod tests {
         assert!(!path.join("leadline-derived-snapshot.side-new").exists());
         assert!(store.size_on_disk().expect("size") >= before + 4096);
         drop(store);
-        let reopened = (0..200)
-            .find_map(|_| {
-                SledStore::open(&path, 8 << 20)
-                    .map_err(|_| std::thread::sleep(std::time::Duration::from_millis(10)))
-                    .ok()
-            })
-            .expect("reopens");
+        let reopened = reopen(&path);
         assert_eq!(reopened.read_side("derived-snapshot").expect("read"), Some(vec![1u8; 4096]));
     }
 
@@ -427,24 +434,13 @@ mod tests {
                 .expect("op");
             db.flush().expect("flush");
         }
-        // sled releases its file lock from a background thread a moment after the last handle
-        // is dropped, so a reopen in the same process may have to wait for it.
-        let open = || {
-            for _ in 0..200 {
-                if let Ok(store) = SledStore::open(&path, 8 << 20) {
-                    return store;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            SledStore::open(&path, 8 << 20).expect("open")
-        };
-        let store = open();
+        let store = reopen(&path);
         assert_eq!(store.get(Tree::Leads, b"c00007").expect("get"), Some(b"x".to_vec()));
         assert_eq!(store.len(Tree::Leads).expect("len"), (LAYOUT_CHUNK + 10) as u64);
         assert_eq!(store.get(Tree::PendingOps, &1u64.to_be_bytes()).expect("get"), Some(b"op".to_vec()));
         assert!(!store.db.tree_names().iter().any(|n| n.as_ref() == Tree::Leads.name().as_bytes()));
         drop(store);
-        let again = open();
+        let again = reopen(&path);
         assert_eq!(again.len(Tree::Leads).expect("len"), (LAYOUT_CHUNK + 10) as u64);
     }
 
