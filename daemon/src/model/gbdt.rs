@@ -91,8 +91,8 @@ struct Saved {
 impl Gbdt {
     /// Whether a tree of the last training stopped growing because it had as many nodes as
     /// the memory limit planned histograms for ([`GbdtConfig::memory_limit_gb`]): with more
-    /// memory it might have grown further, so the model is not the one the limit-free
-    /// training would give.
+    /// memory it might have grown further, so the model may not be the one a larger limit
+    /// would give.
     pub fn reached_node_limit(&self) -> bool {
         self.trained.as_ref().is_some_and(|t| {
             t.booster.get_prediction_trees().iter().any(|tree| tree.stopper == TreeStopper::MaxNodes)

@@ -62,8 +62,9 @@ fn snapshot_aside(db: &Db) -> Result<(), StoreError> {
 /// was a tenth of a full rescore and most of a restart's walk over the rows. They are now
 /// binary ([`super::sections`]). JSON sections still read, so this only spares every later read
 /// the slower path: each record whose row or score is still JSON is written again, in chunks,
-/// each its own transaction. A record already converted is skipped, so an interrupted run
-/// goes on where it stopped; one whose sections do not read is left as it is, and counted.
+/// each its own transaction. A record already converted is not written again, so a rerun after
+/// an interruption writes only what is left; one whose sections do not read is left as it is,
+/// and counted.
 fn binary_sections(db: &Db) -> Result<(), StoreError> {
     let store = db.backend();
     let mut after: Option<Vec<u8>> = None;
@@ -77,17 +78,7 @@ fn binary_sections(db: &Db) -> Result<(), StoreError> {
                 unreadable += 1;
                 continue;
             };
-            let converted = (|| -> Result<bool, StoreError> {
-                let mut changed = false;
-                if let Some(row) = record.section::<LeadSummary>(Section::Row)? {
-                    changed |= record.set(Section::Row, Some(row.to_section()?));
-                }
-                if let Some(score) = record.section::<Score>(Section::Score)? {
-                    changed |= record.set(Section::Score, Some(score.to_section()?));
-                }
-                Ok(changed)
-            })();
-            match converted {
+            match encode_sections_anew(&mut record) {
                 Ok(true) => writes.push((id.clone(), record.encode())),
                 Ok(false) => {}
                 Err(_) => unreadable += 1,
@@ -107,6 +98,19 @@ fn binary_sections(db: &Db) -> Result<(), StoreError> {
         tracing::warn!(unreadable, "lead records that did not read were left as they were");
     }
     Ok(())
+}
+
+/// Writes a record's row and score sections again in today's encoding; whether that changed
+/// them.
+fn encode_sections_anew(record: &mut LeadRecord) -> Result<bool, StoreError> {
+    let mut changed = false;
+    if let Some(row) = record.section::<LeadSummary>(Section::Row)? {
+        changed |= record.set(Section::Row, Some(row.to_section()?));
+    }
+    if let Some(score) = record.section::<Score>(Section::Score)? {
+        changed |= record.set(Section::Score, Some(score.to_section()?));
+    }
+    Ok(changed)
 }
 
 /// Schema 8 → 9. The score order was a tree keyed by the order itself (priority, score,
