@@ -209,11 +209,18 @@ async fn trained(conn: &mut Conn, id: u64) -> anyhow::Result<bool> {
     }
 }
 
-/// Waits until [`trained`] (asked every 100 ms); at most two minutes.
+/// Waits until [`trained`] (asked every 100 ms); at most two minutes, and then says on stderr
+/// that what is measured next is taken while the training or its rescore still runs.
 pub async fn wait_until_trained(conn: &mut Conn) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     for id in 2_000_000u64.. {
-        if trained(conn, id).await? || Instant::now() > deadline {
+        if trained(conn, id).await? {
+            break;
+        }
+        if Instant::now() > deadline {
+            eprintln!(
+                "the daemon's first training and its rescore were not over after 120 s; measuring anyway"
+            );
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
